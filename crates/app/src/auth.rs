@@ -1,0 +1,123 @@
+//! Who may do what. Every use case receives a `Caller` and asks it for permission before touching
+//! anything; the HTTP layer only turns an API key into a caller. A merchant only ever sees its own
+//! parcels, a locker device only its own point.
+
+use relais_domain::Timestamp;
+use relais_domain::ids::{ApiKeyId, MerchantId, PointId};
+use relais_domain::parcel::{Actor, ActorKind, Parcel};
+
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Runs the network: everything.
+    Operator,
+    /// Announces, reads and cancels its own parcels.
+    Merchant,
+    /// Scans, deposits, takes expired parcels back.
+    Carrier,
+    /// The controller of one point (a locker, or a counter's terminal): pickups at that point.
+    LockerDevice,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Operator, Role::Merchant, Role::Carrier, Role::LockerDevice];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Merchant => "merchant",
+            Role::Carrier => "carrier",
+            Role::LockerDevice => "locker_device",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == input)
+    }
+}
+
+/// A stored API key: the secret itself is only ever shown once, at creation; this keeps its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub role: Role,
+    /// Set for merchant keys: whose parcels.
+    pub merchant_id: Option<MerchantId>,
+    /// Set for locker device keys: which point.
+    pub point_id: Option<PointId>,
+    pub label: String,
+    pub digest: [u8; 32],
+    pub created_at: Timestamp,
+}
+
+/// The authenticated party of a request, a CLI command or a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub role: Role,
+    pub key_id: Option<ApiKeyId>,
+    pub merchant_id: Option<MerchantId>,
+    pub point_id: Option<PointId>,
+}
+
+/// What a caller wants to do; the check is in one place (`Caller::require`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    ManageNetwork,
+    ReadNetwork,
+    AnnounceParcel,
+    HandleParcel,
+    ReturnParcel,
+    PickupAt(PointId),
+    ExtendParcel,
+    CancelParcel,
+    ReportIncident,
+    RunJobs,
+}
+
+impl Caller {
+    /// The platform itself (jobs, CLI): an operator without a key.
+    pub fn system() -> Caller {
+        Caller { role: Role::Operator, key_id: None, merchant_id: None, point_id: None }
+    }
+
+    pub fn from_key(key: &ApiKey) -> Caller {
+        Caller { role: key.role, key_id: Some(key.id), merchant_id: key.merchant_id, point_id: key.point_id }
+    }
+
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        let allowed = match (self.role, permission) {
+            (Role::Operator, _) => true,
+            (_, Permission::ReadNetwork) => true,
+            (Role::Merchant, Permission::AnnounceParcel | Permission::CancelParcel | Permission::ExtendParcel) => true,
+            (Role::Merchant, Permission::ReportIncident) => true,
+            (Role::Carrier, Permission::HandleParcel | Permission::ReturnParcel | Permission::ReportIncident) => true,
+            (Role::LockerDevice, Permission::PickupAt(point)) => self.point_id == Some(point),
+            (Role::LockerDevice, Permission::ReportIncident) => true,
+            (Role::Merchant | Role::Carrier | Role::LockerDevice, _) => false,
+        };
+        if allowed { Ok(()) } else { Err(AppError::Forbidden { role: self.role }) }
+    }
+
+    /// Whether this caller may see (and so act on) this parcel. A parcel a caller may not see answers
+    /// `not_found`, not `forbidden`: its existence is none of their business.
+    pub fn can_see(&self, parcel: &Parcel) -> bool {
+        match self.role {
+            Role::Operator | Role::Carrier => true,
+            Role::Merchant => self.merchant_id == Some(parcel.merchant_id),
+            Role::LockerDevice => self.point_id == Some(parcel.point_id),
+        }
+    }
+
+    /// The actor recorded on events this caller causes.
+    pub fn actor(&self) -> Actor {
+        let kind = match self.role {
+            Role::Operator if self.key_id.is_none() => ActorKind::System,
+            Role::Operator => ActorKind::Operator,
+            Role::Merchant => ActorKind::Merchant,
+            Role::Carrier => ActorKind::Carrier,
+            Role::LockerDevice => ActorKind::LockerDevice,
+        };
+        Actor { kind, reference: self.key_id.map(|id| id.to_string()) }
+    }
+}

@@ -1,0 +1,71 @@
+//! The errors a use case returns. Each maps to one stable API error code (see `code`), listed with its
+//! HTTP status in docs/api/errors.md. Storage failures are kept apart from rule violations.
+
+use relais_domain::Timestamp;
+use relais_domain::compartment::NoFit;
+use relais_domain::parcel::TransitionError;
+use relais_domain::value::ParseError;
+
+use crate::auth::Role;
+use crate::ports::{CommitError, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Validation(#[from] ParseError),
+    #[error("{entity} {id} was not found")]
+    NotFound { entity: &'static str, id: String },
+    #[error("{0}")]
+    InvalidTransition(#[from] TransitionError),
+    #[error("no compartment can take this parcel: {}", .0.message())]
+    NoFittingCompartment(NoFit),
+    #[error("too many wrong pickup codes; try again after {}", .until.to_rfc3339())]
+    RateLimited { until: Timestamp },
+    #[error("the pickup code or QR token is not valid for a parcel waiting here")]
+    InvalidPickupCode,
+    #[error("a valid API key is required")]
+    Unauthorized,
+    #[error("an API key with role {} may not do this", .role.as_str())]
+    Forbidden { role: Role },
+    #[error("{what} already exists")]
+    AlreadyExists { what: &'static str },
+    /// Too many concurrent changes to the same rows; the request may be retried as is.
+    #[error("the resource is busy with concurrent changes; retry")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    /// The stable error code of the API.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "validation_failed",
+            AppError::NotFound { .. } => "not_found",
+            AppError::InvalidTransition(_) => "invalid_transition",
+            AppError::NoFittingCompartment(_) => "no_fitting_compartment",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::InvalidPickupCode => "invalid_pickup_code",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden { .. } => "forbidden",
+            AppError::AlreadyExists { .. } => "already_exists",
+            AppError::Busy => "busy",
+            AppError::Store(_) => "unavailable",
+        }
+    }
+
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        AppError::NotFound { entity, id: id.to_string() }
+    }
+}
+
+impl From<CommitError> for AppError {
+    fn from(error: CommitError) -> Self {
+        match error {
+            // Reaching here means the retry loop gave up.
+            CommitError::Conflict => AppError::Busy,
+            CommitError::Duplicate { what } => AppError::AlreadyExists { what },
+            CommitError::Store(e) => AppError::Store(e),
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The use cases of relais, and the ports they need.
+//!
+//! A use case is one method on [`App`]: it checks the caller's permission, loads what it needs through
+//! the [`Store`] port, asks the pure domain for the transition, and commits the new state, its events
+//! and its outbox messages in one transaction. The HTTP API, the CLI and the background jobs all call
+//! these methods; no rule is written twice.
+//!
+//! Concurrency is optimistic: a commit carries the versions it read, and a use case that loses a race
+//! reloads and decides again, up to `commit_attempts_max` times (then `AppError::Busy`).
+
+pub mod auth;
+pub mod error;
+pub mod jobs;
+pub mod parcels;
+pub mod ports;
+pub mod secrets;
+pub mod setup;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use relais_domain::Timestamp;
+use relais_domain::attempts::AttemptLimits;
+use relais_domain::ids::Id;
+use relais_domain::parcel::{Parcel, ParcelEvent};
+
+pub use crate::auth::{ApiKey, Caller, Permission, Role};
+pub use crate::error::AppError;
+use crate::ports::OutboxMessage;
+pub use crate::ports::{Clock, CommitError, RandomSource, Store, StoreError, Write};
+pub use crate::secrets::Secrets;
+
+/// Limits of the use-case layer, each with its unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppLimits {
+    /// Wrong pickup codes at one point before it locks (a keypad under brute force).
+    pub point_attempts: AttemptLimits,
+    /// Wrong pickup codes for one parcel before it locks (a counter hand-over).
+    pub parcel_attempts: AttemptLimits,
+    /// How many times a command reloads and retries after losing a race.
+    pub commit_attempts_max: u32,
+    /// Largest page a list returns.
+    pub page_size_max: u32,
+}
+
+impl Default for AppLimits {
+    fn default() -> Self {
+        AppLimits {
+            point_attempts: AttemptLimits { failures_max: 20, window_seconds: 600, lockout_seconds: 600 },
+            parcel_attempts: AttemptLimits { failures_max: 5, window_seconds: 900, lockout_seconds: 900 },
+            commit_attempts_max: 64,
+            page_size_max: 500,
+        }
+    }
+}
+
+/// The application: ports plus limits. Cheap to clone (everything is behind `Arc`).
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn RandomSource>,
+    pub secrets: Secrets,
+    pub limits: AppLimits,
+}
+
+/// Outcome of one try of a command.
+pub(crate) enum Retry {
+    /// Lost a race: reload and try again.
+    Conflict,
+    Fail(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for Retry {
+    fn from(error: E) -> Self {
+        Retry::Fail(error.into())
+    }
+}
+
+pub(crate) fn committed(result: Result<(), CommitError>) -> Result<(), Retry> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(CommitError::Conflict) => Err(Retry::Conflict),
+        Err(other) => Err(Retry::Fail(other.into())),
+    }
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, random: Arc<dyn RandomSource>, secrets: Secrets) -> Self {
+        App { store, clock, random, secrets, limits: AppLimits::default() }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// A new time-ordered id (UUID v7) from the clock and the random source.
+    pub fn new_id<T>(&self) -> Id<T> {
+        let mut random = [0u8; 10];
+        self.random.fill(&mut random);
+        let unix_ms = u64::try_from(self.now().timestamp_millis()).unwrap_or(0);
+        Id::from_parts(unix_ms, random)
+    }
+
+    /// Runs one try of a command until it commits, fails, or has lost `commit_attempts_max` races.
+    pub(crate) async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, AppError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Retry>>,
+    {
+        for round in 0..self.limits.commit_attempts_max {
+            match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(Retry::Fail(error)) => return Err(error),
+                Err(Retry::Conflict) => {
+                    // Let the winner finish before reloading; after a few rounds back off a little.
+                    if round >= 4 {
+                        tokio::time::sleep(std::time::Duration::from_micros(50 << round.min(8))).await;
+                    } else {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }
+        }
+        Err(AppError::Busy)
+    }
+
+    /// The outbox message that tells the outside world about a parcel event (`parcel.<event>`).
+    pub(crate) fn outbox_for(&self, parcel: &Parcel, event: &ParcelEvent) -> OutboxMessage {
+        let payload = serde_json::json!({
+            "parcel_id": parcel.id.to_string(),
+            "parcel_number": parcel.number.as_str(),
+            "merchant_id": parcel.merchant_id.to_string(),
+            "point_id": parcel.point_id.to_string(),
+            "event": event.kind.as_str(),
+            "from": event.from.map(|s| s.as_str()),
+            "state": event.to.as_str(),
+            "incident": event.to.incident_kind().map(|k| k.as_str()),
+            "reason": event.reason,
+            "actor": event.actor.kind.as_str(),
+            "pickup_deadline": parcel.pickup_deadline.map(|t| t.to_rfc3339()),
+            "at": event.at.to_rfc3339(),
+        });
+        OutboxMessage {
+            id: self.new_id(),
+            topic: format!("parcel.{}", event.kind.as_str()),
+            parcel_id: Some(parcel.id),
+            payload,
+            created_at: event.at,
+        }
+    }
+
+    /// Clamps a requested page size to `1..=page_size_max` (default 50).
+    pub fn page_limit(&self, requested: Option<u32>) -> u32 {
+        requested.unwrap_or(50).clamp(1, self.limits.page_size_max)
+    }
+}

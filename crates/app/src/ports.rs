@@ -1,0 +1,259 @@
+//! The ports the use cases need from the outside world: a `Store` for state, a `Clock` for time and a
+//! `RandomSource` for ids and secrets. Implementations live elsewhere (`relais-store`) or here when they
+//! are trivial (the system clock, the manual clock of tests and simulations).
+//!
+//! The store interface is deliberately narrow: typed reads, and one `commit` that applies a list of
+//! writes in a single transaction. Updates carry the version they were read at; a write whose row has
+//! moved on makes the whole commit fail with `CommitError::Conflict`, and the use case reloads and
+//! decides again. That is how two carriers depositing into one locker never get the same compartment,
+//! on SQLite as on several PostgreSQL-backed processes.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use relais_domain::Timestamp;
+use relais_domain::attempts::AttemptCounter;
+use relais_domain::compartment::Compartment;
+use relais_domain::ids::{CompartmentId, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::network::Network;
+use relais_domain::parcel::{Parcel, ParcelEvent, ParcelState};
+use relais_domain::point::PickupPoint;
+use relais_domain::value::ParcelNumber;
+
+use crate::auth::ApiKey;
+
+/// Failure of the storage itself (connection lost, disk full, corrupt row). Never a business rule.
+#[derive(Debug, thiserror::Error)]
+#[error("storage error: {0}")]
+pub struct StoreError(pub String);
+
+impl StoreError {
+    pub fn new(error: impl std::fmt::Display) -> Self {
+        StoreError(error.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// A versioned row changed since it was read; nothing was written.
+    #[error("a row changed since it was read")]
+    Conflict,
+    /// A unique key is taken (`what` names it: `parcel_number`, `pickup_code`...); nothing was written.
+    #[error("{what} already exists")]
+    Duplicate { what: &'static str },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A merchant: the shop or platform that announces parcels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merchant {
+    pub id: MerchantId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// An event as stored: the domain event plus its position in the global log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub event: ParcelEvent,
+}
+
+/// A message to the outside world, written in the same transaction as the change it reports and
+/// delivered at least once by a worker (receivers deduplicate on `id`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    pub id: OutboxId,
+    pub topic: String,
+    pub parcel_id: Option<ParcelId>,
+    pub payload: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// Which counter of wrong pickup codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttemptScope {
+    Point(PointId),
+    Parcel(ParcelId),
+}
+
+impl AttemptScope {
+    /// The key under which the counter is stored.
+    pub fn key(self) -> String {
+        match self {
+            AttemptScope::Point(id) => format!("point:{id}"),
+            AttemptScope::Parcel(id) => format!("parcel:{id}"),
+        }
+    }
+}
+
+/// A counter as stored, with the version that guards its update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredCounter {
+    pub counter: AttemptCounter,
+    pub version: i64,
+}
+
+/// One write of a commit.
+#[derive(Debug, Clone)]
+pub enum Write {
+    InsertNetwork(Network),
+    InsertMerchant(Merchant),
+    InsertPoint(PickupPoint),
+    InsertCompartment(Compartment),
+    InsertParcel(Parcel),
+    /// Stores the parcel if its stored version is still `parcel.version`, and bumps the version.
+    UpdateParcel(Parcel),
+    /// Stores the compartment's state if its stored version is still `compartment.version`.
+    UpdateCompartment(Compartment),
+    /// Stores the point's shelf occupancy if its stored version is still `point.version`.
+    UpdatePointShelf(PickupPoint),
+    AppendEvent(ParcelEvent),
+    AppendOutbox(OutboxMessage),
+    /// Creates the counter (`expected_version: None`) or updates it if still at that version.
+    PutAttemptCounter {
+        scope: AttemptScope,
+        counter: AttemptCounter,
+        expected_version: Option<i64>,
+    },
+    InsertApiKey(ApiKey),
+}
+
+/// A page request: items after `after` (an id from the previous page), at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page<C> {
+    pub after: Option<C>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParcelFilter {
+    pub merchant_id: Option<MerchantId>,
+    pub point_id: Option<PointId>,
+    pub state: Option<ParcelState>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend, for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+    /// Cheap round trip to the database.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn network(&self, id: NetworkId) -> StoreResult<Option<Network>>;
+    async fn networks(&self, page: Page<NetworkId>) -> StoreResult<Vec<Network>>;
+    async fn merchant(&self, id: MerchantId) -> StoreResult<Option<Merchant>>;
+    async fn point(&self, id: PointId) -> StoreResult<Option<PickupPoint>>;
+    async fn points(&self, network_id: Option<NetworkId>, page: Page<PointId>) -> StoreResult<Vec<PickupPoint>>;
+    async fn count_points(&self) -> StoreResult<u64>;
+    /// The compartments of a point, in label order.
+    async fn compartments(&self, point_id: PointId) -> StoreResult<Vec<Compartment>>;
+    /// Compartments soft-reserved with an expiry at or before `now`, for the tidying sweep.
+    async fn compartments_with_lapsed_reservation(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Compartment>>;
+    async fn compartment(&self, id: CompartmentId) -> StoreResult<Option<Compartment>>;
+
+    async fn parcel(&self, id: ParcelId) -> StoreResult<Option<Parcel>>;
+    async fn parcel_by_number(&self, number: &ParcelNumber) -> StoreResult<Option<Parcel>>;
+    /// The parcel waiting at `point_id` whose pickup code has this digest.
+    async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>>;
+    async fn parcel_by_qr(&self, qr_digest: &[u8; 32]) -> StoreResult<Option<Parcel>>;
+    async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>>;
+    /// Parcels `ready_for_pickup` whose deadline is at or before `now`, oldest deadline first.
+    async fn parcels_due_for_expiry(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>>;
+    async fn events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredEvent>>;
+    async fn outbox(&self, after: Option<OutboxId>, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
+
+    async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>>;
+    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiKey>>;
+
+    /// Applies all writes in one transaction, or none of them.
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError>;
+}
+
+/// Where the time comes from. Read through this port only (clippy bans `Utc::now` elsewhere), so tests
+/// and simulations can run days in milliseconds.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)] // The one place that reads the wall clock.
+    fn now(&self) -> Timestamp {
+        Utc::now()
+    }
+}
+
+/// A clock that moves only when told: tests and simulations.
+#[derive(Debug)]
+pub struct ManualClock {
+    micros: AtomicI64,
+}
+
+impl ManualClock {
+    pub fn new(start: Timestamp) -> Self {
+        ManualClock { micros: AtomicI64::new(start.timestamp_micros()) }
+    }
+    pub fn set(&self, to: Timestamp) {
+        self.micros.store(to.timestamp_micros(), Ordering::SeqCst);
+    }
+    pub fn advance(&self, by: chrono::Duration) {
+        self.micros.fetch_add(by.num_microseconds().unwrap_or(i64::MAX), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        DateTime::from_timestamp_micros(self.micros.load(Ordering::SeqCst)).unwrap_or_default()
+    }
+}
+
+/// Where randomness comes from: ids, pickup codes, QR tokens, API keys. Production uses the operating
+/// system's generator; tests and simulations a seeded one, so a run can be replayed.
+pub trait RandomSource: Send + Sync + 'static {
+    fn fill(&self, bytes: &mut [u8]);
+
+    fn next_u64(&self) -> u64 {
+        let mut bytes = [0u8; 8];
+        self.fill(&mut bytes);
+        u64::from_le_bytes(bytes)
+    }
+}
+
+/// The operating system's cryptographic generator, through a thread-local ChaCha generator it seeds.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill(&self, bytes: &mut [u8]) {
+        rand::rng().fill_bytes(bytes);
+    }
+}
+
+/// A seeded ChaCha generator: the same seed gives the same ids and codes.
+#[derive(Debug)]
+pub struct SeededRandom(Mutex<StdRng>);
+
+impl SeededRandom {
+    pub fn new(seed: u64) -> Self {
+        SeededRandom(Mutex::new(StdRng::seed_from_u64(seed)))
+    }
+}
+
+impl RandomSource for SeededRandom {
+    fn fill(&self, bytes: &mut [u8]) {
+        // A poisoned lock only means another thread panicked mid-draw; the generator is still usable.
+        let mut rng = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        rng.fill_bytes(bytes);
+    }
+}

@@ -1,0 +1,304 @@
+//! Compartments (the doors of a locker) and the choice of one for a parcel.
+//!
+//! Architecture invariant: a compartment holds at most one parcel, and it is that parcel's only place.
+//! (Issue 4 adds shared compartments for parcels of one recipient from one merchant; until then no
+//! parcels share.) A soft reservation whose expiry has passed counts as free: it is released lazily by
+//! whoever needs the compartment next, and tidied by the sweep job.
+
+use crate::Timestamp;
+use crate::ids::{CompartmentId, ParcelId, PointId};
+use crate::value::{Dimensions, ParseError, SizeClass, Weight, parse_text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompartmentState {
+    Available,
+    /// Held for a parcel. `expires_at: None` is a hard reservation (kept until released).
+    Reserved {
+        parcel_id: ParcelId,
+        expires_at: Option<Timestamp>,
+    },
+    Occupied {
+        parcel_id: ParcelId,
+    },
+    /// Broken door, dirty, jammed: not usable until repaired.
+    OutOfService,
+    /// Taken out of use by the operator.
+    Disabled,
+}
+
+impl CompartmentState {
+    pub const fn name(&self) -> &'static str {
+        match self {
+            CompartmentState::Available => "available",
+            CompartmentState::Reserved { .. } => "reserved",
+            CompartmentState::Occupied { .. } => "occupied",
+            CompartmentState::OutOfService => "out_of_service",
+            CompartmentState::Disabled => "disabled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compartment {
+    pub id: CompartmentId,
+    pub point_id: PointId,
+    /// What is painted on the door, e.g. `A01`.
+    pub label: String,
+    pub size: SizeClass,
+    pub state: CompartmentState,
+    pub version: i64,
+}
+
+/// Why no compartment (or shelf slot) can take a parcel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoFit {
+    /// Larger than every size class (or every shelf limit) of the point.
+    TooLarge,
+    /// Heavier than the point accepts.
+    TooHeavy,
+    /// Compartments of a fitting size exist but none is free now.
+    AllFittingBusy,
+    /// A staffed point whose shelf is full.
+    ShelfFull,
+    /// The point is not active.
+    PointUnavailable,
+}
+
+impl NoFit {
+    /// Stable machine token, used as an event reason and in error details.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NoFit::TooLarge => "too_large",
+            NoFit::TooHeavy => "too_heavy",
+            NoFit::AllFittingBusy => "all_fitting_compartments_busy",
+            NoFit::ShelfFull => "shelf_full",
+            NoFit::PointUnavailable => "point_unavailable",
+        }
+    }
+
+    pub const fn message(self) -> &'static str {
+        match self {
+            NoFit::TooLarge => "the parcel is larger than any compartment or shelf limit of this point",
+            NoFit::TooHeavy => "the parcel is heavier than this point accepts",
+            NoFit::AllFittingBusy => {
+                "every compartment large enough for this parcel is reserved, occupied or out of service"
+            }
+            NoFit::ShelfFull => "the shelf of this point is full",
+            NoFit::PointUnavailable => "this point is not active",
+        }
+    }
+}
+
+/// A compartment transition that the current state does not allow: a programming or concurrency
+/// problem the caller must handle (reload and choose again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompartmentBusy {
+    pub compartment_id: CompartmentId,
+    pub state: &'static str,
+}
+
+impl Compartment {
+    pub const LABEL_LENGTH_MAX: usize = 16;
+    pub const PER_POINT_MAX: usize = 1_000;
+
+    pub fn new(id: CompartmentId, point_id: PointId, label: &str, size: SizeClass) -> Result<Self, ParseError> {
+        Ok(Compartment {
+            id,
+            point_id,
+            label: parse_text("label", label, Self::LABEL_LENGTH_MAX)?,
+            size,
+            state: CompartmentState::Available,
+            version: 0,
+        })
+    }
+
+    /// Free for a new parcel at `now`: available, or soft-reserved with an expiry that has passed.
+    pub fn is_free(&self, now: Timestamp) -> bool {
+        match self.state {
+            CompartmentState::Available => true,
+            CompartmentState::Reserved { expires_at: Some(expires_at), .. } => expires_at <= now,
+            CompartmentState::Reserved { expires_at: None, .. }
+            | CompartmentState::Occupied { .. }
+            | CompartmentState::OutOfService
+            | CompartmentState::Disabled => false,
+        }
+    }
+
+    pub fn is_reserved_for(&self, parcel_id: ParcelId) -> bool {
+        matches!(self.state, CompartmentState::Reserved { parcel_id: holder, .. } if holder == parcel_id)
+    }
+
+    pub fn holds(&self, parcel_id: ParcelId) -> bool {
+        match self.state {
+            CompartmentState::Reserved { parcel_id: holder, .. } | CompartmentState::Occupied { parcel_id: holder } => {
+                holder == parcel_id
+            }
+            CompartmentState::Available | CompartmentState::OutOfService | CompartmentState::Disabled => false,
+        }
+    }
+
+    /// Soft-reserves the compartment for a parcel until `expires_at`.
+    pub fn reserve(
+        &self,
+        parcel_id: ParcelId,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Compartment, CompartmentBusy> {
+        if !self.is_free(now) {
+            return Err(self.busy());
+        }
+        Ok(self.with_state(CompartmentState::Reserved { parcel_id, expires_at: Some(expires_at) }))
+    }
+
+    /// Puts a parcel in: the compartment must be free or reserved for that very parcel.
+    pub fn occupy(&self, parcel_id: ParcelId, now: Timestamp) -> Result<Compartment, CompartmentBusy> {
+        if !self.is_free(now) && !self.is_reserved_for(parcel_id) {
+            return Err(self.busy());
+        }
+        Ok(self.with_state(CompartmentState::Occupied { parcel_id }))
+    }
+
+    /// Empties the compartment after a collection or a return collection, or drops a reservation.
+    /// Only the parcel it holds can release it.
+    pub fn release(&self, parcel_id: ParcelId) -> Result<Compartment, CompartmentBusy> {
+        if !self.holds(parcel_id) {
+            return Err(self.busy());
+        }
+        Ok(self.with_state(CompartmentState::Available))
+    }
+
+    fn with_state(&self, state: CompartmentState) -> Compartment {
+        Compartment { state, ..self.clone() }
+    }
+
+    fn busy(&self) -> CompartmentBusy {
+        CompartmentBusy { compartment_id: self.id, state: self.state.name() }
+    }
+}
+
+/// Best fit: the compartment of the smallest size class that takes the parcel, among those free at
+/// `now`; a compartment already reserved for this parcel wins over any other. Ties go to the lowest label
+/// so that the choice is deterministic.
+pub fn choose_compartment(
+    compartments: &[Compartment],
+    parcel_id: ParcelId,
+    dimensions: Dimensions,
+    weight: Weight,
+    now: Timestamp,
+) -> Result<&Compartment, NoFit> {
+    if let Some(own) = compartments.iter().find(|c| c.is_reserved_for(parcel_id)) {
+        return Ok(own);
+    }
+    let Some(smallest) = SizeClass::smallest_fitting(dimensions, weight) else {
+        return Err(if weight.grams() > SizeClass::WEIGHT_GRAMS_MAX { NoFit::TooHeavy } else { NoFit::TooLarge });
+    };
+    let fitting = compartments.iter().filter(|c| c.size >= smallest);
+    let mut any_fitting = false;
+    let mut best: Option<&Compartment> = None;
+    for compartment in fitting {
+        any_fitting = true;
+        if !compartment.is_free(now) {
+            continue;
+        }
+        let better = match best {
+            None => true,
+            Some(b) => (compartment.size, &compartment.label) < (b.size, &b.label),
+        };
+        if better {
+            best = Some(compartment);
+        }
+    }
+    match best {
+        Some(compartment) => Ok(compartment),
+        None if any_fitting => Err(NoFit::AllFittingBusy),
+        None => Err(NoFit::TooLarge),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn at(hour: u32) -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 11, 27, hour, 0, 0).unwrap()
+    }
+
+    fn id<T>(n: u8) -> crate::ids::Id<T> {
+        crate::ids::Id::from_parts(1, [n; 10])
+    }
+
+    fn compartment(n: u8, size: SizeClass, state: CompartmentState) -> Compartment {
+        let mut c = Compartment::new(id(n), id(0), &format!("{}{n:02}", size.as_str()), size).unwrap();
+        c.state = state;
+        c
+    }
+
+    #[test]
+    fn best_fit_table() {
+        let me: ParcelId = id(100);
+        let other: ParcelId = id(101);
+        let small = Dimensions::from_mm(300, 200, 50).unwrap();
+        let medium = Dimensions::from_mm(300, 200, 150).unwrap();
+        let huge = Dimensions::from_mm(900, 200, 150).unwrap();
+        let kg = Weight::from_grams(1_000).unwrap();
+        let free = CompartmentState::Available;
+        let occupied = CompartmentState::Occupied { parcel_id: other };
+        let soft_live = CompartmentState::Reserved { parcel_id: other, expires_at: Some(at(12)) };
+        let soft_expired = CompartmentState::Reserved { parcel_id: other, expires_at: Some(at(8)) };
+        let hard = CompartmentState::Reserved { parcel_id: other, expires_at: None };
+        let mine = CompartmentState::Reserved { parcel_id: me, expires_at: Some(at(8)) };
+
+        // (compartments, parcel, expected label or refusal)
+        let cases: Vec<(Vec<Compartment>, Dimensions, Result<&str, NoFit>)> = vec![
+            (vec![compartment(1, SizeClass::C, free), compartment(2, SizeClass::A, free)], small, Ok("A02")),
+            (vec![compartment(1, SizeClass::C, free), compartment(2, SizeClass::A, occupied)], small, Ok("C01")),
+            (vec![compartment(1, SizeClass::A, free), compartment(2, SizeClass::B, free)], medium, Ok("B02")),
+            (vec![compartment(1, SizeClass::A, free)], medium, Err(NoFit::TooLarge)),
+            (
+                vec![compartment(1, SizeClass::B, occupied), compartment(2, SizeClass::C, soft_live)],
+                medium,
+                Err(NoFit::AllFittingBusy),
+            ),
+            (vec![compartment(1, SizeClass::B, soft_expired)], medium, Ok("B01")),
+            (vec![compartment(1, SizeClass::B, hard)], medium, Err(NoFit::AllFittingBusy)),
+            (
+                vec![
+                    compartment(1, SizeClass::B, CompartmentState::OutOfService),
+                    compartment(2, SizeClass::D, CompartmentState::Disabled),
+                ],
+                medium,
+                Err(NoFit::AllFittingBusy),
+            ),
+            // Its own reservation wins, even over a smaller free compartment and after its expiry.
+            (vec![compartment(1, SizeClass::A, free), compartment(2, SizeClass::C, mine)], small, Ok("C02")),
+            (vec![compartment(1, SizeClass::D, free)], huge, Err(NoFit::TooLarge)),
+            (vec![], small, Err(NoFit::TooLarge)),
+        ];
+        for (i, (compartments, dims, expected)) in cases.into_iter().enumerate() {
+            let got = choose_compartment(&compartments, me, dims, kg, at(10)).map(|c| c.label.as_str());
+            assert_eq!(got, expected, "case {i}");
+        }
+        let heavy = Weight::from_grams(26_000).unwrap();
+        assert_eq!(
+            choose_compartment(&[compartment(1, SizeClass::D, free)], me, small, heavy, at(10)).map(|c| c.id),
+            Err(NoFit::TooHeavy)
+        );
+    }
+
+    #[test]
+    fn transitions_guard_the_holder() {
+        let me: ParcelId = id(100);
+        let other: ParcelId = id(101);
+        let c = compartment(1, SizeClass::A, CompartmentState::Available);
+        let reserved = c.reserve(me, at(12), at(10)).unwrap();
+        assert!(reserved.reserve(other, at(12), at(11)).is_err(), "a live reservation is not taken");
+        assert!(reserved.occupy(other, at(11)).is_err());
+        assert!(reserved.reserve(other, at(14), at(13)).is_ok(), "an expired soft reservation is free");
+        let occupied = reserved.occupy(me, at(13)).unwrap();
+        assert_eq!(occupied.state, CompartmentState::Occupied { parcel_id: me });
+        assert!(occupied.occupy(other, at(13)).is_err(), "never two parcels");
+        assert!(occupied.release(other).is_err());
+        assert_eq!(occupied.release(me).unwrap().state, CompartmentState::Available);
+    }
+}

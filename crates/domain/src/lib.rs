@@ -1,0 +1,17 @@
+//! The pure domain of relais: identifiers, value types, networks and their rules, pickup points,
+//! compartments and the parcel state machine.
+//!
+//! Nothing here does I/O, reads the clock, draws random numbers or knows about JSON or SQL: time and
+//! randomness come in as arguments, so every rule is a plain function that a table test can check.
+//! Wire formats live in `relais-http`, persistence in `relais-store`.
+
+pub mod attempts;
+pub mod compartment;
+pub mod ids;
+pub mod network;
+pub mod parcel;
+pub mod point;
+pub mod value;
+
+/// An instant, always in UTC. Local wall-clock time only appears at the edges (opening hours, display).
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -1,0 +1,106 @@
+//! The `Store` port on two backends: SQLite (embedded, the default) and PostgreSQL (to scale out).
+//! Both pass the same conformance suite (`tests/conformance.rs`); their schemas, embedded migrations
+//! kept per backend, describe the same tables and columns (a test checks).
+
+pub mod postgres;
+pub mod sqlite;
+pub mod testing;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use relais_app::Store;
+use relais_app::ports::{StoreError, StoreResult};
+use relais_domain::Timestamp;
+use relais_domain::compartment::CompartmentState;
+use relais_domain::ids::ParcelId;
+
+pub use crate::postgres::PostgresStore;
+pub use crate::sqlite::SqliteStore;
+
+/// Opens the store a database URL names: `postgres://...` or `postgresql://...` for PostgreSQL,
+/// `sqlite://PATH`, `sqlite:PATH` or a plain file path for SQLite. Applies pending migrations.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        Ok(Arc::new(SqliteStore::open(Path::new(path))?))
+    }
+}
+
+/// Names the unique key a constraint error is about, from the index name (PostgreSQL) or the column
+/// list in the message (SQLite). The index names embed their columns so one matcher serves both.
+pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
+    const KEYS: [(&str, &str); 8] = [
+        ("code_digest", "pickup_code"),
+        ("qr_digest", "qr_token"),
+        ("parcels.number", "parcel_number"),
+        ("parcels_number", "parcel_number"),
+        ("external_id", "point_external_id"),
+        ("label", "compartment_label"),
+        ("scope_key", "attempt_counter"),
+        ("digest", "api_key"),
+    ];
+    let primary = message.contains("PRIMARY KEY") || message.contains("_pkey") || message.ends_with(".id");
+    if primary {
+        return Some("id");
+    }
+    KEYS.iter().find(|(needle, _)| message.contains(needle)).map(|(_, what)| *what)
+}
+
+pub(crate) fn corrupt(what: &str) -> StoreError {
+    StoreError(format!("corrupt {what} in the database"))
+}
+
+pub(crate) fn offsets_to_text(offsets: &[u32]) -> String {
+    offsets.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+pub(crate) fn offsets_from_text(text: &str) -> StoreResult<Vec<u32>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',').map(|n| n.parse().map_err(|_| corrupt("reminder offsets"))).collect()
+}
+
+pub(crate) fn compartment_state(
+    state: &str,
+    parcel: Option<ParcelId>,
+    reserved_until: Option<Timestamp>,
+) -> StoreResult<CompartmentState> {
+    Ok(match (state, parcel) {
+        ("available", None) => CompartmentState::Available,
+        ("reserved", Some(parcel_id)) => CompartmentState::Reserved { parcel_id, expires_at: reserved_until },
+        ("occupied", Some(parcel_id)) => CompartmentState::Occupied { parcel_id },
+        ("out_of_service", None) => CompartmentState::OutOfService,
+        ("disabled", None) => CompartmentState::Disabled,
+        _ => return Err(corrupt("compartment state")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_keys_are_named_on_both_backends() {
+        let cases = [
+            ("UNIQUE constraint failed: parcels.number", Some("parcel_number")),
+            ("parcels_number_key", Some("parcel_number")),
+            ("UNIQUE constraint failed: parcels.point_id, parcels.code_digest", Some("pickup_code")),
+            ("parcels_point_id_code_digest_key", Some("pickup_code")),
+            ("UNIQUE constraint failed: api_keys.digest", Some("api_key")),
+            (
+                "UNIQUE constraint failed: pickup_points.network_id, pickup_points.external_id",
+                Some("point_external_id"),
+            ),
+            ("UNIQUE constraint failed: parcels.id", Some("id")),
+            ("networks_pkey", Some("id")),
+            ("something else", None),
+        ];
+        for (message, what) in cases {
+            assert_eq!(duplicate_what(message), what, "{message}");
+        }
+    }
+}

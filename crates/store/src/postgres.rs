@@ -1,0 +1,736 @@
+//! The PostgreSQL backend: the scale-out path, where several `relais serve` processes share one
+//! database. A commit is one transaction of conditional statements; a lost race (a versioned update
+//! matching no row, a serialization failure, a deadlock) is reported as `CommitError::Conflict` and
+//! the use case retries.
+
+use async_trait::async_trait;
+use deadpool_postgres::Transaction;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use relais_app::ports::{
+    AttemptScope, CommitError, Merchant, OutboxMessage, Page, ParcelFilter, StoreError, StoreResult, StoredCounter,
+    StoredEvent, Write,
+};
+use relais_app::{ApiKey, Role, Store};
+use relais_domain::Timestamp;
+use relais_domain::attempts::AttemptCounter;
+use relais_domain::compartment::{Compartment, CompartmentState};
+use relais_domain::ids::{CompartmentId, Id, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::network::{Network, NetworkRules};
+use relais_domain::parcel::{
+    Actor, ActorKind, EventKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
+};
+use relais_domain::point::{Address, PickupPoint, PointKind, PointStatus};
+use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, SizeClass, Weight};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::{NoTls, Row};
+use uuid::Uuid;
+
+use crate::{corrupt, duplicate_what, offsets_from_text, offsets_to_text};
+
+/// Connections per process. PostgreSQL's default `max_connections` is 100; a few processes fit.
+const POOL_CONNECTIONS_MAX: usize = 16;
+/// Serialises migrations when several processes start at once.
+const MIGRATION_LOCK_KEY: i64 = 0x7265_6c61_6973;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/postgres/0001_init.sql"))];
+
+type Param<'a> = &'a (dyn ToSql + Sync);
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError(format!("invalid database URL: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(POOL_CONNECTIONS_MAX).build().map_err(StoreError::new)?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(|e| StoreError(format!("PostgreSQL connection: {e}")))
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY]).await.map_err(StoreError::new)?;
+        let result = async {
+            client
+                .batch_execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                )
+                .await
+                .map_err(StoreError::new)?;
+            let applied: i64 = client
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])
+                .await
+                .map_err(StoreError::new)?
+                .get(0);
+            for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > applied) {
+                let tx = client.transaction().await.map_err(StoreError::new)?;
+                tx.batch_execute(sql).await.map_err(|e| StoreError(format!("migration {version} {name}: {e}")))?;
+                tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name])
+                    .await
+                    .map_err(StoreError::new)?;
+                tx.commit().await.map_err(StoreError::new)?;
+                tracing::info!(version, name, "applied PostgreSQL migration");
+            }
+            Ok(())
+        }
+        .await;
+        client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]).await.map_err(StoreError::new)?;
+        result
+    }
+
+    async fn one<T>(&self, sql: &str, args: &[Param<'_>], map: fn(&Row) -> StoreResult<T>) -> StoreResult<Option<T>> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(StoreError::new)?;
+        match client.query_opt(&statement, args).await.map_err(StoreError::new)? {
+            Some(row) => map(&row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn many<T>(&self, sql: &str, args: &[Param<'_>], map: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(StoreError::new)?;
+        client.query(&statement, args).await.map_err(StoreError::new)?.iter().map(map).collect()
+    }
+
+    /// Table name -> column names, for the test that both schemas agree.
+    pub async fn schema_columns(&self) -> StoreResult<Vec<(String, Vec<String>)>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() ORDER BY table_name, column_name",
+                &[],
+            )
+            .await
+            .map_err(StoreError::new)?;
+        let mut tables: Vec<(String, Vec<String>)> = Vec::new();
+        for row in rows {
+            let (table, column): (String, String) = (row.get(0), row.get(1));
+            match tables.last_mut() {
+                Some((last, columns)) if *last == table => columns.push(column),
+                _ => tables.push((table, vec![column])),
+            }
+        }
+        Ok(tables)
+    }
+}
+
+fn commit_error(e: tokio_postgres::Error) -> CommitError {
+    match e.as_db_error() {
+        Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => match db.constraint().and_then(duplicate_what) {
+            Some(what) => CommitError::Duplicate { what },
+            None => CommitError::Store(StoreError::new(&e)),
+        },
+        Some(db)
+            if *db.code() == SqlState::T_R_SERIALIZATION_FAILURE || *db.code() == SqlState::T_R_DEADLOCK_DETECTED =>
+        {
+            CommitError::Conflict
+        }
+        _ => CommitError::Store(StoreError::new(&e)),
+    }
+}
+
+async fn exec(c: &Transaction<'_>, sql: &str, args: &[Param<'_>]) -> Result<u64, CommitError> {
+    let statement = c.prepare_cached(sql).await.map_err(commit_error)?;
+    c.execute(&statement, args).await.map_err(commit_error)
+}
+
+async fn exec_versioned(c: &Transaction<'_>, sql: &str, args: &[Param<'_>]) -> Result<(), CommitError> {
+    match exec(c, sql, args).await? {
+        1 => Ok(()),
+        _ => Err(CommitError::Conflict),
+    }
+}
+
+fn big(n: u32) -> i64 {
+    i64::from(n)
+}
+
+fn uuid<T>(id: Id<T>) -> Uuid {
+    id.uuid()
+}
+
+async fn apply(c: &Transaction<'_>, write: &Write) -> Result<(), CommitError> {
+    match write {
+        Write::InsertNetwork(n) => exec(
+            c,
+            "INSERT INTO networks (id, name, hold_window_hours, extension_count_max, extension_hours,
+                extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &uuid(n.id),
+                &n.name,
+                &big(n.rules.hold_window_hours),
+                &big(n.rules.extension_count_max),
+                &big(n.rules.extension_hours),
+                &big(n.rules.extension_earliest_after_deposit_hours),
+                &offsets_to_text(&n.rules.reminder_offsets_hours),
+                &big(n.rules.reservation_hours),
+                &n.created_at,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::InsertMerchant(m) => {
+            exec(c, "INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)", &[&uuid(m.id), &m.name, &m.created_at])
+                .await
+                .map(drop)
+        }
+        Write::InsertPoint(p) => exec(
+            c,
+            "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
+                postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
+                weight_max_g, dimensions_sum_max_mm, created_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            &[
+                &uuid(p.id),
+                &uuid(p.network_id),
+                &p.external_id,
+                &p.kind.as_str(),
+                &p.name,
+                &p.address.line1,
+                &p.address.line2,
+                &p.address.postcode,
+                &p.address.city,
+                &p.address.country,
+                &p.coordinates.latitude(),
+                &p.coordinates.longitude(),
+                &p.timezone,
+                &p.status.as_str(),
+                &big(p.shelf_capacity),
+                &big(p.shelf_occupied),
+                &big(p.weight_max.grams()),
+                &big(p.dimensions_sum_mm_max),
+                &p.created_at,
+                &p.version,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::InsertCompartment(k) => {
+            let (state, parcel, until) = compartment_columns(&k.state);
+            exec(
+                c,
+                "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[&uuid(k.id), &uuid(k.point_id), &k.label, &k.size.as_str(), &state, &parcel, &until, &k.version],
+            )
+            .await
+            .map(drop)
+        }
+        Write::UpdateCompartment(k) => {
+            let (state, parcel, until) = compartment_columns(&k.state);
+            exec_versioned(
+                c,
+                "UPDATE compartments SET state = $1, parcel_id = $2, reserved_until = $3, version = version + 1
+                 WHERE id = $4 AND version = $5",
+                &[&state, &parcel, &until, &uuid(k.id), &k.version],
+            )
+            .await
+        }
+        Write::UpdatePointShelf(p) => {
+            exec_versioned(
+                c,
+                "UPDATE pickup_points SET shelf_occupied = $1, version = version + 1 WHERE id = $2 AND version = $3",
+                &[&big(p.shelf_occupied), &uuid(p.id), &p.version],
+            )
+            .await
+        }
+        Write::InsertParcel(p) => exec(
+            c,
+            "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
+                recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
+                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+            &[
+                &uuid(p.id),
+                &p.number.as_str(),
+                &uuid(p.merchant_id),
+                &uuid(p.network_id),
+                &uuid(p.point_id),
+                &p.recipient.name,
+                &p.recipient.phone.as_ref().map(Phone::as_str),
+                &p.recipient.email.as_ref().map(Email::as_str),
+                &big(p.dimensions.length_mm()),
+                &big(p.dimensions.width_mm()),
+                &big(p.dimensions.height_mm()),
+                &big(p.weight.grams()),
+                &p.state.as_str(),
+                &p.state.incident_kind().map(|k| k.as_str()),
+                &p.compartment_id.map(uuid),
+                &&p.secrets.code[..],
+                &&p.secrets.qr[..],
+                &p.deposited_at,
+                &p.pickup_deadline,
+                &big(p.extensions_used),
+                &p.created_at,
+                &p.updated_at,
+                &p.version,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::UpdateParcel(p) => {
+            exec_versioned(
+                c,
+                "UPDATE parcels SET point_id = $1, state = $2, incident_kind = $3, compartment_id = $4, deposited_at = $5,
+                    pickup_deadline = $6, extensions_used = $7, updated_at = $8, version = version + 1
+                 WHERE id = $9 AND version = $10",
+                &[
+                    &uuid(p.point_id),
+                    &p.state.as_str(),
+                    &p.state.incident_kind().map(|k| k.as_str()),
+                    &p.compartment_id.map(uuid),
+                    &p.deposited_at,
+                    &p.pickup_deadline,
+                    &big(p.extensions_used),
+                    &p.updated_at,
+                    &uuid(p.id),
+                    &p.version,
+                ],
+            )
+            .await
+        }
+        Write::AppendEvent(e) => exec(
+            c,
+            "INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref,
+                reason, compartment_id, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &uuid(e.parcel_id),
+                &e.kind.as_str(),
+                &e.from.map(ParcelState::as_str),
+                &e.to.as_str(),
+                &e.to.incident_kind().map(|k| k.as_str()),
+                &e.actor.kind.as_str(),
+                &e.actor.reference,
+                &e.reason,
+                &e.compartment_id.map(uuid),
+                &e.at,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::AppendOutbox(m) => exec(
+            c,
+            "INSERT INTO outbox (id, topic, parcel_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&uuid(m.id), &m.topic, &m.parcel_id.map(uuid), &m.payload, &m.created_at],
+        )
+        .await
+        .map(drop),
+        Write::PutAttemptCounter { scope, counter, expected_version: None } => exec(
+            c,
+            "INSERT INTO pickup_attempts (scope_key, failures, window_started_at, locked_until, version)
+             VALUES ($1, $2, $3, $4, 1)",
+            &[&scope.key(), &big(counter.failures), &counter.window_started_at, &counter.locked_until],
+        )
+        .await
+        .map(drop),
+        Write::PutAttemptCounter { scope, counter, expected_version: Some(version) } => {
+            exec_versioned(
+                c,
+                "UPDATE pickup_attempts SET failures = $1, window_started_at = $2, locked_until = $3,
+                    version = version + 1
+                 WHERE scope_key = $4 AND version = $5",
+                &[&big(counter.failures), &counter.window_started_at, &counter.locked_until, &scope.key(), version],
+            )
+            .await
+        }
+        Write::InsertApiKey(k) => exec(
+            c,
+            "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &uuid(k.id),
+                &k.role.as_str(),
+                &k.merchant_id.map(uuid),
+                &k.point_id.map(uuid),
+                &k.label,
+                &&k.digest[..],
+                &k.created_at,
+            ],
+        )
+        .await
+        .map(drop),
+    }
+}
+
+fn compartment_columns(state: &CompartmentState) -> (&'static str, Option<Uuid>, Option<Timestamp>) {
+    match *state {
+        CompartmentState::Available | CompartmentState::OutOfService | CompartmentState::Disabled => {
+            (state.name(), None, None)
+        }
+        CompartmentState::Reserved { parcel_id, expires_at } => (state.name(), Some(parcel_id.uuid()), expires_at),
+        CompartmentState::Occupied { parcel_id } => (state.name(), Some(parcel_id.uuid()), None),
+    }
+}
+
+fn get<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> StoreResult<T> {
+    row.try_get(index).map_err(StoreError::new)
+}
+
+fn get_u32(row: &Row, index: usize) -> StoreResult<u32> {
+    u32::try_from(get::<i64>(row, index)?).map_err(|_| corrupt("integer"))
+}
+
+fn get_id<T>(row: &Row, index: usize) -> StoreResult<Id<T>> {
+    Ok(Id::from_uuid(get::<Uuid>(row, index)?))
+}
+
+fn get_opt_id<T>(row: &Row, index: usize) -> StoreResult<Option<Id<T>>> {
+    Ok(get::<Option<Uuid>>(row, index)?.map(Id::from_uuid))
+}
+
+fn get_digest(row: &Row, index: usize) -> StoreResult<[u8; 32]> {
+    get::<&[u8]>(row, index)?.try_into().map_err(|_| corrupt("digest"))
+}
+
+const NETWORK_COLUMNS: &str = "id, name, hold_window_hours, extension_count_max, extension_hours,
+    extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at";
+
+fn network_row(r: &Row) -> StoreResult<Network> {
+    Ok(Network {
+        id: get_id(r, 0)?,
+        name: get(r, 1)?,
+        rules: NetworkRules {
+            hold_window_hours: get_u32(r, 2)?,
+            extension_count_max: get_u32(r, 3)?,
+            extension_hours: get_u32(r, 4)?,
+            extension_earliest_after_deposit_hours: get_u32(r, 5)?,
+            reminder_offsets_hours: offsets_from_text(get(r, 6)?)?,
+            reservation_hours: get_u32(r, 7)?,
+        },
+        created_at: get(r, 8)?,
+    })
+}
+
+const POINT_COLUMNS: &str = "id, network_id, external_id, kind, name, address_line1, address_line2, postcode, city,
+    country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied, weight_max_g,
+    dimensions_sum_max_mm, created_at, version";
+
+fn point_row(r: &Row) -> StoreResult<PickupPoint> {
+    Ok(PickupPoint {
+        id: get_id(r, 0)?,
+        network_id: get_id(r, 1)?,
+        external_id: get(r, 2)?,
+        kind: PointKind::parse(get(r, 3)?).map_err(|_| corrupt("point kind"))?,
+        name: get(r, 4)?,
+        address: Address {
+            line1: get(r, 5)?,
+            line2: get(r, 6)?,
+            postcode: get(r, 7)?,
+            city: get(r, 8)?,
+            country: get(r, 9)?,
+        },
+        coordinates: Coordinates::parse(get(r, 10)?, get(r, 11)?).map_err(|_| corrupt("coordinates"))?,
+        timezone: get(r, 12)?,
+        status: PointStatus::parse(get(r, 13)?).map_err(|_| corrupt("point status"))?,
+        shelf_capacity: get_u32(r, 14)?,
+        shelf_occupied: get_u32(r, 15)?,
+        weight_max: Weight::from_grams(get(r, 16)?).map_err(|_| corrupt("weight"))?,
+        dimensions_sum_mm_max: get_u32(r, 17)?,
+        created_at: get(r, 18)?,
+        version: get(r, 19)?,
+    })
+}
+
+const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version";
+
+fn compartment_row(r: &Row) -> StoreResult<Compartment> {
+    let state = crate::compartment_state(get(r, 4)?, get_opt_id(r, 5)?, get(r, 6)?)?;
+    Ok(Compartment {
+        id: get_id(r, 0)?,
+        point_id: get_id(r, 1)?,
+        label: get(r, 2)?,
+        size: SizeClass::parse(get(r, 3)?).map_err(|_| corrupt("size class"))?,
+        state,
+        version: get(r, 7)?,
+    })
+}
+
+const PARCEL_COLUMNS: &str = "id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
+    recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id, code_digest,
+    qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version";
+
+fn parcel_row(r: &Row) -> StoreResult<Parcel> {
+    let state = ParcelState::parse(get(r, 12)?, get(r, 13)?).ok_or_else(|| corrupt("parcel state"))?;
+    Ok(Parcel {
+        id: get_id(r, 0)?,
+        number: ParcelNumber::parse(get(r, 1)?).map_err(|_| corrupt("parcel number"))?,
+        merchant_id: get_id(r, 2)?,
+        network_id: get_id(r, 3)?,
+        point_id: get_id(r, 4)?,
+        recipient: Recipient {
+            name: get(r, 5)?,
+            phone: get::<Option<&str>>(r, 6)?.map(Phone::parse).transpose().map_err(|_| corrupt("phone"))?,
+            email: get::<Option<&str>>(r, 7)?.map(Email::parse).transpose().map_err(|_| corrupt("email"))?,
+        },
+        dimensions: Dimensions::from_mm(get(r, 8)?, get(r, 9)?, get(r, 10)?).map_err(|_| corrupt("dimensions"))?,
+        weight: Weight::from_grams(get(r, 11)?).map_err(|_| corrupt("weight"))?,
+        state,
+        compartment_id: get_opt_id(r, 14)?,
+        secrets: PickupSecretDigests { code: get_digest(r, 15)?, qr: get_digest(r, 16)? },
+        deposited_at: get(r, 17)?,
+        pickup_deadline: get(r, 18)?,
+        extensions_used: get_u32(r, 19)?,
+        created_at: get(r, 20)?,
+        updated_at: get(r, 21)?,
+        version: get(r, 22)?,
+    })
+}
+
+fn event_row(r: &Row) -> StoreResult<StoredEvent> {
+    let incident: Option<&str> = get(r, 5)?;
+    let from = get::<Option<&str>>(r, 3)?
+        .map(|s| ParcelState::parse(s, incident).ok_or_else(|| corrupt("state")))
+        .transpose()?;
+    Ok(StoredEvent {
+        seq: get(r, 0)?,
+        event: ParcelEvent {
+            parcel_id: get_id(r, 1)?,
+            kind: EventKind::parse(get(r, 2)?).ok_or_else(|| corrupt("event kind"))?,
+            from,
+            to: ParcelState::parse(get(r, 4)?, incident).ok_or_else(|| corrupt("state"))?,
+            actor: Actor { kind: ActorKind::parse(get(r, 6)?).ok_or_else(|| corrupt("actor"))?, reference: get(r, 7)? },
+            reason: get(r, 8)?,
+            compartment_id: get_opt_id(r, 9)?,
+            at: get(r, 10)?,
+        },
+    })
+}
+
+fn outbox_row(r: &Row) -> StoreResult<OutboxMessage> {
+    Ok(OutboxMessage {
+        id: get_id(r, 0)?,
+        topic: get(r, 1)?,
+        parcel_id: get_opt_id(r, 2)?,
+        payload: get(r, 3)?,
+        created_at: get(r, 4)?,
+    })
+}
+
+fn api_key_row(r: &Row) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id: get_id(r, 0)?,
+        role: Role::parse(get(r, 1)?).ok_or_else(|| corrupt("role"))?,
+        merchant_id: get_opt_id(r, 2)?,
+        point_id: get_opt_id(r, 3)?,
+        label: get(r, 4)?,
+        digest: get_digest(r, 5)?,
+        created_at: get(r, 6)?,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.one("SELECT 1::bigint", &[], |r| get::<i64>(r, 0)).await.map(drop)
+    }
+
+    async fn network(&self, id: NetworkId) -> StoreResult<Option<Network>> {
+        self.one(&format!("SELECT {NETWORK_COLUMNS} FROM networks WHERE id = $1"), &[&id.uuid()], network_row).await
+    }
+
+    async fn networks(&self, page: Page<NetworkId>) -> StoreResult<Vec<Network>> {
+        let after = page.after.map(uuid).unwrap_or(Uuid::nil());
+        self.many(
+            &format!("SELECT {NETWORK_COLUMNS} FROM networks WHERE id > $1 ORDER BY id LIMIT $2"),
+            &[&after, &big(page.limit)],
+            network_row,
+        )
+        .await
+    }
+
+    async fn merchant(&self, id: MerchantId) -> StoreResult<Option<Merchant>> {
+        self.one("SELECT id, name, created_at FROM merchants WHERE id = $1", &[&id.uuid()], |r| {
+            Ok(Merchant { id: get_id(r, 0)?, name: get(r, 1)?, created_at: get(r, 2)? })
+        })
+        .await
+    }
+
+    async fn point(&self, id: PointId) -> StoreResult<Option<PickupPoint>> {
+        self.one(&format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE id = $1"), &[&id.uuid()], point_row).await
+    }
+
+    async fn points(&self, network_id: Option<NetworkId>, page: Page<PointId>) -> StoreResult<Vec<PickupPoint>> {
+        let after = page.after.map(uuid).unwrap_or(Uuid::nil());
+        let network = network_id.map(uuid);
+        self.many(
+            &format!(
+                "SELECT {POINT_COLUMNS} FROM pickup_points
+                 WHERE id > $1 AND ($2::uuid IS NULL OR network_id = $2) ORDER BY id LIMIT $3"
+            ),
+            &[&after, &network, &big(page.limit)],
+            point_row,
+        )
+        .await
+    }
+
+    async fn count_points(&self) -> StoreResult<u64> {
+        let count = self.one("SELECT COUNT(*) FROM pickup_points", &[], |r| get::<i64>(r, 0)).await?;
+        Ok(count.unwrap_or(0) as u64)
+    }
+
+    async fn compartments(&self, point_id: PointId) -> StoreResult<Vec<Compartment>> {
+        self.many(
+            &format!("SELECT {COMPARTMENT_COLUMNS} FROM compartments WHERE point_id = $1 ORDER BY label COLLATE \"C\""),
+            &[&point_id.uuid()],
+            compartment_row,
+        )
+        .await
+    }
+
+    async fn compartments_with_lapsed_reservation(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Compartment>> {
+        self.many(
+            &format!(
+                "SELECT {COMPARTMENT_COLUMNS} FROM compartments
+                 WHERE state = 'reserved' AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2"
+            ),
+            &[&now, &big(limit)],
+            compartment_row,
+        )
+        .await
+    }
+
+    async fn compartment(&self, id: CompartmentId) -> StoreResult<Option<Compartment>> {
+        self.one(
+            &format!("SELECT {COMPARTMENT_COLUMNS} FROM compartments WHERE id = $1"),
+            &[&id.uuid()],
+            compartment_row,
+        )
+        .await
+    }
+
+    async fn parcel(&self, id: ParcelId) -> StoreResult<Option<Parcel>> {
+        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"), &[&id.uuid()], parcel_row).await
+    }
+
+    async fn parcel_by_number(&self, number: &ParcelNumber) -> StoreResult<Option<Parcel>> {
+        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE number = $1"), &[&number.as_str()], parcel_row)
+            .await
+    }
+
+    async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>> {
+        self.one(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE point_id = $1 AND code_digest = $2
+                   AND state IN ('announced', 'in_transit', 'ready_for_pickup', 'deposit_failed')"
+            ),
+            &[&point_id.uuid(), &&code_digest[..]],
+            parcel_row,
+        )
+        .await
+    }
+
+    async fn parcel_by_qr(&self, qr_digest: &[u8; 32]) -> StoreResult<Option<Parcel>> {
+        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE qr_digest = $1"), &[&&qr_digest[..]], parcel_row)
+            .await
+    }
+
+    async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>> {
+        let after = page.after.map(uuid).unwrap_or(Uuid::nil());
+        let merchant = filter.merchant_id.map(uuid);
+        let point = filter.point_id.map(uuid);
+        let state = filter.state.map(ParcelState::as_str);
+        let incident = filter.state.and_then(ParcelState::incident_kind).map(|k| k.as_str());
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE id > $1 AND ($2::uuid IS NULL OR merchant_id = $2) AND ($3::uuid IS NULL OR point_id = $3)
+                   AND ($4::text IS NULL OR state = $4) AND ($5::text IS NULL OR incident_kind = $5)
+                 ORDER BY id LIMIT $6"
+            ),
+            &[&after, &merchant, &point, &state, &incident, &big(page.limit)],
+            parcel_row,
+        )
+        .await
+    }
+
+    async fn parcels_due_for_expiry(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND pickup_deadline <= $1 ORDER BY pickup_deadline LIMIT $2"
+            ),
+            &[&now, &big(limit)],
+            parcel_row,
+        )
+        .await
+    }
+
+    async fn events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredEvent>> {
+        self.many(
+            "SELECT seq, parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref, reason,
+                compartment_id, at
+             FROM parcel_events WHERE parcel_id = $1 ORDER BY seq",
+            &[&parcel_id.uuid()],
+            event_row,
+        )
+        .await
+    }
+
+    async fn outbox(&self, after: Option<OutboxId>, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let after = after.map(uuid).unwrap_or(Uuid::nil());
+        self.many(
+            "SELECT id, topic, parcel_id, payload, created_at FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
+            &[&after, &big(limit)],
+            outbox_row,
+        )
+        .await
+    }
+
+    async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>> {
+        self.one(
+            "SELECT failures, window_started_at, locked_until, version FROM pickup_attempts WHERE scope_key = $1",
+            &[&scope.key()],
+            |r| {
+                Ok(StoredCounter {
+                    counter: AttemptCounter {
+                        failures: get_u32(r, 0)?,
+                        window_started_at: get(r, 1)?,
+                        locked_until: get(r, 2)?,
+                    },
+                    version: get(r, 3)?,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiKey>> {
+        self.one(
+            "SELECT id, role, merchant_id, point_id, label, digest, created_at FROM api_keys
+             WHERE digest = $1 AND revoked_at IS NULL",
+            &[&&digest[..]],
+            api_key_row,
+        )
+        .await
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(commit_error)?;
+        for write in &writes {
+            // On error the transaction is dropped, which rolls it back.
+            apply(&tx, write).await?;
+        }
+        tx.commit().await.map_err(commit_error)
+    }
+}

@@ -1,0 +1,814 @@
+//! The SQLite backend, the embedded default: one file (`relais.db`), WAL journal, `synchronous=FULL`.
+//!
+//! Writes go through one writer thread that commits batches (group commit): every command waiting when
+//! the writer is free joins the next transaction, each inside its own savepoint, so a command that
+//! conflicts rolls back alone while the others commit with one fsync. Reads use a small pool of
+//! read-only connections and run on the calling task: a read from the page cache takes microseconds,
+//! less than a hop to a blocking thread would (docs/adr/0001-storage-access.md).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+
+use async_trait::async_trait;
+use relais_app::ports::{
+    AttemptScope, CommitError, Merchant, OutboxMessage, Page, ParcelFilter, StoreError, StoreResult, StoredCounter,
+    StoredEvent, Write,
+};
+use relais_app::{ApiKey, Role, Store};
+use relais_domain::Timestamp;
+use relais_domain::attempts::AttemptCounter;
+use relais_domain::compartment::{Compartment, CompartmentState};
+use relais_domain::ids::{CompartmentId, Id, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::network::{Network, NetworkRules};
+use relais_domain::parcel::{
+    Actor, ActorKind, EventKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
+};
+use relais_domain::point::{Address, PickupPoint, PointKind, PointStatus};
+use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, SizeClass, Weight};
+use rusqlite::types::{FromSql, ToSql};
+use rusqlite::{Connection, OpenFlags, Row, params};
+
+use crate::{corrupt, duplicate_what, offsets_from_text, offsets_to_text};
+
+/// Most commands one transaction takes: bounds the latency a command waits behind others.
+const BATCH_COMMANDS_MAX: usize = 512;
+/// Commands that may wait for the writer before senders are slowed down.
+const QUEUE_COMMANDS_MAX: usize = 4096;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+
+struct Job {
+    writes: Vec<Write>,
+    reply: tokio::sync::oneshot::Sender<Result<(), CommitError>>,
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    writer: mpsc::SyncSender<Job>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let mut connection = Connection::open(path).map_err(StoreError::new)?;
+        configure(&connection)?;
+        migrate(&mut connection)?;
+        let (writer, jobs) = mpsc::sync_channel::<Job>(QUEUE_COMMANDS_MAX);
+        std::thread::Builder::new()
+            .name("relais-sqlite-writer".into())
+            .spawn(move || write_loop(connection, jobs))
+            .map_err(StoreError::new)?;
+        Ok(SqliteStore { path: path.to_owned(), readers: Mutex::new(Vec::new()), writer })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let connection = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(StoreError::new)?;
+                c.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::new)?;
+                c
+            }
+        };
+        let result = f(&connection);
+        self.readers.lock().unwrap_or_else(|p| p.into_inner()).push(connection);
+        result
+    }
+
+    fn one<T>(&self, sql: &str, args: &[&dyn ToSql], map: fn(&Row) -> StoreResult<T>) -> StoreResult<Option<T>> {
+        self.read(|c| {
+            let mut statement = c.prepare_cached(sql).map_err(StoreError::new)?;
+            let mut rows = statement.query(args).map_err(StoreError::new)?;
+            match rows.next().map_err(StoreError::new)? {
+                Some(row) => map(row).map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn many<T>(&self, sql: &str, args: &[&dyn ToSql], map: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+        self.read(|c| {
+            let mut statement = c.prepare_cached(sql).map_err(StoreError::new)?;
+            let mut rows = statement.query(args).map_err(StoreError::new)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(StoreError::new)? {
+                out.push(map(row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Table name -> column names, for the test that both schemas agree.
+    pub fn schema_columns(&self) -> StoreResult<Vec<(String, Vec<String>)>> {
+        let tables = self.many(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            &[],
+            |r| get::<String>(r, 0),
+        )?;
+        tables
+            .into_iter()
+            .map(|table| {
+                let columns =
+                    self.many(&format!("SELECT name FROM pragma_table_info('{table}') ORDER BY name"), &[], |r| {
+                        get::<String>(r, 0)
+                    })?;
+                Ok((table, columns))
+            })
+            .collect()
+    }
+}
+
+fn configure(c: &Connection) -> StoreResult<()> {
+    c.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::new)?;
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    )
+    .map_err(StoreError::new)
+}
+
+fn migrate(c: &mut Connection) -> StoreResult<()> {
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .map_err(StoreError::new)?;
+    let applied: i64 = c
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(StoreError::new)?;
+    for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > applied) {
+        let tx = c.transaction().map_err(StoreError::new)?;
+        tx.execute_batch(sql).map_err(|e| StoreError(format!("migration {version} {name}: {e}")))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, datetime('now'))",
+            params![version, name],
+        )
+        .map_err(StoreError::new)?;
+        tx.commit().map_err(StoreError::new)?;
+        tracing::info!(version, name, "applied SQLite migration");
+    }
+    Ok(())
+}
+
+fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH_COMMANDS_MAX {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit_batch(&connection, &batch);
+        for (job, result) in batch.into_iter().zip(results) {
+            // The caller may have given up waiting (request cancelled): its result is simply dropped.
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+fn commit_batch(c: &Connection, batch: &[Job]) -> Vec<Result<(), CommitError>> {
+    if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
+        return batch.iter().map(|_| Err(CommitError::Store(StoreError::new(&e)))).collect();
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        let result = c
+            .execute_batch("SAVEPOINT command")
+            .map_err(|e| CommitError::Store(StoreError::new(e)))
+            .and_then(|()| job.writes.iter().try_for_each(|w| apply(c, w)));
+        let closed = match result {
+            Ok(()) => c.execute_batch("RELEASE command"),
+            Err(_) => c.execute_batch("ROLLBACK TO command; RELEASE command"),
+        };
+        results.push(match closed {
+            Ok(()) => result,
+            Err(e) => Err(CommitError::Store(StoreError::new(e))),
+        });
+    }
+    if let Err(e) = c.execute_batch("COMMIT") {
+        let _ = c.execute_batch("ROLLBACK");
+        let message = StoreError::new(e).0;
+        return batch.iter().map(|_| Err(CommitError::Store(StoreError(message.clone())))).collect();
+    }
+    results
+}
+
+fn exec(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<usize, CommitError> {
+    let mut statement = c.prepare_cached(sql).map_err(|e| CommitError::Store(StoreError::new(e)))?;
+    statement.execute(args).map_err(|e| match &e {
+        rusqlite::Error::SqliteFailure(f, Some(message)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            match duplicate_what(message) {
+                Some(what) => CommitError::Duplicate { what },
+                None => CommitError::Store(StoreError::new(&e)),
+            }
+        }
+        _ => CommitError::Store(StoreError::new(&e)),
+    })
+}
+
+/// Runs a versioned update: no row changed means the row moved on since it was read.
+fn exec_versioned(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<(), CommitError> {
+    match exec(c, sql, args)? {
+        1 => Ok(()),
+        _ => Err(CommitError::Conflict),
+    }
+}
+
+fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
+    match write {
+        Write::InsertNetwork(n) => exec(
+            c,
+            "INSERT INTO networks (id, name, hold_window_hours, extension_count_max, extension_hours,
+                extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                id(n.id),
+                n.name,
+                n.rules.hold_window_hours,
+                n.rules.extension_count_max,
+                n.rules.extension_hours,
+                n.rules.extension_earliest_after_deposit_hours,
+                offsets_to_text(&n.rules.reminder_offsets_hours),
+                n.rules.reservation_hours,
+                micros(n.created_at)
+            ],
+        )
+        .map(drop),
+        Write::InsertMerchant(m) => exec(
+            c,
+            "INSERT INTO merchants (id, name, created_at) VALUES (?1, ?2, ?3)",
+            params![id(m.id), m.name, micros(m.created_at)],
+        )
+        .map(drop),
+        Write::InsertPoint(p) => exec(
+            c,
+            "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
+                postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
+                weight_max_g, dimensions_sum_max_mm, created_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            params![
+                id(p.id),
+                id(p.network_id),
+                p.external_id,
+                p.kind.as_str(),
+                p.name,
+                p.address.line1,
+                p.address.line2,
+                p.address.postcode,
+                p.address.city,
+                p.address.country,
+                p.coordinates.latitude(),
+                p.coordinates.longitude(),
+                p.timezone,
+                p.status.as_str(),
+                p.shelf_capacity,
+                p.shelf_occupied,
+                p.weight_max.grams(),
+                p.dimensions_sum_mm_max,
+                micros(p.created_at),
+                p.version
+            ],
+        )
+        .map(drop),
+        Write::InsertCompartment(k) => {
+            let (state, parcel, until) = compartment_columns(&k.state);
+            exec(
+                c,
+                "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![id(k.id), id(k.point_id), k.label, k.size.as_str(), state, parcel, until, k.version],
+            )
+            .map(drop)
+        }
+        Write::UpdateCompartment(k) => {
+            let (state, parcel, until) = compartment_columns(&k.state);
+            exec_versioned(
+                c,
+                "UPDATE compartments SET state = ?1, parcel_id = ?2, reserved_until = ?3, version = version + 1
+                 WHERE id = ?4 AND version = ?5",
+                params![state, parcel, until, id(k.id), k.version],
+            )
+        }
+        Write::UpdatePointShelf(p) => exec_versioned(
+            c,
+            "UPDATE pickup_points SET shelf_occupied = ?1, version = version + 1 WHERE id = ?2 AND version = ?3",
+            params![p.shelf_occupied, id(p.id), p.version],
+        ),
+        Write::InsertParcel(p) => exec(
+            c,
+            "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
+                recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
+                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+            params![
+                id(p.id),
+                p.number.as_str(),
+                id(p.merchant_id),
+                id(p.network_id),
+                id(p.point_id),
+                p.recipient.name,
+                p.recipient.phone.as_ref().map(Phone::as_str),
+                p.recipient.email.as_ref().map(Email::as_str),
+                p.dimensions.length_mm(),
+                p.dimensions.width_mm(),
+                p.dimensions.height_mm(),
+                p.weight.grams(),
+                p.state.as_str(),
+                p.state.incident_kind().map(|k| k.as_str()),
+                p.compartment_id.map(id),
+                &p.secrets.code[..],
+                &p.secrets.qr[..],
+                p.deposited_at.map(micros),
+                p.pickup_deadline.map(micros),
+                p.extensions_used,
+                micros(p.created_at),
+                micros(p.updated_at),
+                p.version
+            ],
+        )
+        .map(drop),
+        Write::UpdateParcel(p) => exec_versioned(
+            c,
+            "UPDATE parcels SET point_id = ?1, state = ?2, incident_kind = ?3, compartment_id = ?4, deposited_at = ?5,
+                pickup_deadline = ?6, extensions_used = ?7, updated_at = ?8, version = version + 1
+             WHERE id = ?9 AND version = ?10",
+            params![
+                id(p.point_id),
+                p.state.as_str(),
+                p.state.incident_kind().map(|k| k.as_str()),
+                p.compartment_id.map(id),
+                p.deposited_at.map(micros),
+                p.pickup_deadline.map(micros),
+                p.extensions_used,
+                micros(p.updated_at),
+                id(p.id),
+                p.version
+            ],
+        ),
+        Write::AppendEvent(e) => exec(
+            c,
+            "INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref,
+                reason, compartment_id, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                id(e.parcel_id),
+                e.kind.as_str(),
+                e.from.map(ParcelState::as_str),
+                e.to.as_str(),
+                e.to.incident_kind().map(|k| k.as_str()),
+                e.actor.kind.as_str(),
+                e.actor.reference,
+                e.reason,
+                e.compartment_id.map(id),
+                micros(e.at)
+            ],
+        )
+        .map(drop),
+        Write::AppendOutbox(m) => exec(
+            c,
+            "INSERT INTO outbox (id, topic, parcel_id, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id(m.id), m.topic, m.parcel_id.map(id), m.payload.to_string(), micros(m.created_at)],
+        )
+        .map(drop),
+        Write::PutAttemptCounter { scope, counter, expected_version: None } => exec(
+            c,
+            "INSERT INTO pickup_attempts (scope_key, failures, window_started_at, locked_until, version)
+             VALUES (?1, ?2, ?3, ?4, 1)",
+            params![scope.key(), counter.failures, micros(counter.window_started_at), counter.locked_until.map(micros)],
+        )
+        .map(drop),
+        Write::PutAttemptCounter { scope, counter, expected_version: Some(version) } => exec_versioned(
+            c,
+            "UPDATE pickup_attempts SET failures = ?1, window_started_at = ?2, locked_until = ?3, version = version + 1
+             WHERE scope_key = ?4 AND version = ?5",
+            params![
+                counter.failures,
+                micros(counter.window_started_at),
+                counter.locked_until.map(micros),
+                scope.key(),
+                version
+            ],
+        ),
+        Write::InsertApiKey(k) => exec(
+            c,
+            "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                id(k.id),
+                k.role.as_str(),
+                k.merchant_id.map(id),
+                k.point_id.map(id),
+                k.label,
+                &k.digest[..],
+                micros(k.created_at)
+            ],
+        )
+        .map(drop),
+    }
+}
+
+fn compartment_columns(state: &CompartmentState) -> (&'static str, Option<[u8; 16]>, Option<i64>) {
+    match *state {
+        CompartmentState::Available | CompartmentState::OutOfService | CompartmentState::Disabled => {
+            (state.name(), None, None)
+        }
+        CompartmentState::Reserved { parcel_id, expires_at } => {
+            (state.name(), Some(id(parcel_id)), expires_at.map(micros))
+        }
+        CompartmentState::Occupied { parcel_id } => (state.name(), Some(id(parcel_id)), None),
+    }
+}
+
+fn id<T>(id: Id<T>) -> [u8; 16] {
+    *id.as_bytes()
+}
+
+fn micros(t: Timestamp) -> i64 {
+    t.timestamp_micros()
+}
+
+fn get<T: FromSql>(row: &Row, index: usize) -> StoreResult<T> {
+    row.get(index).map_err(StoreError::new)
+}
+
+fn get_id<T>(row: &Row, index: usize) -> StoreResult<Id<T>> {
+    let bytes: Vec<u8> = get(row, index)?;
+    Id::from_slice(&bytes).ok_or_else(|| corrupt("id"))
+}
+
+fn get_opt_id<T>(row: &Row, index: usize) -> StoreResult<Option<Id<T>>> {
+    let bytes: Option<Vec<u8>> = get(row, index)?;
+    bytes.map(|b| Id::from_slice(&b).ok_or_else(|| corrupt("id"))).transpose()
+}
+
+fn get_time(row: &Row, index: usize) -> StoreResult<Timestamp> {
+    let value: i64 = get(row, index)?;
+    chrono::DateTime::from_timestamp_micros(value).ok_or_else(|| corrupt("timestamp"))
+}
+
+fn get_opt_time(row: &Row, index: usize) -> StoreResult<Option<Timestamp>> {
+    let value: Option<i64> = get(row, index)?;
+    value.map(|v| chrono::DateTime::from_timestamp_micros(v).ok_or_else(|| corrupt("timestamp"))).transpose()
+}
+
+fn get_digest(row: &Row, index: usize) -> StoreResult<[u8; 32]> {
+    let bytes: Vec<u8> = get(row, index)?;
+    bytes.try_into().map_err(|_| corrupt("digest"))
+}
+
+const NETWORK_COLUMNS: &str = "id, name, hold_window_hours, extension_count_max, extension_hours,
+    extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at";
+
+fn network_row(r: &Row) -> StoreResult<Network> {
+    Ok(Network {
+        id: get_id(r, 0)?,
+        name: get(r, 1)?,
+        rules: NetworkRules {
+            hold_window_hours: get(r, 2)?,
+            extension_count_max: get(r, 3)?,
+            extension_hours: get(r, 4)?,
+            extension_earliest_after_deposit_hours: get(r, 5)?,
+            reminder_offsets_hours: offsets_from_text(&get::<String>(r, 6)?)?,
+            reservation_hours: get(r, 7)?,
+        },
+        created_at: get_time(r, 8)?,
+    })
+}
+
+const POINT_COLUMNS: &str = "id, network_id, external_id, kind, name, address_line1, address_line2, postcode, city,
+    country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied, weight_max_g,
+    dimensions_sum_max_mm, created_at, version";
+
+fn point_row(r: &Row) -> StoreResult<PickupPoint> {
+    Ok(PickupPoint {
+        id: get_id(r, 0)?,
+        network_id: get_id(r, 1)?,
+        external_id: get(r, 2)?,
+        kind: PointKind::parse(&get::<String>(r, 3)?).map_err(|_| corrupt("point kind"))?,
+        name: get(r, 4)?,
+        address: Address {
+            line1: get(r, 5)?,
+            line2: get(r, 6)?,
+            postcode: get(r, 7)?,
+            city: get(r, 8)?,
+            country: get(r, 9)?,
+        },
+        coordinates: Coordinates::parse(get(r, 10)?, get(r, 11)?).map_err(|_| corrupt("coordinates"))?,
+        timezone: get(r, 12)?,
+        status: PointStatus::parse(&get::<String>(r, 13)?).map_err(|_| corrupt("point status"))?,
+        shelf_capacity: get(r, 14)?,
+        shelf_occupied: get(r, 15)?,
+        weight_max: Weight::from_grams(get(r, 16)?).map_err(|_| corrupt("weight"))?,
+        dimensions_sum_mm_max: get(r, 17)?,
+        created_at: get_time(r, 18)?,
+        version: get(r, 19)?,
+    })
+}
+
+const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version";
+
+fn compartment_row(r: &Row) -> StoreResult<Compartment> {
+    let parcel: Option<ParcelId> = get_opt_id(r, 5)?;
+    let state = crate::compartment_state(&get::<String>(r, 4)?, parcel, get_opt_time(r, 6)?)?;
+    Ok(Compartment {
+        id: get_id(r, 0)?,
+        point_id: get_id(r, 1)?,
+        label: get(r, 2)?,
+        size: SizeClass::parse(&get::<String>(r, 3)?).map_err(|_| corrupt("size class"))?,
+        state,
+        version: get(r, 7)?,
+    })
+}
+
+const PARCEL_COLUMNS: &str = "id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
+    recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id, code_digest,
+    qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version";
+
+fn parcel_row(r: &Row) -> StoreResult<Parcel> {
+    let state = ParcelState::parse(&get::<String>(r, 12)?, get::<Option<String>>(r, 13)?.as_deref())
+        .ok_or_else(|| corrupt("parcel state"))?;
+    Ok(Parcel {
+        id: get_id(r, 0)?,
+        number: ParcelNumber::parse(&get::<String>(r, 1)?).map_err(|_| corrupt("parcel number"))?,
+        merchant_id: get_id(r, 2)?,
+        network_id: get_id(r, 3)?,
+        point_id: get_id(r, 4)?,
+        recipient: Recipient {
+            name: get(r, 5)?,
+            phone: get::<Option<String>>(r, 6)?.map(|p| Phone::parse(&p)).transpose().map_err(|_| corrupt("phone"))?,
+            email: get::<Option<String>>(r, 7)?.map(|e| Email::parse(&e)).transpose().map_err(|_| corrupt("email"))?,
+        },
+        dimensions: Dimensions::from_mm(get(r, 8)?, get(r, 9)?, get(r, 10)?).map_err(|_| corrupt("dimensions"))?,
+        weight: Weight::from_grams(get(r, 11)?).map_err(|_| corrupt("weight"))?,
+        state,
+        compartment_id: get_opt_id(r, 14)?,
+        secrets: PickupSecretDigests { code: get_digest(r, 15)?, qr: get_digest(r, 16)? },
+        deposited_at: get_opt_time(r, 17)?,
+        pickup_deadline: get_opt_time(r, 18)?,
+        extensions_used: get(r, 19)?,
+        created_at: get_time(r, 20)?,
+        updated_at: get_time(r, 21)?,
+        version: get(r, 22)?,
+    })
+}
+
+fn event_row(r: &Row) -> StoreResult<StoredEvent> {
+    let incident: Option<String> = get(r, 5)?;
+    let from = get::<Option<String>>(r, 3)?
+        .map(|s| ParcelState::parse(&s, incident.as_deref()).ok_or_else(|| corrupt("state")))
+        .transpose()?;
+    Ok(StoredEvent {
+        seq: get(r, 0)?,
+        event: ParcelEvent {
+            parcel_id: get_id(r, 1)?,
+            kind: EventKind::parse(&get::<String>(r, 2)?).ok_or_else(|| corrupt("event kind"))?,
+            from,
+            to: ParcelState::parse(&get::<String>(r, 4)?, incident.as_deref()).ok_or_else(|| corrupt("state"))?,
+            actor: Actor {
+                kind: ActorKind::parse(&get::<String>(r, 6)?).ok_or_else(|| corrupt("actor"))?,
+                reference: get(r, 7)?,
+            },
+            reason: get(r, 8)?,
+            compartment_id: get_opt_id(r, 9)?,
+            at: get_time(r, 10)?,
+        },
+    })
+}
+
+fn outbox_row(r: &Row) -> StoreResult<OutboxMessage> {
+    let payload: String = get(r, 3)?;
+    Ok(OutboxMessage {
+        id: get_id(r, 0)?,
+        topic: get(r, 1)?,
+        parcel_id: get_opt_id(r, 2)?,
+        payload: serde_json::from_str(&payload).map_err(|_| corrupt("outbox payload"))?,
+        created_at: get_time(r, 4)?,
+    })
+}
+
+fn api_key_row(r: &Row) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id: get_id(r, 0)?,
+        role: Role::parse(&get::<String>(r, 1)?).ok_or_else(|| corrupt("role"))?,
+        merchant_id: get_opt_id(r, 2)?,
+        point_id: get_opt_id(r, 3)?,
+        label: get(r, 4)?,
+        digest: get_digest(r, 5)?,
+        created_at: get_time(r, 6)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.one("SELECT 1", &[], |r| get::<i64>(r, 0)).map(drop)
+    }
+
+    async fn network(&self, network_id: NetworkId) -> StoreResult<Option<Network>> {
+        self.one(&format!("SELECT {NETWORK_COLUMNS} FROM networks WHERE id = ?1"), &[&id(network_id)], network_row)
+    }
+
+    async fn networks(&self, page: Page<NetworkId>) -> StoreResult<Vec<Network>> {
+        let after = page.after.map(id).unwrap_or([0; 16]);
+        self.many(
+            &format!("SELECT {NETWORK_COLUMNS} FROM networks WHERE id > ?1 ORDER BY id LIMIT ?2"),
+            &[&after, &page.limit],
+            network_row,
+        )
+    }
+
+    async fn merchant(&self, merchant_id: MerchantId) -> StoreResult<Option<Merchant>> {
+        self.one("SELECT id, name, created_at FROM merchants WHERE id = ?1", &[&id(merchant_id)], |r| {
+            Ok(Merchant { id: get_id(r, 0)?, name: get(r, 1)?, created_at: get_time(r, 2)? })
+        })
+    }
+
+    async fn point(&self, point_id: PointId) -> StoreResult<Option<PickupPoint>> {
+        self.one(&format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE id = ?1"), &[&id(point_id)], point_row)
+    }
+
+    async fn points(&self, network_id: Option<NetworkId>, page: Page<PointId>) -> StoreResult<Vec<PickupPoint>> {
+        let after = page.after.map(id).unwrap_or([0; 16]);
+        match network_id {
+            Some(network) => self.many(
+                &format!(
+                    "SELECT {POINT_COLUMNS} FROM pickup_points WHERE network_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                ),
+                &[&id(network), &after, &page.limit],
+                point_row,
+            ),
+            None => self.many(
+                &format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE id > ?1 ORDER BY id LIMIT ?2"),
+                &[&after, &page.limit],
+                point_row,
+            ),
+        }
+    }
+
+    async fn count_points(&self) -> StoreResult<u64> {
+        Ok(self.one("SELECT COUNT(*) FROM pickup_points", &[], |r| get::<i64>(r, 0))?.unwrap_or(0) as u64)
+    }
+
+    async fn compartments(&self, point_id: PointId) -> StoreResult<Vec<Compartment>> {
+        self.many(
+            &format!("SELECT {COMPARTMENT_COLUMNS} FROM compartments WHERE point_id = ?1 ORDER BY label"),
+            &[&id(point_id)],
+            compartment_row,
+        )
+    }
+
+    async fn compartments_with_lapsed_reservation(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Compartment>> {
+        self.many(
+            &format!(
+                "SELECT {COMPARTMENT_COLUMNS} FROM compartments
+                 WHERE state = 'reserved' AND reserved_until <= ?1 ORDER BY reserved_until LIMIT ?2"
+            ),
+            &[&micros(now), &limit],
+            compartment_row,
+        )
+    }
+
+    async fn compartment(&self, compartment_id: CompartmentId) -> StoreResult<Option<Compartment>> {
+        self.one(
+            &format!("SELECT {COMPARTMENT_COLUMNS} FROM compartments WHERE id = ?1"),
+            &[&id(compartment_id)],
+            compartment_row,
+        )
+    }
+
+    async fn parcel(&self, parcel_id: ParcelId) -> StoreResult<Option<Parcel>> {
+        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = ?1"), &[&id(parcel_id)], parcel_row)
+    }
+
+    async fn parcel_by_number(&self, number: &ParcelNumber) -> StoreResult<Option<Parcel>> {
+        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE number = ?1"), &[&number.as_str()], parcel_row)
+    }
+
+    async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>> {
+        self.one(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE point_id = ?1 AND code_digest = ?2
+                   AND state IN ('announced', 'in_transit', 'ready_for_pickup', 'deposit_failed')"
+            ),
+            &[&id(point_id), &&code_digest[..]],
+            parcel_row,
+        )
+    }
+
+    async fn parcel_by_qr(&self, qr_digest: &[u8; 32]) -> StoreResult<Option<Parcel>> {
+        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE qr_digest = ?1"), &[&&qr_digest[..]], parcel_row)
+    }
+
+    async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>> {
+        let after = page.after.map(id).unwrap_or([0; 16]);
+        let merchant = filter.merchant_id.map(id);
+        let point = filter.point_id.map(id);
+        let state = filter.state.map(ParcelState::as_str);
+        let incident = filter.state.and_then(ParcelState::incident_kind).map(|k| k.as_str());
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE id > ?1 AND (?2 IS NULL OR merchant_id = ?2) AND (?3 IS NULL OR point_id = ?3)
+                   AND (?4 IS NULL OR state = ?4) AND (?5 IS NULL OR incident_kind = ?5)
+                 ORDER BY id LIMIT ?6"
+            );
+            let mut statement = c.prepare_cached(&sql).map_err(StoreError::new)?;
+            let mut rows = statement
+                .query(params![after, merchant, point, state, incident, page.limit])
+                .map_err(StoreError::new)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(StoreError::new)? {
+                out.push(parcel_row(row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    async fn parcels_due_for_expiry(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND pickup_deadline <= ?1 ORDER BY pickup_deadline LIMIT ?2"
+            ),
+            &[&micros(now), &limit],
+            parcel_row,
+        )
+    }
+
+    async fn events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredEvent>> {
+        self.many(
+            "SELECT seq, parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref, reason,
+                compartment_id, at
+             FROM parcel_events WHERE parcel_id = ?1 ORDER BY seq",
+            &[&id(parcel_id)],
+            event_row,
+        )
+    }
+
+    async fn outbox(&self, after: Option<OutboxId>, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let after = after.map(id).unwrap_or([0; 16]);
+        self.many(
+            "SELECT id, topic, parcel_id, payload, created_at FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2",
+            &[&after, &limit],
+            outbox_row,
+        )
+    }
+
+    async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>> {
+        self.one(
+            "SELECT failures, window_started_at, locked_until, version FROM pickup_attempts WHERE scope_key = ?1",
+            &[&scope.key()],
+            |r| {
+                Ok(StoredCounter {
+                    counter: AttemptCounter {
+                        failures: get(r, 0)?,
+                        window_started_at: get_time(r, 1)?,
+                        locked_until: get_opt_time(r, 2)?,
+                    },
+                    version: get(r, 3)?,
+                })
+            },
+        )
+    }
+
+    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiKey>> {
+        self.one(
+            "SELECT id, role, merchant_id, point_id, label, digest, created_at FROM api_keys
+             WHERE digest = ?1 AND revoked_at IS NULL",
+            &[&&digest[..]],
+            api_key_row,
+        )
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError> {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        let writer = self.writer.clone();
+        // The queue is bounded; when it is full, wait off the async workers rather than block them.
+        match writer.try_send(Job { writes, reply }) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(job)) => {
+                tokio::task::spawn_blocking(move || writer.send(job))
+                    .await
+                    .map_err(|e| CommitError::Store(StoreError::new(e)))?
+                    .map_err(|_| CommitError::Store(StoreError("the SQLite writer has stopped".into())))?;
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                return Err(CommitError::Store(StoreError("the SQLite writer has stopped".into())));
+            }
+        }
+        result.await.map_err(|_| CommitError::Store(StoreError("the SQLite writer has stopped".into())))?
+    }
+}
