@@ -27,7 +27,7 @@ use relais_domain::parcel::{Parcel, ParcelEvent};
 pub use crate::auth::{ApiKey, Caller, Permission, Role};
 pub use crate::error::AppError;
 use crate::ports::OutboxMessage;
-pub use crate::ports::{Clock, CommitError, RandomSource, Store, StoreError, Write};
+pub use crate::ports::{Clock, CommitError, OsRandom, RandomSource, Store, StoreError, SystemClock, Write};
 pub use crate::secrets::Secrets;
 
 /// Limits of the use-case layer, each with its unit.

@@ -1,1 +1,164 @@
-//! placeholder
+//! The relais JSON API: routes, middleware (body limit, request ids, tracing, metrics), the OpenAPI
+//! document at `/openapi.json` with browsable docs at `/docs`, and the error envelope.
+//! Handlers hold no rules and no SQL: each calls one use case of `relais-app`.
+
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod wire;
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use relais_app::App;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy)]
+pub struct HttpConfig {
+    /// Largest request body accepted; larger ones get `413 payload_too_large`.
+    pub request_body_bytes_max: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { request_body_bytes_max: 64 * 1024 }
+    }
+}
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: App,
+    metrics: PrometheusHandle,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "relais API", description = "Pickup points, lockers and the parcels that go through them. \
+        Authenticate with `Authorization: Bearer <API key>`. Errors are `{\"error\": {\"code\", \"message\", \"details\"}}` \
+        with the stable codes of docs/api/errors.md."),
+    paths(
+        handlers::healthz, handlers::readyz,
+        handlers::create_network, handlers::list_networks, handlers::get_network, handlers::create_merchant,
+        handlers::create_point, handlers::list_points, handlers::get_point, handlers::create_api_key,
+        handlers::announce, handlers::list_parcels, handlers::get_parcel, handlers::parcel_events, handlers::scan,
+        handlers::deposit, handlers::pickup_at_point, handlers::pickup_parcel, handlers::extend,
+        handlers::collect_return, handlers::return_to_sender, handlers::cancel, handlers::report_incident,
+        handlers::sweep,
+    ),
+    modifiers(&ApiKeyScheme),
+)]
+pub struct ApiDoc;
+
+struct ApiKeyScheme;
+
+impl utoipa::Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("rk_<role>_<hex>").build(),
+            ),
+        );
+    }
+}
+
+/// The process-wide Prometheus recorder (the `metrics` facade has one global recorder).
+fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder was installed first; metrics then go there instead.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The whole API as an axum router.
+pub fn router(app: App, config: HttpConfig) -> Router {
+    let state = HttpState { app, metrics: prometheus() };
+    let api = Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(render_metrics))
+        .route("/v1/networks", post(handlers::create_network).get(handlers::list_networks))
+        .route("/v1/networks/{id}", get(handlers::get_network))
+        .route("/v1/merchants", post(handlers::create_merchant))
+        .route("/v1/points", post(handlers::create_point).get(handlers::list_points))
+        .route("/v1/points/{id}", get(handlers::get_point))
+        .route("/v1/points/{id}/pickups", post(handlers::pickup_at_point))
+        .route("/v1/api-keys", post(handlers::create_api_key))
+        .route("/v1/parcels", post(handlers::announce).get(handlers::list_parcels))
+        .route("/v1/parcels/{id}", get(handlers::get_parcel))
+        .route("/v1/parcels/{id}/events", get(handlers::parcel_events))
+        .route("/v1/parcels/{id}/scan", post(handlers::scan))
+        .route("/v1/parcels/{id}/deposit", post(handlers::deposit))
+        .route("/v1/parcels/{id}/pickup", post(handlers::pickup_parcel))
+        .route("/v1/parcels/{id}/extend", post(handlers::extend))
+        .route("/v1/parcels/{id}/return-collection", post(handlers::collect_return))
+        .route("/v1/parcels/{id}/return-to-sender", post(handlers::return_to_sender))
+        .route("/v1/parcels/{id}/cancel", post(handlers::cancel))
+        .route("/v1/parcels/{id}/incidents", post(handlers::report_incident))
+        .route("/v1/jobs/sweep", post(handlers::sweep))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .with_state(state);
+    Router::new()
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        .merge(api)
+        .layer(DefaultBodyLimit::max(config.request_body_bytes_max))
+        .layer(middleware::from_fn(track_metrics))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found_route()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+}
+
+async fn render_metrics(State(state): State<HttpState>) -> Response {
+    let mut response = state.metrics.render().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
+}
+
+/// Counts requests and their latency per route template (not per concrete path: ids would explode the
+/// number of series).
+async fn track_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("relais_http_requests_total", &labels).increment(1);
+    metrics::histogram!("relais_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}

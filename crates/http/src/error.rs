@@ -1,0 +1,129 @@
+//! The one error envelope of the API, `{"error": {"code", "message", "details"}}`, and the mapping of
+//! every failure (use-case errors, rejected bodies, unknown routes) onto it. Codes are stable and
+//! listed in docs/api/errors.md; a 5xx is only ever `unavailable` (the database is unreachable) or
+//! `internal` (a bug).
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use relais_app::AppError;
+use relais_domain::parcel::{ExtensionRefusal, TransitionError};
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `invalid_transition`.
+    pub code: &'static str,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// Structured context (the field at fault, the state the parcel is in...).
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), details: json!({}) }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn not_found_route() -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /openapi.json for the API")
+    }
+
+    pub fn validation(field: &str, problem: &str) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("{field} {problem}"))
+            .with_details(json!({"field": field, "problem": problem}))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, message = %self.message, "request failed");
+        }
+        let body = ErrorEnvelope { error: ErrorBody { code: self.code, message: self.message, details: self.details } };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        let message = error.to_string();
+        let code = error.code();
+        let (status, details) = match &error {
+            AppError::Validation(e) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, json!({"field": e.field, "problem": e.problem}))
+            }
+            AppError::NotFound { entity, id } => (StatusCode::NOT_FOUND, json!({"entity": entity, "id": id})),
+            AppError::InvalidTransition(t) => (StatusCode::CONFLICT, transition_details(t)),
+            AppError::NoFittingCompartment(reason) => (StatusCode::CONFLICT, json!({"reason": reason.as_str()})),
+            AppError::RateLimited { until } => {
+                (StatusCode::TOO_MANY_REQUESTS, json!({"retry_after": until.to_rfc3339()}))
+            }
+            AppError::InvalidPickupCode => (StatusCode::FORBIDDEN, json!({})),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({})),
+            AppError::Forbidden { role } => (StatusCode::FORBIDDEN, json!({"role": role.as_str()})),
+            AppError::AlreadyExists { what } => (StatusCode::CONFLICT, json!({"what": what})),
+            AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, json!({})),
+            AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({})),
+        };
+        // Storage messages can name tables and hosts: keep them in the log, not in the response.
+        let message = match &error {
+            AppError::Store(_) => "the database is unavailable; retry later".to_owned(),
+            _ => message,
+        };
+        ApiError { status, code, message, details }
+    }
+}
+
+fn transition_details(error: &TransitionError) -> Value {
+    match error {
+        TransitionError::Invalid { action, from } => json!({
+            "action": action.as_str(),
+            "state": from.as_str(),
+            "incident": from.incident_kind().map(|k| k.as_str()),
+        }),
+        TransitionError::ExtensionRefused(ExtensionRefusal::CountReached { count_max }) => {
+            json!({"action": "extend", "reason": "extension_count_reached", "extension_count_max": count_max})
+        }
+        TransitionError::ExtensionRefused(ExtensionRefusal::TooEarly { earliest }) => {
+            json!({"action": "extend", "reason": "too_early", "earliest": earliest.to_rfc3339()})
+        }
+        TransitionError::ExtensionRefused(ExtensionRefusal::DeadlinePassed { deadline }) => {
+            json!({"action": "extend", "reason": "deadline_passed", "pickup_deadline": deadline.to_rfc3339()})
+        }
+        TransitionError::NotYetDue { deadline } => {
+            json!({"action": "expire", "reason": "not_yet_due", "pickup_deadline": deadline.to_rfc3339()})
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        let text = rejection.body_text();
+        let problem = text.split_once(": ").map(|(_, p)| p).unwrap_or(&text).to_owned();
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("query string: {problem}"))
+            .with_details(json!({"problem": problem}))
+    }
+}

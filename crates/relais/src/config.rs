@@ -1,0 +1,268 @@
+//! Configuration: defaults, then a TOML file, then `RELAIS_*` environment variables, then command-line
+//! flags; validated once at start. The secret key is never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use relais_app::AppLimits;
+use relais_domain::attempts::AttemptLimits;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: String,
+    /// 64 hex characters. Keys pickup-code and API-key digests: losing it invalidates every code and key.
+    pub secret_key: Option<String>,
+    pub request_body_bytes_max: usize,
+    pub sweep_interval_seconds: u64,
+    pub sweep_batch_max: u32,
+    pub log: String,
+    pub pickup_attempts: AttemptsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttemptsConfig {
+    pub point_failures_max: u32,
+    pub point_window_seconds: u32,
+    pub point_lockout_seconds: u32,
+    pub parcel_failures_max: u32,
+    pub parcel_window_seconds: u32,
+    pub parcel_lockout_seconds: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "relais.db".into(),
+            listen: "127.0.0.1:8080".into(),
+            secret_key: None,
+            request_body_bytes_max: 64 * 1024,
+            sweep_interval_seconds: 60,
+            sweep_batch_max: 1_000,
+            log: "info".into(),
+            pickup_attempts: AttemptsConfig::default(),
+        }
+    }
+}
+
+impl Default for AttemptsConfig {
+    fn default() -> Self {
+        let limits = AppLimits::default();
+        AttemptsConfig {
+            point_failures_max: limits.point_attempts.failures_max,
+            point_window_seconds: limits.point_attempts.window_seconds,
+            point_lockout_seconds: limits.point_attempts.lockout_seconds,
+            parcel_failures_max: limits.parcel_attempts.failures_max,
+            parcel_window_seconds: limits.parcel_attempts.window_seconds,
+            parcel_lockout_seconds: limits.parcel_attempts.lockout_seconds,
+        }
+    }
+}
+
+pub const EXAMPLE: &str = r#"# relais configuration. Every setting can also be given as an environment variable
+# (RELAIS_DATABASE_URL, RELAIS_LISTEN, RELAIS_SECRET_KEY, RELAIS_REQUEST_BODY_BYTES_MAX,
+# RELAIS_SWEEP_INTERVAL_SECONDS, RELAIS_LOG) or, for the first two, a flag; flags win over the
+# environment, which wins over this file, which wins over the defaults shown here.
+
+# A SQLite file (the embedded default) or postgres://user:password@host:5432/database.
+database_url = "relais.db"
+
+# Address the API listens on.
+listen = "127.0.0.1:8080"
+
+# 64 hex characters (e.g. `openssl rand -hex 32`). Keys the digests of pickup codes and API keys:
+# keep it secret, keep it safe, never change it (every code and key would stop working).
+# With SQLite and no key set, relais creates `<database>.key` beside the database on first start.
+# With PostgreSQL it is required, and must be the same on every process.
+# secret_key = "..."
+
+# Largest request body accepted, in bytes.
+request_body_bytes_max = 65536
+
+# How often the expiry sweep runs, and how many parcels one pass handles at most.
+sweep_interval_seconds = 60
+sweep_batch_max = 1000
+
+# Log filter (tracing EnvFilter syntax): error, warn, info, debug, or per module.
+log = "info"
+
+# Wrong pickup codes: at one point (a keypad under brute force) and for one parcel (counter hand-over).
+# `failures_max` wrong codes within `window_seconds` lock the scope for `lockout_seconds`.
+[pickup_attempts]
+point_failures_max = 20
+point_window_seconds = 600
+point_lockout_seconds = 600
+parcel_failures_max = 5
+parcel_window_seconds = 900
+parcel_lockout_seconds = 900
+"#;
+
+/// Overrides given on the command line.
+#[derive(Debug, Default, Clone)]
+pub struct Flags {
+    pub config: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+}
+
+impl Config {
+    pub fn load(flags: &Flags) -> Result<Config, String> {
+        let mut config = match &flags.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                toml::from_str::<Config>(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("RELAIS_DATABASE_URL") {
+            config.database_url = v;
+        }
+        if let Some(v) = env("RELAIS_LISTEN") {
+            config.listen = v;
+        }
+        if let Some(v) = env("RELAIS_SECRET_KEY") {
+            config.secret_key = Some(v);
+        }
+        if let Some(v) = env("RELAIS_REQUEST_BODY_BYTES_MAX") {
+            config.request_body_bytes_max =
+                v.parse().map_err(|_| "RELAIS_REQUEST_BODY_BYTES_MAX must be a number of bytes".to_owned())?;
+        }
+        if let Some(v) = env("RELAIS_SWEEP_INTERVAL_SECONDS") {
+            config.sweep_interval_seconds =
+                v.parse().map_err(|_| "RELAIS_SWEEP_INTERVAL_SECONDS must be a number of seconds".to_owned())?;
+        }
+        if let Some(v) = env("RELAIS_LOG") {
+            config.log = v;
+        }
+        if let Some(v) = &flags.database_url {
+            config.database_url = v.clone();
+        }
+        if let Some(v) = &flags.listen {
+            config.listen = v.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.listen_addr()?;
+        if self.request_body_bytes_max < 1024 || self.request_body_bytes_max > 16 * 1024 * 1024 {
+            return Err("request_body_bytes_max must be between 1024 and 16777216".into());
+        }
+        if self.sweep_interval_seconds == 0 || self.sweep_batch_max == 0 {
+            return Err("sweep_interval_seconds and sweep_batch_max must be at least 1".into());
+        }
+        if let Some(key) = &self.secret_key
+            && relais_app::secrets::parse_hex_key(key).is_none()
+        {
+            return Err("secret_key must be 64 hexadecimal characters".into());
+        }
+        let a = &self.pickup_attempts;
+        if [a.point_failures_max, a.point_window_seconds, a.parcel_failures_max, a.parcel_window_seconds].contains(&0) {
+            return Err("pickup_attempts limits must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        self.listen
+            .parse()
+            .map_err(|_| format!("listen must be an address such as 127.0.0.1:8080, not {:?}", self.listen))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+    }
+
+    pub fn app_limits(&self) -> AppLimits {
+        let a = &self.pickup_attempts;
+        AppLimits {
+            point_attempts: AttemptLimits {
+                failures_max: a.point_failures_max,
+                window_seconds: a.point_window_seconds,
+                lockout_seconds: a.point_lockout_seconds,
+            },
+            parcel_attempts: AttemptLimits {
+                failures_max: a.parcel_failures_max,
+                window_seconds: a.parcel_window_seconds,
+                lockout_seconds: a.parcel_lockout_seconds,
+            },
+            ..AppLimits::default()
+        }
+    }
+
+    /// The secret key: configured, or (SQLite only) read from / created in `<database>.key`.
+    pub fn secret_key(&self, random: &dyn relais_app::RandomSource) -> Result<[u8; 32], String> {
+        if let Some(key) = &self.secret_key {
+            return relais_app::secrets::parse_hex_key(key)
+                .ok_or_else(|| "secret_key must be 64 hex characters".into());
+        }
+        if self.is_postgres() {
+            return Err(
+                "secret_key (or RELAIS_SECRET_KEY) is required with PostgreSQL: every process must share it".into()
+            );
+        }
+        let path = PathBuf::from(format!(
+            "{}.key",
+            self.database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:")
+        ));
+        key_file(&path, random)
+    }
+}
+
+fn key_file(path: &Path, random: &dyn relais_app::RandomSource) -> Result<[u8; 32], String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => relais_app::secrets::parse_hex_key(&text)
+            .ok_or_else(|| format!("{} does not hold a 64-hex-character key", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            random.fill(&mut key);
+            write_private(path, &relais_app::secrets::hex(&key))?;
+            tracing::warn!(path = %path.display(), "created a new secret key; back it up with the database");
+            Ok(key)
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Writes a file readable by its owner only.
+pub fn write_private(path: &Path, contents: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(contents.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_is_the_defaults() {
+        let parsed: Config = toml::from_str(EXAMPLE).unwrap();
+        let defaults = Config::default();
+        assert_eq!(parsed.database_url, defaults.database_url);
+        assert_eq!(parsed.listen, defaults.listen);
+        assert_eq!(parsed.request_body_bytes_max, defaults.request_body_bytes_max);
+        assert_eq!(parsed.pickup_attempts.point_failures_max, defaults.pickup_attempts.point_failures_max);
+        assert_eq!(parsed.pickup_attempts.parcel_lockout_seconds, defaults.pickup_attempts.parcel_lockout_seconds);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_message() {
+        let bad = Config { listen: "localhost".into(), ..Config::default() };
+        assert!(bad.validate().unwrap_err().contains("listen"));
+        let bad = Config { secret_key: Some("abc".into()), ..Config::default() };
+        assert!(bad.validate().unwrap_err().contains("secret_key"));
+        assert!(toml::from_str::<Config>("listen_addr = 1").is_err(), "unknown keys are refused");
+    }
+}

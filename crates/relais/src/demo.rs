@@ -1,0 +1,179 @@
+//! The demo network: real La Poste contact points of the Rhône, Ain and Loire départements (shipped in
+//! `demo/`, La Poste open data, Licence Ouverte), turned into a network a newcomer can play with. Post
+//! offices get a parcel locker (a "pickup station" of 50 compartments in four sizes), partner shops
+//! become counters, communal agencies post-office shelves.
+
+use std::path::Path;
+
+use relais_app::setup::{NewCompartment, NewPoint};
+use relais_app::{App, Caller, Role};
+use relais_domain::network::NetworkRules;
+use tokio::task::JoinSet;
+
+const POINTS_CSV: &str = include_str!("../demo/laposte_points_rhone_ain_loire.csv");
+/// Compartments of a demo locker per size class: most parcels are flat.
+const LOCKER_LAYOUT: [(&str, u32); 4] = [("A", 20), ("B", 16), ("C", 10), ("D", 4)];
+/// Point creations in flight at once: enough for the SQLite writer to batch them.
+const CONCURRENCY: usize = 32;
+
+pub struct DemoKeys {
+    pub lines: Vec<String>,
+}
+
+/// Seeds the demo network if the database has no point yet. Returns the keys to print (read back from
+/// the keys file when the demo already exists).
+pub async fn seed_if_empty(app: &App, keys_file: &Path) -> Result<DemoKeys, String> {
+    if app.store.count_points().await.map_err(|e| e.to_string())? > 0 {
+        let lines =
+            std::fs::read_to_string(keys_file).map(|t| t.lines().map(str::to_owned).collect()).unwrap_or_else(|_| {
+                vec![format!("(the database already has points; no demo keys in {})", keys_file.display())]
+            });
+        return Ok(DemoKeys { lines });
+    }
+    let system = Caller::system();
+    let network = app
+        .create_network(&system, "Relais démo (La Poste, Rhône, Ain, Loire)", NetworkRules::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let merchant = app.create_merchant(&system, "Boutique démo").await.map_err(|e| e.to_string())?;
+
+    let mut tasks = JoinSet::new();
+    let mut created = Vec::new();
+    let mut skipped = 0;
+    for line in POINTS_CSV.lines().skip(1) {
+        let Some(point) = demo_point(network.id, line) else {
+            skipped += 1;
+            continue;
+        };
+        let app = app.clone();
+        let system = system.clone();
+        tasks.spawn(async move { app.create_point(&system, point).await });
+        if tasks.len() >= CONCURRENCY
+            && let Some(done) = tasks.join_next().await
+        {
+            created.push(done.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?.0);
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        created.push(done.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?.0);
+    }
+    created.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    let lockers = created.iter().filter(|p| p.kind.has_compartments()).count();
+    tracing::info!(points = created.len(), lockers, skipped, "demo network created");
+
+    let first_locker = created.iter().find(|p| p.kind.has_compartments()).ok_or("no demo locker")?;
+    let first_counter = created.iter().find(|p| !p.kind.has_compartments()).ok_or("no demo counter")?;
+    let key = |role, merchant_id, point_id, label: &'static str| {
+        let app = app.clone();
+        let system = system.clone();
+        async move {
+            app.create_api_key(&system, role, merchant_id, point_id, label)
+                .await
+                .map(|k| k.secret)
+                .map_err(|e| e.to_string())
+        }
+    };
+    let lines = vec![
+        format!("network      {}", network.id),
+        format!("merchant     {}", merchant.id),
+        format!("operator key      {}", key(Role::Operator, None, None, "demo operator").await?),
+        format!("merchant key      {}", key(Role::Merchant, Some(merchant.id), None, "demo merchant").await?),
+        format!("carrier key       {}", key(Role::Carrier, None, None, "demo carrier").await?),
+        format!(
+            "locker device key {}   (point {} {})",
+            key(Role::LockerDevice, None, Some(first_locker.id), "demo locker").await?,
+            first_locker.id,
+            first_locker.name
+        ),
+        format!(
+            "counter device key {}  (point {} {})",
+            key(Role::LockerDevice, None, Some(first_counter.id), "demo counter").await?,
+            first_counter.id,
+            first_counter.name
+        ),
+    ];
+    crate::config::write_private(keys_file, &(lines.join("\n") + "\n"))?;
+    Ok(DemoKeys { lines })
+}
+
+/// One CSV row (`;`-separated, La Poste's columns) as a point, or `None` for a row that cannot be one.
+fn demo_point(network_id: relais_domain::ids::NetworkId, line: &str) -> Option<NewPoint> {
+    let f: Vec<&str> = line.split(';').collect();
+    if f.len() < 13 {
+        return None;
+    }
+    let (id, label, nature, street, complement, locality, postcode, city) =
+        (f[0], f[1], f[2], f[4], f[5], f[6], f[7], f[8]);
+    let latitude: f64 = f[11].parse().ok()?;
+    let longitude: f64 = f[12].parse().ok()?;
+    let street = [street, locality, city].into_iter().find(|s| !s.trim().is_empty())?;
+    let (kind, name, external_id, shelf, compartments) = match nature {
+        "Bureau de Poste" => {
+            let compartments = LOCKER_LAYOUT
+                .iter()
+                .flat_map(|(size, count)| {
+                    (1..=*count).map(move |n| NewCompartment { label: format!("{size}{n:02}"), size: (*size).into() })
+                })
+                .collect();
+            ("locker", format!("Consigne {}", title(label)), format!("{id}-L"), None, compartments)
+        }
+        "Relais poste commerçant" => ("counter", title(label), id.to_owned(), Some(30), Vec::new()),
+        _ => ("post_office", title(label), id.to_owned(), Some(20), Vec::new()),
+    };
+    Some(NewPoint {
+        network_id,
+        external_id,
+        kind: kind.into(),
+        name,
+        address_line1: street.trim().to_owned(),
+        address_line2: Some(complement.trim().to_owned()).filter(|c| !c.is_empty()),
+        postcode: postcode.to_owned(),
+        city: title(city),
+        country: "FR".into(),
+        latitude,
+        longitude,
+        timezone: Some("Europe/Paris".into()),
+        status: None,
+        shelf_capacity: shelf,
+        weight_max_g: None,
+        dimensions_sum_max_mm: None,
+        compartments,
+    })
+}
+
+/// `LYON ARTAUD RP` -> `Lyon Artaud Rp`: the source is all capitals.
+fn title(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_row_becomes_a_point() {
+        let network = relais_domain::ids::Id::from_parts(1, [0; 10]);
+        let rows: Vec<_> = POINTS_CSV.lines().skip(1).collect();
+        let points: Vec<_> = rows.iter().filter_map(|l| demo_point(network, l)).collect();
+        assert_eq!(points.len(), rows.len());
+        let lockers = points.iter().filter(|p| p.kind == "locker").count();
+        assert!(lockers >= 300, "{lockers} lockers");
+        assert!(points.iter().filter(|p| p.kind == "counter").count() >= 100);
+        assert_eq!(points.iter().find(|p| p.kind == "locker").map(|p| p.compartments.len()), Some(50));
+    }
+
+    #[test]
+    fn titles() {
+        assert_eq!(title("LYON ARTAUD RP"), "Lyon Artaud Rp");
+        assert_eq!(title("ST LAGER"), "St Lager");
+    }
+}
