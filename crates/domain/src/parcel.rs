@@ -732,8 +732,8 @@ mod tests {
     #[test]
     fn transition_table() {
         use ParcelState::*;
-        let rules = NetworkRules::default();
-        let actions: Vec<(Action, Box<dyn Fn(&Parcel) -> Result<Transition, TransitionError>>)> = vec![
+        type Run = Box<dyn Fn(&Parcel) -> Result<Transition, TransitionError>>;
+        let actions: Vec<(Action, Run)> = vec![
             (Action::ScanInTransit, Box::new(|p| p.scan_in_transit(Actor::system(), t(2)))),
             (Action::Deposit, Box::new(|p| p.deposit(None, &NetworkRules::default(), Actor::system(), t(2)))),
             (Action::FailDeposit, Box::new(|p| p.fail_deposit("too_large", Actor::system(), t(2)))),
@@ -760,7 +760,6 @@ mod tests {
                 _ => None,
             }
         };
-        let _ = rules;
         for (action, run) in &actions {
             for from in STATES {
                 let parcel = in_state(from);

@@ -2,6 +2,8 @@
 //! `RELAIS_TEST_DATABASE_URL` is set, on PostgreSQL. They go through the use cases, so they also
 //! prove the lifecycle rules end to end on each backend.
 
+#![allow(clippy::unwrap_used)] // Tests state their expectations by unwrapping.
+
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};

@@ -1,0 +1,443 @@
+//! API tests through the real router (no network): the lifecycle over HTTP, and bad input on every
+//! endpoint: a 4xx with its stable code, never a 500, and the stored state unchanged.
+
+#![allow(clippy::unwrap_used)] // Tests state their expectations by unwrapping.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chrono::{TimeZone, Utc};
+use relais_app::ports::{ManualClock, SeededRandom};
+use relais_app::{App, Caller, Role, Secrets};
+use relais_http::{HttpConfig, router};
+use relais_store::testing::{self, TestStore};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Api {
+    router: Router,
+    app: App,
+    operator: String,
+    merchant: String,
+    carrier: String,
+    device: String,
+    network_id: String,
+    merchant_id: String,
+    locker_id: String,
+    _store: TestStore,
+}
+
+struct Reply {
+    status: StatusCode,
+    body: Value,
+    headers: HeaderMap,
+}
+
+impl Api {
+    async fn new(store: TestStore) -> Api {
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 8, 0, 0).unwrap()));
+        let app = App::new(store.store.clone(), clock, Arc::new(SeededRandom::new(1)), Secrets::new([3; 32]));
+        let system = Caller::system();
+        let operator = app.create_api_key(&system, Role::Operator, None, None, "op").await.unwrap().secret;
+        let carrier = app.create_api_key(&system, Role::Carrier, None, None, "carrier").await.unwrap().secret;
+        let router = router(app.clone(), HttpConfig { request_body_bytes_max: 4096 });
+        let mut api = Api {
+            router,
+            app,
+            operator,
+            merchant: String::new(),
+            carrier,
+            device: String::new(),
+            network_id: String::new(),
+            merchant_id: String::new(),
+            locker_id: String::new(),
+            _store: store,
+        };
+        let op = api.operator.clone();
+        let network = api.call(Method::POST, "/v1/networks", &op, Some(json!({"name": "Réseau"}))).await;
+        assert_eq!(network.status, StatusCode::CREATED, "{}", network.body);
+        api.network_id = network.body["id"].as_str().unwrap().to_owned();
+        let merchant = api.call(Method::POST, "/v1/merchants", &op, Some(json!({"name": "Shop"}))).await;
+        api.merchant_id = merchant.body["id"].as_str().unwrap().to_owned();
+        let locker = api
+            .call(
+                Method::POST,
+                "/v1/points",
+                &op,
+                Some(json!({
+                    "network_id": api.network_id, "external_id": "L1", "kind": "locker", "name": "Consigne Gare",
+                    "address_line1": "Place Bellecour", "postcode": "69002", "city": "Lyon", "country": "FR",
+                    "latitude": 45.757, "longitude": 4.832,
+                    "compartments": [{"label": "A01", "size": "A"}, {"label": "B01", "size": "B"}]
+                })),
+            )
+            .await;
+        assert_eq!(locker.status, StatusCode::CREATED, "{}", locker.body);
+        assert_eq!(locker.body["compartments"].as_array().unwrap().len(), 2);
+        api.locker_id = locker.body["id"].as_str().unwrap().to_owned();
+        let key = |role: &str, extra: Value| {
+            let mut body = json!({"role": role, "label": "test"});
+            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            body
+        };
+        let m = api
+            .call(Method::POST, "/v1/api-keys", &op, Some(key("merchant", json!({"merchant_id": api.merchant_id}))))
+            .await;
+        assert_eq!(m.status, StatusCode::CREATED, "{}", m.body);
+        api.merchant = m.body["secret"].as_str().unwrap().to_owned();
+        let d = api
+            .call(Method::POST, "/v1/api-keys", &op, Some(key("locker_device", json!({"point_id": api.locker_id}))))
+            .await;
+        api.device = d.body["secret"].as_str().unwrap().to_owned();
+        api
+    }
+
+    async fn call(&self, method: Method, path: &str, key: &str, body: Option<Value>) -> Reply {
+        let body = body.map(|b| b.to_string());
+        self.raw(method, path, key, body.as_deref(), Some("application/json")).await
+    }
+
+    async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Option<&str>,
+        content_type: Option<&str>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if !key.is_empty() {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        if let (Some(ct), Some(_)) = (content_type, body) {
+            request = request.header("content-type", ct);
+        }
+        let request = request.body(Body::from(body.unwrap_or("").to_owned())).unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 22).await.unwrap();
+        let body =
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply { status, body, headers }
+    }
+
+    fn announce_body(&self, number: &str) -> Value {
+        json!({
+            "point_id": self.locker_id, "parcel_number": number,
+            "recipient": {"name": "Ana", "phone": "+33612345678"},
+            "dimensions_mm": {"length": 300, "width": 200, "height": 50}, "weight_g": 800
+        })
+    }
+
+    async fn parcel_count(&self) -> usize {
+        let r = self.call(Method::GET, "/v1/parcels?limit=500", &self.operator, None).await;
+        r.body["items"].as_array().unwrap().len()
+    }
+}
+
+fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.body["error"]["code"], code, "{}", reply.body);
+    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", reply.body);
+    assert!(reply.body["error"]["details"].is_object(), "{}", reply.body);
+}
+
+async fn apis() -> Vec<Api> {
+    let mut out = Vec::new();
+    for store in testing::all().await {
+        out.push(Api::new(store).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_parcel_life_over_http() {
+    for api in apis().await {
+        let announced =
+            api.call(Method::POST, "/v1/parcels", &api.merchant, Some(api.announce_body("157035381410375177"))).await;
+        assert_eq!(announced.status, StatusCode::CREATED, "{}", announced.body);
+        assert_eq!(announced.body["reservation"]["label"], "A01");
+        assert_eq!(announced.body["parcel"]["state"], "announced");
+        let id = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
+        let code = announced.body["pickup_code"].as_str().unwrap().to_owned();
+        assert_eq!(code.len(), 8);
+
+        let scanned = api.call(Method::POST, &format!("/v1/parcels/{id}/scan"), &api.carrier, None).await;
+        assert_eq!(scanned.body["state"], "in_transit", "{}", scanned.body);
+        let deposit = api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
+        assert_eq!(deposit.status, StatusCode::OK, "{}", deposit.body);
+        assert_eq!(deposit.body["outcome"], "deposited");
+        assert_eq!(deposit.body["compartment"]["label"], "A01");
+
+        let path = format!("/v1/points/{}/pickups", api.locker_id);
+        let collected = api.call(Method::POST, &path, &api.device, Some(json!({"code": code}))).await;
+        assert_eq!(collected.status, StatusCode::OK, "{}", collected.body);
+        assert_eq!(collected.body["parcel"]["state"], "collected");
+        assert_eq!(collected.body["compartment"]["label"], "A01");
+        assert_eq!(collected.body["compartment"]["state"], "available");
+
+        let reused = api.call(Method::POST, &path, &api.device, Some(json!({"code": code}))).await;
+        assert_error(&reused, StatusCode::FORBIDDEN, "invalid_pickup_code");
+
+        let events = api.call(Method::GET, &format!("/v1/parcels/{id}/events"), &api.merchant, None).await;
+        let kinds: Vec<&str> = events.body.as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["announced", "in_transit", "deposited", "collected"]);
+        assert!(announced.headers.contains_key("x-request-id"), "every response carries a request id");
+    }
+}
+
+#[tokio::test]
+async fn invalid_transitions_are_409_and_change_nothing() {
+    for api in apis().await {
+        let announced =
+            api.call(Method::POST, "/v1/parcels", &api.merchant, Some(api.announce_body("PARCELT001"))).await;
+        let id = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
+        let code = announced.body["pickup_code"].as_str().unwrap().to_owned();
+
+        let early =
+            api.call(Method::POST, &format!("/v1/parcels/{id}/pickup"), &api.device, Some(json!({"code": code}))).await;
+        assert_error(&early, StatusCode::CONFLICT, "invalid_transition");
+        assert_eq!(early.body["error"]["details"]["state"], "announced");
+        let ret = api.call(Method::POST, &format!("/v1/parcels/{id}/return-collection"), &api.carrier, None).await;
+        assert_error(&ret, StatusCode::CONFLICT, "invalid_transition");
+
+        api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
+        let twice = api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
+        assert_error(&twice, StatusCode::CONFLICT, "invalid_transition");
+        assert_eq!(twice.body["error"]["details"]["action"], "deposit");
+        let extend = api.call(Method::POST, &format!("/v1/parcels/{id}/extend"), &api.merchant, None).await;
+        assert_error(&extend, StatusCode::CONFLICT, "invalid_transition");
+        assert_eq!(extend.body["error"]["details"]["reason"], "too_early");
+
+        api.call(Method::POST, &format!("/v1/parcels/{id}/pickup"), &api.device, Some(json!({"code": code}))).await;
+        let before = api.call(Method::GET, &format!("/v1/parcels/{id}"), &api.operator, None).await;
+        assert_eq!(before.body["state"], "collected");
+        for action in ["return-collection", "cancel", "deposit", "extend", "return-to-sender"] {
+            let r = api.call(Method::POST, &format!("/v1/parcels/{id}/{action}"), &api.operator, None).await;
+            assert_error(&r, StatusCode::CONFLICT, "invalid_transition");
+        }
+        let incident = api
+            .call(Method::POST, &format!("/v1/parcels/{id}/incidents"), &api.operator, Some(json!({"kind": "lost"})))
+            .await;
+        assert_error(&incident, StatusCode::CONFLICT, "invalid_transition");
+        let after = api.call(Method::GET, &format!("/v1/parcels/{id}"), &api.operator, None).await;
+        assert_eq!(before.body, after.body, "state unchanged");
+    }
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_their_codes_and_store_nothing() {
+    for api in apis().await {
+        let m = api.merchant.clone();
+        let count = api.parcel_count().await;
+        let cases: Vec<(Option<&str>, Option<&str>, StatusCode, &str)> = vec![
+            (Some("{not json"), Some("application/json"), StatusCode::BAD_REQUEST, "malformed_json"),
+            (Some(r#"{"point_id"#), Some("application/json"), StatusCode::BAD_REQUEST, "malformed_json"),
+            (None, Some("application/json"), StatusCode::BAD_REQUEST, "malformed_json"),
+            (
+                Some(r#"{"point_id": 5}"#),
+                Some("application/json"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            ),
+            (Some("{}"), Some("application/json"), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            (Some(r#"{"x": 1}"#), Some("text/plain"), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            (Some(r#"{"x": 1}"#), None, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        ];
+        for (body, content_type, status, code) in cases {
+            let r = api.raw(Method::POST, "/v1/parcels", &m, body, content_type).await;
+            assert_error(&r, status, code);
+        }
+        // Wrong types, missing and unknown fields, values out of range, each named in the error.
+        let mut wrong_type = api.announce_body("PARCELW001");
+        wrong_type["weight_g"] = json!("heavy");
+        let mut missing = api.announce_body("PARCELW002");
+        missing.as_object_mut().unwrap().remove("recipient");
+        let mut unknown = api.announce_body("PARCELW003");
+        unknown["colour"] = json!("red");
+        let mut bad_number = api.announce_body("106141412345678909");
+        bad_number["weight_g"] = json!(800);
+        let mut no_contact = api.announce_body("PARCELW005");
+        no_contact["recipient"] = json!({"name": "Ana"});
+        let mut negative = api.announce_body("PARCELW006");
+        negative["dimensions_mm"]["height"] = json!(-4);
+        let mut bad_phone = api.announce_body("PARCELW007");
+        bad_phone["recipient"]["phone"] = json!("0612345678");
+        for (body, needle) in [
+            (wrong_type, "invalid type"),
+            (missing, "recipient"),
+            (unknown, "colour"),
+            (bad_number, "check digit"),
+            (no_contact, "phone or an e-mail"),
+            (negative, "dimensions_mm"),
+            (bad_phone, "phone"),
+        ] {
+            let r = api.call(Method::POST, "/v1/parcels", &m, Some(body)).await;
+            assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert!(r.body["error"]["message"].as_str().unwrap().contains(needle), "{needle}: {}", r.body);
+        }
+        let oversized = format!(r#"{{"name": "{}"}}"#, "x".repeat(10_000));
+        let r = api.raw(Method::POST, "/v1/parcels", &m, Some(&oversized), Some("application/json")).await;
+        assert_error(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+        assert_eq!(api.parcel_count().await, count, "nothing was stored");
+    }
+}
+
+#[tokio::test]
+async fn unknown_ids_auth_and_roles() {
+    for api in apis().await {
+        let unknown = "01a21ba7-0000-7000-8000-000000000000";
+        for path in [
+            format!("/v1/parcels/{unknown}"),
+            format!("/v1/parcels/{unknown}/events"),
+            "/v1/parcels/not-a-uuid".to_owned(),
+            format!("/v1/points/{unknown}"),
+            format!("/v1/networks/{unknown}"),
+        ] {
+            assert_error(&api.call(Method::GET, &path, &api.operator, None).await, StatusCode::NOT_FOUND, "not_found");
+        }
+        for action in ["scan", "deposit", "extend", "return-collection", "return-to-sender", "cancel"] {
+            let r = api.call(Method::POST, &format!("/v1/parcels/{unknown}/{action}"), &api.operator, None).await;
+            assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+        }
+        let mut body = api.announce_body("PARCELU001");
+        body["point_id"] = json!(unknown);
+        assert_error(
+            &api.call(Method::POST, "/v1/parcels", &api.merchant, Some(body)).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        let point = json!({"network_id": unknown, "external_id": "X", "kind": "counter", "name": "X",
+            "address_line1": "x", "postcode": "1", "city": "x", "country": "FR", "latitude": 1.0, "longitude": 1.0});
+        assert_error(
+            &api.call(Method::POST, "/v1/points", &api.operator, Some(point)).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+
+        assert_error(&api.call(Method::GET, "/v1/parcels", "", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
+        assert_error(
+            &api.call(Method::GET, "/v1/parcels", "rk_operator_forged", None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        let r = api.call(Method::POST, "/v1/networks", &api.merchant, Some(json!({"name": "mine"}))).await;
+        assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
+        let r = api.call(Method::POST, "/v1/parcels", &api.carrier, Some(api.announce_body("PARCELU002"))).await;
+        assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
+        let r = api.call(Method::POST, "/v1/jobs/sweep", &api.merchant, None).await;
+        assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
+        assert_error(
+            &api.call(Method::GET, "/v1/nowhere", &api.operator, None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &api.call(Method::DELETE, "/v1/parcels", &api.operator, None).await,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        );
+        let r = api.call(Method::GET, "/v1/parcels?limit=abc", &api.operator, None).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let r = api.call(Method::GET, "/v1/parcels?state=lost_in_space", &api.operator, None).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    }
+}
+
+#[tokio::test]
+async fn no_fitting_compartment_and_brute_force() {
+    for api in apis().await {
+        let mut big = api.announce_body("PARCELBIG");
+        big["dimensions_mm"] = json!({"length": 900, "width": 900, "height": 900});
+        let r = api.call(Method::POST, "/v1/parcels", &api.merchant, Some(big)).await;
+        assert_error(&r, StatusCode::CONFLICT, "no_fitting_compartment");
+        assert_eq!(r.body["error"]["details"]["reason"], "too_large");
+
+        let path = format!("/v1/points/{}/pickups", api.locker_id);
+        let limit = api.app.limits.point_attempts.failures_max;
+        for _ in 0..limit {
+            let r = api.call(Method::POST, &path, &api.device, Some(json!({"code": "00000001"}))).await;
+            assert_error(&r, StatusCode::FORBIDDEN, "invalid_pickup_code");
+        }
+        let r = api.call(Method::POST, &path, &api.device, Some(json!({"code": "00000001"}))).await;
+        assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        assert!(r.body["error"]["details"]["retry_after"].is_string());
+        let r = api.call(Method::POST, &path, &api.device, Some(json!({"code": "1", "qr_token": "x"}))).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    }
+}
+
+/// Garbage of every shape on every route: always a 4xx with the envelope, never a 5xx.
+#[tokio::test]
+async fn no_input_produces_a_server_error() {
+    let api = Api::new(testing::sqlite()).await;
+    let id = "01a21ba7-0000-7000-8000-000000000000";
+    let routes = [
+        (Method::POST, "/v1/networks".to_owned()),
+        (Method::POST, "/v1/merchants".to_owned()),
+        (Method::POST, "/v1/points".to_owned()),
+        (Method::POST, "/v1/api-keys".to_owned()),
+        (Method::POST, "/v1/parcels".to_owned()),
+        (Method::POST, format!("/v1/points/{}/pickups", api.locker_id)),
+        (Method::POST, format!("/v1/parcels/{id}/pickup")),
+        (Method::POST, format!("/v1/parcels/{id}/cancel")),
+        (Method::POST, format!("/v1/parcels/{id}/incidents")),
+        (Method::GET, "/v1/parcels?after=zzz".to_owned()),
+        (Method::GET, "/v1/points?limit=-1".to_owned()),
+    ];
+    let bodies = [
+        "",
+        "null",
+        "0",
+        "\"x\"",
+        "[]",
+        "{}",
+        "{\"name\": null}",
+        "{\"name\": \"\"}",
+        "{\"name\": \"\\u0000\"}",
+        "{\"kind\": \"spaceship\"}",
+        "{\"code\": \"abc\"}",
+        "{\"qr_token\": \"\"}",
+        "{\"role\": \"root\", \"label\": \"x\"}",
+        "{\"latitude\": 1e400}",
+        "\u{feff}{}",
+        "{\"a\":",
+        "{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{",
+    ];
+    for (method, path) in &routes {
+        for body in bodies {
+            for key in [&api.operator, &api.merchant, &api.device] {
+                let r = api.raw(method.clone(), path, key, Some(body), Some("application/json")).await;
+                assert!(r.status.is_client_error(), "{method} {path} {body:?}: {} {}", r.status, r.body);
+                assert!(r.body["error"]["code"].is_string(), "{method} {path} {body:?}: {}", r.body);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn operations_endpoints() {
+    let api = Api::new(testing::sqlite()).await;
+    let health = api.call(Method::GET, "/healthz", "", None).await;
+    assert_eq!(health.body["status"], "ok");
+    let ready = api.call(Method::GET, "/readyz", "", None).await;
+    assert_eq!(ready.body, json!({"status": "ready", "backend": "sqlite"}));
+    let doc = api.call(Method::GET, "/openapi.json", "", None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    for path in ["/v1/parcels", "/v1/parcels/{id}/deposit", "/v1/points/{id}/pickups", "/v1/jobs/sweep"] {
+        assert!(doc.body["paths"][path].is_object(), "{path} documented");
+    }
+    assert!(doc.body["components"]["schemas"]["ErrorEnvelope"].is_object());
+    let docs = api.raw(Method::GET, "/docs/", "", None, None).await;
+    assert_eq!(docs.status, StatusCode::OK);
+    api.call(Method::GET, "/v1/parcels", &api.operator, None).await;
+    let metrics = api.call(Method::GET, "/metrics", "", None).await;
+    let text = metrics.body.as_str().unwrap();
+    assert!(text.contains("relais_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/v1/parcels\""), "{text}");
+    let sweep = api.call(Method::POST, "/v1/jobs/sweep", &api.operator, None).await;
+    assert_eq!(sweep.body, json!({"expired": 0, "reservations_released": 0}));
+}
