@@ -2,7 +2,7 @@
 //! return to sender, cancel, incident; and the reads of parcels and their events.
 
 use relais_domain::attempts::{AttemptCounter, AttemptLimits};
-use relais_domain::compartment::{Compartment, NoFit, choose_compartment};
+use relais_domain::compartment::{Compartment, NoFit, any_compartment_fits, choose_compartment};
 use relais_domain::ids::{ParcelId, PointId};
 use relais_domain::network::NetworkRules;
 use relais_domain::parcel::{IncidentKind, NewParcel, Parcel, PickupSecretDigests, Recipient, Transition};
@@ -103,12 +103,20 @@ impl App {
             let mut writes = Vec::with_capacity(5);
             let reservation = if point.kind.has_compartments() {
                 let compartments = self.store.compartments(point.id).await?;
-                let chosen = choose_compartment(&compartments, parcel_id, dimensions, weight, now)
-                    .map_err(AppError::NoFittingCompartment)?;
-                let reserved =
-                    chosen.reserve(parcel_id, now + rules.reservation(), now).map_err(|_| Retry::Conflict)?;
-                writes.push(Write::UpdateCompartment(reserved.clone()));
-                Some(reserved)
+                match rules.reservation() {
+                    Some(hold) => {
+                        let chosen = choose_compartment(&compartments, parcel_id, dimensions, weight, now)
+                            .map_err(AppError::NoFittingCompartment)?;
+                        let reserved = chosen.reserve(parcel_id, now + hold, now).map_err(|_| Retry::Conflict)?;
+                        writes.push(Write::UpdateCompartment(reserved.clone()));
+                        Some(reserved)
+                    }
+                    None => {
+                        any_compartment_fits(&compartments, dimensions, weight)
+                            .map_err(AppError::NoFittingCompartment)?;
+                        None
+                    }
+                }
             } else {
                 if let Some(refusal) = point.shelf_refusal(dimensions, weight) {
                     return Err(AppError::NoFittingCompartment(refusal).into());

@@ -176,6 +176,18 @@ impl Compartment {
     }
 }
 
+/// Whether any compartment of the point could ever take the parcel (free or not): the check an announce
+/// makes when the network does not reserve.
+pub fn any_compartment_fits(compartments: &[Compartment], dimensions: Dimensions, weight: Weight) -> Result<(), NoFit> {
+    if weight.grams() > SizeClass::WEIGHT_GRAMS_MAX {
+        return Err(NoFit::TooHeavy);
+    }
+    match SizeClass::smallest_fitting(dimensions, weight) {
+        Some(smallest) if compartments.iter().any(|c| c.size >= smallest) => Ok(()),
+        Some(_) | None => Err(NoFit::TooLarge),
+    }
+}
+
 /// Best fit: the compartment of the smallest size class that takes the parcel, among those free at
 /// `now`; a compartment already reserved for this parcel wins over any other. Ties go to the lowest label
 /// so that the choice is deterministic.

@@ -36,7 +36,8 @@ pub struct NetworkRules {
     pub extension_earliest_after_deposit_hours: u32,
     /// Reminders go out this many hours before the pickup deadline, largest first.
     pub reminder_offsets_hours: Vec<u32>,
-    /// How long an announce holds a compartment for a parcel that has not arrived yet.
+    /// How long an announce holds a compartment for a parcel that has not arrived yet. 0: the network
+    /// does not reserve at announce (capacity is only decided at deposit, as at Mondial Relay points).
     pub reservation_hours: u32,
 }
 
@@ -65,7 +66,7 @@ impl NetworkRules {
             ("hold_window_hours", self.hold_window_hours, 1),
             ("extension_hours", self.extension_hours, 0),
             ("extension_earliest_after_deposit_hours", self.extension_earliest_after_deposit_hours, 0),
-            ("reservation_hours", self.reservation_hours, 1),
+            ("reservation_hours", self.reservation_hours, 0),
         ];
         for (field, value, min) in hours {
             if value < min || value > Self::HOURS_MAX {
@@ -96,8 +97,9 @@ impl NetworkRules {
     pub fn extension_earliest_after_deposit(&self) -> Duration {
         Duration::hours(i64::from(self.extension_earliest_after_deposit_hours))
     }
-    pub fn reservation(&self) -> Duration {
-        Duration::hours(i64::from(self.reservation_hours))
+    /// How long an announce reservation holds, or `None` when the network does not reserve.
+    pub fn reservation(&self) -> Option<Duration> {
+        (self.reservation_hours > 0).then(|| Duration::hours(i64::from(self.reservation_hours)))
     }
 }
 
@@ -115,7 +117,7 @@ mod tests {
         let cases: Vec<(NetworkRules, &str)> = vec![
             (NetworkRules { hold_window_hours: 0, ..Default::default() }, "hold_window_hours"),
             (NetworkRules { hold_window_hours: 10_000, ..Default::default() }, "hold_window_hours"),
-            (NetworkRules { reservation_hours: 0, ..Default::default() }, "reservation_hours"),
+            (NetworkRules { reservation_hours: 10_000, ..Default::default() }, "reservation_hours"),
             (NetworkRules { extension_count_max: 6, ..Default::default() }, "extension_count_max"),
             (NetworkRules { reminder_offsets_hours: vec![72], ..Default::default() }, "reminder_offsets_hours"),
             (NetworkRules { reminder_offsets_hours: vec![1; 6], ..Default::default() }, "reminder_offsets_hours"),

@@ -1,9 +1,6 @@
 //! `relais`: the one binary. Subcommands wire configuration, a store and the use cases together;
 //! they hold no rules of their own.
 
-mod config;
-mod demo;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,7 +9,8 @@ use clap::{Parser, Subcommand};
 use relais_app::{App, Caller, OsRandom, Role, Secrets, SystemClock};
 use relais_http::HttpConfig;
 
-use crate::config::{Config, Flags};
+use relais::config::{self, Config, Flags};
+use relais::demo;
 
 #[derive(Parser)]
 #[command(name = "relais", version, about = "Out-of-home parcel delivery: pickup points, lockers, parcels")]

@@ -468,12 +468,16 @@ async fn concurrent_deposits_never_share_a_compartment() {
         let name = w.app.store.backend();
         let system = Caller::system();
         let labels: Vec<(String, &str)> = (0..12).map(|i| (format!("X{i:02}"), ["A", "B", "C"][i % 3])).collect();
+        // A network that does not reserve at announce: more parcels can be on their way than there are
+        // compartments, and the deposits decide who gets one.
+        let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
+        let network = w.app.create_network(&system, "No reservations", rules).await.unwrap();
         let (locker, _) = w
             .app
             .create_point(
                 &system,
                 NewPoint {
-                    network_id: w.network.id,
+                    network_id: network.id,
                     external_id: "BUSY".into(),
                     kind: "locker".into(),
                     name: "Busy locker".into(),
@@ -497,23 +501,15 @@ async fn concurrent_deposits_never_share_a_compartment() {
             )
             .await
             .unwrap();
-        // Announce while the locker has room, then let the reservations lapse so every deposit competes.
         let mut ids = Vec::new();
         for n in 0..40 {
-            let mut input = announce(&locker, &format!("RACE{n:04}"), SMALL);
-            input.point_id = locker.id;
-            match w.app.announce_parcel(&w.merchant, input.clone()).await {
-                Ok(a) => ids.push(a.parcel.id),
-                Err(AppError::NoFittingCompartment(_)) => {
-                    // Full: announce to the counter, then redirect is not in scope; use the raw store to
-                    // put an announced parcel at the locker without a reservation.
-                    w.clock.advance(Duration::hours(100));
-                    ids.push(w.app.announce_parcel(&w.merchant, input).await.unwrap().parcel.id);
-                }
-                Err(e) => panic!("{name}: {e}"),
-            }
+            let announced = w.app.announce_parcel(&w.merchant, announce(&locker, &format!("RACE{n:04}"), SMALL)).await;
+            let announced = announced.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(announced.reservation.is_none(), "{name}: this network does not reserve");
+            ids.push(announced.parcel.id);
         }
-        w.clock.advance(Duration::hours(100));
+        let too_big = w.app.announce_parcel(&w.merchant, announce(&locker, "RACEBIG", (900, 900, 900))).await;
+        assert!(matches!(too_big, Err(AppError::NoFittingCompartment(NoFit::TooLarge))), "{name}: {too_big:?}");
         let mut tasks = Vec::new();
         for id in ids.clone() {
             let app = w.app.clone();

@@ -1,0 +1,7 @@
+//! The pieces of the `relais` binary that tests and benchmarks reuse: configuration, the demo network,
+//! and a small HTTP/1.1 client (for the load generator and the multi-process tests, so the project needs
+//! no HTTP client dependency).
+
+pub mod client;
+pub mod config;
+pub mod demo;

@@ -1,0 +1,244 @@
+//! End-to-end tests of the real binary: `relais serve --demo` as a newcomer runs it, and the
+//! concurrent-deposit race through separate `relais serve` processes sharing one PostgreSQL database.
+
+#![allow(clippy::unwrap_used)] // Tests state their expectations by unwrapping.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use relais::client::Client;
+use serde_json::{Value, json};
+
+const SIZES: [&str; 3] = ["A", "B", "C"];
+const SECRET_KEY: &str = "5f1e0d2c3b4a59687766554433221100ffeeddccbbaa99887766554433221100";
+
+/// A running `relais serve`, killed when dropped.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+    stdout: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn relais(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_relais"));
+    command.current_dir(dir).env("RELAIS_SECRET_KEY", SECRET_KEY).env("RELAIS_LOG", "warn");
+    command
+}
+
+/// Starts `relais serve` on a free port and reads what it prints until the keys (if any) are out.
+fn serve(dir: &Path, args: &[&str], lines_expected: usize) -> Server {
+    let mut child = relais(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut stdout = Vec::new();
+    while stdout.len() < lines_expected {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            panic!("relais serve exited early; it printed {stdout:?}");
+        }
+        stdout.push(line.trim_end().to_owned());
+    }
+    let address = stdout[0]
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no address in {:?}", stdout[0]))
+        .parse()
+        .unwrap();
+    Server { child, address, stdout }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("relais-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn call(address: SocketAddr, method: &str, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {
+    let mut client = Client::connect(address).await.unwrap();
+    let body = body.map(|b| b.to_string());
+    let response = client.request(method, path, Some(key), body.as_deref()).await.unwrap();
+    (response.status, response.json())
+}
+
+#[tokio::test]
+async fn serve_demo_is_ready_to_use() {
+    let dir = temp_dir("demo");
+    // Without RELAIS_SECRET_KEY, as a newcomer runs it: the key file is created beside the database.
+    let mut command = relais(&dir);
+    command.env_remove("RELAIS_SECRET_KEY");
+    let server = {
+        let mut child =
+            command.args(["serve", "--demo", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut stdout = Vec::new();
+        while stdout.len() < 10 {
+            let mut line = String::new();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "{stdout:?}");
+            stdout.push(line.trim_end().to_owned());
+        }
+        let address = stdout[0].split("http://").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        Server { child, address, stdout }
+    };
+    assert!(dir.join("relais.db").exists() && dir.join("relais.db.key").exists());
+    let key_of = |label: &str| -> String {
+        let line = server.stdout.iter().find(|l| l.trim_start().starts_with(label)).unwrap();
+        line.split_whitespace().find(|w| w.starts_with("rk_")).unwrap().to_owned()
+    };
+    let operator = key_of("operator key");
+    let (status, points) = call(server.address, "GET", "/v1/points?limit=500", &operator, None).await;
+    assert_eq!(status, 200);
+    let items = points["items"].as_array().unwrap();
+    assert_eq!(items.len(), 500);
+    assert!(points["next_cursor"].is_string(), "676 points do not fit one page of 500");
+    let locker = items.iter().find(|p| p["kind"] == "locker").unwrap();
+    let (_, detail) =
+        call(server.address, "GET", &format!("/v1/points/{}", locker["id"].as_str().unwrap()), &operator, None).await;
+    assert_eq!(detail["compartments"].as_array().unwrap().len(), 50);
+    assert_eq!(detail["country"], "FR");
+
+    // The printed merchant, carrier and device keys run a whole lifecycle at the printed locker.
+    let device_line = server.stdout.iter().find(|l| l.contains("locker device key")).unwrap();
+    let point = device_line.split("(point ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let body = json!({"point_id": point, "parcel_number": "EW112720413FR", "recipient": {"name": "Ana", "email": "ana@example.fr"},
+        "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
+    let (status, announced) = call(server.address, "POST", "/v1/parcels", &key_of("merchant key"), Some(body)).await;
+    assert_eq!(status, 201, "{announced}");
+    let parcel = announced["parcel"]["id"].as_str().unwrap();
+    let (_, deposit) =
+        call(server.address, "POST", &format!("/v1/parcels/{parcel}/deposit"), &key_of("carrier key"), None).await;
+    assert_eq!(deposit["outcome"], "deposited", "{deposit}");
+    let code = json!({"code": announced["pickup_code"]});
+    let (status, pickup) =
+        call(server.address, "POST", &format!("/v1/points/{point}/pickups"), &key_of("locker device key"), Some(code))
+            .await;
+    assert_eq!(status, 200, "{pickup}");
+    assert_eq!(pickup["compartment"]["label"], deposit["compartment"]["label"]);
+    drop(server);
+
+    // A second start finds the demo in place and prints the same keys again, from the keys file.
+    let again = serve(&dir, &["--demo"], 10);
+    assert!(again.stdout.iter().any(|l| l.contains(&operator)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// More parcels than compartments, deposited concurrently through the API. On PostgreSQL the requests
+/// are spread over two `relais serve` processes sharing the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_deposits_through_separate_processes() {
+    let mut setups: Vec<(&str, String, usize)> = Vec::new();
+    let dir = temp_dir("race");
+    setups.push(("sqlite", dir.join("race.db").display().to_string(), 1));
+    let postgres = relais_store::testing::postgres().await;
+    if let Some(pg) = &postgres {
+        setups.push(("postgres", pg.url.clone(), 2));
+    }
+    for (name, url, processes) in setups {
+        let output =
+            relais(&dir).args(["api-key", "create", "--role", "operator", "--database-url", &url]).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let operator = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+        let servers: Vec<Server> = (0..processes).map(|_| serve(&dir, &["--database-url", &url], 2)).collect();
+        let a = servers[0].address;
+
+        let (_, network) = call(
+            a,
+            "POST",
+            "/v1/networks",
+            &operator,
+            Some(json!({"name": "race", "rules": {"reservation_hours": 0}})),
+        )
+        .await;
+        let (_, merchant) = call(a, "POST", "/v1/merchants", &operator, Some(json!({"name": "m"}))).await;
+        let compartments: Vec<Value> =
+            (0..12).map(|i| json!({"label": format!("X{i:02}"), "size": SIZES[i % 3]})).collect();
+        let (status, locker) = call(
+            a,
+            "POST",
+            "/v1/points",
+            &operator,
+            Some(json!({
+            "network_id": network["id"], "external_id": "RACE", "kind": "locker", "name": "Race",
+            "address_line1": "1 rue", "postcode": "69001", "city": "Lyon", "country": "FR",
+            "latitude": 45.7, "longitude": 4.8, "compartments": compartments})),
+        )
+        .await;
+        assert_eq!(status, 201, "{name}: {locker}");
+        let (_, merchant_key) = call(
+            a,
+            "POST",
+            "/v1/api-keys",
+            &operator,
+            Some(json!({"role": "merchant", "merchant_id": merchant["id"], "label": "m"})),
+        )
+        .await;
+        let (_, carrier_key) =
+            call(a, "POST", "/v1/api-keys", &operator, Some(json!({"role": "carrier", "label": "c"}))).await;
+        let (merchant_key, carrier_key) =
+            (merchant_key["secret"].as_str().unwrap().to_owned(), carrier_key["secret"].as_str().unwrap().to_owned());
+
+        let mut parcels = Vec::new();
+        for n in 0..40 {
+            let body = json!({"point_id": locker["id"], "parcel_number": format!("RACE{n:05}"),
+                "recipient": {"name": "R", "phone": "+33612345678"},
+                "dimensions_mm": {"length": 300, "width": 200, "height": 50}, "weight_g": 500});
+            let (status, announced) = call(a, "POST", "/v1/parcels", &merchant_key, Some(body)).await;
+            assert_eq!(status, 201, "{name}: {announced}");
+            parcels.push(announced["parcel"]["id"].as_str().unwrap().to_owned());
+        }
+        let mut tasks = Vec::new();
+        for (i, parcel) in parcels.iter().enumerate() {
+            let address = servers[i % servers.len()].address;
+            let (key, parcel) = (carrier_key.clone(), parcel.clone());
+            tasks.push(tokio::spawn(async move {
+                call(address, "POST", &format!("/v1/parcels/{parcel}/deposit"), &key, None).await
+            }));
+        }
+        let (mut deposited, mut failed) = (0, 0);
+        for task in tasks {
+            let (status, body) = task.await.unwrap();
+            assert_eq!(status, 200, "{name}: {body}");
+            match body["outcome"].as_str() {
+                Some("deposited") => deposited += 1,
+                Some("deposit_failed") => {
+                    assert_eq!(body["reason"], "all_fitting_compartments_busy");
+                    failed += 1;
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert_eq!((deposited, failed), (12, 28), "{name}");
+        let (_, detail) =
+            call(a, "GET", &format!("/v1/points/{}", locker["id"].as_str().unwrap()), &operator, None).await;
+        let occupied = detail["compartments"].as_array().unwrap().iter().filter(|c| c["state"] == "occupied").count();
+        assert_eq!(occupied, 12, "{name}");
+        let mut holders = Vec::new();
+        for parcel in &parcels {
+            let (_, p) = call(a, "GET", &format!("/v1/parcels/{parcel}"), &operator, None).await;
+            match p["state"].as_str().unwrap() {
+                "ready_for_pickup" => holders.push(p["compartment_id"].as_str().unwrap().to_owned()),
+                "deposit_failed" => assert!(p["compartment_id"].is_null()),
+                other => panic!("{name}: {other}"),
+            }
+        }
+        holders.sort();
+        holders.dedup();
+        assert_eq!(holders.len(), 12, "{name}: no compartment holds two parcels");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
