@@ -26,7 +26,7 @@ use relais_domain::parcel::{Parcel, ParcelEvent};
 
 pub use crate::auth::{ApiKey, Caller, Permission, Role};
 pub use crate::error::AppError;
-use crate::ports::OutboxMessage;
+pub use crate::ports::OutboxMessage;
 pub use crate::ports::{Clock, CommitError, OsRandom, RandomSource, Store, StoreError, SystemClock, Write};
 pub use crate::secrets::Secrets;
 
@@ -126,7 +126,7 @@ impl App {
     }
 
     /// The outbox message that tells the outside world about a parcel event (`parcel.<event>`).
-    pub(crate) fn outbox_for(&self, parcel: &Parcel, event: &ParcelEvent) -> OutboxMessage {
+    pub fn outbox_for(&self, parcel: &Parcel, event: &ParcelEvent) -> OutboxMessage {
         let payload = serde_json::json!({
             "parcel_id": parcel.id.to_string(),
             "parcel_number": parcel.number.as_str(),

@@ -2,6 +2,7 @@
 //! and a small HTTP/1.1 client (for the load generator and the multi-process tests, so the project needs
 //! no HTTP client dependency).
 
+pub mod bench;
 pub mod client;
 pub mod config;
 pub mod demo;

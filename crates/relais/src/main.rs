@@ -10,7 +10,7 @@ use relais_app::{App, Caller, OsRandom, Role, Secrets, SystemClock};
 use relais_http::HttpConfig;
 
 use relais::config::{self, Config, Flags};
-use relais::demo;
+use relais::{bench, demo};
 
 #[derive(Parser)]
 #[command(name = "relais", version, about = "Out-of-home parcel delivery: pickup points, lockers, parcels")]
@@ -57,6 +57,30 @@ enum Command {
     ApiKey {
         #[command(subcommand)]
         command: ApiKeyCommand,
+    },
+    /// Benchmarks that print their figure and its baseline, measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Full parcel lifecycles (announce, deposit, pickup) through the use cases, against the storage
+    /// ceiling (the same rows as plain SQL, same batching).
+    Lifecycle {
+        /// sqlite or postgres
+        #[arg(long, default_value = "sqlite")]
+        backend: String,
+        /// SQLite: a path prefix for the bench files (default: the temp directory). PostgreSQL: the database
+        /// in which the bench creates (and drops) its own schemas.
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 20_000)]
+        parcels: u32,
+        #[arg(long, default_value_t = 32)]
+        concurrency: u32,
     },
 }
 
@@ -115,6 +139,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { common, listen, demo } => serve(load(&common, listen)?, demo).await,
+        Command::Bench { command: BenchCommand::Lifecycle { backend, database_url, parcels, concurrency } } => {
+            init_tracing("warn");
+            let backend = match backend.as_str() {
+                "sqlite" => bench::Backend::Sqlite,
+                "postgres" => bench::Backend::Postgres,
+                _ => return Err("--backend must be sqlite or postgres".into()),
+            };
+            let line =
+                bench::lifecycle(bench::LifecycleOptions { backend, database_url, parcels, concurrency }).await?;
+            println!("{line}");
+            Ok(())
+        }
         Command::ApiKey { command: ApiKeyCommand::Create { common, role, merchant_id, point_id, label } } => {
             let config = load(&common, None)?;
             let app = build_app(&config).await?;

@@ -103,6 +103,39 @@ impl PostgresStore {
         client.query(&statement, args).await.map_err(StoreError::new)?.iter().map(map).collect()
     }
 
+    /// The storage ceiling for the lifecycle benchmark: applies prepared commands with the same
+    /// statements as `commit`, one transaction per command, from `concurrency` connections at once, with
+    /// no reads and no rules. Returns the wall time.
+    pub async fn ceiling_run(
+        &self,
+        commands: Vec<Vec<Write>>,
+        concurrency: usize,
+    ) -> Result<std::time::Duration, CommitError> {
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(commands.into_iter()));
+        let started = std::time::Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..concurrency.max(1) {
+            let queue = queue.clone();
+            let pool = self.pool.clone();
+            tasks.spawn(async move {
+                let mut client = pool.get().await.map_err(|e| CommitError::Store(StoreError::new(e)))?;
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+                    let Some(command) = next else { return Ok::<(), CommitError>(()) };
+                    let tx = client.transaction().await.map_err(commit_error)?;
+                    for write in &command {
+                        apply(&tx, write).await?;
+                    }
+                    tx.commit().await.map_err(commit_error)?;
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.map_err(|e| CommitError::Store(StoreError::new(e)))??;
+        }
+        Ok(started.elapsed())
+    }
+
     /// Table name -> column names, for the test that both schemas agree.
     pub async fn schema_columns(&self) -> StoreResult<Vec<(String, Vec<String>)>> {
         let rows = self
@@ -125,6 +158,16 @@ impl PostgresStore {
         }
         Ok(tables)
     }
+}
+
+/// Runs administrative SQL (creating or dropping a schema) on a one-off connection.
+pub async fn execute_batch(url: &str, sql: &str) -> StoreResult<()> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(StoreError::new)?;
+    let task = tokio::spawn(connection);
+    let result = client.batch_execute(sql).await.map_err(StoreError::new);
+    drop(client);
+    let _ = task.await;
+    result
 }
 
 fn commit_error(e: tokio_postgres::Error) -> CommitError {

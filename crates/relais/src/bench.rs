@@ -1,0 +1,341 @@
+//! `relais bench lifecycle`: full parcel lifecycles (announce, deposit, pickup) through the use-case
+//! layer on a real, durable store, and in the same run the storage ceiling: the same rows written with
+//! the backend's plain statements, same batching, no reads and no logic. The last line is
+//! machine-readable: `lifecycles_per_s=<n> p50_ms=<x> p99_ms=<x> ceiling_per_s=<n> ratio=<engine/ceiling>`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use relais_app::parcels::{AnnounceParcel, PickupSecret};
+use relais_app::ports::{SeededRandom, Write};
+use relais_app::setup::{NewCompartment, NewPoint};
+use relais_app::{App, Caller, Role, Secrets, Store, SystemClock};
+use relais_domain::compartment::Compartment;
+use relais_domain::ids::{MerchantId, NetworkId, PointId};
+use relais_domain::network::NetworkRules;
+use relais_domain::parcel::{Actor, ActorKind, NewParcel, Parcel, PickupSecretDigests, Recipient};
+use relais_domain::value::{Dimensions, ParcelNumber, Phone, Weight};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct LifecycleOptions {
+    pub backend: Backend,
+    pub database_url: Option<String>,
+    pub parcels: u32,
+    pub concurrency: u32,
+}
+
+/// Compartments per bench locker; each task works at its own locker so tasks do not contend.
+const COMPARTMENTS_PER_LOCKER: usize = 50;
+
+struct Fixture {
+    app: App,
+    network: NetworkId,
+    merchant: MerchantId,
+    lockers: Vec<(PointId, Vec<Compartment>)>,
+    network_rules: NetworkRules,
+}
+
+pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
+    if options.parcels == 0 || options.concurrency == 0 {
+        return Err("--parcels and --concurrency must be at least 1".into());
+    }
+    let concurrency = options.concurrency.min(options.parcels) as usize;
+    let engine_db = Database::create(&options, "engine").await?;
+    let ceiling_db = Database::create(&options, "ceiling").await?;
+
+    // Engine: the use cases on a durable store.
+    let engine = fixture(engine_db.store.clone(), concurrency).await?;
+    eprintln!(
+        "engine: {} lifecycles, {} concurrent tasks, {} backend, durable commits",
+        options.parcels,
+        concurrency,
+        engine_db.store.backend()
+    );
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..concurrency {
+        let count = options.parcels as usize / concurrency + usize::from(task < options.parcels as usize % concurrency);
+        let app = engine.app.clone();
+        let merchant = engine.merchant;
+        let point = engine.lockers[task].0;
+        tasks.spawn(async move { run_lifecycles(app, merchant, point, task, count).await });
+    }
+    let mut latencies = Vec::with_capacity(options.parcels as usize);
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done.map_err(|e| e.to_string())??);
+    }
+    let engine_seconds = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let lifecycles_per_s = f64::from(options.parcels) / engine_seconds;
+    let p50 = percentile_ms(&latencies, 0.50);
+    let p99 = percentile_ms(&latencies, 0.99);
+    eprintln!("engine: {lifecycles_per_s:.0} lifecycles/s, p50 {p50:.2} ms, p99 {p99:.2} ms per lifecycle");
+
+    // Ceiling: the same rows, plain statements, same batching.
+    let ceiling = fixture(ceiling_db.store.clone(), concurrency).await?;
+    let commands = synthetic_commands(&ceiling, options.parcels as usize);
+    let spent = match (&ceiling_db.kind, options.backend) {
+        (DatabaseKind::Sqlite(path), Backend::Sqlite) => {
+            // The engine's writer commits what is waiting: with `concurrency` tasks each waiting on its own
+            // command, a batch holds up to `concurrency` commands.
+            let batches: Vec<Vec<Vec<Write>>> = commands.chunks(concurrency).map(<[_]>::to_vec).collect();
+            relais_store::sqlite::ceiling_run(path, batches.into_iter()).map_err(|e| e.to_string())?
+        }
+        (DatabaseKind::Postgres(store), Backend::Postgres) => {
+            store.ceiling_run(commands, concurrency).await.map_err(|e| e.to_string())?
+        }
+        _ => return Err("backend mismatch".into()),
+    };
+    let ceiling_per_s = f64::from(options.parcels) / spent.as_secs_f64();
+    eprintln!("ceiling: {ceiling_per_s:.0} lifecycles/s (same rows and batching as plain statements)");
+    engine_db.cleanup().await;
+    ceiling_db.cleanup().await;
+    Ok(format!(
+        "lifecycles_per_s={:.0} p50_ms={p50:.3} p99_ms={p99:.3} ceiling_per_s={ceiling_per_s:.0} ratio={:.2}",
+        lifecycles_per_s,
+        lifecycles_per_s / ceiling_per_s
+    ))
+}
+
+async fn run_lifecycles(
+    app: App,
+    merchant: MerchantId,
+    point: PointId,
+    task: usize,
+    count: usize,
+) -> Result<Vec<Duration>, String> {
+    let merchant = Caller { role: Role::Merchant, key_id: None, merchant_id: Some(merchant), point_id: None };
+    let carrier = Caller { role: Role::Carrier, key_id: None, merchant_id: None, point_id: None };
+    let device = Caller { role: Role::LockerDevice, key_id: None, merchant_id: None, point_id: Some(point) };
+    let mut latencies = Vec::with_capacity(count);
+    for n in 0..count {
+        let started = Instant::now();
+        let announced = app
+            .announce_parcel(&merchant, announce(point, &parcel_number(task, n)))
+            .await
+            .map_err(|e| format!("announce: {e}"))?;
+        let deposited = app.deposit(&carrier, announced.parcel.id).await.map_err(|e| format!("deposit: {e}"))?;
+        if deposited.failure.is_some() {
+            return Err(format!("deposit failed: {:?}", deposited.failure));
+        }
+        app.pickup_at_point(&device, point, PickupSecret::Code(announced.pickup_code.as_str().to_owned()))
+            .await
+            .map_err(|e| format!("pickup: {e}"))?;
+        latencies.push(started.elapsed());
+    }
+    Ok(latencies)
+}
+
+fn parcel_number(task: usize, n: usize) -> String {
+    format!("BENCH{task:04}X{n:08}")
+}
+
+fn announce(point: PointId, number: &str) -> AnnounceParcel {
+    AnnounceParcel {
+        merchant_id: None,
+        point_id: point,
+        parcel_number: number.to_owned(),
+        recipient_name: "Camille Bench".into(),
+        recipient_phone: Some("+33612345678".into()),
+        recipient_email: None,
+        length_mm: 300,
+        width_mm: 200,
+        height_mm: 60,
+        weight_g: 900,
+    }
+}
+
+/// The ceiling's commands: for each lifecycle, the same three commits (same tables, same rows) the engine
+/// makes, built before timing starts.
+fn synthetic_commands(fixture: &Fixture, parcels: usize) -> Vec<Vec<Write>> {
+    let app = &fixture.app;
+    let now = app.now();
+    let actor = |kind| Actor { kind, reference: None };
+    let mut lockers: Vec<(PointId, Compartment)> = fixture.lockers.iter().map(|(p, cs)| (*p, cs[0].clone())).collect();
+    let mut commands = Vec::with_capacity(parcels * 3);
+    for n in 0..parcels {
+        let slot = n % lockers.len();
+        let (point, compartment) = &mut lockers[slot];
+        let new = NewParcel {
+            id: app.new_id(),
+            number: ParcelNumber::parse(&parcel_number(slot, n)).unwrap_or_else(|_| unreachable!()),
+            merchant_id: fixture.merchant,
+            network_id: fixture.network,
+            point_id: *point,
+            recipient: Recipient {
+                name: "Camille Bench".into(),
+                phone: Phone::parse("+33612345678").ok(),
+                email: None,
+            },
+            dimensions: Dimensions::from_mm(300, 200, 60).unwrap_or_else(|_| unreachable!()),
+            weight: Weight::from_grams(900).unwrap_or_else(|_| unreachable!()),
+            secrets: PickupSecretDigests { code: digest(n, 1), qr: digest(n, 2) },
+        };
+        let announced = Parcel::announce(new, actor(ActorKind::Merchant), now);
+        let parcel = announced.parcel.clone();
+        let reserved =
+            compartment.reserve(parcel.id, now + chrono::Duration::hours(72), now).unwrap_or_else(|_| unreachable!());
+        commands.push(vec![
+            Write::InsertParcel(parcel.clone()),
+            Write::UpdateCompartment(reserved.clone()),
+            Write::AppendEvent(announced.event.clone()),
+            Write::AppendOutbox(app.outbox_for(&parcel, &announced.event)),
+        ]);
+        let reserved = Compartment { version: reserved.version + 1, ..reserved };
+        let occupied = reserved.occupy(parcel.id, now).unwrap_or_else(|_| unreachable!());
+        let deposited = parcel
+            .deposit(Some(occupied.id), &fixture.network_rules, actor(ActorKind::Carrier), now)
+            .unwrap_or_else(|_| unreachable!());
+        commands.push(vec![
+            Write::UpdateCompartment(occupied.clone()),
+            Write::UpdateParcel(deposited.parcel.clone()),
+            Write::AppendOutbox(app.outbox_for(&deposited.parcel, &deposited.event)),
+            Write::AppendEvent(deposited.event),
+        ]);
+        let occupied = Compartment { version: occupied.version + 1, ..occupied };
+        let released = occupied.release(parcel.id).unwrap_or_else(|_| unreachable!());
+        let ready = Parcel { version: deposited.parcel.version + 1, ..deposited.parcel };
+        let collected = ready.collect(actor(ActorKind::LockerDevice), now).unwrap_or_else(|_| unreachable!());
+        commands.push(vec![
+            Write::UpdateCompartment(released.clone()),
+            Write::UpdateParcel(collected.parcel.clone()),
+            Write::AppendOutbox(app.outbox_for(&collected.parcel, &collected.event)),
+            Write::AppendEvent(collected.event),
+        ]);
+        *compartment = Compartment { version: released.version + 1, ..released };
+    }
+    commands
+}
+
+fn digest(n: usize, salt: u8) -> [u8; 32] {
+    let mut digest = [salt; 32];
+    digest[..8].copy_from_slice(&(n as u64).to_le_bytes());
+    digest
+}
+
+async fn fixture(store: Arc<dyn Store>, lockers: usize) -> Result<Fixture, String> {
+    let app = App::new(store, Arc::new(SystemClock), Arc::new(SeededRandom::new(2026)), Secrets::new([9; 32]));
+    let system = Caller::system();
+    let rules = NetworkRules::default();
+    let network = app.create_network(&system, "bench", rules.clone()).await.map_err(|e| e.to_string())?;
+    let merchant = app.create_merchant(&system, "bench").await.map_err(|e| e.to_string())?;
+    let mut created = Vec::with_capacity(lockers);
+    for l in 0..lockers {
+        // A quarter of the doors in each size class, labelled by class: A00..A12, B13..., D49.
+        let compartments = (0..COMPARTMENTS_PER_LOCKER)
+            .map(|c| {
+                let size = ["A", "B", "C", "D"][c * 4 / COMPARTMENTS_PER_LOCKER];
+                NewCompartment { label: format!("{size}{c:02}"), size: size.into() }
+            })
+            .collect();
+        let (point, compartments) = app
+            .create_point(
+                &system,
+                NewPoint {
+                    network_id: network.id,
+                    external_id: format!("BENCH-{l:04}"),
+                    kind: "locker".into(),
+                    name: format!("Bench locker {l}"),
+                    address_line1: "1 rue du Banc".into(),
+                    address_line2: None,
+                    postcode: "69001".into(),
+                    city: "Lyon".into(),
+                    country: "FR".into(),
+                    latitude: 45.76,
+                    longitude: 4.83,
+                    timezone: None,
+                    status: None,
+                    shelf_capacity: None,
+                    weight_max_g: None,
+                    dimensions_sum_max_mm: None,
+                    compartments,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        created.push((point.id, compartments));
+    }
+    Ok(Fixture { app, network: network.id, merchant: merchant.id, lockers: created, network_rules: rules })
+}
+
+fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+enum DatabaseKind {
+    Sqlite(std::path::PathBuf),
+    Postgres(Arc<relais_store::PostgresStore>),
+}
+
+/// A fresh database for one side of the benchmark: a SQLite file, or a PostgreSQL schema (dropped at
+/// the end) in the database the URL names.
+struct Database {
+    store: Arc<dyn Store>,
+    kind: DatabaseKind,
+    admin_url: Option<(String, String)>,
+}
+
+impl Database {
+    async fn create(options: &LifecycleOptions, side: &str) -> Result<Database, String> {
+        let unique = format!("{}_{side}", std::process::id());
+        match options.backend {
+            Backend::Sqlite => {
+                let path = match &options.database_url {
+                    Some(url) => std::path::PathBuf::from(format!("{url}.{side}")),
+                    None => std::env::temp_dir().join(format!("relais-bench-{unique}.db")),
+                };
+                remove_sqlite(&path);
+                let store = relais_store::SqliteStore::open(&path).map_err(|e| e.to_string())?;
+                Ok(Database { store: Arc::new(store), kind: DatabaseKind::Sqlite(path), admin_url: None })
+            }
+            Backend::Postgres => {
+                let url = options
+                    .database_url
+                    .clone()
+                    .ok_or("--database-url postgres://... is required with --backend postgres")?;
+                let schema = format!("relais_bench_{unique}");
+                admin(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).await?;
+                let separator = if url.contains('?') { '&' } else { '?' };
+                let scoped = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+                let store = Arc::new(relais_store::PostgresStore::connect(&scoped).await.map_err(|e| e.to_string())?);
+                Ok(Database {
+                    store: store.clone(),
+                    kind: DatabaseKind::Postgres(store),
+                    admin_url: Some((url, schema)),
+                })
+            }
+        }
+    }
+
+    async fn cleanup(self) {
+        match (&self.kind, &self.admin_url) {
+            (DatabaseKind::Sqlite(path), _) => remove_sqlite(path),
+            (DatabaseKind::Postgres(_), Some((url, schema))) => {
+                drop(self.store);
+                if let Err(e) = admin(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await {
+                    eprintln!("could not drop bench schema {schema}: {e}");
+                }
+            }
+            (DatabaseKind::Postgres(_), None) => {}
+        }
+    }
+}
+
+fn remove_sqlite(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+async fn admin(url: &str, sql: &str) -> Result<(), String> {
+    relais_store::postgres::execute_batch(url, sql).await.map_err(|e| e.to_string())
+}
