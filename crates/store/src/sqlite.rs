@@ -156,7 +156,7 @@ fn configure(c: &Connection) -> StoreResult<()> {
     c.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     c.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::new)?;
     c.execute_batch(
-         PRAGMA journal_mode = WAL;
+        "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;",
     )
