@@ -49,7 +49,7 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
     let ceiling_db = Database::create(&options, "ceiling").await?;
 
     // Engine: the use cases on a durable store.
-    let engine = fixture(engine_db.store.clone(), concurrency).await?;
+    let engine = fixture(engine_db.store.clone(), concurrency, NetworkRules::default()).await?;
     eprintln!(
         "engine: {} lifecycles, {} concurrent tasks, {} backend, durable commits",
         options.parcels,
@@ -77,7 +77,7 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
     eprintln!("engine: {lifecycles_per_s:.0} lifecycles/s, p50 {p50:.2} ms, p99 {p99:.2} ms per lifecycle");
 
     // Ceiling: the same rows, plain statements, same batching.
-    let ceiling = fixture(ceiling_db.store.clone(), concurrency).await?;
+    let ceiling = fixture(ceiling_db.store.clone(), concurrency, NetworkRules::default()).await?;
     let commands = synthetic_commands(&ceiling, options.parcels as usize);
     let spent = match (&ceiling_db.kind, options.backend) {
         (DatabaseKind::Sqlite(path), Backend::Sqlite) => {
@@ -87,7 +87,12 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
             relais_store::sqlite::ceiling_run(path, batches.into_iter()).map_err(|e| e.to_string())?
         }
         (DatabaseKind::Postgres(store), Backend::Postgres) => {
-            store.ceiling_run(commands, concurrency).await.map_err(|e| e.to_string())?
+            // One lane per task, like the engine: lifecycle n runs at locker n % concurrency, in order.
+            let mut lanes: Vec<Vec<Vec<Write>>> = vec![Vec::new(); concurrency];
+            for (index, command) in commands.into_iter().enumerate() {
+                lanes[(index / 3) % concurrency].push(command);
+            }
+            store.ceiling_run(lanes).await.map_err(|e| e.to_string())?
         }
         _ => return Err("backend mismatch".into()),
     };
@@ -218,10 +223,9 @@ fn digest(n: usize, salt: u8) -> [u8; 32] {
     digest
 }
 
-async fn fixture(store: Arc<dyn Store>, lockers: usize) -> Result<Fixture, String> {
+async fn fixture(store: Arc<dyn Store>, lockers: usize, rules: NetworkRules) -> Result<Fixture, String> {
     let app = App::new(store, Arc::new(SystemClock), Arc::new(SeededRandom::new(2026)), Secrets::new([9; 32]));
     let system = Caller::system();
-    let rules = NetworkRules::default();
     let network = app.create_network(&system, "bench", rules.clone()).await.map_err(|e| e.to_string())?;
     let merchant = app.create_merchant(&system, "bench").await.map_err(|e| e.to_string())?;
     let mut created = Vec::with_capacity(lockers);
@@ -338,4 +342,161 @@ fn remove_sqlite(path: &std::path::Path) {
 
 async fn admin(url: &str, sql: &str) -> Result<(), String> {
     relais_store::postgres::execute_batch(url, sql).await.map_err(|e| e.to_string())
+}
+
+pub struct HttpOptions {
+    pub parcels: u32,
+    pub concurrency: u32,
+}
+
+/// `relais bench http`: the real server on loopback (SQLite, durable), driven over keep-alive HTTP/1.1
+/// connections. Parcels are announced first (not timed); then each connection deposits and picks up its
+/// parcels, and the deposit and pickup requests are timed. Baseline in the same run: `GET /healthz` on
+/// the same server and connections, the cost of the HTTP stack alone. Last line:
+/// `requests_per_s=<n> p50_ms=<x> p99_ms=<x> baseline_requests_per_s=<n> ratio=<requests/baseline>`.
+pub async fn http(options: HttpOptions) -> Result<String, String> {
+    use crate::client::Client;
+    if options.parcels == 0 || options.concurrency == 0 {
+        return Err("--parcels and --concurrency must be at least 1".into());
+    }
+    let concurrency = options.concurrency.min(options.parcels) as usize;
+    let path = std::env::temp_dir().join(format!("relais-bench-http-{}.db", std::process::id()));
+    remove_sqlite(&path);
+    let store: Arc<dyn Store> = Arc::new(relais_store::SqliteStore::open(&path).map_err(|e| e.to_string())?);
+    // All parcels are announced before the timed part, more than a locker has compartments: this network
+    // does not reserve at announce. Each deposit is followed by its pickup, so a compartment is free.
+    let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
+    let fixture = fixture(store, concurrency, rules).await?;
+    let app = fixture.app.clone();
+    let system = Caller::system();
+    let key = |role, merchant, point| {
+        let app = app.clone();
+        let system = system.clone();
+        async move {
+            app.create_api_key(&system, role, merchant, point, "bench")
+                .await
+                .map(|k| k.secret)
+                .map_err(|e| e.to_string())
+        }
+    };
+    let merchant_key = key(Role::Merchant, Some(fixture.merchant), None).await?;
+    let carrier_key = key(Role::Carrier, None, None).await?;
+    let mut device_keys = Vec::with_capacity(concurrency);
+    for (point, _) in &fixture.lockers {
+        device_keys.push(key(Role::LockerDevice, None, Some(*point)).await?);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let router = relais_http::router(app.clone(), relais_http::HttpConfig::default());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+
+    // Announce every parcel (setup), one connection per locker.
+    let per_task = |task: usize| {
+        options.parcels as usize / concurrency + usize::from(task < options.parcels as usize % concurrency)
+    };
+    let mut setup = tokio::task::JoinSet::new();
+    for (task, (point, _)) in fixture.lockers.iter().enumerate() {
+        let (point, key) = (*point, merchant_key.clone());
+        let count = per_task(task);
+        setup.spawn(async move {
+            let mut client = Client::connect(address).await.map_err(|e| e.to_string())?;
+            let mut parcels = Vec::with_capacity(count);
+            for n in 0..count {
+                let body = serde_json::json!({"point_id": point.to_string(), "parcel_number": parcel_number(task, n),
+                    "recipient": {"name": "Camille Bench", "phone": "+33612345678"},
+                    "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
+                let response = client
+                    .request("POST", "/v1/parcels", Some(&key), Some(&body.to_string()))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if response.status != 201 {
+                    return Err(format!("announce: {} {}", response.status, response.body));
+                }
+                let json = response.json();
+                parcels.push((
+                    json["parcel"]["id"].as_str().unwrap_or_default().to_owned(),
+                    json["pickup_code"].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+            Ok::<_, String>((task, parcels))
+        });
+    }
+    let mut work = vec![Vec::new(); concurrency];
+    while let Some(done) = setup.join_next().await {
+        let (task, parcels) = done.map_err(|e| e.to_string())??;
+        work[task] = parcels;
+    }
+    eprintln!("http: {} parcels announced over {concurrency} connections; timing deposit + pickup", options.parcels);
+
+    // Timed: deposit then pickup for each parcel, each connection at its own locker.
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (task, parcels) in work.into_iter().enumerate() {
+        let point = fixture.lockers[task].0.to_string();
+        let (carrier, device) = (carrier_key.clone(), device_keys[task].clone());
+        tasks.spawn(async move {
+            let mut client = Client::connect(address).await.map_err(|e| e.to_string())?;
+            let mut latencies = Vec::with_capacity(parcels.len() * 2);
+            for (id, code) in parcels {
+                let t = Instant::now();
+                let r = client
+                    .request("POST", &format!("/v1/parcels/{id}/deposit"), Some(&carrier), None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                latencies.push(t.elapsed());
+                if r.status != 200 {
+                    return Err(format!("deposit: {} {}", r.status, r.body));
+                }
+                let t = Instant::now();
+                let body = format!(r#"{{"code":"{code}"}}"#);
+                let r = client
+                    .request("POST", &format!("/v1/points/{point}/pickups"), Some(&device), Some(&body))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                latencies.push(t.elapsed());
+                if r.status != 200 {
+                    return Err(format!("pickup: {} {}", r.status, r.body));
+                }
+            }
+            Ok::<_, String>(latencies)
+        });
+    }
+    let mut latencies = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done.map_err(|e| e.to_string())??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let requests_per_s = latencies.len() as f64 / seconds;
+    let (p50, p99) = (percentile_ms(&latencies, 0.50), percentile_ms(&latencies, 0.99));
+    eprintln!(
+        "http: {} deposit + pickup requests: {requests_per_s:.0} requests/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
+        latencies.len()
+    );
+
+    // Baseline: the HTTP stack alone, same number of requests and connections.
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..concurrency {
+        let count = per_task(task) * 2;
+        tasks.spawn(async move {
+            let mut client = Client::connect(address).await.map_err(|e| e.to_string())?;
+            for _ in 0..count {
+                client.request("GET", "/healthz", None, None).await.map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(count)
+        });
+    }
+    let mut baseline_requests = 0;
+    while let Some(done) = tasks.join_next().await {
+        baseline_requests += done.map_err(|e| e.to_string())??;
+    }
+    let baseline_per_s = baseline_requests as f64 / started.elapsed().as_secs_f64();
+    eprintln!("http: baseline GET /healthz: {baseline_per_s:.0} requests/s");
+    server.abort();
+    remove_sqlite(&path);
+    Ok(format!(
+        "requests_per_s={requests_per_s:.0} p50_ms={p50:.3} p99_ms={p99:.3} baseline_requests_per_s={baseline_per_s:.0} ratio={:.2}",
+        requests_per_s / baseline_per_s
+    ))
 }

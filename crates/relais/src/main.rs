@@ -82,6 +82,14 @@ enum BenchCommand {
         #[arg(long, default_value_t = 32)]
         concurrency: u32,
     },
+    /// Deposit and pickup requests over real HTTP on loopback (SQLite), against GET /healthz on the same
+    /// server and connections.
+    Http {
+        #[arg(long, default_value_t = 20_000)]
+        parcels: u32,
+        #[arg(long, default_value_t = 32)]
+        concurrency: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +157,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let line =
                 bench::lifecycle(bench::LifecycleOptions { backend, database_url, parcels, concurrency }).await?;
             println!("{line}");
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Http { parcels, concurrency } } => {
+            init_tracing("warn");
+            println!("{}", bench::http(bench::HttpOptions { parcels, concurrency }).await?);
             Ok(())
         }
         Command::ApiKey { command: ApiKeyCommand::Create { common, role, merchant_id, point_id, label } } => {

@@ -104,30 +104,24 @@ impl PostgresStore {
     }
 
     /// The storage ceiling for the lifecycle benchmark: applies prepared commands with the same
-    /// statements as `commit`, one transaction per command, from `concurrency` connections at once, with
-    /// no reads and no rules. Returns the wall time.
-    pub async fn ceiling_run(
-        &self,
-        commands: Vec<Vec<Write>>,
-        concurrency: usize,
-    ) -> Result<std::time::Duration, CommitError> {
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(commands.into_iter()));
+    /// statements as `commit`, one transaction per command, with no reads and no rules. Each lane is a
+    /// sequence that must stay in order (the commands of one compartment); lanes run concurrently, each
+    /// on its own connection. Returns the wall time.
+    pub async fn ceiling_run(&self, lanes: Vec<Vec<Vec<Write>>>) -> Result<std::time::Duration, CommitError> {
         let started = std::time::Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..concurrency.max(1) {
-            let queue = queue.clone();
+        for lane in lanes {
             let pool = self.pool.clone();
             tasks.spawn(async move {
                 let mut client = pool.get().await.map_err(|e| CommitError::Store(StoreError::new(e)))?;
-                loop {
-                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
-                    let Some(command) = next else { return Ok::<(), CommitError>(()) };
+                for command in lane {
                     let tx = client.transaction().await.map_err(commit_error)?;
                     for write in &command {
                         apply(&tx, write).await?;
                     }
                     tx.commit().await.map_err(commit_error)?;
                 }
+                Ok::<(), CommitError>(())
             });
         }
         while let Some(done) = tasks.join_next().await {
