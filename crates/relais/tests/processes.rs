@@ -242,3 +242,52 @@ async fn concurrent_deposits_through_separate_processes() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The benchmark commands run end to end and end with their machine-readable line (tiny sizes: this
+/// checks the plumbing and the format, not the speed).
+#[test]
+fn bench_commands_print_their_figures() {
+    let dir = temp_dir("bench");
+    let mut runs = vec![
+        (
+            vec!["bench", "lifecycle", "--backend", "sqlite", "--parcels", "60", "--concurrency", "4"],
+            vec!["lifecycles_per_s", "p50_ms", "p99_ms", "ceiling_per_s", "ratio"],
+        ),
+        (
+            vec!["bench", "http", "--parcels", "40", "--concurrency", "4"],
+            vec!["requests_per_s", "p50_ms", "p99_ms", "baseline_requests_per_s", "ratio"],
+        ),
+    ];
+    let postgres = relais_store::testing::postgres_url();
+    if let Some(url) = &postgres {
+        let args = vec![
+            "bench",
+            "lifecycle",
+            "--backend",
+            "postgres",
+            "--database-url",
+            url,
+            "--parcels",
+            "30",
+            "--concurrency",
+            "3",
+        ];
+        runs.push((args, vec!["lifecycles_per_s", "p50_ms", "p99_ms", "ceiling_per_s", "ratio"]));
+    }
+    for (args, keys) in runs {
+        let output = relais(&dir).args(&args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let last = stdout.lines().last().unwrap();
+        let fields: Vec<(&str, f64)> = last
+            .split(' ')
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap();
+                (key, value.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(fields.iter().map(|(k, _)| *k).collect::<Vec<_>>(), keys, "{last}");
+        assert!(fields.iter().all(|(_, v)| *v > 0.0), "{last}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -322,11 +322,10 @@ async fn apply(c: &Transaction<'_>, write: &Write) -> Result<(), CommitError> {
         Write::UpdateParcel(p) => {
             exec_versioned(
                 c,
-                "UPDATE parcels SET point_id = $1, state = $2, incident_kind = $3, compartment_id = $4, deposited_at = $5,
-                    pickup_deadline = $6, extensions_used = $7, updated_at = $8, version = version + 1
-                 WHERE id = $9 AND version = $10",
+                "UPDATE parcels SET state = $1, incident_kind = $2, compartment_id = $3, deposited_at = $4,
+                    pickup_deadline = $5, extensions_used = $6, updated_at = $7, version = version + 1
+                 WHERE id = $8 AND version = $9",
                 &[
-                    &uuid(p.point_id),
                     &p.state.as_str(),
                     &p.state.incident_kind().map(|k| k.as_str()),
                     &p.compartment_id.map(uuid),
