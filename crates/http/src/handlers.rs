@@ -216,7 +216,7 @@ pub async fn list_parcels(
         Some(s) => Some(ParcelState::parse(s, None).ok_or_else(|| {
             ApiError::validation(
                 "state",
-                "must be a parcel state such as ready_for_pickup (incidents: use incident_kind)",
+                "must be one of announced, in_transit, ready_for_pickup, collected, deposit_failed, expired, returning, returned_to_sender, cancelled",
             )
         })?),
     };
