@@ -4,7 +4,7 @@
 //! the use case retries.
 
 use async_trait::async_trait;
-use deadpool_postgres::Transaction;
+use deadpool_postgres::Client;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use relais_app::ports::{
     AttemptScope, CommitError, Merchant, OutboxMessage, Page, ParcelFilter, StoreError, StoreResult, StoredCounter,
@@ -113,13 +113,9 @@ impl PostgresStore {
         for lane in lanes {
             let pool = self.pool.clone();
             tasks.spawn(async move {
-                let mut client = pool.get().await.map_err(|e| CommitError::Store(StoreError::new(e)))?;
+                let client = pool.get().await.map_err(|e| CommitError::Store(StoreError::new(e)))?;
                 for command in lane {
-                    let tx = client.transaction().await.map_err(commit_error)?;
-                    for write in &command {
-                        apply(&tx, write).await?;
-                    }
-                    tx.commit().await.map_err(commit_error)?;
+                    run_transaction(&client, &command).await?;
                 }
                 Ok::<(), CommitError>(())
             });
@@ -179,12 +175,12 @@ fn commit_error(e: tokio_postgres::Error) -> CommitError {
     }
 }
 
-async fn exec(c: &Transaction<'_>, sql: &str, args: &[Param<'_>]) -> Result<u64, CommitError> {
+async fn exec(c: &Client, sql: &str, args: &[Param<'_>]) -> Result<u64, CommitError> {
     let statement = c.prepare_cached(sql).await.map_err(commit_error)?;
     c.execute(&statement, args).await.map_err(commit_error)
 }
 
-async fn exec_versioned(c: &Transaction<'_>, sql: &str, args: &[Param<'_>]) -> Result<(), CommitError> {
+async fn exec_versioned(c: &Client, sql: &str, args: &[Param<'_>]) -> Result<(), CommitError> {
     match exec(c, sql, args).await? {
         1 => Ok(()),
         _ => Err(CommitError::Conflict),
@@ -199,13 +195,100 @@ fn uuid<T>(id: Id<T>) -> Uuid {
     id.uuid()
 }
 
-async fn apply(c: &Transaction<'_>, write: &Write) -> Result<(), CommitError> {
+/// Runs the writes as one transaction in two round trips: `BEGIN` and every statement are sent without
+/// waiting for each answer (tokio-postgres pipelines requests polled together), then `COMMIT`, or
+/// `ROLLBACK` when a statement failed or a versioned update matched no row. The statements are prepared
+/// first, in order (a cached statement needs no round trip), so the pipelined sends keep the order of
+/// the writes (a compartment after its point).
+async fn run_transaction(client: &Client, writes: &[Write]) -> Result<(), CommitError> {
+    for write in writes {
+        client.prepare_cached(sql_of(write)).await.map_err(commit_error)?;
+    }
+    let begin = client.batch_execute("BEGIN");
+    let statements = futures_util::future::join_all(writes.iter().map(|write| apply(client, write)));
+    let (begun, results) = futures_util::future::join(begin, statements).await;
+    // The first failure in write order is the cause; later statements only report the aborted transaction.
+    let outcome = begun.map_err(commit_error).and_then(|()| results.into_iter().collect::<Result<(), CommitError>>());
+    match outcome {
+        Ok(()) => client.batch_execute("COMMIT").await.map_err(commit_error),
+        Err(error) => {
+            client.batch_execute("ROLLBACK").await.map_err(commit_error)?;
+            Err(error)
+        }
+    }
+}
+
+/// A pooled connection used for a transaction. If the commit future is dropped half-way (a cancelled
+/// request) or the transaction could not be closed cleanly, the connection is discarded instead of going
+/// back to the pool with a transaction open.
+struct Checkout(Option<deadpool_postgres::Object>);
+
+impl Checkout {
+    fn client(&mut self) -> &Client {
+        self.0.as_ref().unwrap_or_else(|| unreachable!("used after release"))
+    }
+
+    fn release(mut self, clean: bool) {
+        if let Some(object) = self.0.take()
+            && !clean
+        {
+            drop(deadpool_postgres::Object::take(object));
+        }
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if let Some(object) = self.0.take() {
+            drop(deadpool_postgres::Object::take(object));
+        }
+    }
+}
+
+/// The statement each write runs. Kept in one table so a commit can prepare them all before it sends
+/// any (see `PostgresStore::commit`).
+fn sql_of(write: &Write) -> &'static str {
+    match write {
+        Write::InsertNetwork(_) => "INSERT INTO networks (id, name, hold_window_hours, extension_count_max, extension_hours,
+                extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        Write::InsertMerchant(_) => "INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)",
+        Write::InsertPoint(_) => "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
+                postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
+                weight_max_g, dimensions_sum_max_mm, created_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        Write::InsertCompartment(_) => "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        Write::UpdateCompartment(_) => "UPDATE compartments SET state = $1, parcel_id = $2, reserved_until = $3, version = version + 1
+                 WHERE id = $4 AND version = $5",
+        Write::UpdatePointShelf(_) => "UPDATE pickup_points SET shelf_occupied = $1, version = version + 1 WHERE id = $2 AND version = $3",
+        Write::InsertParcel(_) => "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
+                recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
+                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+        Write::UpdateParcel(_) => "UPDATE parcels SET state = $1, incident_kind = $2, compartment_id = $3, deposited_at = $4,
+                    pickup_deadline = $5, extensions_used = $6, updated_at = $7, version = version + 1
+                 WHERE id = $8 AND version = $9",
+        Write::AppendEvent(_) => "INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref,
+                reason, compartment_id, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        Write::AppendOutbox(_) => "INSERT INTO outbox (id, topic, parcel_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+        Write::PutAttemptCounter { expected_version: None, .. } => "INSERT INTO pickup_attempts (scope_key, failures, window_started_at, locked_until, version)
+             VALUES ($1, $2, $3, $4, 1)",
+        Write::PutAttemptCounter { expected_version: Some(_), .. } => "UPDATE pickup_attempts SET failures = $1, window_started_at = $2, locked_until = $3,
+                    version = version + 1
+                 WHERE scope_key = $4 AND version = $5",
+        Write::InsertApiKey(_) => "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    }
+}
+
+async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
+    let sql = sql_of(write);
     match write {
         Write::InsertNetwork(n) => exec(
             c,
-            "INSERT INTO networks (id, name, hold_window_hours, extension_count_max, extension_hours,
-                extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            sql,
             &[
                 &uuid(n.id),
                 &n.name,
@@ -220,17 +303,10 @@ async fn apply(c: &Transaction<'_>, write: &Write) -> Result<(), CommitError> {
         )
         .await
         .map(drop),
-        Write::InsertMerchant(m) => {
-            exec(c, "INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)", &[&uuid(m.id), &m.name, &m.created_at])
-                .await
-                .map(drop)
-        }
+        Write::InsertMerchant(m) => exec(c, sql, &[&uuid(m.id), &m.name, &m.created_at]).await.map(drop),
         Write::InsertPoint(p) => exec(
             c,
-            "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
-                postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
-                weight_max_g, dimensions_sum_max_mm, created_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            sql,
             &[
                 &uuid(p.id),
                 &uuid(p.network_id),
@@ -260,8 +336,7 @@ async fn apply(c: &Transaction<'_>, write: &Write) -> Result<(), CommitError> {
             let (state, parcel, until) = compartment_columns(&k.state);
             exec(
                 c,
-                "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                sql,
                 &[&uuid(k.id), &uuid(k.point_id), &k.label, &k.size.as_str(), &state, &parcel, &until, &k.version],
             )
             .await
@@ -269,28 +344,12 @@ async fn apply(c: &Transaction<'_>, write: &Write) -> Result<(), CommitError> {
         }
         Write::UpdateCompartment(k) => {
             let (state, parcel, until) = compartment_columns(&k.state);
-            exec_versioned(
-                c,
-                "UPDATE compartments SET state = $1, parcel_id = $2, reserved_until = $3, version = version + 1
-                 WHERE id = $4 AND version = $5",
-                &[&state, &parcel, &until, &uuid(k.id), &k.version],
-            )
-            .await
+            exec_versioned(c, sql, &[&state, &parcel, &until, &uuid(k.id), &k.version]).await
         }
-        Write::UpdatePointShelf(p) => {
-            exec_versioned(
-                c,
-                "UPDATE pickup_points SET shelf_occupied = $1, version = version + 1 WHERE id = $2 AND version = $3",
-                &[&big(p.shelf_occupied), &uuid(p.id), &p.version],
-            )
-            .await
-        }
+        Write::UpdatePointShelf(p) => exec_versioned(c, sql, &[&big(p.shelf_occupied), &uuid(p.id), &p.version]).await,
         Write::InsertParcel(p) => exec(
             c,
-            "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
-                recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
-                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+            sql,
             &[
                 &uuid(p.id),
                 &p.number.as_str(),
@@ -322,9 +381,7 @@ async fn apply(c: &Transaction<'_>, write: &Write) -> Result<(), CommitError> {
         Write::UpdateParcel(p) => {
             exec_versioned(
                 c,
-                "UPDATE parcels SET state = $1, incident_kind = $2, compartment_id = $3, deposited_at = $4,
-                    pickup_deadline = $5, extensions_used = $6, updated_at = $7, version = version + 1
-                 WHERE id = $8 AND version = $9",
+                sql,
                 &[
                     &p.state.as_str(),
                     &p.state.incident_kind().map(|k| k.as_str()),
@@ -341,9 +398,7 @@ async fn apply(c: &Transaction<'_>, write: &Write) -> Result<(), CommitError> {
         }
         Write::AppendEvent(e) => exec(
             c,
-            "INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref,
-                reason, compartment_id, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            sql,
             &[
                 &uuid(e.parcel_id),
                 &e.kind.as_str(),
@@ -359,35 +414,25 @@ async fn apply(c: &Transaction<'_>, write: &Write) -> Result<(), CommitError> {
         )
         .await
         .map(drop),
-        Write::AppendOutbox(m) => exec(
-            c,
-            "INSERT INTO outbox (id, topic, parcel_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-            &[&uuid(m.id), &m.topic, &m.parcel_id.map(uuid), &m.payload, &m.created_at],
-        )
-        .await
-        .map(drop),
-        Write::PutAttemptCounter { scope, counter, expected_version: None } => exec(
-            c,
-            "INSERT INTO pickup_attempts (scope_key, failures, window_started_at, locked_until, version)
-             VALUES ($1, $2, $3, $4, 1)",
-            &[&scope.key(), &big(counter.failures), &counter.window_started_at, &counter.locked_until],
-        )
-        .await
-        .map(drop),
+        Write::AppendOutbox(m) => {
+            exec(c, sql, &[&uuid(m.id), &m.topic, &m.parcel_id.map(uuid), &m.payload, &m.created_at]).await.map(drop)
+        }
+        Write::PutAttemptCounter { scope, counter, expected_version: None } => {
+            exec(c, sql, &[&scope.key(), &big(counter.failures), &counter.window_started_at, &counter.locked_until])
+                .await
+                .map(drop)
+        }
         Write::PutAttemptCounter { scope, counter, expected_version: Some(version) } => {
             exec_versioned(
                 c,
-                "UPDATE pickup_attempts SET failures = $1, window_started_at = $2, locked_until = $3,
-                    version = version + 1
-                 WHERE scope_key = $4 AND version = $5",
+                sql,
                 &[&big(counter.failures), &counter.window_started_at, &counter.locked_until, &scope.key(), version],
             )
             .await
         }
         Write::InsertApiKey(k) => exec(
             c,
-            "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            sql,
             &[
                 &uuid(k.id),
                 &k.role.as_str(),
@@ -761,12 +806,10 @@ impl Store for PostgresStore {
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(commit_error)?;
-        for write in &writes {
-            // On error the transaction is dropped, which rolls it back.
-            apply(&tx, write).await?;
-        }
-        tx.commit().await.map_err(commit_error)
+        let mut connection = Checkout(Some(self.client().await?));
+        let result = run_transaction(connection.client(), &writes).await;
+        connection
+            .release(result.is_ok() || matches!(result, Err(CommitError::Conflict | CommitError::Duplicate { .. })));
+        result
     }
 }
