@@ -87,7 +87,8 @@ impl App {
         }
         let dimensions = Dimensions::from_mm(input.length_mm, input.width_mm, input.height_mm)?;
         let weight = Weight::from_grams(input.weight_g)?;
-        if self.store.merchant(merchant_id).await?.is_none() {
+        // A merchant key references its merchant (foreign key), so only an id an operator typed is checked.
+        if caller.role != Role::Merchant && self.store.merchant(merchant_id).await?.is_none() {
             return Err(AppError::not_found("merchant", merchant_id));
         }
         let parcel_id: ParcelId = self.new_id();
@@ -252,7 +253,7 @@ impl App {
             return Err(AppError::InvalidPickupCode);
         };
         self.check_attempts(AttemptScope::Parcel(parcel.id)).await?;
-        self.collect(caller, parcel.id).await
+        self.collect(caller, parcel).await
     }
 
     /// Counter hand-over: the staff scanned the parcel and the recipient tells the code. Wrong codes count
@@ -269,20 +270,31 @@ impl App {
             self.record_failure(point_scope, self.limits.point_attempts).await?;
             return Err(AppError::InvalidPickupCode);
         }
-        self.collect(caller, parcel.id).await
+        self.collect(caller, parcel).await
     }
 
-    async fn collect(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Collected, AppError> {
-        self.retrying(|| async {
-            let parcel = self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
-            let transition = parcel.collect(caller.actor(), self.now())?;
-            let writes = self.place_writes(&parcel, &transition.parcel).await?;
-            let compartment = writes.iter().find_map(|w| match w {
-                Write::UpdateCompartment(c) => Some(c.clone()),
-                _ => None,
-            });
-            let parcel = self.commit_transition(&parcel, transition, writes).await?;
-            Ok(Collected { parcel, compartment })
+    /// Collects a parcel just looked up: the first try uses that copy, a retry after a lost race reloads.
+    async fn collect(&self, caller: &Caller, found: Parcel) -> Result<Collected, AppError> {
+        let parcel_id = found.id;
+        let mut first = Some(found);
+        self.retrying(|| {
+            let known = first.take();
+            async move {
+                let parcel = match known {
+                    Some(parcel) => parcel,
+                    None => {
+                        self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?
+                    }
+                };
+                let transition = parcel.collect(caller.actor(), self.now())?;
+                let writes = self.place_writes(&parcel, &transition.parcel).await?;
+                let compartment = writes.iter().find_map(|w| match w {
+                    Write::UpdateCompartment(c) => Some(c.clone()),
+                    _ => None,
+                });
+                let parcel = self.commit_transition(&parcel, transition, writes).await?;
+                Ok(Collected { parcel, compartment })
+            }
         })
         .await
     }
