@@ -59,7 +59,7 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..concurrency {
-        let count = options.parcels as usize / concurrency + usize::from(task < options.parcels as usize % concurrency);
+        let count = share(options.parcels as usize, concurrency, task);
         let app = engine.app.clone();
         let merchant = engine.merchant;
         let point = engine.lockers[task].0;
@@ -134,6 +134,11 @@ async fn run_lifecycles(
         latencies.push(started.elapsed());
     }
     Ok(latencies)
+}
+
+/// Task `index`'s part of `total` items split over `parts` tasks (the first ones take the remainder).
+fn share(total: usize, parts: usize, index: usize) -> usize {
+    total / parts + usize::from(index < total % parts)
 }
 
 fn parcel_number(task: usize, n: usize) -> String {
@@ -391,9 +396,7 @@ pub async fn http(options: HttpOptions) -> Result<String, String> {
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
     // Announce every parcel (setup), one connection per locker.
-    let per_task = |task: usize| {
-        options.parcels as usize / concurrency + usize::from(task < options.parcels as usize % concurrency)
-    };
+    let per_task = |task: usize| share(options.parcels as usize, concurrency, task);
     let mut setup = tokio::task::JoinSet::new();
     for (task, (point, _)) in fixture.lockers.iter().enumerate() {
         let (point, key) = (*point, merchant_key.clone());

@@ -175,7 +175,16 @@ impl Config {
     }
 
     pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+        relais_store::sqlite_path(&self.database_url).is_none()
+    }
+
+    /// A file kept beside the SQLite database (`relais.db` + `suffix`), or in the working directory
+    /// (`relais` + `suffix`) with PostgreSQL.
+    pub fn beside_database(&self, suffix: &str) -> PathBuf {
+        match relais_store::sqlite_path(&self.database_url) {
+            Some(path) => PathBuf::from(format!("{}{suffix}", path.display())),
+            None => PathBuf::from(format!("relais{suffix}")),
+        }
     }
 
     pub fn app_limits(&self) -> AppLimits {
@@ -206,11 +215,7 @@ impl Config {
                 "secret_key (or RELAIS_SECRET_KEY) is required with PostgreSQL: every process must share it".into()
             );
         }
-        let path = PathBuf::from(format!(
-            "{}.key",
-            self.database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:")
-        ));
-        key_file(&path, random)
+        key_file(&self.beside_database(".key"), random)
     }
 }
 
@@ -255,6 +260,14 @@ mod tests {
         assert_eq!(parsed.request_body_bytes_max, defaults.request_body_bytes_max);
         assert_eq!(parsed.pickup_attempts.point_failures_max, defaults.pickup_attempts.point_failures_max);
         assert_eq!(parsed.pickup_attempts.parcel_lockout_seconds, defaults.pickup_attempts.parcel_lockout_seconds);
+    }
+
+    #[test]
+    fn files_beside_the_database() {
+        let at = |url: &str| Config { database_url: url.into(), ..Config::default() };
+        assert_eq!(at("relais.db").beside_database(".key"), PathBuf::from("relais.db.key"));
+        assert_eq!(at("sqlite://data/r.db").beside_database(".demo-keys"), PathBuf::from("data/r.db.demo-keys"));
+        assert_eq!(at("postgres://u@h/db").beside_database(".demo-keys"), PathBuf::from("relais.demo-keys"));
     }
 
     #[test]

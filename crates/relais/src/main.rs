@@ -210,12 +210,7 @@ async fn build_app(config: &Config) -> Result<App, String> {
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let app = build_app(&config).await?;
     let address = config.listen_addr()?;
-    let keys = if demo {
-        let keys_file = PathBuf::from(format!("{}.demo-keys", demo_file_stem(&config)));
-        Some(demo::seed_if_empty(&app, &keys_file).await?)
-    } else {
-        None
-    };
+    let keys = if demo { Some(demo::seed_if_empty(&app, &config.beside_database(".demo-keys")).await?) } else { None };
     let router = relais_http::router(app.clone(), HttpConfig { request_body_bytes_max: config.request_body_bytes_max });
     let listener =
         tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
@@ -232,11 +227,6 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let result = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await;
     sweeper.abort();
     result.map_err(|e| format!("server error: {e}"))
-}
-
-/// A demo keys file name beside the database (or in the working directory for PostgreSQL).
-fn demo_file_stem(config: &Config) -> String {
-    if config.is_postgres() { "relais".into() } else { config.database_url.clone() }
 }
 
 /// The background jobs of a single-node install: the expiry sweep and reservation tidying.

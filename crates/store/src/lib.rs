@@ -21,12 +21,18 @@ pub use crate::sqlite::SqliteStore;
 /// Opens the store a database URL names: `postgres://...` or `postgresql://...` for PostgreSQL,
 /// `sqlite://PATH`, `sqlite:PATH` or a plain file path for SQLite. Applies pending migrations.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
-    } else {
-        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-        Ok(Arc::new(SqliteStore::open(Path::new(path))?))
+    match sqlite_path(url) {
+        Some(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+        None => Ok(Arc::new(PostgresStore::connect(url).await?)),
     }
+}
+
+/// The SQLite file a database URL names, or `None` when the URL is a PostgreSQL one.
+pub fn sqlite_path(url: &str) -> Option<&Path> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    Some(Path::new(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)))
 }
 
 /// Names the unique key a constraint error is about, from the index name (PostgreSQL) or the column
@@ -82,6 +88,15 @@ pub(crate) fn compartment_state(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(sqlite_path("relais.db"), Some(Path::new("relais.db")));
+        assert_eq!(sqlite_path("sqlite://data/relais.db"), Some(Path::new("data/relais.db")));
+        assert_eq!(sqlite_path("sqlite:relais.db"), Some(Path::new("relais.db")));
+        assert_eq!(sqlite_path("postgres://u@h/db"), None);
+        assert_eq!(sqlite_path("postgresql://u@h/db"), None);
+    }
 
     #[test]
     fn duplicate_keys_are_named_on_both_backends() {

@@ -246,7 +246,7 @@ impl Drop for Checkout {
 }
 
 /// The statement each write runs. Kept in one table so a commit can prepare them all before it sends
-/// any (see `PostgresStore::commit`).
+/// any (see `run_transaction`).
 fn sql_of(write: &Write) -> &'static str {
     match write {
         Write::InsertNetwork(_) => "INSERT INTO networks (id, name, hold_window_hours, extension_count_max, extension_hours,

@@ -73,9 +73,7 @@ impl SqliteStore {
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
                 )
                 .map_err(StoreError::new)?;
-                c.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::new)?;
-                c.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-                c.execute_batch(READ_PRAGMAS).map_err(StoreError::new)?;
+                configure_connection(&c)?;
                 c
             }
         };
@@ -128,8 +126,8 @@ impl SqliteStore {
 }
 
 /// The storage ceiling for the lifecycle benchmark: applies prepared commands with the same statements
-/// and the same durability as the store, `batch` commands per transaction, on one connection with no
-/// reads and no rules. Returns the time spent in the database only (building the writes is excluded).
+/// and the same durability as the store, one transaction per batch, on one connection with no reads
+/// and no rules. Returns the time spent in the database only (building the writes is excluded).
 pub fn ceiling_run(
     path: &Path,
     batches: impl Iterator<Item = Vec<Vec<Write>>>,
@@ -158,10 +156,16 @@ const READ_PRAGMAS: &str = "PRAGMA cache_size = -65536; PRAGMA mmap_size = 26843
 /// a statement evicted from it is compiled again on its next use.
 const STATEMENT_CACHE_CAPACITY: usize = 128;
 
-fn configure(c: &Connection) -> StoreResult<()> {
+/// What every connection, reader or writer, is set up with.
+fn configure_connection(c: &Connection) -> StoreResult<()> {
     c.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     c.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::new)?;
-    c.execute_batch(READ_PRAGMAS).map_err(StoreError::new)?;
+    c.execute_batch(READ_PRAGMAS).map_err(StoreError::new)
+}
+
+/// The writer connection: the shared setup plus journal, durability and integrity settings.
+fn configure(c: &Connection) -> StoreResult<()> {
+    configure_connection(c)?;
     c.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
