@@ -231,13 +231,7 @@ impl App {
     }
 }
 
-/// IANA names are `Area/Location` (or `UTC`); a full check against the tz database comes with opening
-/// hours (issue 3), this keeps obvious garbage out.
+/// A zone of the IANA tz database (`Europe/Paris`, `UTC`): hours are evaluated in it.
 fn is_plausible_timezone(name: &str) -> bool {
-    name == "UTC"
-        || (name.len() <= 64
-            && name.contains('/')
-            && name.split('/').all(|part| {
-                !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
-            }))
+    relais_hours::parse_timezone(name).is_ok()
 }

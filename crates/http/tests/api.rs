@@ -279,6 +279,15 @@ async fn malformed_bodies_get_their_codes_and_store_nothing() {
             assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
             assert!(r.body["error"]["message"].as_str().unwrap().contains(needle), "{needle}: {}", r.body);
         }
+        // A point in a timezone that the tz database does not know.
+        let point = json!({
+            "network_id": api.network_id, "external_id": "TZ1", "kind": "counter", "name": "Tabac",
+            "address_line1": "1 rue Neuve", "postcode": "69002", "city": "Lyon", "country": "FR",
+            "latitude": 45.757, "longitude": 4.832, "timezone": "Europe/Lyon"
+        });
+        let r = api.call(Method::POST, "/v1/points", &api.operator, Some(point)).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("timezone"), "{}", r.body);
         let oversized = format!(r#"{{"name": "{}"}}"#, "x".repeat(10_000));
         let r = api.raw(Method::POST, "/v1/parcels", &m, Some(&oversized), Some("application/json")).await;
         assert_error(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");

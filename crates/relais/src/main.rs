@@ -58,10 +58,36 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Opening hours (OpenStreetMap `opening_hours` syntax).
+    Hours {
+        #[command(subcommand)]
+        command: HoursCommand,
+    },
     /// Benchmarks that print their figure and its baseline, measured in the same run.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HoursCommand {
+    /// Prints the open intervals of a value between two local times, as JSON Lines in local time.
+    Eval {
+        /// The opening_hours value, e.g. 'Mo-Fr 09:00-12:00,14:00-19:00; Sa 09:00-12:00; PH off'.
+        value: String,
+        /// Local date and time, YYYY-MM-DD HH:MM.
+        #[arg(long)]
+        from: String,
+        /// Local date and time, YYYY-MM-DD HH:MM.
+        #[arg(long)]
+        to: String,
+        /// IANA timezone of the point, e.g. Europe/Paris.
+        #[arg(long)]
+        tz: String,
+        /// ISO 3166 country code for public holidays (PH), e.g. FR.
+        #[arg(long)]
+        country: Option<String>,
     },
 }
 
@@ -144,6 +170,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = load(&common, None)?;
             let store = relais_store::open(&config.database_url).await.map_err(|e| e.to_string())?;
             println!("{} database is up to date", store.backend());
+            Ok(())
+        }
+        Command::Hours { command: HoursCommand::Eval { value, from, to, tz, country } } => {
+            for line in relais::hours::eval_lines(&value, &from, &to, &tz, country.as_deref())? {
+                println!("{line}");
+            }
             Ok(())
         }
         Command::Serve { common, listen, demo } => serve(load(&common, listen)?, demo).await,

@@ -291,3 +291,35 @@ fn bench_commands_print_their_figures() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `relais hours eval`: JSON Lines on stdout, and for an invalid value a non-zero exit with the reason.
+#[test]
+fn hours_eval_prints_json_lines_or_a_clear_error() {
+    let dir = temp_dir("hours");
+    let output = relais(&dir)
+        .args(["hours", "eval", "Mo-Sa 08:00-20:00; PH off", "--from", "2026-12-24 00:00"])
+        .args(["--to", "2026-12-27 00:00", "--tz", "Europe/Paris", "--country", "FR"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // Christmas Day is a public holiday; the 27th is a Sunday.
+    assert_eq!(
+        lines,
+        vec![
+            json!({"from": "2026-12-24 08:00", "to": "2026-12-24 20:00", "unknown": false}),
+            json!({"from": "2026-12-26 08:00", "to": "2026-12-26 20:00", "unknown": false}),
+        ]
+    );
+
+    let output = relais(&dir)
+        .args(["hours", "eval", "Mo-Fr 9h-12h", "--from", "2026-12-24 00:00", "--to", "2026-12-25 00:00"])
+        .args(["--tz", "Europe/Paris"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("opening hours are not valid: at line:column 1:"), "{stderr}");
+}
