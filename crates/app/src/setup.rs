@@ -4,7 +4,7 @@
 use relais_domain::compartment::Compartment;
 use relais_domain::ids::{MerchantId, NetworkId, PointId};
 use relais_domain::network::{Network, NetworkRules};
-use relais_domain::point::{Address, PickupPoint, PointKind, PointStatus};
+use relais_domain::point::{Address, Closure, OpeningHours, PickupPoint, PointKind, PointStatus};
 use relais_domain::value::{Coordinates, ParseError, SizeClass, Weight, parse_text};
 
 use crate::App;
@@ -32,6 +32,10 @@ pub struct NewPoint {
     pub shelf_capacity: Option<u32>,
     pub weight_max_g: Option<i64>,
     pub dimensions_sum_max_mm: Option<u32>,
+    /// `opening_hours` value (OpenStreetMap syntax), not yet parsed.
+    pub opening_hours: Option<String>,
+    /// Closures as (first day, last day), `YYYY-MM-DD`, not yet parsed.
+    pub closures: Vec<(String, String)>,
     /// Lockers and hubs: the doors, each a label and a size class.
     pub compartments: Vec<NewCompartment>,
 }
@@ -128,6 +132,8 @@ impl App {
             shelf_occupied: 0,
             weight_max: Weight::from_grams(input.weight_max_g.unwrap_or(weight_default))?,
             dimensions_sum_mm_max: input.dimensions_sum_max_mm.unwrap_or(sum_default),
+            opening_hours: parse_opening_hours(input.opening_hours.as_deref(), timezone, &input.country)?,
+            closures: parse_closures(&input.closures)?,
             created_at: self.now(),
             version: 0,
         };
@@ -234,4 +240,42 @@ impl App {
 /// A zone of the IANA tz database (`Europe/Paris`, `UTC`): hours are evaluated in it.
 fn is_plausible_timezone(name: &str) -> bool {
     relais_hours::parse_timezone(name).is_ok()
+}
+
+/// An `opening_hours` value for a point: valid, and evaluable where the point is (`PH` needs a country
+/// with a holiday calendar).
+fn parse_opening_hours(value: Option<&str>, timezone: &str, country: &str) -> Result<Option<OpeningHours>, ParseError> {
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else { return Ok(None) };
+    let hours = OpeningHours::parse(value).map_err(|e| ParseError::new("opening_hours", e.to_string()))?;
+    if hours.uses_holidays() {
+        relais_hours::Place::new(timezone, Some(country))
+            .and_then(|place| hours.at(&place))
+            .map_err(|e| ParseError::new("opening_hours", e.to_string()))?;
+    }
+    Ok(Some(hours))
+}
+
+/// Most closures a point carries (a shop's holidays for a few years).
+const CLOSURES_MAX: usize = 100;
+
+fn parse_closures(ranges: &[(String, String)]) -> Result<Vec<Closure>, ParseError> {
+    if ranges.len() > CLOSURES_MAX {
+        return Err(ParseError::new("closures", format!("at most {CLOSURES_MAX} closures per point")));
+    }
+    let day = |text: &str| {
+        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map_err(|_| ParseError::new("closures", format!("{text:?} is not a date (YYYY-MM-DD)")))
+    };
+    let mut closures = ranges
+        .iter()
+        .map(|(first, last)| {
+            let closure = Closure { first: day(first)?, last: day(last)? };
+            if closure.last < closure.first {
+                return Err(ParseError::new("closures", format!("{first}..{last} ends before it starts")));
+            }
+            Ok(closure)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    closures.sort_by_key(|c| c.first);
+    Ok(closures)
 }

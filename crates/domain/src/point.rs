@@ -4,6 +4,7 @@
 use crate::Timestamp;
 use crate::ids::{NetworkId, PointId};
 use crate::value::{Coordinates, Dimensions, ParseError, Weight, parse_text};
+pub use relais_hours::{Closure, OpeningHours};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PointKind {
@@ -133,6 +134,10 @@ pub struct PickupPoint {
     pub weight_max: Weight,
     /// Largest sum length + width + height accepted at a shelf point (Mondial Relay: 150 cm).
     pub dimensions_sum_mm_max: u32,
+    /// Opening hours in the OpenStreetMap syntax; `None` when the operator did not say.
+    pub opening_hours: Option<OpeningHours>,
+    /// Days the point is closed whatever its hours say (the shop's holidays, works), in date order.
+    pub closures: Vec<Closure>,
     pub created_at: Timestamp,
     pub version: i64,
 }

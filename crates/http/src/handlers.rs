@@ -102,6 +102,8 @@ pub async fn create_point(
         shelf_capacity: r.shelf_capacity,
         weight_max_g: r.weight_max_g,
         dimensions_sum_max_mm: r.dimensions_sum_max_mm,
+        opening_hours: r.opening_hours,
+        closures: r.closures.into_iter().map(|c| (c.first, c.last)).collect(),
         compartments: r.compartments.into_iter().map(|c| NewCompartment { label: c.label, size: c.size }).collect(),
     };
     let (point, compartments) = state.app.create_point(&caller, input).await?;

@@ -133,9 +133,25 @@ pub struct CreatePointRequest {
     pub shelf_capacity: Option<u32>,
     pub weight_max_g: Option<i64>,
     pub dimensions_sum_max_mm: Option<u32>,
+    /// Opening hours in the OpenStreetMap `opening_hours` syntax; `PH` uses the country's public holidays.
+    #[schema(example = "Mo-Fr 09:00-12:00,14:00-19:00; Sa 09:00-12:00; PH off")]
+    pub opening_hours: Option<String>,
+    /// Days the point is closed whatever its hours say, each `{"first": "YYYY-MM-DD", "last": "YYYY-MM-DD"}`.
+    #[serde(default)]
+    pub closures: Vec<ClosureBody>,
     /// Lockers and hubs: their doors.
     #[serde(default)]
     pub compartments: Vec<CompartmentRequest>,
+}
+
+/// A closure: both days included.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureBody {
+    #[schema(example = "2026-08-03")]
+    pub first: String,
+    #[schema(example = "2026-08-16")]
+    pub last: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -167,6 +183,9 @@ pub struct PointView {
     pub shelf_capacity: u32,
     pub shelf_occupied: u32,
     pub weight_max_g: u32,
+    /// Canonical `opening_hours` value; absent when not known.
+    pub opening_hours: Option<String>,
+    pub closures: Vec<ClosureBody>,
     pub created_at: DateTime<Utc>,
     /// Only in single-point responses.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,6 +212,12 @@ impl PointView {
             shelf_capacity: p.shelf_capacity,
             shelf_occupied: p.shelf_occupied,
             weight_max_g: p.weight_max.grams(),
+            opening_hours: p.opening_hours.as_ref().map(|h| h.as_str().to_owned()),
+            closures: p
+                .closures
+                .iter()
+                .map(|c| ClosureBody { first: c.first.to_string(), last: c.last.to_string() })
+                .collect(),
             created_at: p.created_at,
             compartments: compartments.map(|cs| cs.iter().map(CompartmentView::from).collect()),
         }

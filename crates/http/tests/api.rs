@@ -285,9 +285,33 @@ async fn malformed_bodies_get_their_codes_and_store_nothing() {
             "address_line1": "1 rue Neuve", "postcode": "69002", "city": "Lyon", "country": "FR",
             "latitude": 45.757, "longitude": 4.832, "timezone": "Europe/Lyon"
         });
-        let r = api.call(Method::POST, "/v1/points", &api.operator, Some(point)).await;
+        let r = api.call(Method::POST, "/v1/points", &api.operator, Some(point.clone())).await;
         assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert!(r.body["error"]["message"].as_str().unwrap().contains("timezone"), "{}", r.body);
+        // Opening hours and closures that cannot be read, each refused with what is wrong.
+        let mut point = point;
+        point["timezone"] = json!("Europe/Paris");
+        for (field, value, needle) in [
+            ("opening_hours", json!("lundi 9h-12h"), "line:column 1:1"),
+            ("opening_hours", json!("Nov 31 10:00-12:00"), "does not exist"),
+            ("opening_hours", json!(42), "invalid type"),
+            ("closures", json!([{"first": "2026-08-16", "last": "2026-08-03"}]), "ends before it starts"),
+            ("closures", json!([{"first": "16/08/2026", "last": "2026-08-20"}]), "not a date"),
+            ("closures", json!([{"first": "2026-08-16"}]), "last"),
+        ] {
+            let mut body = point.clone();
+            body[field] = value;
+            let r = api.call(Method::POST, "/v1/points", &api.operator, Some(body)).await;
+            assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert!(r.body["error"]["message"].as_str().unwrap().contains(needle), "{needle}: {}", r.body);
+        }
+        // The same point with valid hours: stored in canonical form, closures echoed.
+        point["opening_hours"] = json!("Mo-Fr 09:00-19:00 ; PH off");
+        point["closures"] = json!([{"first": "2026-08-03", "last": "2026-08-16"}]);
+        let r = api.call(Method::POST, "/v1/points", &api.operator, Some(point)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(r.body["opening_hours"], json!("Mo-Fr 09:00-19:00; PH closed"));
+        assert_eq!(r.body["closures"], json!([{"first": "2026-08-03", "last": "2026-08-16"}]));
         let oversized = format!(r#"{{"name": "{}"}}"#, "x".repeat(10_000));
         let r = api.raw(Method::POST, "/v1/parcels", &m, Some(&oversized), Some("application/json")).await;
         assert_error(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");

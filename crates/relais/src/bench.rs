@@ -262,6 +262,8 @@ async fn fixture(store: Arc<dyn Store>, lockers: usize, rules: NetworkRules) -> 
                     shelf_capacity: None,
                     weight_max_g: None,
                     dimensions_sum_max_mm: None,
+                    opening_hours: None,
+                    closures: Vec::new(),
                     compartments,
                 },
             )

@@ -137,6 +137,8 @@ fn demo_point(network_id: relais_domain::ids::NetworkId, line: &str) -> Option<N
         shelf_capacity: shelf,
         weight_max_g: None,
         dimensions_sum_max_mm: None,
+        opening_hours: None,
+        closures: Vec::new(),
         compartments,
     })
 }

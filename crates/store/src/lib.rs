@@ -59,6 +59,29 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError(format!("corrupt {what} in the database"))
 }
 
+/// Closures as stored: `YYYY-MM-DD..YYYY-MM-DD` ranges joined by `;`.
+pub(crate) fn closures_to_text(closures: &[relais_domain::point::Closure]) -> String {
+    closures.iter().map(|c| format!("{}..{}", c.first, c.last)).collect::<Vec<_>>().join(";")
+}
+
+pub(crate) fn closures_from_text(text: &str) -> StoreResult<Vec<relais_domain::point::Closure>> {
+    text.split(';')
+        .filter(|range| !range.is_empty())
+        .map(|range| {
+            let (first, last) = range.split_once("..").ok_or_else(|| corrupt("closures"))?;
+            Ok(relais_domain::point::Closure {
+                first: first.parse().map_err(|_| corrupt("closures"))?,
+                last: last.parse().map_err(|_| corrupt("closures"))?,
+            })
+        })
+        .collect()
+}
+
+/// Opening hours as stored (their canonical text), parsed again on the way out.
+pub(crate) fn hours_from_text(text: Option<String>) -> StoreResult<Option<relais_domain::point::OpeningHours>> {
+    text.map(|t| relais_domain::point::OpeningHours::parse(&t).map_err(|_| corrupt("opening hours"))).transpose()
+}
+
 pub(crate) fn offsets_to_text(offsets: &[u32]) -> String {
     offsets.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }

@@ -26,14 +26,19 @@ use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
-use crate::{corrupt, duplicate_what, offsets_from_text, offsets_to_text};
+use crate::{
+    closures_from_text, closures_to_text, corrupt, duplicate_what, hours_from_text, offsets_from_text, offsets_to_text,
+};
 
 /// Connections per process. PostgreSQL's default `max_connections` is 100; a few processes fit.
 const POOL_CONNECTIONS_MAX: usize = 16;
 /// Serialises migrations when several processes start at once.
 const MIGRATION_LOCK_KEY: i64 = 0x7265_6c61_6973;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (2, "point_hours", include_str!("../migrations/postgres/0002_point_hours.sql")),
+];
 
 type Param<'a> = &'a (dyn ToSql + Sync);
 
@@ -255,8 +260,8 @@ fn sql_of(write: &Write) -> &'static str {
         Write::InsertMerchant(_) => "INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)",
         Write::InsertPoint(_) => "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
                 postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
-                weight_max_g, dimensions_sum_max_mm, created_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                weight_max_g, dimensions_sum_max_mm, created_at, version, opening_hours, closures)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
         Write::InsertCompartment(_) => "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         Write::UpdateCompartment(_) => "UPDATE compartments SET state = $1, parcel_id = $2, reserved_until = $3, version = version + 1
@@ -328,6 +333,8 @@ async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
                 &big(p.dimensions_sum_mm_max),
                 &p.created_at,
                 &p.version,
+                &p.opening_hours.as_ref().map(|h| h.as_str()),
+                &closures_to_text(&p.closures),
             ],
         )
         .await
@@ -499,7 +506,7 @@ fn network_row(r: &Row) -> StoreResult<Network> {
 
 const POINT_COLUMNS: &str = "id, network_id, external_id, kind, name, address_line1, address_line2, postcode, city,
     country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied, weight_max_g,
-    dimensions_sum_max_mm, created_at, version";
+    dimensions_sum_max_mm, created_at, version, opening_hours, closures";
 
 fn point_row(r: &Row) -> StoreResult<PickupPoint> {
     Ok(PickupPoint {
@@ -524,6 +531,8 @@ fn point_row(r: &Row) -> StoreResult<PickupPoint> {
         dimensions_sum_mm_max: get_u32(r, 17)?,
         created_at: get(r, 18)?,
         version: get(r, 19)?,
+        opening_hours: hours_from_text(get(r, 20)?)?,
+        closures: closures_from_text(&get::<String>(r, 21)?)?,
     })
 }
 

@@ -29,14 +29,19 @@ use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, 
 use rusqlite::types::{FromSql, ToSql};
 use rusqlite::{Connection, OpenFlags, Row, params};
 
-use crate::{corrupt, duplicate_what, offsets_from_text, offsets_to_text};
+use crate::{
+    closures_from_text, closures_to_text, corrupt, duplicate_what, hours_from_text, offsets_from_text, offsets_to_text,
+};
 
 /// Most commands one transaction takes: bounds the latency a command waits behind others.
 const BATCH_COMMANDS_MAX: usize = 512;
 /// Commands that may wait for the writer before senders are slowed down.
 const QUEUE_COMMANDS_MAX: usize = 4096;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "point_hours", include_str!("../migrations/sqlite/0002_point_hours.sql")),
+];
 
 struct Job {
     writes: Vec<Write>,
@@ -299,8 +304,8 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             c,
             "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
                 postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
-                weight_max_g, dimensions_sum_max_mm, created_at, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                weight_max_g, dimensions_sum_max_mm, created_at, version, opening_hours, closures)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
             params![
                 id(p.id),
                 id(p.network_id),
@@ -321,7 +326,9 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
                 p.weight_max.grams(),
                 p.dimensions_sum_mm_max,
                 micros(p.created_at),
-                p.version
+                p.version,
+                p.opening_hours.as_ref().map(|h| h.as_str()),
+                closures_to_text(&p.closures)
             ],
         )
         .map(drop),
@@ -531,7 +538,7 @@ fn network_row(r: &Row) -> StoreResult<Network> {
 
 const POINT_COLUMNS: &str = "id, network_id, external_id, kind, name, address_line1, address_line2, postcode, city,
     country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied, weight_max_g,
-    dimensions_sum_max_mm, created_at, version";
+    dimensions_sum_max_mm, created_at, version, opening_hours, closures";
 
 fn point_row(r: &Row) -> StoreResult<PickupPoint> {
     Ok(PickupPoint {
@@ -556,6 +563,8 @@ fn point_row(r: &Row) -> StoreResult<PickupPoint> {
         dimensions_sum_mm_max: get(r, 17)?,
         created_at: get_time(r, 18)?,
         version: get(r, 19)?,
+        opening_hours: hours_from_text(get(r, 20)?)?,
+        closures: closures_from_text(&get::<String>(r, 21)?)?,
     })
 }
 

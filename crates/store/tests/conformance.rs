@@ -58,6 +58,8 @@ async fn world(test: TestStore) -> World {
         shelf_capacity: shelf,
         weight_max_g: None,
         dimensions_sum_max_mm: None,
+        opening_hours: None,
+        closures: Vec::new(),
         compartments: compartments
             .into_iter()
             .map(|(label, size)| NewCompartment { label: label.into(), size: size.into() })
@@ -157,6 +159,46 @@ async fn a_parcel_life_at_a_locker() {
         let topics: Vec<&str> = outbox.iter().map(|m| m.topic.as_str()).collect();
         assert_eq!(topics, vec!["parcel.announced", "parcel.deposited", "parcel.collected"], "{name}");
         assert_eq!(outbox[2].payload["parcel_number"], "PARCEL0001");
+    }
+}
+
+/// A point's opening hours and closures come back as they were given (hours in canonical form).
+#[tokio::test]
+async fn point_hours_and_closures_round_trip() {
+    for w in worlds().await {
+        let input = NewPoint {
+            network_id: w.network.id,
+            external_id: "H1".into(),
+            kind: "counter".into(),
+            name: "Tabac des Halles".into(),
+            address_line1: "12 rue des Halles".into(),
+            address_line2: None,
+            postcode: "69001".into(),
+            city: "Lyon".into(),
+            country: "FR".into(),
+            latitude: 45.76,
+            longitude: 4.83,
+            timezone: Some("Europe/Paris".into()),
+            status: None,
+            shelf_capacity: Some(10),
+            weight_max_g: None,
+            dimensions_sum_max_mm: None,
+            opening_hours: Some("Mo-Fr 09:00-12:00,14:00-19:00 ;  Sa 09:00-12:00; PH off".into()),
+            closures: vec![("2026-12-24".into(), "2026-12-26".into()), ("2026-08-03".into(), "2026-08-16".into())],
+            compartments: Vec::new(),
+        };
+        let (created, _) = w.app.create_point(&Caller::system(), input).await.unwrap();
+        let stored = w.app.point(&Caller::system(), created.id).await.unwrap().0;
+        assert_eq!(stored, created);
+        assert_eq!(
+            stored.opening_hours.as_ref().map(|h| h.as_str()),
+            Some("Mo-Fr 09:00-12:00,14:00-19:00; Sa 09:00-12:00; PH closed")
+        );
+        let days: Vec<String> = stored.closures.iter().map(|c| format!("{}..{}", c.first, c.last)).collect();
+        assert_eq!(days, vec!["2026-08-03..2026-08-16", "2026-12-24..2026-12-26"], "sorted by first day");
+        // Points without hours stay without.
+        let locker = w.app.point(&Caller::system(), w.locker.id).await.unwrap().0;
+        assert_eq!((locker.opening_hours, locker.closures), (None, Vec::new()));
     }
 }
 
@@ -493,6 +535,8 @@ async fn concurrent_deposits_never_share_a_compartment() {
                     shelf_capacity: None,
                     weight_max_g: None,
                     dimensions_sum_max_mm: None,
+                    opening_hours: None,
+                    closures: Vec::new(),
                     compartments: labels
                         .iter()
                         .map(|(l, s)| NewCompartment { label: l.clone(), size: (*s).into() })
