@@ -291,10 +291,21 @@ impl Schedule {
         let from = self.local(at);
         let now = self.state_at(at);
         let intervals = self.intervals(from, from + horizon);
+        let first = intervals.first()?;
         let local_change = match now {
-            State::Closed => intervals.first().map(|i| i.from),
-            State::Open | State::Unknown => intervals.first().map(|i| i.to),
-        }?;
+            State::Closed => first.from,
+            // Pieces that only differ by their comment are one stretch of the same state.
+            State::Open | State::Unknown => {
+                let mut end = first.to;
+                for next in &intervals[1..] {
+                    if next.from != end || next.unknown != first.unknown {
+                        break;
+                    }
+                    end = next.to;
+                }
+                end
+            }
+        };
         // An interval reaching the horizon has no known end within it.
         (local_change < from + horizon).then(|| self.instant(local_change))
     }
@@ -426,6 +437,16 @@ mod tests {
         assert_eq!(s.state_at(evening), State::Open);
         assert_eq!(
             s.next_change(evening, Duration::days(7)),
+            Some(Utc.with_ymd_and_hms(2026, 11, 27, 19, 0, 0).unwrap())
+        );
+        // Two open pieces with different comments are one open stretch: the change is at their end.
+        let commented =
+            OpeningHours::parse("Mo-Sa 08:00-12:00 open \"walk in\", Mo-Sa 12:00-20:00 open \"by appointment\"")
+                .unwrap()
+                .at(&paris())
+                .unwrap();
+        assert_eq!(
+            commented.next_change(Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(), Duration::days(7)),
             Some(Utc.with_ymd_and_hms(2026, 11, 27, 19, 0, 0).unwrap())
         );
         // Always open: no change within the horizon.
