@@ -88,7 +88,7 @@ impl App {
         let kind = PointKind::parse(&input.kind)?;
         let status = input.status.as_deref().map(PointStatus::parse).transpose()?.unwrap_or(PointStatus::Active);
         let timezone = input.timezone.as_deref().unwrap_or("Europe/Paris");
-        if !is_plausible_timezone(timezone) {
+        if relais_hours::parse_timezone(timezone).is_err() {
             return Err(ParseError::new("timezone", "must be an IANA time zone name such as Europe/Paris").into());
         }
         let (shelf_capacity, weight_default, sum_default) = if kind.has_compartments() {
@@ -235,11 +235,6 @@ impl App {
         caller.require(Permission::ReadNetwork)?;
         Ok(self.store.points(network_id, Page { limit: self.page_limit(Some(page.limit)), ..page }).await?)
     }
-}
-
-/// A zone of the IANA tz database (`Europe/Paris`, `UTC`): hours are evaluated in it.
-fn is_plausible_timezone(name: &str) -> bool {
-    relais_hours::parse_timezone(name).is_ok()
 }
 
 /// An `opening_hours` value for a point: valid, and evaluable where the point is (`PH` needs a country

@@ -16,6 +16,7 @@ pub mod weekly;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -60,12 +61,13 @@ impl fmt::Display for HoursError {
 
 impl std::error::Error for HoursError {}
 
-/// A parsed `opening_hours` value. Cheap to clone.
+/// A valid `opening_hours` value, kept in canonical form. Cheap to clone. A value read back from storage
+/// ([`OpeningHours::from_stored`]) is parsed again only when first evaluated: reading a point (every
+/// parcel command does) costs no parse.
 #[derive(Clone)]
 pub struct OpeningHours {
-    expression: opening_hours::OpeningHours,
     canonical: String,
-    uses_holidays: bool,
+    expression: OnceLock<opening_hours::OpeningHours>,
 }
 
 impl fmt::Debug for OpeningHours {
@@ -89,12 +91,22 @@ impl OpeningHours {
         if trimmed.len() > VALUE_BYTES_MAX {
             return Err(HoursError::TooLong { bytes: trimmed.len() });
         }
-        let expression = opening_hours::OpeningHours::from_str(trimmed)
-            .map_err(|e| HoursError::Syntax { message: syntax_message(&e.to_string()) })?;
-        impossible_dates(&expression.get_expression()).map_err(|message| HoursError::Syntax { message })?;
-        let canonical = expression.to_string();
-        let uses_holidays = mentions_holidays(&canonical);
-        Ok(OpeningHours { expression, canonical, uses_holidays })
+        let expression = parse_expression(trimmed)?;
+        Ok(OpeningHours { canonical: expression.to_string(), expression: OnceLock::from(expression) })
+    }
+
+    /// A canonical value this crate produced earlier and that was stored; its syntax is checked when it
+    /// is first evaluated ([`OpeningHours::at`]).
+    pub fn from_stored(canonical: String) -> OpeningHours {
+        OpeningHours { canonical, expression: OnceLock::new() }
+    }
+
+    fn expression(&self) -> Result<&opening_hours::OpeningHours, HoursError> {
+        if let Some(expression) = self.expression.get() {
+            return Ok(expression);
+        }
+        let parsed = parse_expression(&self.canonical)?;
+        Ok(self.expression.get_or_init(|| parsed))
     }
 
     /// The value as the parser understood it, written in the canonical form of the syntax.
@@ -104,22 +116,29 @@ impl OpeningHours {
 
     /// Whether the value needs a country's holiday calendar (`PH`, `SH`).
     pub fn uses_holidays(&self) -> bool {
-        self.uses_holidays
+        mentions_holidays(&self.canonical)
     }
 
     /// The value bound to where it is read: ready to evaluate.
     pub fn at(&self, place: &Place) -> Result<Schedule, HoursError> {
         let context = match place.country {
             Some(country) => Context::default().with_holidays(country.holidays()),
-            None if self.uses_holidays => return Err(HoursError::NeedsCountry),
+            None if self.uses_holidays() => return Err(HoursError::NeedsCountry),
             None => Context::<NoLocation>::default(),
         };
         Ok(Schedule {
-            expression: self.expression.clone().with_context(context),
+            expression: self.expression()?.clone().with_context(context),
             timezone: place.timezone,
             closures: place.closures.clone(),
         })
     }
+}
+
+fn parse_expression(value: &str) -> Result<opening_hours::OpeningHours, HoursError> {
+    let expression = opening_hours::OpeningHours::from_str(value)
+        .map_err(|e| HoursError::Syntax { message: syntax_message(&e.to_string()) })?;
+    impossible_dates(&expression.get_expression()).map_err(|message| HoursError::Syntax { message })?;
+    Ok(expression)
 }
 
 /// Dates the grammar lets through but no calendar has (`Nov 31`, `Feb 30`): refused, as
@@ -245,10 +264,6 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    pub fn timezone(&self) -> Tz {
-        self.timezone
-    }
-
     /// Open (or maybe open) intervals between two local wall-clock times, closures removed, touching
     /// intervals of the same state and comment merged.
     pub fn intervals(&self, from: NaiveDateTime, to: NaiveDateTime) -> Vec<Interval> {
@@ -489,5 +504,17 @@ mod tests {
             OpeningHours::parse("Mo-Fr 09:00-12:00 ; Sa 10:00-12:00").unwrap().as_str(),
             "Mo-Fr 09:00-12:00; Sa 10:00-12:00"
         );
+    }
+
+    #[test]
+    fn a_stored_value_evaluates_like_the_parsed_one() {
+        let parsed = OpeningHours::parse("Mo-Fr 09:00-12:00; PH off").unwrap();
+        let stored = OpeningHours::from_stored(parsed.as_str().to_owned());
+        assert_eq!(stored, parsed);
+        assert!(stored.uses_holidays());
+        let (from, to) = (local("2026-07-13 00:00"), local("2026-07-16 00:00"));
+        assert_eq!(stored.at(&paris()).unwrap().intervals(from, to), parsed.at(&paris()).unwrap().intervals(from, to));
+        let corrupt = OpeningHours::from_stored("Mo-Fr 09:00-".into());
+        assert!(matches!(corrupt.at(&paris()), Err(HoursError::Syntax { .. })));
     }
 }

@@ -2,8 +2,6 @@
 //! `opening_hours` value: consecutive days with the same slots share one rule (`Mo-Fr 09:00-12:00,14:00-19:00`).
 //! The import adapters read their format's fields into a [`Weekly`], then call [`Weekly::to_value`].
 
-use std::fmt::Write as _;
-
 /// Weekday index, Monday first, as in `opening_hours` (`Mo`..`Su`).
 pub const DAY_NAMES: [&str; 7] = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
 
@@ -101,9 +99,7 @@ impl Weekly {
 }
 
 fn hhmm(minutes: u16) -> String {
-    let mut out = String::with_capacity(5);
-    let _ = write!(out, "{:02}:{:02}", minutes / 60, minutes % 60);
-    out
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 /// Minutes after midnight of a clock time written `HH:MM`, `H:MM`, `HHMM`, `9h`, `9h30` or `09.30`;

@@ -77,11 +77,6 @@ pub(crate) fn closures_from_text(text: &str) -> StoreResult<Vec<relais_domain::p
         .collect()
 }
 
-/// Opening hours as stored (their canonical text), parsed again on the way out.
-pub(crate) fn hours_from_text(text: Option<String>) -> StoreResult<Option<relais_domain::point::OpeningHours>> {
-    text.map(|t| relais_domain::point::OpeningHours::parse(&t).map_err(|_| corrupt("opening hours"))).transpose()
-}
-
 pub(crate) fn offsets_to_text(offsets: &[u32]) -> String {
     offsets.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }

@@ -19,16 +19,14 @@ use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
     Actor, ActorKind, EventKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
 };
-use relais_domain::point::{Address, PickupPoint, PointKind, PointStatus};
+use relais_domain::point::{Address, OpeningHours, PickupPoint, PointKind, PointStatus};
 use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, SizeClass, Weight};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
-use crate::{
-    closures_from_text, closures_to_text, corrupt, duplicate_what, hours_from_text, offsets_from_text, offsets_to_text,
-};
+use crate::{closures_from_text, closures_to_text, corrupt, duplicate_what, offsets_from_text, offsets_to_text};
 
 /// Connections per process. PostgreSQL's default `max_connections` is 100; a few processes fit.
 const POOL_CONNECTIONS_MAX: usize = 16;
@@ -531,7 +529,7 @@ fn point_row(r: &Row) -> StoreResult<PickupPoint> {
         dimensions_sum_mm_max: get_u32(r, 17)?,
         created_at: get(r, 18)?,
         version: get(r, 19)?,
-        opening_hours: hours_from_text(get(r, 20)?)?,
+        opening_hours: get::<Option<String>>(r, 20)?.map(OpeningHours::from_stored),
         closures: closures_from_text(&get::<String>(r, 21)?)?,
     })
 }

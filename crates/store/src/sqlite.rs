@@ -24,14 +24,12 @@ use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
     Actor, ActorKind, EventKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
 };
-use relais_domain::point::{Address, PickupPoint, PointKind, PointStatus};
+use relais_domain::point::{Address, OpeningHours, PickupPoint, PointKind, PointStatus};
 use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, SizeClass, Weight};
 use rusqlite::types::{FromSql, ToSql};
 use rusqlite::{Connection, OpenFlags, Row, params};
 
-use crate::{
-    closures_from_text, closures_to_text, corrupt, duplicate_what, hours_from_text, offsets_from_text, offsets_to_text,
-};
+use crate::{closures_from_text, closures_to_text, corrupt, duplicate_what, offsets_from_text, offsets_to_text};
 
 /// Most commands one transaction takes: bounds the latency a command waits behind others.
 const BATCH_COMMANDS_MAX: usize = 512;
@@ -563,7 +561,7 @@ fn point_row(r: &Row) -> StoreResult<PickupPoint> {
         dimensions_sum_mm_max: get(r, 17)?,
         created_at: get_time(r, 18)?,
         version: get(r, 19)?,
-        opening_hours: hours_from_text(get(r, 20)?)?,
+        opening_hours: get::<Option<String>>(r, 20)?.map(OpeningHours::from_stored),
         closures: closures_from_text(&get::<String>(r, 21)?)?,
     })
 }
