@@ -29,6 +29,9 @@ pub enum AppError {
     Forbidden { role: Role },
     #[error("{what} already exists")]
     AlreadyExists { what: &'static str },
+    /// A postcode or city the gazetteer does not know (or a country it does not cover).
+    #[error("{0}")]
+    PlaceNotFound(relais_registry::gazetteer::GeocodeError),
     /// Too many concurrent changes to the same rows; the request may be retried as is.
     #[error("the resource is busy with concurrent changes; retry")]
     Busy,
@@ -49,6 +52,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden { .. } => "forbidden",
             AppError::AlreadyExists { .. } => "already_exists",
+            AppError::PlaceNotFound(_) => "place_not_found",
             AppError::Busy => "busy",
             AppError::Store(_) => "unavailable",
         }

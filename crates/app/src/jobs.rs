@@ -47,7 +47,7 @@ impl App {
                 ..compartment
             };
             // Lost a race (the compartment was just taken): fine, skip it.
-            match committed(self.store.commit(vec![Write::UpdateCompartment(freed)]).await) {
+            match committed(self.commit(vec![Write::UpdateCompartment(freed)]).await) {
                 Ok(()) => released += 1,
                 Err(Retry::Conflict) => {}
                 Err(Retry::Fail(error)) => return Err(error),

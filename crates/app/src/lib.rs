@@ -12,6 +12,7 @@ pub mod auth;
 pub mod error;
 pub mod jobs;
 pub mod parcels;
+pub mod points;
 pub mod ports;
 pub mod secrets;
 pub mod setup;
@@ -62,6 +63,8 @@ pub struct App {
     pub random: Arc<dyn RandomSource>,
     pub secrets: Secrets,
     pub limits: AppLimits,
+    /// The pickup-point search index, shared by every clone of the app.
+    pub registry: Arc<points::PointRegistry>,
 }
 
 /// Outcome of one try of a command.
@@ -87,7 +90,7 @@ pub(crate) fn committed(result: Result<(), CommitError>) -> Result<(), Retry> {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, random: Arc<dyn RandomSource>, secrets: Secrets) -> Self {
-        App { store, clock, random, secrets, limits: AppLimits::default() }
+        App { store, clock, random, secrets, limits: AppLimits::default(), registry: Arc::default() }
     }
 
     pub fn now(&self) -> Timestamp {

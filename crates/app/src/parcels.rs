@@ -145,7 +145,7 @@ impl App {
             writes.insert(0, Write::InsertParcel(parcel.clone()));
             writes.push(Write::AppendEvent(event));
             writes.push(Write::AppendOutbox(outbox));
-            match self.store.commit(writes).await {
+            match self.commit(writes).await {
                 // A code already waiting at this point (one in millions): draw another.
                 Err(CommitError::Duplicate { what: "pickup_code" | "qr_token" }) => Err(Retry::Conflict),
                 other => committed(other),
@@ -419,7 +419,7 @@ impl App {
         writes.push(Write::UpdateParcel(parcel.clone()));
         writes.push(Write::AppendOutbox(self.outbox_for(&parcel, &event)));
         writes.push(Write::AppendEvent(event));
-        committed(self.store.commit(writes).await)?;
+        committed(self.commit(writes).await)?;
         Ok(Parcel { version: parcel.version + 1, ..parcel })
     }
 
@@ -472,7 +472,7 @@ impl App {
             let stored = self.store.attempt_counter(scope).await?;
             let counter = AttemptCounter::record_failure(stored.as_ref().map(|s| &s.counter), limits, self.now());
             let write = Write::PutAttemptCounter { scope, counter, expected_version: stored.map(|s| s.version) };
-            match self.store.commit(vec![write]).await {
+            match self.commit(vec![write]).await {
                 // Another failure was recorded first (the first row for this scope): count on top of it.
                 Err(CommitError::Duplicate { .. }) => Err(Retry::Conflict),
                 other => committed(other),

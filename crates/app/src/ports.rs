@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::Compartment;
-use relais_domain::ids::{CompartmentId, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::ids::{CompartmentId, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
 use relais_domain::network::Network;
 use relais_domain::parcel::{Parcel, ParcelEvent, ParcelState};
 use relais_domain::point::PickupPoint;
@@ -101,6 +101,52 @@ pub struct StoredCounter {
     pub version: i64,
 }
 
+/// One import of an operator's file into a network, as recorded: applied (its changes are in
+/// `point_changes`) or refused (nothing changed; `problems` says why).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    pub id: ImportId,
+    pub network_id: NetworkId,
+    pub format: String,
+    /// The file name or URL.
+    pub source: String,
+    pub at: Timestamp,
+    /// `applied` or `refused`.
+    pub status: String,
+    pub rows_total: u32,
+    pub rows_refused: u32,
+    /// Points per kind of change, in `ChangeKind::ALL` order: added, changed, moved, closed, reopened,
+    /// removed.
+    pub changes: [u32; 6],
+    pub unchanged: u32,
+    /// The refused rows and file-level reasons, one per line (the first few hundred).
+    pub problems: String,
+}
+
+/// One change of one point in the registry's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointChange {
+    /// Position in the history, assigned by the store (0 when not yet stored).
+    pub seq: i64,
+    pub point_id: PointId,
+    /// The import that made the change; `None` for a change through the API.
+    pub import_id: Option<ImportId>,
+    pub at: Timestamp,
+    /// `added`, `changed`, `moved`, `closed`, `reopened` or `removed`.
+    pub kind: String,
+    /// `(field, before, after)` for each field that changed.
+    pub fields: Vec<(String, String, String)>,
+}
+
+/// Compartments of a point counted per size class (A, B, C, D).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompartmentCounts {
+    pub point_id: PointId,
+    /// Available now (not reserved, occupied or out of service).
+    pub free: [u32; 4],
+    pub total: [u32; 4],
+}
+
 /// One write of a commit.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -117,6 +163,13 @@ pub enum Write {
     UpdateCompartment(Compartment),
     /// Stores the point's shelf occupancy if its stored version is still `point.version`.
     UpdatePointShelf(PickupPoint),
+    /// Stores the point's registry fields (everything an import or an operator sets: name, address,
+    /// position, hours, closures, status, limits, services, source) and bumps its version. Not
+    /// version-checked: the registry fields have one writer (imports of the network, serialised), and a
+    /// deposit racing an import must not make a 200,000-point import start over; the deposit retries.
+    UpdatePoint(PickupPoint),
+    InsertImport(ImportRecord),
+    AppendPointChange(PointChange),
     AppendEvent(ParcelEvent),
     AppendOutbox(OutboxMessage),
     /// Creates the counter (`expected_version: None`) or updates it if still at that version.
@@ -155,6 +208,12 @@ pub trait Store: Send + Sync + 'static {
     async fn point(&self, id: PointId) -> StoreResult<Option<PickupPoint>>;
     async fn points(&self, network_id: Option<NetworkId>, page: Page<PointId>) -> StoreResult<Vec<PickupPoint>>;
     async fn count_points(&self) -> StoreResult<u64>;
+    /// Compartment counts of every point that has compartments (or of one point).
+    async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>>;
+    /// Imports of a network, newest first.
+    async fn imports(&self, network_id: NetworkId, page: Page<ImportId>) -> StoreResult<Vec<ImportRecord>>;
+    /// A point's history, oldest first.
+    async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>>;
     /// The compartments of a point, in label order.
     async fn compartments(&self, point_id: PointId) -> StoreResult<Vec<Compartment>>;
     /// Compartments soft-reserved with an expiry at or before `now`, for the tidying sweep.

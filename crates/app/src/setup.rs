@@ -4,47 +4,17 @@
 use relais_domain::compartment::Compartment;
 use relais_domain::ids::{MerchantId, NetworkId, PointId};
 use relais_domain::network::{Network, NetworkRules};
-use relais_domain::point::{Address, Closure, OpeningHours, PickupPoint, PointKind, PointStatus};
-use relais_domain::value::{Coordinates, ParseError, SizeClass, Weight, parse_text};
+use relais_domain::point::PickupPoint;
+use relais_domain::value::{ParseError, SizeClass, parse_text};
+use relais_registry::{Compartments, PointValidator};
 
 use crate::App;
 use crate::auth::{ApiKey, Caller, Permission, Role};
 use crate::error::AppError;
-use crate::ports::{Merchant, Page, Write};
+use crate::ports::{Merchant, Page, PointChange, Write};
 use crate::secrets::new_api_key;
 
-/// A new pickup point, as typed by an operator or read from an import file.
-#[derive(Debug, Clone)]
-pub struct NewPoint {
-    pub network_id: NetworkId,
-    pub external_id: String,
-    pub kind: String,
-    pub name: String,
-    pub address_line1: String,
-    pub address_line2: Option<String>,
-    pub postcode: String,
-    pub city: String,
-    pub country: String,
-    pub latitude: f64,
-    pub longitude: f64,
-    pub timezone: Option<String>,
-    pub status: Option<String>,
-    pub shelf_capacity: Option<u32>,
-    pub weight_max_g: Option<i64>,
-    pub dimensions_sum_max_mm: Option<u32>,
-    /// `opening_hours` value (OpenStreetMap syntax), not yet parsed.
-    pub opening_hours: Option<String>,
-    /// Closures as (first day, last day), `YYYY-MM-DD`, not yet parsed.
-    pub closures: Vec<(String, String)>,
-    /// Lockers and hubs: the doors, each a label and a size class.
-    pub compartments: Vec<NewCompartment>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewCompartment {
-    pub label: String,
-    pub size: String,
-}
+pub use relais_registry::{NewCompartment, NewPoint};
 
 /// An API key as created: the secret is here and nowhere else, ever.
 #[derive(Debug, Clone)]
@@ -53,25 +23,18 @@ pub struct IssuedApiKey {
     pub secret: String,
 }
 
-/// Bounds for a point's limits when the input gives none: locker compartments take 25 kg; a shelf point
-/// takes Mondial Relay's 30 kg and 150 cm (length + width + height).
-const LOCKER_WEIGHT_G_MAX: i64 = 25_000;
-const SHELF_WEIGHT_G_MAX: i64 = 30_000;
-const SHELF_DIMENSIONS_SUM_MM_MAX: u32 = 1_500;
-const SHELF_CAPACITY_DEFAULT: u32 = 40;
-
 impl App {
     pub async fn create_network(&self, caller: &Caller, name: &str, rules: NetworkRules) -> Result<Network, AppError> {
         caller.require(Permission::ManageNetwork)?;
         let network = Network::new(self.new_id(), name, rules.validate()?, self.now())?;
-        self.store.commit(vec![Write::InsertNetwork(network.clone())]).await?;
+        self.commit(vec![Write::InsertNetwork(network.clone())]).await?;
         Ok(network)
     }
 
     pub async fn create_merchant(&self, caller: &Caller, name: &str) -> Result<Merchant, AppError> {
         caller.require(Permission::ManageNetwork)?;
         let merchant = Merchant { id: self.new_id(), name: parse_text("name", name, 120)?, created_at: self.now() };
-        self.store.commit(vec![Write::InsertMerchant(merchant.clone())]).await?;
+        self.commit(vec![Write::InsertMerchant(merchant.clone())]).await?;
         Ok(merchant)
     }
 
@@ -85,73 +48,38 @@ impl App {
         if self.store.network(input.network_id).await?.is_none() {
             return Err(AppError::not_found("network", input.network_id));
         }
-        let kind = PointKind::parse(&input.kind)?;
-        let status = input.status.as_deref().map(PointStatus::parse).transpose()?.unwrap_or(PointStatus::Active);
-        let timezone = input.timezone.as_deref().unwrap_or("Europe/Paris");
-        if relais_hours::parse_timezone(timezone).is_err() {
-            return Err(ParseError::new("timezone", "must be an IANA time zone name such as Europe/Paris").into());
-        }
-        let (shelf_capacity, weight_default, sum_default) = if kind.has_compartments() {
-            if input.shelf_capacity.unwrap_or(0) != 0 {
-                return Err(ParseError::new("shelf_capacity", "a locker or hub has compartments, not a shelf").into());
-            }
-            if input.compartments.is_empty() {
-                return Err(ParseError::new("compartments", "a locker or hub needs at least one compartment").into());
-            }
-            (0, LOCKER_WEIGHT_G_MAX, u32::MAX)
-        } else {
-            if !input.compartments.is_empty() {
-                return Err(ParseError::new("compartments", "only lockers and hubs have compartments").into());
-            }
-            let capacity = input.shelf_capacity.unwrap_or(SHELF_CAPACITY_DEFAULT);
-            if capacity == 0 || capacity > PickupPoint::SHELF_CAPACITY_MAX {
-                return Err(ParseError::new("shelf_capacity", "must be between 1 and 10000 parcel slots").into());
-            }
-            (capacity, SHELF_WEIGHT_G_MAX, SHELF_DIMENSIONS_SUM_MM_MAX)
-        };
-        if input.compartments.len() > Compartment::PER_POINT_MAX {
-            return Err(ParseError::new("compartments", "a point has at most 1000 compartments").into());
-        }
-        let point = PickupPoint {
-            id: self.new_id(),
-            network_id: input.network_id,
-            external_id: parse_text("external_id", &input.external_id, 64)?,
-            kind,
-            name: parse_text("name", &input.name, 200)?,
-            address: Address::parse(
-                &input.address_line1,
-                input.address_line2.as_deref(),
-                &input.postcode,
-                &input.city,
-                &input.country,
-            )?,
-            coordinates: Coordinates::parse(input.latitude, input.longitude)?,
-            timezone: timezone.to_owned(),
-            status,
-            shelf_capacity,
-            shelf_occupied: 0,
-            weight_max: Weight::from_grams(input.weight_max_g.unwrap_or(weight_default))?,
-            dimensions_sum_mm_max: input.dimensions_sum_max_mm.unwrap_or(sum_default),
-            opening_hours: parse_opening_hours(input.opening_hours.as_deref(), timezone, &input.country)?,
-            closures: parse_closures(&input.closures)?,
-            created_at: self.now(),
-            version: 0,
-        };
-        let mut compartments = Vec::with_capacity(input.compartments.len());
+        let point = PointValidator::new().validate(&input, self.new_id(), self.now(), "api", Compartments::Required)?;
+        let compartments = self.build_compartments(point.id, &input.compartments)?;
+        let mut writes = vec![Write::InsertPoint(point.clone())];
+        writes.extend(compartments.iter().cloned().map(Write::InsertCompartment));
+        writes.push(Write::AppendPointChange(PointChange {
+            seq: 0,
+            point_id: point.id,
+            import_id: None,
+            at: point.created_at,
+            kind: "added".into(),
+            fields: Vec::new(),
+        }));
+        self.commit(writes).await?;
+        Ok((point, compartments))
+    }
+
+    /// The doors of a new locker or hub, with fresh ids; labels must be unique.
+    pub(crate) fn build_compartments(
+        &self,
+        point_id: relais_domain::ids::PointId,
+        doors: &[NewCompartment],
+    ) -> Result<Vec<Compartment>, ParseError> {
+        let mut compartments = Vec::with_capacity(doors.len());
         let mut labels = std::collections::HashSet::new();
-        for c in &input.compartments {
-            let compartment = Compartment::new(self.new_id(), point.id, &c.label, SizeClass::parse(&c.size)?)?;
+        for door in doors {
+            let compartment = Compartment::new(self.new_id(), point_id, &door.label, SizeClass::parse(&door.size)?)?;
             if !labels.insert(compartment.label.clone()) {
-                return Err(
-                    ParseError::new("compartments", format!("label {} appears twice", compartment.label)).into()
-                );
+                return Err(ParseError::new("compartments", format!("label {} appears twice", compartment.label)));
             }
             compartments.push(compartment);
         }
-        let mut writes = vec![Write::InsertPoint(point.clone())];
-        writes.extend(compartments.iter().cloned().map(Write::InsertCompartment));
-        self.store.commit(writes).await?;
-        Ok((point, compartments))
+        Ok(compartments)
     }
 
     /// Issues an API key. Merchant keys name their merchant, locker device keys their point.
@@ -196,7 +124,7 @@ impl App {
             digest: self.secrets.api_key_digest(&secret),
             created_at: self.now(),
         };
-        self.store.commit(vec![Write::InsertApiKey(key.clone())]).await?;
+        self.commit(vec![Write::InsertApiKey(key.clone())]).await?;
         Ok(IssuedApiKey { key, secret })
     }
 
@@ -237,40 +165,7 @@ impl App {
     }
 }
 
-/// An `opening_hours` value for a point: valid, and evaluable where the point is (`PH` needs a country
-/// with a holiday calendar).
-fn parse_opening_hours(value: Option<&str>, timezone: &str, country: &str) -> Result<Option<OpeningHours>, ParseError> {
-    let Some(value) = value.filter(|v| !v.trim().is_empty()) else { return Ok(None) };
-    let hours = OpeningHours::parse(value).map_err(|e| ParseError::new("opening_hours", e.to_string()))?;
-    if hours.uses_holidays() {
-        relais_hours::Place::new(timezone, Some(country))
-            .and_then(|place| hours.at(&place))
-            .map_err(|e| ParseError::new("opening_hours", e.to_string()))?;
-    }
-    Ok(Some(hours))
-}
-
-/// Most closures a point carries (a shop's holidays for a few years).
-const CLOSURES_MAX: usize = 100;
-
-fn parse_closures(ranges: &[(String, String)]) -> Result<Vec<Closure>, ParseError> {
-    if ranges.len() > CLOSURES_MAX {
-        return Err(ParseError::new("closures", format!("at most {CLOSURES_MAX} closures per point")));
-    }
-    let day = |text: &str| {
-        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-            .map_err(|_| ParseError::new("closures", format!("{text:?} is not a date (YYYY-MM-DD)")))
-    };
-    let mut closures = ranges
-        .iter()
-        .map(|(first, last)| {
-            let closure = Closure { first: day(first)?, last: day(last)? };
-            if closure.last < closure.first {
-                return Err(ParseError::new("closures", format!("{first}..{last} ends before it starts")));
-            }
-            Ok(closure)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    closures.sort_by_key(|c| c.first);
-    Ok(closures)
+/// `text` cut to at most `max` characters (for names of files and URLs kept in the history).
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
 }

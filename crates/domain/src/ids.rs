@@ -61,6 +61,12 @@ impl<T> Ord for Id<T> {
         self.uuid.cmp(&other.uuid)
     }
 }
+/// The nil id: a placeholder that names nothing (records not yet attached to their network).
+impl<T> Default for Id<T> {
+    fn default() -> Self {
+        Id::from_uuid(Uuid::nil())
+    }
+}
 impl<T> Hash for Id<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.uuid.hash(state)
@@ -88,6 +94,7 @@ pub enum MerchantMarker {}
 pub enum EventMarker {}
 pub enum ApiKeyMarker {}
 pub enum OutboxMarker {}
+pub enum ImportMarker {}
 
 pub type NetworkId = Id<crate::network::Network>;
 pub type PointId = Id<crate::point::PickupPoint>;
@@ -97,3 +104,4 @@ pub type MerchantId = Id<MerchantMarker>;
 pub type EventId = Id<EventMarker>;
 pub type ApiKeyId = Id<ApiKeyMarker>;
 pub type OutboxId = Id<OutboxMarker>;
+pub type ImportId = Id<ImportMarker>;

@@ -75,6 +75,66 @@ impl PointStatus {
     }
 }
 
+/// What a point does besides handing parcels to recipients. A small set kept as bits: search filters on
+/// it for every candidate point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Services(u8);
+
+impl Services {
+    /// Recipients collect parcels here (every pickup point).
+    pub const COLLECT: Services = Services(1);
+    /// Senders drop parcels to ship (consumer-to-consumer, merchants without pickup).
+    pub const SEND: Services = Services(2);
+    /// Recipients drop returns.
+    pub const RETURN: Services = Services(4);
+    /// The counter takes payment on collection.
+    pub const CASH_ON_DELIVERY: Services = Services(8);
+    const NAMES: [(Services, &'static str); 4] = [
+        (Services::COLLECT, "collect"),
+        (Services::SEND, "send"),
+        (Services::RETURN, "return"),
+        (Services::CASH_ON_DELIVERY, "cash_on_delivery"),
+    ];
+
+    pub const fn empty() -> Self {
+        Services(0)
+    }
+
+    pub const fn union(self, other: Services) -> Self {
+        Services(self.0 | other.0)
+    }
+
+    pub const fn contains(self, other: Services) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// A comma-separated list such as `collect,return` (the stored and wire form); empty = none.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let mut services = Services::empty();
+        for name in input.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let (service, _) = Self::NAMES.iter().find(|(_, n)| *n == name).ok_or_else(|| {
+                ParseError::new("services", format!("{name:?} is not one of collect, send, return, cash_on_delivery"))
+            })?;
+            services = services.union(*service);
+        }
+        Ok(services)
+    }
+
+    pub fn names(self) -> Vec<&'static str> {
+        Self::NAMES.iter().filter(|(s, _)| self.contains(*s)).map(|(_, n)| *n).collect()
+    }
+}
+
+impl std::fmt::Display for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.names().join(","))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Address {
     pub line1: String,
@@ -138,7 +198,12 @@ pub struct PickupPoint {
     pub opening_hours: Option<OpeningHours>,
     /// Days the point is closed whatever its hours say (the shop's holidays, works), in date order.
     pub closures: Vec<Closure>,
+    pub services: Services,
+    /// Where the record comes from: `api`, or the import format and file (`import:mondial_relay:...`).
+    pub source: String,
     pub created_at: Timestamp,
+    /// Last change of the registry fields (not of the shelf occupancy).
+    pub updated_at: Timestamp,
     pub version: i64,
 }
 
@@ -184,6 +249,16 @@ mod tests {
         }
         assert!(PointKind::parse("Locker").is_err());
         assert!(PointStatus::parse("").is_err());
+    }
+
+    #[test]
+    fn services() {
+        let s = Services::parse("collect, return").unwrap();
+        assert!(s.contains(Services::COLLECT) && s.contains(Services::RETURN) && !s.contains(Services::SEND));
+        assert_eq!(s.to_string(), "collect,return");
+        assert_eq!(Services::parse("").unwrap(), Services::empty());
+        assert_eq!(Services::parse("collect,teleport").unwrap_err().field, "services");
+        assert!(s.contains(Services::empty()));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use relais_app::AppError;
 use relais_domain::parcel::{ExtensionRefusal, TransitionError};
+use relais_registry::gazetteer::GeocodeError;
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -67,6 +68,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<relais_domain::value::ParseError> for ApiError {
+    fn from(error: relais_domain::value::ParseError) -> Self {
+        AppError::Validation(error).into()
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         let message = error.to_string();
@@ -85,6 +92,7 @@ impl From<AppError> for ApiError {
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({})),
             AppError::Forbidden { role } => (StatusCode::FORBIDDEN, json!({"role": role.as_str()})),
             AppError::AlreadyExists { what } => (StatusCode::CONFLICT, json!({"what": what})),
+            AppError::PlaceNotFound(e) => (StatusCode::UNPROCESSABLE_ENTITY, place_details(e)),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, json!({})),
             AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({})),
         };
@@ -94,6 +102,14 @@ impl From<AppError> for ApiError {
             _ => message,
         };
         ApiError { status, code, message, details }
+    }
+}
+
+fn place_details(error: &GeocodeError) -> Value {
+    match error {
+        GeocodeError::CountryNotCovered(country) => json!({"reason": "country_not_covered", "country": country}),
+        GeocodeError::UnknownPostcode(postcode) => json!({"reason": "unknown_postcode", "postcode": postcode}),
+        GeocodeError::UnknownCity(city) => json!({"reason": "unknown_city", "city": city}),
     }
 }
 

@@ -104,6 +104,7 @@ pub async fn create_point(
         dimensions_sum_max_mm: r.dimensions_sum_max_mm,
         opening_hours: r.opening_hours,
         closures: r.closures.into_iter().map(|c| (c.first, c.last)).collect(),
+        services: r.services.map(|s| s.join(",")),
         compartments: r.compartments.into_iter().map(|c| NewCompartment { label: c.label, size: c.size }).collect(),
     };
     let (point, compartments) = state.app.create_point(&caller, input).await?;
@@ -389,7 +390,7 @@ pub async fn sweep(State(state): State<HttpState>, Auth(caller): Auth) -> Result
 }
 
 /// A page with a cursor when it is full (there may be more).
-fn page<T: utoipa::ToSchema>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> uuid::Uuid) -> Page<T> {
+pub(crate) fn page<T: utoipa::ToSchema>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> uuid::Uuid) -> Page<T> {
     let next_cursor = if items.len() as u32 == limit { items.last().map(|i| id(i).to_string()) } else { None };
     Page { items, next_cursor }
 }

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod points;
 pub mod wire;
 
 use std::sync::OnceLock;
@@ -30,11 +31,13 @@ use crate::error::ApiError;
 pub struct HttpConfig {
     /// Largest request body accepted; larger ones get `413 payload_too_large`.
     pub request_body_bytes_max: usize,
+    /// Largest point file `POST /v1/networks/{id}/imports` accepts (a 200,000-point file is ~40 MB).
+    pub import_body_bytes_max: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { request_body_bytes_max: 64 * 1024 }
+        HttpConfig { request_body_bytes_max: 64 * 1024, import_body_bytes_max: 256 * 1024 * 1024 }
     }
 }
 
@@ -57,6 +60,7 @@ pub struct HttpState {
         handlers::deposit, handlers::pickup_at_point, handlers::pickup_parcel, handlers::extend,
         handlers::collect_return, handlers::return_to_sender, handlers::cancel, handlers::report_incident,
         handlers::sweep,
+        points::search, points::check, points::same_place, points::history, points::import, points::list_imports,
     ),
     modifiers(&ApiKeyScheme),
 )]
@@ -101,7 +105,15 @@ pub fn router(app: App, config: HttpConfig) -> Router {
         .route("/v1/networks/{id}", get(handlers::get_network))
         .route("/v1/merchants", post(handlers::create_merchant))
         .route("/v1/points", post(handlers::create_point).get(handlers::list_points))
+        .route("/v1/points/search", get(points::search))
         .route("/v1/points/{id}", get(handlers::get_point))
+        .route("/v1/points/{id}/check", get(points::check))
+        .route("/v1/points/{id}/same-place", get(points::same_place))
+        .route("/v1/points/{id}/history", get(points::history))
+        .route(
+            "/v1/networks/{id}/imports",
+            post(points::import).layer(DefaultBodyLimit::max(config.import_body_bytes_max)).get(points::list_imports),
+        )
         .route("/v1/points/{id}/pickups", post(handlers::pickup_at_point))
         .route("/v1/api-keys", post(handlers::create_api_key))
         .route("/v1/parcels", post(handlers::announce).get(handlers::list_parcels))

@@ -139,6 +139,9 @@ pub struct CreatePointRequest {
     /// Days the point is closed whatever its hours say, each `{"first": "YYYY-MM-DD", "last": "YYYY-MM-DD"}`.
     #[serde(default)]
     pub closures: Vec<ClosureBody>,
+    /// Among `collect`, `send`, `return`, `cash_on_delivery`; `["collect"]` when left out.
+    #[schema(example = json!(["collect", "return"]))]
+    pub services: Option<Vec<String>>,
     /// Lockers and hubs: their doors.
     #[serde(default)]
     pub compartments: Vec<CompartmentRequest>,
@@ -186,7 +189,12 @@ pub struct PointView {
     /// Canonical `opening_hours` value; absent when not known.
     pub opening_hours: Option<String>,
     pub closures: Vec<ClosureBody>,
+    pub services: Vec<&'static str>,
+    /// `api`, or the import that last set the record (`import:FORMAT:FILE`).
+    pub source: String,
     pub created_at: DateTime<Utc>,
+    /// Last change of the registry fields.
+    pub updated_at: DateTime<Utc>,
     /// Only in single-point responses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compartments: Option<Vec<CompartmentView>>,
@@ -218,7 +226,10 @@ impl PointView {
                 .iter()
                 .map(|c| ClosureBody { first: c.first.to_string(), last: c.last.to_string() })
                 .collect(),
+            services: p.services.names(),
+            source: p.source.clone(),
             created_at: p.created_at,
+            updated_at: p.updated_at,
             compartments: compartments.map(|cs| cs.iter().map(CompartmentView::from).collect()),
         }
     }

@@ -42,7 +42,7 @@ impl Api {
         let system = Caller::system();
         let operator = app.create_api_key(&system, Role::Operator, None, None, "op").await.unwrap().secret;
         let carrier = app.create_api_key(&system, Role::Carrier, None, None, "carrier").await.unwrap().secret;
-        let router = router(app.clone(), HttpConfig { request_body_bytes_max: 4096 });
+        let router = router(app.clone(), HttpConfig { request_body_bytes_max: 4096, import_body_bytes_max: 1 << 20 });
         let mut api = Api {
             router,
             app,

@@ -264,6 +264,7 @@ async fn fixture(store: Arc<dyn Store>, lockers: usize, rules: NetworkRules) -> 
                     dimensions_sum_max_mm: None,
                     opening_hours: None,
                     closures: Vec::new(),
+                    services: None,
                     compartments,
                 },
             )

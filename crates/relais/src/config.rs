@@ -18,6 +18,8 @@ pub struct Config {
     pub request_body_bytes_max: usize,
     pub sweep_interval_seconds: u64,
     pub sweep_batch_max: u32,
+    /// How often `serve` rebuilds the whole search index (capacities are refreshed every second).
+    pub index_rebuild_seconds: u64,
     pub log: String,
     pub pickup_attempts: AttemptsConfig,
 }
@@ -42,6 +44,7 @@ impl Default for Config {
             request_body_bytes_max: 64 * 1024,
             sweep_interval_seconds: 60,
             sweep_batch_max: 1_000,
+            index_rebuild_seconds: 300,
             log: "info".into(),
             pickup_attempts: AttemptsConfig::default(),
         }
@@ -85,6 +88,10 @@ request_body_bytes_max = 65536
 # How often the expiry sweep runs, and how many parcels one pass handles at most.
 sweep_interval_seconds = 60
 sweep_batch_max = 1000
+
+# How often the pickup-point search index is rebuilt from the database, in seconds. Imports rebuild it
+# at once; this brings changes made by other processes sharing a PostgreSQL database.
+index_rebuild_seconds = 300
 
 # Log filter (tracing EnvFilter syntax): error, warn, info, debug, or per module.
 log = "info"
@@ -155,6 +162,9 @@ impl Config {
         }
         if self.sweep_interval_seconds == 0 || self.sweep_batch_max == 0 {
             return Err("sweep_interval_seconds and sweep_batch_max must be at least 1".into());
+        }
+        if self.index_rebuild_seconds == 0 {
+            return Err("index_rebuild_seconds must be at least 1".into());
         }
         if let Some(key) = &self.secret_key
             && relais_app::secrets::parse_hex_key(key).is_none()

@@ -8,6 +8,7 @@ use std::path::Path;
 use relais_app::setup::{NewCompartment, NewPoint};
 use relais_app::{App, Caller, Role};
 use relais_domain::network::NetworkRules;
+use relais_registry::formats::laposte::title;
 use tokio::task::JoinSet;
 
 const POINTS_CSV: &str = include_str!("../demo/laposte_points_rhone_ain_loire.csv");
@@ -15,6 +16,8 @@ const POINTS_CSV: &str = include_str!("../demo/laposte_points_rhone_ain_loire.cs
 const LOCKER_LAYOUT: [(&str, u32); 4] = [("A", 20), ("B", 16), ("C", 10), ("D", 4)];
 /// Point creations in flight at once: enough for the SQLite writer to batch them.
 const CONCURRENCY: usize = 32;
+/// Hours of the demo's staffed points (illustrative: the source file has none).
+const DEMO_SHOP_HOURS: &str = "Mo-Fr 09:00-12:00,14:00-19:00; Sa 09:00-12:00; PH off";
 
 pub struct DemoKeys {
     pub lines: Vec<String>,
@@ -137,24 +140,12 @@ fn demo_point(network_id: relais_domain::ids::NetworkId, line: &str) -> Option<N
         shelf_capacity: shelf,
         weight_max_g: None,
         dimensions_sum_max_mm: None,
-        opening_hours: None,
+        // La Poste's file has no hours: the demo gives lockers 24/7 and shelves typical shop hours.
+        opening_hours: Some(if kind == "locker" { "24/7" } else { DEMO_SHOP_HOURS }.into()),
         closures: Vec::new(),
+        services: Some(if kind == "locker" { "collect,return" } else { "collect,send,return" }.into()),
         compartments,
     })
-}
-
-/// `LYON ARTAUD RP` -> `Lyon Artaud Rp`: the source is all capitals.
-fn title(text: &str) -> String {
-    text.split(' ')
-        .map(|word| {
-            let mut chars = word.chars();
-            match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]
@@ -171,11 +162,5 @@ mod tests {
         assert!(lockers >= 300, "{lockers} lockers");
         assert!(points.iter().filter(|p| p.kind == "counter").count() >= 100);
         assert_eq!(points.iter().find(|p| p.kind == "locker").map(|p| p.compartments.len()), Some(50));
-    }
-
-    #[test]
-    fn titles() {
-        assert_eq!(title("LYON ARTAUD RP"), "Lyon Artaud Rp");
-        assert_eq!(title("ST LAGER"), "St Lager");
     }
 }

@@ -7,3 +7,4 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod hours;
+pub mod points;

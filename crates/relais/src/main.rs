@@ -10,7 +10,7 @@ use relais_app::{App, Caller, OsRandom, Role, Secrets, SystemClock};
 use relais_http::HttpConfig;
 
 use relais::config::{self, Config, Flags};
-use relais::{bench, demo};
+use relais::{bench, demo, points};
 
 #[derive(Parser)]
 #[command(name = "relais", version, about = "Out-of-home parcel delivery: pickup points, lockers, parcels")]
@@ -63,6 +63,16 @@ enum Command {
         #[command(subcommand)]
         command: HoursCommand,
     },
+    /// Imports operators' point files into the registry.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// The pickup-point registry: search.
+    Points {
+        #[command(subcommand)]
+        command: PointsCommand,
+    },
     /// Benchmarks that print their figure and its baseline, measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -88,6 +98,70 @@ enum HoursCommand {
         /// ISO 3166 country code for public holidays (PH), e.g. FR.
         #[arg(long)]
         country: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Imports a point file, or every file of a drop folder (then moved to done/ or refused/), into a
+    /// network: validates every row, diffs against the registry and applies the diff atomically, or
+    /// refuses the whole file. Exits non-zero if a file is refused.
+    Points {
+        #[command(flatten)]
+        common: Common,
+        /// The network's id.
+        #[arg(long)]
+        network: String,
+        /// csv, jsonl or laposte (docs/import-formats.md).
+        #[arg(long)]
+        format: String,
+        /// utf-8 or iso-8859-1.
+        #[arg(long, default_value = "utf-8")]
+        encoding: String,
+        /// Prints the diff and changes nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Largest share of bad rows accepted (0 to 1).
+        #[arg(long, default_value_t = 0.05)]
+        error_share_max: f64,
+        /// Largest share of the network's points one file may remove (0 to 1).
+        #[arg(long, default_value_t = 0.2)]
+        removal_share_max: f64,
+        /// A file, or a drop folder.
+        path: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PointsCommand {
+    /// The nearest points to a position, postcode or city that suit a parcel.
+    Search {
+        #[command(flatten)]
+        common: Common,
+        /// LAT,LON
+        #[arg(long)]
+        near: Option<String>,
+        #[arg(long)]
+        postcode: Option<String>,
+        #[arg(long)]
+        city: Option<String>,
+        #[arg(long, default_value = "FR")]
+        country: String,
+        #[arg(long)]
+        radius_m: Option<f64>,
+        #[arg(long, default_value_t = 10)]
+        limit: u32,
+        /// Parcel as LENGTHxWIDTHxHEIGHT in mm, e.g. 300x200x150.
+        #[arg(long)]
+        parcel_mm: Option<String>,
+        #[arg(long)]
+        weight_g: Option<i64>,
+        /// Local arrival day, YYYY-MM-DD: the point must be open that day and half the hold window.
+        #[arg(long)]
+        arrival: Option<String>,
+        /// Only points with room now.
+        #[arg(long)]
+        free_capacity: bool,
     },
 }
 
@@ -196,6 +270,105 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", bench::http(bench::HttpOptions { parcels, concurrency }).await?);
             Ok(())
         }
+        Command::Import {
+            command:
+                ImportCommand::Points {
+                    common,
+                    network,
+                    format,
+                    encoding,
+                    dry_run,
+                    error_share_max,
+                    removal_share_max,
+                    path,
+                },
+        } => {
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let args = points::ImportArgs {
+                network_id: network.parse().map_err(|_| "--network must be a network id (UUID)")?,
+                format: relais_registry::formats::Format::parse(&format)?,
+                encoding: relais_registry::formats::Encoding::parse(&encoding)?,
+                dry_run,
+                limits: relais_app::points::ImportLimits {
+                    error_share_max: share("--error-share-max", error_share_max)?,
+                    removal_share_max: share("--removal-share-max", removal_share_max)?,
+                    ..Default::default()
+                },
+            };
+            let files = if path.is_dir() { points::drop_folder_files(&path)? } else { vec![path.clone()] };
+            if files.is_empty() {
+                println!("nothing to import in {}", path.display());
+            }
+            let mut refused = 0;
+            for file in files {
+                let (report, was_refused) = points::import_file(&app, &args, &file).await?;
+                print!("{report}");
+                refused += usize::from(was_refused);
+                if path.is_dir() && !dry_run {
+                    println!("moved to {}", points::file_away(&file, was_refused)?.display());
+                }
+            }
+            if refused > 0 {
+                Err(format!("{refused} file(s) refused; the registry is unchanged by them"))
+            } else {
+                Ok(())
+            }
+        }
+        Command::Points {
+            command:
+                PointsCommand::Search {
+                    common,
+                    near,
+                    postcode,
+                    city,
+                    country,
+                    radius_m,
+                    limit,
+                    parcel_mm,
+                    weight_g,
+                    arrival,
+                    free_capacity,
+                },
+        } => {
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            app.rebuild_index().await.map_err(|e| e.to_string())?;
+            let parcel = match (parcel_mm, weight_g) {
+                (None, None) => None,
+                (Some(dims), Some(grams)) => {
+                    let sides: Vec<i64> = dims.split('x').filter_map(|n| n.trim().parse().ok()).collect();
+                    let [l, w, h] = sides[..] else {
+                        return Err("--parcel-mm takes LxWxH in mm, e.g. 300x200x150".into());
+                    };
+                    let dimensions = relais_domain::value::Dimensions::from_mm(l, w, h).map_err(|e| e.to_string())?;
+                    Some((dimensions, relais_domain::value::Weight::from_grams(grams).map_err(|e| e.to_string())?))
+                }
+                _ => return Err("--parcel-mm and --weight-g go together".into()),
+            };
+            let arrival = arrival
+                .map(|d| {
+                    chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                        .map_err(|_| format!("--arrival {d:?} is not YYYY-MM-DD"))
+                })
+                .transpose()?;
+            let search = relais_app::points::PointSearch {
+                near: points::near(near.as_deref(), postcode.as_deref(), city.as_deref(), &country)?,
+                radius_m,
+                limit: Some(limit),
+                filter: relais_registry::index::Filter {
+                    parcel,
+                    open_share_min: if arrival.is_some() { 0.5 } else { 0.0 },
+                    arrival,
+                    free_capacity,
+                    ..Default::default()
+                },
+            };
+            for line in points::search_lines(&app, &search)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
         Command::ApiKey { command: ApiKeyCommand::Create { common, role, merchant_id, point_id, label } } => {
             let config = load(&common, None)?;
             let app = build_app(&config).await?;
@@ -210,6 +383,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn share(flag: &str, value: f64) -> Result<f64, String> {
+    if (0.0..=1.0).contains(&value) { Ok(value) } else { Err(format!("{flag} must be between 0 and 1")) }
 }
 
 fn parse_id<T>(value: Option<String>, what: &str) -> Result<Option<relais_domain::ids::Id<T>>, String> {
@@ -243,21 +420,28 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let app = build_app(&config).await?;
     let address = config.listen_addr()?;
     let keys = if demo { Some(demo::seed_if_empty(&app, &config.beside_database(".demo-keys")).await?) } else { None };
-    let router = relais_http::router(app.clone(), HttpConfig { request_body_bytes_max: config.request_body_bytes_max });
+    let indexed = app.rebuild_index().await.map_err(|e| format!("cannot build the search index: {e}"))?;
+    let router = relais_http::router(
+        app.clone(),
+        HttpConfig { request_body_bytes_max: config.request_body_bytes_max, ..HttpConfig::default() },
+    );
     let listener =
         tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("relais is serving on http://{local} ({} backend)", app.store.backend());
     println!("API docs: http://{local}/docs   OpenAPI: http://{local}/openapi.json");
+    println!("{indexed} pickup points in the search index");
     if let Some(keys) = keys {
         println!("Demo network and API keys (use as `Authorization: Bearer <key>`):");
         for line in keys.lines {
             println!("  {line}");
         }
     }
+    let indexer = tokio::spawn(index_forever(app.clone(), config.index_rebuild_seconds));
     let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds, config.sweep_batch_max));
     let result = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await;
     sweeper.abort();
+    indexer.abort();
     result.map_err(|e| format!("server error: {e}"))
 }
 
@@ -272,6 +456,26 @@ async fn sweep_forever(app: App, interval_seconds: u64, batch_max: u32) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
+        }
+    }
+}
+
+/// Keeps the search index current: recounts the capacity of points parcels came to or left every
+/// second, and rebuilds the whole index every `rebuild_seconds` (brings changes made by other processes
+/// sharing a PostgreSQL database).
+async fn index_forever(app: App, rebuild_seconds: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut last_rebuild = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        let result = if last_rebuild.elapsed().as_secs() >= rebuild_seconds {
+            last_rebuild = tokio::time::Instant::now();
+            app.rebuild_index().await
+        } else {
+            app.refresh_capacities().await
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "search index refresh failed; will retry");
         }
     }
 }

@@ -19,6 +19,8 @@ struct Server {
     child: Child,
     address: SocketAddr,
     stdout: Vec<String>,
+    /// Kept open: the server may print more, and a closed pipe would kill it.
+    _pipe: BufReader<std::process::ChildStdout>,
 }
 
 impl Drop for Server {
@@ -59,7 +61,7 @@ fn serve(dir: &Path, args: &[&str], lines_expected: usize) -> Server {
         .unwrap_or_else(|| panic!("no address in {:?}", stdout[0]))
         .parse()
         .unwrap();
-    Server { child, address, stdout }
+    Server { child, address, stdout, _pipe: reader }
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -87,13 +89,13 @@ async fn serve_demo_is_ready_to_use() {
             command.args(["serve", "--demo", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap();
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut stdout = Vec::new();
-        while stdout.len() < 10 {
+        while stdout.len() < 11 {
             let mut line = String::new();
             assert!(reader.read_line(&mut line).unwrap() > 0, "{stdout:?}");
             stdout.push(line.trim_end().to_owned());
         }
         let address = stdout[0].split("http://").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
-        Server { child, address, stdout }
+        Server { child, address, stdout, _pipe: reader }
     };
     assert!(dir.join("relais.db").exists() && dir.join("relais.db.key").exists());
     let key_of = |label: &str| -> String {
@@ -129,10 +131,25 @@ async fn serve_demo_is_ready_to_use() {
             .await;
     assert_eq!(status, 200, "{pickup}");
     assert_eq!(pickup["compartment"]["label"], deposit["compartment"]["label"]);
+
+    // The search index is built at start: the nearest points to a Lyon postcode that take a shoebox.
+    assert!(server.stdout.iter().any(|l| l == "676 pickup points in the search index"), "{:?}", server.stdout);
+    let path = "/v1/points/search?postcode=69003&limit=5&length_mm=350&width_mm=250&height_mm=150&weight_g=2000&free_capacity=true";
+    let (status, found) = call(server.address, "GET", path, &key_of("merchant key"), None).await;
+    assert_eq!(status, 200, "{found}");
+    assert!(found["origin"]["label"].as_str().unwrap().starts_with("69003"), "{found}");
+    let results = found["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5, "{found}");
+    let distances: Vec<u64> = results.iter().map(|r| r["distance_m"].as_u64().unwrap()).collect();
+    assert!(distances.windows(2).all(|d| d[0] <= d[1]) && distances[4] < 5_000, "{distances:?}");
+    assert!(results.iter().all(|r| r["capacity"]["level"] != "full"));
+    let (status, unknown) =
+        call(server.address, "GET", "/v1/points/search?postcode=00000", &key_of("merchant key"), None).await;
+    assert_eq!((status, unknown["error"]["code"].as_str()), (422, Some("place_not_found")), "{unknown}");
     drop(server);
 
     // A second start finds the demo in place and prints the same keys again, from the keys file.
-    let again = serve(&dir, &["--demo"], 10);
+    let again = serve(&dir, &["--demo"], 11);
     assert!(again.stdout.iter().any(|l| l.contains(&operator)));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -153,7 +170,7 @@ async fn concurrent_deposits_through_separate_processes() {
             relais(&dir).args(["api-key", "create", "--role", "operator", "--database-url", &url]).output().unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let operator = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-        let servers: Vec<Server> = (0..processes).map(|_| serve(&dir, &["--database-url", &url], 2)).collect();
+        let servers: Vec<Server> = (0..processes).map(|_| serve(&dir, &["--database-url", &url], 3)).collect();
         let a = servers[0].address;
 
         let (_, network) = call(

@@ -77,6 +77,43 @@ pub(crate) fn closures_from_text(text: &str) -> StoreResult<Vec<relais_domain::p
         .collect()
 }
 
+/// A point change's fields as stored: a JSON array of `{"field", "before", "after"}`.
+pub(crate) fn fields_to_text(fields: &[(String, String, String)]) -> String {
+    let items: Vec<serde_json::Value> = fields
+        .iter()
+        .map(|(field, before, after)| serde_json::json!({"field": field, "before": before, "after": after}))
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}
+
+pub(crate) fn fields_from_text(text: &str) -> StoreResult<Vec<(String, String, String)>> {
+    let items: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|_| corrupt("point change fields"))?;
+    items
+        .iter()
+        .map(|item| {
+            let text = |key: &str| item[key].as_str().map(str::to_owned).ok_or_else(|| corrupt("point change fields"));
+            Ok((text("field")?, text("before")?, text("after")?))
+        })
+        .collect()
+}
+
+/// Rows of `(point, size class index, total, available)` sorted by point, gathered per point.
+pub(crate) fn gather_counts(
+    rows: Vec<(relais_domain::ids::PointId, usize, u32, u32)>,
+) -> Vec<relais_app::ports::CompartmentCounts> {
+    let mut out: Vec<relais_app::ports::CompartmentCounts> = Vec::new();
+    for (point_id, size, total, free) in rows {
+        if out.last().is_none_or(|c| c.point_id != point_id) {
+            out.push(relais_app::ports::CompartmentCounts { point_id, free: [0; 4], total: [0; 4] });
+        }
+        if let Some(counts) = out.last_mut() {
+            counts.total[size] = total;
+            counts.free[size] = free;
+        }
+    }
+    out
+}
+
 pub(crate) fn offsets_to_text(offsets: &[u32]) -> String {
     offsets.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }

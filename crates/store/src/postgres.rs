@@ -7,19 +7,19 @@ use async_trait::async_trait;
 use deadpool_postgres::Client;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use relais_app::ports::{
-    AttemptScope, CommitError, Merchant, OutboxMessage, Page, ParcelFilter, StoreError, StoreResult, StoredCounter,
-    StoredEvent, Write,
+    AttemptScope, CommitError, CompartmentCounts, ImportRecord, Merchant, OutboxMessage, Page, ParcelFilter,
+    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
 };
 use relais_app::{ApiKey, Role, Store};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::{Compartment, CompartmentState};
-use relais_domain::ids::{CompartmentId, Id, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::ids::{CompartmentId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
     Actor, ActorKind, EventKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
 };
-use relais_domain::point::{Address, OpeningHours, PickupPoint, PointKind, PointStatus};
+use relais_domain::point::{Address, OpeningHours, PickupPoint, PointKind, PointStatus, Services};
 use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, SizeClass, Weight};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
@@ -36,6 +36,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x7265_6c61_6973;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "point_hours", include_str!("../migrations/postgres/0002_point_hours.sql")),
+    (3, "point_registry", include_str!("../migrations/postgres/0003_point_registry.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);
@@ -258,13 +259,24 @@ fn sql_of(write: &Write) -> &'static str {
         Write::InsertMerchant(_) => "INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)",
         Write::InsertPoint(_) => "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
                 postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
-                weight_max_g, dimensions_sum_max_mm, created_at, version, opening_hours, closures)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+                weight_max_g, dimensions_sum_max_mm, created_at, version, opening_hours, closures, services, source,
+                updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+                $23, $24, $25)",
         Write::InsertCompartment(_) => "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         Write::UpdateCompartment(_) => "UPDATE compartments SET state = $1, parcel_id = $2, reserved_until = $3, version = version + 1
                  WHERE id = $4 AND version = $5",
         Write::UpdatePointShelf(_) => "UPDATE pickup_points SET shelf_occupied = $1, version = version + 1 WHERE id = $2 AND version = $3",
+        Write::UpdatePoint(_) => "UPDATE pickup_points SET kind = $1, name = $2, address_line1 = $3, address_line2 = $4, postcode = $5,
+                city = $6, country = $7, latitude = $8, longitude = $9, timezone = $10, status = $11,
+                shelf_capacity = $12, weight_max_g = $13, dimensions_sum_max_mm = $14, opening_hours = $15,
+                closures = $16, services = $17, source = $18, updated_at = $19, version = version + 1
+             WHERE id = $20",
+        Write::InsertImport(_) => "INSERT INTO point_imports (id, network_id, format, source, at, status, rows_total, rows_refused, added,
+                changed, moved, closed, reopened, removed, unchanged, problems)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        Write::AppendPointChange(_) => "INSERT INTO point_changes (point_id, import_id, at, kind, fields) VALUES ($1, $2, $3, $4, $5)",
         Write::InsertParcel(_) => "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
                 recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
                 code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version)
@@ -333,6 +345,75 @@ async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
                 &p.version,
                 &p.opening_hours.as_ref().map(|h| h.as_str()),
                 &closures_to_text(&p.closures),
+                &p.services.to_string(),
+                &p.source,
+                &p.updated_at,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::UpdatePoint(p) => {
+            exec_versioned(
+                c,
+                sql,
+                &[
+                    &p.kind.as_str(),
+                    &p.name,
+                    &p.address.line1,
+                    &p.address.line2,
+                    &p.address.postcode,
+                    &p.address.city,
+                    &p.address.country,
+                    &p.coordinates.latitude(),
+                    &p.coordinates.longitude(),
+                    &p.timezone,
+                    &p.status.as_str(),
+                    &big(p.shelf_capacity),
+                    &big(p.weight_max.grams()),
+                    &big(p.dimensions_sum_mm_max),
+                    &p.opening_hours.as_ref().map(|h| h.as_str()),
+                    &closures_to_text(&p.closures),
+                    &p.services.to_string(),
+                    &p.source,
+                    &p.updated_at,
+                    &uuid(p.id),
+                ],
+            )
+            .await
+        }
+        Write::InsertImport(i) => exec(
+            c,
+            sql,
+            &[
+                &uuid(i.id),
+                &uuid(i.network_id),
+                &i.format,
+                &i.source,
+                &i.at,
+                &i.status,
+                &big(i.rows_total),
+                &big(i.rows_refused),
+                &big(i.changes[0]),
+                &big(i.changes[1]),
+                &big(i.changes[2]),
+                &big(i.changes[3]),
+                &big(i.changes[4]),
+                &big(i.changes[5]),
+                &big(i.unchanged),
+                &i.problems,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::AppendPointChange(change) => exec(
+            c,
+            sql,
+            &[
+                &uuid(change.point_id),
+                &change.import_id.map(uuid),
+                &change.at,
+                &change.kind,
+                &crate::fields_to_text(&change.fields),
             ],
         )
         .await
@@ -504,7 +585,7 @@ fn network_row(r: &Row) -> StoreResult<Network> {
 
 const POINT_COLUMNS: &str = "id, network_id, external_id, kind, name, address_line1, address_line2, postcode, city,
     country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied, weight_max_g,
-    dimensions_sum_max_mm, created_at, version, opening_hours, closures";
+    dimensions_sum_max_mm, created_at, version, opening_hours, closures, services, source, updated_at";
 
 fn point_row(r: &Row) -> StoreResult<PickupPoint> {
     Ok(PickupPoint {
@@ -531,7 +612,45 @@ fn point_row(r: &Row) -> StoreResult<PickupPoint> {
         version: get(r, 19)?,
         opening_hours: get::<Option<String>>(r, 20)?.map(OpeningHours::from_stored),
         closures: closures_from_text(&get::<String>(r, 21)?)?,
+        services: Services::parse(get(r, 22)?).map_err(|_| corrupt("point services"))?,
+        source: get(r, 23)?,
+        updated_at: get(r, 24)?,
     })
+}
+
+const IMPORT_COLUMNS: &str = "id, network_id, format, source, at, status, rows_total, rows_refused, added, changed,
+    moved, closed, reopened, removed, unchanged, problems";
+
+fn import_row(r: &Row) -> StoreResult<ImportRecord> {
+    Ok(ImportRecord {
+        id: get_id(r, 0)?,
+        network_id: get_id(r, 1)?,
+        format: get(r, 2)?,
+        source: get(r, 3)?,
+        at: get(r, 4)?,
+        status: get(r, 5)?,
+        rows_total: get_u32(r, 6)?,
+        rows_refused: get_u32(r, 7)?,
+        changes: [get_u32(r, 8)?, get_u32(r, 9)?, get_u32(r, 10)?, get_u32(r, 11)?, get_u32(r, 12)?, get_u32(r, 13)?],
+        unchanged: get_u32(r, 14)?,
+        problems: get(r, 15)?,
+    })
+}
+
+fn point_change_row(r: &Row) -> StoreResult<PointChange> {
+    Ok(PointChange {
+        seq: get(r, 0)?,
+        point_id: get_id(r, 1)?,
+        import_id: get_opt_id(r, 2)?,
+        at: get(r, 3)?,
+        kind: get(r, 4)?,
+        fields: crate::fields_from_text(get(r, 5)?)?,
+    })
+}
+
+fn counts_row(r: &Row) -> StoreResult<(PointId, usize, u32, u32)> {
+    let size = SizeClass::parse(get(r, 1)?).map_err(|_| corrupt("size class"))?;
+    Ok((get_id(r, 0)?, size as usize, get_u32(r, 2)?, get_u32(r, 3)?))
 }
 
 const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version";
@@ -673,6 +792,40 @@ impl Store for PostgresStore {
     async fn count_points(&self) -> StoreResult<u64> {
         let count = self.one("SELECT COUNT(*) FROM pickup_points", &[], |r| get::<i64>(r, 0)).await?;
         Ok(count.unwrap_or(0) as u64)
+    }
+
+    async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>> {
+        let point = point_id.map(uuid);
+        let rows = self
+            .many(
+                "SELECT point_id, size, COUNT(*), COUNT(*) FILTER (WHERE state = 'available') FROM compartments
+                 WHERE ($1::uuid IS NULL OR point_id = $1) GROUP BY point_id, size ORDER BY point_id",
+                &[&point],
+                counts_row,
+            )
+            .await?;
+        Ok(crate::gather_counts(rows))
+    }
+
+    async fn imports(&self, network_id: NetworkId, page: Page<ImportId>) -> StoreResult<Vec<ImportRecord>> {
+        let before = page.after.map(uuid).unwrap_or(Uuid::max());
+        self.many(
+            &format!(
+                "SELECT {IMPORT_COLUMNS} FROM point_imports WHERE network_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+            ),
+            &[&uuid(network_id), &before, &big(page.limit)],
+            import_row,
+        )
+        .await
+    }
+
+    async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>> {
+        self.many(
+            "SELECT seq, point_id, import_id, at, kind, fields FROM point_changes WHERE point_id = $1 ORDER BY seq",
+            &[&uuid(point_id)],
+            point_change_row,
+        )
+        .await
     }
 
     async fn compartments(&self, point_id: PointId) -> StoreResult<Vec<Compartment>> {

@@ -12,19 +12,19 @@ use std::sync::mpsc;
 
 use async_trait::async_trait;
 use relais_app::ports::{
-    AttemptScope, CommitError, Merchant, OutboxMessage, Page, ParcelFilter, StoreError, StoreResult, StoredCounter,
-    StoredEvent, Write,
+    AttemptScope, CommitError, CompartmentCounts, ImportRecord, Merchant, OutboxMessage, Page, ParcelFilter,
+    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
 };
 use relais_app::{ApiKey, Role, Store};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::{Compartment, CompartmentState};
-use relais_domain::ids::{CompartmentId, Id, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::ids::{CompartmentId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
     Actor, ActorKind, EventKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
 };
-use relais_domain::point::{Address, OpeningHours, PickupPoint, PointKind, PointStatus};
+use relais_domain::point::{Address, OpeningHours, PickupPoint, PointKind, PointStatus, Services};
 use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, SizeClass, Weight};
 use rusqlite::types::{FromSql, ToSql};
 use rusqlite::{Connection, OpenFlags, Row, params};
@@ -39,6 +39,7 @@ const QUEUE_COMMANDS_MAX: usize = 4096;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "point_hours", include_str!("../migrations/sqlite/0002_point_hours.sql")),
+    (3, "point_registry", include_str!("../migrations/sqlite/0003_point_registry.sql")),
 ];
 
 struct Job {
@@ -302,8 +303,10 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             c,
             "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
                 postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
-                weight_max_g, dimensions_sum_max_mm, created_at, version, opening_hours, closures)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                weight_max_g, dimensions_sum_max_mm, created_at, version, opening_hours, closures, services, source,
+                updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+                ?23, ?24, ?25)",
             params![
                 id(p.id),
                 id(p.network_id),
@@ -326,7 +329,10 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
                 micros(p.created_at),
                 p.version,
                 p.opening_hours.as_ref().map(|h| h.as_str()),
-                closures_to_text(&p.closures)
+                closures_to_text(&p.closures),
+                p.services.to_string(),
+                p.source,
+                micros(p.updated_at)
             ],
         )
         .map(drop),
@@ -354,6 +360,73 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             "UPDATE pickup_points SET shelf_occupied = ?1, version = version + 1 WHERE id = ?2 AND version = ?3",
             params![p.shelf_occupied, id(p.id), p.version],
         ),
+        Write::UpdatePoint(p) => exec_versioned(
+            c,
+            "UPDATE pickup_points SET kind = ?1, name = ?2, address_line1 = ?3, address_line2 = ?4, postcode = ?5,
+                city = ?6, country = ?7, latitude = ?8, longitude = ?9, timezone = ?10, status = ?11,
+                shelf_capacity = ?12, weight_max_g = ?13, dimensions_sum_max_mm = ?14, opening_hours = ?15,
+                closures = ?16, services = ?17, source = ?18, updated_at = ?19, version = version + 1
+             WHERE id = ?20",
+            params![
+                p.kind.as_str(),
+                p.name,
+                p.address.line1,
+                p.address.line2,
+                p.address.postcode,
+                p.address.city,
+                p.address.country,
+                p.coordinates.latitude(),
+                p.coordinates.longitude(),
+                p.timezone,
+                p.status.as_str(),
+                p.shelf_capacity,
+                p.weight_max.grams(),
+                p.dimensions_sum_mm_max,
+                p.opening_hours.as_ref().map(|h| h.as_str()),
+                closures_to_text(&p.closures),
+                p.services.to_string(),
+                p.source,
+                micros(p.updated_at),
+                id(p.id)
+            ],
+        ),
+        Write::InsertImport(i) => exec(
+            c,
+            "INSERT INTO point_imports (id, network_id, format, source, at, status, rows_total, rows_refused, added,
+                changed, moved, closed, reopened, removed, unchanged, problems)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                id(i.id),
+                id(i.network_id),
+                i.format,
+                i.source,
+                micros(i.at),
+                i.status,
+                i.rows_total,
+                i.rows_refused,
+                i.changes[0],
+                i.changes[1],
+                i.changes[2],
+                i.changes[3],
+                i.changes[4],
+                i.changes[5],
+                i.unchanged,
+                i.problems
+            ],
+        )
+        .map(drop),
+        Write::AppendPointChange(change) => exec(
+            c,
+            "INSERT INTO point_changes (point_id, import_id, at, kind, fields) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                id(change.point_id),
+                change.import_id.map(id),
+                micros(change.at),
+                change.kind,
+                crate::fields_to_text(&change.fields)
+            ],
+        )
+        .map(drop),
         Write::InsertParcel(p) => exec(
             c,
             "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
@@ -536,7 +609,7 @@ fn network_row(r: &Row) -> StoreResult<Network> {
 
 const POINT_COLUMNS: &str = "id, network_id, external_id, kind, name, address_line1, address_line2, postcode, city,
     country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied, weight_max_g,
-    dimensions_sum_max_mm, created_at, version, opening_hours, closures";
+    dimensions_sum_max_mm, created_at, version, opening_hours, closures, services, source, updated_at";
 
 fn point_row(r: &Row) -> StoreResult<PickupPoint> {
     Ok(PickupPoint {
@@ -563,7 +636,45 @@ fn point_row(r: &Row) -> StoreResult<PickupPoint> {
         version: get(r, 19)?,
         opening_hours: get::<Option<String>>(r, 20)?.map(OpeningHours::from_stored),
         closures: closures_from_text(&get::<String>(r, 21)?)?,
+        services: Services::parse(&get::<String>(r, 22)?).map_err(|_| corrupt("point services"))?,
+        source: get(r, 23)?,
+        updated_at: get_time(r, 24)?,
     })
+}
+
+const IMPORT_COLUMNS: &str = "id, network_id, format, source, at, status, rows_total, rows_refused, added, changed,
+    moved, closed, reopened, removed, unchanged, problems";
+
+fn import_row(r: &Row) -> StoreResult<ImportRecord> {
+    Ok(ImportRecord {
+        id: get_id(r, 0)?,
+        network_id: get_id(r, 1)?,
+        format: get(r, 2)?,
+        source: get(r, 3)?,
+        at: get_time(r, 4)?,
+        status: get(r, 5)?,
+        rows_total: get(r, 6)?,
+        rows_refused: get(r, 7)?,
+        changes: [get(r, 8)?, get(r, 9)?, get(r, 10)?, get(r, 11)?, get(r, 12)?, get(r, 13)?],
+        unchanged: get(r, 14)?,
+        problems: get(r, 15)?,
+    })
+}
+
+fn point_change_row(r: &Row) -> StoreResult<PointChange> {
+    Ok(PointChange {
+        seq: get(r, 0)?,
+        point_id: get_id(r, 1)?,
+        import_id: get_opt_id(r, 2)?,
+        at: get_time(r, 3)?,
+        kind: get(r, 4)?,
+        fields: crate::fields_from_text(&get::<String>(r, 5)?)?,
+    })
+}
+
+fn counts_row(r: &Row) -> StoreResult<(PointId, usize, u32, u32)> {
+    let size = SizeClass::parse(&get::<String>(r, 1)?).map_err(|_| corrupt("size class"))?;
+    Ok((get_id(r, 0)?, size as usize, get(r, 2)?, get(r, 3)?))
 }
 
 const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version";
@@ -712,6 +823,43 @@ impl Store for SqliteStore {
 
     async fn count_points(&self) -> StoreResult<u64> {
         Ok(self.one("SELECT COUNT(*) FROM pickup_points", &[], |r| get::<i64>(r, 0))?.unwrap_or(0) as u64)
+    }
+
+    async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>> {
+        let rows = match point_id {
+            Some(point) => self.many(
+                "SELECT point_id, size, COUNT(*), SUM(state = 'available') FROM compartments
+                 WHERE point_id = ?1 GROUP BY point_id, size ORDER BY point_id",
+                &[&id(point)],
+                counts_row,
+            )?,
+            None => self.many(
+                "SELECT point_id, size, COUNT(*), SUM(state = 'available') FROM compartments
+                 GROUP BY point_id, size ORDER BY point_id",
+                &[],
+                counts_row,
+            )?,
+        };
+        Ok(crate::gather_counts(rows))
+    }
+
+    async fn imports(&self, network_id: NetworkId, page: Page<ImportId>) -> StoreResult<Vec<ImportRecord>> {
+        let before = page.after.map(id).unwrap_or([0xFF; 16]);
+        self.many(
+            &format!(
+                "SELECT {IMPORT_COLUMNS} FROM point_imports WHERE network_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+            ),
+            &[&id(network_id), &before, &page.limit],
+            import_row,
+        )
+    }
+
+    async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>> {
+        self.many(
+            "SELECT seq, point_id, import_id, at, kind, fields FROM point_changes WHERE point_id = ?1 ORDER BY seq",
+            &[&id(point_id)],
+            point_change_row,
+        )
     }
 
     async fn compartments(&self, point_id: PointId) -> StoreResult<Vec<Compartment>> {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use relais_app::parcels::{AnnounceParcel, PickupSecret};
+use relais_app::points::{ImportLimits, ImportRequest, Near, PointSearch};
 use relais_app::ports::{AttemptScope, CommitError, ManualClock, Page, ParcelFilter, SeededRandom, Write};
 use relais_app::setup::{NewCompartment, NewPoint};
 use relais_app::{App, AppError, Caller, Role, Secrets};
@@ -15,6 +16,8 @@ use relais_domain::compartment::{CompartmentState, NoFit};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{EventKind, IncidentKind, ParcelState, TransitionError};
 use relais_domain::point::PickupPoint;
+use relais_registry::formats::{Encoding, Format};
+use relais_registry::index::Filter;
 use relais_store::testing::{self, TestStore};
 
 struct World {
@@ -60,6 +63,7 @@ async fn world(test: TestStore) -> World {
         dimensions_sum_max_mm: None,
         opening_hours: None,
         closures: Vec::new(),
+        services: None,
         compartments: compartments
             .into_iter()
             .map(|(label, size)| NewCompartment { label: label.into(), size: size.into() })
@@ -185,6 +189,7 @@ async fn point_hours_and_closures_round_trip() {
             dimensions_sum_max_mm: None,
             opening_hours: Some("Mo-Fr 09:00-12:00,14:00-19:00 ;  Sa 09:00-12:00; PH off".into()),
             closures: vec![("2026-12-24".into(), "2026-12-26".into()), ("2026-08-03".into(), "2026-08-16".into())],
+            services: Some("collect,return".into()),
             compartments: Vec::new(),
         };
         let (created, _) = w.app.create_point(&Caller::system(), input).await.unwrap();
@@ -199,6 +204,128 @@ async fn point_hours_and_closures_round_trip() {
         // Points without hours stay without.
         let locker = w.app.point(&Caller::system(), w.locker.id).await.unwrap().0;
         assert_eq!((locker.opening_hours, locker.closures), (None, Vec::new()));
+    }
+}
+
+const IMPORT_HEADER: &str =
+    "external_id,kind,name,address_line1,postcode,city,country,latitude,longitude,opening_hours,compartments\n";
+
+fn import(network: relais_domain::ids::NetworkId, csv: &str, dry_run: bool, limits: ImportLimits) -> ImportRequest {
+    ImportRequest {
+        network_id: network,
+        format: Format::Csv,
+        encoding: Encoding::Utf8,
+        source: "points.csv".into(),
+        bytes: format!("{IMPORT_HEADER}{csv}").into_bytes(),
+        dry_run,
+        limits,
+    }
+}
+
+/// An import applies its whole diff in one transaction and records it; a refused file changes nothing
+/// but is recorded; a dry run records nothing. The search index follows.
+#[tokio::test]
+async fn imports_apply_atomically_and_keep_history() {
+    let v1 = "\
+P1,counter,Tabac du Parc,1 rue A,69001,Lyon,FR,45.7600,4.8300,Mo-Sa 09:00-19:00,
+P2,counter,Presse,2 rue B,69002,Lyon,FR,45.7500,4.8300,,
+P3,counter,Épicerie,3 rue C,69003,Lyon,FR,45.7550,4.8500,,
+L1,locker,Consigne,4 rue D,69003,Lyon,FR,45.7560,4.8510,24/7,\"A:2,B:1\"
+";
+    // P1 renamed, P2 moved ~220 m, P3 gone, L1 the same, and one bad row.
+    let v2 = "\
+P1,counter,Tabac du Parc et Loto,1 rue A,69001,Lyon,FR,45.7600,4.8300,Mo-Sa 09:00-19:00,
+P2,counter,Presse,2 rue B,69002,Lyon,FR,45.7520,4.8300,,
+L1,locker,Consigne,4 rue D,69003,Lyon,FR,45.7560,4.8510,24/7,\"A:2,B:1\"
+X1,counter,Broken,5 rue E,69004,Lyon,FR,north,4.83,,
+";
+    for w in worlds().await {
+        let system = Caller::system();
+        let network = w.app.create_network(&system, "Import", NetworkRules::default()).await.unwrap();
+        let first = w.app.import_points(&system, import(network.id, v1, false, ImportLimits::default())).await.unwrap();
+        assert_eq!((first.record.status.as_str(), first.record.changes), ("applied", [4, 0, 0, 0, 0, 0]));
+        let points = w.app.store.points(Some(network.id), Page { after: None, limit: 100 }).await.unwrap();
+        let by_id = |external: &str| points.iter().find(|p| p.external_id == external).unwrap().clone();
+        let (p1, l1) = (by_id("P1"), by_id("L1"));
+        assert_eq!(p1.source, "import:csv:points.csv");
+        let counts = w.app.store.compartment_counts(Some(l1.id)).await.unwrap();
+        assert_eq!((counts[0].free, counts[0].total), ([2, 1, 0, 0], [2, 1, 0, 0]));
+
+        // Too many bad rows: refused, recorded, nothing changed. (Imports come minutes apart at least.)
+        w.clock.advance(Duration::minutes(5));
+        let refused =
+            w.app.import_points(&system, import(network.id, v2, false, ImportLimits::default())).await.unwrap();
+        assert!(refused.refusal.as_deref().unwrap().contains("1 of 4 rows"), "{:?}", refused.refusal);
+        assert_eq!(refused.row_errors[0].to_string(), "line 5 (X1): latitude \"north\" is not a number");
+        assert_eq!(w.app.store.point(p1.id).await.unwrap().unwrap().name, "Tabac du Parc");
+
+        // Accepted with looser limits: the diff, one transaction, the history.
+        w.clock.advance(Duration::minutes(5));
+        let loose = ImportLimits { error_share_max: 0.3, removal_share_max: 0.5, ..ImportLimits::default() };
+        let applied = w.app.import_points(&system, import(network.id, v2, false, loose)).await.unwrap();
+        assert_eq!((applied.record.status.as_str(), applied.record.changes), ("applied", [0, 1, 1, 0, 0, 1]));
+        assert_eq!((applied.record.unchanged, applied.record.rows_refused), (1, 1));
+        let p1_after = w.app.store.point(p1.id).await.unwrap().unwrap();
+        assert_eq!((p1_after.name.as_str(), p1_after.version), ("Tabac du Parc et Loto", p1.version + 1));
+        let p3 = w.app.store.point(by_id("P3").id).await.unwrap().unwrap();
+        assert_eq!(p3.status, relais_domain::point::PointStatus::Decommissioned);
+        let history = w.app.point_history(&system, p1.id).await.unwrap();
+        let kinds: Vec<&str> = history.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds, ["added", "changed"]);
+        assert_eq!(history[1].import_id, Some(applied.record.id));
+        assert_eq!(
+            history[1].fields,
+            [("name".to_owned(), "Tabac du Parc".to_owned(), "Tabac du Parc et Loto".to_owned())]
+        );
+
+        // A dry run reports and records nothing.
+        w.clock.advance(Duration::minutes(5));
+        let dry = w.app.import_points(&system, import(network.id, v1, true, loose)).await.unwrap();
+        assert_eq!((dry.record.status.as_str(), dry.record.changes), ("dry_run", [0, 1, 1, 0, 1, 0]));
+        let imports = w.app.imports(&system, network.id, Page { after: None, limit: 10 }).await.unwrap();
+        let statuses: Vec<&str> = imports.iter().map(|i| i.status.as_str()).collect();
+        assert_eq!(statuses, ["applied", "refused", "applied"], "newest first, no dry run");
+        assert!(imports[1].problems.starts_with("1 of 4 rows"), "{}", imports[1].problems);
+
+        // The index followed the import: P3 is gone from searches, P1 has its new name.
+        let search = PointSearch {
+            near: Near::Position(relais_domain::value::Coordinates::parse(45.76, 4.83).unwrap()),
+            radius_m: Some(5_000.0),
+            limit: Some(10),
+            filter: Filter { networks: vec![network.id], ..Filter::default() },
+        };
+        let found = w.app.search_points(&system, &search).unwrap();
+        let names: Vec<&str> = found.hits.iter().map(|h| h.point.name.as_str()).collect();
+        assert_eq!(names, ["Tabac du Parc et Loto", "Presse", "Consigne"]);
+    }
+}
+
+/// Capacity in the index follows deposits and pickups (after the refresh the server runs every second).
+#[tokio::test]
+async fn the_index_follows_capacity_changes() {
+    for w in worlds().await {
+        w.app.rebuild_index().await.unwrap();
+        let system = Caller::system();
+        let free = |app: &App| {
+            let search = PointSearch {
+                near: Near::Position(w.locker.coordinates),
+                radius_m: Some(1_000.0),
+                limit: Some(10),
+                filter: Filter { networks: vec![w.network.id], ..Filter::default() },
+            };
+            let hits = app.search_points(&system, &search).unwrap().hits;
+            hits.iter().find(|h| h.point.id == w.locker.id).unwrap().capacity.unwrap().free
+        };
+        assert_eq!(free(&w.app), [2, 1, 1, 0]);
+        let announced = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELIX01", SMALL)).await.unwrap();
+        assert_eq!(w.app.refresh_capacities().await.unwrap(), 1);
+        assert_eq!(free(&w.app), [1, 1, 1, 0], "a reservation takes a door");
+        w.app.deposit(&w.carrier, announced.parcel.id).await.unwrap();
+        w.app.refresh_capacities().await.unwrap();
+        assert_eq!(free(&w.app), [1, 1, 1, 0]);
+        w.app.pickup_parcel(&w.device, announced.parcel.id, announced.pickup_code.as_str()).await.unwrap();
+        w.app.refresh_capacities().await.unwrap();
+        assert_eq!(free(&w.app), [2, 1, 1, 0]);
     }
 }
 
@@ -537,6 +664,7 @@ async fn concurrent_deposits_never_share_a_compartment() {
                     dimensions_sum_max_mm: None,
                     opening_hours: None,
                     closures: Vec::new(),
+                    services: None,
                     compartments: labels
                         .iter()
                         .map(|(l, s)| NewCompartment { label: l.clone(), size: (*s).into() })

@@ -1,0 +1,492 @@
+//! The registry's routes: point search and the check of a chosen point (with fallbacks), the same shop
+//! in other networks, a point's history, and imports of operators' files.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use relais_app::points::{ImportLimits, ImportOutcome, ImportRequest, Near, PointSearch};
+use relais_app::ports::{ImportRecord, Page as PageRequest, PointChange};
+use relais_domain::Timestamp;
+use relais_domain::ids::Id;
+use relais_domain::point::{PointKind, Services};
+use relais_domain::value::{Coordinates, Dimensions, ParseError, SizeClass, Weight};
+use relais_registry::diff::ChangeKind;
+use relais_registry::formats::{Encoding, Format};
+use relais_registry::index::{Filter, Hit};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::HttpState;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{Auth, QueryParams, path_id};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Where to search from (exactly one of a position, a postcode or a city) and what the parcel needs.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// A postcode, e.g. `69003`.
+    pub postcode: Option<String>,
+    /// A city name, e.g. `Villeurbanne`.
+    pub city: Option<String>,
+    /// ISO 3166 country of the postcode or city (default FR).
+    pub country: Option<String>,
+    /// 1 to 100,000 metres, default 10,000.
+    pub radius_m: Option<f64>,
+    /// 1 to 50, default 10.
+    pub limit: Option<u32>,
+    /// Comma-separated kinds: `locker,counter,hub,store,post_office`.
+    pub kind: Option<String>,
+    /// Comma-separated network ids.
+    pub network_id: Option<String>,
+    /// Comma-separated services the point must offer: `collect,send,return,cash_on_delivery`.
+    pub services: Option<String>,
+    pub length_mm: Option<i64>,
+    pub width_mm: Option<i64>,
+    pub height_mm: Option<i64>,
+    pub weight_g: Option<i64>,
+    /// Local day the parcel is expected at the point, `YYYY-MM-DD`: the point must be open that day.
+    pub arrival: Option<String>,
+    /// Share of the hold window (from the arrival day) the point must be open, 0 to 1; default 0.5 with
+    /// `arrival`.
+    pub open_share_min: Option<f64>,
+    /// Only points with room for the parcel now.
+    pub free_capacity: Option<bool>,
+}
+
+impl SearchQuery {
+    fn into_search(self) -> Result<PointSearch> {
+        let country = self.country.clone().unwrap_or_else(|| "FR".into());
+        let near = match (self.lat, self.lon, self.postcode.as_deref(), self.city.as_deref()) {
+            (Some(lat), Some(lon), None, None) => Near::Position(Coordinates::parse(lat, lon)?),
+            (None, None, Some(postcode), None) => Near::Postcode { country, postcode: postcode.to_owned() },
+            (None, None, None, Some(city)) => Near::City { country, name: city.to_owned() },
+            _ => {
+                return Err(ParseError::new("near", "give exactly one of lat and lon, postcode, or city").into());
+            }
+        };
+        let kinds = split(self.kind.as_deref()).map(PointKind::parse).collect::<std::result::Result<Vec<_>, _>>()?;
+        let networks = split(self.network_id.as_deref())
+            .map(|id| {
+                path_id("network", id).map_err(|_| ParseError::new("network_id", format!("{id:?} is not a UUID")))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let parcel = match (self.length_mm, self.width_mm, self.height_mm, self.weight_g) {
+            (None, None, None, None) => None,
+            (Some(l), Some(w), Some(h), Some(g)) => Some((Dimensions::from_mm(l, w, h)?, Weight::from_grams(g)?)),
+            _ => {
+                return Err(
+                    ParseError::new("parcel", "give length_mm, width_mm, height_mm and weight_g together").into()
+                );
+            }
+        };
+        let arrival = self
+            .arrival
+            .as_deref()
+            .map(|d| {
+                NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                    .map_err(|_| ParseError::new("arrival", format!("{d:?} is not a date (YYYY-MM-DD)")))
+            })
+            .transpose()?;
+        let open_share_min = self.open_share_min.unwrap_or(if arrival.is_some() { 0.5 } else { 0.0 });
+        Ok(PointSearch {
+            near,
+            radius_m: self.radius_m,
+            limit: self.limit,
+            filter: Filter {
+                kinds,
+                networks,
+                services: Services::parse(self.services.as_deref().unwrap_or(""))?,
+                parcel,
+                arrival,
+                open_share_min,
+                free_capacity: self.free_capacity.unwrap_or(false),
+            },
+        })
+    }
+}
+
+fn split(list: Option<&str>) -> impl Iterator<Item = &str> {
+    list.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchView {
+    pub origin: OriginView,
+    pub results: Vec<PointHitView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OriginView {
+    pub latitude: f64,
+    pub longitude: f64,
+    /// The postcode or city as found (`69003 LYON`).
+    pub label: Option<String>,
+}
+
+/// A point in a search result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointHitView {
+    pub id: Uuid,
+    pub network_id: Uuid,
+    pub external_id: String,
+    pub kind: &'static str,
+    pub name: String,
+    pub address_line1: String,
+    pub postcode: String,
+    pub city: String,
+    pub country: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub services: Vec<&'static str>,
+    /// Great-circle distance from the search origin, in metres.
+    pub distance_m: u32,
+    pub today: TodayView,
+    pub capacity: CapacityView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TodayView {
+    /// Open intervals of the point's local day, `HH:MM`.
+    pub intervals: Vec<IntervalView>,
+    /// `open`, `closed` or `unknown` (hours not known).
+    pub state: &'static str,
+    /// When the state changes next (opening if closed, closing if open).
+    pub next_change: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntervalView {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CapacityView {
+    /// `plenty`, `few`, `full` or `unknown`.
+    pub level: &'static str,
+    /// Free places that fit the parcel (any free place without a parcel); absent when unknown.
+    pub free: Option<u32>,
+}
+
+fn hit_view(hit: &Hit, filter: &Filter, now: Timestamp) -> PointHitView {
+    let p = &hit.point;
+    let today = relais_registry::today::today(p, now);
+    let free = hit.capacity.map(|c| {
+        if p.kind.has_compartments() {
+            let from =
+                filter.parcel.and_then(|(d, w)| SizeClass::smallest_fitting(d, w)).map_or(0, |class| class as usize);
+            c.free[from..].iter().sum()
+        } else {
+            c.shelf_free
+        }
+    });
+    PointHitView {
+        id: p.id.uuid(),
+        network_id: p.network_id.uuid(),
+        external_id: p.external_id.clone(),
+        kind: p.kind.as_str(),
+        name: p.name.clone(),
+        address_line1: p.address.line1.clone(),
+        postcode: p.address.postcode.clone(),
+        city: p.address.city.clone(),
+        country: p.address.country.clone(),
+        latitude: p.coordinates.latitude(),
+        longitude: p.coordinates.longitude(),
+        services: p.services.names(),
+        distance_m: hit.distance_m.round() as u32,
+        today: TodayView {
+            intervals: today.intervals.into_iter().map(|(from, to)| IntervalView { from, to }).collect(),
+            state: today.state,
+            next_change: today.next_change,
+        },
+        capacity: CapacityView {
+            level: match free {
+                None => "unknown",
+                Some(0) => "full",
+                Some(1..=2) => "few",
+                Some(_) => "plenty",
+            },
+            free,
+        },
+    }
+}
+
+#[utoipa::path(get, path = "/v1/points/search", tag = "points", params(SearchQuery), security(("api_key" = [])),
+    responses((status = 200, body = SearchView), (status = 422, body = ErrorEnvelope)))]
+pub async fn search(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    QueryParams(query): QueryParams<SearchQuery>,
+) -> Result<Json<SearchView>> {
+    let search = query.into_search()?;
+    let result = state.app.search_points(&caller, &search)?;
+    let now = state.app.now();
+    Ok(Json(SearchView {
+        origin: OriginView {
+            latitude: result.origin.latitude(),
+            longitude: result.origin.longitude(),
+            label: result.origin_label,
+        },
+        results: result.hits.iter().map(|h| hit_view(h, &search.filter, now)).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckView {
+    /// Whether the point can take the parcel as asked.
+    pub suits: bool,
+    pub refusals: Vec<RefusalView>,
+    pub point: PointHitView,
+    /// When it does not suit: the nearest points that do, nearest first.
+    pub fallbacks: Vec<PointHitView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusalView {
+    /// `point_not_accepting`, `kind_not_wanted`, `network_not_wanted`, `service_missing`, `too_heavy`,
+    /// `too_large`, `closed_on_arrival`, `open_too_little`, `full`, `too_far`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The query of a check: the parcel and its arrival as in a search; a position, postcode or city is
+/// optional (then `too_far` is checked against the radius).
+#[utoipa::path(get, path = "/v1/points/{id}/check", tag = "points", params(SearchQuery), security(("api_key" = [])),
+    responses((status = 200, body = CheckView), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn check(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<SearchQuery>,
+) -> Result<Json<CheckView>> {
+    let point_id = path_id("point", &id)?;
+    let has_origin = query.lat.is_some() || query.lon.is_some() || query.postcode.is_some() || query.city.is_some();
+    let mut search = if has_origin {
+        query.into_search()?
+    } else {
+        // No origin: judge the point where it is.
+        let point = state
+            .app
+            .registry
+            .index()
+            .point(point_id)
+            .ok_or_else(|| relais_app::AppError::not_found("point", point_id))?;
+        SearchQuery { lat: Some(point.coordinates.latitude()), lon: Some(point.coordinates.longitude()), ..query }
+            .into_search()?
+    };
+    if !has_origin && search.radius_m.is_none() {
+        search.radius_m = Some(relais_app::points::RADIUS_M_DEFAULT);
+    }
+    let check = state.app.check_point(&caller, point_id, &search)?;
+    let now = state.app.now();
+    Ok(Json(CheckView {
+        suits: check.refusals.is_empty(),
+        refusals: check.refusals.iter().map(|r| RefusalView { code: r.code(), message: r.message() }).collect(),
+        point: hit_view(&check.hit, &search.filter, now),
+        fallbacks: check.fallbacks.iter().map(|h| hit_view(h, &search.filter, now)).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SamePlaceView {
+    /// Points of other networks within 30 m or at the same postcode and street address.
+    pub points: Vec<PointHitView>,
+}
+
+#[utoipa::path(get, path = "/v1/points/{id}/same-place", tag = "points", security(("api_key" = [])),
+    responses((status = 200, body = SamePlaceView), (status = 404, body = ErrorEnvelope)))]
+pub async fn same_place(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<SamePlaceView>> {
+    let hits = state.app.same_place(&caller, path_id("point", &id)?)?;
+    let now = state.app.now();
+    Ok(Json(SamePlaceView { points: hits.iter().map(|h| hit_view(h, &Filter::default(), now)).collect() }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryView {
+    pub changes: Vec<ChangeView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    pub seq: i64,
+    /// `added`, `changed`, `moved`, `closed`, `reopened` or `removed`.
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    /// The import that made the change; absent for a change through the API.
+    pub import_id: Option<Uuid>,
+    pub fields: Vec<FieldChangeView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldChangeView {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+impl From<&PointChange> for ChangeView {
+    fn from(c: &PointChange) -> Self {
+        ChangeView {
+            seq: c.seq,
+            kind: c.kind.clone(),
+            at: c.at,
+            import_id: c.import_id.map(|i| i.uuid()),
+            fields: c
+                .fields
+                .iter()
+                .map(|(field, before, after)| FieldChangeView {
+                    field: field.clone(),
+                    before: before.clone(),
+                    after: after.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/v1/points/{id}/history", tag = "points", security(("api_key" = [])),
+    responses((status = 200, body = HistoryView), (status = 404, body = ErrorEnvelope)))]
+pub async fn history(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<HistoryView>> {
+    let changes = state.app.point_history(&caller, path_id("point", &id)?).await?;
+    Ok(Json(HistoryView { changes: changes.iter().map(ChangeView::from).collect() }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// `csv`, `jsonl` or `laposte`.
+    pub format: String,
+    /// `utf-8` (default) or `iso-8859-1`.
+    pub encoding: Option<String>,
+    /// The file's name, for the history.
+    pub source: Option<String>,
+    /// Report the diff without changing anything.
+    pub dry_run: Option<bool>,
+    /// Largest share of bad rows accepted, 0 to 1 (default 0.05).
+    pub error_share_max: Option<f64>,
+    /// Largest share of the network's points the file may remove, 0 to 1 (default 0.2).
+    pub removal_share_max: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportView {
+    pub id: Uuid,
+    pub network_id: Uuid,
+    pub format: String,
+    pub source: String,
+    pub at: DateTime<Utc>,
+    /// `applied`, `refused` or `dry_run`.
+    pub status: String,
+    pub rows_total: u32,
+    pub rows_refused: u32,
+    /// Points per change: added, changed, moved, closed, reopened, removed.
+    pub changes: std::collections::BTreeMap<&'static str, u32>,
+    pub unchanged: u32,
+    /// The refusal reason first (if any), then bad rows as `line N (id): reason`.
+    pub problems: Vec<String>,
+}
+
+impl From<&ImportRecord> for ImportView {
+    fn from(r: &ImportRecord) -> Self {
+        ImportView {
+            id: r.id.uuid(),
+            network_id: r.network_id.uuid(),
+            format: r.format.clone(),
+            source: r.source.clone(),
+            at: r.at,
+            status: r.status.clone(),
+            rows_total: r.rows_total,
+            rows_refused: r.rows_refused,
+            changes: ChangeKind::ALL.iter().zip(r.changes).map(|(k, n)| (k.as_str(), n)).collect(),
+            unchanged: r.unchanged,
+            problems: r.problems.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+        }
+    }
+}
+
+/// Imports a point file (the request body, as is) into a network. A refused file answers 422
+/// `import_refused` with the same report in `details`.
+#[utoipa::path(post, path = "/v1/networks/{id}/imports", tag = "points", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"), security(("api_key" = [])),
+    responses((status = 201, body = ImportView), (status = 200, body = ImportView, description = "dry run"),
+        (status = 422, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn import(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<ImportQuery>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ImportView>)> {
+    let network_id = path_id("network", &id)?;
+    let format = Format::parse(&query.format).map_err(|m| ParseError::new("format", m))?;
+    let encoding =
+        Encoding::parse(query.encoding.as_deref().unwrap_or("utf-8")).map_err(|m| ParseError::new("encoding", m))?;
+    let share = |field: &'static str, value: Option<f64>, default: f64| match value {
+        None => Ok(default),
+        Some(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Some(_) => Err(ParseError::new(field, "must be between 0 and 1")),
+    };
+    let defaults = ImportLimits::default();
+    let limits = ImportLimits {
+        error_share_max: share("error_share_max", query.error_share_max, defaults.error_share_max)?,
+        removal_share_max: share("removal_share_max", query.removal_share_max, defaults.removal_share_max)?,
+        ..defaults
+    };
+    let dry_run = query.dry_run.unwrap_or(false);
+    let request = ImportRequest {
+        network_id,
+        format,
+        encoding,
+        source: query.source.unwrap_or_else(|| "api upload".into()),
+        bytes: body.to_vec(),
+        dry_run,
+        limits,
+    };
+    let outcome: ImportOutcome = state.app.import_points(&caller, request).await?;
+    let view = ImportView::from(&outcome.record);
+    match outcome.refusal {
+        Some(reason) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "import_refused", reason)
+            .with_details(serde_json::to_value(&view).unwrap_or_else(|_| json!({})))),
+        None if dry_run => Ok((StatusCode::OK, Json(view))),
+        None => Ok((StatusCode::CREATED, Json(view))),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportListQuery {
+    pub after: Option<Uuid>,
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/networks/{id}/imports", tag = "points", params(ImportListQuery),
+    security(("api_key" = [])), responses((status = 200, body = crate::wire::Page<ImportView>)))]
+pub async fn list_imports(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<ImportListQuery>,
+) -> Result<Json<crate::wire::Page<ImportView>>> {
+    let limit = state.app.page_limit(query.limit);
+    let imports = state
+        .app
+        .imports(&caller, path_id("network", &id)?, PageRequest { after: query.after.map(Id::from_uuid), limit })
+        .await?;
+    Ok(Json(crate::handlers::page(imports.iter().map(ImportView::from).collect(), limit, |i| i.id)))
+}

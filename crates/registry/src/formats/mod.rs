@@ -1,0 +1,221 @@
+//! Import formats: each operator's point file turned into [`NewPoint`] records, one per row, with the
+//! rows that cannot be read reported by line and reason (a bad row never stops the others; the import
+//! use case decides whether the file as a whole is acceptable).
+//!
+//! Adapters only translate: they map the operator's fields and hour encodings to ours and leave every
+//! rule to [`crate::record::PointValidator`].
+
+pub mod canonical;
+pub mod laposte;
+
+use std::fmt;
+
+use crate::record::NewPoint;
+
+/// The formats `relais import points --format` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// relais' own CSV (`docs/import-formats.md`).
+    Csv,
+    /// relais' own JSON Lines: one point object per line, same field names as the CSV.
+    Jsonl,
+    /// La Poste's contact points open-data CSV (`;`-separated).
+    LaPoste,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Csv, Format::Jsonl, Format::LaPoste];
+
+    pub fn parse(name: &str) -> Result<Format, String> {
+        Self::ALL.into_iter().find(|f| f.as_str() == name).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|f| f.as_str()).collect();
+            format!("unknown format {name:?}; one of {}", names.join(", "))
+        })
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+            Format::LaPoste => "laposte",
+        }
+    }
+
+    /// Reads a whole file. `Err` when nothing of it can be read (encoding, missing columns, empty).
+    pub fn read(self, bytes: &[u8], encoding: Encoding) -> Result<Parsed, FileError> {
+        let text = encoding.decode(bytes)?;
+        if text.trim().is_empty() {
+            return Err(FileError::Empty);
+        }
+        match self {
+            Format::Csv => canonical::read_csv(&text),
+            Format::Jsonl => canonical::read_jsonl(&text),
+            Format::LaPoste => laposte::read(&text),
+        }
+    }
+}
+
+/// The character encoding of a file. Operators' files are UTF-8 or, from older systems, ISO-8859-1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Latin1,
+}
+
+impl Encoding {
+    pub fn parse(name: &str) -> Result<Encoding, String> {
+        match name.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => Ok(Encoding::Utf8),
+            "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" => Ok(Encoding::Latin1),
+            _ => Err(format!("unknown encoding {name:?}; one of utf-8, iso-8859-1")),
+        }
+    }
+
+    /// The text of the file, without a UTF-8 byte-order mark. A UTF-8 file with a byte that is not UTF-8
+    /// is refused with the line it is on: guessing would import mangled names.
+    pub fn decode(self, bytes: &[u8]) -> Result<String, FileError> {
+        match self {
+            Encoding::Utf8 => {
+                let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+                match std::str::from_utf8(bytes) {
+                    Ok(text) => Ok(text.to_owned()),
+                    Err(e) => {
+                        let at = e.valid_up_to();
+                        let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
+                        Err(FileError::Encoding { line })
+                    }
+                }
+            }
+            // ISO-8859-1 maps each byte to the code point of the same number.
+            Encoding::Latin1 => Ok(bytes.iter().map(|b| char::from(*b)).collect()),
+        }
+    }
+}
+
+/// One record read from a file, with the line it starts on (1 = the first line of the file).
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub line: usize,
+    pub point: NewPoint,
+}
+
+/// A row that could not be read or validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: usize,
+    /// The operator's id of the point, when the row got that far.
+    pub external_id: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.external_id {
+            Some(id) => write!(f, "line {} ({id}): {}", self.line, self.message),
+            None => write!(f, "line {}: {}", self.line, self.message),
+        }
+    }
+}
+
+/// What a file holds: the readable rows, and the others with their reasons.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub rows: Vec<Row>,
+    pub errors: Vec<RowError>,
+}
+
+impl Parsed {
+    pub fn total(&self) -> usize {
+        self.rows.len() + self.errors.len()
+    }
+}
+
+/// A file that cannot be read at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileError {
+    Empty,
+    Encoding { line: usize },
+    MissingColumns(Vec<String>),
+    Corrupt { line: usize, message: String },
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::Empty => f.write_str("the file is empty"),
+            FileError::Encoding { line } => {
+                write!(f, "line {line}: the file is not valid UTF-8 (an ISO-8859-1 file? try --encoding iso-8859-1)")
+            }
+            FileError::MissingColumns(columns) => {
+                write!(f, "line 1: the header lacks the column(s) {}", columns.join(", "))
+            }
+            FileError::Corrupt { line, message } => write!(f, "line {line}: {message}"),
+        }
+    }
+}
+
+/// A number written with a decimal point or a decimal comma (Mondial Relay, French spreadsheets).
+pub(crate) fn decimal(field: &str, text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(format!("{field} is missing"));
+    }
+    text.replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("{field} {text:?} is not a number"))
+}
+
+/// The columns of a CSV header, `missing` those of `required` it lacks.
+pub(crate) struct Header {
+    names: Vec<String>,
+}
+
+impl Header {
+    pub(crate) fn new(record: &csv::StringRecord) -> Header {
+        Header { names: record.iter().map(|n| n.trim().trim_start_matches('#').to_owned()).collect() }
+    }
+
+    pub(crate) fn require(&self, required: &[&str]) -> Result<(), FileError> {
+        let missing: Vec<String> =
+            required.iter().filter(|r| !self.names.iter().any(|n| n == *r)).map(|r| (*r).to_owned()).collect();
+        if missing.is_empty() { Ok(()) } else { Err(FileError::MissingColumns(missing)) }
+    }
+
+    pub(crate) fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings() {
+        assert_eq!(Encoding::Utf8.decode("\u{feff}a;é".as_bytes()).unwrap(), "a;é");
+        assert_eq!(Encoding::Utf8.decode(b"a\nb\nSaint-\xC9tienne\n"), Err(FileError::Encoding { line: 3 }));
+        assert_eq!(Encoding::Latin1.decode(b"Saint-\xC9tienne").unwrap(), "Saint-Étienne");
+        assert_eq!(Encoding::parse("ISO-8859-1"), Ok(Encoding::Latin1));
+        assert!(Encoding::parse("cp1252").is_err());
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(decimal("latitude", "45,764043"), Ok(45.764043));
+        assert_eq!(decimal("latitude", " 4.83 "), Ok(4.83));
+        assert!(decimal("latitude", "").unwrap_err().contains("missing"));
+        assert!(decimal("latitude", "NaN").is_err());
+        assert!(decimal("latitude", "45.1.2").is_err());
+    }
+
+    #[test]
+    fn formats_by_name() {
+        for format in Format::ALL {
+            assert_eq!(Format::parse(format.as_str()), Ok(format));
+        }
+        assert!(Format::parse("xml").unwrap_err().contains("csv, jsonl"));
+        assert_eq!(Format::Csv.read(b" \n", Encoding::Utf8).unwrap_err(), FileError::Empty);
+    }
+}

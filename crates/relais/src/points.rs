@@ -1,0 +1,181 @@
+//! The CLI side of the registry: `relais import points` (a file, or every file of a drop folder) and
+//! `relais points search`. Both call the same use cases as the API; this module only reads files and
+//! prints reports.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use relais_app::points::{ImportLimits, ImportOutcome, ImportRequest, Near, PointSearch};
+use relais_app::{App, Caller};
+use relais_domain::ids::NetworkId;
+use relais_registry::diff::{ChangeKind, Diff};
+use relais_registry::formats::{Encoding, Format};
+use relais_registry::index::Hit;
+
+pub struct ImportArgs {
+    pub network_id: NetworkId,
+    pub format: Format,
+    pub encoding: Encoding,
+    pub dry_run: bool,
+    pub limits: ImportLimits,
+}
+
+/// Imports one file. Returns the report, and whether the file was refused.
+pub async fn import_file(app: &App, args: &ImportArgs, path: &Path) -> Result<(String, bool), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let source = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let request = ImportRequest {
+        network_id: args.network_id,
+        format: args.format,
+        encoding: args.encoding,
+        source,
+        bytes,
+        dry_run: args.dry_run,
+        limits: args.limits,
+    };
+    let outcome = app.import_points(&Caller::system(), request).await.map_err(|e| e.to_string())?;
+    let refused = outcome.refusal.is_some();
+    Ok((report(&outcome, args.dry_run), refused))
+}
+
+/// The files of a drop folder to import, oldest name first; sub-folders (`done`, `refused`) and hidden
+/// or partial files (`.name`, `name.part`, `name.tmp`) are skipped: an FTP upload in progress is not read.
+pub fn drop_folder_files(folder: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(folder).map_err(|e| format!("cannot read folder {}: {e}", folder.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            !name.starts_with('.') && !name.ends_with(".part") && !name.ends_with(".tmp")
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Moves an imported file to `done/` or `refused/` beside it, so the folder only holds what is new.
+pub fn file_away(path: &Path, refused: bool) -> Result<PathBuf, String> {
+    let folder = path.parent().unwrap_or(Path::new(".")).join(if refused { "refused" } else { "done" });
+    std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    let target = folder.join(path.file_name().unwrap_or_default());
+    std::fs::rename(path, &target)
+        .map_err(|e| format!("cannot move {} to {}: {e}", path.display(), target.display()))?;
+    Ok(target)
+}
+
+/// A readable report: the outcome, counts, problems and, for a dry run, the diff point by point.
+pub fn report(outcome: &ImportOutcome, dry_run: bool) -> String {
+    let r = &outcome.record;
+    let mut out = String::new();
+    let status = match (&outcome.refusal, dry_run) {
+        (Some(_), _) => "REFUSED",
+        (None, true) => "dry run: would apply",
+        (None, false) => "applied",
+    };
+    let _ = writeln!(out, "import {} ({}, {}): {status}", r.source, r.format, r.id);
+    if let Some(reason) = &outcome.refusal {
+        let _ = writeln!(out, "reason: {reason}");
+    }
+    let _ = writeln!(out, "rows: {} read, {} refused", r.rows_total, r.rows_refused);
+    let counts: Vec<String> =
+        ChangeKind::ALL.iter().zip(r.changes).map(|(k, n)| format!("{} {n}", k.as_str())).collect();
+    let _ = writeln!(out, "points: {}, unchanged {}", counts.join(", "), r.unchanged);
+    if !outcome.row_errors.is_empty() {
+        let _ = writeln!(out, "problems:");
+        for error in &outcome.row_errors {
+            let _ = writeln!(out, "  {error}");
+        }
+    }
+    if dry_run {
+        out.push_str(&diff_lines(&outcome.diff));
+    }
+    out
+}
+
+/// One line per point: `+` added, `~` changed or moved, `-` removed, `!` closed, `^` reopened.
+pub fn diff_lines(diff: &Diff) -> String {
+    let mut out = String::new();
+    if diff.points.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "diff:");
+    for p in &diff.points {
+        let mark = match p.kind {
+            ChangeKind::Added => '+',
+            ChangeKind::Changed | ChangeKind::Moved => '~',
+            ChangeKind::Closed => '!',
+            ChangeKind::Reopened => '^',
+            ChangeKind::Removed => '-',
+        };
+        let fields: Vec<String> =
+            p.fields.iter().map(|f| format!("{}: {:?} -> {:?}", f.field, f.before, f.after)).collect();
+        let _ = writeln!(
+            out,
+            "  {mark} {} {} ({}) {}",
+            p.after.external_id,
+            p.after.name,
+            p.kind.as_str(),
+            fields.join("; ")
+        )
+        .map(drop);
+    }
+    out
+}
+
+/// Search results as lines: distance, kind, name, address, today's hours, capacity.
+pub fn search_lines(app: &App, search: &PointSearch) -> Result<Vec<String>, String> {
+    let result = app.search_points(&Caller::system(), search).map_err(|e| e.to_string())?;
+    let now = app.now();
+    let mut lines = vec![format!(
+        "{} results near {:.5},{:.5}{}",
+        result.hits.len(),
+        result.origin.latitude(),
+        result.origin.longitude(),
+        result.origin_label.map(|l| format!(" ({l})")).unwrap_or_default()
+    )];
+    lines.extend(result.hits.iter().map(|hit| hit_line(hit, now)));
+    Ok(lines)
+}
+
+fn hit_line(hit: &Hit, now: relais_domain::Timestamp) -> String {
+    let p = &hit.point;
+    let today = relais_registry::today::today(p, now);
+    let hours = if today.intervals.is_empty() {
+        today.state.to_owned()
+    } else {
+        today.intervals.iter().map(|(a, b)| format!("{a}-{b}")).collect::<Vec<_>>().join(",")
+    };
+    let capacity = match hit.capacity {
+        None => "capacity unknown".to_owned(),
+        Some(c) if p.kind.has_compartments() => format!("free A/B/C/D {:?}", c.free),
+        Some(c) => format!("{} free on the shelf", c.shelf_free),
+    };
+    format!(
+        "{:>6} m  {:<11} {}  {}, {} {}  today {hours}  {capacity}  [{}]",
+        hit.distance_m.round(),
+        p.kind.as_str(),
+        p.name,
+        p.address.line1,
+        p.address.postcode,
+        p.address.city,
+        p.id
+    )
+}
+
+/// `--near "45.76,4.83"`, `--postcode 69003` or `--city Lyon`: exactly one.
+pub fn near(near: Option<&str>, postcode: Option<&str>, city: Option<&str>, country: &str) -> Result<Near, String> {
+    match (near, postcode, city) {
+        (Some(position), None, None) => {
+            let (lat, lon) = position.split_once(',').ok_or("--near takes LAT,LON (e.g. 45.76,4.83)")?;
+            let parse = |v: &str| v.trim().parse::<f64>().map_err(|_| format!("--near: {v:?} is not a number"));
+            let coordinates =
+                relais_domain::value::Coordinates::parse(parse(lat)?, parse(lon)?).map_err(|e| e.to_string())?;
+            Ok(Near::Position(coordinates))
+        }
+        (None, Some(code), None) => Ok(Near::Postcode { country: country.to_owned(), postcode: code.to_owned() }),
+        (None, None, Some(name)) => Ok(Near::City { country: country.to_owned(), name: name.to_owned() }),
+        _ => Err("give exactly one of --near LAT,LON, --postcode or --city".into()),
+    }
+}
