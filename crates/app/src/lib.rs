@@ -65,6 +65,8 @@ pub struct App {
     pub limits: AppLimits,
     /// The pickup-point search index, shared by every clone of the app.
     pub registry: Arc<points::PointRegistry>,
+    /// Makes ids strictly increase in this process.
+    ids: Arc<IdSequence>,
 }
 
 /// Outcome of one try of a command.
@@ -90,18 +92,28 @@ pub(crate) fn committed(result: Result<(), CommitError>) -> Result<(), Retry> {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, random: Arc<dyn RandomSource>, secrets: Secrets) -> Self {
-        App { store, clock, random, secrets, limits: AppLimits::default(), registry: Arc::default() }
+        App {
+            store,
+            clock,
+            random,
+            secrets,
+            limits: AppLimits::default(),
+            registry: Arc::default(),
+            ids: Arc::default(),
+        }
     }
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
 
-    /// A new time-ordered id (UUID v7) from the clock and the random source.
+    /// A new time-ordered id (UUID v7) from the clock and the random source; ids made by one process
+    /// strictly increase (see [`IdSequence`]).
     pub fn new_id<T>(&self) -> Id<T> {
         let mut random = [0u8; 10];
         self.random.fill(&mut random);
-        let unix_ms = u64::try_from(self.now().timestamp_millis()).unwrap_or(0);
+        let now_ms = u64::try_from(self.now().timestamp_millis()).unwrap_or(0);
+        let (unix_ms, random) = self.ids.next(now_ms, random);
         Id::from_parts(unix_ms, random)
     }
 
@@ -156,5 +168,62 @@ impl App {
     /// Clamps a requested page size to `1..=page_size_max` (default 50).
     pub fn page_limit(&self, requested: Option<u32>) -> u32 {
         requested.unwrap_or(50).clamp(1, self.limits.page_size_max)
+    }
+}
+
+/// The millisecond and sequence of the last id (`ms << 12 | seq`). UUID v7 has 12 bits (`rand_a`) that
+/// RFC 9562 lets a generator use as a counter: ids made within one millisecond then still sort in
+/// creation order ("newest first" lists, cursors), and past 4,096 ids in a millisecond the next
+/// millisecond is borrowed.
+#[derive(Debug, Default)]
+pub struct IdSequence(std::sync::atomic::AtomicU64);
+
+impl IdSequence {
+    /// The millisecond and random bytes (sequence in the first 12 bits) of the next id.
+    pub fn next(&self, now_ms: u64, mut random: [u8; 10]) -> (u64, [u8; 10]) {
+        use std::sync::atomic::Ordering;
+        let mut last = self.0.load(Ordering::Relaxed);
+        let next = loop {
+            let (ms, seq) = (last >> 12, last & 0xFFF);
+            let next = if now_ms > ms {
+                now_ms << 12
+            } else if seq < 0xFFF {
+                last + 1
+            } else {
+                (ms + 1) << 12
+            };
+            match self.0.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => break next,
+                Err(actual) => last = actual,
+            }
+        };
+        let seq = next & 0xFFF;
+        random[0] = (seq >> 8) as u8;
+        random[1] = (seq & 0xFF) as u8;
+        (next >> 12, random)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use relais_domain::ids::ParcelId;
+
+    #[test]
+    fn ids_strictly_increase_within_and_across_milliseconds() {
+        let sequence = IdSequence::default();
+        let id = |ms| {
+            let (ms, random) = sequence.next(ms, [0xFF; 10]);
+            Id::<Parcel>::from_parts(ms, random)
+        };
+        // 5,000 ids in one millisecond overflow the 4,096 sequence numbers: the next millisecond is borrowed.
+        let mut ids: Vec<ParcelId> = (0..5_000).map(|_| id(1_800_000_000_000)).collect();
+        ids.extend((0..10).map(|_| id(1_800_000_000_003)));
+        // A clock that steps back does not make ids go back.
+        ids.push(id(1_799_999_999_000));
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(ids[0].uuid().get_timestamp().unwrap().to_unix().0, 1_800_000_000);
+        assert!(ids.iter().all(|i| i.uuid().get_version_num() == 7));
     }
 }

@@ -104,6 +104,8 @@ pub struct ImportOutcome {
     pub diff: Diff,
     /// Every bad row, in line order.
     pub row_errors: Vec<RowError>,
+    /// Rows taken with something left out (hours that could not be read).
+    pub warnings: Vec<RowError>,
     /// Why the whole file was refused.
     pub refusal: Option<String>,
 }
@@ -269,11 +271,13 @@ impl App {
                     record,
                     diff: Diff::default(),
                     row_errors: Vec::new(),
+                    warnings: Vec::new(),
                     refusal: Some(refusal),
                 });
             }
         };
         let rows_total = parsed.total();
+        let warnings = parsed.warnings;
         let mut row_errors = parsed.errors;
         let mut incoming = Vec::with_capacity(parsed.rows.len());
         let mut validator = PointValidator::new();
@@ -316,6 +320,7 @@ impl App {
         if row_errors.len() > PROBLEMS_RECORDED_MAX {
             problems.push(format!("... and {} more", row_errors.len() - PROBLEMS_RECORDED_MAX));
         }
+        problems.extend(warnings.iter().take(PROBLEMS_RECORDED_MAX).map(|w| format!("warning: {w}")));
 
         let error_share = row_errors.len() as f64 / rows_total.max(1) as f64;
         let removed = diff.count(ChangeKind::Removed);
@@ -345,7 +350,7 @@ impl App {
         record.problems = problems.join("\n");
         if refusal.is_some() || request.dry_run {
             self.record_refusal(&record, request.dry_run || refusal.is_none()).await?;
-            return Ok(ImportOutcome { record, diff, row_errors, refusal });
+            return Ok(ImportOutcome { record, diff, row_errors, warnings, refusal });
         }
 
         record.status = "applied".to_owned();
@@ -373,7 +378,7 @@ impl App {
         }
         self.store.commit(writes).await?;
         self.rebuild_index().await?;
-        Ok(ImportOutcome { record, diff, row_errors, refusal: None })
+        Ok(ImportOutcome { record, diff, row_errors, warnings, refusal: None })
     }
 
     /// Records a refused import (nothing else is written); a dry run records nothing.

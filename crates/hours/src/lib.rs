@@ -12,6 +12,7 @@
 //! reference implementation (opening_hours.js), measured on its test suite, are in
 //! `docs/opening-hours.md`.
 
+pub mod freetext;
 pub mod weekly;
 
 use std::fmt;

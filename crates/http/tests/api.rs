@@ -474,3 +474,145 @@ async fn operations_endpoints() {
     let sweep = api.call(Method::POST, "/v1/jobs/sweep", &api.operator, None).await;
     assert_eq!(sweep.body, json!({"expired": 0, "reservations_released": 0}));
 }
+
+/// Imports over HTTP: the file as the body, a report back; a refused file is 422 `import_refused` with
+/// the report and the registry unchanged; bad parameters are 422 `validation_failed`.
+#[tokio::test]
+async fn imports_over_http_report_and_refuse_whole_files() {
+    for api in apis().await {
+        let op = api.operator.clone();
+        let path = |query: &str| format!("/v1/networks/{}/imports?{query}", api.network_id);
+        let csv = "external_id,kind,name,address_line1,postcode,city,country,latitude,longitude,opening_hours\n\
+                   C1,counter,Tabac,1 rue A,69001,Lyon,FR,45.7640,4.8357,Mo-Sa 09:00-19:00\n\
+                   C2,counter,Presse,2 rue B,69002,Lyon,FR,45.7500,4.8300,\n";
+        // The network already has L1 (created through the API): a file without it would remove it.
+        let refused =
+            api.raw(Method::POST, &path("format=csv&source=daily.csv"), &op, Some(csv), Some("text/csv")).await;
+        assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "import_refused");
+        assert!(refused.body["error"]["message"].as_str().unwrap().contains("would remove 1 of the network's 1"));
+        assert_eq!(refused.body["error"]["details"]["status"], "refused");
+        let points = api.call(Method::GET, &format!("/v1/points?network_id={}", api.network_id), &op, None).await;
+        assert_eq!(points.body["items"].as_array().unwrap().len(), 1, "nothing applied");
+
+        let dry = path("format=csv&dry_run=true&removal_share_max=1");
+        let dry = api.raw(Method::POST, &dry, &op, Some(csv), Some("text/csv")).await;
+        assert_eq!((dry.status, &dry.body["status"]), (StatusCode::OK, &json!("dry_run")), "{}", dry.body);
+        assert_eq!(
+            dry.body["changes"],
+            json!({"added": 2, "changed": 0, "moved": 0, "closed": 0, "reopened": 0, "removed": 1})
+        );
+
+        let applied = path("format=csv&removal_share_max=1&source=daily.csv");
+        let applied = api.raw(Method::POST, &applied, &op, Some(csv), Some("text/csv")).await;
+        assert_eq!(applied.status, StatusCode::CREATED, "{}", applied.body);
+        let list = api.call(Method::GET, &path("limit=10"), &op, None).await;
+        let statuses: Vec<&str> =
+            list.body["items"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["applied", "refused"]);
+
+        // The history of the removed locker says which import closed it.
+        let history = api.call(Method::GET, &format!("/v1/points/{}/history", api.locker_id), &op, None).await;
+        let changes = history.body["changes"].as_array().unwrap();
+        assert_eq!(changes.iter().map(|c| c["kind"].as_str().unwrap()).collect::<Vec<_>>(), ["added", "removed"]);
+        assert_eq!(changes[1]["import_id"], applied.body["id"]);
+
+        for (query, body, field) in [
+            ("format=xml", csv, "format"),
+            ("format=csv&encoding=cp1252", csv, "encoding"),
+            ("format=csv&error_share_max=2", csv, "error_share_max"),
+        ] {
+            let reply = api.raw(Method::POST, &path(query), &op, Some(body), Some("text/csv")).await;
+            assert_error(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(reply.body["error"]["details"]["field"], field, "{query}");
+        }
+        let missing_format = api.raw(Method::POST, &path("dry_run=true"), &op, Some(csv), Some("text/csv")).await;
+        assert_error(&missing_format, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let empty = api.raw(Method::POST, &path("format=csv"), &op, Some(""), Some("text/csv")).await;
+        assert_error(&empty, StatusCode::UNPROCESSABLE_ENTITY, "import_refused");
+        assert_eq!(empty.body["error"]["message"], "the file is empty");
+        let latin1 = "external_id,kind,name,address_line1,postcode,city,country,latitude,longitude\nC9,counter,Caf\u{e9},x,1,y,FR,45,4\n";
+        let bytes = latin1.chars().map(|c| c as u8).collect::<Vec<u8>>();
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path("format=csv"))
+            .header("authorization", format!("Bearer {op}"))
+            .body(Body::from(bytes))
+            .unwrap();
+        let response = api.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let unknown = format!("/v1/networks/{}/imports?format=csv", uuid_like());
+        assert_error(
+            &api.raw(Method::POST, &unknown, &op, Some(csv), Some("text/csv")).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        let merchant =
+            api.raw(Method::POST, &path("format=csv"), &api.merchant.clone(), Some(csv), Some("text/csv")).await;
+        assert_error(&merchant, StatusCode::FORBIDDEN, "forbidden");
+    }
+}
+
+fn uuid_like() -> &'static str {
+    "01937a3e-0000-7000-8000-000000000000"
+}
+
+/// Search and check over HTTP, and their bad input.
+#[tokio::test]
+async fn search_and_check_over_http() {
+    for api in apis().await {
+        api.app.rebuild_index().await.unwrap();
+        let m = api.merchant.clone();
+        let found = api.call(Method::GET, "/v1/points/search?lat=45.76&lon=4.83&radius_m=5000", &m, None).await;
+        assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+        let results = found.body["results"].as_array().unwrap();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0]["id"], json!(api.locker_id));
+        assert_eq!(results[0]["capacity"], json!({"level": "few", "free": 2}));
+        assert_eq!(results[0]["today"]["state"], "unknown");
+        let by_city = api.call(Method::GET, "/v1/points/search?city=Lyon", &m, None).await;
+        assert_eq!(by_city.body["origin"]["label"], "Lyon", "{}", by_city.body);
+
+        // A parcel too big for the locker's doors: refused with the reason, no fallback in this network.
+        let big = "length_mm=700&width_mm=600&height_mm=500&weight_g=1000";
+        let check = api.call(Method::GET, &format!("/v1/points/{}/check?{big}", api.locker_id), &m, None).await;
+        assert_eq!(check.status, StatusCode::OK, "{}", check.body);
+        assert_eq!(check.body["suits"], false);
+        assert_eq!(check.body["refusals"][0]["code"], "too_large");
+        assert_eq!(check.body["fallbacks"], json!([]));
+        let small = "length_mm=300&width_mm=200&height_mm=50&weight_g=1000&free_capacity=true&arrival=2026-11-30";
+        let ok = api.call(Method::GET, &format!("/v1/points/{}/check?{small}", api.locker_id), &m, None).await;
+        assert_eq!((ok.body["suits"].as_bool(), ok.body["refusals"].as_array().map(Vec::len)), (Some(true), Some(0)));
+
+        for (query, status, code) in [
+            ("lat=95&lon=4.83", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("lat=45.7", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("lat=45.7&lon=4.8&postcode=69001", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("postcode=99999", StatusCode::UNPROCESSABLE_ENTITY, "place_not_found"),
+            ("city=Atlantis", StatusCode::UNPROCESSABLE_ENTITY, "place_not_found"),
+            ("postcode=10115&country=DE", StatusCode::UNPROCESSABLE_ENTITY, "place_not_found"),
+            ("lat=45.7&lon=4.8&radius_m=500000", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("lat=45.7&lon=4.8&limit=0", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("lat=45.7&lon=4.8&kind=kiosk", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("lat=45.7&lon=4.8&network_id=nope", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("lat=45.7&lon=4.8&weight_g=100", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("lat=45.7&lon=4.8&arrival=30/11/2026", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("lat=45.7&lon=4.8&open_share_min=1.5", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("lat=north&lon=4.8", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ("lat=45.7&lon=4.8&colour=red", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        ] {
+            let reply = api.call(Method::GET, &format!("/v1/points/search?{query}"), &m, None).await;
+            assert_error(&reply, status, code);
+        }
+        let place = api.call(Method::GET, "/v1/points/search?postcode=99999", &m, None).await;
+        assert_eq!(place.body["error"]["details"], json!({"reason": "unknown_postcode", "postcode": "99999"}));
+        let unknown = api.call(Method::GET, &format!("/v1/points/{}/check", uuid_like()), &m, None).await;
+        assert_error(&unknown, StatusCode::NOT_FOUND, "not_found");
+        let same = api.call(Method::GET, &format!("/v1/points/{}/same-place", api.locker_id), &m, None).await;
+        assert_eq!(same.body["points"], json!([]));
+        assert_error(
+            &api.call(Method::GET, "/v1/points/search?lat=45&lon=4", "", None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+    }
+}

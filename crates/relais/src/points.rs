@@ -88,6 +88,12 @@ pub fn report(outcome: &ImportOutcome, dry_run: bool) -> String {
             let _ = writeln!(out, "  {error}");
         }
     }
+    if !outcome.warnings.is_empty() {
+        let _ = writeln!(out, "warnings (rows taken, something left out):");
+        for warning in &outcome.warnings {
+            let _ = writeln!(out, "  {warning}");
+        }
+    }
     if dry_run {
         out.push_str(&diff_lines(&outcome.diff));
     }

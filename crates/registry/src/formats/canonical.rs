@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{FileError, Header, Parsed, Row, RowError, decimal};
+use super::{FileError, Header, Parsed, Row, RowError, decimal, line_at};
 use crate::record::{NewCompartment, NewPoint};
 
 /// Every column, in the documented order.
@@ -44,12 +44,12 @@ pub fn read_csv(text: &str) -> Result<Parsed, FileError> {
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
+                let line = e.position().map_or(0, |p| line_at(text, p.byte()));
                 parsed.errors.push(RowError { line, external_id: None, message: format!("unreadable row: {e}") });
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = record.position().map_or(0, |p| line_at(text, p.byte()));
         if record.len() != width {
             parsed.errors.push(RowError {
                 line,

@@ -6,7 +6,12 @@
 //! rule to [`crate::record::PointValidator`].
 
 pub mod canonical;
+pub mod colissimo;
+pub mod dpd;
+pub mod inpost;
 pub mod laposte;
+pub mod mondial_relay;
+mod xml;
 
 use std::fmt;
 
@@ -21,10 +26,26 @@ pub enum Format {
     Jsonl,
     /// La Poste's contact points open-data CSV (`;`-separated).
     LaPoste,
+    /// Mondial Relay's point search response (`WSI4_PointRelais_Recherche`, SOAP XML).
+    MondialRelay,
+    /// InPost's points API (`GET /v1/points`, JSON page or array).
+    InPost,
+    /// DPD's `GetPudoList` response (XML).
+    Dpd,
+    /// Colissimo's point retrait response (`findRDVPointRetraitAcheminement`, SOAP XML).
+    Colissimo,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Csv, Format::Jsonl, Format::LaPoste];
+    pub const ALL: [Format; 7] = [
+        Format::Csv,
+        Format::Jsonl,
+        Format::LaPoste,
+        Format::MondialRelay,
+        Format::InPost,
+        Format::Dpd,
+        Format::Colissimo,
+    ];
 
     pub fn parse(name: &str) -> Result<Format, String> {
         Self::ALL.into_iter().find(|f| f.as_str() == name).ok_or_else(|| {
@@ -38,6 +59,10 @@ impl Format {
             Format::Csv => "csv",
             Format::Jsonl => "jsonl",
             Format::LaPoste => "laposte",
+            Format::MondialRelay => "mondial_relay",
+            Format::InPost => "inpost",
+            Format::Dpd => "dpd",
+            Format::Colissimo => "colissimo",
         }
     }
 
@@ -51,6 +76,10 @@ impl Format {
             Format::Csv => canonical::read_csv(&text),
             Format::Jsonl => canonical::read_jsonl(&text),
             Format::LaPoste => laposte::read(&text),
+            Format::MondialRelay => mondial_relay::read(&text),
+            Format::InPost => inpost::read(&text),
+            Format::Dpd => dpd::read(&text),
+            Format::Colissimo => colissimo::read(&text),
         }
     }
 }
@@ -122,6 +151,8 @@ impl fmt::Display for RowError {
 pub struct Parsed {
     pub rows: Vec<Row>,
     pub errors: Vec<RowError>,
+    /// Rows taken with something left out (hours that could not be read): reported, not refused.
+    pub warnings: Vec<RowError>,
 }
 
 impl Parsed {
@@ -152,6 +183,120 @@ impl fmt::Display for FileError {
             FileError::Corrupt { line, message } => write!(f, "line {line}: {message}"),
         }
     }
+}
+
+/// The line (1-based) a byte offset of `text` is on. Computed here rather than taken from the CSV
+/// reader, whose line count drifts on files with `\r\n` line ends (La Poste's).
+pub(crate) fn line_at(text: &str, byte: u64) -> usize {
+    let mut end = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+    // With `\r\n` ends the reader reports a record as starting on the `\n` before it.
+    while matches!(text.as_bytes().get(end), Some(b'\r' | b'\n')) {
+        end += 1;
+    }
+    1 + text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count()
+}
+
+/// Collects the rows of an element-per-point XML document.
+pub(crate) fn xml_rows(
+    text: &str,
+    element: &str,
+    point: impl Fn(&xml::Element, &mut Vec<String>) -> Result<NewPoint, String>,
+) -> Result<Parsed, FileError> {
+    let root = xml::parse(text)?;
+    let mut items = Vec::new();
+    root.find_all(element, &mut items);
+    if items.is_empty() {
+        return Err(FileError::Corrupt {
+            line: 1,
+            message: format!("no <{element}> element: is this the right format?"),
+        });
+    }
+    let mut parsed = Parsed::default();
+    for item in items {
+        let mut warnings = Vec::new();
+        match point(item, &mut warnings) {
+            Ok(point) => {
+                let external_id = Some(point.external_id.clone());
+                parsed.warnings.extend(warnings.into_iter().map(|message| RowError {
+                    line: item.line,
+                    external_id: external_id.clone(),
+                    message,
+                }));
+                parsed.rows.push(Row { line: item.line, point });
+            }
+            Err(message) => parsed.errors.push(RowError { line: item.line, external_id: None, message }),
+        }
+    }
+    Ok(parsed)
+}
+
+/// Weekly slots given as (weekday, from, to) triples, as an `opening_hours` value; `None` when the
+/// source gives no slot at all (hours unknown, not "closed all week").
+pub(crate) fn weekly_value(slots: &[(usize, String, String)]) -> Result<Option<String>, String> {
+    if slots.is_empty() {
+        return Ok(None);
+    }
+    let mut weekly = relais_hours::weekly::Weekly::new();
+    for (day, from, to) in slots {
+        weekly.add(*day, from, to).map_err(|e| format!("opening hours: {e}"))?;
+    }
+    Ok(Some(weekly.to_value()))
+}
+
+/// The day of a date written `YYYY-MM-DD...` (ISO, with or without a time) or `DD/MM/YYYY`.
+pub(crate) fn day_of(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let parsed = chrono::NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(text, "%d/%m/%Y"));
+    parsed.map(|d| d.to_string()).map_err(|_| format!("{text:?} is not a date"))
+}
+
+/// The IANA timezone of a country's points (the countries operators' files cover); `None` leaves the
+/// validator's default.
+pub(crate) fn timezone_of(country: &str) -> Option<String> {
+    let zone = match country {
+        "FR" | "MC" => "Europe/Paris",
+        "AD" => "Europe/Andorra",
+        "BE" => "Europe/Brussels",
+        "LU" => "Europe/Luxembourg",
+        "DE" => "Europe/Berlin",
+        "NL" => "Europe/Amsterdam",
+        "ES" => "Europe/Madrid",
+        "PT" => "Europe/Lisbon",
+        "IT" => "Europe/Rome",
+        "AT" => "Europe/Vienna",
+        "PL" => "Europe/Warsaw",
+        "CZ" => "Europe/Prague",
+        "GB" => "Europe/London",
+        "IE" => "Europe/Dublin",
+        "CH" => "Europe/Zurich",
+        _ => return None,
+    };
+    Some(zone.to_owned())
+}
+
+/// ISO 3166 alpha-3 codes of the countries operators' files use, to alpha-2.
+pub(crate) fn country_alpha2(code: &str) -> String {
+    const ALPHA3: [(&str, &str); 16] = [
+        ("FRA", "FR"),
+        ("BEL", "BE"),
+        ("LUX", "LU"),
+        ("DEU", "DE"),
+        ("NLD", "NL"),
+        ("ESP", "ES"),
+        ("PRT", "PT"),
+        ("ITA", "IT"),
+        ("AUT", "AT"),
+        ("POL", "PL"),
+        ("CZE", "CZ"),
+        ("GBR", "GB"),
+        ("IRL", "IE"),
+        ("CHE", "CH"),
+        ("MCO", "MC"),
+        ("AND", "AD"),
+    ];
+    let code = code.trim().to_ascii_uppercase();
+    ALPHA3.iter().find(|(a3, _)| *a3 == code).map_or(code, |(_, a2)| (*a2).to_owned())
 }
 
 /// A number written with a decimal point or a decimal comma (Mondial Relay, French spreadsheets).
