@@ -50,6 +50,11 @@ impl PointRegistry {
         Arc::clone(&self.index.read().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Installs an index built elsewhere (benchmarks search a generated network without a store).
+    pub fn install(&self, index: PointIndex) {
+        self.replace(index);
+    }
+
     fn replace(&self, index: PointIndex) {
         *self.index.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
     }
@@ -108,6 +113,14 @@ pub struct ImportOutcome {
     pub warnings: Vec<RowError>,
     /// Why the whole file was refused.
     pub refusal: Option<String>,
+}
+
+/// A file read and validated.
+struct Rows {
+    incoming: Vec<Incoming>,
+    row_errors: Vec<RowError>,
+    warnings: Vec<RowError>,
+    total: usize,
 }
 
 /// Problems kept in the import's record (the full list is in the outcome).
@@ -198,7 +211,8 @@ impl App {
         // Yesterday: a point west of UTC may still be on yesterday's date.
         let first_day = self.now().date_naive() - Duration::days(1);
         // A few hundred milliseconds for 200,000 points: off the async workers.
-        let index = tokio::task::spawn_blocking(move || PointIndex::build(indexed, first_day))
+        let previous = self.registry.index();
+        let index = tokio::task::spawn_blocking(move || previous.rebuilt(indexed, first_day))
             .await
             .map_err(|e| crate::StoreError::new(format!("index build failed: {e}")))?;
         let count = index.len();
@@ -242,9 +256,11 @@ impl App {
     /// dry run, which only reports.
     pub async fn import_points(&self, caller: &Caller, request: ImportRequest) -> Result<ImportOutcome, AppError> {
         caller.require(Permission::ManageNetwork)?;
-        if self.store.network(request.network_id).await?.is_none() {
-            return Err(AppError::not_found("network", request.network_id));
-        }
+        let network = self
+            .store
+            .network(request.network_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("network", request.network_id))?;
         let source = crate::setup::clip(&request.source, 300);
         let _one_at_a_time = self.registry.imports.lock().await;
         let now = self.now();
@@ -261,8 +277,19 @@ impl App {
             unchanged: 0,
             problems: String::new(),
         };
-        let parsed = match request.format.read(&request.bytes, request.encoding) {
-            Ok(parsed) => parsed,
+        // Reading and validating the file (CPU) runs beside loading the network's points (the store).
+        let app = self.clone();
+        let (format, encoding, network_id, bytes) =
+            (request.format, request.encoding, request.network_id, request.bytes);
+        let point_source = format!("import:{}:{}", format.as_str(), crate::setup::clip(&source, 200));
+        let reading = tokio::task::spawn_blocking(move || {
+            app.read_rows(format, encoding, network_id, &bytes, &point_source, now)
+        });
+        let current = self.store.network_points(request.network_id).await;
+        let read = reading.await.map_err(|e| crate::StoreError::new(format!("reading the file failed: {e}")))?;
+        let current = current?;
+        let Rows { incoming, mut row_errors, warnings, total: rows_total } = match read {
+            Ok(rows) => rows,
             Err(error) => {
                 let refusal = error.to_string();
                 record.problems = refusal.clone();
@@ -276,29 +303,7 @@ impl App {
                 });
             }
         };
-        let rows_total = parsed.total();
-        let warnings = parsed.warnings;
-        let mut row_errors = parsed.errors;
-        let mut incoming = Vec::with_capacity(parsed.rows.len());
-        let mut validator = PointValidator::new();
-        let point_source = format!("import:{}:{}", request.format.as_str(), crate::setup::clip(&source, 200));
-        for row in parsed.rows {
-            let mut input = row.point;
-            input.network_id = request.network_id;
-            let checked = validator
-                .validate(&input, self.new_id(), now, &point_source, Compartments::Optional)
-                .and_then(|point| Ok((self.build_compartments(point.id, &input.compartments)?, point)));
-            match checked {
-                Ok((_, point)) => incoming.push(Incoming { line: row.line, point, compartments: input.compartments }),
-                Err(e) => row_errors.push(RowError {
-                    line: row.line,
-                    external_id: Some(input.external_id.clone()).filter(|i| !i.trim().is_empty()),
-                    message: e.to_string(),
-                }),
-            }
-        }
         let refused_ids: HashSet<String> = row_errors.iter().filter_map(|e| e.external_id.clone()).collect();
-        let current = self.all_points(Some(request.network_id)).await?;
         let current_active =
             current.iter().filter(|p| p.status != relais_domain::point::PointStatus::Decommissioned).count();
         let limits = request.limits;
@@ -377,8 +382,61 @@ impl App {
             }));
         }
         self.store.commit(writes).await?;
-        self.rebuild_index().await?;
+        // The search follows at once, from the diff (no re-read of the registry). A capacity change
+        // made between the snapshot and the swap is caught by the next periodic rebuild.
+        let hold_days = network.rules.hold_window_hours.div_ceil(24);
+        let changed: Vec<Indexed> = diff
+            .points
+            .iter()
+            .map(|change| {
+                let mut doors = [0u32; 4];
+                for door in &change.compartments {
+                    if let Ok(size) = relais_domain::value::SizeClass::parse(&door.size) {
+                        doors[size as usize] += 1;
+                    }
+                }
+                let point = PickupPoint { updated_at: now, ..change.after.clone() };
+                let shelf_free = point.shelf_capacity.saturating_sub(point.shelf_occupied);
+                Indexed { point, capacity: Capacity { free: doors, total: doors, shelf_free }, hold_days }
+            })
+            .collect();
+        let index = self.registry.index();
+        let next = tokio::task::spawn_blocking(move || index.with_changes(changed))
+            .await
+            .map_err(|e| crate::StoreError::new(format!("index update failed: {e}")))?;
+        self.registry.replace(next);
         Ok(ImportOutcome { record, diff, row_errors, warnings, refusal: None })
+    }
+
+    /// A file's rows validated as points of `network_id` (fresh ids; doors checked later, for the points
+    /// the import adds), and the rows refused.
+    fn read_rows(
+        &self,
+        format: Format,
+        encoding: Encoding,
+        network_id: NetworkId,
+        bytes: &[u8],
+        source: &str,
+        now: relais_domain::Timestamp,
+    ) -> Result<Rows, relais_registry::formats::FileError> {
+        let parsed = format.read(bytes, encoding)?;
+        let total = parsed.total();
+        let mut row_errors = parsed.errors;
+        let mut incoming = Vec::with_capacity(parsed.rows.len());
+        let mut validator = PointValidator::new();
+        for row in parsed.rows {
+            let mut input = row.point;
+            input.network_id = network_id;
+            match validator.validate(&input, self.new_id(), now, source, Compartments::Deferred) {
+                Ok(point) => incoming.push(Incoming { line: row.line, point, compartments: input.compartments }),
+                Err(e) => row_errors.push(RowError {
+                    line: row.line,
+                    external_id: Some(input.external_id.clone()).filter(|i| !i.trim().is_empty()),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        Ok(Rows { incoming, row_errors, warnings: parsed.warnings, total })
     }
 
     /// Records a refused import (nothing else is written); a dry run records nothing.

@@ -208,6 +208,8 @@ pub trait Store: Send + Sync + 'static {
     async fn point(&self, id: PointId) -> StoreResult<Option<PickupPoint>>;
     async fn points(&self, network_id: Option<NetworkId>, page: Page<PointId>) -> StoreResult<Vec<PickupPoint>>;
     async fn count_points(&self) -> StoreResult<u64>;
+    /// Every point of a network, in no particular order (an import diffs against them).
+    async fn network_points(&self, network_id: NetworkId) -> StoreResult<Vec<PickupPoint>>;
     /// Compartment counts of every point that has compartments (or of one point).
     async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>>;
     /// Imports of a network, newest first.

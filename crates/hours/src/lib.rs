@@ -66,20 +66,23 @@ impl std::error::Error for HoursError {}
 /// ([`OpeningHours::from_stored`]) is parsed again only when first evaluated: reading a point (every
 /// parcel command does) costs no parse.
 #[derive(Clone)]
-pub struct OpeningHours {
+pub struct OpeningHours(std::sync::Arc<Parsed>);
+
+/// Shared by every clone: the points of a network that have the same hours share one parse.
+struct Parsed {
     canonical: String,
     expression: OnceLock<opening_hours::OpeningHours>,
 }
 
 impl fmt::Debug for OpeningHours {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("OpeningHours").field(&self.canonical).finish()
+        f.debug_tuple("OpeningHours").field(&self.0.canonical).finish()
     }
 }
 
 impl PartialEq for OpeningHours {
     fn eq(&self, other: &Self) -> bool {
-        self.canonical == other.canonical
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0.canonical == other.0.canonical
     }
 }
 
@@ -93,31 +96,34 @@ impl OpeningHours {
             return Err(HoursError::TooLong { bytes: trimmed.len() });
         }
         let expression = parse_expression(trimmed)?;
-        Ok(OpeningHours { canonical: expression.to_string(), expression: OnceLock::from(expression) })
+        Ok(OpeningHours(std::sync::Arc::new(Parsed {
+            canonical: expression.to_string(),
+            expression: OnceLock::from(expression),
+        })))
     }
 
     /// A canonical value this crate produced earlier and that was stored; its syntax is checked when it
     /// is first evaluated ([`OpeningHours::at`]).
     pub fn from_stored(canonical: String) -> OpeningHours {
-        OpeningHours { canonical, expression: OnceLock::new() }
+        OpeningHours(std::sync::Arc::new(Parsed { canonical, expression: OnceLock::new() }))
     }
 
     fn expression(&self) -> Result<&opening_hours::OpeningHours, HoursError> {
-        if let Some(expression) = self.expression.get() {
+        if let Some(expression) = self.0.expression.get() {
             return Ok(expression);
         }
-        let parsed = parse_expression(&self.canonical)?;
-        Ok(self.expression.get_or_init(|| parsed))
+        let parsed = parse_expression(&self.0.canonical)?;
+        Ok(self.0.expression.get_or_init(|| parsed))
     }
 
     /// The value as the parser understood it, written in the canonical form of the syntax.
     pub fn as_str(&self) -> &str {
-        &self.canonical
+        &self.0.canonical
     }
 
     /// Whether the value needs a country's holiday calendar (`PH`, `SH`).
     pub fn uses_holidays(&self) -> bool {
-        mentions_holidays(&self.canonical)
+        mentions_holidays(&self.0.canonical)
     }
 
     /// The value bound to where it is read: ready to evaluate.

@@ -45,10 +45,29 @@ struct Entry {
     accepts: bool,
     hold_days: u8,
     hours_known: bool,
+    /// Days the hours open (before closures), shared by every point with the same hours.
+    hours_days: u128,
+    /// `hours_days` without the point's closure days.
     open_days: u128,
     free: [AtomicU32; 4],
     total: [u32; 4],
     shelf_free: AtomicU32,
+}
+
+impl Entry {
+    fn capacity(&self) -> Capacity {
+        Capacity {
+            free: self.free.each_ref().map(|f| f.load(Ordering::Relaxed)),
+            total: self.total,
+            shelf_free: self.shelf_free.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What a point's open days depend on: its hours value, country (holidays) and timezone.
+fn hours_key(point: &PickupPoint) -> Option<(&str, &str, &str)> {
+    let hours = point.opening_hours.as_ref()?;
+    Some((hours.as_str(), &point.address.country, &point.timezone))
 }
 
 type Located = GeomWithData<[f64; 3], u32>;
@@ -161,21 +180,69 @@ pub struct Indexed {
 impl PointIndex {
     /// Builds the index of `points`, with open days counted from `first_day`.
     pub fn build(points: Vec<Indexed>, first_day: NaiveDate) -> PointIndex {
-        let mut masks: HashMap<(String, String, String), (u128, bool)> = HashMap::new();
+        let items = points.into_iter().map(|i| (Arc::new(i.point), i.capacity, i.hold_days)).collect();
+        Self::build_shared(items, first_day, None)
+    }
+
+    /// Like [`PointIndex::build`], reusing this index's open-day computations where the hours are the
+    /// same (a network of 200,000 points can have tens of thousands of distinct `opening_hours` values).
+    pub fn rebuilt(&self, points: Vec<Indexed>, first_day: NaiveDate) -> PointIndex {
+        let items = points.into_iter().map(|i| (Arc::new(i.point), i.capacity, i.hold_days)).collect();
+        Self::build_shared(items, first_day, Some(self))
+    }
+
+    /// A new index with `changed` points replaced (same id) or added; the others keep their entries.
+    /// A replaced point keeps the door counts it had (an import does not change doors) and takes its
+    /// shelf room from its new record. This is how an import reaches the search without reading the
+    /// whole registry back.
+    pub fn with_changes(&self, changed: Vec<Indexed>) -> PointIndex {
+        let mut changed: HashMap<PointId, Indexed> = changed.into_iter().map(|c| (c.point.id, c)).collect();
+        let mut items = Vec::with_capacity(self.entries.len() + changed.len());
+        for entry in &self.entries {
+            let current = entry.capacity();
+            match changed.remove(&entry.point.id) {
+                Some(new) => {
+                    let shelf_free = new.point.shelf_capacity.saturating_sub(new.point.shelf_occupied);
+                    let capacity = Capacity { shelf_free, ..current };
+                    items.push((Arc::new(new.point), capacity, new.hold_days));
+                }
+                None => items.push((Arc::clone(&entry.point), current, u32::from(entry.hold_days))),
+            }
+        }
+        let mut added: Vec<Indexed> = changed.into_values().collect();
+        added.sort_by_key(|a| a.point.id);
+        items.extend(added.into_iter().map(|i| (Arc::new(i.point), i.capacity, i.hold_days)));
+        Self::build_shared(items, self.first_day, Some(self))
+    }
+
+    fn build_shared(
+        points: Vec<(Arc<PickupPoint>, Capacity, u32)>,
+        first_day: NaiveDate,
+        previous: Option<&PointIndex>,
+    ) -> PointIndex {
+        // Open days per distinct (hours, country, timezone), seeded from the previous index.
+        let mut masks: HashMap<(&str, &str, &str), (u128, bool)> = HashMap::new();
+        if let Some(previous) = previous.filter(|p| p.first_day == first_day) {
+            for entry in &previous.entries {
+                if let Some(key) = hours_key(&entry.point) {
+                    masks.entry(key).or_insert((entry.hours_days, entry.hours_known));
+                }
+            }
+        }
+        let hours: Vec<(u128, bool)> = points
+            .iter()
+            .map(|(point, _, _)| match hours_key(point) {
+                None => (u128::MAX, false),
+                Some(key) => *masks.entry(key).or_insert_with(|| open_days(point, first_day)),
+            })
+            .collect();
+        drop(masks);
         let mut entries = Vec::with_capacity(points.len());
         let mut located = Vec::with_capacity(points.len());
         let mut by_id = HashMap::with_capacity(points.len());
         let mut by_address: HashMap<String, Vec<u32>> = HashMap::new();
-        for Indexed { point, capacity, hold_days } in points {
+        for ((point, capacity, hold_days), (hours_days, hours_known)) in points.into_iter().zip(hours) {
             let index = u32::try_from(entries.len()).unwrap_or(u32::MAX);
-            let (open_days, hours_known) = match &point.opening_hours {
-                None => (u128::MAX, false),
-                Some(hours) => {
-                    let key = (hours.as_str().to_owned(), point.address.country.clone(), point.timezone.clone());
-                    *masks.entry(key).or_insert_with(|| open_days(&point, first_day))
-                }
-            };
-            let open_days = open_days & !closed_days(&point, first_day);
             located.push(Located::new(unit_vector(point.coordinates), index));
             by_id.insert(point.id, index);
             by_address.entry(address_key(&point)).or_default().push(index);
@@ -185,11 +252,12 @@ impl PointIndex {
                 accepts: point.accepts_parcels(),
                 hold_days: u8::try_from(hold_days.clamp(1, 64)).unwrap_or(64),
                 hours_known,
-                open_days,
+                hours_days,
+                open_days: hours_days & !closed_days(&point, first_day),
                 free: capacity.free.map(AtomicU32::new),
                 total: capacity.total,
                 shelf_free: AtomicU32::new(capacity.shelf_free),
-                point: Arc::new(point),
+                point,
             });
         }
         PointIndex { first_day, entries, by_id, by_address, tree: RTree::bulk_load(located) }
@@ -210,6 +278,12 @@ impl PointIndex {
 
     pub fn point(&self, id: PointId) -> Option<Arc<PickupPoint>> {
         self.by_id.get(&id).map(|i| Arc::clone(&self.entries[*i as usize].point))
+    }
+
+    /// A point's open days from [`PointIndex::first_day`] (bit `d` = day `first_day + d`), closures
+    /// taken out; all ones when its hours are not known.
+    pub fn open_days(&self, id: PointId) -> Option<u128> {
+        self.by_id.get(&id).map(|i| self.entries[*i as usize].open_days)
     }
 
     /// Sets a point's free capacity (after parcels came or went). Unknown points are ignored: the next
@@ -323,11 +397,7 @@ impl PointIndex {
         Hit {
             point: Arc::clone(&entry.point),
             distance_m,
-            capacity: known.then(|| Capacity {
-                free: entry.free.each_ref().map(|f| f.load(Ordering::Relaxed)),
-                total: entry.total,
-                shelf_free: entry.shelf_free.load(Ordering::Relaxed),
-            }),
+            capacity: known.then(|| entry.capacity()),
             hours_known: entry.hours_known,
         }
     }

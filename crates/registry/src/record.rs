@@ -59,14 +59,18 @@ pub const DEFAULT_TIMEZONE: &str = "Europe/Paris";
 #[derive(Default)]
 pub struct PointValidator {
     hours: HashMap<String, Result<OpeningHours, String>>,
+    /// (timezone, country) pairs known to have a holiday calendar.
+    holiday_places: std::collections::HashSet<(String, String)>,
 }
 
 /// Whether compartments are required of a locker or hub. The API requires them (relais runs the locker);
-/// an operator's file may describe another network's lockers without their doors.
+/// an operator's file may describe another network's lockers without their doors, and an import checks
+/// the doors only of the points it adds (`Deferred`: [`check_doors`] is the caller's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compartments {
     Required,
     Optional,
+    Deferred,
 }
 
 impl PointValidator {
@@ -108,8 +112,8 @@ impl PointValidator {
             }
             (capacity, SHELF_WEIGHT_G_MAX, SHELF_DIMENSIONS_SUM_MM_MAX)
         };
-        if input.compartments.len() > relais_domain::compartment::Compartment::PER_POINT_MAX {
-            return Err(ParseError::new("compartments", "a point has at most 1000 compartments"));
+        if compartments != Compartments::Deferred {
+            check_doors(&input.compartments)?;
         }
         let dimensions_sum_mm_max = input.dimensions_sum_max_mm.unwrap_or(sum_default);
         if dimensions_sum_mm_max == 0 {
@@ -159,15 +163,36 @@ impl PointValidator {
         country: &str,
     ) -> Result<Option<OpeningHours>, ParseError> {
         let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
-        let parsed =
-            self.hours.entry(value.to_owned()).or_insert_with(|| OpeningHours::parse(value).map_err(|e| e.to_string()));
+        let parsed = match self.hours.get(value) {
+            Some(parsed) => parsed,
+            None => self.hours.entry(value.to_owned()).or_insert(OpeningHours::parse(value).map_err(|e| e.to_string())),
+        };
         let hours = parsed.clone().map_err(|message| ParseError::new("opening_hours", message))?;
-        if hours.uses_holidays() {
+        if hours.uses_holidays() && !self.holiday_places.contains(&(timezone.to_owned(), country.to_owned())) {
             relais_hours::Place::new(timezone, Some(country))
                 .map_err(|e| ParseError::new("opening_hours", e.to_string()))?;
+            self.holiday_places.insert((timezone.to_owned(), country.to_owned()));
         }
         Ok(Some(hours))
     }
+}
+
+/// The doors are valid (labels, sizes) and their labels unique. Checked on the record so an import can
+/// judge a row before ids are made for its doors.
+pub fn check_doors(doors: &[NewCompartment]) -> Result<(), ParseError> {
+    use relais_domain::compartment::Compartment;
+    if doors.len() > Compartment::PER_POINT_MAX {
+        return Err(ParseError::new("compartments", "a point has at most 1000 compartments"));
+    }
+    let mut labels = std::collections::HashSet::with_capacity(doors.len());
+    for door in doors {
+        let size = relais_domain::value::SizeClass::parse(&door.size)?;
+        let compartment = Compartment::new(Default::default(), Default::default(), &door.label, size)?;
+        if !labels.insert(compartment.label) {
+            return Err(ParseError::new("compartments", format!("label {} appears twice", door.label.trim())));
+        }
+    }
+    Ok(())
 }
 
 fn parse_closures(ranges: &[(String, String)]) -> Result<Vec<Closure>, ParseError> {

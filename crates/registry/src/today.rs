@@ -6,8 +6,9 @@ use relais_domain::Timestamp;
 use relais_domain::point::PickupPoint;
 use relais_hours::{Place, State};
 
-/// How far ahead the next change is looked for (a point closed for the summer still says when).
-const HORIZON_DAYS: i64 = 62;
+/// How far ahead the next change is looked for: a week first (almost every point changes within it),
+/// then two months (a point closed for the summer still says when it reopens).
+const HORIZONS_DAYS: [i64; 2] = [8, 62];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Today {
@@ -41,7 +42,8 @@ pub fn today(point: &PickupPoint, now: Timestamp) -> Today {
         State::Closed => "closed",
         State::Unknown => "unknown",
     };
-    Today { intervals, state, next_change: schedule.next_change(now, Duration::days(HORIZON_DAYS)) }
+    let next_change = HORIZONS_DAYS.iter().find_map(|days| schedule.next_change(now, Duration::days(*days)));
+    Today { intervals, state, next_change }
 }
 
 #[cfg(test)]

@@ -10,6 +10,11 @@ use relais_app::{App, Caller, OsRandom, Role, Secrets, SystemClock};
 use relais_http::HttpConfig;
 
 use relais::config::{self, Config, Flags};
+
+/// mimalloc instead of the system allocator: imports and searches allocate and free millions of small
+/// strings, where glibc's allocator spends a third of the time (measured: docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use relais::{bench, demo, points};
 
 #[derive(Parser)]
@@ -182,6 +187,29 @@ enum BenchCommand {
         #[arg(long, default_value_t = 32)]
         concurrency: u32,
     },
+    /// Nearest-10 point searches with filters (open on arrival, size fits, free capacity) on the
+    /// in-process index, against the same queries on PostGIS, plus HTTP searches against GET /healthz.
+    Search {
+        #[arg(long, default_value_t = 200_000)]
+        points: usize,
+        #[arg(long, default_value_t = 20_000)]
+        queries: usize,
+        /// A PostgreSQL database where the bench may create the postgis extension and its own schema.
+        #[arg(long)]
+        postgis_url: Option<String>,
+        /// How many of the queries run on PostGIS.
+        #[arg(long, default_value_t = 2_000)]
+        postgis_queries: usize,
+        /// HTTP search requests (0 skips the HTTP part).
+        #[arg(long, default_value_t = 20_000)]
+        http_requests: usize,
+    },
+    /// Imports a generated network as a CSV file into SQLite, then the next day's file (the diff),
+    /// against parsing the file alone.
+    Import {
+        #[arg(long, default_value_t = 200_000)]
+        points: usize,
+    },
     /// Deposit and pickup requests over real HTTP on loopback (SQLite), against GET /healthz on the same
     /// server and connections.
     Http {
@@ -263,6 +291,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             let line =
                 bench::lifecycle(bench::LifecycleOptions { backend, database_url, parcels, concurrency }).await?;
             println!("{line}");
+            Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Search { points, queries, postgis_url, postgis_queries, http_requests },
+        } => {
+            init_tracing("warn");
+            let options =
+                relais::bench_points::SearchOptions { points, queries, postgis_url, postgis_queries, http_requests };
+            println!("{}", relais::bench_points::search(options).await?);
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Import { points } } => {
+            init_tracing("warn");
+            println!("{}", relais::bench_points::import(relais::bench_points::ImportOptions { points }).await?);
             Ok(())
         }
         Command::Bench { command: BenchCommand::Http { parcels, concurrency } } => {

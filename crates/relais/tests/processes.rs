@@ -274,6 +274,10 @@ fn bench_commands_print_their_figures() {
             vec!["bench", "http", "--parcels", "40", "--concurrency", "4"],
             vec!["requests_per_s", "p50_ms", "p99_ms", "baseline_requests_per_s", "ratio"],
         ),
+        (
+            vec!["bench", "import", "--points", "3000"],
+            vec!["import_points", "import_s", "diff_import_s", "parse_baseline_s", "ratio"],
+        ),
     ];
     let postgres = relais_store::testing::postgres_url();
     if let Some(url) = &postgres {
@@ -290,6 +294,22 @@ fn bench_commands_print_their_figures() {
             "3",
         ];
         runs.push((args, vec!["lifecycles_per_s", "p50_ms", "p99_ms", "ceiling_per_s", "ratio"]));
+        // PostGIS is installed wherever the PostgreSQL suite runs (.ci/run installs it).
+        let args = vec![
+            "bench",
+            "search",
+            "--points",
+            "3000",
+            "--queries",
+            "300",
+            "--http-requests",
+            "300",
+            "--postgis-url",
+            url,
+            "--postgis-queries",
+            "100",
+        ];
+        runs.push((args, vec!["search_p50_us", "search_p99_us", "postgis_p50_us", "speedup"]));
     }
     for (args, keys) in runs {
         let output = relais(&dir).args(&args).output().unwrap();

@@ -794,6 +794,15 @@ impl Store for PostgresStore {
         Ok(count.unwrap_or(0) as u64)
     }
 
+    async fn network_points(&self, network_id: NetworkId) -> StoreResult<Vec<PickupPoint>> {
+        self.many(
+            &format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE network_id = $1"),
+            &[&uuid(network_id)],
+            point_row,
+        )
+        .await
+    }
+
     async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>> {
         let point = point_id.map(uuid);
         let rows = self

@@ -825,6 +825,14 @@ impl Store for SqliteStore {
         Ok(self.one("SELECT COUNT(*) FROM pickup_points", &[], |r| get::<i64>(r, 0))?.unwrap_or(0) as u64)
     }
 
+    async fn network_points(&self, network_id: NetworkId) -> StoreResult<Vec<PickupPoint>> {
+        self.many(
+            &format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE network_id = ?1"),
+            &[&id(network_id)],
+            point_row,
+        )
+    }
+
     async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>> {
         let rows = match point_id {
             Some(point) => self.many(

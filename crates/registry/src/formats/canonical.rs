@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{FileError, Header, Parsed, Row, RowError, decimal, line_at};
+use super::{FileError, Header, Lines, Parsed, Row, RowError, decimal};
 use crate::record::{NewCompartment, NewPoint};
 
 /// Every column, in the documented order.
@@ -40,16 +40,17 @@ pub fn read_csv(text: &str) -> Result<Parsed, FileError> {
     let columns: Vec<(&str, usize)> = COLUMNS.iter().filter_map(|c| Some((*c, header.index(c)?))).collect();
     let width = reader.headers().map(|h| h.len()).unwrap_or(0);
     let mut parsed = Parsed::default();
+    let mut lines = Lines::new(text);
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                let line = e.position().map_or(0, |p| line_at(text, p.byte()));
+                let line = e.position().map_or(0, |p| lines.at(p.byte()));
                 parsed.errors.push(RowError { line, external_id: None, message: format!("unreadable row: {e}") });
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| line_at(text, p.byte()));
+        let line = record.position().map_or(0, |p| lines.at(p.byte()));
         if record.len() != width {
             parsed.errors.push(RowError {
                 line,

@@ -25,10 +25,11 @@ pub fn read(text: &str) -> Result<Parsed, FileError> {
         serde_json::from_str::<Page>(text).map_err(|e| corrupt(&e))?.items
     };
     let mut parsed = Parsed::default();
+    let mut lines = super::Lines::new(text);
     for raw in items {
         // The item's line in the file, from where its text sits in the file.
         let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-        let line = 1 + text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count();
+        let line = lines.at(offset as u64);
         let item: Value = match serde_json::from_str(raw.get()) {
             Ok(item) => item,
             Err(e) => {

@@ -2,7 +2,7 @@
 //! per post office, communal postal agency or partner shop ("Relais poste commerçant"), with
 //! coordinates and no opening hours.
 
-use super::{FileError, Header, Parsed, Row, RowError, decimal, line_at};
+use super::{FileError, Header, Lines, Parsed, Row, RowError, decimal};
 use crate::record::NewPoint;
 
 const ID: &str = "Identifiant_du_site";
@@ -23,16 +23,17 @@ pub fn read(text: &str) -> Result<Parsed, FileError> {
     header.require(&[ID, LABEL, NATURE, STREET, POSTCODE, CITY, LATITUDE, LONGITUDE])?;
     let column = |name| header.index(name);
     let mut parsed = Parsed::default();
+    let mut lines = Lines::new(text);
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                let line = e.position().map_or(0, |p| line_at(text, p.byte()));
+                let line = e.position().map_or(0, |p| lines.at(p.byte()));
                 parsed.errors.push(RowError { line, external_id: None, message: format!("unreadable row: {e}") });
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| line_at(text, p.byte()));
+        let line = record.position().map_or(0, |p| lines.at(p.byte()));
         let get = |name: &'static str| column(name).and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
         let external_id = get(ID).to_owned();
         match point(&get) {

@@ -185,15 +185,35 @@ impl fmt::Display for FileError {
     }
 }
 
-/// The line (1-based) a byte offset of `text` is on. Computed here rather than taken from the CSV
-/// reader, whose line count drifts on files with `\r\n` line ends (La Poste's).
-pub(crate) fn line_at(text: &str, byte: u64) -> usize {
-    let mut end = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
-    // With `\r\n` ends the reader reports a record as starting on the `\n` before it.
-    while matches!(text.as_bytes().get(end), Some(b'\r' | b'\n')) {
-        end += 1;
+/// Line numbers of byte offsets of one text, for offsets that mostly increase (rows in file order):
+/// each call counts only the newlines since the previous one.
+pub(crate) struct Lines<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Lines { text: text.as_bytes(), offset: 0, line: 1 }
     }
-    1 + text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count()
+
+    /// The line (1-based) `byte` is on. Computed here rather than taken from the CSV reader, whose line
+    /// count drifts on files with `\r\n` line ends (La Poste's).
+    pub(crate) fn at(&mut self, byte: u64) -> usize {
+        let mut end = usize::try_from(byte).unwrap_or(usize::MAX).min(self.text.len());
+        // With `\r\n` ends the CSV reader reports a record as starting on the `\n` before it.
+        while matches!(self.text.get(end), Some(b'\r' | b'\n')) {
+            end += 1;
+        }
+        if end < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        self.line += self.text[self.offset..end].iter().filter(|b| **b == b'\n').count();
+        self.offset = end;
+        self.line
+    }
 }
 
 /// Collects the rows of an element-per-point XML document.
@@ -253,7 +273,7 @@ pub(crate) fn day_of(text: &str) -> Result<String, String> {
 
 /// The IANA timezone of a country's points (the countries operators' files cover); `None` leaves the
 /// validator's default.
-pub(crate) fn timezone_of(country: &str) -> Option<String> {
+pub fn timezone_of(country: &str) -> Option<String> {
     let zone = match country {
         "FR" | "MC" => "Europe/Paris",
         "AD" => "Europe/Andorra",

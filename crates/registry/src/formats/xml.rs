@@ -45,15 +45,15 @@ impl Element {
 /// Parses a whole document; the root is a synthetic element holding the top-level elements.
 pub fn parse(text: &str) -> Result<Element, FileError> {
     let mut reader = Reader::from_str(text);
-    let line_at = |offset: usize| 1 + text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count();
+    let mut lines = super::Lines::new(text);
     let mut stack = vec![Element::default()];
     loop {
-        let offset = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        let corrupt = |message: String| FileError::Corrupt { line: line_at(offset), message };
+        let line = lines.at(reader.buffer_position());
+        let corrupt = |message: String| FileError::Corrupt { line, message };
         match reader.read_event() {
-            Ok(Event::Start(start)) => stack.push(element(&start, line_at(offset)).map_err(corrupt)?),
+            Ok(Event::Start(start)) => stack.push(element(&start, line).map_err(corrupt)?),
             Ok(Event::Empty(start)) => {
-                let empty = element(&start, line_at(offset)).map_err(corrupt)?;
+                let empty = element(&start, line).map_err(corrupt)?;
                 if let Some(parent) = stack.last_mut() {
                     parent.children.push(empty);
                 }
@@ -83,10 +83,8 @@ pub fn parse(text: &str) -> Result<Element, FileError> {
     }
     if stack.len() != 1 {
         let open = stack.last().map(|e| e.name.clone()).unwrap_or_default();
-        return Err(FileError::Corrupt {
-            line: line_at(text.len()),
-            message: format!("the file ends inside <{open}>"),
-        });
+        let line = lines.at(text.len() as u64);
+        return Err(FileError::Corrupt { line, message: format!("the file ends inside <{open}>") });
     }
     Ok(stack.pop().unwrap_or_default())
 }

@@ -177,3 +177,22 @@ fn open_days_follow_hours_holidays_and_midnight() {
     assert_eq!(open(1) & 0x7F, 0b0001111, "Mo-Th, Christmas off, midnight close does not open Saturday");
     assert_eq!(open(2) & 0x7F, 0b0110000, "Friday evening into Saturday night");
 }
+
+#[test]
+fn with_changes_replaces_adds_and_keeps_capacity() {
+    let monday = day(MONDAY.0, MONDAY.1, MONDAY.2);
+    let index = PointIndex::build(
+        vec![shelf(point(1, lat(1.0), 4.832, |_| {}), 3), shelf(point(2, lat(2.0), 4.832, |_| {}), 4)],
+        monday,
+    );
+    let renamed = point(1, lat(1.0), 4.832, |p| p.name = "Renamed".into());
+    let added = shelf(point(3, lat(0.5), 4.832, |_| {}), 40);
+    let next = index.with_changes(vec![Indexed { point: renamed, capacity: Capacity::default(), hold_days: 3 }, added]);
+    let near = Coordinates::parse(lat(0.0), 4.832).unwrap();
+    let hits = next.nearest(near, 10_000.0, 10, &Filter::default());
+    assert_eq!(names(&hits), ["P3", "P1", "P2"]);
+    assert_eq!(hits[1].point.name, "Renamed");
+    assert_eq!(hits[1].capacity.unwrap().shelf_free, 40, "shelf room from the new record (40 slots, none taken)");
+    assert_eq!(hits[2].capacity.unwrap().shelf_free, 4, "an untouched point keeps its capacity");
+    assert_eq!(index.len(), 2, "the old index is unchanged");
+}
