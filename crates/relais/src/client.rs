@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// Largest response body accepted.
-const BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Largest response body accepted (a downloaded point file included).
+const BODY_BYTES_MAX: usize = 256 * 1024 * 1024;
 
 pub struct Client {
     stream: BufReader<TcpStream>,
@@ -18,7 +18,9 @@ pub struct Client {
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
+    /// The body as text (invalid UTF-8 replaced); `bytes` has it as received.
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Response {
@@ -29,9 +31,14 @@ impl Response {
 
 impl Client {
     pub async fn connect(address: SocketAddr) -> io::Result<Client> {
+        Self::connect_to(address, &address.to_string()).await
+    }
+
+    /// Connects to `address`, naming `host` in the requests (for a server that hosts several sites).
+    pub async fn connect_to(address: SocketAddr, host: &str) -> io::Result<Client> {
         let stream = TcpStream::connect(address).await?;
         stream.set_nodelay(true)?;
-        Ok(Client { stream: BufReader::new(stream), host: address.to_string() })
+        Ok(Client { stream: BufReader::new(stream), host: host.to_owned() })
     }
 
     /// Sends one request and reads the whole response.
@@ -107,6 +114,6 @@ impl Client {
             body.resize(length, 0);
             self.stream.read_exact(&mut body).await?;
         }
-        Ok(Response { status, body: String::from_utf8_lossy(&body).into_owned() })
+        Ok(Response { status, body: String::from_utf8_lossy(&body).into_owned(), bytes: body })
     }
 }

@@ -22,6 +22,66 @@ pub struct Config {
     pub index_rebuild_seconds: u64,
     pub log: String,
     pub pickup_attempts: AttemptsConfig,
+    /// Folders where operators drop their daily point files (the seed's FTP drop), watched by `serve`.
+    pub drop_folders: Vec<DropFolder>,
+}
+
+/// A drop folder: every file that appears is imported into `network` as `format`, then moved to
+/// `done/` or `refused/` with its report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropFolder {
+    pub network: String,
+    pub format: String,
+    pub folder: PathBuf,
+    #[serde(default = "default_encoding")]
+    pub encoding: String,
+    #[serde(default = "default_drop_interval")]
+    pub interval_seconds: u64,
+    #[serde(default = "default_error_share")]
+    pub error_share_max: f64,
+    #[serde(default = "default_removal_share")]
+    pub removal_share_max: f64,
+}
+
+fn default_encoding() -> String {
+    "utf-8".into()
+}
+fn default_drop_interval() -> u64 {
+    300
+}
+fn default_error_share() -> f64 {
+    0.05
+}
+fn default_removal_share() -> f64 {
+    0.2
+}
+
+impl DropFolder {
+    /// The import arguments this folder's files are imported with.
+    pub fn import_args(&self) -> Result<crate::points::ImportArgs, String> {
+        let context = |e: String| format!("drop folder {}: {e}", self.folder.display());
+        let share = |name: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(context(format!("{name} must be between 0 and 1"))) }
+        };
+        if self.interval_seconds == 0 {
+            return Err(context("interval_seconds must be at least 1".into()));
+        }
+        Ok(crate::points::ImportArgs {
+            network_id: self
+                .network
+                .parse()
+                .map_err(|_| context(format!("network {:?} is not an id", self.network)))?,
+            format: relais_registry::formats::Format::parse(&self.format).map_err(context)?,
+            encoding: relais_registry::formats::Encoding::parse(&self.encoding).map_err(context)?,
+            dry_run: false,
+            limits: relais_app::points::ImportLimits {
+                error_share_max: share("error_share_max", self.error_share_max)?,
+                removal_share_max: share("removal_share_max", self.removal_share_max)?,
+                ..Default::default()
+            },
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +107,7 @@ impl Default for Config {
             index_rebuild_seconds: 300,
             log: "info".into(),
             pickup_attempts: AttemptsConfig::default(),
+            drop_folders: Vec::new(),
         }
     }
 }
@@ -105,6 +166,18 @@ point_lockout_seconds = 600
 parcel_failures_max = 5
 parcel_window_seconds = 900
 parcel_lockout_seconds = 900
+
+# Drop folders (any number): `serve` imports each file that appears (in name order) into the network,
+# then moves it to done/ or refused/ beside it with NAME.report.txt. Formats: csv, jsonl, laposte,
+# mondial_relay, inpost, dpd, colissimo (docs/import-formats.md). A file refused changes nothing.
+# [[drop_folders]]
+# network = "0193f6d2-0000-7000-8000-000000000000"
+# format = "mondial_relay"
+# folder = "/srv/ftp/mondial-relay"
+# encoding = "iso-8859-1"
+# interval_seconds = 300
+# error_share_max = 0.05
+# removal_share_max = 0.2
 "#;
 
 /// Overrides given on the command line.
@@ -165,6 +238,9 @@ impl Config {
         }
         if self.index_rebuild_seconds == 0 {
             return Err("index_rebuild_seconds must be at least 1".into());
+        }
+        for folder in &self.drop_folders {
+            folder.import_args()?;
         }
         if let Some(key) = &self.secret_key
             && relais_app::secrets::parse_hex_key(key).is_none()

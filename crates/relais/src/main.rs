@@ -132,7 +132,8 @@ enum ImportCommand {
         /// Largest share of the network's points one file may remove (0 to 1).
         #[arg(long, default_value_t = 0.2)]
         removal_share_max: f64,
-        /// A file, or a drop folder.
+        /// A file, a drop folder (each file imported in name order, then moved to done/ or refused/
+        /// with its report), or an http:// URL.
         path: PathBuf,
     },
 }
@@ -338,17 +339,27 @@ async fn run(cli: Cli) -> Result<(), String> {
                     ..Default::default()
                 },
             };
-            let files = if path.is_dir() { points::drop_folder_files(&path)? } else { vec![path.clone()] };
-            if files.is_empty() {
-                println!("nothing to import in {}", path.display());
-            }
             let mut refused = 0;
-            for file in files {
-                let (report, was_refused) = points::import_file(&app, &args, &file).await?;
+            let text = path.to_string_lossy().into_owned();
+            if text.starts_with("http://") || text.starts_with("https://") {
+                let (report, was_refused) = points::import_url(&app, &args, &text).await?;
                 print!("{report}");
                 refused += usize::from(was_refused);
-                if path.is_dir() && !dry_run {
-                    println!("moved to {}", points::file_away(&file, was_refused)?.display());
+            } else if path.is_dir() && !dry_run {
+                let lines = points::drain_drop_folder(&app, &args, &path).await?;
+                if lines.is_empty() {
+                    println!("nothing to import in {}", path.display());
+                }
+                for line in lines {
+                    refused += usize::from(line.contains("REFUSED") || line.contains("import failed"));
+                    println!("{line}");
+                }
+            } else {
+                let files = if path.is_dir() { points::drop_folder_files(&path)? } else { vec![path.clone()] };
+                for file in files {
+                    let (report, was_refused) = points::import_file(&app, &args, &file).await?;
+                    print!("{report}");
+                    refused += usize::from(was_refused);
                 }
             }
             if refused > 0 {
@@ -480,10 +491,27 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         }
     }
     let indexer = tokio::spawn(index_forever(app.clone(), config.index_rebuild_seconds));
+    let mut watchers = Vec::new();
+    for folder in &config.drop_folders {
+        let args = folder.import_args()?;
+        println!(
+            "watching {} for {} files (every {} s)",
+            folder.folder.display(),
+            folder.format,
+            folder.interval_seconds
+        );
+        watchers.push(tokio::spawn(watch_drop_folder(
+            app.clone(),
+            args,
+            folder.folder.clone(),
+            folder.interval_seconds,
+        )));
+    }
     let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds, config.sweep_batch_max));
     let result = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await;
     sweeper.abort();
     indexer.abort();
+    watchers.iter().for_each(tokio::task::JoinHandle::abort);
     result.map_err(|e| format!("server error: {e}"))
 }
 
@@ -518,6 +546,22 @@ async fn index_forever(app: App, rebuild_seconds: u64) {
         };
         if let Err(e) = result {
             tracing::warn!(error = %e, "search index refresh failed; will retry");
+        }
+    }
+}
+
+/// The daily sync: imports what operators drop in a folder (their FTP drop).
+async fn watch_drop_folder(app: App, args: points::ImportArgs, folder: PathBuf, interval_seconds: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_seconds));
+    loop {
+        tick.tick().await;
+        match points::drain_drop_folder(&app, &args, &folder).await {
+            Ok(lines) => {
+                for line in lines {
+                    tracing::info!(folder = %folder.display(), "{line}");
+                }
+            }
+            Err(e) => tracing::warn!(folder = %folder.display(), error = %e, "drop folder pass failed; will retry"),
         }
     }
 }

@@ -24,6 +24,40 @@ pub struct ImportArgs {
 pub async fn import_file(app: &App, args: &ImportArgs, path: &Path) -> Result<(String, bool), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let source = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    import_bytes(app, args, bytes, source).await
+}
+
+/// Imports the file at an `http://` URL (an operator's export endpoint). HTTPS is not spoken here:
+/// download such files first (the drop folder is the usual way).
+pub async fn import_url(app: &App, args: &ImportArgs, url: &str) -> Result<(String, bool), String> {
+    let bytes = download(url).await?;
+    import_bytes(app, args, bytes, url.to_owned()).await
+}
+
+pub async fn download(url: &str) -> Result<Vec<u8>, String> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        format!("{url}: only http:// URLs are fetched; download an https file first, or use a drop folder")
+    })?;
+    let (host, path) = match rest.split_once('/') {
+        Some((host, path)) => (host, format!("/{path}")),
+        None => (rest, "/".to_owned()),
+    };
+    let target = if host.contains(':') { host.to_owned() } else { format!("{host}:80") };
+    let address = tokio::net::lookup_host(&target)
+        .await
+        .map_err(|e| format!("{url}: cannot resolve {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{url}: {host} has no address"))?;
+    let mut client =
+        crate::client::Client::connect_to(address, host).await.map_err(|e| format!("{url}: cannot connect: {e}"))?;
+    let response = client.request("GET", &path, None, None).await.map_err(|e| format!("{url}: {e}"))?;
+    if response.status != 200 {
+        return Err(format!("{url}: the server answered {}", response.status));
+    }
+    Ok(response.bytes)
+}
+
+async fn import_bytes(app: &App, args: &ImportArgs, bytes: Vec<u8>, source: String) -> Result<(String, bool), String> {
     let request = ImportRequest {
         network_id: args.network_id,
         format: args.format,
@@ -55,14 +89,34 @@ pub fn drop_folder_files(folder: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Moves an imported file to `done/` or `refused/` beside it, so the folder only holds what is new.
-pub fn file_away(path: &Path, refused: bool) -> Result<PathBuf, String> {
+/// Moves an imported file to `done/` or `refused/` beside it, with its report (`NAME.report.txt`), so
+/// the folder only holds what is new and the operator finds why a file was refused.
+pub fn file_away(path: &Path, refused: bool, report: &str) -> Result<PathBuf, String> {
     let folder = path.parent().unwrap_or(Path::new(".")).join(if refused { "refused" } else { "done" });
     std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
-    let target = folder.join(path.file_name().unwrap_or_default());
+    let name = path.file_name().unwrap_or_default();
+    let target = folder.join(name);
     std::fs::rename(path, &target)
         .map_err(|e| format!("cannot move {} to {}: {e}", path.display(), target.display()))?;
+    let report_path = folder.join(format!("{}.report.txt", name.to_string_lossy()));
+    std::fs::write(&report_path, report).map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
     Ok(target)
+}
+
+/// One pass over a drop folder: imports every new file in name order and files it away. Returns one
+/// line per file for the log.
+pub async fn drain_drop_folder(app: &App, args: &ImportArgs, folder: &Path) -> Result<Vec<String>, String> {
+    let mut lines = Vec::new();
+    for file in drop_folder_files(folder)? {
+        let (report, refused) = match import_file(app, args, &file).await {
+            Ok(done) => done,
+            Err(e) => (format!("import failed: {e}\n"), true),
+        };
+        let target = file_away(&file, refused, &report)?;
+        let first = report.lines().next().unwrap_or_default().to_owned();
+        lines.push(format!("{first} -> {}", target.display()));
+    }
+    Ok(lines)
 }
 
 /// A readable report: the outcome, counts, problems and, for a dry run, the diff point by point.

@@ -360,3 +360,110 @@ fn hours_eval_prints_json_lines_or_a_clear_error() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("opening hours are not valid: at line:column 1:"), "{stderr}");
 }
+
+const LAPOSTE_EXCERPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../registry/tests/fixtures/laposte_excerpt.csv");
+
+/// Serves one file over HTTP/1.1 on loopback for `requests` requests (an operator's export endpoint).
+fn serve_file(bytes: Vec<u8>, requests: usize) -> SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).unwrap();
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-type: text/csv\r\ncontent-length: {}\r\n\r\n", bytes.len());
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(&bytes).unwrap();
+        }
+    });
+    address
+}
+
+/// `relais import points` from a URL (dry run) and from a drop folder, against the demo database; then
+/// `serve` watching a drop folder imports what is dropped there.
+#[tokio::test]
+async fn import_points_from_a_url_a_drop_folder_and_the_serve_job() {
+    let dir = temp_dir("import");
+    let demo = serve(&dir, &["--demo"], 11);
+    let network = demo.stdout.iter().find_map(|l| l.trim().strip_prefix("network")).unwrap().trim().to_owned();
+    drop(demo);
+
+    let excerpt = std::fs::read(LAPOSTE_EXCERPT).unwrap();
+    let address = serve_file(excerpt.clone(), 1);
+    let url = format!("http://{address}/export/points.csv");
+    let output = relais(&dir)
+        .args(["import", "points", "--network", &network, "--format", "laposte", "--dry-run"])
+        .args(["--removal-share-max", "1", "--error-share-max", "0.2", &url])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("dry run: would apply"), "{stdout}");
+    assert!(stdout.contains("rows: 14 read, 2 refused"), "{stdout}");
+    assert!(stdout.contains("line 14 (10745D): the point has no coordinates"), "{stdout}");
+    assert!(stdout.contains("diff:\n"), "a dry run prints the diff: {stdout}");
+
+    // Without raising the removal limit the same file is refused whole: it would close most of the demo.
+    let output = relais(&dir)
+        .args(["import", "points", "--network", &network, "--format", "laposte", "--error-share-max", "0.2"])
+        .arg(LAPOSTE_EXCERPT)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("REFUSED"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("1 file(s) refused"));
+
+    let drop_dir = dir.join("drop");
+    std::fs::create_dir_all(&drop_dir).unwrap();
+    std::fs::write(drop_dir.join("2026-11-27.csv"), &excerpt).unwrap();
+    std::fs::write(drop_dir.join("2026-11-28.csv"), "not;a;la poste;file\n1;2;3;4\n").unwrap();
+    std::fs::write(drop_dir.join("2026-11-29.csv.part"), "still uploading").unwrap();
+    let output = relais(&dir)
+        .args(["import", "points", "--network", &network, "--format", "laposte", "--removal-share-max", "1"])
+        .args(["--error-share-max", "0.2"])
+        .arg(&drop_dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "one file is refused");
+    assert!(drop_dir.join("done/2026-11-27.csv").exists());
+    let report = std::fs::read_to_string(drop_dir.join("done/2026-11-27.csv.report.txt")).unwrap();
+    assert!(report.contains(": applied") && report.contains("rows: 14 read, 2 refused"), "{report}");
+    let refused = std::fs::read_to_string(drop_dir.join("refused/2026-11-28.csv.report.txt")).unwrap();
+    assert!(refused.contains("the header lacks the column(s)"), "{refused}");
+    assert!(drop_dir.join("2026-11-29.csv.part").exists(), "a partial upload is left alone");
+
+    // The registry changed: the CLI search finds the imported points of Lyon 2e.
+    let output = relais(&dir).args(["points", "search", "--postcode", "69002", "--limit", "3"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.starts_with("3 results near") && stdout.contains("(69002"), "{stdout}");
+
+    // serve watches a drop folder from its configuration.
+    let watched = dir.join("watched");
+    std::fs::create_dir_all(&watched).unwrap();
+    let config = dir.join("relais.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[drop_folders]]\nnetwork = \"{network}\"\nformat = \"laposte\"\nfolder = \"{}\"\ninterval_seconds = 1\nremoval_share_max = 1.0\nerror_share_max = 0.2\n",
+            watched.display()
+        ),
+    )
+    .unwrap();
+    let server = serve(&dir, &["--config", config.to_str().unwrap()], 4);
+    assert!(server.stdout[3].starts_with("watching"), "{:?}", server.stdout);
+    std::fs::write(watched.join("daily.csv"), &excerpt).unwrap();
+    let done = watched.join("done/daily.csv.report.txt");
+    for _ in 0..100 {
+        if done.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let report = std::fs::read_to_string(&done).unwrap();
+    assert!(report.contains(": applied"), "{report}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
