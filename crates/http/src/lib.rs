@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod points;
+pub mod widget;
 pub mod wire;
 
 use std::sync::OnceLock;
@@ -61,6 +62,7 @@ pub struct HttpState {
         handlers::collect_return, handlers::return_to_sender, handlers::cancel, handlers::report_incident,
         handlers::sweep,
         points::search, points::check, points::same_place, points::history, points::import, points::list_imports,
+        widget::points,
     ),
     modifiers(&ApiKeyScheme),
 )]
@@ -128,6 +130,13 @@ pub fn router(app: App, config: HttpConfig) -> Router {
         .route("/v1/parcels/{id}/cancel", post(handlers::cancel))
         .route("/v1/parcels/{id}/incidents", post(handlers::report_incident))
         .route("/v1/jobs/sweep", post(handlers::sweep))
+        .route("/widget", get(widget::picker))
+        .route("/widget.js", get(widget::loader_js))
+        .route("/widget/app.js", get(widget::picker_js))
+        .route("/widget/widget.css", get(widget::picker_css))
+        .route("/widget/demo", get(widget::demo))
+        .route("/widget/demo.js", get(widget::demo_js))
+        .route("/widget/points", get(widget::points))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .with_state(state);

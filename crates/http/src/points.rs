@@ -226,8 +226,17 @@ pub async fn search(
     Auth(caller): Auth,
     QueryParams(query): QueryParams<SearchQuery>,
 ) -> Result<Json<SearchView>> {
+    search_as(&state, &caller, query)
+}
+
+/// The search behind `/v1/points/search` and the widget's public `/widget/points`.
+pub(crate) fn search_as(
+    state: &HttpState,
+    caller: &relais_app::Caller,
+    query: SearchQuery,
+) -> Result<Json<SearchView>> {
     let search = query.into_search()?;
-    let result = state.app.search_points(&caller, &search)?;
+    let result = state.app.search_points(caller, &search)?;
     let now = state.app.now();
     Ok(Json(SearchView {
         origin: OriginView {

@@ -616,3 +616,46 @@ async fn search_and_check_over_http() {
         );
     }
 }
+
+/// The widget's page and scripts are served with their types and a strict content policy; its search
+/// is public and read-only, with the same bad-input answers as the API.
+#[tokio::test]
+async fn the_widget_is_served_and_searches_without_a_key() {
+    for api in apis().await {
+        api.app.rebuild_index().await.unwrap();
+        for (path, content_type) in [
+            ("/widget", "text/html; charset=utf-8"),
+            ("/widget.js", "text/javascript; charset=utf-8"),
+            ("/widget/app.js", "text/javascript; charset=utf-8"),
+            ("/widget/widget.css", "text/css; charset=utf-8"),
+            ("/widget/demo", "text/html; charset=utf-8"),
+        ] {
+            let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+            let response = api.router.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_eq!(response.headers()["content-type"], content_type, "{path}");
+            assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        }
+        let request = Request::builder().uri("/widget").body(Body::empty()).unwrap();
+        let response = api.router.clone().oneshot(request).await.unwrap();
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors *"), "{csp}");
+
+        let found = api.call(Method::GET, "/widget/points?lat=45.757&lon=4.832", "", None).await;
+        assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+        assert_eq!(found.body["results"][0]["id"], json!(api.locker_id));
+        assert_error(
+            &api.call(Method::GET, "/widget/points?postcode=99999", "", None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "place_not_found",
+        );
+        assert_error(
+            &api.call(Method::GET, "/widget/points?lat=45", "", None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        // Read-only: the widget's routes take no other method.
+        let post = api.call(Method::POST, "/widget/points", "", Some(json!({}))).await;
+        assert_error(&post, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    }
+}

@@ -1,0 +1,73 @@
+//! The checkout widget: a point picker a shop embeds with one script tag (`/widget.js`), the picker
+//! page itself (`/widget`, in an iframe), its assets, a demo shop page (`/widget/demo`), and the
+//! public search it calls (`/widget/points`).
+//!
+//! The picker runs in customers' browsers, where no secret can be kept: its search is public and
+//! read-only (pickup points are public places; operators publish them). Everything is served by relais
+//! itself, with no third-party script, font or map tile.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::response::{IntoResponse, Response};
+use relais_app::Caller;
+
+use crate::HttpState;
+use crate::error::ApiError;
+use crate::extract::QueryParams;
+use crate::points::{SearchQuery, SearchView, search_as};
+
+const PICKER_HTML: &str = include_str!("../widget/widget.html");
+const PICKER_JS: &str = include_str!("../widget/app.js");
+const PICKER_CSS: &str = include_str!("../widget/widget.css");
+const LOADER_JS: &str = include_str!("../widget/loader.js");
+const DEMO_HTML: &str = include_str!("../widget/demo.html");
+const DEMO_JS: &str = include_str!("../widget/demo.js");
+
+/// Only relais' own scripts, styles and API; the picker may be framed by any shop.
+const PICKER_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors *; base-uri 'none'; form-action 'none'";
+const DEMO_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; frame-src 'self'; base-uri 'none'; form-action 'self'";
+
+fn asset(content_type: &'static str, body: &'static str, csp: Option<&'static str>) -> Response {
+    let mut response = ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "public, max-age=300")], body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, axum::http::HeaderValue::from_static("nosniff"));
+    if let Some(csp) = csp {
+        headers.insert(CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_static(csp));
+    }
+    response
+}
+
+pub async fn picker() -> Response {
+    asset("text/html; charset=utf-8", PICKER_HTML, Some(PICKER_CSP))
+}
+
+pub async fn picker_js() -> Response {
+    asset("text/javascript; charset=utf-8", PICKER_JS, None)
+}
+
+pub async fn picker_css() -> Response {
+    asset("text/css; charset=utf-8", PICKER_CSS, None)
+}
+
+pub async fn loader_js() -> Response {
+    asset("text/javascript; charset=utf-8", LOADER_JS, None)
+}
+
+pub async fn demo() -> Response {
+    asset("text/html; charset=utf-8", DEMO_HTML, Some(DEMO_CSP))
+}
+
+pub async fn demo_js() -> Response {
+    asset("text/javascript; charset=utf-8", DEMO_JS, None)
+}
+
+/// `GET /widget/points`: the search of `/v1/points/search`, public (the platform answers).
+#[utoipa::path(get, path = "/widget/points", tag = "points", params(SearchQuery),
+    responses((status = 200, body = SearchView), (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn points(
+    State(state): State<HttpState>,
+    QueryParams(query): QueryParams<SearchQuery>,
+) -> Result<Json<SearchView>, ApiError> {
+    search_as(&state, &Caller::system(), query)
+}
