@@ -99,7 +99,23 @@ pub struct ImportRequest {
     pub bytes: Vec<u8>,
     pub dry_run: bool,
     pub limits: ImportLimits,
+    /// Where to report progress (the CLI draws a bar on large files); `None`: nowhere.
+    pub progress: Option<Arc<dyn ImportProgress>>,
 }
+
+/// Where an import reports how far it is. Stages come in order: `reading`, `validating` (with a row
+/// count), `loading the registry`, `comparing`, `applying`, `updating the search index`.
+pub trait ImportProgress: Send + Sync {
+    /// A stage begins; `total` units of work (`0` when not counted).
+    fn stage(&self, name: &'static str, total: u64);
+    /// `done` units of the current stage are finished.
+    fn advance(&self, done: u64);
+    /// The import is over (applied, refused or dry run).
+    fn finish(&self) {}
+}
+
+/// Rows validated between two progress reports.
+const PROGRESS_STEP: usize = 2_000;
 
 /// What an import did or would do.
 #[derive(Debug)]
@@ -113,6 +129,17 @@ pub struct ImportOutcome {
     pub warnings: Vec<RowError>,
     /// Why the whole file was refused.
     pub refusal: Option<String>,
+}
+
+/// Tells the progress reporter the import is over, however it ends.
+struct FinishOnDrop(Option<Arc<dyn ImportProgress>>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            p.finish();
+        }
+    }
 }
 
 /// A file read and validated.
@@ -278,12 +305,21 @@ impl App {
             problems: String::new(),
         };
         // Reading and validating the file (CPU) runs beside loading the network's points (the store).
+        let progress = request.progress.clone();
+        let report = |name, total| {
+            if let Some(p) = &progress {
+                p.stage(name, total);
+            }
+        };
+        report("reading", 0);
+        let _finish = FinishOnDrop(progress.clone());
         let app = self.clone();
+        let read_progress = progress.clone();
         let (format, encoding, network_id, bytes) =
             (request.format, request.encoding, request.network_id, request.bytes);
         let point_source = format!("import:{}:{}", format.as_str(), crate::setup::clip(&source, 200));
         let reading = tokio::task::spawn_blocking(move || {
-            app.read_rows(format, encoding, network_id, &bytes, &point_source, now)
+            app.read_rows(format, encoding, network_id, &bytes, &point_source, now, read_progress.as_deref())
         });
         let current = self.store.network_points(request.network_id).await;
         let read = reading.await.map_err(|e| crate::StoreError::new(format!("reading the file failed: {e}")))?;
@@ -307,10 +343,30 @@ impl App {
         let current_active =
             current.iter().filter(|p| p.status != relais_domain::point::PointStatus::Decommissioned).count();
         let limits = request.limits;
-        let diff =
-            tokio::task::spawn_blocking(move || diff::diff(current, incoming, &refused_ids, limits.moved_threshold_m))
-                .await
-                .map_err(|e| crate::StoreError::new(format!("diff failed: {e}")))?;
+        report("comparing", 0);
+        let diff = tokio::task::spawn_blocking(move || {
+            let mut diff = diff::diff(current, incoming, &refused_ids, limits.moved_threshold_m);
+            // Doors are judged only for the points this file adds (existing points keep theirs).
+            diff.points.retain(|change| {
+                if change.kind != ChangeKind::Added {
+                    return true;
+                }
+                match relais_registry::record::check_doors(&change.compartments) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        diff.errors.push(RowError {
+                            line: change.line.unwrap_or(0),
+                            external_id: Some(change.after.external_id.clone()),
+                            message: e.to_string(),
+                        });
+                        false
+                    }
+                }
+            });
+            diff
+        })
+        .await
+        .map_err(|e| crate::StoreError::new(format!("diff failed: {e}")))?;
         row_errors.extend(diff.errors.iter().cloned());
         row_errors.sort_by_key(|e| e.line);
 
@@ -381,7 +437,9 @@ impl App {
                 fields: change.fields.iter().map(|f| (f.field.to_owned(), f.before.clone(), f.after.clone())).collect(),
             }));
         }
+        report("applying", writes.len() as u64);
         self.store.commit(writes).await?;
+        report("updating the search index", 0);
         // The search follows at once, from the diff (no re-read of the registry). A capacity change
         // made between the snapshot and the swap is caught by the next periodic rebuild.
         let hold_days = network.rules.hold_window_hours.div_ceil(24);
@@ -410,6 +468,7 @@ impl App {
 
     /// A file's rows validated as points of `network_id` (fresh ids; doors checked later, for the points
     /// the import adds), and the rows refused.
+    #[allow(clippy::too_many_arguments)] // The parts of an import request a blocking thread needs.
     fn read_rows(
         &self,
         format: Format,
@@ -418,13 +477,22 @@ impl App {
         bytes: &[u8],
         source: &str,
         now: relais_domain::Timestamp,
+        progress: Option<&dyn ImportProgress>,
     ) -> Result<Rows, relais_registry::formats::FileError> {
         let parsed = format.read(bytes, encoding)?;
         let total = parsed.total();
         let mut row_errors = parsed.errors;
         let mut incoming = Vec::with_capacity(parsed.rows.len());
         let mut validator = PointValidator::new();
-        for row in parsed.rows {
+        if let Some(p) = progress {
+            p.stage("validating", parsed.rows.len() as u64);
+        }
+        for (n, row) in parsed.rows.into_iter().enumerate() {
+            if let Some(p) = progress
+                && n % PROGRESS_STEP == 0
+            {
+                p.advance(n as u64);
+            }
             let mut input = row.point;
             input.network_id = network_id;
             match validator.validate(&input, self.new_id(), now, source, Compartments::Deferred) {

@@ -466,6 +466,7 @@ pub async fn import(
         bytes: body.to_vec(),
         dry_run,
         limits,
+        progress: None,
     };
     let outcome: ImportOutcome = state.app.import_points(&caller, request).await?;
     let view = ImportView::from(&outcome.record);

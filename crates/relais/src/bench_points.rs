@@ -587,6 +587,7 @@ pub async fn import(options: ImportOptions) -> Result<String, String> {
         bytes,
         dry_run: false,
         limits: ImportLimits::default(),
+        progress: None,
     };
     let started = Instant::now();
     let outcome = app.import_points(&Caller::system(), run(first, "day1.csv")).await.map_err(|e| e.to_string())?;

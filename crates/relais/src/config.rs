@@ -80,6 +80,7 @@ impl DropFolder {
                 removal_share_max: share("removal_share_max", self.removal_share_max)?,
                 ..Default::default()
             },
+            progress: false,
         })
     }
 }

@@ -338,6 +338,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     removal_share_max: share("--removal-share-max", removal_share_max)?,
                     ..Default::default()
                 },
+                progress: true,
             };
             let mut refused = 0;
             let text = path.to_string_lossy().into_owned();

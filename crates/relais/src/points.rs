@@ -4,8 +4,9 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use relais_app::points::{ImportLimits, ImportOutcome, ImportRequest, Near, PointSearch};
+use relais_app::points::{ImportLimits, ImportOutcome, ImportProgress, ImportRequest, Near, PointSearch};
 use relais_app::{App, Caller};
 use relais_domain::ids::NetworkId;
 use relais_registry::diff::{ChangeKind, Diff};
@@ -18,6 +19,39 @@ pub struct ImportArgs {
     pub encoding: Encoding,
     pub dry_run: bool,
     pub limits: ImportLimits,
+    /// Draw a progress bar on the terminal for large files (the CLI; not the drop-folder job).
+    pub progress: bool,
+}
+
+/// Files from this size on get a progress bar.
+const PROGRESS_BYTES_MIN: usize = 1 << 20;
+
+/// The import's progress on stderr: a bar while rows are validated, a spinner for the other stages.
+/// indicatif draws nothing when stderr is not a terminal.
+struct Bar(indicatif::ProgressBar);
+
+impl ImportProgress for Bar {
+    fn stage(&self, name: &'static str, total: u64) {
+        let style = if total > 0 {
+            indicatif::ProgressStyle::with_template("{msg:>26} [{bar:30}] {pos}/{len} rows ({eta} left)")
+        } else {
+            indicatif::ProgressStyle::with_template("{msg:>26} {spinner} {elapsed}")
+        };
+        if let Ok(style) = style {
+            self.0.set_style(style.progress_chars("=> "));
+        }
+        self.0.set_length(total);
+        self.0.set_position(0);
+        self.0.set_message(name);
+    }
+
+    fn advance(&self, done: u64) {
+        self.0.set_position(done);
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
 }
 
 /// Imports one file. Returns the report, and whether the file was refused.
@@ -58,6 +92,11 @@ pub async fn download(url: &str) -> Result<Vec<u8>, String> {
 }
 
 async fn import_bytes(app: &App, args: &ImportArgs, bytes: Vec<u8>, source: String) -> Result<(String, bool), String> {
+    let progress: Option<Arc<dyn ImportProgress>> = (args.progress && bytes.len() >= PROGRESS_BYTES_MIN).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Arc::new(Bar(bar)) as Arc<dyn ImportProgress>
+    });
     let request = ImportRequest {
         network_id: args.network_id,
         format: args.format,
@@ -66,6 +105,7 @@ async fn import_bytes(app: &App, args: &ImportArgs, bytes: Vec<u8>, source: Stri
         bytes,
         dry_run: args.dry_run,
         limits: args.limits,
+        progress,
     };
     let outcome = app.import_points(&Caller::system(), request).await.map_err(|e| e.to_string())?;
     let refused = outcome.refusal.is_some();

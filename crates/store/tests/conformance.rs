@@ -219,6 +219,7 @@ fn import(network: relais_domain::ids::NetworkId, csv: &str, dry_run: bool, limi
         bytes: format!("{IMPORT_HEADER}{csv}").into_bytes(),
         dry_run,
         limits,
+        progress: None,
     }
 }
 
@@ -738,4 +739,65 @@ async fn both_schemas_describe_the_same_tables_and_columns() {
     let right = postgres_store.schema_columns().await.unwrap();
     assert!(left.len() >= 9, "{left:?}");
     assert_eq!(left, right);
+}
+
+/// An import reports its stages in order, with the row count while validating, and always finishes.
+#[tokio::test]
+async fn an_import_reports_its_progress() {
+    use relais_app::points::ImportProgress;
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<String>>);
+    impl ImportProgress for Recorded {
+        fn stage(&self, name: &'static str, total: u64) {
+            self.0.lock().unwrap().push(format!("{name}/{total}"));
+        }
+        fn advance(&self, done: u64) {
+            self.0.lock().unwrap().push(format!("+{done}"));
+        }
+        fn finish(&self) {
+            self.0.lock().unwrap().push("finish".into());
+        }
+    }
+    for w in worlds().await {
+        let network = w.app.create_network(&Caller::system(), "Progress", NetworkRules::default()).await.unwrap();
+        let recorded = Arc::new(Recorded::default());
+        let rows = "P1,counter,A,1 rue A,69001,Lyon,FR,45.76,4.83,,\nP2,counter,B,2 rue B,69001,Lyon,FR,45.77,4.83,,\n";
+        let mut request = import(network.id, rows, false, ImportLimits::default());
+        request.progress = Some(recorded.clone());
+        w.app.import_points(&Caller::system(), request).await.unwrap();
+        let seen = recorded.0.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            ["reading/0", "validating/2", "+0", "comparing/0", "applying/5", "updating the search index/0", "finish"]
+        );
+        // A refused file finishes too.
+        let recorded = Arc::new(Recorded::default());
+        let mut request = import(network.id, "", false, ImportLimits::default());
+        request.bytes = b"   ".to_vec();
+        request.progress = Some(recorded.clone());
+        let outcome = w.app.import_points(&Caller::system(), request).await.unwrap();
+        assert!(outcome.refusal.is_some());
+        assert_eq!(recorded.0.lock().unwrap().last().map(String::as_str), Some("finish"));
+    }
+}
+
+/// A locker row with bad doors is refused alone, with its line; the other rows are imported.
+#[tokio::test]
+async fn bad_doors_refuse_their_row_only() {
+    for w in worlds().await {
+        let network = w.app.create_network(&Caller::system(), "Doors", NetworkRules::default()).await.unwrap();
+        let rows = "\
+L1,locker,Good,1 rue A,69001,Lyon,FR,45.76,4.83,24/7,\"A:2,B:1\"
+L2,locker,Bad size,2 rue B,69001,Lyon,FR,45.77,4.83,24/7,\"A:2,Z:1\"
+C1,counter,Shop,3 rue C,69001,Lyon,FR,45.78,4.83,,
+";
+        let loose = ImportLimits { error_share_max: 0.5, ..ImportLimits::default() };
+        let outcome = w.app.import_points(&Caller::system(), import(network.id, rows, false, loose)).await.unwrap();
+        assert_eq!((outcome.record.status.as_str(), outcome.record.changes[0]), ("applied", 2));
+        let errors: Vec<String> = outcome.row_errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors, ["line 3 (L2): size must be one of A, B, C, D"]);
+        let points = w.app.store.network_points(network.id).await.unwrap();
+        let l1 = points.iter().find(|p| p.external_id == "L1").unwrap();
+        assert_eq!(w.app.store.compartments(l1.id).await.unwrap().len(), 3);
+    }
 }
