@@ -484,8 +484,9 @@ impl App {
         let mut row_errors = parsed.errors;
         let mut incoming = Vec::with_capacity(parsed.rows.len());
         let mut validator = PointValidator::new();
+        let rows = parsed.rows.len() as u64;
         if let Some(p) = progress {
-            p.stage("validating", parsed.rows.len() as u64);
+            p.stage("validating", rows);
         }
         for (n, row) in parsed.rows.into_iter().enumerate() {
             if let Some(p) = progress
@@ -503,6 +504,9 @@ impl App {
                     message: e.to_string(),
                 }),
             }
+        }
+        if let Some(p) = progress {
+            p.advance(rows);
         }
         Ok(Rows { incoming, row_errors, warnings: parsed.warnings, total })
     }

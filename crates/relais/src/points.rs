@@ -32,6 +32,7 @@ struct Bar(indicatif::ProgressBar);
 
 impl ImportProgress for Bar {
     fn stage(&self, name: &'static str, total: u64) {
+        self.0.set_message(name);
         let style = if total > 0 {
             indicatif::ProgressStyle::with_template("{msg:>26} [{bar:30}] {pos}/{len} rows ({eta} left)")
         } else {
@@ -42,7 +43,6 @@ impl ImportProgress for Bar {
         }
         self.0.set_length(total);
         self.0.set_position(0);
-        self.0.set_message(name);
     }
 
     fn advance(&self, done: u64) {
@@ -93,7 +93,7 @@ pub async fn download(url: &str) -> Result<Vec<u8>, String> {
 
 async fn import_bytes(app: &App, args: &ImportArgs, bytes: Vec<u8>, source: String) -> Result<(String, bool), String> {
     let progress: Option<Arc<dyn ImportProgress>> = (args.progress && bytes.len() >= PROGRESS_BYTES_MIN).then(|| {
-        let bar = indicatif::ProgressBar::new(0);
+        let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         Arc::new(Bar(bar)) as Arc<dyn ImportProgress>
     });

@@ -768,7 +768,16 @@ async fn an_import_reports_its_progress() {
         let seen = recorded.0.lock().unwrap().clone();
         assert_eq!(
             seen,
-            ["reading/0", "validating/2", "+0", "comparing/0", "applying/5", "updating the search index/0", "finish"]
+            [
+                "reading/0",
+                "validating/2",
+                "+0",
+                "+2",
+                "comparing/0",
+                "applying/5",
+                "updating the search index/0",
+                "finish"
+            ]
         );
         // A refused file finishes too.
         let recorded = Arc::new(Recorded::default());
