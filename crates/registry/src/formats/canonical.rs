@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{FileError, Header, Lines, Parsed, Row, RowError, decimal};
+use super::{FileError, Parsed, Row, RowError, csv_rows, decimal};
 use crate::record::{NewCompartment, NewPoint};
 
 /// Every column, in the documented order.
@@ -34,37 +34,18 @@ pub const REQUIRED: [&str; 9] =
     ["external_id", "kind", "name", "address_line1", "postcode", "city", "country", "latitude", "longitude"];
 
 pub fn read_csv(text: &str) -> Result<Parsed, FileError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let header = Header::new(reader.headers().map_err(|e| FileError::Corrupt { line: 1, message: e.to_string() })?);
-    header.require(&REQUIRED)?;
-    let columns: Vec<(&str, usize)> = COLUMNS.iter().filter_map(|c| Some((*c, header.index(c)?))).collect();
-    let width = reader.headers().map(|h| h.len()).unwrap_or(0);
-    let mut parsed = Parsed::default();
-    let mut lines = Lines::new(text);
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| lines.at(p.byte()));
-                parsed.errors.push(RowError { line, external_id: None, message: format!("unreadable row: {e}") });
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| lines.at(p.byte()));
-        if record.len() != width {
+    csv_rows(text, b',', &REQUIRED, |header, record, line, parsed| {
+        if record.len() != header.len() {
             parsed.errors.push(RowError {
                 line,
                 external_id: record.get(0).map(str::to_owned),
-                message: format!("the row has {} fields, the header {width}", record.len()),
+                message: format!("the row has {} fields, the header {}", record.len(), header.len()),
             });
-            continue;
+            return;
         }
-        let get = |name: &str| {
-            columns.iter().find(|(c, _)| *c == name).and_then(|(_, i)| record.get(*i)).map(|v| v.trim().to_owned())
-        };
-        push(&mut parsed, line, &get);
-    }
-    Ok(parsed)
+        let get = |name: &str| header.index(name).and_then(|i| record.get(i)).map(|v| v.trim().to_owned());
+        push(parsed, line, &get);
+    })
 }
 
 pub fn read_jsonl(text: &str) -> Result<Parsed, FileError> {

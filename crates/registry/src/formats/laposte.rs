@@ -2,7 +2,7 @@
 //! per post office, communal postal agency or partner shop ("Relais poste commerçant"), with
 //! coordinates and no opening hours.
 
-use super::{FileError, Header, Lines, Parsed, Row, RowError, decimal};
+use super::{FileError, Parsed, Row, RowError, csv_rows, decimal};
 use crate::record::NewPoint;
 
 const ID: &str = "Identifiant_du_site";
@@ -18,32 +18,17 @@ const LATITUDE: &str = "Latitude";
 const LONGITUDE: &str = "Longitude";
 
 pub fn read(text: &str) -> Result<Parsed, FileError> {
-    let mut reader = csv::ReaderBuilder::new().delimiter(b';').flexible(true).from_reader(text.as_bytes());
-    let header = Header::new(reader.headers().map_err(|e| FileError::Corrupt { line: 1, message: e.to_string() })?);
-    header.require(&[ID, LABEL, NATURE, STREET, POSTCODE, CITY, LATITUDE, LONGITUDE])?;
-    let column = |name| header.index(name);
-    let mut parsed = Parsed::default();
-    let mut lines = Lines::new(text);
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| lines.at(p.byte()));
-                parsed.errors.push(RowError { line, external_id: None, message: format!("unreadable row: {e}") });
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| lines.at(p.byte()));
-        let get = |name: &'static str| column(name).and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
-        let external_id = get(ID).to_owned();
+    let required = [ID, LABEL, NATURE, STREET, POSTCODE, CITY, LATITUDE, LONGITUDE];
+    csv_rows(text, b';', &required, |header, record, line, parsed| {
+        let get = |name: &'static str| header.index(name).and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
         match point(&get) {
             Ok(point) => parsed.rows.push(Row { line, point }),
             Err(message) => {
-                parsed.errors.push(RowError { line, external_id: Some(external_id).filter(|i| !i.is_empty()), message })
+                let external_id = Some(get(ID).to_owned()).filter(|i| !i.is_empty());
+                parsed.errors.push(RowError { line, external_id, message })
             }
         }
-    }
-    Ok(parsed)
+    })
 }
 
 fn point<'a>(get: &dyn Fn(&'static str) -> &'a str) -> Result<NewPoint, String> {

@@ -216,6 +216,34 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// Reads a delimited file with a header line: checks the header has the `required` columns, then hands
+/// each record and its line to `row`; records the reader cannot split are reported by line.
+pub(crate) fn csv_rows(
+    text: &str,
+    delimiter: u8,
+    required: &[&str],
+    mut row: impl FnMut(&Header, &csv::StringRecord, usize, &mut Parsed),
+) -> Result<Parsed, FileError> {
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
+    let header = Header::new(reader.headers().map_err(|e| FileError::Corrupt { line: 1, message: e.to_string() })?);
+    header.require(required)?;
+    let mut parsed = Parsed::default();
+    let mut lines = Lines::new(text);
+    for record in reader.records() {
+        match record {
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| lines.at(p.byte()));
+                row(&header, &record, line, &mut parsed);
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| lines.at(p.byte()));
+                parsed.errors.push(RowError { line, external_id: None, message: format!("unreadable row: {e}") });
+            }
+        }
+    }
+    Ok(parsed)
+}
+
 /// Collects the rows of an element-per-point XML document.
 pub(crate) fn xml_rows(
     text: &str,
@@ -338,6 +366,10 @@ pub(crate) struct Header {
 }
 
 impl Header {
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
     pub(crate) fn new(record: &csv::StringRecord) -> Header {
         Header { names: record.iter().map(|n| n.trim().trim_start_matches('#').to_owned()).collect() }
     }
