@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod error;
 pub mod jobs;
+pub mod occupancy;
 pub mod parcels;
 pub mod points;
 pub mod ports;
@@ -32,7 +33,7 @@ pub use crate::ports::{Clock, CommitError, OsRandom, RandomSource, Store, StoreE
 pub use crate::secrets::Secrets;
 
 /// Limits of the use-case layer, each with its unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AppLimits {
     /// Wrong pickup codes at one point before it locks (a keypad under brute force).
     pub point_attempts: AttemptLimits,
@@ -42,6 +43,8 @@ pub struct AppLimits {
     pub commit_attempts_max: u32,
     /// Largest page a list returns.
     pub page_size_max: u32,
+    /// Occupancy (occupied compartments / compartments) above which a point's alert is raised.
+    pub occupancy_alert_threshold: f64,
 }
 
 impl Default for AppLimits {
@@ -51,6 +54,7 @@ impl Default for AppLimits {
             parcel_attempts: AttemptLimits { failures_max: 5, window_seconds: 900, lockout_seconds: 900 },
             commit_attempts_max: 64,
             page_size_max: 500,
+            occupancy_alert_threshold: 0.85,
         }
     }
 }

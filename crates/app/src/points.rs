@@ -247,18 +247,24 @@ impl App {
         Ok(count)
     }
 
-    /// Recounts the capacity of the points marked since the last call; rebuilds the index when its
-    /// calendar has aged a week. Returns the number of points recounted.
+    /// Recounts the capacity of the points marked since the last call, raising or clearing their
+    /// occupancy alerts; rebuilds the index when its calendar has aged a week. Returns the number of
+    /// points recounted.
     pub async fn refresh_capacities(&self) -> Result<usize, AppError> {
         let index = self.registry.index();
         if index.first_day() + Duration::days(7) < self.now().date_naive() {
             return self.rebuild_index().await;
         }
         let dirty = self.registry.take_dirty();
+        let now = self.now();
         for point_id in &dirty {
             let Some(point) = self.store.point(*point_id).await? else { continue };
             let counts = self.store.compartment_counts(Some(*point_id)).await?;
             index.set_capacity(*point_id, capacity_of(&point, counts.first()));
+            if point.kind.has_compartments() {
+                let occupancy = crate::occupancy::occupancy_of(counts.first());
+                self.update_occupancy_alert(*point_id, &occupancy, now).await?;
+            }
         }
         Ok(dirty.len())
     }

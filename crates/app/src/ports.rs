@@ -145,6 +145,17 @@ pub struct CompartmentCounts {
     /// Available now (not reserved, occupied or out of service).
     pub free: [u32; 4],
     pub total: [u32; 4],
+    pub occupied: [u32; 4],
+    pub reserved: [u32; 4],
+}
+
+/// A raised occupancy alert of a point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OccupancyAlert {
+    pub point_id: PointId,
+    pub raised_at: Timestamp,
+    /// The occupancy rate when it was raised.
+    pub rate: f64,
 }
 
 /// One write of a commit.
@@ -170,6 +181,10 @@ pub enum Write {
     UpdatePoint(PickupPoint),
     InsertImport(ImportRecord),
     AppendPointChange(PointChange),
+    /// Raises a point's occupancy alert; `Duplicate` if it is already raised.
+    RaiseOccupancyAlert(OccupancyAlert),
+    /// Clears a point's occupancy alert (nothing if none).
+    ClearOccupancyAlert(PointId),
     AppendEvent(ParcelEvent),
     AppendOutbox(OutboxMessage),
     /// Creates the counter (`expected_version: None`) or updates it if still at that version.
@@ -214,6 +229,7 @@ pub trait Store: Send + Sync + 'static {
     async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>>;
     /// Imports of a network, newest first.
     async fn imports(&self, network_id: NetworkId, page: Page<ImportId>) -> StoreResult<Vec<ImportRecord>>;
+    async fn occupancy_alert(&self, point_id: PointId) -> StoreResult<Option<OccupancyAlert>>;
     /// A point's history, oldest first.
     async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>>;
     /// The compartments of a point, in label order.

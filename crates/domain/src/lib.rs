@@ -9,6 +9,7 @@ pub mod attempts;
 pub mod compartment;
 pub mod ids;
 pub mod network;
+pub mod occupancy;
 pub mod parcel;
 pub mod point;
 pub mod value;

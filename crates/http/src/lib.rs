@@ -62,7 +62,7 @@ pub struct HttpState {
         handlers::collect_return, handlers::return_to_sender, handlers::cancel, handlers::report_incident,
         handlers::sweep,
         points::search, points::check, points::same_place, points::history, points::import, points::list_imports,
-        widget::points,
+        points::occupancy, widget::points,
     ),
     modifiers(&ApiKeyScheme),
 )]
@@ -112,6 +112,7 @@ pub fn router(app: App, config: HttpConfig) -> Router {
         .route("/v1/points/{id}/check", get(points::check))
         .route("/v1/points/{id}/same-place", get(points::same_place))
         .route("/v1/points/{id}/history", get(points::history))
+        .route("/v1/points/{id}/occupancy", get(points::occupancy))
         .route(
             "/v1/networks/{id}/imports",
             post(points::import).layer(DefaultBodyLimit::max(config.import_body_bytes_max)).get(points::list_imports),

@@ -500,3 +500,86 @@ pub async fn list_imports(
         .await?;
     Ok(Json(crate::handlers::page(imports.iter().map(ImportView::from).collect(), limit, |i| i.id)))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OccupancyView {
+    pub point_id: Uuid,
+    /// Occupied compartments / compartments.
+    pub rate: f64,
+    pub threshold: f64,
+    /// Per size class A, B, C, D.
+    pub classes: Vec<ClassOccupancyView>,
+    /// When the alert was raised; absent when the point is under the threshold.
+    pub alert_raised_at: Option<DateTime<Utc>>,
+    pub rotation: RotationView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassOccupancyView {
+    pub size: &'static str,
+    pub total: u32,
+    pub occupied: u32,
+    pub reserved: u32,
+    pub available: u32,
+    pub rate: f64,
+}
+
+/// What to do about a full point: expired parcels to take out first, and lockers nearby with room.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotationView {
+    pub expired_parcels: Vec<ExpiredParcelView>,
+    pub nearby_with_room: Vec<PointHitView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpiredParcelView {
+    pub id: Uuid,
+    pub parcel_number: String,
+    pub compartment_id: Option<Uuid>,
+    pub pickup_deadline: Option<DateTime<Utc>>,
+}
+
+#[utoipa::path(get, path = "/v1/points/{id}/occupancy", tag = "points", security(("api_key" = [])),
+    responses((status = 200, body = OccupancyView), (status = 404, body = ErrorEnvelope)))]
+pub async fn occupancy(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<OccupancyView>> {
+    let report = state.app.occupancy(&caller, path_id("point", &id)?).await?;
+    let o = report.occupancy;
+    let now = state.app.now();
+    Ok(Json(OccupancyView {
+        point_id: report.point.id.uuid(),
+        rate: o.rate(),
+        threshold: report.threshold,
+        classes: SizeClass::ALL
+            .iter()
+            .map(|class| {
+                let i = *class as usize;
+                ClassOccupancyView {
+                    size: class.as_str(),
+                    total: o.total[i],
+                    occupied: o.occupied[i],
+                    reserved: o.reserved[i],
+                    available: o.available[i],
+                    rate: o.class_rate(*class),
+                }
+            })
+            .collect(),
+        alert_raised_at: report.alert.map(|a| a.raised_at),
+        rotation: RotationView {
+            expired_parcels: report
+                .expired
+                .iter()
+                .map(|p| ExpiredParcelView {
+                    id: p.id.uuid(),
+                    parcel_number: p.number.as_str().to_owned(),
+                    compartment_id: p.compartment_id.map(|c| c.uuid()),
+                    pickup_deadline: p.pickup_deadline,
+                })
+                .collect(),
+            nearby_with_room: report.nearby_with_room.iter().map(|h| hit_view(h, &Filter::default(), now)).collect(),
+        },
+    }))
+}

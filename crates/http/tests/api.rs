@@ -659,3 +659,31 @@ async fn the_widget_is_served_and_searches_without_a_key() {
         assert_error(&post, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     }
 }
+
+/// A locker's occupancy over HTTP: per size class, the alert, the rotation suggestion.
+#[tokio::test]
+async fn occupancy_over_http() {
+    for api in apis().await {
+        api.app.rebuild_index().await.unwrap();
+        let path = format!("/v1/points/{}/occupancy", api.locker_id);
+        let reply = api.call(Method::GET, &path, &api.operator.clone(), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["rate"], json!(0.0));
+        assert_eq!(reply.body["threshold"], json!(0.85));
+        assert_eq!(
+            reply.body["classes"][0],
+            json!({"size": "A", "total": 1, "occupied": 0, "reserved": 0, "available": 1, "rate": 0.0})
+        );
+        assert_eq!(reply.body["alert_raised_at"], Value::Null);
+        assert_eq!(reply.body["rotation"], json!({"expired_parcels": [], "nearby_with_room": []}));
+        let unknown =
+            api.call(Method::GET, &format!("/v1/points/{}/occupancy", uuid_like()), &api.operator.clone(), None).await;
+        assert_error(&unknown, StatusCode::NOT_FOUND, "not_found");
+        assert_error(
+            &api.call(Method::GET, "/v1/points/nope/occupancy", &api.operator.clone(), None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(&api.call(Method::GET, &path, "", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+}

@@ -20,6 +20,8 @@ pub struct Config {
     pub sweep_batch_max: u32,
     /// How often `serve` rebuilds the whole search index (capacities are refreshed every second).
     pub index_rebuild_seconds: u64,
+    /// Occupancy (occupied compartments / compartments) above which a locker's alert is raised.
+    pub occupancy_alert_threshold: f64,
     pub log: String,
     pub pickup_attempts: AttemptsConfig,
     /// Folders where operators drop their daily point files (the seed's FTP drop), watched by `serve`.
@@ -106,6 +108,7 @@ impl Default for Config {
             sweep_interval_seconds: 60,
             sweep_batch_max: 1_000,
             index_rebuild_seconds: 300,
+            occupancy_alert_threshold: 0.85,
             log: "info".into(),
             pickup_attempts: AttemptsConfig::default(),
             drop_folders: Vec::new(),
@@ -154,6 +157,10 @@ sweep_batch_max = 1000
 # How often the pickup-point search index is rebuilt from the database, in seconds. Imports rebuild it
 # at once; this brings changes made by other processes sharing a PostgreSQL database.
 index_rebuild_seconds = 300
+
+# Occupancy of a locker (occupied compartments / compartments) above which an alert goes out through the
+# outbox (`point.occupancy_high`); it clears 5 points under it (`point.occupancy_normal`).
+occupancy_alert_threshold = 0.85
 
 # Log filter (tracing EnvFilter syntax): error, warn, info, debug, or per module.
 log = "info"
@@ -240,6 +247,9 @@ impl Config {
         if self.index_rebuild_seconds == 0 {
             return Err("index_rebuild_seconds must be at least 1".into());
         }
+        if !(self.occupancy_alert_threshold > 0.0 && self.occupancy_alert_threshold <= 1.0) {
+            return Err("occupancy_alert_threshold must be above 0 and at most 1".into());
+        }
         for folder in &self.drop_folders {
             folder.import_args()?;
         }
@@ -287,6 +297,7 @@ impl Config {
                 window_seconds: a.parcel_window_seconds,
                 lockout_seconds: a.parcel_lockout_seconds,
             },
+            occupancy_alert_threshold: self.occupancy_alert_threshold,
             ..AppLimits::default()
         }
     }

@@ -48,6 +48,10 @@ pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
         ("scope_key", "attempt_counter"),
         ("digest", "api_key"),
     ];
+    // Keyed by its point: a second raise is named, not taken for an id clash.
+    if message.contains("occupancy_alerts") {
+        return Some("occupancy_alert");
+    }
     let primary = message.contains("PRIMARY KEY") || message.contains("_pkey") || message.ends_with(".id");
     if primary {
         return Some("id");
@@ -97,18 +101,27 @@ pub(crate) fn fields_from_text(text: &str) -> StoreResult<Vec<(String, String, S
         .collect()
 }
 
-/// Rows of `(point, size class index, total, available)` sorted by point, gathered per point.
-pub(crate) fn gather_counts(
-    rows: Vec<(relais_domain::ids::PointId, usize, u32, u32)>,
-) -> Vec<relais_app::ports::CompartmentCounts> {
+/// A row of compartment counts: point, size class index, total, available, occupied, reserved.
+pub(crate) type CountsRow = (relais_domain::ids::PointId, usize, u32, u32, u32, u32);
+
+/// Count rows sorted by point, gathered per point.
+pub(crate) fn gather_counts(rows: Vec<CountsRow>) -> Vec<relais_app::ports::CompartmentCounts> {
     let mut out: Vec<relais_app::ports::CompartmentCounts> = Vec::new();
-    for (point_id, size, total, free) in rows {
+    for (point_id, size, total, free, occupied, reserved) in rows {
         if out.last().is_none_or(|c| c.point_id != point_id) {
-            out.push(relais_app::ports::CompartmentCounts { point_id, free: [0; 4], total: [0; 4] });
+            out.push(relais_app::ports::CompartmentCounts {
+                point_id,
+                free: [0; 4],
+                total: [0; 4],
+                occupied: [0; 4],
+                reserved: [0; 4],
+            });
         }
         if let Some(counts) = out.last_mut() {
             counts.total[size] = total;
             counts.free[size] = free;
+            counts.occupied[size] = occupied;
+            counts.reserved[size] = reserved;
         }
     }
     out

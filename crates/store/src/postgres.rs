@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use deadpool_postgres::Client;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use relais_app::ports::{
-    AttemptScope, CommitError, CompartmentCounts, ImportRecord, Merchant, OutboxMessage, Page, ParcelFilter,
-    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
+    AttemptScope, CommitError, CompartmentCounts, ImportRecord, Merchant, OccupancyAlert, OutboxMessage, Page,
+    ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
 };
 use relais_app::{ApiKey, Role, Store};
 use relais_domain::Timestamp;
@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "point_hours", include_str!("../migrations/postgres/0002_point_hours.sql")),
     (3, "point_registry", include_str!("../migrations/postgres/0003_point_registry.sql")),
+    (4, "occupancy_alerts", include_str!("../migrations/postgres/0004_occupancy_alerts.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);
@@ -277,6 +278,8 @@ fn sql_of(write: &Write) -> &'static str {
                 changed, moved, closed, reopened, removed, unchanged, problems)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         Write::AppendPointChange(_) => "INSERT INTO point_changes (point_id, import_id, at, kind, fields) VALUES ($1, $2, $3, $4, $5)",
+        Write::RaiseOccupancyAlert(_) => "INSERT INTO occupancy_alerts (point_id, raised_at, rate) VALUES ($1, $2, $3)",
+        Write::ClearOccupancyAlert(_) => "DELETE FROM occupancy_alerts WHERE point_id = $1",
         Write::InsertParcel(_) => "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
                 recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
                 code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version)
@@ -405,6 +408,8 @@ async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
         )
         .await
         .map(drop),
+        Write::RaiseOccupancyAlert(a) => exec(c, sql, &[&uuid(a.point_id), &a.raised_at, &a.rate]).await.map(drop),
+        Write::ClearOccupancyAlert(point_id) => exec(c, sql, &[&uuid(*point_id)]).await.map(drop),
         Write::AppendPointChange(change) => exec(
             c,
             sql,
@@ -648,9 +653,9 @@ fn point_change_row(r: &Row) -> StoreResult<PointChange> {
     })
 }
 
-fn counts_row(r: &Row) -> StoreResult<(PointId, usize, u32, u32)> {
+fn counts_row(r: &Row) -> StoreResult<crate::CountsRow> {
     let size = SizeClass::parse(get(r, 1)?).map_err(|_| corrupt("size class"))?;
-    Ok((get_id(r, 0)?, size as usize, get_u32(r, 2)?, get_u32(r, 3)?))
+    Ok((get_id(r, 0)?, size as usize, get_u32(r, 2)?, get_u32(r, 3)?, get_u32(r, 4)?, get_u32(r, 5)?))
 }
 
 const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version";
@@ -807,8 +812,9 @@ impl Store for PostgresStore {
         let point = point_id.map(uuid);
         let rows = self
             .many(
-                "SELECT point_id, size, COUNT(*), COUNT(*) FILTER (WHERE state = 'available') FROM compartments
-                 WHERE ($1::uuid IS NULL OR point_id = $1) GROUP BY point_id, size ORDER BY point_id",
+                "SELECT point_id, size, COUNT(*), COUNT(*) FILTER (WHERE state = 'available'),
+                    COUNT(*) FILTER (WHERE state = 'occupied'), COUNT(*) FILTER (WHERE state = 'reserved')
+                 FROM compartments WHERE ($1::uuid IS NULL OR point_id = $1) GROUP BY point_id, size ORDER BY point_id",
                 &[&point],
                 counts_row,
             )
@@ -824,6 +830,15 @@ impl Store for PostgresStore {
             ),
             &[&uuid(network_id), &before, &big(page.limit)],
             import_row,
+        )
+        .await
+    }
+
+    async fn occupancy_alert(&self, point_id: PointId) -> StoreResult<Option<OccupancyAlert>> {
+        self.one(
+            "SELECT point_id, raised_at, rate FROM occupancy_alerts WHERE point_id = $1",
+            &[&uuid(point_id)],
+            |r| Ok(OccupancyAlert { point_id: get_id(r, 0)?, raised_at: get(r, 1)?, rate: get(r, 2)? }),
         )
         .await
     }

@@ -12,8 +12,8 @@ use std::sync::mpsc;
 
 use async_trait::async_trait;
 use relais_app::ports::{
-    AttemptScope, CommitError, CompartmentCounts, ImportRecord, Merchant, OutboxMessage, Page, ParcelFilter,
-    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
+    AttemptScope, CommitError, CompartmentCounts, ImportRecord, Merchant, OccupancyAlert, OutboxMessage, Page,
+    ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
 };
 use relais_app::{ApiKey, Role, Store};
 use relais_domain::Timestamp;
@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "point_hours", include_str!("../migrations/sqlite/0002_point_hours.sql")),
     (3, "point_registry", include_str!("../migrations/sqlite/0003_point_registry.sql")),
+    (4, "occupancy_alerts", include_str!("../migrations/sqlite/0004_occupancy_alerts.sql")),
 ];
 
 struct Job {
@@ -427,6 +428,15 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             ],
         )
         .map(drop),
+        Write::RaiseOccupancyAlert(a) => exec(
+            c,
+            "INSERT INTO occupancy_alerts (point_id, raised_at, rate) VALUES (?1, ?2, ?3)",
+            params![id(a.point_id), micros(a.raised_at), a.rate],
+        )
+        .map(drop),
+        Write::ClearOccupancyAlert(point_id) => {
+            exec(c, "DELETE FROM occupancy_alerts WHERE point_id = ?1", params![id(*point_id)]).map(drop)
+        }
         Write::InsertParcel(p) => exec(
             c,
             "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
@@ -672,9 +682,9 @@ fn point_change_row(r: &Row) -> StoreResult<PointChange> {
     })
 }
 
-fn counts_row(r: &Row) -> StoreResult<(PointId, usize, u32, u32)> {
+fn counts_row(r: &Row) -> StoreResult<crate::CountsRow> {
     let size = SizeClass::parse(&get::<String>(r, 1)?).map_err(|_| corrupt("size class"))?;
-    Ok((get_id(r, 0)?, size as usize, get(r, 2)?, get(r, 3)?))
+    Ok((get_id(r, 0)?, size as usize, get(r, 2)?, get(r, 3)?, get(r, 4)?, get(r, 5)?))
 }
 
 const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version";
@@ -836,14 +846,16 @@ impl Store for SqliteStore {
     async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>> {
         let rows = match point_id {
             Some(point) => self.many(
-                "SELECT point_id, size, COUNT(*), SUM(state = 'available') FROM compartments
-                 WHERE point_id = ?1 GROUP BY point_id, size ORDER BY point_id",
+                "SELECT point_id, size, COUNT(*), SUM(state = 'available'), SUM(state = 'occupied'),
+                    SUM(state = 'reserved')
+                 FROM compartments WHERE point_id = ?1 GROUP BY point_id, size ORDER BY point_id",
                 &[&id(point)],
                 counts_row,
             )?,
             None => self.many(
-                "SELECT point_id, size, COUNT(*), SUM(state = 'available') FROM compartments
-                 GROUP BY point_id, size ORDER BY point_id",
+                "SELECT point_id, size, COUNT(*), SUM(state = 'available'), SUM(state = 'occupied'),
+                    SUM(state = 'reserved')
+                 FROM compartments GROUP BY point_id, size ORDER BY point_id",
                 &[],
                 counts_row,
             )?,
@@ -860,6 +872,12 @@ impl Store for SqliteStore {
             &[&id(network_id), &before, &page.limit],
             import_row,
         )
+    }
+
+    async fn occupancy_alert(&self, point_id: PointId) -> StoreResult<Option<OccupancyAlert>> {
+        self.one("SELECT point_id, raised_at, rate FROM occupancy_alerts WHERE point_id = ?1", &[&id(point_id)], |r| {
+            Ok(OccupancyAlert { point_id: get_id(r, 0)?, raised_at: get_time(r, 1)?, rate: get(r, 2)? })
+        })
     }
 
     async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>> {

@@ -810,3 +810,50 @@ C1,counter,Shop,3 rue C,69001,Lyon,FR,45.78,4.83,,
         assert_eq!(w.app.store.compartments(l1.id).await.unwrap().len(), 3);
     }
 }
+
+/// A locker going above 85 % occupancy raises one alert through the outbox; expired parcels are listed
+/// for rotation, oldest first; taking one back brings the locker under the threshold and clears it.
+#[tokio::test]
+async fn occupancy_alert_rises_and_clears_through_the_outbox() {
+    for w in worlds().await {
+        let system = Caller::system();
+        w.app.rebuild_index().await.unwrap();
+        let topics = |w: &World| {
+            let app = w.app.clone();
+            async move {
+                let outbox = app.store.outbox(None, 1000).await.unwrap();
+                outbox.into_iter().filter(|m| m.topic.starts_with("point.")).map(|m| m.topic).collect::<Vec<_>>()
+            }
+        };
+        let mut parcels = Vec::new();
+        for n in 0..4 {
+            w.clock.advance(Duration::minutes(1));
+            let announced =
+                w.app.announce_parcel(&w.merchant, announce(&w.locker, &format!("OCCUPY{n:04}"), SMALL)).await.unwrap();
+            w.app.deposit(&w.carrier, announced.parcel.id).await.unwrap();
+            w.app.refresh_capacities().await.unwrap();
+            parcels.push(announced.parcel.id);
+            let expected: &[&str] = if n < 3 { &[] } else { &["point.occupancy_high"] };
+            assert_eq!(topics(&w).await, expected, "after {} deposits", n + 1);
+        }
+        let report = w.app.occupancy(&system, w.locker.id).await.unwrap();
+        assert_eq!((report.occupancy.rate(), report.occupancy.occupied), (1.0, [2, 1, 1, 0]));
+        assert!(report.alert.is_some());
+        // Nothing changed: no second alert.
+        w.app.refresh_capacities().await.unwrap();
+        assert_eq!(topics(&w).await.len(), 1);
+
+        // Past the hold window the four expire: the rotation lists them, oldest deadline first.
+        w.clock.advance(Duration::hours(73));
+        assert_eq!(w.app.expire_due(&system, 100).await.unwrap(), 4);
+        let report = w.app.occupancy(&system, w.locker.id).await.unwrap();
+        let listed: Vec<_> = report.expired.iter().map(|p| p.id).collect();
+        assert_eq!(listed, parcels);
+
+        w.app.collect_return(&w.carrier, parcels[0]).await.unwrap();
+        w.app.refresh_capacities().await.unwrap();
+        assert_eq!(topics(&w).await, ["point.occupancy_high", "point.occupancy_normal"]);
+        let report = w.app.occupancy(&system, w.locker.id).await.unwrap();
+        assert_eq!((report.occupancy.rate(), report.alert), (0.75, None));
+    }
+}
