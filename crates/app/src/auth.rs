@@ -73,6 +73,8 @@ pub enum Permission {
     CancelParcel,
     ReportIncident,
     RunJobs,
+    /// The network's KPIs: operators only.
+    ReadKpis,
 }
 
 impl Caller {

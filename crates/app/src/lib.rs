@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod error;
 pub mod jobs;
+pub mod kpis;
 pub mod occupancy;
 pub mod parcels;
 pub mod points;

@@ -230,6 +230,15 @@ pub trait Store: Send + Sync + 'static {
     /// Imports of a network, newest first.
     async fn imports(&self, network_id: NetworkId, page: Page<ImportId>) -> StoreResult<Vec<ImportRecord>>;
     async fn occupancy_alert(&self, point_id: PointId) -> StoreResult<Option<OccupancyAlert>>;
+    /// Every event of the parcels deposited (or failing deposit) in `[from, to)`, at a point or in a
+    /// network when given, grouped by parcel in log order.
+    async fn kpi_events(
+        &self,
+        point_id: Option<PointId>,
+        network_id: Option<NetworkId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<relais_domain::kpi::KpiEvent>>;
     /// A point's history, oldest first.
     async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>>;
     /// The compartments of a point, in label order.

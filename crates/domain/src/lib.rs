@@ -8,6 +8,7 @@
 pub mod attempts;
 pub mod compartment;
 pub mod ids;
+pub mod kpi;
 pub mod network;
 pub mod occupancy;
 pub mod parcel;

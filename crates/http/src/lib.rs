@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod kpis;
 pub mod points;
 pub mod widget;
 pub mod wire;
@@ -62,7 +63,7 @@ pub struct HttpState {
         handlers::collect_return, handlers::return_to_sender, handlers::cancel, handlers::report_incident,
         handlers::sweep,
         points::search, points::check, points::same_place, points::history, points::import, points::list_imports,
-        points::occupancy, widget::points,
+        points::occupancy, widget::points, kpis::kpis,
     ),
     modifiers(&ApiKeyScheme),
 )]
@@ -131,6 +132,7 @@ pub fn router(app: App, config: HttpConfig) -> Router {
         .route("/v1/parcels/{id}/cancel", post(handlers::cancel))
         .route("/v1/parcels/{id}/incidents", post(handlers::report_incident))
         .route("/v1/jobs/sweep", post(handlers::sweep))
+        .route("/v1/kpis", get(kpis::kpis))
         .route("/widget", get(widget::picker))
         .route("/widget.js", get(widget::loader_js))
         .route("/widget/app.js", get(widget::picker_js))

@@ -687,3 +687,37 @@ async fn occupancy_over_http() {
         assert_error(&api.call(Method::GET, &path, "", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
     }
 }
+
+/// KPIs over HTTP: JSON and CSV, operators only, bad periods refused.
+#[tokio::test]
+async fn kpis_over_http() {
+    for api in apis().await {
+        let op = api.operator.clone();
+        let reply = api.call(Method::GET, "/v1/kpis?from=2026-11-01&to=2026-11-30", &op, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["total"]["deposited"], 0);
+        assert_eq!(reply.body["total"]["pickup_rate_window"], Value::Null, "no deposit, no rate");
+        assert_eq!(reply.body["days"], json!([]));
+        let csv = api.raw(Method::GET, "/v1/kpis?from=2026-11-01&to=2026-11-30&format=csv", &op, None, None).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+        for (query, field) in [
+            ("from=2026-11-30&to=2026-11-01", "to"),
+            ("from=2026-01-01&to=2027-06-01", "to"),
+            ("from=01/11/2026&to=2026-11-30", "from"),
+            ("from=2026-11-01&to=2026-11-30&format=xml", "format"),
+        ] {
+            let reply = api.call(Method::GET, &format!("/v1/kpis?{query}"), &op, None).await;
+            assert_error(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(reply.body["error"]["details"]["field"], field, "{query}");
+        }
+        assert_error(
+            &api.call(Method::GET, "/v1/kpis?from=2026-11-01", &op, None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        let merchant =
+            api.call(Method::GET, "/v1/kpis?from=2026-11-01&to=2026-11-30", &api.merchant.clone(), None).await;
+        assert_error(&merchant, StatusCode::FORBIDDEN, "forbidden");
+    }
+}

@@ -78,6 +78,24 @@ enum Command {
         #[command(subcommand)]
         command: PointsCommand,
     },
+    /// KPIs of the parcels deposited in a period (docs/kpis.md), per point and day, as a table or CSV.
+    Kpi {
+        #[command(flatten)]
+        common: Common,
+        /// First UTC day of deposit, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last UTC day of deposit, included.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        point: Option<String>,
+        #[arg(long)]
+        network: Option<String>,
+        /// CSV on stdout (point_id,day,... one row per point and day, then the total).
+        #[arg(long)]
+        csv: bool,
+    },
     /// Benchmarks that print their figure and its baseline, measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -420,6 +438,42 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             for line in points::search_lines(&app, &search)? {
                 println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Kpi { common, from, to, point, network, csv } => {
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let day = |flag: &str, text: &str| {
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map_err(|_| format!("{flag} {text:?} is not YYYY-MM-DD"))
+            };
+            let query = relais_app::kpis::KpiQuery {
+                first: day("--from", &from)?,
+                last: day("--to", &to)?,
+                point_id: parse_id(point, "--point")?,
+                network_id: parse_id(network, "--network")?,
+            };
+            let report = app.kpis(&Caller::system(), query).await.map_err(|e| e.to_string())?;
+            use relais_http::kpis::{CSV_HEADER, csv_line};
+            if csv {
+                println!("{CSV_HEADER}");
+                for ((point, day), figures) in &report.cohorts {
+                    println!("{}", csv_line(&point.to_string(), &day.to_string(), figures));
+                }
+                println!("{}", csv_line("total", "", &report.total));
+            } else {
+                let t = &report.total;
+                let pct = |r: Option<f64>| r.map_or("-".to_owned(), |r| format!("{:.1} %", r * 100.0));
+                println!("parcels deposited {from} to {to}: {} ({} deposits failed)", t.deposited, t.deposit_failed);
+                println!("pickup rate in the window:   {}", pct(t.pickup_rate_window()));
+                println!("pickup rate within 7 days:   {}", pct(t.pickup_rate_7_days()));
+                println!(
+                    "mean compartment occupancy:  {}",
+                    t.mean_occupancy_days().map_or("-".to_owned(), |d| format!("{d:.2} days"))
+                );
+                println!("deposit error rate (lost):   {}", pct(t.deposit_error_rate()));
+                println!("{} point-days; --csv for the detail", report.cohorts.len());
             }
             Ok(())
         }

@@ -148,6 +148,19 @@ async fn serve_demo_is_ready_to_use() {
     assert_eq!((status, unknown["error"]["code"].as_str()), (422, Some("place_not_found")), "{unknown}");
     drop(server);
 
+    // The KPIs of today count the parcel deposited and collected above.
+    let today = relais_app::ports::Clock::now(&relais_app::SystemClock).date_naive().to_string();
+    let output = relais(&dir).args(["kpi", "--from", &today, "--to", &today]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        stdout.contains(": 1 (0 deposits failed)") && stdout.contains("pickup rate in the window:   100.0 %"),
+        "{stdout}"
+    );
+    let output = relais(&dir).args(["kpi", "--from", &today, "--to", &today, "--csv"]).output().unwrap();
+    let csv = String::from_utf8_lossy(&output.stdout);
+    assert!(csv.starts_with("point_id,day,deposited,") && csv.lines().count() == 3, "{csv}");
+
     // A second start finds the demo in place and prints the same keys again, from the keys file.
     let again = serve(&dir, &["--demo"], 11);
     assert!(again.stdout.iter().any(|l| l.contains(&operator)));

@@ -15,9 +15,10 @@ use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::{Compartment, CompartmentState};
 use relais_domain::ids::{CompartmentId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::kpi::KpiEvent;
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
-    Actor, ActorKind, EventKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
+    Actor, ActorKind, EventKind, IncidentKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
 };
 use relais_domain::point::{Address, OpeningHours, PickupPoint, PointKind, PointStatus, Services};
 use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, SizeClass, Weight};
@@ -839,6 +840,35 @@ impl Store for PostgresStore {
             "SELECT point_id, raised_at, rate FROM occupancy_alerts WHERE point_id = $1",
             &[&uuid(point_id)],
             |r| Ok(OccupancyAlert { point_id: get_id(r, 0)?, raised_at: get(r, 1)?, rate: get(r, 2)? }),
+        )
+        .await
+    }
+
+    async fn kpi_events(
+        &self,
+        point_id: Option<PointId>,
+        network_id: Option<NetworkId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<KpiEvent>> {
+        self.many(
+            "SELECT e.parcel_id, p.point_id, p.pickup_deadline, e.kind, e.incident_kind, e.at
+             FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id
+             WHERE e.parcel_id IN (SELECT parcel_id FROM parcel_events
+                                   WHERE kind IN ('deposited', 'deposit_failed') AND at >= $1 AND at < $2)
+               AND ($3::uuid IS NULL OR p.point_id = $3) AND ($4::uuid IS NULL OR p.network_id = $4)
+             ORDER BY e.parcel_id, e.seq",
+            &[&from, &to, &point_id.map(uuid), &network_id.map(uuid)],
+            |r| {
+                Ok(KpiEvent {
+                    parcel_id: get_id(r, 0)?,
+                    point_id: get_id(r, 1)?,
+                    pickup_deadline: get(r, 2)?,
+                    kind: EventKind::parse(get(r, 3)?).ok_or_else(|| corrupt("event kind"))?,
+                    incident: get::<Option<&str>>(r, 4)?.and_then(IncidentKind::parse),
+                    at: get(r, 5)?,
+                })
+            },
         )
         .await
     }

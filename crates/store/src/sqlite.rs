@@ -20,9 +20,10 @@ use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::{Compartment, CompartmentState};
 use relais_domain::ids::{CompartmentId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::kpi::KpiEvent;
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
-    Actor, ActorKind, EventKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
+    Actor, ActorKind, EventKind, IncidentKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
 };
 use relais_domain::point::{Address, OpeningHours, PickupPoint, PointKind, PointStatus, Services};
 use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, SizeClass, Weight};
@@ -878,6 +879,34 @@ impl Store for SqliteStore {
         self.one("SELECT point_id, raised_at, rate FROM occupancy_alerts WHERE point_id = ?1", &[&id(point_id)], |r| {
             Ok(OccupancyAlert { point_id: get_id(r, 0)?, raised_at: get_time(r, 1)?, rate: get(r, 2)? })
         })
+    }
+
+    async fn kpi_events(
+        &self,
+        point_id: Option<PointId>,
+        network_id: Option<NetworkId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<KpiEvent>> {
+        self.many(
+            "SELECT e.parcel_id, p.point_id, p.pickup_deadline, e.kind, e.incident_kind, e.at
+             FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id
+             WHERE e.parcel_id IN (SELECT parcel_id FROM parcel_events
+                                   WHERE kind IN ('deposited', 'deposit_failed') AND at >= ?1 AND at < ?2)
+               AND (?3 IS NULL OR p.point_id = ?3) AND (?4 IS NULL OR p.network_id = ?4)
+             ORDER BY e.parcel_id, e.seq",
+            &[&micros(from), &micros(to), &point_id.map(id), &network_id.map(id)],
+            |r| {
+                Ok(KpiEvent {
+                    parcel_id: get_id(r, 0)?,
+                    point_id: get_id(r, 1)?,
+                    pickup_deadline: get_opt_time(r, 2)?,
+                    kind: EventKind::parse(&get::<String>(r, 3)?).ok_or_else(|| corrupt("event kind"))?,
+                    incident: get::<Option<String>>(r, 4)?.as_deref().and_then(IncidentKind::parse),
+                    at: get_time(r, 5)?,
+                })
+            },
+        )
     }
 
     async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>> {

@@ -857,3 +857,76 @@ async fn occupancy_alert_rises_and_clears_through_the_outbox() {
         assert_eq!((report.occupancy.rate(), report.alert), (0.75, None));
     }
 }
+
+/// A simulated day on the manual clock, and its KPIs computed by hand (docs/kpis.md):
+/// - locker: P1 deposited 09:00, collected 18:00 (0.375 day); P2 deposited 09:00, extended on day 2,
+///   collected on day 5 at 09:00 (4 days, in its extended window); P3 deposited 09:00, expired, taken
+///   back on day 4 at 12:00 (3.125 days, not collected);
+/// - counter (2 slots): P4 deposited 10:00, lost on day 2 at 10:00 (1 day); P5 deposited 10:00,
+///   collected 12:00 (0.0833 day); P6 finds the shelf full (deposit failed).
+///
+/// Deposited 5, failed 1, collected in the window 3 (P1, P2, P5), within 7 days 3, removed 5, lost 1:
+/// pickup rate 0.6, deposit error rate 0.2, mean occupancy (0.375 + 4 + 3.125 + 1 + 1/12) / 5 days.
+#[tokio::test]
+async fn kpis_of_a_simulated_day_computed_by_hand() {
+    use relais_app::kpis::KpiQuery;
+    for w in worlds().await {
+        let system = Caller::system();
+        let day1 = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
+        let at = |days: i64, hours: i64| day1 + Duration::days(days) + Duration::hours(hours);
+        let set = |t| w.clock.set(t);
+        set(at(0, 8));
+        let mut ids = Vec::new();
+        for (n, point) in
+            [(1, &w.locker), (2, &w.locker), (3, &w.locker), (4, &w.counter), (5, &w.counter), (6, &w.counter)]
+        {
+            let a = w.app.announce_parcel(&w.merchant, announce(point, &format!("KPIDAY{n:04}"), SMALL)).await.unwrap();
+            ids.push((a.parcel.id, a.pickup_code.as_str().to_owned()));
+        }
+        set(at(0, 9));
+        for (id, _) in &ids[..3] {
+            w.app.deposit(&w.carrier, *id).await.unwrap();
+        }
+        set(at(0, 10));
+        for (id, _) in &ids[3..] {
+            w.app.deposit(&w.carrier, *id).await.unwrap();
+        }
+        assert_eq!(w.app.parcel(&system, ids[5].0).await.unwrap().state, ParcelState::DepositFailed);
+        set(at(0, 12));
+        w.app.pickup_parcel(&w.counter_device, ids[4].0, &ids[4].1).await.unwrap();
+        set(at(0, 18));
+        w.app.pickup_parcel(&w.device, ids[0].0, &ids[0].1).await.unwrap();
+        set(at(1, 10));
+        w.app.report_incident(&w.carrier, ids[3].0, IncidentKind::Lost, Some("not on the shelf")).await.unwrap();
+        set(at(1, 22));
+        w.app.extend(&w.merchant, ids[1].0).await.unwrap();
+        set(at(3, 9));
+        assert_eq!(w.app.expire_due(&system, 100).await.unwrap(), 1, "P3 only: P2 was extended");
+        set(at(3, 12));
+        w.app.collect_return(&w.carrier, ids[2].0).await.unwrap();
+        set(at(4, 9));
+        w.app.pickup_parcel(&w.device, ids[1].0, &ids[1].1).await.unwrap();
+
+        let query = KpiQuery {
+            first: day1.date_naive(),
+            last: day1.date_naive(),
+            point_id: None,
+            network_id: Some(w.network.id),
+        };
+        let report = w.app.kpis(&system, query).await.unwrap();
+        let t = report.total;
+        assert_eq!((t.deposited, t.deposit_failed, t.collected_in_window, t.collected_within_7_days), (5, 1, 3, 3));
+        assert_eq!((t.removed, t.lost), (5, 1));
+        assert_eq!((t.pickup_rate_window(), t.deposit_error_rate()), (Some(0.6), Some(0.2)));
+        let mean = t.mean_occupancy_days().unwrap();
+        assert!((mean - (0.375 + 4.0 + 3.125 + 1.0 + 1.0 / 12.0) / 5.0).abs() < 1e-9, "{mean}");
+        let locker = report.cohorts[&(w.locker.id, day1.date_naive())];
+        assert_eq!((locker.deposited, locker.collected_in_window, locker.removed), (3, 2, 3));
+        let counter = report.cohorts[&(w.counter.id, day1.date_naive())];
+        assert_eq!((counter.deposited, counter.deposit_failed, counter.lost), (2, 1, 1));
+        // The next day has no deposits; a merchant may not read KPIs.
+        let next = KpiQuery { first: at(1, 0).date_naive(), last: at(1, 0).date_naive(), ..query };
+        assert_eq!(w.app.kpis(&system, next).await.unwrap().total.deposited, 0);
+        assert!(matches!(w.app.kpis(&w.merchant, query).await, Err(AppError::Forbidden { .. })));
+    }
+}

@@ -1,0 +1,145 @@
+//! `GET /v1/kpis`: the KPIs of a period as JSON, or as CSV (`format=csv`) for a spreadsheet.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use relais_app::kpis::KpiQuery;
+use relais_domain::kpi::KpiFigures;
+use relais_domain::value::ParseError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::HttpState;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{Auth, QueryParams};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct KpiParams {
+    /// First UTC day of deposit, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last UTC day of deposit, included.
+    pub to: String,
+    pub point_id: Option<Uuid>,
+    pub network_id: Option<Uuid>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// Counts and rates of a cohort; a rate is absent when its denominator is zero.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KpiView {
+    pub deposited: u32,
+    pub deposit_failed: u32,
+    pub collected_in_window: u32,
+    pub collected_within_7_days: u32,
+    pub removed: u32,
+    pub lost: u32,
+    pub pickup_rate_window: Option<f64>,
+    pub pickup_rate_7_days: Option<f64>,
+    pub mean_occupancy_days: Option<f64>,
+    pub deposit_error_rate: Option<f64>,
+}
+
+impl From<&KpiFigures> for KpiView {
+    fn from(f: &KpiFigures) -> Self {
+        KpiView {
+            deposited: f.deposited,
+            deposit_failed: f.deposit_failed,
+            collected_in_window: f.collected_in_window,
+            collected_within_7_days: f.collected_within_7_days,
+            removed: f.removed,
+            lost: f.lost,
+            pickup_rate_window: f.pickup_rate_window(),
+            pickup_rate_7_days: f.pickup_rate_7_days(),
+            mean_occupancy_days: f.mean_occupancy_days(),
+            deposit_error_rate: f.deposit_error_rate(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KpiDayView {
+    pub point_id: Uuid,
+    pub day: NaiveDate,
+    #[serde(flatten)]
+    pub figures: KpiView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KpiReportView {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub total: KpiView,
+    pub days: Vec<KpiDayView>,
+}
+
+/// The CSV header, one row per point and day (the CLI writes the same).
+pub const CSV_HEADER: &str = "point_id,day,deposited,deposit_failed,collected_in_window,collected_within_7_days,removed,lost,pickup_rate_window,pickup_rate_7_days,mean_occupancy_days,deposit_error_rate";
+
+pub fn csv_line(point: &str, day: &str, f: &KpiFigures) -> String {
+    let rate = |r: Option<f64>| r.map(|r| format!("{r:.4}")).unwrap_or_default();
+    format!(
+        "{point},{day},{},{},{},{},{},{},{},{},{},{}",
+        f.deposited,
+        f.deposit_failed,
+        f.collected_in_window,
+        f.collected_within_7_days,
+        f.removed,
+        f.lost,
+        rate(f.pickup_rate_window()),
+        rate(f.pickup_rate_7_days()),
+        rate(f.mean_occupancy_days()),
+        rate(f.deposit_error_rate()),
+    )
+}
+
+fn day(field: &'static str, text: &str) -> Result<NaiveDate, ParseError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| ParseError::new(field, format!("{text:?} is not a date (YYYY-MM-DD)")))
+}
+
+#[utoipa::path(get, path = "/v1/kpis", tag = "kpis", params(KpiParams), security(("api_key" = [])),
+    responses((status = 200, body = KpiReportView), (status = 422, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+pub async fn kpis(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    QueryParams(params): QueryParams<KpiParams>,
+) -> Result<Response, ApiError> {
+    let csv = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => return Err(ParseError::new("format", format!("{other:?} is not json or csv")).into()),
+    };
+    let query = KpiQuery {
+        first: day("from", &params.from)?,
+        last: day("to", &params.to)?,
+        point_id: params.point_id.map(relais_domain::ids::Id::from_uuid),
+        network_id: params.network_id.map(relais_domain::ids::Id::from_uuid),
+    };
+    let report = state.app.kpis(&caller, query).await?;
+    if csv {
+        let mut body = String::from(CSV_HEADER);
+        body.push('\n');
+        for ((point, day), figures) in &report.cohorts {
+            body.push_str(&csv_line(&point.to_string(), &day.to_string(), figures));
+            body.push('\n');
+        }
+        body.push_str(&csv_line("total", "", &report.total));
+        body.push('\n');
+        return Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response());
+    }
+    let view = KpiReportView {
+        from: query.first,
+        to: query.last,
+        total: KpiView::from(&report.total),
+        days: report
+            .cohorts
+            .iter()
+            .map(|((point, day), figures)| KpiDayView { point_id: point.uuid(), day: *day, figures: figures.into() })
+            .collect(),
+    };
+    Ok(axum::Json(view).into_response())
+}
