@@ -218,8 +218,7 @@ pub fn diff_lines(diff: &Diff) -> String {
             p.after.name,
             p.kind.as_str(),
             fields.join("; ")
-        )
-        .map(drop);
+        );
     }
     out
 }
