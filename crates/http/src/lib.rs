@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod kpis;
+pub mod limiter;
 pub mod points;
 pub mod widget;
 pub mod wire;
@@ -35,11 +36,17 @@ pub struct HttpConfig {
     pub request_body_bytes_max: usize,
     /// Largest point file `POST /v1/networks/{id}/imports` accepts (a 200,000-point file is ~40 MB).
     pub import_body_bytes_max: usize,
+    /// Requests per minute one client address may make to the widget's public search (0: no limit).
+    pub widget_requests_per_minute: u32,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { request_body_bytes_max: 64 * 1024, import_body_bytes_max: 256 * 1024 * 1024 }
+        HttpConfig {
+            request_body_bytes_max: 64 * 1024,
+            import_body_bytes_max: 256 * 1024 * 1024,
+            widget_requests_per_minute: 120,
+        }
     }
 }
 
@@ -47,6 +54,8 @@ impl Default for HttpConfig {
 pub struct HttpState {
     pub app: App,
     metrics: PrometheusHandle,
+    /// Requests per client address on the public routes.
+    pub public_limiter: std::sync::Arc<limiter::Limiter>,
 }
 
 #[derive(OpenApi)]
@@ -99,7 +108,8 @@ fn prometheus() -> PrometheusHandle {
 
 /// The whole API as an axum router.
 pub fn router(app: App, config: HttpConfig) -> Router {
-    let state = HttpState { app, metrics: prometheus() };
+    let public_limiter = std::sync::Arc::new(limiter::Limiter::new(config.widget_requests_per_minute));
+    let state = HttpState { app, metrics: prometheus(), public_limiter };
     let api = Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))

@@ -7,7 +7,10 @@
 //! itself, with no third-party script, font or map tile.
 
 use axum::Json;
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::response::{IntoResponse, Response};
 use relais_app::Caller;
@@ -67,7 +70,19 @@ pub async fn demo_js() -> Response {
     responses((status = 200, body = SearchView), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn points(
     State(state): State<HttpState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
     QueryParams(query): QueryParams<SearchQuery>,
 ) -> Result<Json<SearchView>, ApiError> {
+    // Without the peer address (a server not started with connect info) all clients share one bucket.
+    let address = client.map_or(IpAddr::from([0, 0, 0, 0]), |Extension(ConnectInfo(a))| a.ip());
+    if let Err(wait) = state.public_limiter.allow(address, std::time::Instant::now()) {
+        let seconds = (wait.as_secs_f64().ceil() as u64).max(1);
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many searches from this address; retry in {seconds} s"),
+        )
+        .with_details(serde_json::json!({"retry_after_seconds": seconds})));
+    }
     search_as(&state, &Caller::system(), query)
 }

@@ -42,7 +42,10 @@ impl Api {
         let system = Caller::system();
         let operator = app.create_api_key(&system, Role::Operator, None, None, "op").await.unwrap().secret;
         let carrier = app.create_api_key(&system, Role::Carrier, None, None, "carrier").await.unwrap().secret;
-        let router = router(app.clone(), HttpConfig { request_body_bytes_max: 4096, import_body_bytes_max: 1 << 20 });
+        let router = router(
+            app.clone(),
+            HttpConfig { request_body_bytes_max: 4096, import_body_bytes_max: 1 << 20, widget_requests_per_minute: 6 },
+        );
         let mut api = Api {
             router,
             app,
@@ -654,6 +657,17 @@ async fn the_widget_is_served_and_searches_without_a_key() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         );
+        // Public, so limited per client address (6 a minute here): 3 searches above, 3 more, then 429.
+        for _ in 0..3 {
+            assert_eq!(
+                api.call(Method::GET, "/widget/points?lat=45.757&lon=4.832", "", None).await.status,
+                StatusCode::OK
+            );
+        }
+        let limited = api.call(Method::GET, "/widget/points?lat=45.757&lon=4.832", "", None).await;
+        assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        let retry = limited.body["error"]["details"]["retry_after_seconds"].as_u64().unwrap();
+        assert!((1..=10).contains(&retry), "one token every 10 s: {retry}");
         // Read-only: the widget's routes take no other method.
         let post = api.call(Method::POST, "/widget/points", "", Some(json!({}))).await;
         assert_error(&post, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");

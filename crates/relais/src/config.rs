@@ -22,6 +22,8 @@ pub struct Config {
     pub index_rebuild_seconds: u64,
     /// Occupancy (occupied compartments / compartments) above which a locker's alert is raised.
     pub occupancy_alert_threshold: f64,
+    /// Searches per minute one client address may make through the checkout widget (0: no limit).
+    pub widget_requests_per_minute: u32,
     pub log: String,
     pub pickup_attempts: AttemptsConfig,
     /// Folders where operators drop their daily point files (the seed's FTP drop), watched by `serve`.
@@ -109,6 +111,7 @@ impl Default for Config {
             sweep_batch_max: 1_000,
             index_rebuild_seconds: 300,
             occupancy_alert_threshold: 0.85,
+            widget_requests_per_minute: 120,
             log: "info".into(),
             pickup_attempts: AttemptsConfig::default(),
             drop_folders: Vec::new(),
@@ -161,6 +164,11 @@ index_rebuild_seconds = 300
 # Occupancy of a locker (occupied compartments / compartments) above which an alert goes out through the
 # outbox (`point.occupancy_high`); it clears 5 points under it (`point.occupancy_normal`).
 occupancy_alert_threshold = 0.85
+
+# Searches per minute one client address may make through the checkout widget's public search (a burst
+# of this many, then one every 60/N seconds); 0 turns the limit off. Behind a reverse proxy every client
+# has the proxy's address: limit there, or raise this.
+widget_requests_per_minute = 120
 
 # Log filter (tracing EnvFilter syntax): error, warn, info, debug, or per module.
 log = "info"

@@ -531,7 +531,11 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let indexed = app.rebuild_index().await.map_err(|e| format!("cannot build the search index: {e}"))?;
     let router = relais_http::router(
         app.clone(),
-        HttpConfig { request_body_bytes_max: config.request_body_bytes_max, ..HttpConfig::default() },
+        HttpConfig {
+            request_body_bytes_max: config.request_body_bytes_max,
+            widget_requests_per_minute: config.widget_requests_per_minute,
+            ..HttpConfig::default()
+        },
     );
     let listener =
         tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
@@ -563,7 +567,9 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         )));
     }
     let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds, config.sweep_batch_max));
-    let result = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await;
+    // With each connection's peer address: the widget's public search is limited per client.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await;
     sweeper.abort();
     indexer.abort();
     watchers.iter().for_each(tokio::task::JoinHandle::abort);
