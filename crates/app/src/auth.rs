@@ -75,6 +75,8 @@ pub enum Permission {
     RunJobs,
     /// The network's KPIs: operators only.
     ReadKpis,
+    /// Operator actions on a parcel (force expiry): operators only.
+    OperateParcel,
 }
 
 impl Caller {

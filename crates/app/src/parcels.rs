@@ -347,6 +347,18 @@ impl App {
         .await
     }
 
+    /// An operator expires a waiting parcel now, whatever its deadline; the reason is required and kept.
+    pub async fn force_expire(&self, caller: &Caller, parcel_id: ParcelId, reason: &str) -> Result<Parcel, AppError> {
+        caller.require(Permission::OperateParcel)?;
+        let reason = parse_text("reason", reason, 500)?;
+        self.retrying(|| async {
+            let parcel = self.visible_parcel(caller, parcel_id).await?;
+            let transition = parcel.force_expire(&reason, caller.actor(), self.now())?;
+            self.commit_transition(&parcel, transition, Vec::new()).await
+        })
+        .await
+    }
+
     pub async fn report_incident(
         &self,
         caller: &Caller,

@@ -540,6 +540,15 @@ impl Parcel {
         Ok(self.moved(ParcelState::Expired, EventKind::Expired, actor, Some("pickup_deadline_passed"), now))
     }
 
+    /// An operator expires a waiting parcel before its deadline (a point closing for good, a parcel the
+    /// sender wants back at once). The reason is kept on the event: every operator action is audited.
+    pub fn force_expire(&self, reason: &str, actor: Actor, now: Timestamp) -> Result<Transition, TransitionError> {
+        if self.state != ParcelState::ReadyForPickup {
+            return Err(self.invalid(Action::Expire));
+        }
+        Ok(self.moved(ParcelState::Expired, EventKind::Expired, actor, Some(reason), now))
+    }
+
     /// A courier took the expired parcel out of the point to send it back.
     pub fn collect_return(&self, actor: Actor, now: Timestamp) -> Result<Transition, TransitionError> {
         match self.state {
@@ -842,6 +851,19 @@ mod tests {
         let damaged = deposited.report_incident(IncidentKind::Damaged, Some("wet"), Actor::system(), t(1)).unwrap();
         assert_eq!(damaged.parcel.compartment_id, Some(c));
         assert_eq!(damaged.event.reason.as_deref(), Some("wet"));
+    }
+
+    #[test]
+    fn an_operator_expires_a_waiting_parcel_before_its_deadline_with_a_reason() {
+        let operator = Actor { kind: ActorKind::Operator, reference: Some("key".into()) };
+        let forced =
+            in_state(ParcelState::ReadyForPickup).force_expire("point closing", operator.clone(), t(2)).unwrap();
+        assert_eq!((forced.parcel.state, forced.event.kind), (ParcelState::Expired, EventKind::Expired));
+        assert_eq!((forced.event.reason.as_deref(), forced.event.actor), (Some("point closing"), operator.clone()));
+        assert!(forced.parcel.compartment_id.is_some(), "still in its compartment until taken back");
+        for state in [ParcelState::Announced, ParcelState::Collected, ParcelState::Expired] {
+            assert!(in_state(state).force_expire("x", operator.clone(), t(2)).is_err(), "{state:?}");
+        }
     }
 
     #[test]

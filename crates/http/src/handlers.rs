@@ -368,6 +368,19 @@ pub async fn cancel(
     Ok(Json(ParcelView::from(&parcel)))
 }
 
+#[utoipa::path(post, path = "/v1/parcels/{id}/force-expiry", tag = "parcels", request_body = ForceExpiryRequest,
+    security(("api_key" = [])),
+    responses((status = 200, body = ParcelView), (status = 409, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+pub async fn force_expiry(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(request): Body<ForceExpiryRequest>,
+) -> Result<Json<ParcelView>> {
+    let parcel = state.app.force_expire(&caller, path_id("parcel", &id)?, &request.reason).await?;
+    Ok(Json(ParcelView::from(&parcel)))
+}
+
 #[utoipa::path(post, path = "/v1/parcels/{id}/incidents", tag = "parcels", request_body = IncidentRequest,
     security(("api_key" = [])), responses((status = 200, body = ParcelView), (status = 409, body = ErrorEnvelope)))]
 pub async fn report_incident(

@@ -69,7 +69,7 @@ pub struct HttpState {
         handlers::create_point, handlers::list_points, handlers::get_point, handlers::create_api_key,
         handlers::announce, handlers::list_parcels, handlers::get_parcel, handlers::parcel_events, handlers::scan,
         handlers::deposit, handlers::pickup_at_point, handlers::pickup_parcel, handlers::extend,
-        handlers::collect_return, handlers::return_to_sender, handlers::cancel, handlers::report_incident,
+        handlers::collect_return, handlers::return_to_sender, handlers::cancel, handlers::report_incident, handlers::force_expiry,
         handlers::sweep,
         points::search, points::check, points::same_place, points::history, points::import, points::list_imports,
         points::occupancy, widget::points, kpis::kpis,
@@ -141,6 +141,7 @@ pub fn router(app: App, config: HttpConfig) -> Router {
         .route("/v1/parcels/{id}/return-to-sender", post(handlers::return_to_sender))
         .route("/v1/parcels/{id}/cancel", post(handlers::cancel))
         .route("/v1/parcels/{id}/incidents", post(handlers::report_incident))
+        .route("/v1/parcels/{id}/force-expiry", post(handlers::force_expiry))
         .route("/v1/jobs/sweep", post(handlers::sweep))
         .route("/v1/kpis", get(kpis::kpis))
         .route("/widget", get(widget::picker))

@@ -470,6 +470,14 @@ pub struct Page<T: ToSchema> {
     pub next_cursor: Option<String>,
 }
 
+/// An operator's forced expiry: the reason is required (it is kept on the event).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForceExpiryRequest {
+    #[schema(example = "point closing for good on 30 November")]
+    pub reason: String,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {

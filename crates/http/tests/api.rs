@@ -735,3 +735,39 @@ async fn kpis_over_http() {
         assert_error(&merchant, StatusCode::FORBIDDEN, "forbidden");
     }
 }
+
+/// An operator forces the expiry of a waiting parcel, with a reason kept on its event; nobody else may,
+/// a reason is required, and a parcel not waiting cannot be expired.
+#[tokio::test]
+async fn operators_force_an_expiry_with_a_reason() {
+    for api in apis().await {
+        let announced =
+            api.call(Method::POST, "/v1/parcels", &api.merchant, Some(api.announce_body("157035381410375177"))).await;
+        let id = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
+        let path = format!("/v1/parcels/{id}/force-expiry");
+        let op = api.operator.clone();
+        let early = api.call(Method::POST, &path, &op, Some(json!({"reason": "point closing"}))).await;
+        assert_error(&early, StatusCode::CONFLICT, "invalid_transition");
+        api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
+        let merchant = api.call(Method::POST, &path, &api.merchant.clone(), Some(json!({"reason": "x"}))).await;
+        assert_error(&merchant, StatusCode::FORBIDDEN, "forbidden");
+        assert_error(
+            &api.call(Method::POST, &path, &op, Some(json!({}))).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert_error(
+            &api.call(Method::POST, &path, &op, Some(json!({"reason": " "}))).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        let forced = api.call(Method::POST, &path, &op, Some(json!({"reason": "point closing"}))).await;
+        assert_eq!((forced.status, &forced.body["state"]), (StatusCode::OK, &json!("expired")), "{}", forced.body);
+        let events = api.call(Method::GET, &format!("/v1/parcels/{id}/events"), &op, None).await;
+        let last = events.body.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            (&last["event"], &last["actor"], &last["reason"]),
+            (&json!("expired"), &json!("operator"), &json!("point closing"))
+        );
+    }
+}
