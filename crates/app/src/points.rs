@@ -80,6 +80,22 @@ pub struct ImportLimits {
     pub moved_threshold_m: f64,
 }
 
+impl ImportLimits {
+    /// Shares are between 0 and 1; the move threshold is a distance.
+    pub fn validate(self) -> Result<ImportLimits, ParseError> {
+        for (field, share) in [("error_share_max", self.error_share_max), ("removal_share_max", self.removal_share_max)]
+        {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(ParseError::new(field, "must be between 0 and 1"));
+            }
+        }
+        if !(self.moved_threshold_m.is_finite() && self.moved_threshold_m >= 0.0) {
+            return Err(ParseError::new("moved_threshold_m", "must be a distance in metres"));
+        }
+        Ok(self)
+    }
+}
+
 impl Default for ImportLimits {
     fn default() -> Self {
         ImportLimits {
@@ -165,7 +181,8 @@ pub enum Near {
 
 #[derive(Debug, Clone)]
 pub struct PointSearch {
-    pub near: Near,
+    /// Required by a search; optional for a check.
+    pub near: Option<Near>,
     pub radius_m: Option<f64>,
     pub limit: Option<u32>,
     pub filter: Filter,
@@ -289,6 +306,7 @@ impl App {
     /// dry run, which only reports.
     pub async fn import_points(&self, caller: &Caller, request: ImportRequest) -> Result<ImportOutcome, AppError> {
         caller.require(Permission::ManageNetwork)?;
+        request.limits.validate()?;
         let network = self
             .store
             .network(request.network_id)
@@ -350,7 +368,7 @@ impl App {
             current.iter().filter(|p| p.status != relais_domain::point::PointStatus::Decommissioned).count();
         let limits = request.limits;
         report("comparing", 0);
-        let diff = tokio::task::spawn_blocking(move || {
+        let mut diff = tokio::task::spawn_blocking(move || {
             let mut diff = diff::diff(current, incoming, &refused_ids, limits.moved_threshold_m);
             // Doors are judged only for the points this file adds (existing points keep theirs).
             diff.points.retain(|change| {
@@ -421,11 +439,13 @@ impl App {
         }
 
         record.status = "applied".to_owned();
+        for change in &mut diff.points {
+            change.after.updated_at = now;
+        }
         let mut writes = Vec::with_capacity(diff.points.len() * 2 + 1);
         writes.push(Write::InsertImport(record.clone()));
         for change in &diff.points {
-            let mut point = change.after.clone();
-            point.updated_at = now;
+            let point = &change.after;
             match change.kind {
                 ChangeKind::Added => {
                     writes.push(Write::InsertPoint(point.clone()));
@@ -459,7 +479,7 @@ impl App {
                         doors[size as usize] += 1;
                     }
                 }
-                let point = PickupPoint { updated_at: now, ..change.after.clone() };
+                let point = change.after.clone();
                 let shelf_free = point.shelf_capacity.saturating_sub(point.shelf_occupied);
                 Indexed { point, capacity: Capacity { free: doors, total: doors, shelf_free }, hold_days }
             })
@@ -546,7 +566,11 @@ impl App {
     /// The nearest points that suit the search, nearest first.
     pub fn search_points(&self, caller: &Caller, search: &PointSearch) -> Result<SearchResult, AppError> {
         caller.require(Permission::ReadNetwork)?;
-        let (origin, origin_label) = locate(&search.near)?;
+        let near = search
+            .near
+            .as_ref()
+            .ok_or_else(|| ParseError::new("near", "give exactly one of lat and lon, postcode, or city"))?;
+        let (origin, origin_label) = locate(near)?;
         let radius_m = search_radius(search.radius_m)?;
         let limit = match search.limit {
             None => LIMIT_DEFAULT,
@@ -558,8 +582,8 @@ impl App {
         Ok(SearchResult { origin, origin_label, hits })
     }
 
-    /// Whether `point_id` suits the search's parcel (and is within its radius of its position, when it
-    /// has one), and if not, why, with the nearest points that do.
+    /// Whether `point_id` suits the search's parcel (and is within its radius of the search's position,
+    /// when it has one), and if not, why, with the nearest points that do.
     pub fn check_point(
         &self,
         caller: &Caller,
@@ -567,10 +591,8 @@ impl App {
         search: &PointSearch,
     ) -> Result<PointCheck, AppError> {
         caller.require(Permission::ReadNetwork)?;
-        let near = match &search.near {
-            Near::Position(c) => Some(*c),
-            other => Some(locate(other)?.0),
-        };
+        // Without a position the point is judged where it is: never too far.
+        let near = search.near.as_ref().map(locate).transpose()?.map(|(origin, _)| origin);
         let radius_m = search_radius(search.radius_m)?;
         check_filter(&search.filter)?;
         let index = self.registry.index();
@@ -624,7 +646,7 @@ fn search_radius(radius_m: Option<f64>) -> Result<f64, AppError> {
 }
 
 fn check_filter(filter: &Filter) -> Result<(), AppError> {
-    if !(0.0..=1.0).contains(&filter.open_share_min) {
+    if filter.open_share_min.is_some_and(|share| !(0.0..=1.0).contains(&share)) {
         return Err(ParseError::new("open_share_min", "must be between 0 and 1").into());
     }
     Ok(())

@@ -64,22 +64,17 @@ impl App {
         Ok((point, compartments))
     }
 
-    /// The doors of a new locker or hub, with fresh ids; labels must be unique.
+    /// The doors of a new locker or hub, with fresh ids. Their labels and sizes were checked with the
+    /// point (`relais_registry::record::check_doors`).
     pub(crate) fn build_compartments(
         &self,
         point_id: relais_domain::ids::PointId,
         doors: &[NewCompartment],
     ) -> Result<Vec<Compartment>, ParseError> {
-        let mut compartments = Vec::with_capacity(doors.len());
-        let mut labels = std::collections::HashSet::new();
-        for door in doors {
-            let compartment = Compartment::new(self.new_id(), point_id, &door.label, SizeClass::parse(&door.size)?)?;
-            if !labels.insert(compartment.label.clone()) {
-                return Err(ParseError::new("compartments", format!("label {} appears twice", compartment.label)));
-            }
-            compartments.push(compartment);
-        }
-        Ok(compartments)
+        doors
+            .iter()
+            .map(|door| Compartment::new(self.new_id(), point_id, &door.label, SizeClass::parse(&door.size)?))
+            .collect()
     }
 
     /// Issues an API key. Merchant keys name their merchant, locker device keys their point.

@@ -14,7 +14,7 @@ use relais_domain::point::{PointKind, Services};
 use relais_domain::value::{Coordinates, Dimensions, ParseError, SizeClass, Weight};
 use relais_registry::diff::ChangeKind;
 use relais_registry::formats::{Encoding, Format};
-use relais_registry::index::{Filter, Hit};
+use relais_registry::index::{Filter, Hit, capacity_level};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -65,9 +65,10 @@ impl SearchQuery {
     fn into_search(self) -> Result<PointSearch> {
         let country = self.country.clone().unwrap_or_else(|| "FR".into());
         let near = match (self.lat, self.lon, self.postcode.as_deref(), self.city.as_deref()) {
-            (Some(lat), Some(lon), None, None) => Near::Position(Coordinates::parse(lat, lon)?),
-            (None, None, Some(postcode), None) => Near::Postcode { country, postcode: postcode.to_owned() },
-            (None, None, None, Some(city)) => Near::City { country, name: city.to_owned() },
+            (None, None, None, None) => None,
+            (Some(lat), Some(lon), None, None) => Some(Near::Position(Coordinates::parse(lat, lon)?)),
+            (None, None, Some(postcode), None) => Some(Near::Postcode { country, postcode: postcode.to_owned() }),
+            (None, None, None, Some(city)) => Some(Near::City { country, name: city.to_owned() }),
             _ => {
                 return Err(ParseError::new("near", "give exactly one of lat and lon, postcode, or city").into());
             }
@@ -95,7 +96,6 @@ impl SearchQuery {
                     .map_err(|_| ParseError::new("arrival", format!("{d:?} is not a date (YYYY-MM-DD)")))
             })
             .transpose()?;
-        let open_share_min = self.open_share_min.unwrap_or(if arrival.is_some() { 0.5 } else { 0.0 });
         Ok(PointSearch {
             near,
             radius_m: self.radius_m,
@@ -106,7 +106,7 @@ impl SearchQuery {
                 services: Services::parse(self.services.as_deref().unwrap_or(""))?,
                 parcel,
                 arrival,
-                open_share_min,
+                open_share_min: self.open_share_min,
                 free_capacity: self.free_capacity.unwrap_or(false),
             },
         })
@@ -179,15 +179,7 @@ pub struct CapacityView {
 fn hit_view(hit: &Hit, filter: &Filter, now: Timestamp) -> PointHitView {
     let p = &hit.point;
     let today = relais_registry::today::today(p, now);
-    let free = hit.capacity.map(|c| {
-        if p.kind.has_compartments() {
-            let from =
-                filter.parcel.and_then(|(d, w)| SizeClass::smallest_fitting(d, w)).map_or(0, |class| class as usize);
-            c.free[from..].iter().sum()
-        } else {
-            c.shelf_free
-        }
-    });
+    let free = hit.free_places(filter.parcel);
     PointHitView {
         id: p.id.uuid(),
         network_id: p.network_id.uuid(),
@@ -207,15 +199,7 @@ fn hit_view(hit: &Hit, filter: &Filter, now: Timestamp) -> PointHitView {
             state: today.state,
             next_change: today.next_change,
         },
-        capacity: CapacityView {
-            level: match free {
-                None => "unknown",
-                Some(0) => "full",
-                Some(1..=2) => "few",
-                Some(_) => "plenty",
-            },
-            free,
-        },
+        capacity: CapacityView { level: capacity_level(free), free },
     }
 }
 
@@ -277,23 +261,7 @@ pub async fn check(
     QueryParams(query): QueryParams<SearchQuery>,
 ) -> Result<Json<CheckView>> {
     let point_id = path_id("point", &id)?;
-    let has_origin = query.lat.is_some() || query.lon.is_some() || query.postcode.is_some() || query.city.is_some();
-    let mut search = if has_origin {
-        query.into_search()?
-    } else {
-        // No origin: judge the point where it is.
-        let point = state
-            .app
-            .registry
-            .index()
-            .point(point_id)
-            .ok_or_else(|| relais_app::AppError::not_found("point", point_id))?;
-        SearchQuery { lat: Some(point.coordinates.latitude()), lon: Some(point.coordinates.longitude()), ..query }
-            .into_search()?
-    };
-    if !has_origin && search.radius_m.is_none() {
-        search.radius_m = Some(relais_app::points::RADIUS_M_DEFAULT);
-    }
+    let search = query.into_search()?;
     let check = state.app.check_point(&caller, point_id, &search)?;
     let now = state.app.now();
     Ok(Json(CheckView {
@@ -446,15 +414,10 @@ pub async fn import(
     let format = Format::parse(&query.format).map_err(|m| ParseError::new("format", m))?;
     let encoding =
         Encoding::parse(query.encoding.as_deref().unwrap_or("utf-8")).map_err(|m| ParseError::new("encoding", m))?;
-    let share = |field: &'static str, value: Option<f64>, default: f64| match value {
-        None => Ok(default),
-        Some(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        Some(_) => Err(ParseError::new(field, "must be between 0 and 1")),
-    };
     let defaults = ImportLimits::default();
     let limits = ImportLimits {
-        error_share_max: share("error_share_max", query.error_share_max, defaults.error_share_max)?,
-        removal_share_max: share("removal_share_max", query.removal_share_max, defaults.removal_share_max)?,
+        error_share_max: query.error_share_max.unwrap_or(defaults.error_share_max),
+        removal_share_max: query.removal_share_max.unwrap_or(defaults.removal_share_max),
         ..defaults
     };
     let dry_run = query.dry_run.unwrap_or(false);

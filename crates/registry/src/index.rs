@@ -81,10 +81,22 @@ pub struct Filter {
     pub parcel: Option<(Dimensions, Weight)>,
     /// The local day the parcel is expected at the point.
     pub arrival: Option<NaiveDate>,
-    /// Share of the hold window (from the arrival day) the point must be open, 0 to 1.
-    pub open_share_min: f64,
+    /// Share of the hold window (from the arrival day) the point must be open, 0 to 1; `None`:
+    /// [`OPEN_SHARE_DEFAULT`] when an arrival day is given.
+    pub open_share_min: Option<f64>,
     /// Only points with room for the parcel now.
     pub free_capacity: bool,
+}
+
+/// Share of the hold window a point must be open when the search gives an arrival day and no share:
+/// a point open on the arrival day but closing the next for two weeks is not a good proposal.
+pub const OPEN_SHARE_DEFAULT: f64 = 0.5;
+
+impl Filter {
+    /// The share of the hold window asked for.
+    pub fn open_share_wanted(&self) -> f64 {
+        self.open_share_min.unwrap_or(if self.arrival.is_some() { OPEN_SHARE_DEFAULT } else { 0.0 })
+    }
 }
 
 impl Default for Filter {
@@ -95,7 +107,7 @@ impl Default for Filter {
             services: Services::empty(),
             parcel: None,
             arrival: None,
-            open_share_min: 0.0,
+            open_share_min: None,
             free_capacity: false,
         }
     }
@@ -160,6 +172,34 @@ pub struct Hit {
     pub distance_m: f64,
     pub capacity: Option<Capacity>,
     pub hours_known: bool,
+}
+
+impl Hit {
+    /// Free places that fit `parcel` now (any free place without a parcel): doors of its smallest
+    /// fitting class and larger, or shelf slots; `None` when the point's capacity is not known.
+    pub fn free_places(&self, parcel: Option<(Dimensions, Weight)>) -> Option<u32> {
+        let capacity = self.capacity?;
+        Some(if self.point.kind.has_compartments() {
+            capacity.free[doors_from(parcel.map(|(d, w)| SizeClass::smallest_fitting(d, w)))..].iter().sum()
+        } else {
+            capacity.shelf_free
+        })
+    }
+}
+
+/// How much room a result shows: `plenty`, `few` (one or two places), `full`, `unknown`.
+pub fn capacity_level(free_places: Option<u32>) -> &'static str {
+    match free_places {
+        None => "unknown",
+        Some(0) => "full",
+        Some(1..=2) => "few",
+        Some(_) => "plenty",
+    }
+}
+
+/// The first door class (index) a parcel may use: its smallest fitting class, any door without a parcel.
+fn doors_from(fitting: Option<Option<SizeClass>>) -> usize {
+    fitting.flatten().map_or(0, |class| class as usize)
 }
 
 pub struct PointIndex {
@@ -427,6 +467,7 @@ impl PointIndex {
 /// The filter in the form the checks read: kinds as a bitmask, the parcel's smallest fitting class.
 struct Compiled<'a> {
     filter: &'a Filter,
+    open_share: f64,
     kinds: u8,
     fitting: Option<Option<SizeClass>>,
 }
@@ -435,6 +476,7 @@ impl<'a> Compiled<'a> {
     fn new(filter: &'a Filter) -> Self {
         Compiled {
             filter,
+            open_share: filter.open_share_wanted(),
             kinds: filter.kinds.iter().fold(0, |bits, kind| bits | kind_bit(*kind)),
             fitting: filter.parcel.map(|(dimensions, weight)| SizeClass::smallest_fitting(dimensions, weight)),
         }
@@ -478,7 +520,7 @@ const CHECKS: [Check; 7] = [
         let (open_on_arrival, share) = index.open_share(e, arrival);
         if !open_on_arrival {
             Some(Refusal::ClosedOnArrival)
-        } else if share + 1e-9 < f.filter.open_share_min {
+        } else if share + 1e-9 < f.open_share {
             Some(Refusal::OpenTooLittle(share))
         } else {
             None
@@ -492,8 +534,7 @@ const CHECKS: [Check; 7] = [
             if e.total == [0; 4] {
                 return None; // Doors not known (another operator's locker): capacity unknown, not full.
             }
-            let from = f.fitting.flatten().map_or(0, |class| class as usize);
-            e.free[from..].iter().all(|n| n.load(Ordering::Relaxed) == 0).then_some(Refusal::Full)
+            e.free[doors_from(f.fitting)..].iter().all(|n| n.load(Ordering::Relaxed) == 0).then_some(Refusal::Full)
         } else {
             (e.shelf_free.load(Ordering::Relaxed) == 0).then_some(Refusal::Full)
         }

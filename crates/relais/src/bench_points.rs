@@ -243,7 +243,7 @@ fn filter(q: &Query) -> Filter {
     Filter {
         parcel: Some((q.dimensions, q.weight)),
         arrival: Some(q.arrival),
-        open_share_min: 0.5,
+        open_share_min: Some(0.5),
         free_capacity: true,
         ..Filter::default()
     }
@@ -283,8 +283,10 @@ pub async fn search(options: SearchOptions) -> Result<String, String> {
     // PostGIS gets the same open days the index computed (hours, holidays and closures per day).
     let points: Vec<(PickupPoint, Capacity, u128)> = points
         .into_iter()
-        .map(|(p, c)| (index.open_days(p.id).unwrap_or(u128::MAX), p, c))
-        .map(|(m, p, c)| (p, c, m))
+        .map(|(p, c)| {
+            let open_days = index.open_days(p.id).unwrap_or(u128::MAX);
+            (p, c, open_days)
+        })
         .collect();
 
     // In process: every query, timed one by one.

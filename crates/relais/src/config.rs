@@ -65,9 +65,6 @@ impl DropFolder {
     /// The import arguments this folder's files are imported with.
     pub fn import_args(&self) -> Result<crate::points::ImportArgs, String> {
         let context = |e: String| format!("drop folder {}: {e}", self.folder.display());
-        let share = |name: &str, v: f64| {
-            if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(context(format!("{name} must be between 0 and 1"))) }
-        };
         if self.interval_seconds == 0 {
             return Err(context("interval_seconds must be at least 1".into()));
         }
@@ -80,10 +77,12 @@ impl DropFolder {
             encoding: relais_registry::formats::Encoding::parse(&self.encoding).map_err(context)?,
             dry_run: false,
             limits: relais_app::points::ImportLimits {
-                error_share_max: share("error_share_max", self.error_share_max)?,
-                removal_share_max: share("removal_share_max", self.removal_share_max)?,
+                error_share_max: self.error_share_max,
+                removal_share_max: self.removal_share_max,
                 ..Default::default()
-            },
+            }
+            .validate()
+            .map_err(|e| context(e.to_string()))?,
             progress: false,
         })
     }

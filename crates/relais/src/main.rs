@@ -351,11 +351,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 format: relais_registry::formats::Format::parse(&format)?,
                 encoding: relais_registry::formats::Encoding::parse(&encoding)?,
                 dry_run,
-                limits: relais_app::points::ImportLimits {
-                    error_share_max: share("--error-share-max", error_share_max)?,
-                    removal_share_max: share("--removal-share-max", removal_share_max)?,
-                    ..Default::default()
-                },
+                limits: relais_app::points::ImportLimits { error_share_max, removal_share_max, ..Default::default() }
+                    .validate()
+                    .map_err(|e| e.to_string())?,
                 progress: true,
             };
             let mut refused = 0;
@@ -369,8 +367,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 if lines.is_empty() {
                     println!("nothing to import in {}", path.display());
                 }
-                for line in lines {
-                    refused += usize::from(line.contains("REFUSED") || line.contains("import failed"));
+                for (line, was_refused) in lines {
+                    refused += usize::from(was_refused);
                     println!("{line}");
                 }
             } else {
@@ -425,16 +423,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 })
                 .transpose()?;
             let search = relais_app::points::PointSearch {
-                near: points::near(near.as_deref(), postcode.as_deref(), city.as_deref(), &country)?,
+                near: Some(points::near(near.as_deref(), postcode.as_deref(), city.as_deref(), &country)?),
                 radius_m,
                 limit: Some(limit),
-                filter: relais_registry::index::Filter {
-                    parcel,
-                    open_share_min: if arrival.is_some() { 0.5 } else { 0.0 },
-                    arrival,
-                    free_capacity,
-                    ..Default::default()
-                },
+                filter: relais_registry::index::Filter { parcel, arrival, free_capacity, ..Default::default() },
             };
             for line in points::search_lines(&app, &search)? {
                 println!("{line}");
@@ -491,10 +483,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
-}
-
-fn share(flag: &str, value: f64) -> Result<f64, String> {
-    if (0.0..=1.0).contains(&value) { Ok(value) } else { Err(format!("{flag} must be between 0 and 1")) }
 }
 
 fn parse_id<T>(value: Option<String>, what: &str) -> Result<Option<relais_domain::ids::Id<T>>, String> {
@@ -618,7 +606,7 @@ async fn watch_drop_folder(app: App, args: points::ImportArgs, folder: PathBuf, 
         tick.tick().await;
         match points::drain_drop_folder(&app, &args, &folder).await {
             Ok(lines) => {
-                for line in lines {
+                for (line, _) in lines {
                     tracing::info!(folder = %folder.display(), "{line}");
                 }
             }

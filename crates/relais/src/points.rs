@@ -144,8 +144,8 @@ pub fn file_away(path: &Path, refused: bool, report: &str) -> Result<PathBuf, St
 }
 
 /// One pass over a drop folder: imports every new file in name order and files it away. Returns one
-/// line per file for the log.
-pub async fn drain_drop_folder(app: &App, args: &ImportArgs, folder: &Path) -> Result<Vec<String>, String> {
+/// line per file for the log, with whether the file was refused.
+pub async fn drain_drop_folder(app: &App, args: &ImportArgs, folder: &Path) -> Result<Vec<(String, bool)>, String> {
     let mut lines = Vec::new();
     for file in drop_folder_files(folder)? {
         let (report, refused) = match import_file(app, args, &file).await {
@@ -154,7 +154,7 @@ pub async fn drain_drop_folder(app: &App, args: &ImportArgs, folder: &Path) -> R
         };
         let target = file_away(&file, refused, &report)?;
         let first = report.lines().next().unwrap_or_default().to_owned();
-        lines.push(format!("{first} -> {}", target.display()));
+        lines.push((format!("{first} -> {}", target.display()), refused));
     }
     Ok(lines)
 }

@@ -290,7 +290,7 @@ X1,counter,Broken,5 rue E,69004,Lyon,FR,north,4.83,,
 
         // The index followed the import: P3 is gone from searches, P1 has its new name.
         let search = PointSearch {
-            near: Near::Position(relais_domain::value::Coordinates::parse(45.76, 4.83).unwrap()),
+            near: Some(Near::Position(relais_domain::value::Coordinates::parse(45.76, 4.83).unwrap())),
             radius_m: Some(5_000.0),
             limit: Some(10),
             filter: Filter { networks: vec![network.id], ..Filter::default() },
@@ -309,7 +309,7 @@ async fn the_index_follows_capacity_changes() {
         let system = Caller::system();
         let free = |app: &App| {
             let search = PointSearch {
-                near: Near::Position(w.locker.coordinates),
+                near: Some(Near::Position(w.locker.coordinates)),
                 radius_m: Some(1_000.0),
                 limit: Some(10),
                 filter: Filter { networks: vec![w.network.id], ..Filter::default() },

@@ -89,7 +89,7 @@ fn filters_each_refuse_for_their_reason() {
     let filter = Filter {
         parcel: Some((small_box, Weight::from_grams(2_000).unwrap())),
         arrival: Some(monday),
-        open_share_min: 0.5,
+        open_share_min: Some(0.5),
         free_capacity: true,
         ..Filter::default()
     };
