@@ -77,6 +77,13 @@ pub enum Permission {
     ReadKpis,
     /// Operator actions on a parcel (force expiry): operators only.
     OperateParcel,
+    /// Open a courier drop-off session and deposit through it at this point: the point's own locker
+    /// device (the courier types the code on its screen) or a carrier's handheld.
+    DropOffAt(PointId),
+    /// Report door events and heartbeats, fetch door commands: the point's own device.
+    DeviceOf(PointId),
+    /// Operator actions on a locker (remote door opening, repair): operators only.
+    OperateLocker,
 }
 
 impl Caller {
@@ -96,7 +103,11 @@ impl Caller {
             (Role::Merchant, Permission::AnnounceParcel | Permission::CancelParcel | Permission::ExtendParcel) => true,
             (Role::Merchant, Permission::ReportIncident) => true,
             (Role::Carrier, Permission::HandleParcel | Permission::ReturnParcel | Permission::ReportIncident) => true,
-            (Role::LockerDevice, Permission::PickupAt(point)) => self.point_id == Some(point),
+            (Role::LockerDevice, Permission::PickupAt(point) | Permission::DropOffAt(point)) => {
+                self.point_id == Some(point)
+            }
+            (Role::LockerDevice, Permission::DeviceOf(point)) => self.point_id == Some(point),
+            (Role::Carrier, Permission::DropOffAt(_)) => true,
             (Role::LockerDevice, Permission::ReportIncident) => true,
             (Role::Merchant | Role::Carrier | Role::LockerDevice, _) => false,
         };

@@ -23,6 +23,16 @@ pub enum AppError {
     RateLimited { until: Timestamp },
     #[error("the pickup code or QR token is not valid for a parcel waiting here")]
     InvalidPickupCode,
+    #[error("this courier code does not open this locker today")]
+    InvalidCourierCode,
+    #[error("this drop-off session was closed at {}", .closed_at.to_rfc3339())]
+    SessionClosed { closed_at: Timestamp },
+    #[error("door {label} was not opened by relais: nothing to close")]
+    DoorNotOpen { label: String },
+    #[error("this parcel is announced to another point ({point_id})")]
+    WrongPoint { point_id: String },
+    #[error("this parcel has no door assigned in this session ({state})")]
+    NotAssigned { state: &'static str },
     #[error("a valid API key is required")]
     Unauthorized,
     #[error("an API key with role {} may not do this", .role.as_str())]
@@ -49,6 +59,11 @@ impl AppError {
             AppError::NoFittingCompartment(_) => "no_fitting_compartment",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::InvalidPickupCode => "invalid_pickup_code",
+            AppError::InvalidCourierCode => "invalid_courier_code",
+            AppError::SessionClosed { .. } => "session_closed",
+            AppError::DoorNotOpen { .. } => "door_not_open",
+            AppError::WrongPoint { .. } => "wrong_point",
+            AppError::NotAssigned { .. } => "not_assigned",
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden { .. } => "forbidden",
             AppError::AlreadyExists { .. } => "already_exists",

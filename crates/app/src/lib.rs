@@ -12,12 +12,15 @@ pub mod auth;
 pub mod error;
 pub mod jobs;
 pub mod kpis;
+pub mod lockers;
 pub mod occupancy;
 pub mod parcels;
+pub mod pdf;
 pub mod points;
 pub mod ports;
 pub mod secrets;
 pub mod setup;
+pub mod signed;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -12,7 +12,8 @@ use relais_domain::value::{Dimensions, Email, ParcelNumber, ParseError, Phone, P
 use crate::auth::{Caller, Permission, Role};
 use crate::error::AppError;
 use crate::ports::{AttemptScope, CommitError, Page, ParcelFilter, StoredEvent, Write};
-use crate::secrets::{digests_equal, new_pickup_code, new_qr_token};
+use crate::secrets::{digests_equal, new_pickup_code};
+use crate::signed;
 use crate::{App, Retry, committed};
 
 /// A parcel announcement, as the merchant sends it (not yet parsed).
@@ -125,7 +126,7 @@ impl App {
                 None
             };
             let pickup_code = new_pickup_code(self.random.as_ref());
-            let qr_token = new_qr_token(self.random.as_ref());
+            let qr_token = signed::issue_qr(self.secrets.signing_key(), parcel_id, point.id);
             let new = NewParcel {
                 id: parcel_id,
                 number: number.clone(),
@@ -233,19 +234,13 @@ impl App {
         caller.require(Permission::PickupAt(point_id))?;
         let lookup = match &secret {
             PickupSecret::Code(code) => Lookup::Code(self.secrets.code_digest(&PickupCode::parse(code)?)),
-            PickupSecret::QrToken(token) => {
-                let token = token.trim();
-                if token.is_empty() || token.len() > 64 {
-                    return Err(ParseError::new("qr_token", "must be 1 to 64 characters").into());
-                }
-                Lookup::Qr(self.secrets.qr_digest(token))
-            }
+            PickupSecret::QrToken(token) => Lookup::Qr(parse_qr_token(token)?),
         };
         let point_scope = AttemptScope::Point(point_id);
         self.check_attempts(point_scope).await?;
         let found = match lookup {
             Lookup::Code(digest) => self.store.parcel_by_code(point_id, &digest).await?,
-            Lookup::Qr(digest) => self.store.parcel_by_qr(&digest).await?.filter(|p| p.point_id == point_id),
+            Lookup::Qr(token) => self.parcel_of_qr(&token, point_id).await?,
         }
         .filter(|p| p.state == relais_domain::parcel::ParcelState::ReadyForPickup);
         let Some(parcel) = found else {
@@ -253,7 +248,9 @@ impl App {
             return Err(AppError::InvalidPickupCode);
         };
         self.check_attempts(AttemptScope::Parcel(parcel.id)).await?;
-        self.collect(caller, parcel).await
+        // The locker opens the door itself on this answer; it will report the door closed.
+        let door_command = caller.role == Role::LockerDevice;
+        self.collect_at(caller, parcel, self.now(), door_command).await
     }
 
     /// Counter hand-over: the staff scanned the parcel and the recipient tells the code. Wrong codes count
@@ -270,11 +267,19 @@ impl App {
             self.record_failure(point_scope, self.limits.point_attempts).await?;
             return Err(AppError::InvalidPickupCode);
         }
-        self.collect(caller, parcel).await
+        self.collect_at(caller, parcel, self.now(), false).await
     }
 
-    /// Collects a parcel just looked up: the first try uses that copy, a retry after a lost race reloads.
-    async fn collect(&self, caller: &Caller, found: Parcel) -> Result<Collected, AppError> {
+    /// Collects a parcel just looked up, at `at`: the first try uses that copy, a retry after a lost race
+    /// reloads. With `door_command`, the opening of its door is recorded as a pending command, so the
+    /// locker's report of the door closing has something to close.
+    pub(crate) async fn collect_at(
+        &self,
+        caller: &Caller,
+        found: Parcel,
+        at: relais_domain::Timestamp,
+        door_command: bool,
+    ) -> Result<Collected, AppError> {
         let parcel_id = found.id;
         let mut first = Some(found);
         self.retrying(|| {
@@ -286,12 +291,15 @@ impl App {
                         self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?
                     }
                 };
-                let transition = parcel.collect(caller.actor(), self.now())?;
-                let writes = self.place_writes(&parcel, &transition.parcel).await?;
+                let transition = parcel.collect(caller.actor(), at)?;
+                let mut writes = self.place_writes(&parcel, &transition.parcel).await?;
                 let compartment = writes.iter().find_map(|w| match w {
                     Write::UpdateCompartment(c) => Some(c.clone()),
                     _ => None,
                 });
+                if let Some(compartment) = compartment.as_ref().filter(|_| door_command) {
+                    writes.extend(self.pickup_door_writes(compartment, parcel.id, at).await?);
+                }
                 let parcel = self.commit_transition(&parcel, transition, writes).await?;
                 Ok(Collected { parcel, compartment })
             }
@@ -413,7 +421,10 @@ impl App {
         self.rules_of_network(point.network_id).await
     }
 
-    async fn rules_of_network(&self, network_id: relais_domain::ids::NetworkId) -> Result<NetworkRules, Retry> {
+    pub(crate) async fn rules_of_network(
+        &self,
+        network_id: relais_domain::ids::NetworkId,
+    ) -> Result<NetworkRules, Retry> {
         let network =
             self.store.network(network_id).await?.ok_or_else(|| AppError::not_found("network", network_id))?;
         Ok(network.rules)
@@ -473,13 +484,13 @@ impl App {
         Ok(writes)
     }
 
-    async fn check_attempts(&self, scope: AttemptScope) -> Result<(), AppError> {
+    pub(crate) async fn check_attempts(&self, scope: AttemptScope) -> Result<(), AppError> {
         let stored = self.store.attempt_counter(scope).await?;
         AttemptCounter::check(stored.as_ref().map(|s| &s.counter), self.now())
             .map_err(|locked| AppError::RateLimited { until: locked.until })
     }
 
-    async fn record_failure(&self, scope: AttemptScope, limits: AttemptLimits) -> Result<(), AppError> {
+    pub(crate) async fn record_failure(&self, scope: AttemptScope, limits: AttemptLimits) -> Result<(), AppError> {
         self.retrying(|| async {
             let stored = self.store.attempt_counter(scope).await?;
             let counter = AttemptCounter::record_failure(stored.as_ref().map(|s| &s.counter), limits, self.now());
@@ -496,10 +507,36 @@ impl App {
 
 enum Lookup {
     Code([u8; 32]),
-    Qr([u8; 32]),
+    Qr(String),
 }
 
-fn retry_error(retry: Retry) -> AppError {
+/// A QR token as sent: trimmed, of a sane length (its signature is checked by the use case).
+pub(crate) fn parse_qr_token(token: &str) -> Result<String, AppError> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > signed::QR_TOKEN_LENGTH_MAX {
+        let message = format!("must be 1 to {} characters", signed::QR_TOKEN_LENGTH_MAX);
+        return Err(ParseError::new("qr_token", message).into());
+    }
+    Ok(token.to_owned())
+}
+
+impl App {
+    /// The parcel a QR token names, if its signature is good, it names this point, and it is the token
+    /// issued for that parcel. A forged or foreign token finds nothing (and counts as a wrong code).
+    pub(crate) async fn parcel_of_qr(&self, token: &str, point_id: PointId) -> Result<Option<Parcel>, AppError> {
+        let Ok(claims) = signed::verify_qr(&self.secrets.verifying_key(), token) else {
+            return Ok(None);
+        };
+        if claims.point_id != point_id {
+            return Ok(None);
+        }
+        let parcel = self.store.parcel(claims.parcel_id).await?;
+        let digest = self.secrets.qr_digest(token);
+        Ok(parcel.filter(|p| p.point_id == point_id && digests_equal(&p.secrets.qr, &digest)))
+    }
+}
+
+pub(crate) fn retry_error(retry: Retry) -> AppError {
     match retry {
         Retry::Conflict => AppError::Busy,
         Retry::Fail(error) => error,

@@ -18,13 +18,16 @@ use rand::{Rng, SeedableRng};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::Compartment;
-use relais_domain::ids::{CompartmentId, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
+use relais_domain::ids::{
+    ApiKeyId, CommandId, CompartmentId, DropOffSessionId, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
+};
 use relais_domain::network::Network;
-use relais_domain::parcel::{Parcel, ParcelEvent, ParcelState};
+use relais_domain::parcel::{Actor, Parcel, ParcelEvent, ParcelState};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::ParcelNumber;
 
-use crate::auth::ApiKey;
+use crate::auth::{ApiKey, Role};
 
 /// Failure of the storage itself (connection lost, disk full, corrupt row). Never a business rule.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +85,8 @@ pub struct OutboxMessage {
 pub enum AttemptScope {
     Point(PointId),
     Parcel(ParcelId),
+    /// Wrong courier codes at a locker.
+    CourierCode(PointId),
 }
 
 impl AttemptScope {
@@ -90,6 +95,7 @@ impl AttemptScope {
         match self {
             AttemptScope::Point(id) => format!("point:{id}"),
             AttemptScope::Parcel(id) => format!("parcel:{id}"),
+            AttemptScope::CourierCode(id) => format!("courier:{id}"),
         }
     }
 }
@@ -158,6 +164,34 @@ pub struct OccupancyAlert {
     pub rate: f64,
 }
 
+/// The last heartbeat of a point's locker controller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceStatus {
+    pub point_id: PointId,
+    /// The device key that sent it.
+    pub key_id: ApiKeyId,
+    pub last_seen_at: Timestamp,
+    /// Each door's label and the state the locker reported (`closed`, `open`, `jammed`).
+    pub doors: Vec<(String, String)>,
+    pub firmware: Option<String>,
+}
+
+/// One line of the audit log: who did what to which point, door or parcel, and why. Operator actions,
+/// door faults and device alarms are written here in the same commit as their effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Position in the log, assigned by the store (0 when not yet stored).
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor: Actor,
+    /// `door_jammed`, `door_forced_open`, `remote_door_opening`, `compartment_repaired`, `parcel_moved`...
+    pub action: String,
+    pub point_id: Option<PointId>,
+    pub compartment_id: Option<CompartmentId>,
+    pub parcel_id: Option<ParcelId>,
+    pub reason: Option<String>,
+}
+
 /// One write of a commit.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -194,6 +228,20 @@ pub enum Write {
         expected_version: Option<i64>,
     },
     InsertApiKey(ApiKey),
+    InsertDropOffSession(DropOffSession),
+    /// Stores the session's closing if its stored version is still `session.version`.
+    UpdateDropOffSession(DropOffSession),
+    /// A parcel scanned in a session; `Duplicate` (`drop_off_item`) if it was already scanned there.
+    InsertDropOffItem(DropOffItem),
+    /// Stores the item's outcome if its stored version is still `item.version`.
+    UpdateDropOffItem(DropOffItem),
+    /// A door opening to do; `Duplicate` (`door_command`) if that door already has one pending.
+    InsertDoorCommand(DoorCommand),
+    /// Stores the command's outcome if its stored version is still `command.version`.
+    UpdateDoorCommand(DoorCommand),
+    /// Replaces the point's device status (last heartbeat wins).
+    PutDeviceStatus(DeviceStatus),
+    AppendAudit(AuditEntry),
 }
 
 /// A page request: items after `after` (an id from the previous page), at most `limit`.
@@ -260,6 +308,26 @@ pub trait Store: Send + Sync + 'static {
 
     async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>>;
     async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiKey>>;
+    /// Every key of a role that is not revoked, oldest first (courier codes are derived per carrier key).
+    async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>>;
+
+    async fn drop_off_session(&self, id: DropOffSessionId) -> StoreResult<Option<DropOffSession>>;
+    /// The parcels scanned in a session, in scan order.
+    async fn drop_off_items(&self, session_id: DropOffSessionId) -> StoreResult<Vec<DropOffItem>>;
+    async fn door_command(&self, id: CommandId) -> StoreResult<Option<DoorCommand>>;
+    /// The pending command of one door, if any.
+    async fn pending_door_command(&self, compartment_id: CompartmentId) -> StoreResult<Option<DoorCommand>>;
+    /// The pending commands of a point, oldest first.
+    async fn pending_door_commands(&self, point_id: PointId) -> StoreResult<Vec<DoorCommand>>;
+    async fn device_status(&self, point_id: PointId) -> StoreResult<Option<DeviceStatus>>;
+    /// Audit entries of a point and/or a parcel, oldest first, after `after` (a `seq`).
+    async fn audit(
+        &self,
+        point_id: Option<PointId>,
+        parcel_id: Option<ParcelId>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>>;
 
     /// Applies all writes in one transaction, or none of them.
     async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError>;

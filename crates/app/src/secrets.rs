@@ -4,6 +4,10 @@
 //! A pickup code has only 8 digits, so a plain hash would fall to a brute force of 10^8 tries if the
 //! database leaked; keyed with a secret that is not in the database, the digests are useless on their
 //! own. API keys have 256 bits of entropy, so a fast digest is enough (no password hashing needed).
+//!
+//! The same instance key also yields the platform's Ed25519 signing key (QR tokens a locker verifies
+//! offline, proofs of deposit) and the courier codes of the day: one secret to keep, nothing else to
+//! store, and the public key survives restarts.
 
 use hmac::{KeyInit, Mac};
 use relais_domain::value::PickupCode;
@@ -21,6 +25,7 @@ pub const PICKUP_CODE_DIGITS: usize = 8;
 #[derive(Clone)]
 pub struct Secrets {
     key: [u8; 32],
+    signing: ed25519_dalek::SigningKey,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -31,7 +36,38 @@ impl std::fmt::Debug for Secrets {
 
 impl Secrets {
     pub fn new(key: [u8; 32]) -> Self {
-        Secrets { key }
+        let mut secrets = Secrets { key, signing: ed25519_dalek::SigningKey::from_bytes(&[0; 32]) };
+        secrets.signing = ed25519_dalek::SigningKey::from_bytes(&secrets.digest(b"ed25519-signing-key", b""));
+        secrets
+    }
+
+    /// The platform's signing key (QR tokens, proofs of deposit).
+    pub fn signing_key(&self) -> &ed25519_dalek::SigningKey {
+        &self.signing
+    }
+
+    /// The public half, published at `GET /v1/signing-key`.
+    pub fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.signing.verifying_key()
+    }
+
+    /// The courier code of a carrier at a locker on a local day: 8 digits, different for every carrier,
+    /// locker and day, so a code seen over a shoulder opens nothing elsewhere or tomorrow.
+    pub fn courier_code(
+        &self,
+        carrier_key_id: relais_domain::ids::ApiKeyId,
+        point_id: relais_domain::ids::PointId,
+        day: chrono::NaiveDate,
+    ) -> String {
+        let mut value = Vec::with_capacity(48);
+        value.extend_from_slice(carrier_key_id.uuid().as_bytes());
+        value.extend_from_slice(point_id.uuid().as_bytes());
+        value.extend_from_slice(day.to_string().as_bytes());
+        let digest = self.digest(b"courier-code", &value);
+        let n = u64::from_le_bytes([
+            digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+        ]);
+        format!("{:08}", n % 100_000_000)
     }
 
     fn digest(&self, domain: &[u8], value: &[u8]) -> [u8; 32] {

@@ -4,6 +4,11 @@
 //! (Issue 4 adds shared compartments for parcels of one recipient from one merchant; until then no
 //! parcels share.) A soft reservation whose expiry has passed counts as free: it is released lazily by
 //! whoever needs the compartment next, and tidied by the sweep job.
+//!
+//! A door can fail (jammed, forced open, broken, blocked by something left inside). The fault is kept
+//! beside the state, not instead of it: a parcel behind a jammed door is still in that compartment until
+//! someone takes it out. A faulty compartment is never free; once empty it is `out_of_service` until an
+//! operator repairs it.
 
 use crate::Timestamp;
 use crate::ids::{CompartmentId, ParcelId, PointId};
@@ -46,7 +51,49 @@ pub struct Compartment {
     pub label: String,
     pub size: SizeClass,
     pub state: CompartmentState,
+    /// What is wrong with the door, if anything.
+    pub fault: Option<DoorFault>,
     pub version: i64,
+}
+
+/// What can be wrong with a compartment's door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DoorFault {
+    /// The locker reports the door stuck: it does not open or does not latch.
+    Jammed,
+    /// The door was opened without a command: a break-in or a faulty lock.
+    ForcedOpen,
+    /// A courier found the door broken.
+    Broken,
+    /// A courier found the compartment not empty although it should be.
+    Blocked,
+}
+
+impl DoorFault {
+    pub const ALL: [DoorFault; 4] = [DoorFault::Jammed, DoorFault::ForcedOpen, DoorFault::Broken, DoorFault::Blocked];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DoorFault::Jammed => "door_jammed",
+            DoorFault::ForcedOpen => "door_forced_open",
+            DoorFault::Broken => "door_broken",
+            DoorFault::Blocked => "compartment_blocked",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == input)
+    }
+}
+
+/// A fault recorded on a compartment: the compartment as it is now, and who was affected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Faulted {
+    pub compartment: Compartment,
+    /// The parcel behind the door, to be flagged.
+    pub parcel_inside: Option<ParcelId>,
+    /// The parcel whose reservation was dropped: it will be given another compartment.
+    pub reservation_dropped: Option<ParcelId>,
 }
 
 /// Why no compartment (or shelf slot) can take a parcel.
@@ -108,12 +155,16 @@ impl Compartment {
             label: parse_text("label", label, Self::LABEL_LENGTH_MAX)?,
             size,
             state: CompartmentState::Available,
+            fault: None,
             version: 0,
         })
     }
 
     /// Free for a new parcel at `now`: available, or soft-reserved with an expiry that has passed.
     pub fn is_free(&self, now: Timestamp) -> bool {
+        if self.fault.is_some() {
+            return false;
+        }
         match self.state {
             CompartmentState::Available => true,
             CompartmentState::Reserved { expires_at: Some(expires_at), .. } => expires_at <= now,
@@ -137,14 +188,16 @@ impl Compartment {
         }
     }
 
-    /// Soft-reserves the compartment for a parcel until `expires_at`.
+    /// Soft-reserves the compartment for a parcel until `expires_at` (renews the parcel's own
+    /// reservation).
     pub fn reserve(
         &self,
         parcel_id: ParcelId,
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<Compartment, CompartmentBusy> {
-        if !self.is_free(now) {
+        let renewal = self.is_reserved_for(parcel_id) && self.fault.is_none();
+        if !(self.is_free(now) || renewal) {
             return Err(self.busy());
         }
         Ok(self.with_state(CompartmentState::Reserved { parcel_id, expires_at: Some(expires_at) }))
@@ -159,12 +212,45 @@ impl Compartment {
     }
 
     /// Empties the compartment after a collection or a return collection, or drops a reservation.
-    /// Only the parcel it holds can release it.
+    /// Only the parcel it holds can release it. A faulty compartment, once empty, is out of service.
     pub fn release(&self, parcel_id: ParcelId) -> Result<Compartment, CompartmentBusy> {
         if !self.holds(parcel_id) {
             return Err(self.busy());
         }
-        Ok(self.with_state(CompartmentState::Available))
+        Ok(self.with_state(self.empty_state()))
+    }
+
+    /// Records a fault of the door. A parcel inside stays (and is named, to be flagged); a reservation is
+    /// dropped (the parcel will get another compartment); an empty compartment goes out of service.
+    /// The first fault is kept if the door already had one.
+    pub fn report_fault(&self, fault: DoorFault) -> Faulted {
+        let fault = self.fault.unwrap_or(fault);
+        let (state, parcel_inside, reservation_dropped) = match self.state {
+            CompartmentState::Occupied { parcel_id } => (self.state, Some(parcel_id), None),
+            CompartmentState::Reserved { parcel_id, .. } => (CompartmentState::OutOfService, None, Some(parcel_id)),
+            CompartmentState::Available | CompartmentState::OutOfService => {
+                (CompartmentState::OutOfService, None, None)
+            }
+            CompartmentState::Disabled => (CompartmentState::Disabled, None, None),
+        };
+        Faulted {
+            compartment: Compartment { state, fault: Some(fault), ..self.clone() },
+            parcel_inside,
+            reservation_dropped,
+        }
+    }
+
+    /// The door is fixed: the fault is cleared and an empty compartment is available again.
+    pub fn repair(&self) -> Compartment {
+        let state = match self.state {
+            CompartmentState::OutOfService => CompartmentState::Available,
+            other => other,
+        };
+        Compartment { state, fault: None, ..self.clone() }
+    }
+
+    fn empty_state(&self) -> CompartmentState {
+        if self.fault.is_some() { CompartmentState::OutOfService } else { CompartmentState::Available }
     }
 
     fn with_state(&self, state: CompartmentState) -> Compartment {
@@ -312,5 +398,46 @@ mod tests {
         assert!(occupied.occupy(other, at(13)).is_err(), "never two parcels");
         assert!(occupied.release(other).is_err());
         assert_eq!(occupied.release(me).unwrap().state, CompartmentState::Available);
+    }
+
+    #[test]
+    fn a_fault_keeps_the_parcel_inside_and_takes_the_door_out_of_use() {
+        let me: ParcelId = id(100);
+        let free = compartment(1, SizeClass::A, CompartmentState::Available);
+        let reserved = free.reserve(me, at(12), at(10)).unwrap();
+        let occupied = free.occupy(me, at(10)).unwrap();
+
+        // (before, fault, state after, parcel inside, reservation dropped)
+        let cases = [
+            (&free, DoorFault::Jammed, CompartmentState::OutOfService, None, None),
+            (&reserved, DoorFault::Broken, CompartmentState::OutOfService, None, Some(me)),
+            (&occupied, DoorFault::ForcedOpen, CompartmentState::Occupied { parcel_id: me }, Some(me), None),
+        ];
+        for (i, (before, fault, state, inside, dropped)) in cases.into_iter().enumerate() {
+            let faulted = before.report_fault(fault);
+            assert_eq!(faulted.compartment.state, state, "case {i}");
+            assert_eq!(faulted.compartment.fault, Some(fault), "case {i}");
+            assert_eq!((faulted.parcel_inside, faulted.reservation_dropped), (inside, dropped), "case {i}");
+            assert!(!faulted.compartment.is_free(at(20)), "case {i}: a faulty door is never free");
+        }
+        // The parcel leaves a jammed compartment: it stays out of service until repaired.
+        let jammed = occupied.report_fault(DoorFault::Jammed).compartment;
+        let emptied = jammed.release(me).unwrap();
+        assert_eq!(emptied.state, CompartmentState::OutOfService);
+        let repaired = emptied.repair();
+        assert_eq!((repaired.state, repaired.fault), (CompartmentState::Available, None));
+        assert!(repaired.is_free(at(20)));
+        // A second fault does not overwrite the first.
+        assert_eq!(jammed.report_fault(DoorFault::Broken).compartment.fault, Some(DoorFault::Jammed));
+        assert!(
+            choose_compartment(
+                &[jammed],
+                id(101),
+                Dimensions::from_mm(10, 10, 10).unwrap(),
+                Weight::from_grams(10).unwrap(),
+                at(20)
+            )
+            .is_err()
+        );
     }
 }

@@ -105,3 +105,5 @@ pub type EventId = Id<EventMarker>;
 pub type ApiKeyId = Id<ApiKeyMarker>;
 pub type OutboxId = Id<OutboxMarker>;
 pub type ImportId = Id<ImportMarker>;
+pub type DropOffSessionId = Id<crate::dropoff::DropOffSession>;
+pub type CommandId = Id<crate::dropoff::DoorCommand>;

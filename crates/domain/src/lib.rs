@@ -1,5 +1,5 @@
 //! The pure domain of relais: identifiers, value types, networks and their rules, pickup points,
-//! compartments and the parcel state machine.
+//! compartments, courier drop-off sessions and door commands, and the parcel state machine.
 //!
 //! Nothing here does I/O, reads the clock, draws random numbers or knows about JSON or SQL: time and
 //! randomness come in as arguments, so every rule is a plain function that a table test can check.
@@ -7,6 +7,7 @@
 
 pub mod attempts;
 pub mod compartment;
+pub mod dropoff;
 pub mod ids;
 pub mod kpi;
 pub mod network;

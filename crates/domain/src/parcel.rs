@@ -189,10 +189,13 @@ pub enum EventKind {
     ReturnedToSender,
     Cancelled,
     IncidentReported,
+    /// The door of the parcel's compartment failed (jammed, forced open): the parcel stays where it is
+    /// and someone must look at it.
+    CompartmentFault,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::Announced,
         EventKind::InTransit,
         EventKind::Deposited,
@@ -204,6 +207,7 @@ impl EventKind {
         EventKind::ReturnedToSender,
         EventKind::Cancelled,
         EventKind::IncidentReported,
+        EventKind::CompartmentFault,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -219,6 +223,7 @@ impl EventKind {
             EventKind::ReturnedToSender => "returned_to_sender",
             EventKind::Cancelled => "cancelled",
             EventKind::IncidentReported => "incident_reported",
+            EventKind::CompartmentFault => "compartment_fault",
         }
     }
 
@@ -311,6 +316,7 @@ pub enum Action {
     ReturnToSender,
     Cancel,
     ReportIncident,
+    FlagFault,
 }
 
 impl Action {
@@ -326,6 +332,7 @@ impl Action {
             Action::ReturnToSender => "return_to_sender",
             Action::Cancel => "cancel",
             Action::ReportIncident => "report_incident",
+            Action::FlagFault => "flag_fault",
         }
     }
 }
@@ -656,6 +663,17 @@ impl Parcel {
             | ParcelState::Cancelled
             | ParcelState::Incident(_) => false,
         }
+    }
+
+    /// The door of the compartment holding the parcel failed. The state does not change: the event is
+    /// the flag an operator (and the KPIs) see.
+    pub fn flag_fault(&self, fault: &str, actor: Actor, now: Timestamp) -> Result<Transition, TransitionError> {
+        if self.compartment_id.is_none() || !self.occupies_place() {
+            return Err(self.invalid(Action::FlagFault));
+        }
+        let mut transition = self.moved(self.state, EventKind::CompartmentFault, actor, Some(fault), now);
+        transition.parcel.updated_at = now;
+        Ok(transition)
     }
 
     fn moved(

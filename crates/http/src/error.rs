@@ -52,6 +52,11 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /openapi.json for the API")
     }
 
+    /// The body of the envelope, for a response that reports several outcomes (a manifest).
+    pub fn body(self) -> ErrorBody {
+        ErrorBody { code: self.code, message: self.message, details: self.details }
+    }
+
     pub fn validation(field: &str, problem: &str) -> Self {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("{field} {problem}"))
             .with_details(json!({"field": field, "problem": problem}))
@@ -89,6 +94,11 @@ impl From<AppError> for ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, json!({"retry_after": until.to_rfc3339()}))
             }
             AppError::InvalidPickupCode => (StatusCode::FORBIDDEN, json!({})),
+            AppError::InvalidCourierCode => (StatusCode::FORBIDDEN, json!({})),
+            AppError::SessionClosed { closed_at } => (StatusCode::CONFLICT, json!({"closed_at": closed_at})),
+            AppError::DoorNotOpen { label } => (StatusCode::CONFLICT, json!({"door": label})),
+            AppError::WrongPoint { point_id } => (StatusCode::CONFLICT, json!({"point_id": point_id})),
+            AppError::NotAssigned { state } => (StatusCode::CONFLICT, json!({"state": state})),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({})),
             AppError::Forbidden { role } => (StatusCode::FORBIDDEN, json!({"role": role.as_str()})),
             AppError::AlreadyExists { what } => (StatusCode::CONFLICT, json!({"what": what})),

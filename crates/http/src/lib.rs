@@ -7,6 +7,7 @@ pub mod extract;
 pub mod handlers;
 pub mod kpis;
 pub mod limiter;
+pub mod lockers;
 pub mod points;
 pub mod widget;
 pub mod wire;
@@ -73,6 +74,10 @@ pub struct HttpState {
         handlers::sweep,
         points::search, points::check, points::same_place, points::history, points::import, points::list_imports,
         points::occupancy, widget::points, kpis::kpis,
+        lockers::signing_key, lockers::courier_code, lockers::open_session, lockers::get_session, lockers::scan,
+        lockers::refuse, lockers::close_session, lockers::receipt, lockers::heartbeat, lockers::door_commands,
+        lockers::door_event, lockers::offline_collection, lockers::open_door, lockers::repair_door,
+        lockers::device_status, lockers::audit,
     ),
     modifiers(&ApiKeyScheme),
 )]
@@ -129,6 +134,22 @@ pub fn router(app: App, config: HttpConfig) -> Router {
             post(points::import).layer(DefaultBodyLimit::max(config.import_body_bytes_max)).get(points::list_imports),
         )
         .route("/v1/points/{id}/pickups", post(handlers::pickup_at_point))
+        .route("/v1/signing-key", get(lockers::signing_key))
+        .route("/v1/points/{id}/courier-code", get(lockers::courier_code))
+        .route("/v1/points/{id}/drop-off-sessions", post(lockers::open_session))
+        .route("/v1/drop-off-sessions/{id}", get(lockers::get_session))
+        .route("/v1/drop-off-sessions/{id}/scans", post(lockers::scan))
+        .route("/v1/drop-off-sessions/{id}/refusals", post(lockers::refuse))
+        .route("/v1/drop-off-sessions/{id}/close", post(lockers::close_session))
+        .route("/v1/drop-off-sessions/{id}/receipt", get(lockers::receipt))
+        .route("/v1/points/{id}/heartbeat", post(lockers::heartbeat))
+        .route("/v1/points/{id}/door-commands", get(lockers::door_commands))
+        .route("/v1/points/{id}/doors/{door}/events", post(lockers::door_event))
+        .route("/v1/points/{id}/doors/{door}/open", post(lockers::open_door))
+        .route("/v1/points/{id}/doors/{door}/repair", post(lockers::repair_door))
+        .route("/v1/points/{id}/offline-collections", post(lockers::offline_collection))
+        .route("/v1/points/{id}/device", get(lockers::device_status))
+        .route("/v1/audit", get(lockers::audit))
         .route("/v1/api-keys", post(handlers::create_api_key))
         .route("/v1/parcels", post(handlers::announce).get(handlers::list_parcels))
         .route("/v1/parcels/{id}", get(handlers::get_parcel))

@@ -244,6 +244,8 @@ pub struct CompartmentView {
     pub state: &'static str,
     /// Until when a soft reservation holds.
     pub reserved_until: Option<DateTime<Utc>>,
+    /// What is wrong with the door: `door_jammed`, `door_forced_open`, `door_broken`, `compartment_blocked`.
+    pub fault: Option<&'static str>,
 }
 
 impl From<&Compartment> for CompartmentView {
@@ -261,6 +263,7 @@ impl From<&Compartment> for CompartmentView {
             size: c.size.as_str(),
             state: c.state.name(),
             reserved_until,
+            fault: c.fault.map(|f| f.as_str()),
         }
     }
 }

@@ -52,6 +52,13 @@ pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
     if message.contains("occupancy_alerts") {
         return Some("occupancy_alert");
     }
+    // A parcel scanned twice in one session (its key is the pair), a second pending opening of a door.
+    if message.contains("drop_off_items") {
+        return Some("drop_off_item");
+    }
+    if message.contains("door_commands_pending") || message.contains("door_commands.compartment_id") {
+        return Some("door_command");
+    }
     let primary = message.contains("PRIMARY KEY") || message.contains("_pkey") || message.ends_with(".id");
     if primary {
         return Some("id");
@@ -151,6 +158,22 @@ pub(crate) fn compartment_state(
         ("disabled", None) => CompartmentState::Disabled,
         _ => return Err(corrupt("compartment state")),
     })
+}
+
+/// A device's door states as one text column: `A01=closed,A02=open`.
+pub(crate) fn doors_to_text(doors: &[(String, String)]) -> String {
+    doors.iter().map(|(label, state)| format!("{label}={state}")).collect::<Vec<_>>().join(",")
+}
+
+pub(crate) fn doors_from_text(text: &str) -> StoreResult<Vec<(String, String)>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|pair| {
+            pair.split_once('=').map(|(l, s)| (l.to_owned(), s.to_owned())).ok_or_else(|| corrupt("door states"))
+        })
+        .collect()
 }
 
 #[cfg(test)]

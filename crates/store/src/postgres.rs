@@ -7,14 +7,17 @@ use async_trait::async_trait;
 use deadpool_postgres::Client;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use relais_app::ports::{
-    AttemptScope, CommitError, CompartmentCounts, ImportRecord, Merchant, OccupancyAlert, OutboxMessage, Page,
-    ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
+    AttemptScope, AuditEntry, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, Merchant, OccupancyAlert,
+    OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
 };
 use relais_app::{ApiKey, Role, Store};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
-use relais_domain::compartment::{Compartment, CompartmentState};
-use relais_domain::ids::{CompartmentId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::compartment::{Compartment, CompartmentState, DoorFault};
+use relais_domain::dropoff::{CommandPurpose, CommandState, DoorCommand, DropOffItem, DropOffSession, ItemState};
+use relais_domain::ids::{
+    CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
+};
 use relais_domain::kpi::KpiEvent;
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
@@ -39,6 +42,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "point_hours", include_str!("../migrations/postgres/0002_point_hours.sql")),
     (3, "point_registry", include_str!("../migrations/postgres/0003_point_registry.sql")),
     (4, "occupancy_alerts", include_str!("../migrations/postgres/0004_occupancy_alerts.sql")),
+    (5, "locker_devices", include_str!("../migrations/postgres/0005_locker_devices.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);
@@ -265,9 +269,10 @@ fn sql_of(write: &Write) -> &'static str {
                 updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
                 $23, $24, $25)",
-        Write::InsertCompartment(_) => "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        Write::UpdateCompartment(_) => "UPDATE compartments SET state = $1, parcel_id = $2, reserved_until = $3, version = version + 1
+        Write::InsertCompartment(_) => "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version, fault)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        Write::UpdateCompartment(_) => "UPDATE compartments SET state = $1, parcel_id = $2, reserved_until = $3, fault = $6,
+                    version = version + 1
                  WHERE id = $4 AND version = $5",
         Write::UpdatePointShelf(_) => "UPDATE pickup_points SET shelf_occupied = $1, version = version + 1 WHERE id = $2 AND version = $3",
         Write::UpdatePoint(_) => "UPDATE pickup_points SET kind = $1, name = $2, address_line1 = $3, address_line2 = $4, postcode = $5,
@@ -299,6 +304,24 @@ fn sql_of(write: &Write) -> &'static str {
                  WHERE scope_key = $4 AND version = $5",
         Write::InsertApiKey(_) => "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        Write::InsertDropOffSession(_) => "INSERT INTO drop_off_sessions (id, point_id, carrier_key_id, opened_at, closed_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        Write::UpdateDropOffSession(_) => "UPDATE drop_off_sessions SET closed_at = $1, version = version + 1 WHERE id = $2 AND version = $3",
+        Write::InsertDropOffItem(_) => "INSERT INTO drop_off_items (session_id, parcel_id, parcel_number, compartment_id, label, state, reason,
+                relocation_point_id, scanned_at, done_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        Write::UpdateDropOffItem(_) => "UPDATE drop_off_items SET compartment_id = $1, label = $2, state = $3, reason = $4,
+                relocation_point_id = $5, done_at = $6, version = version + 1
+             WHERE session_id = $7 AND parcel_id = $8 AND version = $9",
+        Write::InsertDoorCommand(_) => "INSERT INTO door_commands (id, point_id, compartment_id, label, purpose, parcel_id, session_id, reason,
+                state, created_at, done_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        Write::UpdateDoorCommand(_) => "UPDATE door_commands SET state = $1, done_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+        Write::PutDeviceStatus(_) => "INSERT INTO device_status (point_id, key_id, last_seen_at, doors, firmware) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (point_id) DO UPDATE SET key_id = excluded.key_id, last_seen_at = excluded.last_seen_at,
+                doors = excluded.doors, firmware = excluded.firmware",
+        Write::AppendAudit(_) => "INSERT INTO audit_log (at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     }
 }
 
@@ -429,14 +452,25 @@ async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
             exec(
                 c,
                 sql,
-                &[&uuid(k.id), &uuid(k.point_id), &k.label, &k.size.as_str(), &state, &parcel, &until, &k.version],
+                &[
+                    &uuid(k.id),
+                    &uuid(k.point_id),
+                    &k.label,
+                    &k.size.as_str(),
+                    &state,
+                    &parcel,
+                    &until,
+                    &k.version,
+                    &k.fault.map(DoorFault::as_str),
+                ],
             )
             .await
             .map(drop)
         }
         Write::UpdateCompartment(k) => {
             let (state, parcel, until) = compartment_columns(&k.state);
-            exec_versioned(c, sql, &[&state, &parcel, &until, &uuid(k.id), &k.version]).await
+            let fault = k.fault.map(DoorFault::as_str);
+            exec_versioned(c, sql, &[&state, &parcel, &until, &uuid(k.id), &k.version, &fault]).await
         }
         Write::UpdatePointShelf(p) => exec_versioned(c, sql, &[&big(p.shelf_occupied), &uuid(p.id), &p.version]).await,
         Write::InsertParcel(p) => exec(
@@ -533,6 +567,97 @@ async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
                 &k.label,
                 &&k.digest[..],
                 &k.created_at,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::InsertDropOffSession(d) => exec(
+            c,
+            sql,
+            &[&uuid(d.id), &uuid(d.point_id), &uuid(d.carrier_key_id), &d.opened_at, &d.closed_at, &d.version],
+        )
+        .await
+        .map(drop),
+        Write::UpdateDropOffSession(d) => exec_versioned(c, sql, &[&d.closed_at, &uuid(d.id), &d.version]).await,
+        Write::InsertDropOffItem(i) => exec(
+            c,
+            sql,
+            &[
+                &uuid(i.session_id),
+                &uuid(i.parcel_id),
+                &i.parcel_number,
+                &i.compartment_id.map(uuid),
+                &i.label,
+                &i.state.as_str(),
+                &i.reason,
+                &i.relocation_point_id.map(uuid),
+                &i.scanned_at,
+                &i.done_at,
+                &i.version,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::UpdateDropOffItem(i) => {
+            exec_versioned(
+                c,
+                sql,
+                &[
+                    &i.compartment_id.map(uuid),
+                    &i.label,
+                    &i.state.as_str(),
+                    &i.reason,
+                    &i.relocation_point_id.map(uuid),
+                    &i.done_at,
+                    &uuid(i.session_id),
+                    &uuid(i.parcel_id),
+                    &i.version,
+                ],
+            )
+            .await
+        }
+        Write::InsertDoorCommand(d) => exec(
+            c,
+            sql,
+            &[
+                &uuid(d.id),
+                &uuid(d.point_id),
+                &uuid(d.compartment_id),
+                &d.label,
+                &d.purpose.as_str(),
+                &d.parcel_id.map(uuid),
+                &d.session_id.map(uuid),
+                &d.reason,
+                &d.state.as_str(),
+                &d.created_at,
+                &d.done_at,
+                &d.version,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::UpdateDoorCommand(d) => {
+            exec_versioned(c, sql, &[&d.state.as_str(), &d.done_at, &uuid(d.id), &d.version]).await
+        }
+        Write::PutDeviceStatus(d) => exec(
+            c,
+            sql,
+            &[&uuid(d.point_id), &uuid(d.key_id), &d.last_seen_at, &crate::doors_to_text(&d.doors), &d.firmware],
+        )
+        .await
+        .map(drop),
+        Write::AppendAudit(a) => exec(
+            c,
+            sql,
+            &[
+                &a.at,
+                &a.actor.kind.as_str(),
+                &a.actor.reference,
+                &a.action,
+                &a.point_id.map(uuid),
+                &a.compartment_id.map(uuid),
+                &a.parcel_id.map(uuid),
+                &a.reason,
             ],
         )
         .await
@@ -659,7 +784,7 @@ fn counts_row(r: &Row) -> StoreResult<crate::CountsRow> {
     Ok((get_id(r, 0)?, size as usize, get_u32(r, 2)?, get_u32(r, 3)?, get_u32(r, 4)?, get_u32(r, 5)?))
 }
 
-const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version";
+const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version, fault";
 
 fn compartment_row(r: &Row) -> StoreResult<Compartment> {
     let state = crate::compartment_state(get(r, 4)?, get_opt_id(r, 5)?, get(r, 6)?)?;
@@ -669,7 +794,85 @@ fn compartment_row(r: &Row) -> StoreResult<Compartment> {
         label: get(r, 2)?,
         size: SizeClass::parse(get(r, 3)?).map_err(|_| corrupt("size class"))?,
         state,
+        fault: get::<Option<&str>>(r, 8)?
+            .map(|f| DoorFault::parse(f).ok_or_else(|| corrupt("door fault")))
+            .transpose()?,
         version: get(r, 7)?,
+    })
+}
+
+const SESSION_COLUMNS: &str = "id, point_id, carrier_key_id, opened_at, closed_at, version";
+
+fn session_row(r: &Row) -> StoreResult<DropOffSession> {
+    Ok(DropOffSession {
+        id: get_id(r, 0)?,
+        point_id: get_id(r, 1)?,
+        carrier_key_id: get_id(r, 2)?,
+        opened_at: get(r, 3)?,
+        closed_at: get(r, 4)?,
+        version: get(r, 5)?,
+    })
+}
+
+const ITEM_COLUMNS: &str = "session_id, parcel_id, parcel_number, compartment_id, label, state, reason,
+    relocation_point_id, scanned_at, done_at, version";
+
+fn item_row(r: &Row) -> StoreResult<DropOffItem> {
+    Ok(DropOffItem {
+        session_id: get_id(r, 0)?,
+        parcel_id: get_id(r, 1)?,
+        parcel_number: get(r, 2)?,
+        compartment_id: get_opt_id(r, 3)?,
+        label: get(r, 4)?,
+        state: ItemState::parse(get(r, 5)?).ok_or_else(|| corrupt("item state"))?,
+        reason: get(r, 6)?,
+        relocation_point_id: get_opt_id(r, 7)?,
+        scanned_at: get(r, 8)?,
+        done_at: get(r, 9)?,
+        version: get(r, 10)?,
+    })
+}
+
+const COMMAND_COLUMNS: &str =
+    "id, point_id, compartment_id, label, purpose, parcel_id, session_id, reason, state, created_at, done_at, version";
+
+fn command_row(r: &Row) -> StoreResult<DoorCommand> {
+    Ok(DoorCommand {
+        id: get_id(r, 0)?,
+        point_id: get_id(r, 1)?,
+        compartment_id: get_id(r, 2)?,
+        label: get(r, 3)?,
+        purpose: CommandPurpose::parse(get(r, 4)?).ok_or_else(|| corrupt("command purpose"))?,
+        parcel_id: get_opt_id(r, 5)?,
+        session_id: get_opt_id(r, 6)?,
+        reason: get(r, 7)?,
+        state: CommandState::parse(get(r, 8)?).ok_or_else(|| corrupt("command state"))?,
+        created_at: get(r, 9)?,
+        done_at: get(r, 10)?,
+        version: get(r, 11)?,
+    })
+}
+
+fn device_status_row(r: &Row) -> StoreResult<DeviceStatus> {
+    Ok(DeviceStatus {
+        point_id: get_id(r, 0)?,
+        key_id: get_id(r, 1)?,
+        last_seen_at: get(r, 2)?,
+        doors: crate::doors_from_text(get(r, 3)?)?,
+        firmware: get(r, 4)?,
+    })
+}
+
+fn audit_row(r: &Row) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        seq: get(r, 0)?,
+        at: get(r, 1)?,
+        actor: Actor { kind: ActorKind::parse(get(r, 2)?).ok_or_else(|| corrupt("actor"))?, reference: get(r, 3)? },
+        action: get(r, 4)?,
+        point_id: get_opt_id(r, 5)?,
+        compartment_id: get_opt_id(r, 6)?,
+        parcel_id: get_opt_id(r, 7)?,
+        reason: get(r, 8)?,
     })
 }
 
@@ -1015,6 +1218,89 @@ impl Store for PostgresStore {
              WHERE digest = $1 AND revoked_at IS NULL",
             &[&&digest[..]],
             api_key_row,
+        )
+        .await
+    }
+
+    async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>> {
+        self.many(
+            "SELECT id, role, merchant_id, point_id, label, digest, created_at FROM api_keys
+             WHERE role = $1 AND revoked_at IS NULL ORDER BY id",
+            &[&role.as_str()],
+            api_key_row,
+        )
+        .await
+    }
+
+    async fn drop_off_session(&self, session_id: DropOffSessionId) -> StoreResult<Option<DropOffSession>> {
+        self.one(
+            &format!("SELECT {SESSION_COLUMNS} FROM drop_off_sessions WHERE id = $1"),
+            &[&uuid(session_id)],
+            session_row,
+        )
+        .await
+    }
+
+    async fn drop_off_items(&self, session_id: DropOffSessionId) -> StoreResult<Vec<DropOffItem>> {
+        self.many(
+            &format!("SELECT {ITEM_COLUMNS} FROM drop_off_items WHERE session_id = $1 ORDER BY scanned_at, parcel_id"),
+            &[&uuid(session_id)],
+            item_row,
+        )
+        .await
+    }
+
+    async fn door_command(&self, command_id: CommandId) -> StoreResult<Option<DoorCommand>> {
+        self.one(
+            &format!("SELECT {COMMAND_COLUMNS} FROM door_commands WHERE id = $1"),
+            &[&uuid(command_id)],
+            command_row,
+        )
+        .await
+    }
+
+    async fn pending_door_command(&self, compartment_id: CompartmentId) -> StoreResult<Option<DoorCommand>> {
+        self.one(
+            &format!("SELECT {COMMAND_COLUMNS} FROM door_commands WHERE compartment_id = $1 AND state = 'pending'"),
+            &[&uuid(compartment_id)],
+            command_row,
+        )
+        .await
+    }
+
+    async fn pending_door_commands(&self, point_id: PointId) -> StoreResult<Vec<DoorCommand>> {
+        self.many(
+            &format!(
+                "SELECT {COMMAND_COLUMNS} FROM door_commands WHERE point_id = $1 AND state = 'pending' ORDER BY id"
+            ),
+            &[&uuid(point_id)],
+            command_row,
+        )
+        .await
+    }
+
+    async fn device_status(&self, point_id: PointId) -> StoreResult<Option<DeviceStatus>> {
+        self.one(
+            "SELECT point_id, key_id, last_seen_at, doors, firmware FROM device_status WHERE point_id = $1",
+            &[&uuid(point_id)],
+            device_status_row,
+        )
+        .await
+    }
+
+    async fn audit(
+        &self,
+        point_id: Option<PointId>,
+        parcel_id: Option<ParcelId>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.many(
+            "SELECT seq, at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason FROM audit_log
+             WHERE ($1::uuid IS NULL OR point_id = $1) AND ($2::uuid IS NULL OR parcel_id = $2) AND seq > $3
+             ORDER BY seq LIMIT $4",
+            &[&point_id.map(uuid), &parcel_id.map(uuid), &after.unwrap_or(0), &i64::from(limit)],
+            audit_row,
         )
         .await
     }

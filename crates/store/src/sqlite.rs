@@ -12,14 +12,17 @@ use std::sync::mpsc;
 
 use async_trait::async_trait;
 use relais_app::ports::{
-    AttemptScope, CommitError, CompartmentCounts, ImportRecord, Merchant, OccupancyAlert, OutboxMessage, Page,
-    ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
+    AttemptScope, AuditEntry, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, Merchant, OccupancyAlert,
+    OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
 };
 use relais_app::{ApiKey, Role, Store};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
-use relais_domain::compartment::{Compartment, CompartmentState};
-use relais_domain::ids::{CompartmentId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::compartment::{Compartment, CompartmentState, DoorFault};
+use relais_domain::dropoff::{CommandPurpose, CommandState, DoorCommand, DropOffItem, DropOffSession, ItemState};
+use relais_domain::ids::{
+    CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
+};
 use relais_domain::kpi::KpiEvent;
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
@@ -42,6 +45,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "point_hours", include_str!("../migrations/sqlite/0002_point_hours.sql")),
     (3, "point_registry", include_str!("../migrations/sqlite/0003_point_registry.sql")),
     (4, "occupancy_alerts", include_str!("../migrations/sqlite/0004_occupancy_alerts.sql")),
+    (5, "locker_devices", include_str!("../migrations/sqlite/0005_locker_devices.sql")),
 ];
 
 struct Job {
@@ -342,9 +346,19 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             let (state, parcel, until) = compartment_columns(&k.state);
             exec(
                 c,
-                "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![id(k.id), id(k.point_id), k.label, k.size.as_str(), state, parcel, until, k.version],
+                "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version, fault)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    id(k.id),
+                    id(k.point_id),
+                    k.label,
+                    k.size.as_str(),
+                    state,
+                    parcel,
+                    until,
+                    k.version,
+                    k.fault.map(DoorFault::as_str)
+                ],
             )
             .map(drop)
         }
@@ -352,9 +366,10 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             let (state, parcel, until) = compartment_columns(&k.state);
             exec_versioned(
                 c,
-                "UPDATE compartments SET state = ?1, parcel_id = ?2, reserved_until = ?3, version = version + 1
+                "UPDATE compartments SET state = ?1, parcel_id = ?2, reserved_until = ?3, fault = ?6,
+                    version = version + 1
                  WHERE id = ?4 AND version = ?5",
-                params![state, parcel, until, id(k.id), k.version],
+                params![state, parcel, until, id(k.id), k.version, k.fault.map(DoorFault::as_str)],
             )
         }
         Write::UpdatePointShelf(p) => exec_versioned(
@@ -547,6 +562,105 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             ],
         )
         .map(drop),
+        Write::InsertDropOffSession(d) => exec(
+            c,
+            "INSERT INTO drop_off_sessions (id, point_id, carrier_key_id, opened_at, closed_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id(d.id), id(d.point_id), id(d.carrier_key_id), micros(d.opened_at), d.closed_at.map(micros), d.version],
+        )
+        .map(drop),
+        Write::UpdateDropOffSession(d) => exec_versioned(
+            c,
+            "UPDATE drop_off_sessions SET closed_at = ?1, version = version + 1 WHERE id = ?2 AND version = ?3",
+            params![d.closed_at.map(micros), id(d.id), d.version],
+        ),
+        Write::InsertDropOffItem(i) => exec(
+            c,
+            "INSERT INTO drop_off_items (session_id, parcel_id, parcel_number, compartment_id, label, state, reason,
+                relocation_point_id, scanned_at, done_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                id(i.session_id),
+                id(i.parcel_id),
+                i.parcel_number,
+                i.compartment_id.map(id),
+                i.label,
+                i.state.as_str(),
+                i.reason,
+                i.relocation_point_id.map(id),
+                micros(i.scanned_at),
+                i.done_at.map(micros),
+                i.version
+            ],
+        )
+        .map(drop),
+        Write::UpdateDropOffItem(i) => exec_versioned(
+            c,
+            "UPDATE drop_off_items SET compartment_id = ?1, label = ?2, state = ?3, reason = ?4,
+                relocation_point_id = ?5, done_at = ?6, version = version + 1
+             WHERE session_id = ?7 AND parcel_id = ?8 AND version = ?9",
+            params![
+                i.compartment_id.map(id),
+                i.label,
+                i.state.as_str(),
+                i.reason,
+                i.relocation_point_id.map(id),
+                i.done_at.map(micros),
+                id(i.session_id),
+                id(i.parcel_id),
+                i.version
+            ],
+        ),
+        Write::InsertDoorCommand(d) => exec(
+            c,
+            "INSERT INTO door_commands (id, point_id, compartment_id, label, purpose, parcel_id, session_id, reason,
+                state, created_at, done_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                id(d.id),
+                id(d.point_id),
+                id(d.compartment_id),
+                d.label,
+                d.purpose.as_str(),
+                d.parcel_id.map(id),
+                d.session_id.map(id),
+                d.reason,
+                d.state.as_str(),
+                micros(d.created_at),
+                d.done_at.map(micros),
+                d.version
+            ],
+        )
+        .map(drop),
+        Write::UpdateDoorCommand(d) => exec_versioned(
+            c,
+            "UPDATE door_commands SET state = ?1, done_at = ?2, version = version + 1 WHERE id = ?3 AND version = ?4",
+            params![d.state.as_str(), d.done_at.map(micros), id(d.id), d.version],
+        ),
+        Write::PutDeviceStatus(d) => exec(
+            c,
+            "INSERT INTO device_status (point_id, key_id, last_seen_at, doors, firmware) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (point_id) DO UPDATE SET key_id = excluded.key_id, last_seen_at = excluded.last_seen_at,
+                doors = excluded.doors, firmware = excluded.firmware",
+            params![id(d.point_id), id(d.key_id), micros(d.last_seen_at), crate::doors_to_text(&d.doors), d.firmware],
+        )
+        .map(drop),
+        Write::AppendAudit(a) => exec(
+            c,
+            "INSERT INTO audit_log (at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                micros(a.at),
+                a.actor.kind.as_str(),
+                a.actor.reference,
+                a.action,
+                a.point_id.map(id),
+                a.compartment_id.map(id),
+                a.parcel_id.map(id),
+                a.reason
+            ],
+        )
+        .map(drop),
     }
 }
 
@@ -688,7 +802,7 @@ fn counts_row(r: &Row) -> StoreResult<crate::CountsRow> {
     Ok((get_id(r, 0)?, size as usize, get(r, 2)?, get(r, 3)?, get(r, 4)?, get(r, 5)?))
 }
 
-const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version";
+const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version, fault";
 
 fn compartment_row(r: &Row) -> StoreResult<Compartment> {
     let parcel: Option<ParcelId> = get_opt_id(r, 5)?;
@@ -699,7 +813,88 @@ fn compartment_row(r: &Row) -> StoreResult<Compartment> {
         label: get(r, 2)?,
         size: SizeClass::parse(&get::<String>(r, 3)?).map_err(|_| corrupt("size class"))?,
         state,
+        fault: get::<Option<String>>(r, 8)?
+            .map(|f| DoorFault::parse(&f).ok_or_else(|| corrupt("door fault")))
+            .transpose()?,
         version: get(r, 7)?,
+    })
+}
+
+const SESSION_COLUMNS: &str = "id, point_id, carrier_key_id, opened_at, closed_at, version";
+
+fn session_row(r: &Row) -> StoreResult<DropOffSession> {
+    Ok(DropOffSession {
+        id: get_id(r, 0)?,
+        point_id: get_id(r, 1)?,
+        carrier_key_id: get_id(r, 2)?,
+        opened_at: get_time(r, 3)?,
+        closed_at: get_opt_time(r, 4)?,
+        version: get(r, 5)?,
+    })
+}
+
+const ITEM_COLUMNS: &str = "session_id, parcel_id, parcel_number, compartment_id, label, state, reason,
+    relocation_point_id, scanned_at, done_at, version";
+
+fn item_row(r: &Row) -> StoreResult<DropOffItem> {
+    Ok(DropOffItem {
+        session_id: get_id(r, 0)?,
+        parcel_id: get_id(r, 1)?,
+        parcel_number: get(r, 2)?,
+        compartment_id: get_opt_id(r, 3)?,
+        label: get(r, 4)?,
+        state: ItemState::parse(&get::<String>(r, 5)?).ok_or_else(|| corrupt("item state"))?,
+        reason: get(r, 6)?,
+        relocation_point_id: get_opt_id(r, 7)?,
+        scanned_at: get_time(r, 8)?,
+        done_at: get_opt_time(r, 9)?,
+        version: get(r, 10)?,
+    })
+}
+
+const COMMAND_COLUMNS: &str =
+    "id, point_id, compartment_id, label, purpose, parcel_id, session_id, reason, state, created_at, done_at, version";
+
+fn command_row(r: &Row) -> StoreResult<DoorCommand> {
+    Ok(DoorCommand {
+        id: get_id(r, 0)?,
+        point_id: get_id(r, 1)?,
+        compartment_id: get_id(r, 2)?,
+        label: get(r, 3)?,
+        purpose: CommandPurpose::parse(&get::<String>(r, 4)?).ok_or_else(|| corrupt("command purpose"))?,
+        parcel_id: get_opt_id(r, 5)?,
+        session_id: get_opt_id(r, 6)?,
+        reason: get(r, 7)?,
+        state: CommandState::parse(&get::<String>(r, 8)?).ok_or_else(|| corrupt("command state"))?,
+        created_at: get_time(r, 9)?,
+        done_at: get_opt_time(r, 10)?,
+        version: get(r, 11)?,
+    })
+}
+
+fn device_status_row(r: &Row) -> StoreResult<DeviceStatus> {
+    Ok(DeviceStatus {
+        point_id: get_id(r, 0)?,
+        key_id: get_id(r, 1)?,
+        last_seen_at: get_time(r, 2)?,
+        doors: crate::doors_from_text(&get::<String>(r, 3)?)?,
+        firmware: get(r, 4)?,
+    })
+}
+
+fn audit_row(r: &Row) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        seq: get(r, 0)?,
+        at: get_time(r, 1)?,
+        actor: Actor {
+            kind: ActorKind::parse(&get::<String>(r, 2)?).ok_or_else(|| corrupt("actor"))?,
+            reference: get(r, 3)?,
+        },
+        action: get(r, 4)?,
+        point_id: get_opt_id(r, 5)?,
+        compartment_id: get_opt_id(r, 6)?,
+        parcel_id: get_opt_id(r, 7)?,
+        reason: get(r, 8)?,
     })
 }
 
@@ -1046,6 +1241,77 @@ impl Store for SqliteStore {
              WHERE digest = ?1 AND revoked_at IS NULL",
             &[&&digest[..]],
             api_key_row,
+        )
+    }
+
+    async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>> {
+        self.many(
+            "SELECT id, role, merchant_id, point_id, label, digest, created_at FROM api_keys
+             WHERE role = ?1 AND revoked_at IS NULL ORDER BY id",
+            &[&role.as_str()],
+            api_key_row,
+        )
+    }
+
+    async fn drop_off_session(&self, session_id: DropOffSessionId) -> StoreResult<Option<DropOffSession>> {
+        self.one(
+            &format!("SELECT {SESSION_COLUMNS} FROM drop_off_sessions WHERE id = ?1"),
+            &[&id(session_id)],
+            session_row,
+        )
+    }
+
+    async fn drop_off_items(&self, session_id: DropOffSessionId) -> StoreResult<Vec<DropOffItem>> {
+        self.many(
+            &format!("SELECT {ITEM_COLUMNS} FROM drop_off_items WHERE session_id = ?1 ORDER BY scanned_at, parcel_id"),
+            &[&id(session_id)],
+            item_row,
+        )
+    }
+
+    async fn door_command(&self, command_id: CommandId) -> StoreResult<Option<DoorCommand>> {
+        self.one(&format!("SELECT {COMMAND_COLUMNS} FROM door_commands WHERE id = ?1"), &[&id(command_id)], command_row)
+    }
+
+    async fn pending_door_command(&self, compartment_id: CompartmentId) -> StoreResult<Option<DoorCommand>> {
+        self.one(
+            &format!("SELECT {COMMAND_COLUMNS} FROM door_commands WHERE compartment_id = ?1 AND state = 'pending'"),
+            &[&id(compartment_id)],
+            command_row,
+        )
+    }
+
+    async fn pending_door_commands(&self, point_id: PointId) -> StoreResult<Vec<DoorCommand>> {
+        self.many(
+            &format!(
+                "SELECT {COMMAND_COLUMNS} FROM door_commands WHERE point_id = ?1 AND state = 'pending' ORDER BY id"
+            ),
+            &[&id(point_id)],
+            command_row,
+        )
+    }
+
+    async fn device_status(&self, point_id: PointId) -> StoreResult<Option<DeviceStatus>> {
+        self.one(
+            "SELECT point_id, key_id, last_seen_at, doors, firmware FROM device_status WHERE point_id = ?1",
+            &[&id(point_id)],
+            device_status_row,
+        )
+    }
+
+    async fn audit(
+        &self,
+        point_id: Option<PointId>,
+        parcel_id: Option<ParcelId>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.many(
+            "SELECT seq, at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason FROM audit_log
+             WHERE (?1 IS NULL OR point_id = ?1) AND (?2 IS NULL OR parcel_id = ?2) AND seq > ?3
+             ORDER BY seq LIMIT ?4",
+            &[&point_id.map(id), &parcel_id.map(id), &after.unwrap_or(0), &limit],
+            audit_row,
         )
     }
 

@@ -12,7 +12,7 @@ use relais_app::points::{ImportLimits, ImportRequest, Near, PointSearch};
 use relais_app::ports::{AttemptScope, CommitError, ManualClock, Page, ParcelFilter, SeededRandom, Write};
 use relais_app::setup::{NewCompartment, NewPoint};
 use relais_app::{App, AppError, Caller, Role, Secrets};
-use relais_domain::compartment::{CompartmentState, NoFit};
+use relais_domain::compartment::{CompartmentState, DoorFault, NoFit};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{EventKind, IncidentKind, ParcelState, TransitionError};
 use relais_domain::point::PickupPoint;
@@ -928,5 +928,471 @@ async fn kpis_of_a_simulated_day_computed_by_hand() {
         let next = KpiQuery { first: at(1, 0).date_naive(), last: at(1, 0).date_naive(), ..query };
         assert_eq!(w.app.kpis(&system, next).await.unwrap().total.deposited, 0);
         assert!(matches!(w.app.kpis(&w.merchant, query).await, Err(AppError::Forbidden { .. })));
+    }
+}
+
+/// A second locker of the network 400 m away, with free doors: where a parcel that finds no room is
+/// proposed to go.
+async fn neighbour_locker(w: &World) -> PickupPoint {
+    let new = NewPoint {
+        network_id: w.network.id,
+        external_id: "L2".into(),
+        kind: "locker".into(),
+        name: "Consigne voisine".into(),
+        address_line1: "10 cours de Verdun".into(),
+        address_line2: None,
+        postcode: "69002".into(),
+        city: "Lyon".into(),
+        country: "FR".into(),
+        latitude: 45.7536,
+        longitude: 4.83,
+        timezone: None,
+        status: None,
+        shelf_capacity: None,
+        weight_max_g: None,
+        dimensions_sum_max_mm: None,
+        opening_hours: None,
+        closures: Vec::new(),
+        services: None,
+        compartments: ["A01", "B01", "C01"]
+            .into_iter()
+            .map(|l| NewCompartment { label: l.into(), size: l[..1].into() })
+            .collect(),
+    };
+    let (point, _) = w.app.create_point(&Caller::system(), new).await.unwrap();
+    w.app.rebuild_index().await.unwrap();
+    point
+}
+
+/// A courier's session at the locker: a scan holds a door and orders it open, the deposit happens when
+/// the locker reports the door closed; a refused door and a jammed door send the parcel elsewhere or
+/// fail it with a relocation proposal; the closed session's proof of deposit is signed and verifies
+/// with the published key.
+#[tokio::test]
+async fn a_courier_session_deposits_when_the_door_closes() {
+    use relais_app::signed;
+    use relais_domain::dropoff::{CommandPurpose, DoorRefusal, DoorReport, ItemState};
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let neighbour = neighbour_locker(&w).await;
+        // Locker L1: A01, A02, B01, C01. Three parcels announced: two small, one medium (reserved A01,
+        // A02, B01); C01 is free.
+        let mut parcels = Vec::new();
+        for (n, dims) in [SMALL, SMALL, MEDIUM].into_iter().enumerate() {
+            let a =
+                w.app.announce_parcel(&w.merchant, announce(&w.locker, &format!("SESS{n:04}"), dims)).await.unwrap();
+            parcels.push(a);
+        }
+        let code = w.app.courier_code(&w.carrier, w.locker.id, None).await.unwrap();
+        assert_eq!((code.code.len(), code.day.to_string().as_str()), (8, "2026-11-27"), "{name}");
+        // The courier types the code on the locker's screen: the locker device opens the session.
+        let session = w.app.open_drop_off_session(&w.device, w.locker.id, &code.code).await.unwrap();
+        assert_eq!(session.carrier_key_id, w.carrier.key_id.unwrap(), "{name}: the code names its carrier");
+
+        // Scan: the parcel's own reservation is held and its door ordered open; nothing is deposited yet.
+        let first = w.app.scan_into_session(&w.device, session.id, "SESS0000").await.unwrap();
+        let command = first.command.clone().unwrap();
+        assert_eq!((command.label.as_str(), command.purpose), ("A01", CommandPurpose::Deposit), "{name}");
+        assert_eq!(first.item.state, ItemState::Assigned);
+        let waiting = w.app.store.parcel(parcels[0].parcel.id).await.unwrap().unwrap();
+        assert_eq!(waiting.state, ParcelState::Announced, "{name}: not deposited before the door closes");
+        let heartbeat = w.app.heartbeat(&w.device, w.locker.id, Default::default()).await.unwrap();
+        assert_eq!(heartbeat.commands.iter().map(|c| c.id).collect::<Vec<_>>(), vec![command.id], "{name}");
+
+        // A door that was never opened cannot close.
+        let never = w.app.report_door(&w.device, w.locker.id, "C01", DoorReport::Closed).await;
+        assert!(matches!(never, Err(AppError::DoorNotOpen { .. })), "{name}: {never:?}");
+        let closed = w.app.report_door(&w.device, w.locker.id, "A01", DoorReport::Closed).await.unwrap();
+        let deposited = closed.deposited.unwrap();
+        assert_eq!(
+            (deposited.state, deposited.compartment_id),
+            (ParcelState::ReadyForPickup, Some(closed.compartment.id))
+        );
+        let events = w.app.store.events(deposited.id).await.unwrap();
+        let last = &events.last().unwrap().event;
+        assert_eq!(
+            (last.kind, last.actor.reference.clone()),
+            (EventKind::Deposited, w.carrier.key_id.map(|k| k.to_string()))
+        );
+        let twice = w.app.report_door(&w.device, w.locker.id, "A01", DoorReport::Closed).await;
+        assert!(matches!(twice, Err(AppError::DoorNotOpen { .. })), "{name}: the command is done");
+
+        // Too large for A02: the next larger free door (C01, since B01 is reserved for the medium parcel).
+        let second = w.app.scan_into_session(&w.device, session.id, "SESS0001").await.unwrap();
+        assert_eq!(second.item.label.as_deref(), Some("A02"), "{name}");
+        let moved =
+            w.app.refuse_door(&w.device, session.id, parcels[1].parcel.id, DoorRefusal::TooLarge).await.unwrap();
+        assert_eq!(moved.item.label.as_deref(), Some("C01"), "{name}");
+        assert_eq!(moved.item.reason.as_deref(), Some("too_large"));
+        let a02 = w.app.store.compartments(w.locker.id).await.unwrap().into_iter().find(|c| c.label == "A02").unwrap();
+        assert_eq!((a02.state, a02.fault), (CompartmentState::Available, None), "{name}: a small door is not faulty");
+        w.app.report_door(&w.device, w.locker.id, "C01", DoorReport::Closed).await.unwrap();
+
+        // The medium parcel's door B01 jams: out of service, and no other door fits it now (A02 is too
+        // small, C01 taken): it fails, with the nearest point with room proposed (the network's counter
+        // at the same address, before the neighbour locker 400 m away).
+        let third = w.app.scan_into_session(&w.device, session.id, "SESS0002").await.unwrap();
+        assert_eq!(third.item.label.as_deref(), Some("B01"));
+        let jam = w.app.report_door(&w.device, w.locker.id, "B01", DoorReport::Jammed).await.unwrap();
+        assert_eq!(
+            (jam.compartment.state, jam.compartment.fault),
+            (CompartmentState::OutOfService, Some(DoorFault::Jammed))
+        );
+        let reassigned = jam.reassigned.unwrap();
+        assert_eq!(reassigned.item.state, ItemState::Failed, "{name}");
+        assert_eq!(reassigned.item.reason.as_deref(), Some("all_fitting_compartments_busy"));
+        assert_eq!(reassigned.item.relocation_point_id, Some(w.counter.id), "{name}: the nearest point with room");
+        let failed = w.app.store.parcel(parcels[2].parcel.id).await.unwrap().unwrap();
+        assert_eq!(failed.state, ParcelState::DepositFailed);
+        let audit = w.app.audit_log(&Caller::system(), Some(w.locker.id), None, None, None).await.unwrap();
+        assert_eq!(audit.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), ["door_jammed"], "{name}");
+        let outbox = w.app.store.outbox(None, 500).await.unwrap();
+        let failure = outbox.iter().find(|m| m.topic == "parcel.deposit_failed").unwrap();
+        assert_eq!(failure.payload["relocation_point_id"], w.counter.id.to_string(), "{name}");
+        assert!(outbox.iter().any(|m| m.topic == "point.door_fault" && m.payload["door"] == "B01"), "{name}");
+
+        // Scanned again, a parcel answers the same; a fourth, announced now (A02 is free again), is scanned
+        // and never put in.
+        w.app.announce_parcel(&w.merchant, announce(&w.locker, "SESS0003", SMALL)).await.unwrap();
+        let again = w.app.scan_into_session(&w.device, session.id, "SESS0000").await.unwrap();
+        assert_eq!((again.item.state, again.command.is_none()), (ItemState::Deposited, true), "{name}");
+        let fourth = w.app.scan_into_session(&w.device, session.id, "SESS0003").await.unwrap();
+        assert_eq!(fourth.item.label.as_deref(), Some("A02"));
+        let view = w.app.close_drop_off_session(&w.device, session.id).await.unwrap();
+        let states: Vec<ItemState> = view.items.iter().map(|i| i.state).collect();
+        assert_eq!(
+            states,
+            [ItemState::Deposited, ItemState::Deposited, ItemState::Failed, ItemState::NotDeposited],
+            "{name}"
+        );
+        let a02 = w.app.store.compartments(w.locker.id).await.unwrap().into_iter().find(|c| c.label == "A02").unwrap();
+        assert_eq!(a02.state, CompartmentState::Available, "{name}: the hold is given back");
+        assert!(w.app.store.pending_door_commands(w.locker.id).await.unwrap().is_empty(), "{name}");
+        let late = w.app.scan_into_session(&w.device, session.id, "SESS0003").await;
+        assert!(matches!(late, Err(AppError::SessionClosed { .. })), "{name}: {late:?}");
+        assert!(matches!(
+            w.app.close_drop_off_session(&w.device, session.id).await,
+            Err(AppError::SessionClosed { .. })
+        ));
+
+        // The proof of deposit, signed; it verifies with the public key alone, and not once altered.
+        let receipt = w.app.drop_off_receipt(&w.carrier, session.id).await.unwrap();
+        let signed = signed::sign_document(w.app.secrets.signing_key(), receipt.document());
+        let public = signed::parse_public_key(&signed::public_key_hex(&w.app.secrets.verifying_key())).unwrap();
+        let document = signed::verify_document(&public, &signed).unwrap();
+        let doors: Vec<(&str, &str)> = document["deposited"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["parcel_number"].as_str().unwrap(), d["door"].as_str().unwrap()))
+            .collect();
+        assert_eq!(doors, [("SESS0000", "A01"), ("SESS0001", "C01")], "{name}");
+        assert_eq!(document["not_deposited"][0]["relocation_point_id"], w.counter.id.to_string());
+        assert_ne!(neighbour.id, w.counter.id);
+        assert_eq!(document["closed_at"], "2026-11-27T08:00:00Z");
+        let mut forged = signed.clone();
+        forged["document"]["deposited"][0]["door"] = "C01".into();
+        assert!(signed::verify_document(&public, &forged).is_err(), "{name}");
+        let pdf = receipt.pdf("c2lnbmF0dXJl", "0011223344556677");
+        assert!(pdf.starts_with(b"%PDF-1.4"), "{name}");
+
+        // Nobody else sees the session: another carrier, another locker's device.
+        let other = w.app.create_api_key(&Caller::system(), Role::Carrier, None, None, "other").await.unwrap();
+        let other = w.app.authenticate(&other.secret).await.unwrap();
+        for caller in [&other, &w.counter_device, &w.merchant] {
+            let seen = w.app.drop_off_session(caller, session.id).await;
+            assert!(matches!(seen, Err(AppError::NotFound { .. })), "{name}: {seen:?}");
+        }
+    }
+}
+
+/// A courier code opens one locker, for one carrier, on one local day; wrong codes lock the locker's
+/// keypad for courier codes until the lockout ends.
+#[tokio::test]
+async fn courier_codes_are_per_carrier_locker_and_day() {
+    use relais_app::lockers::COURIER_ATTEMPTS;
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let neighbour = neighbour_locker(&w).await;
+        let today = w.app.courier_code(&w.carrier, w.locker.id, None).await.unwrap();
+        let elsewhere = w.app.courier_code(&w.carrier, neighbour.id, None).await.unwrap();
+        assert_ne!(today.code, elsewhere.code);
+        let other_locker = w.app.open_drop_off_session(&w.device, w.locker.id, &elsewhere.code).await;
+        assert!(matches!(other_locker, Err(AppError::InvalidCourierCode)), "{name}: {other_locker:?}");
+        // A carrier's handheld only tries its own code.
+        let other = w.app.create_api_key(&Caller::system(), Role::Carrier, None, None, "other").await.unwrap();
+        let other = w.app.authenticate(&other.secret).await.unwrap();
+        let borrowed = w.app.open_drop_off_session(&other, w.locker.id, &today.code).await;
+        assert!(matches!(borrowed, Err(AppError::InvalidCourierCode)), "{name}: {borrowed:?}");
+        for bad in ["1234", "abcdefgh", "123456789"] {
+            let r = w.app.open_drop_off_session(&w.device, w.locker.id, bad).await;
+            assert!(matches!(r, Err(AppError::Validation(_))), "{name}: {bad}: {r:?}");
+        }
+        assert!(matches!(
+            w.app.open_drop_off_session(&w.merchant, w.locker.id, &today.code).await,
+            Err(AppError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            w.app.open_drop_off_session(&w.counter_device, w.locker.id, &today.code).await,
+            Err(AppError::Forbidden { .. })
+        ));
+        // Paris midnight is 23:00 UTC in November: yesterday's code stops working then.
+        assert_eq!(today.valid_until, Utc.with_ymd_and_hms(2026, 11, 27, 23, 0, 0).unwrap());
+        w.clock.set(Utc.with_ymd_and_hms(2026, 11, 27, 23, 30, 0).unwrap());
+        let expired = w.app.open_drop_off_session(&w.device, w.locker.id, &today.code).await;
+        assert!(matches!(expired, Err(AppError::InvalidCourierCode)), "{name}: {expired:?}");
+        let tomorrow = w.app.courier_code(&w.carrier, w.locker.id, None).await.unwrap();
+        assert_ne!(tomorrow.code, today.code, "{name}");
+
+        // Brute force: 10 wrong codes within the window (the expired code was the first at 23:30), then
+        // even the right one is refused until the lockout ends.
+        let wrong = if tomorrow.code == "00000000" { "11111111" } else { "00000000" };
+        for _ in 1..COURIER_ATTEMPTS.failures_max {
+            let r = w.app.open_drop_off_session(&w.device, w.locker.id, wrong).await;
+            assert!(matches!(r, Err(AppError::InvalidCourierCode)), "{name}: {r:?}");
+        }
+        let locked = w.app.open_drop_off_session(&w.device, w.locker.id, &tomorrow.code).await;
+        assert!(matches!(locked, Err(AppError::RateLimited { .. })), "{name}: {locked:?}");
+        let system = Caller::system();
+        let issued = w.app.create_api_key(&system, Role::LockerDevice, None, Some(neighbour.id), "n").await.unwrap();
+        let neighbour_device = w.app.authenticate(&issued.secret).await.unwrap();
+        let next_door = w.app.courier_code(&w.carrier, neighbour.id, None).await.unwrap();
+        assert!(
+            w.app.open_drop_off_session(&neighbour_device, neighbour.id, &next_door.code).await.is_ok(),
+            "{name}: only that locker locks"
+        );
+        w.clock.advance(Duration::seconds(i64::from(COURIER_ATTEMPTS.lockout_seconds)));
+        let opened = w.app.open_drop_off_session(&w.device, w.locker.id, &tomorrow.code).await.unwrap();
+        assert_eq!(opened.carrier_key_id, w.carrier.key_id.unwrap(), "{name}");
+    }
+}
+
+/// Two couriers of two carriers fill one locker at the same time, each through their own session: no
+/// door is given twice, every parcel ends deposited or failed, and the counts add up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_couriers_deposit_in_one_locker_at_once() {
+    use relais_domain::dropoff::{DoorReport, ItemState};
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let system = Caller::system();
+        let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
+        let network = w.app.create_network(&system, "Two couriers", rules).await.unwrap();
+        let doors: Vec<NewCompartment> =
+            (0..10).map(|i| NewCompartment { label: format!("D{i:02}"), size: ["A", "B"][i % 2].into() }).collect();
+        let new = NewPoint {
+            network_id: network.id,
+            external_id: "TWO".into(),
+            kind: "locker".into(),
+            name: "Two couriers".into(),
+            address_line1: "3 rue".into(),
+            address_line2: None,
+            postcode: "69003".into(),
+            city: "Lyon".into(),
+            country: "FR".into(),
+            latitude: 45.76,
+            longitude: 4.85,
+            timezone: None,
+            status: None,
+            shelf_capacity: None,
+            weight_max_g: None,
+            dimensions_sum_max_mm: None,
+            opening_hours: None,
+            closures: Vec::new(),
+            services: None,
+            compartments: doors,
+        };
+        let (locker, _) = w.app.create_point(&system, new).await.unwrap();
+        let device = w.app.create_api_key(&system, Role::LockerDevice, None, Some(locker.id), "d").await.unwrap();
+        let device = w.app.authenticate(&device.secret).await.unwrap();
+        let second = w.app.create_api_key(&system, Role::Carrier, None, None, "second carrier").await.unwrap();
+        let second = w.app.authenticate(&second.secret).await.unwrap();
+        for n in 0..16 {
+            w.app.announce_parcel(&w.merchant, announce(&locker, &format!("TWO{n:04}"), SMALL)).await.unwrap();
+        }
+        let mut tasks = Vec::new();
+        for (courier, range) in [(w.carrier.clone(), 0..8), (second.clone(), 8..16)] {
+            let app = w.app.clone();
+            let device = device.clone();
+            tasks.push(tokio::spawn(async move {
+                let code = app.courier_code(&courier, locker.id, None).await.unwrap();
+                let session = app.open_drop_off_session(&courier, locker.id, &code.code).await.unwrap();
+                for n in range {
+                    let scan = app.scan_into_session(&courier, session.id, &format!("TWO{n:04}")).await.unwrap();
+                    if let Some(door) = scan.item.label.filter(|_| scan.item.state == ItemState::Assigned) {
+                        app.report_door(&device, locker.id, &door, DoorReport::Closed).await.unwrap();
+                    }
+                }
+                app.close_drop_off_session(&courier, session.id).await.unwrap()
+            }));
+        }
+        let mut deposited = 0;
+        let mut failed = 0;
+        for task in tasks {
+            for item in task.await.unwrap().items {
+                match item.state {
+                    ItemState::Deposited => deposited += 1,
+                    ItemState::Failed => failed += 1,
+                    other => panic!("{name}: {other:?}"),
+                }
+            }
+        }
+        assert_eq!((deposited, failed), (10, 6), "{name}: ten doors, sixteen parcels");
+        let compartments = w.app.store.compartments(locker.id).await.unwrap();
+        let mut holders: Vec<_> = compartments
+            .iter()
+            .map(|c| match c.state {
+                CompartmentState::Occupied { parcel_id } => parcel_id,
+                other => panic!("{name}: {} is {other:?}", c.label),
+            })
+            .collect();
+        holders.sort();
+        holders.dedup();
+        assert_eq!(holders.len(), 10, "{name}: ten different parcels in ten doors");
+    }
+}
+
+/// QR tokens are signed: a locker can check one offline with the public key; a forged one opens
+/// nothing; a token works once, whether it is presented online or reported after an offline
+/// collection.
+#[tokio::test]
+async fn signed_qr_tokens_work_once_online_or_offline() {
+    use relais_app::signed;
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "QRSIGN001", SMALL)).await.unwrap();
+        let b = w.app.announce_parcel(&w.merchant, announce(&w.locker, "QRSIGN002", SMALL)).await.unwrap();
+        w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+        w.app.deposit(&w.carrier, b.parcel.id).await.unwrap();
+        // What the locker knows offline: the public key.
+        let public = w.app.secrets.verifying_key();
+        let claims = signed::verify_qr(&public, &a.qr_token).unwrap();
+        assert_eq!((claims.parcel_id, claims.point_id), (a.parcel.id, w.locker.id), "{name}");
+
+        // A forgery: b's token with a's id swapped in keeps b's signature, which no longer matches.
+        let mut forged = b.qr_token.clone();
+        forged.replace_range(4..26, &a.qr_token[4..26]);
+        assert!(signed::verify_qr(&public, &forged).is_err());
+        let refused = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::QrToken(forged.clone())).await;
+        assert!(matches!(refused, Err(AppError::InvalidPickupCode)), "{name}: {refused:?}");
+        let reported = w.app.report_offline_collection(&w.device, w.locker.id, &forged, None).await;
+        assert!(matches!(reported, Err(AppError::InvalidPickupCode)), "{name}: {reported:?}");
+        // A real token at another point opens nothing there.
+        let elsewhere =
+            w.app.pickup_at_point(&w.counter_device, w.counter.id, PickupSecret::QrToken(a.qr_token.clone())).await;
+        assert!(matches!(elsewhere, Err(AppError::InvalidPickupCode)), "{name}: {elsewhere:?}");
+
+        // Online: once.
+        let online = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::QrToken(a.qr_token.clone())).await;
+        assert_eq!(online.unwrap().parcel.state, ParcelState::Collected, "{name}");
+        let again = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::QrToken(a.qr_token.clone())).await;
+        assert!(matches!(again, Err(AppError::InvalidPickupCode)), "{name}: {again:?}");
+
+        // Offline: the locker reports it 20 minutes later, with the time it opened the door; a replay of
+        // the report, or of the token at the keypad, is refused.
+        let opened_at = start() + Duration::minutes(5);
+        w.clock.advance(Duration::minutes(20));
+        let late = w.app.report_offline_collection(&w.device, w.locker.id, &b.qr_token, Some(opened_at)).await.unwrap();
+        assert_eq!(late.parcel.state, ParcelState::Collected);
+        let events = w.app.store.events(b.parcel.id).await.unwrap();
+        assert_eq!(events.last().unwrap().event.at, opened_at, "{name}: collected when the door opened");
+        let replay = w.app.report_offline_collection(&w.device, w.locker.id, &b.qr_token, Some(opened_at)).await;
+        assert!(matches!(replay, Err(AppError::InvalidTransition(_))), "{name}: {replay:?}");
+        let keypad = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::QrToken(b.qr_token.clone())).await;
+        assert!(matches!(keypad, Err(AppError::InvalidPickupCode)), "{name}: {keypad:?}");
+    }
+}
+
+/// The device protocol: a heartbeat reporting a jammed door takes it out of service and flags the parcel
+/// inside; an operator opens a door remotely with a reason, the locker closes it, the operator repairs
+/// the door; every action is in the audit log with its actor and reason.
+#[tokio::test]
+async fn door_faults_remote_openings_and_the_audit_log() {
+    use relais_app::lockers::Heartbeat;
+    use relais_domain::dropoff::{CommandPurpose, DoorReport};
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "JAMMED001", SMALL)).await.unwrap();
+        let deposit = w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+        let door = deposit.compartment.unwrap().label;
+        let doors = |state: &str| Heartbeat {
+            doors: vec![(door.clone(), state.into()), ("C01".into(), "closed".into())],
+            firmware: Some("lc-2.4.1".into()),
+        };
+        let beat = w.app.heartbeat(&w.device, w.locker.id, doors("closed")).await.unwrap();
+        assert!(beat.commands.is_empty() && beat.taken_out_of_service.is_empty(), "{name}");
+        let status = w.app.device_status(&Caller::system(), w.locker.id).await.unwrap().unwrap();
+        assert_eq!((status.last_seen_at, status.firmware.as_deref()), (start(), Some("lc-2.4.1")));
+
+        let beat = w.app.heartbeat(&w.device, w.locker.id, doors("jammed")).await.unwrap();
+        assert_eq!(beat.taken_out_of_service, std::slice::from_ref(&door), "{name}");
+        let again = w.app.heartbeat(&w.device, w.locker.id, doors("jammed")).await.unwrap();
+        assert!(again.taken_out_of_service.is_empty(), "{name}: reported once");
+        let compartment =
+            w.app.store.compartments(w.locker.id).await.unwrap().into_iter().find(|c| c.label == door).unwrap();
+        assert_eq!(
+            compartment.state,
+            CompartmentState::Occupied { parcel_id: a.parcel.id },
+            "{name}: the parcel is still inside"
+        );
+        assert_eq!(compartment.fault, Some(DoorFault::Jammed));
+        let events = w.app.store.events(a.parcel.id).await.unwrap();
+        let flag = &events.last().unwrap().event;
+        assert_eq!(
+            (flag.kind, flag.reason.as_deref(), flag.to),
+            (EventKind::CompartmentFault, Some("door_jammed"), ParcelState::ReadyForPickup)
+        );
+
+        // Bad heartbeats change nothing.
+        for bad in [
+            Heartbeat { doors: vec![("Z99".into(), "closed".into())], firmware: None },
+            Heartbeat { doors: vec![("C01".into(), "ajar".into())], firmware: None },
+        ] {
+            let r = w.app.heartbeat(&w.device, w.locker.id, bad).await;
+            assert!(matches!(r, Err(AppError::Validation(_))), "{name}: {r:?}");
+        }
+        let foreign = w.app.heartbeat(&w.counter_device, w.locker.id, Heartbeat::default()).await;
+        assert!(matches!(foreign, Err(AppError::Forbidden { .. })), "{name}: {foreign:?}");
+
+        // The operator opens the jammed door to free the parcel; the locker fetches the command, and closes it.
+        let operator = w.app.create_api_key(&Caller::system(), Role::Operator, None, None, "ops").await.unwrap();
+        let operator = w.app.authenticate(&operator.secret).await.unwrap();
+        assert!(matches!(
+            w.app.open_door_remotely(&operator, w.locker.id, &door, " ").await,
+            Err(AppError::Validation(_))
+        ));
+        assert!(matches!(
+            w.app.open_door_remotely(&w.carrier, w.locker.id, &door, "stuck").await,
+            Err(AppError::Forbidden { .. })
+        ));
+        let command =
+            w.app.open_door_remotely(&operator, w.locker.id, &door, "parcel stuck behind a jammed door").await.unwrap();
+        assert_eq!(command.purpose, CommandPurpose::Operator);
+        let listed = w.app.door_commands(&w.device, w.locker.id).await.unwrap();
+        assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), [command.id], "{name}");
+        w.app.report_door(&w.device, w.locker.id, &door, DoorReport::Closed).await.unwrap();
+        assert!(w.app.door_commands(&w.device, w.locker.id).await.unwrap().is_empty());
+        let repaired = w.app.repair_door(&operator, w.locker.id, &door, "latch replaced").await.unwrap();
+        assert_eq!(repaired.fault, None, "{name}");
+
+        // A door forced open at night: alarm and audit, actor the device.
+        let forced = w.app.report_door(&w.device, w.locker.id, "C01", DoorReport::ForcedOpen).await.unwrap();
+        assert_eq!(forced.compartment.state, CompartmentState::OutOfService);
+        let audit = w.app.audit_log(&operator, Some(w.locker.id), None, None, None).await.unwrap();
+        let lines: Vec<(&str, &str, Option<&str>)> =
+            audit.iter().map(|a| (a.action.as_str(), a.actor.kind.as_str(), a.reason.as_deref())).collect();
+        assert_eq!(
+            lines,
+            [
+                ("door_jammed", "locker_device", None),
+                ("remote_door_opening", "operator", Some("parcel stuck behind a jammed door")),
+                ("door_repaired", "operator", Some("latch replaced")),
+                ("door_forced_open", "locker_device", None),
+            ],
+            "{name}"
+        );
+        assert_eq!(audit[1].actor.reference, operator.key_id.map(|k| k.to_string()));
+        let by_parcel = w.app.audit_log(&operator, None, Some(a.parcel.id), None, None).await.unwrap();
+        assert_eq!(by_parcel.len(), 1, "{name}: the jam named the parcel inside");
+        assert!(matches!(w.app.audit_log(&w.merchant, None, None, None, None).await, Err(AppError::Forbidden { .. })));
     }
 }

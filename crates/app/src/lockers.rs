@@ -1,0 +1,983 @@
+//! The locker at work: courier codes, courier drop-off sessions and their proof of deposit, the doors
+//! relais orders open and what the locker reports back (closed, jammed, forced open), heartbeats,
+//! collections a locker validated offline, and the operator's door actions.
+//!
+//! The rule that ties it together: a parcel is deposited when the locker reports its door **closed**,
+//! not when the courier scans it. The scan only holds a compartment and queues an `open_door` command.
+//! A door that fails takes its compartment out of service, flags the parcel behind it, and a parcel
+//! waiting for that door is given another one in the same commit.
+
+use chrono::{Duration, NaiveDate};
+use relais_domain::Timestamp;
+use relais_domain::attempts::AttemptLimits;
+use relais_domain::compartment::{Compartment, DoorFault, choose_compartment};
+use relais_domain::dropoff::{
+    CommandPurpose, CommandState, DoorCommand, DoorRefusal, DoorReport, DropOffItem, DropOffSession, ItemState,
+};
+use relais_domain::ids::{ApiKeyId, DropOffSessionId, ParcelId, PointId};
+use relais_domain::parcel::{Actor, ActorKind, Parcel, Transition};
+use relais_domain::point::PickupPoint;
+use relais_domain::value::{ParcelNumber, ParseError, parse_text};
+use relais_registry::index::Filter;
+use subtle::ConstantTimeEq;
+
+use crate::auth::{Caller, Permission, Role};
+use crate::error::AppError;
+use crate::parcels::{Collected, parse_qr_token};
+use crate::points::{Near, PointSearch};
+use crate::ports::{AttemptScope, AuditEntry, CommitError, DeviceStatus, OutboxMessage, Write};
+use crate::{App, Retry, committed};
+
+/// How long a door assigned in a session stays held for the courier.
+pub const DOOR_HOLD_MINUTES: i64 = 15;
+/// A parcel that finds no room is proposed a point this close (domain.md, overflow).
+pub const RELOCATION_RADIUS_M: f64 = 2_000.0;
+/// Digits of a courier code.
+pub const COURIER_CODE_DIGITS: usize = 8;
+/// Most doors a heartbeat may describe (a locker has at most `Compartment::PER_POINT_MAX`).
+pub const HEARTBEAT_DOORS_MAX: usize = 1_000;
+
+/// Wrong courier codes at one locker before it refuses codes for a while.
+pub const COURIER_ATTEMPTS: AttemptLimits =
+    AttemptLimits { failures_max: 10, window_seconds: 600, lockout_seconds: 900 };
+
+/// A carrier's courier code at a locker for one local day.
+#[derive(Debug, Clone)]
+pub struct CourierCode {
+    pub point_id: PointId,
+    pub carrier_key_id: ApiKeyId,
+    pub code: String,
+    /// The locker's local day the code is valid on.
+    pub day: NaiveDate,
+    /// Local midnight at the end of that day, in UTC.
+    pub valid_until: Timestamp,
+}
+
+/// A parcel's place in a session after a scan or a refused door.
+#[derive(Debug, Clone)]
+pub struct SessionScan {
+    pub item: DropOffItem,
+    /// The door to open, while the parcel is assigned.
+    pub command: Option<DoorCommand>,
+}
+
+/// A session and its parcels.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub session: DropOffSession,
+    pub items: Vec<DropOffItem>,
+}
+
+/// The proof of deposit of a session: what the courier left where, and when.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub session: DropOffSession,
+    pub point: PickupPoint,
+    pub items: Vec<DropOffItem>,
+}
+
+/// What a door report did.
+#[derive(Debug, Clone)]
+pub struct DoorOutcome {
+    pub compartment: Compartment,
+    /// The command the report closed or called off.
+    pub command: Option<DoorCommand>,
+    /// The parcel now deposited behind that door.
+    pub deposited: Option<Parcel>,
+    /// The parcel behind a failing door, flagged.
+    pub flagged: Option<ParcelId>,
+    /// A parcel that was waiting for the failing door, given another one (or failed).
+    pub reassigned: Option<SessionScan>,
+}
+
+/// A door's state as a heartbeat reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DoorState {
+    Closed,
+    Open,
+    Jammed,
+}
+
+impl DoorState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DoorState::Closed => "closed",
+            DoorState::Open => "open",
+            DoorState::Jammed => "jammed",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        [DoorState::Closed, DoorState::Open, DoorState::Jammed].into_iter().find(|s| s.as_str() == input)
+    }
+}
+
+/// A heartbeat as the locker sends it (not yet checked).
+#[derive(Debug, Clone, Default)]
+pub struct Heartbeat {
+    pub doors: Vec<(String, String)>,
+    pub firmware: Option<String>,
+}
+
+/// What a heartbeat gets back.
+#[derive(Debug, Clone)]
+pub struct HeartbeatReply {
+    pub commands: Vec<DoorCommand>,
+    /// Doors the heartbeat reported jammed that are now out of service.
+    pub taken_out_of_service: Vec<String>,
+}
+
+impl App {
+    /// Today's courier code of a carrier at a locker. A carrier gets its own; an operator names the
+    /// carrier key.
+    pub async fn courier_code(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+        carrier_key_id: Option<ApiKeyId>,
+    ) -> Result<CourierCode, AppError> {
+        let carrier_key_id = match (caller.role, caller.key_id, carrier_key_id) {
+            (Role::Carrier, Some(own), None) => own,
+            (Role::Carrier, Some(own), Some(asked)) if own == asked => own,
+            (Role::Operator, _, Some(asked)) => asked,
+            (Role::Operator, _, None) => {
+                return Err(ParseError::new("carrier_key_id", "is required when an operator asks").into());
+            }
+            (role, _, _) => return Err(AppError::Forbidden { role }),
+        };
+        let point = self.locker(point_id).await?;
+        let (day, valid_until) = local_day(&point, self.now())?;
+        Ok(CourierCode {
+            point_id,
+            carrier_key_id,
+            code: self.secrets.courier_code(carrier_key_id, point_id, day),
+            day,
+            valid_until,
+        })
+    }
+
+    /// A courier opens a drop-off session at a locker with the code of the day. Wrong codes count
+    /// against the locker (`COURIER_ATTEMPTS`), as pickup codes do.
+    pub async fn open_drop_off_session(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+        courier_code: &str,
+    ) -> Result<DropOffSession, AppError> {
+        caller.require(Permission::DropOffAt(point_id))?;
+        let code = courier_code.trim();
+        if code.len() != COURIER_CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseError::new("courier_code", format!("must be {COURIER_CODE_DIGITS} digits")).into());
+        }
+        let point = self.locker(point_id).await?;
+        let scope = AttemptScope::CourierCode(point_id);
+        self.check_attempts(scope).await?;
+        let now = self.now();
+        let (day, _) = local_day(&point, now)?;
+        let carriers: Vec<ApiKeyId> = match caller.role {
+            Role::Carrier => caller.key_id.into_iter().collect(),
+            Role::Operator | Role::LockerDevice | Role::Merchant => {
+                self.store.api_keys_with_role(Role::Carrier).await?.into_iter().map(|k| k.id).collect()
+            }
+        };
+        // Every candidate is compared, in constant time, so the time taken tells nothing.
+        let mut found = None;
+        for carrier in carriers {
+            let expected = self.secrets.courier_code(carrier, point_id, day);
+            if bool::from(expected.as_bytes().ct_eq(code.as_bytes())) && found.is_none() {
+                found = Some(carrier);
+            }
+        }
+        let Some(carrier_key_id) = found else {
+            self.record_failure(scope, COURIER_ATTEMPTS).await?;
+            return Err(AppError::InvalidCourierCode);
+        };
+        let session = DropOffSession::open(self.new_id(), point_id, carrier_key_id, now);
+        self.commit(vec![Write::InsertDropOffSession(session.clone())]).await?;
+        Ok(session)
+    }
+
+    /// A session with its parcels, for whoever may use it.
+    pub async fn drop_off_session(
+        &self,
+        caller: &Caller,
+        session_id: DropOffSessionId,
+    ) -> Result<SessionView, AppError> {
+        let session = self.session_for(caller, session_id).await.map_err(crate::parcels::retry_error)?;
+        let items = self.store.drop_off_items(session.id).await?;
+        Ok(SessionView { session, items })
+    }
+
+    /// The courier scans a parcel: a compartment is held and its door ordered open, or the parcel fails
+    /// with a relocation proposal. Scanning the same parcel again answers the same.
+    pub async fn scan_into_session(
+        &self,
+        caller: &Caller,
+        session_id: DropOffSessionId,
+        parcel_number: &str,
+    ) -> Result<SessionScan, AppError> {
+        let number = ParcelNumber::parse(parcel_number)?;
+        self.retrying(|| async {
+            let now = self.now();
+            let session = self.session_for(caller, session_id).await?;
+            session.ensure_open().map_err(|c| AppError::SessionClosed { closed_at: c.closed_at })?;
+            let parcel = self
+                .store
+                .parcel_by_number(&number)
+                .await?
+                .ok_or_else(|| AppError::not_found("parcel", number.as_str()))?;
+            if parcel.point_id != session.point_id {
+                return Err(AppError::WrongPoint { point_id: parcel.point_id.to_string() }.into());
+            }
+            if let Some(item) =
+                self.store.drop_off_items(session.id).await?.into_iter().find(|i| i.parcel_id == parcel.id)
+            {
+                let command = match (item.state, item.compartment_id) {
+                    (ItemState::Assigned, Some(compartment_id)) => {
+                        self.store.pending_door_command(compartment_id).await?
+                    }
+                    _ => None,
+                };
+                return Ok(SessionScan { item, command });
+            }
+            let rules = self.rules_of_network(parcel.network_id).await?;
+            // Refuse an invalid move (a parcel already deposited, collected...) before holding a door.
+            parcel.deposit(None, &rules, carrier_actor(&session), now)?;
+            let item = DropOffItem {
+                session_id: session.id,
+                parcel_id: parcel.id,
+                parcel_number: number.as_str().to_owned(),
+                compartment_id: None,
+                label: None,
+                state: ItemState::Assigned,
+                reason: None,
+                relocation_point_id: None,
+                scanned_at: now,
+                done_at: None,
+                version: 0,
+            };
+            let compartments = self.store.compartments(session.point_id).await?;
+            let mut writes = Vec::new();
+            let scan =
+                self.place_in_session(&session, &parcel, item, true, &compartments, |_| true, now, &mut writes).await?;
+            self.commit_session(writes).await?;
+            Ok(scan)
+        })
+        .await
+    }
+
+    /// The courier cannot use the door: too small (a larger class is tried), broken or not empty (the
+    /// compartment goes out of service). The parcel gets another door, or fails with a relocation
+    /// proposal.
+    pub async fn refuse_door(
+        &self,
+        caller: &Caller,
+        session_id: DropOffSessionId,
+        parcel_id: ParcelId,
+        refusal: DoorRefusal,
+    ) -> Result<SessionScan, AppError> {
+        self.retrying(|| async {
+            let now = self.now();
+            let session = self.session_for(caller, session_id).await?;
+            session.ensure_open().map_err(|c| AppError::SessionClosed { closed_at: c.closed_at })?;
+            let item = self
+                .store
+                .drop_off_items(session.id)
+                .await?
+                .into_iter()
+                .find(|i| i.parcel_id == parcel_id)
+                .ok_or_else(|| AppError::not_found("parcel in this session", parcel_id))?;
+            let (ItemState::Assigned, Some(refused_id)) = (item.state, item.compartment_id) else {
+                return Err(AppError::NotAssigned { state: item.state.as_str() }.into());
+            };
+            let parcel = self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
+            let mut compartments = self.store.compartments(session.point_id).await?;
+            let Some(index) = compartments.iter().position(|c| c.id == refused_id) else {
+                return Err(AppError::not_found("compartment", refused_id).into());
+            };
+            let refused = compartments[index].clone();
+            let mut writes = Vec::new();
+            if let Some(command) = self.store.pending_door_command(refused.id).await? {
+                writes.push(Write::UpdateDoorCommand(command.cancel(now).map_err(|_| Retry::Conflict)?));
+            }
+            let actor = carrier_actor(&session);
+            let updated = match refusal.fault() {
+                Some(fault) => {
+                    let faulted = refused.report_fault(fault);
+                    writes.extend(self.fault_writes(&faulted.compartment, fault, &actor, None, now));
+                    faulted.compartment
+                }
+                None => refused.release(parcel.id).map_err(|_| Retry::Conflict)?,
+            };
+            writes.push(Write::UpdateCompartment(updated.clone()));
+            compartments[index] = updated;
+            let item = DropOffItem { reason: Some(refusal.as_str().to_owned()), ..item };
+            let larger_only = refusal == DoorRefusal::TooLarge;
+            let candidate = |c: &Compartment| c.id != refused.id && (!larger_only || c.size > refused.size);
+            let scan = self
+                .place_in_session(&session, &parcel, item, false, &compartments, candidate, now, &mut writes)
+                .await?;
+            self.commit_session(writes).await?;
+            Ok(scan)
+        })
+        .await
+    }
+
+    /// The courier is done: doors still waiting are called off (their parcels stay with the courier)
+    /// and the session is closed. The proof of deposit is then final.
+    pub async fn close_drop_off_session(
+        &self,
+        caller: &Caller,
+        session_id: DropOffSessionId,
+    ) -> Result<SessionView, AppError> {
+        self.retrying(|| async {
+            let now = self.now();
+            let session = self.session_for(caller, session_id).await?;
+            let closed = session.close(now).map_err(|c| AppError::SessionClosed { closed_at: c.closed_at })?;
+            let mut writes = vec![Write::UpdateDropOffSession(closed.clone())];
+            let mut items = self.store.drop_off_items(session.id).await?;
+            let compartments = self.store.compartments(session.point_id).await?;
+            for item in items.iter_mut().filter(|i| i.state == ItemState::Assigned) {
+                if let Some(compartment_id) = item.compartment_id {
+                    if let Some(command) = self.store.pending_door_command(compartment_id).await? {
+                        writes.push(Write::UpdateDoorCommand(command.cancel(now).map_err(|_| Retry::Conflict)?));
+                    }
+                    if let Some(held) =
+                        compartments.iter().find(|c| c.id == compartment_id && c.is_reserved_for(item.parcel_id))
+                    {
+                        writes
+                            .push(Write::UpdateCompartment(held.release(item.parcel_id).map_err(|_| Retry::Conflict)?));
+                    }
+                }
+                let not_deposited = item.not_deposited(now);
+                writes.push(Write::UpdateDropOffItem(not_deposited.clone()));
+                *item = DropOffItem { version: not_deposited.version + 1, ..not_deposited };
+            }
+            committed(self.commit(writes).await)?;
+            Ok(SessionView { session: DropOffSession { version: closed.version + 1, ..closed }, items })
+        })
+        .await
+    }
+
+    /// The proof of deposit of a session (final once the session is closed).
+    pub async fn drop_off_receipt(&self, caller: &Caller, session_id: DropOffSessionId) -> Result<Receipt, AppError> {
+        let SessionView { session, items } = self.drop_off_session(caller, session_id).await?;
+        let point =
+            self.store.point(session.point_id).await?.ok_or_else(|| AppError::not_found("point", session.point_id))?;
+        Ok(Receipt { session, point, items })
+    }
+
+    /// The locker reports a door: closed after an opening relais ordered (a deposit is recorded then),
+    /// jammed or forced open (the compartment goes out of service, the parcel inside is flagged, and a
+    /// parcel waiting for that door gets another).
+    pub async fn report_door(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+        label: &str,
+        report: DoorReport,
+    ) -> Result<DoorOutcome, AppError> {
+        caller.require(Permission::DeviceOf(point_id))?;
+        self.retrying(|| async {
+            let now = self.now();
+            let mut compartments = self.store.compartments(point_id).await?;
+            let Some(index) = compartments.iter().position(|c| c.label == label) else {
+                return Err(AppError::not_found("door", label).into());
+            };
+            let compartment = compartments[index].clone();
+            let command = self.store.pending_door_command(compartment.id).await?;
+            let mut writes = Vec::new();
+            let Some(fault) = report.fault() else {
+                let Some(command) = command else {
+                    return Err(AppError::DoorNotOpen { label: label.to_owned() }.into());
+                };
+                let done = command.done(now).map_err(|_| Retry::Conflict)?;
+                writes.push(Write::UpdateDoorCommand(done.clone()));
+                let deposited = match (command.purpose, command.parcel_id, command.session_id) {
+                    (CommandPurpose::Deposit, Some(parcel_id), Some(session_id)) => {
+                        Some(self.deposit_behind(&compartment, parcel_id, session_id, now, &mut writes).await?)
+                    }
+                    _ => None,
+                };
+                self.commit_session(writes).await?;
+                let compartment = compartments.swap_remove(index);
+                return Ok(DoorOutcome {
+                    compartment,
+                    command: Some(done),
+                    deposited,
+                    flagged: None,
+                    reassigned: None,
+                });
+            };
+            let faulted = compartment.report_fault(fault);
+            let actor = caller.actor();
+            writes.extend(self.fault_writes(&faulted.compartment, fault, &actor, faulted.parcel_inside, now));
+            writes.push(Write::UpdateCompartment(faulted.compartment.clone()));
+            compartments[index] = faulted.compartment.clone();
+            if let Some(parcel_id) = faulted.parcel_inside {
+                let parcel =
+                    self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
+                let transition = parcel.flag_fault(fault.as_str(), actor.clone(), now)?;
+                self.transition_writes(transition, &mut writes);
+            }
+            let mut cancelled = None;
+            let mut reassigned = None;
+            if let Some(command) = command {
+                let off = command.cancel(now).map_err(|_| Retry::Conflict)?;
+                writes.push(Write::UpdateDoorCommand(off.clone()));
+                if let (CommandPurpose::Deposit, Some(parcel_id), Some(session_id)) =
+                    (command.purpose, command.parcel_id, command.session_id)
+                {
+                    let session = self
+                        .store
+                        .drop_off_session(session_id)
+                        .await?
+                        .ok_or_else(|| AppError::not_found("drop-off session", session_id))?;
+                    let item =
+                        self.store.drop_off_items(session_id).await?.into_iter().find(|i| i.parcel_id == parcel_id);
+                    let parcel = self.store.parcel(parcel_id).await?;
+                    if let (Some(item), Some(parcel)) = (item, parcel) {
+                        let item = DropOffItem { reason: Some(fault.as_str().to_owned()), ..item };
+                        let failing = faulted.compartment.id;
+                        let scan = self
+                            .place_in_session(
+                                &session,
+                                &parcel,
+                                item,
+                                false,
+                                &compartments,
+                                |c| c.id != failing,
+                                now,
+                                &mut writes,
+                            )
+                            .await?;
+                        reassigned = Some(scan);
+                    }
+                }
+                cancelled = Some(off);
+            }
+            self.commit_session(writes).await?;
+            Ok(DoorOutcome {
+                compartment: faulted.compartment,
+                command: cancelled,
+                deposited: None,
+                flagged: faulted.parcel_inside,
+                reassigned,
+            })
+        })
+        .await
+    }
+
+    /// The locker's heartbeat: its door states are recorded, a door it reports jammed goes out of
+    /// service, and it gets the doors it has to open.
+    pub async fn heartbeat(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+        heartbeat: Heartbeat,
+    ) -> Result<HeartbeatReply, AppError> {
+        caller.require(Permission::DeviceOf(point_id))?;
+        if heartbeat.doors.len() > HEARTBEAT_DOORS_MAX {
+            return Err(ParseError::new("doors", format!("at most {HEARTBEAT_DOORS_MAX} doors")).into());
+        }
+        let firmware = heartbeat.firmware.as_deref().map(|f| parse_text("firmware", f, 64)).transpose()?;
+        let compartments = self.store.compartments(point_id).await?;
+        if compartments.is_empty() {
+            self.locker(point_id).await?;
+        }
+        let mut doors = Vec::with_capacity(heartbeat.doors.len());
+        let mut jammed = Vec::new();
+        for (label, state) in &heartbeat.doors {
+            let door_state = DoorState::parse(state)
+                .ok_or_else(|| ParseError::new("doors.state", "must be closed, open or jammed"))?;
+            let Some(compartment) = compartments.iter().find(|c| &c.label == label) else {
+                return Err(ParseError::new("doors.label", format!("this locker has no door {label:?}")).into());
+            };
+            if door_state == DoorState::Jammed && compartment.fault.is_none() {
+                jammed.push(label.clone());
+            }
+            doors.push((label.clone(), door_state.as_str().to_owned()));
+        }
+        let key_id = caller.key_id.unwrap_or_default();
+        let status = DeviceStatus { point_id, key_id, last_seen_at: self.now(), doors, firmware };
+        self.commit(vec![Write::PutDeviceStatus(status)]).await?;
+        for label in &jammed {
+            self.report_door(caller, point_id, label, DoorReport::Jammed).await?;
+        }
+        let commands = self.doors_to_open(point_id).await?;
+        Ok(HeartbeatReply { commands, taken_out_of_service: jammed })
+    }
+
+    /// The doors a locker has to open now.
+    pub async fn door_commands(&self, caller: &Caller, point_id: PointId) -> Result<Vec<DoorCommand>, AppError> {
+        caller.require(Permission::DeviceOf(point_id))?;
+        self.doors_to_open(point_id).await
+    }
+
+    /// The last heartbeat of a locker.
+    pub async fn device_status(&self, caller: &Caller, point_id: PointId) -> Result<Option<DeviceStatus>, AppError> {
+        caller.require(Permission::ReadNetwork)?;
+        self.locker(point_id).await?;
+        Ok(self.store.device_status(point_id).await?)
+    }
+
+    /// A locker was offline when a recipient showed a QR token; it checked the signature itself, opened
+    /// the door, and reports the collection now. The token is accepted once: a second report finds the
+    /// parcel collected (`invalid_transition`).
+    pub async fn report_offline_collection(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+        qr_token: &str,
+        at: Option<Timestamp>,
+    ) -> Result<Collected, AppError> {
+        caller.require(Permission::DeviceOf(point_id))?;
+        let token = parse_qr_token(qr_token)?;
+        let parcel = self.parcel_of_qr(&token, point_id).await?.ok_or(AppError::InvalidPickupCode)?;
+        let now = self.now();
+        // The reported time, kept between the deposit and now (a locker clock can drift).
+        let at = at.map_or(now, |at| at.min(now).max(parcel.deposited_at.unwrap_or(at)));
+        self.collect_at(caller, parcel, at, false).await
+    }
+
+    /// An operator opens a door remotely (a stuck parcel, an inspection); the reason is required and
+    /// audited.
+    pub async fn open_door_remotely(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+        label: &str,
+        reason: &str,
+    ) -> Result<DoorCommand, AppError> {
+        caller.require(Permission::OperateLocker)?;
+        let reason = parse_text("reason", reason, 500)?;
+        self.retrying(|| async {
+            let now = self.now();
+            let compartment = self.door(point_id, label).await?;
+            if let Some(pending) = self.store.pending_door_command(compartment.id).await? {
+                return Ok(pending);
+            }
+            let command = new_command(self.new_id(), &compartment, CommandPurpose::Operator, None, None, now);
+            let command = DoorCommand { reason: Some(reason.clone()), ..command };
+            let audit = audit(now, caller.actor(), "remote_door_opening", &compartment, None, Some(&reason));
+            let writes = vec![Write::InsertDoorCommand(command.clone()), Write::AppendAudit(audit)];
+            self.commit_session(writes).await?;
+            Ok(command)
+        })
+        .await
+    }
+
+    /// An operator declares a door repaired: the fault is cleared and an empty compartment is
+    /// available again.
+    pub async fn repair_door(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+        label: &str,
+        reason: &str,
+    ) -> Result<Compartment, AppError> {
+        caller.require(Permission::OperateLocker)?;
+        let reason = parse_text("reason", reason, 500)?;
+        self.retrying(|| async {
+            let now = self.now();
+            let compartment = self.door(point_id, label).await?;
+            let repaired = compartment.repair();
+            let audit = audit(now, caller.actor(), "door_repaired", &compartment, None, Some(&reason));
+            committed(self.commit(vec![Write::UpdateCompartment(repaired.clone()), Write::AppendAudit(audit)]).await)?;
+            Ok(Compartment { version: repaired.version + 1, ..repaired })
+        })
+        .await
+    }
+
+    /// The audit log of a point or a parcel (operators).
+    pub async fn audit_log(
+        &self,
+        caller: &Caller,
+        point_id: Option<PointId>,
+        parcel_id: Option<ParcelId>,
+        after: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<Vec<AuditEntry>, AppError> {
+        caller.require(Permission::OperateLocker)?;
+        Ok(self.store.audit(point_id, parcel_id, after, self.page_limit(limit)).await?)
+    }
+
+    /// A point that has compartments, or why not.
+    pub(crate) async fn locker(&self, point_id: PointId) -> Result<PickupPoint, AppError> {
+        let point = self.store.point(point_id).await?.ok_or_else(|| AppError::not_found("point", point_id))?;
+        if !point.kind.has_compartments() {
+            return Err(ParseError::new("point_id", "is not a locker: a counter takes parcels over its shelf").into());
+        }
+        Ok(point)
+    }
+
+    async fn door(&self, point_id: PointId, label: &str) -> Result<Compartment, Retry> {
+        self.locker(point_id).await?;
+        let compartments = self.store.compartments(point_id).await?;
+        Ok(compartments.into_iter().find(|c| c.label == label).ok_or_else(|| AppError::not_found("door", label))?)
+    }
+
+    /// The session if the caller may use it: its locker's device, the carrier that opened it, an
+    /// operator. Anyone else is told it does not exist.
+    async fn session_for(&self, caller: &Caller, session_id: DropOffSessionId) -> Result<DropOffSession, Retry> {
+        let session = self.store.drop_off_session(session_id).await?;
+        let visible = session.filter(|s| {
+            caller.require(Permission::DropOffAt(s.point_id)).is_ok()
+                && (caller.role != Role::Carrier || caller.key_id == Some(s.carrier_key_id))
+        });
+        Ok(visible.ok_or_else(|| AppError::not_found("drop-off session", session_id))?)
+    }
+
+    /// Gives the parcel a door among `compartments` that pass `candidate` (its own hold first, then best
+    /// fit), holding it and queuing its opening; or fails the deposit with a relocation proposal. The
+    /// item is inserted when `new`, updated otherwise.
+    #[allow(clippy::too_many_arguments)] // One internal step shared by scan, refusal and door fault.
+    async fn place_in_session(
+        &self,
+        session: &DropOffSession,
+        parcel: &Parcel,
+        item: DropOffItem,
+        new: bool,
+        compartments: &[Compartment],
+        candidate: impl Fn(&Compartment) -> bool,
+        now: Timestamp,
+        writes: &mut Vec<Write>,
+    ) -> Result<SessionScan, Retry> {
+        let candidates: Vec<Compartment> = compartments.iter().filter(|c| candidate(c)).cloned().collect();
+        let put = |item: &DropOffItem| {
+            if new { Write::InsertDropOffItem(item.clone()) } else { Write::UpdateDropOffItem(item.clone()) }
+        };
+        let stored = |item: DropOffItem| if new { item } else { DropOffItem { version: item.version + 1, ..item } };
+        match choose_compartment(&candidates, parcel.id, parcel.dimensions, parcel.weight, now) {
+            Ok(chosen) => {
+                let held = chosen.reserve(parcel.id, now + Duration::minutes(DOOR_HOLD_MINUTES), now);
+                let held = held.map_err(|_| Retry::Conflict)?;
+                // A command left pending on that door (a pickup whose closing was never reported) is stale.
+                if let Some(stale) = self.store.pending_door_command(held.id).await? {
+                    writes.push(Write::UpdateDoorCommand(stale.cancel(now).map_err(|_| Retry::Conflict)?));
+                }
+                let command =
+                    new_command(self.new_id(), &held, CommandPurpose::Deposit, Some(parcel.id), Some(session.id), now);
+                let item = item.assigned_to(held.id, &held.label);
+                writes.push(Write::UpdateCompartment(held));
+                writes.push(Write::InsertDoorCommand(command.clone()));
+                writes.push(put(&item));
+                Ok(SessionScan { item: stored(item), command: Some(command) })
+            }
+            Err(no_fit) => {
+                let transition = parcel.fail_deposit(no_fit.as_str(), carrier_actor(session), now)?;
+                // Whatever was held for it (its announce reservation) is given back.
+                for held in compartments.iter().filter(|c| c.is_reserved_for(parcel.id)) {
+                    writes.push(Write::UpdateCompartment(held.release(parcel.id).map_err(|_| Retry::Conflict)?));
+                }
+                let relocation = self.relocation_for(parcel, session.point_id);
+                let item = item.failed(no_fit.as_str(), relocation, now);
+                writes.push(put(&item));
+                let outbox_at = writes.len();
+                self.transition_writes(transition, writes);
+                if let Some(Write::AppendOutbox(message)) = writes.get_mut(outbox_at + 1) {
+                    message.payload["relocation_point_id"] = relocation.map(|p| p.to_string()).into();
+                }
+                Ok(SessionScan { item: stored(item), command: None })
+            }
+        }
+    }
+
+    /// Records a deposit behind a door that closed: the compartment held for the parcel is occupied and
+    /// the parcel is `ready_for_pickup`, on behalf of the session's carrier.
+    async fn deposit_behind(
+        &self,
+        compartment: &Compartment,
+        parcel_id: ParcelId,
+        session_id: DropOffSessionId,
+        now: Timestamp,
+        writes: &mut Vec<Write>,
+    ) -> Result<Parcel, Retry> {
+        let parcel = self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
+        let session = self
+            .store
+            .drop_off_session(session_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("drop-off session", session_id))?;
+        let item = self
+            .store
+            .drop_off_items(session_id)
+            .await?
+            .into_iter()
+            .find(|i| i.parcel_id == parcel_id)
+            .ok_or_else(|| AppError::not_found("parcel in this session", parcel_id))?;
+        let rules = self.rules_of_network(parcel.network_id).await?;
+        let occupied = compartment.occupy(parcel.id, now).map_err(|_| Retry::Conflict)?;
+        let transition = parcel.deposit(Some(compartment.id), &rules, carrier_actor(&session), now)?;
+        writes.push(Write::UpdateCompartment(occupied));
+        writes.push(Write::UpdateDropOffItem(item.deposited(now)));
+        Ok(self.transition_writes(transition, writes))
+    }
+
+    /// Writes that record a door fault: the audit line and the `point.door_fault` message.
+    fn fault_writes(
+        &self,
+        compartment: &Compartment,
+        fault: DoorFault,
+        actor: &Actor,
+        parcel_inside: Option<ParcelId>,
+        now: Timestamp,
+    ) -> Vec<Write> {
+        let payload = serde_json::json!({
+            "point_id": compartment.point_id.to_string(),
+            "compartment_id": compartment.id.to_string(),
+            "door": compartment.label,
+            "fault": fault.as_str(),
+            "parcel_id": parcel_inside.map(|p| p.to_string()),
+            "actor": actor.kind.as_str(),
+            "at": now.to_rfc3339(),
+        });
+        let message = OutboxMessage {
+            id: self.new_id(),
+            topic: "point.door_fault".to_owned(),
+            parcel_id: parcel_inside,
+            payload,
+            created_at: now,
+        };
+        let audit = audit(now, actor.clone(), fault.as_str(), compartment, parcel_inside, None);
+        vec![Write::AppendAudit(audit), Write::AppendOutbox(message)]
+    }
+
+    /// A proposal for a parcel that found no room: the nearest point of the same network within
+    /// `RELOCATION_RADIUS_M` that takes it and has room now.
+    fn relocation_for(&self, parcel: &Parcel, from: PointId) -> Option<PointId> {
+        let origin = self.registry.index().point(from)?;
+        let search = PointSearch {
+            near: Some(Near::Position(origin.coordinates)),
+            radius_m: Some(RELOCATION_RADIUS_M),
+            limit: Some(5),
+            filter: Filter {
+                networks: vec![parcel.network_id],
+                parcel: Some((parcel.dimensions, parcel.weight)),
+                free_capacity: true,
+                ..Filter::default()
+            },
+        };
+        let result = self.search_points(&Caller::system(), &search).ok()?;
+        result.hits.into_iter().map(|h| h.point.id).find(|id| *id != from)
+    }
+
+    /// The writes that record a door a locker opened itself for a pickup (a pending command its closing
+    /// report will close), calling off any command left pending on that door.
+    pub(crate) async fn pickup_door_writes(
+        &self,
+        compartment: &Compartment,
+        parcel_id: ParcelId,
+        now: Timestamp,
+    ) -> Result<Vec<Write>, Retry> {
+        let mut writes = Vec::with_capacity(2);
+        if let Some(stale) = self.store.pending_door_command(compartment.id).await? {
+            writes.push(Write::UpdateDoorCommand(stale.cancel(now).map_err(|_| Retry::Conflict)?));
+        }
+        let command = new_command(self.new_id(), compartment, CommandPurpose::Pickup, Some(parcel_id), None, now);
+        writes.push(Write::InsertDoorCommand(command));
+        Ok(writes)
+    }
+
+    /// The doors a locker still has to open: pending commands but those it opened itself (pickups).
+    /// A command stays listed until its door closes; the locker opens each command id once.
+    async fn doors_to_open(&self, point_id: PointId) -> Result<Vec<DoorCommand>, AppError> {
+        let mut commands = self.store.pending_door_commands(point_id).await?;
+        commands.retain(|c| c.purpose != CommandPurpose::Pickup);
+        Ok(commands)
+    }
+
+    /// Commits a locker command's writes; a door that got a pending command meanwhile is a lost race.
+    async fn commit_session(&self, writes: Vec<Write>) -> Result<(), Retry> {
+        match self.commit(writes).await {
+            Err(CommitError::Duplicate { what: "door_command" }) => Err(Retry::Conflict),
+            other => committed(other),
+        }
+    }
+}
+
+/// The carrier whose code opened the session: the actor of what happens through it.
+fn carrier_actor(session: &DropOffSession) -> Actor {
+    Actor::new(ActorKind::Carrier, session.carrier_key_id.to_string())
+}
+
+fn new_command(
+    id: relais_domain::ids::CommandId,
+    compartment: &Compartment,
+    purpose: CommandPurpose,
+    parcel_id: Option<ParcelId>,
+    session_id: Option<DropOffSessionId>,
+    now: Timestamp,
+) -> DoorCommand {
+    DoorCommand {
+        id,
+        point_id: compartment.point_id,
+        compartment_id: compartment.id,
+        label: compartment.label.clone(),
+        purpose,
+        parcel_id,
+        session_id,
+        reason: None,
+        state: CommandState::Pending,
+        created_at: now,
+        done_at: None,
+        version: 0,
+    }
+}
+
+fn audit(
+    at: Timestamp,
+    actor: Actor,
+    action: &str,
+    compartment: &Compartment,
+    parcel_id: Option<ParcelId>,
+    reason: Option<&str>,
+) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at,
+        actor,
+        action: action.to_owned(),
+        point_id: Some(compartment.point_id),
+        compartment_id: Some(compartment.id),
+        parcel_id,
+        reason: reason.map(str::to_owned),
+    }
+}
+
+/// The point's local day at `now`, and the UTC instant that day ends: courier codes turn over at the
+/// locker's midnight, not at UTC's.
+pub fn local_day(point: &PickupPoint, now: Timestamp) -> Result<(NaiveDate, Timestamp), AppError> {
+    use chrono::TimeZone;
+    let tz = relais_hours::parse_timezone(&point.timezone)
+        .map_err(|_| ParseError::new("timezone", "the point's timezone is not known"))?;
+    let day = now.with_timezone(&tz).date_naive();
+    let next = day.succ_opt().unwrap_or(day).and_hms_opt(0, 0, 0).unwrap_or_default();
+    // At a daylight-saving gap midnight may not exist: the first instant after it then.
+    let end = tz
+        .from_local_datetime(&next)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(next + Duration::hours(1))).earliest())
+        .map_or(now + Duration::days(1), |t| t.with_timezone(&chrono::Utc));
+    Ok((day, end))
+}
+
+impl App {
+    /// Pushes a transition's writes (parcel, outbox message, event) and returns the parcel as stored.
+    pub(crate) fn transition_writes(&self, transition: Transition, writes: &mut Vec<Write>) -> Parcel {
+        let Transition { parcel, event } = transition;
+        writes.push(Write::UpdateParcel(parcel.clone()));
+        writes.push(Write::AppendOutbox(self.outbox_for(&parcel, &event)));
+        writes.push(Write::AppendEvent(event));
+        Parcel { version: parcel.version + 1, ..parcel }
+    }
+}
+
+/// An instant as receipts print it: UTC, to the second.
+fn receipt_time(at: Timestamp) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Receipt {
+    /// The proof of deposit as a JSON document (to be signed: see [`crate::signed::sign_document`]).
+    pub fn document(&self) -> serde_json::Value {
+        let address = &self.point.address;
+        let deposited: Vec<serde_json::Value> = self
+            .items
+            .iter()
+            .filter(|i| i.state == ItemState::Deposited)
+            .map(|i| {
+                serde_json::json!({
+                    "parcel_number": i.parcel_number,
+                    "parcel_id": i.parcel_id.to_string(),
+                    "door": i.label,
+                    "deposited_at": i.done_at.map(receipt_time),
+                })
+            })
+            .collect();
+        let not_deposited: Vec<serde_json::Value> = self
+            .items
+            .iter()
+            .filter(|i| i.state != ItemState::Deposited)
+            .map(|i| {
+                serde_json::json!({
+                    "parcel_number": i.parcel_number,
+                    "parcel_id": i.parcel_id.to_string(),
+                    "state": i.state.as_str(),
+                    "reason": i.reason,
+                    "relocation_point_id": i.relocation_point_id.map(|p| p.to_string()),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "type": "relais.proof_of_deposit",
+            "version": 1,
+            "session_id": self.session.id.to_string(),
+            "point": {
+                "id": self.point.id.to_string(),
+                "network_id": self.point.network_id.to_string(),
+                "external_id": self.point.external_id,
+                "name": self.point.name,
+                "address": format!("{}, {} {}, {}", address.line1, address.postcode, address.city, address.country),
+            },
+            "carrier_key_id": self.session.carrier_key_id.to_string(),
+            "opened_at": receipt_time(self.session.opened_at),
+            "closed_at": self.session.closed_at.map(receipt_time),
+            "deposited": deposited,
+            "not_deposited": not_deposited,
+        })
+    }
+
+    /// The printable receipt, in French and English, with the signature to check it against.
+    pub fn pdf(&self, signature: &str, key_id: &str) -> Vec<u8> {
+        use crate::pdf::Line;
+        let point = &self.point;
+        let mut lines = vec![
+            Line::title("Preuve de dépôt / Proof of deposit"),
+            Line::new(""),
+            Line::new(format!("Consigne / Locker: {} ({})", point.name, point.external_id)),
+            Line::new(format!(
+                "{}, {} {}, {}",
+                point.address.line1, point.address.postcode, point.address.city, point.address.country
+            )),
+            Line::new(format!("Session: {}", self.session.id)),
+            Line::new(format!("Transporteur / Carrier key: {}", self.session.carrier_key_id)),
+            Line::new(format!("Ouverte / Opened: {}", receipt_time(self.session.opened_at))),
+            Line::new(format!(
+                "Fermée / Closed: {}",
+                self.session.closed_at.map_or_else(|| "ouverte / still open".to_owned(), receipt_time)
+            )),
+            Line::new(""),
+        ];
+        let deposited: Vec<&DropOffItem> = self.items.iter().filter(|i| i.state == ItemState::Deposited).collect();
+        lines.push(Line::new(format!("Déposés / Deposited: {}", deposited.len())));
+        for item in deposited {
+            lines.push(Line::new(format!(
+                "  {}   porte / door {}   {}",
+                item.parcel_number,
+                item.label.as_deref().unwrap_or("-"),
+                item.done_at.map(receipt_time).unwrap_or_default()
+            )));
+        }
+        let others: Vec<&DropOffItem> = self.items.iter().filter(|i| i.state != ItemState::Deposited).collect();
+        lines.push(Line::new(""));
+        lines.push(Line::new(format!("Non déposés / Not deposited: {}", others.len())));
+        for item in others {
+            let relocation =
+                item.relocation_point_id.map(|p| format!("   relais proposé / proposed point {p}")).unwrap_or_default();
+            lines.push(Line::new(format!(
+                "  {}   {}   {}{relocation}",
+                item.parcel_number,
+                item.state.as_str(),
+                item.reason.as_deref().unwrap_or("")
+            )));
+        }
+        lines.push(Line::new(""));
+        lines.push(Line::new(format!("Signature Ed25519 (clé / key {key_id}):")));
+        for chunk in signature.as_bytes().chunks(64) {
+            lines.push(Line::new(format!("  {}", String::from_utf8_lossy(chunk))));
+        }
+        lines.push(Line::new("Vérifier / Verify: relais receipt verify <receipt.json>"));
+        crate::pdf::document("Preuve de dépôt / Proof of deposit", &lines)
+    }
+}
