@@ -9,3 +9,4 @@ pub mod config;
 pub mod demo;
 pub mod hours;
 pub mod points;
+pub mod receipt;

@@ -96,10 +96,33 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Proofs of deposit of courier drop-off sessions.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
+    /// Prints this instance's public signing key (what `GET /v1/signing-key` publishes).
+    SigningKey {
+        #[command(flatten)]
+        common: Common,
+    },
     /// Benchmarks that print their figure and its baseline, measured in the same run.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Checks a proof of deposit (the JSON of `GET /v1/drop-off-sessions/{id}/receipt`) offline, with
+    /// the platform's public key; exits 1 if it is not valid.
+    Verify {
+        /// The receipt file.
+        file: PathBuf,
+        /// The platform's public key, 64 hex digits (`GET /v1/signing-key` or `relais signing-key`).
+        #[arg(long)]
+        public_key: String,
     },
 }
 
@@ -297,6 +320,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             for line in relais::hours::eval_lines(&value, &from, &to, &tz, country.as_deref())? {
                 println!("{line}");
             }
+            Ok(())
+        }
+        Command::Receipt { command: ReceiptCommand::Verify { file, public_key } } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            for line in relais::receipt::verify(&text, &public_key)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::SigningKey { common } => {
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let key = app.secrets.verifying_key();
+            let view = serde_json::json!({
+                "algorithm": "Ed25519",
+                "key_id": relais_app::signed::key_id(&key),
+                "public_key": relais_app::signed::public_key_hex(&key),
+            });
+            println!("{view}");
             Ok(())
         }
         Command::Serve { common, listen, demo } => serve(load(&common, listen)?, demo).await,

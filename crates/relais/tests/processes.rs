@@ -132,6 +132,58 @@ async fn serve_demo_is_ready_to_use() {
     assert_eq!(status, 200, "{pickup}");
     assert_eq!(pickup["compartment"]["label"], deposit["compartment"]["label"]);
 
+    // A courier's drop-off session at the printed locker: the code of the day typed on the locker, a
+    // scan, the door closing; then the proof of deposit, checked offline by `relais receipt verify`
+    // with the published key, and refused once altered.
+    let body = json!({"point_id": point, "parcel_number": "EW123456785FR", "recipient": {"name": "Léa", "phone": "+33612345678"},
+        "dimensions_mm": {"length": 200, "width": 150, "height": 40}, "weight_g": 500});
+    let (status, announced) = call(server.address, "POST", "/v1/parcels", &key_of("merchant key"), Some(body)).await;
+    assert_eq!(status, 201, "{announced}");
+    let (_, code) =
+        call(server.address, "GET", &format!("/v1/points/{point}/courier-code"), &key_of("carrier key"), None).await;
+    let device = key_of("locker device key");
+    let opening = json!({"courier_code": code["code"]});
+    let (status, session) =
+        call(server.address, "POST", &format!("/v1/points/{point}/drop-off-sessions"), &device, Some(opening)).await;
+    assert_eq!(status, 201, "{session}");
+    let session = session["id"].as_str().unwrap().to_owned();
+    let scan = json!({"parcel_number": "EW123456785FR"});
+    let (_, scanned) =
+        call(server.address, "POST", &format!("/v1/drop-off-sessions/{session}/scans"), &device, Some(scan)).await;
+    let door = scanned["open_door"]["door"].as_str().unwrap().to_owned();
+    let closing = json!({"event": "door_closed"});
+    let path = format!("/v1/points/{point}/doors/{door}/events");
+    let (status, closed) = call(server.address, "POST", &path, &device, Some(closing)).await;
+    assert_eq!((status, &closed["deposited"]["state"]), (200, &json!("ready_for_pickup")), "{closed}");
+    call(server.address, "POST", &format!("/v1/drop-off-sessions/{session}/close"), &device, None).await;
+    let (_, receipt) =
+        call(server.address, "GET", &format!("/v1/drop-off-sessions/{session}/receipt"), &device, None).await;
+    let (_, key) = call(server.address, "GET", "/v1/signing-key", "", None).await;
+    let public_key = key["public_key"].as_str().unwrap().to_owned();
+    let file = dir.join("receipt.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&receipt).unwrap()).unwrap();
+    let verify = |file: &Path| {
+        relais(&dir).args(["receipt", "verify"]).arg(file).args(["--public-key", &public_key]).output().unwrap()
+    };
+    let output = verify(&file);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        stdout.starts_with("valid: proof of deposit") && stdout.contains(&format!("EW123456785FR  door {door}")),
+        "{stdout}"
+    );
+    let mut altered = receipt.clone();
+    altered["document"]["deposited"][0]["deposited_at"] = json!("2026-01-01T00:00:00Z");
+    let altered_file = dir.join("altered.json");
+    std::fs::write(&altered_file, altered.to_string()).unwrap();
+    let output = verify(&altered_file);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("NOT VALID"), "{output:?}");
+    let mut own = relais(&dir);
+    let output = own.env_remove("RELAIS_SECRET_KEY").arg("signing-key").output().unwrap();
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed["public_key"], key["public_key"], "the key file beside the database signs");
+
     // The search index is built at start: the nearest points to a Lyon postcode that take a shoebox.
     assert!(server.stdout.iter().any(|l| l == "676 pickup points in the search index"), "{:?}", server.stdout);
     let path = "/v1/points/search?postcode=69003&limit=5&length_mm=350&width_mm=250&height_mm=150&weight_g=2000&free_capacity=true";
@@ -148,13 +200,13 @@ async fn serve_demo_is_ready_to_use() {
     assert_eq!((status, unknown["error"]["code"].as_str()), (422, Some("place_not_found")), "{unknown}");
     drop(server);
 
-    // The KPIs of today count the parcel deposited and collected above.
+    // The KPIs of today count the two parcels deposited above, one of them collected.
     let today = relais_app::ports::Clock::now(&relais_app::SystemClock).date_naive().to_string();
     let output = relais(&dir).args(["kpi", "--from", &today, "--to", &today]).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
     assert!(
-        stdout.contains(": 1 (0 deposits failed)") && stdout.contains("pickup rate in the window:   100.0 %"),
+        stdout.contains(": 2 (0 deposits failed)") && stdout.contains("pickup rate in the window:   50.0 %"),
         "{stdout}"
     );
     let output = relais(&dir).args(["kpi", "--from", &today, "--to", &today, "--csv"]).output().unwrap();
