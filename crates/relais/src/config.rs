@@ -25,6 +25,9 @@ pub struct Config {
     /// Searches per minute one client address may make through the checkout widget (0: no limit).
     pub widget_requests_per_minute: u32,
     pub log: String,
+    /// Simulations and benchmarks only: the platform clock runs this many times faster than the wall
+    /// clock from the start of the process (hold windows lapse in minutes). 1 in production.
+    pub time_scale: f64,
     pub pickup_attempts: AttemptsConfig,
     /// Folders where operators drop their daily point files (the seed's FTP drop), watched by `serve`.
     pub drop_folders: Vec<DropFolder>,
@@ -112,6 +115,7 @@ impl Default for Config {
             occupancy_alert_threshold: 0.85,
             widget_requests_per_minute: 120,
             log: "info".into(),
+            time_scale: 1.0,
             pickup_attempts: AttemptsConfig::default(),
             drop_folders: Vec::new(),
         }
@@ -134,7 +138,7 @@ impl Default for AttemptsConfig {
 
 pub const EXAMPLE: &str = r#"# relais configuration. Every setting can also be given as an environment variable
 # (RELAIS_DATABASE_URL, RELAIS_LISTEN, RELAIS_SECRET_KEY, RELAIS_REQUEST_BODY_BYTES_MAX,
-# RELAIS_SWEEP_INTERVAL_SECONDS, RELAIS_LOG) or, for the first two, a flag; flags win over the
+# RELAIS_SWEEP_INTERVAL_SECONDS, RELAIS_TIME_SCALE, RELAIS_LOG) or, for the first two, a flag; flags win over the
 # environment, which wins over this file, which wins over the defaults shown here.
 
 # A SQLite file (the embedded default) or postgres://user:password@host:5432/database.
@@ -168,6 +172,10 @@ occupancy_alert_threshold = 0.85
 # of this many, then one every 60/N seconds); 0 turns the limit off. Behind a reverse proxy every client
 # has the proxy's address: limit there, or raise this.
 widget_requests_per_minute = 120
+
+# Simulations and benchmarks only (`relais bench network`): the platform clock runs this many times
+# faster than the wall clock from the start of the process, so hold windows lapse in minutes. Keep 1.
+time_scale = 1.0
 
 # Log filter (tracing EnvFilter syntax): error, warn, info, debug, or per module.
 log = "info"
@@ -229,6 +237,13 @@ impl Config {
         if let Some(v) = env("RELAIS_SWEEP_INTERVAL_SECONDS") {
             config.sweep_interval_seconds =
                 v.parse().map_err(|_| "RELAIS_SWEEP_INTERVAL_SECONDS must be a number of seconds".to_owned())?;
+        }
+        if let Some(v) = env("RELAIS_TIME_SCALE") {
+            config.time_scale = v
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s >= 1.0 && *s <= 100_000.0)
+                .ok_or_else(|| "RELAIS_TIME_SCALE must be a number from 1 to 100000".to_owned())?;
         }
         if let Some(v) = env("RELAIS_LOG") {
             config.log = v;

@@ -8,5 +8,6 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod hours;
+pub mod locker_sim;
 pub mod points;
 pub mod receipt;

@@ -38,7 +38,12 @@ fn relais(dir: &Path) -> Command {
 
 /// Starts `relais serve` on a free port and reads what it prints until the keys (if any) are out.
 fn serve(dir: &Path, args: &[&str], lines_expected: usize) -> Server {
+    serve_with(dir, args, &[], lines_expected)
+}
+
+fn serve_with(dir: &Path, args: &[&str], envs: &[(&str, &str)], lines_expected: usize) -> Server {
     let mut child = relais(dir)
+        .envs(envs.iter().copied())
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::piped())
@@ -529,6 +534,50 @@ async fn import_points_from_a_url_a_drop_folder_and_the_serve_job() {
     }
     let report = std::fs::read_to_string(&done).unwrap();
     assert!(report.contains(": applied"), "{report}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `relais locker-sim` against a real server whose clock runs 50,000 times faster (a day in 1.7 s): the lockers beat,
+/// couriers deposit through sessions, three recipients in four come, and the other parcels expire and
+/// are taken back. Every answer is the expected one, and the server shows what happened.
+#[tokio::test]
+async fn locker_sim_runs_lockers_and_the_people_at_them() {
+    let dir = temp_dir("sim");
+    let server =
+        serve_with(&dir, &["--demo"], &[("RELAIS_TIME_SCALE", "50000"), ("RELAIS_SWEEP_INTERVAL_SECONDS", "1")], 11);
+    let operator = server
+        .stdout
+        .iter()
+        .find(|l| l.trim_start().starts_with("operator key"))
+        .and_then(|l| l.split_whitespace().find(|w| w.starts_with("rk_")))
+        .unwrap()
+        .to_owned();
+    let output = relais(&dir)
+        .args(["locker-sim", "--server", &format!("http://{}", server.address), "--operator-key", &operator])
+        .args(["--lockers", "4", "--parcels", "40", "--heartbeat-seconds", "0.5", "--pickup-share", "0.75"])
+        .args(["--pickup-within-seconds", "0.5", "--connections", "2", "--seed", "7"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let figures: std::collections::HashMap<&str, f64> =
+        stdout.trim().split(' ').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k, v.parse().unwrap())).collect();
+    assert_eq!((figures["lockers"], figures["unexpected"]), (4.0, 0.0), "{stdout}");
+    assert_eq!((figures["announced"], figures["deposited"], figures["deposit_failed"]), (40.0, 40.0, 0.0), "{stdout}");
+    assert_eq!(figures["collected"] + figures["returned"], 40.0, "{stdout}");
+    assert!(figures["returned"] > 0.0 && figures["collected"] > 0.0 && figures["heartbeats"] >= 4.0, "{stdout}");
+
+    // The server's side: the first simulated locker has beaten, with its doors, and is empty again.
+    let (_, points) = call(server.address, "GET", "/v1/points?limit=500", &operator, None).await;
+    let locker = points["items"].as_array().unwrap().iter().find(|p| p["kind"] == "locker").unwrap();
+    let id = locker["id"].as_str().unwrap();
+    let (_, device) = call(server.address, "GET", &format!("/v1/points/{id}/device"), &operator, None).await;
+    assert_eq!(device["firmware"], "locker-sim", "{device}");
+    assert_eq!(device["doors"].as_array().unwrap().len(), 50);
+    let (_, detail) = call(server.address, "GET", &format!("/v1/points/{id}"), &operator, None).await;
+    let busy = detail["compartments"].as_array().unwrap().iter().filter(|c| c["state"] != "available").count();
+    assert_eq!(busy, 0, "every parcel was collected or taken back: {detail}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

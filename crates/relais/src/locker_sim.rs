@@ -1,0 +1,607 @@
+//! `relais locker-sim`: lockers, and the people at them, simulated against a running server over HTTP.
+//!
+//! Each simulated locker is a controller with its own device key: it beats every `heartbeat_seconds`
+//! with its door states, opens the doors relais orders, and reports them closed. With `--parcels`, the
+//! people come too: a merchant announces parcels to the locker, a courier opens a drop-off session with
+//! the courier code of the day and scans them in (the controller reports each door closed), recipients
+//! come back with their pickup codes (a `pickup_share` of them), and the courier takes the others back
+//! once they have expired. Everything goes through the public API, as real devices and apps would.
+//!
+//! The lockers are shared among `connections` workers, each with one keep-alive connection and a queue
+//! of timed events; a locker's events run in order on its worker, so a locker never talks over itself.
+
+use std::collections::{BinaryHeap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde_json::{Value, json};
+
+use crate::client::{Client, Response};
+
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// `http://host:port` of a running `relais serve`.
+    pub server: String,
+    /// Creates the simulation's keys (a merchant, a carrier, one device key per locker).
+    pub operator_key: String,
+    /// Lockers of this network only.
+    pub network_id: Option<String>,
+    pub lockers: usize,
+    /// Skips this many lockers first (to share a network among several simulator processes).
+    pub first: usize,
+    /// Parcels through these lockers in all; 0: devices only.
+    pub parcels: u64,
+    pub heartbeat_seconds: f64,
+    /// Stops after this long; without it, stops once every parcel is collected or taken back (runs
+    /// forever with no parcels).
+    pub duration_seconds: Option<f64>,
+    pub connections: usize,
+    /// Share of parcels their recipients come for; the others expire and are taken back.
+    pub pickup_share: f64,
+    /// Recipients come within this many seconds of the deposit.
+    pub pickup_within_seconds: f64,
+    /// Parcels per courier visit, at most.
+    pub batch: usize,
+    pub seed: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            server: "http://127.0.0.1:8080".into(),
+            operator_key: String::new(),
+            network_id: None,
+            lockers: 1,
+            first: 0,
+            parcels: 0,
+            heartbeat_seconds: 30.0,
+            duration_seconds: None,
+            connections: 32,
+            pickup_share: 1.0,
+            pickup_within_seconds: 20.0,
+            batch: 10,
+            seed: 1,
+        }
+    }
+}
+
+/// What a run did, and how the server answered.
+#[derive(Debug, Default, Clone)]
+pub struct SimReport {
+    pub lockers: usize,
+    pub requests: u64,
+    /// Answers that were not among those the step expects (logged, first few).
+    pub unexpected: u64,
+    pub heartbeats: u64,
+    pub announced: u64,
+    pub deposited: u64,
+    pub deposit_failed: u64,
+    pub collected: u64,
+    pub returned: u64,
+    /// Latency of every timed request, microseconds.
+    pub latencies_us: Vec<u32>,
+    pub elapsed: Duration,
+}
+
+impl SimReport {
+    fn merge(&mut self, other: SimReport) {
+        self.requests += other.requests;
+        self.unexpected += other.unexpected;
+        self.heartbeats += other.heartbeats;
+        self.announced += other.announced;
+        self.deposited += other.deposited;
+        self.deposit_failed += other.deposit_failed;
+        self.collected += other.collected;
+        self.returned += other.returned;
+        self.latencies_us.extend(other.latencies_us);
+    }
+
+    pub fn percentile_ms(&self, q: f64) -> f64 {
+        let mut sorted = self.latencies_us.clone();
+        sorted.sort_unstable();
+        match sorted.len() {
+            0 => 0.0,
+            n => f64::from(sorted[((n - 1) as f64 * q).round() as usize]) / 1000.0,
+        }
+    }
+
+    pub fn requests_per_s(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The machine-readable summary line.
+    pub fn line(&self) -> String {
+        format!(
+            "lockers={} requests={} unexpected={} heartbeats={} announced={} deposited={} deposit_failed={} \
+             collected={} returned={} seconds={:.1} requests_per_s={:.0} p50_ms={:.2} p99_ms={:.2}",
+            self.lockers,
+            self.requests,
+            self.unexpected,
+            self.heartbeats,
+            self.announced,
+            self.deposited,
+            self.deposit_failed,
+            self.collected,
+            self.returned,
+            self.elapsed.as_secs_f64(),
+            self.requests_per_s(),
+            self.percentile_ms(0.5),
+            self.percentile_ms(0.99),
+        )
+    }
+}
+
+/// The address of `http://host:port`.
+pub fn server_address(server: &str) -> Result<SocketAddr, String> {
+    let rest = server.strip_prefix("http://").ok_or("--server must be http://host:port")?;
+    let host = rest.trim_end_matches('/');
+    use std::net::ToSocketAddrs;
+    host.to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("cannot resolve {host}"))
+}
+
+struct Locker {
+    /// Position among all simulated lockers (parcel numbers are unique by it).
+    index: usize,
+    id: String,
+    device_key: String,
+    doors: Vec<String>,
+    /// Parcels still to announce here.
+    to_announce: u64,
+    /// Announced and not yet gone (collected, taken back, failed): what occupies doors, or will.
+    present: u32,
+    announced: u64,
+    /// Doors the controller holds open, by command.
+    opened: HashSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    Heartbeat(usize),
+    Visit(usize),
+    Pickup { locker: usize, code: String, parcel_id: String },
+    TakeBack { locker: usize, parcel_id: String, tries: u32 },
+}
+
+/// Keys shared by every worker.
+#[derive(Clone)]
+struct Keys {
+    merchant: String,
+    carrier: String,
+}
+
+/// Creates the keys and lockers, then runs the simulation until done.
+pub async fn run(options: SimOptions) -> Result<SimReport, String> {
+    if options.lockers == 0 || options.connections == 0 || options.batch == 0 {
+        return Err("--lockers, --connections and --batch must be at least 1".into());
+    }
+    if !(0.0..=1.0).contains(&options.pickup_share) {
+        return Err("--pickup-share must be between 0 and 1".into());
+    }
+    let address = server_address(&options.server)?;
+    let mut admin = Client::connect(address).await.map_err(|e| format!("cannot connect to {}: {e}", options.server))?;
+    let lockers = find_lockers(&mut admin, &options).await?;
+    let keys = create_keys(&mut admin, &options).await?;
+    let lockers = with_device_keys(address, &options, lockers).await?;
+
+    let connections = options.connections.min(lockers.len());
+    let mut shares: Vec<Vec<Locker>> = (0..connections).map(|_| Vec::new()).collect();
+    let count = lockers.len();
+    for (i, mut locker) in lockers.into_iter().enumerate() {
+        locker.to_announce = share(options.parcels, count, i);
+        shares[i % connections].push(locker);
+    }
+    let started = Instant::now();
+    let deadline = options.duration_seconds.map(|s| started + Duration::from_secs_f64(s));
+    let mut workers = tokio::task::JoinSet::new();
+    for (n, share) in shares.into_iter().enumerate() {
+        let (options, keys) = (options.clone(), keys.clone());
+        workers.spawn(async move { worker(address, share, keys, options, deadline, n as u64).await });
+    }
+    let mut report = SimReport { lockers: count, ..SimReport::default() };
+    while let Some(done) = workers.join_next().await {
+        report.merge(done.map_err(|e| e.to_string())??);
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// `total` spread over `parts`: the first ones take the remainder.
+fn share(total: u64, parts: usize, index: usize) -> u64 {
+    let parts = parts as u64;
+    total / parts + u64::from((index as u64) < total % parts)
+}
+
+async fn find_lockers(client: &mut Client, options: &SimOptions) -> Result<Vec<Locker>, String> {
+    let mut lockers = Vec::new();
+    let mut seen = 0;
+    let mut after: Option<String> = None;
+    while lockers.len() < options.lockers {
+        let mut path = "/v1/points?limit=500".to_owned();
+        if let Some(network) = &options.network_id {
+            path.push_str(&format!("&network_id={network}"));
+        }
+        if let Some(cursor) = &after {
+            path.push_str(&format!("&after={cursor}"));
+        }
+        let page = expect(client.request("GET", &path, Some(&options.operator_key), None).await, 200, "list points")?;
+        let page = page.json();
+        for point in page["items"].as_array().into_iter().flatten() {
+            if point["kind"] != "locker" || point["status"] != "active" {
+                continue;
+            }
+            seen += 1;
+            if seen > options.first && lockers.len() < options.lockers {
+                lockers.push(Locker {
+                    index: seen - 1,
+                    id: point["id"].as_str().unwrap_or_default().to_owned(),
+                    device_key: String::new(),
+                    doors: Vec::new(),
+                    to_announce: 0,
+                    present: 0,
+                    announced: 0,
+                    opened: HashSet::new(),
+                });
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => after = Some(cursor.to_owned()),
+            None => break,
+        }
+    }
+    if lockers.len() < options.lockers {
+        return Err(format!(
+            "the server has {} active lockers past the first {}; {} asked",
+            lockers.len(),
+            options.first,
+            options.lockers
+        ));
+    }
+    Ok(lockers)
+}
+
+async fn create_keys(client: &mut Client, options: &SimOptions) -> Result<Keys, String> {
+    let op = Some(options.operator_key.as_str());
+    let merchant = client.request("POST", "/v1/merchants", op, Some(&json!({"name": "locker-sim"}).to_string())).await;
+    let merchant_id =
+        expect(merchant, 201, "create the merchant")?.json()["id"].as_str().unwrap_or_default().to_owned();
+    let key = |role: &str, extra: Value| {
+        let mut body = json!({"role": role, "label": "locker-sim"});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body.to_string()
+    };
+    let merchant =
+        client.request("POST", "/v1/api-keys", op, Some(&key("merchant", json!({"merchant_id": merchant_id})))).await;
+    let merchant =
+        expect(merchant, 201, "create the merchant key")?.json()["secret"].as_str().unwrap_or_default().to_owned();
+    let carrier = client.request("POST", "/v1/api-keys", op, Some(&key("carrier", json!({})))).await;
+    let carrier =
+        expect(carrier, 201, "create the carrier key")?.json()["secret"].as_str().unwrap_or_default().to_owned();
+    Ok(Keys { merchant, carrier })
+}
+
+/// Each locker's doors and a device key for it, over a few connections at once.
+async fn with_device_keys(
+    address: SocketAddr,
+    options: &SimOptions,
+    lockers: Vec<Locker>,
+) -> Result<Vec<Locker>, String> {
+    let lanes = options.connections.clamp(1, 16);
+    let mut groups: Vec<Vec<Locker>> = (0..lanes).map(|_| Vec::new()).collect();
+    for (i, locker) in lockers.into_iter().enumerate() {
+        groups[i % lanes].push(locker);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for group in groups {
+        let operator = options.operator_key.clone();
+        tasks.spawn(async move {
+            let mut client = Client::connect(address).await.map_err(|e| e.to_string())?;
+            let mut out = Vec::with_capacity(group.len());
+            for mut locker in group {
+                let detail = client.request("GET", &format!("/v1/points/{}", locker.id), Some(&operator), None).await;
+                locker.doors = expect(detail, 200, "read a locker")?.json()["compartments"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["label"].as_str().map(str::to_owned))
+                    .collect();
+                let body = json!({"role": "locker_device", "point_id": locker.id, "label": "locker-sim"}).to_string();
+                let reply = client.request("POST", "/v1/api-keys", Some(&operator), Some(&body)).await;
+                locker.device_key =
+                    expect(reply, 201, "create a device key")?.json()["secret"].as_str().unwrap_or_default().to_owned();
+                out.push(locker);
+            }
+            Ok::<_, String>(out)
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        all.extend(done.map_err(|e| e.to_string())??);
+    }
+    all.sort_by_key(|l| l.index);
+    Ok(all)
+}
+
+fn expect(reply: std::io::Result<Response>, status: u16, what: &str) -> Result<Response, String> {
+    match reply {
+        Ok(r) if r.status == status => Ok(r),
+        Ok(r) => Err(format!("{what}: HTTP {} {}", r.status, r.body)),
+        Err(e) => Err(format!("{what}: {e}")),
+    }
+}
+
+/// One connection and the timed events of its lockers.
+struct Worker {
+    client: Client,
+    address: SocketAddr,
+    report: SimReport,
+    keys: Keys,
+    rng: StdRng,
+}
+
+impl Worker {
+    /// Sends a timed request; an answer not in `expected` is counted (and the first few printed).
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+        expected: &[u16],
+    ) -> Option<Response> {
+        let body = body.map(|b| b.to_string());
+        let started = Instant::now();
+        let mut reply = self.client.request(method, path, Some(key), body.as_deref()).await;
+        if reply.is_err() {
+            // The server closed the connection (restart, idle timeout): one new connection, one retry.
+            if let Ok(client) = Client::connect(self.address).await {
+                self.client = client;
+                reply = self.client.request(method, path, Some(key), body.as_deref()).await;
+            }
+        }
+        self.report.requests += 1;
+        self.report.latencies_us.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+        match reply {
+            Ok(r) if expected.contains(&r.status) => Some(r),
+            Ok(r) => {
+                self.unexpected(&format!("{method} {path}: HTTP {} {}", r.status, r.body));
+                None
+            }
+            Err(e) => {
+                self.unexpected(&format!("{method} {path}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn unexpected(&mut self, what: &str) {
+        self.report.unexpected += 1;
+        if self.report.unexpected <= 5 {
+            eprintln!("locker-sim: unexpected answer: {what}");
+        }
+    }
+}
+
+async fn worker(
+    address: SocketAddr,
+    mut lockers: Vec<Locker>,
+    keys: Keys,
+    options: SimOptions,
+    deadline: Option<Instant>,
+    n: u64,
+) -> Result<SimReport, String> {
+    let client = Client::connect(address).await.map_err(|e| e.to_string())?;
+    let mut w = Worker {
+        client,
+        address,
+        report: SimReport::default(),
+        keys,
+        rng: StdRng::seed_from_u64(options.seed ^ (n << 20)),
+    };
+    let mut queue: BinaryHeap<std::cmp::Reverse<(Instant, u64, Event)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut push = |queue: &mut BinaryHeap<_>, at: Instant, event: Event| {
+        seq += 1;
+        queue.push(std::cmp::Reverse((at, seq, event)));
+    };
+    let now = Instant::now();
+    let beat = Duration::from_secs_f64(options.heartbeat_seconds.max(0.1));
+    for (i, locker) in lockers.iter().enumerate() {
+        // Beats spread over the period, as real controllers started at different times.
+        push(&mut queue, now + beat.mul_f64(w.rng.random_range(0.0..1.0)), Event::Heartbeat(i));
+        if locker.to_announce > 0 {
+            push(&mut queue, now + Duration::from_millis(w.rng.random_range(0..500)), Event::Visit(i));
+        }
+    }
+    // Parcel work left (visits to come, pickups and take-backs pending): heartbeats alone do not keep a
+    // run without a deadline going.
+    let mut pending: u64 = lockers.iter().filter(|l| l.to_announce > 0).count() as u64;
+    while let Some(std::cmp::Reverse((at, _, event))) = queue.pop() {
+        if deadline.is_some_and(|d| at > d) || (deadline.is_none() && pending == 0 && options.parcels > 0) {
+            break;
+        }
+        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+        match event {
+            Event::Heartbeat(i) => {
+                heartbeat(&mut w, &mut lockers[i]).await;
+                push(&mut queue, Instant::now() + beat, Event::Heartbeat(i));
+            }
+            Event::Visit(i) => {
+                pending -= 1;
+                let (follow_ups, again) = visit(&mut w, i, &mut lockers[i], &options).await;
+                for (delay, event) in follow_ups {
+                    pending += 1;
+                    push(&mut queue, Instant::now() + delay, event);
+                }
+                if let Some(delay) = again {
+                    pending += 1;
+                    push(&mut queue, Instant::now() + delay, Event::Visit(i));
+                }
+            }
+            Event::Pickup { locker, code, parcel_id } => {
+                pending -= 1;
+                if let Some(retry) = pickup(&mut w, locker, &mut lockers[locker], &code, parcel_id).await {
+                    pending += 1;
+                    push(&mut queue, Instant::now() + Duration::from_secs(2), retry);
+                }
+            }
+            Event::TakeBack { locker, parcel_id, tries } => {
+                pending -= 1;
+                if let Some(retry) = take_back(&mut w, locker, &mut lockers[locker], parcel_id, tries).await {
+                    pending += 1;
+                    push(&mut queue, Instant::now() + Duration::from_secs(5), retry);
+                }
+            }
+        }
+    }
+    Ok(w.report)
+}
+
+async fn heartbeat(w: &mut Worker, locker: &mut Locker) {
+    let doors: Vec<Value> = locker
+        .doors
+        .iter()
+        .map(|d| json!({"door": d, "state": if locker.opened.contains(d) { "open" } else { "closed" }}))
+        .collect();
+    let path = format!("/v1/points/{}/heartbeat", locker.id);
+    let key = locker.device_key.clone();
+    let Some(reply) =
+        w.call("POST", &path, &key, Some(json!({"doors": doors, "firmware": "locker-sim"})), &[200]).await
+    else {
+        return;
+    };
+    w.report.heartbeats += 1;
+    // Doors an operator ordered open: open them, and shut them (someone takes a look and closes).
+    let commands = reply.json()["commands"].as_array().cloned().unwrap_or_default();
+    for command in commands.iter().filter(|c| c["purpose"] == "operator") {
+        if let Some(door) = command["door"].as_str() {
+            let events = format!("/v1/points/{}/doors/{door}/events", locker.id);
+            w.call("POST", &events, &key, Some(json!({"event": "door_closed"})), &[200, 409]).await;
+        }
+    }
+}
+
+/// A courier's visit: the merchant's next parcels are announced, then scanned in through a session.
+/// Returns the recipients' pickups and the take-backs to come, and when to visit again. `at` is the
+/// locker's position among its worker's lockers (events name lockers by it).
+async fn visit(
+    w: &mut Worker,
+    at: usize,
+    locker: &mut Locker,
+    options: &SimOptions,
+) -> (Vec<(Duration, Event)>, Option<Duration>) {
+    let mut follow_ups = Vec::new();
+    let room = (locker.doors.len() as u32).saturating_sub(locker.present);
+    let count = (options.batch as u64).min(locker.to_announce).min(u64::from(room));
+    if count == 0 {
+        // Full: come back when recipients have been.
+        return (follow_ups, Some(Duration::from_secs(1)));
+    }
+    let (merchant, carrier, device) = (w.keys.merchant.clone(), w.keys.carrier.clone(), locker.device_key.clone());
+    let mut parcels = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let number = format!("SIM{:03}L{:06}N{:06}", options.seed % 1000, locker.index, locker.announced);
+        locker.announced += 1;
+        locker.to_announce -= 1;
+        let body = json!({"point_id": locker.id, "parcel_number": number,
+            "recipient": {"name": "Camille Sim", "phone": "+33612345678"},
+            "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
+        if let Some(reply) = w.call("POST", "/v1/parcels", &merchant, Some(body), &[201]).await {
+            let json = reply.json();
+            w.report.announced += 1;
+            locker.present += 1;
+            parcels.push((
+                number,
+                json["parcel"]["id"].as_str().unwrap_or_default().to_owned(),
+                json["pickup_code"].as_str().unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    let again = (locker.to_announce > 0).then(|| Duration::from_millis(w.rng.random_range(0..200)));
+    let code_path = format!("/v1/points/{}/courier-code", locker.id);
+    let sessions = format!("/v1/points/{}/drop-off-sessions", locker.id);
+    let mut session = None;
+    // The code turns over at the locker's midnight: one that just expired is fetched again.
+    for last_try in [false, true] {
+        let Some(code) = w.call("GET", &code_path, &carrier, None, &[200]).await else {
+            return (follow_ups, again);
+        };
+        let opening = json!({"courier_code": code.json()["code"]});
+        let accepted: &[u16] = if last_try { &[201] } else { &[201, 403] };
+        match w.call("POST", &sessions, &device, Some(opening), accepted).await {
+            Some(reply) if reply.status == 201 => {
+                session = Some(reply);
+                break;
+            }
+            Some(_) => continue,
+            None => return (follow_ups, again),
+        }
+    }
+    let Some(session) = session else {
+        return (follow_ups, again);
+    };
+    let session = session.json()["id"].as_str().unwrap_or_default().to_owned();
+    for (number, parcel_id, code) in parcels {
+        let scans = format!("/v1/drop-off-sessions/{session}/scans");
+        let Some(scan) = w.call("POST", &scans, &device, Some(json!({"parcel_number": number})), &[200]).await else {
+            continue;
+        };
+        let scan = scan.json();
+        let Some(door) = scan["open_door"]["door"].as_str() else {
+            w.report.deposit_failed += 1;
+            locker.present = locker.present.saturating_sub(1);
+            continue;
+        };
+        let events = format!("/v1/points/{}/doors/{door}/events", locker.id);
+        if w.call("POST", &events, &device, Some(json!({"event": "door_closed"})), &[200]).await.is_none() {
+            continue;
+        }
+        w.report.deposited += 1;
+        if w.rng.random_range(0.0..1.0) < options.pickup_share {
+            let delay = Duration::from_secs_f64(w.rng.random_range(0.0..options.pickup_within_seconds.max(0.001)));
+            follow_ups.push((delay, Event::Pickup { locker: at, code, parcel_id }));
+        } else {
+            follow_ups.push((Duration::from_secs(5), Event::TakeBack { locker: at, parcel_id, tries: 0 }));
+        }
+    }
+    w.call("POST", &format!("/v1/drop-off-sessions/{session}/close"), &device, None, &[200]).await;
+    (follow_ups, again)
+}
+
+/// A recipient comes with the code: the controller asks relais, opens the door, reports it closed.
+/// Returns a take-back when the parcel has expired meanwhile.
+async fn pickup(w: &mut Worker, at: usize, locker: &mut Locker, code: &str, parcel_id: String) -> Option<Event> {
+    let (device, path) = (locker.device_key.clone(), format!("/v1/points/{}/pickups", locker.id));
+    let reply = w.call("POST", &path, &device, Some(json!({"code": code})), &[200, 403]).await?;
+    if reply.status == 403 {
+        // Too late: it has expired; the courier will take it back.
+        return Some(Event::TakeBack { locker: at, parcel_id, tries: 0 });
+    }
+    w.report.collected += 1;
+    locker.present = locker.present.saturating_sub(1);
+    if let Some(door) = reply.json()["compartment"]["label"].as_str() {
+        let events = format!("/v1/points/{}/doors/{door}/events", locker.id);
+        w.call("POST", &events, &device, Some(json!({"event": "door_closed"})), &[200]).await;
+    }
+    None
+}
+
+/// The courier takes back a parcel nobody came for, once it has expired (tried again a few times).
+async fn take_back(w: &mut Worker, at: usize, locker: &mut Locker, parcel_id: String, tries: u32) -> Option<Event> {
+    let carrier = w.keys.carrier.clone();
+    let path = format!("/v1/parcels/{parcel_id}/return-collection");
+    let reply = w.call("POST", &path, &carrier, None, &[200, 409]).await?;
+    if reply.status == 200 {
+        w.report.returned += 1;
+        locker.present = locker.present.saturating_sub(1);
+        return None;
+    }
+    // Not expired yet: the hold window is still running.
+    (tries < 120).then_some(Event::TakeBack { locker: at, parcel_id, tries: tries + 1 })
+}
