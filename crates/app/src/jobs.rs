@@ -1,4 +1,4 @@
-//! Background work as use cases: the expiry sweep and the tidying of lapsed reservations. The job
+//! Background work as use cases: the expiry sweep, reminders, and the tidying of lapsed reservations. The job
 //! runner (in the binary) calls these on a timer; tests call them directly with a manual clock.
 //! Each is idempotent: running it twice, or on two processes at once, expires each parcel once.
 
@@ -11,6 +11,7 @@ use crate::{App, Retry, committed};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
     pub expired: u32,
+    pub reminded: u32,
     pub reservations_released: u32,
 }
 
@@ -33,6 +34,28 @@ impl App {
             expired += u32::from(result);
         }
         Ok(expired)
+    }
+
+    /// Sends the reminders that are due (up to `limit`): each is an event on the parcel and a
+    /// `parcel.reminded` outbox message with the recipient's text in French and English.
+    pub async fn remind_due(&self, caller: &Caller, limit: u32) -> Result<u32, AppError> {
+        caller.require(Permission::RunJobs)?;
+        let due = self.store.parcels_due_for_reminder(self.now(), limit).await?;
+        let mut reminded = 0;
+        for candidate in due {
+            let result = self
+                .retrying(|| async {
+                    let Some(parcel) = self.store.parcel(candidate.id).await? else { return Ok(false) };
+                    let rules = self.rules_of_network(parcel.network_id).await?;
+                    // Collected, extended or reminded by another process meanwhile: nothing to do.
+                    let Ok(transition) = parcel.remind(&rules, caller.actor(), self.now()) else { return Ok(false) };
+                    self.commit_transition(&parcel, transition, Vec::new()).await?;
+                    Ok(true)
+                })
+                .await?;
+            reminded += u32::from(result);
+        }
+        Ok(reminded)
     }
 
     /// Frees compartments whose soft reservation has lapsed. Not needed for correctness (a lapsed
@@ -60,6 +83,7 @@ impl App {
     pub async fn run_sweeps(&self, caller: &Caller, limit: u32) -> Result<SweepReport, AppError> {
         Ok(SweepReport {
             expired: self.expire_due(caller, limit).await?,
+            reminded: self.remind_due(caller, limit).await?,
             reservations_released: self.release_lapsed_reservations(caller, limit).await?,
         })
     }

@@ -13,11 +13,13 @@ pub mod error;
 pub mod jobs;
 pub mod kpis;
 pub mod lockers;
+pub mod messages;
 pub mod occupancy;
 pub mod parcels;
 pub mod pdf;
 pub mod points;
 pub mod ports;
+pub mod recipients;
 pub mod secrets;
 pub mod setup;
 pub mod signed;
@@ -73,6 +75,8 @@ pub struct App {
     pub limits: AppLimits,
     /// The pickup-point search index, shared by every clone of the app.
     pub registry: Arc<points::PointRegistry>,
+    /// Where recipients reach this instance (links in their messages), without a trailing slash.
+    pub public_url: String,
     /// Makes ids strictly increase in this process.
     ids: Arc<IdSequence>,
 }
@@ -107,6 +111,7 @@ impl App {
             secrets,
             limits: AppLimits::default(),
             registry: Arc::default(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
             ids: Arc::default(),
         }
     }
@@ -171,6 +176,43 @@ impl App {
             payload,
             created_at: event.at,
         }
+    }
+
+    /// The link to a parcel's page for its recipient (status, extension): `{public_url}/r/{token}`.
+    pub fn recipient_link(&self, parcel_id: relais_domain::ids::ParcelId) -> String {
+        format!("{}/r/{}", self.public_url, signed::issue_link(self.secrets.signing_key(), parcel_id))
+    }
+
+    /// Adds what the recipient must hear (French and English) and the link to their parcel page to the
+    /// outbox message of a deposit, a reminder or an extension.
+    pub(crate) async fn tell_recipient(
+        &self,
+        message: &mut OutboxMessage,
+        parcel: &Parcel,
+        kind: relais_domain::parcel::EventKind,
+    ) -> Result<(), StoreError> {
+        use relais_domain::parcel::EventKind;
+        let Some(deadline) = parcel.pickup_deadline else { return Ok(()) };
+        if !matches!(kind, EventKind::Deposited | EventKind::Reminded | EventKind::Extended) {
+            return Ok(());
+        }
+        // The index has every point in memory; one created since its last rebuild is read.
+        let point = match self.registry.index().point(parcel.point_id) {
+            Some(point) => point,
+            None => match self.store.point(parcel.point_id).await? {
+                Some(point) => Arc::new(point),
+                None => return Ok(()),
+            },
+        };
+        let link = self.recipient_link(parcel.id);
+        let text = match kind {
+            EventKind::Reminded => messages::reminder(parcel, &point, deadline, &link),
+            EventKind::Extended => messages::extended(parcel, &point, deadline),
+            _ => messages::ready(parcel, &point, deadline, &link),
+        };
+        message.payload["recipient_link"] = link.into();
+        message.payload["message"] = text.to_json();
+        Ok(())
     }
 
     /// Clamps a requested page size to `1..=page_size_max` (default 50).

@@ -711,7 +711,12 @@ impl App {
         let transition = parcel.deposit(Some(compartment.id), &rules, carrier_actor(&session), now)?;
         writes.push(Write::UpdateCompartment(occupied));
         writes.push(Write::UpdateDropOffItem(item.deposited(now)));
-        Ok(self.transition_writes(transition, writes))
+        let outbox_at = writes.len() + 1;
+        let parcel = self.transition_writes(transition, writes);
+        if let Some(Write::AppendOutbox(message)) = writes.get_mut(outbox_at) {
+            self.tell_recipient(message, &parcel, relais_domain::parcel::EventKind::Deposited).await?;
+        }
+        Ok(parcel)
     }
 
     /// Writes that record a door fault: the audit line and the `point.door_fault` message.

@@ -440,7 +440,9 @@ impl App {
         let Transition { parcel, event } = transition;
         debug_assert_eq!(parcel.version, before.version);
         writes.push(Write::UpdateParcel(parcel.clone()));
-        writes.push(Write::AppendOutbox(self.outbox_for(&parcel, &event)));
+        let mut outbox = self.outbox_for(&parcel, &event);
+        self.tell_recipient(&mut outbox, &parcel, event.kind).await?;
+        writes.push(Write::AppendOutbox(outbox));
         writes.push(Write::AppendEvent(event));
         committed(self.commit(writes).await)?;
         Ok(Parcel { version: parcel.version + 1, ..parcel })

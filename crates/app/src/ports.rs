@@ -303,6 +303,8 @@ pub trait Store: Send + Sync + 'static {
     async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>>;
     /// Parcels `ready_for_pickup` whose deadline is at or before `now`, oldest deadline first.
     async fn parcels_due_for_expiry(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>>;
+    /// Parcels `ready_for_pickup` whose next reminder is due at or before `now`, oldest first.
+    async fn parcels_due_for_reminder(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>>;
     async fn events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredEvent>>;
     async fn outbox(&self, after: Option<OutboxId>, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
 

@@ -68,6 +68,41 @@ pub fn verify_qr(key: &VerifyingKey, token: &str) -> Result<QrClaims, SignatureE
     })
 }
 
+/// The prefix of recipient links of this format.
+pub const LINK_PREFIX: &str = "RL1.";
+/// What a link signature covers besides the parcel id: a link's signature can never pass for a QR
+/// token's (whose signed bytes are two ids) or the reverse.
+const LINK_CONTEXT: &[u8] = b"relais recipient link v1";
+
+/// The token of a recipient's link to their parcel page (status, extension): it names the parcel and
+/// cannot be forged; anyone holding it may see that parcel's page, like the paper notice of a shop.
+pub fn issue_link(key: &SigningKey, parcel_id: ParcelId) -> String {
+    let signature = key.sign(&link_message(parcel_id));
+    let mut bytes = parcel_id.uuid().as_bytes().to_vec();
+    bytes.extend_from_slice(&signature.to_bytes());
+    format!("{LINK_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The parcel a recipient link names, if its signature is good.
+pub fn verify_link(key: &VerifyingKey, token: &str) -> Result<ParcelId, SignatureError> {
+    let encoded = token.trim().strip_prefix(LINK_PREFIX).ok_or(SignatureError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| SignatureError::Malformed)?;
+    if bytes.len() != 16 + 64 {
+        return Err(SignatureError::Malformed);
+    }
+    let id: [u8; 16] = bytes[..16].try_into().map_err(|_| SignatureError::Malformed)?;
+    let parcel_id = Id::from_uuid(uuid::Uuid::from_bytes(id));
+    let signature = Signature::from_slice(&bytes[16..]).map_err(|_| SignatureError::Malformed)?;
+    key.verify(&link_message(parcel_id), &signature).map_err(|_| SignatureError::BadSignature)?;
+    Ok(parcel_id)
+}
+
+fn link_message(parcel_id: ParcelId) -> Vec<u8> {
+    let mut message = LINK_CONTEXT.to_vec();
+    message.extend_from_slice(parcel_id.uuid().as_bytes());
+    message
+}
+
 /// A short, stable name for a public key: the first 16 hex digits of its SHA-256.
 pub fn key_id(key: &VerifyingKey) -> String {
     crate::secrets::hex(&Sha256::digest(key.as_bytes())[..8])
@@ -177,6 +212,22 @@ mod tests {
         for junk in ["", "RQ1.", "RQ1.!!!", "0123456789abcdef0123456789abcdef", "RQ1.AAAA"] {
             assert_eq!(verify_qr(&key(1).verifying_key(), junk), Err(SignatureError::Malformed), "{junk}");
         }
+    }
+
+    #[test]
+    fn a_recipient_link_names_its_parcel_and_cannot_be_forged_or_confused_with_a_qr_token() {
+        let link = issue_link(&key(1), id(2));
+        assert!(link.starts_with(LINK_PREFIX) && link.len() < 120, "{link}");
+        assert_eq!(verify_link(&key(1).verifying_key(), &link), Ok(id(2)));
+        assert_eq!(verify_link(&key(9).verifying_key(), &link), Err(SignatureError::BadSignature));
+        let mut bytes = URL_SAFE_NO_PAD.decode(&link[LINK_PREFIX.len()..]).unwrap();
+        bytes[3] ^= 1;
+        let other = format!("{LINK_PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert_eq!(verify_link(&key(1).verifying_key(), &other), Err(SignatureError::BadSignature));
+        // A QR token's signature does not make a link, even with the prefix changed.
+        let qr = issue_qr(&key(1), id(2), id(3));
+        let renamed = qr.replacen(QR_PREFIX, LINK_PREFIX, 1);
+        assert!(verify_link(&key(1).verifying_key(), &renamed).is_err());
     }
 
     #[test]

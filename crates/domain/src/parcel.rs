@@ -192,10 +192,12 @@ pub enum EventKind {
     /// The door of the parcel's compartment failed (jammed, forced open): the parcel stays where it is
     /// and someone must look at it.
     CompartmentFault,
+    /// The recipient was reminded that the parcel is waiting (the state does not change).
+    Reminded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Announced,
         EventKind::InTransit,
         EventKind::Deposited,
@@ -208,6 +210,7 @@ impl EventKind {
         EventKind::Cancelled,
         EventKind::IncidentReported,
         EventKind::CompartmentFault,
+        EventKind::Reminded,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -224,6 +227,7 @@ impl EventKind {
             EventKind::Cancelled => "cancelled",
             EventKind::IncidentReported => "incident_reported",
             EventKind::CompartmentFault => "compartment_fault",
+            EventKind::Reminded => "reminded",
         }
     }
 
@@ -283,10 +287,25 @@ pub struct Parcel {
     pub deposited_at: Option<Timestamp>,
     pub pickup_deadline: Option<Timestamp>,
     pub extensions_used: u32,
+    /// Reminders sent so far.
+    pub reminders_sent: u32,
+    /// When the next reminder is due, while the parcel waits and one is left (see [`next_reminder`]).
+    pub next_reminder_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Optimistic concurrency: every stored change checks and bumps it.
     pub version: i64,
+}
+
+/// The next reminder of a parcel whose deadline is `deadline`: the earliest `deadline - offset` later
+/// than `after`, for the network's offsets (hours before the deadline). `None` when none is left.
+/// Reminders whose moment has already passed are skipped rather than sent late in a burst.
+pub fn next_reminder(deadline: Timestamp, offsets_hours: &[u32], after: Timestamp) -> Option<Timestamp> {
+    offsets_hours
+        .iter()
+        .map(|hours| deadline - chrono::Duration::hours(i64::from(*hours)))
+        .filter(|at| *at > after)
+        .min()
 }
 
 /// The data a merchant gives to announce a parcel, already parsed.
@@ -317,6 +336,7 @@ pub enum Action {
     Cancel,
     ReportIncident,
     FlagFault,
+    Remind,
 }
 
 impl Action {
@@ -333,6 +353,7 @@ impl Action {
             Action::Cancel => "cancel",
             Action::ReportIncident => "report_incident",
             Action::FlagFault => "flag_fault",
+            Action::Remind => "remind",
         }
     }
 }
@@ -359,6 +380,10 @@ pub enum TransitionError {
     NotYetDue {
         deadline: Timestamp,
     },
+    /// A reminder asked before it is due.
+    ReminderNotYetDue {
+        due: Timestamp,
+    },
 }
 
 impl fmt::Display for TransitionError {
@@ -378,6 +403,9 @@ impl fmt::Display for TransitionError {
             }
             TransitionError::NotYetDue { deadline } => {
                 write!(f, "the parcel is not due to expire before {}", deadline.to_rfc3339())
+            }
+            TransitionError::ReminderNotYetDue { due } => {
+                write!(f, "the next reminder is not due before {}", due.to_rfc3339())
             }
         }
     }
@@ -410,6 +438,8 @@ impl Parcel {
             deposited_at: None,
             pickup_deadline: None,
             extensions_used: 0,
+            reminders_sent: 0,
+            next_reminder_at: None,
             created_at: now,
             updated_at: now,
             version: 0,
@@ -459,6 +489,8 @@ impl Parcel {
                 transition.parcel.compartment_id = compartment_id;
                 transition.parcel.deposited_at = Some(now);
                 transition.parcel.pickup_deadline = Some(now + rules.hold_window());
+                transition.parcel.next_reminder_at =
+                    next_reminder(now + rules.hold_window(), &rules.reminder_offsets_hours, now);
                 transition.event.compartment_id = compartment_id;
                 Ok(transition)
             }
@@ -532,6 +564,33 @@ impl Parcel {
         let mut transition = self.moved(ParcelState::ReadyForPickup, EventKind::Extended, actor, None, now);
         transition.parcel.pickup_deadline = Some(deadline + rules.extension());
         transition.parcel.extensions_used += 1;
+        // The reminders start over for the new deadline.
+        transition.parcel.next_reminder_at =
+            next_reminder(deadline + rules.extension(), &rules.reminder_offsets_hours, now);
+        Ok(transition)
+    }
+
+    /// Reminds the recipient that the parcel waits, when a reminder is due. The state does not change;
+    /// the next reminder is the next one still ahead.
+    pub fn remind(&self, rules: &NetworkRules, actor: Actor, now: Timestamp) -> Result<Transition, TransitionError> {
+        let (ParcelState::ReadyForPickup, Some(deadline), Some(due)) =
+            (self.state, self.pickup_deadline, self.next_reminder_at)
+        else {
+            return Err(self.invalid(Action::Remind));
+        };
+        if now < due {
+            return Err(TransitionError::ReminderNotYetDue { due });
+        }
+        let number = self.reminders_sent + 1;
+        let mut transition = self.moved(
+            ParcelState::ReadyForPickup,
+            EventKind::Reminded,
+            actor,
+            Some(&format!("reminder_{number}")),
+            now,
+        );
+        transition.parcel.reminders_sent = number;
+        transition.parcel.next_reminder_at = next_reminder(deadline, &rules.reminder_offsets_hours, now);
         Ok(transition)
     }
 
@@ -684,7 +743,9 @@ impl Parcel {
         reason: Option<&str>,
         now: Timestamp,
     ) -> Transition {
-        let parcel = Parcel { state: to, updated_at: now, ..self.clone() };
+        // Reminders are for a parcel that waits; any other state has none due.
+        let next_reminder_at = if to == ParcelState::ReadyForPickup { self.next_reminder_at } else { None };
+        let parcel = Parcel { state: to, updated_at: now, next_reminder_at, ..self.clone() };
         let event = ParcelEvent {
             parcel_id: self.id,
             kind,
@@ -898,5 +959,49 @@ mod tests {
         for kind in ActorKind::ALL {
             assert_eq!(ActorKind::parse(kind.as_str()), Some(kind));
         }
+    }
+
+    #[test]
+    fn next_reminder_table() {
+        let deadline = t(72);
+        // (offsets, after, expected)
+        let cases: [(&[u32], Timestamp, Option<Timestamp>); 6] = [
+            (&[24], t(1), Some(t(48))),
+            (&[48, 24, 6], t(1), Some(t(24))),
+            (&[48, 24, 6], t(24), Some(t(48))),
+            (&[48, 24, 6], t(60), Some(t(66))),
+            (&[48, 24, 6], t(66), None),
+            (&[], t(1), None),
+        ];
+        for (i, (offsets, after, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(next_reminder(deadline, offsets, after), expected, "case {i}");
+        }
+    }
+
+    #[test]
+    fn reminders_follow_the_deadline_and_stop_when_the_parcel_leaves() {
+        let rules = NetworkRules { reminder_offsets_hours: vec![48, 24], ..NetworkRules::default() };
+        let deposited = announced().deposit(None, &rules, Actor::system(), t(0)).unwrap().parcel;
+        assert_eq!(deposited.next_reminder_at, Some(t(24)), "72 h hold: 48 h before the deadline");
+        assert_eq!(
+            deposited.remind(&rules, Actor::system(), t(23)).unwrap_err(),
+            TransitionError::ReminderNotYetDue { due: t(24) }
+        );
+        let first = deposited.remind(&rules, Actor::system(), t(24)).unwrap();
+        assert_eq!((first.event.kind, first.event.reason.as_deref()), (EventKind::Reminded, Some("reminder_1")));
+        assert_eq!((first.parcel.state, first.parcel.reminders_sent), (ParcelState::ReadyForPickup, 1));
+        assert_eq!(first.parcel.next_reminder_at, Some(t(48)));
+        // Sent late (the job was down), the second is not followed by a burst of missed ones.
+        let second = first.parcel.remind(&rules, Actor::system(), t(50)).unwrap().parcel;
+        assert_eq!((second.reminders_sent, second.next_reminder_at), (2, None));
+        assert!(second.remind(&rules, Actor::system(), t(60)).is_err(), "none left");
+        // An extension starts them over for the new deadline (72 + 48 = 120 h).
+        let extended = first.parcel.extend(&rules, Actor::system(), t(40)).unwrap().parcel;
+        assert_eq!(extended.next_reminder_at, Some(t(72)), "48 h before the new deadline, not the old one's");
+        let extended = extended.remind(&rules, Actor::system(), t(72)).unwrap().parcel;
+        assert_eq!(extended.next_reminder_at, Some(t(96)), "then 24 h before it");
+        // Collected: no reminder is due any more.
+        let collected = first.parcel.collect(Actor::system(), t(30)).unwrap().parcel;
+        assert_eq!(collected.next_reminder_at, None);
     }
 }

@@ -142,6 +142,9 @@ fn transition_details(error: &TransitionError) -> Value {
         TransitionError::NotYetDue { deadline } => {
             json!({"action": "expire", "reason": "not_yet_due", "pickup_deadline": deadline.to_rfc3339()})
         }
+        TransitionError::ReminderNotYetDue { due } => {
+            json!({"action": "remind", "reason": "not_yet_due", "due": due.to_rfc3339()})
+        }
     }
 }
 

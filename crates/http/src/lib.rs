@@ -9,6 +9,7 @@ pub mod kpis;
 pub mod limiter;
 pub mod lockers;
 pub mod points;
+pub mod recipients;
 pub mod widget;
 pub mod wire;
 
@@ -165,6 +166,8 @@ pub fn router(app: App, config: HttpConfig) -> Router {
         .route("/v1/parcels/{id}/force-expiry", post(handlers::force_expiry))
         .route("/v1/jobs/sweep", post(handlers::sweep))
         .route("/v1/kpis", get(kpis::kpis))
+        .route("/r/{token}", get(recipients::page))
+        .route("/r/{token}/extend", post(recipients::extend))
         .route("/widget", get(widget::picker))
         .route("/widget.js", get(widget::loader_js))
         .route("/widget/app.js", get(widget::picker_js))

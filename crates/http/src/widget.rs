@@ -73,16 +73,27 @@ pub async fn points(
     client: Option<Extension<ConnectInfo<SocketAddr>>>,
     QueryParams(query): QueryParams<SearchQuery>,
 ) -> Result<Json<SearchView>, ApiError> {
+    limit_public(&state, client)?;
+    search_as(&state, &Caller::system(), query)
+}
+
+/// The limit of the public routes (widget search, recipient pages): requests per client address.
+pub(crate) fn limit_public(
+    state: &HttpState,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Result<(), ApiError> {
     // Without the peer address (a server not started with connect info) all clients share one bucket.
     let address = client.map_or(IpAddr::from([0, 0, 0, 0]), |Extension(ConnectInfo(a))| a.ip());
-    if let Err(wait) = state.public_limiter.allow(address, std::time::Instant::now()) {
-        let seconds = (wait.as_secs_f64().ceil() as u64).max(1);
-        return Err(ApiError::new(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many searches from this address; retry in {seconds} s"),
-        )
-        .with_details(serde_json::json!({"retry_after_seconds": seconds})));
+    match state.public_limiter.allow(address, std::time::Instant::now()) {
+        Ok(()) => Ok(()),
+        Err(wait) => {
+            let seconds = (wait.as_secs_f64().ceil() as u64).max(1);
+            Err(ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests from this address; retry in {seconds} s"),
+            )
+            .with_details(serde_json::json!({"retry_after_seconds": seconds})))
+        }
     }
-    search_as(&state, &Caller::system(), query)
 }

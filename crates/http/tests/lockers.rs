@@ -308,3 +308,58 @@ async fn a_locker_reports_an_offline_qr_collection_once() {
         assert_error(&replay, StatusCode::CONFLICT, "invalid_transition");
     }
 }
+
+/// The recipient's page from the link in their messages: French or English, the extension as a plain
+/// form, once; a bad link is a page saying so, not an error envelope.
+#[tokio::test]
+async fn the_recipients_page_shows_the_parcel_and_extends_it_once() {
+    for api in apis().await {
+        let announced =
+            api.call(Method::POST, "/v1/parcels", &api.merchant, Some(api.announce_body("157035381410375177"))).await;
+        let id = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
+        api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
+        let link = api.app.recipient_link(relais_domain::ids::Id::from_uuid(id.parse().unwrap()));
+        let path = link.strip_prefix(&api.app.public_url).unwrap().to_owned();
+        let bad = api.raw(Method::GET, "/r/RL1.AAAA", "", None, None).await;
+        assert_eq!(bad.status, StatusCode::NOT_FOUND);
+        assert!(bad.body.as_str().unwrap().contains("Ce lien n'est pas valable"));
+
+        let too_early = api.raw(Method::GET, &path, "", None, None).await;
+        assert_eq!(too_early.status, StatusCode::OK);
+        assert_eq!(too_early.headers["content-type"], "text/html; charset=utf-8");
+        assert!(too_early.headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+        let page = too_early.body.as_str().unwrap();
+        assert!(
+            page.contains("<html lang=\"fr\">") && page.contains("vous attend à") && page.contains("Consigne Gare"),
+            "{page}"
+        );
+        assert!(page.contains("La prolongation sera possible à partir du 28/11/2026 à 21:00"), "{page}");
+
+        // 36 h after the deposit the extension is open: the form, then the page says it is done.
+        api.clock.advance(chrono::Duration::hours(37));
+        let english = api.raw(Method::GET, &format!("{path}?lang=en"), "", None, None).await;
+        let page = english.body.as_str().unwrap();
+        assert!(
+            page.contains("Keep my parcel until 2 Dec 2026 at 09:00") && page.contains("method=\"post\""),
+            "{page}"
+        );
+        let extended = api.raw(Method::POST, &format!("{path}/extend?lang=en"), "", Some(""), None).await;
+        assert_eq!(extended.status, StatusCode::SEE_OTHER);
+        let location = extended.headers["location"].to_str().unwrap().to_owned();
+        assert_eq!(location, format!("{path}?lang=en&done=1"));
+        let done = api.raw(Method::GET, &location, "", None, None).await;
+        let page = done.body.as_str().unwrap();
+        assert!(page.contains("Done.") && page.contains("Collect it by <strong>2 Dec 2026 at 09:00"), "{page}");
+        assert!(page.contains("The extension has already been used."), "{page}");
+        let twice = api.raw(Method::POST, &format!("{path}/extend"), "", Some(""), None).await;
+        assert_eq!(twice.status, StatusCode::CONFLICT);
+        assert!(twice.body.as_str().unwrap().contains("La prolongation a déjà été utilisée."));
+        let parcel = api.call(Method::GET, &format!("/v1/parcels/{id}"), &api.operator, None).await;
+        assert_eq!(parcel.body["extensions_used"], 1, "{}", parcel.body);
+
+        // The page is public and limited per client address like the widget (6 a minute in these tests):
+        // the seventh request of the minute is refused.
+        let limited = api.raw(Method::GET, &path, "", None, None).await;
+        assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+}

@@ -41,7 +41,7 @@ impl Client {
         Ok(Client { stream: BufReader::new(stream), host: host.to_owned() })
     }
 
-    /// Sends one request and reads the whole response.
+    /// Sends one request (a JSON body, if any) and reads the whole response.
     pub async fn request(
         &mut self,
         method: &str,
@@ -49,18 +49,42 @@ impl Client {
         key: Option<&str>,
         body: Option<&str>,
     ) -> io::Result<Response> {
+        let body = body.unwrap_or("");
+        let content_type = (!body.is_empty()).then_some("application/json");
+        self.send(method, path, key, content_type, body.as_bytes()).await
+    }
+
+    /// Sends one request with a body of any type (a point file) and reads the whole response.
+    pub async fn request_bytes(
+        &mut self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+    ) -> io::Result<Response> {
+        self.send(method, path, key, Some(content_type), body).await
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> io::Result<Response> {
         let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\n", self.host);
         if let Some(key) = key {
             head.push_str(&format!("authorization: Bearer {key}\r\n"));
         }
-        let body = body.unwrap_or("");
-        if !body.is_empty() {
-            head.push_str("content-type: application/json\r\n");
+        if let Some(content_type) = content_type {
+            head.push_str(&format!("content-type: {content_type}\r\n"));
         }
         head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
         let stream = self.stream.get_mut();
         stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body.as_bytes()).await?;
+        stream.write_all(body).await?;
         self.read_response().await
     }
 

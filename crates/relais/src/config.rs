@@ -13,6 +13,8 @@ use serde::Deserialize;
 pub struct Config {
     pub database_url: String,
     pub listen: String,
+    /// Where recipients reach this instance (the links in their messages); `http://<listen>` if unset.
+    pub public_url: Option<String>,
     /// 64 hex characters. Keys pickup-code and API-key digests: losing it invalidates every code and key.
     pub secret_key: Option<String>,
     pub request_body_bytes_max: usize,
@@ -107,6 +109,7 @@ impl Default for Config {
         Config {
             database_url: "relais.db".into(),
             listen: "127.0.0.1:8080".into(),
+            public_url: None,
             secret_key: None,
             request_body_bytes_max: 64 * 1024,
             sweep_interval_seconds: 60,
@@ -137,7 +140,7 @@ impl Default for AttemptsConfig {
 }
 
 pub const EXAMPLE: &str = r#"# relais configuration. Every setting can also be given as an environment variable
-# (RELAIS_DATABASE_URL, RELAIS_LISTEN, RELAIS_SECRET_KEY, RELAIS_REQUEST_BODY_BYTES_MAX,
+# (RELAIS_DATABASE_URL, RELAIS_LISTEN, RELAIS_PUBLIC_URL, RELAIS_SECRET_KEY, RELAIS_REQUEST_BODY_BYTES_MAX,
 # RELAIS_SWEEP_INTERVAL_SECONDS, RELAIS_TIME_SCALE, RELAIS_LOG) or, for the first two, a flag; flags win over the
 # environment, which wins over this file, which wins over the defaults shown here.
 
@@ -146,6 +149,10 @@ database_url = "relais.db"
 
 # Address the API listens on.
 listen = "127.0.0.1:8080"
+
+# Where recipients reach this instance: the base of the links in their messages (their parcel's page).
+# Defaults to http://<listen>; set it to the public https address behind a reverse proxy.
+# public_url = "https://relais.example.org"
 
 # 64 hex characters (e.g. `openssl rand -hex 32`). Keys the digests of pickup codes and API keys:
 # keep it secret, keep it safe, never change it (every code and key would stop working).
@@ -227,6 +234,9 @@ impl Config {
         if let Some(v) = env("RELAIS_LISTEN") {
             config.listen = v;
         }
+        if let Some(v) = env("RELAIS_PUBLIC_URL") {
+            config.public_url = Some(v);
+        }
         if let Some(v) = env("RELAIS_SECRET_KEY") {
             config.secret_key = Some(v);
         }
@@ -268,6 +278,11 @@ impl Config {
         }
         if self.index_rebuild_seconds == 0 {
             return Err("index_rebuild_seconds must be at least 1".into());
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err("public_url must start with https:// or http://".into());
         }
         if !(self.occupancy_alert_threshold > 0.0 && self.occupancy_alert_threshold <= 1.0) {
             return Err("occupancy_alert_threshold must be above 0 and at most 1".into());
@@ -325,6 +340,11 @@ impl Config {
     }
 
     /// The secret key: configured, or (SQLite only) read from / created in `<database>.key`.
+    /// The base of recipients' links, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_owned()
+    }
+
     pub fn secret_key(&self, random: &dyn relais_app::RandomSource) -> Result<[u8; 32], String> {
         if let Some(key) = &self.secret_key {
             return relais_app::secrets::parse_hex_key(key)

@@ -3,6 +3,7 @@
 //! no HTTP client dependency).
 
 pub mod bench;
+pub mod bench_network;
 pub mod bench_points;
 pub mod client;
 pub mod config;

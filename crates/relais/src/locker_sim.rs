@@ -83,6 +83,9 @@ pub struct SimReport {
     /// Latency of every timed request, microseconds.
     pub latencies_us: Vec<u32>,
     pub elapsed: Duration,
+    /// When the last courier visit ended, from the start: the parcel flow's duration (what follows is
+    /// recipients and take-backs finishing).
+    pub flow: Duration,
 }
 
 impl SimReport {
@@ -96,6 +99,7 @@ impl SimReport {
         self.collected += other.collected;
         self.returned += other.returned;
         self.latencies_us.extend(other.latencies_us);
+        self.flow = self.flow.max(other.flow);
     }
 
     pub fn percentile_ms(&self, q: f64) -> f64 {
@@ -115,7 +119,7 @@ impl SimReport {
     pub fn line(&self) -> String {
         format!(
             "lockers={} requests={} unexpected={} heartbeats={} announced={} deposited={} deposit_failed={} \
-             collected={} returned={} seconds={:.1} requests_per_s={:.0} p50_ms={:.2} p99_ms={:.2}",
+             collected={} returned={} seconds={:.1} flow_seconds={:.1} requests_per_s={:.0} p50_ms={:.2} p99_ms={:.2}",
             self.lockers,
             self.requests,
             self.unexpected,
@@ -126,6 +130,7 @@ impl SimReport {
             self.collected,
             self.returned,
             self.elapsed.as_secs_f64(),
+            self.flow.as_secs_f64(),
             self.requests_per_s(),
             self.percentile_ms(0.5),
             self.percentile_ms(0.99),
@@ -397,6 +402,7 @@ async fn worker(
     n: u64,
 ) -> Result<SimReport, String> {
     let client = Client::connect(address).await.map_err(|e| e.to_string())?;
+    let started = Instant::now();
     let mut w = Worker {
         client,
         address,
@@ -435,6 +441,7 @@ async fn worker(
             Event::Visit(i) => {
                 pending -= 1;
                 let (follow_ups, again) = visit(&mut w, i, &mut lockers[i], &options).await;
+                w.report.flow = started.elapsed();
                 for (delay, event) in follow_ups {
                     pending += 1;
                     push(&mut queue, Instant::now() + delay, event);
@@ -578,9 +585,10 @@ async fn visit(
 /// Returns a take-back when the parcel has expired meanwhile.
 async fn pickup(w: &mut Worker, at: usize, locker: &mut Locker, code: &str, parcel_id: String) -> Option<Event> {
     let (device, path) = (locker.device_key.clone(), format!("/v1/points/{}/pickups", locker.id));
-    let reply = w.call("POST", &path, &device, Some(json!({"code": code})), &[200, 403]).await?;
-    if reply.status == 403 {
-        // Too late: it has expired; the courier will take it back.
+    let reply = w.call("POST", &path, &device, Some(json!({"code": code})), &[200, 403, 409]).await?;
+    if reply.status != 200 {
+        // Too late: it has expired (403: before the code was checked; 409: while it was); the courier
+        // will take it back.
         return Some(Event::TakeBack { locker: at, parcel_id, tries: 0 });
     }
     w.report.collected += 1;

@@ -250,6 +250,26 @@ enum PointsCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// A locker network's traffic (heartbeats, drop-off sessions, pickups, expiries, take-backs) from
+    /// `relais locker-sim` processes against a `relais serve`, vs GET /healthz on the same server.
+    Network {
+        #[arg(long, default_value_t = 20_000)]
+        lockers: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        parcels: u64,
+        /// postgres://... (a fresh schema is created and dropped); SQLite in a temporary directory by default.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// `relais locker-sim` processes sharing the lockers.
+        #[arg(long, default_value_t = 2)]
+        sims: usize,
+        /// Connections per simulator.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// How much faster the server's clock runs (24-hour hold windows lapse in a minute at 1440).
+        #[arg(long, default_value_t = 1440.0)]
+        time_scale: f64,
+    },
     /// Full parcel lifecycles (announce, deposit, pickup) through the use cases, against the storage
     /// ceiling (the same rows as plain SQL, same batching).
     Lifecycle {
@@ -435,6 +455,15 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Bench { command: BenchCommand::Import { points } } => {
             init_tracing("warn");
             println!("{}", relais::bench_points::import(relais::bench_points::ImportOptions { points }).await?);
+            Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Network { lockers, parcels, database_url, sims, connections, time_scale },
+        } => {
+            init_tracing("warn");
+            let options =
+                relais::bench_network::NetworkOptions { lockers, parcels, database_url, sims, connections, time_scale };
+            println!("{}", relais::bench_network::network(options).await?);
             Ok(())
         }
         Command::Bench { command: BenchCommand::Http { parcels, concurrency } } => {
@@ -626,6 +655,7 @@ async fn build_app(config: &Config) -> Result<App, String> {
     };
     let mut app = App::new(store, clock, random, secrets);
     app.limits = config.app_limits();
+    app.public_url = config.public_url();
     Ok(app)
 }
 
@@ -687,8 +717,9 @@ async fn sweep_forever(app: App, interval_seconds: u64, batch_max: u32) {
     loop {
         interval.tick().await;
         match app.run_sweeps(&Caller::system(), batch_max).await {
-            Ok(report) if report.expired + report.reservations_released > 0 => {
-                tracing::info!(expired = report.expired, released = report.reservations_released, "sweep");
+            Ok(report) if report.expired + report.reminded + report.reservations_released > 0 => {
+                let (expired, reminded, released) = (report.expired, report.reminded, report.reservations_released);
+                tracing::info!(expired, reminded, released, "sweep");
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),

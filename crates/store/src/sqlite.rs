@@ -489,7 +489,8 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
         Write::UpdateParcel(p) => exec_versioned(
             c,
             "UPDATE parcels SET state = ?1, incident_kind = ?2, compartment_id = ?3, deposited_at = ?4,
-                pickup_deadline = ?5, extensions_used = ?6, updated_at = ?7, version = version + 1
+                pickup_deadline = ?5, extensions_used = ?6, updated_at = ?7, reminders_sent = ?10,
+                next_reminder_at = ?11, version = version + 1
              WHERE id = ?8 AND version = ?9",
             params![
                 p.state.as_str(),
@@ -500,7 +501,9 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
                 p.extensions_used,
                 micros(p.updated_at),
                 id(p.id),
-                p.version
+                p.version,
+                p.reminders_sent,
+                p.next_reminder_at.map(micros)
             ],
         ),
         Write::AppendEvent(e) => exec(
@@ -900,7 +903,8 @@ fn audit_row(r: &Row) -> StoreResult<AuditEntry> {
 
 const PARCEL_COLUMNS: &str = "id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
     recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id, code_digest,
-    qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version";
+    qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version, reminders_sent,
+    next_reminder_at";
 
 fn parcel_row(r: &Row) -> StoreResult<Parcel> {
     let state = ParcelState::parse(&get::<String>(r, 12)?, get::<Option<String>>(r, 13)?.as_deref())
@@ -927,6 +931,8 @@ fn parcel_row(r: &Row) -> StoreResult<Parcel> {
         created_at: get_time(r, 20)?,
         updated_at: get_time(r, 21)?,
         version: get(r, 22)?,
+        reminders_sent: get(r, 23)?,
+        next_reminder_at: get_opt_time(r, 24)?,
     })
 }
 
@@ -1193,6 +1199,18 @@ impl Store for SqliteStore {
             &format!(
                 "SELECT {PARCEL_COLUMNS} FROM parcels
                  WHERE state = 'ready_for_pickup' AND pickup_deadline <= ?1 ORDER BY pickup_deadline LIMIT ?2"
+            ),
+            &[&micros(now), &limit],
+            parcel_row,
+        )
+    }
+
+    async fn parcels_due_for_reminder(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND next_reminder_at IS NOT NULL AND next_reminder_at <= ?1
+                 ORDER BY next_reminder_at LIMIT ?2"
             ),
             &[&micros(now), &limit],
             parcel_row,

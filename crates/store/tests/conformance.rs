@@ -1396,3 +1396,74 @@ async fn door_faults_remote_openings_and_the_audit_log() {
         assert!(matches!(w.app.audit_log(&w.merchant, None, None, None, None).await, Err(AppError::Forbidden { .. })));
     }
 }
+
+/// Reminders go out when due, once, with the recipient's text in French and English in the point's
+/// local time and the link to their page; the recipient extends from that link, once, and the
+/// reminders follow the new deadline.
+#[tokio::test]
+async fn reminders_and_the_recipients_extension_link() {
+    use relais_app::signed;
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let system = Caller::system();
+        let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "REMIND0001", SMALL)).await.unwrap();
+        let deposited = w.app.deposit(&w.carrier, a.parcel.id).await.unwrap().parcel;
+        // Default rules: 72 h hold, a reminder 24 h before the deadline, i.e. 48 h after the deposit.
+        assert_eq!(deposited.next_reminder_at, Some(start() + Duration::hours(48)), "{name}");
+        let outbox = w.app.store.outbox(None, 100).await.unwrap();
+        let ready = outbox.iter().find(|m| m.topic == "parcel.deposited").unwrap();
+        assert!(
+            ready.payload["message"]["fr"].as_str().unwrap().contains("jusqu'au 30/11/2026 à 09:00"),
+            "{name}: Paris time: {}",
+            ready.payload
+        );
+        assert!(ready.payload["message"]["en"].as_str().unwrap().contains("until 30 Nov 2026 at 09:00"));
+        let link = ready.payload["recipient_link"].as_str().unwrap().to_owned();
+        let token = link.rsplit('/').next().unwrap().to_owned();
+        assert_eq!(signed::verify_link(&w.app.secrets.verifying_key(), &token), Ok(a.parcel.id));
+
+        w.clock.set(start() + Duration::hours(47));
+        assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 0, "{name}: not yet");
+        w.clock.set(start() + Duration::hours(48));
+        assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 1, "{name}");
+        assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 0, "{name}: once");
+        let outbox = w.app.store.outbox(None, 100).await.unwrap();
+        let reminder = outbox.iter().find(|m| m.topic == "parcel.reminded").unwrap();
+        let fr = reminder.payload["message"]["fr"].as_str().unwrap();
+        assert!(
+            fr.starts_with("Rappel : votre colis REMIND0001 vous attend à locker L1") && fr.contains(&link),
+            "{fr}"
+        );
+        assert!(reminder.payload["message"]["en"].as_str().unwrap().starts_with("Reminder: your parcel REMIND0001"));
+
+        // The recipient's page, then the extension from it (72 + 48 h), once.
+        let view = w.app.recipient_view(&token).await.unwrap();
+        assert_eq!(view.extension, Ok(start() + Duration::hours(120)), "{name}");
+        let extended = w.app.extend_by_recipient(&token).await.unwrap();
+        assert_eq!(extended.pickup_deadline, Some(start() + Duration::hours(120)));
+        assert_eq!(
+            extended.next_reminder_at,
+            Some(start() + Duration::hours(96)),
+            "{name}: 24 h before the new deadline"
+        );
+        let events = w.app.store.events(a.parcel.id).await.unwrap();
+        let last = &events.last().unwrap().event;
+        assert_eq!((last.kind, last.actor.kind.as_str()), (EventKind::Extended, "recipient"));
+        let again = w.app.extend_by_recipient(&token).await;
+        assert!(matches!(again, Err(AppError::InvalidTransition(TransitionError::ExtensionRefused(_)))), "{again:?}");
+        assert!(w.app.recipient_view(&token).await.unwrap().extension.is_err());
+
+        // Forged or foreign links show nothing.
+        let forged = token.replacen('A', "B", 1);
+        for bad in [forged.as_str(), "RL1.", "", &a.qr_token] {
+            if bad == token {
+                continue;
+            }
+            assert!(matches!(w.app.recipient_view(bad).await, Err(AppError::NotFound { .. })), "{name}: {bad}");
+        }
+        // Collected: no reminder is due any more.
+        w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(a.pickup_code.as_str().into())).await.unwrap();
+        w.clock.set(start() + Duration::hours(100));
+        assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 0, "{name}");
+    }
+}

@@ -1,5 +1,5 @@
--- Lockers at work (issue 4): door faults, courier drop-off sessions, door commands, device heartbeats and
--- the audit log of operator and device actions.
+-- Lockers at work (issue 4): door faults, courier drop-off sessions, door commands, device heartbeats,
+-- the audit log of operator and device actions, and reminders of waiting parcels.
 ALTER TABLE compartments ADD COLUMN fault TEXT;
 
 CREATE TABLE drop_off_sessions (
@@ -65,3 +65,8 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_point_idx ON audit_log (point_id, seq);
 CREATE INDEX audit_log_parcel_idx ON audit_log (parcel_id, seq) WHERE parcel_id IS NOT NULL;
+
+ALTER TABLE parcels ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE parcels ADD COLUMN next_reminder_at INTEGER;
+CREATE INDEX parcels_reminder_idx ON parcels (next_reminder_at)
+    WHERE state = 'ready_for_pickup' AND next_reminder_at IS NOT NULL;

@@ -1,0 +1,70 @@
+//! The recipient's side: the page a recipient opens from the link in their messages (where the
+//! parcel is, until when, how to collect it) and the one extension they may ask for there.
+//!
+//! The link's token is the capability: signed by the platform and naming one parcel (ADR 7), it shows
+//! that parcel's page to whoever holds it, as a shop's paper notice would. It shows nothing a notice
+//! would not: no code, no phone, no e-mail.
+
+use std::sync::Arc;
+
+use relais_domain::Timestamp;
+use relais_domain::parcel::{Actor, ActorKind, Parcel, TransitionError};
+use relais_domain::point::PickupPoint;
+
+use crate::error::AppError;
+use crate::{App, signed};
+
+/// What the recipient's page shows.
+#[derive(Debug, Clone)]
+pub struct RecipientView {
+    pub parcel: Parcel,
+    pub point: Arc<PickupPoint>,
+    /// The deadline an extension would give now, or why there is none.
+    pub extension: Result<Timestamp, TransitionError>,
+}
+
+impl App {
+    /// The parcel a recipient link names, as its recipient may see it. A bad or forged link is
+    /// `not_found`, like an unknown parcel.
+    pub async fn recipient_view(&self, token: &str) -> Result<RecipientView, AppError> {
+        let parcel = self.parcel_of_link(token).await?;
+        let point = match self.registry.index().point(parcel.point_id) {
+            Some(point) => point,
+            None => Arc::new(
+                self.store
+                    .point(parcel.point_id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found("point", parcel.point_id))?,
+            ),
+        };
+        let rules = self.rules_of_network(parcel.network_id).await.map_err(crate::parcels::retry_error)?;
+        let extension =
+            parcel.extend(&rules, recipient(), self.now()).map(|t| t.parcel.pickup_deadline.unwrap_or_default());
+        Ok(RecipientView { parcel, point, extension })
+    }
+
+    /// The recipient asks for the extension from their page, within the network's rules.
+    pub async fn extend_by_recipient(&self, token: &str) -> Result<Parcel, AppError> {
+        let parcel_id = self.parcel_of_link(token).await?.id;
+        self.retrying(|| async {
+            let parcel = self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
+            let rules = self.rules_of_network(parcel.network_id).await?;
+            let transition = parcel.extend(&rules, recipient(), self.now())?;
+            self.commit_transition(&parcel, transition, Vec::new()).await
+        })
+        .await
+    }
+
+    async fn parcel_of_link(&self, token: &str) -> Result<Parcel, AppError> {
+        let not_found = || AppError::not_found("parcel", "this link");
+        if token.len() > 200 {
+            return Err(not_found());
+        }
+        let parcel_id = signed::verify_link(&self.secrets.verifying_key(), token).map_err(|_| not_found())?;
+        self.store.parcel(parcel_id).await?.ok_or_else(not_found)
+    }
+}
+
+fn recipient() -> Actor {
+    Actor { kind: ActorKind::Recipient, reference: Some("recipient link".to_owned()) }
+}
