@@ -13,9 +13,10 @@ use relais_domain::attempts::AttemptLimits;
 use relais_domain::compartment::{Compartment, DoorFault, choose_compartment};
 use relais_domain::dropoff::{
     CommandPurpose, CommandState, DoorCommand, DoorRefusal, DoorReport, DropOffItem, DropOffSession, ItemState,
+    SessionPurpose,
 };
 use relais_domain::ids::{ApiKeyId, DropOffSessionId, ParcelId, PointId};
-use relais_domain::parcel::{Actor, ActorKind, Parcel, Transition};
+use relais_domain::parcel::{Actor, ActorKind, Parcel, ParcelState, Transition};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{ParcelNumber, ParseError, parse_text};
 use relais_registry::index::Filter;
@@ -25,7 +26,9 @@ use crate::auth::{Caller, Permission, Role};
 use crate::error::AppError;
 use crate::parcels::{Collected, parse_qr_token};
 use crate::points::{Near, PointSearch};
-use crate::ports::{AttemptScope, AuditEntry, CommitError, DeviceStatus, OutboxMessage, Write};
+use crate::ports::{
+    AttemptScope, AuditEntry, CommitError, DeviceStatus, OutboxMessage, Page, ParcelFilter, StoreError, Write,
+};
 use crate::{App, Retry, committed};
 
 /// How long a door assigned in a session stays held for the courier.
@@ -164,6 +167,68 @@ impl App {
         point_id: PointId,
         courier_code: &str,
     ) -> Result<DropOffSession, AppError> {
+        let (session, _) = self.open_session(caller, point_id, courier_code, SessionPurpose::DropOff).await?;
+        Ok(session)
+    }
+
+    /// A courier comes to take back the locker's expired parcels, with the same code of the day: every
+    /// expired parcel's door is ordered open at once, and each is taken back when its door closes.
+    pub async fn open_return_session(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+        courier_code: &str,
+    ) -> Result<SessionView, AppError> {
+        let (session, items) =
+            self.open_session(caller, point_id, courier_code, SessionPurpose::ReturnCollection).await?;
+        Ok(SessionView { session, items })
+    }
+
+    /// The expired parcels of a point, oldest deadline first, each with its door at a locker: the
+    /// return-collection list a courier plans a round with.
+    pub async fn return_list(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+    ) -> Result<Vec<(Parcel, Option<String>)>, AppError> {
+        caller.require(Permission::ReturnParcel)?;
+        self.store.point(point_id).await?.ok_or_else(|| AppError::not_found("point", point_id))?;
+        let mut expired = self.expired_at(point_id).await?;
+        expired.sort_by_key(|p| p.pickup_deadline);
+        let compartments = self.store.compartments(point_id).await?;
+        let door = |p: &Parcel| compartments.iter().find(|c| Some(c.id) == p.compartment_id).map(|c| c.label.clone());
+        Ok(expired
+            .into_iter()
+            .map(|p| {
+                let at = door(&p);
+                (p, at)
+            })
+            .collect())
+    }
+
+    async fn expired_at(&self, point_id: PointId) -> Result<Vec<Parcel>, StoreError> {
+        let filter =
+            ParcelFilter { point_id: Some(point_id), state: Some(ParcelState::Expired), ..ParcelFilter::default() };
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.parcels(&filter, Page { after, limit: 500 }).await?;
+            after = page.last().map(|p| p.id);
+            let done = page.len() < 500;
+            all.extend(page);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    async fn open_session(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+        courier_code: &str,
+        purpose: SessionPurpose,
+    ) -> Result<(DropOffSession, Vec<DropOffItem>), AppError> {
         caller.require(Permission::DropOffAt(point_id))?;
         let code = courier_code.trim();
         if code.len() != COURIER_CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
@@ -192,9 +257,47 @@ impl App {
             self.record_failure(scope, COURIER_ATTEMPTS).await?;
             return Err(AppError::InvalidCourierCode);
         };
-        let session = DropOffSession::open(self.new_id(), point_id, carrier_key_id, now);
-        self.commit(vec![Write::InsertDropOffSession(session.clone())]).await?;
-        Ok(session)
+        let session = DropOffSession::open(self.new_id(), point_id, purpose, carrier_key_id, now);
+        self.retrying(|| async {
+            let mut writes = vec![Write::InsertDropOffSession(session.clone())];
+            let mut items = Vec::new();
+            if purpose == SessionPurpose::ReturnCollection {
+                let compartments = self.store.compartments(point_id).await?;
+                for parcel in self.expired_at(point_id).await? {
+                    let Some(compartment) = compartments.iter().find(|c| c.holds(parcel.id)) else { continue };
+                    if let Some(stale) = self.store.pending_door_command(compartment.id).await? {
+                        writes.push(Write::UpdateDoorCommand(stale.cancel(now).map_err(|_| Retry::Conflict)?));
+                    }
+                    let command = new_command(
+                        self.new_id(),
+                        compartment,
+                        CommandPurpose::ReturnCollection,
+                        Some(parcel.id),
+                        Some(session.id),
+                        now,
+                    );
+                    let item = DropOffItem {
+                        session_id: session.id,
+                        parcel_id: parcel.id,
+                        parcel_number: parcel.number.as_str().to_owned(),
+                        compartment_id: Some(compartment.id),
+                        label: Some(compartment.label.clone()),
+                        state: ItemState::Assigned,
+                        reason: None,
+                        relocation_point_id: None,
+                        scanned_at: now,
+                        done_at: None,
+                        version: 0,
+                    };
+                    writes.push(Write::InsertDoorCommand(command));
+                    writes.push(Write::InsertDropOffItem(item.clone()));
+                    items.push(item);
+                }
+            }
+            self.commit_session(writes).await?;
+            Ok((session.clone(), items))
+        })
+        .await
     }
 
     /// A session with its parcels, for whoever may use it.
@@ -221,6 +324,7 @@ impl App {
             let now = self.now();
             let session = self.session_for(caller, session_id).await?;
             session.ensure_open().map_err(|c| AppError::SessionClosed { closed_at: c.closed_at })?;
+            drop_off_only(&session)?;
             let parcel = self
                 .store
                 .parcel_by_number(&number)
@@ -280,6 +384,7 @@ impl App {
             let now = self.now();
             let session = self.session_for(caller, session_id).await?;
             session.ensure_open().map_err(|c| AppError::SessionClosed { closed_at: c.closed_at })?;
+            drop_off_only(&session)?;
             let item = self
                 .store
                 .drop_off_items(session.id)
@@ -396,6 +501,10 @@ impl App {
                 let deposited = match (command.purpose, command.parcel_id, command.session_id) {
                     (CommandPurpose::Deposit, Some(parcel_id), Some(session_id)) => {
                         Some(self.deposit_behind(&compartment, parcel_id, session_id, now, &mut writes).await?)
+                    }
+                    (CommandPurpose::ReturnCollection, Some(parcel_id), Some(session_id)) => {
+                        self.take_back_behind(&compartment, parcel_id, session_id, now, &mut writes).await?;
+                        None
                     }
                     _ => None,
                 };
@@ -719,6 +828,36 @@ impl App {
         Ok(parcel)
     }
 
+    /// Records a return collection behind a door that closed: the expired parcel is `returning` (actor:
+    /// the session's carrier) and its compartment free.
+    async fn take_back_behind(
+        &self,
+        compartment: &Compartment,
+        parcel_id: ParcelId,
+        session_id: DropOffSessionId,
+        now: Timestamp,
+        writes: &mut Vec<Write>,
+    ) -> Result<(), Retry> {
+        let parcel = self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
+        let session = self
+            .store
+            .drop_off_session(session_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("drop-off session", session_id))?;
+        let item = self
+            .store
+            .drop_off_items(session_id)
+            .await?
+            .into_iter()
+            .find(|i| i.parcel_id == parcel_id)
+            .ok_or_else(|| AppError::not_found("parcel in this session", parcel_id))?;
+        let transition = parcel.collect_return(carrier_actor(&session), now)?;
+        writes.push(Write::UpdateCompartment(compartment.release(parcel.id).map_err(|_| Retry::Conflict)?));
+        writes.push(Write::UpdateDropOffItem(item.taken_back(now)));
+        self.transition_writes(transition, writes);
+        Ok(())
+    }
+
     /// Writes that record a door fault: the audit line and the `point.door_fault` message.
     fn fault_writes(
         &self,
@@ -797,6 +936,17 @@ impl App {
         match self.commit(writes).await {
             Err(CommitError::Duplicate { what: "door_command" }) => Err(Retry::Conflict),
             other => committed(other),
+        }
+    }
+}
+
+/// Scans and door refusals belong to drop-off sessions; a return collection's doors open by themselves.
+fn drop_off_only(session: &DropOffSession) -> Result<(), AppError> {
+    match session.purpose {
+        SessionPurpose::DropOff => Ok(()),
+        SessionPurpose::ReturnCollection => {
+            Err(ParseError::new("session", "is a return collection: its doors were all ordered open when it opened")
+                .into())
         }
     }
 }
@@ -883,27 +1033,65 @@ fn receipt_time(at: Timestamp) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// How a receipt names what it proves, per session purpose.
+struct ReceiptWords {
+    kind: &'static str,
+    done: ItemState,
+    done_key: &'static str,
+    other_key: &'static str,
+    title: &'static str,
+    done_label: &'static str,
+    other_label: &'static str,
+}
+
+impl ReceiptWords {
+    const fn of(purpose: SessionPurpose) -> ReceiptWords {
+        match purpose {
+            SessionPurpose::DropOff => ReceiptWords {
+                kind: "relais.proof_of_deposit",
+                done: ItemState::Deposited,
+                done_key: "deposited",
+                other_key: "not_deposited",
+                title: "Preuve de dépôt / Proof of deposit",
+                done_label: "Déposés / Deposited",
+                other_label: "Non déposés / Not deposited",
+            },
+            SessionPurpose::ReturnCollection => ReceiptWords {
+                kind: "relais.proof_of_return_collection",
+                done: ItemState::TakenBack,
+                done_key: "taken_back",
+                other_key: "not_taken_back",
+                title: "Preuve de reprise / Proof of return collection",
+                done_label: "Repris / Taken back",
+                other_label: "Non repris / Not taken back",
+            },
+        }
+    }
+}
+
 impl Receipt {
-    /// The proof of deposit as a JSON document (to be signed: see [`crate::signed::sign_document`]).
+    /// The proof of deposit (or of return collection) as a JSON document, to be signed: see
+    /// [`crate::signed::sign_document`].
     pub fn document(&self) -> serde_json::Value {
+        let words = ReceiptWords::of(self.session.purpose);
         let address = &self.point.address;
-        let deposited: Vec<serde_json::Value> = self
+        let done: Vec<serde_json::Value> = self
             .items
             .iter()
-            .filter(|i| i.state == ItemState::Deposited)
+            .filter(|i| i.state == words.done)
             .map(|i| {
                 serde_json::json!({
                     "parcel_number": i.parcel_number,
                     "parcel_id": i.parcel_id.to_string(),
                     "door": i.label,
-                    "deposited_at": i.done_at.map(receipt_time),
+                    "at": i.done_at.map(receipt_time),
                 })
             })
             .collect();
-        let not_deposited: Vec<serde_json::Value> = self
+        let others: Vec<serde_json::Value> = self
             .items
             .iter()
-            .filter(|i| i.state != ItemState::Deposited)
+            .filter(|i| i.state != words.done)
             .map(|i| {
                 serde_json::json!({
                     "parcel_number": i.parcel_number,
@@ -914,8 +1102,8 @@ impl Receipt {
                 })
             })
             .collect();
-        serde_json::json!({
-            "type": "relais.proof_of_deposit",
+        let mut document = serde_json::json!({
+            "type": words.kind,
             "version": 1,
             "session_id": self.session.id.to_string(),
             "point": {
@@ -928,17 +1116,19 @@ impl Receipt {
             "carrier_key_id": self.session.carrier_key_id.to_string(),
             "opened_at": receipt_time(self.session.opened_at),
             "closed_at": self.session.closed_at.map(receipt_time),
-            "deposited": deposited,
-            "not_deposited": not_deposited,
-        })
+        });
+        document[words.done_key] = done.into();
+        document[words.other_key] = others.into();
+        document
     }
 
     /// The printable receipt, in French and English, with the signature to check it against.
     pub fn pdf(&self, signature: &str, key_id: &str) -> Vec<u8> {
         use crate::pdf::Line;
+        let words = ReceiptWords::of(self.session.purpose);
         let point = &self.point;
         let mut lines = vec![
-            Line::title("Preuve de dépôt / Proof of deposit"),
+            Line::title(words.title),
             Line::new(""),
             Line::new(format!("Consigne / Locker: {} ({})", point.name, point.external_id)),
             Line::new(format!(
@@ -954,9 +1144,9 @@ impl Receipt {
             )),
             Line::new(""),
         ];
-        let deposited: Vec<&DropOffItem> = self.items.iter().filter(|i| i.state == ItemState::Deposited).collect();
-        lines.push(Line::new(format!("Déposés / Deposited: {}", deposited.len())));
-        for item in deposited {
+        let done: Vec<&DropOffItem> = self.items.iter().filter(|i| i.state == words.done).collect();
+        lines.push(Line::new(format!("{}: {}", words.done_label, done.len())));
+        for item in done {
             lines.push(Line::new(format!(
                 "  {}   porte / door {}   {}",
                 item.parcel_number,
@@ -964,9 +1154,9 @@ impl Receipt {
                 item.done_at.map(receipt_time).unwrap_or_default()
             )));
         }
-        let others: Vec<&DropOffItem> = self.items.iter().filter(|i| i.state != ItemState::Deposited).collect();
+        let others: Vec<&DropOffItem> = self.items.iter().filter(|i| i.state != words.done).collect();
         lines.push(Line::new(""));
-        lines.push(Line::new(format!("Non déposés / Not deposited: {}", others.len())));
+        lines.push(Line::new(format!("{}: {}", words.other_label, others.len())));
         for item in others {
             let relocation =
                 item.relocation_point_id.map(|p| format!("   relais proposé / proposed point {p}")).unwrap_or_default();
@@ -983,6 +1173,6 @@ impl Receipt {
             lines.push(Line::new(format!("  {}", String::from_utf8_lossy(chunk))));
         }
         lines.push(Line::new("Vérifier / Verify: relais receipt verify <receipt.json>"));
-        crate::pdf::document("Preuve de dépôt / Proof of deposit", &lines)
+        crate::pdf::document(words.title, &lines)
     }
 }

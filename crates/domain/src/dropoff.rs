@@ -6,16 +6,42 @@
 //! shut door. A door the courier cannot use (too small, broken, not empty) is refused and the parcel gets
 //! another compartment, or fails with a relocation proposal. Closing the session produces the proof of
 //! deposit: what went where, when.
+//!
+//! The same session, opened with the same courier code, serves the return collection: every expired
+//! parcel of the locker gets its door ordered open, and the parcel is taken back when its door closes.
 
 use crate::Timestamp;
 use crate::compartment::DoorFault;
 use crate::ids::{ApiKeyId, CommandId, CompartmentId, DropOffSessionId, ParcelId, PointId};
+
+/// What a courier came to the locker for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionPurpose {
+    /// To deposit parcels.
+    DropOff,
+    /// To take expired parcels back.
+    ReturnCollection,
+}
+
+impl SessionPurpose {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SessionPurpose::DropOff => "drop_off",
+            SessionPurpose::ReturnCollection => "return_collection",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        [SessionPurpose::DropOff, SessionPurpose::ReturnCollection].into_iter().find(|p| p.as_str() == input)
+    }
+}
 
 /// A courier's visit to one locker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DropOffSession {
     pub id: DropOffSessionId,
     pub point_id: PointId,
+    pub purpose: SessionPurpose,
     /// The carrier whose courier code opened it: the actor of its deposits.
     pub carrier_key_id: ApiKeyId,
     pub opened_at: Timestamp,
@@ -30,8 +56,14 @@ pub struct SessionClosed {
 }
 
 impl DropOffSession {
-    pub fn open(id: DropOffSessionId, point_id: PointId, carrier_key_id: ApiKeyId, now: Timestamp) -> Self {
-        DropOffSession { id, point_id, carrier_key_id, opened_at: now, closed_at: None, version: 0 }
+    pub fn open(
+        id: DropOffSessionId,
+        point_id: PointId,
+        purpose: SessionPurpose,
+        carrier_key_id: ApiKeyId,
+        now: Timestamp,
+    ) -> Self {
+        DropOffSession { id, point_id, purpose, carrier_key_id, opened_at: now, closed_at: None, version: 0 }
     }
 
     pub fn ensure_open(&self) -> Result<(), SessionClosed> {
@@ -56,13 +88,16 @@ pub enum ItemState {
     Deposited,
     /// No compartment could take it: `deposit_failed`, with a relocation proposal when one was found.
     Failed,
-    /// The session closed before its door did: the parcel is still with the courier.
+    /// The session closed before its door did: the parcel is still with the courier (or, in a return
+    /// collection, still in the locker).
     NotDeposited,
+    /// Return collection: the door closed after the courier took the parcel out.
+    TakenBack,
 }
 
 impl ItemState {
-    pub const ALL: [ItemState; 4] =
-        [ItemState::Assigned, ItemState::Deposited, ItemState::Failed, ItemState::NotDeposited];
+    pub const ALL: [ItemState; 5] =
+        [ItemState::Assigned, ItemState::Deposited, ItemState::Failed, ItemState::NotDeposited, ItemState::TakenBack];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -70,6 +105,7 @@ impl ItemState {
             ItemState::Deposited => "deposited",
             ItemState::Failed => "failed",
             ItemState::NotDeposited => "not_deposited",
+            ItemState::TakenBack => "taken_back",
         }
     }
 
@@ -109,6 +145,10 @@ impl DropOffItem {
 
     pub fn deposited(&self, now: Timestamp) -> DropOffItem {
         DropOffItem { state: ItemState::Deposited, done_at: Some(now), ..self.clone() }
+    }
+
+    pub fn taken_back(&self, now: Timestamp) -> DropOffItem {
+        DropOffItem { state: ItemState::TakenBack, done_at: Some(now), ..self.clone() }
     }
 
     pub fn failed(&self, reason: &str, relocation_point_id: Option<PointId>, now: Timestamp) -> DropOffItem {
@@ -319,7 +359,7 @@ mod tests {
 
     #[test]
     fn a_session_closes_once() {
-        let session = DropOffSession::open(id(1), id(2), id(3), at(0));
+        let session = DropOffSession::open(id(1), id(2), SessionPurpose::DropOff, id(3), at(0));
         assert!(session.ensure_open().is_ok());
         let closed = session.close(at(9)).unwrap();
         assert_eq!(closed.closed_at, Some(at(9)));
@@ -354,6 +394,9 @@ mod tests {
     fn names_round_trip_and_refusals_map_to_faults() {
         for s in ItemState::ALL {
             assert_eq!(ItemState::parse(s.as_str()), Some(s));
+        }
+        for p in [SessionPurpose::DropOff, SessionPurpose::ReturnCollection] {
+            assert_eq!(SessionPurpose::parse(p.as_str()), Some(p));
         }
         for p in CommandPurpose::ALL {
             assert_eq!(CommandPurpose::parse(p.as_str()), Some(p));

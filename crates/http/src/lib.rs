@@ -78,7 +78,7 @@ pub struct HttpState {
         lockers::signing_key, lockers::courier_code, lockers::open_session, lockers::get_session, lockers::scan,
         lockers::refuse, lockers::close_session, lockers::receipt, lockers::heartbeat, lockers::door_commands,
         lockers::door_event, lockers::offline_collection, lockers::open_door, lockers::repair_door,
-        lockers::device_status, lockers::audit,
+        lockers::device_status, lockers::audit, lockers::open_return_session, lockers::return_list,
     ),
     modifiers(&ApiKeyScheme),
 )]
@@ -139,6 +139,8 @@ pub fn router(app: App, config: HttpConfig) -> Router {
         .route("/v1/points/{id}/courier-code", get(lockers::courier_code))
         .route("/v1/points/{id}/drop-off-sessions", post(lockers::open_session))
         .route("/v1/drop-off-sessions/{id}", get(lockers::get_session))
+        .route("/v1/points/{id}/return-sessions", post(lockers::open_return_session))
+        .route("/v1/points/{id}/return-list", get(lockers::return_list))
         .route("/v1/drop-off-sessions/{id}/scans", post(lockers::scan))
         .route("/v1/drop-off-sessions/{id}/refusals", post(lockers::refuse))
         .route("/v1/drop-off-sessions/{id}/close", post(lockers::close_session))

@@ -156,6 +156,8 @@ impl From<&DropOffItem> for SessionItemView {
 pub struct DropOffSessionView {
     pub id: Uuid,
     pub point_id: Uuid,
+    /// `drop_off` or `return_collection`.
+    pub purpose: &'static str,
     pub carrier_key_id: Uuid,
     pub opened_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -166,6 +168,7 @@ fn session_view(view: &SessionView) -> DropOffSessionView {
     DropOffSessionView {
         id: view.session.id.uuid(),
         point_id: view.session.point_id.uuid(),
+        purpose: view.session.purpose.as_str(),
         carrier_key_id: view.session.carrier_key_id.uuid(),
         opened_at: view.session.opened_at,
         closed_at: view.session.closed_at,
@@ -185,6 +188,58 @@ pub async fn open_session(
 ) -> Result<(StatusCode, Json<DropOffSessionView>)> {
     let session = state.app.open_drop_off_session(&caller, path_id("point", &id)?, &request.courier_code).await?;
     Ok((StatusCode::CREATED, Json(session_view(&SessionView { session, items: Vec::new() }))))
+}
+
+#[utoipa::path(post, path = "/v1/points/{id}/return-sessions", tag = "lockers", request_body = OpenSessionRequest,
+    security(("api_key" = [])),
+    responses((status = 201, body = DropOffSessionView, description = "every expired parcel with its door, ordered open"),
+        (status = 403, body = ErrorEnvelope, description = "invalid_courier_code"), (status = 429, body = ErrorEnvelope)))]
+pub async fn open_return_session(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(request): Body<OpenSessionRequest>,
+) -> Result<(StatusCode, Json<DropOffSessionView>)> {
+    let view = state.app.open_return_session(&caller, path_id("point", &id)?, &request.courier_code).await?;
+    Ok((StatusCode::CREATED, Json(session_view(&view))))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnListLine {
+    pub parcel_id: Uuid,
+    pub parcel_number: String,
+    pub door: Option<String>,
+    /// When it expired.
+    pub pickup_deadline: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnListView {
+    pub point_id: Uuid,
+    pub parcels: Vec<ReturnListLine>,
+}
+
+#[utoipa::path(get, path = "/v1/points/{id}/return-list", tag = "lockers", security(("api_key" = [])),
+    responses((status = 200, body = ReturnListView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn return_list(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ReturnListView>> {
+    let point_id = path_id("point", &id)?;
+    let parcels = state.app.return_list(&caller, point_id).await?;
+    Ok(Json(ReturnListView {
+        point_id: point_id.uuid(),
+        parcels: parcels
+            .into_iter()
+            .map(|(p, door)| ReturnListLine {
+                parcel_id: p.id.uuid(),
+                parcel_number: p.number.as_str().to_owned(),
+                door,
+                pickup_deadline: p.pickup_deadline,
+            })
+            .collect(),
+    }))
 }
 
 #[utoipa::path(get, path = "/v1/drop-off-sessions/{id}", tag = "lockers", security(("api_key" = [])),

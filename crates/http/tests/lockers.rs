@@ -363,3 +363,47 @@ async fn the_recipients_page_shows_the_parcel_and_extends_it_once() {
         assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     }
 }
+
+/// The return-collection list and session over HTTP: an expired parcel is listed with its door, the
+/// session orders that door open, its closing takes the parcel back.
+#[tokio::test]
+async fn a_return_collection_over_http() {
+    for api in apis().await {
+        let id = api.announced("157035381410375177").await;
+        api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
+        let expired = api
+            .call(
+                Method::POST,
+                &format!("/v1/parcels/{id}/force-expiry"),
+                &api.operator,
+                Some(json!({"reason": "test"})),
+            )
+            .await;
+        assert_eq!(expired.body["state"], "expired", "{}", expired.body);
+        let list = format!("/v1/points/{}/return-list", api.locker_id);
+        let listed = api.call(Method::GET, &list, &api.carrier, None).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        assert_eq!(listed.body["parcels"][0]["door"], "A01");
+        assert_error(&api.call(Method::GET, &list, &api.merchant, None).await, StatusCode::FORBIDDEN, "forbidden");
+        let unknown = format!("/v1/points/{}/return-list", uuid_like());
+        assert_error(&api.call(Method::GET, &unknown, &api.carrier, None).await, StatusCode::NOT_FOUND, "not_found");
+
+        let sessions = format!("/v1/points/{}/return-sessions", api.locker_id);
+        let wrong = api.call(Method::POST, &sessions, &api.device, Some(json!({"courier_code": "00000000"}))).await;
+        assert_error(&wrong, StatusCode::FORBIDDEN, "invalid_courier_code");
+        let code =
+            api.call(Method::GET, &format!("/v1/points/{}/courier-code", api.locker_id), &api.carrier, None).await;
+        let opened =
+            api.call(Method::POST, &sessions, &api.device, Some(json!({"courier_code": code.body["code"]}))).await;
+        assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
+        assert_eq!(opened.body["purpose"], "return_collection");
+        assert_eq!(opened.body["parcels"][0]["door"], "A01");
+        let closing = json!({"event": "door_closed"});
+        let door = format!("/v1/points/{}/doors/A01/events", api.locker_id);
+        assert_eq!(api.call(Method::POST, &door, &api.device, Some(closing)).await.status, StatusCode::OK);
+        let parcel = api.call(Method::GET, &format!("/v1/parcels/{id}"), &api.operator, None).await;
+        assert_eq!(parcel.body["state"], "returning", "{}", parcel.body);
+        let listed = api.call(Method::GET, &list, &api.carrier, None).await;
+        assert_eq!(listed.body["parcels"], json!([]));
+    }
+}

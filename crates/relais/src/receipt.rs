@@ -11,14 +11,20 @@ pub fn verify(text: &str, public_key: &str) -> Result<Vec<String>, String> {
         .ok_or("--public-key must be the 64 hex digits of an Ed25519 public key (GET /v1/signing-key)")?;
     let signed_document: Value = serde_json::from_str(text).map_err(|e| format!("the receipt is not JSON: {e}"))?;
     let document = signed::verify_document(&key, &signed_document).map_err(|e| format!("NOT VALID: {e}"))?;
-    if document["type"] != "relais.proof_of_deposit" {
-        return Err("NOT VALID: the signature is good but this is not a proof of deposit".into());
-    }
+    let (what, done_key, other_key, done_word, other_word) = match document["type"].as_str() {
+        Some("relais.proof_of_deposit") => {
+            ("proof of deposit", "deposited", "not_deposited", "deposited", "not deposited")
+        }
+        Some("relais.proof_of_return_collection") => {
+            ("proof of return collection", "taken_back", "not_taken_back", "taken back", "not taken back")
+        }
+        _ => return Err("NOT VALID: the signature is good but this is not a receipt of relais".into()),
+    };
     let text_of = |v: &Value| v.as_str().unwrap_or("-").to_owned();
     let list = |name: &str| document[name].as_array().cloned().unwrap_or_default();
-    let (deposited, others) = (list("deposited"), list("not_deposited"));
+    let (deposited, others) = (list(done_key), list(other_key));
     let mut lines = vec![
-        format!("valid: proof of deposit signed by key {}", text_of(&signed_document["signature"]["key_id"])),
+        format!("valid: {what} signed by key {}", text_of(&signed_document["signature"]["key_id"])),
         format!(
             "session {} at {} ({}), {}",
             text_of(&document["session_id"]),
@@ -27,7 +33,7 @@ pub fn verify(text: &str, public_key: &str) -> Result<Vec<String>, String> {
             text_of(&document["point"]["address"])
         ),
         format!(
-            "opened {}, closed {}; {} deposited, {} not deposited",
+            "opened {}, closed {}; {} {done_word}, {} {other_word}",
             text_of(&document["opened_at"]),
             text_of(&document["closed_at"]),
             deposited.len(),
@@ -36,15 +42,15 @@ pub fn verify(text: &str, public_key: &str) -> Result<Vec<String>, String> {
     ];
     for item in &deposited {
         lines.push(format!(
-            "deposited  {}  door {}  {}",
+            "{done_word}  {}  door {}  {}",
             text_of(&item["parcel_number"]),
             text_of(&item["door"]),
-            text_of(&item["deposited_at"])
+            text_of(&item["at"])
         ));
     }
     for item in &others {
         lines.push(format!(
-            "not deposited  {}  {}  {}",
+            "{other_word}  {}  {}  {}",
             text_of(&item["parcel_number"]),
             text_of(&item["state"]),
             text_of(&item["reason"])
@@ -68,7 +74,7 @@ mod tests {
             "type": "relais.proof_of_deposit", "version": 1, "session_id": "s1",
             "point": {"name": "Consigne Gare", "external_id": "L1", "address": "1 place, 69002 Lyon, FR"},
             "opened_at": "2026-11-27T07:00:00Z", "closed_at": "2026-11-27T07:09:00Z",
-            "deposited": [{"parcel_number": "EW112720413FR", "door": "A01", "deposited_at": "2026-11-27T07:03:00Z"}],
+            "deposited": [{"parcel_number": "EW112720413FR", "door": "A01", "at": "2026-11-27T07:03:00Z"}],
             "not_deposited": [],
         });
         let text = serde_json::to_string_pretty(&signed::sign_document(&key, document)).unwrap();

@@ -178,7 +178,7 @@ async fn serve_demo_is_ready_to_use() {
         "{stdout}"
     );
     let mut altered = receipt.clone();
-    altered["document"]["deposited"][0]["deposited_at"] = json!("2026-01-01T00:00:00Z");
+    altered["document"]["deposited"][0]["at"] = json!("2026-01-01T00:00:00Z");
     let altered_file = dir.join("altered.json");
     std::fs::write(&altered_file, altered.to_string()).unwrap();
     let output = verify(&altered_file);

@@ -14,7 +14,9 @@ use relais_app::{ApiKey, Role, Store};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::{Compartment, CompartmentState, DoorFault};
-use relais_domain::dropoff::{CommandPurpose, CommandState, DoorCommand, DropOffItem, DropOffSession, ItemState};
+use relais_domain::dropoff::{
+    CommandPurpose, CommandState, DoorCommand, DropOffItem, DropOffSession, ItemState, SessionPurpose,
+};
 use relais_domain::ids::{
     CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
 };
@@ -305,8 +307,8 @@ fn sql_of(write: &Write) -> &'static str {
                  WHERE scope_key = $4 AND version = $5",
         Write::InsertApiKey(_) => "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        Write::InsertDropOffSession(_) => "INSERT INTO drop_off_sessions (id, point_id, carrier_key_id, opened_at, closed_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        Write::InsertDropOffSession(_) => "INSERT INTO drop_off_sessions (id, point_id, carrier_key_id, opened_at, closed_at, version, purpose)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         Write::UpdateDropOffSession(_) => "UPDATE drop_off_sessions SET closed_at = $1, version = version + 1 WHERE id = $2 AND version = $3",
         Write::InsertDropOffItem(_) => "INSERT INTO drop_off_items (session_id, parcel_id, parcel_number, compartment_id, label, state, reason,
                 relocation_point_id, scanned_at, done_at, version)
@@ -577,7 +579,15 @@ async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
         Write::InsertDropOffSession(d) => exec(
             c,
             sql,
-            &[&uuid(d.id), &uuid(d.point_id), &uuid(d.carrier_key_id), &d.opened_at, &d.closed_at, &d.version],
+            &[
+                &uuid(d.id),
+                &uuid(d.point_id),
+                &uuid(d.carrier_key_id),
+                &d.opened_at,
+                &d.closed_at,
+                &d.version,
+                &d.purpose.as_str(),
+            ],
         )
         .await
         .map(drop),
@@ -804,7 +814,7 @@ fn compartment_row(r: &Row) -> StoreResult<Compartment> {
     })
 }
 
-const SESSION_COLUMNS: &str = "id, point_id, carrier_key_id, opened_at, closed_at, version";
+const SESSION_COLUMNS: &str = "id, point_id, carrier_key_id, opened_at, closed_at, version, purpose";
 
 fn session_row(r: &Row) -> StoreResult<DropOffSession> {
     Ok(DropOffSession {
@@ -814,6 +824,7 @@ fn session_row(r: &Row) -> StoreResult<DropOffSession> {
         opened_at: get(r, 3)?,
         closed_at: get(r, 4)?,
         version: get(r, 5)?,
+        purpose: SessionPurpose::parse(get(r, 6)?).ok_or_else(|| corrupt("session purpose"))?,
     })
 }
 

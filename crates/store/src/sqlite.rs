@@ -19,7 +19,9 @@ use relais_app::{ApiKey, Role, Store};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::{Compartment, CompartmentState, DoorFault};
-use relais_domain::dropoff::{CommandPurpose, CommandState, DoorCommand, DropOffItem, DropOffSession, ItemState};
+use relais_domain::dropoff::{
+    CommandPurpose, CommandState, DoorCommand, DropOffItem, DropOffSession, ItemState, SessionPurpose,
+};
 use relais_domain::ids::{
     CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
 };
@@ -567,9 +569,17 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
         .map(drop),
         Write::InsertDropOffSession(d) => exec(
             c,
-            "INSERT INTO drop_off_sessions (id, point_id, carrier_key_id, opened_at, closed_at, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id(d.id), id(d.point_id), id(d.carrier_key_id), micros(d.opened_at), d.closed_at.map(micros), d.version],
+            "INSERT INTO drop_off_sessions (id, point_id, carrier_key_id, opened_at, closed_at, version, purpose)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                id(d.id),
+                id(d.point_id),
+                id(d.carrier_key_id),
+                micros(d.opened_at),
+                d.closed_at.map(micros),
+                d.version,
+                d.purpose.as_str()
+            ],
         )
         .map(drop),
         Write::UpdateDropOffSession(d) => exec_versioned(
@@ -823,7 +833,7 @@ fn compartment_row(r: &Row) -> StoreResult<Compartment> {
     })
 }
 
-const SESSION_COLUMNS: &str = "id, point_id, carrier_key_id, opened_at, closed_at, version";
+const SESSION_COLUMNS: &str = "id, point_id, carrier_key_id, opened_at, closed_at, version, purpose";
 
 fn session_row(r: &Row) -> StoreResult<DropOffSession> {
     Ok(DropOffSession {
@@ -833,6 +843,7 @@ fn session_row(r: &Row) -> StoreResult<DropOffSession> {
         opened_at: get_time(r, 3)?,
         closed_at: get_opt_time(r, 4)?,
         version: get(r, 5)?,
+        purpose: SessionPurpose::parse(&get::<String>(r, 6)?).ok_or_else(|| corrupt("session purpose"))?,
     })
 }
 

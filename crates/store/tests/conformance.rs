@@ -1467,3 +1467,71 @@ async fn reminders_and_the_recipients_extension_link() {
         assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 0, "{name}");
     }
 }
+
+/// The return collection: the day's list of expired parcels at the locker, then a session opened with
+/// the courier code of the day that orders every one of their doors open; each parcel is `returning`
+/// when its door closes, the compartment free; the signed receipt proves what was taken back.
+#[tokio::test]
+async fn a_return_collection_takes_back_the_expired_parcels() {
+    use relais_app::signed;
+    use relais_domain::dropoff::{CommandPurpose, DoorReport, ItemState, SessionPurpose};
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let system = Caller::system();
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            let a =
+                w.app.announce_parcel(&w.merchant, announce(&w.locker, &format!("BACK{n:04}"), SMALL)).await.unwrap();
+            w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+            ids.push(a.parcel.id);
+        }
+        // The operator expires the third at once; the other two reach their deadline.
+        w.app.force_expire(&system, ids[2], "the sender wants it back").await.unwrap();
+        w.clock.set(start() + Duration::hours(73));
+        assert_eq!(w.app.expire_due(&system, 100).await.unwrap(), 2, "{name}");
+        let list = w.app.return_list(&w.carrier, w.locker.id).await.unwrap();
+        let numbers: Vec<(&str, Option<&str>)> =
+            list.iter().map(|(p, door)| (p.number.as_str(), door.as_deref())).collect();
+        assert_eq!(numbers.len(), 3, "{name}: {numbers:?}");
+        assert!(matches!(w.app.return_list(&w.merchant, w.locker.id).await, Err(AppError::Forbidden { .. })));
+
+        let code = w.app.courier_code(&w.carrier, w.locker.id, None).await.unwrap();
+        let view = w.app.open_return_session(&w.device, w.locker.id, &code.code).await.unwrap();
+        assert_eq!(view.session.purpose, SessionPurpose::ReturnCollection);
+        assert_eq!(view.items.len(), 3, "{name}: every expired parcel");
+        let commands = w.app.door_commands(&w.device, w.locker.id).await.unwrap();
+        assert_eq!(commands.len(), 3, "{name}");
+        assert!(commands.iter().all(|c| c.purpose == CommandPurpose::ReturnCollection));
+        let scan = w.app.scan_into_session(&w.device, view.session.id, "BACK0000").await;
+        assert!(matches!(scan, Err(AppError::Validation(_))), "{name}: no scans in a return collection: {scan:?}");
+
+        // Two doors close (their parcels taken out); the third stays shut.
+        for item in &view.items[..2] {
+            let door = item.label.clone().unwrap();
+            w.app.report_door(&w.device, w.locker.id, &door, DoorReport::Closed).await.unwrap();
+            let parcel = w.app.store.parcel(item.parcel_id).await.unwrap().unwrap();
+            assert_eq!((parcel.state, parcel.compartment_id), (ParcelState::Returning, None), "{name}");
+        }
+        let closed = w.app.close_drop_off_session(&w.device, view.session.id).await.unwrap();
+        let states: Vec<ItemState> = closed.items.iter().map(|i| i.state).collect();
+        assert_eq!(states, [ItemState::TakenBack, ItemState::TakenBack, ItemState::NotDeposited], "{name}");
+        let compartments = w.app.store.compartments(w.locker.id).await.unwrap();
+        let occupied = compartments.iter().filter(|c| matches!(c.state, CompartmentState::Occupied { .. })).count();
+        assert_eq!(occupied, 1, "{name}: the third is still in its compartment");
+        assert!(w.app.door_commands(&w.device, w.locker.id).await.unwrap().is_empty());
+        assert_eq!(w.app.return_list(&w.carrier, w.locker.id).await.unwrap().len(), 1);
+
+        let receipt = w.app.drop_off_receipt(&w.carrier, view.session.id).await.unwrap();
+        let signed = signed::sign_document(w.app.secrets.signing_key(), receipt.document());
+        let document = signed::verify_document(&w.app.secrets.verifying_key(), &signed).unwrap();
+        assert_eq!(document["type"], "relais.proof_of_return_collection");
+        assert_eq!(document["taken_back"].as_array().unwrap().len(), 2, "{name}");
+        assert_eq!(document["not_taken_back"][0]["state"], "not_deposited");
+        let events = w.app.store.events(ids[0]).await.unwrap();
+        let last = &events.last().unwrap().event;
+        assert_eq!(
+            (last.kind, last.actor.reference.clone()),
+            (EventKind::ReturnCollected, w.carrier.key_id.map(|k| k.to_string()))
+        );
+    }
+}

@@ -5,6 +5,7 @@ ALTER TABLE compartments ADD COLUMN fault TEXT;
 CREATE TABLE drop_off_sessions (
     id UUID PRIMARY KEY,
     point_id UUID NOT NULL REFERENCES pickup_points (id),
+    purpose TEXT NOT NULL,
     carrier_key_id UUID NOT NULL REFERENCES api_keys (id),
     opened_at TIMESTAMPTZ NOT NULL,
     closed_at TIMESTAMPTZ,

@@ -5,6 +5,7 @@ ALTER TABLE compartments ADD COLUMN fault TEXT;
 CREATE TABLE drop_off_sessions (
     id BLOB PRIMARY KEY,
     point_id BLOB NOT NULL REFERENCES pickup_points (id),
+    purpose TEXT NOT NULL,
     carrier_key_id BLOB NOT NULL REFERENCES api_keys (id),
     opened_at INTEGER NOT NULL,
     closed_at INTEGER,
