@@ -23,6 +23,8 @@ pub enum AppError {
     RateLimited { until: Timestamp },
     #[error("the pickup code or QR token is not valid for a parcel waiting here")]
     InvalidPickupCode,
+    #[error("the name on the identity document is not the recipient's: the parcel stays here")]
+    IdentityMismatch,
     #[error("this courier code does not open this locker today")]
     InvalidCourierCode,
     #[error("this drop-off session was closed at {}", .closed_at.to_rfc3339())]
@@ -60,6 +62,7 @@ impl AppError {
             AppError::RateLimited { .. } => "rate_limited",
             AppError::InvalidPickupCode => "invalid_pickup_code",
             AppError::InvalidCourierCode => "invalid_courier_code",
+            AppError::IdentityMismatch => "identity_mismatch",
             AppError::SessionClosed { .. } => "session_closed",
             AppError::DoorNotOpen { .. } => "door_not_open",
             AppError::WrongPoint { .. } => "wrong_point",

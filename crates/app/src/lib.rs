@@ -9,6 +9,7 @@
 //! reloads and decides again, up to `commit_attempts_max` times (then `AppError::Busy`).
 
 pub mod auth;
+pub mod counters;
 pub mod error;
 pub mod jobs;
 pub mod kpis;

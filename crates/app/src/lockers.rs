@@ -646,7 +646,7 @@ impl App {
         let now = self.now();
         // The reported time, kept between the deposit and now (a locker clock can drift).
         let at = at.map_or(now, |at| at.min(now).max(parcel.deposited_at.unwrap_or(at)));
-        self.collect_at(caller, parcel, at, false).await
+        self.collect_at(caller, parcel, at, false, Some("offline_qr".to_owned())).await
     }
 
     /// An operator opens a door remotely (a stuck parcel, an inspection); the reason is required and

@@ -10,6 +10,7 @@ use relais_domain::point::PickupPoint;
 use relais_domain::value::{Dimensions, Email, ParcelNumber, ParseError, Phone, PickupCode, Weight, parse_text};
 
 use crate::auth::{Caller, Permission, Role};
+use crate::counters::IdentityCheck;
 use crate::error::AppError;
 use crate::ports::{AttemptScope, CommitError, Page, ParcelFilter, StoredEvent, Write};
 use crate::secrets::{digests_equal, new_pickup_code};
@@ -171,6 +172,15 @@ impl App {
     /// a locker, a shelf slot elsewhere; `deposit_failed` with the reason when there is no room.
     pub async fn deposit(&self, caller: &Caller, parcel_id: ParcelId) -> Result<DepositOutcome, AppError> {
         caller.require(Permission::HandleParcel)?;
+        self.deposit_checked(caller, parcel_id).await
+    }
+
+    /// A deposit for a caller whose permission the use case has checked (a carrier, a counter).
+    pub(crate) async fn deposit_checked(
+        &self,
+        caller: &Caller,
+        parcel_id: ParcelId,
+    ) -> Result<DepositOutcome, AppError> {
         self.retrying(|| async {
             let now = self.now();
             let parcel = self.visible_parcel(caller, parcel_id).await?;
@@ -250,15 +260,29 @@ impl App {
         self.check_attempts(AttemptScope::Parcel(parcel.id)).await?;
         // The locker opens the door itself on this answer; it will report the door closed.
         let door_command = caller.role == Role::LockerDevice;
-        self.collect_at(caller, parcel, self.now(), door_command).await
+        self.collect_at(caller, parcel, self.now(), door_command, None).await
     }
 
     /// Counter hand-over: the staff scanned the parcel and the recipient tells the code. Wrong codes count
     /// against the parcel and the point.
-    pub async fn pickup_parcel(&self, caller: &Caller, parcel_id: ParcelId, code: &str) -> Result<Collected, AppError> {
+    /// At a staffed point (no compartments) an identity check is required and recorded on the
+    /// collection event; a name that does not match refuses the hand-over, audited.
+    pub async fn pickup_parcel(
+        &self,
+        caller: &Caller,
+        parcel_id: ParcelId,
+        code: &str,
+        identity: Option<&IdentityCheck>,
+    ) -> Result<Collected, AppError> {
         let code = PickupCode::parse(code)?;
+        let identity = identity.map(IdentityCheck::validated).transpose()?;
         let parcel = self.visible_parcel(caller, parcel_id).await.map_err(retry_error)?;
         caller.require(Permission::PickupAt(parcel.point_id))?;
+        let point =
+            self.store.point(parcel.point_id).await?.ok_or_else(|| AppError::not_found("point", parcel.point_id))?;
+        if identity.is_none() && !point.kind.has_compartments() {
+            return Err(ParseError::new("identity", "is required for a hand-over at a staffed point").into());
+        }
         let (point_scope, parcel_scope) = (AttemptScope::Point(parcel.point_id), AttemptScope::Parcel(parcel.id));
         self.check_attempts(point_scope).await?;
         self.check_attempts(parcel_scope).await?;
@@ -267,7 +291,24 @@ impl App {
             self.record_failure(point_scope, self.limits.point_attempts).await?;
             return Err(AppError::InvalidPickupCode);
         }
-        self.collect_at(caller, parcel, self.now(), false).await
+        let now = self.now();
+        if let Some(identity) = identity.as_ref().filter(|i| !i.name_matches) {
+            // Nothing happens to the parcel; the refusal is audited.
+            let audit = crate::ports::AuditEntry {
+                seq: 0,
+                at: now,
+                actor: caller.actor(),
+                action: "hand_over_refused".to_owned(),
+                point_id: Some(parcel.point_id),
+                compartment_id: None,
+                parcel_id: Some(parcel.id),
+                reason: Some(format!("{}:name_does_not_match", identity.note())),
+            };
+            self.commit(vec![Write::AppendAudit(audit)]).await?;
+            return Err(AppError::IdentityMismatch);
+        }
+        // The check is written on the collection event itself (actor, time, document).
+        self.collect_at(caller, parcel, now, false, identity.map(|i| i.note())).await
     }
 
     /// Collects a parcel just looked up, at `at`: the first try uses that copy, a retry after a lost race
@@ -279,11 +320,13 @@ impl App {
         found: Parcel,
         at: relais_domain::Timestamp,
         door_command: bool,
+        note: Option<String>,
     ) -> Result<Collected, AppError> {
         let parcel_id = found.id;
         let mut first = Some(found);
         self.retrying(|| {
             let known = first.take();
+            let note = note.clone();
             async move {
                 let parcel = match known {
                     Some(parcel) => parcel,
@@ -291,7 +334,8 @@ impl App {
                         self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?
                     }
                 };
-                let transition = parcel.collect(caller.actor(), at)?;
+                let mut transition = parcel.collect(caller.actor(), at)?;
+                transition.event.reason.clone_from(&note);
                 let mut writes = self.place_writes(&parcel, &transition.parcel).await?;
                 let compartment = writes.iter().find_map(|w| match w {
                     Write::UpdateCompartment(c) => Some(c.clone()),

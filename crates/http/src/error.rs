@@ -95,6 +95,7 @@ impl From<AppError> for ApiError {
             }
             AppError::InvalidPickupCode => (StatusCode::FORBIDDEN, json!({})),
             AppError::InvalidCourierCode => (StatusCode::FORBIDDEN, json!({})),
+            AppError::IdentityMismatch => (StatusCode::FORBIDDEN, json!({})),
             AppError::SessionClosed { closed_at } => (StatusCode::CONFLICT, json!({"closed_at": closed_at})),
             AppError::DoorNotOpen { label } => (StatusCode::CONFLICT, json!({"door": label})),
             AppError::WrongPoint { point_id } => (StatusCode::CONFLICT, json!({"point_id": point_id})),

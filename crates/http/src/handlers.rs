@@ -275,13 +275,53 @@ pub async fn deposit(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<DepositResponse>> {
-    let DepositOutcome { parcel, compartment, failure } = state.app.deposit(&caller, path_id("parcel", &id)?).await?;
-    Ok(Json(DepositResponse {
+    let outcome = state.app.deposit(&caller, path_id("parcel", &id)?).await?;
+    Ok(Json(deposit_response(outcome)))
+}
+
+fn deposit_response(outcome: DepositOutcome) -> DepositResponse {
+    let DepositOutcome { parcel, compartment, failure } = outcome;
+    DepositResponse {
         parcel: ParcelView::from(&parcel),
         outcome: if failure.is_some() { "deposit_failed" } else { "deposited" },
         compartment: compartment.as_ref().map(CompartmentView::from),
         reason: failure.map(|f| f.as_str()),
         message: failure.map(|f| f.message()),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/points/{id}/scan-in", tag = "counters", request_body = ScanInRequest,
+    security(("api_key" = [])),
+    responses((status = 200, body = DepositResponse, description = "on the shelf, or deposit_failed (shelf_full)"),
+        (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn counter_scan_in(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(request): Body<ScanInRequest>,
+) -> Result<Json<DepositResponse>> {
+    let outcome = state.app.counter_scan_in(&caller, path_id("point", &id)?, &request.parcel_number).await?;
+    Ok(Json(deposit_response(outcome)))
+}
+
+#[utoipa::path(post, path = "/v1/points/{id}/hand-overs", tag = "counters", request_body = CounterHandOverRequest,
+    security(("api_key" = [])),
+    responses((status = 200, body = PickupResponse),
+        (status = 403, body = ErrorEnvelope, description = "invalid_pickup_code, identity_mismatch"),
+        (status = 429, body = ErrorEnvelope)))]
+pub async fn counter_hand_over(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(request): Body<CounterHandOverRequest>,
+) -> Result<Json<PickupResponse>> {
+    let identity = request.identity.check();
+    let point_id = path_id("point", &id)?;
+    let collected =
+        state.app.counter_hand_over(&caller, point_id, &request.parcel_number, &request.code, &identity).await?;
+    Ok(Json(PickupResponse {
+        parcel: ParcelView::from(&collected.parcel),
+        compartment: collected.compartment.as_ref().map(CompartmentView::from),
     }))
 }
 
@@ -316,7 +356,8 @@ pub async fn pickup_parcel(
     Path(id): Path<String>,
     Body(request): Body<HandOverRequest>,
 ) -> Result<Json<PickupResponse>> {
-    let collected = state.app.pickup_parcel(&caller, path_id("parcel", &id)?, &request.code).await?;
+    let identity = request.identity.as_ref().map(IdentityWire::check);
+    let collected = state.app.pickup_parcel(&caller, path_id("parcel", &id)?, &request.code, identity.as_ref()).await?;
     Ok(Json(PickupResponse {
         parcel: ParcelView::from(&collected.parcel),
         compartment: collected.compartment.as_ref().map(CompartmentView::from),

@@ -72,7 +72,7 @@ pub struct HttpState {
         handlers::announce, handlers::list_parcels, handlers::get_parcel, handlers::parcel_events, handlers::scan,
         handlers::deposit, handlers::pickup_at_point, handlers::pickup_parcel, handlers::extend,
         handlers::collect_return, handlers::return_to_sender, handlers::cancel, handlers::report_incident, handlers::force_expiry,
-        handlers::sweep,
+        handlers::sweep, handlers::counter_scan_in, handlers::counter_hand_over,
         points::search, points::check, points::same_place, points::history, points::import, points::list_imports,
         points::occupancy, widget::points, kpis::kpis,
         lockers::signing_key, lockers::courier_code, lockers::open_session, lockers::get_session, lockers::scan,
@@ -135,6 +135,8 @@ pub fn router(app: App, config: HttpConfig) -> Router {
             post(points::import).layer(DefaultBodyLimit::max(config.import_body_bytes_max)).get(points::list_imports),
         )
         .route("/v1/points/{id}/pickups", post(handlers::pickup_at_point))
+        .route("/v1/points/{id}/scan-in", post(handlers::counter_scan_in))
+        .route("/v1/points/{id}/hand-overs", post(handlers::counter_hand_over))
         .route("/v1/signing-key", get(lockers::signing_key))
         .route("/v1/points/{id}/courier-code", get(lockers::courier_code))
         .route("/v1/points/{id}/drop-off-sessions", post(lockers::open_session))

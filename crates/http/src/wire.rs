@@ -413,6 +413,46 @@ pub struct PickupRequest {
 #[serde(deny_unknown_fields)]
 pub struct HandOverRequest {
     pub code: String,
+    /// Required at a staffed point (counter, post office, store, hub).
+    pub identity: Option<IdentityWire>,
+}
+
+/// What the staff checked before handing a parcel over.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityWire {
+    /// `id_card`, `passport`, `driving_licence`, `residence_permit` or `other`.
+    pub document: String,
+    /// The name on the document is the recipient's.
+    pub name_matches: bool,
+    /// The last 4 letters or digits of the document's number (kept as evidence).
+    pub number_last4: Option<String>,
+}
+
+impl IdentityWire {
+    pub fn check(&self) -> relais_app::counters::IdentityCheck {
+        relais_app::counters::IdentityCheck {
+            document: self.document.clone(),
+            name_matches: self.name_matches,
+            number_last4: self.number_last4.clone(),
+        }
+    }
+}
+
+/// A counter scans in a parcel by the number on its label.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanInRequest {
+    pub parcel_number: String,
+}
+
+/// A counter hands a parcel over: its number, the recipient's code, the identity check.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterHandOverRequest {
+    pub parcel_number: String,
+    pub code: String,
+    pub identity: IdentityWire,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

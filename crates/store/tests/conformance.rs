@@ -33,6 +33,15 @@ struct World {
     _store: TestStore,
 }
 
+/// What counter staff check before a hand-over.
+fn passport() -> relais_app::counters::IdentityCheck {
+    relais_app::counters::IdentityCheck {
+        document: "passport".into(),
+        name_matches: true,
+        number_last4: Some("1234".into()),
+    }
+}
+
 fn start() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 8, 0, 0).unwrap()
 }
@@ -324,7 +333,7 @@ async fn the_index_follows_capacity_changes() {
         w.app.deposit(&w.carrier, announced.parcel.id).await.unwrap();
         w.app.refresh_capacities().await.unwrap();
         assert_eq!(free(&w.app), [1, 1, 1, 0]);
-        w.app.pickup_parcel(&w.device, announced.parcel.id, announced.pickup_code.as_str()).await.unwrap();
+        w.app.pickup_parcel(&w.device, announced.parcel.id, announced.pickup_code.as_str(), None).await.unwrap();
         w.app.refresh_capacities().await.unwrap();
         assert_eq!(free(&w.app), [2, 1, 1, 0]);
     }
@@ -414,9 +423,12 @@ async fn counter_shelf_capacity_and_hand_over() {
         assert_eq!(w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 2);
 
         // Hand-over with the parcel named: the wrong code counts, the right one collects.
-        let wrong = w.app.pickup_parcel(&w.counter_device, parcels[0].parcel.id, "00000000").await;
+        let wrong = w.app.pickup_parcel(&w.counter_device, parcels[0].parcel.id, "00000000", Some(&passport())).await;
         assert!(matches!(wrong, Err(AppError::InvalidPickupCode)));
-        let ok = w.app.pickup_parcel(&w.counter_device, parcels[0].parcel.id, parcels[0].pickup_code.as_str()).await;
+        let ok = w
+            .app
+            .pickup_parcel(&w.counter_device, parcels[0].parcel.id, parcels[0].pickup_code.as_str(), Some(&passport()))
+            .await;
         assert_eq!(ok.unwrap().parcel.state, ParcelState::Collected);
         assert_eq!(w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 1);
         // The freed slot takes the failed parcel on a new try.
@@ -495,7 +507,7 @@ async fn invalid_transitions_change_nothing() {
         let name = w.app.store.backend();
         let p = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELINV1", SMALL)).await.unwrap();
         let before = w.app.parcel(&w.merchant, p.parcel.id).await.unwrap();
-        let pickup = w.app.pickup_parcel(&w.device, p.parcel.id, p.pickup_code.as_str()).await;
+        let pickup = w.app.pickup_parcel(&w.device, p.parcel.id, p.pickup_code.as_str(), None).await;
         assert!(matches!(pickup, Err(AppError::InvalidTransition(_))), "{name}: pickup before deposit: {pickup:?}");
         let expire = w.app.collect_return(&w.carrier, p.parcel.id).await;
         assert!(matches!(expire, Err(AppError::InvalidTransition(_))));
@@ -893,9 +905,9 @@ async fn kpis_of_a_simulated_day_computed_by_hand() {
         }
         assert_eq!(w.app.parcel(&system, ids[5].0).await.unwrap().state, ParcelState::DepositFailed);
         set(at(0, 12));
-        w.app.pickup_parcel(&w.counter_device, ids[4].0, &ids[4].1).await.unwrap();
+        w.app.pickup_parcel(&w.counter_device, ids[4].0, &ids[4].1, Some(&passport())).await.unwrap();
         set(at(0, 18));
-        w.app.pickup_parcel(&w.device, ids[0].0, &ids[0].1).await.unwrap();
+        w.app.pickup_parcel(&w.device, ids[0].0, &ids[0].1, None).await.unwrap();
         set(at(1, 10));
         w.app.report_incident(&w.carrier, ids[3].0, IncidentKind::Lost, Some("not on the shelf")).await.unwrap();
         set(at(1, 22));
@@ -905,7 +917,7 @@ async fn kpis_of_a_simulated_day_computed_by_hand() {
         set(at(3, 12));
         w.app.collect_return(&w.carrier, ids[2].0).await.unwrap();
         set(at(4, 9));
-        w.app.pickup_parcel(&w.device, ids[1].0, &ids[1].1).await.unwrap();
+        w.app.pickup_parcel(&w.device, ids[1].0, &ids[1].1, None).await.unwrap();
 
         let query = KpiQuery {
             first: day1.date_naive(),
@@ -1533,5 +1545,70 @@ async fn a_return_collection_takes_back_the_expired_parcels() {
             (last.kind, last.actor.reference.clone()),
             (EventKind::ReturnCollected, w.carrier.key_id.map(|k| k.to_string()))
         );
+    }
+}
+
+/// A partner shop's counter: parcels scanned in against the shelf, handed over with the code and an
+/// identity check that is recorded; a name that does not match keeps the parcel, audited.
+#[tokio::test]
+async fn a_counter_scans_in_and_hands_over_with_an_identity_check() {
+    use relais_app::counters::IdentityCheck;
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let mut parcels = Vec::new();
+        for n in 0..3 {
+            parcels.push(
+                w.app.announce_parcel(&w.merchant, announce(&w.counter, &format!("SHOP{n:04}"), SMALL)).await.unwrap(),
+            );
+        }
+        w.app.announce_parcel(&w.merchant, announce(&w.locker, "SHOPLOCK01", SMALL)).await.unwrap();
+        // The shelf takes two.
+        for (n, expected) in [(0, None), (1, None), (2, Some(NoFit::ShelfFull))] {
+            let outcome = w.app.counter_scan_in(&w.counter_device, w.counter.id, &format!("SHOP{n:04}")).await.unwrap();
+            assert_eq!(outcome.failure, expected, "{name}: parcel {n}");
+        }
+        assert_eq!(w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 2);
+        let elsewhere = w.app.counter_scan_in(&w.counter_device, w.counter.id, "SHOPLOCK01").await;
+        assert!(matches!(elsewhere, Err(AppError::NotFound { .. })), "{name}: another point's parcel: {elsewhere:?}");
+        let at_locker = w.app.counter_scan_in(&w.device, w.locker.id, "SHOPLOCK01").await;
+        assert!(matches!(at_locker, Err(AppError::Validation(_))), "{name}: lockers take sessions: {at_locker:?}");
+        assert!(matches!(
+            w.app.counter_scan_in(&w.device, w.counter.id, "SHOP0000").await,
+            Err(AppError::Forbidden { .. })
+        ));
+
+        let code = parcels[0].pickup_code.as_str().to_owned();
+        let no_identity = w.app.pickup_parcel(&w.counter_device, parcels[0].parcel.id, &code, None).await;
+        assert!(matches!(no_identity, Err(AppError::Validation(_))), "{name}: {no_identity:?}");
+        for bad in [
+            IdentityCheck { document: "library_card".into(), ..passport() },
+            IdentityCheck { number_last4: Some("12".into()), ..passport() },
+        ] {
+            let r = w.app.counter_hand_over(&w.counter_device, w.counter.id, "SHOP0000", &code, &bad).await;
+            assert!(matches!(r, Err(AppError::Validation(_))), "{name}: {r:?}");
+        }
+        let stranger = IdentityCheck { name_matches: false, ..passport() };
+        let refused = w.app.counter_hand_over(&w.counter_device, w.counter.id, "SHOP0000", &code, &stranger).await;
+        assert!(matches!(refused, Err(AppError::IdentityMismatch)), "{name}: {refused:?}");
+        let still = w.app.store.parcel(parcels[0].parcel.id).await.unwrap().unwrap();
+        assert_eq!(still.state, ParcelState::ReadyForPickup, "{name}: the parcel stays");
+        let audit = w.app.audit_log(&Caller::system(), Some(w.counter.id), None, None, None).await.unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(
+            (audit[0].action.as_str(), audit[0].reason.as_deref()),
+            ("hand_over_refused", Some("identity_checked:passport:****1234:name_does_not_match"))
+        );
+
+        let handed =
+            w.app.counter_hand_over(&w.counter_device, w.counter.id, "SHOP0000", &code, &passport()).await.unwrap();
+        assert_eq!(handed.parcel.state, ParcelState::Collected, "{name}");
+        let events = w.app.store.events(parcels[0].parcel.id).await.unwrap();
+        let last = &events.last().unwrap().event;
+        assert_eq!(
+            (last.kind, last.reason.as_deref()),
+            (EventKind::Collected, Some("identity_checked:passport:****1234"))
+        );
+        assert_eq!(last.actor.kind.as_str(), "locker_device");
+        assert_eq!(w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 1, "{name}: a slot is free");
     }
 }
