@@ -30,6 +30,26 @@ pub async fn readyz(State(state): State<HttpState>) -> Result<Json<Health>> {
     Ok(Json(Health { status: "ready", backend: Some(state.app.store.backend()) }))
 }
 
+/// Who the API key is: its role, and its merchant or point.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MeView {
+    pub role: &'static str,
+    pub key_id: Option<uuid::Uuid>,
+    pub merchant_id: Option<uuid::Uuid>,
+    pub point_id: Option<uuid::Uuid>,
+}
+
+#[utoipa::path(get, path = "/v1/me", tag = "operations", security(("api_key" = [])),
+    responses((status = 200, body = MeView), (status = 401, body = ErrorEnvelope)))]
+pub async fn me(Auth(caller): Auth) -> Json<MeView> {
+    Json(MeView {
+        role: caller.role.as_str(),
+        key_id: caller.key_id.map(|k| k.uuid()),
+        merchant_id: caller.merchant_id.map(|m| m.uuid()),
+        point_id: caller.point_id.map(|p| p.uuid()),
+    })
+}
+
 #[utoipa::path(post, path = "/v1/networks", tag = "network", request_body = CreateNetworkRequest,
     security(("api_key" = [])),
     responses((status = 201, body = NetworkView), (status = 422, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]

@@ -2,6 +2,7 @@
 //! document at `/openapi.json` with browsable docs at `/docs`, and the error envelope.
 //! Handlers hold no rules and no SQL: each calls one use case of `relais-app`.
 
+pub mod counter;
 pub mod error;
 pub mod extract;
 pub mod handlers;
@@ -66,7 +67,7 @@ pub struct HttpState {
         Authenticate with `Authorization: Bearer <API key>`. Errors are `{\"error\": {\"code\", \"message\", \"details\"}}` \
         with the stable codes of docs/api/errors.md."),
     paths(
-        handlers::healthz, handlers::readyz,
+        handlers::healthz, handlers::readyz, handlers::me,
         handlers::create_network, handlers::list_networks, handlers::get_network, handlers::create_merchant,
         handlers::create_point, handlers::list_points, handlers::get_point, handlers::create_api_key,
         handlers::announce, handlers::list_parcels, handlers::get_parcel, handlers::parcel_events, handlers::scan,
@@ -172,6 +173,10 @@ pub fn router(app: App, config: HttpConfig) -> Router {
         .route("/v1/kpis", get(kpis::kpis))
         .route("/r/{token}", get(recipients::page))
         .route("/r/{token}/extend", post(recipients::extend))
+        .route("/counter", get(counter::page))
+        .route("/counter/app.js", get(counter::script))
+        .route("/counter/counter.css", get(counter::style))
+        .route("/v1/me", get(handlers::me))
         .route("/widget", get(widget::picker))
         .route("/widget.js", get(widget::loader_js))
         .route("/widget/app.js", get(widget::picker_js))

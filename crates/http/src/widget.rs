@@ -31,7 +31,7 @@ const DEMO_JS: &str = include_str!("../widget/demo.js");
 const PICKER_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors *; base-uri 'none'; form-action 'none'";
 const DEMO_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; frame-src 'self'; base-uri 'none'; form-action 'self'";
 
-fn asset(content_type: &'static str, body: &'static str, csp: Option<&'static str>) -> Response {
+pub(crate) fn asset(content_type: &'static str, body: &'static str, csp: Option<&'static str>) -> Response {
     let mut response = ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "public, max-age=300")], body).into_response();
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, axum::http::HeaderValue::from_static("nosniff"));

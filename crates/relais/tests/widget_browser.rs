@@ -1,7 +1,8 @@
-//! The checkout widget end to end, in headless Chromium (chromium + chromium-driver): a shop page
-//! embeds `/widget.js`, the customer searches a postcode, moves through the list with the keyboard,
-//! chooses a point, and the shop page receives its id. Skipped with a message when chromedriver is not
-//! installed, unless `RELAIS_REQUIRE_BROWSER` is set (CI sets it).
+//! The pages people use, end to end in headless Chromium (chromium + chromium-driver): the checkout
+//! widget (a shop page embeds `/widget.js`, the customer searches a postcode, moves through the list
+//! with the keyboard, chooses a point, and the shop page receives its id) and the counter page (a shop
+//! receives a parcel and hands it over with the code and an identity check). Skipped with a message when
+//! chromedriver is not installed, unless `RELAIS_REQUIRE_BROWSER` is set (CI sets it).
 
 #![allow(clippy::unwrap_used)]
 
@@ -59,16 +60,10 @@ fn serve_demo(dir: &std::path::Path) -> (Killed, SocketAddr, BufReader<std::proc
     (Killed(child), address, reader)
 }
 
-#[tokio::test]
-async fn a_customer_picks_a_point_and_the_shop_page_gets_it() {
-    let Some(driver) = chromedriver() else { return };
-    let dir = std::env::temp_dir().join(format!("relais-widget-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let (_server, address, _stdout) = serve_demo(&dir);
-
+/// chromedriver and a headless Chromium session (French, phone-sized window).
+async fn browser(driver: &str) -> (Killed, fantoccini::Client) {
     let port = free_port();
-    let _driver = Killed(
+    let chromedriver = Killed(
         Command::new(driver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap(),
     );
     let webdriver = format!("http://127.0.0.1:{port}");
@@ -93,7 +88,18 @@ async fn a_customer_picks_a_point_and_the_shop_page_gets_it() {
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-    let browser = browser.expect("chromedriver did not start");
+    (chromedriver, browser.expect("chromedriver did not start"))
+}
+
+#[tokio::test]
+async fn a_customer_picks_a_point_and_the_shop_page_gets_it() {
+    let Some(driver) = chromedriver() else { return };
+    let dir = std::env::temp_dir().join(format!("relais-widget-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_server, address, _stdout) = serve_demo(&dir);
+
+    let (_driver, browser) = browser(&driver).await;
 
     // The demo shop page embeds the picker with one script tag.
     browser.goto(&format!("http://{address}/widget/demo")).await.unwrap();
@@ -159,6 +165,94 @@ async fn a_customer_picks_a_point_and_the_shop_page_gets_it() {
     let status = browser.find(Locator::Id("status")).await.unwrap().text().await.unwrap();
     assert!(status.contains("points near"), "{status}");
     assert_eq!(browser.find(Locator::Id("go")).await.unwrap().text().await.unwrap(), "Search");
+    browser.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_shop_receives_and_hands_over_a_parcel_on_its_phone() {
+    let Some(driver) = chromedriver() else { return };
+    let dir = std::env::temp_dir().join(format!("relais-counter-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_server, address, _stdout) = serve_demo(&dir);
+    let keys = std::fs::read_to_string(dir.join("relais.db.demo-keys")).unwrap();
+    let key_of = |label: &str| -> String {
+        let line = keys.lines().find(|l| l.trim_start().starts_with(label)).unwrap();
+        line.split_whitespace().find(|w| w.starts_with("rk_")).unwrap().to_owned()
+    };
+    let counter_line = keys.lines().find(|l| l.contains("counter device key")).unwrap();
+    let point = counter_line.split("(point ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let mut api = HttpClient::connect(address).await.unwrap();
+    let body = serde_json::json!({"point_id": point, "parcel_number": "EW123456785FR",
+        "recipient": {"name": "Léa Martin", "phone": "+33612345678"},
+        "dimensions_mm": {"length": 300, "width": 200, "height": 100}, "weight_g": 1200});
+    let announced =
+        api.request("POST", "/v1/parcels", Some(&key_of("merchant key")), Some(&body.to_string())).await.unwrap();
+    assert_eq!(announced.status, 201, "{}", announced.body);
+    let code = announced.json()["pickup_code"].as_str().unwrap().to_owned();
+    let parcel_id = announced.json()["parcel"]["id"].as_str().unwrap().to_owned();
+
+    let (_driver, browser) = browser(&driver).await;
+    browser.goto(&format!("http://{address}/counter?lang=fr")).await.unwrap();
+    let key = browser.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("key")).await.unwrap();
+    key.send_keys(&key_of("counter device key")).await.unwrap();
+    key.send_keys(ENTER).await.unwrap();
+    let number =
+        browser.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("receive-number")).await.unwrap();
+    let result = |browser: &fantoccini::Client| {
+        let browser = browser.clone();
+        async move {
+            for _ in 0..50 {
+                let text = browser.find(Locator::Id("result")).await.unwrap().text().await.unwrap();
+                if !text.is_empty() {
+                    return text;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            String::new()
+        }
+    };
+    number.send_keys("EW123456785FR").await.unwrap();
+    number.send_keys(ENTER).await.unwrap();
+    assert_eq!(result(&browser).await, "Rangé sur l’étagère : EW123456785FR");
+    let shop = browser.find(Locator::Id("shop")).await.unwrap().text().await.unwrap();
+    assert!(!shop.is_empty(), "the shop's name is shown");
+
+    // The hand-over: without ticking that the name matches, it is refused; then done.
+    browser.find(Locator::Id("tab-handover")).await.unwrap().click().await.unwrap();
+    browser.find(Locator::Id("handover-number")).await.unwrap().send_keys("EW123456785FR").await.unwrap();
+    browser.find(Locator::Id("handover-code")).await.unwrap().send_keys(&code).await.unwrap();
+    browser.find(Locator::Id("handover-last4")).await.unwrap().send_keys("7a2b").await.unwrap();
+    browser.find(Locator::Css("#handover button[type=submit]")).await.unwrap().click().await.unwrap();
+    let mut refused = String::new();
+    for _ in 0..50 {
+        refused = browser.find(Locator::Id("result")).await.unwrap().text().await.unwrap();
+        if refused.starts_with("Le nom") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(refused, "Le nom ne correspond pas : le colis reste ici.");
+    browser.find(Locator::Id("handover-name")).await.unwrap().click().await.unwrap();
+    browser.find(Locator::Css("#handover button[type=submit]")).await.unwrap().click().await.unwrap();
+    let mut done = String::new();
+    for _ in 0..50 {
+        done = browser.find(Locator::Id("result")).await.unwrap().text().await.unwrap();
+        if done.starts_with("Remis") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(done, "Remis : EW123456785FR");
+    let events = api
+        .request("GET", &format!("/v1/parcels/{parcel_id}/events"), Some(&key_of("merchant key")), None)
+        .await
+        .unwrap()
+        .json();
+    let last = events.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["event"], "collected");
+    assert_eq!(last["reason"], "identity_checked:id_card:****7A2B");
     browser.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
