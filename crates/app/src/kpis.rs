@@ -42,7 +42,8 @@ impl App {
         let from = query.first.and_time(NaiveTime::MIN).and_utc();
         let to = (query.last + chrono::Duration::days(1)).and_time(NaiveTime::MIN).and_utc();
         let events = self.store.kpi_events(query.point_id, query.network_id, from, to).await?;
-        let (cohorts, total) = compute(&events, from, to);
+        let facts = self.store.kpi_facts(query.point_id, query.network_id, from, to).await?;
+        let (cohorts, total) = compute(&events, &facts, from, to);
         Ok(KpiReport { cohorts, total })
     }
 }

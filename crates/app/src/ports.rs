@@ -287,6 +287,15 @@ pub trait Store: Send + Sync + 'static {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreResult<Vec<relais_domain::kpi::KpiEvent>>;
+    /// Door faults (hardware incidents) and the handling of parcels deposited through sessions, in
+    /// `[from, to)`, at a point or in a network.
+    async fn kpi_facts(
+        &self,
+        point_id: Option<PointId>,
+        network_id: Option<NetworkId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<relais_domain::kpi::KpiFact>>;
     /// A point's history, oldest first.
     async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>>;
     /// The compartments of a point, in label order.

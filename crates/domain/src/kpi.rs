@@ -8,7 +8,11 @@
 //! - mean compartment occupancy: days from deposit to removal (collection, return collection, loss),
 //!   over the parcels removed;
 //! - deposit error rate: parcels lost after deposit over deposits; deposit failures (no room) are
-//!   counted beside it.
+//!   counted beside it;
+//! - hardware incidents per 1000 deposits: door faults (jammed, forced open, broken, blocked) at the
+//!   point that day, per 1000 parcels deposited there that day;
+//! - mean deposit handling time: from the courier's scan to the door reported closed, for the parcels
+//!   deposited through a drop-off session.
 //!
 //! A cohort still in its hold window is not closed: its rates rise as parcels are collected.
 
@@ -32,6 +36,15 @@ pub struct KpiEvent {
     pub at: Timestamp,
 }
 
+/// A fact from outside the parcel log that a KPI counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KpiFact {
+    /// A door fault at a point (from the audit log).
+    HardwareIncident { point_id: PointId, at: Timestamp },
+    /// A parcel deposited through a drop-off session: scanned, then its door reported closed.
+    DepositHandled { point_id: PointId, scanned_at: Timestamp, closed_at: Timestamp },
+}
+
 /// Counts of one cohort (a point and a day, or a total) and the rates derived from them.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct KpiFigures {
@@ -43,6 +56,10 @@ pub struct KpiFigures {
     /// Sum over removed parcels of their days in the compartment.
     pub occupancy_days_sum: f64,
     pub lost: u32,
+    pub hardware_incidents: u32,
+    /// Deposits whose handling time is known (through a drop-off session).
+    pub handled: u32,
+    pub handling_seconds_sum: f64,
 }
 
 impl KpiFigures {
@@ -58,6 +75,12 @@ impl KpiFigures {
     pub fn deposit_error_rate(&self) -> Option<f64> {
         rate(self.lost, self.deposited)
     }
+    pub fn hardware_incidents_per_1000_deposits(&self) -> Option<f64> {
+        rate(self.hardware_incidents, self.deposited).map(|r| r * 1000.0)
+    }
+    pub fn mean_deposit_handling_seconds(&self) -> Option<f64> {
+        (self.handled > 0).then(|| self.handling_seconds_sum / f64::from(self.handled))
+    }
 
     fn add(&mut self, other: &KpiFigures) {
         self.deposited += other.deposited;
@@ -67,6 +90,9 @@ impl KpiFigures {
         self.removed += other.removed;
         self.occupancy_days_sum += other.occupancy_days_sum;
         self.lost += other.lost;
+        self.hardware_incidents += other.hardware_incidents;
+        self.handled += other.handled;
+        self.handling_seconds_sum += other.handling_seconds_sum;
     }
 }
 
@@ -75,13 +101,28 @@ fn rate(part: u32, whole: u32) -> Option<f64> {
 }
 
 /// The KPIs per (point, UTC day of deposit) and in total, for deposits in `[from, to)`. `events` are
-/// grouped by parcel, in log order within a parcel.
+/// grouped by parcel, in log order within a parcel; `facts` (incidents by day of occurrence, handling
+/// by day of the door closing) are counted when they fall in the period.
 pub fn compute(
     events: &[KpiEvent],
+    facts: &[KpiFact],
     from: Timestamp,
     to: Timestamp,
 ) -> (BTreeMap<(PointId, NaiveDate), KpiFigures>, KpiFigures) {
     let mut cohorts: BTreeMap<(PointId, NaiveDate), KpiFigures> = BTreeMap::new();
+    for fact in facts {
+        match *fact {
+            KpiFact::HardwareIncident { point_id, at } if (from..to).contains(&at) => {
+                cohorts.entry((point_id, at.date_naive())).or_default().hardware_incidents += 1;
+            }
+            KpiFact::DepositHandled { point_id, scanned_at, closed_at } if (from..to).contains(&closed_at) => {
+                let figures = cohorts.entry((point_id, closed_at.date_naive())).or_default();
+                figures.handled += 1;
+                figures.handling_seconds_sum += (closed_at - scanned_at).num_milliseconds().max(0) as f64 / 1000.0;
+            }
+            KpiFact::HardwareIncident { .. } | KpiFact::DepositHandled { .. } => {}
+        }
+    }
     for parcel in events.chunk_by(|a, b| a.parcel_id == b.parcel_id) {
         let mut deposited: Option<&KpiEvent> = None;
         let mut removed = false;
@@ -175,7 +216,23 @@ mod tests {
             // 6: deposited before the period: not counted.
             event(6, Deposited, 1, 0, 4),
         ];
-        let (cohorts, total) = compute(&events, at(1, 1), at(8, 0));
+        let point = Id::from_parts(2, [9; 10]);
+        let facts = vec![
+            KpiFact::HardwareIncident { point_id: point, at: at(1, 15) },
+            // Outside the period: not counted.
+            KpiFact::HardwareIncident { point_id: point, at: at(9, 15) },
+            KpiFact::DepositHandled {
+                point_id: point,
+                scanned_at: at(1, 12) - Duration::seconds(40),
+                closed_at: at(1, 12),
+            },
+            KpiFact::DepositHandled {
+                point_id: point,
+                scanned_at: at(1, 12) - Duration::seconds(20),
+                closed_at: at(1, 12),
+            },
+        ];
+        let (cohorts, total) = compute(&events, &facts, at(1, 1), at(8, 0));
         assert_eq!(cohorts.len(), 1);
         assert_eq!((total.deposited, total.deposit_failed, total.collected_in_window), (4, 1, 2));
         assert_eq!((total.collected_within_7_days, total.removed, total.lost), (2, 4, 1));
@@ -184,6 +241,9 @@ mod tests {
         let mean = total.mean_occupancy_days().unwrap();
         assert!((mean - (1.0 + 4.0 + 22.0 / 24.0 + 4.0 + 2.0) / 4.0).abs() < 1e-9, "{mean}");
         assert_eq!(total.deposit_error_rate(), Some(0.25));
+        // One door fault for 4 deposits: 250 per 1000; two deposits handled in 40 s and 20 s.
+        assert_eq!(total.hardware_incidents_per_1000_deposits(), Some(250.0));
+        assert_eq!(total.mean_deposit_handling_seconds(), Some(30.0));
         assert_eq!(KpiFigures::default().pickup_rate_window(), None);
     }
 }

@@ -41,6 +41,13 @@ pub struct KpiView {
     pub pickup_rate_7_days: Option<f64>,
     pub mean_occupancy_days: Option<f64>,
     pub deposit_error_rate: Option<f64>,
+    /// Door faults at the point that day.
+    pub hardware_incidents: u32,
+    pub hardware_incidents_per_1000_deposits: Option<f64>,
+    /// Deposits through a drop-off session (their handling time is known).
+    pub deposits_handled: u32,
+    /// From the courier's scan to the door reported closed.
+    pub mean_deposit_handling_seconds: Option<f64>,
 }
 
 impl From<&KpiFigures> for KpiView {
@@ -56,6 +63,10 @@ impl From<&KpiFigures> for KpiView {
             pickup_rate_7_days: f.pickup_rate_7_days(),
             mean_occupancy_days: f.mean_occupancy_days(),
             deposit_error_rate: f.deposit_error_rate(),
+            hardware_incidents: f.hardware_incidents,
+            hardware_incidents_per_1000_deposits: f.hardware_incidents_per_1000_deposits(),
+            deposits_handled: f.handled,
+            mean_deposit_handling_seconds: f.mean_deposit_handling_seconds(),
         }
     }
 }
@@ -77,12 +88,12 @@ pub struct KpiReportView {
 }
 
 /// The CSV header, one row per point and day (the CLI writes the same).
-pub const CSV_HEADER: &str = "point_id,day,deposited,deposit_failed,collected_in_window,collected_within_7_days,removed,lost,pickup_rate_window,pickup_rate_7_days,mean_occupancy_days,deposit_error_rate";
+pub const CSV_HEADER: &str = "point_id,day,deposited,deposit_failed,collected_in_window,collected_within_7_days,removed,lost,pickup_rate_window,pickup_rate_7_days,mean_occupancy_days,deposit_error_rate,hardware_incidents,hardware_incidents_per_1000_deposits,deposits_handled,mean_deposit_handling_seconds";
 
 pub fn csv_line(point: &str, day: &str, f: &KpiFigures) -> String {
     let rate = |r: Option<f64>| r.map(|r| format!("{r:.4}")).unwrap_or_default();
     format!(
-        "{point},{day},{},{},{},{},{},{},{},{},{},{}",
+        "{point},{day},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         f.deposited,
         f.deposit_failed,
         f.collected_in_window,
@@ -93,6 +104,10 @@ pub fn csv_line(point: &str, day: &str, f: &KpiFigures) -> String {
         rate(f.pickup_rate_7_days()),
         rate(f.mean_occupancy_days()),
         rate(f.deposit_error_rate()),
+        f.hardware_incidents,
+        rate(f.hardware_incidents_per_1000_deposits()),
+        f.handled,
+        rate(f.mean_deposit_handling_seconds()),
     )
 }
 

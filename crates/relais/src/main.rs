@@ -605,6 +605,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                     t.mean_occupancy_days().map_or("-".to_owned(), |d| format!("{d:.2} days"))
                 );
                 println!("deposit error rate (lost):   {}", pct(t.deposit_error_rate()));
+                println!(
+                    "hardware incidents:          {} ({} per 1000 deposits)",
+                    t.hardware_incidents,
+                    t.hardware_incidents_per_1000_deposits().map_or("-".to_owned(), |r| format!("{r:.1}"))
+                );
+                println!(
+                    "mean deposit handling time:  {}",
+                    t.mean_deposit_handling_seconds()
+                        .map_or("-".to_owned(), |s| format!("{s:.0} s ({} deposits)", t.handled))
+                );
                 println!("{} point-days; --csv for the detail", report.cohorts.len());
             }
             Ok(())

@@ -20,7 +20,7 @@ use relais_domain::dropoff::{
 use relais_domain::ids::{
     CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
 };
-use relais_domain::kpi::KpiEvent;
+use relais_domain::kpi::{KpiEvent, KpiFact};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
     Actor, ActorKind, EventKind, IncidentKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
@@ -1091,6 +1091,44 @@ impl Store for PostgresStore {
             },
         )
         .await
+    }
+
+    async fn kpi_facts(
+        &self,
+        point_id: Option<PointId>,
+        network_id: Option<NetworkId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<KpiFact>> {
+        let (point, network) = (point_id.map(uuid), network_id.map(uuid));
+        let args: [Param<'_>; 4] = [&from, &to, &point, &network];
+        let mut facts = self
+            .many(
+                "SELECT a.point_id, a.at FROM audit_log a JOIN pickup_points p ON p.id = a.point_id
+                 WHERE a.action IN ('door_jammed', 'door_forced_open', 'door_broken', 'compartment_blocked') AND a.at >= $1 AND a.at < $2
+                   AND ($3::uuid IS NULL OR a.point_id = $3) AND ($4::uuid IS NULL OR p.network_id = $4)",
+                &args,
+                |r| Ok(KpiFact::HardwareIncident { point_id: get_id(r, 0)?, at: get(r, 1)? }),
+            )
+            .await?;
+        facts.extend(
+            self.many(
+                "SELECT s.point_id, i.scanned_at, i.done_at FROM drop_off_items i
+                   JOIN drop_off_sessions s ON s.id = i.session_id JOIN pickup_points p ON p.id = s.point_id
+                 WHERE i.state = 'deposited' AND i.done_at >= $1 AND i.done_at < $2
+                   AND ($3::uuid IS NULL OR s.point_id = $3) AND ($4::uuid IS NULL OR p.network_id = $4)",
+                &args,
+                |r| {
+                    Ok(KpiFact::DepositHandled {
+                        point_id: get_id(r, 0)?,
+                        scanned_at: get(r, 1)?,
+                        closed_at: get(r, 2)?,
+                    })
+                },
+            )
+            .await?,
+        );
+        Ok(facts)
     }
 
     async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>> {

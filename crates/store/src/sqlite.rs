@@ -25,7 +25,7 @@ use relais_domain::dropoff::{
 use relais_domain::ids::{
     CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
 };
-use relais_domain::kpi::KpiEvent;
+use relais_domain::kpi::{KpiEvent, KpiFact};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
     Actor, ActorKind, EventKind, IncidentKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
@@ -1119,6 +1119,38 @@ impl Store for SqliteStore {
                 })
             },
         )
+    }
+
+    async fn kpi_facts(
+        &self,
+        point_id: Option<PointId>,
+        network_id: Option<NetworkId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<KpiFact>> {
+        let args: [&dyn ToSql; 4] = [&micros(from), &micros(to), &point_id.map(id), &network_id.map(id)];
+        let mut facts = self.many(
+            "SELECT a.point_id, a.at FROM audit_log a JOIN pickup_points p ON p.id = a.point_id
+             WHERE a.action IN ('door_jammed', 'door_forced_open', 'door_broken', 'compartment_blocked') AND a.at >= ?1 AND a.at < ?2
+               AND (?3 IS NULL OR a.point_id = ?3) AND (?4 IS NULL OR p.network_id = ?4)",
+            &args,
+            |r| Ok(KpiFact::HardwareIncident { point_id: get_id(r, 0)?, at: get_time(r, 1)? }),
+        )?;
+        facts.extend(self.many(
+            "SELECT s.point_id, i.scanned_at, i.done_at FROM drop_off_items i
+               JOIN drop_off_sessions s ON s.id = i.session_id JOIN pickup_points p ON p.id = s.point_id
+             WHERE i.state = 'deposited' AND i.done_at >= ?1 AND i.done_at < ?2
+               AND (?3 IS NULL OR s.point_id = ?3) AND (?4 IS NULL OR p.network_id = ?4)",
+            &args,
+            |r| {
+                Ok(KpiFact::DepositHandled {
+                    point_id: get_id(r, 0)?,
+                    scanned_at: get_time(r, 1)?,
+                    closed_at: get_time(r, 2)?,
+                })
+            },
+        )?);
+        Ok(facts)
     }
 
     async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>> {

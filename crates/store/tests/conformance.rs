@@ -882,6 +882,7 @@ async fn occupancy_alert_rises_and_clears_through_the_outbox() {
 #[tokio::test]
 async fn kpis_of_a_simulated_day_computed_by_hand() {
     use relais_app::kpis::KpiQuery;
+    use relais_domain::dropoff::DoorReport;
     for w in worlds().await {
         let system = Caller::system();
         let day1 = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
@@ -895,15 +896,28 @@ async fn kpis_of_a_simulated_day_computed_by_hand() {
             let a = w.app.announce_parcel(&w.merchant, announce(point, &format!("KPIDAY{n:04}"), SMALL)).await.unwrap();
             ids.push((a.parcel.id, a.pickup_code.as_str().to_owned()));
         }
-        set(at(0, 9));
-        for (id, _) in &ids[..3] {
-            w.app.deposit(&w.carrier, *id).await.unwrap();
+        // The courier scans P1-P3 in a session at 08:59; the doors are reported closed at 09:00.
+        set(at(0, 9) - Duration::minutes(1));
+        let code = w.app.courier_code(&w.carrier, w.locker.id, None).await.unwrap();
+        let session = w.app.open_drop_off_session(&w.device, w.locker.id, &code.code).await.unwrap();
+        let mut doors = Vec::new();
+        for n in 1..=3 {
+            let scan = w.app.scan_into_session(&w.device, session.id, &format!("KPIDAY{n:04}")).await.unwrap();
+            doors.push(scan.item.label.unwrap());
         }
+        set(at(0, 9));
+        for door in &doors {
+            w.app.report_door(&w.device, w.locker.id, door, DoorReport::Closed).await.unwrap();
+        }
+        w.app.close_drop_off_session(&w.device, session.id).await.unwrap();
         set(at(0, 10));
         for (id, _) in &ids[3..] {
             w.app.deposit(&w.carrier, *id).await.unwrap();
         }
         assert_eq!(w.app.parcel(&system, ids[5].0).await.unwrap().state, ParcelState::DepositFailed);
+        // The empty door C01 jams: one hardware incident at the locker.
+        set(at(0, 11));
+        w.app.report_door(&w.device, w.locker.id, "C01", DoorReport::Jammed).await.unwrap();
         set(at(0, 12));
         w.app.pickup_parcel(&w.counter_device, ids[4].0, &ids[4].1, Some(&passport())).await.unwrap();
         set(at(0, 18));
@@ -912,8 +926,13 @@ async fn kpis_of_a_simulated_day_computed_by_hand() {
         w.app.report_incident(&w.carrier, ids[3].0, IncidentKind::Lost, Some("not on the shelf")).await.unwrap();
         set(at(1, 22));
         w.app.extend(&w.merchant, ids[1].0).await.unwrap();
+        // Reminders 24 h before the deadlines: P3's is due on day 2 at 09:00; P2's moved with its extension.
+        set(at(2, 9));
+        assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 1, "P3's reminder");
         set(at(3, 9));
         assert_eq!(w.app.expire_due(&system, 100).await.unwrap(), 1, "P3 only: P2 was extended");
+        let list = w.app.return_list(&w.carrier, w.locker.id).await.unwrap();
+        assert_eq!(list.iter().map(|(p, _)| p.id).collect::<Vec<_>>(), [ids[2].0], "the return list: P3");
         set(at(3, 12));
         w.app.collect_return(&w.carrier, ids[2].0).await.unwrap();
         set(at(4, 9));
@@ -934,6 +953,11 @@ async fn kpis_of_a_simulated_day_computed_by_hand() {
         assert!((mean - (0.375 + 4.0 + 3.125 + 1.0 + 1.0 / 12.0) / 5.0).abs() < 1e-9, "{mean}");
         let locker = report.cohorts[&(w.locker.id, day1.date_naive())];
         assert_eq!((locker.deposited, locker.collected_in_window, locker.removed), (3, 2, 3));
+        // One door fault for 3 deposits at the locker (1 for 5 in the network); 60 s from scan to door.
+        assert_eq!((locker.hardware_incidents, locker.handled), (1, 3));
+        assert!((locker.hardware_incidents_per_1000_deposits().unwrap() - 1000.0 / 3.0).abs() < 1e-9);
+        assert_eq!(t.hardware_incidents_per_1000_deposits(), Some(200.0));
+        assert_eq!(t.mean_deposit_handling_seconds(), Some(60.0));
         let counter = report.cohorts[&(w.counter.id, day1.date_naive())];
         assert_eq!((counter.deposited, counter.deposit_failed, counter.lost), (2, 1, 1));
         // The next day has no deposits; a merchant may not read KPIs.
