@@ -1176,3 +1176,54 @@ impl Receipt {
         crate::pdf::document(words.title, &lines)
     }
 }
+
+impl App {
+    /// An operator moves a parcel to another free compartment of its locker (it was behind a failing
+    /// door, the locker is being rearranged); the parcel keeps its code and deadline. The reason is
+    /// required, on the parcel's event and in the audit log.
+    pub async fn move_parcel(
+        &self,
+        caller: &Caller,
+        parcel_id: ParcelId,
+        door: &str,
+        reason: &str,
+    ) -> Result<Parcel, AppError> {
+        caller.require(Permission::OperateLocker)?;
+        let reason = parse_text("reason", reason, 500)?;
+        self.retrying(|| async {
+            let now = self.now();
+            let parcel = self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
+            let compartments = self.store.compartments(parcel.point_id).await?;
+            let target =
+                compartments.iter().find(|c| c.label == door).ok_or_else(|| AppError::not_found("door", door))?;
+            // Refuses a parcel that is not in a compartment (not deposited, collected...).
+            let transition = parcel.move_to(target.id, &reason, caller.actor(), now)?;
+            // The parcel's compartment not holding it means another command moved it: reload.
+            let current = compartments.iter().find(|c| c.holds(parcel.id)).ok_or(Retry::Conflict)?;
+            if current.id == target.id {
+                return Err(ParseError::new("door", "is the parcel's compartment already").into());
+            }
+            if relais_domain::compartment::any_compartment_fits(
+                std::slice::from_ref(target),
+                parcel.dimensions,
+                parcel.weight,
+            )
+            .is_err()
+            {
+                return Err(AppError::NoFittingCompartment(relais_domain::compartment::NoFit::TooLarge).into());
+            }
+            let occupied = target
+                .occupy(parcel.id, now)
+                .map_err(|_| AppError::NoFittingCompartment(relais_domain::compartment::NoFit::AllFittingBusy))?;
+            let mut writes = vec![
+                Write::UpdateCompartment(current.release(parcel.id).map_err(|_| Retry::Conflict)?),
+                Write::UpdateCompartment(occupied),
+                Write::AppendAudit(audit(now, caller.actor(), "parcel_moved", target, Some(parcel.id), Some(&reason))),
+            ];
+            let moved = self.transition_writes(transition, &mut writes);
+            committed(self.commit(writes).await)?;
+            Ok(moved)
+        })
+        .await
+    }
+}

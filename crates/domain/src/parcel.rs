@@ -194,10 +194,12 @@ pub enum EventKind {
     CompartmentFault,
     /// The recipient was reminded that the parcel is waiting (the state does not change).
     Reminded,
+    /// An operator moved the parcel to another compartment of its locker (the state does not change).
+    Moved,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Announced,
         EventKind::InTransit,
         EventKind::Deposited,
@@ -211,6 +213,7 @@ impl EventKind {
         EventKind::IncidentReported,
         EventKind::CompartmentFault,
         EventKind::Reminded,
+        EventKind::Moved,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -228,6 +231,7 @@ impl EventKind {
             EventKind::IncidentReported => "incident_reported",
             EventKind::CompartmentFault => "compartment_fault",
             EventKind::Reminded => "reminded",
+            EventKind::Moved => "moved",
         }
     }
 
@@ -337,6 +341,7 @@ pub enum Action {
     ReportIncident,
     FlagFault,
     Remind,
+    Move,
 }
 
 impl Action {
@@ -354,6 +359,7 @@ impl Action {
             Action::ReportIncident => "report_incident",
             Action::FlagFault => "flag_fault",
             Action::Remind => "remind",
+            Action::Move => "move",
         }
     }
 }
@@ -732,6 +738,24 @@ impl Parcel {
         }
         let mut transition = self.moved(self.state, EventKind::CompartmentFault, actor, Some(fault), now);
         transition.parcel.updated_at = now;
+        Ok(transition)
+    }
+
+    /// An operator moved the parcel to another compartment of its locker (a failing door, a
+    /// rearrangement). The state does not change; the reason is kept on the event.
+    pub fn move_to(
+        &self,
+        compartment_id: CompartmentId,
+        reason: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Transition, TransitionError> {
+        if self.compartment_id.is_none() || !self.occupies_place() {
+            return Err(self.invalid(Action::Move));
+        }
+        let mut transition = self.moved(self.state, EventKind::Moved, actor, Some(reason), now);
+        transition.parcel.compartment_id = Some(compartment_id);
+        transition.event.compartment_id = Some(compartment_id);
         Ok(transition)
     }
 

@@ -544,6 +544,28 @@ pub async fn open_door(
     Ok((StatusCode::ACCEPTED, Json(DoorCommandView::from(&command))))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// The free door of the same locker the parcel now is behind.
+    pub door: String,
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/v1/parcels/{id}/move", tag = "lockers", request_body = MoveRequest,
+    security(("api_key" = [])),
+    responses((status = 200, body = ParcelView), (status = 403, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope, description = "not in a compartment, or the door is not free")))]
+pub async fn move_parcel(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(request): Body<MoveRequest>,
+) -> Result<Json<ParcelView>> {
+    let parcel = state.app.move_parcel(&caller, path_id("parcel", &id)?, &request.door, &request.reason).await?;
+    Ok(Json(ParcelView::from(&parcel)))
+}
+
 #[utoipa::path(post, path = "/v1/points/{id}/doors/{door}/repair", tag = "lockers", request_body = ReasonRequest,
     security(("api_key" = [])),
     responses((status = 200, body = CompartmentView), (status = 403, body = ErrorEnvelope)))]

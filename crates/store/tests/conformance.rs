@@ -1636,3 +1636,58 @@ async fn a_counter_scans_in_and_hands_over_with_an_identity_check() {
         assert_eq!(w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 1, "{name}: a slot is free");
     }
 }
+
+/// An operator moves a parcel from behind a jammed door to a free one: the code and deadline stay, the
+/// reason is on the event and in the audit log; a parcel not in a compartment, a busy door or another
+/// role are refused and change nothing.
+#[tokio::test]
+async fn an_operator_moves_a_parcel_to_another_door() {
+    use relais_domain::dropoff::DoorReport;
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let operator = w.app.create_api_key(&Caller::system(), Role::Operator, None, None, "ops").await.unwrap();
+        let operator = w.app.authenticate(&operator.secret).await.unwrap();
+        let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "MOVE0001", SMALL)).await.unwrap();
+        let waiting = w.app.announce_parcel(&w.merchant, announce(&w.locker, "MOVE0002", SMALL)).await.unwrap();
+        let deposited = w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+        let from = deposited.compartment.unwrap();
+        w.app.report_door(&w.device, w.locker.id, &from.label, DoorReport::Jammed).await.unwrap();
+
+        let not_in = w.app.move_parcel(&operator, waiting.parcel.id, "C01", "tidy").await;
+        assert!(matches!(not_in, Err(AppError::InvalidTransition(_))), "{name}: {not_in:?}");
+        let busy = w.app.move_parcel(&operator, a.parcel.id, "A02", "tidy").await;
+        assert!(
+            matches!(busy, Err(AppError::NoFittingCompartment(NoFit::AllFittingBusy))),
+            "{name}: A02 is reserved: {busy:?}"
+        );
+        assert!(matches!(
+            w.app.move_parcel(&w.carrier, a.parcel.id, "C01", "x").await,
+            Err(AppError::Forbidden { .. })
+        ));
+        assert!(matches!(w.app.move_parcel(&operator, a.parcel.id, "Z99", "x").await, Err(AppError::NotFound { .. })));
+
+        let moved = w
+            .app
+            .move_parcel(&operator, a.parcel.id, "C01", "door jammed, parcel moved by the technician")
+            .await
+            .unwrap();
+        let compartments = w.app.store.compartments(w.locker.id).await.unwrap();
+        let c01 = compartments.iter().find(|c| c.label == "C01").unwrap();
+        let old = compartments.iter().find(|c| c.id == from.id).unwrap();
+        assert_eq!((moved.compartment_id, moved.state), (Some(c01.id), ParcelState::ReadyForPickup), "{name}");
+        assert_eq!(c01.state, CompartmentState::Occupied { parcel_id: a.parcel.id });
+        assert_eq!((old.state, old.fault), (CompartmentState::OutOfService, Some(DoorFault::Jammed)), "{name}");
+        let events = w.app.store.events(a.parcel.id).await.unwrap();
+        let last = &events.last().unwrap().event;
+        assert_eq!((last.kind, last.compartment_id), (EventKind::Moved, Some(c01.id)));
+        let audit = w.app.audit_log(&operator, None, Some(a.parcel.id), None, None).await.unwrap();
+        assert_eq!(audit.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["door_jammed", "parcel_moved"]);
+        // The recipient's code opens the new door.
+        let collected = w
+            .app
+            .pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(a.pickup_code.as_str().into()))
+            .await
+            .unwrap();
+        assert_eq!(collected.compartment.map(|c| c.label), Some("C01".to_owned()), "{name}");
+    }
+}
