@@ -1227,3 +1227,43 @@ impl App {
         .await
     }
 }
+
+impl App {
+    /// Overflow: a parcel whose chosen point had no room (`deposit_failed`) goes to `to`, a point of the
+    /// same network within `RELOCATION_RADIUS_M` that takes it; the courier deposits it there with the
+    /// same code, it waits one business day, then goes on to the chosen point (taken out like an
+    /// expired parcel, `in_transit` to the chosen point again).
+    pub async fn relocate_parcel(&self, caller: &Caller, parcel_id: ParcelId, to: PointId) -> Result<Parcel, AppError> {
+        caller.require(Permission::HandleParcel)?;
+        self.retrying(|| async {
+            let parcel = self.store.parcel(parcel_id).await?;
+            let parcel =
+                parcel.filter(|p| caller.can_see(p)).ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
+            let chosen = parcel.relocated_from.unwrap_or(parcel.point_id);
+            let (chosen, target) = (self.store.point(chosen).await?, self.store.point(to).await?);
+            let chosen = chosen.ok_or_else(|| AppError::not_found("point", parcel.point_id))?;
+            let target =
+                target.filter(|t| t.network_id == parcel.network_id).ok_or_else(|| AppError::not_found("point", to))?;
+            let distance = chosen.coordinates.distance_m(target.coordinates);
+            if distance > RELOCATION_RADIUS_M {
+                let problem = format!(
+                    "is {distance:.0} m from the chosen point; an overflow point is within {RELOCATION_RADIUS_M:.0} m"
+                );
+                return Err(ParseError::new("point_id", problem).into());
+            }
+            if !target.accepts_parcels() {
+                return Err(AppError::NoFittingCompartment(relais_domain::compartment::NoFit::PointUnavailable).into());
+            }
+            if target.kind.has_compartments() {
+                let compartments = self.store.compartments(target.id).await?;
+                relais_domain::compartment::any_compartment_fits(&compartments, parcel.dimensions, parcel.weight)
+                    .map_err(AppError::NoFittingCompartment)?;
+            } else if let Some(refusal) = target.shelf_refusal(parcel.dimensions, parcel.weight) {
+                return Err(AppError::NoFittingCompartment(refusal).into());
+            }
+            let transition = parcel.relocate(target.id, caller.actor(), self.now())?;
+            self.commit_transition(&parcel, transition, Vec::new()).await
+        })
+        .await
+    }
+}

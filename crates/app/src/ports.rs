@@ -200,9 +200,10 @@ pub enum Write {
     InsertPoint(PickupPoint),
     InsertCompartment(Compartment),
     InsertParcel(Parcel),
-    /// Stores the parcel's lifecycle fields (state, compartment, deposit time, deadline, extensions) if
-    /// its stored version is still `parcel.version`, and bumps the version. Identity fields (number,
-    /// merchant, point, recipient, size) never change after announce.
+    /// Stores the parcel's lifecycle fields (state, compartment, deposit time, deadline, extensions,
+    /// reminders, and its point when an overflow relocates it) if its stored version is still
+    /// `parcel.version`, and bumps the version. Identity fields (number, merchant, recipient, size)
+    /// never change after announce.
     UpdateParcel(Parcel),
     /// Stores the compartment's state if its stored version is still `compartment.version`.
     UpdateCompartment(Compartment),

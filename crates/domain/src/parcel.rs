@@ -196,10 +196,12 @@ pub enum EventKind {
     Reminded,
     /// An operator moved the parcel to another compartment of its locker (the state does not change).
     Moved,
+    /// The chosen point had no room: the parcel goes to a nearby point for a business day (overflow).
+    Relocated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Announced,
         EventKind::InTransit,
         EventKind::Deposited,
@@ -214,6 +216,7 @@ impl EventKind {
         EventKind::CompartmentFault,
         EventKind::Reminded,
         EventKind::Moved,
+        EventKind::Relocated,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -232,6 +235,7 @@ impl EventKind {
             EventKind::CompartmentFault => "compartment_fault",
             EventKind::Reminded => "reminded",
             EventKind::Moved => "moved",
+            EventKind::Relocated => "relocated",
         }
     }
 
@@ -295,11 +299,18 @@ pub struct Parcel {
     pub reminders_sent: u32,
     /// When the next reminder is due, while the parcel waits and one is left (see [`next_reminder`]).
     pub next_reminder_at: Option<Timestamp>,
+    /// The point the recipient chose, while the parcel is relocated to another for lack of room there
+    /// (overflow); it goes back there after [`RELOCATION_HOLD_HOURS`].
+    pub relocated_from: Option<PointId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Optimistic concurrency: every stored change checks and bumps it.
     pub version: i64,
 }
+
+/// How long a relocated parcel waits at the temporary point before it goes on to the chosen one
+/// (domain.md, overflow: "for one business day").
+pub const RELOCATION_HOLD_HOURS: i64 = 24;
 
 /// The next reminder of a parcel whose deadline is `deadline`: the earliest `deadline - offset` later
 /// than `after`, for the network's offsets (hours before the deadline). `None` when none is left.
@@ -342,6 +353,7 @@ pub enum Action {
     FlagFault,
     Remind,
     Move,
+    Relocate,
 }
 
 impl Action {
@@ -360,6 +372,7 @@ impl Action {
             Action::FlagFault => "flag_fault",
             Action::Remind => "remind",
             Action::Move => "move",
+            Action::Relocate => "relocate",
         }
     }
 }
@@ -446,6 +459,7 @@ impl Parcel {
             extensions_used: 0,
             reminders_sent: 0,
             next_reminder_at: None,
+            relocated_from: None,
             created_at: now,
             updated_at: now,
             version: 0,
@@ -492,11 +506,15 @@ impl Parcel {
         match self.state {
             ParcelState::Announced | ParcelState::InTransit | ParcelState::DepositFailed => {
                 let mut transition = self.moved(ParcelState::ReadyForPickup, EventKind::Deposited, actor, None, now);
+                // At a temporary point (overflow) the parcel waits one business day, then goes on.
+                let hold = match self.relocated_from {
+                    Some(_) => chrono::Duration::hours(RELOCATION_HOLD_HOURS),
+                    None => rules.hold_window(),
+                };
                 transition.parcel.compartment_id = compartment_id;
                 transition.parcel.deposited_at = Some(now);
-                transition.parcel.pickup_deadline = Some(now + rules.hold_window());
-                transition.parcel.next_reminder_at =
-                    next_reminder(now + rules.hold_window(), &rules.reminder_offsets_hours, now);
+                transition.parcel.pickup_deadline = Some(now + hold);
+                transition.parcel.next_reminder_at = next_reminder(now + hold, &rules.reminder_offsets_hours, now);
                 transition.event.compartment_id = compartment_id;
                 Ok(transition)
             }
@@ -625,9 +643,21 @@ impl Parcel {
     pub fn collect_return(&self, actor: Actor, now: Timestamp) -> Result<Transition, TransitionError> {
         match self.state {
             ParcelState::Expired => {
-                let mut transition = self.moved(ParcelState::Returning, EventKind::ReturnCollected, actor, None, now);
+                // Taken out of a temporary point, a relocated parcel goes on to the point the recipient
+                // chose; any other goes back to its sender.
+                let (to, reason) = match self.relocated_from {
+                    Some(_) => (ParcelState::InTransit, Some("back_to_chosen_point")),
+                    None => (ParcelState::Returning, None),
+                };
+                let mut transition = self.moved(to, EventKind::ReturnCollected, actor, reason, now);
                 transition.event.compartment_id = self.compartment_id;
                 transition.parcel.compartment_id = None;
+                if let Some(chosen) = self.relocated_from {
+                    transition.parcel.point_id = chosen;
+                    transition.parcel.relocated_from = None;
+                    transition.parcel.deposited_at = None;
+                    transition.parcel.pickup_deadline = None;
+                }
                 Ok(transition)
             }
             ParcelState::Announced
@@ -756,6 +786,19 @@ impl Parcel {
         let mut transition = self.moved(self.state, EventKind::Moved, actor, Some(reason), now);
         transition.parcel.compartment_id = Some(compartment_id);
         transition.event.compartment_id = Some(compartment_id);
+        Ok(transition)
+    }
+
+    /// The chosen point had no room (`deposit_failed`): the parcel goes to `to`, a nearby point, where
+    /// the courier deposits it with the same code; after [`RELOCATION_HOLD_HOURS`] there it goes on to
+    /// the chosen point (see [`Parcel::collect_return`]).
+    pub fn relocate(&self, to: PointId, actor: Actor, now: Timestamp) -> Result<Transition, TransitionError> {
+        if self.state != ParcelState::DepositFailed || to == self.point_id {
+            return Err(self.invalid(Action::Relocate));
+        }
+        let mut transition = self.moved(ParcelState::InTransit, EventKind::Relocated, actor, Some("overflow"), now);
+        transition.parcel.relocated_from = Some(self.relocated_from.unwrap_or(self.point_id));
+        transition.parcel.point_id = to;
         Ok(transition)
     }
 
@@ -1027,5 +1070,31 @@ mod tests {
         // Collected: no reminder is due any more.
         let collected = first.parcel.collect(Actor::system(), t(30)).unwrap().parcel;
         assert_eq!(collected.next_reminder_at, None);
+    }
+
+    #[test]
+    fn an_overflow_parcel_waits_a_day_at_the_temporary_point_then_goes_on() {
+        let rules = NetworkRules::default();
+        let chosen = announced().point_id;
+        let temporary: PointId = Id::from_parts(1, [8; 10]);
+        let failed = announced().fail_deposit("all_fitting_compartments_busy", Actor::system(), t(1)).unwrap().parcel;
+        assert!(announced().relocate(temporary, Actor::system(), t(1)).is_err(), "only a failed deposit");
+        assert!(failed.relocate(chosen, Actor::system(), t(1)).is_err(), "to another point");
+        let relocated = failed.relocate(temporary, Actor::system(), t(1)).unwrap();
+        assert_eq!((relocated.event.kind, relocated.event.reason.as_deref()), (EventKind::Relocated, Some("overflow")));
+        let p = relocated.parcel;
+        assert_eq!((p.state, p.point_id, p.relocated_from), (ParcelState::InTransit, temporary, Some(chosen)));
+        let there = p.deposit(None, &rules, Actor::system(), t(2)).unwrap().parcel;
+        assert_eq!(there.pickup_deadline, Some(t(2 + RELOCATION_HOLD_HOURS)), "one day, not the hold window");
+        let expired = there.expire(Actor::system(), t(26)).unwrap().parcel;
+        let back = expired.collect_return(Actor::system(), t(27)).unwrap();
+        assert_eq!(back.event.reason.as_deref(), Some("back_to_chosen_point"));
+        let p = back.parcel;
+        assert_eq!(
+            (p.state, p.point_id, p.relocated_from, p.compartment_id),
+            (ParcelState::InTransit, chosen, None, None)
+        );
+        let home = p.deposit(None, &rules, Actor::system(), t(30)).unwrap().parcel;
+        assert_eq!(home.pickup_deadline, Some(t(30 + 72)), "the chosen point's hold window");
     }
 }

@@ -80,7 +80,7 @@ pub struct HttpState {
         lockers::refuse, lockers::close_session, lockers::receipt, lockers::heartbeat, lockers::door_commands,
         lockers::door_event, lockers::offline_collection, lockers::open_door, lockers::repair_door,
         lockers::device_status, lockers::audit, lockers::open_return_session, lockers::return_list,
-        lockers::move_parcel,
+        lockers::move_parcel, lockers::relocate,
     ),
     modifiers(&ApiKeyScheme),
 )]
@@ -171,6 +171,7 @@ pub fn router(app: App, config: HttpConfig) -> Router {
         .route("/v1/parcels/{id}/incidents", post(handlers::report_incident))
         .route("/v1/parcels/{id}/force-expiry", post(handlers::force_expiry))
         .route("/v1/parcels/{id}/move", post(lockers::move_parcel))
+        .route("/v1/parcels/{id}/relocate", post(lockers::relocate))
         .route("/v1/jobs/sweep", post(handlers::sweep))
         .route("/v1/kpis", get(kpis::kpis))
         .route("/r/{token}", get(recipients::page))

@@ -546,6 +546,28 @@ pub async fn open_door(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct RelocateRequest {
+    /// The nearby point (same network, within 2 km of the chosen one) that takes the parcel for a day.
+    pub point_id: Uuid,
+}
+
+#[utoipa::path(post, path = "/v1/parcels/{id}/relocate", tag = "lockers", request_body = RelocateRequest,
+    security(("api_key" = [])),
+    responses((status = 200, body = ParcelView, description = "in transit to the temporary point"),
+        (status = 409, body = ErrorEnvelope, description = "not deposit_failed, or the point cannot take it"),
+        (status = 422, body = ErrorEnvelope, description = "the point is too far")))]
+pub async fn relocate(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(request): Body<RelocateRequest>,
+) -> Result<Json<ParcelView>> {
+    let parcel = state.app.relocate_parcel(&caller, path_id("parcel", &id)?, Id::from_uuid(request.point_id)).await?;
+    Ok(Json(ParcelView::from(&parcel)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MoveRequest {
     /// The free door of the same locker the parcel now is behind.
     pub door: String,

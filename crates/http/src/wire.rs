@@ -340,6 +340,8 @@ pub struct ParcelView {
     pub deposited_at: Option<DateTime<Utc>>,
     pub pickup_deadline: Option<DateTime<Utc>>,
     pub extensions_used: u32,
+    /// While an overflow parcel waits at a temporary point: the point the recipient chose.
+    pub relocated_from: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -369,6 +371,7 @@ impl From<&Parcel> for ParcelView {
             deposited_at: p.deposited_at,
             pickup_deadline: p.pickup_deadline,
             extensions_used: p.extensions_used,
+            relocated_from: p.relocated_from.map(|r| r.uuid()),
             created_at: p.created_at,
             updated_at: p.updated_at,
         }

@@ -294,7 +294,7 @@ fn sql_of(write: &Write) -> &'static str {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
         Write::UpdateParcel(_) => "UPDATE parcels SET state = $1, incident_kind = $2, compartment_id = $3, deposited_at = $4,
                     pickup_deadline = $5, extensions_used = $6, updated_at = $7, reminders_sent = $10,
-                    next_reminder_at = $11, version = version + 1
+                    next_reminder_at = $11, point_id = $12, relocated_from = $13, version = version + 1
                  WHERE id = $8 AND version = $9",
         Write::AppendEvent(_) => "INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref,
                 reason, compartment_id, at)
@@ -523,6 +523,8 @@ async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
                     &p.version,
                     &big(p.reminders_sent),
                     &p.next_reminder_at,
+                    &uuid(p.point_id),
+                    &p.relocated_from.map(uuid),
                 ],
             )
             .await
@@ -893,7 +895,7 @@ fn audit_row(r: &Row) -> StoreResult<AuditEntry> {
 const PARCEL_COLUMNS: &str = "id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
     recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id, code_digest,
     qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version, reminders_sent,
-    next_reminder_at";
+    next_reminder_at, relocated_from";
 
 fn parcel_row(r: &Row) -> StoreResult<Parcel> {
     let state = ParcelState::parse(get(r, 12)?, get(r, 13)?).ok_or_else(|| corrupt("parcel state"))?;
@@ -921,6 +923,7 @@ fn parcel_row(r: &Row) -> StoreResult<Parcel> {
         version: get(r, 22)?,
         reminders_sent: get_u32(r, 23)?,
         next_reminder_at: get(r, 24)?,
+        relocated_from: get_opt_id(r, 25)?,
     })
 }
 

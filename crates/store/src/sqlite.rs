@@ -492,7 +492,7 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             c,
             "UPDATE parcels SET state = ?1, incident_kind = ?2, compartment_id = ?3, deposited_at = ?4,
                 pickup_deadline = ?5, extensions_used = ?6, updated_at = ?7, reminders_sent = ?10,
-                next_reminder_at = ?11, version = version + 1
+                next_reminder_at = ?11, point_id = ?12, relocated_from = ?13, version = version + 1
              WHERE id = ?8 AND version = ?9",
             params![
                 p.state.as_str(),
@@ -505,7 +505,9 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
                 id(p.id),
                 p.version,
                 p.reminders_sent,
-                p.next_reminder_at.map(micros)
+                p.next_reminder_at.map(micros),
+                id(p.point_id),
+                p.relocated_from.map(id)
             ],
         ),
         Write::AppendEvent(e) => exec(
@@ -915,7 +917,7 @@ fn audit_row(r: &Row) -> StoreResult<AuditEntry> {
 const PARCEL_COLUMNS: &str = "id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
     recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id, code_digest,
     qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version, reminders_sent,
-    next_reminder_at";
+    next_reminder_at, relocated_from";
 
 fn parcel_row(r: &Row) -> StoreResult<Parcel> {
     let state = ParcelState::parse(&get::<String>(r, 12)?, get::<Option<String>>(r, 13)?.as_deref())
@@ -944,6 +946,7 @@ fn parcel_row(r: &Row) -> StoreResult<Parcel> {
         version: get(r, 22)?,
         reminders_sent: get(r, 23)?,
         next_reminder_at: get_opt_time(r, 24)?,
+        relocated_from: get_opt_id(r, 25)?,
     })
 }
 

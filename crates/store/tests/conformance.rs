@@ -1691,3 +1691,129 @@ async fn an_operator_moves_a_parcel_to_another_door() {
         assert_eq!(collected.compartment.map(|c| c.label), Some("C01".to_owned()), "{name}");
     }
 }
+
+/// Overflow: the chosen locker has no room, the courier takes the parcel to the point proposed within
+/// 2 km, where it waits one business day with the same code; not collected there, it is taken out like
+/// an expired parcel and goes on to the chosen locker, where it waits the network's hold window.
+#[tokio::test]
+async fn an_overflow_parcel_goes_to_a_nearby_point_for_a_day_then_to_the_chosen_one() {
+    use relais_app::lockers::RELOCATION_RADIUS_M;
+    use relais_domain::dropoff::DoorReport;
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let system = Caller::system();
+        w.app.rebuild_index().await.unwrap();
+        // Fill the locker's four doors, then one more parcel: no room.
+        let mut ids = Vec::new();
+        for n in 0..5 {
+            let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, &format!("OVER{n:04}"), SMALL)).await;
+            ids.push(a.map(|a| (a.parcel.id, a.pickup_code.as_str().to_owned())));
+        }
+        assert!(matches!(ids[4], Err(AppError::NoFittingCompartment(_))), "{name}: this network reserves at announce");
+        let ids: Vec<(relais_domain::ids::ParcelId, String)> = ids.into_iter().take(4).map(Result::unwrap).collect();
+        for (id, _) in &ids[..3] {
+            w.app.deposit(&w.carrier, *id).await.unwrap();
+        }
+        // The fourth's door jams before the courier comes: it fails, the counter next door is proposed.
+        let code = w.app.courier_code(&w.carrier, w.locker.id, None).await.unwrap();
+        let session = w.app.open_drop_off_session(&w.device, w.locker.id, &code.code).await.unwrap();
+        let scan = w.app.scan_into_session(&w.device, session.id, "OVER0003").await.unwrap();
+        let jam =
+            w.app.report_door(&w.device, w.locker.id, &scan.item.label.unwrap(), DoorReport::Jammed).await.unwrap();
+        let proposal = jam.reassigned.unwrap().item.relocation_point_id;
+        assert_eq!(proposal, Some(w.counter.id), "{name}");
+        let (id, pickup_code) = ids[3].clone();
+
+        // Refusals first: a point too far, one of another network, a parcel that did not fail.
+        let far = w
+            .app
+            .create_point(
+                &system,
+                NewPoint {
+                    network_id: w.network.id,
+                    external_id: "FAR".into(),
+                    kind: "counter".into(),
+                    name: "Far away".into(),
+                    address_line1: "1 rue".into(),
+                    address_line2: None,
+                    postcode: "69100".into(),
+                    city: "Villeurbanne".into(),
+                    country: "FR".into(),
+                    latitude: 45.77,
+                    longitude: 4.88,
+                    timezone: None,
+                    status: None,
+                    shelf_capacity: Some(5),
+                    weight_max_g: None,
+                    dimensions_sum_max_mm: None,
+                    opening_hours: None,
+                    closures: Vec::new(),
+                    services: None,
+                    compartments: Vec::new(),
+                },
+            )
+            .await
+            .unwrap()
+            .0;
+        assert!(far.coordinates.distance_m(w.locker.coordinates) > RELOCATION_RADIUS_M);
+        let too_far = w.app.relocate_parcel(&w.carrier, id, far.id).await;
+        assert!(matches!(too_far, Err(AppError::Validation(_))), "{name}: {too_far:?}");
+        let not_failed = w.app.relocate_parcel(&w.carrier, ids[0].0, w.counter.id).await;
+        assert!(matches!(not_failed, Err(AppError::InvalidTransition(_))), "{name}: {not_failed:?}");
+        assert!(matches!(w.app.relocate_parcel(&w.merchant, id, w.counter.id).await, Err(AppError::Forbidden { .. })));
+
+        let relocated = w.app.relocate_parcel(&w.carrier, id, w.counter.id).await.unwrap();
+        assert_eq!(
+            (relocated.state, relocated.point_id, relocated.relocated_from),
+            (ParcelState::InTransit, w.counter.id, Some(w.locker.id))
+        );
+        let shelved = w.app.counter_scan_in(&w.counter_device, w.counter.id, "OVER0003").await.unwrap().parcel;
+        assert_eq!(
+            shelved.pickup_deadline,
+            Some(start() + Duration::hours(24)),
+            "{name}: one day at the temporary point"
+        );
+        let outbox = w.app.store.outbox(None, 500).await.unwrap();
+        let told = outbox.iter().rev().find(|m| m.topic == "parcel.deposited" && m.parcel_id == Some(id)).unwrap();
+        assert!(told.payload["message"]["fr"].as_str().unwrap().contains("counter C1"), "{name}: told where it is");
+
+        // Not collected in the day: it expires there, is on the counter's return list, and the courier's
+        // return collection sends it on to the chosen locker.
+        w.clock.set(start() + Duration::hours(25));
+        w.app.expire_due(&system, 100).await.unwrap();
+        let list = w.app.return_list(&w.carrier, w.counter.id).await.unwrap();
+        assert!(list.iter().any(|(p, _)| p.id == id), "{name}");
+        let back = w.app.collect_return(&w.carrier, id).await.unwrap();
+        assert_eq!(
+            (back.state, back.point_id, back.relocated_from),
+            (ParcelState::InTransit, w.locker.id, None),
+            "{name}"
+        );
+        assert_eq!(
+            w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied,
+            0,
+            "{name}: the shelf slot is free"
+        );
+        // A door is free again at the chosen locker: deposited there for the network's hold window, same code.
+        w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(ids[0].1.clone())).await.unwrap();
+        let home = w.app.deposit(&w.carrier, id).await.unwrap();
+        assert_eq!(home.parcel.pickup_deadline, Some(start() + Duration::hours(25 + 72)), "{name}");
+        let collected = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(pickup_code)).await.unwrap();
+        assert_eq!(collected.parcel.state, ParcelState::Collected, "{name}: the same code all along");
+        let kinds: Vec<EventKind> = w.app.store.events(id).await.unwrap().iter().map(|e| e.event.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EventKind::Announced,
+                EventKind::DepositFailed,
+                EventKind::Relocated,
+                EventKind::Deposited,
+                EventKind::Expired,
+                EventKind::ReturnCollected,
+                EventKind::Deposited,
+                EventKind::Collected
+            ],
+            "{name}"
+        );
+    }
+}

@@ -1,5 +1,5 @@
 -- Lockers at work (issue 4): door faults, courier drop-off sessions, door commands, device heartbeats,
--- the audit log of operator and device actions, and reminders of waiting parcels.
+-- the audit log of operator and device actions, reminders of waiting parcels, and overflow relocations.
 ALTER TABLE compartments ADD COLUMN fault TEXT;
 
 CREATE TABLE drop_off_sessions (
@@ -71,3 +71,5 @@ ALTER TABLE parcels ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE parcels ADD COLUMN next_reminder_at INTEGER;
 CREATE INDEX parcels_reminder_idx ON parcels (next_reminder_at)
     WHERE state = 'ready_for_pickup' AND next_reminder_at IS NOT NULL;
+-- The point the recipient chose, while an overflow parcel waits at a temporary point.
+ALTER TABLE parcels ADD COLUMN relocated_from BLOB REFERENCES pickup_points (id);
