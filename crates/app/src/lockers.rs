@@ -385,13 +385,7 @@ impl App {
             let session = self.session_for(caller, session_id).await?;
             session.ensure_open().map_err(|c| AppError::SessionClosed { closed_at: c.closed_at })?;
             drop_off_only(&session)?;
-            let item = self
-                .store
-                .drop_off_items(session.id)
-                .await?
-                .into_iter()
-                .find(|i| i.parcel_id == parcel_id)
-                .ok_or_else(|| AppError::not_found("parcel in this session", parcel_id))?;
+            let item = self.session_item(session.id, parcel_id).await?;
             let (ItemState::Assigned, Some(refused_id)) = (item.state, item.compartment_id) else {
                 return Err(AppError::NotAssigned { state: item.state.as_str() }.into());
             };
@@ -792,6 +786,29 @@ impl App {
         }
     }
 
+    /// The parcel a door command was for, its session, and its place in that session.
+    async fn behind_door(
+        &self,
+        parcel_id: ParcelId,
+        session_id: DropOffSessionId,
+    ) -> Result<(Parcel, DropOffSession, DropOffItem), Retry> {
+        let parcel = self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
+        let session = self
+            .store
+            .drop_off_session(session_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("drop-off session", session_id))?;
+        let item = self.session_item(session_id, parcel_id).await?;
+        Ok((parcel, session, item))
+    }
+
+    /// A parcel's place in a session.
+    async fn session_item(&self, session_id: DropOffSessionId, parcel_id: ParcelId) -> Result<DropOffItem, Retry> {
+        let items = self.store.drop_off_items(session_id).await?;
+        let item = items.into_iter().find(|i| i.parcel_id == parcel_id);
+        Ok(item.ok_or_else(|| AppError::not_found("parcel in this session", parcel_id))?)
+    }
+
     /// Records a deposit behind a door that closed: the compartment held for the parcel is occupied and
     /// the parcel is `ready_for_pickup`, on behalf of the session's carrier.
     async fn deposit_behind(
@@ -802,19 +819,7 @@ impl App {
         now: Timestamp,
         writes: &mut Vec<Write>,
     ) -> Result<Parcel, Retry> {
-        let parcel = self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
-        let session = self
-            .store
-            .drop_off_session(session_id)
-            .await?
-            .ok_or_else(|| AppError::not_found("drop-off session", session_id))?;
-        let item = self
-            .store
-            .drop_off_items(session_id)
-            .await?
-            .into_iter()
-            .find(|i| i.parcel_id == parcel_id)
-            .ok_or_else(|| AppError::not_found("parcel in this session", parcel_id))?;
+        let (parcel, session, item) = self.behind_door(parcel_id, session_id).await?;
         let rules = self.rules_of_network(parcel.network_id).await?;
         let occupied = compartment.occupy(parcel.id, now).map_err(|_| Retry::Conflict)?;
         let transition = parcel.deposit(Some(compartment.id), &rules, carrier_actor(&session), now)?;
@@ -838,19 +843,7 @@ impl App {
         now: Timestamp,
         writes: &mut Vec<Write>,
     ) -> Result<(), Retry> {
-        let parcel = self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
-        let session = self
-            .store
-            .drop_off_session(session_id)
-            .await?
-            .ok_or_else(|| AppError::not_found("drop-off session", session_id))?;
-        let item = self
-            .store
-            .drop_off_items(session_id)
-            .await?
-            .into_iter()
-            .find(|i| i.parcel_id == parcel_id)
-            .ok_or_else(|| AppError::not_found("parcel in this session", parcel_id))?;
+        let (parcel, session, item) = self.behind_door(parcel_id, session_id).await?;
         let transition = parcel.collect_return(carrier_actor(&session), now)?;
         writes.push(Write::UpdateCompartment(compartment.release(parcel.id).map_err(|_| Retry::Conflict)?));
         writes.push(Write::UpdateDropOffItem(item.taken_back(now)));

@@ -7,11 +7,15 @@
 //! come back with their pickup codes (a `pickup_share` of them), and the courier takes the others back
 //! once they have expired. Everything goes through the public API, as real devices and apps would.
 //!
-//! The lockers are shared among `connections` workers, each with one keep-alive connection and a queue
-//! of timed events; a locker's events run in order on its worker, so a locker never talks over itself.
+//! Heartbeats run on their own connections (a quarter of `connections`, at least one), on time whatever
+//! the parcel traffic, as real controllers beat. The people share the other connections: each worker has
+//! its lockers and two queues of timed events; recipients and take-backs that are due go before the next
+//! courier visit, and visits fill what capacity is left (a worker saturates the server by design).
 
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -20,51 +24,45 @@ use serde_json::{Value, json};
 
 use crate::client::{Client, Response};
 
-#[derive(Debug, Clone)]
+/// What to simulate (the options of `relais locker-sim`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct SimOptions {
-    /// `http://host:port` of a running `relais serve`.
+    /// The server, http://host:port.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub server: String,
-    /// Creates the simulation's keys (a merchant, a carrier, one device key per locker).
+    /// An operator key: creates the simulation's keys (a merchant, a carrier, one device key per locker).
+    #[arg(long, env = "RELAIS_OPERATOR_KEY")]
     pub operator_key: String,
     /// Lockers of this network only.
+    #[arg(long = "network")]
     pub network_id: Option<String>,
+    #[arg(long, default_value_t = 1)]
     pub lockers: usize,
-    /// Skips this many lockers first (to share a network among several simulator processes).
+    /// Skips this many lockers first (several simulators share a network).
+    #[arg(long, default_value_t = 0)]
     pub first: usize,
     /// Parcels through these lockers in all; 0: devices only.
+    #[arg(long, default_value_t = 0)]
     pub parcels: u64,
+    #[arg(long, default_value_t = 30.0)]
     pub heartbeat_seconds: f64,
     /// Stops after this long; without it, stops once every parcel is collected or taken back (runs
     /// forever with no parcels).
+    #[arg(long)]
     pub duration_seconds: Option<f64>,
+    #[arg(long, default_value_t = 32)]
     pub connections: usize,
     /// Share of parcels their recipients come for; the others expire and are taken back.
+    #[arg(long, default_value_t = 1.0)]
     pub pickup_share: f64,
     /// Recipients come within this many seconds of the deposit.
+    #[arg(long, default_value_t = 20.0)]
     pub pickup_within_seconds: f64,
     /// Parcels per courier visit, at most.
+    #[arg(long, default_value_t = 10)]
     pub batch: usize,
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-}
-
-impl Default for SimOptions {
-    fn default() -> Self {
-        SimOptions {
-            server: "http://127.0.0.1:8080".into(),
-            operator_key: String::new(),
-            network_id: None,
-            lockers: 1,
-            first: 0,
-            parcels: 0,
-            heartbeat_seconds: 30.0,
-            duration_seconds: None,
-            connections: 32,
-            pickup_share: 1.0,
-            pickup_within_seconds: 20.0,
-            batch: 10,
-            seed: 1,
-        }
-    }
 }
 
 /// What a run did, and how the server answered.
@@ -160,13 +158,10 @@ struct Locker {
     /// Announced and not yet gone (collected, taken back, failed): what occupies doors, or will.
     present: u32,
     announced: u64,
-    /// Doors the controller holds open, by command.
-    opened: HashSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
-    Heartbeat(usize),
     Visit(usize),
     Pickup { locker: usize, code: String, parcel_id: String },
     TakeBack { locker: usize, parcel_id: String, tries: u32 },
@@ -193,15 +188,28 @@ pub async fn run(options: SimOptions) -> Result<SimReport, String> {
     let keys = create_keys(&mut admin, &options).await?;
     let lockers = with_device_keys(address, &options, lockers).await?;
 
-    let connections = options.connections.min(lockers.len());
-    let mut shares: Vec<Vec<Locker>> = (0..connections).map(|_| Vec::new()).collect();
     let count = lockers.len();
+    let beat_lanes = (options.connections / 4).clamp(1, count);
+    let connections = options.connections.saturating_sub(beat_lanes).clamp(1, count);
+    let mut beats: Vec<Vec<Beating>> = (0..beat_lanes).map(|_| Vec::new()).collect();
+    let mut shares: Vec<Vec<Locker>> = (0..connections).map(|_| Vec::new()).collect();
     for (i, mut locker) in lockers.into_iter().enumerate() {
         locker.to_announce = share(options.parcels, count, i);
+        beats[i % beat_lanes].push(Beating {
+            id: locker.id.clone(),
+            device_key: locker.device_key.clone(),
+            doors: locker.doors.clone(),
+        });
         shares[i % connections].push(locker);
     }
     let started = Instant::now();
     let deadline = options.duration_seconds.map(|s| started + Duration::from_secs_f64(s));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut lanes = tokio::task::JoinSet::new();
+    for (n, lane) in beats.into_iter().enumerate() {
+        let (options, stop) = (options.clone(), stop.clone());
+        lanes.spawn(async move { beat_lane(address, lane, options, deadline, stop, n as u64).await });
+    }
     let mut workers = tokio::task::JoinSet::new();
     for (n, share) in shares.into_iter().enumerate() {
         let (options, keys) = (options.clone(), keys.clone());
@@ -209,6 +217,13 @@ pub async fn run(options: SimOptions) -> Result<SimReport, String> {
     }
     let mut report = SimReport { lockers: count, ..SimReport::default() };
     while let Some(done) = workers.join_next().await {
+        report.merge(done.map_err(|e| e.to_string())??);
+    }
+    // Without parcels the lockers beat until the deadline (or for ever).
+    if options.parcels > 0 {
+        stop.store(true, Ordering::Relaxed);
+    }
+    while let Some(done) = lanes.join_next().await {
         report.merge(done.map_err(|e| e.to_string())??);
     }
     report.elapsed = started.elapsed();
@@ -249,7 +264,6 @@ async fn find_lockers(client: &mut Client, options: &SimOptions) -> Result<Vec<L
                     to_announce: 0,
                     present: 0,
                     announced: 0,
-                    opened: HashSet::new(),
                 });
             }
         }
@@ -393,6 +407,52 @@ impl Worker {
     }
 }
 
+/// What a heartbeat lane knows of a locker.
+struct Beating {
+    id: String,
+    device_key: String,
+    doors: Vec<String>,
+}
+
+type Queue<E> = BinaryHeap<std::cmp::Reverse<(Instant, u64, E)>>;
+
+/// Beats for its lockers, each every `heartbeat_seconds`, until told to stop or the deadline.
+async fn beat_lane(
+    address: SocketAddr,
+    lockers: Vec<Beating>,
+    options: SimOptions,
+    deadline: Option<Instant>,
+    stop: Arc<AtomicBool>,
+    n: u64,
+) -> Result<SimReport, String> {
+    let client = Client::connect(address).await.map_err(|e| e.to_string())?;
+    let keys = Keys { merchant: String::new(), carrier: String::new() };
+    let rng = StdRng::seed_from_u64(options.seed ^ (n << 40));
+    let mut w = Worker { client, address, report: SimReport::default(), keys, rng };
+    let beat = Duration::from_secs_f64(options.heartbeat_seconds.max(0.1));
+    let mut queue: Queue<usize> = BinaryHeap::new();
+    let now = Instant::now();
+    for i in 0..lockers.len() {
+        // Spread over the period, as real controllers started at different times.
+        queue.push(std::cmp::Reverse((now + beat.mul_f64(w.rng.random_range(0.0..1.0)), i as u64, i)));
+    }
+    while let Some(std::cmp::Reverse((at, _, i))) = queue.pop() {
+        // Sleep in short steps, to notice the end of the run.
+        while Instant::now() < at {
+            if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(w.report);
+            }
+            tokio::time::sleep((at - Instant::now()).min(Duration::from_millis(200))).await;
+        }
+        if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| at >= d) {
+            break;
+        }
+        heartbeat(&mut w, &lockers[i]).await;
+        queue.push(std::cmp::Reverse((at + beat, i as u64, i)));
+    }
+    Ok(w.report)
+}
+
 async fn worker(
     address: SocketAddr,
     mut lockers: Vec<Locker>,
@@ -410,59 +470,60 @@ async fn worker(
         keys,
         rng: StdRng::seed_from_u64(options.seed ^ (n << 20)),
     };
-    let mut queue: BinaryHeap<std::cmp::Reverse<(Instant, u64, Event)>> = BinaryHeap::new();
+    // Recipients and take-backs (the consequences of earlier visits) go first when due; courier visits
+    // take the capacity left.
+    let mut people: Queue<Event> = BinaryHeap::new();
+    let mut visits: Queue<Event> = BinaryHeap::new();
     let mut seq = 0u64;
-    let mut push = |queue: &mut BinaryHeap<_>, at: Instant, event: Event| {
+    let mut push = |queue: &mut Queue<Event>, at: Instant, event: Event| {
         seq += 1;
         queue.push(std::cmp::Reverse((at, seq, event)));
     };
     let now = Instant::now();
-    let beat = Duration::from_secs_f64(options.heartbeat_seconds.max(0.1));
     for (i, locker) in lockers.iter().enumerate() {
-        // Beats spread over the period, as real controllers started at different times.
-        push(&mut queue, now + beat.mul_f64(w.rng.random_range(0.0..1.0)), Event::Heartbeat(i));
         if locker.to_announce > 0 {
-            push(&mut queue, now + Duration::from_millis(w.rng.random_range(0..500)), Event::Visit(i));
+            push(&mut visits, now + Duration::from_millis(w.rng.random_range(0..500)), Event::Visit(i));
         }
     }
-    // Parcel work left (visits to come, pickups and take-backs pending): heartbeats alone do not keep a
-    // run without a deadline going.
-    let mut pending: u64 = lockers.iter().filter(|l| l.to_announce > 0).count() as u64;
-    while let Some(std::cmp::Reverse((at, _, event))) = queue.pop() {
-        if deadline.is_some_and(|d| at > d) || (deadline.is_none() && pending == 0 && options.parcels > 0) {
+    loop {
+        let now = Instant::now();
+        let next = match (people.peek(), visits.peek()) {
+            (Some(std::cmp::Reverse((p, _, _))), _) if *p <= now => people.pop(),
+            (Some(std::cmp::Reverse((p, _, _))), Some(std::cmp::Reverse((v, _, _)))) => {
+                if p <= v {
+                    people.pop()
+                } else {
+                    visits.pop()
+                }
+            }
+            (Some(_), None) => people.pop(),
+            (None, Some(_)) => visits.pop(),
+            (None, None) => break,
+        };
+        let Some(std::cmp::Reverse((at, _, event))) = next else { break };
+        if deadline.is_some_and(|d| at > d) {
             break;
         }
         tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
         match event {
-            Event::Heartbeat(i) => {
-                heartbeat(&mut w, &mut lockers[i]).await;
-                push(&mut queue, Instant::now() + beat, Event::Heartbeat(i));
-            }
             Event::Visit(i) => {
-                pending -= 1;
                 let (follow_ups, again) = visit(&mut w, i, &mut lockers[i], &options).await;
                 w.report.flow = started.elapsed();
                 for (delay, event) in follow_ups {
-                    pending += 1;
-                    push(&mut queue, Instant::now() + delay, event);
+                    push(&mut people, Instant::now() + delay, event);
                 }
                 if let Some(delay) = again {
-                    pending += 1;
-                    push(&mut queue, Instant::now() + delay, Event::Visit(i));
+                    push(&mut visits, Instant::now() + delay, Event::Visit(i));
                 }
             }
             Event::Pickup { locker, code, parcel_id } => {
-                pending -= 1;
                 if let Some(retry) = pickup(&mut w, locker, &mut lockers[locker], &code, parcel_id).await {
-                    pending += 1;
-                    push(&mut queue, Instant::now() + Duration::from_secs(2), retry);
+                    push(&mut people, Instant::now() + Duration::from_secs(2), retry);
                 }
             }
             Event::TakeBack { locker, parcel_id, tries } => {
-                pending -= 1;
                 if let Some(retry) = take_back(&mut w, locker, &mut lockers[locker], parcel_id, tries).await {
-                    pending += 1;
-                    push(&mut queue, Instant::now() + Duration::from_secs(5), retry);
+                    push(&mut people, Instant::now() + Duration::from_secs(5), retry);
                 }
             }
         }
@@ -470,12 +531,8 @@ async fn worker(
     Ok(w.report)
 }
 
-async fn heartbeat(w: &mut Worker, locker: &mut Locker) {
-    let doors: Vec<Value> = locker
-        .doors
-        .iter()
-        .map(|d| json!({"door": d, "state": if locker.opened.contains(d) { "open" } else { "closed" }}))
-        .collect();
+async fn heartbeat(w: &mut Worker, locker: &Beating) {
+    let doors: Vec<Value> = locker.doors.iter().map(|d| json!({"door": d, "state": "closed"})).collect();
     let path = format!("/v1/points/{}/heartbeat", locker.id);
     let key = locker.device_key.clone();
     let Some(reply) =

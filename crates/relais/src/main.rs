@@ -98,40 +98,7 @@ enum Command {
     },
     /// Simulates lockers (heartbeats, doors) and, with --parcels, the merchants, couriers and recipients
     /// at them, against a running server over HTTP. Prints a summary line at the end.
-    LockerSim {
-        /// The server, http://host:port.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        server: String,
-        /// An operator key (creates the simulation's merchant, carrier and device keys).
-        #[arg(long, env = "RELAIS_OPERATOR_KEY")]
-        operator_key: String,
-        /// Lockers of this network only.
-        #[arg(long)]
-        network: Option<String>,
-        #[arg(long, default_value_t = 1)]
-        lockers: usize,
-        /// Skips this many lockers (several simulators share a network).
-        #[arg(long, default_value_t = 0)]
-        first: usize,
-        /// Parcels through these lockers in all (0: devices only).
-        #[arg(long, default_value_t = 0)]
-        parcels: u64,
-        #[arg(long, default_value_t = 30.0)]
-        heartbeat_seconds: f64,
-        /// Stops after this long (default: when every parcel is done; never with no parcels).
-        #[arg(long)]
-        duration_seconds: Option<f64>,
-        #[arg(long, default_value_t = 32)]
-        connections: usize,
-        /// Share of parcels collected; the others expire and are taken back.
-        #[arg(long, default_value_t = 1.0)]
-        pickup_share: f64,
-        /// Recipients come within this many seconds of the deposit.
-        #[arg(long, default_value_t = 20.0)]
-        pickup_within_seconds: f64,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-    },
+    LockerSim(relais::locker_sim::SimOptions),
     /// Proofs of deposit of courier drop-off sessions.
     Receipt {
         #[command(subcommand)]
@@ -378,35 +345,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::LockerSim {
-            server,
-            operator_key,
-            network,
-            lockers,
-            first,
-            parcels,
-            heartbeat_seconds,
-            duration_seconds,
-            connections,
-            pickup_share,
-            pickup_within_seconds,
-            seed,
-        } => {
-            let options = relais::locker_sim::SimOptions {
-                server,
-                operator_key,
-                network_id: network,
-                lockers,
-                first,
-                parcels,
-                heartbeat_seconds,
-                duration_seconds,
-                connections,
-                pickup_share,
-                pickup_within_seconds,
-                seed,
-                ..relais::locker_sim::SimOptions::default()
-            };
+        Command::LockerSim(options) => {
             let report = relais::locker_sim::run(options).await?;
             println!("{}", report.line());
             Ok(())

@@ -967,34 +967,44 @@ async fn kpis_of_a_simulated_day_computed_by_hand() {
     }
 }
 
-/// A second locker of the network 400 m away, with free doors: where a parcel that finds no room is
-/// proposed to go.
-async fn neighbour_locker(w: &World) -> PickupPoint {
-    let new = NewPoint {
-        network_id: w.network.id,
-        external_id: "L2".into(),
-        kind: "locker".into(),
-        name: "Consigne voisine".into(),
+/// A point of the network `network_id` at (`latitude`, `longitude`) in Lyon, with these doors or shelf.
+fn new_point(
+    network_id: relais_domain::ids::NetworkId,
+    external_id: &str,
+    kind: &str,
+    (latitude, longitude): (f64, f64),
+    doors: Vec<NewCompartment>,
+    shelf_capacity: Option<u32>,
+) -> NewPoint {
+    NewPoint {
+        network_id,
+        external_id: external_id.into(),
+        kind: kind.into(),
+        name: format!("{kind} {external_id}"),
         address_line1: "10 cours de Verdun".into(),
         address_line2: None,
         postcode: "69002".into(),
         city: "Lyon".into(),
         country: "FR".into(),
-        latitude: 45.7536,
-        longitude: 4.83,
+        latitude,
+        longitude,
         timezone: None,
         status: None,
-        shelf_capacity: None,
+        shelf_capacity,
         weight_max_g: None,
         dimensions_sum_max_mm: None,
         opening_hours: None,
         closures: Vec::new(),
         services: None,
-        compartments: ["A01", "B01", "C01"]
-            .into_iter()
-            .map(|l| NewCompartment { label: l.into(), size: l[..1].into() })
-            .collect(),
-    };
+        compartments: doors,
+    }
+}
+
+/// A second locker of the network 400 m away, with free doors: where a parcel that finds no room is
+/// proposed to go.
+async fn neighbour_locker(w: &World) -> PickupPoint {
+    let doors = ["A01", "B01", "C01"].into_iter().map(|l| NewCompartment { label: l.into(), size: l[..1].into() });
+    let new = new_point(w.network.id, "L2", "locker", (45.7536, 4.83), doors.collect(), None);
     let (point, _) = w.app.create_point(&Caller::system(), new).await.unwrap();
     w.app.rebuild_index().await.unwrap();
     point
@@ -1215,28 +1225,7 @@ async fn two_couriers_deposit_in_one_locker_at_once() {
         let network = w.app.create_network(&system, "Two couriers", rules).await.unwrap();
         let doors: Vec<NewCompartment> =
             (0..10).map(|i| NewCompartment { label: format!("D{i:02}"), size: ["A", "B"][i % 2].into() }).collect();
-        let new = NewPoint {
-            network_id: network.id,
-            external_id: "TWO".into(),
-            kind: "locker".into(),
-            name: "Two couriers".into(),
-            address_line1: "3 rue".into(),
-            address_line2: None,
-            postcode: "69003".into(),
-            city: "Lyon".into(),
-            country: "FR".into(),
-            latitude: 45.76,
-            longitude: 4.85,
-            timezone: None,
-            status: None,
-            shelf_capacity: None,
-            weight_max_g: None,
-            dimensions_sum_max_mm: None,
-            opening_hours: None,
-            closures: Vec::new(),
-            services: None,
-            compartments: doors,
-        };
+        let new = new_point(network.id, "TWO", "locker", (45.76, 4.85), doors, None);
         let (locker, _) = w.app.create_point(&system, new).await.unwrap();
         let device = w.app.create_api_key(&system, Role::LockerDevice, None, Some(locker.id), "d").await.unwrap();
         let device = w.app.authenticate(&device.secret).await.unwrap();
@@ -1725,36 +1714,8 @@ async fn an_overflow_parcel_goes_to_a_nearby_point_for_a_day_then_to_the_chosen_
         let (id, pickup_code) = ids[3].clone();
 
         // Refusals first: a point too far, one of another network, a parcel that did not fail.
-        let far = w
-            .app
-            .create_point(
-                &system,
-                NewPoint {
-                    network_id: w.network.id,
-                    external_id: "FAR".into(),
-                    kind: "counter".into(),
-                    name: "Far away".into(),
-                    address_line1: "1 rue".into(),
-                    address_line2: None,
-                    postcode: "69100".into(),
-                    city: "Villeurbanne".into(),
-                    country: "FR".into(),
-                    latitude: 45.77,
-                    longitude: 4.88,
-                    timezone: None,
-                    status: None,
-                    shelf_capacity: Some(5),
-                    weight_max_g: None,
-                    dimensions_sum_max_mm: None,
-                    opening_hours: None,
-                    closures: Vec::new(),
-                    services: None,
-                    compartments: Vec::new(),
-                },
-            )
-            .await
-            .unwrap()
-            .0;
+        let far = new_point(w.network.id, "FAR", "counter", (45.77, 4.88), Vec::new(), Some(5));
+        let far = w.app.create_point(&system, far).await.unwrap().0;
         assert!(far.coordinates.distance_m(w.locker.coordinates) > RELOCATION_RADIUS_M);
         let too_far = w.app.relocate_parcel(&w.carrier, id, far.id).await;
         assert!(matches!(too_far, Err(AppError::Validation(_))), "{name}: {too_far:?}");
