@@ -198,9 +198,22 @@ pub fn router(app: App, config: HttpConfig) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            let path = logged_path(request.uri().path());
+            tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The path as logs show it: a recipient link's token is a capability (it opens that parcel's page), so
+/// it is never written to a log.
+fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/r/") {
+        Some(rest) => {
+            let tail = rest.split_once('/').map(|(_, tail)| format!("/{tail}")).unwrap_or_default();
+            std::borrow::Cow::Owned(format!("/r/<token>{tail}"))
+        }
+        None => std::borrow::Cow::Borrowed(path),
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -232,4 +245,16 @@ async fn track_metrics(request: Request, next: Next) -> Response {
     metrics::counter!("relais_http_requests_total", &labels).increment(1);
     metrics::histogram!("relais_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logged_path;
+
+    #[test]
+    fn recipient_tokens_never_reach_the_logs() {
+        assert_eq!(logged_path("/r/RL1.abcdef"), "/r/<token>");
+        assert_eq!(logged_path("/r/RL1.abcdef/extend"), "/r/<token>/extend");
+        assert_eq!(logged_path("/v1/parcels/x"), "/v1/parcels/x");
+    }
 }

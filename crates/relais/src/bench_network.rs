@@ -76,6 +76,10 @@ pub async fn network(options: NetworkOptions) -> Result<String, String> {
     if options.lockers == 0 || options.sims == 0 || options.connections == 0 {
         return Err("--lockers, --sims and --connections must be at least 1".into());
     }
+    // Recipients come within 30 s of a deposit: the 24-hour hold must last longer than that.
+    if !(1.0..=1920.0).contains(&options.time_scale) {
+        return Err("--time-scale must be from 1 to 1920 (a 24-hour hold then lasts at least 45 s)".into());
+    }
     let dir = std::env::temp_dir().join(format!("relais-bench-network-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -155,6 +159,9 @@ async fn run(options: &NetworkOptions, dir: &Path, database_url: &str) -> Result
     let baseline = healthz_rate(address, options.connections * options.sims, Duration::from_secs(3)).await?;
     let setup = setup_started.elapsed();
 
+    // Recipients come within 30 s; the others' 24-hour hold lapses after 86,400 / time_scale seconds,
+    // and the sweep expires them within its 5-second interval: the courier comes then.
+    let take_back_after = 86_400.0 / options.time_scale + 6.0;
     // The simulators; each prints its summary line when done.
     let cpu_before = cpu_seconds(pid);
     let started = Instant::now();
@@ -168,6 +175,7 @@ async fn run(options: &NetworkOptions, dir: &Path, database_url: &str) -> Result
             .args(["--network", &network, "--lockers", &lockers.to_string(), "--first", &first.to_string()])
             .args(["--parcels", &parcels.to_string(), "--heartbeat-seconds", "30", "--pickup-share", "0.9"])
             .args(["--pickup-within-seconds", "30", "--connections", &options.connections.to_string()])
+            .args(["--take-back-after-seconds", &take_back_after.to_string()])
             .args(["--seed", &(n + 1).to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

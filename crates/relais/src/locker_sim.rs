@@ -58,6 +58,10 @@ pub struct SimOptions {
     /// Recipients come within this many seconds of the deposit.
     #[arg(long, default_value_t = 20.0)]
     pub pickup_within_seconds: f64,
+    /// The courier comes for a parcel nobody collected this long after its deposit (the hold window in
+    /// wall-clock time, plus the sweep's interval), then every 5 s until it has expired.
+    #[arg(long, default_value_t = 5.0)]
+    pub take_back_after_seconds: f64,
     /// Parcels per courier visit, at most.
     #[arg(long, default_value_t = 10)]
     pub batch: usize,
@@ -631,7 +635,8 @@ async fn visit(
             let delay = Duration::from_secs_f64(w.rng.random_range(0.0..options.pickup_within_seconds.max(0.001)));
             follow_ups.push((delay, Event::Pickup { locker: at, code, parcel_id }));
         } else {
-            follow_ups.push((Duration::from_secs(5), Event::TakeBack { locker: at, parcel_id, tries: 0 }));
+            let after = Duration::from_secs_f64(options.take_back_after_seconds.max(0.0));
+            follow_ups.push((after, Event::TakeBack { locker: at, parcel_id, tries: 0 }));
         }
     }
     w.call("POST", &format!("/v1/drop-off-sessions/{session}/close"), &device, None, &[200]).await;
