@@ -12,6 +12,7 @@ use crate::{App, Retry, committed};
 pub struct SweepReport {
     pub expired: u32,
     pub reminded: u32,
+    pub devices_offline: u32,
     pub reservations_released: u32,
 }
 
@@ -84,6 +85,7 @@ impl App {
         Ok(SweepReport {
             expired: self.expire_due(caller, limit).await?,
             reminded: self.remind_due(caller, limit).await?,
+            devices_offline: self.flag_silent_devices(caller, limit).await?,
             reservations_released: self.release_lapsed_reservations(caller, limit).await?,
         })
     }

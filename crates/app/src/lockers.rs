@@ -37,6 +37,8 @@ pub const DOOR_HOLD_MINUTES: i64 = 15;
 pub const RELOCATION_RADIUS_M: f64 = 2_000.0;
 /// Digits of a courier code.
 pub const COURIER_CODE_DIGITS: usize = 8;
+/// A locker that has not beaten for this long (10 heartbeats of 30 s) is reported offline.
+pub const DEVICE_SILENCE_SECONDS: i64 = 300;
 /// Most doors a heartbeat may describe (a locker has at most `Compartment::PER_POINT_MAX`).
 pub const HEARTBEAT_DOORS_MAX: usize = 1_000;
 
@@ -602,13 +604,60 @@ impl App {
             doors.push((label.clone(), door_state.as_str().to_owned()));
         }
         let key_id = caller.key_id.unwrap_or_default();
-        let status = DeviceStatus { point_id, key_id, last_seen_at: self.now(), doors, firmware };
-        self.commit(vec![Write::PutDeviceStatus(status)]).await?;
+        let now = self.now();
+        let status = DeviceStatus { point_id, key_id, last_seen_at: now, doors, firmware, offline_since: None };
+        let mut writes = vec![Write::PutDeviceStatus(status)];
+        // Back after relais had noticed its silence: say so.
+        if let Some(since) = self.store.device_status(point_id).await?.and_then(|s| s.offline_since) {
+            writes.push(Write::AppendOutbox(device_message(
+                self.new_id(),
+                "point.device_online",
+                point_id,
+                since,
+                now,
+            )));
+        }
+        self.commit(writes).await?;
         for label in &jammed {
             self.report_door(caller, point_id, label, DoorReport::Jammed).await?;
         }
         let commands = self.doors_to_open(point_id).await?;
         Ok(HeartbeatReply { commands, taken_out_of_service: jammed })
+    }
+
+    /// Marks offline the lockers silent for `DEVICE_SILENCE_SECONDS` (up to `limit`): a
+    /// `point.device_offline` message and an audit line each; the next heartbeat says
+    /// `point.device_online`.
+    pub async fn flag_silent_devices(&self, caller: &Caller, limit: u32) -> Result<u32, AppError> {
+        caller.require(Permission::RunJobs)?;
+        let now = self.now();
+        let before = now - Duration::seconds(DEVICE_SILENCE_SECONDS);
+        let mut flagged = 0;
+        for device in self.store.silent_devices(before, limit).await? {
+            let (point_id, last_seen_at) = (device.point_id, device.last_seen_at);
+            let audit = AuditEntry {
+                seq: 0,
+                at: now,
+                actor: Actor::system(),
+                action: "device_offline".to_owned(),
+                point_id: Some(point_id),
+                compartment_id: None,
+                parcel_id: None,
+                reason: Some(format!("no heartbeat since {}", last_seen_at.to_rfc3339())),
+            };
+            let writes = vec![
+                Write::MarkDeviceOffline { point_id, last_seen_at, at: now },
+                Write::AppendOutbox(device_message(self.new_id(), "point.device_offline", point_id, last_seen_at, now)),
+                Write::AppendAudit(audit),
+            ];
+            // It beat meanwhile, or another process flagged it: nothing to say.
+            match self.commit(writes).await {
+                Ok(()) => flagged += 1,
+                Err(CommitError::Conflict) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(flagged)
     }
 
     /// The doors a locker has to open now.
@@ -942,6 +991,22 @@ fn drop_off_only(session: &DropOffSession) -> Result<(), AppError> {
                 .into())
         }
     }
+}
+
+/// A locker gone silent, or back.
+fn device_message(
+    id: relais_domain::ids::OutboxId,
+    topic: &str,
+    point_id: PointId,
+    since: Timestamp,
+    now: Timestamp,
+) -> OutboxMessage {
+    let payload = serde_json::json!({
+        "point_id": point_id.to_string(),
+        "since": since.to_rfc3339(),
+        "at": now.to_rfc3339(),
+    });
+    OutboxMessage { id, topic: topic.to_owned(), parcel_id: None, payload, created_at: now }
 }
 
 /// The carrier whose code opened the session: the actor of what happens through it.

@@ -174,6 +174,8 @@ pub struct DeviceStatus {
     /// Each door's label and the state the locker reported (`closed`, `open`, `jammed`).
     pub doors: Vec<(String, String)>,
     pub firmware: Option<String>,
+    /// When relais noticed the device had gone silent (cleared by its next heartbeat).
+    pub offline_since: Option<Timestamp>,
 }
 
 /// One line of the audit log: who did what to which point, door or parcel, and why. Operator actions,
@@ -242,6 +244,13 @@ pub enum Write {
     UpdateDoorCommand(DoorCommand),
     /// Replaces the point's device status (last heartbeat wins).
     PutDeviceStatus(DeviceStatus),
+    /// Marks a device offline if it has not beaten since `last_seen_at` and is not marked yet;
+    /// `Conflict` otherwise (it beat meanwhile).
+    MarkDeviceOffline {
+        point_id: PointId,
+        last_seen_at: Timestamp,
+        at: Timestamp,
+    },
     AppendAudit(AuditEntry),
 }
 
@@ -332,6 +341,8 @@ pub trait Store: Send + Sync + 'static {
     /// The pending commands of a point, oldest first.
     async fn pending_door_commands(&self, point_id: PointId) -> StoreResult<Vec<DoorCommand>>;
     async fn device_status(&self, point_id: PointId) -> StoreResult<Option<DeviceStatus>>;
+    /// Devices last seen before `before` and not yet marked offline, longest silent first.
+    async fn silent_devices(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<DeviceStatus>>;
     /// Audit entries of a point and/or a parcel, oldest first, after `after` (a `seq`).
     async fn audit(
         &self,

@@ -605,6 +605,8 @@ pub async fn repair_door(
 pub struct DeviceStatusView {
     pub point_id: Uuid,
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// Set when relais noticed the locker had gone silent (5 minutes without a heartbeat).
+    pub offline_since: Option<DateTime<Utc>>,
     pub firmware: Option<String>,
     /// Each door and the state the locker last reported.
     pub doors: Vec<DoorStateView>,
@@ -628,6 +630,7 @@ pub async fn device_status(
     Ok(Json(DeviceStatusView {
         point_id: point_id.uuid(),
         last_seen_at: status.as_ref().map(|s| s.last_seen_at),
+        offline_since: status.as_ref().and_then(|s| s.offline_since),
         firmware: status.as_ref().and_then(|s| s.firmware.clone()),
         doors: status
             .map(|s| s.doors.into_iter().map(|(door, state)| DoorStateView { door, state }).collect())

@@ -666,9 +666,11 @@ async fn sweep_forever(app: App, interval_seconds: u64, batch_max: u32) {
     loop {
         interval.tick().await;
         match app.run_sweeps(&Caller::system(), batch_max).await {
-            Ok(report) if report.expired + report.reminded + report.reservations_released > 0 => {
+            Ok(report)
+                if report.expired + report.reminded + report.reservations_released + report.devices_offline > 0 =>
+            {
                 let (expired, reminded, released) = (report.expired, report.reminded, report.reservations_released);
-                tracing::info!(expired, reminded, released, "sweep");
+                tracing::info!(expired, reminded, released, devices_offline = report.devices_offline, "sweep");
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),

@@ -320,9 +320,12 @@ fn sql_of(write: &Write) -> &'static str {
                 state, created_at, done_at, version)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         Write::UpdateDoorCommand(_) => "UPDATE door_commands SET state = $1, done_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
-        Write::PutDeviceStatus(_) => "INSERT INTO device_status (point_id, key_id, last_seen_at, doors, firmware) VALUES ($1, $2, $3, $4, $5)
+        Write::PutDeviceStatus(_) => "INSERT INTO device_status (point_id, key_id, last_seen_at, doors, firmware, offline_since)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (point_id) DO UPDATE SET key_id = excluded.key_id, last_seen_at = excluded.last_seen_at,
-                doors = excluded.doors, firmware = excluded.firmware",
+                doors = excluded.doors, firmware = excluded.firmware, offline_since = excluded.offline_since",
+        Write::MarkDeviceOffline { .. } => "UPDATE device_status SET offline_since = $1
+             WHERE point_id = $2 AND last_seen_at = $3 AND offline_since IS NULL",
         Write::AppendAudit(_) => "INSERT INTO audit_log (at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     }
@@ -657,10 +660,20 @@ async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
         Write::PutDeviceStatus(d) => exec(
             c,
             sql,
-            &[&uuid(d.point_id), &uuid(d.key_id), &d.last_seen_at, &crate::doors_to_text(&d.doors), &d.firmware],
+            &[
+                &uuid(d.point_id),
+                &uuid(d.key_id),
+                &d.last_seen_at,
+                &crate::doors_to_text(&d.doors),
+                &d.firmware,
+                &d.offline_since,
+            ],
         )
         .await
         .map(drop),
+        Write::MarkDeviceOffline { point_id, last_seen_at, at } => {
+            exec_versioned(c, sql, &[at, &uuid(*point_id), last_seen_at]).await
+        }
         Write::AppendAudit(a) => exec(
             c,
             sql,
@@ -876,6 +889,7 @@ fn device_status_row(r: &Row) -> StoreResult<DeviceStatus> {
         last_seen_at: get(r, 2)?,
         doors: crate::doors_from_text(get(r, 3)?)?,
         firmware: get(r, 4)?,
+        offline_since: get(r, 5)?,
     })
 }
 
@@ -1352,8 +1366,18 @@ impl Store for PostgresStore {
 
     async fn device_status(&self, point_id: PointId) -> StoreResult<Option<DeviceStatus>> {
         self.one(
-            "SELECT point_id, key_id, last_seen_at, doors, firmware FROM device_status WHERE point_id = $1",
+            "SELECT point_id, key_id, last_seen_at, doors, firmware, offline_since FROM device_status WHERE point_id = $1",
             &[&uuid(point_id)],
+            device_status_row,
+        )
+        .await
+    }
+
+    async fn silent_devices(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<DeviceStatus>> {
+        self.many(
+            "SELECT point_id, key_id, last_seen_at, doors, firmware, offline_since FROM device_status
+             WHERE last_seen_at < $1 AND offline_since IS NULL ORDER BY last_seen_at LIMIT $2",
+            &[&before, &big(limit)],
             device_status_row,
         )
         .await

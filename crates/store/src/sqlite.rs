@@ -654,12 +654,26 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
         ),
         Write::PutDeviceStatus(d) => exec(
             c,
-            "INSERT INTO device_status (point_id, key_id, last_seen_at, doors, firmware) VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO device_status (point_id, key_id, last_seen_at, doors, firmware, offline_since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (point_id) DO UPDATE SET key_id = excluded.key_id, last_seen_at = excluded.last_seen_at,
-                doors = excluded.doors, firmware = excluded.firmware",
-            params![id(d.point_id), id(d.key_id), micros(d.last_seen_at), crate::doors_to_text(&d.doors), d.firmware],
+                doors = excluded.doors, firmware = excluded.firmware, offline_since = excluded.offline_since",
+            params![
+                id(d.point_id),
+                id(d.key_id),
+                micros(d.last_seen_at),
+                crate::doors_to_text(&d.doors),
+                d.firmware,
+                d.offline_since.map(micros)
+            ],
         )
         .map(drop),
+        Write::MarkDeviceOffline { point_id, last_seen_at, at } => exec_versioned(
+            c,
+            "UPDATE device_status SET offline_since = ?1
+             WHERE point_id = ?2 AND last_seen_at = ?3 AND offline_since IS NULL",
+            params![micros(*at), id(*point_id), micros(*last_seen_at)],
+        ),
         Write::AppendAudit(a) => exec(
             c,
             "INSERT INTO audit_log (at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason)
@@ -895,6 +909,7 @@ fn device_status_row(r: &Row) -> StoreResult<DeviceStatus> {
         last_seen_at: get_time(r, 2)?,
         doors: crate::doors_from_text(&get::<String>(r, 3)?)?,
         firmware: get(r, 4)?,
+        offline_since: get_opt_time(r, 5)?,
     })
 }
 
@@ -1357,8 +1372,17 @@ impl Store for SqliteStore {
 
     async fn device_status(&self, point_id: PointId) -> StoreResult<Option<DeviceStatus>> {
         self.one(
-            "SELECT point_id, key_id, last_seen_at, doors, firmware FROM device_status WHERE point_id = ?1",
+            "SELECT point_id, key_id, last_seen_at, doors, firmware, offline_since FROM device_status WHERE point_id = ?1",
             &[&id(point_id)],
+            device_status_row,
+        )
+    }
+
+    async fn silent_devices(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<DeviceStatus>> {
+        self.many(
+            "SELECT point_id, key_id, last_seen_at, doors, firmware, offline_since FROM device_status
+             WHERE last_seen_at < ?1 AND offline_since IS NULL ORDER BY last_seen_at LIMIT ?2",
+            &[&micros(before), &limit],
             device_status_row,
         )
     }

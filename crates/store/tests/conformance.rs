@@ -1778,3 +1778,36 @@ async fn an_overflow_parcel_goes_to_a_nearby_point_for_a_day_then_to_the_chosen_
         );
     }
 }
+
+/// A locker that stops beating is reported offline once (outbox and audit) after five silent minutes,
+/// and online again at its next heartbeat.
+#[tokio::test]
+async fn a_silent_locker_is_reported_offline_then_online() {
+    use relais_app::lockers::Heartbeat;
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let system = Caller::system();
+        w.app.heartbeat(&w.device, w.locker.id, Heartbeat::default()).await.unwrap();
+        w.clock.advance(Duration::minutes(4));
+        assert_eq!(w.app.flag_silent_devices(&system, 100).await.unwrap(), 0, "{name}: not yet");
+        w.clock.advance(Duration::minutes(2));
+        assert_eq!(w.app.flag_silent_devices(&system, 100).await.unwrap(), 1, "{name}");
+        assert_eq!(w.app.flag_silent_devices(&system, 100).await.unwrap(), 0, "{name}: once");
+        let status = w.app.device_status(&system, w.locker.id).await.unwrap().unwrap();
+        assert_eq!(status.offline_since, Some(start() + Duration::minutes(6)), "{name}");
+        let audit = w.app.audit_log(&system, Some(w.locker.id), None, None, None).await.unwrap();
+        assert_eq!(audit.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), ["device_offline"]);
+
+        w.clock.advance(Duration::minutes(1));
+        w.app.heartbeat(&w.device, w.locker.id, Heartbeat::default()).await.unwrap();
+        let status = w.app.device_status(&system, w.locker.id).await.unwrap().unwrap();
+        assert_eq!((status.offline_since, status.last_seen_at), (None, start() + Duration::minutes(7)), "{name}");
+        let outbox = w.app.store.outbox(None, 500).await.unwrap();
+        let topics: Vec<&str> =
+            outbox.iter().filter(|m| m.topic.starts_with("point.device")).map(|m| m.topic.as_str()).collect();
+        assert_eq!(topics, ["point.device_offline", "point.device_online"], "{name}");
+        w.app.heartbeat(&w.device, w.locker.id, Heartbeat::default()).await.unwrap();
+        let again = w.app.store.outbox(None, 500).await.unwrap();
+        assert_eq!(again.iter().filter(|m| m.topic == "point.device_online").count(), 1, "{name}: said once");
+    }
+}

@@ -50,7 +50,9 @@ CREATE TABLE device_status (
     key_id UUID NOT NULL,
     last_seen_at TIMESTAMPTZ NOT NULL,
     doors TEXT NOT NULL,
-    firmware TEXT
+    firmware TEXT,
+    -- Set by the job that notices a silent device; cleared by its next heartbeat.
+    offline_since TIMESTAMPTZ
 );
 
 CREATE TABLE audit_log (

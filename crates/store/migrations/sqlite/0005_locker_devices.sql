@@ -50,7 +50,9 @@ CREATE TABLE device_status (
     key_id BLOB NOT NULL,
     last_seen_at INTEGER NOT NULL,
     doors TEXT NOT NULL,
-    firmware TEXT
+    firmware TEXT,
+    -- Set by the job that notices a silent device; cleared by its next heartbeat.
+    offline_since INTEGER
 ) WITHOUT ROWID;
 
 CREATE TABLE audit_log (
