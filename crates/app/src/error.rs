@@ -81,6 +81,12 @@ impl AppError {
     }
 }
 
+impl From<relais_domain::dropoff::SessionClosed> for AppError {
+    fn from(closed: relais_domain::dropoff::SessionClosed) -> Self {
+        AppError::SessionClosed { closed_at: closed.closed_at }
+    }
+}
+
 impl From<CommitError> for AppError {
     fn from(error: CommitError) -> Self {
         match error {

@@ -16,7 +16,7 @@ use relais_domain::dropoff::{
     SessionPurpose,
 };
 use relais_domain::ids::{ApiKeyId, DropOffSessionId, ParcelId, PointId};
-use relais_domain::parcel::{Actor, ActorKind, Parcel, ParcelState, Transition};
+use relais_domain::parcel::{Actor, ActorKind, Parcel, ParcelState};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{ParcelNumber, ParseError, parse_text};
 use relais_registry::index::Filter;
@@ -324,9 +324,7 @@ impl App {
         let number = ParcelNumber::parse(parcel_number)?;
         self.retrying(|| async {
             let now = self.now();
-            let session = self.session_for(caller, session_id).await?;
-            session.ensure_open().map_err(|c| AppError::SessionClosed { closed_at: c.closed_at })?;
-            drop_off_only(&session)?;
+            let session = self.open_drop_off_session_for(caller, session_id).await?;
             let parcel = self
                 .store
                 .parcel_by_number(&number)
@@ -384,9 +382,7 @@ impl App {
     ) -> Result<SessionScan, AppError> {
         self.retrying(|| async {
             let now = self.now();
-            let session = self.session_for(caller, session_id).await?;
-            session.ensure_open().map_err(|c| AppError::SessionClosed { closed_at: c.closed_at })?;
-            drop_off_only(&session)?;
+            let session = self.open_drop_off_session_for(caller, session_id).await?;
             let item = self.session_item(session.id, parcel_id).await?;
             let (ItemState::Assigned, Some(refused_id)) = (item.state, item.compartment_id) else {
                 return Err(AppError::NotAssigned { state: item.state.as_str() }.into());
@@ -434,7 +430,7 @@ impl App {
         self.retrying(|| async {
             let now = self.now();
             let session = self.session_for(caller, session_id).await?;
-            let closed = session.close(now).map_err(|c| AppError::SessionClosed { closed_at: c.closed_at })?;
+            let closed = session.close(now).map_err(AppError::from)?;
             let mut writes = vec![Write::UpdateDropOffSession(closed.clone())];
             let mut items = self.store.drop_off_items(session.id).await?;
             let compartments = self.store.compartments(session.point_id).await?;
@@ -523,7 +519,7 @@ impl App {
                 let parcel =
                     self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
                 let transition = parcel.flag_fault(fault.as_str(), actor.clone(), now)?;
-                self.transition_writes(transition, &mut writes);
+                self.transition_writes(transition, None, &mut writes).await?;
             }
             let mut cancelled = None;
             let mut reassigned = None;
@@ -780,6 +776,18 @@ impl App {
         Ok(visible.ok_or_else(|| AppError::not_found("drop-off session", session_id))?)
     }
 
+    /// A session the caller may use that is still open and is a drop-off (scans and door refusals).
+    async fn open_drop_off_session_for(
+        &self,
+        caller: &Caller,
+        session_id: DropOffSessionId,
+    ) -> Result<DropOffSession, Retry> {
+        let session = self.session_for(caller, session_id).await?;
+        session.ensure_open().map_err(AppError::from)?;
+        drop_off_only(&session)?;
+        Ok(session)
+    }
+
     /// Gives the parcel a door among `compartments` that pass `candidate` (its own hold first, then best
     /// fit), holding it and queuing its opening; or fails the deposit with a relocation proposal. The
     /// item is inserted when `new`, updated otherwise.
@@ -825,11 +833,8 @@ impl App {
                 let relocation = self.relocation_for(parcel, session.point_id);
                 let item = item.failed(no_fit.as_str(), relocation, now);
                 writes.push(put(&item));
-                let outbox_at = writes.len();
-                self.transition_writes(transition, writes);
-                if let Some(Write::AppendOutbox(message)) = writes.get_mut(outbox_at + 1) {
-                    message.payload["relocation_point_id"] = relocation.map(|p| p.to_string()).into();
-                }
+                let proposal = ("relocation_point_id", relocation.map(|p| p.to_string()).into());
+                self.transition_writes(transition, Some(proposal), writes).await?;
                 Ok(SessionScan { item: stored(item), command: None })
             }
         }
@@ -874,12 +879,7 @@ impl App {
         let transition = parcel.deposit(Some(compartment.id), &rules, carrier_actor(&session), now)?;
         writes.push(Write::UpdateCompartment(occupied));
         writes.push(Write::UpdateDropOffItem(item.deposited(now)));
-        let outbox_at = writes.len() + 1;
-        let parcel = self.transition_writes(transition, writes);
-        if let Some(Write::AppendOutbox(message)) = writes.get_mut(outbox_at) {
-            self.tell_recipient(message, &parcel, relais_domain::parcel::EventKind::Deposited).await?;
-        }
-        Ok(parcel)
+        self.transition_writes(transition, None, writes).await
     }
 
     /// Records a return collection behind a door that closed: the expired parcel is `returning` (actor:
@@ -896,7 +896,7 @@ impl App {
         let transition = parcel.collect_return(carrier_actor(&session), now)?;
         writes.push(Write::UpdateCompartment(compartment.release(parcel.id).map_err(|_| Retry::Conflict)?));
         writes.push(Write::UpdateDropOffItem(item.taken_back(now)));
-        self.transition_writes(transition, writes);
+        self.transition_writes(transition, None, writes).await?;
         Ok(())
     }
 
@@ -1073,17 +1073,6 @@ pub fn local_day(point: &PickupPoint, now: Timestamp) -> Result<(NaiveDate, Time
         .or_else(|| tz.from_local_datetime(&(next + Duration::hours(1))).earliest())
         .map_or(now + Duration::days(1), |t| t.with_timezone(&chrono::Utc));
     Ok((day, end))
-}
-
-impl App {
-    /// Pushes a transition's writes (parcel, outbox message, event) and returns the parcel as stored.
-    pub(crate) fn transition_writes(&self, transition: Transition, writes: &mut Vec<Write>) -> Parcel {
-        let Transition { parcel, event } = transition;
-        writes.push(Write::UpdateParcel(parcel.clone()));
-        writes.push(Write::AppendOutbox(self.outbox_for(&parcel, &event)));
-        writes.push(Write::AppendEvent(event));
-        Parcel { version: parcel.version + 1, ..parcel }
-    }
 }
 
 /// An instant as receipts print it: UTC, to the second.
@@ -1278,7 +1267,7 @@ impl App {
                 Write::UpdateCompartment(occupied),
                 Write::AppendAudit(audit(now, caller.actor(), "parcel_moved", target, Some(parcel.id), Some(&reason))),
             ];
-            let moved = self.transition_writes(transition, &mut writes);
+            let moved = self.transition_writes(transition, None, &mut writes).await?;
             committed(self.commit(writes).await)?;
             Ok(moved)
         })

@@ -34,11 +34,13 @@ fn where_fr(point: &PickupPoint) -> String {
     format!("{}, {}, {} {}", point.name, point.address.line1, point.address.postcode, point.address.city)
 }
 
-fn when_fr(at: NaiveDateTime) -> String {
+/// A local date and time as a French reader writes it.
+pub fn when_fr(at: NaiveDateTime) -> String {
     at.format("%d/%m/%Y à %H:%M").to_string()
 }
 
-fn when_en(at: NaiveDateTime) -> String {
+/// A local date and time as an English reader writes it.
+pub fn when_en(at: NaiveDateTime) -> String {
     at.format("%-d %b %Y at %H:%M").to_string()
 }
 

@@ -481,14 +481,29 @@ impl App {
         transition: Transition,
         mut writes: Vec<Write>,
     ) -> Result<Parcel, Retry> {
+        debug_assert_eq!(transition.parcel.version, before.version);
+        let parcel = self.transition_writes(transition, None, &mut writes).await?;
+        committed(self.commit(writes).await)?;
+        Ok(parcel)
+    }
+
+    /// Pushes a transition's writes (the parcel, its outbox message with what the recipient must hear
+    /// and `extra` in its payload, its event) and returns the parcel as it will be stored.
+    pub(crate) async fn transition_writes(
+        &self,
+        transition: Transition,
+        extra: Option<(&'static str, serde_json::Value)>,
+        writes: &mut Vec<Write>,
+    ) -> Result<Parcel, Retry> {
         let Transition { parcel, event } = transition;
-        debug_assert_eq!(parcel.version, before.version);
         writes.push(Write::UpdateParcel(parcel.clone()));
         let mut outbox = self.outbox_for(&parcel, &event);
         self.tell_recipient(&mut outbox, &parcel, event.kind).await?;
+        if let Some((key, value)) = extra {
+            outbox.payload[key] = value;
+        }
         writes.push(Write::AppendOutbox(outbox));
         writes.push(Write::AppendEvent(event));
-        committed(self.commit(writes).await)?;
         Ok(Parcel { version: parcel.version + 1, ..parcel })
     }
 

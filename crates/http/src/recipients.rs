@@ -59,8 +59,8 @@ impl Lang {
 
     fn when(self, at: NaiveDateTime) -> String {
         match self {
-            Lang::Fr => at.format("%d/%m/%Y à %H:%M").to_string(),
-            Lang::En => at.format("%-d %b %Y at %H:%M").to_string(),
+            Lang::Fr => relais_app::messages::when_fr(at),
+            Lang::En => relais_app::messages::when_en(at),
         }
     }
 }
