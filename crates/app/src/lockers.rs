@@ -10,7 +10,9 @@
 use chrono::{Duration, NaiveDate};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptLimits;
-use relais_domain::compartment::{Compartment, DoorFault, choose_compartment};
+use relais_domain::compartment::{
+    Compartment, CompartmentState, DoorFault, ShareCandidate, choose_compartment, choose_shared,
+};
 use relais_domain::dropoff::{
     CommandPurpose, CommandState, DoorCommand, DoorRefusal, DoorReport, DropOffItem, DropOffSession, ItemState,
     SessionPurpose,
@@ -35,6 +37,8 @@ use crate::{App, Retry, committed};
 pub const DOOR_HOLD_MINUTES: i64 = 15;
 /// A parcel that finds no room is proposed a point this close (domain.md, overflow).
 pub const RELOCATION_RADIUS_M: f64 = 2_000.0;
+/// Most waiting parcels of one recipient at one point looked at for a compartment to share.
+pub const SHARE_LOOKUP_MAX: u32 = 200;
 /// Digits of a courier code.
 pub const COURIER_CODE_DIGITS: usize = 8;
 /// A locker that has not beaten for this long (10 heartbeats of 30 s) is reported offline.
@@ -89,8 +93,8 @@ pub struct DoorOutcome {
     pub command: Option<DoorCommand>,
     /// The parcel now deposited behind that door.
     pub deposited: Option<Parcel>,
-    /// The parcel behind a failing door, flagged.
-    pub flagged: Option<ParcelId>,
+    /// The parcels behind a failing door, flagged.
+    pub flagged: Vec<ParcelId>,
     /// A parcel that was waiting for the failing door, given another one (or failed).
     pub reassigned: Option<SessionScan>,
 }
@@ -265,19 +269,24 @@ impl App {
             let mut items = Vec::new();
             if purpose == SessionPurpose::ReturnCollection {
                 let compartments = self.store.compartments(point_id).await?;
+                // Expired parcels sharing a compartment come out through one opening of its door.
+                let mut opened = Vec::new();
                 for parcel in self.expired_at(point_id).await? {
                     let Some(compartment) = compartments.iter().find(|c| c.holds(parcel.id)) else { continue };
-                    if let Some(stale) = self.store.pending_door_command(compartment.id).await? {
-                        writes.push(Write::UpdateDoorCommand(stale.cancel(now).map_err(|_| Retry::Conflict)?));
+                    if !opened.contains(&compartment.id) {
+                        opened.push(compartment.id);
+                        if let Some(stale) = self.store.pending_door_command(compartment.id).await? {
+                            writes.push(Write::UpdateDoorCommand(stale.cancel(now).map_err(|_| Retry::Conflict)?));
+                        }
+                        writes.push(Write::InsertDoorCommand(new_command(
+                            self.new_id(),
+                            compartment,
+                            CommandPurpose::ReturnCollection,
+                            Some(parcel.id),
+                            Some(session.id),
+                            now,
+                        )));
                     }
-                    let command = new_command(
-                        self.new_id(),
-                        compartment,
-                        CommandPurpose::ReturnCollection,
-                        Some(parcel.id),
-                        Some(session.id),
-                        now,
-                    );
                     let item = DropOffItem {
                         session_id: session.id,
                         parcel_id: parcel.id,
@@ -291,7 +300,6 @@ impl App {
                         done_at: None,
                         version: 0,
                     };
-                    writes.push(Write::InsertDoorCommand(command));
                     writes.push(Write::InsertDropOffItem(item.clone()));
                     items.push(item);
                 }
@@ -399,14 +407,13 @@ impl App {
             }
             let actor = carrier_actor(&session);
             let updated = match refusal.fault() {
-                Some(fault) => {
-                    let faulted = refused.report_fault(fault);
-                    writes.extend(self.fault_writes(&faulted.compartment, fault, &actor, None, now));
-                    faulted.compartment
+                Some(fault) => self.fault_door(&refused, fault, &actor, Some(parcel.id), now, &mut writes).await?.0,
+                None => {
+                    let released = refused.release(parcel.id).map_err(|_| Retry::Conflict)?;
+                    writes.push(Write::UpdateCompartment(released.clone()));
+                    released
                 }
-                None => refused.release(parcel.id).map_err(|_| Retry::Conflict)?,
             };
-            writes.push(Write::UpdateCompartment(updated.clone()));
             compartments[index] = updated;
             let item = DropOffItem { reason: Some(refusal.as_str().to_owned()), ..item };
             let larger_only = refusal == DoorRefusal::TooLarge;
@@ -433,23 +440,30 @@ impl App {
             let closed = session.close(now).map_err(AppError::from)?;
             let mut writes = vec![Write::UpdateDropOffSession(closed.clone())];
             let mut items = self.store.drop_off_items(session.id).await?;
-            let compartments = self.store.compartments(session.point_id).await?;
+            let mut compartments = self.store.compartments(session.point_id).await?;
+            let mut cancelled = Vec::new();
+            let mut released = Vec::new();
             for item in items.iter_mut().filter(|i| i.state == ItemState::Assigned) {
                 if let Some(compartment_id) = item.compartment_id {
-                    if let Some(command) = self.store.pending_door_command(compartment_id).await? {
-                        writes.push(Write::UpdateDoorCommand(command.cancel(now).map_err(|_| Retry::Conflict)?));
+                    if !cancelled.contains(&compartment_id) {
+                        cancelled.push(compartment_id);
+                        if let Some(command) = self.store.pending_door_command(compartment_id).await? {
+                            writes.push(Write::UpdateDoorCommand(command.cancel(now).map_err(|_| Retry::Conflict)?));
+                        }
                     }
-                    if let Some(held) =
-                        compartments.iter().find(|c| c.id == compartment_id && c.is_reserved_for(item.parcel_id))
-                    {
-                        writes
-                            .push(Write::UpdateCompartment(held.release(item.parcel_id).map_err(|_| Retry::Conflict)?));
+                    // A parcel the courier kept gives its door back; an expired parcel not taken back stays in.
+                    let held = compartments.iter_mut().find(|c| c.id == compartment_id && c.holds(item.parcel_id));
+                    if let Some(held) = held.filter(|_| session.purpose == SessionPurpose::DropOff) {
+                        *held = held.release(item.parcel_id).map_err(|_| Retry::Conflict)?;
+                        released.push(compartment_id);
                     }
                 }
                 let not_deposited = item.not_deposited(now);
                 writes.push(Write::UpdateDropOffItem(not_deposited.clone()));
                 *item = DropOffItem { version: not_deposited.version + 1, ..not_deposited };
             }
+            let given_back = compartments.into_iter().filter(|c| released.contains(&c.id));
+            writes.extend(given_back.map(Write::UpdateCompartment));
             committed(self.commit(writes).await)?;
             Ok(SessionView { session: DropOffSession { version: closed.version + 1, ..closed }, items })
         })
@@ -494,8 +508,8 @@ impl App {
                     (CommandPurpose::Deposit, Some(parcel_id), Some(session_id)) => {
                         Some(self.deposit_behind(&compartment, parcel_id, session_id, now, &mut writes).await?)
                     }
-                    (CommandPurpose::ReturnCollection, Some(parcel_id), Some(session_id)) => {
-                        self.take_back_behind(&compartment, parcel_id, session_id, now, &mut writes).await?;
+                    (CommandPurpose::ReturnCollection, Some(_), Some(session_id)) => {
+                        self.take_back_behind(&compartment, session_id, now, &mut writes).await?;
                         None
                     }
                     _ => None,
@@ -506,21 +520,15 @@ impl App {
                     compartment,
                     command: Some(done),
                     deposited,
-                    flagged: None,
+                    flagged: Vec::new(),
                     reassigned: None,
                 });
             };
-            let faulted = compartment.report_fault(fault);
-            let actor = caller.actor();
-            writes.extend(self.fault_writes(&faulted.compartment, fault, &actor, faulted.parcel_inside, now));
-            writes.push(Write::UpdateCompartment(faulted.compartment.clone()));
-            compartments[index] = faulted.compartment.clone();
-            if let Some(parcel_id) = faulted.parcel_inside {
-                let parcel =
-                    self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
-                let transition = parcel.flag_fault(fault.as_str(), actor.clone(), now)?;
-                self.transition_writes(transition, None, &mut writes).await?;
-            }
+            // A parcel on its way in through that door is not behind it: it gets another door below.
+            let arriving = command.as_ref().filter(|c| c.purpose == CommandPurpose::Deposit).and_then(|c| c.parcel_id);
+            let (faulted, flagged) =
+                self.fault_door(&compartment, fault, &caller.actor(), arriving, now, &mut writes).await?;
+            compartments[index] = faulted.clone();
             let mut cancelled = None;
             let mut reassigned = None;
             if let Some(command) = command {
@@ -539,7 +547,7 @@ impl App {
                     let parcel = self.store.parcel(parcel_id).await?;
                     if let (Some(item), Some(parcel)) = (item, parcel) {
                         let item = DropOffItem { reason: Some(fault.as_str().to_owned()), ..item };
-                        let failing = faulted.compartment.id;
+                        let failing = faulted.id;
                         let scan = self
                             .place_in_session(
                                 &session,
@@ -558,13 +566,7 @@ impl App {
                 cancelled = Some(off);
             }
             self.commit_session(writes).await?;
-            Ok(DoorOutcome {
-                compartment: faulted.compartment,
-                command: cancelled,
-                deposited: None,
-                flagged: faulted.parcel_inside,
-                reassigned,
-            })
+            Ok(DoorOutcome { compartment: faulted, command: cancelled, deposited: None, flagged, reassigned })
         })
         .await
     }
@@ -788,9 +790,10 @@ impl App {
         Ok(session)
     }
 
-    /// Gives the parcel a door among `compartments` that pass `candidate` (its own hold first, then best
-    /// fit), holding it and queuing its opening; or fails the deposit with a relocation proposal. The
-    /// item is inserted when `new`, updated otherwise.
+    /// Gives the parcel a door among `compartments` that pass `candidate` (a compartment it can share
+    /// with its recipient's parcels first, then its own hold, then best fit), holding it and queuing its
+    /// opening; or fails the deposit with a relocation proposal. The item is inserted when `new`, updated
+    /// otherwise.
     #[allow(clippy::too_many_arguments)] // One internal step shared by scan, refusal and door fault.
     async fn place_in_session(
         &self,
@@ -808,6 +811,20 @@ impl App {
             if new { Write::InsertDropOffItem(item.clone()) } else { Write::UpdateDropOffItem(item.clone()) }
         };
         let stored = |item: DropOffItem| if new { item } else { DropOffItem { version: item.version + 1, ..item } };
+        if let Some(shared) = self.compartment_to_share(parcel, &candidates).await? {
+            let joined = shared.share(parcel.id).map_err(|_| Retry::Conflict)?;
+            // Its own announce reservation, elsewhere, is given back: sharing keeps that door free.
+            for held in compartments.iter().filter(|c| c.is_reserved_for(parcel.id)) {
+                writes.push(Write::UpdateCompartment(held.release(parcel.id).map_err(|_| Retry::Conflict)?));
+            }
+            let command =
+                new_command(self.new_id(), &joined, CommandPurpose::Deposit, Some(parcel.id), Some(session.id), now);
+            let item = item.assigned_to(joined.id, &joined.label);
+            writes.push(Write::UpdateCompartment(joined));
+            writes.push(Write::InsertDoorCommand(command.clone()));
+            writes.push(put(&item));
+            return Ok(SessionScan { item: stored(item), command: Some(command) });
+        }
         match choose_compartment(&candidates, parcel.id, parcel.dimensions, parcel.weight, now) {
             Ok(chosen) => {
                 let held = chosen.reserve(parcel.id, now + Duration::minutes(DOOR_HOLD_MINUTES), now);
@@ -838,6 +855,46 @@ impl App {
                 Ok(SessionScan { item: stored(item), command: None })
             }
         }
+    }
+
+    /// The compartment among `candidates` the parcel can share with its recipient's parcels from its
+    /// merchant waiting there, if one has room ([`choose_shared`]). A door with a command pending is left
+    /// alone: a parcel is going in or coming out.
+    pub(crate) async fn compartment_to_share<'a>(
+        &self,
+        parcel: &Parcel,
+        candidates: &'a [Compartment],
+    ) -> Result<Option<&'a Compartment>, Retry> {
+        let occupied = |c: &&Compartment| matches!(c.state, CompartmentState::Occupied { .. }) && c.fault.is_none();
+        if !candidates.iter().any(|c| occupied(&c)) {
+            return Ok(None);
+        }
+        let recipient = &parcel.recipient;
+        let (phone, email) = (recipient.phone.as_ref(), recipient.email.as_ref());
+        if phone.is_none() && email.is_none() {
+            return Ok(None);
+        }
+        let waiting = self.store.parcels_waiting_for(parcel.point_id, phone, email, SHARE_LOOKUP_MAX).await?;
+        let theirs: Vec<&Parcel> = waiting.iter().filter(|p| parcel.same_recipient(p)).collect();
+        if theirs.is_empty() {
+            return Ok(None);
+        }
+        let busy: Vec<_> =
+            self.store.pending_door_commands(parcel.point_id).await?.into_iter().map(|c| c.compartment_id).collect();
+        let shareable: Vec<ShareCandidate<'a>> = candidates
+            .iter()
+            .filter(occupied)
+            .filter(|c| !busy.contains(&c.id))
+            .filter_map(|compartment| {
+                // Every parcel in it must be one of the recipient's.
+                let inside = compartment
+                    .holders()
+                    .into_iter()
+                    .map(|holder| theirs.iter().find(|p| p.id == holder).map(|p| (p.dimensions, p.weight)));
+                Some(ShareCandidate { compartment, inside: inside.collect::<Option<Vec<_>>>()? })
+            })
+            .collect();
+        Ok(choose_shared(&shareable, parcel.dimensions, parcel.weight))
     }
 
     /// The parcel a door command was for, its session, and its place in that session.
@@ -882,22 +939,66 @@ impl App {
         self.transition_writes(transition, None, writes).await
     }
 
-    /// Records a return collection behind a door that closed: the expired parcel is `returning` (actor:
-    /// the session's carrier) and its compartment free.
+    /// Records a return collection behind a door that closed: each expired parcel of the session behind
+    /// it (several when they shared the compartment) is `returning` (actor: the session's carrier) and
+    /// leaves the compartment.
     async fn take_back_behind(
         &self,
         compartment: &Compartment,
-        parcel_id: ParcelId,
         session_id: DropOffSessionId,
         now: Timestamp,
         writes: &mut Vec<Write>,
     ) -> Result<(), Retry> {
-        let (parcel, session, item) = self.behind_door(parcel_id, session_id).await?;
-        let transition = parcel.collect_return(carrier_actor(&session), now)?;
-        writes.push(Write::UpdateCompartment(compartment.release(parcel.id).map_err(|_| Retry::Conflict)?));
-        writes.push(Write::UpdateDropOffItem(item.taken_back(now)));
-        self.transition_writes(transition, None, writes).await?;
+        let session = self
+            .store
+            .drop_off_session(session_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("drop-off session", session_id))?;
+        let mut left = compartment.clone();
+        let items = self.store.drop_off_items(session_id).await?;
+        let behind = |i: &DropOffItem| i.state == ItemState::Assigned && i.compartment_id == Some(compartment.id);
+        for item in items.into_iter().filter(behind) {
+            let parcel = self
+                .store
+                .parcel(item.parcel_id)
+                .await?
+                .ok_or_else(|| AppError::not_found("parcel", item.parcel_id))?;
+            let transition = parcel.collect_return(carrier_actor(&session), now)?;
+            left = left.release(parcel.id).map_err(|_| Retry::Conflict)?;
+            writes.push(Write::UpdateDropOffItem(item.taken_back(now)));
+            self.transition_writes(transition, None, writes).await?;
+        }
+        writes.push(Write::UpdateCompartment(left));
         Ok(())
+    }
+
+    /// Records a fault of a door: the compartment goes out of use (written), the parcels behind it are
+    /// flagged, the fault is audited and told, and `arriving` (a parcel on its way in, not inside yet)
+    /// leaves the compartment. Returns the compartment as it will be stored and the flagged parcels.
+    async fn fault_door(
+        &self,
+        compartment: &Compartment,
+        fault: DoorFault,
+        actor: &Actor,
+        arriving: Option<ParcelId>,
+        now: Timestamp,
+        writes: &mut Vec<Write>,
+    ) -> Result<(Compartment, Vec<ParcelId>), Retry> {
+        let faulted = compartment.report_fault(fault);
+        let (mut after, mut inside) = (faulted.compartment, faulted.parcels_inside);
+        if let Some(arriving) = arriving.filter(|p| inside.contains(p)) {
+            after = after.release(arriving).map_err(|_| Retry::Conflict)?;
+            inside.retain(|p| *p != arriving);
+        }
+        writes.extend(self.fault_writes(&after, fault, actor, inside.first().copied(), now));
+        for parcel_id in &inside {
+            let parcel =
+                self.store.parcel(*parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", *parcel_id))?;
+            let transition = parcel.flag_fault(fault.as_str(), actor.clone(), now)?;
+            self.transition_writes(transition, None, writes).await?;
+        }
+        writes.push(Write::UpdateCompartment(after.clone()));
+        Ok((after, inside))
     }
 
     /// Writes that record a door fault: the audit line and the `point.door_fault` message.

@@ -5,7 +5,7 @@ use relais_domain::attempts::{AttemptCounter, AttemptLimits};
 use relais_domain::compartment::{Compartment, NoFit, any_compartment_fits, choose_compartment};
 use relais_domain::ids::{ParcelId, PointId};
 use relais_domain::network::NetworkRules;
-use relais_domain::parcel::{IncidentKind, NewParcel, Parcel, PickupSecretDigests, Recipient, Transition};
+use relais_domain::parcel::{IncidentKind, NewParcel, Parcel, ParcelState, PickupSecretDigests, Recipient, Transition};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{Dimensions, Email, ParcelNumber, ParseError, Phone, PickupCode, Weight, parse_text};
 
@@ -64,6 +64,9 @@ pub enum PickupSecret {
 pub struct Collected {
     pub parcel: Parcel,
     pub compartment: Option<Compartment>,
+    /// The recipient's other parcels that shared the compartment: the door opened on them too, so they
+    /// are collected with it.
+    pub shared: Vec<Parcel>,
 }
 
 impl App {
@@ -168,8 +171,9 @@ impl App {
         .await
     }
 
-    /// The carrier deposits the parcel at its point: best-fit compartment (its own reservation first) at
-    /// a locker, a shelf slot elsewhere; `deposit_failed` with the reason when there is no room.
+    /// The carrier deposits the parcel at its point: at a locker, a compartment it can share with its
+    /// recipient's parcels, else the best fit (its own reservation first); a shelf slot elsewhere;
+    /// `deposit_failed` with the reason when there is no room.
     pub async fn deposit(&self, caller: &Caller, parcel_id: ParcelId) -> Result<DepositOutcome, AppError> {
         caller.require(Permission::HandleParcel)?;
         self.deposit_checked(caller, parcel_id).await
@@ -197,12 +201,22 @@ impl App {
                 (Err(NoFit::PointUnavailable), Vec::new())
             } else if point.kind.has_compartments() {
                 let compartments = self.store.compartments(point.id).await?;
-                match choose_compartment(&compartments, parcel.id, parcel.dimensions, parcel.weight, now) {
-                    Ok(chosen) => {
-                        let occupied = chosen.occupy(parcel.id, now).map_err(|_| Retry::Conflict)?;
-                        (Ok(Some(occupied.clone())), vec![Write::UpdateCompartment(occupied)])
+                if let Some(shared) = self.compartment_to_share(&parcel, &compartments).await? {
+                    let joined = shared.share(parcel.id).map_err(|_| Retry::Conflict)?;
+                    let mut writes = vec![Write::UpdateCompartment(joined.clone())];
+                    // Its own reservation, elsewhere, is given back: sharing keeps that door free.
+                    for held in compartments.iter().filter(|c| c.is_reserved_for(parcel.id)) {
+                        writes.push(Write::UpdateCompartment(held.release(parcel.id).map_err(|_| Retry::Conflict)?));
                     }
-                    Err(no_fit) => (Err(no_fit), Vec::new()),
+                    (Ok(Some(joined)), writes)
+                } else {
+                    match choose_compartment(&compartments, parcel.id, parcel.dimensions, parcel.weight, now) {
+                        Ok(chosen) => {
+                            let occupied = chosen.occupy(parcel.id, now).map_err(|_| Retry::Conflict)?;
+                            (Ok(Some(occupied.clone())), vec![Write::UpdateCompartment(occupied)])
+                        }
+                        Err(no_fit) => (Err(no_fit), Vec::new()),
+                    }
                 }
             } else if let Some(refusal) = point.shelf_refusal(parcel.dimensions, parcel.weight) {
                 (Err(refusal), Vec::new())
@@ -252,7 +266,7 @@ impl App {
             Lookup::Code(digest) => self.store.parcel_by_code(point_id, &digest).await?,
             Lookup::Qr(token) => self.parcel_of_qr(&token, point_id).await?,
         }
-        .filter(|p| p.state == relais_domain::parcel::ParcelState::ReadyForPickup);
+        .filter(|p| p.state == ParcelState::ReadyForPickup);
         let Some(parcel) = found else {
             self.record_failure(point_scope, self.limits.point_attempts).await?;
             return Err(AppError::InvalidPickupCode);
@@ -337,6 +351,24 @@ impl App {
                 let mut transition = parcel.collect(caller.actor(), at)?;
                 transition.event.reason.clone_from(&note);
                 let mut writes = self.place_writes(&parcel, &transition.parcel).await?;
+                let mut shared = Vec::new();
+                let mut others = Vec::new();
+                if let Some(Write::UpdateCompartment(left)) =
+                    writes.iter_mut().find(|w| matches!(w, Write::UpdateCompartment(_)))
+                {
+                    for sharer in left.holders() {
+                        let Some(other) = self.store.parcel(sharer).await? else { continue };
+                        // One still on its way in (its door not closed yet) stays.
+                        if other.state != ParcelState::ReadyForPickup {
+                            continue;
+                        }
+                        let mut with_it = other.collect(caller.actor(), at)?;
+                        with_it.event.reason = Some("shared_compartment".to_owned());
+                        *left = left.release(other.id).map_err(|_| Retry::Conflict)?;
+                        shared.push(self.transition_writes(with_it, None, &mut others).await?);
+                    }
+                }
+                writes.extend(others);
                 let compartment = writes.iter().find_map(|w| match w {
                     Write::UpdateCompartment(c) => Some(c.clone()),
                     _ => None,
@@ -345,7 +377,7 @@ impl App {
                     writes.extend(self.pickup_door_writes(compartment, parcel.id, at).await?);
                 }
                 let parcel = self.commit_transition(&parcel, transition, writes).await?;
-                Ok(Collected { parcel, compartment })
+                Ok(Collected { parcel, compartment, shared })
             }
         })
         .await

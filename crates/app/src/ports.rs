@@ -25,7 +25,7 @@ use relais_domain::ids::{
 use relais_domain::network::Network;
 use relais_domain::parcel::{Actor, Parcel, ParcelEvent, ParcelState};
 use relais_domain::point::PickupPoint;
-use relais_domain::value::ParcelNumber;
+use relais_domain::value::{Email, ParcelNumber, Phone};
 
 use crate::auth::{ApiKey, Role};
 
@@ -320,6 +320,15 @@ pub trait Store: Send + Sync + 'static {
     async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>>;
     async fn parcel_by_qr(&self, qr_digest: &[u8; 32]) -> StoreResult<Option<Parcel>>;
     async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>>;
+    /// The parcels `ready_for_pickup` at a point for this phone number or this e-mail address, at most
+    /// `limit`, in id order.
+    async fn parcels_waiting_for(
+        &self,
+        point_id: PointId,
+        phone: Option<&Phone>,
+        email: Option<&Email>,
+        limit: u32,
+    ) -> StoreResult<Vec<Parcel>>;
     /// Parcels `ready_for_pickup` whose deadline is at or before `now`, oldest deadline first.
     async fn parcels_due_for_expiry(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>>;
     /// Parcels `ready_for_pickup` whose next reminder is due at or before `now`, oldest first.

@@ -1,9 +1,10 @@
 //! Compartments (the doors of a locker) and the choice of one for a parcel.
 //!
-//! Architecture invariant: a compartment holds at most one parcel, and it is that parcel's only place.
-//! (Issue 4 adds shared compartments for parcels of one recipient from one merchant; until then no
-//! parcels share.) A soft reservation whose expiry has passed counts as free: it is released lazily by
-//! whoever needs the compartment next, and tidied by the sweep job.
+//! Architecture invariant: a compartment holds one parcel, or several parcels of one recipient from one
+//! merchant that fit in it together (a **shared compartment**, domain.md section 3), and it is each of
+//! those parcels' only place. The state names one parcel (the one that went in first); the others are its
+//! `sharers`, and only an occupied compartment has any. A soft reservation whose expiry has passed counts
+//! as free: it is released lazily by whoever needs the compartment next, and tidied by the sweep job.
 //!
 //! A door can fail (jammed, forced open, broken, blocked by something left inside). The fault is kept
 //! beside the state, not instead of it: a parcel behind a jammed door is still in that compartment until
@@ -51,6 +52,9 @@ pub struct Compartment {
     pub label: String,
     pub size: SizeClass,
     pub state: CompartmentState,
+    /// Other parcels in it beside the one its state names: same recipient, same merchant, they fit
+    /// together. Empty unless the compartment is occupied. In the order they went in.
+    pub sharers: Vec<ParcelId>,
     /// What is wrong with the door, if anything.
     pub fault: Option<DoorFault>,
     pub version: i64,
@@ -90,8 +94,9 @@ impl DoorFault {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Faulted {
     pub compartment: Compartment,
-    /// The parcel behind the door, to be flagged.
-    pub parcel_inside: Option<ParcelId>,
+    /// The parcels behind the door, to be flagged: the one the state names, then its sharers (one of
+    /// which may still be on its way in, with a pending door command).
+    pub parcels_inside: Vec<ParcelId>,
     /// The parcel whose reservation was dropped: it will be given another compartment.
     pub reservation_dropped: Option<ParcelId>,
 }
@@ -155,6 +160,7 @@ impl Compartment {
             label: parse_text("label", label, Self::LABEL_LENGTH_MAX)?,
             size,
             state: CompartmentState::Available,
+            sharers: Vec::new(),
             fault: None,
             version: 0,
         })
@@ -162,7 +168,7 @@ impl Compartment {
 
     /// Free for a new parcel at `now`: available, or soft-reserved with an expiry that has passed.
     pub fn is_free(&self, now: Timestamp) -> bool {
-        if self.fault.is_some() {
+        if self.fault.is_some() || !self.sharers.is_empty() {
             return false;
         }
         match self.state {
@@ -180,12 +186,27 @@ impl Compartment {
     }
 
     pub fn holds(&self, parcel_id: ParcelId) -> bool {
-        match self.state {
-            CompartmentState::Reserved { parcel_id: holder, .. } | CompartmentState::Occupied { parcel_id: holder } => {
-                holder == parcel_id
-            }
-            CompartmentState::Available | CompartmentState::OutOfService | CompartmentState::Disabled => false,
+        self.holders().contains(&parcel_id)
+    }
+
+    /// Every parcel held: the one the state names, then the sharers.
+    pub fn holders(&self) -> Vec<ParcelId> {
+        let first = match self.state {
+            CompartmentState::Reserved { parcel_id, .. } | CompartmentState::Occupied { parcel_id } => Some(parcel_id),
+            CompartmentState::Available | CompartmentState::OutOfService | CompartmentState::Disabled => None,
+        };
+        first.into_iter().chain(self.sharers.iter().copied()).collect()
+    }
+
+    /// Adds a parcel to an occupied compartment whose parcels it may share (the caller checked the
+    /// recipient, the merchant and the room left: [`choose_shared`]).
+    pub fn share(&self, parcel_id: ParcelId) -> Result<Compartment, CompartmentBusy> {
+        if self.fault.is_some() || !matches!(self.state, CompartmentState::Occupied { .. }) || self.holds(parcel_id) {
+            return Err(self.busy());
         }
+        let mut shared = self.clone();
+        shared.sharers.push(parcel_id);
+        Ok(shared)
     }
 
     /// Soft-reserves the compartment for a parcel until `expires_at` (renews the parcel's own
@@ -203,39 +224,54 @@ impl Compartment {
         Ok(self.with_state(CompartmentState::Reserved { parcel_id, expires_at: Some(expires_at) }))
     }
 
-    /// Puts a parcel in: the compartment must be free or reserved for that very parcel.
+    /// Puts a parcel in: the compartment must be free, reserved for that very parcel, or occupied with
+    /// the parcel among its holders (a sharer whose door just closed).
     pub fn occupy(&self, parcel_id: ParcelId, now: Timestamp) -> Result<Compartment, CompartmentBusy> {
+        if matches!(self.state, CompartmentState::Occupied { .. }) && self.holds(parcel_id) {
+            return Ok(self.clone());
+        }
         if !self.is_free(now) && !self.is_reserved_for(parcel_id) {
             return Err(self.busy());
         }
         Ok(self.with_state(CompartmentState::Occupied { parcel_id }))
     }
 
-    /// Empties the compartment after a collection or a return collection, or drops a reservation.
-    /// Only the parcel it holds can release it. A faulty compartment, once empty, is out of service.
+    /// Takes a parcel out after a collection or a return collection, or drops a reservation. Only a
+    /// parcel it holds can leave. The first sharer left takes the place of a parcel the state named; the
+    /// compartment is empty when the last one leaves. A faulty compartment, once empty, is out of service.
     pub fn release(&self, parcel_id: ParcelId) -> Result<Compartment, CompartmentBusy> {
         if !self.holds(parcel_id) {
             return Err(self.busy());
         }
-        Ok(self.with_state(self.empty_state()))
+        let mut left = self.clone();
+        if let Some(at) = left.sharers.iter().position(|p| *p == parcel_id) {
+            left.sharers.remove(at);
+        } else if left.sharers.is_empty() {
+            left.state = self.empty_state();
+        } else {
+            left.state = CompartmentState::Occupied { parcel_id: left.sharers.remove(0) };
+        }
+        Ok(left)
     }
 
-    /// Records a fault of the door. A parcel inside stays (and is named, to be flagged); a reservation is
+    /// Records a fault of the door. Parcels inside stay (and are named, to be flagged); a reservation is
     /// dropped (the parcel will get another compartment); an empty compartment goes out of service.
     /// The first fault is kept if the door already had one.
     pub fn report_fault(&self, fault: DoorFault) -> Faulted {
         let fault = self.fault.unwrap_or(fault);
-        let (state, parcel_inside, reservation_dropped) = match self.state {
-            CompartmentState::Occupied { parcel_id } => (self.state, Some(parcel_id), None),
-            CompartmentState::Reserved { parcel_id, .. } => (CompartmentState::OutOfService, None, Some(parcel_id)),
-            CompartmentState::Available | CompartmentState::OutOfService => {
-                (CompartmentState::OutOfService, None, None)
+        let (state, parcels_inside, reservation_dropped) = match self.state {
+            CompartmentState::Occupied { .. } => (self.state, self.holders(), None),
+            CompartmentState::Reserved { parcel_id, .. } => {
+                (CompartmentState::OutOfService, Vec::new(), Some(parcel_id))
             }
-            CompartmentState::Disabled => (CompartmentState::Disabled, None, None),
+            CompartmentState::Available | CompartmentState::OutOfService => {
+                (CompartmentState::OutOfService, Vec::new(), None)
+            }
+            CompartmentState::Disabled => (CompartmentState::Disabled, Vec::new(), None),
         };
         Faulted {
             compartment: Compartment { state, fault: Some(fault), ..self.clone() },
-            parcel_inside,
+            parcels_inside,
             reservation_dropped,
         }
     }
@@ -311,6 +347,35 @@ pub fn choose_compartment(
         None if any_fitting => Err(NoFit::AllFittingBusy),
         None => Err(NoFit::TooLarge),
     }
+}
+
+/// A compartment a parcel may share, with what is already in it.
+#[derive(Debug, Clone)]
+pub struct ShareCandidate<'a> {
+    /// Occupied only by parcels of the parcel's recipient from its merchant (the caller checked).
+    pub compartment: &'a Compartment,
+    /// The size and weight of each parcel in it.
+    pub inside: Vec<(Dimensions, Weight)>,
+}
+
+/// The compartment a parcel shares with parcels of its recipient, if one has room for it: a door without
+/// fault whose parcels and this one fit together ([`SizeClass::holds_together`]). The smallest class
+/// wins, then the lowest label. Sharing comes before a free compartment: it keeps a door free.
+pub fn choose_shared<'a>(
+    candidates: &[ShareCandidate<'a>],
+    dimensions: Dimensions,
+    weight: Weight,
+) -> Option<&'a Compartment> {
+    candidates
+        .iter()
+        .filter(|c| c.compartment.fault.is_none() && matches!(c.compartment.state, CompartmentState::Occupied { .. }))
+        .filter(|c| {
+            let mut together = c.inside.clone();
+            together.push((dimensions, weight));
+            c.compartment.size.holds_together(&together)
+        })
+        .map(|c| c.compartment)
+        .min_by(|a, b| (a.size, &a.label).cmp(&(b.size, &b.label)))
 }
 
 #[cfg(test)]
@@ -401,6 +466,99 @@ mod tests {
     }
 
     #[test]
+    fn parcels_stack_flat_in_a_compartment() {
+        let d = |l, w, h| Dimensions::from_mm(l, w, h).unwrap();
+        let g = |grams| Weight::from_grams(grams).unwrap();
+        // (class, parcels, fit together)
+        type Case = (SizeClass, Vec<(Dimensions, Weight)>, bool);
+        let cases: Vec<Case> = vec![
+            (SizeClass::A, vec![(d(300, 200, 40), g(500)), (d(300, 200, 40), g(500))], true),
+            (SizeClass::A, vec![(d(300, 200, 40), g(500)), (d(300, 200, 41), g(500))], false),
+            (SizeClass::B, vec![(d(600, 350, 90), g(5_000)), (d(90, 350, 600), g(5_000))], true),
+            (SizeClass::B, vec![(d(650, 350, 90), g(1_000)), (d(100, 100, 10), g(1_000))], false),
+            (SizeClass::C, vec![(d(300, 200, 100), g(13_000)), (d(300, 200, 100), g(13_000))], false),
+            (SizeClass::D, vec![(d(790, 490, 250), g(1_000)), (d(790, 490, 250), g(1_000))], true),
+            (SizeClass::D, vec![(d(790, 490, 250), g(1_000)); 3], false),
+            // One parcel: the same answer as the best fit's test.
+            (SizeClass::A, vec![(d(300, 200, 80), g(500))], true),
+            (SizeClass::A, vec![(d(300, 200, 81), g(500))], false),
+        ];
+        for (i, (class, parcels, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(class.holds_together(&parcels), expected, "case {i}");
+            if let [(one, weight)] = parcels[..] {
+                assert_eq!(SizeClass::smallest_fitting(one, weight).is_some_and(|s| s <= class), expected, "case {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn sharing_a_compartment() {
+        let (first, second, third): (ParcelId, ParcelId, ParcelId) = (id(100), id(101), id(102));
+        let free = compartment(1, SizeClass::B, CompartmentState::Available);
+        assert!(free.share(second).is_err(), "only an occupied compartment is shared");
+        let held = free.reserve(first, at(12), at(10)).unwrap();
+        assert!(held.share(second).is_err(), "nor one still waiting for its first parcel");
+        let occupied = held.occupy(first, at(10)).unwrap();
+        assert!(occupied.share(first).is_err(), "a parcel is in it once");
+        let shared = occupied.share(second).unwrap().share(third).unwrap();
+        assert_eq!(shared.holders(), vec![first, second, third]);
+        assert!(!shared.is_free(at(20)));
+        assert_eq!(shared.occupy(second, at(10)).unwrap(), shared, "a sharer's door closed: nothing changes");
+        assert!(shared.occupy(id(103), at(10)).is_err());
+
+        // (who leaves, holders left, state)
+        let cases = [
+            (second, vec![first, third], CompartmentState::Occupied { parcel_id: first }),
+            (first, vec![second, third], CompartmentState::Occupied { parcel_id: second }),
+        ];
+        for (i, (leaving, left, state)) in cases.into_iter().enumerate() {
+            let after = shared.release(leaving).unwrap();
+            assert_eq!((after.holders(), after.state), (left, state), "case {i}");
+        }
+        let emptied = shared.release(first).unwrap().release(third).unwrap().release(second).unwrap();
+        assert_eq!((emptied.state, emptied.sharers.len()), (CompartmentState::Available, 0));
+        assert!(shared.release(id(103)).is_err());
+
+        // A fault names every parcel inside; the door stays shut on them until they leave.
+        let faulted = shared.report_fault(DoorFault::Jammed);
+        assert_eq!(faulted.parcels_inside, vec![first, second, third]);
+        assert!(faulted.compartment.share(id(103)).is_err(), "a faulty door takes no one more");
+        let out = faulted.compartment.release(first).unwrap().release(second).unwrap().release(third).unwrap();
+        assert_eq!(out.state, CompartmentState::OutOfService);
+    }
+
+    #[test]
+    fn choosing_a_compartment_to_share() {
+        let d = |l, w, h| Dimensions::from_mm(l, w, h).unwrap();
+        let kg = Weight::from_grams(1_000).unwrap();
+        let occupied = CompartmentState::Occupied { parcel_id: id(100) };
+        let a = compartment(1, SizeClass::A, occupied);
+        let b = compartment(2, SizeClass::B, occupied);
+        let c = compartment(3, SizeClass::C, occupied);
+        let jammed = Compartment { fault: Some(DoorFault::Jammed), ..compartment(4, SizeClass::C, occupied) };
+        let reserved =
+            compartment(5, SizeClass::C, CompartmentState::Reserved { parcel_id: id(100), expires_at: None });
+        let thin = (d(300, 200, 30), kg);
+        let thick = (d(300, 200, 150), kg);
+        fn candidate(compartment: &Compartment, inside: Vec<(Dimensions, Weight)>) -> ShareCandidate<'_> {
+            ShareCandidate { compartment, inside }
+        }
+        // (candidates, parcel, expected label)
+        let cases = [
+            (vec![candidate(&c, vec![thin]), candidate(&a, vec![thin])], thin, Some("A01")),
+            (vec![candidate(&a, vec![thin]), candidate(&b, vec![thick])], thick, None),
+            (vec![candidate(&b, vec![thin]), candidate(&c, vec![thick])], thick, Some("B02")),
+            (vec![candidate(&jammed, vec![thin])], thin, None),
+            (vec![candidate(&reserved, vec![])], thin, None),
+            (vec![], thin, None),
+        ];
+        for (i, (candidates, (dims, weight), expected)) in cases.into_iter().enumerate() {
+            let got = choose_shared(&candidates, dims, weight).map(|c| c.label.as_str());
+            assert_eq!(got, expected, "case {i}");
+        }
+    }
+
+    #[test]
     fn a_fault_keeps_the_parcel_inside_and_takes_the_door_out_of_use() {
         let me: ParcelId = id(100);
         let free = compartment(1, SizeClass::A, CompartmentState::Available);
@@ -409,15 +567,15 @@ mod tests {
 
         // (before, fault, state after, parcel inside, reservation dropped)
         let cases = [
-            (&free, DoorFault::Jammed, CompartmentState::OutOfService, None, None),
-            (&reserved, DoorFault::Broken, CompartmentState::OutOfService, None, Some(me)),
-            (&occupied, DoorFault::ForcedOpen, CompartmentState::Occupied { parcel_id: me }, Some(me), None),
+            (&free, DoorFault::Jammed, CompartmentState::OutOfService, vec![], None),
+            (&reserved, DoorFault::Broken, CompartmentState::OutOfService, vec![], Some(me)),
+            (&occupied, DoorFault::ForcedOpen, CompartmentState::Occupied { parcel_id: me }, vec![me], None),
         ];
         for (i, (before, fault, state, inside, dropped)) in cases.into_iter().enumerate() {
             let faulted = before.report_fault(fault);
             assert_eq!(faulted.compartment.state, state, "case {i}");
             assert_eq!(faulted.compartment.fault, Some(fault), "case {i}");
-            assert_eq!((faulted.parcel_inside, faulted.reservation_dropped), (inside, dropped), "case {i}");
+            assert_eq!((faulted.parcels_inside, faulted.reservation_dropped), (inside, dropped), "case {i}");
             assert!(!faulted.compartment.is_free(at(20)), "case {i}: a faulty door is never free");
         }
         // The parcel leaves a jammed compartment: it stays out of service until repaired.

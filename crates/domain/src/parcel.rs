@@ -726,6 +726,18 @@ impl Parcel {
         Ok(transition)
     }
 
+    /// Whether two parcels may share a compartment by rule: one merchant, one point, one recipient (the
+    /// same phone number or the same e-mail address; a name alone is not enough to tell two people apart).
+    pub fn same_recipient(&self, other: &Parcel) -> bool {
+        let (mine, theirs) = (&self.recipient, &other.recipient);
+        let same_phone = matches!((&mine.phone, &theirs.phone), (Some(a), Some(b)) if a == b);
+        let same_email = matches!((&mine.email, &theirs.email), (Some(a), Some(b)) if a == b);
+        self.id != other.id
+            && self.merchant_id == other.merchant_id
+            && self.point_id == other.point_id
+            && (same_phone || same_email)
+    }
+
     /// Whether the parcel physically takes up its place (compartment or shelf slot) at the point: from
     /// deposit until it is collected, taken back, or reported lost.
     pub fn occupies_place(&self) -> bool {
@@ -867,6 +879,35 @@ mod tests {
         }
         p.state = state;
         p
+    }
+
+    #[test]
+    fn same_recipient_table() {
+        let phone = |p: &str| Some(Phone::parse(p).unwrap());
+        let email = |e: &str| Some(Email::parse(e).unwrap());
+        let base = announced();
+        let with = |name: &str, phone: Option<Phone>, email: Option<Email>| Parcel {
+            id: Id::from_parts(1, [7; 10]),
+            recipient: Recipient { name: name.into(), phone, email },
+            ..base.clone()
+        };
+        let me =
+            Parcel { id: Id::from_parts(1, [6; 10]), ..with("Ana", phone("+33612345678"), email("ana@example.org")) };
+        // (other, shares by rule)
+        let cases = [
+            (with("Ana", phone("+33 6 12 34 56 78"), None), true),
+            (with("A. Silva", None, email("ana@Example.ORG")), true),
+            (with("Ana", None, email("Ana@example.org")), false),
+            (with("Ana", phone("+33612345679"), email("other@example.org")), false),
+            (with("Ana", None, None), false),
+            (Parcel { merchant_id: Id::from_parts(1, [8; 10]), ..with("Ana", phone("+33612345678"), None) }, false),
+            (Parcel { point_id: Id::from_parts(1, [8; 10]), ..with("Ana", phone("+33612345678"), None) }, false),
+            (Parcel { id: me.id, ..me.clone() }, false),
+        ];
+        for (i, (other, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(me.same_recipient(&other), expected, "case {i}");
+            assert_eq!(other.same_recipient(&me), expected, "case {i}, the other way round");
+        }
     }
 
     const STATES: [ParcelState; 10] = [

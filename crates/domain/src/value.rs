@@ -250,6 +250,21 @@ impl SizeClass {
         Dimensions { length_mm: d, width_mm: w, height_mm: h }
     }
 
+    /// Whether these parcels fit in one compartment of this class together: laid flat, each on its
+    /// largest face, one on top of another. Each must fit the floor; their thicknesses add up to at most
+    /// the class's smallest inner side; their weights to at most the limit. One parcel fits exactly when
+    /// [`Dimensions::fits_inside`] says so.
+    pub fn holds_together(self, parcels: &[(Dimensions, Weight)]) -> bool {
+        let [height, floor_short, floor_long] = self.inner().sorted();
+        let grams: u64 = parcels.iter().map(|(_, w)| u64::from(w.grams())).sum();
+        let thickness: u64 = parcels.iter().map(|(d, _)| u64::from(d.sorted()[0])).sum();
+        let floors = parcels.iter().all(|(d, _)| {
+            let [_, short, long] = d.sorted();
+            short <= floor_short && long <= floor_long
+        });
+        floors && thickness <= u64::from(height) && grams <= u64::from(Self::WEIGHT_GRAMS_MAX)
+    }
+
     /// The smallest class a parcel fits in, if any.
     pub fn smallest_fitting(parcel: Dimensions, weight: Weight) -> Option<SizeClass> {
         if weight.grams() > Self::WEIGHT_GRAMS_MAX {

@@ -339,10 +339,7 @@ pub async fn counter_hand_over(
     let point_id = path_id("point", &id)?;
     let collected =
         state.app.counter_hand_over(&caller, point_id, &request.parcel_number, &request.code, &identity).await?;
-    Ok(Json(PickupResponse {
-        parcel: ParcelView::from(&collected.parcel),
-        compartment: collected.compartment.as_ref().map(CompartmentView::from),
-    }))
+    Ok(Json(PickupResponse::from(&collected)))
 }
 
 #[utoipa::path(post, path = "/v1/points/{id}/pickups", tag = "parcels", request_body = PickupRequest,
@@ -361,10 +358,7 @@ pub async fn pickup_at_point(
         _ => return Err(ApiError::validation("code", "give exactly one of code and qr_token")),
     };
     let collected = state.app.pickup_at_point(&caller, path_id("point", &id)?, secret).await?;
-    Ok(Json(PickupResponse {
-        parcel: ParcelView::from(&collected.parcel),
-        compartment: collected.compartment.as_ref().map(CompartmentView::from),
-    }))
+    Ok(Json(PickupResponse::from(&collected)))
 }
 
 #[utoipa::path(post, path = "/v1/parcels/{id}/pickup", tag = "parcels", request_body = HandOverRequest,
@@ -378,10 +372,7 @@ pub async fn pickup_parcel(
 ) -> Result<Json<PickupResponse>> {
     let identity = request.identity.as_ref().map(IdentityWire::check);
     let collected = state.app.pickup_parcel(&caller, path_id("parcel", &id)?, &request.code, identity.as_ref()).await?;
-    Ok(Json(PickupResponse {
-        parcel: ParcelView::from(&collected.parcel),
-        compartment: collected.compartment.as_ref().map(CompartmentView::from),
-    }))
+    Ok(Json(PickupResponse::from(&collected)))
 }
 
 #[utoipa::path(post, path = "/v1/parcels/{id}/extend", tag = "parcels", security(("api_key" = [])),

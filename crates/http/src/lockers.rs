@@ -469,8 +469,8 @@ pub struct DoorEventView {
     pub command: Option<DoorCommandView>,
     /// The parcel the closing deposited.
     pub deposited: Option<ParcelView>,
-    /// The parcel behind a failing door, flagged.
-    pub flagged_parcel_id: Option<Uuid>,
+    /// The parcels behind a failing door, flagged (several when they shared it).
+    pub flagged_parcel_ids: Vec<Uuid>,
     /// The parcel that was waiting for a failing door: its new door, or its failure.
     pub reassigned: Option<ScanView>,
 }
@@ -493,7 +493,7 @@ pub async fn door_event(
         compartment: CompartmentView::from(&compartment),
         command: command.as_ref().map(DoorCommandView::from),
         deposited: deposited.as_ref().map(ParcelView::from),
-        flagged_parcel_id: flagged.map(|p| p.uuid()),
+        flagged_parcel_ids: flagged.iter().map(|p| p.uuid()).collect(),
         reassigned: reassigned.as_ref().map(scan_view),
     }))
 }
@@ -519,10 +519,7 @@ pub async fn offline_collection(
 ) -> Result<Json<PickupResponse>> {
     let collected =
         state.app.report_offline_collection(&caller, path_id("point", &id)?, &request.qr_token, request.at).await?;
-    Ok(Json(PickupResponse {
-        parcel: ParcelView::from(&collected.parcel),
-        compartment: collected.compartment.as_ref().map(CompartmentView::from),
-    }))
+    Ok(Json(PickupResponse::from(&collected)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -246,6 +246,8 @@ pub struct CompartmentView {
     pub reserved_until: Option<DateTime<Utc>>,
     /// What is wrong with the door: `door_jammed`, `door_forced_open`, `door_broken`, `compartment_blocked`.
     pub fault: Option<&'static str>,
+    /// How many parcels it holds or is held for: more than one when parcels of one recipient share it.
+    pub parcels: usize,
 }
 
 impl From<&Compartment> for CompartmentView {
@@ -264,6 +266,7 @@ impl From<&Compartment> for CompartmentView {
             state: c.state.name(),
             reserved_until,
             fault: c.fault.map(|f| f.as_str()),
+            parcels: c.holders().len(),
         }
     }
 }
@@ -463,6 +466,19 @@ pub struct PickupResponse {
     pub parcel: ParcelView,
     /// At a locker, the door to open.
     pub compartment: Option<CompartmentView>,
+    /// The recipient's other parcels that shared that door: it opens on them too, so they are collected
+    /// with this one (take them all).
+    pub shared: Vec<ParcelView>,
+}
+
+impl From<&relais_app::parcels::Collected> for PickupResponse {
+    fn from(collected: &relais_app::parcels::Collected) -> Self {
+        PickupResponse {
+            parcel: ParcelView::from(&collected.parcel),
+            compartment: collected.compartment.as_ref().map(CompartmentView::from),
+            shared: collected.shared.iter().map(ParcelView::from).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

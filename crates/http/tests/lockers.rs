@@ -407,3 +407,44 @@ async fn a_return_collection_over_http() {
         assert_eq!(listed.body["parcels"], json!([]));
     }
 }
+
+/// Two thin parcels of one recipient: the second shares the first's door (its own reserved door is
+/// given back), the compartment says it holds two, and one code at the locker hands over both.
+#[tokio::test]
+async fn one_code_opens_a_shared_door_on_both_parcels() {
+    for api in apis().await {
+        let mut parcels = Vec::new();
+        for number in ["SHARED0001", "SHARED0002"] {
+            let mut body = api.announce_body(number);
+            body["dimensions_mm"]["height"] = json!(30);
+            let reply = api.call(Method::POST, "/v1/parcels", &api.merchant, Some(body)).await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+            parcels.push(reply.body.clone());
+        }
+        assert_eq!(parcels[1]["reservation"]["label"], "B01", "A01 is held for the first");
+        for (parcel, parcels_behind) in parcels.iter().zip([1, 2]) {
+            let id = parcel["parcel"]["id"].as_str().unwrap();
+            let reply = api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            assert_eq!(reply.body["compartment"]["label"], "A01", "{}", reply.body);
+            assert_eq!(reply.body["compartment"]["parcels"], parcels_behind, "{}", reply.body);
+        }
+        let states = api.compartment_states().await;
+        assert_eq!(states, [("A01".into(), "occupied".into()), ("B01".into(), "available".into())]);
+
+        let pickups = format!("/v1/points/{}/pickups", api.locker_id);
+        let code = parcels[1]["pickup_code"].clone();
+        let reply = api.call(Method::POST, &pickups, &api.device, Some(json!({"code": code}))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["parcel"]["id"], parcels[1]["parcel"]["id"]);
+        assert_eq!(reply.body["compartment"]["label"], "A01");
+        assert_eq!(reply.body["compartment"]["parcels"], 0);
+        let shared = reply.body["shared"].as_array().unwrap();
+        assert_eq!(shared.len(), 1, "{}", reply.body);
+        assert_eq!((&shared[0]["id"], &shared[0]["state"]), (&parcels[0]["parcel"]["id"], &json!("collected")));
+        // The first parcel's own code no longer opens anything.
+        let code = parcels[0]["pickup_code"].clone();
+        let again = api.call(Method::POST, &pickups, &api.device, Some(json!({"code": code}))).await;
+        assert_error(&again, StatusCode::FORBIDDEN, "invalid_pickup_code");
+    }
+}

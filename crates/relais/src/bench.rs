@@ -121,7 +121,7 @@ async fn run_lifecycles(
     for n in 0..count {
         let started = Instant::now();
         let announced = app
-            .announce_parcel(&merchant, announce(point, &parcel_number(task, n)))
+            .announce_parcel(&merchant, announce(point, &parcel_number(task, n), recipient_phone(task, n)))
             .await
             .map_err(|e| format!("announce: {e}"))?;
         let deposited = app.deposit(&carrier, announced.parcel.id).await.map_err(|e| format!("deposit: {e}"))?;
@@ -145,13 +145,18 @@ fn parcel_number(task: usize, n: usize) -> String {
     format!("BENCH{task:04}X{n:08}")
 }
 
-fn announce(point: PointId, number: &str) -> AnnounceParcel {
+/// One recipient per parcel: no two share a compartment.
+fn recipient_phone(task: usize, n: usize) -> String {
+    format!("+336{:08}", (task * 1_000_003 + n) % 100_000_000)
+}
+
+fn announce(point: PointId, number: &str, phone: String) -> AnnounceParcel {
     AnnounceParcel {
         merchant_id: None,
         point_id: point,
         parcel_number: number.to_owned(),
         recipient_name: "Camille Bench".into(),
-        recipient_phone: Some("+33612345678".into()),
+        recipient_phone: Some(phone),
         recipient_email: None,
         length_mm: 300,
         width_mm: 200,
@@ -179,7 +184,7 @@ fn synthetic_commands(fixture: &Fixture, parcels: usize) -> Vec<Vec<Write>> {
             point_id: *point,
             recipient: Recipient {
                 name: "Camille Bench".into(),
-                phone: Phone::parse("+33612345678").ok(),
+                phone: Phone::parse(&recipient_phone(slot, n)).ok(),
                 email: None,
             },
             dimensions: Dimensions::from_mm(300, 200, 60).unwrap_or_else(|_| unreachable!()),
@@ -409,7 +414,7 @@ pub async fn http(options: HttpOptions) -> Result<String, String> {
             let mut parcels = Vec::with_capacity(count);
             for n in 0..count {
                 let body = serde_json::json!({"point_id": point.to_string(), "parcel_number": parcel_number(task, n),
-                    "recipient": {"name": "Camille Bench", "phone": "+33612345678"},
+                    "recipient": {"name": "Camille Bench", "phone": recipient_phone(task, n)},
                     "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
                 let response = client
                     .request("POST", "/v1/parcels", Some(&key), Some(&body.to_string()))

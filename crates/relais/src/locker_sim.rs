@@ -577,8 +577,11 @@ async fn visit(
         let number = format!("SIM{:03}L{:06}N{:06}", options.seed % 1000, locker.index, locker.announced);
         locker.announced += 1;
         locker.to_announce -= 1;
+        // One recipient per parcel at a locker: none share a compartment, so each recipient comes for
+        // their own.
+        let phone = format!("+3361{:07}", locker.announced % 10_000_000);
         let body = json!({"point_id": locker.id, "parcel_number": number,
-            "recipient": {"name": "Camille Sim", "phone": "+33612345678"},
+            "recipient": {"name": "Camille Sim", "phone": phone},
             "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
         if let Some(reply) = w.call("POST", "/v1/parcels", &merchant, Some(body), &[201]).await {
             let json = reply.json();

@@ -281,8 +281,9 @@ async fn concurrent_deposits_through_separate_processes() {
 
         let mut parcels = Vec::new();
         for n in 0..40 {
+            // One recipient each: no two parcels may share a compartment by rule.
             let body = json!({"point_id": locker["id"], "parcel_number": format!("RACE{n:05}"),
-                "recipient": {"name": "R", "phone": "+33612345678"},
+                "recipient": {"name": "R", "phone": format!("+336123456{n:02}")},
                 "dimensions_mm": {"length": 300, "width": 200, "height": 50}, "weight_g": 500});
             let (status, announced) = call(a, "POST", "/v1/parcels", &merchant_key, Some(body)).await;
             assert_eq!(status, 201, "{name}: {announced}");
@@ -524,15 +525,20 @@ async fn import_points_from_a_url_a_drop_folder_and_the_serve_job() {
     .unwrap();
     let server = serve(&dir, &["--config", config.to_str().unwrap()], 4);
     assert!(server.stdout[3].starts_with("watching"), "{:?}", server.stdout);
-    std::fs::write(watched.join("daily.csv"), &excerpt).unwrap();
+    // As a supplier should: written under a `.part` name the watcher skips, then renamed, so the watcher
+    // never reads half a file.
+    std::fs::write(watched.join("daily.csv.part"), &excerpt).unwrap();
+    std::fs::rename(watched.join("daily.csv.part"), watched.join("daily.csv")).unwrap();
     let done = watched.join("done/daily.csv.report.txt");
+    let refused = watched.join("refused/daily.csv.report.txt");
     // Up to 30 s: the other end-to-end tests run beside this one on 2 cores.
     for _ in 0..300 {
-        if done.exists() {
+        if done.exists() || refused.exists() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    assert!(!refused.exists(), "{}", std::fs::read_to_string(&refused).unwrap_or_default());
     let report = std::fs::read_to_string(&done).unwrap();
     assert!(report.contains(": applied"), "{report}");
     drop(server);

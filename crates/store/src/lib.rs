@@ -160,6 +160,18 @@ pub(crate) fn compartment_state(
     })
 }
 
+/// The sharers of a compartment as one text column: ids, comma-separated, in order.
+pub(crate) fn sharers_to_text(sharers: &[ParcelId]) -> String {
+    sharers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+}
+
+pub(crate) fn sharers_from_text(text: &str) -> StoreResult<Vec<ParcelId>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',').map(|p| p.parse().map_err(|_| corrupt("compartment sharers"))).collect()
+}
+
 /// A device's door states as one text column: `A01=closed,A02=open`.
 pub(crate) fn doors_to_text(doors: &[(String, String)]) -> String {
     doors.iter().map(|(label, state)| format!("{label}={state}")).collect::<Vec<_>>().join(",")

@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "point_registry", include_str!("../migrations/postgres/0003_point_registry.sql")),
     (4, "occupancy_alerts", include_str!("../migrations/postgres/0004_occupancy_alerts.sql")),
     (5, "locker_devices", include_str!("../migrations/postgres/0005_locker_devices.sql")),
+    (6, "shared_compartments", include_str!("../migrations/postgres/0006_shared_compartments.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);
@@ -273,7 +274,7 @@ fn sql_of(write: &Write) -> &'static str {
                 $23, $24, $25)",
         Write::InsertCompartment(_) => "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version, fault)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        Write::UpdateCompartment(_) => "UPDATE compartments SET state = $1, parcel_id = $2, reserved_until = $3, fault = $6,
+        Write::UpdateCompartment(_) => "UPDATE compartments SET state = $1, parcel_id = $2, reserved_until = $3, fault = $6, sharers = $7,
                     version = version + 1
                  WHERE id = $4 AND version = $5",
         Write::UpdatePointShelf(_) => "UPDATE pickup_points SET shelf_occupied = $1, version = version + 1 WHERE id = $2 AND version = $3",
@@ -476,7 +477,8 @@ async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
         Write::UpdateCompartment(k) => {
             let (state, parcel, until) = compartment_columns(&k.state);
             let fault = k.fault.map(DoorFault::as_str);
-            exec_versioned(c, sql, &[&state, &parcel, &until, &uuid(k.id), &k.version, &fault]).await
+            let sharers = crate::sharers_to_text(&k.sharers);
+            exec_versioned(c, sql, &[&state, &parcel, &until, &uuid(k.id), &k.version, &fault, &sharers]).await
         }
         Write::UpdatePointShelf(p) => exec_versioned(c, sql, &[&big(p.shelf_occupied), &uuid(p.id), &p.version]).await,
         Write::InsertParcel(p) => exec(
@@ -812,7 +814,8 @@ fn counts_row(r: &Row) -> StoreResult<crate::CountsRow> {
     Ok((get_id(r, 0)?, size as usize, get_u32(r, 2)?, get_u32(r, 3)?, get_u32(r, 4)?, get_u32(r, 5)?))
 }
 
-const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version, fault";
+const COMPARTMENT_COLUMNS: &str =
+    "id, point_id, label, size, state, parcel_id, reserved_until, version, fault, sharers";
 
 fn compartment_row(r: &Row) -> StoreResult<Compartment> {
     let state = crate::compartment_state(get(r, 4)?, get_opt_id(r, 5)?, get(r, 6)?)?;
@@ -822,6 +825,7 @@ fn compartment_row(r: &Row) -> StoreResult<Compartment> {
         label: get(r, 2)?,
         size: SizeClass::parse(get(r, 3)?).map_err(|_| corrupt("size class"))?,
         state,
+        sharers: crate::sharers_from_text(get(r, 9)?)?,
         fault: get::<Option<&str>>(r, 8)?
             .map(|f| DoorFault::parse(f).ok_or_else(|| corrupt("door fault")))
             .transpose()?,
@@ -1228,6 +1232,25 @@ impl Store for PostgresStore {
                  ORDER BY id LIMIT $6"
             ),
             &[&after, &merchant, &point, &state, &incident, &big(page.limit)],
+            parcel_row,
+        )
+        .await
+    }
+
+    async fn parcels_waiting_for(
+        &self,
+        point_id: PointId,
+        phone: Option<&Phone>,
+        email: Option<&Email>,
+        limit: u32,
+    ) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND point_id = $1 AND (recipient_phone = $2 OR recipient_email = $3)
+                 ORDER BY id LIMIT $4"
+            ),
+            &[&uuid(point_id), &phone.map(Phone::as_str), &email.map(Email::as_str), &big(limit)],
             parcel_row,
         )
         .await

@@ -48,6 +48,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "point_registry", include_str!("../migrations/sqlite/0003_point_registry.sql")),
     (4, "occupancy_alerts", include_str!("../migrations/sqlite/0004_occupancy_alerts.sql")),
     (5, "locker_devices", include_str!("../migrations/sqlite/0005_locker_devices.sql")),
+    (6, "shared_compartments", include_str!("../migrations/sqlite/0006_shared_compartments.sql")),
 ];
 
 struct Job {
@@ -368,10 +369,18 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             let (state, parcel, until) = compartment_columns(&k.state);
             exec_versioned(
                 c,
-                "UPDATE compartments SET state = ?1, parcel_id = ?2, reserved_until = ?3, fault = ?6,
+                "UPDATE compartments SET state = ?1, parcel_id = ?2, reserved_until = ?3, fault = ?6, sharers = ?7,
                     version = version + 1
                  WHERE id = ?4 AND version = ?5",
-                params![state, parcel, until, id(k.id), k.version, k.fault.map(DoorFault::as_str)],
+                params![
+                    state,
+                    parcel,
+                    until,
+                    id(k.id),
+                    k.version,
+                    k.fault.map(DoorFault::as_str),
+                    crate::sharers_to_text(&k.sharers)
+                ],
             )
         }
         Write::UpdatePointShelf(p) => exec_versioned(
@@ -831,7 +840,8 @@ fn counts_row(r: &Row) -> StoreResult<crate::CountsRow> {
     Ok((get_id(r, 0)?, size as usize, get(r, 2)?, get(r, 3)?, get(r, 4)?, get(r, 5)?))
 }
 
-const COMPARTMENT_COLUMNS: &str = "id, point_id, label, size, state, parcel_id, reserved_until, version, fault";
+const COMPARTMENT_COLUMNS: &str =
+    "id, point_id, label, size, state, parcel_id, reserved_until, version, fault, sharers";
 
 fn compartment_row(r: &Row) -> StoreResult<Compartment> {
     let parcel: Option<ParcelId> = get_opt_id(r, 5)?;
@@ -842,6 +852,7 @@ fn compartment_row(r: &Row) -> StoreResult<Compartment> {
         label: get(r, 2)?,
         size: SizeClass::parse(&get::<String>(r, 3)?).map_err(|_| corrupt("size class"))?,
         state,
+        sharers: crate::sharers_from_text(&get::<String>(r, 9)?)?,
         fault: get::<Option<String>>(r, 8)?
             .map(|f| DoorFault::parse(&f).ok_or_else(|| corrupt("door fault")))
             .transpose()?,
@@ -1253,6 +1264,26 @@ impl Store for SqliteStore {
             }
             Ok(out)
         })
+    }
+
+    async fn parcels_waiting_for(
+        &self,
+        point_id: PointId,
+        phone: Option<&Phone>,
+        email: Option<&Email>,
+        limit: u32,
+    ) -> StoreResult<Vec<Parcel>> {
+        // Two indexed lookups (one per index), merged by SQLite's OR optimisation.
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE (state = 'ready_for_pickup' AND point_id = ?1 AND recipient_phone = ?2)
+                    OR (state = 'ready_for_pickup' AND point_id = ?1 AND recipient_email = ?3)
+                 ORDER BY id LIMIT ?4"
+            ),
+            &[&id(point_id), &phone.map(Phone::as_str), &email.map(Email::as_str), &limit],
+            parcel_row,
+        )
     }
 
     async fn parcels_due_for_expiry(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>> {

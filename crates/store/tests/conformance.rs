@@ -115,13 +115,21 @@ async fn worlds() -> Vec<World> {
     out
 }
 
+/// A parcel for a recipient of its own (a phone number made from its parcel number), so that no two
+/// parcels of a story share a compartment unless the story says so ([`announce_for`]).
 fn announce(point: &PickupPoint, number: &str, dims: (i64, i64, i64)) -> AnnounceParcel {
+    let digits = number.bytes().fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) % 10_000_000;
+    announce_for(point, number, dims, &format!("+3361{digits:07}"))
+}
+
+/// A parcel for the recipient with this phone number.
+fn announce_for(point: &PickupPoint, number: &str, dims: (i64, i64, i64), phone: &str) -> AnnounceParcel {
     AnnounceParcel {
         merchant_id: None,
         point_id: point.id,
         parcel_number: number.into(),
         recipient_name: "Ana Martin".into(),
-        recipient_phone: Some("+33612345678".into()),
+        recipient_phone: Some(phone.into()),
         recipient_email: None,
         length_mm: dims.0,
         width_mm: dims.1,
@@ -643,11 +651,19 @@ async fn lapsed_reservations_are_tidied() {
 }
 
 /// More parcels than compartments, deposited from many tasks at once: no compartment ever gets two
-/// parcels, every parcel ends deposited or `deposit_failed`, and the counts add up.
+/// parcels that do not share it by rule, every parcel ends deposited or `deposit_failed`, and the counts
+/// add up. With one recipient for all, they share doors up to what each door holds, and no more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_deposits_never_share_a_compartment() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        concurrent_deposits(&w, false).await;
+        concurrent_deposits(&w, true).await;
+    }
+}
+
+async fn concurrent_deposits(w: &World, one_recipient: bool) {
+    {
+        let name = format!("{} (one recipient: {one_recipient})", w.app.store.backend());
         let system = Caller::system();
         let labels: Vec<(String, &str)> = (0..12).map(|i| (format!("X{i:02}"), ["A", "B", "C"][i % 3])).collect();
         // A network that does not reserve at announce: more parcels can be on their way than there are
@@ -660,7 +676,7 @@ async fn concurrent_deposits_never_share_a_compartment() {
                 &system,
                 NewPoint {
                     network_id: network.id,
-                    external_id: "BUSY".into(),
+                    external_id: format!("BUSY{one_recipient}"),
                     kind: "locker".into(),
                     name: "Busy locker".into(),
                     address_line1: "2 rue".into(),
@@ -688,12 +704,21 @@ async fn concurrent_deposits_never_share_a_compartment() {
             .unwrap();
         let mut ids = Vec::new();
         for n in 0..40 {
-            let announced = w.app.announce_parcel(&w.merchant, announce(&locker, &format!("RACE{n:04}"), SMALL)).await;
+            let number = format!("RACE{n:04}{}", u8::from(one_recipient));
+            let parcel = if one_recipient {
+                announce_for(&locker, &number, SMALL, "+33699999999")
+            } else {
+                announce(&locker, &number, SMALL)
+            };
+            let announced = w.app.announce_parcel(&w.merchant, parcel).await;
             let announced = announced.unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(announced.reservation.is_none(), "{name}: this network does not reserve");
             ids.push(announced.parcel.id);
         }
-        let too_big = w.app.announce_parcel(&w.merchant, announce(&locker, "RACEBIG", (900, 900, 900))).await;
+        let too_big = w
+            .app
+            .announce_parcel(&w.merchant, announce(&locker, &format!("RACEBIG{one_recipient}"), (900, 900, 900)))
+            .await;
         assert!(matches!(too_big, Err(AppError::NoFittingCompartment(NoFit::TooLarge))), "{name}: {too_big:?}");
         let mut tasks = Vec::new();
         for id in ids.clone() {
@@ -711,9 +736,29 @@ async fn concurrent_deposits_never_share_a_compartment() {
                 Some(other) => panic!("{name}: unexpected {other:?}"),
             }
         }
+        let compartments = w.app.store.compartments(locker.id).await.unwrap();
+        if one_recipient {
+            // 50 mm thick each: an A door (80 mm) takes one, a B (190 mm) three, a C (410 mm) eight; 48 in all.
+            assert_eq!((deposited, failed), (40, 0), "{name}");
+            let mut inside = Vec::new();
+            for c in &compartments {
+                assert!(matches!(c.state, CompartmentState::Occupied { .. }), "{name}: {} is {:?}", c.label, c.state);
+                let mut sizes = Vec::new();
+                for holder in c.holders() {
+                    let p = w.app.store.parcel(holder).await.unwrap().unwrap();
+                    assert_eq!((p.state, p.compartment_id), (ParcelState::ReadyForPickup, Some(c.id)), "{name}");
+                    sizes.push((p.dimensions, p.weight));
+                    inside.push(holder);
+                }
+                assert!(c.size.holds_together(&sizes), "{name}: {} holds {} parcels", c.label, sizes.len());
+            }
+            inside.sort();
+            inside.dedup();
+            assert_eq!(inside.len(), 40, "{name}: each parcel in one compartment");
+            return;
+        }
         assert_eq!(deposited, 12, "{name}: every compartment used once");
         assert_eq!(failed, 28, "{name}");
-        let compartments = w.app.store.compartments(locker.id).await.unwrap();
         let mut holders: Vec<_> = compartments
             .iter()
             .map(|c| match c.state {
@@ -1809,5 +1854,165 @@ async fn a_silent_locker_is_reported_offline_then_online() {
         w.app.heartbeat(&w.device, w.locker.id, Heartbeat::default()).await.unwrap();
         let again = w.app.store.outbox(None, 500).await.unwrap();
         assert_eq!(again.iter().filter(|m| m.topic == "point.device_online").count(), 1, "{name}: said once");
+    }
+}
+
+/// Parcels of one recipient from one merchant share a compartment when they fit together: in a courier
+/// session and by a plain deposit. The door opens on all of them, so one code collects them all; a
+/// jammed door flags them all; one return collection takes them all back. A sharer the courier cannot
+/// put in, or keeps, leaves the compartment to the others.
+#[tokio::test]
+async fn parcels_of_one_recipient_share_a_compartment() {
+    use relais_domain::dropoff::{DoorRefusal, DoorReport, ItemState};
+    const THIN: (i64, i64, i64) = (300, 200, 30);
+    const ANA: &str = "+33655555555";
+    const BEN: &str = "+33644444444";
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let system = Caller::system();
+        // A locker in a network that does not reserve at announce: the deposits choose the doors.
+        let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
+        let network = w.app.create_network(&system, "Sans réservation", rules).await.unwrap();
+        let doors =
+            ["A01", "A02", "B01", "C01"].into_iter().map(|l| NewCompartment { label: l.into(), size: l[..1].into() });
+        let new = new_point(network.id, "SHARE", "locker", (45.75, 4.83), doors.collect(), None);
+        let (locker, _) = w.app.create_point(&system, new).await.unwrap();
+        let device = w.app.create_api_key(&system, Role::LockerDevice, None, Some(locker.id), "device").await.unwrap();
+        let device = w.app.authenticate(&device.secret).await.unwrap();
+        let mut codes = std::collections::HashMap::new();
+        let mut ids = std::collections::HashMap::new();
+        for (number, phone) in [
+            ("ANAPARCEL01", ANA),
+            ("ANAPARCEL02", ANA),
+            ("ANAPARCEL03", ANA),
+            ("BENPARCEL01", BEN),
+            ("ANAPARCEL04", ANA),
+            ("ANAPARCEL05", ANA),
+        ] {
+            let a = w.app.announce_parcel(&w.merchant, announce_for(&locker, number, THIN, phone)).await.unwrap();
+            codes.insert(number, a.pickup_code.as_str().to_owned());
+            ids.insert(number, a.parcel.id);
+        }
+        let door = |label: &'static str| {
+            let app = w.app.clone();
+            let locker = locker.id;
+            async move { app.store.compartments(locker).await.unwrap().into_iter().find(|c| c.label == label).unwrap() }
+        };
+
+        // The courier's session: Ana's second parcel joins her first behind A01 (30 + 30 mm of 80); her
+        // third does not fit there any more and takes A02; Ben's parcel is not Ana's: B01.
+        let code = w.app.courier_code(&w.carrier, locker.id, None).await.unwrap();
+        let session = w.app.open_drop_off_session(&device, locker.id, &code.code).await.unwrap();
+        for (number, expected) in
+            [("ANAPARCEL01", "A01"), ("ANAPARCEL02", "A01"), ("ANAPARCEL03", "A02"), ("BENPARCEL01", "B01")]
+        {
+            let scan = w.app.scan_into_session(&device, session.id, number).await.unwrap();
+            assert_eq!(scan.item.label.as_deref(), Some(expected), "{name}: {number}");
+            assert_eq!(scan.command.map(|c| c.label).as_deref(), Some(expected), "{name}: {number}");
+            let closed = w.app.report_door(&device, locker.id, expected, DoorReport::Closed).await.unwrap();
+            assert_eq!(closed.deposited.map(|p| p.id), Some(ids[number]), "{name}: {number}");
+        }
+        let a01 = door("A01").await;
+        assert_eq!(a01.holders(), vec![ids["ANAPARCEL01"], ids["ANAPARCEL02"]], "{name}");
+        assert_eq!(a01.state, CompartmentState::Occupied { parcel_id: ids["ANAPARCEL01"] });
+        let ana02 = w.app.store.parcel(ids["ANAPARCEL02"]).await.unwrap().unwrap();
+        assert_eq!((ana02.state, ana02.compartment_id), (ParcelState::ReadyForPickup, Some(a01.id)), "{name}");
+
+        // A sharer the courier finds too large leaves A02 to Ana's third and looks for a larger door: B01
+        // is Ben's, C01 is free.
+        let scan = w.app.scan_into_session(&device, session.id, "ANAPARCEL04").await.unwrap();
+        assert_eq!(scan.item.label.as_deref(), Some("A02"), "{name}: 30 + 30 mm fit in A02");
+        assert_eq!(door("A02").await.holders(), vec![ids["ANAPARCEL03"], ids["ANAPARCEL04"]]);
+        let moved = w.app.refuse_door(&device, session.id, ids["ANAPARCEL04"], DoorRefusal::TooLarge).await.unwrap();
+        assert_eq!(moved.item.label.as_deref(), Some("C01"), "{name}");
+        assert_eq!(door("A02").await.holders(), vec![ids["ANAPARCEL03"]], "{name}: the refused sharer left");
+        w.app.report_door(&device, locker.id, "C01", DoorReport::Closed).await.unwrap();
+        // A sharer the courier keeps gives its place back when the session closes.
+        let kept = w.app.scan_into_session(&device, session.id, "ANAPARCEL05").await.unwrap();
+        assert_eq!(kept.item.label.as_deref(), Some("A02"), "{name}");
+        let view = w.app.close_drop_off_session(&device, session.id).await.unwrap();
+        assert_eq!(view.items.last().unwrap().state, ItemState::NotDeposited, "{name}");
+        assert_eq!(door("A02").await.holders(), vec![ids["ANAPARCEL03"]], "{name}");
+        assert!(w.app.store.pending_door_commands(locker.id).await.unwrap().is_empty(), "{name}");
+        let receipt = w.app.drop_off_receipt(&w.carrier, session.id).await.unwrap();
+        let document = receipt.document();
+        let deposited: Vec<(&str, &str)> = document["deposited"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["parcel_number"].as_str().unwrap(), d["door"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            deposited,
+            [
+                ("ANAPARCEL01", "A01"),
+                ("ANAPARCEL02", "A01"),
+                ("ANAPARCEL03", "A02"),
+                ("BENPARCEL01", "B01"),
+                ("ANAPARCEL04", "C01")
+            ],
+            "{name}"
+        );
+
+        // Ana types her second parcel's code: the door opens on both; both are collected.
+        let collected =
+            w.app.pickup_at_point(&device, locker.id, PickupSecret::Code(codes["ANAPARCEL02"].clone())).await.unwrap();
+        assert_eq!(collected.parcel.id, ids["ANAPARCEL02"], "{name}");
+        assert_eq!(collected.shared.iter().map(|p| p.id).collect::<Vec<_>>(), vec![ids["ANAPARCEL01"]], "{name}");
+        let a01 = collected.compartment.unwrap();
+        assert_eq!((a01.label.as_str(), a01.state), ("A01", CompartmentState::Available), "{name}");
+        let ana01 = w.app.store.parcel(ids["ANAPARCEL01"]).await.unwrap().unwrap();
+        assert_eq!((ana01.state, ana01.compartment_id), (ParcelState::Collected, None), "{name}");
+        let events = w.app.store.events(ids["ANAPARCEL01"]).await.unwrap();
+        let last = &events.last().unwrap().event;
+        assert_eq!((last.kind, last.reason.as_deref()), (EventKind::Collected, Some("shared_compartment")));
+        let reused = w.app.pickup_at_point(&device, locker.id, PickupSecret::Code(codes["ANAPARCEL01"].clone())).await;
+        assert!(matches!(reused, Err(AppError::InvalidPickupCode)), "{name}: {reused:?}");
+        // Ben's door was not Ana's: his parcel waits.
+        let ben = w.app.store.parcel(ids["BENPARCEL01"]).await.unwrap().unwrap();
+        assert_eq!(ben.state, ParcelState::ReadyForPickup, "{name}");
+
+        // Plain deposits share too: Ana's next parcel joins her third behind A02 (A01 is free, and
+        // sharing keeps it so); the one after does not fit there and joins her fourth behind C01. A02
+        // jams: both parcels behind it are flagged.
+        let mut more = Vec::new();
+        for (number, expected) in [("ANAPARCEL06", "A02"), ("ANAPARCEL07", "C01")] {
+            let a = w.app.announce_parcel(&w.merchant, announce_for(&locker, number, THIN, ANA)).await.unwrap();
+            let outcome = w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+            assert_eq!(outcome.compartment.map(|c| c.label).as_deref(), Some(expected), "{name}: {number}");
+            more.push(a.parcel.id);
+        }
+        let jam = w.app.report_door(&device, locker.id, "A02", DoorReport::Jammed).await.unwrap();
+        let behind = vec![ids["ANAPARCEL03"], more[0]];
+        assert_eq!(jam.flagged, behind, "{name}");
+        for id in &behind {
+            let events = w.app.store.events(*id).await.unwrap();
+            assert_eq!(events.last().unwrap().event.kind, EventKind::CompartmentFault, "{name}");
+        }
+        assert_eq!(jam.compartment.holders(), behind, "{name}: they are still behind the door");
+        assert_eq!(jam.compartment.state, CompartmentState::Occupied { parcel_id: ids["ANAPARCEL03"] });
+
+        // Two of Ben's share B01 with his first; all three expire; one return collection opens B01 once
+        // and takes the three back when it closes.
+        for number in ["BENPARCEL02", "BENPARCEL03"] {
+            let a = w.app.announce_parcel(&w.merchant, announce_for(&locker, number, THIN, BEN)).await.unwrap();
+            let outcome = w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+            assert_eq!(outcome.compartment.map(|c| c.label).as_deref(), Some("B01"), "{name}: {number}");
+            ids.insert(number, a.parcel.id);
+        }
+        for number in ["BENPARCEL01", "BENPARCEL02", "BENPARCEL03"] {
+            w.app.force_expire(&system, ids[number], "the sender wants them back").await.unwrap();
+        }
+        let view = w.app.open_return_session(&device, locker.id, &code.code).await.unwrap();
+        assert_eq!(view.items.len(), 3, "{name}");
+        let commands = w.app.door_commands(&device, locker.id).await.unwrap();
+        assert_eq!(commands.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["B01"], "{name}: one opening");
+        w.app.report_door(&device, locker.id, "B01", DoorReport::Closed).await.unwrap();
+        for number in ["BENPARCEL01", "BENPARCEL02", "BENPARCEL03"] {
+            let p = w.app.store.parcel(ids[number]).await.unwrap().unwrap();
+            assert_eq!((p.state, p.compartment_id), (ParcelState::Returning, None), "{name}: {number}");
+        }
+        let b01 = door("B01").await;
+        assert_eq!((b01.state, b01.holders().len()), (CompartmentState::Available, 0), "{name}");
     }
 }
