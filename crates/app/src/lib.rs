@@ -186,6 +186,14 @@ impl App {
 
     /// Adds what the recipient must hear (French and English) and the link to their parcel page to the
     /// outbox message of a deposit, a reminder or an extension.
+    /// The outbox message of a parcel event as a command writes it: `outbox_for`, with what the recipient
+    /// must hear (see `tell_recipient`).
+    pub async fn outbox_with_message(&self, parcel: &Parcel, event: &ParcelEvent) -> Result<OutboxMessage, StoreError> {
+        let mut message = self.outbox_for(parcel, event);
+        self.tell_recipient(&mut message, parcel, event.kind).await?;
+        Ok(message)
+    }
+
     pub(crate) async fn tell_recipient(
         &self,
         message: &mut OutboxMessage,

@@ -14,8 +14,7 @@ use relais_domain::compartment::{
     Compartment, CompartmentState, DoorFault, ShareCandidate, choose_compartment, choose_shared,
 };
 use relais_domain::dropoff::{
-    CommandPurpose, CommandState, DoorCommand, DoorRefusal, DoorReport, DropOffItem, DropOffSession, ItemState,
-    SessionPurpose,
+    CommandPurpose, DoorCommand, DoorRefusal, DoorReport, DropOffItem, DropOffSession, ItemState, SessionPurpose,
 };
 use relais_domain::ids::{ApiKeyId, DropOffSessionId, ParcelId, PointId};
 use relais_domain::parcel::{Actor, ActorKind, Parcel, ParcelState};
@@ -278,7 +277,7 @@ impl App {
                         if let Some(stale) = self.store.pending_door_command(compartment.id).await? {
                             writes.push(Write::UpdateDoorCommand(stale.cancel(now).map_err(|_| Retry::Conflict)?));
                         }
-                        writes.push(Write::InsertDoorCommand(new_command(
+                        writes.push(Write::InsertDoorCommand(DoorCommand::new(
                             self.new_id(),
                             compartment,
                             CommandPurpose::ReturnCollection,
@@ -707,7 +706,7 @@ impl App {
             if let Some(pending) = self.store.pending_door_command(compartment.id).await? {
                 return Ok(pending);
             }
-            let command = new_command(self.new_id(), &compartment, CommandPurpose::Operator, None, None, now);
+            let command = DoorCommand::new(self.new_id(), &compartment, CommandPurpose::Operator, None, None, now);
             let command = DoorCommand { reason: Some(reason.clone()), ..command };
             let audit = audit(now, caller.actor(), "remote_door_opening", &compartment, None, Some(&reason));
             let writes = vec![Write::InsertDoorCommand(command.clone()), Write::AppendAudit(audit)];
@@ -817,8 +816,14 @@ impl App {
             for held in compartments.iter().filter(|c| c.is_reserved_for(parcel.id)) {
                 writes.push(Write::UpdateCompartment(held.release(parcel.id).map_err(|_| Retry::Conflict)?));
             }
-            let command =
-                new_command(self.new_id(), &joined, CommandPurpose::Deposit, Some(parcel.id), Some(session.id), now);
+            let command = DoorCommand::new(
+                self.new_id(),
+                &joined,
+                CommandPurpose::Deposit,
+                Some(parcel.id),
+                Some(session.id),
+                now,
+            );
             let item = item.assigned_to(joined.id, &joined.label);
             writes.push(Write::UpdateCompartment(joined));
             writes.push(Write::InsertDoorCommand(command.clone()));
@@ -833,8 +838,14 @@ impl App {
                 if let Some(stale) = self.store.pending_door_command(held.id).await? {
                     writes.push(Write::UpdateDoorCommand(stale.cancel(now).map_err(|_| Retry::Conflict)?));
                 }
-                let command =
-                    new_command(self.new_id(), &held, CommandPurpose::Deposit, Some(parcel.id), Some(session.id), now);
+                let command = DoorCommand::new(
+                    self.new_id(),
+                    &held,
+                    CommandPurpose::Deposit,
+                    Some(parcel.id),
+                    Some(session.id),
+                    now,
+                );
                 let item = item.assigned_to(held.id, &held.label);
                 writes.push(Write::UpdateCompartment(held));
                 writes.push(Write::InsertDoorCommand(command.clone()));
@@ -1061,7 +1072,7 @@ impl App {
         if let Some(stale) = self.store.pending_door_command(compartment.id).await? {
             writes.push(Write::UpdateDoorCommand(stale.cancel(now).map_err(|_| Retry::Conflict)?));
         }
-        let command = new_command(self.new_id(), compartment, CommandPurpose::Pickup, Some(parcel_id), None, now);
+        let command = DoorCommand::new(self.new_id(), compartment, CommandPurpose::Pickup, Some(parcel_id), None, now);
         writes.push(Write::InsertDoorCommand(command));
         Ok(writes)
     }
@@ -1113,30 +1124,6 @@ fn device_message(
 /// The carrier whose code opened the session: the actor of what happens through it.
 fn carrier_actor(session: &DropOffSession) -> Actor {
     Actor::new(ActorKind::Carrier, session.carrier_key_id.to_string())
-}
-
-fn new_command(
-    id: relais_domain::ids::CommandId,
-    compartment: &Compartment,
-    purpose: CommandPurpose,
-    parcel_id: Option<ParcelId>,
-    session_id: Option<DropOffSessionId>,
-    now: Timestamp,
-) -> DoorCommand {
-    DoorCommand {
-        id,
-        point_id: compartment.point_id,
-        compartment_id: compartment.id,
-        label: compartment.label.clone(),
-        purpose,
-        parcel_id,
-        session_id,
-        reason: None,
-        state: CommandState::Pending,
-        created_at: now,
-        done_at: None,
-        version: 0,
-    }
 }
 
 fn audit(

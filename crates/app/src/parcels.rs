@@ -529,8 +529,7 @@ impl App {
     ) -> Result<Parcel, Retry> {
         let Transition { parcel, event } = transition;
         writes.push(Write::UpdateParcel(parcel.clone()));
-        let mut outbox = self.outbox_for(&parcel, &event);
-        self.tell_recipient(&mut outbox, &parcel, event.kind).await?;
+        let mut outbox = self.outbox_with_message(&parcel, &event).await?;
         if let Some((key, value)) = extra {
             outbox.payload[key] = value;
         }

@@ -11,7 +11,7 @@
 //! parcel of the locker gets its door ordered open, and the parcel is taken back when its door closes.
 
 use crate::Timestamp;
-use crate::compartment::DoorFault;
+use crate::compartment::{Compartment, DoorFault};
 use crate::ids::{ApiKeyId, CommandId, CompartmentId, DropOffSessionId, ParcelId, PointId};
 
 /// What a courier came to the locker for.
@@ -292,6 +292,31 @@ pub struct CommandFinished {
 }
 
 impl DoorCommand {
+    /// A pending order to open a compartment's door, for a parcel (and its session) or none.
+    pub fn new(
+        id: CommandId,
+        compartment: &Compartment,
+        purpose: CommandPurpose,
+        parcel_id: Option<ParcelId>,
+        session_id: Option<DropOffSessionId>,
+        now: Timestamp,
+    ) -> DoorCommand {
+        DoorCommand {
+            id,
+            point_id: compartment.point_id,
+            compartment_id: compartment.id,
+            label: compartment.label.clone(),
+            purpose,
+            parcel_id,
+            session_id,
+            reason: None,
+            state: CommandState::Pending,
+            created_at: now,
+            done_at: None,
+            version: 0,
+        }
+    }
+
     fn finished(&self, state: CommandState, now: Timestamp) -> Result<DoorCommand, CommandFinished> {
         match self.state {
             CommandState::Pending => Ok(DoorCommand { state, done_at: Some(now), ..self.clone() }),

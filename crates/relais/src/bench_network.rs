@@ -234,11 +234,12 @@ async fn run(options: &NetworkOptions, dir: &Path, database_url: &str) -> Result
     ));
     out.extend(lines.iter().map(|l| format!("locker-sim: {l}")));
     out.push(format!(
-        "run {elapsed:.1} s: {:.0} requests ({:.0} heartbeats), {:.0} deposited, {:.0} collected, {:.0} taken back, {:.0} unexpected answers",
+        "run {elapsed:.1} s: {:.0} requests ({:.0} heartbeats), {:.0} deposited, {:.0} collected ({:.0} with another parcel through a shared door), {:.0} taken back, {:.0} unexpected answers",
         sum("requests"),
         sum("heartbeats"),
         sum("deposited"),
         sum("collected"),
+        sum("shared"),
         sum("returned"),
         sum("unexpected"),
     ));

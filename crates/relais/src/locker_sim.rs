@@ -12,7 +12,7 @@
 //! its lockers and two queues of timed events; recipients and take-backs that are due go before the next
 //! courier visit, and visits fill what capacity is left (a worker saturates the server by design).
 
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,6 +62,10 @@ pub struct SimOptions {
     /// wall-clock time, plus the sweep's interval), then every 5 s until it has expired.
     #[arg(long, default_value_t = 5.0)]
     pub take_back_after_seconds: f64,
+    /// Share of parcels sent to the previous parcel's recipient at the same locker: thin enough (30 mm)
+    /// to share a door with it, and both collected with one code.
+    #[arg(long, default_value_t = 0.1)]
+    pub second_parcel_share: f64,
     /// Parcels per courier visit, at most.
     #[arg(long, default_value_t = 10)]
     pub batch: usize,
@@ -81,6 +85,9 @@ pub struct SimReport {
     pub deposited: u64,
     pub deposit_failed: u64,
     pub collected: u64,
+    /// Of the collected, those handed over with another parcel of their recipient (one code, a shared
+    /// door).
+    pub shared: u64,
     pub returned: u64,
     /// Latency of every timed request, microseconds.
     pub latencies_us: Vec<u32>,
@@ -99,6 +106,7 @@ impl SimReport {
         self.deposited += other.deposited;
         self.deposit_failed += other.deposit_failed;
         self.collected += other.collected;
+        self.shared += other.shared;
         self.returned += other.returned;
         self.latencies_us.extend(other.latencies_us);
         self.flow = self.flow.max(other.flow);
@@ -121,7 +129,7 @@ impl SimReport {
     pub fn line(&self) -> String {
         format!(
             "lockers={} requests={} unexpected={} heartbeats={} announced={} deposited={} deposit_failed={} \
-             collected={} returned={} seconds={:.1} flow_seconds={:.1} requests_per_s={:.0} p50_ms={:.2} p99_ms={:.2}",
+             collected={} shared={} returned={} seconds={:.1} flow_seconds={:.1} requests_per_s={:.0} p50_ms={:.2} p99_ms={:.2}",
             self.lockers,
             self.requests,
             self.unexpected,
@@ -130,6 +138,7 @@ impl SimReport {
             self.deposited,
             self.deposit_failed,
             self.collected,
+            self.shared,
             self.returned,
             self.elapsed.as_secs_f64(),
             self.flow.as_secs_f64(),
@@ -162,6 +171,8 @@ struct Locker {
     /// Announced and not yet gone (collected, taken back, failed): what occupies doors, or will.
     present: u32,
     announced: u64,
+    /// The recipient of the last parcel announced here (their phone number is made from it).
+    recipient: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -268,6 +279,7 @@ async fn find_lockers(client: &mut Client, options: &SimOptions) -> Result<Vec<L
                     to_announce: 0,
                     present: 0,
                     announced: 0,
+                    recipient: 0,
                 });
             }
         }
@@ -366,6 +378,9 @@ struct Worker {
     report: SimReport,
     keys: Keys,
     rng: StdRng,
+    /// Parcels already handed over with another of their recipient's (a shared door): their own
+    /// recipient visit or take-back is called off.
+    gone_with_others: HashSet<String>,
 }
 
 impl Worker {
@@ -432,7 +447,7 @@ async fn beat_lane(
     let client = Client::connect(address).await.map_err(|e| e.to_string())?;
     let keys = Keys { merchant: String::new(), carrier: String::new() };
     let rng = StdRng::seed_from_u64(options.seed ^ (n << 40));
-    let mut w = Worker { client, address, report: SimReport::default(), keys, rng };
+    let mut w = Worker { client, address, report: SimReport::default(), keys, rng, gone_with_others: HashSet::new() };
     let beat = Duration::from_secs_f64(options.heartbeat_seconds.max(0.1));
     let mut queue: Queue<usize> = BinaryHeap::new();
     let now = Instant::now();
@@ -473,6 +488,7 @@ async fn worker(
         report: SimReport::default(),
         keys,
         rng: StdRng::seed_from_u64(options.seed ^ (n << 20)),
+        gone_with_others: HashSet::new(),
     };
     // Recipients and take-backs (the consequences of earlier visits) go first when due; courier visits
     // take the capacity left.
@@ -520,6 +536,8 @@ async fn worker(
                     push(&mut visits, Instant::now() + delay, Event::Visit(i));
                 }
             }
+            Event::Pickup { parcel_id, .. } | Event::TakeBack { parcel_id, .. }
+                if w.gone_with_others.remove(&parcel_id) => {}
             Event::Pickup { locker, code, parcel_id } => {
                 if let Some(retry) = pickup(&mut w, locker, &mut lockers[locker], &code, parcel_id).await {
                     push(&mut people, Instant::now() + Duration::from_secs(2), retry);
@@ -577,12 +595,14 @@ async fn visit(
         let number = format!("SIM{:03}L{:06}N{:06}", options.seed % 1000, locker.index, locker.announced);
         locker.announced += 1;
         locker.to_announce -= 1;
-        // One recipient per parcel at a locker: none share a compartment, so each recipient comes for
-        // their own.
-        let phone = format!("+3361{:07}", locker.announced % 10_000_000);
+        // Most parcels are for someone new at this locker; some are a second one for the last recipient.
+        if locker.announced == 1 || w.rng.random_range(0.0..1.0) >= options.second_parcel_share {
+            locker.recipient = locker.announced;
+        }
+        let phone = format!("+3361{:07}", locker.recipient % 10_000_000);
         let body = json!({"point_id": locker.id, "parcel_number": number,
             "recipient": {"name": "Camille Sim", "phone": phone},
-            "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
+            "dimensions_mm": {"length": 300, "width": 200, "height": 30}, "weight_g": 900});
         if let Some(reply) = w.call("POST", "/v1/parcels", &merchant, Some(body), &[201]).await {
             let json = reply.json();
             w.report.announced += 1;
@@ -658,7 +678,17 @@ async fn pickup(w: &mut Worker, at: usize, locker: &mut Locker, code: &str, parc
     }
     w.report.collected += 1;
     locker.present = locker.present.saturating_sub(1);
-    if let Some(door) = reply.json()["compartment"]["label"].as_str() {
+    let reply = reply.json();
+    // The door opened on the recipient's other parcels too: they are collected with this one.
+    for shared in reply["shared"].as_array().into_iter().flatten() {
+        if let Some(id) = shared["id"].as_str() {
+            w.gone_with_others.insert(id.to_owned());
+            w.report.collected += 1;
+            w.report.shared += 1;
+            locker.present = locker.present.saturating_sub(1);
+        }
+    }
+    if let Some(door) = reply["compartment"]["label"].as_str() {
         let events = format!("/v1/points/{}/doors/{door}/events", locker.id);
         w.call("POST", &events, &device, Some(json!({"event": "door_closed"})), &[200]).await;
     }

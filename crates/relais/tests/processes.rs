@@ -547,7 +547,9 @@ async fn import_points_from_a_url_a_drop_folder_and_the_serve_job() {
 
 /// `relais locker-sim` against a real server whose clock runs 50,000 times faster (a day in 1.7 s): the lockers beat,
 /// couriers deposit through sessions, three recipients in four come, and the other parcels expire and
-/// are taken back. Every answer is the expected one, and the server shows what happened.
+/// are taken back; half the parcels are a second one for the previous recipient, who collects both
+/// with one code when they shared a door. Every answer is the expected one, and the server shows what
+/// happened.
 #[tokio::test]
 async fn locker_sim_runs_lockers_and_the_people_at_them() {
     let dir = temp_dir("sim");
@@ -563,7 +565,7 @@ async fn locker_sim_runs_lockers_and_the_people_at_them() {
     let output = relais(&dir)
         .args(["locker-sim", "--server", &format!("http://{}", server.address), "--operator-key", &operator])
         .args(["--lockers", "4", "--parcels", "40", "--heartbeat-seconds", "0.5", "--pickup-share", "0.75"])
-        .args(["--pickup-within-seconds", "0.5", "--connections", "2", "--seed", "7"])
+        .args(["--pickup-within-seconds", "0.5", "--connections", "2", "--seed", "7", "--second-parcel-share", "0.5"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -574,6 +576,7 @@ async fn locker_sim_runs_lockers_and_the_people_at_them() {
     assert_eq!((figures["announced"], figures["deposited"], figures["deposit_failed"]), (40.0, 40.0, 0.0), "{stdout}");
     assert_eq!(figures["collected"] + figures["returned"], 40.0, "{stdout}");
     assert!(figures["returned"] > 0.0 && figures["collected"] > 0.0 && figures["heartbeats"] >= 4.0, "{stdout}");
+    assert!(figures["shared"] > 0.0, "some parcels went out through a shared door: {stdout}");
 
     // The server's side: the first simulated locker has beaten, with its doors, and is empty again.
     let (_, points) = call(server.address, "GET", "/v1/points?limit=500", &operator, None).await;
