@@ -321,7 +321,7 @@ pub trait Store: Send + Sync + 'static {
     async fn parcel_by_qr(&self, qr_digest: &[u8; 32]) -> StoreResult<Option<Parcel>>;
     async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>>;
     /// The parcels `ready_for_pickup` at a point for this phone number or this e-mail address, at most
-    /// `limit`, in id order.
+    /// `limit`, in no particular order.
     async fn parcels_waiting_for(
         &self,
         point_id: PointId,

@@ -1247,8 +1247,11 @@ impl Store for PostgresStore {
         self.many(
             &format!(
                 "SELECT {PARCEL_COLUMNS} FROM parcels
-                 WHERE state = 'ready_for_pickup' AND point_id = $1 AND (recipient_phone = $2 OR recipient_email = $3)
-                 ORDER BY id LIMIT $4"
+                 WHERE state = 'ready_for_pickup' AND point_id = $1 AND recipient_phone = $2
+                 UNION
+                 SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND point_id = $1 AND recipient_email = $3
+                 LIMIT $4"
             ),
             &[&uuid(point_id), &phone.map(Phone::as_str), &email.map(Email::as_str), &big(limit)],
             parcel_row,

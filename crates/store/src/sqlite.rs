@@ -1273,13 +1273,16 @@ impl Store for SqliteStore {
         email: Option<&Email>,
         limit: u32,
     ) -> StoreResult<Vec<Parcel>> {
-        // Two indexed lookups (one per index), merged by SQLite's OR optimisation.
+        // Two lookups, one per partial index. Written as an OR with `ORDER BY id`, the planner walked every
+        // parcel the point ever had instead (EXPLAIN QUERY PLAN).
         self.many(
             &format!(
                 "SELECT {PARCEL_COLUMNS} FROM parcels
-                 WHERE (state = 'ready_for_pickup' AND point_id = ?1 AND recipient_phone = ?2)
-                    OR (state = 'ready_for_pickup' AND point_id = ?1 AND recipient_email = ?3)
-                 ORDER BY id LIMIT ?4"
+                 WHERE state = 'ready_for_pickup' AND point_id = ?1 AND recipient_phone = ?2
+                 UNION
+                 SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND point_id = ?1 AND recipient_email = ?3
+                 LIMIT ?4"
             ),
             &[&id(point_id), &phone.map(Phone::as_str), &email.map(Email::as_str), &limit],
             parcel_row,
