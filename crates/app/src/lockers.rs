@@ -1061,7 +1061,9 @@ impl App {
     }
 
     /// The writes that record a door a locker opened itself for a pickup (a pending command its closing
-    /// report will close), calling off any command left pending on that door.
+    /// report will close), calling off any command left pending on that door. Except one: a parcel of
+    /// the same recipient on its way in through that shared door keeps its deposit command, and the
+    /// closing records that deposit (calling it off would leave the parcel inside, unrecorded).
     pub(crate) async fn pickup_door_writes(
         &self,
         compartment: &Compartment,
@@ -1070,6 +1072,11 @@ impl App {
     ) -> Result<Vec<Write>, Retry> {
         let mut writes = Vec::with_capacity(2);
         if let Some(stale) = self.store.pending_door_command(compartment.id).await? {
+            let arriving =
+                stale.purpose == CommandPurpose::Deposit && stale.parcel_id.is_some_and(|p| compartment.holds(p));
+            if arriving {
+                return Ok(writes);
+            }
             writes.push(Write::UpdateDoorCommand(stale.cancel(now).map_err(|_| Retry::Conflict)?));
         }
         let command = DoorCommand::new(self.new_id(), compartment, CommandPurpose::Pickup, Some(parcel_id), None, now);

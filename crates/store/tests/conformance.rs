@@ -1972,7 +1972,25 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         let ben = w.app.store.parcel(ids["BENPARCEL01"]).await.unwrap().unwrap();
         assert_eq!(ben.state, ParcelState::ReadyForPickup, "{name}");
 
-        // Plain deposits share too: Ana's next parcel joins her third behind A02 (A01 is free, and
+        // Ana collects her parcel in A02 at the moment the courier, in a new session, puts another of hers
+        // in beside it: the door opens for both; its closing records the courier's deposit, which her
+        // pickup did not call off.
+        let late = w.app.announce_parcel(&w.merchant, announce_for(&locker, "ANAPARCEL08", THIN, ANA)).await.unwrap();
+        let session = w.app.open_drop_off_session(&device, locker.id, &code.code).await.unwrap();
+        let scan = w.app.scan_into_session(&device, session.id, "ANAPARCEL08").await.unwrap();
+        assert_eq!(scan.item.label.as_deref(), Some("A02"), "{name}: it joins her parcel there");
+        let meanwhile =
+            w.app.pickup_at_point(&device, locker.id, PickupSecret::Code(codes["ANAPARCEL03"].clone())).await.unwrap();
+        assert!(meanwhile.shared.is_empty(), "{name}: the parcel on its way in is not collected");
+        let closed = w.app.report_door(&device, locker.id, "A02", DoorReport::Closed).await.unwrap();
+        assert_eq!(closed.deposited.map(|p| p.id), Some(late.parcel.id), "{name}");
+        let a02 = door("A02").await;
+        assert_eq!(a02.state, CompartmentState::Occupied { parcel_id: late.parcel.id }, "{name}");
+        assert!(a02.sharers.is_empty(), "{name}");
+        w.app.close_drop_off_session(&device, session.id).await.unwrap();
+        assert_eq!(door("A02").await.holders(), vec![late.parcel.id], "{name}: still there after the session");
+
+        // Plain deposits share too: Ana's next parcel joins the last one behind A02 (A01 is free, and
         // sharing keeps it so); the one after does not fit there and joins her fourth behind C01. A02
         // jams: both parcels behind it are flagged.
         let mut more = Vec::new();
@@ -1983,14 +2001,14 @@ async fn parcels_of_one_recipient_share_a_compartment() {
             more.push(a.parcel.id);
         }
         let jam = w.app.report_door(&device, locker.id, "A02", DoorReport::Jammed).await.unwrap();
-        let behind = vec![ids["ANAPARCEL03"], more[0]];
+        let behind = vec![late.parcel.id, more[0]];
         assert_eq!(jam.flagged, behind, "{name}");
         for id in &behind {
             let events = w.app.store.events(*id).await.unwrap();
             assert_eq!(events.last().unwrap().event.kind, EventKind::CompartmentFault, "{name}");
         }
         assert_eq!(jam.compartment.holders(), behind, "{name}: they are still behind the door");
-        assert_eq!(jam.compartment.state, CompartmentState::Occupied { parcel_id: ids["ANAPARCEL03"] });
+        assert_eq!(jam.compartment.state, CompartmentState::Occupied { parcel_id: late.parcel.id });
 
         // Two of Ben's share B01 with his first; all three expire; one return collection opens B01 once
         // and takes the three back when it closes.
