@@ -184,8 +184,6 @@ impl App {
         format!("{}/r/{}", self.public_url, signed::issue_link(self.secrets.signing_key(), parcel_id))
     }
 
-    /// Adds what the recipient must hear (French and English) and the link to their parcel page to the
-    /// outbox message of a deposit, a reminder or an extension.
     /// The outbox message of a parcel event as a command writes it: `outbox_for`, with what the recipient
     /// must hear (see `tell_recipient`).
     pub async fn outbox_with_message(&self, parcel: &Parcel, event: &ParcelEvent) -> Result<OutboxMessage, StoreError> {
@@ -194,6 +192,8 @@ impl App {
         Ok(message)
     }
 
+    /// Adds what the recipient must hear (French and English) and the link to their parcel page to the
+    /// outbox message of a deposit, a reminder or an extension.
     pub(crate) async fn tell_recipient(
         &self,
         message: &mut OutboxMessage,

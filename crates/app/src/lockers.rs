@@ -10,9 +10,7 @@
 use chrono::{Duration, NaiveDate};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptLimits;
-use relais_domain::compartment::{
-    Compartment, CompartmentState, DoorFault, ShareCandidate, choose_compartment, choose_shared,
-};
+use relais_domain::compartment::{Compartment, DoorFault, ShareCandidate, choose_compartment, choose_shared};
 use relais_domain::dropoff::{
     CommandPurpose, DoorCommand, DoorRefusal, DoorReport, DropOffItem, DropOffSession, ItemState, SessionPurpose,
 };
@@ -25,7 +23,7 @@ use subtle::ConstantTimeEq;
 
 use crate::auth::{Caller, Permission, Role};
 use crate::error::AppError;
-use crate::parcels::{Collected, parse_qr_token};
+use crate::parcels::{Collected, parse_qr_token, reservations_given_back};
 use crate::points::{Near, PointSearch};
 use crate::ports::{
     AttemptScope, AuditEntry, CommitError, DeviceStatus, OutboxMessage, Page, ParcelFilter, StoreError, Write,
@@ -813,9 +811,7 @@ impl App {
         if let Some(shared) = self.compartment_to_share(parcel, &candidates).await? {
             let joined = shared.share(parcel.id).map_err(|_| Retry::Conflict)?;
             // Its own announce reservation, elsewhere, is given back: sharing keeps that door free.
-            for held in compartments.iter().filter(|c| c.is_reserved_for(parcel.id)) {
-                writes.push(Write::UpdateCompartment(held.release(parcel.id).map_err(|_| Retry::Conflict)?));
-            }
+            writes.extend(reservations_given_back(compartments, parcel.id)?);
             let command = DoorCommand::new(
                 self.new_id(),
                 &joined,
@@ -855,9 +851,7 @@ impl App {
             Err(no_fit) => {
                 let transition = parcel.fail_deposit(no_fit.as_str(), carrier_actor(session), now)?;
                 // Whatever was held for it (its announce reservation) is given back.
-                for held in compartments.iter().filter(|c| c.is_reserved_for(parcel.id)) {
-                    writes.push(Write::UpdateCompartment(held.release(parcel.id).map_err(|_| Retry::Conflict)?));
-                }
+                writes.extend(reservations_given_back(compartments, parcel.id)?);
                 let relocation = self.relocation_for(parcel, session.point_id);
                 let item = item.failed(no_fit.as_str(), relocation, now);
                 writes.push(put(&item));
@@ -876,8 +870,7 @@ impl App {
         parcel: &Parcel,
         candidates: &'a [Compartment],
     ) -> Result<Option<&'a Compartment>, Retry> {
-        let occupied = |c: &&Compartment| matches!(c.state, CompartmentState::Occupied { .. }) && c.fault.is_none();
-        if !candidates.iter().any(|c| occupied(&c)) {
+        if !candidates.iter().any(Compartment::takes_sharers) {
             return Ok(None);
         }
         let recipient = &parcel.recipient;
@@ -894,8 +887,7 @@ impl App {
             self.store.pending_door_commands(parcel.point_id).await?.into_iter().map(|c| c.compartment_id).collect();
         let shareable: Vec<ShareCandidate<'a>> = candidates
             .iter()
-            .filter(occupied)
-            .filter(|c| !busy.contains(&c.id))
+            .filter(|c| c.takes_sharers() && !busy.contains(&c.id))
             .filter_map(|compartment| {
                 // Every parcel in it must be one of the recipient's.
                 let inside = compartment

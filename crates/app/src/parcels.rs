@@ -205,9 +205,7 @@ impl App {
                     let joined = shared.share(parcel.id).map_err(|_| Retry::Conflict)?;
                     let mut writes = vec![Write::UpdateCompartment(joined.clone())];
                     // Its own reservation, elsewhere, is given back: sharing keeps that door free.
-                    for held in compartments.iter().filter(|c| c.is_reserved_for(parcel.id)) {
-                        writes.push(Write::UpdateCompartment(held.release(parcel.id).map_err(|_| Retry::Conflict)?));
-                    }
+                    writes.extend(reservations_given_back(&compartments, parcel.id)?);
                     (Ok(Some(joined)), writes)
                 } else {
                     match choose_compartment(&compartments, parcel.id, parcel.dimensions, parcel.weight, now) {
@@ -566,12 +564,7 @@ impl App {
             }
         }
         if before.may_hold_reservation() && !after.may_hold_reservation() && !after.occupies_place() {
-            for compartment in self.store.compartments(before.point_id).await? {
-                if compartment.is_reserved_for(before.id) {
-                    let released = compartment.release(before.id).map_err(|_| Retry::Conflict)?;
-                    writes.push(Write::UpdateCompartment(released));
-                }
-            }
+            writes.extend(reservations_given_back(&self.store.compartments(before.point_id).await?, before.id)?);
         }
         Ok(writes)
     }
@@ -633,4 +626,11 @@ pub(crate) fn retry_error(retry: Retry) -> AppError {
         Retry::Conflict => AppError::Busy,
         Retry::Fail(error) => error,
     }
+}
+
+/// The writes that give back the compartments among `compartments` reserved for a parcel (it took another
+/// door, or none).
+pub(crate) fn reservations_given_back(compartments: &[Compartment], parcel_id: ParcelId) -> Result<Vec<Write>, Retry> {
+    let held = compartments.iter().filter(|c| c.is_reserved_for(parcel_id));
+    held.map(|c| c.release(parcel_id).map(Write::UpdateCompartment).map_err(|_| Retry::Conflict)).collect()
 }

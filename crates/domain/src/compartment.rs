@@ -186,22 +186,23 @@ impl Compartment {
     }
 
     pub fn holds(&self, parcel_id: ParcelId) -> bool {
-        self.holders().contains(&parcel_id)
+        self.named() == Some(parcel_id) || self.sharers.contains(&parcel_id)
     }
 
     /// Every parcel held: the one the state names, then the sharers.
     pub fn holders(&self) -> Vec<ParcelId> {
-        let first = match self.state {
-            CompartmentState::Reserved { parcel_id, .. } | CompartmentState::Occupied { parcel_id } => Some(parcel_id),
-            CompartmentState::Available | CompartmentState::OutOfService | CompartmentState::Disabled => None,
-        };
-        first.into_iter().chain(self.sharers.iter().copied()).collect()
+        self.named().into_iter().chain(self.sharers.iter().copied()).collect()
+    }
+
+    /// Whether another parcel may join the ones in it: occupied, and the door without fault.
+    pub fn takes_sharers(&self) -> bool {
+        self.fault.is_none() && matches!(self.state, CompartmentState::Occupied { .. })
     }
 
     /// Adds a parcel to an occupied compartment whose parcels it may share (the caller checked the
     /// recipient, the merchant and the room left: [`choose_shared`]).
     pub fn share(&self, parcel_id: ParcelId) -> Result<Compartment, CompartmentBusy> {
-        if self.fault.is_some() || !matches!(self.state, CompartmentState::Occupied { .. }) || self.holds(parcel_id) {
+        if !self.takes_sharers() || self.holds(parcel_id) {
             return Err(self.busy());
         }
         let mut shared = self.clone();
@@ -283,6 +284,14 @@ impl Compartment {
             other => other,
         };
         Compartment { state, fault: None, ..self.clone() }
+    }
+
+    /// The parcel the state names (reserved for it, or occupied by it first).
+    fn named(&self) -> Option<ParcelId> {
+        match self.state {
+            CompartmentState::Reserved { parcel_id, .. } | CompartmentState::Occupied { parcel_id } => Some(parcel_id),
+            CompartmentState::Available | CompartmentState::OutOfService | CompartmentState::Disabled => None,
+        }
     }
 
     fn empty_state(&self) -> CompartmentState {
@@ -368,7 +377,7 @@ pub fn choose_shared<'a>(
 ) -> Option<&'a Compartment> {
     candidates
         .iter()
-        .filter(|c| c.compartment.fault.is_none() && matches!(c.compartment.state, CompartmentState::Occupied { .. }))
+        .filter(|c| c.compartment.takes_sharers())
         .filter(|c| {
             let mut together = c.inside.clone();
             together.push((dimensions, weight));
