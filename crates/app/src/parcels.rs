@@ -152,7 +152,7 @@ impl App {
             writes.push(Write::AppendOutbox(outbox));
             match self.commit(writes).await {
                 // A code already waiting at this point (one in millions): draw another.
-                Err(CommitError::Duplicate { what: "pickup_code" | "qr_token" }) => Err(Retry::Conflict),
+                Err(CommitError::Duplicate { what: "pickup_code" }) => Err(Retry::Conflict),
                 other => committed(other),
             }?;
             Ok(Announced { parcel, pickup_code, qr_token, reservation })

@@ -318,7 +318,6 @@ pub trait Store: Send + Sync + 'static {
     async fn parcel_by_number(&self, number: &ParcelNumber) -> StoreResult<Option<Parcel>>;
     /// The parcel waiting at `point_id` whose pickup code has this digest.
     async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>>;
-    async fn parcel_by_qr(&self, qr_digest: &[u8; 32]) -> StoreResult<Option<Parcel>>;
     async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>>;
     /// The parcels `ready_for_pickup` at a point for this phone number or this e-mail address, at most
     /// `limit`, in no particular order.

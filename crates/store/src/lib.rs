@@ -38,9 +38,8 @@ pub fn sqlite_path(url: &str) -> Option<&Path> {
 /// Names the unique key a constraint error is about, from the index name (PostgreSQL) or the column
 /// list in the message (SQLite). The index names embed their columns so one matcher serves both.
 pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
-    const KEYS: [(&str, &str); 8] = [
+    const KEYS: [(&str, &str); 7] = [
         ("code_digest", "pickup_code"),
-        ("qr_digest", "qr_token"),
         ("parcels.number", "parcel_number"),
         ("parcels_number", "parcel_number"),
         ("external_id", "point_external_id"),

@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "occupancy_alerts", include_str!("../migrations/postgres/0004_occupancy_alerts.sql")),
     (5, "locker_devices", include_str!("../migrations/postgres/0005_locker_devices.sql")),
     (6, "shared_compartments", include_str!("../migrations/postgres/0006_shared_compartments.sql")),
+    (7, "leaner_parcel_indexes", include_str!("../migrations/postgres/0007_leaner_parcel_indexes.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);
@@ -1211,11 +1212,6 @@ impl Store for PostgresStore {
             parcel_row,
         )
         .await
-    }
-
-    async fn parcel_by_qr(&self, qr_digest: &[u8; 32]) -> StoreResult<Option<Parcel>> {
-        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE qr_digest = $1"), &[&&qr_digest[..]], parcel_row)
-            .await
     }
 
     async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>> {

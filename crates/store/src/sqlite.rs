@@ -49,6 +49,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "occupancy_alerts", include_str!("../migrations/sqlite/0004_occupancy_alerts.sql")),
     (5, "locker_devices", include_str!("../migrations/sqlite/0005_locker_devices.sql")),
     (6, "shared_compartments", include_str!("../migrations/sqlite/0006_shared_compartments.sql")),
+    (7, "leaner_parcel_indexes", include_str!("../migrations/sqlite/0007_leaner_parcel_indexes.sql")),
 ];
 
 struct Job {
@@ -69,9 +70,10 @@ impl SqliteStore {
         configure(&connection)?;
         migrate(&mut connection)?;
         let (writer, jobs) = mpsc::sync_channel::<Job>(QUEUE_COMMANDS_MAX);
+        let checkpointer = Checkpointer::start(path)?;
         std::thread::Builder::new()
             .name("relais-sqlite-writer".into())
-            .spawn(move || write_loop(connection, jobs))
+            .spawn(move || write_loop(connection, jobs, checkpointer))
             .map_err(StoreError::new)?;
         Ok(SqliteStore { path: path.to_owned(), readers: Mutex::new(Vec::new()), writer })
     }
@@ -147,6 +149,7 @@ pub fn ceiling_run(
 ) -> Result<std::time::Duration, CommitError> {
     let connection = Connection::open(path).map_err(|e| CommitError::Store(StoreError::new(e)))?;
     configure(&connection)?;
+    let checkpointer = Checkpointer::start(path)?;
     let mut spent = std::time::Duration::ZERO;
     for batch in batches {
         let started = std::time::Instant::now();
@@ -155,6 +158,7 @@ pub fn ceiling_run(
             command.iter().try_for_each(|w| apply(&connection, w))?;
         }
         connection.execute_batch("COMMIT").map_err(|e| CommitError::Store(StoreError::new(e)))?;
+        checkpointer.committed();
         spent += started.elapsed();
     }
     Ok(spent)
@@ -186,9 +190,50 @@ fn configure(c: &Connection) -> StoreResult<()> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA wal_autocheckpoint = 10000;", // 40 MB of WAL between checkpoints: fewer double writes.
+         PRAGMA wal_autocheckpoint = 50000;", // The checkpointer's safety net only (see Checkpointer).
     )
     .map_err(StoreError::new)
+}
+
+/// Least time between two checkpoints: each one ends with an fsync of the database file, so the WAL is
+/// left to grow a little (at full load, a few thousand pages) between them.
+const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Copies the WAL back into the database file on a thread of its own, so that the writer never does it
+/// inside a commit (SQLite's automatic checkpoint did: about 7 % of the storage ceiling's time,
+/// docs/benchmarks.md). The writer tells it after each commit; a passive checkpoint never blocks the
+/// writer or the readers. Should it ever fall far behind, the writer's own automatic checkpoint (at
+/// 50,000 frames, 200 MB) still bounds the WAL.
+struct Checkpointer {
+    wake: mpsc::SyncSender<()>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> StoreResult<Checkpointer> {
+        let connection = Connection::open(path).map_err(StoreError::new)?;
+        connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::new)?;
+        // One wake-up waiting is enough: the checkpoint it starts covers every commit before it.
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new()
+            .name("relais-sqlite-checkpointer".into())
+            .spawn(move || {
+                // Ends when the writer, which holds the sender, is gone.
+                while woken.recv().is_ok() {
+                    if let Err(e) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoint takes over");
+                    }
+                    std::thread::sleep(CHECKPOINT_PAUSE);
+                }
+            })
+            .map_err(StoreError::new)?;
+        Ok(Checkpointer { wake })
+    }
+
+    /// A commit is done: the WAL holds more to copy back.
+    fn committed(&self) {
+        // Full means a checkpoint is already due; nothing is lost by not queueing a second.
+        let _ = self.wake.try_send(());
+    }
 }
 
 fn migrate(c: &mut Connection) -> StoreResult<()> {
@@ -213,7 +258,7 @@ fn migrate(c: &mut Connection) -> StoreResult<()> {
     Ok(())
 }
 
-fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>) {
+fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>, checkpointer: Checkpointer) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH_COMMANDS_MAX {
@@ -223,6 +268,7 @@ fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>) {
             }
         }
         let results = commit_batch(&connection, &batch);
+        checkpointer.committed();
         for (job, result) in batch.into_iter().zip(results) {
             // The caller may have given up waiting (request cancelled): its result is simply dropped.
             let _ = job.reply.send(result);
@@ -497,13 +543,8 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             ],
         )
         .map(drop),
-        Write::UpdateParcel(p) => exec_versioned(
-            c,
-            "UPDATE parcels SET state = ?1, incident_kind = ?2, compartment_id = ?3, deposited_at = ?4,
-                pickup_deadline = ?5, extensions_used = ?6, updated_at = ?7, reminders_sent = ?10,
-                next_reminder_at = ?11, point_id = ?12, relocated_from = ?13, version = version + 1
-             WHERE id = ?8 AND version = ?9",
-            params![
+        Write::UpdateParcel(p) => {
+            let args = params![
                 p.state.as_str(),
                 p.state.incident_kind().map(|k| k.as_str()),
                 p.compartment_id.map(id),
@@ -517,8 +558,31 @@ fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
                 p.next_reminder_at.map(micros),
                 id(p.point_id),
                 p.relocated_from.map(id)
-            ],
-        ),
+            ];
+            // SQLite rewrites every index on a column an UPDATE sets, and checks the foreign key of every
+            // such column, whether or not its value changes. A parcel changes point only when relocated,
+            // so the usual statement leaves `point_id` and `relocated_from` out (and so the point-keyed
+            // indexes and both foreign keys alone); a relocation matches no row there and takes the second.
+            let kept_point = exec(
+                c,
+                "UPDATE parcels SET state = ?1, incident_kind = ?2, compartment_id = ?3, deposited_at = ?4,
+                    pickup_deadline = ?5, extensions_used = ?6, updated_at = ?7, reminders_sent = ?10,
+                    next_reminder_at = ?11, version = version + 1
+                 WHERE id = ?8 AND version = ?9 AND point_id = ?12 AND relocated_from IS ?13",
+                args,
+            )?;
+            if kept_point == 1 {
+                return Ok(());
+            }
+            exec_versioned(
+                c,
+                "UPDATE parcels SET state = ?1, incident_kind = ?2, compartment_id = ?3, deposited_at = ?4,
+                    pickup_deadline = ?5, extensions_used = ?6, updated_at = ?7, reminders_sent = ?10,
+                    next_reminder_at = ?11, point_id = ?12, relocated_from = ?13, version = version + 1
+                 WHERE id = ?8 AND version = ?9",
+                args,
+            )
+        }
         Write::AppendEvent(e) => exec(
             c,
             "INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref,
@@ -1235,10 +1299,6 @@ impl Store for SqliteStore {
             &[&id(point_id), &&code_digest[..]],
             parcel_row,
         )
-    }
-
-    async fn parcel_by_qr(&self, qr_digest: &[u8; 32]) -> StoreResult<Option<Parcel>> {
-        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE qr_digest = ?1"), &[&&qr_digest[..]], parcel_row)
     }
 
     async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>> {
