@@ -181,7 +181,7 @@ impl App {
 
     /// The link to a parcel's page for its recipient (status, extension): `{public_url}/r/{token}`.
     pub fn recipient_link(&self, parcel_id: relais_domain::ids::ParcelId) -> String {
-        format!("{}/r/{}", self.public_url, signed::issue_link(self.secrets.signing_key(), parcel_id))
+        format!("{}/r/{}", self.public_url, self.secrets.recipient_link_token(parcel_id))
     }
 
     /// The outbox message of a parcel event as a command writes it: `outbox_for`, with what the recipient

@@ -1,15 +1,23 @@
-//! Secrets: pickup codes, QR tokens and API keys are drawn from the random source, shown once, and
-//! stored only as keyed digests (HMAC-SHA-256 under the instance's `secret_key`).
+//! Secrets: pickup codes and API keys are drawn from the random source, shown once, and stored only as
+//! keyed digests (HMAC-SHA-256 under the instance's `secret_key`); so is the digest of each parcel's
+//! signed QR token, so that only the token issued for it opens its door.
 //!
 //! A pickup code has only 8 digits, so a plain hash would fall to a brute force of 10^8 tries if the
 //! database leaked; keyed with a secret that is not in the database, the digests are useless on their
 //! own. API keys have 256 bits of entropy, so a fast digest is enough (no password hashing needed).
 //!
+//! A recipient's link (`RL2.` + the parcel id and a keyed digest of it) is minted and checked by relais
+//! alone, so a keyed digest is all it needs: a quarter of the length of an Ed25519 signature, which
+//! matters in a text message, and a few microseconds instead of a signature at every deposit.
+//!
 //! The same instance key also yields the platform's Ed25519 signing key (QR tokens a locker verifies
 //! offline, proofs of deposit) and the courier codes of the day: one secret to keep, nothing else to
 //! store, and the public key survives restarts.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
+use relais_domain::ids::{Id, ParcelId};
 use relais_domain::value::PickupCode;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -18,6 +26,11 @@ use crate::auth::Role;
 use crate::ports::RandomSource;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// The prefix of recipient link tokens of the current form.
+pub const LINK_PREFIX: &str = "RL2.";
+/// Bytes of the keyed digest a link carries: 128 bits, beyond any guessing.
+const LINK_TAG_BYTES: usize = 16;
 
 /// Digits of generated pickup codes.
 pub const PICKUP_CODE_DIGITS: usize = 8;
@@ -90,6 +103,35 @@ impl Secrets {
     pub fn api_key_digest(&self, key: &str) -> [u8; 32] {
         self.digest(b"api-key", key.as_bytes())
     }
+
+    /// The token of a recipient's link to their parcel page: `RL2.` then the URL-safe base64 of the
+    /// parcel id and the first 128 bits of its keyed digest (43 characters after the prefix).
+    pub fn recipient_link_token(&self, parcel_id: ParcelId) -> String {
+        let mut bytes = parcel_id.uuid().as_bytes().to_vec();
+        bytes.extend_from_slice(&self.link_tag(parcel_id));
+        format!("{LINK_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// The parcel a recipient link names, if the link was issued by this instance. Links of the first
+    /// form (`RL1.`, Ed25519-signed) are still in recipients' messages and keep working.
+    pub fn parcel_of_link_token(&self, token: &str) -> Option<ParcelId> {
+        let token = token.trim();
+        let Some(encoded) = token.strip_prefix(LINK_PREFIX) else {
+            return crate::signed::verify_link(&self.verifying_key(), token).ok();
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(encoded).ok()?;
+        let (id, tag) = bytes.split_at_checked(16)?;
+        let parcel_id = Id::from_uuid(uuid::Uuid::from_slice(id).ok()?);
+        // Constant time: a forger learns nothing from how fast a wrong tag is refused.
+        bool::from(tag.ct_eq(&self.link_tag(parcel_id))).then_some(parcel_id)
+    }
+
+    fn link_tag(&self, parcel_id: ParcelId) -> [u8; LINK_TAG_BYTES] {
+        let digest = self.digest(b"recipient-link", parcel_id.uuid().as_bytes());
+        let mut tag = [0; LINK_TAG_BYTES];
+        tag.copy_from_slice(&digest[..LINK_TAG_BYTES]);
+        tag
+    }
 }
 
 /// Compares two digests in constant time.
@@ -107,13 +149,6 @@ pub fn new_pickup_code(random: &dyn RandomSource) -> PickupCode {
             return PickupCode::from_number(n % bound, PICKUP_CODE_DIGITS);
         }
     }
-}
-
-/// A fresh QR token: 128 random bits, 32 lower-case hex characters.
-pub fn new_qr_token(random: &dyn RandomSource) -> String {
-    let mut bytes = [0u8; 16];
-    random.fill(&mut bytes);
-    hex(&bytes)
 }
 
 /// A fresh API key, `rk_<role>_` then 256 random bits in hex. The prefix tells a leaked key's role at a
@@ -169,10 +204,35 @@ mod tests {
         let code = new_pickup_code(&random);
         assert_eq!(code.as_str().len(), 8);
         assert_ne!(new_pickup_code(&random), code);
-        assert_eq!(new_qr_token(&random).len(), 32);
         let key = new_api_key(Role::Merchant, &random);
         assert!(key.starts_with("rk_merchant_") && key.len() == 12 + 64, "{key}");
         assert_eq!(parse_hex_key(&hex(&[0xab; 32])), Some([0xab; 32]));
         assert_eq!(parse_hex_key("zz"), None);
+    }
+
+    #[test]
+    fn a_recipient_link_names_its_parcel_and_only_its_instance_reads_it() {
+        let a = Secrets::new([1; 32]);
+        let parcel = Id::from_parts(1_800_000_000_000, [7; 10]);
+        let token = a.recipient_link_token(parcel);
+        // Short enough for a text message: the prefix and 43 characters.
+        assert!(token.starts_with(LINK_PREFIX) && token.len() == 47, "{token}");
+        assert_eq!(a.parcel_of_link_token(&token), Some(parcel));
+        assert_eq!(a.parcel_of_link_token(&format!(" {token}\n")), Some(parcel), "pasted with spaces");
+        assert_eq!(Secrets::new([2; 32]).parcel_of_link_token(&token), None, "another instance's key");
+
+        // Another parcel's id with this parcel's tag, a cut tag, junk.
+        let mut bytes = URL_SAFE_NO_PAD.decode(&token[LINK_PREFIX.len()..]).unwrap();
+        bytes[15] ^= 1;
+        let other = format!("{LINK_PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert_eq!(a.parcel_of_link_token(&other), None);
+        for bad in [&token[..token.len() - 2], "RL2.", "RL2.!!!", "", "RL3.AAAA"] {
+            assert_eq!(a.parcel_of_link_token(bad), None, "{bad}");
+        }
+
+        // Links of the first form, already in recipients' messages, still open their page.
+        let first_form = crate::signed::issue_link(a.signing_key(), parcel);
+        assert_eq!(a.parcel_of_link_token(&first_form), Some(parcel));
+        assert_eq!(Secrets::new([2; 32]).parcel_of_link_token(&first_form), None);
     }
 }

@@ -68,14 +68,16 @@ pub fn verify_qr(key: &VerifyingKey, token: &str) -> Result<QrClaims, SignatureE
     })
 }
 
-/// The prefix of recipient links of this format.
+/// The prefix of recipient links of the first form, signed with Ed25519. Links are now keyed digests
+/// (`Secrets::recipient_link_token`, ADR 9); these are still checked, as recipients hold them in
+/// messages already sent.
 pub const LINK_PREFIX: &str = "RL1.";
 /// What a link signature covers besides the parcel id: a link's signature can never pass for a QR
 /// token's (whose signed bytes are two ids) or the reverse.
 const LINK_CONTEXT: &[u8] = b"relais recipient link v1";
 
-/// The token of a recipient's link to their parcel page (status, extension): it names the parcel and
-/// cannot be forged; anyone holding it may see that parcel's page, like the paper notice of a shop.
+/// A recipient link token of the first form (no longer issued; kept to test `verify_link`).
+#[cfg(test)]
 pub fn issue_link(key: &SigningKey, parcel_id: ParcelId) -> String {
     let signature = key.sign(&link_message(parcel_id));
     let mut bytes = parcel_id.uuid().as_bytes().to_vec();
@@ -83,7 +85,7 @@ pub fn issue_link(key: &SigningKey, parcel_id: ParcelId) -> String {
     format!("{LINK_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// The parcel a recipient link names, if its signature is good.
+/// The parcel a recipient link of the first form names, if its signature is good.
 pub fn verify_link(key: &VerifyingKey, token: &str) -> Result<ParcelId, SignatureError> {
     let encoded = token.trim().strip_prefix(LINK_PREFIX).ok_or(SignatureError::Malformed)?;
     let bytes = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| SignatureError::Malformed)?;

@@ -289,6 +289,9 @@ async fn fixture(store: Arc<dyn Store>, lockers: usize, rules: NetworkRules) -> 
             .map_err(|e| e.to_string())?;
         created.push((point.id, compartments));
     }
+    // As `relais serve` does at start: the points in memory, where the recipient's message finds its
+    // point's name and time zone without a read.
+    app.rebuild_index().await.map_err(|e| e.to_string())?;
     Ok(Fixture { app, network: network.id, merchant: merchant.id, lockers: created, network_rules: rules })
 }
 
