@@ -3,9 +3,9 @@
 //! Writes go through one writer thread that commits batches (group commit): every command waiting when
 //! the writer is free joins the next transaction, and they all commit with one fsync. A command that
 //! fails (a conflict) rolls back alone: the batch is then run again with each command in a savepoint
-//! (`commit_batch`). A second thread copies the WAL back into the database file (`Checkpointer`). Reads use a small pool of
-//! read-only connections and run on the calling task: a read from the page cache takes microseconds,
-//! less than a hop to a blocking thread would (docs/adr/0001-storage-access.md).
+//! (`commit_batch`). Reads use a small pool of read-only connections and run on the calling task: a read
+//! from the page cache takes microseconds, less than a hop to a blocking thread would
+//! (docs/adr/0001-storage-access.md).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -71,10 +71,9 @@ impl SqliteStore {
         configure(&connection)?;
         migrate(&mut connection)?;
         let (writer, jobs) = mpsc::sync_channel::<Job>(QUEUE_COMMANDS_MAX);
-        let checkpointer = Checkpointer::start(path)?;
         std::thread::Builder::new()
             .name("relais-sqlite-writer".into())
-            .spawn(move || write_loop(connection, jobs, checkpointer))
+            .spawn(move || write_loop(connection, jobs))
             .map_err(StoreError::new)?;
         Ok(SqliteStore { path: path.to_owned(), readers: Mutex::new(Vec::new()), writer })
     }
@@ -150,7 +149,6 @@ pub fn ceiling_run(
 ) -> Result<std::time::Duration, CommitError> {
     let connection = Connection::open(path).map_err(|e| CommitError::Store(StoreError::new(e)))?;
     configure(&connection)?;
-    let checkpointer = Checkpointer::start(path)?;
     let mut spent = std::time::Duration::ZERO;
     for batch in batches {
         let started = std::time::Instant::now();
@@ -159,7 +157,6 @@ pub fn ceiling_run(
             command.iter().try_for_each(|w| apply(&connection, w))?;
         }
         connection.execute_batch("COMMIT").map_err(|e| CommitError::Store(StoreError::new(e)))?;
-        checkpointer.committed();
         spent += started.elapsed();
     }
     Ok(spent)
@@ -191,50 +188,9 @@ fn configure(c: &Connection) -> StoreResult<()> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA wal_autocheckpoint = 50000;", // The checkpointer's safety net only (see Checkpointer).
+         PRAGMA wal_autocheckpoint = 10000;", // 40 MB of WAL between checkpoints: fewer double writes.
     )
     .map_err(StoreError::new)
-}
-
-/// Least time between two checkpoints: each one ends with an fsync of the database file, so the WAL is
-/// left to grow a little (at full load, a few thousand pages) between them.
-const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Copies the WAL back into the database file on a thread of its own, so that the writer never does it
-/// inside a commit (SQLite's automatic checkpoint did: about 7 % of the storage ceiling's time,
-/// docs/benchmarks.md). The writer tells it after each commit; a passive checkpoint never blocks the
-/// writer or the readers. Should it ever fall far behind, the writer's own automatic checkpoint (at
-/// 50,000 frames, 200 MB) still bounds the WAL.
-struct Checkpointer {
-    wake: mpsc::SyncSender<()>,
-}
-
-impl Checkpointer {
-    fn start(path: &Path) -> StoreResult<Checkpointer> {
-        let connection = Connection::open(path).map_err(StoreError::new)?;
-        connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::new)?;
-        // One wake-up waiting is enough: the checkpoint it starts covers every commit before it.
-        let (wake, woken) = mpsc::sync_channel::<()>(1);
-        std::thread::Builder::new()
-            .name("relais-sqlite-checkpointer".into())
-            .spawn(move || {
-                // Ends when the writer, which holds the sender, is gone.
-                while woken.recv().is_ok() {
-                    if let Err(e) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoint takes over");
-                    }
-                    std::thread::sleep(CHECKPOINT_PAUSE);
-                }
-            })
-            .map_err(StoreError::new)?;
-        Ok(Checkpointer { wake })
-    }
-
-    /// A commit is done: the WAL holds more to copy back.
-    fn committed(&self) {
-        // Full means a checkpoint is already due; nothing is lost by not queueing a second.
-        let _ = self.wake.try_send(());
-    }
 }
 
 fn migrate(c: &mut Connection) -> StoreResult<()> {
@@ -259,7 +215,7 @@ fn migrate(c: &mut Connection) -> StoreResult<()> {
     Ok(())
 }
 
-fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>, checkpointer: Checkpointer) {
+fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH_COMMANDS_MAX {
@@ -269,7 +225,6 @@ fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>, checkpointer: C
             }
         }
         let results = commit_batch(&connection, &batch);
-        checkpointer.committed();
         for (job, result) in batch.into_iter().zip(results) {
             // The caller may have given up waiting (request cancelled): its result is simply dropped.
             let _ = job.reply.send(result);
