@@ -326,10 +326,16 @@ async fn operations_endpoints() {
     let docs = api.raw(Method::GET, "/docs/", "", None, None).await;
     assert_eq!(docs.status, StatusCode::OK);
     api.call(Method::GET, "/v1/parcels", &api.operator, None).await;
+    let created = api.call(Method::POST, "/v1/networks", &api.operator, Some(json!({"name": "metered"}))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let metrics = api.call(Method::GET, "/metrics", "", None).await;
     let text = metrics.body.as_str().unwrap();
     assert!(text.contains("relais_http_requests_total"), "{text}");
     assert!(text.contains("route=\"/v1/parcels\""), "{text}");
+    // The store's own figures: commands by outcome and transactions (group commit on SQLite).
+    assert!(text.contains("relais_store_commands_total{backend=\"sqlite\",outcome=\"committed\"}"), "{text}");
+    assert!(text.contains("relais_store_transactions_total{backend=\"sqlite\"}"), "{text}");
+    assert!(text.contains("relais_store_transaction_seconds"), "{text}");
     let sweep = api.call(Method::POST, "/v1/jobs/sweep", &api.operator, None).await;
     assert_eq!(sweep.body, json!({"expired": 0, "reservations_released": 0}));
 }

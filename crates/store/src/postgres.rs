@@ -1424,7 +1424,9 @@ impl Store for PostgresStore {
 
     async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError> {
         let mut connection = Checkout(Some(self.client().await?));
+        let started = std::time::Instant::now();
         let result = run_transaction(connection.client(), &writes).await;
+        crate::metrics::transaction("postgres", std::slice::from_ref(&result), started.elapsed());
         connection
             .release(result.is_ok() || matches!(result, Err(CommitError::Conflict | CommitError::Duplicate { .. })));
         result

@@ -224,7 +224,9 @@ fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let results = commit_batch(&connection, &batch);
+        crate::metrics::transaction("sqlite", &results, started.elapsed());
         for (job, result) in batch.into_iter().zip(results) {
             // The caller may have given up waiting (request cancelled): its result is simply dropped.
             let _ = job.reply.send(result);
@@ -251,6 +253,7 @@ fn commit_batch(c: &Connection, batch: &[Job]) -> Vec<Result<(), CommitError>> {
     if let Err(e) = c.execute_batch("ROLLBACK") {
         return batch.iter().map(|_| Err(CommitError::Store(StoreError::new(&e)))).collect();
     }
+    crate::metrics::batch_replayed();
     commit_batch_in_savepoints(c, batch)
 }
 
