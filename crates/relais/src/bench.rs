@@ -57,6 +57,9 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
         concurrency,
         engine_db.store.backend()
     );
+    // CPU of this process per lifecycle: steadier from run to run than the rate on a shared machine,
+    // so it shows whether a change made less work (for PostgreSQL, the server's own CPU is not in it).
+    let cpu_before = crate::bench_network::cpu_seconds(std::process::id());
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..concurrency {
@@ -71,15 +74,18 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
         latencies.extend(done.map_err(|e| e.to_string())??);
     }
     let engine_seconds = started.elapsed().as_secs_f64();
+    let engine_cpu = crate::bench_network::cpu_seconds(std::process::id()) - cpu_before;
     latencies.sort_unstable();
     let lifecycles_per_s = f64::from(options.parcels) / engine_seconds;
     let p50 = percentile_ms(&latencies, 0.50);
     let p99 = percentile_ms(&latencies, 0.99);
     eprintln!("engine: {lifecycles_per_s:.0} lifecycles/s, p50 {p50:.2} ms, p99 {p99:.2} ms per lifecycle");
+    eprintln!("engine: {:.0} microseconds of relais CPU per lifecycle", engine_cpu * 1e6 / f64::from(options.parcels));
 
     // Ceiling: the same rows, plain statements, same batching.
     let ceiling = fixture(ceiling_db.store.clone(), concurrency, NetworkRules::default()).await?;
     let commands = synthetic_commands(&ceiling, options.parcels as usize).await?;
+    let cpu_before = crate::bench_network::cpu_seconds(std::process::id());
     let spent = match (&ceiling_db.kind, options.backend) {
         (DatabaseKind::Sqlite(path), Backend::Sqlite) => {
             // The engine's writer commits what is waiting: with `concurrency` tasks each waiting on its own
@@ -98,7 +104,12 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
         _ => return Err("backend mismatch".into()),
     };
     let ceiling_per_s = f64::from(options.parcels) / spent.as_secs_f64();
+    let ceiling_cpu = crate::bench_network::cpu_seconds(std::process::id()) - cpu_before;
     eprintln!("ceiling: {ceiling_per_s:.0} lifecycles/s (same rows and batching as plain statements)");
+    eprintln!(
+        "ceiling: {:.0} microseconds of relais CPU per lifecycle",
+        ceiling_cpu * 1e6 / f64::from(options.parcels)
+    );
     engine_db.cleanup().await;
     ceiling_db.cleanup().await;
     Ok(format!(

@@ -350,7 +350,7 @@ async fn healthz_rate(address: SocketAddr, connections: usize, period: Duration)
 }
 
 /// User plus system CPU seconds of a process so far (Linux `/proc`; 0 elsewhere).
-fn cpu_seconds(pid: u32) -> f64 {
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0.0;
     };
