@@ -808,23 +808,21 @@ impl App {
             if new { Write::InsertDropOffItem(item.clone()) } else { Write::UpdateDropOffItem(item.clone()) }
         };
         let stored = |item: DropOffItem| if new { item } else { DropOffItem { version: item.version + 1, ..item } };
+        // The door the parcel goes behind (shared or its own): stored as it now is, ordered open.
+        let open_for_deposit = |door: Compartment, writes: &mut Vec<Write>| {
+            let command =
+                DoorCommand::new(self.new_id(), &door, CommandPurpose::Deposit, Some(parcel.id), Some(session.id), now);
+            let item = item.assigned_to(door.id, &door.label);
+            writes.push(Write::UpdateCompartment(door));
+            writes.push(Write::InsertDoorCommand(command.clone()));
+            writes.push(put(&item));
+            SessionScan { item: stored(item), command: Some(command) }
+        };
         if let Some(shared) = self.compartment_to_share(parcel, &candidates).await? {
             let joined = shared.share(parcel.id).map_err(|_| Retry::Conflict)?;
             // Its own announce reservation, elsewhere, is given back: sharing keeps that door free.
             writes.extend(reservations_given_back(compartments, parcel.id)?);
-            let command = DoorCommand::new(
-                self.new_id(),
-                &joined,
-                CommandPurpose::Deposit,
-                Some(parcel.id),
-                Some(session.id),
-                now,
-            );
-            let item = item.assigned_to(joined.id, &joined.label);
-            writes.push(Write::UpdateCompartment(joined));
-            writes.push(Write::InsertDoorCommand(command.clone()));
-            writes.push(put(&item));
-            return Ok(SessionScan { item: stored(item), command: Some(command) });
+            return Ok(open_for_deposit(joined, writes));
         }
         match choose_compartment(&candidates, parcel.id, parcel.dimensions, parcel.weight, now) {
             Ok(chosen) => {
@@ -834,19 +832,7 @@ impl App {
                 if let Some(stale) = self.store.pending_door_command(held.id).await? {
                     writes.push(Write::UpdateDoorCommand(stale.cancel(now).map_err(|_| Retry::Conflict)?));
                 }
-                let command = DoorCommand::new(
-                    self.new_id(),
-                    &held,
-                    CommandPurpose::Deposit,
-                    Some(parcel.id),
-                    Some(session.id),
-                    now,
-                );
-                let item = item.assigned_to(held.id, &held.label);
-                writes.push(Write::UpdateCompartment(held));
-                writes.push(Write::InsertDoorCommand(command.clone()));
-                writes.push(put(&item));
-                Ok(SessionScan { item: stored(item), command: Some(command) })
+                Ok(open_for_deposit(held, writes))
             }
             Err(no_fit) => {
                 let transition = parcel.fail_deposit(no_fit.as_str(), carrier_actor(session), now)?;

@@ -242,7 +242,7 @@ fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>) {
 /// needs it.
 fn commit_batch(c: &Connection, batch: &[Job]) -> Vec<Result<(), CommitError>> {
     if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
-        return batch.iter().map(|_| Err(CommitError::Store(StoreError::new(&e)))).collect();
+        return every_command_fails(batch, &e);
     }
     if batch.iter().all(|job| job.writes.iter().try_for_each(|w| apply(c, w)).is_ok()) {
         return match c.execute_batch("COMMIT") {
@@ -251,7 +251,7 @@ fn commit_batch(c: &Connection, batch: &[Job]) -> Vec<Result<(), CommitError>> {
         };
     }
     if let Err(e) = c.execute_batch("ROLLBACK") {
-        return batch.iter().map(|_| Err(CommitError::Store(StoreError::new(&e)))).collect();
+        return every_command_fails(batch, &e);
     }
     crate::metrics::batch_replayed();
     commit_batch_in_savepoints(c, batch)
@@ -261,7 +261,7 @@ fn commit_batch(c: &Connection, batch: &[Job]) -> Vec<Result<(), CommitError>> {
 /// the others commit.
 fn commit_batch_in_savepoints(c: &Connection, batch: &[Job]) -> Vec<Result<(), CommitError>> {
     if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
-        return batch.iter().map(|_| Err(CommitError::Store(StoreError::new(&e)))).collect();
+        return every_command_fails(batch, &e);
     }
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
@@ -287,6 +287,11 @@ fn commit_batch_in_savepoints(c: &Connection, batch: &[Job]) -> Vec<Result<(), C
 /// A `COMMIT` that failed (the disk, most likely): nothing of the batch is kept, and every command says so.
 fn failed_commit(c: &Connection, batch: &[Job], e: rusqlite::Error) -> Vec<Result<(), CommitError>> {
     let _ = c.execute_batch("ROLLBACK");
+    every_command_fails(batch, &e)
+}
+
+/// The same store error for every command of a batch none of which was committed.
+fn every_command_fails(batch: &[Job], e: &rusqlite::Error) -> Vec<Result<(), CommitError>> {
     let message = StoreError::new(e).0;
     batch.iter().map(|_| Err(CommitError::Store(StoreError(message.clone())))).collect()
 }
