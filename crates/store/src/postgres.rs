@@ -47,6 +47,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "locker_devices", include_str!("../migrations/postgres/0005_locker_devices.sql")),
     (6, "shared_compartments", include_str!("../migrations/postgres/0006_shared_compartments.sql")),
     (7, "leaner_parcel_indexes", include_str!("../migrations/postgres/0007_leaner_parcel_indexes.sql")),
+    (8, "outbox_without_pending_index", include_str!("../migrations/postgres/0008_outbox_without_pending_index.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);
