@@ -2,6 +2,7 @@
 //! Both pass the same conformance suite (`tests/conformance.rs`); their schemas, embedded migrations
 //! kept per backend, describe the same tables and columns (a test checks).
 
+mod compartment_cache;
 pub mod metrics;
 pub mod postgres;
 pub mod sqlite;

@@ -8,8 +8,8 @@
 //! (docs/adr/0001-storage-access.md).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use relais_app::ports::{
@@ -36,6 +36,7 @@ use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, 
 use rusqlite::types::{FromSql, ToSql};
 use rusqlite::{Connection, OpenFlags, Row, params};
 
+use crate::compartment_cache::{CACHED_POINTS_MAX, CompartmentCache, Lookup};
 use crate::{closures_from_text, closures_to_text, corrupt, duplicate_what, offsets_from_text, offsets_to_text};
 
 /// Most commands one transaction takes: bounds the latency a command waits behind others.
@@ -93,6 +94,8 @@ pub struct SqliteStore {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     writer: mpsc::SyncSender<Job>,
+    /// Kept exact by the writer (see the module).
+    compartments: Arc<CompartmentCache>,
 }
 
 impl SqliteStore {
@@ -102,11 +105,13 @@ impl SqliteStore {
         configure(&connection)?;
         migrate(&mut connection)?;
         let (writer, jobs) = mpsc::sync_channel::<Job>(QUEUE_COMMANDS_MAX);
+        let compartments = Arc::new(CompartmentCache::new(CACHED_POINTS_MAX));
+        let cache = Arc::clone(&compartments);
         std::thread::Builder::new()
             .name("relais-sqlite-writer".into())
-            .spawn(move || write_loop(connection, jobs))
+            .spawn(move || write_loop(connection, jobs, &cache))
             .map_err(StoreError::new)?;
-        Ok(SqliteStore { path: path.to_owned(), readers: Mutex::new(Vec::new()), writer })
+        Ok(SqliteStore { path: path.to_owned(), readers: Mutex::new(Vec::new()), writer, compartments })
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
@@ -248,8 +253,31 @@ fn migrate(c: &mut Connection) -> StoreResult<()> {
     Ok(())
 }
 
-fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
+/// How often an idle writer looks for changes made by another connection to the file.
+const OTHER_WRITERS_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>, cache: &CompartmentCache) {
+    let mut data_version = None;
+    // Changes by another connection (another process on the same file) make the cached compartments
+    // unreliable; this connection's own commits do not move `data_version`. Checked before each batch
+    // (a command read before the change fails its version check and reads again) and when idle.
+    let mut other_writers = || {
+        let now = connection.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok();
+        if now.is_none() || now != data_version {
+            cache.clear();
+            data_version = now;
+        }
+    };
+    loop {
+        let first = match jobs.recv_timeout(OTHER_WRITERS_POLL) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                other_writers();
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        other_writers();
         let mut batch = vec![first];
         while batch.len() < BATCH_COMMANDS_MAX {
             match jobs.try_recv() {
@@ -260,6 +288,13 @@ fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>) {
         let started = std::time::Instant::now();
         let results = commit_batch(&connection, &batch);
         crate::metrics::transaction("sqlite", &results, started.elapsed());
+        // Before anyone hears of the commit, so that their next read sees it.
+        for (job, result) in batch.iter().zip(&results) {
+            match result {
+                Ok(()) => cache.committed(job.command.writes.iter()),
+                Err(_) => cache.forget(job.command.writes.iter()),
+            }
+        }
         for (job, result) in batch.into_iter().zip(results) {
             // The caller may have given up waiting (request cancelled): its result is simply dropped.
             let _ = job.reply.send((result, job.command));
@@ -1293,11 +1328,22 @@ impl Store for SqliteStore {
     }
 
     async fn compartments(&self, point_id: PointId) -> StoreResult<Vec<Compartment>> {
-        self.many(
-            &format!("SELECT {COMPARTMENT_COLUMNS} FROM compartments WHERE point_id = ?1 ORDER BY label"),
-            &[&id(point_id)],
-            compartment_row,
-        )
+        let load = || {
+            self.many(
+                &format!("SELECT {COMPARTMENT_COLUMNS} FROM compartments WHERE point_id = ?1 ORDER BY label"),
+                &[&id(point_id)],
+                compartment_row,
+            )
+        };
+        match self.compartments.lookup(point_id) {
+            Lookup::Hit(compartments) => Ok(compartments.as_ref().clone()),
+            Lookup::Bypass => load(),
+            Lookup::Load => {
+                let loaded = load();
+                self.compartments.store(point_id, loaded.as_deref().ok());
+                loaded
+            }
+        }
     }
 
     async fn compartments_with_lapsed_reservation(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Compartment>> {

@@ -183,6 +183,52 @@ async fn a_parcel_life_at_a_locker() {
     }
 }
 
+/// A locker's doors read back exactly as the database holds them after every step of a parcel's life
+/// (SQLite serves them from a copy its writer keeps current), and a change another process writes to
+/// the same database is seen within a moment.
+#[tokio::test]
+async fn doors_read_back_as_stored_and_follow_other_writers() {
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let url = w._store.url.clone();
+        // A store opened afresh reads the database itself.
+        let stored = |url: String, point| async move {
+            relais_store::open(&url).await.unwrap().compartments(point).await.unwrap()
+        };
+        let read = || w.app.store.compartments(w.locker.id);
+        assert_eq!(read().await.unwrap(), stored(url.clone(), w.locker.id).await, "{name}: first read");
+
+        let announced = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCEL0001", SMALL)).await.unwrap();
+        assert_eq!(read().await.unwrap(), stored(url.clone(), w.locker.id).await, "{name}: after the reservation");
+        w.clock.advance(Duration::hours(1));
+        w.app.deposit(&w.carrier, announced.parcel.id).await.unwrap();
+        assert_eq!(read().await.unwrap(), stored(url.clone(), w.locker.id).await, "{name}: after the deposit");
+        let code = announced.pickup_code.as_str().to_owned();
+        w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(code)).await.unwrap();
+        let doors = read().await.unwrap();
+        assert_eq!(doors, stored(url.clone(), w.locker.id).await, "{name}: after the pickup");
+
+        // Another process marks a door jammed.
+        let other = relais_store::open(&url).await.unwrap();
+        let jammed = relais_domain::compartment::Compartment { fault: Some(DoorFault::Jammed), ..doors[1].clone() };
+        other.commit(vec![Write::UpdateCompartment(jammed)]).await.unwrap();
+        let mut seen = false;
+        for _ in 0..100 {
+            if read().await.unwrap()[1].fault == Some(DoorFault::Jammed) {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(seen, "{name}: the other process's change is never seen");
+        assert_eq!(read().await.unwrap(), stored(url.clone(), w.locker.id).await, "{name}: after the other writer");
+        // And the next parcel is not given the jammed door: the writer's copy follows.
+        let next = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCEL0002", SMALL)).await.unwrap();
+        assert_ne!(next.reservation.map(|k| k.id), Some(doors[1].id), "{name}");
+        assert_eq!(read().await.unwrap(), stored(url, w.locker.id).await, "{name}: at the end");
+    }
+}
+
 /// A point's opening hours and closures come back as they were given (hours in canonical form).
 #[tokio::test]
 async fn point_hours_and_closures_round_trip() {
