@@ -134,7 +134,10 @@ fn insert(compartments: &mut Vec<Compartment>, k: &Compartment) -> bool {
         return false;
     }
     let at = compartments.partition_point(|c| c.label < k.label);
-    compartments.insert(at, as_stored(k.clone(), k.version));
+    let mut stored = as_stored(k.clone(), k.version);
+    // The statement does not write sharers: a new door has none.
+    stored.sharers.clear();
+    compartments.insert(at, stored);
     true
 }
 
