@@ -7,8 +7,8 @@
 //! that writer can keep a copy exact: after each commit, before any caller hears of it, it applies the
 //! compartment writes of the commands that succeeded. The database stays the source of truth: a point
 //! that is not cached is read from it, and the copy is dropped whenever another connection wrote to
-//! the file (`PRAGMA data_version`, checked by the writer before each batch) or a command found a
-//! compartment's version moved on.
+//! the file (`PRAGMA data_version`, checked by the writer before each batch and every 100 ms when idle)
+//! and for the points of a command that failed (it may have chosen from a stale copy). ADR 10.
 //!
 //! A reader that misses loads the point from the database with a marker in place, so that a commit
 //! landing between its read and its insert cannot leave a stale copy behind: the writer flags the
