@@ -326,6 +326,11 @@ async fn operations_endpoints() {
     let docs = api.raw(Method::GET, "/docs/", "", None, None).await;
     assert_eq!(docs.status, StatusCode::OK);
     api.call(Method::GET, "/v1/parcels", &api.operator, None).await;
+    // Two reads of the locker's doors: the first from the database, the second from the writer's copy.
+    for _ in 0..2 {
+        let point = api.call(Method::GET, &format!("/v1/points/{}", api.locker_id), &api.operator, None).await;
+        assert_eq!(point.status, StatusCode::OK, "{:?}", point.body);
+    }
     let created = api.call(Method::POST, "/v1/networks", &api.operator, Some(json!({"name": "metered"}))).await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let metrics = api.call(Method::GET, "/metrics", "", None).await;
@@ -336,6 +341,10 @@ async fn operations_endpoints() {
     assert!(text.contains("relais_store_commands_total{backend=\"sqlite\",outcome=\"committed\"}"), "{text}");
     assert!(text.contains("relais_store_transactions_total{backend=\"sqlite\"}"), "{text}");
     assert!(text.contains("relais_store_transaction_seconds"), "{text}");
+    for outcome in ["hit", "miss"] {
+        let line = format!("relais_store_door_copy_reads_total{{backend=\"sqlite\",outcome=\"{outcome}\"}}");
+        assert!(text.contains(&line), "{line} in {text}");
+    }
     let sweep = api.call(Method::POST, "/v1/jobs/sweep", &api.operator, None).await;
     assert_eq!(sweep.body, json!({"expired": 0, "reservations_released": 0}));
 }

@@ -28,3 +28,9 @@ pub(crate) fn transaction(backend: &'static str, results: &[Result<(), CommitErr
 pub(crate) fn batch_replayed() {
     metrics::counter!("relais_store_batches_replayed_total", "backend" => "sqlite").increment(1);
 }
+
+/// A read of a locker's doors on SQLite: from the writer's copy (`hit`) or from the database (`miss`).
+pub(crate) fn door_copy_read(hit: bool) {
+    let outcome = if hit { "hit" } else { "miss" };
+    metrics::counter!("relais_store_door_copy_reads_total", "backend" => "sqlite", "outcome" => outcome).increment(1);
+}

@@ -1335,7 +1335,9 @@ impl Store for SqliteStore {
                 compartment_row,
             )
         };
-        match self.compartments.lookup(point_id) {
+        let lookup = self.compartments.lookup(point_id);
+        crate::metrics::door_copy_read(matches!(lookup, Lookup::Hit(_)));
+        match lookup {
             Lookup::Hit(compartments) => Ok(compartments.as_ref().clone()),
             Lookup::Bypass => load(),
             Lookup::Load => {
