@@ -12,7 +12,8 @@
 //!
 //! A reader that misses loads the point from the database with a marker in place, so that a commit
 //! landing between its read and its insert cannot leave a stale copy behind: the writer flags the
-//! marker, and the reader then does not keep what it read.
+//! marker, and the reader then does not keep what it read; nor does a reader whose marker was evicted
+//! meanwhile (markers are numbered, so another reader's newer marker is not mistaken for its own).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,7 +27,8 @@ pub(crate) const CACHED_POINTS_MAX: usize = 8_192;
 
 enum Entry {
     /// A reader is loading the point; `touched` once a commit changed one of its compartments since.
-    Loading { touched: bool },
+    /// `load` names that reader's load: an evicted marker may be replaced by another reader's.
+    Loading { load: u64, touched: bool },
     /// The point's compartments as stored, in label order. Shared with the readers that got it, so a hit
     /// copies it outside the lock.
     Loaded(Arc<Vec<Compartment>>),
@@ -35,20 +37,21 @@ enum Entry {
 pub(crate) struct CompartmentCache {
     points: Mutex<HashMap<PointId, Entry>>,
     capacity: usize,
+    loads: std::sync::atomic::AtomicU64,
 }
 
 /// What a reader got: the compartments, or the go-ahead to load them (and `store` what it read).
 pub(crate) enum Lookup {
     Hit(Arc<Vec<Compartment>>),
-    /// The reader loads from the database and hands the result to `store`.
-    Load,
+    /// The reader loads from the database and hands the result to `store` with this load's number.
+    Load(u64),
     /// Another reader is loading this point: read from the database without caching.
     Bypass,
 }
 
 impl CompartmentCache {
     pub(crate) fn new(capacity: usize) -> CompartmentCache {
-        CompartmentCache { points: Mutex::new(HashMap::new()), capacity }
+        CompartmentCache { points: Mutex::new(HashMap::new()), capacity, loads: std::sync::atomic::AtomicU64::new(0) }
     }
 
     fn points(&self) -> std::sync::MutexGuard<'_, HashMap<PointId, Entry>> {
@@ -67,24 +70,26 @@ impl CompartmentCache {
                         points.remove(&victim);
                     }
                 }
-                points.insert(point_id, Entry::Loading { touched: false });
-                Lookup::Load
+                let load = self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                points.insert(point_id, Entry::Loading { load, touched: false });
+                Lookup::Load(load)
             }
         }
     }
 
-    /// A reader's load after `Lookup::Load` finished: kept unless a commit changed the point meanwhile
-    /// (or the load failed, `None`).
-    pub(crate) fn store(&self, point_id: PointId, loaded: Option<&[Compartment]>) {
+    /// A reader's load `load` after `Lookup::Load` finished: kept unless a commit changed the point
+    /// meanwhile (or the load failed, `None`).
+    pub(crate) fn store(&self, point_id: PointId, load: u64, loaded: Option<&[Compartment]>) {
         let mut points = self.points();
         match (points.get(&point_id), loaded) {
-            (Some(Entry::Loading { touched: false }), Some(compartments)) => {
+            (Some(Entry::Loading { load: marker, touched: false }), Some(compartments)) if *marker == load => {
                 points.insert(point_id, Entry::Loaded(Arc::new(compartments.to_vec())));
             }
-            (Some(Entry::Loading { .. }), _) => {
+            (Some(Entry::Loading { load: marker, .. }), _) if *marker == load => {
                 points.remove(&point_id);
             }
-            // Dropped meanwhile (another connection wrote): nothing to keep.
+            // Its marker was dropped meanwhile (evicted, or another connection wrote), perhaps replaced
+            // by another reader's: what this one read may predate commits nobody flagged. Not kept.
             _ => {}
         }
     }
@@ -97,7 +102,7 @@ impl CompartmentCache {
             let points = points.get_or_insert_with(|| self.points());
             match points.get_mut(&k.point_id) {
                 None => {}
-                Some(Entry::Loading { touched }) => *touched = true,
+                Some(Entry::Loading { touched, .. }) => *touched = true,
                 Some(Entry::Loaded(compartments)) => {
                     let compartments = Arc::make_mut(compartments);
                     let kept = match write {
@@ -184,14 +189,22 @@ mod tests {
     }
 
     fn loaded(cache: &CompartmentCache, doors: &[Compartment]) {
-        assert!(matches!(cache.lookup(point()), Lookup::Load));
-        cache.store(point(), Some(doors));
+        let Lookup::Load(load) = cache.lookup(point()) else { panic!("not a miss") };
+        cache.store(point(), load, Some(doors));
+    }
+
+    fn misses(cache: &CompartmentCache, point: PointId) -> u64 {
+        match cache.lookup(point) {
+            Lookup::Load(load) => load,
+            Lookup::Hit(_) => panic!("a hit"),
+            Lookup::Bypass => panic!("a load under way"),
+        }
     }
 
     fn hit(cache: &CompartmentCache) -> Vec<Compartment> {
         match cache.lookup(point()) {
             Lookup::Hit(doors) => doors.as_ref().clone(),
-            Lookup::Load => panic!("a miss"),
+            Lookup::Load(_) => panic!("a miss"),
             Lookup::Bypass => panic!("a load under way"),
         }
     }
@@ -231,23 +244,41 @@ mod tests {
         // Written at a version the copy does not have: the copy is wrong somewhere, forget it.
         let stale = Compartment { version: 7, ..reserved(&a, 9) };
         cache.committed([Write::UpdateCompartment(stale)].iter());
-        assert!(matches!(cache.lookup(point()), Lookup::Load));
+        misses(&cache, point());
     }
 
     #[test]
     fn a_load_overtaken_by_a_commit_is_not_kept() {
         let cache = CompartmentCache::new(8);
         let a = door(1, "A01");
-        assert!(matches!(cache.lookup(point()), Lookup::Load));
+        let load = misses(&cache, point());
         // A second reader meanwhile reads the database itself.
         assert!(matches!(cache.lookup(point()), Lookup::Bypass));
         // The writer commits a change to the point while the first reader is still reading.
         cache.committed([Write::UpdateCompartment(reserved(&a, 9))].iter());
-        cache.store(point(), Some(std::slice::from_ref(&a)));
-        assert!(matches!(cache.lookup(point()), Lookup::Load), "the read may predate the commit");
-        // A failed load leaves nothing either.
-        cache.store(point(), None);
-        assert!(matches!(cache.lookup(point()), Lookup::Load));
+        cache.store(point(), load, Some(std::slice::from_ref(&a)));
+        // The read may predate the commit: not kept. A failed load leaves nothing either.
+        let load = misses(&cache, point());
+        cache.store(point(), load, None);
+        misses(&cache, point());
+    }
+
+    #[test]
+    fn a_load_whose_marker_was_evicted_is_not_kept() {
+        let cache = CompartmentCache::new(1);
+        let a = door(1, "A01");
+        let first = misses(&cache, point());
+        // Another point takes the only place; a commit to this point then flags nothing.
+        let other = PointId::from_parts(1_800_000_000_000, [2; 10]);
+        misses(&cache, other);
+        cache.committed([Write::UpdateCompartment(reserved(&a, 9))].iter());
+        // A second reader misses and marks the point again; the first reader's older read comes back.
+        let second = misses(&cache, point());
+        cache.store(point(), first, Some(std::slice::from_ref(&a)));
+        assert!(matches!(cache.lookup(point()), Lookup::Bypass), "the second reader's marker stays");
+        let fresh = reserved(&a, 9);
+        cache.store(point(), second, Some(std::slice::from_ref(&fresh)));
+        assert_eq!(hit(&cache), vec![fresh]);
     }
 
     #[test]
@@ -256,14 +287,12 @@ mod tests {
         let a = door(1, "A01");
         loaded(&cache, std::slice::from_ref(&a));
         cache.forget([Write::UpdateCompartment(a.clone())].iter());
-        assert!(matches!(cache.lookup(point()), Lookup::Load));
-        cache.store(point(), Some(std::slice::from_ref(&a)));
+        loaded(&cache, std::slice::from_ref(&a));
         cache.clear();
-        assert!(matches!(cache.lookup(point()), Lookup::Load));
-        cache.store(point(), Some(std::slice::from_ref(&a)));
+        loaded(&cache, std::slice::from_ref(&a));
 
         let other = PointId::from_parts(1_800_000_000_000, [2; 10]);
-        assert!(matches!(cache.lookup(other), Lookup::Load));
+        misses(&cache, other);
         assert_eq!(cache.points().len(), 1, "one point at most");
     }
 }

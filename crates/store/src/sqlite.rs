@@ -1340,9 +1340,9 @@ impl Store for SqliteStore {
         match lookup {
             Lookup::Hit(compartments) => Ok(compartments.as_ref().clone()),
             Lookup::Bypass => load(),
-            Lookup::Load => {
+            Lookup::Load(number) => {
                 let loaded = load();
-                self.compartments.store(point_id, loaded.as_deref().ok());
+                self.compartments.store(point_id, number, loaded.as_deref().ok());
                 loaded
             }
         }
