@@ -1622,12 +1622,9 @@ mod tests {
     /// first, optimistic pass fails, and the batch is run again with savepoints).
     #[test]
     fn a_failing_command_leaves_nothing_and_the_rest_of_its_batch_commits() {
-        let file = std::env::temp_dir().join(format!("relais-batch-{}.db", std::process::id()));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-        }
-        drop(SqliteStore::open(&file).unwrap_or_else(|e| panic!("{e}")));
-        let c = Connection::open(&file).unwrap_or_else(|e| panic!("{e}"));
+        // A migrated file (removed when `test` is dropped), written here on a connection of the test's own.
+        let test = crate::testing::sqlite();
+        let c = Connection::open(&test.url).unwrap_or_else(|e| panic!("{e}"));
         configure(&c).unwrap_or_else(|e| panic!("{e}"));
 
         let batch = vec![
@@ -1651,21 +1648,14 @@ mod tests {
         let count: i64 =
             c.query_row("SELECT count(*) FROM merchants", [], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(count, 3);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-        }
     }
 
     /// The pickup-code lookup uses the partial unique index on codes, and writing a parcel evaluates that
     /// index's condition in place: a `state IN (...)` there built a temporary B-tree at every check.
     #[test]
     fn the_code_index_serves_lookups_and_costs_no_temporary_table_to_maintain() {
-        let file = std::env::temp_dir().join(format!("relais-plan-{}.db", std::process::id()));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-        }
-        drop(SqliteStore::open(&file).unwrap_or_else(|e| panic!("{e}")));
-        let c = Connection::open(&file).unwrap_or_else(|e| panic!("{e}"));
+        let test = crate::testing::sqlite();
+        let c = Connection::open(&test.url).unwrap_or_else(|e| panic!("{e}"));
         let plan: Vec<String> = c
             .prepare(&format!(
                 "EXPLAIN QUERY PLAN SELECT id FROM parcels WHERE point_id = ?1 AND code_digest = ?2 AND {WAITING_FOR_CODE}"
@@ -1688,10 +1678,6 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
             assert!(opcodes.iter().any(|op| op == "IdxInsert"), "{statement}: {opcodes:?}");
             assert!(!opcodes.iter().any(|op| op == "OpenEphemeral"), "{statement}: {opcodes:?}");
-        }
-        drop(c);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
         }
     }
 }
