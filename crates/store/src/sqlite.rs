@@ -5,7 +5,8 @@
 //! fails (a conflict) rolls back alone: the batch is then run again with each command in a savepoint
 //! (`commit_batch`). Reads use a small pool of read-only connections and run on the calling task: a read
 //! from the page cache takes microseconds, less than a hop to a blocking thread would
-//! (docs/adr/0001-storage-access.md).
+//! (docs/adr/0001-storage-access.md). A locker's doors are read from a copy the writer keeps exact
+//! (`compartment_cache.rs`, ADR 10).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
