@@ -28,6 +28,8 @@ pub struct LifecycleOptions {
     pub database_url: Option<String>,
     pub parcels: u32,
     pub concurrency: u32,
+    /// Also measure the ceiling with primary keys only (`--bare-ceiling`).
+    pub bare_ceiling: bool,
 }
 
 /// Compartments per bench locker; each task works at its own locker so tasks do not contend.
@@ -83,17 +85,60 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
     eprintln!("engine: {:.0} microseconds of relais CPU per lifecycle", engine_cpu * 1e6 / f64::from(options.parcels));
 
     // Ceiling: the same rows, plain statements, same batching.
-    let ceiling = fixture(ceiling_db.store.clone(), concurrency, NetworkRules::default()).await?;
+    let (ceiling_per_s, ceiling_cpu) = ceiling(&ceiling_db, &options, concurrency, false).await?;
+    eprintln!("ceiling: {ceiling_per_s:.0} lifecycles/s (same rows and batching as plain statements)");
+    eprintln!("ceiling: {ceiling_cpu:.0} microseconds of relais CPU per lifecycle");
+    let bare = if options.bare_ceiling {
+        let bare_db = Database::create(&options, "bare").await?;
+        let measured = ceiling(&bare_db, &options, concurrency, true).await;
+        bare_db.cleanup().await;
+        let (per_s, cpu) = measured?;
+        eprintln!("bare ceiling: {per_s:.0} lifecycles/s (the same rows with primary keys only, no other index)");
+        eprintln!("bare ceiling: {cpu:.0} microseconds of relais CPU per lifecycle");
+        Some(per_s)
+    } else {
+        None
+    };
+    engine_db.cleanup().await;
+    ceiling_db.cleanup().await;
+    let line = format!(
+        "lifecycles_per_s={:.0} p50_ms={p50:.3} p99_ms={p99:.3} ceiling_per_s={ceiling_per_s:.0} ratio={:.2}",
+        lifecycles_per_s,
+        lifecycles_per_s / ceiling_per_s
+    );
+    Ok(match bare {
+        Some(per_s) => format!("{line} bare_ceiling_per_s={per_s:.0}"),
+        None => line,
+    })
+}
+
+/// Writes the ceiling's rows into a fresh database and returns lifecycles per second and microseconds of
+/// this process's CPU per lifecycle. `bare`: the secondary indexes are dropped first, so that the figure
+/// is what the rows alone cost, the floor no choice of indexes can go below.
+async fn ceiling(
+    db: &Database,
+    options: &LifecycleOptions,
+    concurrency: usize,
+    bare: bool,
+) -> Result<(f64, f64), String> {
+    let ceiling = fixture(db.store.clone(), concurrency, NetworkRules::default()).await?;
     let commands = synthetic_commands(&ceiling, options.parcels as usize).await?;
     let cpu_before = crate::bench_network::cpu_seconds(std::process::id());
-    let spent = match (&ceiling_db.kind, options.backend) {
+    let spent = match (&db.kind, options.backend) {
         (DatabaseKind::Sqlite(path), Backend::Sqlite) => {
+            if bare {
+                relais_store::sqlite::drop_secondary_indexes(path).map_err(|e| e.to_string())?;
+            }
             // The engine's writer commits what is waiting: with `concurrency` tasks each waiting on its own
             // command, a batch holds up to `concurrency` commands.
             let batches: Vec<Vec<Vec<Write>>> = commands.chunks(concurrency).map(<[_]>::to_vec).collect();
+            drop(commands);
             relais_store::sqlite::ceiling_run(path, batches.into_iter()).map_err(|e| e.to_string())?
         }
         (DatabaseKind::Postgres(store), Backend::Postgres) => {
+            if bare {
+                store.drop_secondary_indexes().await.map_err(|e| e.to_string())?;
+            }
             // One lane per task, like the engine: lifecycle n runs at locker n % concurrency, in order.
             let mut lanes: Vec<Vec<Vec<Write>>> = vec![Vec::new(); concurrency];
             for (index, command) in commands.into_iter().enumerate() {
@@ -103,20 +148,9 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
         }
         _ => return Err("backend mismatch".into()),
     };
-    let ceiling_per_s = f64::from(options.parcels) / spent.as_secs_f64();
-    let ceiling_cpu = crate::bench_network::cpu_seconds(std::process::id()) - cpu_before;
-    eprintln!("ceiling: {ceiling_per_s:.0} lifecycles/s (same rows and batching as plain statements)");
-    eprintln!(
-        "ceiling: {:.0} microseconds of relais CPU per lifecycle",
-        ceiling_cpu * 1e6 / f64::from(options.parcels)
-    );
-    engine_db.cleanup().await;
-    ceiling_db.cleanup().await;
-    Ok(format!(
-        "lifecycles_per_s={:.0} p50_ms={p50:.3} p99_ms={p99:.3} ceiling_per_s={ceiling_per_s:.0} ratio={:.2}",
-        lifecycles_per_s,
-        lifecycles_per_s / ceiling_per_s
-    ))
+    let cpu = crate::bench_network::cpu_seconds(std::process::id()) - cpu_before;
+    let parcels = f64::from(options.parcels);
+    Ok((parcels / spent.as_secs_f64(), cpu * 1e6 / parcels))
 }
 
 async fn run_lifecycles(

@@ -251,6 +251,11 @@ enum BenchCommand {
         parcels: u32,
         #[arg(long, default_value_t = 32)]
         concurrency: u32,
+        /// Also write the ceiling's rows into a database with primary keys only (every other index
+        /// dropped): what the rows alone cost, whatever the indexes. Adds `bare_ceiling_per_s` to the
+        /// last line.
+        #[arg(long)]
+        bare_ceiling: bool,
     },
     /// Nearest-10 point searches with filters (open on arrival, size fits, free capacity) on the
     /// in-process index, against the same queries on PostGIS, plus HTTP searches against GET /healthz.
@@ -370,7 +375,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { common, listen, demo } => serve(load(&common, listen)?, demo).await,
-        Command::Bench { command: BenchCommand::Lifecycle { backend, database_url, parcels, concurrency } } => {
+        Command::Bench { command: BenchCommand::Lifecycle { backend, database_url, parcels, concurrency, bare_ceiling } } => {
             init_tracing("warn");
             let backend = match backend.as_str() {
                 "sqlite" => bench::Backend::Sqlite,
@@ -378,7 +383,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 _ => return Err("--backend must be sqlite or postgres".into()),
             };
             let line =
-                bench::lifecycle(bench::LifecycleOptions { backend, database_url, parcels, concurrency }).await?;
+                bench::lifecycle(bench::LifecycleOptions { backend, database_url, parcels, concurrency, bare_ceiling })
+                    .await?;
             println!("{line}");
             Ok(())
         }

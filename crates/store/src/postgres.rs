@@ -141,6 +141,29 @@ impl PostgresStore {
         Ok(started.elapsed())
     }
 
+    /// Drops every index of this schema that is not a primary key, for `relais bench lifecycle
+    /// --bare-ceiling`: what the rows alone cost to write. Never called on a database that serves. (The
+    /// schema's unique rules are all `CREATE UNIQUE INDEX`, none a table constraint.)
+    pub async fn drop_secondary_indexes(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT i.relname::text FROM pg_index x
+                 JOIN pg_class i ON i.oid = x.indexrelid
+                 JOIN pg_namespace n ON n.oid = i.relnamespace
+                 WHERE n.nspname = current_schema() AND NOT x.indisprimary
+                   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
+                &[],
+            )
+            .await
+            .map_err(StoreError::new)?;
+        for row in rows {
+            let index: String = row.get(0);
+            client.batch_execute(&format!("DROP INDEX \"{index}\"")).await.map_err(StoreError::new)?;
+        }
+        Ok(())
+    }
+
     /// Table name -> column names, for the test that both schemas agree.
     pub async fn schema_columns(&self) -> StoreResult<Vec<(String, Vec<String>)>> {
         let rows = self

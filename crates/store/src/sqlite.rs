@@ -201,6 +201,22 @@ pub fn ceiling_run(
     Ok(spent)
 }
 
+/// Drops every index that is not a table's own key, for `relais bench lifecycle --bare-ceiling`: what the
+/// rows alone cost to write. Never called on a database that serves.
+pub fn drop_secondary_indexes(path: &Path) -> StoreResult<()> {
+    let connection = Connection::open(path).map_err(StoreError::new)?;
+    configure(&connection)?;
+    // `sql IS NULL`: the indexes SQLite made itself for a PRIMARY KEY or UNIQUE in a table's definition.
+    let names: Vec<String> = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(StoreError::new)?;
+    for name in names {
+        connection.execute_batch(&format!("DROP INDEX \"{name}\"")).map_err(StoreError::new)?;
+    }
+    Ok(())
+}
+
 /// Page cache and memory map per connection: the hot pages (compartments, recent parcels, index
 /// upper levels) stay in memory, and reads of the rest avoid a system call each. The measured effect on
 /// `relais bench lifecycle` is in docs/benchmarks.md.
