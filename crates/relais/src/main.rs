@@ -375,7 +375,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { common, listen, demo } => serve(load(&common, listen)?, demo).await,
-        Command::Bench { command: BenchCommand::Lifecycle { backend, database_url, parcels, concurrency, bare_ceiling } } => {
+        Command::Bench {
+            command: BenchCommand::Lifecycle { backend, database_url, parcels, concurrency, bare_ceiling },
+        } => {
             init_tracing("warn");
             let backend = match backend.as_str() {
                 "sqlite" => bench::Backend::Sqlite,

@@ -5,6 +5,7 @@
 mod compartment_cache;
 pub mod metrics;
 pub mod postgres;
+mod postgres_commit;
 pub mod sqlite;
 pub mod testing;
 

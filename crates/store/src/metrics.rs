@@ -24,9 +24,10 @@ pub(crate) fn transaction(backend: &'static str, results: &[Result<(), CommitErr
     metrics::histogram!("relais_store_transaction_seconds", "backend" => backend).record(took.as_secs_f64());
 }
 
-/// A SQLite batch in which a command failed, run again with a savepoint per command.
-pub(crate) fn batch_replayed() {
-    metrics::counter!("relais_store_batches_replayed_total", "backend" => "sqlite").increment(1);
+/// A batch in which a command failed, run again command by command (SQLite: with a savepoint per command
+/// in one transaction; PostgreSQL: a transaction per command).
+pub(crate) fn batch_replayed(backend: &'static str) {
+    metrics::counter!("relais_store_batches_replayed_total", "backend" => backend).increment(1);
 }
 
 /// A read of a locker's doors on SQLite: from the writer's copy (`hit`) or from the database (`miss`).

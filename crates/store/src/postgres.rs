@@ -54,15 +54,24 @@ type Param<'a> = &'a (dyn ToSql + Sync);
 
 pub struct PostgresStore {
     pool: Pool,
+    /// Group commit (postgres_commit.rs): every command is committed through these.
+    lanes: crate::postgres_commit::Lanes,
 }
 
 impl PostgresStore {
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| StoreError(format!("invalid database URL: {e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(POOL_CONNECTIONS_MAX).build().map_err(StoreError::new)?;
-        let store = PostgresStore { pool };
+        // The commit lanes have connections of their own: queued behind reads, commits would wait for a
+        // connection while the reads that follow them wait for the commits.
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let commit_pool =
+            Pool::builder(manager).max_size(crate::postgres_commit::LANES).build().map_err(StoreError::new)?;
+        let lanes = crate::postgres_commit::Lanes::start(&commit_pool, crate::postgres_commit::LANES);
+        let store = PostgresStore { pool, lanes };
         store.migrate().await?;
         Ok(store)
     }
@@ -119,18 +128,18 @@ impl PostgresStore {
     }
 
     /// The storage ceiling for the lifecycle benchmark: applies prepared commands with the same
-    /// statements as `commit`, one transaction per command, with no reads and no rules. Each lane is a
-    /// sequence that must stay in order (the commands of one compartment); lanes run concurrently, each
-    /// on its own connection. Returns the wall time.
+    /// statements and the same group commit as `commit`, with no reads and no rules. Each lane is a
+    /// sequence that must stay in order (the commands of one locker), one command waiting at a time like
+    /// the engine's tasks; lanes run concurrently. Returns the wall time.
     pub async fn ceiling_run(&self, lanes: Vec<Vec<Vec<Write>>>) -> Result<std::time::Duration, CommitError> {
         let started = std::time::Instant::now();
+        let store = self.lanes.clone();
         let mut tasks = tokio::task::JoinSet::new();
         for lane in lanes {
-            let pool = self.pool.clone();
+            let store = store.clone();
             tasks.spawn(async move {
-                let client = pool.get().await.map_err(|e| CommitError::Store(StoreError::new(e)))?;
                 for command in lane {
-                    run_transaction(&client, &command).await?;
+                    store.commit(command).await?;
                 }
                 Ok::<(), CommitError>(())
             });
@@ -204,8 +213,12 @@ fn commit_error(e: tokio_postgres::Error) -> CommitError {
             Some(what) => CommitError::Duplicate { what },
             None => CommitError::Store(StoreError::new(&e)),
         },
+        // A lock not granted in time only happens to a group-commit batch (postgres_commit.rs), which is
+        // then run again command by command: a lost race too.
         Some(db)
-            if *db.code() == SqlState::T_R_SERIALIZATION_FAILURE || *db.code() == SqlState::T_R_DEADLOCK_DETECTED =>
+            if *db.code() == SqlState::T_R_SERIALIZATION_FAILURE
+                || *db.code() == SqlState::T_R_DEADLOCK_DETECTED
+                || *db.code() == SqlState::LOCK_NOT_AVAILABLE =>
         {
             CommitError::Conflict
         }
@@ -238,11 +251,13 @@ fn uuid<T>(id: Id<T>) -> Uuid {
 /// `ROLLBACK` when a statement failed or a versioned update matched no row. The statements are prepared
 /// first, in order (a cached statement needs no round trip), so the pipelined sends keep the order of
 /// the writes (a compartment after its point).
-async fn run_transaction(client: &Client, writes: &[Write]) -> Result<(), CommitError> {
+///
+/// `begin` opens the transaction: `BEGIN`, or with settings of its own (postgres_commit.rs).
+pub(crate) async fn run_transaction(client: &Client, begin: &str, writes: &[Write]) -> Result<(), CommitError> {
     for write in writes {
         client.prepare_cached(sql_of(write)).await.map_err(commit_error)?;
     }
-    let begin = client.batch_execute("BEGIN");
+    let begin = client.batch_execute(begin);
     let statements = futures_util::future::join_all(writes.iter().map(|write| apply(client, write)));
     let (begun, results) = futures_util::future::join(begin, statements).await;
     // The first failure in write order is the cause; later statements only report the aborted transaction.
@@ -259,14 +274,18 @@ async fn run_transaction(client: &Client, writes: &[Write]) -> Result<(), Commit
 /// A pooled connection used for a transaction. If the commit future is dropped half-way (a cancelled
 /// request) or the transaction could not be closed cleanly, the connection is discarded instead of going
 /// back to the pool with a transaction open.
-struct Checkout(Option<deadpool_postgres::Object>);
+pub(crate) struct Checkout(Option<deadpool_postgres::Object>);
 
 impl Checkout {
-    fn client(&mut self) -> &Client {
+    pub(crate) fn new(object: deadpool_postgres::Object) -> Checkout {
+        Checkout(Some(object))
+    }
+
+    pub(crate) fn client(&mut self) -> &Client {
         self.0.as_ref().unwrap_or_else(|| unreachable!("used after release"))
     }
 
-    fn release(mut self, clean: bool) {
+    pub(crate) fn release(mut self, clean: bool) {
         if let Some(object) = self.0.take()
             && !clean
         {
@@ -1447,12 +1466,6 @@ impl Store for PostgresStore {
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError> {
-        let mut connection = Checkout(Some(self.client().await?));
-        let started = std::time::Instant::now();
-        let result = run_transaction(connection.client(), &writes).await;
-        crate::metrics::transaction("postgres", std::slice::from_ref(&result), started.elapsed());
-        connection
-            .release(result.is_ok() || matches!(result, Err(CommitError::Conflict | CommitError::Duplicate { .. })));
-        result
+        self.lanes.commit(writes).await
     }
 }

@@ -338,7 +338,7 @@ fn commit_batch(c: &Connection, batch: &[Job]) -> Vec<Result<(), CommitError>> {
     if let Err(e) = c.execute_batch("ROLLBACK") {
         return every_command_fails(batch, &e);
     }
-    crate::metrics::batch_replayed();
+    crate::metrics::batch_replayed("sqlite");
     commit_batch_in_savepoints(c, batch)
 }
 

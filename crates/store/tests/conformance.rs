@@ -683,6 +683,55 @@ async fn a_commit_is_all_or_nothing() {
     }
 }
 
+/// Many commands at once, so that the store commits them in batches (SQLite's writer, PostgreSQL's commit
+/// lanes): a command that fails in a batch gets its own error and leaves nothing behind, and every other
+/// command of the batch still commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commands_committed_together_keep_their_own_answers() {
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        let (_, compartments) = w.app.point(&Caller::system(), w.locker.id).await.unwrap();
+        let taken = w.app.create_merchant(&Caller::system(), "Taken").await.unwrap();
+        // A stale copy: the door moves on, so an update made from this one matches no row.
+        let stale = compartments[0].clone();
+        let moved = relais_domain::compartment::Compartment { state: CompartmentState::Disabled, ..stale.clone() };
+        w.app.store.commit(vec![Write::UpdateCompartment(moved)]).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..60 {
+            let store = w.app.store.clone();
+            let merchant =
+                relais_app::ports::Merchant { id: w.app.new_id(), name: format!("M{n}"), created_at: start() };
+            // Every fifth command repeats a merchant id, every fifth (offset) carries a stale door.
+            let writes = match n % 5 {
+                1 => vec![Write::InsertMerchant(relais_app::ports::Merchant { id: taken.id, ..merchant.clone() })],
+                3 => vec![Write::InsertMerchant(merchant.clone()), Write::UpdateCompartment(stale.clone())],
+                _ => vec![Write::InsertMerchant(merchant.clone())],
+            };
+            tasks.spawn(async move { (n, merchant.id, store.commit(writes).await) });
+        }
+        let mut outcomes = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            outcomes.push(done.unwrap());
+        }
+        assert_eq!(outcomes.len(), 60);
+        for (n, id, result) in outcomes {
+            let stored = w.app.store.merchant(id).await.unwrap();
+            match n % 5 {
+                1 => assert!(matches!(result, Err(CommitError::Duplicate { what: "id" })), "{name} {n}: {result:?}"),
+                3 => {
+                    assert!(matches!(result, Err(CommitError::Conflict)), "{name} {n}: {result:?}");
+                    assert!(stored.is_none(), "{name} {n}: nothing of a failed command is kept");
+                }
+                _ => {
+                    assert!(result.is_ok(), "{name} {n}: {result:?}");
+                    assert_eq!(stored.unwrap().name, format!("M{n}"), "{name} {n}");
+                }
+            }
+        }
+        assert_eq!(w.app.store.merchant(taken.id).await.unwrap().unwrap().name, "Taken", "{name}");
+    }
+}
+
 #[tokio::test]
 async fn lapsed_reservations_are_tidied() {
     for w in worlds().await {
