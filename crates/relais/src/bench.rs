@@ -127,7 +127,8 @@ async fn ceiling(
     let spent = match (&db.kind, options.backend) {
         (DatabaseKind::Sqlite(path), Backend::Sqlite) => {
             if bare {
-                relais_store::sqlite::drop_secondary_indexes(path).map_err(|e| e.to_string())?;
+                let dropped = relais_store::sqlite::drop_secondary_indexes(path).map_err(|e| e.to_string())?;
+                eprintln!("bare ceiling: {dropped} secondary indexes dropped");
             }
             // The engine's writer commits what is waiting: with `concurrency` tasks each waiting on its own
             // command, a batch holds up to `concurrency` commands.
@@ -137,7 +138,8 @@ async fn ceiling(
         }
         (DatabaseKind::Postgres(store), Backend::Postgres) => {
             if bare {
-                store.drop_secondary_indexes().await.map_err(|e| e.to_string())?;
+                let dropped = store.drop_secondary_indexes().await.map_err(|e| e.to_string())?;
+                eprintln!("bare ceiling: {dropped} secondary indexes dropped");
             }
             // One lane per task, like the engine: lifecycle n runs at locker n % concurrency, in order.
             let mut lanes: Vec<Vec<Vec<Write>>> = vec![Vec::new(); concurrency];

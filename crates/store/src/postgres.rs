@@ -151,9 +151,10 @@ impl PostgresStore {
     }
 
     /// Drops every index of this schema that is not a primary key, for `relais bench lifecycle
-    /// --bare-ceiling`: what the rows alone cost to write. Never called on a database that serves. (The
+    /// --bare-ceiling`: what the rows alone cost to write; returns how many. Never called on a database that
+    /// serves. (The
     /// schema's unique rules are all `CREATE UNIQUE INDEX`, none a table constraint.)
-    pub async fn drop_secondary_indexes(&self) -> StoreResult<()> {
+    pub async fn drop_secondary_indexes(&self) -> StoreResult<usize> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -166,11 +167,11 @@ impl PostgresStore {
             )
             .await
             .map_err(StoreError::new)?;
-        for row in rows {
+        for row in &rows {
             let index: String = row.get(0);
             client.batch_execute(&format!("DROP INDEX \"{index}\"")).await.map_err(StoreError::new)?;
         }
-        Ok(())
+        Ok(rows.len())
     }
 
     /// Table name -> column names, for the test that both schemas agree.
