@@ -30,7 +30,7 @@ use relais_domain::value::{Email, ParcelNumber, Phone};
 use crate::auth::{ApiKey, Role};
 
 /// Failure of the storage itself (connection lost, disk full, corrupt row). Never a business rule.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("storage error: {0}")]
 pub struct StoreError(pub String);
 
@@ -42,7 +42,7 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CommitError {
     /// A versioned row changed since it was read; nothing was written.
     #[error("a row changed since it was read")]

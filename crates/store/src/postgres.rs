@@ -70,7 +70,7 @@ impl PostgresStore {
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let commit_pool =
             Pool::builder(manager).max_size(crate::postgres_commit::LANES).build().map_err(StoreError::new)?;
-        let lanes = crate::postgres_commit::Lanes::start(&commit_pool, crate::postgres_commit::LANES);
+        let lanes = crate::postgres_commit::Lanes::start(&commit_pool, &pool, crate::postgres_commit::LANES);
         let store = PostgresStore { pool, lanes };
         store.migrate().await?;
         Ok(store)
@@ -214,12 +214,13 @@ fn commit_error(e: tokio_postgres::Error) -> CommitError {
             Some(what) => CommitError::Duplicate { what },
             None => CommitError::Store(StoreError::new(&e)),
         },
-        // A lock not granted in time only happens to a group-commit batch (postgres_commit.rs), which is
-        // then run again command by command: a lost race too.
+        // Only a commit lane sets a lock timeout (postgres_commit.rs); it runs the commands again outside
+        // the lane, so no caller sees this error.
+        Some(db) if *db.code() == SqlState::LOCK_NOT_AVAILABLE => {
+            CommitError::Store(StoreError(crate::postgres_commit::LOCK_NOT_GRANTED.into()))
+        }
         Some(db)
-            if *db.code() == SqlState::T_R_SERIALIZATION_FAILURE
-                || *db.code() == SqlState::T_R_DEADLOCK_DETECTED
-                || *db.code() == SqlState::LOCK_NOT_AVAILABLE =>
+            if *db.code() == SqlState::T_R_SERIALIZATION_FAILURE || *db.code() == SqlState::T_R_DEADLOCK_DETECTED =>
         {
             CommitError::Conflict
         }
@@ -254,7 +255,7 @@ fn uuid<T>(id: Id<T>) -> Uuid {
 /// the writes (a compartment after its point).
 ///
 /// `begin` opens the transaction: `BEGIN`, or with settings of its own (postgres_commit.rs).
-pub(crate) async fn run_transaction(client: &Client, begin: &str, writes: &[Write]) -> Result<(), CommitError> {
+pub(crate) async fn run_transaction(client: &Client, begin: &str, writes: &[&Write]) -> Result<(), CommitError> {
     for write in writes {
         client.prepare_cached(sql_of(write)).await.map_err(commit_error)?;
     }

@@ -30,11 +30,14 @@ pub(crate) const LANES: usize = 4;
 /// does not hold many small ones, and a failed batch does not cost too many commands a second run.
 const BATCH_COMMANDS_MAX: usize = 64;
 const BATCH_WRITES_MAX: usize = 2_000;
-/// A batch waits at most this long for a row lock before it gives up and its commands run one by one.
-/// Without it, a batch holding rows of several points could close a cycle of waits with another
-/// process's transaction (an import updating thousands of points), and PostgreSQL would break it only
-/// after `deadlock_timeout` (1 s), perhaps by aborting the import. With it, the batch always yields first.
-const BATCH_BEGIN: &str = "BEGIN; SET LOCAL lock_timeout = '50ms'";
+/// A lane's transaction waits at most this long for a row lock; then its commands run again one by one,
+/// outside the lane. Without it, a lane would stand behind a long transaction of another process (an
+/// import updating thousands of points) with every command queued behind it, and a batch holding rows of
+/// several points could close a cycle of waits with that transaction, which PostgreSQL breaks only after
+/// `deadlock_timeout` (1 s), perhaps by aborting the import. With it, the lane always yields first.
+const LANE_BEGIN: &str = "BEGIN; SET LOCAL lock_timeout = '50ms'";
+/// How a lane's lock timeout reads as an error (postgres.rs `commit_error`); only lanes set one.
+pub(crate) const LOCK_NOT_GRANTED: &str = "a row lock was not granted within the commit lane's lock timeout";
 /// Commands waiting per lane before a caller waits to hand over its own.
 const LANE_QUEUE: usize = 1_024;
 
@@ -54,11 +57,13 @@ pub(crate) struct Lanes {
 
 impl Lanes {
     /// Starts the lanes on the current tokio runtime.
-    pub(crate) fn start(pool: &Pool, lanes: usize) -> Lanes {
+    /// `pool` holds the lanes' own connections; `elsewhere` (the store's main pool) serves the commands
+    /// that run again outside the lanes.
+    pub(crate) fn start(pool: &Pool, elsewhere: &Pool, lanes: usize) -> Lanes {
         let senders = (0..lanes.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(LANE_QUEUE);
-                tokio::spawn(lane(pool.clone(), receiver));
+                tokio::spawn(lane(pool.clone(), elsewhere.clone(), receiver));
                 sender
             })
             .collect();
@@ -90,7 +95,7 @@ fn locker_of(writes: &[Write]) -> Option<u128> {
     })
 }
 
-async fn lane(pool: Pool, mut receiver: mpsc::Receiver<Pending>) {
+async fn lane(pool: Pool, elsewhere: Pool, mut receiver: mpsc::Receiver<Pending>) {
     while let Some(first) = receiver.recv().await {
         let mut writes = first.writes.len();
         let mut batch = vec![first];
@@ -103,69 +108,74 @@ async fn lane(pool: Pool, mut receiver: mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let (commands, replies): (Vec<Vec<Write>>, Vec<_>) = batch.into_iter().map(|p| (p.writes, p.reply)).unzip();
-        let results = commit_batch(&pool, commands).await;
-        for (reply, result) in replies.into_iter().zip(results) {
-            // A caller that went away (a cancelled request) no longer wants the answer; its command is
-            // committed or not all the same, as on SQLite's writer.
-            let _ = reply.send(result);
-        }
-    }
-}
-
-/// Runs the batch in one transaction; if it fails, each command again in its own. One outcome per
-/// command, in order.
-async fn commit_batch(pool: &Pool, commands: Vec<Vec<Write>>) -> Vec<Result<(), CommitError>> {
-    if commands.len() == 1 {
-        return vec![commit_one(pool, &commands[0]).await];
-    }
-    let mut all = Vec::with_capacity(commands.iter().map(Vec::len).sum());
-    let mut bounds = Vec::with_capacity(commands.len());
-    for command in commands {
-        let start = all.len();
-        all.extend(command);
-        bounds.push(start..all.len());
-    }
-    let together = match pool.get().await {
-        Ok(client) => {
-            let mut connection = Checkout::new(client);
-            let started = Instant::now();
-            let together = run_transaction(connection.client(), BATCH_BEGIN, &all).await;
-            if together.is_ok() {
-                let results: Vec<_> = bounds.iter().map(|_| Ok(())).collect();
-                crate::metrics::transaction("postgres", &results, started.elapsed());
+        let all: Vec<&Write> = batch.iter().flat_map(|p| &p.writes).collect();
+        let result = commit_in_lane(&pool, &all, batch.len()).await;
+        drop(all);
+        // A single command refused on its own merits (a conflict, a duplicate) has its answer; anything
+        // else runs again, command by command, outside the lane, which goes on with the next batch.
+        let answered = batch.len() == 1 && !matches!(&result, Err(e) if must_run_again(e));
+        if result.is_ok() || answered {
+            for pending in batch {
+                // A caller that went away (a cancelled request) no longer wants the answer; its command
+                // is committed or not all the same, as on SQLite's writer.
+                let _ = pending.reply.send(result.clone());
             }
-            connection.release(clean(&together));
-            together
+            continue;
         }
-        Err(e) => Err(CommitError::Store(StoreError(format!("PostgreSQL connection: {e}")))),
-    };
-    if together.is_ok() {
-        return bounds.iter().map(|_| Ok(())).collect();
+        crate::metrics::batch_replayed("postgres");
+        for pending in batch {
+            let elsewhere = elsewhere.clone();
+            tokio::spawn(async move {
+                let result = commit_alone(&elsewhere, &pending.writes).await;
+                let _ = pending.reply.send(result);
+            });
+        }
     }
-    crate::metrics::batch_replayed("postgres");
-    let mut results = Vec::with_capacity(bounds.len());
-    for range in bounds {
-        results.push(commit_one(pool, &all[range]).await);
-    }
-    results
 }
 
-/// One command in a transaction of its own.
-async fn commit_one(pool: &Pool, writes: &[Write]) -> Result<(), CommitError> {
+/// The lane's transaction: every command of the batch, in order, waiting at most `lock_timeout` for a
+/// row lock.
+async fn commit_in_lane(pool: &Pool, all: &[&Write], commands: usize) -> Result<(), CommitError> {
     let mut connection = match pool.get().await {
         Ok(client) => Checkout::new(client),
         Err(e) => return Err(CommitError::Store(StoreError(format!("PostgreSQL connection: {e}")))),
     };
     let started = Instant::now();
-    let result = run_transaction(connection.client(), "BEGIN", writes).await;
+    let result = run_transaction(connection.client(), LANE_BEGIN, all).await;
+    let outcomes: Vec<_> = (0..commands).map(|_| result.clone()).collect();
+    if result.is_ok() || commands == 1 {
+        crate::metrics::transaction("postgres", &outcomes, started.elapsed());
+    }
+    connection.release(clean(&result));
+    result
+}
+
+/// One command in a transaction of its own, as it would run without lanes: on a connection of the
+/// store's main pool, waiting for row locks as long as PostgreSQL lets it.
+async fn commit_alone(pool: &Pool, writes: &[Write]) -> Result<(), CommitError> {
+    let mut connection = match pool.get().await {
+        Ok(client) => Checkout::new(client),
+        Err(e) => return Err(CommitError::Store(StoreError(format!("PostgreSQL connection: {e}")))),
+    };
+    let writes: Vec<&Write> = writes.iter().collect();
+    let started = Instant::now();
+    let result = run_transaction(connection.client(), "BEGIN", &writes).await;
     crate::metrics::transaction("postgres", std::slice::from_ref(&result), started.elapsed());
     connection.release(clean(&result));
     result
 }
 
+/// Whether a lone command's failure says nothing about the command itself (a lock not granted in time,
+/// a connection lost), so that it deserves a run of its own.
+fn must_run_again(error: &CommitError) -> bool {
+    matches!(error, CommitError::Store(_))
+}
+
 /// Whether the connection is known to be back outside any transaction: the statement failed on the
 /// server (a conflict, a duplicate) and was rolled back, or it committed.
 fn clean(result: &Result<(), CommitError>) -> bool {
-    result.is_ok() || matches!(result, Err(CommitError::Conflict | CommitError::Duplicate { .. }))
+    match result {
+        Ok(()) | Err(CommitError::Conflict | CommitError::Duplicate { .. }) => true,
+        Err(CommitError::Store(StoreError(message))) => message == LOCK_NOT_GRANTED,
+    }
 }

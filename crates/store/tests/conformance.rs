@@ -732,6 +732,65 @@ async fn commands_committed_together_keep_their_own_answers() {
     }
 }
 
+/// PostgreSQL only: another process's transaction holds a row lock (as an import holds its points). The
+/// command that needs that row waits for it, and only that one: the commands that would have been
+/// committed with it, or after it by the same commit lane, go through meanwhile (ADR 11).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_held_elsewhere_holds_up_only_the_command_that_needs_it() {
+    let Some(test) = testing::postgres().await else { return };
+    let url = test.url.clone();
+    let w = world(test).await;
+    let (_, doors) = w.app.point(&Caller::system(), w.locker.id).await.unwrap();
+    let (elsewhere, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    elsewhere.batch_execute("BEGIN").await.unwrap();
+    elsewhere.execute("SELECT 1 FROM compartments WHERE id = $1 FOR UPDATE", &[&doors[0].id.uuid()]).await.unwrap();
+
+    let disable = |door: &relais_domain::compartment::Compartment| {
+        vec![Write::UpdateCompartment(relais_domain::compartment::Compartment {
+            state: CompartmentState::Disabled,
+            ..door.clone()
+        })]
+    };
+    let store = w.app.store.clone();
+    let blocked = tokio::spawn({
+        let writes = disable(&doors[0]);
+        async move { store.commit(writes).await }
+    });
+    // Let the blocked command reach its lane before the others, which name the same locker (so the same
+    // lane) or no locker at all.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut others = tokio::task::JoinSet::new();
+    for door in &doors[1..] {
+        let (store, writes) = (w.app.store.clone(), disable(door));
+        others.spawn(async move { store.commit(writes).await });
+    }
+    for n in 0..8 {
+        let store = w.app.store.clone();
+        let merchant = relais_app::ports::Merchant { id: w.app.new_id(), name: format!("M{n}"), created_at: start() };
+        others.spawn(async move { store.commit(vec![Write::InsertMerchant(merchant)]).await });
+    }
+    // A guard against a hang, not a measure: these must all finish while the lock is still held.
+    let done = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut results = Vec::new();
+        while let Some(result) = others.join_next().await {
+            results.push(result.unwrap());
+        }
+        results
+    })
+    .await
+    .expect("commands that need no locked row wait for none");
+    assert_eq!(done.len(), doors.len() - 1 + 8);
+    assert!(done.iter().all(Result::is_ok), "{done:?}");
+    assert!(!blocked.is_finished(), "the command on the locked row waits for it");
+
+    elsewhere.batch_execute("COMMIT").await.unwrap();
+    let result = tokio::time::timeout(std::time::Duration::from_secs(30), blocked).await.unwrap().unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    let (_, doors) = w.app.point(&Caller::system(), w.locker.id).await.unwrap();
+    assert!(doors.iter().all(|d| d.state == CompartmentState::Disabled), "{doors:?}");
+}
+
 #[tokio::test]
 async fn lapsed_reservations_are_tidied() {
     for w in worlds().await {
