@@ -1,17 +1,18 @@
 //! Group commit on PostgreSQL: the commands of one process are committed by a few lanes, each on a
-//! connection of the pool, and a lane commits what waits for it in one transaction. On a 2-core machine
+//! connection of its own, and a lane commits what waits for it in one transaction. On a 2-core machine
 //! a transaction per command spent most of the server's time on the fixed cost of each transaction
 //! (`BEGIN`, `COMMIT` and its WAL flush, the round trips, waking a backend): measured with
 //! `relais bench lifecycle --backend postgres`, the same rows written one command per transaction reached
-//! ~700 lifecycles/s, in batches ~1,300 (docs/benchmarks.md, session 8; ADR 11).
+//! ~700 lifecycles/s, in batches ~1,000-1,300 (docs/benchmarks.md, session 8; ADR 11).
 //!
 //! A batch means exactly what its commands would mean one after the other: they run in arrival order in
 //! one transaction, and if any of them fails (a versioned update that matched no row, a duplicate, a
-//! deadlock) the batch is rolled back and each command runs again in a transaction of its own, so that
-//! each gets its own answer and none is lost or half applied. Commands about one locker (the first
-//! point their writes name) go to the same lane, so two lanes of a process do not wait on each other's
-//! row locks; processes sharing the database still meet on rows, as before, and their conditional
-//! statements decide.
+//! deadlock, a row lock not granted within 50 ms) the batch is rolled back and each of its commands runs
+//! again in a transaction of its own, outside the lane, as it would have without lanes; each gets its
+//! own answer and none is lost or half applied, and the lane goes on with the next batch. Commands about
+//! one locker (the first point their writes name) go to the same lane, so two lanes of a process do not
+//! wait on each other's row locks; processes sharing the database still meet on rows, as before, and
+//! their conditional statements decide.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
