@@ -1,7 +1,9 @@
 //! `relais bench lifecycle`: full parcel lifecycles (announce, deposit, pickup) through the use-case
 //! layer on a real, durable store, and in the same run the storage ceiling: the same rows written with
 //! the backend's plain statements, same batching, no reads and no logic. The last line is
-//! machine-readable: `lifecycles_per_s=<n> p50_ms=<x> p99_ms=<x> ceiling_per_s=<n> ratio=<engine/ceiling>`.
+//! machine-readable: `lifecycles_per_s=<n> p50_ms=<x> p99_ms=<x> ceiling_per_s=<n> ratio=<engine/ceiling>`,
+//! followed by `bare_ceiling_per_s=<n>` with `--bare-ceiling` (the same rows with no index but the
+//! tables' keys: what the rows alone cost).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -151,9 +151,8 @@ impl PostgresStore {
     }
 
     /// Drops every index of this schema that is not a primary key, for `relais bench lifecycle
-    /// --bare-ceiling`: what the rows alone cost to write; returns how many. Never called on a database that
-    /// serves. (The
-    /// schema's unique rules are all `CREATE UNIQUE INDEX`, none a table constraint.)
+    /// --bare-ceiling`: what the rows alone cost to write; returns how many. Never called on a database
+    /// that serves. (The schema's unique rules are all `CREATE UNIQUE INDEX`, none a table constraint.)
     pub async fn drop_secondary_indexes(&self) -> StoreResult<usize> {
         let client = self.client().await?;
         let rows = client
