@@ -110,7 +110,7 @@ async fn lane(pool: Pool, elsewhere: Pool, mut receiver: mpsc::Receiver<Pending>
             }
         }
         let all: Vec<&Write> = batch.iter().flat_map(|p| &p.writes).collect();
-        let result = commit_in_lane(&pool, &all, batch.len()).await;
+        let result = commit_on(&pool, LANE_BEGIN, &all, batch.len()).await;
         drop(all);
         // A single command refused on its own merits (a conflict, a duplicate) has its answer; anything
         // else runs again, command by command, outside the lane, which goes on with the next batch.
@@ -127,41 +127,29 @@ async fn lane(pool: Pool, elsewhere: Pool, mut receiver: mpsc::Receiver<Pending>
         for pending in batch {
             let elsewhere = elsewhere.clone();
             tokio::spawn(async move {
-                let result = commit_alone(&elsewhere, &pending.writes).await;
+                let writes: Vec<&Write> = pending.writes.iter().collect();
+                let result = commit_on(&elsewhere, "BEGIN", &writes, 1).await;
                 let _ = pending.reply.send(result);
             });
         }
     }
 }
 
-/// The lane's transaction: every command of the batch, in order, waiting at most `lock_timeout` for a
-/// row lock.
-async fn commit_in_lane(pool: &Pool, all: &[&Write], commands: usize) -> Result<(), CommitError> {
+/// One transaction on a connection of `pool`, opened by `begin`, carrying the writes of `commands`
+/// commands: a lane's batch (`LANE_BEGIN`), or one command run again on its own (`BEGIN`, waiting for row
+/// locks as long as PostgreSQL lets it, as it would without lanes). Recorded in the metrics when it tells
+/// each command's outcome: it committed, or it carried one command.
+async fn commit_on(pool: &Pool, begin: &str, writes: &[&Write], commands: usize) -> Result<(), CommitError> {
     let mut connection = match pool.get().await {
         Ok(client) => Checkout::new(client),
         Err(e) => return Err(CommitError::Store(StoreError(format!("PostgreSQL connection: {e}")))),
     };
     let started = Instant::now();
-    let result = run_transaction(connection.client(), LANE_BEGIN, all).await;
-    let outcomes: Vec<_> = (0..commands).map(|_| result.clone()).collect();
+    let result = run_transaction(connection.client(), begin, writes).await;
     if result.is_ok() || commands == 1 {
+        let outcomes: Vec<_> = (0..commands).map(|_| result.clone()).collect();
         crate::metrics::transaction("postgres", &outcomes, started.elapsed());
     }
-    connection.release(clean(&result));
-    result
-}
-
-/// One command in a transaction of its own, as it would run without lanes: on a connection of the
-/// store's main pool, waiting for row locks as long as PostgreSQL lets it.
-async fn commit_alone(pool: &Pool, writes: &[Write]) -> Result<(), CommitError> {
-    let mut connection = match pool.get().await {
-        Ok(client) => Checkout::new(client),
-        Err(e) => return Err(CommitError::Store(StoreError(format!("PostgreSQL connection: {e}")))),
-    };
-    let writes: Vec<&Write> = writes.iter().collect();
-    let started = Instant::now();
-    let result = run_transaction(connection.client(), "BEGIN", &writes).await;
-    crate::metrics::transaction("postgres", std::slice::from_ref(&result), started.elapsed());
     connection.release(clean(&result));
     result
 }

@@ -201,14 +201,17 @@ pub fn ceiling_run(
     Ok(spent)
 }
 
+/// The names of the indexes that are not a table's own key. `sql IS NULL` marks the ones SQLite made itself
+/// for a PRIMARY KEY or UNIQUE in a table's definition.
+const SECONDARY_INDEXES: &str = "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL";
+
 /// Drops every index that is not a table's own key, for `relais bench lifecycle --bare-ceiling`: what the
 /// rows alone cost to write. Returns how many it dropped. Never called on a database that serves.
 pub fn drop_secondary_indexes(path: &Path) -> StoreResult<usize> {
     let connection = Connection::open(path).map_err(StoreError::new)?;
     configure(&connection)?;
-    // `sql IS NULL`: the indexes SQLite made itself for a PRIMARY KEY or UNIQUE in a table's definition.
     let names: Vec<String> = connection
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        .prepare(SECONDARY_INDEXES)
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .map_err(StoreError::new)?;
     for name in &names {
@@ -1707,7 +1710,7 @@ mod tests {
         assert!(dropped >= 15, "{dropped}");
         let c = Connection::open(&test.url).unwrap_or_else(|e| panic!("{e}"));
         let left: Vec<String> = c
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+            .prepare(SECONDARY_INDEXES)
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(left.is_empty(), "{left:?}");
