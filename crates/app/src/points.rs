@@ -2,10 +2,11 @@
 //! commit, history), searching the in-memory index, checking a chosen point with fallbacks, and
 //! keeping the index current.
 //!
-//! The index lives in [`PointRegistry`], beside the store: it is rebuilt whole after an import and at
-//! start, and each commit that changes a compartment or a shelf marks its point; a job recounts marked
-//! points every second (`refresh_capacities`). On PostgreSQL with several processes, each process
-//! also rebuilds periodically, which brings other processes' imports and capacity changes.
+//! The index lives in [`PointRegistry`], beside the store: it is rebuilt whole at start and updated
+//! from the diff after an import; each commit that adds or changes a point, a compartment or a shelf
+//! marks the point, and a job applies marked points every second (`refresh_index`). On PostgreSQL with
+//! several processes, the store tells each process what the others commit (`Store::index_notices`),
+//! which marks the same way; a periodic rebuild stays as a safety net.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
@@ -23,13 +24,17 @@ use relais_registry::{Compartments, PointValidator};
 use crate::App;
 use crate::auth::{Caller, Permission};
 use crate::error::AppError;
-use crate::ports::{CompartmentCounts, ImportRecord, Page, PointChange, Write};
+use crate::ports::{CompartmentCounts, ImportRecord, IndexChange, IndexNotice, Page, PointChange, Write};
 
 /// The live search index and what keeps it current.
 pub struct PointRegistry {
     index: RwLock<Arc<PointIndex>>,
     /// Points whose capacity changed since the last recount.
     dirty: Mutex<HashSet<PointId>>,
+    /// Points added or changed (registry fields) since the last refresh: reloaded whole.
+    changed: Mutex<HashSet<PointId>>,
+    /// Set when the whole index must be rebuilt at the next refresh.
+    rebuild: std::sync::atomic::AtomicBool,
     /// Imports run one at a time: each diffs against the registry the previous one left.
     imports: tokio::sync::Mutex<()>,
 }
@@ -39,6 +44,8 @@ impl Default for PointRegistry {
         PointRegistry {
             index: RwLock::new(Arc::new(PointIndex::build(Vec::new(), NaiveDate::default()))),
             dirty: Mutex::new(HashSet::new()),
+            changed: Mutex::new(HashSet::new()),
+            rebuild: std::sync::atomic::AtomicBool::new(false),
             imports: tokio::sync::Mutex::new(()),
         }
     }
@@ -61,6 +68,30 @@ impl PointRegistry {
 
     pub(crate) fn capacity_changed(&self, points: impl IntoIterator<Item = PointId>) {
         self.dirty.lock().unwrap_or_else(|p| p.into_inner()).extend(points);
+    }
+
+    /// Marks what changed for the next refresh: from this process's commits and from other processes'.
+    pub fn mark(&self, notice: IndexNotice) {
+        match notice {
+            IndexNotice::Rebuild => self.rebuild.store(true, std::sync::atomic::Ordering::Relaxed),
+            IndexNotice::Changes(changes) => {
+                let (mut points, mut capacities) = (Vec::new(), Vec::new());
+                for change in changes {
+                    match change {
+                        IndexChange::Point(id) => points.push(id),
+                        IndexChange::Capacity(id) => capacities.push(id),
+                    }
+                }
+                if !points.is_empty() {
+                    self.changed.lock().unwrap_or_else(|p| p.into_inner()).extend(points);
+                }
+                self.capacity_changed(capacities);
+            }
+        }
+    }
+
+    fn take_changed(&self) -> Vec<PointId> {
+        self.changed.lock().unwrap_or_else(|p| p.into_inner()).drain().collect()
     }
 
     fn take_dirty(&self) -> Vec<PointId> {
@@ -212,25 +243,65 @@ const FALLBACKS: usize = 3;
 pub const SAME_PLACE_M: f64 = 30.0;
 
 impl App {
-    /// Commits `writes` and marks the points whose capacity they change.
+    /// Commits `writes` and marks the points they change in the search index.
     pub async fn commit(&self, writes: Vec<Write>) -> Result<(), crate::CommitError> {
-        let touched: Vec<PointId> = writes
-            .iter()
-            .filter_map(|w| match w {
-                Write::UpdateCompartment(c) => Some(c.point_id),
-                Write::UpdatePointShelf(p) => Some(p.id),
-                _ => None,
-            })
-            .collect();
+        let changes: Vec<IndexChange> = writes.iter().filter_map(Write::index_change).collect();
         self.store.commit(writes).await?;
-        if !touched.is_empty() {
-            self.registry.capacity_changed(touched);
+        if !changes.is_empty() {
+            self.registry.mark(IndexNotice::Changes(changes));
         }
         Ok(())
     }
 
+    /// Starts following what other processes sharing the database commit (PostgreSQL): their notices
+    /// mark this process's index as its own commits do. Call it before building the index at start,
+    /// so that nothing committed in between is missed. Returns false where there is nothing to follow.
+    pub async fn follow_other_processes(&self) -> Result<bool, AppError> {
+        let Some(mut notices) = self.store.index_notices().await? else { return Ok(false) };
+        let registry = Arc::clone(&self.registry);
+        tokio::spawn(async move {
+            while let Some(notice) = notices.recv().await {
+                registry.mark(notice);
+            }
+        });
+        Ok(true)
+    }
+
+    /// Brings the search index up to date with what was marked since the last call: rebuilds it when
+    /// asked to, reloads the points added or changed, then recounts capacities
+    /// (`refresh_capacities`). Returns the number of points reloaded or recounted.
+    pub async fn refresh_index(&self) -> Result<usize, AppError> {
+        if self.registry.rebuild.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            return self.rebuild_index().await;
+        }
+        let changed = self.registry.take_changed();
+        if !changed.is_empty() {
+            let mut indexed = Vec::with_capacity(changed.len());
+            for point_id in &changed {
+                let Some(point) = self.store.point(*point_id).await? else { continue };
+                let counts = self.store.compartment_counts(Some(*point_id)).await?;
+                let hold_days = match self.store.network(point.network_id).await? {
+                    Some(network) => network.rules.hold_window_hours.div_ceil(24),
+                    None => continue,
+                };
+                indexed.push(Indexed { capacity: capacity_of(&point, counts.first()), hold_days, point });
+            }
+            // One index swap at a time: an import swaps it too.
+            let _one_at_a_time = self.registry.imports.lock().await;
+            let index = self.registry.index();
+            let next = tokio::task::spawn_blocking(move || index.with_changes(indexed))
+                .await
+                .map_err(|e| crate::StoreError::new(format!("index update failed: {e}")))?;
+            self.registry.replace(next);
+        }
+        Ok(changed.len() + self.refresh_capacities().await?)
+    }
+
     /// Rebuilds the search index from the store. Returns the number of points indexed.
     pub async fn rebuild_index(&self) -> Result<usize, AppError> {
+        // Points marked before the rebuild reads the store are in it; those marked during it are
+        // reloaded at the next refresh.
+        self.registry.take_changed();
         let mut networks = std::collections::HashMap::new();
         let mut after = None;
         loop {

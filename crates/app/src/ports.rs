@@ -254,6 +254,39 @@ pub enum Write {
     AppendAudit(AuditEntry),
 }
 
+impl Write {
+    /// What this write changes in the search index, if anything. The one rule for both the process that
+    /// commits (`App::commit` marks its own index) and, on PostgreSQL, the other processes (the store
+    /// tells them when the transaction commits).
+    pub fn index_change(&self) -> Option<IndexChange> {
+        match self {
+            // A compartment is inserted only with its point, whose reload counts it.
+            Write::UpdateCompartment(c) => Some(IndexChange::Capacity(c.point_id)),
+            Write::UpdatePointShelf(p) => Some(IndexChange::Capacity(p.id)),
+            Write::InsertPoint(p) | Write::UpdatePoint(p) => Some(IndexChange::Point(p.id)),
+            _ => None,
+        }
+    }
+}
+
+/// A change to what the search index holds about a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IndexChange {
+    /// Its free capacity (a compartment or the shelf changed): recount.
+    Capacity(PointId),
+    /// The point itself (added, or its registry fields changed): reload it.
+    Point(PointId),
+}
+
+/// What another process sharing the database committed, as the store reports it to this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexNotice {
+    Changes(Vec<IndexChange>),
+    /// Too many points changed at once to list (an import), or notices may have been missed (the
+    /// connection that hears them was lost): rebuild the whole index.
+    Rebuild,
+}
+
 /// A page request: items after `after` (an id from the previous page), at most `limit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page<C> {
@@ -362,6 +395,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies all writes in one transaction, or none of them.
     async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError>;
+
+    /// The index changes other processes commit to this database, as they commit them. `None` where no
+    /// other process writes (SQLite: one process writes the file, ADR 10). Called once per process.
+    async fn index_notices(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<IndexNotice>>> {
+        Ok(None)
+    }
 }
 
 /// Where the time comes from. Read through this port only (clippy bans `Utc::now` elsewhere), so tests

@@ -167,8 +167,8 @@ request_body_bytes_max = 65536
 sweep_interval_seconds = 60
 sweep_batch_max = 1000
 
-# How often the pickup-point search index is rebuilt from the database, in seconds. Imports rebuild it
-# at once; this brings changes made by other processes sharing a PostgreSQL database.
+# How often the pickup-point search index is rebuilt from the database, in seconds: a safety net. Imports
+# update it at once, other changes within a second (on PostgreSQL, other processes' too: ADR 12).
 index_rebuild_seconds = 300
 
 # Occupancy of a locker (occupied compartments / compartments) above which an alert goes out through the

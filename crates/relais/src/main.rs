@@ -620,6 +620,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let app = build_app(&config).await?;
     let address = config.listen_addr()?;
     let keys = if demo { Some(demo::seed_if_empty(&app, &config.beside_database(".demo-keys")).await?) } else { None };
+    let following = app.follow_other_processes().await.map_err(|e| format!("cannot follow other processes: {e}"))?;
     let indexed = app.rebuild_index().await.map_err(|e| format!("cannot build the search index: {e}"))?;
     let router = relais_http::router(
         app.clone(),
@@ -635,6 +636,9 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     println!("relais is serving on http://{local} ({} backend)", app.store.backend());
     println!("API docs: http://{local}/docs   OpenAPI: http://{local}/openapi.json");
     println!("{indexed} pickup points in the search index");
+    if following {
+        println!("following the changes other processes sharing the database make to the search index");
+    }
     if let Some(keys) = keys {
         println!("Demo network and API keys (use as `Authorization: Bearer <key>`):");
         for line in keys.lines {
@@ -686,9 +690,9 @@ async fn sweep_forever(app: App, interval_seconds: u64, batch_max: u32) {
     }
 }
 
-/// Keeps the search index current: recounts the capacity of points parcels came to or left every
-/// second, and rebuilds the whole index every `rebuild_seconds` (brings changes made by other processes
-/// sharing a PostgreSQL database).
+/// Keeps the search index current: every second, applies the points added or changed and recounts the
+/// capacity of points parcels came to or left (this process's commits and, on PostgreSQL, the others'),
+/// and rebuilds the whole index every `rebuild_seconds` (a safety net).
 async fn index_forever(app: App, rebuild_seconds: u64) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut last_rebuild = tokio::time::Instant::now();
@@ -698,7 +702,7 @@ async fn index_forever(app: App, rebuild_seconds: u64) {
             last_rebuild = tokio::time::Instant::now();
             app.rebuild_index().await
         } else {
-            app.refresh_capacities().await
+            app.refresh_index().await
         };
         if let Err(e) = result {
             tracing::warn!(error = %e, "search index refresh failed; will retry");

@@ -327,6 +327,30 @@ async fn concurrent_deposits_through_separate_processes() {
         holders.sort();
         holders.dedup();
         assert_eq!(holders.len(), 12, "{name}: no compartment holds two parcels");
+
+        // The search of the last process (on PostgreSQL not the one the locker was created through)
+        // finds the locker, and full: its index follows what the processes commit, within a second or
+        // so, not at its next periodic rebuild (300 s).
+        let last = servers.last().unwrap().address;
+        let search =
+            format!("/v1/points/search?lat=45.7&lon=4.8&radius_m=1000&network_id={}", network["id"].as_str().unwrap());
+        let mut seen = Value::Null;
+        for _ in 0..100 {
+            let (status, found) = call(last, "GET", &search, &operator, None).await;
+            assert_eq!(status, 200, "{name}: {found}");
+            seen = found["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|hit| hit["id"] == locker["id"])
+                .cloned()
+                .unwrap_or(Value::Null);
+            if seen["capacity"]["free"] == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen["capacity"], json!({"level": "full", "free": 0}), "{name}: {seen}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

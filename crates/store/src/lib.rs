@@ -6,6 +6,7 @@ mod compartment_cache;
 pub mod metrics;
 pub mod postgres;
 mod postgres_commit;
+mod postgres_notices;
 pub mod sqlite;
 pub mod testing;
 

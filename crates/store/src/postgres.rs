@@ -3,12 +3,15 @@
 //! matching no row, a serialization failure, a deadlock) is reported as `CommitError::Conflict` and
 //! the use case retries.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use deadpool_postgres::Client;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use relais_app::ports::{
-    AttemptScope, AuditEntry, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, Merchant, OccupancyAlert,
-    OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
+    AttemptScope, AuditEntry, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, IndexNotice, Merchant,
+    OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter,
+    StoredEvent, Write,
 };
 use relais_app::{ApiKey, Role, Store};
 use relais_domain::Timestamp;
@@ -32,6 +35,7 @@ use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
+use crate::postgres_notices::{Channel, NOTIFY};
 use crate::{closures_from_text, closures_to_text, corrupt, duplicate_what, offsets_from_text, offsets_to_text};
 
 /// Connections per process. PostgreSQL's default `max_connections` is 100; a few processes fit.
@@ -56,6 +60,9 @@ pub struct PostgresStore {
     pool: Pool,
     /// Group commit (postgres_commit.rs): every command is committed through these.
     lanes: crate::postgres_commit::Lanes,
+    /// Where the index notices of this schema go and come from (postgres_notices.rs).
+    channel: Arc<Channel>,
+    config: tokio_postgres::Config,
 }
 
 impl PostgresStore {
@@ -67,11 +74,19 @@ impl PostgresStore {
         let pool = Pool::builder(manager).max_size(POOL_CONNECTIONS_MAX).build().map_err(StoreError::new)?;
         // The commit lanes have connections of their own: queued behind reads, commits would wait for a
         // connection while the reads that follow them wait for the commits.
+        let config_for_notices = config.clone();
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let commit_pool =
             Pool::builder(manager).max_size(crate::postgres_commit::LANES).build().map_err(StoreError::new)?;
-        let lanes = crate::postgres_commit::Lanes::start(&commit_pool, &pool, crate::postgres_commit::LANES);
-        let store = PostgresStore { pool, lanes };
+        let schema = current_schema(&pool).await?;
+        let channel = Arc::new(Channel::new(&schema));
+        let lanes = crate::postgres_commit::Lanes::start(
+            &commit_pool,
+            &pool,
+            crate::postgres_commit::LANES,
+            Arc::clone(&channel),
+        );
+        let store = PostgresStore { pool, lanes, channel, config: config_for_notices };
         store.migrate().await?;
         Ok(store)
     }
@@ -197,6 +212,16 @@ impl PostgresStore {
     }
 }
 
+/// The schema the connections' search path names first: the installation's own, whose channel its
+/// index notices use.
+async fn current_schema(pool: &Pool) -> StoreResult<String> {
+    let client = pool.get().await.map_err(|e| StoreError(format!("PostgreSQL connection: {e}")))?;
+    let row = client.query_one("SELECT current_schema()::text", &[]).await.map_err(StoreError::new)?;
+    row.try_get::<_, Option<String>>(0)
+        .map_err(StoreError::new)?
+        .ok_or_else(|| StoreError("no schema of the search path exists in this database".into()))
+}
+
 /// Runs administrative SQL (creating or dropping a schema) on a one-off connection.
 pub async fn execute_batch(url: &str, sql: &str) -> StoreResult<()> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(StoreError::new)?;
@@ -254,15 +279,36 @@ fn uuid<T>(id: Id<T>) -> Uuid {
 /// the writes (a compartment after its point).
 ///
 /// `begin` opens the transaction: `BEGIN`, or with settings of its own (postgres_commit.rs).
-pub(crate) async fn run_transaction(client: &Client, begin: &str, writes: &[&Write]) -> Result<(), CommitError> {
+///
+/// When the writes change the search index, the transaction also sends the notice that tells the
+/// other processes (postgres_notices.rs); PostgreSQL delivers it only if the transaction commits.
+pub(crate) async fn run_transaction(
+    client: &Client,
+    begin: &str,
+    writes: &[&Write],
+    channel: &Channel,
+) -> Result<(), CommitError> {
     for write in writes {
         client.prepare_cached(sql_of(write)).await.map_err(commit_error)?;
     }
+    let notice = channel.payload(writes);
+    if notice.is_some() {
+        client.prepare_cached(NOTIFY).await.map_err(commit_error)?;
+    }
     let begin = client.batch_execute(begin);
     let statements = futures_util::future::join_all(writes.iter().map(|write| apply(client, write)));
-    let (begun, results) = futures_util::future::join(begin, statements).await;
+    let notify = async {
+        match &notice {
+            Some(payload) => exec(client, NOTIFY, &[&channel.name, payload]).await.map(|_| ()),
+            None => Ok(()),
+        }
+    };
+    let (begun, results, notified) = futures_util::future::join3(begin, statements, notify).await;
     // The first failure in write order is the cause; later statements only report the aborted transaction.
-    let outcome = begun.map_err(commit_error).and_then(|()| results.into_iter().collect::<Result<(), CommitError>>());
+    let outcome = begun
+        .map_err(commit_error)
+        .and_then(|()| results.into_iter().collect::<Result<(), CommitError>>())
+        .and(notified);
     match outcome {
         Ok(()) => client.batch_execute("COMMIT").await.map_err(commit_error),
         Err(error) => {
@@ -1468,5 +1514,9 @@ impl Store for PostgresStore {
 
     async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError> {
         self.lanes.commit(writes).await
+    }
+
+    async fn index_notices(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<IndexNotice>>> {
+        Ok(Some(crate::postgres_notices::listen(self.config.clone(), (*self.channel).clone()).await?))
     }
 }

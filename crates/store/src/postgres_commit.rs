@@ -23,6 +23,7 @@ use relais_app::ports::{CommitError, StoreError, Write};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::postgres::{Checkout, run_transaction};
+use crate::postgres_notices::Channel;
 
 /// Lanes per process: each commits one batch at a time on its own connection. Measured on this
 /// project's 2-core machine (docs/benchmarks.md, session 8).
@@ -56,15 +57,25 @@ pub(crate) struct Lanes {
     next: Arc<AtomicUsize>,
 }
 
+/// What a lane needs to commit: its connections, those of commands run again alone, and where the
+/// index notices go.
+#[derive(Clone)]
+struct Pools {
+    lane: Pool,
+    elsewhere: Pool,
+    channel: Arc<Channel>,
+}
+
 impl Lanes {
     /// Starts the lanes on the current tokio runtime.
     /// `pool` holds the lanes' own connections; `elsewhere` (the store's main pool) serves the commands
     /// that run again outside the lanes.
-    pub(crate) fn start(pool: &Pool, elsewhere: &Pool, lanes: usize) -> Lanes {
+    pub(crate) fn start(pool: &Pool, elsewhere: &Pool, lanes: usize, channel: Arc<Channel>) -> Lanes {
+        let pools = Pools { lane: pool.clone(), elsewhere: elsewhere.clone(), channel };
         let senders = (0..lanes.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(LANE_QUEUE);
-                tokio::spawn(lane(pool.clone(), elsewhere.clone(), receiver));
+                tokio::spawn(lane(pools.clone(), receiver));
                 sender
             })
             .collect();
@@ -96,7 +107,7 @@ fn locker_of(writes: &[Write]) -> Option<u128> {
     })
 }
 
-async fn lane(pool: Pool, elsewhere: Pool, mut receiver: mpsc::Receiver<Pending>) {
+async fn lane(pools: Pools, mut receiver: mpsc::Receiver<Pending>) {
     while let Some(first) = receiver.recv().await {
         let mut writes = first.writes.len();
         let mut batch = vec![first];
@@ -110,7 +121,7 @@ async fn lane(pool: Pool, elsewhere: Pool, mut receiver: mpsc::Receiver<Pending>
             }
         }
         let all: Vec<&Write> = batch.iter().flat_map(|p| &p.writes).collect();
-        let result = commit_on(&pool, LANE_BEGIN, &all, batch.len()).await;
+        let result = commit_on(&pools.lane, LANE_BEGIN, &all, batch.len(), &pools.channel).await;
         drop(all);
         // A single command refused on its own merits (a conflict, a duplicate) has its answer; anything
         // else runs again, command by command, outside the lane, which goes on with the next batch.
@@ -125,10 +136,10 @@ async fn lane(pool: Pool, elsewhere: Pool, mut receiver: mpsc::Receiver<Pending>
         }
         crate::metrics::batch_replayed("postgres");
         for pending in batch {
-            let elsewhere = elsewhere.clone();
+            let pools = pools.clone();
             tokio::spawn(async move {
                 let writes: Vec<&Write> = pending.writes.iter().collect();
-                let result = commit_on(&elsewhere, "BEGIN", &writes, 1).await;
+                let result = commit_on(&pools.elsewhere, "BEGIN", &writes, 1, &pools.channel).await;
                 let _ = pending.reply.send(result);
             });
         }
@@ -139,13 +150,19 @@ async fn lane(pool: Pool, elsewhere: Pool, mut receiver: mpsc::Receiver<Pending>
 /// commands: a lane's batch (`LANE_BEGIN`), or one command run again on its own (`BEGIN`, waiting for row
 /// locks as long as PostgreSQL lets it, as it would without lanes). Recorded in the metrics when it tells
 /// each command's outcome: it committed, or it carried one command.
-async fn commit_on(pool: &Pool, begin: &str, writes: &[&Write], commands: usize) -> Result<(), CommitError> {
+async fn commit_on(
+    pool: &Pool,
+    begin: &str,
+    writes: &[&Write],
+    commands: usize,
+    channel: &Channel,
+) -> Result<(), CommitError> {
     let mut connection = match pool.get().await {
         Ok(client) => Checkout::new(client),
         Err(e) => return Err(CommitError::Store(StoreError(format!("PostgreSQL connection: {e}")))),
     };
     let started = Instant::now();
-    let result = run_transaction(connection.client(), begin, writes).await;
+    let result = run_transaction(connection.client(), begin, writes, channel).await;
     if result.is_ok() || commands == 1 {
         let outcomes: Vec<_> = (0..commands).map(|_| result.clone()).collect();
         crate::metrics::transaction("postgres", &outcomes, started.elapsed());

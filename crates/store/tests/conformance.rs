@@ -9,7 +9,9 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use relais_app::parcels::{AnnounceParcel, PickupSecret};
 use relais_app::points::{ImportLimits, ImportRequest, Near, PointSearch};
-use relais_app::ports::{AttemptScope, CommitError, ManualClock, Page, ParcelFilter, SeededRandom, Write};
+use relais_app::ports::{
+    AttemptScope, CommitError, IndexChange, IndexNotice, ManualClock, Page, ParcelFilter, SeededRandom, Write,
+};
 use relais_app::setup::{NewCompartment, NewPoint};
 use relais_app::{App, AppError, Caller, Role, Secrets};
 use relais_domain::compartment::{CompartmentState, DoorFault, NoFit};
@@ -391,6 +393,114 @@ async fn the_index_follows_capacity_changes() {
         w.app.refresh_capacities().await.unwrap();
         assert_eq!(free(&w.app), [2, 1, 1, 0]);
     }
+}
+
+/// The free doors per size class the search gives for a point, or `None` when it does not find it.
+fn free_doors(app: &App, network: &Network, point: &PickupPoint) -> Option<[u32; 4]> {
+    let search = PointSearch {
+        near: Some(Near::Position(point.coordinates)),
+        radius_m: Some(1_000.0),
+        limit: Some(50),
+        filter: Filter { networks: vec![network.id], ..Filter::default() },
+    };
+    let hits = app.search_points(&Caller::system(), &search).unwrap().hits;
+    hits.iter().find(|h| h.point.id == point.id).map(|h| h.capacity.unwrap().free)
+}
+
+/// A point created through the API is in the search at the next refresh (the server runs one every
+/// second), with its doors, and its capacity follows from then on.
+#[tokio::test]
+async fn a_point_created_is_searchable_after_the_next_refresh() {
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        w.app.rebuild_index().await.unwrap();
+        let doors = ["A01", "A02", "B01"].into_iter().map(|l| NewCompartment { label: l.into(), size: l[..1].into() });
+        let new = new_point(w.network.id, "L3", "locker", (45.7545, 4.8301), doors.collect(), None);
+        let (added, _) = w.app.create_point(&Caller::system(), new).await.unwrap();
+        assert_eq!(free_doors(&w.app, &w.network, &added), None, "{name}: not before the refresh");
+        assert_eq!(w.app.refresh_index().await.unwrap(), 1, "{name}");
+        assert_eq!(free_doors(&w.app, &w.network, &added), Some([2, 1, 0, 0]), "{name}");
+        w.app.announce_parcel(&w.merchant, announce(&added, "PARCELNEW1", SMALL)).await.unwrap();
+        w.app.refresh_index().await.unwrap();
+        assert_eq!(free_doors(&w.app, &w.network, &added), Some([1, 1, 0, 0]), "{name}");
+        // The points already there kept their capacity through the update.
+        assert_eq!(free_doors(&w.app, &w.network, &w.locker), Some([2, 1, 1, 0]), "{name}");
+        // A point written behind this process's back (as by another process's import) comes in when a
+        // notice asks for a rebuild.
+        let input = new_point(w.network.id, "C9", "counter", (45.755, 4.83), Vec::new(), Some(3));
+        let id = w.app.new_id();
+        let validated = relais_registry::PointValidator::new().validate(
+            &input,
+            id,
+            relais_app::Clock::now(w.clock.as_ref()),
+            "test",
+            relais_registry::Compartments::Optional,
+        );
+        let unmarked = validated.unwrap();
+        w.app.store.commit(vec![Write::InsertPoint(unmarked.clone())]).await.unwrap();
+        w.app.refresh_index().await.unwrap();
+        assert_eq!(free_doors(&w.app, &w.network, &unmarked), None, "{name}: nothing said, nothing seen");
+        w.app.registry.mark(IndexNotice::Rebuild);
+        assert_eq!(w.app.refresh_index().await.unwrap(), 4, "{name}: the whole index, rebuilt");
+        assert!(free_doors(&w.app, &w.network, &unmarked).is_some(), "{name}");
+        // Only PostgreSQL has other processes to follow.
+        assert_eq!(w.app.follow_other_processes().await.unwrap(), name == "postgres", "{name}");
+    }
+}
+
+/// Refreshes `app`'s index as its job does every second, until `seen` holds (10 s at most).
+async fn refreshed_until(app: &App, seen: impl Fn(&App) -> bool) -> bool {
+    for _ in 0..200 {
+        if seen(app) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        app.refresh_index().await.unwrap();
+    }
+    seen(app)
+}
+
+/// Two processes sharing one PostgreSQL database: what one commits that changes the search (a new
+/// point, a reservation) reaches the other's search within a moment; a transaction that rolls back
+/// tells nobody; a process does not hear itself.
+#[tokio::test]
+async fn other_processes_hear_what_changes_the_search() {
+    let Some(test) = testing::postgres().await else { return };
+    let url = test.url.clone();
+    let w = world(test).await;
+    let other_store = relais_store::open(&url).await.unwrap();
+    let other = App::new(other_store.clone(), w.clock.clone(), Arc::new(SeededRandom::new(7)), Secrets::new([7; 32]));
+    assert!(other.follow_other_processes().await.unwrap());
+    other.rebuild_index().await.unwrap();
+    w.app.rebuild_index().await.unwrap();
+    assert_eq!(free_doors(&other, &w.network, &w.locker), Some([2, 1, 1, 0]));
+    let doors = ["B01"].into_iter().map(|l| NewCompartment { label: l.into(), size: l[..1].into() });
+    let new = new_point(w.network.id, "L5", "locker", (45.7550, 4.8302), doors.collect(), None);
+    let (added, _) = w.app.create_point(&Caller::system(), new).await.unwrap();
+    let heard = refreshed_until(&other, |app| free_doors(app, &w.network, &added) == Some([0, 1, 0, 0])).await;
+    assert!(heard, "the new point is heard");
+
+    w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELHEAR", SMALL)).await.unwrap();
+    let heard = refreshed_until(&other, |app| free_doors(app, &w.network, &w.locker) == Some([1, 1, 1, 0])).await;
+    assert!(heard, "the reservation is heard");
+
+    // Store level: a rolled-back transaction sends no notice, and a store does not hear its own.
+    let mut heard_by_other = other_store.index_notices().await.unwrap().unwrap();
+    let mut heard_by_first = w.app.store.index_notices().await.unwrap().unwrap();
+    let door = w.app.store.compartments(w.locker.id).await.unwrap().remove(0);
+    let stale = relais_domain::compartment::Compartment { version: door.version - 1, ..door };
+    assert!(matches!(w.app.store.commit(vec![Write::UpdateCompartment(stale)]).await, Err(CommitError::Conflict)));
+    let counter = w.app.store.point(w.counter.id).await.unwrap().unwrap();
+    let shelf = PickupPoint { shelf_occupied: 1, ..counter };
+    other_store.commit(vec![Write::UpdatePointShelf(shelf)]).await.unwrap();
+    let wait = std::time::Duration::from_secs(10);
+    let first_notice = tokio::time::timeout(wait, heard_by_first.recv()).await.unwrap().unwrap();
+    assert_eq!(first_notice, IndexNotice::Changes(vec![IndexChange::Capacity(w.counter.id)]));
+    let counter = w.app.store.point(w.counter.id).await.unwrap().unwrap();
+    w.app.store.commit(vec![Write::UpdatePointShelf(PickupPoint { shelf_occupied: 0, ..counter })]).await.unwrap();
+    // Had the rolled-back transaction told anyone, its notice would come first.
+    let notice = tokio::time::timeout(wait, heard_by_other.recv()).await.unwrap().unwrap();
+    assert_eq!(notice, IndexNotice::Changes(vec![IndexChange::Capacity(w.counter.id)]), "not the rolled-back one");
 }
 
 #[tokio::test]
