@@ -501,6 +501,20 @@ async fn other_processes_hear_what_changes_the_search() {
     // Had the rolled-back transaction told anyone, its notice would come first.
     let notice = tokio::time::timeout(wait, heard_by_other.recv()).await.unwrap().unwrap();
     assert_eq!(notice, IndexNotice::Changes(vec![IndexChange::Capacity(w.counter.id)]), "not the rolled-back one");
+
+    // The listening connections are cut (a database restart, a proxy): each listener connects again
+    // and, having perhaps missed notices meanwhile, asks for a rebuild; then it hears again.
+    let channel = format!("LISTEN \"relais_index.{}\"", url.rsplit("search_path%3D").next().unwrap());
+    let cut = "SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE query = $1";
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let cut: i32 = admin.query_one(cut, &[&channel]).await.unwrap().get(0);
+    assert_eq!(cut, 3, "the other app's, and one per store above");
+    assert_eq!(tokio::time::timeout(wait, heard_by_other.recv()).await.unwrap(), Some(IndexNotice::Rebuild));
+    let counter = w.app.store.point(w.counter.id).await.unwrap().unwrap();
+    w.app.store.commit(vec![Write::UpdatePointShelf(PickupPoint { shelf_occupied: 1, ..counter })]).await.unwrap();
+    let notice = tokio::time::timeout(wait, heard_by_other.recv()).await.unwrap().unwrap();
+    assert_eq!(notice, IndexNotice::Changes(vec![IndexChange::Capacity(w.counter.id)]), "heard again");
 }
 
 #[tokio::test]
