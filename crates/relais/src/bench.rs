@@ -50,8 +50,8 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
         return Err("--parcels and --concurrency must be at least 1".into());
     }
     let concurrency = options.concurrency.min(options.parcels) as usize;
-    let engine_db = Database::create(&options, "engine").await?;
-    let ceiling_db = Database::create(&options, "ceiling").await?;
+    let engine_db = Database::create(options.backend, options.database_url.as_deref(), "engine").await?;
+    let ceiling_db = Database::create(options.backend, options.database_url.as_deref(), "ceiling").await?;
 
     // Engine: the use cases on a durable store.
     let engine = fixture(engine_db.store.clone(), concurrency, NetworkRules::default()).await?;
@@ -91,7 +91,7 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
     eprintln!("ceiling: {ceiling_per_s:.0} lifecycles/s (same rows and batching as plain statements)");
     eprintln!("ceiling: {ceiling_cpu:.0} microseconds of relais CPU per lifecycle");
     let bare = if options.bare_ceiling {
-        let bare_db = Database::create(&options, "bare").await?;
+        let bare_db = Database::create(options.backend, options.database_url.as_deref(), "bare").await?;
         let measured = ceiling(&bare_db, &options, concurrency, true).await;
         bare_db.cleanup().await;
         let (per_s, cpu) = measured?;
@@ -366,11 +366,11 @@ struct Database {
 }
 
 impl Database {
-    async fn create(options: &LifecycleOptions, side: &str) -> Result<Database, String> {
+    async fn create(backend: Backend, database_url: Option<&str>, side: &str) -> Result<Database, String> {
         let unique = format!("{}_{side}", std::process::id());
-        match options.backend {
+        match backend {
             Backend::Sqlite => {
-                let path = match &options.database_url {
+                let path = match database_url {
                     Some(url) => std::path::PathBuf::from(format!("{url}.{side}")),
                     None => std::env::temp_dir().join(format!("relais-bench-{unique}.db")),
                 };
@@ -379,9 +379,8 @@ impl Database {
                 Ok(Database { store: Arc::new(store), kind: DatabaseKind::Sqlite(path), admin_url: None })
             }
             Backend::Postgres => {
-                let url = options
-                    .database_url
-                    .clone()
+                let url = database_url
+                    .map(str::to_owned)
                     .ok_or("--database-url postgres://... is required with --backend postgres")?;
                 let schema = format!("relais_bench_{unique}");
                 admin(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).await?;
@@ -422,24 +421,31 @@ async fn admin(url: &str, sql: &str) -> Result<(), String> {
 }
 
 pub struct HttpOptions {
+    pub backend: Backend,
+    pub database_url: Option<String>,
     pub parcels: u32,
     pub concurrency: u32,
 }
 
-/// `relais bench http`: the real server on loopback (SQLite, durable), driven over keep-alive HTTP/1.1
+/// `relais bench http`: the real server on loopback (SQLite, durable, or PostgreSQL in a schema of its
+/// own, dropped at the end), driven over keep-alive HTTP/1.1
 /// connections. Parcels are announced first (not timed); then each connection deposits and picks up its
 /// parcels, and the deposit and pickup requests are timed. Baseline in the same run: `GET /healthz` on
 /// the same server and connections, the cost of the HTTP stack alone. Last line:
 /// `requests_per_s=<n> p50_ms=<x> p99_ms=<x> baseline_requests_per_s=<n> ratio=<requests/baseline>`.
 pub async fn http(options: HttpOptions) -> Result<String, String> {
-    use crate::client::Client;
     if options.parcels == 0 || options.concurrency == 0 {
         return Err("--parcels and --concurrency must be at least 1".into());
     }
     let concurrency = options.concurrency.min(options.parcels) as usize;
-    let path = std::env::temp_dir().join(format!("relais-bench-http-{}.db", std::process::id()));
-    remove_sqlite(&path);
-    let store: Arc<dyn Store> = Arc::new(relais_store::SqliteStore::open(&path).map_err(|e| e.to_string())?);
+    let database = Database::create(options.backend, options.database_url.as_deref(), "http").await?;
+    let measured = http_on(database.store.clone(), &options, concurrency).await;
+    database.cleanup().await;
+    measured
+}
+
+async fn http_on(store: Arc<dyn Store>, options: &HttpOptions, concurrency: usize) -> Result<String, String> {
+    use crate::client::Client;
     // All parcels are announced before the timed part, more than a locker has compartments: this network
     // does not reserve at announce. Each deposit is followed by its pickup, so a compartment is free.
     let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
@@ -569,7 +575,6 @@ pub async fn http(options: HttpOptions) -> Result<String, String> {
     let baseline_per_s = baseline_requests as f64 / started.elapsed().as_secs_f64();
     eprintln!("http: baseline GET /healthz: {baseline_per_s:.0} requests/s");
     server.abort();
-    remove_sqlite(&path);
     Ok(format!(
         "requests_per_s={requests_per_s:.0} p50_ms={p50:.3} p99_ms={p99:.3} baseline_requests_per_s={baseline_per_s:.0} ratio={:.2}",
         requests_per_s / baseline_per_s

@@ -280,9 +280,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 200_000)]
         points: usize,
     },
-    /// Deposit and pickup requests over real HTTP on loopback (SQLite), against GET /healthz on the same
-    /// server and connections.
+    /// Deposit and pickup requests over real HTTP on loopback, against GET /healthz on the same server
+    /// and connections.
     Http {
+        /// sqlite or postgres
+        #[arg(long, default_value = "sqlite")]
+        backend: String,
+        /// SQLite: the bench file (default: in the temp directory). PostgreSQL: the database in which the
+        /// bench creates (and drops) a schema of its own.
+        #[arg(long)]
+        database_url: Option<String>,
         #[arg(long, default_value_t = 20_000)]
         parcels: u32,
         #[arg(long, default_value_t = 32)]
@@ -379,11 +386,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             command: BenchCommand::Lifecycle { backend, database_url, parcels, concurrency, bare_ceiling },
         } => {
             init_tracing("warn");
-            let backend = match backend.as_str() {
-                "sqlite" => bench::Backend::Sqlite,
-                "postgres" => bench::Backend::Postgres,
-                _ => return Err("--backend must be sqlite or postgres".into()),
-            };
+            let backend = parse_backend(&backend)?;
             let line =
                 bench::lifecycle(bench::LifecycleOptions { backend, database_url, parcels, concurrency, bare_ceiling })
                     .await?;
@@ -413,9 +416,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", relais::bench_network::network(options).await?);
             Ok(())
         }
-        Command::Bench { command: BenchCommand::Http { parcels, concurrency } } => {
+        Command::Bench { command: BenchCommand::Http { backend, database_url, parcels, concurrency } } => {
             init_tracing("warn");
-            println!("{}", bench::http(bench::HttpOptions { parcels, concurrency }).await?);
+            let backend = parse_backend(&backend)?;
+            println!("{}", bench::http(bench::HttpOptions { backend, database_url, parcels, concurrency }).await?);
             Ok(())
         }
         Command::Import {
@@ -598,6 +602,14 @@ fn init_tracing(filter: &str) {
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+}
+
+fn parse_backend(backend: &str) -> Result<bench::Backend, String> {
+    match backend {
+        "sqlite" => Ok(bench::Backend::Sqlite),
+        "postgres" => Ok(bench::Backend::Postgres),
+        _ => Err("--backend must be sqlite or postgres".into()),
+    }
 }
 
 async fn build_app(config: &Config) -> Result<App, String> {

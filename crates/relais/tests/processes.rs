@@ -404,6 +404,19 @@ fn bench_commands_print_their_figures() {
             "--bare-ceiling",
         ];
         runs.push((args, vec!["lifecycles_per_s", "p50_ms", "p99_ms", "ceiling_per_s", "ratio", "bare_ceiling_per_s"]));
+        let args = vec![
+            "bench",
+            "http",
+            "--backend",
+            "postgres",
+            "--database-url",
+            url,
+            "--parcels",
+            "40",
+            "--concurrency",
+            "4",
+        ];
+        runs.push((args, vec!["requests_per_s", "p50_ms", "p99_ms", "baseline_requests_per_s", "ratio"]));
         // PostGIS is installed wherever the PostgreSQL suite runs (.ci/run installs it).
         let args = vec![
             "bench",
