@@ -29,8 +29,11 @@ use crate::ports::{CompartmentCounts, ImportRecord, IndexChange, IndexNotice, Pa
 /// The live search index and what keeps it current.
 pub struct PointRegistry {
     index: RwLock<Arc<PointIndex>>,
-    /// Points whose capacity changed since the last recount.
+    /// Points whose capacity this process changed since the last recount.
     dirty: Mutex<HashSet<PointId>>,
+    /// Points whose capacity other processes changed (their notices): recounted, but their occupancy
+    /// alerts are for the process that made the change to raise or clear, as for this one's.
+    heard: Mutex<HashSet<PointId>>,
     /// Points added or changed (registry fields) since the last refresh: reloaded whole.
     changed: Mutex<HashSet<PointId>>,
     /// Set when the whole index must be rebuilt at the next refresh.
@@ -44,6 +47,7 @@ impl Default for PointRegistry {
         PointRegistry {
             index: RwLock::new(Arc::new(PointIndex::build(Vec::new(), NaiveDate::default()))),
             dirty: Mutex::new(HashSet::new()),
+            heard: Mutex::new(HashSet::new()),
             changed: Mutex::new(HashSet::new()),
             rebuild: std::sync::atomic::AtomicBool::new(false),
             imports: tokio::sync::Mutex::new(()),
@@ -66,27 +70,27 @@ impl PointRegistry {
         *self.index.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
     }
 
-    pub(crate) fn capacity_changed(&self, points: impl IntoIterator<Item = PointId>) {
-        self.dirty.lock().unwrap_or_else(|p| p.into_inner()).extend(points);
-    }
-
-    /// Marks what changed for the next refresh: from this process's commits and from other processes'.
+    /// Marks what another process committed (its notice) for the next refresh.
     pub fn mark(&self, notice: IndexNotice) {
         match notice {
             IndexNotice::Rebuild => self.rebuild.store(true, std::sync::atomic::Ordering::Relaxed),
-            IndexNotice::Changes(changes) => {
-                let (mut points, mut capacities) = (Vec::new(), Vec::new());
-                for change in changes {
-                    match change {
-                        IndexChange::Point(id) => points.push(id),
-                        IndexChange::Capacity(id) => capacities.push(id),
-                    }
-                }
-                if !points.is_empty() {
-                    self.changed.lock().unwrap_or_else(|p| p.into_inner()).extend(points);
-                }
-                self.capacity_changed(capacities);
-            }
+            IndexNotice::Changes(changes) => self.mark_changes(changes, &self.heard),
+        }
+    }
+
+    /// Marks what this process committed for the next refresh.
+    pub(crate) fn mark_own(&self, changes: Vec<IndexChange>) {
+        self.mark_changes(changes, &self.dirty);
+    }
+
+    fn mark_changes(&self, changes: Vec<IndexChange>, capacities: &Mutex<HashSet<PointId>>) {
+        let mut capacities = capacities.lock().unwrap_or_else(|p| p.into_inner());
+        let mut changed = self.changed.lock().unwrap_or_else(|p| p.into_inner());
+        for change in changes {
+            match change {
+                IndexChange::Point(id) => changed.insert(id),
+                IndexChange::Capacity(id) => capacities.insert(id),
+            };
         }
     }
 
@@ -96,6 +100,10 @@ impl PointRegistry {
 
     fn take_dirty(&self) -> Vec<PointId> {
         self.dirty.lock().unwrap_or_else(|p| p.into_inner()).drain().collect()
+    }
+
+    fn take_heard(&self) -> Vec<PointId> {
+        self.heard.lock().unwrap_or_else(|p| p.into_inner()).drain().collect()
     }
 }
 
@@ -248,7 +256,7 @@ impl App {
         let changes: Vec<IndexChange> = writes.iter().filter_map(Write::index_change).collect();
         self.store.commit(writes).await?;
         if !changes.is_empty() {
-            self.registry.mark(IndexNotice::Changes(changes));
+            self.registry.mark_own(changes);
         }
         Ok(())
     }
@@ -335,26 +343,30 @@ impl App {
         Ok(count)
     }
 
-    /// Recounts the capacity of the points marked since the last call, raising or clearing their
-    /// occupancy alerts; rebuilds the index when its calendar has aged a week. Returns the number of
-    /// points recounted.
+    /// Recounts the capacity of the points marked since the last call, raising or clearing the
+    /// occupancy alerts of those this process changed (each process answers for its own commits, so
+    /// that one change raises or clears an alert once); rebuilds the index when its calendar has aged a
+    /// week. Returns the number of points recounted.
     pub async fn refresh_capacities(&self) -> Result<usize, AppError> {
         let index = self.registry.index();
         if index.first_day() + Duration::days(7) < self.now().date_naive() {
             return self.rebuild_index().await;
         }
-        let dirty = self.registry.take_dirty();
+        let own = self.registry.take_dirty();
+        let mut heard = self.registry.take_heard();
+        heard.retain(|id| !own.contains(id));
         let now = self.now();
-        for point_id in &dirty {
+        let marked = own.iter().map(|id| (id, true)).chain(heard.iter().map(|id| (id, false)));
+        for (point_id, alerts) in marked {
             let Some(point) = self.store.point(*point_id).await? else { continue };
             let counts = self.store.compartment_counts(Some(*point_id)).await?;
             index.set_capacity(*point_id, capacity_of(&point, counts.first()));
-            if point.kind.has_compartments() {
+            if alerts && point.kind.has_compartments() {
                 let occupancy = crate::occupancy::occupancy_of(counts.first());
                 self.update_occupancy_alert(*point_id, &occupancy, now).await?;
             }
         }
-        Ok(dirty.len())
+        Ok(own.len() + heard.len())
     }
 
     async fn all_points(&self, network_id: Option<NetworkId>) -> Result<Vec<PickupPoint>, AppError> {

@@ -480,9 +480,22 @@ async fn other_processes_hear_what_changes_the_search() {
     let heard = refreshed_until(&other, |app| free_doors(app, &w.network, &added) == Some([0, 1, 0, 0])).await;
     assert!(heard, "the new point is heard");
 
-    w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELHEAR", SMALL)).await.unwrap();
+    let first = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELHEAR", SMALL)).await.unwrap();
     let heard = refreshed_until(&other, |app| free_doors(app, &w.network, &w.locker) == Some([1, 1, 1, 0])).await;
     assert!(heard, "the reservation is heard");
+
+    // The first process fills the locker. The other hears it full, but the occupancy alert is for the
+    // process that made the change to raise: one change, one alert.
+    w.app.deposit(&w.carrier, first.parcel.id).await.unwrap();
+    for n in 0..3 {
+        let announced = w.app.announce_parcel(&w.merchant, announce(&w.locker, &format!("FILL{n:06}"), SMALL));
+        w.app.deposit(&w.carrier, announced.await.unwrap().parcel.id).await.unwrap();
+    }
+    let heard = refreshed_until(&other, |app| free_doors(app, &w.network, &w.locker) == Some([0, 0, 0, 0])).await;
+    assert!(heard, "the full locker is heard");
+    assert!(w.app.store.occupancy_alert(w.locker.id).await.unwrap().is_none(), "not raised by the other process");
+    w.app.refresh_index().await.unwrap();
+    assert!(w.app.store.occupancy_alert(w.locker.id).await.unwrap().is_some(), "raised by the process that filled it");
 
     // Store level: a rolled-back transaction sends no notice, and a store does not hear its own.
     let mut heard_by_other = other_store.index_notices().await.unwrap().unwrap();
