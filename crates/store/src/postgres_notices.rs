@@ -179,7 +179,12 @@ impl Listening {
     /// them any more (false).
     async fn forward(mut self, channel: &Channel, sender: &mpsc::Sender<IndexNotice>) -> bool {
         let wanted = loop {
-            match self.heard.recv().await {
+            let heard = tokio::select! {
+                heard = self.heard.recv() => heard,
+                // The app stopped following (a test's app dropped): the connection goes.
+                () = sender.closed() => break false,
+            };
+            match heard {
                 Some(Ok(payload)) => {
                     if let Some(notice) = channel.read(&payload)
                         && sender.send(notice).await.is_err()
