@@ -249,6 +249,8 @@ pub const LIMIT_MAX: u32 = 50;
 const FALLBACKS: usize = 3;
 /// Another network's point this close is taken for the same shop.
 pub const SAME_PLACE_M: f64 = 30.0;
+/// Points the index job reads per round trip when it reloads or recounts them.
+const REFRESH_BATCH: usize = 500;
 
 impl App {
     /// Commits `writes` and marks the points they change in the search index.
@@ -285,14 +287,22 @@ impl App {
         let changed = self.registry.take_changed();
         if !changed.is_empty() {
             let mut indexed = Vec::with_capacity(changed.len());
-            for point_id in &changed {
-                let Some(point) = self.store.point(*point_id).await? else { continue };
-                let counts = self.store.compartment_counts(Some(*point_id)).await?;
-                let hold_days = match self.store.network(point.network_id).await? {
-                    Some(network) => network.rules.hold_window_hours.div_ceil(24),
-                    None => continue,
-                };
-                indexed.push(Indexed { capacity: capacity_of(&point, counts.first()), hold_days, point });
+            let mut hold_days = std::collections::HashMap::new();
+            for ids in changed.chunks(REFRESH_BATCH) {
+                let (points, counts) = self.points_and_counts(ids).await?;
+                for point in points {
+                    let days = match hold_days.get(&point.network_id) {
+                        Some(days) => *days,
+                        None => match self.store.network(point.network_id).await? {
+                            Some(network) => *hold_days
+                                .entry(point.network_id)
+                                .or_insert(network.rules.hold_window_hours.div_ceil(24)),
+                            None => continue,
+                        },
+                    };
+                    let capacity = capacity_of(&point, counts.get(&point.id));
+                    indexed.push(Indexed { capacity, hold_days: days, point });
+                }
             }
             // One index swap at a time: an import swaps it too.
             let _one_at_a_time = self.registry.imports.lock().await;
@@ -352,21 +362,31 @@ impl App {
         if index.first_day() + Duration::days(7) < self.now().date_naive() {
             return self.rebuild_index().await;
         }
-        let own = self.registry.take_dirty();
-        let mut heard = self.registry.take_heard();
-        heard.retain(|id| !own.contains(id));
+        let own: HashSet<PointId> = self.registry.take_dirty().into_iter().collect();
+        let mut marked: Vec<PointId> = self.registry.take_heard().into_iter().filter(|id| !own.contains(id)).collect();
+        marked.extend(own.iter().copied());
         let now = self.now();
-        let marked = own.iter().map(|id| (id, true)).chain(heard.iter().map(|id| (id, false)));
-        for (point_id, alerts) in marked {
-            let Some(point) = self.store.point(*point_id).await? else { continue };
-            let counts = self.store.compartment_counts(Some(*point_id)).await?;
-            index.set_capacity(*point_id, capacity_of(&point, counts.first()));
-            if alerts && point.kind.has_compartments() {
-                let occupancy = crate::occupancy::occupancy_of(counts.first());
-                self.update_occupancy_alert(*point_id, &occupancy, now).await?;
+        for ids in marked.chunks(REFRESH_BATCH) {
+            let (points, counts) = self.points_and_counts(ids).await?;
+            for point in points {
+                let counts = counts.get(&point.id);
+                index.set_capacity(point.id, capacity_of(&point, counts));
+                if own.contains(&point.id) && point.kind.has_compartments() {
+                    self.update_occupancy_alert(point.id, &crate::occupancy::occupancy_of(counts), now).await?;
+                }
             }
         }
-        Ok(own.len() + heard.len())
+        Ok(marked.len())
+    }
+
+    /// The points of `ids` and their compartment counts, in two reads whatever their number.
+    async fn points_and_counts(
+        &self,
+        ids: &[PointId],
+    ) -> Result<(Vec<PickupPoint>, std::collections::HashMap<PointId, CompartmentCounts>), AppError> {
+        let points = self.store.points_by_id(ids).await?;
+        let counts = self.store.compartment_counts_of(ids).await?.into_iter().map(|c| (c.point_id, c)).collect();
+        Ok((points, counts))
     }
 
     async fn all_points(&self, network_id: Option<NetworkId>) -> Result<Vec<PickupPoint>, AppError> {

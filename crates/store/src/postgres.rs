@@ -1155,6 +1155,25 @@ impl Store for PostgresStore {
         Ok(crate::gather_counts(rows))
     }
 
+    async fn points_by_id(&self, ids: &[PointId]) -> StoreResult<Vec<PickupPoint>> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.uuid()).collect();
+        self.many(&format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE id = ANY($1)"), &[&ids], point_row).await
+    }
+
+    async fn compartment_counts_of(&self, ids: &[PointId]) -> StoreResult<Vec<CompartmentCounts>> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.uuid()).collect();
+        let rows = self
+            .many(
+                "SELECT point_id, size, COUNT(*), COUNT(*) FILTER (WHERE state = 'available'),
+                    COUNT(*) FILTER (WHERE state = 'occupied'), COUNT(*) FILTER (WHERE state = 'reserved')
+                 FROM compartments WHERE point_id = ANY($1) GROUP BY point_id, size ORDER BY point_id",
+                &[&ids],
+                counts_row,
+            )
+            .await?;
+        Ok(crate::gather_counts(rows))
+    }
+
     async fn imports(&self, network_id: NetworkId, page: Page<ImportId>) -> StoreResult<Vec<ImportRecord>> {
         let before = page.after.map(uuid).unwrap_or(Uuid::max());
         self.many(

@@ -448,6 +448,28 @@ async fn a_point_created_is_searchable_after_the_next_refresh() {
     }
 }
 
+/// The batch reads the index job makes each second give what the single reads give.
+#[tokio::test]
+async fn points_and_counts_read_by_the_batch_match_one_by_one() {
+    for w in worlds().await {
+        let name = w.app.store.backend();
+        w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELBAT1", SMALL)).await.unwrap();
+        let unknown = relais_domain::ids::Id::from_parts(1, [9; 10]);
+        let mut points = w.app.store.points_by_id(&[w.counter.id, unknown, w.locker.id]).await.unwrap();
+        points.sort_by_key(|p| p.id);
+        let mut one_by_one = vec![
+            w.app.store.point(w.locker.id).await.unwrap().unwrap(),
+            w.app.store.point(w.counter.id).await.unwrap().unwrap(),
+        ];
+        one_by_one.sort_by_key(|p| p.id);
+        assert_eq!(points, one_by_one, "{name}");
+        let counts = w.app.store.compartment_counts_of(&[w.counter.id, w.locker.id, unknown]).await.unwrap();
+        assert_eq!(counts, w.app.store.compartment_counts(Some(w.locker.id)).await.unwrap(), "{name}: lockers only");
+        assert_eq!((counts[0].free, counts[0].reserved), ([1, 1, 1, 0], [1, 0, 0, 0]), "{name}");
+        assert!(w.app.store.points_by_id(&[]).await.unwrap().is_empty(), "{name}");
+    }
+}
+
 /// Refreshes `app`'s index as its job does every second, until `seen` holds (10 s at most).
 async fn refreshed_until(app: &App, seen: impl Fn(&App) -> bool) -> bool {
     for _ in 0..200 {
