@@ -150,7 +150,7 @@ struct Listening {
 
 impl Listening {
     async fn start(config: &tokio_postgres::Config, channel: &Channel) -> Result<Listening, String> {
-        let (client, mut connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
+        let (client, mut connection) = config.connect(NoTls).await.map_err(|e| described(&e))?;
         // The connection's messages, read by a task of its own (it also carries the client's requests).
         let (payloads, heard) = mpsc::unbounded_channel();
         let reader = tokio::spawn(async move {
@@ -158,7 +158,7 @@ impl Listening {
                 let payload = match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                     Some(Ok(AsyncMessage::Notification(notice))) => Ok(notice.payload().to_owned()),
                     Some(Ok(_)) => continue,
-                    Some(Err(e)) => Err(e.to_string()),
+                    Some(Err(e)) => Err(described(&e)),
                     None => Err("the server closed the connection".to_owned()),
                 };
                 let end = payload.is_err();
@@ -170,7 +170,7 @@ impl Listening {
         let quoted = channel.name.replace('"', "\"\"");
         if let Err(e) = client.batch_execute(&format!("LISTEN \"{quoted}\"")).await {
             reader.abort();
-            return Err(e.to_string());
+            return Err(described(&e));
         }
         Ok(Listening { client, heard, reader })
     }
@@ -202,6 +202,15 @@ impl Listening {
         self.reader.abort();
         drop(self.client);
         wanted
+    }
+}
+
+/// An error as an operator can act on it: the server's own message when it sent one ("terminating
+/// connection due to administrator command"), where tokio-postgres alone says "db error".
+fn described(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => error.to_string(),
     }
 }
 
