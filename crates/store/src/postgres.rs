@@ -79,7 +79,7 @@ impl PostgresStore {
         let commit_pool =
             Pool::builder(manager).max_size(crate::postgres_commit::LANES).build().map_err(StoreError::new)?;
         let schema = current_schema(&pool).await?;
-        let channel = Arc::new(Channel::new(&schema));
+        let channel = Arc::new(Channel { enabled: notices_supported(&pool).await?, ..Channel::new(&schema) });
         let lanes = crate::postgres_commit::Lanes::start(
             &commit_pool,
             &pool,
@@ -220,6 +220,21 @@ async fn current_schema(pool: &Pool) -> StoreResult<String> {
     row.try_get::<_, Option<String>>(0)
         .map_err(StoreError::new)?
         .ok_or_else(|| StoreError("no schema of the search path exists in this database".into()))
+}
+
+/// Whether the database has `pg_notify`. PostgreSQL does; some engines that speak its protocol do not,
+/// and there a commit must not fail for want of telling the other processes (ADR 12).
+async fn notices_supported(pool: &Pool) -> StoreResult<bool> {
+    let client = pool.get().await.map_err(|e| StoreError(format!("PostgreSQL connection: {e}")))?;
+    // A channel nobody listens on: the probe tells no one anything.
+    match client.batch_execute("SELECT pg_notify('relais_probe', '')").await {
+        Ok(()) => Ok(true),
+        Err(e) if e.as_db_error().is_some() => {
+            tracing::warn!(error = %e, "no pg_notify on this database: other processes' changes reach the search index at its periodic rebuild only");
+            Ok(false)
+        }
+        Err(e) => Err(StoreError::new(e)),
+    }
 }
 
 /// Runs administrative SQL (creating or dropping a schema) on a one-off connection.
@@ -1536,6 +1551,9 @@ impl Store for PostgresStore {
     }
 
     async fn index_notices(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<IndexNotice>>> {
+        if !self.channel.enabled {
+            return Ok(None);
+        }
         Ok(Some(crate::postgres_notices::listen(self.config.clone(), (*self.channel).clone()).await?))
     }
 }

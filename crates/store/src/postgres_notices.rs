@@ -37,6 +37,9 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 pub(crate) struct Channel {
     pub(crate) name: String,
     pub(crate) tag: String,
+    /// False on a database without `pg_notify` (some PostgreSQL-compatible engines): no notice is sent,
+    /// and the other processes' changes arrive at the periodic rebuild only.
+    pub(crate) enabled: bool,
 }
 
 impl Channel {
@@ -50,11 +53,14 @@ impl Channel {
         }
         let mut bytes = [0u8; 8];
         relais_app::ports::OsRandom.fill(&mut bytes);
-        Channel { name, tag: bytes.iter().map(|b| format!("{b:02x}")).collect() }
+        Channel { name, tag: bytes.iter().map(|b| format!("{b:02x}")).collect(), enabled: true }
     }
 
     /// The notice for a transaction of these writes, if they change the index.
     pub(crate) fn payload(&self, writes: &[&Write]) -> Option<String> {
+        if !self.enabled {
+            return None;
+        }
         // Per point, `P` (reload) wins over `C` (recount), which it includes.
         let mut points: BTreeMap<PointId, bool> = BTreeMap::new();
         for change in writes.iter().filter_map(|w| w.index_change()) {
@@ -288,5 +294,7 @@ mod tests {
         assert_eq!(reader.read(&payload), Some(IndexNotice::Changes(vec![IndexChange::Point(point(3))])));
         assert_eq!(reader.read("abc Xnot-a-point"), Some(IndexNotice::Rebuild));
         assert!(Channel::new(&"s".repeat(80)).name.len() <= 63);
+        let silent = Channel { enabled: false, ..Channel::new("public") };
+        assert_eq!(silent.payload(&writes.iter().collect::<Vec<_>>()), None);
     }
 }
