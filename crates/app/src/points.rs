@@ -291,15 +291,11 @@ impl App {
             for ids in changed.chunks(REFRESH_BATCH) {
                 let (points, counts) = self.points_and_counts(ids).await?;
                 for point in points {
-                    let days = match hold_days.get(&point.network_id) {
-                        Some(days) => *days,
-                        None => match self.store.network(point.network_id).await? {
-                            Some(network) => *hold_days
-                                .entry(point.network_id)
-                                .or_insert(network.rules.hold_window_hours.div_ceil(24)),
-                            None => continue,
-                        },
-                    };
+                    if let std::collections::hash_map::Entry::Vacant(days) = hold_days.entry(point.network_id) {
+                        let Some(network) = self.store.network(point.network_id).await? else { continue };
+                        days.insert(network.rules.hold_days());
+                    }
+                    let days = hold_days[&point.network_id];
                     let capacity = capacity_of(&point, counts.get(&point.id));
                     indexed.push(Indexed { capacity, hold_days: days, point });
                 }
@@ -325,7 +321,7 @@ impl App {
         loop {
             let page = self.store.networks(Page { after, limit: 500 }).await?;
             after = page.last().map(|n| n.id);
-            networks.extend(page.into_iter().map(|n| (n.id, n.rules.hold_window_hours.div_ceil(24))));
+            networks.extend(page.into_iter().map(|n| (n.id, n.rules.hold_days())));
             if after.is_none() {
                 break;
             }
@@ -571,7 +567,7 @@ impl App {
         report("updating the search index", 0);
         // The search follows at once, from the diff (no re-read of the registry). A capacity change
         // made between the snapshot and the swap is caught by the next periodic rebuild.
-        let hold_days = network.rules.hold_window_hours.div_ceil(24);
+        let hold_days = network.rules.hold_days();
         let changed: Vec<Indexed> = diff
             .points
             .iter()

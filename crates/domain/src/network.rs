@@ -91,6 +91,10 @@ impl NetworkRules {
     pub fn hold_window(&self) -> Duration {
         Duration::hours(i64::from(self.hold_window_hours))
     }
+    /// The hold window in whole days, rounded up: the days a point must be open for a parcel to wait.
+    pub fn hold_days(&self) -> u32 {
+        self.hold_window_hours.div_ceil(24)
+    }
     pub fn extension(&self) -> Duration {
         Duration::hours(i64::from(self.extension_hours))
     }

@@ -78,8 +78,7 @@ impl PostgresStore {
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let commit_pool =
             Pool::builder(manager).max_size(crate::postgres_commit::LANES).build().map_err(StoreError::new)?;
-        let schema = current_schema(&pool).await?;
-        let channel = Arc::new(Channel { enabled: notices_supported(&pool).await?, ..Channel::new(&schema) });
+        let channel = Arc::new(notice_channel(&pool).await?);
         let lanes = crate::postgres_commit::Lanes::start(
             &commit_pool,
             &pool,
@@ -212,29 +211,36 @@ impl PostgresStore {
     }
 }
 
-/// The schema the connections' search path names first: the installation's own, whose channel its
-/// index notices use.
-async fn current_schema(pool: &Pool) -> StoreResult<String> {
+/// The channel of the index notices (postgres_notices.rs): named after the schema the connections'
+/// search path names first, the installation's own; silent on a database without `pg_notify`.
+/// PostgreSQL has it; some engines that speak its protocol do not, and there a commit must not fail for
+/// want of telling the other processes (ADR 12).
+async fn notice_channel(pool: &Pool) -> StoreResult<Channel> {
     let client = pool.get().await.map_err(|e| StoreError(format!("PostgreSQL connection: {e}")))?;
     let row = client.query_one("SELECT current_schema()::text", &[]).await.map_err(StoreError::new)?;
-    row.try_get::<_, Option<String>>(0)
+    let schema = row
+        .try_get::<_, Option<String>>(0)
         .map_err(StoreError::new)?
-        .ok_or_else(|| StoreError("no schema of the search path exists in this database".into()))
-}
-
-/// Whether the database has `pg_notify`. PostgreSQL does; some engines that speak its protocol do not,
-/// and there a commit must not fail for want of telling the other processes (ADR 12).
-async fn notices_supported(pool: &Pool) -> StoreResult<bool> {
-    let client = pool.get().await.map_err(|e| StoreError(format!("PostgreSQL connection: {e}")))?;
+        .ok_or_else(|| StoreError("no schema of the search path exists in this database".into()))?;
     // A channel nobody listens on: the probe tells no one anything.
-    match client.batch_execute("SELECT pg_notify('relais_probe', '')").await {
-        Ok(()) => Ok(true),
+    let enabled = match client.batch_execute("SELECT pg_notify('relais_probe', '')").await {
+        Ok(()) => true,
         Err(e) if e.as_db_error().is_some() => {
             tracing::warn!(error = %e, "no pg_notify on this database: other processes' changes reach the search index at its periodic rebuild only");
-            Ok(false)
+            false
         }
-        Err(e) => Err(StoreError::new(e)),
-    }
+        Err(e) => return Err(StoreError::new(e)),
+    };
+    Ok(Channel { enabled, ..Channel::new(&schema) })
+}
+
+/// Compartment counts per point and size class, of the compartments that meet `condition`.
+fn counts_where(condition: &str) -> String {
+    format!(
+        "SELECT point_id, size, COUNT(*), COUNT(*) FILTER (WHERE state = 'available'),
+            COUNT(*) FILTER (WHERE state = 'occupied'), COUNT(*) FILTER (WHERE state = 'reserved')
+         FROM compartments WHERE {condition} GROUP BY point_id, size ORDER BY point_id"
+    )
 }
 
 /// Runs administrative SQL (creating or dropping a schema) on a one-off connection.
@@ -1158,16 +1164,8 @@ impl Store for PostgresStore {
 
     async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>> {
         let point = point_id.map(uuid);
-        let rows = self
-            .many(
-                "SELECT point_id, size, COUNT(*), COUNT(*) FILTER (WHERE state = 'available'),
-                    COUNT(*) FILTER (WHERE state = 'occupied'), COUNT(*) FILTER (WHERE state = 'reserved')
-                 FROM compartments WHERE ($1::uuid IS NULL OR point_id = $1) GROUP BY point_id, size ORDER BY point_id",
-                &[&point],
-                counts_row,
-            )
-            .await?;
-        Ok(crate::gather_counts(rows))
+        let sql = counts_where("$1::uuid IS NULL OR point_id = $1");
+        Ok(crate::gather_counts(self.many(&sql, &[&point], counts_row).await?))
     }
 
     async fn points_by_id(&self, ids: &[PointId]) -> StoreResult<Vec<PickupPoint>> {
@@ -1177,16 +1175,7 @@ impl Store for PostgresStore {
 
     async fn compartment_counts_of(&self, ids: &[PointId]) -> StoreResult<Vec<CompartmentCounts>> {
         let ids: Vec<Uuid> = ids.iter().map(|id| id.uuid()).collect();
-        let rows = self
-            .many(
-                "SELECT point_id, size, COUNT(*), COUNT(*) FILTER (WHERE state = 'available'),
-                    COUNT(*) FILTER (WHERE state = 'occupied'), COUNT(*) FILTER (WHERE state = 'reserved')
-                 FROM compartments WHERE point_id = ANY($1) GROUP BY point_id, size ORDER BY point_id",
-                &[&ids],
-                counts_row,
-            )
-            .await?;
-        Ok(crate::gather_counts(rows))
+        Ok(crate::gather_counts(self.many(&counts_where("point_id = ANY($1)"), &[&ids], counts_row).await?))
     }
 
     async fn imports(&self, network_id: NetworkId, page: Page<ImportId>) -> StoreResult<Vec<ImportRecord>> {
