@@ -51,6 +51,10 @@ pub struct ApiKey {
     pub created_at: Timestamp,
 }
 
+impl ApiKey {
+    pub const LABEL_LENGTH_MAX: usize = 120;
+}
+
 /// The authenticated party of a request, a CLI command or a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {

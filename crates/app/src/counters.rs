@@ -67,7 +67,7 @@ impl App {
     ) -> Result<DepositOutcome, AppError> {
         caller.require(Permission::DropOffAt(point_id))?;
         let parcel = self.parcel_at(point_id, parcel_number).await?;
-        let point = self.store.point(point_id).await?.ok_or_else(|| AppError::not_found("point", point_id))?;
+        let point = self.load_point(point_id).await?;
         if point.kind.has_compartments() {
             return Err(ParseError::new("point_id", "is a locker: couriers deposit through a drop-off session").into());
         }

@@ -1,14 +1,19 @@
 //! The use cases of relais, and the ports they need.
 //!
-//! A use case is one method on [`App`]: it checks the caller's permission, loads what it needs through
-//! the [`Store`] port, asks the pure domain for the transition, and commits the new state, its events
-//! and its outbox messages in one transaction. The HTTP API, the CLI and the background jobs all call
-//! these methods; no rule is written twice.
+//! A use case is one method on [`App`]: it checks the caller's permission, then runs as a command
+//! through the spine (`command.rs`): load through the [`Store`] port, ask the pure domain for the
+//! transition, commit the new state, its events and its outbox messages in one transaction, and decide
+//! again after a lost race (optimistic concurrency, up to `commit_attempts_max` times, then
+//! `AppError::Busy`). The HTTP API, the CLI and the background jobs all call these methods; no rule is
+//! written twice, and none of them reaches the ports: the store, the clock, the random source and the
+//! instance's keys are the app's own.
 //!
-//! Concurrency is optimistic: a commit carries the versions it read, and a use case that loses a race
-//! reloads and decides again, up to `commit_attempts_max` times (then `AppError::Busy`).
+//! The modules follow the capabilities: `parcels` (the lifecycle, pickups, overflow), `lockers`
+//! (courier sessions, doors, devices), `counters`, `recipients`, `operator` (what operators do by
+//! hand), `receipts`, `points` (index, imports, search), `occupancy`, `kpis`, `jobs`, `setup`.
 
 pub mod auth;
+mod command;
 pub mod counters;
 pub mod error;
 pub mod jobs;
@@ -16,22 +21,24 @@ pub mod kpis;
 pub mod lockers;
 pub mod messages;
 pub mod occupancy;
+pub mod operator;
 pub mod parcels;
 pub mod pdf;
 pub mod points;
 pub mod ports;
+pub mod receipts;
 pub mod recipients;
 pub mod secrets;
 pub mod setup;
 pub mod signed;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptLimits;
 use relais_domain::ids::Id;
 use relais_domain::parcel::{Parcel, ParcelEvent};
+use relais_domain::value::ParseError;
 
 pub use crate::auth::{ApiKey, Caller, Permission, Role};
 pub use crate::error::AppError;
@@ -46,12 +53,18 @@ pub struct AppLimits {
     pub point_attempts: AttemptLimits,
     /// Wrong pickup codes for one parcel before it locks (a counter hand-over).
     pub parcel_attempts: AttemptLimits,
+    /// Wrong courier codes at one locker before it refuses courier codes for a while.
+    pub courier_attempts: AttemptLimits,
     /// How many times a command reloads and retries after losing a race.
     pub commit_attempts_max: u32,
     /// Largest page a list returns.
     pub page_size_max: u32,
+    /// Page size of a list when the caller names none.
+    pub page_size_default: u32,
     /// Occupancy (occupied compartments / compartments) above which a point's alert is raised.
     pub occupancy_alert_threshold: f64,
+    /// Most items (parcels, devices, reservations) one pass of each sweep takes.
+    pub sweep_batch_max: u32,
 }
 
 impl Default for AppLimits {
@@ -59,9 +72,12 @@ impl Default for AppLimits {
         AppLimits {
             point_attempts: AttemptLimits { failures_max: 20, window_seconds: 600, lockout_seconds: 600 },
             parcel_attempts: AttemptLimits { failures_max: 5, window_seconds: 900, lockout_seconds: 900 },
+            courier_attempts: AttemptLimits { failures_max: 10, window_seconds: 600, lockout_seconds: 900 },
             commit_attempts_max: 64,
             page_size_max: 500,
+            page_size_default: 50,
             occupancy_alert_threshold: 0.85,
+            sweep_batch_max: 1_000,
         }
     }
 }
@@ -69,38 +85,17 @@ impl Default for AppLimits {
 /// The application: ports plus limits. Cheap to clone (everything is behind `Arc`).
 #[derive(Clone)]
 pub struct App {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub random: Arc<dyn RandomSource>,
-    pub secrets: Secrets,
-    pub limits: AppLimits,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn RandomSource>,
+    secrets: Secrets,
+    limits: AppLimits,
     /// The pickup-point search index, shared by every clone of the app.
-    pub registry: Arc<points::PointRegistry>,
+    registry: Arc<points::PointRegistry>,
     /// Where recipients reach this instance (links in their messages), without a trailing slash.
-    pub public_url: String,
+    public_url: String,
     /// Makes ids strictly increase in this process.
     ids: Arc<IdSequence>,
-}
-
-/// Outcome of one try of a command.
-pub(crate) enum Retry {
-    /// Lost a race: reload and try again.
-    Conflict,
-    Fail(AppError),
-}
-
-impl<E: Into<AppError>> From<E> for Retry {
-    fn from(error: E) -> Self {
-        Retry::Fail(error.into())
-    }
-}
-
-pub(crate) fn committed(result: Result<(), CommitError>) -> Result<(), Retry> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(CommitError::Conflict) => Err(Retry::Conflict),
-        Err(other) => Err(Retry::Fail(other.into())),
-    }
 }
 
 impl App {
@@ -117,6 +112,33 @@ impl App {
         }
     }
 
+    pub fn with_limits(self, limits: AppLimits) -> Self {
+        App { limits, ..self }
+    }
+
+    /// Where recipients reach this instance, e.g. `https://relais.example.org` (no trailing slash).
+    pub fn with_public_url(self, public_url: &str) -> Self {
+        App { public_url: public_url.trim_end_matches('/').to_owned(), ..self }
+    }
+
+    pub fn limits(&self) -> &AppLimits {
+        &self.limits
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Which storage backend this instance runs on (`sqlite`, `postgres`), for logs and `/readyz`.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// A cheap round trip to the database: `/readyz`.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        Ok(self.store.ping().await?)
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
@@ -131,52 +153,12 @@ impl App {
         Id::from_parts(unix_ms, random)
     }
 
-    /// Runs one try of a command until it commits, fails, or has lost `commit_attempts_max` races.
-    pub(crate) async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, AppError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Retry>>,
-    {
-        for round in 0..self.limits.commit_attempts_max {
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(Retry::Fail(error)) => return Err(error),
-                Err(Retry::Conflict) => {
-                    // Let the winner finish before reloading; after a few rounds back off a little.
-                    if round >= 4 {
-                        tokio::time::sleep(std::time::Duration::from_micros(50 << round.min(8))).await;
-                    } else {
-                        tokio::task::yield_now().await;
-                    }
-                }
-            }
-        }
-        Err(AppError::Busy)
-    }
-
-    /// The outbox message that tells the outside world about a parcel event (`parcel.<event>`).
-    pub fn outbox_for(&self, parcel: &Parcel, event: &ParcelEvent) -> OutboxMessage {
-        let payload = serde_json::json!({
-            "parcel_id": parcel.id.to_string(),
-            "parcel_number": parcel.number.as_str(),
-            "merchant_id": parcel.merchant_id.to_string(),
-            "point_id": parcel.point_id.to_string(),
-            "event": event.kind.as_str(),
-            "from": event.from.map(|s| s.as_str()),
-            "state": event.to.as_str(),
-            "incident": event.to.incident_kind().map(|k| k.as_str()),
-            "reason": event.reason,
-            "actor": event.actor.kind.as_str(),
-            "pickup_deadline": parcel.pickup_deadline.map(|t| t.to_rfc3339()),
-            "at": event.at.to_rfc3339(),
-        });
-        OutboxMessage {
-            id: self.new_id(),
-            topic: format!("parcel.{}", event.kind.as_str()),
-            parcel_id: Some(parcel.id),
-            payload,
-            created_at: event.at,
-        }
+    /// The outbox message a command writes for a parcel event, with what the recipient must hear (the
+    /// lifecycle benchmark writes the very same rows for its storage ceiling).
+    pub async fn outbox_message(&self, parcel: &Parcel, event: &ParcelEvent) -> Result<OutboxMessage, StoreError> {
+        let mut message = self.outbox_for(parcel, event);
+        self.tell_recipient(&mut message, parcel, event.kind).await?;
+        Ok(message)
     }
 
     /// The link to a parcel's page for its recipient (status, extension): `{public_url}/r/{token}`.
@@ -184,49 +166,16 @@ impl App {
         format!("{}/r/{}", self.public_url, self.secrets.recipient_link_token(parcel_id))
     }
 
-    /// The outbox message of a parcel event as a command writes it: `outbox_for`, with what the recipient
-    /// must hear (see `tell_recipient`).
-    pub async fn outbox_with_message(&self, parcel: &Parcel, event: &ParcelEvent) -> Result<OutboxMessage, StoreError> {
-        let mut message = self.outbox_for(parcel, event);
-        self.tell_recipient(&mut message, parcel, event.kind).await?;
-        Ok(message)
-    }
-
-    /// Adds what the recipient must hear (French and English) and the link to their parcel page to the
-    /// outbox message of a deposit, a reminder or an extension.
-    pub(crate) async fn tell_recipient(
-        &self,
-        message: &mut OutboxMessage,
-        parcel: &Parcel,
-        kind: relais_domain::parcel::EventKind,
-    ) -> Result<(), StoreError> {
-        use relais_domain::parcel::EventKind;
-        let Some(deadline) = parcel.pickup_deadline else { return Ok(()) };
-        if !matches!(kind, EventKind::Deposited | EventKind::Reminded | EventKind::Extended) {
-            return Ok(());
+    /// A requested page size: `page_size_default` when none is asked; refused beyond `1..=page_size_max`
+    /// (a client asking for more than it gets would think it saw the whole list).
+    pub fn page_limit(&self, requested: Option<u32>) -> Result<u32, AppError> {
+        match requested {
+            None => Ok(self.limits.page_size_default),
+            Some(n) if (1..=self.limits.page_size_max).contains(&n) => Ok(n),
+            Some(_) => {
+                Err(ParseError::new("limit", format!("must be between 1 and {}", self.limits.page_size_max)).into())
+            }
         }
-        // The index has every point in memory; one created since its last rebuild is read.
-        let point = match self.registry.index().point(parcel.point_id) {
-            Some(point) => point,
-            None => match self.store.point(parcel.point_id).await? {
-                Some(point) => Arc::new(point),
-                None => return Ok(()),
-            },
-        };
-        let link = self.recipient_link(parcel.id);
-        let text = match kind {
-            EventKind::Reminded => messages::reminder(parcel, &point, deadline, &link),
-            EventKind::Extended => messages::extended(parcel, &point, deadline),
-            _ => messages::ready(parcel, &point, deadline, &link),
-        };
-        message.payload["recipient_link"] = link.into();
-        message.payload["message"] = text.to_json();
-        Ok(())
-    }
-
-    /// Clamps a requested page size to `1..=page_size_max` (default 50).
-    pub fn page_limit(&self, requested: Option<u32>) -> u32 {
-        requested.unwrap_or(50).clamp(1, self.limits.page_size_max)
     }
 }
 

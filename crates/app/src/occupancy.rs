@@ -15,7 +15,7 @@ use relais_registry::index::{Filter, Hit};
 use crate::App;
 use crate::auth::{Caller, Permission};
 use crate::error::AppError;
-use crate::ports::{CompartmentCounts, OccupancyAlert, OutboxMessage, Page, ParcelFilter, Write};
+use crate::ports::{CompartmentCounts, OccupancyAlert, Page, ParcelFilter, Write};
 
 /// How far the rotation looks for lockers with room.
 const ROTATION_RADIUS_M: f64 = 5_000.0;
@@ -45,7 +45,7 @@ impl App {
     /// A point's occupancy, its alert and the rotation suggestion.
     pub async fn occupancy(&self, caller: &Caller, point_id: PointId) -> Result<OccupancyReport, AppError> {
         caller.require(Permission::ReadNetwork)?;
-        let point = self.store.point(point_id).await?.ok_or_else(|| AppError::not_found("point", point_id))?;
+        let point = self.load_point(point_id).await?;
         let counts = self.store.compartment_counts(Some(point_id)).await?;
         let alert = self.store.occupancy_alert(point_id).await?;
         let filter =
@@ -81,30 +81,35 @@ impl App {
         occupancy: &Occupancy,
         now: Timestamp,
     ) -> Result<(), AppError> {
-        let raised = self.store.occupancy_alert(point_id).await?.is_some();
         let threshold = self.limits.occupancy_alert_threshold;
-        let Some(change) = alert_change(occupancy.rate(), raised, threshold) else { return Ok(()) };
-        let (topic, write) = match change {
-            AlertChange::Raise => (
-                "point.occupancy_high",
-                Write::RaiseOccupancyAlert(OccupancyAlert { point_id, raised_at: now, rate: occupancy.rate() }),
-            ),
-            AlertChange::Clear => ("point.occupancy_normal", Write::ClearOccupancyAlert(point_id)),
-        };
-        let payload = serde_json::json!({
-            "point_id": point_id.to_string(),
-            "rate": occupancy.rate(),
-            "threshold": threshold,
-            "occupied": occupancy.occupied,
-            "total": occupancy.total,
-            "at": now.to_rfc3339(),
-        });
-        let message =
-            OutboxMessage { id: self.new_id(), topic: topic.into(), parcel_id: None, payload, created_at: now };
-        match self.store.commit(vec![write, Write::AppendOutbox(message)]).await {
-            // Another process raised it first: one alert, one message.
-            Err(crate::CommitError::Duplicate { .. }) => Ok(()),
-            other => Ok(other?),
-        }
+        self.run(|| async {
+            let mut tx = self.tx();
+            // Another process raised it first: read again, and there is nothing left to raise.
+            tx.retry_on_duplicate("occupancy_alert");
+            let raised = self.store.occupancy_alert(point_id).await?.is_some();
+            let Some(change) = alert_change(occupancy.rate(), raised, threshold) else { return Ok(tx.done(())) };
+            let topic = match change {
+                AlertChange::Raise => {
+                    let alert = OccupancyAlert { point_id, raised_at: now, rate: occupancy.rate() };
+                    tx.write(Write::RaiseOccupancyAlert(alert));
+                    "point.occupancy_high"
+                }
+                AlertChange::Clear => {
+                    tx.write(Write::ClearOccupancyAlert(point_id));
+                    "point.occupancy_normal"
+                }
+            };
+            let payload = serde_json::json!({
+                "point_id": point_id.to_string(),
+                "rate": occupancy.rate(),
+                "threshold": threshold,
+                "occupied": occupancy.occupied,
+                "total": occupancy.total,
+                "at": now.to_rfc3339(),
+            });
+            tx.message(topic, None, payload);
+            Ok(tx.done(()))
+        })
+        .await
     }
 }

@@ -17,8 +17,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
-use relais_domain::compartment::Compartment;
-use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
+use relais_domain::compartment::{Compartment, DoorFault};
+use relais_domain::dropoff::{DoorCommand, DoorState, DropOffItem, DropOffSession};
 use relais_domain::ids::{
     ApiKeyId, CommandId, CompartmentId, DropOffSessionId, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
 };
@@ -26,6 +26,7 @@ use relais_domain::network::Network;
 use relais_domain::parcel::{Actor, Parcel, ParcelEvent, ParcelState};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{Email, ParcelNumber, Phone};
+pub use relais_registry::diff::ChangeKind;
 
 use crate::auth::{ApiKey, Role};
 
@@ -60,6 +61,10 @@ pub struct Merchant {
     pub id: MerchantId,
     pub name: String,
     pub created_at: Timestamp,
+}
+
+impl Merchant {
+    pub const NAME_LENGTH_MAX: usize = 120;
 }
 
 /// An event as stored: the domain event plus its position in the global log.
@@ -117,8 +122,7 @@ pub struct ImportRecord {
     /// The file name or URL.
     pub source: String,
     pub at: Timestamp,
-    /// `applied` or `refused`.
-    pub status: String,
+    pub status: ImportStatus,
     pub rows_total: u32,
     pub rows_refused: u32,
     /// Points per kind of change, in `ChangeKind::ALL` order: added, changed, moved, closed, reopened,
@@ -127,6 +131,33 @@ pub struct ImportRecord {
     pub unchanged: u32,
     /// The refused rows and file-level reasons, one per line (the first few hundred).
     pub problems: String,
+}
+
+/// What became of an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImportStatus {
+    /// Its changes are in the registry.
+    Applied,
+    /// Refused whole: nothing changed.
+    Refused,
+    /// A dry run: what it would do, never recorded.
+    DryRun,
+}
+
+impl ImportStatus {
+    pub const ALL: [ImportStatus; 3] = [ImportStatus::Applied, ImportStatus::Refused, ImportStatus::DryRun];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::Applied => "applied",
+            ImportStatus::Refused => "refused",
+            ImportStatus::DryRun => "dry_run",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == input)
+    }
 }
 
 /// One change of one point in the registry's history.
@@ -138,8 +169,7 @@ pub struct PointChange {
     /// The import that made the change; `None` for a change through the API.
     pub import_id: Option<ImportId>,
     pub at: Timestamp,
-    /// `added`, `changed`, `moved`, `closed`, `reopened` or `removed`.
-    pub kind: String,
+    pub kind: ChangeKind,
     /// `(field, before, after)` for each field that changed.
     pub fields: Vec<(String, String, String)>,
 }
@@ -171,8 +201,8 @@ pub struct DeviceStatus {
     /// The device key that sent it.
     pub key_id: ApiKeyId,
     pub last_seen_at: Timestamp,
-    /// Each door's label and the state the locker reported (`closed`, `open`, `jammed`).
-    pub doors: Vec<(String, String)>,
+    /// Each door's label and the state the locker reported.
+    pub doors: Vec<(String, DoorState)>,
     pub firmware: Option<String>,
     /// When relais noticed the device had gone silent (cleared by its next heartbeat).
     pub offline_since: Option<Timestamp>,
@@ -186,12 +216,98 @@ pub struct AuditEntry {
     pub seq: i64,
     pub at: Timestamp,
     pub actor: Actor,
-    /// `door_jammed`, `door_forced_open`, `remote_door_opening`, `compartment_repaired`, `parcel_moved`...
-    pub action: String,
+    pub action: AuditAction,
     pub point_id: Option<PointId>,
     pub compartment_id: Option<CompartmentId>,
     pub parcel_id: Option<ParcelId>,
     pub reason: Option<String>,
+}
+
+impl AuditEntry {
+    /// An entry about one door of a locker (and the parcel behind it, if any).
+    pub fn of_door(
+        at: Timestamp,
+        actor: Actor,
+        action: AuditAction,
+        compartment: &Compartment,
+        parcel_id: Option<ParcelId>,
+        reason: Option<&str>,
+    ) -> AuditEntry {
+        AuditEntry {
+            seq: 0,
+            at,
+            actor,
+            action,
+            point_id: Some(compartment.point_id),
+            compartment_id: Some(compartment.id),
+            parcel_id,
+            reason: reason.map(str::to_owned),
+        }
+    }
+}
+
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    /// A door fault (a hardware incident): reported by the locker or a courier.
+    DoorFault(DoorFault),
+    /// An operator ordered a door open.
+    RemoteDoorOpening,
+    /// An operator declared a door repaired.
+    DoorRepaired,
+    /// An operator moved a parcel to another door.
+    ParcelMoved,
+    /// A counter refused a hand-over: the identity did not match.
+    HandOverRefused,
+    /// A locker went silent.
+    DeviceOffline,
+    /// An API key was issued, revoked or rotated.
+    ApiKeyCreated,
+    ApiKeyRevoked,
+}
+
+impl AuditAction {
+    /// Every action, door faults once per fault.
+    pub const ALL: [AuditAction; 11] = [
+        AuditAction::DoorFault(DoorFault::Jammed),
+        AuditAction::DoorFault(DoorFault::ForcedOpen),
+        AuditAction::DoorFault(DoorFault::Broken),
+        AuditAction::DoorFault(DoorFault::Blocked),
+        AuditAction::RemoteDoorOpening,
+        AuditAction::DoorRepaired,
+        AuditAction::ParcelMoved,
+        AuditAction::HandOverRefused,
+        AuditAction::DeviceOffline,
+        AuditAction::ApiKeyCreated,
+        AuditAction::ApiKeyRevoked,
+    ];
+
+    pub const fn door_fault(fault: DoorFault) -> AuditAction {
+        AuditAction::DoorFault(fault)
+    }
+
+    /// The stored and wire name; a door fault is named as the fault (`door_jammed`...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::DoorFault(fault) => fault.as_str(),
+            AuditAction::RemoteDoorOpening => "remote_door_opening",
+            AuditAction::DoorRepaired => "door_repaired",
+            AuditAction::ParcelMoved => "parcel_moved",
+            AuditAction::HandOverRefused => "hand_over_refused",
+            AuditAction::DeviceOffline => "device_offline",
+            AuditAction::ApiKeyCreated => "api_key_created",
+            AuditAction::ApiKeyRevoked => "api_key_revoked",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == input)
+    }
+
+    /// Whether the action is a hardware incident (a KPI counts them).
+    pub const fn is_hardware_incident(self) -> bool {
+        matches!(self, AuditAction::DoorFault(_))
+    }
 }
 
 /// One write of a commit.

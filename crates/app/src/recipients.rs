@@ -12,6 +12,7 @@ use relais_domain::parcel::{Actor, ActorKind, Parcel, TransitionError};
 use relais_domain::point::PickupPoint;
 
 use crate::App;
+use crate::auth::Caller;
 use crate::error::AppError;
 
 /// What the recipient's page shows.
@@ -30,14 +31,9 @@ impl App {
         let parcel = self.parcel_of_link(token).await?;
         let point = match self.registry.index().point(parcel.point_id) {
             Some(point) => point,
-            None => Arc::new(
-                self.store
-                    .point(parcel.point_id)
-                    .await?
-                    .ok_or_else(|| AppError::not_found("point", parcel.point_id))?,
-            ),
+            None => Arc::new(self.load_point(parcel.point_id).await?),
         };
-        let rules = self.rules_of_network(parcel.network_id).await.map_err(crate::parcels::retry_error)?;
+        let rules = self.load_rules(parcel.network_id).await?;
         let extension =
             parcel.extend(&rules, recipient(), self.now()).map(|t| t.parcel.pickup_deadline.unwrap_or_default());
         Ok(RecipientView { parcel, point, extension })
@@ -46,13 +42,9 @@ impl App {
     /// The recipient asks for the extension from their page, within the network's rules.
     pub async fn extend_by_recipient(&self, token: &str) -> Result<Parcel, AppError> {
         let parcel_id = self.parcel_of_link(token).await?.id;
-        self.retrying(|| async {
-            let parcel = self.store.parcel(parcel_id).await?.ok_or_else(|| AppError::not_found("parcel", parcel_id))?;
-            let rules = self.rules_of_network(parcel.network_id).await?;
-            let transition = parcel.extend(&rules, recipient(), self.now())?;
-            self.commit_transition(&parcel, transition, Vec::new()).await
-        })
-        .await
+        // The link is the capability: whoever holds it acts as the recipient.
+        let holder = Caller::system();
+        self.transition_parcel(&holder, parcel_id, |parcel, rules, now| parcel.extend(rules, recipient(), now)).await
     }
 
     async fn parcel_of_link(&self, token: &str) -> Result<Parcel, AppError> {

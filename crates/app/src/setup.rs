@@ -6,6 +6,7 @@ use relais_domain::ids::{MerchantId, NetworkId, PointId};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{ParseError, SizeClass, parse_text};
+use relais_registry::diff::ChangeKind;
 use relais_registry::{Compartments, PointValidator};
 
 use crate::App;
@@ -27,14 +28,15 @@ impl App {
     pub async fn create_network(&self, caller: &Caller, name: &str, rules: NetworkRules) -> Result<Network, AppError> {
         caller.require(Permission::ManageNetwork)?;
         let network = Network::new(self.new_id(), name, rules.validate()?, self.now())?;
-        self.commit(vec![Write::InsertNetwork(network.clone())]).await?;
+        self.insert(Write::InsertNetwork(network.clone())).await?;
         Ok(network)
     }
 
     pub async fn create_merchant(&self, caller: &Caller, name: &str) -> Result<Merchant, AppError> {
         caller.require(Permission::ManageNetwork)?;
-        let merchant = Merchant { id: self.new_id(), name: parse_text("name", name, 120)?, created_at: self.now() };
-        self.commit(vec![Write::InsertMerchant(merchant.clone())]).await?;
+        let name = parse_text("name", name, Merchant::NAME_LENGTH_MAX)?;
+        let merchant = Merchant { id: self.new_id(), name, created_at: self.now() };
+        self.insert(Write::InsertMerchant(merchant.clone())).await?;
         Ok(merchant)
     }
 
@@ -45,22 +47,24 @@ impl App {
         input: NewPoint,
     ) -> Result<(PickupPoint, Vec<Compartment>), AppError> {
         caller.require(Permission::ManageNetwork)?;
-        if self.store.network(input.network_id).await?.is_none() {
-            return Err(AppError::not_found("network", input.network_id));
-        }
+        self.load_rules(input.network_id).await?;
         let point = PointValidator::new().validate(&input, self.new_id(), self.now(), "api", Compartments::Required)?;
         let compartments = self.build_compartments(point.id, &input.compartments)?;
-        let mut writes = vec![Write::InsertPoint(point.clone())];
-        writes.extend(compartments.iter().cloned().map(Write::InsertCompartment));
-        writes.push(Write::AppendPointChange(PointChange {
-            seq: 0,
-            point_id: point.id,
-            import_id: None,
-            at: point.created_at,
-            kind: "added".into(),
-            fields: Vec::new(),
-        }));
-        self.commit(writes).await?;
+        self.run(|| async {
+            let mut tx = self.tx();
+            tx.write(Write::InsertPoint(point.clone()));
+            tx.write_all(compartments.iter().cloned().map(Write::InsertCompartment));
+            tx.write(Write::AppendPointChange(PointChange {
+                seq: 0,
+                point_id: point.id,
+                import_id: None,
+                at: point.created_at,
+                kind: ChangeKind::Added,
+                fields: Vec::new(),
+            }));
+            Ok(tx.done(()))
+        })
+        .await?;
         Ok((point, compartments))
     }
 
@@ -94,9 +98,7 @@ impl App {
                 }
             }
             (Role::LockerDevice, None, Some(point_id)) => {
-                if self.store.point(point_id).await?.is_none() {
-                    return Err(AppError::not_found("point", point_id));
-                }
+                self.load_point(point_id).await?;
             }
             (Role::Operator | Role::Carrier, None, None) => {}
             (Role::Merchant, _, _) => {
@@ -115,11 +117,11 @@ impl App {
             role,
             merchant_id,
             point_id,
-            label: parse_text("label", label, 120)?,
+            label: parse_text("label", label, ApiKey::LABEL_LENGTH_MAX)?,
             digest: self.secrets.api_key_digest(&secret),
             created_at: self.now(),
         };
-        self.commit(vec![Write::InsertApiKey(key.clone())]).await?;
+        self.insert(Write::InsertApiKey(key.clone())).await?;
         Ok(IssuedApiKey { key, secret })
     }
 
@@ -132,6 +134,16 @@ impl App {
         }
     }
 
+    /// A command that writes one new row.
+    async fn insert(&self, write: Write) -> Result<(), AppError> {
+        self.run(|| async {
+            let mut tx = self.tx();
+            tx.write(write.clone());
+            Ok(tx.done(()))
+        })
+        .await
+    }
+
     pub async fn network(&self, caller: &Caller, id: NetworkId) -> Result<Network, AppError> {
         caller.require(Permission::ReadNetwork)?;
         self.store.network(id).await?.ok_or_else(|| AppError::not_found("network", id))
@@ -139,14 +151,20 @@ impl App {
 
     pub async fn networks(&self, caller: &Caller, page: Page<NetworkId>) -> Result<Vec<Network>, AppError> {
         caller.require(Permission::ReadNetwork)?;
-        Ok(self.store.networks(Page { limit: self.page_limit(Some(page.limit)), ..page }).await?)
+        Ok(self.store.networks(Page { limit: self.page_limit(Some(page.limit))?, ..page }).await?)
     }
 
     pub async fn point(&self, caller: &Caller, id: PointId) -> Result<(PickupPoint, Vec<Compartment>), AppError> {
         caller.require(Permission::ReadNetwork)?;
-        let point = self.store.point(id).await?.ok_or_else(|| AppError::not_found("point", id))?;
+        let point = self.load_point(id).await?;
         let compartments = self.store.compartments(id).await?;
         Ok((point, compartments))
+    }
+
+    /// How many points the registry holds (the demo seeds an empty one only).
+    pub async fn count_points(&self, caller: &Caller) -> Result<u64, AppError> {
+        caller.require(Permission::ReadNetwork)?;
+        Ok(self.store.count_points().await?)
     }
 
     pub async fn points(
@@ -156,7 +174,7 @@ impl App {
         page: Page<PointId>,
     ) -> Result<Vec<PickupPoint>, AppError> {
         caller.require(Permission::ReadNetwork)?;
-        Ok(self.store.points(network_id, Page { limit: self.page_limit(Some(page.limit)), ..page }).await?)
+        Ok(self.store.points(network_id, Page { limit: self.page_limit(Some(page.limit))?, ..page }).await?)
     }
 }
 

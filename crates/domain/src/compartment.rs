@@ -255,6 +255,23 @@ impl Compartment {
         Ok(left)
     }
 
+    /// The tidying sweep gives back a soft reservation whose expiry has passed: the compartment is
+    /// available again. Refused when it is no longer such a reservation (taken or renewed meanwhile).
+    pub fn release_lapsed(&self, now: Timestamp) -> Result<Compartment, CompartmentBusy> {
+        match self.state {
+            CompartmentState::Reserved { expires_at: Some(expires_at), .. }
+                if expires_at <= now && self.fault.is_none() =>
+            {
+                Ok(self.with_state(CompartmentState::Available))
+            }
+            CompartmentState::Reserved { .. }
+            | CompartmentState::Available
+            | CompartmentState::Occupied { .. }
+            | CompartmentState::OutOfService
+            | CompartmentState::Disabled => Err(self.busy()),
+        }
+    }
+
     /// Records a fault of the door. Parcels inside stay (and are named, to be flagged); a reservation is
     /// dropped (the parcel will get another compartment); an empty compartment goes out of service.
     /// The first fault is kept if the door already had one.
@@ -305,6 +322,15 @@ impl Compartment {
     fn busy(&self) -> CompartmentBusy {
         CompartmentBusy { compartment_id: self.id, state: self.state.name() }
     }
+}
+
+/// The compartments among `compartments` reserved for a parcel, given back (it took another door, or
+/// none).
+pub fn reservations_given_back(
+    compartments: &[Compartment],
+    parcel_id: ParcelId,
+) -> Result<Vec<Compartment>, CompartmentBusy> {
+    compartments.iter().filter(|c| c.is_reserved_for(parcel_id)).map(|c| c.release(parcel_id)).collect()
 }
 
 /// Whether any compartment of the point could ever take the parcel (free or not): the check an announce

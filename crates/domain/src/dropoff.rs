@@ -134,6 +134,28 @@ pub struct DropOffItem {
 }
 
 impl DropOffItem {
+    /// A parcel just scanned in a session, before any door is given to it.
+    pub fn scanned(
+        session_id: DropOffSessionId,
+        parcel_id: ParcelId,
+        parcel_number: &str,
+        now: Timestamp,
+    ) -> DropOffItem {
+        DropOffItem {
+            session_id,
+            parcel_id,
+            parcel_number: parcel_number.to_owned(),
+            compartment_id: None,
+            label: None,
+            state: ItemState::Assigned,
+            reason: None,
+            relocation_point_id: None,
+            scanned_at: now,
+            done_at: None,
+            version: 0,
+        }
+    }
+
     pub fn assigned_to(&self, compartment_id: CompartmentId, label: &str) -> DropOffItem {
         DropOffItem {
             compartment_id: Some(compartment_id),
@@ -331,6 +353,63 @@ impl DoorCommand {
 
     pub fn cancel(&self, now: Timestamp) -> Result<DoorCommand, CommandFinished> {
         self.finished(CommandState::Cancelled, now)
+    }
+
+    /// What a locker opening a door itself for a pickup changes: a pending command its closing report
+    /// will close, and the command left pending on that door (a pickup whose closing was never
+    /// reported) called off. Except one: a parcel of the same recipient on its way in through that
+    /// shared door keeps its deposit command, and the closing records that deposit (calling it off would
+    /// leave the parcel inside, unrecorded); then nothing changes.
+    pub fn pickup_opening(
+        id: CommandId,
+        pending: Option<&DoorCommand>,
+        compartment: &Compartment,
+        parcel_id: ParcelId,
+        now: Timestamp,
+    ) -> Result<Option<PickupOpening>, CommandFinished> {
+        let called_off = match pending {
+            Some(stale)
+                if stale.purpose == CommandPurpose::Deposit
+                    && stale.parcel_id.is_some_and(|p| compartment.holds(p)) =>
+            {
+                return Ok(None);
+            }
+            Some(stale) => Some(stale.cancel(now)?),
+            None => None,
+        };
+        let opened = DoorCommand::new(id, compartment, CommandPurpose::Pickup, Some(parcel_id), None, now);
+        Ok(Some(PickupOpening { called_off, opened }))
+    }
+}
+
+/// The door commands a pickup at a locker records ([`DoorCommand::pickup_opening`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickupOpening {
+    pub called_off: Option<DoorCommand>,
+    pub opened: DoorCommand,
+}
+
+/// A door's state as a locker's heartbeat reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DoorState {
+    Closed,
+    Open,
+    Jammed,
+}
+
+impl DoorState {
+    pub const ALL: [DoorState; 3] = [DoorState::Closed, DoorState::Open, DoorState::Jammed];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DoorState::Closed => "closed",
+            DoorState::Open => "open",
+            DoorState::Jammed => "jammed",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == input)
     }
 }
 

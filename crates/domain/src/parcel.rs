@@ -96,6 +96,40 @@ impl ParcelState {
         }
     }
 
+    /// Whether a parcel in this state has a live pickup code: from its announcement until it is
+    /// collected or leaves the flow. Two parcels whose codes are live at one point never share a code
+    /// (a partial unique index whose condition a store test checks against this function).
+    pub const fn holds_live_code(self) -> bool {
+        match self {
+            ParcelState::Announced
+            | ParcelState::InTransit
+            | ParcelState::ReadyForPickup
+            | ParcelState::DepositFailed => true,
+            ParcelState::Collected
+            | ParcelState::Expired
+            | ParcelState::Returning
+            | ParcelState::ReturnedToSender
+            | ParcelState::Cancelled
+            | ParcelState::Incident(_) => false,
+        }
+    }
+
+    /// Every state, incidents once per kind.
+    pub const ALL: [ParcelState; 12] = [
+        ParcelState::Announced,
+        ParcelState::InTransit,
+        ParcelState::ReadyForPickup,
+        ParcelState::Collected,
+        ParcelState::DepositFailed,
+        ParcelState::Expired,
+        ParcelState::Returning,
+        ParcelState::ReturnedToSender,
+        ParcelState::Cancelled,
+        ParcelState::Incident(IncidentKind::Lost),
+        ParcelState::Incident(IncidentKind::Damaged),
+        ParcelState::Incident(IncidentKind::Refused),
+    ];
+
     /// No transition leaves a terminal state.
     pub const fn is_terminal(self) -> bool {
         match self {
@@ -258,11 +292,20 @@ pub struct ParcelEvent {
     pub at: Timestamp,
 }
 
+impl ParcelEvent {
+    /// Longest reason a person may type (a cancellation, an incident, an operator's action).
+    pub const REASON_LENGTH_MAX: usize = 500;
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     pub name: String,
     pub phone: Option<Phone>,
     pub email: Option<Email>,
+}
+
+impl Recipient {
+    pub const NAME_LENGTH_MAX: usize = 120;
 }
 
 /// Keyed digests of the pickup code and of the QR token; the secrets themselves are never kept.
@@ -437,6 +480,27 @@ impl std::error::Error for TransitionError {}
 pub struct Transition {
     pub parcel: Parcel,
     pub event: ParcelEvent,
+}
+
+/// What a parcel no longer needs after a transition, to be given back in the same commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GivenBack {
+    /// The compartment or shelf slot it was in: it was collected, taken back, or lost.
+    pub place: bool,
+    /// The compartment reserved for it while it was on its way: it will not arrive (cancelled, failed,
+    /// lost).
+    pub reservation: bool,
+}
+
+impl Transition {
+    /// What the parcel, as it was `before` this transition, gives back.
+    pub fn gives_back(&self, before: &Parcel) -> GivenBack {
+        let after = &self.parcel;
+        GivenBack {
+            place: before.occupies_place() && !after.occupies_place(),
+            reservation: before.may_hold_reservation() && !after.may_hold_reservation() && !after.occupies_place(),
+        }
+    }
 }
 
 impl Parcel {

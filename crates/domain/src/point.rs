@@ -233,6 +233,19 @@ impl PickupPoint {
     pub fn shelf_has_room(&self) -> bool {
         self.shelf_occupied < self.shelf_capacity
     }
+
+    /// A parcel deposited on the shelf takes a slot, or the shelf is full.
+    pub fn take_shelf_slot(&self) -> Result<PickupPoint, crate::compartment::NoFit> {
+        if !self.shelf_has_room() {
+            return Err(crate::compartment::NoFit::ShelfFull);
+        }
+        Ok(PickupPoint { shelf_occupied: self.shelf_occupied + 1, ..self.clone() })
+    }
+
+    /// A parcel leaves the shelf (collected, taken back, lost): its slot is free again.
+    pub fn release_shelf_slot(&self) -> PickupPoint {
+        PickupPoint { shelf_occupied: self.shelf_occupied.saturating_sub(1), ..self.clone() }
+    }
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ pub async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = ErrorEnvelope)))]
 pub async fn readyz(State(state): State<HttpState>) -> Result<Json<Health>> {
-    state.app.store.ping().await.map_err(relais_app::AppError::from)?;
-    Ok(Json(Health { status: "ready", backend: Some(state.app.store.backend()) }))
+    state.app.ping().await?;
+    Ok(Json(Health { status: "ready", backend: Some(state.app.backend()) }))
 }
 
 /// Who the API key is: its role, and its merchant or point.
@@ -70,7 +70,7 @@ pub async fn list_networks(
     Auth(caller): Auth,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<Page<NetworkView>>> {
-    let limit = state.app.page_limit(query.limit);
+    let limit = state.app.page_limit(query.limit)?;
     let networks = state.app.networks(&caller, PageRequest { after: query.after.map(Id::from_uuid), limit }).await?;
     Ok(Json(page(networks.iter().map(NetworkView::from).collect(), limit, |n| n.id)))
 }
@@ -138,7 +138,7 @@ pub async fn list_points(
     Auth(caller): Auth,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<Page<PointView>>> {
-    let limit = state.app.page_limit(query.limit);
+    let limit = state.app.page_limit(query.limit)?;
     let points = state
         .app
         .points(
@@ -248,7 +248,7 @@ pub async fn list_parcels(
         point_id: query.point_id.map(Id::from_uuid),
         state: state_filter,
     };
-    let limit = state.app.page_limit(query.limit);
+    let limit = state.app.page_limit(query.limit)?;
     let parcels =
         state.app.parcels(&caller, filter, PageRequest { after: query.after.map(Id::from_uuid), limit }).await?;
     Ok(Json(page(parcels.iter().map(ParcelView::from).collect(), limit, |p| p.id)))
@@ -450,7 +450,7 @@ pub async fn report_incident(
 #[utoipa::path(post, path = "/v1/jobs/sweep", tag = "operations", security(("api_key" = [])),
     responses((status = 200, body = SweepResponse), (status = 403, body = ErrorEnvelope)))]
 pub async fn sweep(State(state): State<HttpState>, Auth(caller): Auth) -> Result<Json<SweepResponse>> {
-    let report = state.app.run_sweeps(&caller, 10_000).await?;
+    let report = state.app.run_sweeps(&caller).await?;
     Ok(Json(SweepResponse { expired: report.expired, reservations_released: report.reservations_released }))
 }
 

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use relais_app::lockers::{DoorOutcome, Heartbeat, HeartbeatReply, SessionScan, SessionView};
 use relais_app::ports::{AuditEntry, DeviceStatus};
-use relais_app::signed;
 use relais_domain::dropoff::{DoorCommand, DoorRefusal, DoorReport, DropOffItem};
 use relais_domain::ids::Id;
 use serde::{Deserialize, Serialize};
@@ -36,12 +35,8 @@ pub struct SigningKeyView {
 
 #[utoipa::path(get, path = "/v1/signing-key", tag = "lockers", responses((status = 200, body = SigningKeyView)))]
 pub async fn signing_key(State(state): State<HttpState>) -> Json<SigningKeyView> {
-    let key = state.app.secrets.verifying_key();
-    Json(SigningKeyView {
-        algorithm: "Ed25519",
-        key_id: signed::key_id(&key),
-        public_key: signed::public_key_hex(&key),
-    })
+    let key = state.app.public_key();
+    Json(SigningKeyView { algorithm: key.algorithm, key_id: key.key_id, public_key: key.public_key })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -380,14 +375,11 @@ pub async fn receipt(
     QueryParams(query): QueryParams<ReceiptQuery>,
 ) -> Result<Response> {
     let receipt = state.app.drop_off_receipt(&caller, path_id("drop-off session", &id)?).await?;
-    let signed = signed::sign_document(state.app.secrets.signing_key(), receipt.document());
     match query.format.as_deref() {
-        None | Some("json") => Ok(Json(signed).into_response()),
+        None | Some("json") => Ok(Json(receipt.signed).into_response()),
         Some("pdf") => {
-            let signature = signed.pointer("/signature/value").and_then(|v| v.as_str()).unwrap_or_default();
-            let key_id = signed::key_id(&state.app.secrets.verifying_key());
-            let pdf = receipt.pdf(signature, &key_id);
-            let disposition = format!("inline; filename=\"proof-of-deposit-{}.pdf\"", receipt.session.id);
+            let pdf = receipt.pdf();
+            let disposition = format!("inline; filename=\"proof-of-deposit-{}.pdf\"", receipt.receipt.session.id);
             Ok(([(CONTENT_TYPE, "application/pdf".to_owned()), (CONTENT_DISPOSITION, disposition)], pdf)
                 .into_response())
         }
@@ -612,7 +604,8 @@ pub struct DeviceStatusView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DoorStateView {
     pub door: String,
-    pub state: String,
+    /// `closed`, `open` or `jammed`.
+    pub state: &'static str,
 }
 
 #[utoipa::path(get, path = "/v1/points/{id}/device", tag = "lockers", security(("api_key" = [])),
@@ -630,7 +623,7 @@ pub async fn device_status(
         offline_since: status.as_ref().and_then(|s| s.offline_since),
         firmware: status.as_ref().and_then(|s| s.firmware.clone()),
         doors: status
-            .map(|s| s.doors.into_iter().map(|(door, state)| DoorStateView { door, state }).collect())
+            .map(|s| s.doors.into_iter().map(|(door, state)| DoorStateView { door, state: state.as_str() }).collect())
             .unwrap_or_default(),
     }))
 }
@@ -651,7 +644,7 @@ pub struct AuditEntryView {
     pub at: DateTime<Utc>,
     pub actor: &'static str,
     pub actor_ref: Option<String>,
-    pub action: String,
+    pub action: &'static str,
     pub point_id: Option<Uuid>,
     pub compartment_id: Option<Uuid>,
     pub parcel_id: Option<Uuid>,
@@ -665,7 +658,7 @@ impl From<&AuditEntry> for AuditEntryView {
             at: a.at,
             actor: a.actor.kind.as_str(),
             actor_ref: a.actor.reference.clone(),
-            action: a.action.clone(),
+            action: a.action.as_str(),
             point_id: a.point_id.map(|p| p.uuid()),
             compartment_id: a.compartment_id.map(|c| c.uuid()),
             parcel_id: a.parcel_id.map(|p| p.uuid()),
@@ -688,7 +681,7 @@ pub async fn audit(
     Auth(caller): Auth,
     QueryParams(query): QueryParams<AuditQuery>,
 ) -> Result<Json<AuditView>> {
-    let limit = state.app.page_limit(query.limit);
+    let limit = state.app.page_limit(query.limit)?;
     let entries = state
         .app
         .audit_log(

@@ -299,7 +299,7 @@ pub struct HistoryView {
 pub struct ChangeView {
     pub seq: i64,
     /// `added`, `changed`, `moved`, `closed`, `reopened` or `removed`.
-    pub kind: String,
+    pub kind: &'static str,
     pub at: DateTime<Utc>,
     /// The import that made the change; absent for a change through the API.
     pub import_id: Option<Uuid>,
@@ -317,7 +317,7 @@ impl From<&PointChange> for ChangeView {
     fn from(c: &PointChange) -> Self {
         ChangeView {
             seq: c.seq,
-            kind: c.kind.clone(),
+            kind: c.kind.as_str(),
             at: c.at,
             import_id: c.import_id.map(|i| i.uuid()),
             fields: c
@@ -369,7 +369,7 @@ pub struct ImportView {
     pub source: String,
     pub at: DateTime<Utc>,
     /// `applied`, `refused` or `dry_run`.
-    pub status: String,
+    pub status: &'static str,
     pub rows_total: u32,
     pub rows_refused: u32,
     /// Points per change: added, changed, moved, closed, reopened, removed.
@@ -387,7 +387,7 @@ impl From<&ImportRecord> for ImportView {
             format: r.format.clone(),
             source: r.source.clone(),
             at: r.at,
-            status: r.status.clone(),
+            status: r.status.as_str(),
             rows_total: r.rows_total,
             rows_refused: r.rows_refused,
             changes: ChangeKind::ALL.iter().zip(r.changes).map(|(k, n)| (k.as_str(), n)).collect(),
@@ -456,7 +456,7 @@ pub async fn list_imports(
     Path(id): Path<String>,
     QueryParams(query): QueryParams<ImportListQuery>,
 ) -> Result<Json<crate::wire::Page<ImportView>>> {
-    let limit = state.app.page_limit(query.limit);
+    let limit = state.app.page_limit(query.limit)?;
     let imports = state
         .app
         .imports(&caller, path_id("network", &id)?, PageRequest { after: query.after.map(Id::from_uuid), limit })

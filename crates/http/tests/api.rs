@@ -249,7 +249,7 @@ async fn no_fitting_compartment_and_brute_force() {
         assert_eq!(r.body["error"]["details"]["reason"], "too_large");
 
         let path = format!("/v1/points/{}/pickups", api.locker_id);
-        let limit = api.app.limits.point_attempts.failures_max;
+        let limit = api.app.limits().point_attempts.failures_max;
         for _ in 0..limit {
             let r = api.call(Method::POST, &path, &api.device, Some(json!({"code": "00000001"}))).await;
             assert_error(&r, StatusCode::FORBIDDEN, "invalid_pickup_code");

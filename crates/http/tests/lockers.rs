@@ -134,7 +134,7 @@ async fn a_drop_off_session_over_http_ends_with_a_signed_receipt() {
         if let Some(reader) = pdftotext() {
             let dir = std::env::temp_dir().join(format!("relais-receipt-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
-            let file = dir.join(format!("{}.pdf", api.app.store.backend()));
+            let file = dir.join(format!("{}.pdf", api.app.backend()));
             let bytes =
                 api.raw_bytes(&format!("/v1/drop-off-sessions/{session}/receipt?format=pdf"), &api.carrier).await;
             std::fs::write(&file, bytes).unwrap();
@@ -319,7 +319,7 @@ async fn the_recipients_page_shows_the_parcel_and_extends_it_once() {
         let id = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
         api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
         let link = api.app.recipient_link(relais_domain::ids::Id::from_uuid(id.parse().unwrap()));
-        let path = link.strip_prefix(&api.app.public_url).unwrap().to_owned();
+        let path = link.strip_prefix(api.app.public_url()).unwrap().to_owned();
         let bad = api.raw(Method::GET, "/r/RL1.AAAA", "", None, None).await;
         assert_eq!(bad.status, StatusCode::NOT_FOUND);
         assert!(bad.body.as_str().unwrap().contains("Ce lien n'est pas valable"));

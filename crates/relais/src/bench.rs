@@ -129,18 +129,19 @@ async fn ceiling(
     let spent = match (&db.kind, options.backend) {
         (DatabaseKind::Sqlite(path), Backend::Sqlite) => {
             if bare {
-                let dropped = relais_store::sqlite::drop_secondary_indexes(path).map_err(|e| e.to_string())?;
+                let dropped = relais_store::bench::sqlite_drop_secondary_indexes(path).map_err(|e| e.to_string())?;
                 eprintln!("bare ceiling: {dropped} secondary indexes dropped");
             }
             // The engine's writer commits what is waiting: with `concurrency` tasks each waiting on its own
             // command, a batch holds up to `concurrency` commands.
             let batches: Vec<Vec<Vec<Write>>> = commands.chunks(concurrency).map(<[_]>::to_vec).collect();
             drop(commands);
-            relais_store::sqlite::ceiling_run(path, batches.into_iter()).map_err(|e| e.to_string())?
+            relais_store::bench::sqlite_ceiling(path, batches.into_iter()).map_err(|e| e.to_string())?
         }
         (DatabaseKind::Postgres(store), Backend::Postgres) => {
             if bare {
-                let dropped = store.drop_secondary_indexes().await.map_err(|e| e.to_string())?;
+                let dropped =
+                    relais_store::bench::postgres_drop_secondary_indexes(store).await.map_err(|e| e.to_string())?;
                 eprintln!("bare ceiling: {dropped} secondary indexes dropped");
             }
             // One lane per task, like the engine: lifecycle n runs at locker n % concurrency, in order.
@@ -148,7 +149,7 @@ async fn ceiling(
             for (index, command) in commands.into_iter().enumerate() {
                 lanes[(index / 3) % concurrency].push(command);
             }
-            store.ceiling_run(lanes).await.map_err(|e| e.to_string())?
+            relais_store::bench::postgres_ceiling(store, lanes).await.map_err(|e| e.to_string())?
         }
         _ => return Err("backend mismatch".into()),
     };
@@ -252,14 +253,14 @@ async fn synthetic_commands(fixture: &Fixture, parcels: usize) -> Result<Vec<Vec
             Write::InsertParcel(parcel.clone()),
             Write::UpdateCompartment(reserved.clone()),
             Write::AppendEvent(announced.event.clone()),
-            Write::AppendOutbox(app.outbox_for(&parcel, &announced.event)),
+            Write::AppendOutbox(app.outbox_message(&parcel, &announced.event).await.map_err(|e| e.to_string())?),
         ]);
         let reserved = Compartment { version: reserved.version + 1, ..reserved };
         let occupied = reserved.occupy(parcel.id, now).unwrap_or_else(|_| unreachable!());
         let deposited = parcel
             .deposit(Some(occupied.id), &fixture.network_rules, actor(ActorKind::Carrier), now)
             .unwrap_or_else(|_| unreachable!());
-        let told = app.outbox_with_message(&deposited.parcel, &deposited.event).await.map_err(|e| e.to_string())?;
+        let told = app.outbox_message(&deposited.parcel, &deposited.event).await.map_err(|e| e.to_string())?;
         commands.push(vec![
             Write::UpdateCompartment(occupied.clone()),
             Write::UpdateParcel(deposited.parcel.clone()),
@@ -273,7 +274,9 @@ async fn synthetic_commands(fixture: &Fixture, parcels: usize) -> Result<Vec<Vec
         let mut pickup = vec![
             Write::UpdateCompartment(released.clone()),
             Write::UpdateParcel(collected.parcel.clone()),
-            Write::AppendOutbox(app.outbox_for(&collected.parcel, &collected.event)),
+            Write::AppendOutbox(
+                app.outbox_message(&collected.parcel, &collected.event).await.map_err(|e| e.to_string())?,
+            ),
             Write::AppendEvent(collected.event),
         ];
         if let Some(stale) = door.take() {

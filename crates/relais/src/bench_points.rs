@@ -339,7 +339,7 @@ async fn http_search(index: PointIndex, queries: &[Query], requests: usize) -> R
     }
     let store: Arc<dyn Store> = Arc::new(relais_store::SqliteStore::open(&path).map_err(|e| e.to_string())?);
     let app = App::new(store, Arc::new(SystemClock), Arc::new(SeededRandom::new(SEED)), Secrets::new([5; 32]));
-    app.registry.install(index);
+    app.install_index(index);
     let merchant = app.create_merchant(&Caller::system(), "Bench").await.map_err(|e| e.to_string())?;
     let key = app
         .create_api_key(&Caller::system(), Role::Merchant, Some(merchant.id), None, "bench")

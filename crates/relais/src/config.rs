@@ -335,6 +335,7 @@ impl Config {
                 lockout_seconds: a.parcel_lockout_seconds,
             },
             occupancy_alert_threshold: self.occupancy_alert_threshold,
+            sweep_batch_max: self.sweep_batch_max,
             ..AppLimits::default()
         }
     }

@@ -372,11 +372,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::SigningKey { common } => {
             let config = load(&common, None)?;
             let app = build_app(&config).await?;
-            let key = app.secrets.verifying_key();
+            let key = app.public_key();
             let view = serde_json::json!({
-                "algorithm": "Ed25519",
-                "key_id": relais_app::signed::key_id(&key),
-                "public_key": relais_app::signed::public_key_hex(&key),
+                "algorithm": key.algorithm,
+                "key_id": key.key_id,
+                "public_key": key.public_key,
             });
             println!("{view}");
             Ok(())
@@ -622,10 +622,7 @@ async fn build_app(config: &Config) -> Result<App, String> {
         tracing::warn!(scale = config.time_scale, "the clock runs faster than the wall clock (RELAIS_TIME_SCALE)");
         Arc::new(relais_app::ports::ScaledClock::new(config.time_scale))
     };
-    let mut app = App::new(store, clock, random, secrets);
-    app.limits = config.app_limits();
-    app.public_url = config.public_url();
-    Ok(app)
+    Ok(App::new(store, clock, random, secrets).with_limits(config.app_limits()).with_public_url(&config.public_url()))
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
@@ -645,7 +642,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let listener =
         tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("relais is serving on http://{local} ({} backend)", app.store.backend());
+    println!("relais is serving on http://{local} ({} backend)", app.backend());
     println!("API docs: http://{local}/docs   OpenAPI: http://{local}/openapi.json");
     println!("{indexed} pickup points in the search index");
     if following {
@@ -674,7 +671,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
             folder.interval_seconds,
         )));
     }
-    let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds, config.sweep_batch_max));
+    let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds));
     // With each connection's peer address: the widget's public search is limited per client.
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await;
@@ -685,11 +682,11 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
 }
 
 /// The background jobs of a single-node install: the expiry sweep and reservation tidying.
-async fn sweep_forever(app: App, interval_seconds: u64, batch_max: u32) {
+async fn sweep_forever(app: App, interval_seconds: u64) {
     let mut interval = tokio::time::interval(std::time::Duration::from_secs(interval_seconds));
     loop {
         interval.tick().await;
-        match app.run_sweeps(&Caller::system(), batch_max).await {
+        match app.run_sweeps(&Caller::system()).await {
             Ok(report)
                 if report.expired + report.reminded + report.reservations_released + report.devices_offline > 0 =>
             {

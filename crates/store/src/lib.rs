@@ -1,12 +1,15 @@
 //! The `Store` port on two backends: SQLite (embedded, the default) and PostgreSQL (to scale out).
 //! Both pass the same conformance suite (`tests/conformance.rs`); their schemas, embedded migrations
 //! kept per backend, describe the same tables and columns (a test checks).
+//!
+//! Each backend is split along the same seams: `writer.rs` (how commands are committed together),
+//! `writes.rs` (the statement each write runs), `reads.rs` (the queries). Rows are decoded once for
+//! both, in `rows.rs`. What only the benchmarks do is in `bench.rs`.
 
-mod compartment_cache;
+pub mod bench;
 pub mod metrics;
 pub mod postgres;
-mod postgres_commit;
-mod postgres_notices;
+mod rows;
 pub mod sqlite;
 pub mod testing;
 
@@ -14,10 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use relais_app::Store;
-use relais_app::ports::{StoreError, StoreResult};
-use relais_domain::Timestamp;
-use relais_domain::compartment::CompartmentState;
-use relais_domain::ids::ParcelId;
+use relais_app::ports::StoreResult;
 
 pub use crate::postgres::PostgresStore;
 pub use crate::sqlite::SqliteStore;
@@ -67,128 +67,6 @@ pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
         return Some("id");
     }
     KEYS.iter().find(|(needle, _)| message.contains(needle)).map(|(_, what)| *what)
-}
-
-pub(crate) fn corrupt(what: &str) -> StoreError {
-    StoreError(format!("corrupt {what} in the database"))
-}
-
-/// Closures as stored: `YYYY-MM-DD..YYYY-MM-DD` ranges joined by `;`.
-pub(crate) fn closures_to_text(closures: &[relais_domain::point::Closure]) -> String {
-    closures.iter().map(|c| format!("{}..{}", c.first, c.last)).collect::<Vec<_>>().join(";")
-}
-
-pub(crate) fn closures_from_text(text: &str) -> StoreResult<Vec<relais_domain::point::Closure>> {
-    text.split(';')
-        .filter(|range| !range.is_empty())
-        .map(|range| {
-            let (first, last) = range.split_once("..").ok_or_else(|| corrupt("closures"))?;
-            Ok(relais_domain::point::Closure {
-                first: first.parse().map_err(|_| corrupt("closures"))?,
-                last: last.parse().map_err(|_| corrupt("closures"))?,
-            })
-        })
-        .collect()
-}
-
-/// A point change's fields as stored: a JSON array of `{"field", "before", "after"}`.
-pub(crate) fn fields_to_text(fields: &[(String, String, String)]) -> String {
-    let items: Vec<serde_json::Value> = fields
-        .iter()
-        .map(|(field, before, after)| serde_json::json!({"field": field, "before": before, "after": after}))
-        .collect();
-    serde_json::Value::Array(items).to_string()
-}
-
-pub(crate) fn fields_from_text(text: &str) -> StoreResult<Vec<(String, String, String)>> {
-    let items: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|_| corrupt("point change fields"))?;
-    items
-        .iter()
-        .map(|item| {
-            let text = |key: &str| item[key].as_str().map(str::to_owned).ok_or_else(|| corrupt("point change fields"));
-            Ok((text("field")?, text("before")?, text("after")?))
-        })
-        .collect()
-}
-
-/// A row of compartment counts: point, size class index, total, available, occupied, reserved.
-pub(crate) type CountsRow = (relais_domain::ids::PointId, usize, u32, u32, u32, u32);
-
-/// Count rows sorted by point, gathered per point.
-pub(crate) fn gather_counts(rows: Vec<CountsRow>) -> Vec<relais_app::ports::CompartmentCounts> {
-    let mut out: Vec<relais_app::ports::CompartmentCounts> = Vec::new();
-    for (point_id, size, total, free, occupied, reserved) in rows {
-        if out.last().is_none_or(|c| c.point_id != point_id) {
-            out.push(relais_app::ports::CompartmentCounts {
-                point_id,
-                free: [0; 4],
-                total: [0; 4],
-                occupied: [0; 4],
-                reserved: [0; 4],
-            });
-        }
-        if let Some(counts) = out.last_mut() {
-            counts.total[size] = total;
-            counts.free[size] = free;
-            counts.occupied[size] = occupied;
-            counts.reserved[size] = reserved;
-        }
-    }
-    out
-}
-
-pub(crate) fn offsets_to_text(offsets: &[u32]) -> String {
-    offsets.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
-}
-
-pub(crate) fn offsets_from_text(text: &str) -> StoreResult<Vec<u32>> {
-    if text.is_empty() {
-        return Ok(Vec::new());
-    }
-    text.split(',').map(|n| n.parse().map_err(|_| corrupt("reminder offsets"))).collect()
-}
-
-pub(crate) fn compartment_state(
-    state: &str,
-    parcel: Option<ParcelId>,
-    reserved_until: Option<Timestamp>,
-) -> StoreResult<CompartmentState> {
-    Ok(match (state, parcel) {
-        ("available", None) => CompartmentState::Available,
-        ("reserved", Some(parcel_id)) => CompartmentState::Reserved { parcel_id, expires_at: reserved_until },
-        ("occupied", Some(parcel_id)) => CompartmentState::Occupied { parcel_id },
-        ("out_of_service", None) => CompartmentState::OutOfService,
-        ("disabled", None) => CompartmentState::Disabled,
-        _ => return Err(corrupt("compartment state")),
-    })
-}
-
-/// The sharers of a compartment as one text column: ids, comma-separated, in order.
-pub(crate) fn sharers_to_text(sharers: &[ParcelId]) -> String {
-    sharers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
-}
-
-pub(crate) fn sharers_from_text(text: &str) -> StoreResult<Vec<ParcelId>> {
-    if text.is_empty() {
-        return Ok(Vec::new());
-    }
-    text.split(',').map(|p| p.parse().map_err(|_| corrupt("compartment sharers"))).collect()
-}
-
-/// A device's door states as one text column: `A01=closed,A02=open`.
-pub(crate) fn doors_to_text(doors: &[(String, String)]) -> String {
-    doors.iter().map(|(label, state)| format!("{label}={state}")).collect::<Vec<_>>().join(",")
-}
-
-pub(crate) fn doors_from_text(text: &str) -> StoreResult<Vec<(String, String)>> {
-    if text.is_empty() {
-        return Ok(Vec::new());
-    }
-    text.split(',')
-        .map(|pair| {
-            pair.split_once('=').map(|(l, s)| (l.to_owned(), s.to_owned())).ok_or_else(|| corrupt("door states"))
-        })
-        .collect()
 }
 
 #[cfg(test)]

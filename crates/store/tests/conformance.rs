@@ -13,7 +13,7 @@ use relais_app::ports::{
     AttemptScope, CommitError, IndexChange, IndexNotice, ManualClock, Page, ParcelFilter, SeededRandom, Write,
 };
 use relais_app::setup::{NewCompartment, NewPoint};
-use relais_app::{App, AppError, Caller, Role, Secrets};
+use relais_app::{App, AppError, Caller, Role, Secrets, Store};
 use relais_domain::compartment::{CompartmentState, DoorFault, NoFit};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{EventKind, IncidentKind, ParcelState, TransitionError};
@@ -24,6 +24,7 @@ use relais_store::testing::{self, TestStore};
 
 struct World {
     app: App,
+    store: Arc<dyn Store>,
     clock: Arc<ManualClock>,
     network: Network,
     locker: PickupPoint,
@@ -100,6 +101,7 @@ async fn world(test: TestStore) -> World {
         carrier: key(Role::Carrier, None, None).await,
         device: key(Role::LockerDevice, None, Some(locker.id)).await,
         counter_device: key(Role::LockerDevice, None, Some(counter.id)).await,
+        store: test.store.clone(),
         app,
         clock,
         network,
@@ -146,7 +148,7 @@ const MEDIUM: (i64, i64, i64) = (300, 200, 150);
 #[tokio::test]
 async fn a_parcel_life_at_a_locker() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let announced = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCEL0001", SMALL)).await.unwrap();
         let reserved = announced.reservation.clone().expect("a locker reserves a compartment");
         assert_eq!(reserved.label, "A01", "{name}: best fit is the smallest class");
@@ -178,7 +180,7 @@ async fn a_parcel_life_at_a_locker() {
         assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
         assert_eq!(events[1].event.compartment_id, Some(reserved.id));
 
-        let outbox = w.app.store.outbox(None, 100).await.unwrap();
+        let outbox = w.store.outbox(None, 100).await.unwrap();
         let topics: Vec<&str> = outbox.iter().map(|m| m.topic.as_str()).collect();
         assert_eq!(topics, vec!["parcel.announced", "parcel.deposited", "parcel.collected"], "{name}");
         assert_eq!(outbox[2].payload["parcel_number"], "PARCEL0001");
@@ -191,13 +193,13 @@ async fn a_parcel_life_at_a_locker() {
 #[tokio::test]
 async fn doors_read_back_as_stored_and_follow_other_writers() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let url = w._store.url.clone();
         // A store opened afresh reads the database itself.
         let stored = |url: String, point| async move {
             relais_store::open(&url).await.unwrap().compartments(point).await.unwrap()
         };
-        let read = || w.app.store.compartments(w.locker.id);
+        let read = || w.store.compartments(w.locker.id);
         assert_eq!(read().await.unwrap(), stored(url.clone(), w.locker.id).await, "{name}: first read");
 
         let announced = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCEL0001", SMALL)).await.unwrap();
@@ -310,11 +312,11 @@ X1,counter,Broken,5 rue E,69004,Lyon,FR,north,4.83,,
         let network = w.app.create_network(&system, "Import", NetworkRules::default()).await.unwrap();
         let first = w.app.import_points(&system, import(network.id, v1, false, ImportLimits::default())).await.unwrap();
         assert_eq!((first.record.status.as_str(), first.record.changes), ("applied", [4, 0, 0, 0, 0, 0]));
-        let points = w.app.store.points(Some(network.id), Page { after: None, limit: 100 }).await.unwrap();
+        let points = w.store.points(Some(network.id), Page { after: None, limit: 100 }).await.unwrap();
         let by_id = |external: &str| points.iter().find(|p| p.external_id == external).unwrap().clone();
         let (p1, l1) = (by_id("P1"), by_id("L1"));
         assert_eq!(p1.source, "import:csv:points.csv");
-        let counts = w.app.store.compartment_counts(Some(l1.id)).await.unwrap();
+        let counts = w.store.compartment_counts(Some(l1.id)).await.unwrap();
         assert_eq!((counts[0].free, counts[0].total), ([2, 1, 0, 0], [2, 1, 0, 0]));
 
         // Too many bad rows: refused, recorded, nothing changed. (Imports come minutes apart at least.)
@@ -323,7 +325,7 @@ X1,counter,Broken,5 rue E,69004,Lyon,FR,north,4.83,,
             w.app.import_points(&system, import(network.id, v2, false, ImportLimits::default())).await.unwrap();
         assert!(refused.refusal.as_deref().unwrap().contains("1 of 4 rows"), "{:?}", refused.refusal);
         assert_eq!(refused.row_errors[0].to_string(), "line 5 (X1): latitude \"north\" is not a number");
-        assert_eq!(w.app.store.point(p1.id).await.unwrap().unwrap().name, "Tabac du Parc");
+        assert_eq!(w.store.point(p1.id).await.unwrap().unwrap().name, "Tabac du Parc");
 
         // Accepted with looser limits: the diff, one transaction, the history.
         w.clock.advance(Duration::minutes(5));
@@ -331,9 +333,9 @@ X1,counter,Broken,5 rue E,69004,Lyon,FR,north,4.83,,
         let applied = w.app.import_points(&system, import(network.id, v2, false, loose)).await.unwrap();
         assert_eq!((applied.record.status.as_str(), applied.record.changes), ("applied", [0, 1, 1, 0, 0, 1]));
         assert_eq!((applied.record.unchanged, applied.record.rows_refused), (1, 1));
-        let p1_after = w.app.store.point(p1.id).await.unwrap().unwrap();
+        let p1_after = w.store.point(p1.id).await.unwrap().unwrap();
         assert_eq!((p1_after.name.as_str(), p1_after.version), ("Tabac du Parc et Loto", p1.version + 1));
-        let p3 = w.app.store.point(by_id("P3").id).await.unwrap().unwrap();
+        let p3 = w.store.point(by_id("P3").id).await.unwrap().unwrap();
         assert_eq!(p3.status, relais_domain::point::PointStatus::Decommissioned);
         let history = w.app.point_history(&system, p1.id).await.unwrap();
         let kinds: Vec<&str> = history.iter().map(|c| c.kind.as_str()).collect();
@@ -412,7 +414,7 @@ fn free_doors(app: &App, network: &Network, point: &PickupPoint) -> Option<[u32;
 #[tokio::test]
 async fn a_point_created_is_searchable_after_the_next_refresh() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         w.app.rebuild_index().await.unwrap();
         let doors = ["A01", "A02", "B01"].into_iter().map(|l| NewCompartment { label: l.into(), size: l[..1].into() });
         let new = new_point(w.network.id, "L3", "locker", (45.7545, 4.8301), doors.collect(), None);
@@ -437,10 +439,10 @@ async fn a_point_created_is_searchable_after_the_next_refresh() {
             relais_registry::Compartments::Optional,
         );
         let unmarked = validated.unwrap();
-        w.app.store.commit(vec![Write::InsertPoint(unmarked.clone())]).await.unwrap();
+        w.store.commit(vec![Write::InsertPoint(unmarked.clone())]).await.unwrap();
         w.app.refresh_index().await.unwrap();
         assert_eq!(free_doors(&w.app, &w.network, &unmarked), None, "{name}: nothing said, nothing seen");
-        w.app.registry.mark(IndexNotice::Rebuild);
+        w.app.hear(IndexNotice::Rebuild);
         assert_eq!(w.app.refresh_index().await.unwrap(), 4, "{name}: the whole index, rebuilt");
         assert!(free_doors(&w.app, &w.network, &unmarked).is_some(), "{name}");
         // Only PostgreSQL has other processes to follow.
@@ -452,21 +454,21 @@ async fn a_point_created_is_searchable_after_the_next_refresh() {
 #[tokio::test]
 async fn points_and_counts_read_by_the_batch_match_one_by_one() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELBAT1", SMALL)).await.unwrap();
         let unknown = relais_domain::ids::Id::from_parts(1, [9; 10]);
-        let mut points = w.app.store.points_by_id(&[w.counter.id, unknown, w.locker.id]).await.unwrap();
+        let mut points = w.store.points_by_id(&[w.counter.id, unknown, w.locker.id]).await.unwrap();
         points.sort_by_key(|p| p.id);
         let mut one_by_one = vec![
-            w.app.store.point(w.locker.id).await.unwrap().unwrap(),
-            w.app.store.point(w.counter.id).await.unwrap().unwrap(),
+            w.store.point(w.locker.id).await.unwrap().unwrap(),
+            w.store.point(w.counter.id).await.unwrap().unwrap(),
         ];
         one_by_one.sort_by_key(|p| p.id);
         assert_eq!(points, one_by_one, "{name}");
-        let counts = w.app.store.compartment_counts_of(&[w.counter.id, w.locker.id, unknown]).await.unwrap();
-        assert_eq!(counts, w.app.store.compartment_counts(Some(w.locker.id)).await.unwrap(), "{name}: lockers only");
+        let counts = w.store.compartment_counts_of(&[w.counter.id, w.locker.id, unknown]).await.unwrap();
+        assert_eq!(counts, w.store.compartment_counts(Some(w.locker.id)).await.unwrap(), "{name}: lockers only");
         assert_eq!((counts[0].free, counts[0].reserved), ([1, 1, 1, 0], [1, 0, 0, 0]), "{name}");
-        assert!(w.app.store.points_by_id(&[]).await.unwrap().is_empty(), "{name}");
+        assert!(w.store.points_by_id(&[]).await.unwrap().is_empty(), "{name}");
     }
 }
 
@@ -515,24 +517,24 @@ async fn other_processes_hear_what_changes_the_search() {
     }
     let heard = refreshed_until(&other, |app| free_doors(app, &w.network, &w.locker) == Some([0, 0, 0, 0])).await;
     assert!(heard, "the full locker is heard");
-    assert!(w.app.store.occupancy_alert(w.locker.id).await.unwrap().is_none(), "not raised by the other process");
+    assert!(w.store.occupancy_alert(w.locker.id).await.unwrap().is_none(), "not raised by the other process");
     w.app.refresh_index().await.unwrap();
-    assert!(w.app.store.occupancy_alert(w.locker.id).await.unwrap().is_some(), "raised by the process that filled it");
+    assert!(w.store.occupancy_alert(w.locker.id).await.unwrap().is_some(), "raised by the process that filled it");
 
     // Store level: a rolled-back transaction sends no notice, and a store does not hear its own.
     let mut heard_by_other = other_store.index_notices().await.unwrap().unwrap();
-    let mut heard_by_first = w.app.store.index_notices().await.unwrap().unwrap();
-    let door = w.app.store.compartments(w.locker.id).await.unwrap().remove(0);
+    let mut heard_by_first = w.store.index_notices().await.unwrap().unwrap();
+    let door = w.store.compartments(w.locker.id).await.unwrap().remove(0);
     let stale = relais_domain::compartment::Compartment { version: door.version - 1, ..door };
-    assert!(matches!(w.app.store.commit(vec![Write::UpdateCompartment(stale)]).await, Err(CommitError::Conflict)));
-    let counter = w.app.store.point(w.counter.id).await.unwrap().unwrap();
+    assert!(matches!(w.store.commit(vec![Write::UpdateCompartment(stale)]).await, Err(CommitError::Conflict)));
+    let counter = w.store.point(w.counter.id).await.unwrap().unwrap();
     let shelf = PickupPoint { shelf_occupied: 1, ..counter };
     other_store.commit(vec![Write::UpdatePointShelf(shelf)]).await.unwrap();
     let wait = std::time::Duration::from_secs(10);
     let first_notice = tokio::time::timeout(wait, heard_by_first.recv()).await.unwrap().unwrap();
     assert_eq!(first_notice, IndexNotice::Changes(vec![IndexChange::Capacity(w.counter.id)]));
-    let counter = w.app.store.point(w.counter.id).await.unwrap().unwrap();
-    w.app.store.commit(vec![Write::UpdatePointShelf(PickupPoint { shelf_occupied: 0, ..counter })]).await.unwrap();
+    let counter = w.store.point(w.counter.id).await.unwrap().unwrap();
+    w.store.commit(vec![Write::UpdatePointShelf(PickupPoint { shelf_occupied: 0, ..counter })]).await.unwrap();
     // Had the rolled-back transaction told anyone, its notice would come first.
     let notice = tokio::time::timeout(wait, heard_by_other.recv()).await.unwrap().unwrap();
     assert_eq!(notice, IndexNotice::Changes(vec![IndexChange::Capacity(w.counter.id)]), "not the rolled-back one");
@@ -546,8 +548,8 @@ async fn other_processes_hear_what_changes_the_search() {
     let cut: i32 = admin.query_one(cut, &[&channel]).await.unwrap().get(0);
     assert_eq!(cut, 3, "the other app's, and one per store above");
     assert_eq!(tokio::time::timeout(wait, heard_by_other.recv()).await.unwrap(), Some(IndexNotice::Rebuild));
-    let counter = w.app.store.point(w.counter.id).await.unwrap().unwrap();
-    w.app.store.commit(vec![Write::UpdatePointShelf(PickupPoint { shelf_occupied: 1, ..counter })]).await.unwrap();
+    let counter = w.store.point(w.counter.id).await.unwrap().unwrap();
+    w.store.commit(vec![Write::UpdatePointShelf(PickupPoint { shelf_occupied: 1, ..counter })]).await.unwrap();
     let notice = tokio::time::timeout(wait, heard_by_other.recv()).await.unwrap().unwrap();
     assert_eq!(notice, IndexNotice::Changes(vec![IndexChange::Capacity(w.counter.id)]), "heard again");
 }
@@ -571,10 +573,10 @@ async fn a_qr_token_collects_once_and_only_at_its_point() {
 #[tokio::test]
 async fn best_fit_refusals_and_deposit_failures() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let too_big = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELBIG1", (900, 900, 900))).await;
         assert!(matches!(too_big, Err(AppError::NoFittingCompartment(NoFit::TooLarge))), "{name}: {too_big:?}");
-        assert!(w.app.store.parcel_by_number(&"PARCELBIG1".parse_number()).await.unwrap().is_none(), "nothing stored");
+        assert!(w.store.parcel_by_number(&"PARCELBIG1".parse_number()).await.unwrap().is_none(), "nothing stored");
 
         // Medium parcels fit B and C only: two reserve them, the third is refused.
         let first = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELMED1", MEDIUM)).await.unwrap();
@@ -633,7 +635,7 @@ async fn counter_shelf_capacity_and_hand_over() {
         }
         let full = w.app.deposit(&w.carrier, parcels[2].parcel.id).await.unwrap();
         assert_eq!(full.failure, Some(NoFit::ShelfFull));
-        assert_eq!(w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 2);
+        assert_eq!(w.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 2);
 
         // Hand-over with the parcel named: the wrong code counts, the right one collects.
         let wrong = w.app.pickup_parcel(&w.counter_device, parcels[0].parcel.id, "00000000", Some(&passport())).await;
@@ -643,7 +645,7 @@ async fn counter_shelf_capacity_and_hand_over() {
             .pickup_parcel(&w.counter_device, parcels[0].parcel.id, parcels[0].pickup_code.as_str(), Some(&passport()))
             .await;
         assert_eq!(ok.unwrap().parcel.state, ParcelState::Collected);
-        assert_eq!(w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 1);
+        assert_eq!(w.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 1);
         // The freed slot takes the failed parcel on a new try.
         let retried = w.app.deposit(&w.carrier, parcels[2].parcel.id).await.unwrap();
         assert_eq!(retried.parcel.state, ParcelState::ReadyForPickup);
@@ -655,7 +657,7 @@ async fn wrong_codes_lock_the_point_until_the_lockout_ends() {
     for w in worlds().await {
         let announced = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELLOCK", SMALL)).await.unwrap();
         w.app.deposit(&w.carrier, announced.parcel.id).await.unwrap();
-        let limits = w.app.limits.point_attempts;
+        let limits = w.app.limits().point_attempts;
         let right = announced.pickup_code.as_str().to_owned();
         let wrong = if right == "11111111" { "22222222" } else { "11111111" };
         for _ in 0..limits.failures_max {
@@ -665,7 +667,7 @@ async fn wrong_codes_lock_the_point_until_the_lockout_ends() {
         // Locked: even the right code is refused now.
         let locked = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(right.clone())).await;
         assert!(matches!(locked, Err(AppError::RateLimited { .. })), "{locked:?}");
-        let stored = w.app.store.attempt_counter(AttemptScope::Point(w.locker.id)).await.unwrap().unwrap();
+        let stored = w.store.attempt_counter(AttemptScope::Point(w.locker.id)).await.unwrap().unwrap();
         assert_eq!(stored.counter.failures, limits.failures_max);
         w.clock.advance(Duration::seconds(i64::from(limits.lockout_seconds)));
         let collected = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(right)).await.unwrap();
@@ -676,7 +678,7 @@ async fn wrong_codes_lock_the_point_until_the_lockout_ends() {
 #[tokio::test]
 async fn extension_expiry_and_return() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELEXP1", SMALL)).await.unwrap();
         let b = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELEXP2", SMALL)).await.unwrap();
         w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
@@ -705,7 +707,7 @@ async fn extension_expiry_and_return() {
 
         let returning = w.app.collect_return(&w.carrier, b.parcel.id).await.unwrap();
         assert_eq!(returning.state, ParcelState::Returning);
-        let compartment = w.app.store.compartment(expired.compartment_id.unwrap()).await.unwrap().unwrap();
+        let compartment = w.store.compartment(expired.compartment_id.unwrap()).await.unwrap().unwrap();
         assert_eq!(compartment.state, CompartmentState::Available);
         let back = w.app.return_to_sender(&w.carrier, b.parcel.id).await.unwrap();
         assert_eq!(back.state, ParcelState::ReturnedToSender);
@@ -717,7 +719,7 @@ async fn extension_expiry_and_return() {
 #[tokio::test]
 async fn invalid_transitions_change_nothing() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let p = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELINV1", SMALL)).await.unwrap();
         let before = w.app.parcel(&w.merchant, p.parcel.id).await.unwrap();
         let pickup = w.app.pickup_parcel(&w.device, p.parcel.id, p.pickup_code.as_str(), None).await;
@@ -745,19 +747,19 @@ async fn cancel_and_incident_release_what_the_parcel_held() {
         let reserved = a.reservation.unwrap();
         let cancelled = w.app.cancel(&w.merchant, a.parcel.id, Some("customer changed mind")).await.unwrap();
         assert_eq!(cancelled.state, ParcelState::Cancelled);
-        assert_eq!(w.app.store.compartment(reserved.id).await.unwrap().unwrap().state, CompartmentState::Available);
+        assert_eq!(w.store.compartment(reserved.id).await.unwrap().unwrap().state, CompartmentState::Available);
 
         let b = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELLOST", SMALL)).await.unwrap();
         let placed = w.app.deposit(&w.carrier, b.parcel.id).await.unwrap().compartment.unwrap();
         let lost =
             w.app.report_incident(&w.carrier, b.parcel.id, IncidentKind::Lost, Some("door found open")).await.unwrap();
         assert_eq!(lost.state, ParcelState::Incident(IncidentKind::Lost));
-        assert_eq!(w.app.store.compartment(placed.id).await.unwrap().unwrap().state, CompartmentState::Available);
+        assert_eq!(w.store.compartment(placed.id).await.unwrap().unwrap().state, CompartmentState::Available);
 
         let c = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELDMG1", SMALL)).await.unwrap();
         let placed = w.app.deposit(&w.carrier, c.parcel.id).await.unwrap().compartment.unwrap();
         w.app.report_incident(&w.carrier, c.parcel.id, IncidentKind::Damaged, None).await.unwrap();
-        let still = w.app.store.compartment(placed.id).await.unwrap().unwrap().state;
+        let still = w.store.compartment(placed.id).await.unwrap().unwrap().state;
         assert_eq!(still, CompartmentState::Occupied { parcel_id: c.parcel.id }, "a damaged parcel is still there");
     }
 }
@@ -815,30 +817,27 @@ async fn cursor_pagination_visits_every_parcel_once() {
 #[tokio::test]
 async fn a_commit_is_all_or_nothing() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let (_, compartments) = w.app.point(&Caller::system(), w.locker.id).await.unwrap();
         let merchant = w.app.create_merchant(&Caller::system(), "Atomic").await.unwrap();
         let stale = compartments[0].clone();
         // Move the compartment on, so `stale` carries an old version.
         let disabled = relais_domain::compartment::Compartment { state: CompartmentState::Disabled, ..stale.clone() };
-        w.app.store.commit(vec![Write::UpdateCompartment(disabled)]).await.unwrap();
+        w.store.commit(vec![Write::UpdateCompartment(disabled)]).await.unwrap();
         let new_merchant = relais_app::ports::Merchant { id: w.app.new_id(), name: "half".into(), created_at: start() };
-        let result = w
-            .app
-            .store
-            .commit(vec![Write::InsertMerchant(new_merchant.clone()), Write::UpdateCompartment(stale)])
-            .await;
+        let result =
+            w.store.commit(vec![Write::InsertMerchant(new_merchant.clone()), Write::UpdateCompartment(stale)]).await;
         assert!(matches!(result, Err(CommitError::Conflict)), "{name}: {result:?}");
-        assert!(w.app.store.merchant(new_merchant.id).await.unwrap().is_none(), "{name}: nothing half-applied");
+        assert!(w.store.merchant(new_merchant.id).await.unwrap().is_none(), "{name}: nothing half-applied");
 
         let duplicate = relais_app::ports::Merchant { name: "again".into(), ..merchant };
-        let result = w.app.store.commit(vec![Write::InsertMerchant(duplicate)]).await;
+        let result = w.store.commit(vec![Write::InsertMerchant(duplicate)]).await;
         assert!(matches!(result, Err(CommitError::Duplicate { what: "id" })), "{name}: {result:?}");
 
         let p = w.app.announce_parcel(&w.merchant, announce(&w.counter, "PARCELDUP1", SMALL)).await.unwrap();
         let again = w.app.announce_parcel(&w.merchant, announce(&w.counter, "PARCELDUP1", SMALL)).await;
         assert!(matches!(again, Err(AppError::AlreadyExists { what: "parcel_number" })), "{name}: {again:?}");
-        assert_eq!(w.app.store.parcel_by_number(&"PARCELDUP1".parse_number()).await.unwrap().unwrap().id, p.parcel.id);
+        assert_eq!(w.store.parcel_by_number(&"PARCELDUP1".parse_number()).await.unwrap().unwrap().id, p.parcel.id);
     }
 }
 
@@ -848,16 +847,16 @@ async fn a_commit_is_all_or_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn commands_committed_together_keep_their_own_answers() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let (_, compartments) = w.app.point(&Caller::system(), w.locker.id).await.unwrap();
         let taken = w.app.create_merchant(&Caller::system(), "Taken").await.unwrap();
         // A stale copy: the door moves on, so an update made from this one matches no row.
         let stale = compartments[0].clone();
         let moved = relais_domain::compartment::Compartment { state: CompartmentState::Disabled, ..stale.clone() };
-        w.app.store.commit(vec![Write::UpdateCompartment(moved)]).await.unwrap();
+        w.store.commit(vec![Write::UpdateCompartment(moved)]).await.unwrap();
         let mut tasks = tokio::task::JoinSet::new();
         for n in 0..60 {
-            let store = w.app.store.clone();
+            let store = w.store.clone();
             let merchant =
                 relais_app::ports::Merchant { id: w.app.new_id(), name: format!("M{n}"), created_at: start() };
             // Every fifth command repeats a merchant id, every fifth (offset) carries a stale door.
@@ -874,7 +873,7 @@ async fn commands_committed_together_keep_their_own_answers() {
         }
         assert_eq!(outcomes.len(), 60);
         for (n, id, result) in outcomes {
-            let stored = w.app.store.merchant(id).await.unwrap();
+            let stored = w.store.merchant(id).await.unwrap();
             match n % 5 {
                 1 => assert!(matches!(result, Err(CommitError::Duplicate { what: "id" })), "{name} {n}: {result:?}"),
                 3 => {
@@ -887,7 +886,7 @@ async fn commands_committed_together_keep_their_own_answers() {
                 }
             }
         }
-        assert_eq!(w.app.store.merchant(taken.id).await.unwrap().unwrap().name, "Taken", "{name}");
+        assert_eq!(w.store.merchant(taken.id).await.unwrap().unwrap().name, "Taken", "{name}");
     }
 }
 
@@ -911,7 +910,7 @@ async fn a_lock_held_elsewhere_holds_up_only_the_command_that_needs_it() {
             ..door.clone()
         })]
     };
-    let store = w.app.store.clone();
+    let store = w.store.clone();
     let blocked = tokio::spawn({
         let writes = disable(&doors[0]);
         async move { store.commit(writes).await }
@@ -921,11 +920,11 @@ async fn a_lock_held_elsewhere_holds_up_only_the_command_that_needs_it() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let mut others = tokio::task::JoinSet::new();
     for door in &doors[1..] {
-        let (store, writes) = (w.app.store.clone(), disable(door));
+        let (store, writes) = (w.store.clone(), disable(door));
         others.spawn(async move { store.commit(writes).await });
     }
     for n in 0..8 {
-        let store = w.app.store.clone();
+        let store = w.store.clone();
         let merchant = relais_app::ports::Merchant { id: w.app.new_id(), name: format!("M{n}"), created_at: start() };
         others.spawn(async move { store.commit(vec![Write::InsertMerchant(merchant)]).await });
     }
@@ -958,7 +957,7 @@ async fn lapsed_reservations_are_tidied() {
         assert_eq!(w.app.release_lapsed_reservations(&system, 10).await.unwrap(), 0);
         w.clock.advance(Duration::hours(i64::from(w.network.rules.reservation_hours)));
         assert_eq!(w.app.release_lapsed_reservations(&system, 10).await.unwrap(), 1);
-        let c = w.app.store.compartment(a.reservation.unwrap().id).await.unwrap().unwrap();
+        let c = w.store.compartment(a.reservation.unwrap().id).await.unwrap().unwrap();
         assert_eq!(c.state, CompartmentState::Available);
     }
 }
@@ -976,7 +975,7 @@ async fn concurrent_deposits_never_share_a_compartment() {
 
 async fn concurrent_deposits(w: &World, one_recipient: bool) {
     {
-        let name = format!("{} (one recipient: {one_recipient})", w.app.store.backend());
+        let name = format!("{} (one recipient: {one_recipient})", w.store.backend());
         let system = Caller::system();
         let labels: Vec<(String, &str)> = (0..12).map(|i| (format!("X{i:02}"), ["A", "B", "C"][i % 3])).collect();
         // A network that does not reserve at announce: more parcels can be on their way than there are
@@ -1049,7 +1048,7 @@ async fn concurrent_deposits(w: &World, one_recipient: bool) {
                 Some(other) => panic!("{name}: unexpected {other:?}"),
             }
         }
-        let compartments = w.app.store.compartments(locker.id).await.unwrap();
+        let compartments = w.store.compartments(locker.id).await.unwrap();
         if one_recipient {
             // 50 mm thick each: an A door (80 mm) takes one, a B (190 mm) three, a C (410 mm) eight; 48 in all.
             assert_eq!((deposited, failed), (40, 0), "{name}");
@@ -1058,7 +1057,7 @@ async fn concurrent_deposits(w: &World, one_recipient: bool) {
                 assert!(matches!(c.state, CompartmentState::Occupied { .. }), "{name}: {} is {:?}", c.label, c.state);
                 let mut sizes = Vec::new();
                 for holder in c.holders() {
-                    let p = w.app.store.parcel(holder).await.unwrap().unwrap();
+                    let p = w.store.parcel(holder).await.unwrap().unwrap();
                     assert_eq!((p.state, p.compartment_id), (ParcelState::ReadyForPickup, Some(c.id)), "{name}");
                     sizes.push((p.dimensions, p.weight));
                     inside.push(holder);
@@ -1083,7 +1082,7 @@ async fn concurrent_deposits(w: &World, one_recipient: bool) {
         holders.dedup();
         assert_eq!(holders.len(), 12, "{name}: twelve different parcels");
         for id in ids {
-            let p = w.app.store.parcel(id).await.unwrap().unwrap();
+            let p = w.store.parcel(id).await.unwrap().unwrap();
             match p.state {
                 ParcelState::ReadyForPickup => {
                     let c = compartments.iter().find(|c| Some(c.id) == p.compartment_id).unwrap();
@@ -1175,9 +1174,9 @@ C1,counter,Shop,3 rue C,69001,Lyon,FR,45.78,4.83,,
         assert_eq!((outcome.record.status.as_str(), outcome.record.changes[0]), ("applied", 2));
         let errors: Vec<String> = outcome.row_errors.iter().map(ToString::to_string).collect();
         assert_eq!(errors, ["line 3 (L2): size must be one of A, B, C, D"]);
-        let points = w.app.store.network_points(network.id).await.unwrap();
+        let points = w.store.network_points(network.id).await.unwrap();
         let l1 = points.iter().find(|p| p.external_id == "L1").unwrap();
-        assert_eq!(w.app.store.compartments(l1.id).await.unwrap().len(), 3);
+        assert_eq!(w.store.compartments(l1.id).await.unwrap().len(), 3);
     }
 }
 
@@ -1189,9 +1188,9 @@ async fn occupancy_alert_rises_and_clears_through_the_outbox() {
         let system = Caller::system();
         w.app.rebuild_index().await.unwrap();
         let topics = |w: &World| {
-            let app = w.app.clone();
+            let store = w.store.clone();
             async move {
-                let outbox = app.store.outbox(None, 1000).await.unwrap();
+                let outbox = store.outbox(None, 1000).await.unwrap();
                 outbox.into_iter().filter(|m| m.topic.starts_with("point.")).map(|m| m.topic).collect::<Vec<_>>()
             }
         };
@@ -1377,7 +1376,7 @@ async fn a_courier_session_deposits_when_the_door_closes() {
     use relais_app::signed;
     use relais_domain::dropoff::{CommandPurpose, DoorRefusal, DoorReport, ItemState};
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let neighbour = neighbour_locker(&w).await;
         // Locker L1: A01, A02, B01, C01. Three parcels announced: two small, one medium (reserved A01,
         // A02, B01); C01 is free.
@@ -1398,7 +1397,7 @@ async fn a_courier_session_deposits_when_the_door_closes() {
         let command = first.command.clone().unwrap();
         assert_eq!((command.label.as_str(), command.purpose), ("A01", CommandPurpose::Deposit), "{name}");
         assert_eq!(first.item.state, ItemState::Assigned);
-        let waiting = w.app.store.parcel(parcels[0].parcel.id).await.unwrap().unwrap();
+        let waiting = w.store.parcel(parcels[0].parcel.id).await.unwrap().unwrap();
         assert_eq!(waiting.state, ParcelState::Announced, "{name}: not deposited before the door closes");
         let heartbeat = w.app.heartbeat(&w.device, w.locker.id, Default::default()).await.unwrap();
         assert_eq!(heartbeat.commands.iter().map(|c| c.id).collect::<Vec<_>>(), vec![command.id], "{name}");
@@ -1412,7 +1411,7 @@ async fn a_courier_session_deposits_when_the_door_closes() {
             (deposited.state, deposited.compartment_id),
             (ParcelState::ReadyForPickup, Some(closed.compartment.id))
         );
-        let events = w.app.store.events(deposited.id).await.unwrap();
+        let events = w.store.events(deposited.id).await.unwrap();
         let last = &events.last().unwrap().event;
         assert_eq!(
             (last.kind, last.actor.reference.clone()),
@@ -1428,7 +1427,7 @@ async fn a_courier_session_deposits_when_the_door_closes() {
             w.app.refuse_door(&w.device, session.id, parcels[1].parcel.id, DoorRefusal::TooLarge).await.unwrap();
         assert_eq!(moved.item.label.as_deref(), Some("C01"), "{name}");
         assert_eq!(moved.item.reason.as_deref(), Some("too_large"));
-        let a02 = w.app.store.compartments(w.locker.id).await.unwrap().into_iter().find(|c| c.label == "A02").unwrap();
+        let a02 = w.store.compartments(w.locker.id).await.unwrap().into_iter().find(|c| c.label == "A02").unwrap();
         assert_eq!((a02.state, a02.fault), (CompartmentState::Available, None), "{name}: a small door is not faulty");
         w.app.report_door(&w.device, w.locker.id, "C01", DoorReport::Closed).await.unwrap();
 
@@ -1446,11 +1445,11 @@ async fn a_courier_session_deposits_when_the_door_closes() {
         assert_eq!(reassigned.item.state, ItemState::Failed, "{name}");
         assert_eq!(reassigned.item.reason.as_deref(), Some("all_fitting_compartments_busy"));
         assert_eq!(reassigned.item.relocation_point_id, Some(w.counter.id), "{name}: the nearest point with room");
-        let failed = w.app.store.parcel(parcels[2].parcel.id).await.unwrap().unwrap();
+        let failed = w.store.parcel(parcels[2].parcel.id).await.unwrap().unwrap();
         assert_eq!(failed.state, ParcelState::DepositFailed);
         let audit = w.app.audit_log(&Caller::system(), Some(w.locker.id), None, None, None).await.unwrap();
         assert_eq!(audit.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), ["door_jammed"], "{name}");
-        let outbox = w.app.store.outbox(None, 500).await.unwrap();
+        let outbox = w.store.outbox(None, 500).await.unwrap();
         let failure = outbox.iter().find(|m| m.topic == "parcel.deposit_failed").unwrap();
         assert_eq!(failure.payload["relocation_point_id"], w.counter.id.to_string(), "{name}");
         assert!(outbox.iter().any(|m| m.topic == "point.door_fault" && m.payload["door"] == "B01"), "{name}");
@@ -1469,9 +1468,9 @@ async fn a_courier_session_deposits_when_the_door_closes() {
             [ItemState::Deposited, ItemState::Deposited, ItemState::Failed, ItemState::NotDeposited],
             "{name}"
         );
-        let a02 = w.app.store.compartments(w.locker.id).await.unwrap().into_iter().find(|c| c.label == "A02").unwrap();
+        let a02 = w.store.compartments(w.locker.id).await.unwrap().into_iter().find(|c| c.label == "A02").unwrap();
         assert_eq!(a02.state, CompartmentState::Available, "{name}: the hold is given back");
-        assert!(w.app.store.pending_door_commands(w.locker.id).await.unwrap().is_empty(), "{name}");
+        assert!(w.store.pending_door_commands(w.locker.id).await.unwrap().is_empty(), "{name}");
         let late = w.app.scan_into_session(&w.device, session.id, "SESS0003").await;
         assert!(matches!(late, Err(AppError::SessionClosed { .. })), "{name}: {late:?}");
         assert!(matches!(
@@ -1481,8 +1480,8 @@ async fn a_courier_session_deposits_when_the_door_closes() {
 
         // The proof of deposit, signed; it verifies with the public key alone, and not once altered.
         let receipt = w.app.drop_off_receipt(&w.carrier, session.id).await.unwrap();
-        let signed = signed::sign_document(w.app.secrets.signing_key(), receipt.document());
-        let public = signed::parse_public_key(&signed::public_key_hex(&w.app.secrets.verifying_key())).unwrap();
+        let signed = receipt.signed.clone();
+        let public = signed::parse_public_key(&w.app.public_key().public_key).unwrap();
         let document = signed::verify_document(&public, &signed).unwrap();
         let doors: Vec<(&str, &str)> = document["deposited"]
             .as_array()
@@ -1497,7 +1496,7 @@ async fn a_courier_session_deposits_when_the_door_closes() {
         let mut forged = signed.clone();
         forged["document"]["deposited"][0]["door"] = "C01".into();
         assert!(signed::verify_document(&public, &forged).is_err(), "{name}");
-        let pdf = receipt.pdf("c2lnbmF0dXJl", "0011223344556677");
+        let pdf = receipt.pdf();
         assert!(pdf.starts_with(b"%PDF-1.4"), "{name}");
 
         // Nobody else sees the session: another carrier, another locker's device.
@@ -1514,9 +1513,8 @@ async fn a_courier_session_deposits_when_the_door_closes() {
 /// keypad for courier codes until the lockout ends.
 #[tokio::test]
 async fn courier_codes_are_per_carrier_locker_and_day() {
-    use relais_app::lockers::COURIER_ATTEMPTS;
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let neighbour = neighbour_locker(&w).await;
         let today = w.app.courier_code(&w.carrier, w.locker.id, None).await.unwrap();
         let elsewhere = w.app.courier_code(&w.carrier, neighbour.id, None).await.unwrap();
@@ -1551,7 +1549,7 @@ async fn courier_codes_are_per_carrier_locker_and_day() {
         // Brute force: 10 wrong codes within the window (the expired code was the first at 23:30), then
         // even the right one is refused until the lockout ends.
         let wrong = if tomorrow.code == "00000000" { "11111111" } else { "00000000" };
-        for _ in 1..COURIER_ATTEMPTS.failures_max {
+        for _ in 1..w.app.limits().courier_attempts.failures_max {
             let r = w.app.open_drop_off_session(&w.device, w.locker.id, wrong).await;
             assert!(matches!(r, Err(AppError::InvalidCourierCode)), "{name}: {r:?}");
         }
@@ -1565,7 +1563,7 @@ async fn courier_codes_are_per_carrier_locker_and_day() {
             w.app.open_drop_off_session(&neighbour_device, neighbour.id, &next_door.code).await.is_ok(),
             "{name}: only that locker locks"
         );
-        w.clock.advance(Duration::seconds(i64::from(COURIER_ATTEMPTS.lockout_seconds)));
+        w.clock.advance(Duration::seconds(i64::from(w.app.limits().courier_attempts.lockout_seconds)));
         let opened = w.app.open_drop_off_session(&w.device, w.locker.id, &tomorrow.code).await.unwrap();
         assert_eq!(opened.carrier_key_id, w.carrier.key_id.unwrap(), "{name}");
     }
@@ -1577,7 +1575,7 @@ async fn courier_codes_are_per_carrier_locker_and_day() {
 async fn two_couriers_deposit_in_one_locker_at_once() {
     use relais_domain::dropoff::{DoorReport, ItemState};
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let system = Caller::system();
         let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
         let network = w.app.create_network(&system, "Two couriers", rules).await.unwrap();
@@ -1620,7 +1618,7 @@ async fn two_couriers_deposit_in_one_locker_at_once() {
             }
         }
         assert_eq!((deposited, failed), (10, 6), "{name}: ten doors, sixteen parcels");
-        let compartments = w.app.store.compartments(locker.id).await.unwrap();
+        let compartments = w.store.compartments(locker.id).await.unwrap();
         let mut holders: Vec<_> = compartments
             .iter()
             .map(|c| match c.state {
@@ -1641,13 +1639,13 @@ async fn two_couriers_deposit_in_one_locker_at_once() {
 async fn signed_qr_tokens_work_once_online_or_offline() {
     use relais_app::signed;
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "QRSIGN001", SMALL)).await.unwrap();
         let b = w.app.announce_parcel(&w.merchant, announce(&w.locker, "QRSIGN002", SMALL)).await.unwrap();
         w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
         w.app.deposit(&w.carrier, b.parcel.id).await.unwrap();
         // What the locker knows offline: the public key.
-        let public = w.app.secrets.verifying_key();
+        let public = signed::parse_public_key(&w.app.public_key().public_key).unwrap();
         let claims = signed::verify_qr(&public, &a.qr_token).unwrap();
         assert_eq!((claims.parcel_id, claims.point_id), (a.parcel.id, w.locker.id), "{name}");
 
@@ -1676,7 +1674,7 @@ async fn signed_qr_tokens_work_once_online_or_offline() {
         w.clock.advance(Duration::minutes(20));
         let late = w.app.report_offline_collection(&w.device, w.locker.id, &b.qr_token, Some(opened_at)).await.unwrap();
         assert_eq!(late.parcel.state, ParcelState::Collected);
-        let events = w.app.store.events(b.parcel.id).await.unwrap();
+        let events = w.store.events(b.parcel.id).await.unwrap();
         assert_eq!(events.last().unwrap().event.at, opened_at, "{name}: collected when the door opened");
         let replay = w.app.report_offline_collection(&w.device, w.locker.id, &b.qr_token, Some(opened_at)).await;
         assert!(matches!(replay, Err(AppError::InvalidTransition(_))), "{name}: {replay:?}");
@@ -1693,7 +1691,7 @@ async fn door_faults_remote_openings_and_the_audit_log() {
     use relais_app::lockers::Heartbeat;
     use relais_domain::dropoff::{CommandPurpose, DoorReport};
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "JAMMED001", SMALL)).await.unwrap();
         let deposit = w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
         let door = deposit.compartment.unwrap().label;
@@ -1711,14 +1709,14 @@ async fn door_faults_remote_openings_and_the_audit_log() {
         let again = w.app.heartbeat(&w.device, w.locker.id, doors("jammed")).await.unwrap();
         assert!(again.taken_out_of_service.is_empty(), "{name}: reported once");
         let compartment =
-            w.app.store.compartments(w.locker.id).await.unwrap().into_iter().find(|c| c.label == door).unwrap();
+            w.store.compartments(w.locker.id).await.unwrap().into_iter().find(|c| c.label == door).unwrap();
         assert_eq!(
             compartment.state,
             CompartmentState::Occupied { parcel_id: a.parcel.id },
             "{name}: the parcel is still inside"
         );
         assert_eq!(compartment.fault, Some(DoorFault::Jammed));
-        let events = w.app.store.events(a.parcel.id).await.unwrap();
+        let events = w.store.events(a.parcel.id).await.unwrap();
         let flag = &events.last().unwrap().event;
         assert_eq!(
             (flag.kind, flag.reason.as_deref(), flag.to),
@@ -1786,13 +1784,13 @@ async fn door_faults_remote_openings_and_the_audit_log() {
 #[tokio::test]
 async fn reminders_and_the_recipients_extension_link() {
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let system = Caller::system();
         let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "REMIND0001", SMALL)).await.unwrap();
         let deposited = w.app.deposit(&w.carrier, a.parcel.id).await.unwrap().parcel;
         // Default rules: 72 h hold, a reminder 24 h before the deadline, i.e. 48 h after the deposit.
         assert_eq!(deposited.next_reminder_at, Some(start() + Duration::hours(48)), "{name}");
-        let outbox = w.app.store.outbox(None, 100).await.unwrap();
+        let outbox = w.store.outbox(None, 100).await.unwrap();
         let ready = outbox.iter().find(|m| m.topic == "parcel.deposited").unwrap();
         assert!(
             ready.payload["message"]["fr"].as_str().unwrap().contains("jusqu'au 30/11/2026 à 09:00"),
@@ -1803,14 +1801,14 @@ async fn reminders_and_the_recipients_extension_link() {
         let link = ready.payload["recipient_link"].as_str().unwrap().to_owned();
         let token = link.rsplit('/').next().unwrap().to_owned();
         assert!(token.starts_with("RL2.") && token.len() == 47, "{name}: a short link for a text message: {token}");
-        assert_eq!(w.app.secrets.parcel_of_link_token(&token), Some(a.parcel.id));
+        assert_eq!(w.app.recipient_view(&token).await.unwrap().parcel.id, a.parcel.id);
 
         w.clock.set(start() + Duration::hours(47));
         assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 0, "{name}: not yet");
         w.clock.set(start() + Duration::hours(48));
         assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 1, "{name}");
         assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 0, "{name}: once");
-        let outbox = w.app.store.outbox(None, 100).await.unwrap();
+        let outbox = w.store.outbox(None, 100).await.unwrap();
         let reminder = outbox.iter().find(|m| m.topic == "parcel.reminded").unwrap();
         let fr = reminder.payload["message"]["fr"].as_str().unwrap();
         assert!(
@@ -1829,7 +1827,7 @@ async fn reminders_and_the_recipients_extension_link() {
             Some(start() + Duration::hours(96)),
             "{name}: 24 h before the new deadline"
         );
-        let events = w.app.store.events(a.parcel.id).await.unwrap();
+        let events = w.store.events(a.parcel.id).await.unwrap();
         let last = &events.last().unwrap().event;
         assert_eq!((last.kind, last.actor.kind.as_str()), (EventKind::Extended, "recipient"));
         let again = w.app.extend_by_recipient(&token).await;
@@ -1859,7 +1857,7 @@ async fn a_return_collection_takes_back_the_expired_parcels() {
     use relais_app::signed;
     use relais_domain::dropoff::{CommandPurpose, DoorReport, ItemState, SessionPurpose};
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let system = Caller::system();
         let mut ids = Vec::new();
         for n in 0..3 {
@@ -1892,25 +1890,25 @@ async fn a_return_collection_takes_back_the_expired_parcels() {
         for item in &view.items[..2] {
             let door = item.label.clone().unwrap();
             w.app.report_door(&w.device, w.locker.id, &door, DoorReport::Closed).await.unwrap();
-            let parcel = w.app.store.parcel(item.parcel_id).await.unwrap().unwrap();
+            let parcel = w.store.parcel(item.parcel_id).await.unwrap().unwrap();
             assert_eq!((parcel.state, parcel.compartment_id), (ParcelState::Returning, None), "{name}");
         }
         let closed = w.app.close_drop_off_session(&w.device, view.session.id).await.unwrap();
         let states: Vec<ItemState> = closed.items.iter().map(|i| i.state).collect();
         assert_eq!(states, [ItemState::TakenBack, ItemState::TakenBack, ItemState::NotDeposited], "{name}");
-        let compartments = w.app.store.compartments(w.locker.id).await.unwrap();
+        let compartments = w.store.compartments(w.locker.id).await.unwrap();
         let occupied = compartments.iter().filter(|c| matches!(c.state, CompartmentState::Occupied { .. })).count();
         assert_eq!(occupied, 1, "{name}: the third is still in its compartment");
         assert!(w.app.door_commands(&w.device, w.locker.id).await.unwrap().is_empty());
         assert_eq!(w.app.return_list(&w.carrier, w.locker.id).await.unwrap().len(), 1);
 
         let receipt = w.app.drop_off_receipt(&w.carrier, view.session.id).await.unwrap();
-        let signed = signed::sign_document(w.app.secrets.signing_key(), receipt.document());
-        let document = signed::verify_document(&w.app.secrets.verifying_key(), &signed).unwrap();
+        let public = signed::parse_public_key(&w.app.public_key().public_key).unwrap();
+        let document = signed::verify_document(&public, &receipt.signed).unwrap();
         assert_eq!(document["type"], "relais.proof_of_return_collection");
         assert_eq!(document["taken_back"].as_array().unwrap().len(), 2, "{name}");
         assert_eq!(document["not_taken_back"][0]["state"], "not_deposited");
-        let events = w.app.store.events(ids[0]).await.unwrap();
+        let events = w.store.events(ids[0]).await.unwrap();
         let last = &events.last().unwrap().event;
         assert_eq!(
             (last.kind, last.actor.reference.clone()),
@@ -1925,7 +1923,7 @@ async fn a_return_collection_takes_back_the_expired_parcels() {
 async fn a_counter_scans_in_and_hands_over_with_an_identity_check() {
     use relais_app::counters::IdentityCheck;
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let mut parcels = Vec::new();
         for n in 0..3 {
             parcels.push(
@@ -1938,7 +1936,7 @@ async fn a_counter_scans_in_and_hands_over_with_an_identity_check() {
             let outcome = w.app.counter_scan_in(&w.counter_device, w.counter.id, &format!("SHOP{n:04}")).await.unwrap();
             assert_eq!(outcome.failure, expected, "{name}: parcel {n}");
         }
-        assert_eq!(w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 2);
+        assert_eq!(w.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 2);
         let elsewhere = w.app.counter_scan_in(&w.counter_device, w.counter.id, "SHOPLOCK01").await;
         assert!(matches!(elsewhere, Err(AppError::NotFound { .. })), "{name}: another point's parcel: {elsewhere:?}");
         let at_locker = w.app.counter_scan_in(&w.device, w.locker.id, "SHOPLOCK01").await;
@@ -1961,7 +1959,7 @@ async fn a_counter_scans_in_and_hands_over_with_an_identity_check() {
         let stranger = IdentityCheck { name_matches: false, ..passport() };
         let refused = w.app.counter_hand_over(&w.counter_device, w.counter.id, "SHOP0000", &code, &stranger).await;
         assert!(matches!(refused, Err(AppError::IdentityMismatch)), "{name}: {refused:?}");
-        let still = w.app.store.parcel(parcels[0].parcel.id).await.unwrap().unwrap();
+        let still = w.store.parcel(parcels[0].parcel.id).await.unwrap().unwrap();
         assert_eq!(still.state, ParcelState::ReadyForPickup, "{name}: the parcel stays");
         let audit = w.app.audit_log(&Caller::system(), Some(w.counter.id), None, None, None).await.unwrap();
         assert_eq!(audit.len(), 1);
@@ -1973,14 +1971,14 @@ async fn a_counter_scans_in_and_hands_over_with_an_identity_check() {
         let handed =
             w.app.counter_hand_over(&w.counter_device, w.counter.id, "SHOP0000", &code, &passport()).await.unwrap();
         assert_eq!(handed.parcel.state, ParcelState::Collected, "{name}");
-        let events = w.app.store.events(parcels[0].parcel.id).await.unwrap();
+        let events = w.store.events(parcels[0].parcel.id).await.unwrap();
         let last = &events.last().unwrap().event;
         assert_eq!(
             (last.kind, last.reason.as_deref()),
             (EventKind::Collected, Some("identity_checked:passport:****1234"))
         );
         assert_eq!(last.actor.kind.as_str(), "locker_device");
-        assert_eq!(w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 1, "{name}: a slot is free");
+        assert_eq!(w.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied, 1, "{name}: a slot is free");
     }
 }
 
@@ -1991,7 +1989,7 @@ async fn a_counter_scans_in_and_hands_over_with_an_identity_check() {
 async fn an_operator_moves_a_parcel_to_another_door() {
     use relais_domain::dropoff::DoorReport;
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let operator = w.app.create_api_key(&Caller::system(), Role::Operator, None, None, "ops").await.unwrap();
         let operator = w.app.authenticate(&operator.secret).await.unwrap();
         let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "MOVE0001", SMALL)).await.unwrap();
@@ -2018,13 +2016,13 @@ async fn an_operator_moves_a_parcel_to_another_door() {
             .move_parcel(&operator, a.parcel.id, "C01", "door jammed, parcel moved by the technician")
             .await
             .unwrap();
-        let compartments = w.app.store.compartments(w.locker.id).await.unwrap();
+        let compartments = w.store.compartments(w.locker.id).await.unwrap();
         let c01 = compartments.iter().find(|c| c.label == "C01").unwrap();
         let old = compartments.iter().find(|c| c.id == from.id).unwrap();
         assert_eq!((moved.compartment_id, moved.state), (Some(c01.id), ParcelState::ReadyForPickup), "{name}");
         assert_eq!(c01.state, CompartmentState::Occupied { parcel_id: a.parcel.id });
         assert_eq!((old.state, old.fault), (CompartmentState::OutOfService, Some(DoorFault::Jammed)), "{name}");
-        let events = w.app.store.events(a.parcel.id).await.unwrap();
+        let events = w.store.events(a.parcel.id).await.unwrap();
         let last = &events.last().unwrap().event;
         assert_eq!((last.kind, last.compartment_id), (EventKind::Moved, Some(c01.id)));
         let audit = w.app.audit_log(&operator, None, Some(a.parcel.id), None, None).await.unwrap();
@@ -2044,10 +2042,10 @@ async fn an_operator_moves_a_parcel_to_another_door() {
 /// an expired parcel and goes on to the chosen locker, where it waits the network's hold window.
 #[tokio::test]
 async fn an_overflow_parcel_goes_to_a_nearby_point_for_a_day_then_to_the_chosen_one() {
-    use relais_app::lockers::RELOCATION_RADIUS_M;
+    use relais_app::parcels::relocation::RELOCATION_RADIUS_M;
     use relais_domain::dropoff::DoorReport;
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let system = Caller::system();
         w.app.rebuild_index().await.unwrap();
         // Fill the locker's four doors, then one more parcel: no room.
@@ -2092,7 +2090,7 @@ async fn an_overflow_parcel_goes_to_a_nearby_point_for_a_day_then_to_the_chosen_
             Some(start() + Duration::hours(24)),
             "{name}: one day at the temporary point"
         );
-        let outbox = w.app.store.outbox(None, 500).await.unwrap();
+        let outbox = w.store.outbox(None, 500).await.unwrap();
         let told = outbox.iter().rev().find(|m| m.topic == "parcel.deposited" && m.parcel_id == Some(id)).unwrap();
         assert!(told.payload["message"]["fr"].as_str().unwrap().contains("counter C1"), "{name}: told where it is");
 
@@ -2109,7 +2107,7 @@ async fn an_overflow_parcel_goes_to_a_nearby_point_for_a_day_then_to_the_chosen_
             "{name}"
         );
         assert_eq!(
-            w.app.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied,
+            w.store.point(w.counter.id).await.unwrap().unwrap().shelf_occupied,
             0,
             "{name}: the shelf slot is free"
         );
@@ -2119,7 +2117,7 @@ async fn an_overflow_parcel_goes_to_a_nearby_point_for_a_day_then_to_the_chosen_
         assert_eq!(home.parcel.pickup_deadline, Some(start() + Duration::hours(25 + 72)), "{name}");
         let collected = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(pickup_code)).await.unwrap();
         assert_eq!(collected.parcel.state, ParcelState::Collected, "{name}: the same code all along");
-        let kinds: Vec<EventKind> = w.app.store.events(id).await.unwrap().iter().map(|e| e.event.kind).collect();
+        let kinds: Vec<EventKind> = w.store.events(id).await.unwrap().iter().map(|e| e.event.kind).collect();
         assert_eq!(
             kinds,
             [
@@ -2143,7 +2141,7 @@ async fn an_overflow_parcel_goes_to_a_nearby_point_for_a_day_then_to_the_chosen_
 async fn a_silent_locker_is_reported_offline_then_online() {
     use relais_app::lockers::Heartbeat;
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let system = Caller::system();
         w.app.heartbeat(&w.device, w.locker.id, Heartbeat::default()).await.unwrap();
         w.clock.advance(Duration::minutes(4));
@@ -2160,12 +2158,12 @@ async fn a_silent_locker_is_reported_offline_then_online() {
         w.app.heartbeat(&w.device, w.locker.id, Heartbeat::default()).await.unwrap();
         let status = w.app.device_status(&system, w.locker.id).await.unwrap().unwrap();
         assert_eq!((status.offline_since, status.last_seen_at), (None, start() + Duration::minutes(7)), "{name}");
-        let outbox = w.app.store.outbox(None, 500).await.unwrap();
+        let outbox = w.store.outbox(None, 500).await.unwrap();
         let topics: Vec<&str> =
             outbox.iter().filter(|m| m.topic.starts_with("point.device")).map(|m| m.topic.as_str()).collect();
         assert_eq!(topics, ["point.device_offline", "point.device_online"], "{name}");
         w.app.heartbeat(&w.device, w.locker.id, Heartbeat::default()).await.unwrap();
-        let again = w.app.store.outbox(None, 500).await.unwrap();
+        let again = w.store.outbox(None, 500).await.unwrap();
         assert_eq!(again.iter().filter(|m| m.topic == "point.device_online").count(), 1, "{name}: said once");
     }
 }
@@ -2181,7 +2179,7 @@ async fn parcels_of_one_recipient_share_a_compartment() {
     const ANA: &str = "+33655555555";
     const BEN: &str = "+33644444444";
     for w in worlds().await {
-        let name = w.app.store.backend();
+        let name = w.store.backend();
         let system = Caller::system();
         // A locker in a network that does not reserve at announce: the deposits choose the doors.
         let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
@@ -2207,9 +2205,9 @@ async fn parcels_of_one_recipient_share_a_compartment() {
             ids.insert(number, a.parcel.id);
         }
         let door = |label: &'static str| {
-            let app = w.app.clone();
+            let store = w.store.clone();
             let locker = locker.id;
-            async move { app.store.compartments(locker).await.unwrap().into_iter().find(|c| c.label == label).unwrap() }
+            async move { store.compartments(locker).await.unwrap().into_iter().find(|c| c.label == label).unwrap() }
         };
 
         // The courier's session: Ana's second parcel joins her first behind A01 (30 + 30 mm of 80); her
@@ -2228,7 +2226,7 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         let a01 = door("A01").await;
         assert_eq!(a01.holders(), vec![ids["ANAPARCEL01"], ids["ANAPARCEL02"]], "{name}");
         assert_eq!(a01.state, CompartmentState::Occupied { parcel_id: ids["ANAPARCEL01"] });
-        let ana02 = w.app.store.parcel(ids["ANAPARCEL02"]).await.unwrap().unwrap();
+        let ana02 = w.store.parcel(ids["ANAPARCEL02"]).await.unwrap().unwrap();
         assert_eq!((ana02.state, ana02.compartment_id), (ParcelState::ReadyForPickup, Some(a01.id)), "{name}");
 
         // A sharer the courier finds too large leaves A02 to Ana's third and looks for a larger door: B01
@@ -2246,9 +2244,9 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         let view = w.app.close_drop_off_session(&device, session.id).await.unwrap();
         assert_eq!(view.items.last().unwrap().state, ItemState::NotDeposited, "{name}");
         assert_eq!(door("A02").await.holders(), vec![ids["ANAPARCEL03"]], "{name}");
-        assert!(w.app.store.pending_door_commands(locker.id).await.unwrap().is_empty(), "{name}");
+        assert!(w.store.pending_door_commands(locker.id).await.unwrap().is_empty(), "{name}");
         let receipt = w.app.drop_off_receipt(&w.carrier, session.id).await.unwrap();
-        let document = receipt.document();
+        let document = &receipt.signed["document"];
         let deposited: Vec<(&str, &str)> = document["deposited"]
             .as_array()
             .unwrap()
@@ -2274,15 +2272,15 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         assert_eq!(collected.shared.iter().map(|p| p.id).collect::<Vec<_>>(), vec![ids["ANAPARCEL01"]], "{name}");
         let a01 = collected.compartment.unwrap();
         assert_eq!((a01.label.as_str(), a01.state), ("A01", CompartmentState::Available), "{name}");
-        let ana01 = w.app.store.parcel(ids["ANAPARCEL01"]).await.unwrap().unwrap();
+        let ana01 = w.store.parcel(ids["ANAPARCEL01"]).await.unwrap().unwrap();
         assert_eq!((ana01.state, ana01.compartment_id), (ParcelState::Collected, None), "{name}");
-        let events = w.app.store.events(ids["ANAPARCEL01"]).await.unwrap();
+        let events = w.store.events(ids["ANAPARCEL01"]).await.unwrap();
         let last = &events.last().unwrap().event;
         assert_eq!((last.kind, last.reason.as_deref()), (EventKind::Collected, Some("shared_compartment")));
         let reused = w.app.pickup_at_point(&device, locker.id, PickupSecret::Code(codes["ANAPARCEL01"].clone())).await;
         assert!(matches!(reused, Err(AppError::InvalidPickupCode)), "{name}: {reused:?}");
         // Ben's door was not Ana's: his parcel waits.
-        let ben = w.app.store.parcel(ids["BENPARCEL01"]).await.unwrap().unwrap();
+        let ben = w.store.parcel(ids["BENPARCEL01"]).await.unwrap().unwrap();
         assert_eq!(ben.state, ParcelState::ReadyForPickup, "{name}");
 
         // Ana collects her parcel in A02 at the moment the courier, in a new session, puts another of hers
@@ -2317,7 +2315,7 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         let behind = vec![late.parcel.id, more[0]];
         assert_eq!(jam.flagged, behind, "{name}");
         for id in &behind {
-            let events = w.app.store.events(*id).await.unwrap();
+            let events = w.store.events(*id).await.unwrap();
             assert_eq!(events.last().unwrap().event.kind, EventKind::CompartmentFault, "{name}");
         }
         assert_eq!(jam.compartment.holders(), behind, "{name}: they are still behind the door");
@@ -2340,7 +2338,7 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         assert_eq!(commands.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["B01"], "{name}: one opening");
         w.app.report_door(&device, locker.id, "B01", DoorReport::Closed).await.unwrap();
         for number in ["BENPARCEL01", "BENPARCEL02", "BENPARCEL03"] {
-            let p = w.app.store.parcel(ids[number]).await.unwrap().unwrap();
+            let p = w.store.parcel(ids[number]).await.unwrap().unwrap();
             assert_eq!((p.state, p.compartment_id), (ParcelState::Returning, None), "{name}: {number}");
         }
         let b01 = door("B01").await;

@@ -22,8 +22,10 @@ use deadpool_postgres::Pool;
 use relais_app::ports::{CommitError, StoreError, Write};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::postgres::{Checkout, run_transaction};
-use crate::postgres_notices::Channel;
+use deadpool_postgres::Client;
+
+use super::notices::{Channel, NOTIFY};
+use super::writes::{apply, commit_error, exec, sql_of};
 
 /// Lanes per process: each commits one batch at a time on its own connection. Measured on this
 /// project's 2-core machine (docs/benchmarks.md, session 8).
@@ -183,5 +185,82 @@ fn clean(result: &Result<(), CommitError>) -> bool {
     match result {
         Ok(()) | Err(CommitError::Conflict | CommitError::Duplicate { .. }) => true,
         Err(CommitError::Store(StoreError(message))) => message == LOCK_NOT_GRANTED,
+    }
+}
+
+/// Runs the writes as one transaction in two round trips: `BEGIN` and every statement are sent without
+/// waiting for each answer (tokio-postgres pipelines requests polled together), then `COMMIT`, or
+/// `ROLLBACK` when a statement failed or a versioned update matched no row. The statements are prepared
+/// first, in order (a cached statement needs no round trip), so the pipelined sends keep the order of
+/// the writes (a compartment after its point).
+///
+/// `begin` opens the transaction: `BEGIN`, or with settings of its own (this module).
+///
+/// When the writes change the search index, the transaction also sends the notice that tells the
+/// other processes (`notices.rs`); PostgreSQL delivers it only if the transaction commits.
+pub(crate) async fn run_transaction(
+    client: &Client,
+    begin: &str,
+    writes: &[&Write],
+    channel: &Channel,
+) -> Result<(), CommitError> {
+    for write in writes {
+        client.prepare_cached(sql_of(write)).await.map_err(commit_error)?;
+    }
+    let notice = channel.payload(writes);
+    if notice.is_some() {
+        client.prepare_cached(NOTIFY).await.map_err(commit_error)?;
+    }
+    let begin = client.batch_execute(begin);
+    let statements = futures_util::future::join_all(writes.iter().map(|write| apply(client, write)));
+    let notify = async {
+        match &notice {
+            Some(payload) => exec(client, NOTIFY, &[&channel.name, payload]).await.map(|_| ()),
+            None => Ok(()),
+        }
+    };
+    let (begun, results, notified) = futures_util::future::join3(begin, statements, notify).await;
+    // The first failure in write order is the cause; later statements only report the aborted transaction.
+    let outcome = begun
+        .map_err(commit_error)
+        .and_then(|()| results.into_iter().collect::<Result<(), CommitError>>())
+        .and(notified);
+    match outcome {
+        Ok(()) => client.batch_execute("COMMIT").await.map_err(commit_error),
+        Err(error) => {
+            client.batch_execute("ROLLBACK").await.map_err(commit_error)?;
+            Err(error)
+        }
+    }
+}
+
+/// A pooled connection used for a transaction. If the commit future is dropped half-way (a cancelled
+/// request) or the transaction could not be closed cleanly, the connection is discarded instead of going
+/// back to the pool with a transaction open.
+pub(crate) struct Checkout(Option<deadpool_postgres::Object>);
+
+impl Checkout {
+    pub(crate) fn new(object: deadpool_postgres::Object) -> Checkout {
+        Checkout(Some(object))
+    }
+
+    pub(crate) fn client(&mut self) -> &Client {
+        self.0.as_ref().unwrap_or_else(|| unreachable!("used after release"))
+    }
+
+    pub(crate) fn release(mut self, clean: bool) {
+        if let Some(object) = self.0.take()
+            && !clean
+        {
+            drop(deadpool_postgres::Object::take(object));
+        }
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if let Some(object) = self.0.take() {
+            drop(deadpool_postgres::Object::take(object));
+        }
     }
 }

@@ -1,0 +1,356 @@
+//! The parcel lifecycle: announce (with a compartment's soft reservation), the carrier's scan and
+//! deposit, extension, return collection and return to sender, cancel, incidents, and the reads of
+//! parcels and their events. Pickups are in [`pickup`], the overflow relocation in [`relocation`].
+//!
+//! Every command here goes through the spine (`crate::command`): load, decide in the domain, commit.
+
+pub mod pickup;
+pub mod relocation;
+
+use relais_domain::compartment::{
+    Compartment, NoFit, any_compartment_fits, choose_compartment, reservations_given_back,
+};
+use relais_domain::ids::{MerchantId, ParcelId, PointId};
+use relais_domain::network::NetworkRules;
+use relais_domain::parcel::{
+    IncidentKind, NewParcel, Parcel, ParcelEvent, PickupSecretDigests, Recipient, Transition, TransitionError,
+};
+use relais_domain::point::PickupPoint;
+use relais_domain::value::{Dimensions, Email, ParcelNumber, ParseError, Phone, PickupCode, Weight, parse_text};
+
+use crate::auth::{Caller, Permission, Role};
+use crate::command::{Halt, Tx};
+use crate::error::AppError;
+use crate::ports::{Page, ParcelFilter, StoredEvent, Write};
+use crate::secrets::new_pickup_code;
+use crate::{App, signed};
+
+pub use pickup::{Collected, PickupSecret};
+
+/// A parcel announcement, as the merchant sends it (not yet parsed).
+#[derive(Debug, Clone)]
+pub struct AnnounceParcel {
+    /// Required when an operator announces on a merchant's behalf; a merchant key implies its own.
+    pub merchant_id: Option<MerchantId>,
+    pub point_id: PointId,
+    pub parcel_number: String,
+    pub recipient_name: String,
+    pub recipient_phone: Option<String>,
+    pub recipient_email: Option<String>,
+    pub length_mm: i64,
+    pub width_mm: i64,
+    pub height_mm: i64,
+    pub weight_g: i64,
+}
+
+/// A parcel just announced, with its secrets: shown once, to the merchant, and never again.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    pub parcel: Parcel,
+    pub pickup_code: PickupCode,
+    pub qr_token: String,
+    /// The compartment soft-reserved for it, at a locker.
+    pub reservation: Option<Compartment>,
+}
+
+/// What a deposit did: either the parcel is in (with its compartment at a locker), or the deposit
+/// failed and the parcel is now `deposit_failed` with the reason.
+#[derive(Debug, Clone)]
+pub struct DepositOutcome {
+    pub parcel: Parcel,
+    pub compartment: Option<Compartment>,
+    pub failure: Option<NoFit>,
+}
+
+impl App {
+    pub async fn announce_parcel(&self, caller: &Caller, input: AnnounceParcel) -> Result<Announced, AppError> {
+        caller.require(Permission::AnnounceParcel)?;
+        let merchant_id = match (caller.role, caller.merchant_id, input.merchant_id) {
+            (Role::Merchant, Some(own), None) => own,
+            (Role::Merchant, Some(own), Some(asked)) if own == asked => own,
+            (Role::Merchant, _, _) => return Err(AppError::Forbidden { role: caller.role }),
+            (_, _, Some(asked)) => asked,
+            (_, _, None) => return Err(ParseError::new("merchant_id", "is required when an operator announces").into()),
+        };
+        let number = ParcelNumber::parse(&input.parcel_number)?;
+        let recipient = Recipient {
+            name: parse_text("recipient.name", &input.recipient_name, Recipient::NAME_LENGTH_MAX)?,
+            phone: input.recipient_phone.as_deref().map(Phone::parse).transpose()?,
+            email: input.recipient_email.as_deref().map(Email::parse).transpose()?,
+        };
+        if recipient.phone.is_none() && recipient.email.is_none() {
+            return Err(
+                ParseError::new("recipient", "needs a phone or an e-mail to be told where the parcel is").into()
+            );
+        }
+        let dimensions = Dimensions::from_mm(input.length_mm, input.width_mm, input.height_mm)?;
+        let weight = Weight::from_grams(input.weight_g)?;
+        // A merchant key references its merchant (foreign key), so only an id an operator typed is checked.
+        if caller.role != Role::Merchant && self.store.merchant(merchant_id).await?.is_none() {
+            return Err(AppError::not_found("merchant", merchant_id));
+        }
+        let parcel_id: ParcelId = self.new_id();
+
+        self.run(|| async {
+            let mut tx = self.tx();
+            // A code already waiting at this point (one in millions): draw another.
+            tx.retry_on_duplicate("pickup_code");
+            let point = self.load_point(input.point_id).await?;
+            if !point.accepts_parcels() {
+                return Err(AppError::NoFittingCompartment(NoFit::PointUnavailable).into());
+            }
+            let rules = self.load_rules(point.network_id).await?;
+            let reservation = if point.kind.has_compartments() {
+                let compartments = self.store.compartments(point.id).await?;
+                match rules.reservation() {
+                    Some(hold) => {
+                        let chosen = choose_compartment(&compartments, parcel_id, dimensions, weight, tx.now)
+                            .map_err(AppError::NoFittingCompartment)?;
+                        Some(chosen.reserve(parcel_id, tx.now + hold, tx.now)?)
+                    }
+                    None => {
+                        any_compartment_fits(&compartments, dimensions, weight)
+                            .map_err(AppError::NoFittingCompartment)?;
+                        None
+                    }
+                }
+            } else {
+                if let Some(refusal) = point.shelf_refusal(dimensions, weight) {
+                    return Err(AppError::NoFittingCompartment(refusal).into());
+                }
+                None
+            };
+            let pickup_code = new_pickup_code(self.random.as_ref());
+            let qr_token = signed::issue_qr(self.secrets.signing_key(), parcel_id, point.id);
+            let new = NewParcel {
+                id: parcel_id,
+                number: number.clone(),
+                merchant_id,
+                network_id: point.network_id,
+                point_id: point.id,
+                recipient: recipient.clone(),
+                dimensions,
+                weight,
+                secrets: PickupSecretDigests {
+                    code: self.secrets.code_digest(&pickup_code),
+                    qr: self.secrets.qr_digest(&qr_token),
+                },
+            };
+            let parcel = tx.announce(Parcel::announce(new, caller.actor(), tx.now));
+            if let Some(reserved) = &reservation {
+                tx.compartment(reserved.clone());
+            }
+            Ok(tx.done(Announced { parcel, pickup_code, qr_token, reservation }))
+        })
+        .await
+    }
+
+    /// The carrier scanned the parcel on its way.
+    pub async fn scan_in_transit(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Parcel, AppError> {
+        caller.require(Permission::HandleParcel)?;
+        self.transition_parcel(caller, parcel_id, |parcel, _, now| parcel.scan_in_transit(caller.actor(), now)).await
+    }
+
+    /// The carrier deposits the parcel at its point: at a locker, a compartment it can share with its
+    /// recipient's parcels, else the best fit (its own reservation first); a shelf slot elsewhere;
+    /// `deposit_failed` with the reason when there is no room.
+    pub async fn deposit(&self, caller: &Caller, parcel_id: ParcelId) -> Result<DepositOutcome, AppError> {
+        caller.require(Permission::HandleParcel)?;
+        self.deposit_checked(caller, parcel_id).await
+    }
+
+    /// A deposit for a caller whose permission the use case has checked (a carrier, a counter).
+    pub(crate) async fn deposit_checked(
+        &self,
+        caller: &Caller,
+        parcel_id: ParcelId,
+    ) -> Result<DepositOutcome, AppError> {
+        self.run(|| async {
+            let mut tx = self.tx();
+            let parcel = self.load_visible_parcel(caller, parcel_id).await?;
+            let point = self.load_point(parcel.point_id).await?;
+            let rules = self.load_rules(point.network_id).await?;
+            // Refuse an invalid move (depositing twice...) before looking for room.
+            parcel.deposit(None, &rules, caller.actor(), tx.now)?;
+            match self.place_at(&mut tx, &parcel, &point).await? {
+                Ok(compartment) => {
+                    let deposited =
+                        parcel.deposit(compartment.as_ref().map(|c| c.id), &rules, caller.actor(), tx.now)?;
+                    let parcel = tx.transition(deposited).await?;
+                    Ok(tx.done(DepositOutcome { parcel, compartment, failure: None }))
+                }
+                Err(no_fit) => {
+                    // A parcel already `deposit_failed` stays so: nothing new happened.
+                    let failed = parcel
+                        .fail_deposit(no_fit.as_str(), caller.actor(), tx.now)
+                        .map_err(|_| AppError::NoFittingCompartment(no_fit))?;
+                    self.give_back(&mut tx, &parcel, &failed).await?;
+                    let parcel = tx.transition(failed).await?;
+                    Ok(tx.done(DepositOutcome { parcel, compartment: None, failure: Some(no_fit) }))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Finds the parcel its place at its point and writes it in the command: at a locker a compartment
+    /// it shares with its recipient's parcels (its own reservation elsewhere given back) or the best fit
+    /// (its reservation first), occupied; on a staffed point's shelf a slot. Or why there is no room,
+    /// with nothing written.
+    async fn place_at(
+        &self,
+        tx: &mut Tx<'_>,
+        parcel: &Parcel,
+        point: &PickupPoint,
+    ) -> Result<Result<Option<Compartment>, NoFit>, Halt> {
+        if !point.accepts_parcels() {
+            return Ok(Err(NoFit::PointUnavailable));
+        }
+        if !point.kind.has_compartments() {
+            if let Some(refusal) = point.shelf_refusal(parcel.dimensions, parcel.weight) {
+                return Ok(Err(refusal));
+            }
+            return Ok(match point.take_shelf_slot() {
+                Ok(taken) => {
+                    tx.write(Write::UpdatePointShelf(taken));
+                    Ok(None)
+                }
+                Err(full) => Err(full),
+            });
+        }
+        let compartments = self.store.compartments(point.id).await?;
+        if let Some(shared) = self.compartment_to_share(parcel, &compartments).await? {
+            let joined = shared.share(parcel.id)?;
+            tx.compartment(joined.clone());
+            // Its own reservation, elsewhere, is given back: sharing keeps that door free.
+            for given_back in reservations_given_back(&compartments, parcel.id)? {
+                tx.compartment(given_back);
+            }
+            return Ok(Ok(Some(joined)));
+        }
+        Ok(match choose_compartment(&compartments, parcel.id, parcel.dimensions, parcel.weight, tx.now) {
+            Ok(chosen) => {
+                let occupied = chosen.occupy(parcel.id, tx.now)?;
+                tx.compartment(occupied.clone());
+                Ok(Some(occupied))
+            }
+            Err(no_fit) => Err(no_fit),
+        })
+    }
+
+    /// One extension of the pickup deadline, within the network's rules.
+    pub async fn extend(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Parcel, AppError> {
+        caller.require(Permission::ExtendParcel)?;
+        self.transition_parcel(caller, parcel_id, |parcel, rules, now| parcel.extend(rules, caller.actor(), now)).await
+    }
+
+    /// A courier takes an expired parcel out of its point: the compartment or shelf slot is free again.
+    pub async fn collect_return(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Parcel, AppError> {
+        caller.require(Permission::ReturnParcel)?;
+        self.transition_parcel(caller, parcel_id, |parcel, _, now| parcel.collect_return(caller.actor(), now)).await
+    }
+
+    /// The sender has the parcel back.
+    pub async fn return_to_sender(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Parcel, AppError> {
+        caller.require(Permission::ReturnParcel)?;
+        self.transition_parcel(caller, parcel_id, |parcel, _, now| parcel.return_to_sender(caller.actor(), now)).await
+    }
+
+    /// The merchant calls the parcel off before it reaches the point; its reservation is released.
+    pub async fn cancel(&self, caller: &Caller, parcel_id: ParcelId, reason: Option<&str>) -> Result<Parcel, AppError> {
+        caller.require(Permission::CancelParcel)?;
+        let reason = reason.map(|r| parse_text("reason", r, ParcelEvent::REASON_LENGTH_MAX)).transpose()?;
+        self.transition_parcel(caller, parcel_id, |parcel, _, now| {
+            parcel.cancel(reason.as_deref(), caller.actor(), now)
+        })
+        .await
+    }
+
+    pub async fn report_incident(
+        &self,
+        caller: &Caller,
+        parcel_id: ParcelId,
+        kind: IncidentKind,
+        reason: Option<&str>,
+    ) -> Result<Parcel, AppError> {
+        caller.require(Permission::ReportIncident)?;
+        let reason = reason.map(|r| parse_text("reason", r, ParcelEvent::REASON_LENGTH_MAX)).transpose()?;
+        self.transition_parcel(caller, parcel_id, |parcel, _, now| {
+            parcel.report_incident(kind, reason.as_deref(), caller.actor(), now)
+        })
+        .await
+    }
+
+    pub async fn parcel(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Parcel, AppError> {
+        self.load_visible_parcel(caller, parcel_id).await
+    }
+
+    /// Lists parcels; a merchant sees only its own, a locker device only those at its point.
+    pub async fn parcels(
+        &self,
+        caller: &Caller,
+        filter: ParcelFilter,
+        page: Page<ParcelId>,
+    ) -> Result<Vec<Parcel>, AppError> {
+        let filter = match caller.role {
+            Role::Operator | Role::Carrier => filter,
+            Role::Merchant => ParcelFilter { merchant_id: caller.merchant_id, ..filter },
+            Role::LockerDevice => ParcelFilter { point_id: caller.point_id, ..filter },
+        };
+        Ok(self.store.parcels(&filter, Page { limit: self.page_limit(Some(page.limit))?, ..page }).await?)
+    }
+
+    pub async fn parcel_events(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Vec<StoredEvent>, AppError> {
+        self.load_visible_parcel(caller, parcel_id).await?;
+        Ok(self.store.events(parcel_id).await?)
+    }
+
+    /// The common command on one parcel the caller may see: `decide` (the parcel, its network's rules,
+    /// the instant) gives the domain transition; what the parcel no longer needs is given back, and the
+    /// parcel is committed with its event and outbox message.
+    pub(crate) async fn transition_parcel(
+        &self,
+        caller: &Caller,
+        parcel_id: ParcelId,
+        decide: impl Fn(&Parcel, &NetworkRules, relais_domain::Timestamp) -> Result<Transition, TransitionError>,
+    ) -> Result<Parcel, AppError> {
+        self.run(|| async {
+            let mut tx = self.tx();
+            let parcel = self.load_visible_parcel(caller, parcel_id).await?;
+            let rules = self.load_rules(parcel.network_id).await?;
+            let transition = decide(&parcel, &rules, tx.now)?;
+            self.give_back(&mut tx, &parcel, &transition).await?;
+            let parcel = tx.transition(transition).await?;
+            Ok(tx.done(parcel))
+        })
+        .await
+    }
+
+    /// Gives back, in the command, what a parcel no longer needs after `transition`
+    /// ([`Transition::gives_back`]): the compartment or shelf slot it leaves, the compartment reserved
+    /// for it.
+    pub(crate) async fn give_back(
+        &self,
+        tx: &mut Tx<'_>,
+        before: &Parcel,
+        transition: &Transition,
+    ) -> Result<(), Halt> {
+        let given = transition.gives_back(before);
+        if given.place {
+            match before.compartment_id {
+                // The parcel's compartment not holding it means another command moved it: read again.
+                Some(compartment_id) => {
+                    tx.compartment(self.load_compartment(compartment_id).await?.release(before.id)?)
+                }
+                None => tx.write(Write::UpdatePointShelf(self.load_point(before.point_id).await?.release_shelf_slot())),
+            }
+        }
+        if given.reservation {
+            let compartments = self.store.compartments(before.point_id).await?;
+            for given_back in reservations_given_back(&compartments, before.id)? {
+                tx.compartment(given_back);
+            }
+        }
+        Ok(())
+    }
+}

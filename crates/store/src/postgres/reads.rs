@@ -1,0 +1,502 @@
+//! The store's reads on PostgreSQL: one query per read on a pooled connection (prepared once per
+//! connection), decoded by `crate::rows`, as on SQLite.
+
+use async_trait::async_trait;
+use relais_app::ports::{
+    AttemptScope, AuditEntry, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, IndexNotice, Merchant,
+    OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter,
+    StoredEvent, Write,
+};
+use relais_app::{ApiKey, Role, Store};
+use relais_domain::Timestamp;
+use relais_domain::compartment::Compartment;
+use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
+use relais_domain::ids::{
+    CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
+};
+use relais_domain::kpi::{KpiEvent, KpiFact};
+use relais_domain::network::Network;
+use relais_domain::parcel::{Parcel, ParcelState};
+use relais_domain::point::PickupPoint;
+use relais_domain::value::{Email, ParcelNumber, Phone};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::writes::{big, uuid};
+use super::{Param, PostgresStore};
+use crate::rows::{self, Columns};
+use crate::rows::{
+    ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS, COUNTER_COLUMNS,
+    DEVICE_STATUS_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS, ITEM_COLUMNS, MERCHANT_COLUMNS, NETWORK_COLUMNS,
+    OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS, POINT_COLUMNS, SESSION_COLUMNS,
+};
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, index: usize) -> StoreResult<T> {
+    row.try_get(index).map_err(StoreError::new)
+}
+
+impl Columns for Row {
+    fn id<T>(&self, index: usize) -> StoreResult<Id<T>> {
+        Ok(Id::from_uuid(get::<Uuid>(self, index)?))
+    }
+    fn opt_id<T>(&self, index: usize) -> StoreResult<Option<Id<T>>> {
+        Ok(get::<Option<Uuid>>(self, index)?.map(Id::from_uuid))
+    }
+    fn text(&self, index: usize) -> StoreResult<&str> {
+        get(self, index)
+    }
+    fn opt_text(&self, index: usize) -> StoreResult<Option<&str>> {
+        get(self, index)
+    }
+    fn time(&self, index: usize) -> StoreResult<Timestamp> {
+        get(self, index)
+    }
+    fn opt_time(&self, index: usize) -> StoreResult<Option<Timestamp>> {
+        get(self, index)
+    }
+    fn int(&self, index: usize) -> StoreResult<i64> {
+        get(self, index)
+    }
+    fn real(&self, index: usize) -> StoreResult<f64> {
+        get(self, index)
+    }
+    fn bytes(&self, index: usize) -> StoreResult<&[u8]> {
+        get(self, index)
+    }
+    fn json(&self, index: usize) -> StoreResult<serde_json::Value> {
+        get(self, index)
+    }
+}
+
+/// Compartment counts per point and size class, of the compartments that meet `condition`.
+fn counts_where(condition: &str) -> String {
+    format!(
+        "SELECT point_id, size, COUNT(*), COUNT(*) FILTER (WHERE state = 'available'),
+            COUNT(*) FILTER (WHERE state = 'occupied'), COUNT(*) FILTER (WHERE state = 'reserved')
+         FROM compartments WHERE {condition} GROUP BY point_id, size ORDER BY point_id"
+    )
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.one("SELECT 1::bigint", &[], |r| r.int(0)).await.map(drop)
+    }
+
+    async fn network(&self, id: NetworkId) -> StoreResult<Option<Network>> {
+        self.one(&format!("SELECT {NETWORK_COLUMNS} FROM networks WHERE id = $1"), &[&id.uuid()], rows::network).await
+    }
+
+    async fn networks(&self, page: Page<NetworkId>) -> StoreResult<Vec<Network>> {
+        let after = page.after.map(uuid).unwrap_or(Uuid::nil());
+        self.many(
+            &format!("SELECT {NETWORK_COLUMNS} FROM networks WHERE id > $1 ORDER BY id LIMIT $2"),
+            &[&after, &big(page.limit)],
+            rows::network,
+        )
+        .await
+    }
+
+    async fn merchant(&self, id: MerchantId) -> StoreResult<Option<Merchant>> {
+        self.one(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1"), &[&id.uuid()], |r| {
+            rows::merchant(r)
+        })
+        .await
+    }
+
+    async fn point(&self, id: PointId) -> StoreResult<Option<PickupPoint>> {
+        self.one(&format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE id = $1"), &[&id.uuid()], rows::point).await
+    }
+
+    async fn points(&self, network_id: Option<NetworkId>, page: Page<PointId>) -> StoreResult<Vec<PickupPoint>> {
+        let after = page.after.map(uuid).unwrap_or(Uuid::nil());
+        let network = network_id.map(uuid);
+        self.many(
+            &format!(
+                "SELECT {POINT_COLUMNS} FROM pickup_points
+                 WHERE id > $1 AND ($2::uuid IS NULL OR network_id = $2) ORDER BY id LIMIT $3"
+            ),
+            &[&after, &network, &big(page.limit)],
+            rows::point,
+        )
+        .await
+    }
+
+    async fn count_points(&self) -> StoreResult<u64> {
+        let count = self.one("SELECT COUNT(*) FROM pickup_points", &[], |r| r.int(0)).await?;
+        Ok(count.unwrap_or(0) as u64)
+    }
+
+    async fn network_points(&self, network_id: NetworkId) -> StoreResult<Vec<PickupPoint>> {
+        self.many(
+            &format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE network_id = $1"),
+            &[&uuid(network_id)],
+            rows::point,
+        )
+        .await
+    }
+
+    async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>> {
+        let point = point_id.map(uuid);
+        let sql = counts_where("$1::uuid IS NULL OR point_id = $1");
+        Ok(rows::gather_counts(self.many(&sql, &[&point], rows::counts).await?))
+    }
+
+    async fn points_by_id(&self, ids: &[PointId]) -> StoreResult<Vec<PickupPoint>> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.uuid()).collect();
+        self.many(&format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE id = ANY($1)"), &[&ids], rows::point).await
+    }
+
+    async fn compartment_counts_of(&self, ids: &[PointId]) -> StoreResult<Vec<CompartmentCounts>> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.uuid()).collect();
+        Ok(rows::gather_counts(self.many(&counts_where("point_id = ANY($1)"), &[&ids], rows::counts).await?))
+    }
+
+    async fn imports(&self, network_id: NetworkId, page: Page<ImportId>) -> StoreResult<Vec<ImportRecord>> {
+        let before = page.after.map(uuid).unwrap_or(Uuid::max());
+        self.many(
+            &format!(
+                "SELECT {IMPORT_COLUMNS} FROM point_imports WHERE network_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+            ),
+            &[&uuid(network_id), &before, &big(page.limit)],
+            rows::import,
+        )
+        .await
+    }
+
+    async fn occupancy_alert(&self, point_id: PointId) -> StoreResult<Option<OccupancyAlert>> {
+        self.one(
+            &format!("SELECT {ALERT_COLUMNS} FROM occupancy_alerts WHERE point_id = $1"),
+            &[&uuid(point_id)],
+            rows::alert,
+        )
+        .await
+    }
+
+    async fn kpi_events(
+        &self,
+        point_id: Option<PointId>,
+        network_id: Option<NetworkId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<KpiEvent>> {
+        self.many(
+            "SELECT e.parcel_id, p.point_id, p.pickup_deadline, e.kind, e.incident_kind, e.at
+             FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id
+             WHERE e.parcel_id IN (SELECT parcel_id FROM parcel_events
+                                   WHERE kind IN ('deposited', 'deposit_failed') AND at >= $1 AND at < $2)
+               AND ($3::uuid IS NULL OR p.point_id = $3) AND ($4::uuid IS NULL OR p.network_id = $4)
+             ORDER BY e.parcel_id, e.seq",
+            &[&from, &to, &point_id.map(uuid), &network_id.map(uuid)],
+            rows::kpi_event,
+        )
+        .await
+    }
+
+    async fn kpi_facts(
+        &self,
+        point_id: Option<PointId>,
+        network_id: Option<NetworkId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<KpiFact>> {
+        let (point, network) = (point_id.map(uuid), network_id.map(uuid));
+        let args: [Param<'_>; 4] = [&from, &to, &point, &network];
+        let mut facts = self
+            .many(
+                "SELECT a.point_id, a.at FROM audit_log a JOIN pickup_points p ON p.id = a.point_id
+                 WHERE a.action IN ('door_jammed', 'door_forced_open', 'door_broken', 'compartment_blocked') AND a.at >= $1 AND a.at < $2
+                   AND ($3::uuid IS NULL OR a.point_id = $3) AND ($4::uuid IS NULL OR p.network_id = $4)",
+                &args,
+                rows::kpi_incident,
+            )
+            .await?;
+        facts.extend(
+            self.many(
+                "SELECT s.point_id, i.scanned_at, i.done_at FROM drop_off_items i
+                   JOIN drop_off_sessions s ON s.id = i.session_id JOIN pickup_points p ON p.id = s.point_id
+                 WHERE i.state = 'deposited' AND i.done_at >= $1 AND i.done_at < $2
+                   AND ($3::uuid IS NULL OR s.point_id = $3) AND ($4::uuid IS NULL OR p.network_id = $4)",
+                &args,
+                rows::kpi_handling,
+            )
+            .await?,
+        );
+        Ok(facts)
+    }
+
+    async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>> {
+        self.many(
+            &format!("SELECT {POINT_CHANGE_COLUMNS} FROM point_changes WHERE point_id = $1 ORDER BY seq"),
+            &[&uuid(point_id)],
+            rows::point_change,
+        )
+        .await
+    }
+
+    async fn compartments(&self, point_id: PointId) -> StoreResult<Vec<Compartment>> {
+        self.many(
+            &format!("SELECT {COMPARTMENT_COLUMNS} FROM compartments WHERE point_id = $1 ORDER BY label COLLATE \"C\""),
+            &[&point_id.uuid()],
+            rows::compartment,
+        )
+        .await
+    }
+
+    async fn compartments_with_lapsed_reservation(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Compartment>> {
+        self.many(
+            &format!(
+                "SELECT {COMPARTMENT_COLUMNS} FROM compartments
+                 WHERE state = 'reserved' AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2"
+            ),
+            &[&now, &big(limit)],
+            rows::compartment,
+        )
+        .await
+    }
+
+    async fn compartment(&self, id: CompartmentId) -> StoreResult<Option<Compartment>> {
+        self.one(&format!("SELECT {COMPARTMENT_COLUMNS} FROM compartments WHERE id = $1"), &[&id.uuid()], |r| {
+            rows::compartment(r)
+        })
+        .await
+    }
+
+    async fn parcel(&self, id: ParcelId) -> StoreResult<Option<Parcel>> {
+        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"), &[&id.uuid()], rows::parcel).await
+    }
+
+    async fn parcel_by_number(&self, number: &ParcelNumber) -> StoreResult<Option<Parcel>> {
+        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE number = $1"), &[&number.as_str()], |r| {
+            rows::parcel(r)
+        })
+        .await
+    }
+
+    async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>> {
+        self.one(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE point_id = $1 AND code_digest = $2
+                   AND state IN ('announced', 'in_transit', 'ready_for_pickup', 'deposit_failed')"
+            ),
+            &[&point_id.uuid(), &&code_digest[..]],
+            rows::parcel,
+        )
+        .await
+    }
+
+    async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>> {
+        let after = page.after.map(uuid).unwrap_or(Uuid::nil());
+        let merchant = filter.merchant_id.map(uuid);
+        let point = filter.point_id.map(uuid);
+        let state = filter.state.map(ParcelState::as_str);
+        let incident = filter.state.and_then(ParcelState::incident_kind).map(|k| k.as_str());
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE id > $1 AND ($2::uuid IS NULL OR merchant_id = $2) AND ($3::uuid IS NULL OR point_id = $3)
+                   AND ($4::text IS NULL OR state = $4) AND ($5::text IS NULL OR incident_kind = $5)
+                 ORDER BY id LIMIT $6"
+            ),
+            &[&after, &merchant, &point, &state, &incident, &big(page.limit)],
+            rows::parcel,
+        )
+        .await
+    }
+
+    async fn parcels_waiting_for(
+        &self,
+        point_id: PointId,
+        phone: Option<&Phone>,
+        email: Option<&Email>,
+        limit: u32,
+    ) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND point_id = $1 AND recipient_phone = $2
+                 UNION
+                 SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND point_id = $1 AND recipient_email = $3
+                 LIMIT $4"
+            ),
+            &[&uuid(point_id), &phone.map(Phone::as_str), &email.map(Email::as_str), &big(limit)],
+            rows::parcel,
+        )
+        .await
+    }
+
+    async fn parcels_due_for_expiry(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND pickup_deadline <= $1 ORDER BY pickup_deadline LIMIT $2"
+            ),
+            &[&now, &big(limit)],
+            rows::parcel,
+        )
+        .await
+    }
+
+    async fn parcels_due_for_reminder(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND next_reminder_at IS NOT NULL AND next_reminder_at <= $1
+                 ORDER BY next_reminder_at LIMIT $2"
+            ),
+            &[&now, &big(limit)],
+            rows::parcel,
+        )
+        .await
+    }
+
+    async fn events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredEvent>> {
+        self.many(
+            &format!("SELECT {EVENT_COLUMNS} FROM parcel_events WHERE parcel_id = $1 ORDER BY seq"),
+            &[&parcel_id.uuid()],
+            rows::event,
+        )
+        .await
+    }
+
+    async fn outbox(&self, after: Option<OutboxId>, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let after = after.map(uuid).unwrap_or(Uuid::nil());
+        self.many(
+            &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id > $1 ORDER BY id LIMIT $2"),
+            &[&after, &big(limit)],
+            rows::outbox,
+        )
+        .await
+    }
+
+    async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>> {
+        self.one(&format!("SELECT {COUNTER_COLUMNS} FROM pickup_attempts WHERE scope_key = $1"), &[&scope.key()], |r| {
+            rows::counter(r)
+        })
+        .await
+    }
+
+    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiKey>> {
+        self.one(
+            &format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys
+             WHERE digest = $1 AND revoked_at IS NULL"
+            ),
+            &[&&digest[..]],
+            rows::api_key,
+        )
+        .await
+    }
+
+    async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>> {
+        self.many(
+            &format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys
+             WHERE role = $1 AND revoked_at IS NULL ORDER BY id"
+            ),
+            &[&role.as_str()],
+            rows::api_key,
+        )
+        .await
+    }
+
+    async fn drop_off_session(&self, session_id: DropOffSessionId) -> StoreResult<Option<DropOffSession>> {
+        self.one(&format!("SELECT {SESSION_COLUMNS} FROM drop_off_sessions WHERE id = $1"), &[&uuid(session_id)], |r| {
+            rows::session(r)
+        })
+        .await
+    }
+
+    async fn drop_off_items(&self, session_id: DropOffSessionId) -> StoreResult<Vec<DropOffItem>> {
+        self.many(
+            &format!("SELECT {ITEM_COLUMNS} FROM drop_off_items WHERE session_id = $1 ORDER BY scanned_at, parcel_id"),
+            &[&uuid(session_id)],
+            rows::item,
+        )
+        .await
+    }
+
+    async fn door_command(&self, command_id: CommandId) -> StoreResult<Option<DoorCommand>> {
+        self.one(&format!("SELECT {COMMAND_COLUMNS} FROM door_commands WHERE id = $1"), &[&uuid(command_id)], |r| {
+            rows::command(r)
+        })
+        .await
+    }
+
+    async fn pending_door_command(&self, compartment_id: CompartmentId) -> StoreResult<Option<DoorCommand>> {
+        self.one(
+            &format!("SELECT {COMMAND_COLUMNS} FROM door_commands WHERE compartment_id = $1 AND state = 'pending'"),
+            &[&uuid(compartment_id)],
+            rows::command,
+        )
+        .await
+    }
+
+    async fn pending_door_commands(&self, point_id: PointId) -> StoreResult<Vec<DoorCommand>> {
+        self.many(
+            &format!(
+                "SELECT {COMMAND_COLUMNS} FROM door_commands WHERE point_id = $1 AND state = 'pending' ORDER BY id"
+            ),
+            &[&uuid(point_id)],
+            rows::command,
+        )
+        .await
+    }
+
+    async fn device_status(&self, point_id: PointId) -> StoreResult<Option<DeviceStatus>> {
+        self.one(
+            &format!("SELECT {DEVICE_STATUS_COLUMNS} FROM device_status WHERE point_id = $1"),
+            &[&uuid(point_id)],
+            rows::device_status,
+        )
+        .await
+    }
+
+    async fn silent_devices(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<DeviceStatus>> {
+        self.many(
+            &format!(
+                "SELECT {DEVICE_STATUS_COLUMNS} FROM device_status
+             WHERE last_seen_at < $1 AND offline_since IS NULL ORDER BY last_seen_at LIMIT $2"
+            ),
+            &[&before, &big(limit)],
+            rows::device_status,
+        )
+        .await
+    }
+
+    async fn audit(
+        &self,
+        point_id: Option<PointId>,
+        parcel_id: Option<ParcelId>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.many(
+            &format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log
+             WHERE ($1::uuid IS NULL OR point_id = $1) AND ($2::uuid IS NULL OR parcel_id = $2) AND seq > $3
+             ORDER BY seq LIMIT $4"
+            ),
+            &[&point_id.map(uuid), &parcel_id.map(uuid), &after.unwrap_or(0), &i64::from(limit)],
+            rows::audit,
+        )
+        .await
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError> {
+        self.lanes.commit(writes).await
+    }
+
+    async fn index_notices(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<IndexNotice>>> {
+        if !self.channel.enabled {
+            return Ok(None);
+        }
+        Ok(Some(super::notices::listen(self.config.clone(), (*self.channel).clone()).await?))
+    }
+}

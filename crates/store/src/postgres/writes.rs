@@ -1,0 +1,498 @@
+//! What each write runs in a PostgreSQL transaction: one statement per write (`sql_of`, kept in one
+//! table so a commit prepares them all before it sends any), with its parameters in PostgreSQL's types.
+//! A unique violation names the key it is about (`CommitError::Duplicate`); a versioned update that
+//! matches no row, a serialization failure or a deadlock is a lost race (`CommitError::Conflict`).
+
+use deadpool_postgres::Client;
+use relais_app::ports::{CommitError, StoreError, Write};
+use relais_domain::compartment::DoorFault;
+use relais_domain::ids::Id;
+use relais_domain::parcel::ParcelState;
+use relais_domain::value::{Email, Phone};
+use tokio_postgres::error::SqlState;
+use uuid::Uuid;
+
+use super::Param;
+use crate::duplicate_what;
+use crate::rows::{
+    closures_to_text, compartment_columns, doors_to_text, fields_to_text, offsets_to_text, sharers_to_text,
+};
+
+pub(super) fn commit_error(e: tokio_postgres::Error) -> CommitError {
+    match e.as_db_error() {
+        Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => match db.constraint().and_then(duplicate_what) {
+            Some(what) => CommitError::Duplicate { what },
+            None => CommitError::Store(StoreError::new(&e)),
+        },
+        // Only a commit lane sets a lock timeout (`writer.rs`); it runs the commands again outside
+        // the lane, so no caller sees this error.
+        Some(db) if *db.code() == SqlState::LOCK_NOT_AVAILABLE => {
+            CommitError::Store(StoreError(super::writer::LOCK_NOT_GRANTED.into()))
+        }
+        Some(db)
+            if *db.code() == SqlState::T_R_SERIALIZATION_FAILURE || *db.code() == SqlState::T_R_DEADLOCK_DETECTED =>
+        {
+            CommitError::Conflict
+        }
+        _ => CommitError::Store(StoreError::new(&e)),
+    }
+}
+
+pub(super) async fn exec(c: &Client, sql: &str, args: &[Param<'_>]) -> Result<u64, CommitError> {
+    let statement = c.prepare_cached(sql).await.map_err(commit_error)?;
+    c.execute(&statement, args).await.map_err(commit_error)
+}
+
+async fn exec_versioned(c: &Client, sql: &str, args: &[Param<'_>]) -> Result<(), CommitError> {
+    match exec(c, sql, args).await? {
+        1 => Ok(()),
+        _ => Err(CommitError::Conflict),
+    }
+}
+
+pub(super) fn big(n: u32) -> i64 {
+    i64::from(n)
+}
+
+pub(super) fn uuid<T>(id: Id<T>) -> Uuid {
+    id.uuid()
+}
+
+/// The statement each write runs. Kept in one table so a commit can prepare them all before it sends
+/// any (see `run_transaction`).
+pub(super) fn sql_of(write: &Write) -> &'static str {
+    match write {
+        Write::InsertNetwork(_) => "INSERT INTO networks (id, name, hold_window_hours, extension_count_max, extension_hours,
+                extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        Write::InsertMerchant(_) => "INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)",
+        Write::InsertPoint(_) => "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
+                postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
+                weight_max_g, dimensions_sum_max_mm, created_at, version, opening_hours, closures, services, source,
+                updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+                $23, $24, $25)",
+        Write::InsertCompartment(_) => "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version, fault)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        Write::UpdateCompartment(_) => "UPDATE compartments SET state = $1, parcel_id = $2, reserved_until = $3, fault = $6, sharers = $7,
+                    version = version + 1
+                 WHERE id = $4 AND version = $5",
+        Write::UpdatePointShelf(_) => "UPDATE pickup_points SET shelf_occupied = $1, version = version + 1 WHERE id = $2 AND version = $3",
+        Write::UpdatePoint(_) => "UPDATE pickup_points SET kind = $1, name = $2, address_line1 = $3, address_line2 = $4, postcode = $5,
+                city = $6, country = $7, latitude = $8, longitude = $9, timezone = $10, status = $11,
+                shelf_capacity = $12, weight_max_g = $13, dimensions_sum_max_mm = $14, opening_hours = $15,
+                closures = $16, services = $17, source = $18, updated_at = $19, version = version + 1
+             WHERE id = $20",
+        Write::InsertImport(_) => "INSERT INTO point_imports (id, network_id, format, source, at, status, rows_total, rows_refused, added,
+                changed, moved, closed, reopened, removed, unchanged, problems)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        Write::AppendPointChange(_) => "INSERT INTO point_changes (point_id, import_id, at, kind, fields) VALUES ($1, $2, $3, $4, $5)",
+        Write::RaiseOccupancyAlert(_) => "INSERT INTO occupancy_alerts (point_id, raised_at, rate) VALUES ($1, $2, $3)",
+        Write::ClearOccupancyAlert(_) => "DELETE FROM occupancy_alerts WHERE point_id = $1",
+        Write::InsertParcel(_) => "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
+                recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
+                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+        Write::UpdateParcel(_) => "UPDATE parcels SET state = $1, incident_kind = $2, compartment_id = $3, deposited_at = $4,
+                    pickup_deadline = $5, extensions_used = $6, updated_at = $7, reminders_sent = $10,
+                    next_reminder_at = $11, point_id = $12, relocated_from = $13, version = version + 1
+                 WHERE id = $8 AND version = $9",
+        Write::AppendEvent(_) => "INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref,
+                reason, compartment_id, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        Write::AppendOutbox(_) => "INSERT INTO outbox (id, topic, parcel_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+        Write::PutAttemptCounter { expected_version: None, .. } => "INSERT INTO pickup_attempts (scope_key, failures, window_started_at, locked_until, version)
+             VALUES ($1, $2, $3, $4, 1)",
+        Write::PutAttemptCounter { expected_version: Some(_), .. } => "UPDATE pickup_attempts SET failures = $1, window_started_at = $2, locked_until = $3,
+                    version = version + 1
+                 WHERE scope_key = $4 AND version = $5",
+        Write::InsertApiKey(_) => "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        Write::InsertDropOffSession(_) => "INSERT INTO drop_off_sessions (id, point_id, carrier_key_id, opened_at, closed_at, version, purpose)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        Write::UpdateDropOffSession(_) => "UPDATE drop_off_sessions SET closed_at = $1, version = version + 1 WHERE id = $2 AND version = $3",
+        Write::InsertDropOffItem(_) => "INSERT INTO drop_off_items (session_id, parcel_id, parcel_number, compartment_id, label, state, reason,
+                relocation_point_id, scanned_at, done_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        Write::UpdateDropOffItem(_) => "UPDATE drop_off_items SET compartment_id = $1, label = $2, state = $3, reason = $4,
+                relocation_point_id = $5, done_at = $6, version = version + 1
+             WHERE session_id = $7 AND parcel_id = $8 AND version = $9",
+        Write::InsertDoorCommand(_) => "INSERT INTO door_commands (id, point_id, compartment_id, label, purpose, parcel_id, session_id, reason,
+                state, created_at, done_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        Write::UpdateDoorCommand(_) => "UPDATE door_commands SET state = $1, done_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+        Write::PutDeviceStatus(_) => "INSERT INTO device_status (point_id, key_id, last_seen_at, doors, firmware, offline_since)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (point_id) DO UPDATE SET key_id = excluded.key_id, last_seen_at = excluded.last_seen_at,
+                doors = excluded.doors, firmware = excluded.firmware, offline_since = excluded.offline_since",
+        Write::MarkDeviceOffline { .. } => "UPDATE device_status SET offline_since = $1
+             WHERE point_id = $2 AND last_seen_at = $3 AND offline_since IS NULL",
+        Write::AppendAudit(_) => "INSERT INTO audit_log (at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    }
+}
+
+pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> {
+    let sql = sql_of(write);
+    match write {
+        Write::InsertNetwork(n) => exec(
+            c,
+            sql,
+            &[
+                &uuid(n.id),
+                &n.name,
+                &big(n.rules.hold_window_hours),
+                &big(n.rules.extension_count_max),
+                &big(n.rules.extension_hours),
+                &big(n.rules.extension_earliest_after_deposit_hours),
+                &offsets_to_text(&n.rules.reminder_offsets_hours),
+                &big(n.rules.reservation_hours),
+                &n.created_at,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::InsertMerchant(m) => exec(c, sql, &[&uuid(m.id), &m.name, &m.created_at]).await.map(drop),
+        Write::InsertPoint(p) => exec(
+            c,
+            sql,
+            &[
+                &uuid(p.id),
+                &uuid(p.network_id),
+                &p.external_id,
+                &p.kind.as_str(),
+                &p.name,
+                &p.address.line1,
+                &p.address.line2,
+                &p.address.postcode,
+                &p.address.city,
+                &p.address.country,
+                &p.coordinates.latitude(),
+                &p.coordinates.longitude(),
+                &p.timezone,
+                &p.status.as_str(),
+                &big(p.shelf_capacity),
+                &big(p.shelf_occupied),
+                &big(p.weight_max.grams()),
+                &big(p.dimensions_sum_mm_max),
+                &p.created_at,
+                &p.version,
+                &p.opening_hours.as_ref().map(|h| h.as_str()),
+                &closures_to_text(&p.closures),
+                &p.services.to_string(),
+                &p.source,
+                &p.updated_at,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::UpdatePoint(p) => {
+            exec_versioned(
+                c,
+                sql,
+                &[
+                    &p.kind.as_str(),
+                    &p.name,
+                    &p.address.line1,
+                    &p.address.line2,
+                    &p.address.postcode,
+                    &p.address.city,
+                    &p.address.country,
+                    &p.coordinates.latitude(),
+                    &p.coordinates.longitude(),
+                    &p.timezone,
+                    &p.status.as_str(),
+                    &big(p.shelf_capacity),
+                    &big(p.weight_max.grams()),
+                    &big(p.dimensions_sum_mm_max),
+                    &p.opening_hours.as_ref().map(|h| h.as_str()),
+                    &closures_to_text(&p.closures),
+                    &p.services.to_string(),
+                    &p.source,
+                    &p.updated_at,
+                    &uuid(p.id),
+                ],
+            )
+            .await
+        }
+        Write::InsertImport(i) => exec(
+            c,
+            sql,
+            &[
+                &uuid(i.id),
+                &uuid(i.network_id),
+                &i.format,
+                &i.source,
+                &i.at,
+                &i.status.as_str(),
+                &big(i.rows_total),
+                &big(i.rows_refused),
+                &big(i.changes[0]),
+                &big(i.changes[1]),
+                &big(i.changes[2]),
+                &big(i.changes[3]),
+                &big(i.changes[4]),
+                &big(i.changes[5]),
+                &big(i.unchanged),
+                &i.problems,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::RaiseOccupancyAlert(a) => exec(c, sql, &[&uuid(a.point_id), &a.raised_at, &a.rate]).await.map(drop),
+        Write::ClearOccupancyAlert(point_id) => exec(c, sql, &[&uuid(*point_id)]).await.map(drop),
+        Write::AppendPointChange(change) => exec(
+            c,
+            sql,
+            &[
+                &uuid(change.point_id),
+                &change.import_id.map(uuid),
+                &change.at,
+                &change.kind.as_str(),
+                &fields_to_text(&change.fields),
+            ],
+        )
+        .await
+        .map(drop),
+        Write::InsertCompartment(k) => {
+            let (state, parcel, until) = compartment_columns(&k.state);
+            let parcel = parcel.map(uuid);
+            exec(
+                c,
+                sql,
+                &[
+                    &uuid(k.id),
+                    &uuid(k.point_id),
+                    &k.label,
+                    &k.size.as_str(),
+                    &state,
+                    &parcel,
+                    &until,
+                    &k.version,
+                    &k.fault.map(DoorFault::as_str),
+                ],
+            )
+            .await
+            .map(drop)
+        }
+        Write::UpdateCompartment(k) => {
+            let (state, parcel, until) = compartment_columns(&k.state);
+            let parcel = parcel.map(uuid);
+            let fault = k.fault.map(DoorFault::as_str);
+            let sharers = sharers_to_text(&k.sharers);
+            exec_versioned(c, sql, &[&state, &parcel, &until, &uuid(k.id), &k.version, &fault, &sharers]).await
+        }
+        Write::UpdatePointShelf(p) => exec_versioned(c, sql, &[&big(p.shelf_occupied), &uuid(p.id), &p.version]).await,
+        Write::InsertParcel(p) => exec(
+            c,
+            sql,
+            &[
+                &uuid(p.id),
+                &p.number.as_str(),
+                &uuid(p.merchant_id),
+                &uuid(p.network_id),
+                &uuid(p.point_id),
+                &p.recipient.name,
+                &p.recipient.phone.as_ref().map(Phone::as_str),
+                &p.recipient.email.as_ref().map(Email::as_str),
+                &big(p.dimensions.length_mm()),
+                &big(p.dimensions.width_mm()),
+                &big(p.dimensions.height_mm()),
+                &big(p.weight.grams()),
+                &p.state.as_str(),
+                &p.state.incident_kind().map(|k| k.as_str()),
+                &p.compartment_id.map(uuid),
+                &&p.secrets.code[..],
+                &&p.secrets.qr[..],
+                &p.deposited_at,
+                &p.pickup_deadline,
+                &big(p.extensions_used),
+                &p.created_at,
+                &p.updated_at,
+                &p.version,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::UpdateParcel(p) => {
+            exec_versioned(
+                c,
+                sql,
+                &[
+                    &p.state.as_str(),
+                    &p.state.incident_kind().map(|k| k.as_str()),
+                    &p.compartment_id.map(uuid),
+                    &p.deposited_at,
+                    &p.pickup_deadline,
+                    &big(p.extensions_used),
+                    &p.updated_at,
+                    &uuid(p.id),
+                    &p.version,
+                    &big(p.reminders_sent),
+                    &p.next_reminder_at,
+                    &uuid(p.point_id),
+                    &p.relocated_from.map(uuid),
+                ],
+            )
+            .await
+        }
+        Write::AppendEvent(e) => exec(
+            c,
+            sql,
+            &[
+                &uuid(e.parcel_id),
+                &e.kind.as_str(),
+                &e.from.map(ParcelState::as_str),
+                &e.to.as_str(),
+                &e.to.incident_kind().map(|k| k.as_str()),
+                &e.actor.kind.as_str(),
+                &e.actor.reference,
+                &e.reason,
+                &e.compartment_id.map(uuid),
+                &e.at,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::AppendOutbox(m) => {
+            exec(c, sql, &[&uuid(m.id), &m.topic, &m.parcel_id.map(uuid), &m.payload, &m.created_at]).await.map(drop)
+        }
+        Write::PutAttemptCounter { scope, counter, expected_version: None } => {
+            exec(c, sql, &[&scope.key(), &big(counter.failures), &counter.window_started_at, &counter.locked_until])
+                .await
+                .map(drop)
+        }
+        Write::PutAttemptCounter { scope, counter, expected_version: Some(version) } => {
+            exec_versioned(
+                c,
+                sql,
+                &[&big(counter.failures), &counter.window_started_at, &counter.locked_until, &scope.key(), version],
+            )
+            .await
+        }
+        Write::InsertApiKey(k) => exec(
+            c,
+            sql,
+            &[
+                &uuid(k.id),
+                &k.role.as_str(),
+                &k.merchant_id.map(uuid),
+                &k.point_id.map(uuid),
+                &k.label,
+                &&k.digest[..],
+                &k.created_at,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::InsertDropOffSession(d) => exec(
+            c,
+            sql,
+            &[
+                &uuid(d.id),
+                &uuid(d.point_id),
+                &uuid(d.carrier_key_id),
+                &d.opened_at,
+                &d.closed_at,
+                &d.version,
+                &d.purpose.as_str(),
+            ],
+        )
+        .await
+        .map(drop),
+        Write::UpdateDropOffSession(d) => exec_versioned(c, sql, &[&d.closed_at, &uuid(d.id), &d.version]).await,
+        Write::InsertDropOffItem(i) => exec(
+            c,
+            sql,
+            &[
+                &uuid(i.session_id),
+                &uuid(i.parcel_id),
+                &i.parcel_number,
+                &i.compartment_id.map(uuid),
+                &i.label,
+                &i.state.as_str(),
+                &i.reason,
+                &i.relocation_point_id.map(uuid),
+                &i.scanned_at,
+                &i.done_at,
+                &i.version,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::UpdateDropOffItem(i) => {
+            exec_versioned(
+                c,
+                sql,
+                &[
+                    &i.compartment_id.map(uuid),
+                    &i.label,
+                    &i.state.as_str(),
+                    &i.reason,
+                    &i.relocation_point_id.map(uuid),
+                    &i.done_at,
+                    &uuid(i.session_id),
+                    &uuid(i.parcel_id),
+                    &i.version,
+                ],
+            )
+            .await
+        }
+        Write::InsertDoorCommand(d) => exec(
+            c,
+            sql,
+            &[
+                &uuid(d.id),
+                &uuid(d.point_id),
+                &uuid(d.compartment_id),
+                &d.label,
+                &d.purpose.as_str(),
+                &d.parcel_id.map(uuid),
+                &d.session_id.map(uuid),
+                &d.reason,
+                &d.state.as_str(),
+                &d.created_at,
+                &d.done_at,
+                &d.version,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::UpdateDoorCommand(d) => {
+            exec_versioned(c, sql, &[&d.state.as_str(), &d.done_at, &uuid(d.id), &d.version]).await
+        }
+        Write::PutDeviceStatus(d) => exec(
+            c,
+            sql,
+            &[
+                &uuid(d.point_id),
+                &uuid(d.key_id),
+                &d.last_seen_at,
+                &doors_to_text(&d.doors),
+                &d.firmware,
+                &d.offline_since,
+            ],
+        )
+        .await
+        .map(drop),
+        Write::MarkDeviceOffline { point_id, last_seen_at, at } => {
+            exec_versioned(c, sql, &[at, &uuid(*point_id), last_seen_at]).await
+        }
+        Write::AppendAudit(a) => exec(
+            c,
+            sql,
+            &[
+                &a.at,
+                &a.actor.kind.as_str(),
+                &a.actor.reference,
+                &a.action.as_str(),
+                &a.point_id.map(uuid),
+                &a.compartment_id.map(uuid),
+                &a.parcel_id.map(uuid),
+                &a.reason,
+            ],
+        )
+        .await
+        .map(drop),
+    }
+}

@@ -1,0 +1,539 @@
+//! Rows decoded once for both backends. Each backend reads its rows through [`Columns`] (SQLite keeps
+//! ids as 16-byte blobs and instants as microseconds, PostgreSQL as `uuid` and `timestamptz`), and every
+//! entity is decoded here, from the same column lists, by one function. The text encodings of composite
+//! columns (closures, reminder offsets, sharers, door states, point-change fields) live here too, with
+//! their writers, so a column is read the way it is written.
+//!
+//! A value the domain refuses (an unknown state, an impossible weight) is a corrupt row: a storage
+//! error, never a business rule.
+
+use relais_app::ports::{
+    AuditAction, AuditEntry, ChangeKind, CompartmentCounts, DeviceStatus, ImportRecord, ImportStatus, Merchant,
+    OccupancyAlert, OutboxMessage, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent,
+};
+use relais_app::{ApiKey, Role};
+use relais_domain::Timestamp;
+use relais_domain::attempts::AttemptCounter;
+use relais_domain::compartment::{Compartment, CompartmentState, DoorFault};
+use relais_domain::dropoff::{
+    CommandPurpose, CommandState, DoorCommand, DoorState, DropOffItem, DropOffSession, ItemState, SessionPurpose,
+};
+use relais_domain::ids::{Id, ParcelId};
+use relais_domain::kpi::{KpiEvent, KpiFact};
+use relais_domain::network::{Network, NetworkRules};
+use relais_domain::parcel::{
+    Actor, ActorKind, EventKind, IncidentKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
+};
+use relais_domain::point::{Address, Closure, OpeningHours, PickupPoint, PointKind, PointStatus, Services};
+use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, SizeClass, Weight};
+
+/// A row as each backend gives its columns, by position.
+pub(crate) trait Columns {
+    fn id<T>(&self, index: usize) -> StoreResult<Id<T>>;
+    fn opt_id<T>(&self, index: usize) -> StoreResult<Option<Id<T>>>;
+    fn text(&self, index: usize) -> StoreResult<&str>;
+    fn opt_text(&self, index: usize) -> StoreResult<Option<&str>>;
+    fn time(&self, index: usize) -> StoreResult<Timestamp>;
+    fn opt_time(&self, index: usize) -> StoreResult<Option<Timestamp>>;
+    fn int(&self, index: usize) -> StoreResult<i64>;
+    fn real(&self, index: usize) -> StoreResult<f64>;
+    fn bytes(&self, index: usize) -> StoreResult<&[u8]>;
+    fn json(&self, index: usize) -> StoreResult<serde_json::Value>;
+
+    fn count(&self, index: usize) -> StoreResult<u32> {
+        u32::try_from(self.int(index)?).map_err(|_| corrupt("count"))
+    }
+
+    fn owned(&self, index: usize) -> StoreResult<String> {
+        self.text(index).map(str::to_owned)
+    }
+
+    fn opt_owned(&self, index: usize) -> StoreResult<Option<String>> {
+        Ok(self.opt_text(index)?.map(str::to_owned))
+    }
+
+    fn digest(&self, index: usize) -> StoreResult<[u8; 32]> {
+        self.bytes(index)?.try_into().map_err(|_| corrupt("digest"))
+    }
+}
+
+pub(crate) fn corrupt(what: &str) -> StoreError {
+    StoreError(format!("corrupt {what} in the database"))
+}
+
+pub(crate) const NETWORK_COLUMNS: &str = "id, name, hold_window_hours, extension_count_max, extension_hours,
+    extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at";
+
+pub(crate) fn network(r: &impl Columns) -> StoreResult<Network> {
+    Ok(Network {
+        id: r.id(0)?,
+        name: r.owned(1)?,
+        rules: NetworkRules {
+            hold_window_hours: r.count(2)?,
+            extension_count_max: r.count(3)?,
+            extension_hours: r.count(4)?,
+            extension_earliest_after_deposit_hours: r.count(5)?,
+            reminder_offsets_hours: offsets_from_text(r.text(6)?)?,
+            reservation_hours: r.count(7)?,
+        },
+        created_at: r.time(8)?,
+    })
+}
+
+pub(crate) const MERCHANT_COLUMNS: &str = "id, name, created_at";
+
+pub(crate) fn merchant(r: &impl Columns) -> StoreResult<Merchant> {
+    Ok(Merchant { id: r.id(0)?, name: r.owned(1)?, created_at: r.time(2)? })
+}
+
+pub(crate) const POINT_COLUMNS: &str = "id, network_id, external_id, kind, name, address_line1, address_line2,
+    postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied, weight_max_g,
+    dimensions_sum_max_mm, created_at, version, opening_hours, closures, services, source, updated_at";
+
+pub(crate) fn point(r: &impl Columns) -> StoreResult<PickupPoint> {
+    Ok(PickupPoint {
+        id: r.id(0)?,
+        network_id: r.id(1)?,
+        external_id: r.owned(2)?,
+        kind: PointKind::parse(r.text(3)?).map_err(|_| corrupt("point kind"))?,
+        name: r.owned(4)?,
+        address: Address {
+            line1: r.owned(5)?,
+            line2: r.opt_owned(6)?,
+            postcode: r.owned(7)?,
+            city: r.owned(8)?,
+            country: r.owned(9)?,
+        },
+        coordinates: Coordinates::parse(r.real(10)?, r.real(11)?).map_err(|_| corrupt("coordinates"))?,
+        timezone: r.owned(12)?,
+        status: PointStatus::parse(r.text(13)?).map_err(|_| corrupt("point status"))?,
+        shelf_capacity: r.count(14)?,
+        shelf_occupied: r.count(15)?,
+        weight_max: Weight::from_grams(r.int(16)?).map_err(|_| corrupt("weight"))?,
+        dimensions_sum_mm_max: r.count(17)?,
+        created_at: r.time(18)?,
+        version: r.int(19)?,
+        opening_hours: r.opt_owned(20)?.map(OpeningHours::from_stored),
+        closures: closures_from_text(r.text(21)?)?,
+        services: Services::parse(r.text(22)?).map_err(|_| corrupt("point services"))?,
+        source: r.owned(23)?,
+        updated_at: r.time(24)?,
+    })
+}
+
+pub(crate) const IMPORT_COLUMNS: &str = "id, network_id, format, source, at, status, rows_total, rows_refused,
+    added, changed, moved, closed, reopened, removed, unchanged, problems";
+
+pub(crate) fn import(r: &impl Columns) -> StoreResult<ImportRecord> {
+    Ok(ImportRecord {
+        id: r.id(0)?,
+        network_id: r.id(1)?,
+        format: r.owned(2)?,
+        source: r.owned(3)?,
+        at: r.time(4)?,
+        status: ImportStatus::parse(r.text(5)?).ok_or_else(|| corrupt("import status"))?,
+        rows_total: r.count(6)?,
+        rows_refused: r.count(7)?,
+        changes: [r.count(8)?, r.count(9)?, r.count(10)?, r.count(11)?, r.count(12)?, r.count(13)?],
+        unchanged: r.count(14)?,
+        problems: r.owned(15)?,
+    })
+}
+
+pub(crate) const POINT_CHANGE_COLUMNS: &str = "seq, point_id, import_id, at, kind, fields";
+
+pub(crate) fn point_change(r: &impl Columns) -> StoreResult<PointChange> {
+    Ok(PointChange {
+        seq: r.int(0)?,
+        point_id: r.id(1)?,
+        import_id: r.opt_id(2)?,
+        at: r.time(3)?,
+        kind: ChangeKind::parse(r.text(4)?).ok_or_else(|| corrupt("point change kind"))?,
+        fields: fields_from_text(r.text(5)?)?,
+    })
+}
+
+/// Compartment counts of one point and size class: point, size, total, free, occupied, reserved.
+pub(crate) struct CountsRow {
+    point_id: relais_domain::ids::PointId,
+    size: SizeClass,
+    counts: [u32; 4],
+}
+
+pub(crate) fn counts(r: &impl Columns) -> StoreResult<CountsRow> {
+    Ok(CountsRow {
+        point_id: r.id(0)?,
+        size: SizeClass::parse(r.text(1)?).map_err(|_| corrupt("size class"))?,
+        counts: [r.count(2)?, r.count(3)?, r.count(4)?, r.count(5)?],
+    })
+}
+
+/// Count rows sorted by point, gathered per point.
+pub(crate) fn gather_counts(rows: Vec<CountsRow>) -> Vec<CompartmentCounts> {
+    let mut out: Vec<CompartmentCounts> = Vec::new();
+    for CountsRow { point_id, size, counts: [total, free, occupied, reserved] } in rows {
+        if out.last().is_none_or(|c| c.point_id != point_id) {
+            out.push(CompartmentCounts { point_id, free: [0; 4], total: [0; 4], occupied: [0; 4], reserved: [0; 4] });
+        }
+        if let Some(counts) = out.last_mut() {
+            let size = size as usize;
+            counts.total[size] = total;
+            counts.free[size] = free;
+            counts.occupied[size] = occupied;
+            counts.reserved[size] = reserved;
+        }
+    }
+    out
+}
+
+pub(crate) const COMPARTMENT_COLUMNS: &str =
+    "id, point_id, label, size, state, parcel_id, reserved_until, version, fault, sharers";
+
+pub(crate) fn compartment(r: &impl Columns) -> StoreResult<Compartment> {
+    Ok(Compartment {
+        id: r.id(0)?,
+        point_id: r.id(1)?,
+        label: r.owned(2)?,
+        size: SizeClass::parse(r.text(3)?).map_err(|_| corrupt("size class"))?,
+        state: compartment_state(r.text(4)?, r.opt_id(5)?, r.opt_time(6)?)?,
+        sharers: sharers_from_text(r.text(9)?)?,
+        fault: r.opt_text(8)?.map(|f| DoorFault::parse(f).ok_or_else(|| corrupt("door fault"))).transpose()?,
+        version: r.int(7)?,
+    })
+}
+
+pub(crate) const SESSION_COLUMNS: &str = "id, point_id, carrier_key_id, opened_at, closed_at, version, purpose";
+
+pub(crate) fn session(r: &impl Columns) -> StoreResult<DropOffSession> {
+    Ok(DropOffSession {
+        id: r.id(0)?,
+        point_id: r.id(1)?,
+        carrier_key_id: r.id(2)?,
+        opened_at: r.time(3)?,
+        closed_at: r.opt_time(4)?,
+        version: r.int(5)?,
+        purpose: SessionPurpose::parse(r.text(6)?).ok_or_else(|| corrupt("session purpose"))?,
+    })
+}
+
+pub(crate) const ITEM_COLUMNS: &str = "session_id, parcel_id, parcel_number, compartment_id, label, state, reason,
+    relocation_point_id, scanned_at, done_at, version";
+
+pub(crate) fn item(r: &impl Columns) -> StoreResult<DropOffItem> {
+    Ok(DropOffItem {
+        session_id: r.id(0)?,
+        parcel_id: r.id(1)?,
+        parcel_number: r.owned(2)?,
+        compartment_id: r.opt_id(3)?,
+        label: r.opt_owned(4)?,
+        state: ItemState::parse(r.text(5)?).ok_or_else(|| corrupt("item state"))?,
+        reason: r.opt_owned(6)?,
+        relocation_point_id: r.opt_id(7)?,
+        scanned_at: r.time(8)?,
+        done_at: r.opt_time(9)?,
+        version: r.int(10)?,
+    })
+}
+
+pub(crate) const COMMAND_COLUMNS: &str =
+    "id, point_id, compartment_id, label, purpose, parcel_id, session_id, reason, state, created_at, done_at, version";
+
+pub(crate) fn command(r: &impl Columns) -> StoreResult<DoorCommand> {
+    Ok(DoorCommand {
+        id: r.id(0)?,
+        point_id: r.id(1)?,
+        compartment_id: r.id(2)?,
+        label: r.owned(3)?,
+        purpose: CommandPurpose::parse(r.text(4)?).ok_or_else(|| corrupt("command purpose"))?,
+        parcel_id: r.opt_id(5)?,
+        session_id: r.opt_id(6)?,
+        reason: r.opt_owned(7)?,
+        state: CommandState::parse(r.text(8)?).ok_or_else(|| corrupt("command state"))?,
+        created_at: r.time(9)?,
+        done_at: r.opt_time(10)?,
+        version: r.int(11)?,
+    })
+}
+
+pub(crate) const DEVICE_STATUS_COLUMNS: &str = "point_id, key_id, last_seen_at, doors, firmware, offline_since";
+
+pub(crate) fn device_status(r: &impl Columns) -> StoreResult<DeviceStatus> {
+    Ok(DeviceStatus {
+        point_id: r.id(0)?,
+        key_id: r.id(1)?,
+        last_seen_at: r.time(2)?,
+        doors: doors_from_text(r.text(3)?)?,
+        firmware: r.opt_owned(4)?,
+        offline_since: r.opt_time(5)?,
+    })
+}
+
+pub(crate) const AUDIT_COLUMNS: &str =
+    "seq, at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason";
+
+pub(crate) fn audit(r: &impl Columns) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.int(0)?,
+        at: r.time(1)?,
+        actor: actor(r, 2, 3)?,
+        action: AuditAction::parse(r.text(4)?).ok_or_else(|| corrupt("audit action"))?,
+        point_id: r.opt_id(5)?,
+        compartment_id: r.opt_id(6)?,
+        parcel_id: r.opt_id(7)?,
+        reason: r.opt_owned(8)?,
+    })
+}
+
+fn actor(r: &impl Columns, kind: usize, reference: usize) -> StoreResult<Actor> {
+    Ok(Actor {
+        kind: ActorKind::parse(r.text(kind)?).ok_or_else(|| corrupt("actor"))?,
+        reference: r.opt_owned(reference)?,
+    })
+}
+
+pub(crate) const PARCEL_COLUMNS: &str = "id, number, merchant_id, network_id, point_id, recipient_name,
+    recipient_phone, recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind,
+    compartment_id, code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at,
+    version, reminders_sent, next_reminder_at, relocated_from";
+
+pub(crate) fn parcel(r: &impl Columns) -> StoreResult<Parcel> {
+    Ok(Parcel {
+        id: r.id(0)?,
+        number: ParcelNumber::parse(r.text(1)?).map_err(|_| corrupt("parcel number"))?,
+        merchant_id: r.id(2)?,
+        network_id: r.id(3)?,
+        point_id: r.id(4)?,
+        recipient: Recipient {
+            name: r.owned(5)?,
+            phone: r.opt_text(6)?.map(Phone::parse).transpose().map_err(|_| corrupt("phone"))?,
+            email: r.opt_text(7)?.map(Email::parse).transpose().map_err(|_| corrupt("email"))?,
+        },
+        dimensions: Dimensions::from_mm(r.int(8)?, r.int(9)?, r.int(10)?).map_err(|_| corrupt("dimensions"))?,
+        weight: Weight::from_grams(r.int(11)?).map_err(|_| corrupt("weight"))?,
+        state: ParcelState::parse(r.text(12)?, r.opt_text(13)?).ok_or_else(|| corrupt("parcel state"))?,
+        compartment_id: r.opt_id(14)?,
+        secrets: PickupSecretDigests { code: r.digest(15)?, qr: r.digest(16)? },
+        deposited_at: r.opt_time(17)?,
+        pickup_deadline: r.opt_time(18)?,
+        extensions_used: r.count(19)?,
+        created_at: r.time(20)?,
+        updated_at: r.time(21)?,
+        version: r.int(22)?,
+        reminders_sent: r.count(23)?,
+        next_reminder_at: r.opt_time(24)?,
+        relocated_from: r.opt_id(25)?,
+    })
+}
+
+pub(crate) const EVENT_COLUMNS: &str =
+    "seq, parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref, reason, compartment_id, at";
+
+pub(crate) fn event(r: &impl Columns) -> StoreResult<StoredEvent> {
+    let incident = r.opt_text(5)?;
+    let from = r.opt_text(3)?.map(|s| ParcelState::parse(s, incident).ok_or_else(|| corrupt("state"))).transpose()?;
+    Ok(StoredEvent {
+        seq: r.int(0)?,
+        event: ParcelEvent {
+            parcel_id: r.id(1)?,
+            kind: EventKind::parse(r.text(2)?).ok_or_else(|| corrupt("event kind"))?,
+            from,
+            to: ParcelState::parse(r.text(4)?, incident).ok_or_else(|| corrupt("state"))?,
+            actor: actor(r, 6, 7)?,
+            reason: r.opt_owned(8)?,
+            compartment_id: r.opt_id(9)?,
+            at: r.time(10)?,
+        },
+    })
+}
+
+pub(crate) const OUTBOX_COLUMNS: &str = "id, topic, parcel_id, payload, created_at";
+
+pub(crate) fn outbox(r: &impl Columns) -> StoreResult<OutboxMessage> {
+    Ok(OutboxMessage {
+        id: r.id(0)?,
+        topic: r.owned(1)?,
+        parcel_id: r.opt_id(2)?,
+        payload: r.json(3)?,
+        created_at: r.time(4)?,
+    })
+}
+
+pub(crate) const API_KEY_COLUMNS: &str = "id, role, merchant_id, point_id, label, digest, created_at";
+
+pub(crate) fn api_key(r: &impl Columns) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id: r.id(0)?,
+        role: Role::parse(r.text(1)?).ok_or_else(|| corrupt("role"))?,
+        merchant_id: r.opt_id(2)?,
+        point_id: r.opt_id(3)?,
+        label: r.owned(4)?,
+        digest: r.digest(5)?,
+        created_at: r.time(6)?,
+    })
+}
+
+pub(crate) const COUNTER_COLUMNS: &str = "failures, window_started_at, locked_until, version";
+
+pub(crate) fn counter(r: &impl Columns) -> StoreResult<StoredCounter> {
+    Ok(StoredCounter {
+        counter: AttemptCounter { failures: r.count(0)?, window_started_at: r.time(1)?, locked_until: r.opt_time(2)? },
+        version: r.int(3)?,
+    })
+}
+
+pub(crate) const ALERT_COLUMNS: &str = "point_id, raised_at, rate";
+
+pub(crate) fn alert(r: &impl Columns) -> StoreResult<OccupancyAlert> {
+    Ok(OccupancyAlert { point_id: r.id(0)?, raised_at: r.time(1)?, rate: r.real(2)? })
+}
+
+/// `parcel_id, point_id, pickup_deadline, kind, incident_kind, at` of the KPI query.
+pub(crate) fn kpi_event(r: &impl Columns) -> StoreResult<KpiEvent> {
+    Ok(KpiEvent {
+        parcel_id: r.id(0)?,
+        point_id: r.id(1)?,
+        pickup_deadline: r.opt_time(2)?,
+        kind: EventKind::parse(r.text(3)?).ok_or_else(|| corrupt("event kind"))?,
+        incident: r.opt_text(4)?.and_then(IncidentKind::parse),
+        at: r.time(5)?,
+    })
+}
+
+/// `point_id, at` of a hardware incident in the audit log.
+pub(crate) fn kpi_incident(r: &impl Columns) -> StoreResult<KpiFact> {
+    Ok(KpiFact::HardwareIncident { point_id: r.id(0)?, at: r.time(1)? })
+}
+
+/// `point_id, scanned_at, done_at` of a parcel deposited through a session.
+pub(crate) fn kpi_handling(r: &impl Columns) -> StoreResult<KpiFact> {
+    Ok(KpiFact::DepositHandled { point_id: r.id(0)?, scanned_at: r.time(1)?, closed_at: r.time(2)? })
+}
+
+/// A compartment's state as stored: its name, the parcel it names, the reservation's expiry.
+pub(crate) fn compartment_columns(state: &CompartmentState) -> (&'static str, Option<ParcelId>, Option<Timestamp>) {
+    match *state {
+        CompartmentState::Available | CompartmentState::OutOfService | CompartmentState::Disabled => {
+            (state.name(), None, None)
+        }
+        CompartmentState::Reserved { parcel_id, expires_at } => (state.name(), Some(parcel_id), expires_at),
+        CompartmentState::Occupied { parcel_id } => (state.name(), Some(parcel_id), None),
+    }
+}
+
+fn compartment_state(
+    state: &str,
+    parcel: Option<ParcelId>,
+    reserved_until: Option<Timestamp>,
+) -> StoreResult<CompartmentState> {
+    Ok(match (state, parcel) {
+        ("available", None) => CompartmentState::Available,
+        ("reserved", Some(parcel_id)) => CompartmentState::Reserved { parcel_id, expires_at: reserved_until },
+        ("occupied", Some(parcel_id)) => CompartmentState::Occupied { parcel_id },
+        ("out_of_service", None) => CompartmentState::OutOfService,
+        ("disabled", None) => CompartmentState::Disabled,
+        _ => return Err(corrupt("compartment state")),
+    })
+}
+
+/// Closures as stored: `YYYY-MM-DD..YYYY-MM-DD` ranges joined by `;`.
+pub(crate) fn closures_to_text(closures: &[Closure]) -> String {
+    closures.iter().map(|c| format!("{}..{}", c.first, c.last)).collect::<Vec<_>>().join(";")
+}
+
+fn closures_from_text(text: &str) -> StoreResult<Vec<Closure>> {
+    text.split(';')
+        .filter(|range| !range.is_empty())
+        .map(|range| {
+            let (first, last) = range.split_once("..").ok_or_else(|| corrupt("closures"))?;
+            Ok(Closure {
+                first: first.parse().map_err(|_| corrupt("closures"))?,
+                last: last.parse().map_err(|_| corrupt("closures"))?,
+            })
+        })
+        .collect()
+}
+
+/// A point change's fields as stored: a JSON array of `{"field", "before", "after"}`.
+pub(crate) fn fields_to_text(fields: &[(String, String, String)]) -> String {
+    let items: Vec<serde_json::Value> = fields
+        .iter()
+        .map(|(field, before, after)| serde_json::json!({"field": field, "before": before, "after": after}))
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}
+
+fn fields_from_text(text: &str) -> StoreResult<Vec<(String, String, String)>> {
+    let items: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|_| corrupt("point change fields"))?;
+    items
+        .iter()
+        .map(|item| {
+            let text = |key: &str| item[key].as_str().map(str::to_owned).ok_or_else(|| corrupt("point change fields"));
+            Ok((text("field")?, text("before")?, text("after")?))
+        })
+        .collect()
+}
+
+/// Reminder offsets as stored: hours, comma-separated.
+pub(crate) fn offsets_to_text(offsets: &[u32]) -> String {
+    offsets.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn offsets_from_text(text: &str) -> StoreResult<Vec<u32>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',').map(|n| n.parse().map_err(|_| corrupt("reminder offsets"))).collect()
+}
+
+/// The sharers of a compartment as one text column: ids, comma-separated, in order.
+pub(crate) fn sharers_to_text(sharers: &[ParcelId]) -> String {
+    sharers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn sharers_from_text(text: &str) -> StoreResult<Vec<ParcelId>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',').map(|p| p.parse().map_err(|_| corrupt("compartment sharers"))).collect()
+}
+
+/// A device's door states as one text column: `A01=closed,A02=open`.
+pub(crate) fn doors_to_text(doors: &[(String, DoorState)]) -> String {
+    doors.iter().map(|(label, state)| format!("{label}={}", state.as_str())).collect::<Vec<_>>().join(",")
+}
+
+fn doors_from_text(text: &str) -> StoreResult<Vec<(String, DoorState)>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|pair| {
+            let (label, state) = pair.split_once('=').ok_or_else(|| corrupt("door states"))?;
+            Ok((label.to_owned(), DoorState::parse(state).ok_or_else(|| corrupt("door states"))?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn composite_columns_read_back_as_written() {
+        let closures = vec![Closure {
+            first: chrono::NaiveDate::from_ymd_opt(2026, 8, 1).unwrap_or_default(),
+            last: chrono::NaiveDate::from_ymd_opt(2026, 8, 15).unwrap_or_default(),
+        }];
+        assert_eq!(closures_from_text(&closures_to_text(&closures)).ok(), Some(closures));
+        let fields = vec![("name".to_owned(), "A, \"B\"".to_owned(), String::new())];
+        assert_eq!(fields_from_text(&fields_to_text(&fields)).ok(), Some(fields));
+        assert_eq!(offsets_from_text(&offsets_to_text(&[24, 6])).ok(), Some(vec![24, 6]));
+        assert_eq!(offsets_from_text("").ok(), Some(Vec::new()));
+        let doors = vec![("A01".to_owned(), DoorState::Closed), ("B02".to_owned(), DoorState::Jammed)];
+        assert_eq!(doors_from_text(&doors_to_text(&doors)).ok(), Some(doors));
+        for corrupt in ["A01", "A01=ajar"] {
+            assert!(doors_from_text(corrupt).is_err(), "{corrupt}");
+        }
+        assert!(compartment_state("occupied", None, None).is_err());
+    }
+}

@@ -1,0 +1,536 @@
+//! The store's reads on SQLite: one query per read, on a pooled read-only connection, decoded by
+//! `crate::rows`. A locker's doors come from the copy the writer keeps exact (`doors.rs`, ADR 10).
+
+use async_trait::async_trait;
+use relais_app::ports::{
+    AttemptScope, AuditEntry, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, Merchant, OccupancyAlert,
+    OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
+};
+use relais_app::{ApiKey, Role, Store};
+use relais_domain::Timestamp;
+use relais_domain::compartment::Compartment;
+use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
+use relais_domain::ids::{
+    CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
+};
+use relais_domain::kpi::{KpiEvent, KpiFact};
+use relais_domain::network::Network;
+use relais_domain::parcel::{Parcel, ParcelState};
+use relais_domain::point::PickupPoint;
+use relais_domain::value::{Email, ParcelNumber, Phone};
+use rusqlite::types::{ToSql, ValueRef};
+use rusqlite::{Row, params};
+
+use super::SqliteStore;
+use super::doors::Lookup;
+use super::writes::{id, micros};
+use crate::rows::{self, Columns, corrupt};
+use crate::rows::{
+    ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS, COUNTER_COLUMNS,
+    DEVICE_STATUS_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS, ITEM_COLUMNS, MERCHANT_COLUMNS, NETWORK_COLUMNS,
+    OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS, POINT_COLUMNS, SESSION_COLUMNS,
+};
+
+fn value<'a>(row: &'a Row<'_>, index: usize) -> StoreResult<ValueRef<'a>> {
+    row.get_ref(index).map_err(StoreError::new)
+}
+
+fn time_of(micros: i64) -> StoreResult<Timestamp> {
+    chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt("timestamp"))
+}
+
+impl Columns for Row<'_> {
+    fn id<T>(&self, index: usize) -> StoreResult<Id<T>> {
+        Id::from_slice(self.bytes(index)?).ok_or_else(|| corrupt("id"))
+    }
+    fn opt_id<T>(&self, index: usize) -> StoreResult<Option<Id<T>>> {
+        match value(self, index)?.as_blob_or_null().map_err(StoreError::new)? {
+            Some(bytes) => Id::from_slice(bytes).map(Some).ok_or_else(|| corrupt("id")),
+            None => Ok(None),
+        }
+    }
+    fn text(&self, index: usize) -> StoreResult<&str> {
+        value(self, index)?.as_str().map_err(StoreError::new)
+    }
+    fn opt_text(&self, index: usize) -> StoreResult<Option<&str>> {
+        value(self, index)?.as_str_or_null().map_err(StoreError::new)
+    }
+    fn time(&self, index: usize) -> StoreResult<Timestamp> {
+        time_of(self.int(index)?)
+    }
+    fn opt_time(&self, index: usize) -> StoreResult<Option<Timestamp>> {
+        value(self, index)?.as_i64_or_null().map_err(StoreError::new)?.map(time_of).transpose()
+    }
+    fn int(&self, index: usize) -> StoreResult<i64> {
+        value(self, index)?.as_i64().map_err(StoreError::new)
+    }
+    fn real(&self, index: usize) -> StoreResult<f64> {
+        match value(self, index)? {
+            ValueRef::Integer(n) => Ok(n as f64),
+            other => other.as_f64().map_err(StoreError::new),
+        }
+    }
+    fn bytes(&self, index: usize) -> StoreResult<&[u8]> {
+        value(self, index)?.as_blob().map_err(StoreError::new)
+    }
+    fn json(&self, index: usize) -> StoreResult<serde_json::Value> {
+        serde_json::from_str(self.text(index)?).map_err(|_| corrupt("JSON column"))
+    }
+}
+
+/// The states in which a parcel's pickup code is live: the condition of the partial unique index on codes
+/// (migration 0008), written the same way here so that SQLite sees the index applies to the lookup.
+const WAITING_FOR_CODE: &str =
+    "(state = 'announced' OR state = 'in_transit' OR state = 'ready_for_pickup' OR state = 'deposit_failed')";
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.one("SELECT 1", &[], |r| r.int(0)).map(drop)
+    }
+
+    async fn network(&self, network_id: NetworkId) -> StoreResult<Option<Network>> {
+        self.one(&format!("SELECT {NETWORK_COLUMNS} FROM networks WHERE id = ?1"), &[&id(network_id)], |r| {
+            rows::network(r)
+        })
+    }
+
+    async fn networks(&self, page: Page<NetworkId>) -> StoreResult<Vec<Network>> {
+        let after = page.after.map(id).unwrap_or([0; 16]);
+        self.many(
+            &format!("SELECT {NETWORK_COLUMNS} FROM networks WHERE id > ?1 ORDER BY id LIMIT ?2"),
+            &[&after, &page.limit],
+            |r| rows::network(r),
+        )
+    }
+
+    async fn merchant(&self, merchant_id: MerchantId) -> StoreResult<Option<Merchant>> {
+        self.one(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"), &[&id(merchant_id)], |r| {
+            rows::merchant(r)
+        })
+    }
+
+    async fn point(&self, point_id: PointId) -> StoreResult<Option<PickupPoint>> {
+        self.one(&format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE id = ?1"), &[&id(point_id)], |r| {
+            rows::point(r)
+        })
+    }
+
+    async fn points(&self, network_id: Option<NetworkId>, page: Page<PointId>) -> StoreResult<Vec<PickupPoint>> {
+        let after = page.after.map(id).unwrap_or([0; 16]);
+        match network_id {
+            Some(network) => self.many(
+                &format!(
+                    "SELECT {POINT_COLUMNS} FROM pickup_points WHERE network_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                ),
+                &[&id(network), &after, &page.limit],
+                |r| rows::point(r),
+            ),
+            None => self.many(
+                &format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE id > ?1 ORDER BY id LIMIT ?2"),
+                &[&after, &page.limit],
+                |r| rows::point(r),
+            ),
+        }
+    }
+
+    async fn count_points(&self) -> StoreResult<u64> {
+        Ok(self.one("SELECT COUNT(*) FROM pickup_points", &[], |r| r.int(0))?.unwrap_or(0) as u64)
+    }
+
+    async fn network_points(&self, network_id: NetworkId) -> StoreResult<Vec<PickupPoint>> {
+        self.many(
+            &format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE network_id = ?1"),
+            &[&id(network_id)],
+            |r| rows::point(r),
+        )
+    }
+
+    async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>> {
+        let rows = match point_id {
+            Some(point) => self.many(
+                "SELECT point_id, size, COUNT(*), SUM(state = 'available'), SUM(state = 'occupied'),
+                    SUM(state = 'reserved')
+                 FROM compartments WHERE point_id = ?1 GROUP BY point_id, size ORDER BY point_id",
+                &[&id(point)],
+                |r| rows::counts(r),
+            )?,
+            None => self.many(
+                "SELECT point_id, size, COUNT(*), SUM(state = 'available'), SUM(state = 'occupied'),
+                    SUM(state = 'reserved')
+                 FROM compartments GROUP BY point_id, size ORDER BY point_id",
+                &[],
+                |r| rows::counts(r),
+            )?,
+        };
+        Ok(rows::gather_counts(rows))
+    }
+
+    async fn imports(&self, network_id: NetworkId, page: Page<ImportId>) -> StoreResult<Vec<ImportRecord>> {
+        let before = page.after.map(id).unwrap_or([0xFF; 16]);
+        self.many(
+            &format!(
+                "SELECT {IMPORT_COLUMNS} FROM point_imports WHERE network_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+            ),
+            &[&id(network_id), &before, &page.limit],
+            |r| rows::import(r),
+        )
+    }
+
+    async fn occupancy_alert(&self, point_id: PointId) -> StoreResult<Option<OccupancyAlert>> {
+        self.one(&format!("SELECT {ALERT_COLUMNS} FROM occupancy_alerts WHERE point_id = ?1"), &[&id(point_id)], |r| {
+            rows::alert(r)
+        })
+    }
+
+    async fn kpi_events(
+        &self,
+        point_id: Option<PointId>,
+        network_id: Option<NetworkId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<KpiEvent>> {
+        self.many(
+            "SELECT e.parcel_id, p.point_id, p.pickup_deadline, e.kind, e.incident_kind, e.at
+             FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id
+             WHERE e.parcel_id IN (SELECT parcel_id FROM parcel_events
+                                   WHERE kind IN ('deposited', 'deposit_failed') AND at >= ?1 AND at < ?2)
+               AND (?3 IS NULL OR p.point_id = ?3) AND (?4 IS NULL OR p.network_id = ?4)
+             ORDER BY e.parcel_id, e.seq",
+            &[&micros(from), &micros(to), &point_id.map(id), &network_id.map(id)],
+            |r| rows::kpi_event(r),
+        )
+    }
+
+    async fn kpi_facts(
+        &self,
+        point_id: Option<PointId>,
+        network_id: Option<NetworkId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<KpiFact>> {
+        let args: [&dyn ToSql; 4] = [&micros(from), &micros(to), &point_id.map(id), &network_id.map(id)];
+        let mut facts = self.many(
+            "SELECT a.point_id, a.at FROM audit_log a JOIN pickup_points p ON p.id = a.point_id
+             WHERE a.action IN ('door_jammed', 'door_forced_open', 'door_broken', 'compartment_blocked') AND a.at >= ?1 AND a.at < ?2
+               AND (?3 IS NULL OR a.point_id = ?3) AND (?4 IS NULL OR p.network_id = ?4)",
+            &args,
+            |r| rows::kpi_incident(r),
+        )?;
+        facts.extend(self.many(
+            "SELECT s.point_id, i.scanned_at, i.done_at FROM drop_off_items i
+               JOIN drop_off_sessions s ON s.id = i.session_id JOIN pickup_points p ON p.id = s.point_id
+             WHERE i.state = 'deposited' AND i.done_at >= ?1 AND i.done_at < ?2
+               AND (?3 IS NULL OR s.point_id = ?3) AND (?4 IS NULL OR p.network_id = ?4)",
+            &args,
+            |r| rows::kpi_handling(r),
+        )?);
+        Ok(facts)
+    }
+
+    async fn point_changes(&self, point_id: PointId) -> StoreResult<Vec<PointChange>> {
+        self.many(
+            &format!("SELECT {POINT_CHANGE_COLUMNS} FROM point_changes WHERE point_id = ?1 ORDER BY seq"),
+            &[&id(point_id)],
+            |r| rows::point_change(r),
+        )
+    }
+
+    async fn compartments(&self, point_id: PointId) -> StoreResult<Vec<Compartment>> {
+        let load = || {
+            self.many(
+                &format!("SELECT {COMPARTMENT_COLUMNS} FROM compartments WHERE point_id = ?1 ORDER BY label"),
+                &[&id(point_id)],
+                |r| rows::compartment(r),
+            )
+        };
+        let lookup = self.compartments.lookup(point_id);
+        crate::metrics::door_copy_read(matches!(lookup, Lookup::Hit(_)));
+        match lookup {
+            Lookup::Hit(compartments) => Ok(compartments.as_ref().clone()),
+            Lookup::Bypass => load(),
+            Lookup::Load(number) => {
+                let loaded = load();
+                self.compartments.store(point_id, number, loaded.as_deref().ok());
+                loaded
+            }
+        }
+    }
+
+    async fn compartments_with_lapsed_reservation(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Compartment>> {
+        self.many(
+            &format!(
+                "SELECT {COMPARTMENT_COLUMNS} FROM compartments
+                 WHERE state = 'reserved' AND reserved_until <= ?1 ORDER BY reserved_until LIMIT ?2"
+            ),
+            &[&micros(now), &limit],
+            |r| rows::compartment(r),
+        )
+    }
+
+    async fn compartment(&self, compartment_id: CompartmentId) -> StoreResult<Option<Compartment>> {
+        self.one(
+            &format!("SELECT {COMPARTMENT_COLUMNS} FROM compartments WHERE id = ?1"),
+            &[&id(compartment_id)],
+            |r| rows::compartment(r),
+        )
+    }
+
+    async fn parcel(&self, parcel_id: ParcelId) -> StoreResult<Option<Parcel>> {
+        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = ?1"), &[&id(parcel_id)], |r| rows::parcel(r))
+    }
+
+    async fn parcel_by_number(&self, number: &ParcelNumber) -> StoreResult<Option<Parcel>> {
+        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE number = ?1"), &[&number.as_str()], |r| {
+            rows::parcel(r)
+        })
+    }
+
+    async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>> {
+        self.one(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE point_id = ?1 AND code_digest = ?2 AND {WAITING_FOR_CODE}"
+            ),
+            &[&id(point_id), &&code_digest[..]],
+            |r| rows::parcel(r),
+        )
+    }
+
+    async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>> {
+        let after = page.after.map(id).unwrap_or([0; 16]);
+        let merchant = filter.merchant_id.map(id);
+        let point = filter.point_id.map(id);
+        let state = filter.state.map(ParcelState::as_str);
+        let incident = filter.state.and_then(ParcelState::incident_kind).map(|k| k.as_str());
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE id > ?1 AND (?2 IS NULL OR merchant_id = ?2) AND (?3 IS NULL OR point_id = ?3)
+                   AND (?4 IS NULL OR state = ?4) AND (?5 IS NULL OR incident_kind = ?5)
+                 ORDER BY id LIMIT ?6"
+            );
+            let mut statement = c.prepare_cached(&sql).map_err(StoreError::new)?;
+            let mut found = statement
+                .query(params![after, merchant, point, state, incident, page.limit])
+                .map_err(StoreError::new)?;
+            let mut out = Vec::new();
+            while let Some(row) = found.next().map_err(StoreError::new)? {
+                out.push(rows::parcel(row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    async fn parcels_waiting_for(
+        &self,
+        point_id: PointId,
+        phone: Option<&Phone>,
+        email: Option<&Email>,
+        limit: u32,
+    ) -> StoreResult<Vec<Parcel>> {
+        // Two lookups, one per partial index. Written as an OR with `ORDER BY id`, the planner walked every
+        // parcel the point ever had instead (EXPLAIN QUERY PLAN).
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND point_id = ?1 AND recipient_phone = ?2
+                 UNION
+                 SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND point_id = ?1 AND recipient_email = ?3
+                 LIMIT ?4"
+            ),
+            &[&id(point_id), &phone.map(Phone::as_str), &email.map(Email::as_str), &limit],
+            |r| rows::parcel(r),
+        )
+    }
+
+    async fn parcels_due_for_expiry(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND pickup_deadline <= ?1 ORDER BY pickup_deadline LIMIT ?2"
+            ),
+            &[&micros(now), &limit],
+            |r| rows::parcel(r),
+        )
+    }
+
+    async fn parcels_due_for_reminder(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!(
+                "SELECT {PARCEL_COLUMNS} FROM parcels
+                 WHERE state = 'ready_for_pickup' AND next_reminder_at IS NOT NULL AND next_reminder_at <= ?1
+                 ORDER BY next_reminder_at LIMIT ?2"
+            ),
+            &[&micros(now), &limit],
+            |r| rows::parcel(r),
+        )
+    }
+
+    async fn events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredEvent>> {
+        self.many(
+            &format!("SELECT {EVENT_COLUMNS} FROM parcel_events WHERE parcel_id = ?1 ORDER BY seq"),
+            &[&id(parcel_id)],
+            |r| rows::event(r),
+        )
+    }
+
+    async fn outbox(&self, after: Option<OutboxId>, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let after = after.map(id).unwrap_or([0; 16]);
+        self.many(
+            &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2"),
+            &[&after, &limit],
+            |r| rows::outbox(r),
+        )
+    }
+
+    async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>> {
+        self.one(&format!("SELECT {COUNTER_COLUMNS} FROM pickup_attempts WHERE scope_key = ?1"), &[&scope.key()], |r| {
+            rows::counter(r)
+        })
+    }
+
+    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiKey>> {
+        self.one(
+            &format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys
+             WHERE digest = ?1 AND revoked_at IS NULL"
+            ),
+            &[&&digest[..]],
+            |r| rows::api_key(r),
+        )
+    }
+
+    async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>> {
+        self.many(
+            &format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys
+             WHERE role = ?1 AND revoked_at IS NULL ORDER BY id"
+            ),
+            &[&role.as_str()],
+            |r| rows::api_key(r),
+        )
+    }
+
+    async fn drop_off_session(&self, session_id: DropOffSessionId) -> StoreResult<Option<DropOffSession>> {
+        self.one(&format!("SELECT {SESSION_COLUMNS} FROM drop_off_sessions WHERE id = ?1"), &[&id(session_id)], |r| {
+            rows::session(r)
+        })
+    }
+
+    async fn drop_off_items(&self, session_id: DropOffSessionId) -> StoreResult<Vec<DropOffItem>> {
+        self.many(
+            &format!("SELECT {ITEM_COLUMNS} FROM drop_off_items WHERE session_id = ?1 ORDER BY scanned_at, parcel_id"),
+            &[&id(session_id)],
+            |r| rows::item(r),
+        )
+    }
+
+    async fn door_command(&self, command_id: CommandId) -> StoreResult<Option<DoorCommand>> {
+        self.one(&format!("SELECT {COMMAND_COLUMNS} FROM door_commands WHERE id = ?1"), &[&id(command_id)], |r| {
+            rows::command(r)
+        })
+    }
+
+    async fn pending_door_command(&self, compartment_id: CompartmentId) -> StoreResult<Option<DoorCommand>> {
+        self.one(
+            &format!("SELECT {COMMAND_COLUMNS} FROM door_commands WHERE compartment_id = ?1 AND state = 'pending'"),
+            &[&id(compartment_id)],
+            |r| rows::command(r),
+        )
+    }
+
+    async fn pending_door_commands(&self, point_id: PointId) -> StoreResult<Vec<DoorCommand>> {
+        self.many(
+            &format!(
+                "SELECT {COMMAND_COLUMNS} FROM door_commands WHERE point_id = ?1 AND state = 'pending' ORDER BY id"
+            ),
+            &[&id(point_id)],
+            |r| rows::command(r),
+        )
+    }
+
+    async fn device_status(&self, point_id: PointId) -> StoreResult<Option<DeviceStatus>> {
+        self.one(
+            &format!("SELECT {DEVICE_STATUS_COLUMNS} FROM device_status WHERE point_id = ?1"),
+            &[&id(point_id)],
+            |r| rows::device_status(r),
+        )
+    }
+
+    async fn silent_devices(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<DeviceStatus>> {
+        self.many(
+            &format!(
+                "SELECT {DEVICE_STATUS_COLUMNS} FROM device_status
+             WHERE last_seen_at < ?1 AND offline_since IS NULL ORDER BY last_seen_at LIMIT ?2"
+            ),
+            &[&micros(before), &limit],
+            |r| rows::device_status(r),
+        )
+    }
+
+    async fn audit(
+        &self,
+        point_id: Option<PointId>,
+        parcel_id: Option<ParcelId>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.many(
+            &format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log
+             WHERE (?1 IS NULL OR point_id = ?1) AND (?2 IS NULL OR parcel_id = ?2) AND seq > ?3
+             ORDER BY seq LIMIT ?4"
+            ),
+            &[&point_id.map(id), &parcel_id.map(id), &after.unwrap_or(0), &limit],
+            |r| rows::audit(r),
+        )
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), CommitError> {
+        super::writer::commit(&self.writer, writes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+
+    /// The pickup-code lookup uses the partial unique index on codes, and writing a parcel evaluates that
+    /// index's condition in place: a `state IN (...)` there built a temporary B-tree at every check.
+    #[test]
+    fn the_code_index_serves_lookups_and_costs_no_temporary_table_to_maintain() {
+        let test = crate::testing::sqlite();
+        let c = Connection::open(&test.url).unwrap_or_else(|e| panic!("{e}"));
+        let plan: Vec<String> = c
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT id FROM parcels WHERE point_id = ?1 AND code_digest = ?2 AND {WAITING_FOR_CODE}"
+            ))
+            .and_then(|mut s| s.query_map([&[0u8; 16][..], &[0u8; 32][..]], |r| r.get(3))?.collect())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(plan.iter().any(|step| step.contains("parcels_point_id_code_digest_key")), "{plan:?}");
+        for statement in [
+            "UPDATE parcels SET state = ?1, version = version + 1 WHERE id = ?2 AND version = ?3",
+            "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, length_mm, width_mm,
+                height_mm, weight_g, state, code_digest, qr_digest, created_at, updated_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, 1, 1, ?7, ?8, ?9, 0, 0, 1)",
+        ] {
+            let opcodes: Vec<String> = c
+                .prepare(&format!("EXPLAIN {statement}"))
+                .and_then(|mut s| {
+                    let nulls = vec![rusqlite::types::Null; s.parameter_count()];
+                    s.query_map(rusqlite::params_from_iter(nulls), |r| r.get(1))?.collect()
+                })
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(opcodes.iter().any(|op| op == "IdxInsert"), "{statement}: {opcodes:?}");
+            assert!(!opcodes.iter().any(|op| op == "OpenEphemeral"), "{statement}: {opcodes:?}");
+        }
+    }
+}

@@ -1,0 +1,498 @@
+//! What each write runs on the writer's connection: one statement (two for a parcel update), its
+//! parameters in SQLite's encoding (ids as 16-byte blobs, instants as microseconds since the epoch).
+//! A constraint error names the unique key it is about (`CommitError::Duplicate`); a versioned update
+//! that matches no row is a lost race (`CommitError::Conflict`).
+
+use relais_app::ports::{CommitError, StoreError, Write};
+use relais_domain::Timestamp;
+use relais_domain::compartment::DoorFault;
+use relais_domain::ids::Id;
+use relais_domain::parcel::ParcelState;
+use relais_domain::value::{Email, Phone};
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, params};
+
+use crate::duplicate_what;
+use crate::rows::{
+    closures_to_text, compartment_columns, doors_to_text, fields_to_text, offsets_to_text, sharers_to_text,
+};
+
+fn exec(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<usize, CommitError> {
+    let mut statement = c.prepare_cached(sql).map_err(|e| CommitError::Store(StoreError::new(e)))?;
+    statement.execute(args).map_err(|e| match &e {
+        rusqlite::Error::SqliteFailure(f, Some(message)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            match duplicate_what(message) {
+                Some(what) => CommitError::Duplicate { what },
+                None => CommitError::Store(StoreError::new(&e)),
+            }
+        }
+        _ => CommitError::Store(StoreError::new(&e)),
+    })
+}
+
+/// Runs a versioned update: no row changed means the row moved on since it was read.
+fn exec_versioned(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<(), CommitError> {
+    match exec(c, sql, args)? {
+        1 => Ok(()),
+        _ => Err(CommitError::Conflict),
+    }
+}
+
+/// One write, on the writer's connection; `payloads` yields the text of each outbox message in turn.
+pub(super) fn apply<'a>(
+    c: &Connection,
+    write: &Write,
+    payloads: &mut impl Iterator<Item = &'a str>,
+) -> Result<(), CommitError> {
+    match write {
+        Write::InsertNetwork(n) => exec(
+            c,
+            "INSERT INTO networks (id, name, hold_window_hours, extension_count_max, extension_hours,
+                extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                id(n.id),
+                n.name,
+                n.rules.hold_window_hours,
+                n.rules.extension_count_max,
+                n.rules.extension_hours,
+                n.rules.extension_earliest_after_deposit_hours,
+                offsets_to_text(&n.rules.reminder_offsets_hours),
+                n.rules.reservation_hours,
+                micros(n.created_at)
+            ],
+        )
+        .map(drop),
+        Write::InsertMerchant(m) => exec(
+            c,
+            "INSERT INTO merchants (id, name, created_at) VALUES (?1, ?2, ?3)",
+            params![id(m.id), m.name, micros(m.created_at)],
+        )
+        .map(drop),
+        Write::InsertPoint(p) => exec(
+            c,
+            "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
+                postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
+                weight_max_g, dimensions_sum_max_mm, created_at, version, opening_hours, closures, services, source,
+                updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+                ?23, ?24, ?25)",
+            params![
+                id(p.id),
+                id(p.network_id),
+                p.external_id,
+                p.kind.as_str(),
+                p.name,
+                p.address.line1,
+                p.address.line2,
+                p.address.postcode,
+                p.address.city,
+                p.address.country,
+                p.coordinates.latitude(),
+                p.coordinates.longitude(),
+                p.timezone,
+                p.status.as_str(),
+                p.shelf_capacity,
+                p.shelf_occupied,
+                p.weight_max.grams(),
+                p.dimensions_sum_mm_max,
+                micros(p.created_at),
+                p.version,
+                p.opening_hours.as_ref().map(|h| h.as_str()),
+                closures_to_text(&p.closures),
+                p.services.to_string(),
+                p.source,
+                micros(p.updated_at)
+            ],
+        )
+        .map(drop),
+        Write::InsertCompartment(k) => {
+            let (state, parcel, until) = compartment_columns(&k.state);
+            let (parcel, until) = (parcel.map(id), until.map(micros));
+            exec(
+                c,
+                "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version, fault)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    id(k.id),
+                    id(k.point_id),
+                    k.label,
+                    k.size.as_str(),
+                    state,
+                    parcel,
+                    until,
+                    k.version,
+                    k.fault.map(DoorFault::as_str)
+                ],
+            )
+            .map(drop)
+        }
+        Write::UpdateCompartment(k) => {
+            let (state, parcel, until) = compartment_columns(&k.state);
+            let (parcel, until) = (parcel.map(id), until.map(micros));
+            exec_versioned(
+                c,
+                "UPDATE compartments SET state = ?1, parcel_id = ?2, reserved_until = ?3, fault = ?6, sharers = ?7,
+                    version = version + 1
+                 WHERE id = ?4 AND version = ?5",
+                params![
+                    state,
+                    parcel,
+                    until,
+                    id(k.id),
+                    k.version,
+                    k.fault.map(DoorFault::as_str),
+                    sharers_to_text(&k.sharers)
+                ],
+            )
+        }
+        Write::UpdatePointShelf(p) => exec_versioned(
+            c,
+            "UPDATE pickup_points SET shelf_occupied = ?1, version = version + 1 WHERE id = ?2 AND version = ?3",
+            params![p.shelf_occupied, id(p.id), p.version],
+        ),
+        Write::UpdatePoint(p) => exec_versioned(
+            c,
+            "UPDATE pickup_points SET kind = ?1, name = ?2, address_line1 = ?3, address_line2 = ?4, postcode = ?5,
+                city = ?6, country = ?7, latitude = ?8, longitude = ?9, timezone = ?10, status = ?11,
+                shelf_capacity = ?12, weight_max_g = ?13, dimensions_sum_max_mm = ?14, opening_hours = ?15,
+                closures = ?16, services = ?17, source = ?18, updated_at = ?19, version = version + 1
+             WHERE id = ?20",
+            params![
+                p.kind.as_str(),
+                p.name,
+                p.address.line1,
+                p.address.line2,
+                p.address.postcode,
+                p.address.city,
+                p.address.country,
+                p.coordinates.latitude(),
+                p.coordinates.longitude(),
+                p.timezone,
+                p.status.as_str(),
+                p.shelf_capacity,
+                p.weight_max.grams(),
+                p.dimensions_sum_mm_max,
+                p.opening_hours.as_ref().map(|h| h.as_str()),
+                closures_to_text(&p.closures),
+                p.services.to_string(),
+                p.source,
+                micros(p.updated_at),
+                id(p.id)
+            ],
+        ),
+        Write::InsertImport(i) => exec(
+            c,
+            "INSERT INTO point_imports (id, network_id, format, source, at, status, rows_total, rows_refused, added,
+                changed, moved, closed, reopened, removed, unchanged, problems)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                id(i.id),
+                id(i.network_id),
+                i.format,
+                i.source,
+                micros(i.at),
+                i.status.as_str(),
+                i.rows_total,
+                i.rows_refused,
+                i.changes[0],
+                i.changes[1],
+                i.changes[2],
+                i.changes[3],
+                i.changes[4],
+                i.changes[5],
+                i.unchanged,
+                i.problems
+            ],
+        )
+        .map(drop),
+        Write::AppendPointChange(change) => exec(
+            c,
+            "INSERT INTO point_changes (point_id, import_id, at, kind, fields) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                id(change.point_id),
+                change.import_id.map(id),
+                micros(change.at),
+                change.kind.as_str(),
+                fields_to_text(&change.fields)
+            ],
+        )
+        .map(drop),
+        Write::RaiseOccupancyAlert(a) => exec(
+            c,
+            "INSERT INTO occupancy_alerts (point_id, raised_at, rate) VALUES (?1, ?2, ?3)",
+            params![id(a.point_id), micros(a.raised_at), a.rate],
+        )
+        .map(drop),
+        Write::ClearOccupancyAlert(point_id) => {
+            exec(c, "DELETE FROM occupancy_alerts WHERE point_id = ?1", params![id(*point_id)]).map(drop)
+        }
+        Write::InsertParcel(p) => exec(
+            c,
+            "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
+                recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
+                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+            params![
+                id(p.id),
+                p.number.as_str(),
+                id(p.merchant_id),
+                id(p.network_id),
+                id(p.point_id),
+                p.recipient.name,
+                p.recipient.phone.as_ref().map(Phone::as_str),
+                p.recipient.email.as_ref().map(Email::as_str),
+                p.dimensions.length_mm(),
+                p.dimensions.width_mm(),
+                p.dimensions.height_mm(),
+                p.weight.grams(),
+                p.state.as_str(),
+                p.state.incident_kind().map(|k| k.as_str()),
+                p.compartment_id.map(id),
+                &p.secrets.code[..],
+                &p.secrets.qr[..],
+                p.deposited_at.map(micros),
+                p.pickup_deadline.map(micros),
+                p.extensions_used,
+                micros(p.created_at),
+                micros(p.updated_at),
+                p.version
+            ],
+        )
+        .map(drop),
+        Write::UpdateParcel(p) => {
+            let args = params![
+                p.state.as_str(),
+                p.state.incident_kind().map(|k| k.as_str()),
+                p.compartment_id.map(id),
+                p.deposited_at.map(micros),
+                p.pickup_deadline.map(micros),
+                p.extensions_used,
+                micros(p.updated_at),
+                id(p.id),
+                p.version,
+                p.reminders_sent,
+                p.next_reminder_at.map(micros),
+                id(p.point_id),
+                p.relocated_from.map(id)
+            ];
+            // SQLite rewrites every index on a column an UPDATE sets, and checks the foreign key of every
+            // such column, whether or not its value changes. A parcel changes point only when relocated,
+            // so the usual statement leaves `point_id` and `relocated_from` out (and so the point-keyed
+            // indexes and both foreign keys alone); a relocation matches no row there and takes the second.
+            let kept_point = exec(
+                c,
+                "UPDATE parcels SET state = ?1, incident_kind = ?2, compartment_id = ?3, deposited_at = ?4,
+                    pickup_deadline = ?5, extensions_used = ?6, updated_at = ?7, reminders_sent = ?10,
+                    next_reminder_at = ?11, version = version + 1
+                 WHERE id = ?8 AND version = ?9 AND point_id = ?12 AND relocated_from IS ?13",
+                args,
+            )?;
+            if kept_point == 1 {
+                return Ok(());
+            }
+            exec_versioned(
+                c,
+                "UPDATE parcels SET state = ?1, incident_kind = ?2, compartment_id = ?3, deposited_at = ?4,
+                    pickup_deadline = ?5, extensions_used = ?6, updated_at = ?7, reminders_sent = ?10,
+                    next_reminder_at = ?11, point_id = ?12, relocated_from = ?13, version = version + 1
+                 WHERE id = ?8 AND version = ?9",
+                args,
+            )
+        }
+        Write::AppendEvent(e) => exec(
+            c,
+            "INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref,
+                reason, compartment_id, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                id(e.parcel_id),
+                e.kind.as_str(),
+                e.from.map(ParcelState::as_str),
+                e.to.as_str(),
+                e.to.incident_kind().map(|k| k.as_str()),
+                e.actor.kind.as_str(),
+                e.actor.reference,
+                e.reason,
+                e.compartment_id.map(id),
+                micros(e.at)
+            ],
+        )
+        .map(drop),
+        Write::AppendOutbox(m) => exec(
+            c,
+            "INSERT INTO outbox (id, topic, parcel_id, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                id(m.id),
+                m.topic,
+                m.parcel_id.map(id),
+                payloads.next().ok_or_else(|| CommitError::Store(StoreError("an outbox message without its text".into())))?,
+                micros(m.created_at)
+            ],
+        )
+        .map(drop),
+        Write::PutAttemptCounter { scope, counter, expected_version: None } => exec(
+            c,
+            "INSERT INTO pickup_attempts (scope_key, failures, window_started_at, locked_until, version)
+             VALUES (?1, ?2, ?3, ?4, 1)",
+            params![scope.key(), counter.failures, micros(counter.window_started_at), counter.locked_until.map(micros)],
+        )
+        .map(drop),
+        Write::PutAttemptCounter { scope, counter, expected_version: Some(version) } => exec_versioned(
+            c,
+            "UPDATE pickup_attempts SET failures = ?1, window_started_at = ?2, locked_until = ?3, version = version + 1
+             WHERE scope_key = ?4 AND version = ?5",
+            params![
+                counter.failures,
+                micros(counter.window_started_at),
+                counter.locked_until.map(micros),
+                scope.key(),
+                version
+            ],
+        ),
+        Write::InsertApiKey(k) => exec(
+            c,
+            "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                id(k.id),
+                k.role.as_str(),
+                k.merchant_id.map(id),
+                k.point_id.map(id),
+                k.label,
+                &k.digest[..],
+                micros(k.created_at)
+            ],
+        )
+        .map(drop),
+        Write::InsertDropOffSession(d) => exec(
+            c,
+            "INSERT INTO drop_off_sessions (id, point_id, carrier_key_id, opened_at, closed_at, version, purpose)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                id(d.id),
+                id(d.point_id),
+                id(d.carrier_key_id),
+                micros(d.opened_at),
+                d.closed_at.map(micros),
+                d.version,
+                d.purpose.as_str()
+            ],
+        )
+        .map(drop),
+        Write::UpdateDropOffSession(d) => exec_versioned(
+            c,
+            "UPDATE drop_off_sessions SET closed_at = ?1, version = version + 1 WHERE id = ?2 AND version = ?3",
+            params![d.closed_at.map(micros), id(d.id), d.version],
+        ),
+        Write::InsertDropOffItem(i) => exec(
+            c,
+            "INSERT INTO drop_off_items (session_id, parcel_id, parcel_number, compartment_id, label, state, reason,
+                relocation_point_id, scanned_at, done_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                id(i.session_id),
+                id(i.parcel_id),
+                i.parcel_number,
+                i.compartment_id.map(id),
+                i.label,
+                i.state.as_str(),
+                i.reason,
+                i.relocation_point_id.map(id),
+                micros(i.scanned_at),
+                i.done_at.map(micros),
+                i.version
+            ],
+        )
+        .map(drop),
+        Write::UpdateDropOffItem(i) => exec_versioned(
+            c,
+            "UPDATE drop_off_items SET compartment_id = ?1, label = ?2, state = ?3, reason = ?4,
+                relocation_point_id = ?5, done_at = ?6, version = version + 1
+             WHERE session_id = ?7 AND parcel_id = ?8 AND version = ?9",
+            params![
+                i.compartment_id.map(id),
+                i.label,
+                i.state.as_str(),
+                i.reason,
+                i.relocation_point_id.map(id),
+                i.done_at.map(micros),
+                id(i.session_id),
+                id(i.parcel_id),
+                i.version
+            ],
+        ),
+        Write::InsertDoorCommand(d) => exec(
+            c,
+            "INSERT INTO door_commands (id, point_id, compartment_id, label, purpose, parcel_id, session_id, reason,
+                state, created_at, done_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                id(d.id),
+                id(d.point_id),
+                id(d.compartment_id),
+                d.label,
+                d.purpose.as_str(),
+                d.parcel_id.map(id),
+                d.session_id.map(id),
+                d.reason,
+                d.state.as_str(),
+                micros(d.created_at),
+                d.done_at.map(micros),
+                d.version
+            ],
+        )
+        .map(drop),
+        Write::UpdateDoorCommand(d) => exec_versioned(
+            c,
+            "UPDATE door_commands SET state = ?1, done_at = ?2, version = version + 1 WHERE id = ?3 AND version = ?4",
+            params![d.state.as_str(), d.done_at.map(micros), id(d.id), d.version],
+        ),
+        Write::PutDeviceStatus(d) => exec(
+            c,
+            "INSERT INTO device_status (point_id, key_id, last_seen_at, doors, firmware, offline_since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (point_id) DO UPDATE SET key_id = excluded.key_id, last_seen_at = excluded.last_seen_at,
+                doors = excluded.doors, firmware = excluded.firmware, offline_since = excluded.offline_since",
+            params![
+                id(d.point_id),
+                id(d.key_id),
+                micros(d.last_seen_at),
+                doors_to_text(&d.doors),
+                d.firmware,
+                d.offline_since.map(micros)
+            ],
+        )
+        .map(drop),
+        Write::MarkDeviceOffline { point_id, last_seen_at, at } => exec_versioned(
+            c,
+            "UPDATE device_status SET offline_since = ?1
+             WHERE point_id = ?2 AND last_seen_at = ?3 AND offline_since IS NULL",
+            params![micros(*at), id(*point_id), micros(*last_seen_at)],
+        ),
+        Write::AppendAudit(a) => exec(
+            c,
+            "INSERT INTO audit_log (at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                micros(a.at),
+                a.actor.kind.as_str(),
+                a.actor.reference,
+                a.action.as_str(),
+                a.point_id.map(id),
+                a.compartment_id.map(id),
+                a.parcel_id.map(id),
+                a.reason
+            ],
+        )
+        .map(drop),
+    }
+}
+
+pub(super) fn id<T>(id: Id<T>) -> [u8; 16] {
+    *id.as_bytes()
+}
+
+pub(super) fn micros(t: Timestamp) -> i64 {
+    t.timestamp_micros()
+}
