@@ -46,7 +46,7 @@ impl App {
     pub async fn occupancy(&self, caller: &Caller, point_id: PointId) -> Result<OccupancyReport, AppError> {
         caller.require(Permission::ReadNetwork)?;
         let point = self.load_point(point_id).await?;
-        let counts = self.store.compartment_counts(Some(point_id)).await?;
+        let counts = self.store.compartment_counts(Some(point_id), self.now()).await?;
         let alert = self.store.occupancy_alert(point_id).await?;
         let filter =
             ParcelFilter { point_id: Some(point_id), state: Some(ParcelState::Expired), ..ParcelFilter::default() };

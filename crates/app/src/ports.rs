@@ -174,11 +174,11 @@ pub struct PointChange {
     pub fields: Vec<(String, String, String)>,
 }
 
-/// Compartments of a point counted per size class (A, B, C, D).
+/// Compartments of a point counted per size class (A, B, C, D), at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompartmentCounts {
     pub point_id: PointId,
-    /// Available now (not reserved, occupied or out of service).
+    /// Free then (`Compartment::is_free`: available, or a soft reservation that has lapsed).
     pub free: [u32; 4],
     pub total: [u32; 4],
     pub occupied: [u32; 4],
@@ -432,8 +432,13 @@ pub trait Store: Send + Sync + 'static {
     async fn count_points(&self) -> StoreResult<u64>;
     /// Every point of a network, in no particular order (an import diffs against them).
     async fn network_points(&self, network_id: NetworkId) -> StoreResult<Vec<PickupPoint>>;
-    /// Compartment counts of every point that has compartments (or of one point).
-    async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>>;
+    /// Compartment counts of every point that has compartments (or of one point) at `now`: a soft
+    /// reservation lapsed by then counts as free (`Compartment::is_free`).
+    async fn compartment_counts(
+        &self,
+        point_id: Option<PointId>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<CompartmentCounts>>;
     /// The points of `ids` that exist, in no particular order: what the index job reloads and recounts
     /// each second, in one round trip where a round trip costs (PostgreSQL).
     async fn points_by_id(&self, ids: &[PointId]) -> StoreResult<Vec<PickupPoint>> {
@@ -443,11 +448,11 @@ pub trait Store: Send + Sync + 'static {
         }
         Ok(points)
     }
-    /// Compartment counts of the points of `ids` that have compartments, in no particular order.
-    async fn compartment_counts_of(&self, ids: &[PointId]) -> StoreResult<Vec<CompartmentCounts>> {
+    /// Compartment counts of the points of `ids` that have compartments at `now`, in no particular order.
+    async fn compartment_counts_of(&self, ids: &[PointId], now: Timestamp) -> StoreResult<Vec<CompartmentCounts>> {
         let mut counts = Vec::with_capacity(ids.len());
         for id in ids {
-            counts.extend(self.compartment_counts(Some(*id)).await?);
+            counts.extend(self.compartment_counts(Some(*id), now).await?);
         }
         Ok(counts)
     }

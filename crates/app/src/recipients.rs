@@ -49,13 +49,17 @@ impl App {
 
     async fn parcel_of_link(&self, token: &str) -> Result<Parcel, AppError> {
         let not_found = || AppError::not_found("parcel", "this link");
-        if token.len() > 200 {
+        if token.len() > LINK_TOKEN_LENGTH_MAX {
             return Err(not_found());
         }
         let parcel_id = self.secrets.parcel_of_link_token(token).ok_or_else(not_found)?;
         self.store.parcel(parcel_id).await?.ok_or_else(not_found)
     }
 }
+
+/// Longer than any link relais issues (`RL2.` and 43 characters, or `RL1.` and 107): anything longer is
+/// refused before any work.
+const LINK_TOKEN_LENGTH_MAX: usize = 200;
 
 fn recipient() -> Actor {
     Actor { kind: ActorKind::Recipient, reference: Some("recipient link".to_owned()) }

@@ -39,6 +39,31 @@ pub fn sqlite_path(url: &str) -> Option<&Path> {
     Some(Path::new(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)))
 }
 
+/// The states in which a parcel's pickup code is live (`ParcelState::holds_live_code`), as the names a
+/// row stores: the condition of the partial unique index on codes, and of the lookup that uses it.
+pub(crate) fn live_code_states() -> Vec<&'static str> {
+    use relais_domain::parcel::ParcelState;
+    let mut states: Vec<&str> = ParcelState::ALL.iter().filter(|s| s.holds_live_code()).map(|s| s.as_str()).collect();
+    states.dedup();
+    states
+}
+
+/// Compartment counts per point and size class at an instant (the parameter `now` names), of the
+/// compartments that meet `condition`: total, free, occupied, reserved. Free is `Compartment::is_free`:
+/// available, or soft-reserved with an expiry that has passed, with no fault and nobody inside; a lapsed
+/// reservation is counted free, not reserved. The conformance suite checks these counts against the
+/// domain's definition on every compartment state.
+pub(crate) fn counts_query(condition: &str, now: &str) -> String {
+    format!(
+        "SELECT point_id, size, COUNT(*),
+            SUM(CASE WHEN fault IS NULL AND sharers = ''
+                AND (state = 'available' OR (state = 'reserved' AND reserved_until <= {now})) THEN 1 ELSE 0 END),
+            SUM(CASE WHEN state = 'occupied' THEN 1 ELSE 0 END),
+            SUM(CASE WHEN state = 'reserved' AND (reserved_until IS NULL OR reserved_until > {now}) THEN 1 ELSE 0 END)
+         FROM compartments WHERE {condition} GROUP BY point_id, size ORDER BY point_id"
+    )
+}
+
 /// Names the unique key a constraint error is about, from the index name (PostgreSQL) or the column
 /// list in the message (SQLite). The index names embed their columns so one matcher serves both.
 pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {

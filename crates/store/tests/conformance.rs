@@ -316,7 +316,7 @@ X1,counter,Broken,5 rue E,69004,Lyon,FR,north,4.83,,
         let by_id = |external: &str| points.iter().find(|p| p.external_id == external).unwrap().clone();
         let (p1, l1) = (by_id("P1"), by_id("L1"));
         assert_eq!(p1.source, "import:csv:points.csv");
-        let counts = w.store.compartment_counts(Some(l1.id)).await.unwrap();
+        let counts = w.store.compartment_counts(Some(l1.id), w.app.now()).await.unwrap();
         assert_eq!((counts[0].free, counts[0].total), ([2, 1, 0, 0], [2, 1, 0, 0]));
 
         // Too many bad rows: refused, recorded, nothing changed. (Imports come minutes apart at least.)
@@ -465,8 +465,12 @@ async fn points_and_counts_read_by_the_batch_match_one_by_one() {
         ];
         one_by_one.sort_by_key(|p| p.id);
         assert_eq!(points, one_by_one, "{name}");
-        let counts = w.store.compartment_counts_of(&[w.counter.id, w.locker.id, unknown]).await.unwrap();
-        assert_eq!(counts, w.store.compartment_counts(Some(w.locker.id)).await.unwrap(), "{name}: lockers only");
+        let counts = w.store.compartment_counts_of(&[w.counter.id, w.locker.id, unknown], w.app.now()).await.unwrap();
+        assert_eq!(
+            counts,
+            w.store.compartment_counts(Some(w.locker.id), w.app.now()).await.unwrap(),
+            "{name}: lockers only"
+        );
         assert_eq!((counts[0].free, counts[0].reserved), ([1, 1, 1, 0], [1, 0, 0, 0]), "{name}");
         assert!(w.store.points_by_id(&[]).await.unwrap().is_empty(), "{name}");
     }
@@ -959,6 +963,59 @@ async fn lapsed_reservations_are_tidied() {
         assert_eq!(w.app.release_lapsed_reservations(&system, 10).await.unwrap(), 1);
         let c = w.store.compartment(a.reservation.unwrap().id).await.unwrap().unwrap();
         assert_eq!(c.state, CompartmentState::Available);
+    }
+}
+
+/// The store counts a compartment free exactly when the domain says it is (`Compartment::is_free`):
+/// every state a compartment can be in, before and after a soft reservation lapses. The search's free
+/// capacity and the occupancy figures are these counts.
+#[tokio::test]
+async fn free_compartments_are_counted_as_the_domain_counts_them() {
+    use relais_domain::compartment::Compartment;
+    for w in worlds().await {
+        let name = w.store.backend();
+        let doors = (1..=9).map(|n| NewCompartment { label: format!("A{n:02}"), size: "A".into() }).collect();
+        let input = new_point(w.network.id, "FREE1", "locker", (45.76, 4.84), doors, None);
+        let (locker, compartments) = w.app.create_point(&Caller::system(), input).await.unwrap();
+        let now = w.app.now();
+        let (soon, later, past) = (now + Duration::hours(1), now + Duration::hours(3), now - Duration::hours(1));
+        let parcel = |n: u8| relais_domain::ids::Id::from_parts(1_800_000_000_000, [n; 10]);
+        let mut occupied_with_fault = compartments[6].occupy(parcel(7), now).unwrap();
+        occupied_with_fault.fault = Some(DoorFault::Jammed);
+        let states: Vec<Compartment> = vec![
+            compartments[0].clone(),
+            compartments[1].reserve(parcel(2), soon, now).unwrap(),
+            compartments[2].reserve(parcel(3), later, now).unwrap(),
+            Compartment {
+                state: CompartmentState::Reserved { parcel_id: parcel(4), expires_at: Some(past) },
+                ..compartments[3].clone()
+            },
+            Compartment {
+                state: CompartmentState::Reserved { parcel_id: parcel(5), expires_at: None },
+                ..compartments[4].clone()
+            },
+            compartments[5].occupy(parcel(6), now).unwrap().share(parcel(16)).unwrap(),
+            occupied_with_fault,
+            compartments[7].report_fault(DoorFault::Broken).compartment,
+            Compartment { state: CompartmentState::Disabled, ..compartments[8].clone() },
+        ];
+        for compartment in &states {
+            w.store.commit(vec![Write::UpdateCompartment(compartment.clone())]).await.unwrap();
+        }
+        for at in [now, soon, later + Duration::seconds(1)] {
+            let counts = w.store.compartment_counts(Some(locker.id), at).await.unwrap();
+            let free = states.iter().filter(|c| c.is_free(at)).count() as u32;
+            let reserved = states
+                .iter()
+                .filter(|c| matches!(c.state, CompartmentState::Reserved { .. }) && !c.is_free(at) && c.fault.is_none())
+                .count() as u32;
+            assert_eq!(counts[0].total[0], 9, "{name}");
+            assert_eq!(counts[0].free[0], free, "{name} at {at}: free as the domain counts it");
+            assert_eq!(counts[0].reserved[0], reserved, "{name} at {at}: a lapsed reservation is not reserved");
+            assert_eq!(counts[0].occupied[0], 2, "{name}");
+            let batch = w.store.compartment_counts_of(&[locker.id], at).await.unwrap();
+            assert_eq!(batch, counts, "{name}: the batch read counts the same");
+        }
     }
 }
 

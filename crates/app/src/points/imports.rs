@@ -116,6 +116,10 @@ struct Rows {
     total: usize,
 }
 
+/// Longest file name or URL an import's record keeps.
+const SOURCE_LENGTH_MAX: usize = 300;
+/// Longest file name or URL a point keeps as its source (after `import:<format>:`).
+const POINT_SOURCE_LENGTH_MAX: usize = 200;
 /// Problems kept in the import's record (the full list is in the outcome).
 const PROBLEMS_RECORDED_MAX: usize = 200;
 
@@ -128,7 +132,7 @@ impl App {
         caller.require(Permission::ManageNetwork)?;
         request.limits.validate()?;
         let rules = self.load_rules(request.network_id).await?;
-        let source = crate::setup::clip(&request.source, 300);
+        let source = crate::setup::clip(&request.source, SOURCE_LENGTH_MAX);
         let _one_at_a_time = self.registry.imports.lock().await;
         let now = self.now();
         let mut record = ImportRecord {
@@ -157,7 +161,8 @@ impl App {
         let read_progress = progress.clone();
         let (format, encoding, network_id, bytes) =
             (request.format, request.encoding, request.network_id, request.bytes);
-        let point_source = format!("import:{}:{}", format.as_str(), crate::setup::clip(&source, 200));
+        let point_source =
+            format!("import:{}:{}", format.as_str(), crate::setup::clip(&source, POINT_SOURCE_LENGTH_MAX));
         let reading = tokio::task::spawn_blocking(move || {
             app.read_rows(format, encoding, network_id, &bytes, &point_source, now, read_progress.as_deref())
         });

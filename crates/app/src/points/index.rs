@@ -181,7 +181,7 @@ impl App {
             }
         }
         let counts: std::collections::HashMap<PointId, CompartmentCounts> =
-            self.store.compartment_counts(None).await?.into_iter().map(|c| (c.point_id, c)).collect();
+            self.store.compartment_counts(None, self.now()).await?.into_iter().map(|c| (c.point_id, c)).collect();
         let points = self.all_points(None).await?;
         let indexed = points
             .into_iter()
@@ -235,7 +235,8 @@ impl App {
         ids: &[PointId],
     ) -> Result<(Vec<PickupPoint>, std::collections::HashMap<PointId, CompartmentCounts>), AppError> {
         let points = self.store.points_by_id(ids).await?;
-        let counts = self.store.compartment_counts_of(ids).await?.into_iter().map(|c| (c.point_id, c)).collect();
+        let counts =
+            self.store.compartment_counts_of(ids, self.now()).await?.into_iter().map(|c| (c.point_id, c)).collect();
         Ok((points, counts))
     }
 

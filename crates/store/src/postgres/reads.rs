@@ -35,6 +35,12 @@ fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, index: usize) ->
     row.try_get(index).map_err(StoreError::new)
 }
 
+/// The states in which a parcel's pickup code is live, as the list of the partial unique index's
+/// condition (migration 0001); written from the domain's definition, checked against the schema by a test.
+fn live_code_list() -> String {
+    crate::live_code_states().iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+}
+
 impl Columns for Row {
     fn id<T>(&self, index: usize) -> StoreResult<Id<T>> {
         Ok(Id::from_uuid(get::<Uuid>(self, index)?))
@@ -66,15 +72,6 @@ impl Columns for Row {
     fn json(&self, index: usize) -> StoreResult<serde_json::Value> {
         get(self, index)
     }
-}
-
-/// Compartment counts per point and size class, of the compartments that meet `condition`.
-fn counts_where(condition: &str) -> String {
-    format!(
-        "SELECT point_id, size, COUNT(*), COUNT(*) FILTER (WHERE state = 'available'),
-            COUNT(*) FILTER (WHERE state = 'occupied'), COUNT(*) FILTER (WHERE state = 'reserved')
-         FROM compartments WHERE {condition} GROUP BY point_id, size ORDER BY point_id"
-    )
 }
 
 #[async_trait]
@@ -140,10 +137,14 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>> {
+    async fn compartment_counts(
+        &self,
+        point_id: Option<PointId>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<CompartmentCounts>> {
         let point = point_id.map(uuid);
-        let sql = counts_where("$1::uuid IS NULL OR point_id = $1");
-        Ok(rows::gather_counts(self.many(&sql, &[&point], rows::counts).await?))
+        let sql = crate::counts_query("$1::uuid IS NULL OR point_id = $1", "$2");
+        Ok(rows::gather_counts(self.many(&sql, &[&point, &now], rows::counts).await?))
     }
 
     async fn points_by_id(&self, ids: &[PointId]) -> StoreResult<Vec<PickupPoint>> {
@@ -151,9 +152,10 @@ impl Store for PostgresStore {
         self.many(&format!("SELECT {POINT_COLUMNS} FROM pickup_points WHERE id = ANY($1)"), &[&ids], rows::point).await
     }
 
-    async fn compartment_counts_of(&self, ids: &[PointId]) -> StoreResult<Vec<CompartmentCounts>> {
+    async fn compartment_counts_of(&self, ids: &[PointId], now: Timestamp) -> StoreResult<Vec<CompartmentCounts>> {
         let ids: Vec<Uuid> = ids.iter().map(|id| id.uuid()).collect();
-        Ok(rows::gather_counts(self.many(&counts_where("point_id = ANY($1)"), &[&ids], rows::counts).await?))
+        let sql = crate::counts_query("point_id = ANY($1)", "$2");
+        Ok(rows::gather_counts(self.many(&sql, &[&ids, &now], rows::counts).await?))
     }
 
     async fn imports(&self, network_id: NetworkId, page: Page<ImportId>) -> StoreResult<Vec<ImportRecord>> {
@@ -282,7 +284,8 @@ impl Store for PostgresStore {
             &format!(
                 "SELECT {PARCEL_COLUMNS} FROM parcels
                  WHERE point_id = $1 AND code_digest = $2
-                   AND state IN ('announced', 'in_transit', 'ready_for_pickup', 'deposit_failed')"
+                   AND state IN ({})",
+                live_code_list()
             ),
             &[&point_id.uuid(), &&code_digest[..]],
             rows::parcel,
@@ -498,5 +501,32 @@ impl Store for PostgresStore {
             return Ok(None);
         }
         Ok(Some(super::notices::listen(self.config.clone(), (*self.channel).clone()).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The partial unique index on codes (migration 0001) lists exactly the states in which the domain
+    /// says a pickup code is live (`ParcelState::holds_live_code`), those the lookup names.
+    #[tokio::test]
+    async fn the_code_index_holds_the_live_codes_the_domain_defines() {
+        let Some(test) = crate::testing::postgres().await else { return };
+        let url = test.url.clone();
+        let (client, connection) =
+            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(connection);
+        let row = client
+            .query_one(
+                "SELECT indexdef FROM pg_indexes
+                 WHERE indexname = 'parcels_point_id_code_digest_key' AND schemaname = current_schema()",
+                &[],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let definition: String = row.get(0);
+        let condition = definition.split_once(" WHERE ").map(|(_, c)| c).unwrap_or_default();
+        let named: Vec<&str> = condition.split('\'').skip(1).step_by(2).collect();
+        assert_eq!(named, crate::live_code_states(), "{definition}");
+        assert_eq!(super::live_code_list(), "'announced', 'in_transit', 'ready_for_pickup', 'deposit_failed'");
     }
 }

@@ -78,10 +78,13 @@ impl Columns for Row<'_> {
     }
 }
 
-/// The states in which a parcel's pickup code is live: the condition of the partial unique index on codes
-/// (migration 0008), written the same way here so that SQLite sees the index applies to the lookup.
-const WAITING_FOR_CODE: &str =
-    "(state = 'announced' OR state = 'in_transit' OR state = 'ready_for_pickup' OR state = 'deposit_failed')";
+/// The states in which a parcel's pickup code is live, as SQLite must read them: the very text of the
+/// partial unique index's condition (migration 0008), or SQLite does not see that the index applies to
+/// the lookup. Written from the domain's definition; a test checks it against the schema.
+fn waiting_for_code() -> String {
+    let states: Vec<String> = crate::live_code_states().iter().map(|s| format!("state = '{s}'")).collect();
+    format!("({})", states.join(" OR "))
+}
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -150,23 +153,13 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn compartment_counts(&self, point_id: Option<PointId>) -> StoreResult<Vec<CompartmentCounts>> {
-        let rows = match point_id {
-            Some(point) => self.many(
-                "SELECT point_id, size, COUNT(*), SUM(state = 'available'), SUM(state = 'occupied'),
-                    SUM(state = 'reserved')
-                 FROM compartments WHERE point_id = ?1 GROUP BY point_id, size ORDER BY point_id",
-                &[&id(point)],
-                |r| rows::counts(r),
-            )?,
-            None => self.many(
-                "SELECT point_id, size, COUNT(*), SUM(state = 'available'), SUM(state = 'occupied'),
-                    SUM(state = 'reserved')
-                 FROM compartments GROUP BY point_id, size ORDER BY point_id",
-                &[],
-                |r| rows::counts(r),
-            )?,
-        };
+    async fn compartment_counts(
+        &self,
+        point_id: Option<PointId>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<CompartmentCounts>> {
+        let sql = crate::counts_query("?1 IS NULL OR point_id = ?1", "?2");
+        let rows = self.many(&sql, &[&point_id.map(id), &micros(now)], |r| rows::counts(r))?;
         Ok(rows::gather_counts(rows))
     }
 
@@ -294,7 +287,8 @@ impl Store for SqliteStore {
         self.one(
             &format!(
                 "SELECT {PARCEL_COLUMNS} FROM parcels
-                 WHERE point_id = ?1 AND code_digest = ?2 AND {WAITING_FOR_CODE}"
+                 WHERE point_id = ?1 AND code_digest = ?2 AND {}",
+                waiting_for_code()
             ),
             &[&id(point_id), &&code_digest[..]],
             |r| rows::parcel(r),
@@ -503,6 +497,22 @@ mod tests {
 
     use super::*;
 
+    /// The partial unique index on codes is written in the schema (migration 0008); the lookup's
+    /// condition is written from the domain. They must be the very same text, or SQLite does not use the
+    /// index, and the same states as `ParcelState::holds_live_code`, or two live codes could collide.
+    #[test]
+    fn the_code_index_holds_the_live_codes_the_domain_defines() {
+        let test = crate::testing::sqlite();
+        let c = Connection::open(&test.url).unwrap_or_else(|e| panic!("{e}"));
+        let sql: String = c
+            .query_row("SELECT sql FROM sqlite_master WHERE name = 'parcels_point_id_code_digest_key'", [], |r| {
+                r.get(0)
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(sql.ends_with(&format!("WHERE {}", waiting_for_code())), "{sql}");
+        assert_eq!(crate::live_code_states(), ["announced", "in_transit", "ready_for_pickup", "deposit_failed"]);
+    }
+
     /// The pickup-code lookup uses the partial unique index on codes, and writing a parcel evaluates that
     /// index's condition in place: a `state IN (...)` there built a temporary B-tree at every check.
     #[test]
@@ -511,7 +521,8 @@ mod tests {
         let c = Connection::open(&test.url).unwrap_or_else(|e| panic!("{e}"));
         let plan: Vec<String> = c
             .prepare(&format!(
-                "EXPLAIN QUERY PLAN SELECT id FROM parcels WHERE point_id = ?1 AND code_digest = ?2 AND {WAITING_FOR_CODE}"
+                "EXPLAIN QUERY PLAN SELECT id FROM parcels WHERE point_id = ?1 AND code_digest = ?2 AND {}",
+                waiting_for_code()
             ))
             .and_then(|mut s| s.query_map([&[0u8; 16][..], &[0u8; 32][..]], |r| r.get(3))?.collect())
             .unwrap_or_else(|e| panic!("{e}"));
