@@ -423,6 +423,17 @@ async fn imports_over_http_report_and_refuse_whole_files() {
         let merchant =
             api.raw(Method::POST, &path("format=csv"), &api.merchant.clone(), Some(csv), Some("text/csv")).await;
         assert_error(&merchant, StatusCode::FORBIDDEN, "forbidden");
+
+        // An XML file nested 100,000 levels deep (700 KB, within the import limit): refused with its line,
+        // dry run or not, and the server answers the next request.
+        let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        for query in ["format=mondial_relay&dry_run=true", "format=dpd"] {
+            let reply = api.raw(Method::POST, &path(query), &op, Some(&deep), Some("application/xml")).await;
+            assert_error(&reply, StatusCode::UNPROCESSABLE_ENTITY, "import_refused");
+            let message = reply.body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("nested more than 64 levels"), "{message}");
+        }
+        assert_eq!(api.call(Method::GET, "/healthz", &op, None).await.status, StatusCode::OK);
     }
 }
 

@@ -1,18 +1,16 @@
-//! A minimal HTTP/1.1 client over one keep-alive TCP connection: enough to drive the relais API from
-//! the load generator and the end-to-end tests. Not a general client: no TLS, no redirects.
+//! A client of the relais API over HTTP, for the load generator, the simulator and the multi-process
+//! tests: a base address and requests with an API key and a JSON body. It goes through the outgoing
+//! client of `relais-edge` (one connection pool for the process), like every call relais makes.
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-
-/// Largest response body accepted (a downloaded point file included).
-const BODY_BYTES_MAX: usize = 256 * 1024 * 1024;
+use relais_edge::http::{HttpClient, HttpConfig};
 
 pub struct Client {
-    stream: BufReader<TcpStream>,
-    host: String,
+    http: HttpClient,
+    base: String,
 }
 
 #[derive(Debug, Clone)]
@@ -29,16 +27,20 @@ impl Response {
     }
 }
 
-impl Client {
-    pub async fn connect(address: SocketAddr) -> io::Result<Client> {
-        Self::connect_to(address, &address.to_string()).await
-    }
+/// The process's client for local servers: no proxy, connections kept alive and shared by every
+/// `Client` (each concurrent request takes an idle connection or opens one).
+fn local() -> io::Result<HttpClient> {
+    static LOCAL: OnceLock<Result<HttpClient, String>> = OnceLock::new();
+    LOCAL
+        .get_or_init(|| HttpClient::new(&HttpConfig::default()).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(io::Error::other)
+}
 
-    /// Connects to `address`, naming `host` in the requests (for a server that hosts several sites).
-    pub async fn connect_to(address: SocketAddr, host: &str) -> io::Result<Client> {
-        let stream = TcpStream::connect(address).await?;
-        stream.set_nodelay(true)?;
-        Ok(Client { stream: BufReader::new(stream), host: host.to_owned() })
+impl Client {
+    /// A client of the server at `address` (plain HTTP). Nothing is sent until the first request.
+    pub async fn connect(address: SocketAddr) -> io::Result<Client> {
+        Ok(Client { http: local()?, base: format!("http://{address}") })
     }
 
     /// Sends one request (a JSON body, if any) and reads the whole response.
@@ -51,7 +53,7 @@ impl Client {
     ) -> io::Result<Response> {
         let body = body.unwrap_or("");
         let content_type = (!body.is_empty()).then_some("application/json");
-        self.send(method, path, key, content_type, body.as_bytes()).await
+        self.send(method, path, key, content_type, body.as_bytes().to_vec()).await
     }
 
     /// Sends one request with a body of any type (a point file) and reads the whole response.
@@ -63,7 +65,7 @@ impl Client {
         content_type: &str,
         body: &[u8],
     ) -> io::Result<Response> {
-        self.send(method, path, key, Some(content_type), body).await
+        self.send(method, path, key, Some(content_type), body.to_vec()).await
     }
 
     async fn send(
@@ -72,72 +74,17 @@ impl Client {
         path: &str,
         key: Option<&str>,
         content_type: Option<&str>,
-        body: &[u8],
+        body: Vec<u8>,
     ) -> io::Result<Response> {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\n", self.host);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(io::Error::other)?;
+        let mut request = self.http.inner().request(method, format!("{}{path}", self.base));
         if let Some(key) = key {
-            head.push_str(&format!("authorization: Bearer {key}\r\n"));
+            request = request.bearer_auth(key);
         }
         if let Some(content_type) = content_type {
-            head.push_str(&format!("content-type: {content_type}\r\n"));
+            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
         }
-        head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-        let stream = self.stream.get_mut();
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body).await?;
-        self.read_response().await
-    }
-
-    async fn read_response(&mut self) -> io::Result<Response> {
-        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
-        let mut line = String::new();
-        if self.stream.read_line(&mut line).await? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
-        }
-        let status: u16 = line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| invalid("status line"))?;
-        let mut length: Option<usize> = None;
-        let mut chunked = false;
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).await?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                let value = value.trim();
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = Some(value.parse().map_err(|_| invalid("content-length"))?);
-                } else if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked") {
-                    chunked = true;
-                }
-            }
-        }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                line.clear();
-                self.stream.read_line(&mut line).await?;
-                let size = usize::from_str_radix(line.trim(), 16).map_err(|_| invalid("chunk size"))?;
-                if body.len() + size > BODY_BYTES_MAX {
-                    return Err(invalid("body too large"));
-                }
-                let start = body.len();
-                body.resize(start + size, 0);
-                self.stream.read_exact(&mut body[start..]).await?;
-                line.clear();
-                self.stream.read_line(&mut line).await?;
-                if size == 0 {
-                    break;
-                }
-            }
-        } else if let Some(length) = length {
-            if length > BODY_BYTES_MAX {
-                return Err(invalid("body too large"));
-            }
-            body.resize(length, 0);
-            self.stream.read_exact(&mut body).await?;
-        }
-        Ok(Response { status, body: String::from_utf8_lossy(&body).into_owned(), bytes: body })
+        let fetched = self.http.send(request.body(body)).await.map_err(io::Error::other)?;
+        Ok(Response { status: fetched.status, body: fetched.text(), bytes: fetched.body })
     }
 }

@@ -31,6 +31,8 @@ pub struct Config {
     /// clock from the start of the process (hold windows lapse in minutes). 1 in production.
     pub time_scale: f64,
     pub pickup_attempts: AttemptsConfig,
+    /// Calls relais makes to the outside world (point files over HTTPS, and every channel to come).
+    pub outbound: OutboundConfig,
     /// Folders where operators drop their daily point files (the seed's FTP drop), watched by `serve`.
     pub drop_folders: Vec<DropFolder>,
 }
@@ -93,6 +95,51 @@ impl DropFolder {
     }
 }
 
+/// Outgoing HTTP: timeouts, the largest answer read, a proxy, extra certificate authorities.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    pub connect_timeout_seconds: u64,
+    pub timeout_seconds: u64,
+    pub body_bytes_max: u64,
+    pub proxy_url: Option<String>,
+    pub no_proxy: Option<String>,
+    pub ca_files: Vec<PathBuf>,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        let defaults = relais_edge::http::HttpConfig::default();
+        OutboundConfig {
+            connect_timeout_seconds: defaults.connect_timeout_seconds,
+            timeout_seconds: defaults.timeout_seconds,
+            body_bytes_max: defaults.body_bytes_max,
+            proxy_url: None,
+            no_proxy: None,
+            ca_files: Vec::new(),
+        }
+    }
+}
+
+impl OutboundConfig {
+    pub fn http_config(&self) -> relais_edge::http::HttpConfig {
+        relais_edge::http::HttpConfig {
+            connect_timeout_seconds: self.connect_timeout_seconds,
+            timeout_seconds: self.timeout_seconds,
+            body_bytes_max: self.body_bytes_max,
+            proxy_url: self.proxy_url.clone(),
+            no_proxy: self.no_proxy.clone(),
+            ca_files: self.ca_files.clone(),
+            ..relais_edge::http::HttpConfig::default()
+        }
+    }
+
+    /// The client every outgoing call uses.
+    pub fn client(&self) -> Result<relais_edge::http::HttpClient, String> {
+        relais_edge::http::HttpClient::new(&self.http_config()).map_err(|e| e.to_string())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AttemptsConfig {
@@ -120,6 +167,7 @@ impl Default for Config {
             log: "info".into(),
             time_scale: 1.0,
             pickup_attempts: AttemptsConfig::default(),
+            outbound: OutboundConfig::default(),
             drop_folders: Vec::new(),
         }
     }
@@ -141,7 +189,8 @@ impl Default for AttemptsConfig {
 
 pub const EXAMPLE: &str = r#"# relais configuration. Every setting can also be given as an environment variable
 # (RELAIS_DATABASE_URL, RELAIS_LISTEN, RELAIS_PUBLIC_URL, RELAIS_SECRET_KEY, RELAIS_REQUEST_BODY_BYTES_MAX,
-# RELAIS_SWEEP_INTERVAL_SECONDS, RELAIS_TIME_SCALE, RELAIS_LOG) or, for the first two, a flag; flags win over the
+# RELAIS_SWEEP_INTERVAL_SECONDS, RELAIS_TIME_SCALE, RELAIS_LOG, RELAIS_OUTBOUND_PROXY_URL,
+# RELAIS_OUTBOUND_NO_PROXY, RELAIS_OUTBOUND_CA_FILES as a PATH-like list) or, for the first two, a flag; flags win over the
 # environment, which wins over this file, which wins over the defaults shown here.
 
 # A SQLite file (the embedded default) or postgres://user:password@host:5432/database.
@@ -196,6 +245,16 @@ point_lockout_seconds = 600
 parcel_failures_max = 5
 parcel_window_seconds = 900
 parcel_lockout_seconds = 900
+
+# Calls relais makes (point files fetched over HTTPS, and the channels to come). Servers are checked
+# against the system's certificate authorities and those listed in `ca_files` (PEM files).
+[outbound]
+connect_timeout_seconds = 10
+timeout_seconds = 300
+body_bytes_max = 268435456
+# proxy_url = "http://proxy.internal:3128"
+# no_proxy = "localhost,.internal"
+# ca_files = ["/etc/relais/private-ca.pem"]
 
 # Drop folders (any number): `serve` imports each file that appears (in name order) into the network,
 # then moves it to done/ or refused/ beside it with NAME.report.txt. Formats: csv, jsonl, laposte,
@@ -258,6 +317,15 @@ impl Config {
         if let Some(v) = env("RELAIS_LOG") {
             config.log = v;
         }
+        if let Some(v) = env("RELAIS_OUTBOUND_PROXY_URL") {
+            config.outbound.proxy_url = Some(v);
+        }
+        if let Some(v) = env("RELAIS_OUTBOUND_NO_PROXY") {
+            config.outbound.no_proxy = Some(v);
+        }
+        if let Some(v) = env("RELAIS_OUTBOUND_CA_FILES") {
+            config.outbound.ca_files = std::env::split_paths(&v).collect();
+        }
         if let Some(v) = &flags.database_url {
             config.database_url = v.clone();
         }
@@ -295,6 +363,11 @@ impl Config {
         {
             return Err("secret_key must be 64 hexadecimal characters".into());
         }
+        let o = &self.outbound;
+        if o.connect_timeout_seconds == 0 || o.timeout_seconds == 0 || o.body_bytes_max == 0 {
+            return Err("outbound timeouts and body_bytes_max must be at least 1".into());
+        }
+        o.client().map_err(|e| format!("outbound: {e}"))?;
         let a = &self.pickup_attempts;
         if [a.point_failures_max, a.point_window_seconds, a.parcel_failures_max, a.parcel_window_seconds].contains(&0) {
             return Err("pickup_attempts limits must be at least 1".into());

@@ -1,6 +1,6 @@
 //! The pieces of the `relais` binary that tests and benchmarks reuse: configuration, the demo network,
-//! and a small HTTP/1.1 client (for the load generator and the multi-process tests, so the project needs
-//! no HTTP client dependency).
+//! and a client of the relais API (the load generator, the simulator, the multi-process tests) built on
+//! the outgoing HTTP client of `relais-edge`.
 
 pub mod bench;
 pub mod bench_network;

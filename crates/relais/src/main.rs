@@ -177,7 +177,7 @@ enum ImportCommand {
         #[arg(long, default_value_t = 0.2)]
         removal_share_max: f64,
         /// A file, a drop folder (each file imported in name order, then moved to done/ or refused/
-        /// with its report), or an http:// URL.
+        /// with its report), or an https:// (or http://) URL.
         path: PathBuf,
     },
 }
@@ -450,7 +450,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut refused = 0;
             let text = path.to_string_lossy().into_owned();
             if text.starts_with("http://") || text.starts_with("https://") {
-                let (report, was_refused) = points::import_url(&app, &args, &text).await?;
+                let client = config.outbound.client()?;
+                let (report, was_refused) = points::import_url(&app, &args, &client, &text).await?;
                 print!("{report}");
                 refused += usize::from(was_refused);
             } else if path.is_dir() && !dry_run {

@@ -61,34 +61,19 @@ pub async fn import_file(app: &App, args: &ImportArgs, path: &Path) -> Result<(S
     import_bytes(app, args, bytes, source).await
 }
 
-/// Imports the file at an `http://` URL (an operator's export endpoint). HTTPS is not spoken here:
-/// download such files first (the drop folder is the usual way).
-pub async fn import_url(app: &App, args: &ImportArgs, url: &str) -> Result<(String, bool), String> {
-    let bytes = download(url).await?;
-    import_bytes(app, args, bytes, url.to_owned()).await
-}
-
-pub async fn download(url: &str) -> Result<Vec<u8>, String> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        format!("{url}: only http:// URLs are fetched; download an https file first, or use a drop folder")
-    })?;
-    let (host, path) = match rest.split_once('/') {
-        Some((host, path)) => (host, format!("/{path}")),
-        None => (rest, "/".to_owned()),
-    };
-    let target = if host.contains(':') { host.to_owned() } else { format!("{host}:80") };
-    let address = tokio::net::lookup_host(&target)
-        .await
-        .map_err(|e| format!("{url}: cannot resolve {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{url}: {host} has no address"))?;
-    let mut client =
-        crate::client::Client::connect_to(address, host).await.map_err(|e| format!("{url}: cannot connect: {e}"))?;
-    let response = client.request("GET", &path, None, None).await.map_err(|e| format!("{url}: {e}"))?;
-    if response.status != 200 {
-        return Err(format!("{url}: the server answered {}", response.status));
+/// Imports the file at an `https://` (or `http://`) URL: an operator's export endpoint, fetched with
+/// the outgoing client (`[outbound]`: timeouts, size cap, proxy, certificate authorities).
+pub async fn import_url(
+    app: &App,
+    args: &ImportArgs,
+    client: &relais_edge::http::HttpClient,
+    url: &str,
+) -> Result<(String, bool), String> {
+    let fetched = client.get(url).await.map_err(|e| e.to_string())?;
+    if fetched.status != 200 {
+        return Err(format!("{url}: the server answered {}", fetched.status));
     }
-    Ok(response.bytes)
+    import_bytes(app, args, fetched.body, url.to_owned()).await
 }
 
 async fn import_bytes(app: &App, args: &ImportArgs, bytes: Vec<u8>, source: String) -> Result<(String, bool), String> {
@@ -112,8 +97,8 @@ async fn import_bytes(app: &App, args: &ImportArgs, bytes: Vec<u8>, source: Stri
     Ok((report(&outcome, args.dry_run), refused))
 }
 
-/// The files of a drop folder to import, oldest name first; sub-folders (`done`, `refused`) and hidden
-/// or partial files (`.name`, `name.part`, `name.tmp`) are skipped: an FTP upload in progress is not read.
+/// The files of a drop folder to import, oldest name first; sub-folders (`processing`, `done`,
+/// `refused`) and hidden or partial files (`.name`, `name.part`, `name.tmp`) are skipped: an FTP upload in progress is not read.
 pub fn drop_folder_files(folder: &Path) -> Result<Vec<PathBuf>, String> {
     let entries = std::fs::read_dir(folder).map_err(|e| format!("cannot read folder {}: {e}", folder.display()))?;
     let mut files: Vec<PathBuf> = entries
@@ -129,30 +114,53 @@ pub fn drop_folder_files(folder: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Moves an imported file to `done/` or `refused/` beside it, with its report (`NAME.report.txt`), so
-/// the folder only holds what is new and the operator finds why a file was refused.
-pub fn file_away(path: &Path, refused: bool, report: &str) -> Result<PathBuf, String> {
-    let folder = path.parent().unwrap_or(Path::new(".")).join(if refused { "refused" } else { "done" });
-    std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+/// Moves an imported file to `done/` or `refused/` of its drop folder, with its report
+/// (`NAME.report.txt`), so the folder only holds what is new and the operator finds why a file was
+/// refused.
+pub fn file_away(folder: &Path, path: &Path, refused: bool, report: &str) -> Result<PathBuf, String> {
+    let target_folder = folder.join(if refused { "refused" } else { "done" });
+    std::fs::create_dir_all(&target_folder).map_err(|e| format!("cannot create {}: {e}", target_folder.display()))?;
     let name = path.file_name().unwrap_or_default();
-    let target = folder.join(name);
+    let target = target_folder.join(name);
     std::fs::rename(path, &target)
         .map_err(|e| format!("cannot move {} to {}: {e}", path.display(), target.display()))?;
-    let report_path = folder.join(format!("{}.report.txt", name.to_string_lossy()));
+    let report_path = target_folder.join(format!("{}.report.txt", name.to_string_lossy()));
     std::fs::write(&report_path, report).map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
     Ok(target)
 }
 
-/// One pass over a drop folder: imports every new file in name order and files it away. Returns one
-/// line per file for the log, with whether the file was refused.
+/// Where a drop folder's file waits while it is imported. A file found there at the next pass was being
+/// imported when relais stopped (a crash, a kill, a restart): it is refused, never tried again, so a
+/// file that brings relais down cannot do it at every start.
+const PROCESSING: &str = "processing";
+
+/// One pass over a drop folder: files an import interrupted earlier are refused, then every new file is
+/// moved to `processing/`, imported, and filed away, in name order. Returns one line per file for the
+/// log, with whether the file was refused.
 pub async fn drain_drop_folder(app: &App, args: &ImportArgs, folder: &Path) -> Result<Vec<(String, bool)>, String> {
+    let processing = folder.join(PROCESSING);
     let mut lines = Vec::new();
+    if processing.is_dir() {
+        for stale in drop_folder_files(&processing)? {
+            let name = stale.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let report = format!(
+                "import {name}: REFUSED\nreason: relais stopped while importing this file (a crash or a restart); it is \
+                 not tried again. Check the file, then drop it again.\n"
+            );
+            let target = file_away(folder, &stale, true, &report)?;
+            lines.push((format!("import {name}: REFUSED (interrupted) -> {}", target.display()), true));
+        }
+    }
     for file in drop_folder_files(folder)? {
-        let (report, refused) = match import_file(app, args, &file).await {
+        std::fs::create_dir_all(&processing).map_err(|e| format!("cannot create {}: {e}", processing.display()))?;
+        let claimed = processing.join(file.file_name().unwrap_or_default());
+        std::fs::rename(&file, &claimed)
+            .map_err(|e| format!("cannot move {} to {}: {e}", file.display(), claimed.display()))?;
+        let (report, refused) = match import_file(app, args, &claimed).await {
             Ok(done) => done,
             Err(e) => (format!("import failed: {e}\n"), true),
         };
-        let target = file_away(&file, refused, &report)?;
+        let target = file_away(folder, &claimed, refused, &report)?;
         let first = report.lines().next().unwrap_or_default().to_owned();
         lines.push((format!("{first} -> {}", target.display()), refused));
     }

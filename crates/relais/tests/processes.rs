@@ -486,27 +486,11 @@ fn hours_eval_prints_json_lines_or_a_clear_error() {
 
 const LAPOSTE_EXCERPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../registry/tests/fixtures/laposte_excerpt.csv");
 
-/// Serves one file over HTTP/1.1 on loopback for `requests` requests (an operator's export endpoint).
-fn serve_file(bytes: Vec<u8>, requests: usize) -> SocketAddr {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(requests) {
-            let mut stream = stream.unwrap();
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request).unwrap();
-            let head = format!("HTTP/1.1 200 OK\r\ncontent-type: text/csv\r\ncontent-length: {}\r\n\r\n", bytes.len());
-            stream.write_all(head.as_bytes()).unwrap();
-            stream.write_all(&bytes).unwrap();
-        }
-    });
-    address
-}
-
-/// `relais import points` from a URL (dry run) and from a drop folder, against the demo database; then
-/// `serve` watching a drop folder imports what is dropped there.
-#[tokio::test]
+/// `relais import points` from an HTTPS URL (dry run) and from a drop folder, against the demo database;
+/// then `serve` watching a drop folder imports what is dropped there. A file nested too deep is refused
+/// (it would overflow a recursive reader), and a file an import left in `processing/` when relais
+/// stopped is refused, not tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_points_from_a_url_a_drop_folder_and_the_serve_job() {
     let dir = temp_dir("import");
     let demo = serve(&dir, &["--demo"], 11);
@@ -514,9 +498,19 @@ async fn import_points_from_a_url_a_drop_folder_and_the_serve_job() {
     drop(demo);
 
     let excerpt = std::fs::read(LAPOSTE_EXCERPT).unwrap();
-    let address = serve_file(excerpt.clone(), 1);
-    let url = format!("http://{address}/export/points.csv");
+    let mut answers = std::collections::HashMap::new();
+    answers.insert("/export/points.csv".to_owned(), relais_edge::testing::Answer::ok("text/csv", excerpt.clone()));
+    let server = relais_edge::testing::HttpsServer::start(answers).await.unwrap();
+    let url = server.url("/export/points.csv");
+    // Without the operator's certificate authority the server is not trusted.
     let output = relais(&dir)
+        .args(["import", "points", "--network", &network, "--format", "laposte", "--dry-run", &url])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("certificate"), "{output:?}");
+    let output = relais(&dir)
+        .env("RELAIS_OUTBOUND_CA_FILES", relais_edge::testing::TEST_CA)
         .args(["import", "points", "--network", &network, "--format", "laposte", "--dry-run"])
         .args(["--removal-share-max", "1", "--error-share-max", "0.2", &url])
         .output()
@@ -543,6 +537,9 @@ async fn import_points_from_a_url_a_drop_folder_and_the_serve_job() {
     std::fs::write(drop_dir.join("2026-11-27.csv"), &excerpt).unwrap();
     std::fs::write(drop_dir.join("2026-11-28.csv"), "not;a;la poste;file\n1;2;3;4\n").unwrap();
     std::fs::write(drop_dir.join("2026-11-29.csv.part"), "still uploading").unwrap();
+    // An import stopped half-way by a crash left this one in processing/.
+    std::fs::create_dir_all(drop_dir.join("processing")).unwrap();
+    std::fs::write(drop_dir.join("processing/2026-11-26.csv"), &excerpt).unwrap();
     let output = relais(&dir)
         .args(["import", "points", "--network", &network, "--format", "laposte", "--removal-share-max", "1"])
         .args(["--error-share-max", "0.2"])
@@ -556,6 +553,30 @@ async fn import_points_from_a_url_a_drop_folder_and_the_serve_job() {
     let refused = std::fs::read_to_string(drop_dir.join("refused/2026-11-28.csv.report.txt")).unwrap();
     assert!(refused.contains("the header lacks the column(s)"), "{refused}");
     assert!(drop_dir.join("2026-11-29.csv.part").exists(), "a partial upload is left alone");
+    let interrupted = std::fs::read_to_string(drop_dir.join("refused/2026-11-26.csv.report.txt")).unwrap();
+    assert!(interrupted.contains("relais stopped while importing this file"), "{interrupted}");
+    assert!(!drop_dir.join("processing/2026-11-26.csv").exists(), "never tried again");
+
+    // A Mondial Relay answer nested 100,000 levels deep (700 KB): refused with its line, the drop folder
+    // goes on, and the same file given alone is refused too.
+    let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+    let deep_dir = dir.join("deep");
+    std::fs::create_dir_all(&deep_dir).unwrap();
+    std::fs::write(deep_dir.join("bomb.xml"), &deep).unwrap();
+    let output = relais(&dir)
+        .args(["import", "points", "--network", &network, "--format", "mondial_relay"])
+        .arg(&deep_dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{output:?}");
+    let report = std::fs::read_to_string(deep_dir.join("refused/bomb.xml.report.txt")).unwrap();
+    assert!(report.contains("nested more than 64 levels"), "{report}");
+    let output = relais(&dir)
+        .args(["import", "points", "--network", &network, "--format", "mondial_relay", "--dry-run"])
+        .arg(deep_dir.join("refused/bomb.xml"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("REFUSED"), "{output:?}");
 
     // The registry changed: the CLI search finds the imported points of Lyon 2e.
     let output = relais(&dir).args(["points", "search", "--postcode", "69002", "--limit", "3"]).output().unwrap();

@@ -244,35 +244,35 @@ pub(crate) fn csv_rows(
     Ok(parsed)
 }
 
-/// Collects the rows of an element-per-point XML document.
-pub(crate) fn xml_rows(
+/// Collects the rows of an element-per-point XML document: each record deserialised as `T`, then
+/// turned into a point; a record that cannot be read or turned is a bad row with its line.
+pub(crate) fn xml_rows<T: serde::de::DeserializeOwned>(
     text: &str,
     element: &str,
-    point: impl Fn(&xml::Element, &mut Vec<String>) -> Result<NewPoint, String>,
+    point: impl Fn(&T, &mut Vec<String>) -> Result<NewPoint, String>,
 ) -> Result<Parsed, FileError> {
-    let root = xml::parse(text)?;
-    let mut items = Vec::new();
-    root.find_all(element, &mut items);
-    if items.is_empty() {
-        return Err(FileError::Corrupt {
-            line: 1,
-            message: format!("no <{element}> element: is this the right format?"),
-        });
-    }
     let mut parsed = Parsed::default();
-    for item in items {
+    for record in xml::records::<T>(text, element)? {
+        let line = record.line;
+        let item = match record.read {
+            Ok(item) => item,
+            Err(message) => {
+                parsed.errors.push(RowError { line, external_id: None, message });
+                continue;
+            }
+        };
         let mut warnings = Vec::new();
-        match point(item, &mut warnings) {
+        match point(&item, &mut warnings) {
             Ok(point) => {
                 let external_id = Some(point.external_id.clone());
                 parsed.warnings.extend(warnings.into_iter().map(|message| RowError {
-                    line: item.line,
+                    line,
                     external_id: external_id.clone(),
                     message,
                 }));
-                parsed.rows.push(Row { line: item.line, point });
+                parsed.rows.push(Row { line, point });
             }
-            Err(message) => parsed.errors.push(RowError { line: item.line, external_id: None, message }),
+            Err(message) => parsed.errors.push(RowError { line, external_id: None, message }),
         }
     }
     Ok(parsed)

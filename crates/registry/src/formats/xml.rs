@@ -1,121 +1,132 @@
-//! A small element tree over quick-xml for the operators' SOAP responses (Mondial Relay, DPD,
-//! Colissimo): names without their namespace prefix, trimmed text, and the line each element starts
-//! on (bad rows are reported by line).
+//! The operators' SOAP answers (Mondial Relay, DPD, Colissimo), read as a stream of records: each
+//! record element (one point) is found at any depth and its bytes are deserialised into the format's
+//! record type by quick-xml's serde support, which matches elements by their local name (namespace
+//! prefixes vary from one export to the next). Each record keeps the line it starts on, for the report.
+//!
+//! Nothing is built for the rest of the document, and nesting is bounded ([`DEPTH_MAX`]) while
+//! walking it, iteratively: a hostile file nested a hundred thousand levels deep is refused with its
+//! line, where a tree built recursively would have overflowed the stack.
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
+use serde::de::DeserializeOwned;
 
-use super::FileError;
+use super::{FileError, Lines};
 
-#[derive(Debug, Default)]
-pub struct Element {
-    pub name: String,
-    pub attributes: Vec<(String, String)>,
-    pub text: String,
-    pub children: Vec<Element>,
+/// Deepest nesting accepted. Real answers nest six or seven levels; a file deeper than this is not an
+/// operator's export.
+pub const DEPTH_MAX: usize = 64;
+
+/// One record element read: the line it starts on, and the record or why it could not be read.
+pub struct Record<T> {
     pub line: usize,
+    pub read: Result<T, String>,
 }
 
-impl Element {
-    pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-
-    /// The trimmed text of the child `name`, empty when absent.
-    pub fn text_of(&self, name: &str) -> &str {
-        self.child(name).map_or("", |c| c.text.trim())
-    }
-
-    pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    /// Every element named `name` at any depth, in document order (not inside another match).
-    pub fn find_all<'a>(&'a self, name: &str, out: &mut Vec<&'a Element>) {
-        for child in &self.children {
-            if child.name == name {
-                out.push(child);
-            } else {
-                child.find_all(name, out);
-            }
-        }
-    }
-}
-
-/// Parses a whole document; the root is a synthetic element holding the top-level elements.
-pub fn parse(text: &str) -> Result<Element, FileError> {
+/// Every `element` of the document (at any depth, not inside another one), deserialised as `T`.
+pub fn records<T: DeserializeOwned>(text: &str, element: &str) -> Result<Vec<Record<T>>, FileError> {
     let mut reader = Reader::from_str(text);
-    let mut lines = super::Lines::new(text);
-    let mut stack = vec![Element::default()];
+    let mut lines = Lines::new(text);
+    let mut depth = 0usize;
+    // The byte offset, depth and line of the record being read.
+    let mut open: Option<(usize, usize, usize)> = None;
+    let mut found = Vec::new();
     loop {
-        let line = lines.at(reader.buffer_position());
+        let start = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let line = lines.at(start as u64);
         let corrupt = |message: String| FileError::Corrupt { line, message };
-        match reader.read_event() {
-            Ok(Event::Start(start)) => stack.push(element(&start, line).map_err(corrupt)?),
-            Ok(Event::Empty(start)) => {
-                let empty = element(&start, line).map_err(corrupt)?;
-                if let Some(parent) = stack.last_mut() {
-                    parent.children.push(empty);
+        let event = reader.read_event().map_err(|e| corrupt(format!("not well-formed XML: {e}")))?;
+        let end = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        match event {
+            Event::Start(tag) => {
+                depth += 1;
+                if depth > DEPTH_MAX {
+                    return Err(corrupt(format!("elements are nested more than {DEPTH_MAX} levels deep")));
+                }
+                if open.is_none() && tag.local_name().as_ref() == element.as_bytes() {
+                    open = Some((start, depth, line));
                 }
             }
-            Ok(Event::End(_)) => {
-                let done = stack.pop().ok_or_else(|| corrupt("a closing tag without its opening tag".into()))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(done),
-                    None => return Err(corrupt("a closing tag without its opening tag".into())),
+            Event::Empty(tag) => {
+                if open.is_none() && tag.local_name().as_ref() == element.as_bytes() {
+                    found.push(Record { line, read: deserialize(&text[start..end]) });
                 }
             }
-            Ok(Event::Text(t)) => {
-                let text = t.unescape().map_err(|e| corrupt(format!("bad character reference: {e}")))?;
-                if let Some(current) = stack.last_mut() {
-                    current.text.push_str(&text);
+            Event::End(_) => {
+                if let Some((from, at, first_line)) = open
+                    && at == depth
+                {
+                    found.push(Record { line: first_line, read: deserialize(&text[from..end]) });
+                    open = None;
                 }
+                depth = depth.saturating_sub(1);
             }
-            Ok(Event::CData(t)) => {
-                if let Some(current) = stack.last_mut() {
-                    current.text.push_str(&String::from_utf8_lossy(&t));
+            Event::Eof => {
+                if depth > 0 {
+                    return Err(corrupt("the file ends inside an element".into()));
                 }
+                break;
             }
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => return Err(corrupt(format!("not well-formed XML: {e}"))),
+            Event::Text(_)
+            | Event::CData(_)
+            | Event::Comment(_)
+            | Event::Decl(_)
+            | Event::PI(_)
+            | Event::DocType(_) => {}
         }
     }
-    if stack.len() != 1 {
-        let open = stack.last().map(|e| e.name.clone()).unwrap_or_default();
-        let line = lines.at(text.len() as u64);
-        return Err(FileError::Corrupt { line, message: format!("the file ends inside <{open}>") });
+    if found.is_empty() {
+        return Err(FileError::Corrupt {
+            line: 1,
+            message: format!("no <{element}> element: is this the right format?"),
+        });
     }
-    Ok(stack.pop().unwrap_or_default())
+    Ok(found)
 }
 
-fn element(start: &quick_xml::events::BytesStart<'_>, line: usize) -> Result<Element, String> {
-    let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
-    let mut attributes = Vec::new();
-    for attribute in start.attributes() {
-        let attribute = attribute.map_err(|e| format!("bad attribute in <{name}>: {e}"))?;
-        let value = attribute.unescape_value().map_err(|e| format!("bad attribute in <{name}>: {e}"))?;
-        attributes
-            .push((String::from_utf8_lossy(attribute.key.local_name().as_ref()).into_owned(), value.into_owned()));
-    }
-    Ok(Element { name, attributes, text: String::new(), children: Vec::new(), line })
+fn deserialize<T: DeserializeOwned>(fragment: &str) -> Result<T, String> {
+    quick_xml::de::from_str(fragment).map_err(|e| format!("unreadable record: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde::Deserialize;
+
     use super::*;
 
+    #[derive(Debug, Deserialize)]
+    struct Item {
+        #[serde(rename = "@id")]
+        id: String,
+        #[serde(rename = "Name", default)]
+        name: String,
+    }
+
     #[test]
-    fn elements_text_lines_and_errors() {
-        let doc = "<s:Envelope xmlns:s=\"x\">\n <s:Body>\n  <Item id=\"1\"><Name> Tabac &amp; Presse </Name><Empty/></Item>\n  <Item id=\"2\"><Name>B</Name></Item>\n </s:Body>\n</s:Envelope>";
-        let root = parse(doc).unwrap();
-        let mut items = Vec::new();
-        root.find_all("Item", &mut items);
-        assert_eq!(items.len(), 2);
-        assert_eq!((items[0].text_of("Name"), items[0].line, items[1].line), ("Tabac & Presse", 3, 4));
-        assert_eq!(items[1].attribute("id"), Some("2"));
-        assert_eq!(items[0].text_of("Missing"), "");
-        assert!(matches!(parse("<a>\n<b></a>"), Err(FileError::Corrupt { .. })));
-        assert!(matches!(parse("<a>\n<b>"), Err(FileError::Corrupt { line: 2, .. })));
+    fn records_by_local_name_with_their_lines() {
+        let doc = "<s:Envelope xmlns:s=\"x\">\n <s:Body>\n  <Item id=\"1\"><Name> Tabac &amp; Presse </Name><Empty/></Item>\n  <a:Item xmlns:a=\"y\" id=\"2\"><a:Name>B</a:Name></a:Item>\n  <Item id=\"3\"/>\n </s:Body>\n</s:Envelope>";
+        let items = records::<Item>(doc, "Item").unwrap();
+        let read: Vec<(usize, String, String)> =
+            items.into_iter().map(|r| (r.line, r.read.as_ref().unwrap().id.clone(), r.read.unwrap().name)).collect();
+        assert_eq!(
+            read,
+            vec![(3, "1".into(), "Tabac & Presse".into()), (4, "2".into(), "B".into()), (5, "3".into(), String::new())]
+        );
+    }
+
+    #[test]
+    fn broken_deep_or_foreign_documents_are_refused_with_a_line() {
+        assert!(matches!(records::<Item>("<a>\n<b></a>", "Item"), Err(FileError::Corrupt { .. })));
+        assert!(matches!(records::<Item>("<a>\n<b>", "Item"), Err(FileError::Corrupt { line: 2, .. })));
+        let error = records::<Item>("<a><b/></a>", "Item").err().unwrap().to_string();
+        assert!(error.contains("no <Item> element"), "{error}");
+        // A hundred thousand levels (the attack of the issue, 700 KB): refused, without recursion.
+        let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        let error = records::<Item>(&deep, "Item").err().unwrap().to_string();
+        assert!(error.contains("nested more than 64 levels"), "{error}");
+        // Deep inside a record counts too.
+        let deep_record = format!("<Item id=\"1\">{}{}</Item>", "<x>".repeat(100), "</x>".repeat(100));
+        assert!(records::<Item>(&deep_record, "Item").is_err());
     }
 }
