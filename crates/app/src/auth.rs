@@ -3,7 +3,7 @@
 //! parcels, a locker device only its own point.
 
 use relais_domain::Timestamp;
-use relais_domain::ids::{ApiKeyId, MerchantId, PointId};
+use relais_domain::ids::{ApiKeyId, CarrierId, MerchantId, NetworkId, PointId};
 use relais_domain::parcel::{Actor, ActorKind, Parcel};
 
 use crate::error::AppError;
@@ -46,9 +46,12 @@ pub struct ApiKey {
     pub merchant_id: Option<MerchantId>,
     /// Set for locker device keys: which point.
     pub point_id: Option<PointId>,
+    /// Set for carrier keys: which carrier.
+    pub carrier_id: Option<CarrierId>,
     pub label: String,
     pub digest: [u8; 32],
     pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
 }
 
 impl ApiKey {
@@ -62,6 +65,9 @@ pub struct Caller {
     pub key_id: Option<ApiKeyId>,
     pub merchant_id: Option<MerchantId>,
     pub point_id: Option<PointId>,
+    pub carrier_id: Option<CarrierId>,
+    /// A carrier's: the networks it serves (what it handles when a merchant named no carrier).
+    pub networks: Vec<NetworkId>,
 }
 
 /// What a caller wants to do; the check is in one place (`Caller::require`).
@@ -75,6 +81,8 @@ pub enum Permission {
     PickupAt(PointId),
     ExtendParcel,
     CancelParcel,
+    /// Replace a lost pickup code: the merchant (whose customer lost it) and operators.
+    ReissueCode,
     ReportIncident,
     RunJobs,
     /// The network's KPIs: operators only.
@@ -88,29 +96,79 @@ pub enum Permission {
     DeviceOf(PointId),
     /// Operator actions on a locker (remote door opening, repair): operators only.
     OperateLocker,
+    /// What a point's operation shows (its device's last heartbeat, its history): operators and the
+    /// point's own device.
+    ReadPointOperation(PointId),
 }
 
 impl Caller {
     /// The platform itself (jobs, CLI): an operator without a key.
     pub fn system() -> Caller {
-        Caller { role: Role::Operator, key_id: None, merchant_id: None, point_id: None }
+        Caller {
+            role: Role::Operator,
+            key_id: None,
+            merchant_id: None,
+            point_id: None,
+            carrier_id: None,
+            networks: Vec::new(),
+        }
     }
 
-    pub fn from_key(key: &ApiKey) -> Caller {
-        Caller { role: key.role, key_id: Some(key.id), merchant_id: key.merchant_id, point_id: key.point_id }
+    /// The caller behind a key; `networks` are its carrier's (empty for other roles).
+    pub fn from_key(key: &ApiKey, networks: Vec<NetworkId>) -> Caller {
+        Caller {
+            role: key.role,
+            key_id: Some(key.id),
+            merchant_id: key.merchant_id,
+            point_id: key.point_id,
+            carrier_id: key.carrier_id,
+            networks,
+        }
+    }
+
+    /// A merchant's own key (benchmarks and tests acting as a merchant without a stored key).
+    pub fn merchant(merchant_id: MerchantId) -> Caller {
+        Caller { role: Role::Merchant, merchant_id: Some(merchant_id), ..Caller::system() }
+    }
+
+    /// A carrier serving `networks` (benchmarks and tests).
+    pub fn carrier(carrier_id: CarrierId, networks: Vec<NetworkId>) -> Caller {
+        Caller { role: Role::Carrier, carrier_id: Some(carrier_id), networks, ..Caller::system() }
+    }
+
+    /// A point's own device (benchmarks and tests).
+    pub fn device(point_id: PointId) -> Caller {
+        Caller { role: Role::LockerDevice, point_id: Some(point_id), ..Caller::system() }
+    }
+
+    /// Whether the caller works in a network: operators everywhere, a carrier in those it serves.
+    pub fn serves(&self, network_id: NetworkId) -> bool {
+        match self.role {
+            Role::Operator => true,
+            Role::Carrier => self.networks.contains(&network_id),
+            Role::Merchant | Role::LockerDevice => false,
+        }
     }
 
     pub fn require(&self, permission: Permission) -> Result<(), AppError> {
         let allowed = match (self.role, permission) {
             (Role::Operator, _) => true,
             (_, Permission::ReadNetwork) => true,
-            (Role::Merchant, Permission::AnnounceParcel | Permission::CancelParcel | Permission::ExtendParcel) => true,
+            (
+                Role::Merchant,
+                Permission::AnnounceParcel
+                | Permission::CancelParcel
+                | Permission::ExtendParcel
+                | Permission::ReissueCode,
+            ) => true,
             (Role::Merchant, Permission::ReportIncident) => true,
             (Role::Carrier, Permission::HandleParcel | Permission::ReturnParcel | Permission::ReportIncident) => true,
             (Role::LockerDevice, Permission::PickupAt(point) | Permission::DropOffAt(point)) => {
                 self.point_id == Some(point)
             }
-            (Role::LockerDevice, Permission::DeviceOf(point)) => self.point_id == Some(point),
+            (Role::LockerDevice, Permission::DeviceOf(point) | Permission::ReadPointOperation(point)) => {
+                self.point_id == Some(point)
+            }
             (Role::Carrier, Permission::DropOffAt(_)) => true,
             (Role::LockerDevice, Permission::ReportIncident) => true,
             (Role::Merchant | Role::Carrier | Role::LockerDevice, _) => false,
@@ -122,9 +180,14 @@ impl Caller {
     /// `not_found`, not `forbidden`: its existence is none of their business.
     pub fn can_see(&self, parcel: &Parcel) -> bool {
         match self.role {
-            Role::Operator | Role::Carrier => true,
+            Role::Operator => true,
             Role::Merchant => self.merchant_id == Some(parcel.merchant_id),
             Role::LockerDevice => self.point_id == Some(parcel.point_id),
+            // Handed to it by the merchant, or of a network it serves when the merchant named no carrier.
+            Role::Carrier => match parcel.carrier_id {
+                Some(chosen) => self.carrier_id == Some(chosen),
+                None => self.carrier_id.is_some() && self.serves(parcel.network_id),
+            },
         }
     }
 

@@ -18,16 +18,19 @@ use std::future::Future;
 use relais_domain::Timestamp;
 use relais_domain::compartment::Compartment;
 use relais_domain::dropoff::DropOffSession;
-use relais_domain::ids::{CompartmentId, DropOffSessionId, NetworkId, OutboxId, ParcelId, PointId};
+use relais_domain::ids::{CarrierId, CompartmentId, DropOffSessionId, NetworkId, OutboxId, ParcelId, PointId};
 use relais_domain::network::NetworkRules;
 use relais_domain::parcel::{EventKind, Parcel, ParcelEvent, Transition};
 use relais_domain::point::PickupPoint;
-use relais_domain::value::ParseError;
+use relais_domain::value::{ParcelNumber, ParseError};
 
 use crate::App;
 use crate::auth::{Caller, Role};
 use crate::error::AppError;
-use crate::ports::{AuditEntry, CommitError, IndexChange, OutboxMessage, StoreError, Write};
+use crate::ports::{AuditEntry, Carrier, CommitError, IndexChange, OutboxMessage, StoreError, Write};
+
+/// Most parcels read for one number (merchants each have their own numbers; a handful share one).
+const PARCELS_PER_NUMBER_MAX: u32 = 20;
 
 /// Why an attempt stopped short of its commit.
 #[derive(Debug)]
@@ -238,6 +241,32 @@ impl App {
     pub(crate) async fn load_rules(&self, network_id: NetworkId) -> Result<NetworkRules, AppError> {
         let network = self.store.network(network_id).await?;
         Ok(network.ok_or_else(|| AppError::not_found("network", network_id))?.rules)
+    }
+
+    /// The parcel with this number at this point that `visible` lets through: a courier's or a counter's
+    /// scan. Numbers are unique per merchant, so two merchants' parcels may carry one; at one point a scan
+    /// cannot tell them apart, and says so.
+    pub(crate) async fn parcel_numbered_at(
+        &self,
+        number: &ParcelNumber,
+        point_id: PointId,
+        visible: impl Fn(&Parcel) -> bool,
+    ) -> Result<Parcel, AppError> {
+        let found = self.store.parcels_by_number(number, PARCELS_PER_NUMBER_MAX).await?;
+        let mut here = found.into_iter().filter(|p| p.point_id == point_id && visible(p));
+        match (here.next(), here.next()) {
+            (Some(parcel), None) => Ok(parcel),
+            (None, _) => Err(AppError::not_found("parcel", number.as_str())),
+            (Some(_), Some(_)) => Err(ParseError::new(
+                "parcel_number",
+                "several parcels at this point carry this number (from different merchants): hand them over by id",
+            )
+            .into()),
+        }
+    }
+
+    pub(crate) async fn load_carrier(&self, carrier_id: CarrierId) -> Result<Carrier, AppError> {
+        self.store.carrier(carrier_id).await?.ok_or_else(|| AppError::not_found("carrier", carrier_id))
     }
 
     pub(crate) async fn load_compartment(&self, compartment_id: CompartmentId) -> Result<Compartment, AppError> {

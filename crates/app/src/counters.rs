@@ -93,9 +93,6 @@ impl App {
     /// counter does not learn about other points' parcels).
     async fn parcel_at(&self, point_id: PointId, parcel_number: &str) -> Result<Parcel, AppError> {
         let number = ParcelNumber::parse(parcel_number)?;
-        match self.store.parcel_by_number(&number).await? {
-            Some(parcel) if parcel.point_id == point_id => Ok(parcel),
-            _ => Err(AppError::not_found("parcel", number.as_str())),
-        }
+        self.parcel_numbered_at(&number, point_id, |_| true).await
     }
 }

@@ -19,8 +19,13 @@ pub enum AppError {
     InvalidTransition(#[from] TransitionError),
     #[error("no compartment can take this parcel: {}", .0.message())]
     NoFittingCompartment(NoFit),
-    #[error("too many wrong pickup codes; try again after {}", .until.to_rfc3339())]
-    RateLimited { until: Timestamp },
+    #[error("too many wrong {}; try again after {}", .what.as_str(), .until.to_rfc3339())]
+    RateLimited {
+        what: Throttled,
+        until: Timestamp,
+        /// Seconds from now to `until`, at least 1 (the API's `Retry-After`).
+        retry_after_seconds: u64,
+    },
     #[error("the pickup code or QR token is not valid for a parcel waiting here")]
     InvalidPickupCode,
     #[error("the name on the identity document is not the recipient's: the parcel stays here")]
@@ -31,8 +36,6 @@ pub enum AppError {
     SessionClosed { closed_at: Timestamp },
     #[error("door {label} was not opened by relais: nothing to close")]
     DoorNotOpen { label: String },
-    #[error("this parcel is announced to another point ({point_id})")]
-    WrongPoint { point_id: String },
     #[error("this parcel has no door assigned in this session ({state})")]
     NotAssigned { state: &'static str },
     #[error("a valid API key is required")]
@@ -51,6 +54,30 @@ pub enum AppError {
     Store(#[from] StoreError),
 }
 
+/// What was tried too often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttled {
+    PickupCodes,
+    CourierCodes,
+}
+
+impl Throttled {
+    /// Its name in the API (`details.what` of a `rate_limited`).
+    pub const fn code(self) -> &'static str {
+        match self {
+            Throttled::PickupCodes => "pickup_codes",
+            Throttled::CourierCodes => "courier_codes",
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Throttled::PickupCodes => "pickup codes",
+            Throttled::CourierCodes => "courier codes",
+        }
+    }
+}
+
 impl AppError {
     /// The stable error code of the API.
     pub const fn code(&self) -> &'static str {
@@ -65,7 +92,6 @@ impl AppError {
             AppError::IdentityMismatch => "identity_mismatch",
             AppError::SessionClosed { .. } => "session_closed",
             AppError::DoorNotOpen { .. } => "door_not_open",
-            AppError::WrongPoint { .. } => "wrong_point",
             AppError::NotAssigned { .. } => "not_assigned",
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden { .. } => "forbidden",

@@ -17,6 +17,7 @@ mod command;
 pub mod counters;
 pub mod error;
 pub mod jobs;
+pub mod keys;
 pub mod kpis;
 pub mod lockers;
 pub mod messages;
@@ -41,7 +42,7 @@ use relais_domain::parcel::{Parcel, ParcelEvent};
 use relais_domain::value::ParseError;
 
 pub use crate::auth::{ApiKey, Caller, Permission, Role};
-pub use crate::error::AppError;
+pub use crate::error::{AppError, Throttled};
 pub use crate::ports::OutboxMessage;
 pub use crate::ports::{Clock, CommitError, OsRandom, RandomSource, Store, StoreError, SystemClock, Write};
 pub use crate::secrets::Secrets;
@@ -49,11 +50,14 @@ pub use crate::secrets::Secrets;
 /// Limits of the use-case layer, each with its unit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AppLimits {
-    /// Wrong pickup codes at one point before it locks (a keypad under brute force).
+    /// Wrong pickup codes at one point before it locks (a keypad under brute force); while locked, a
+    /// code is still checked every `probe_seconds`, so the locker's other users wait seconds, not the
+    /// whole lockout.
     pub point_attempts: AttemptLimits,
     /// Wrong pickup codes for one parcel before it locks (a counter hand-over).
     pub parcel_attempts: AttemptLimits,
-    /// Wrong courier codes at one locker before it refuses courier codes for a while.
+    /// Wrong courier codes at one locker's keypad, or from one carrier key for one locker, before it
+    /// refuses courier codes for a while.
     pub courier_attempts: AttemptLimits,
     /// How many times a command reloads and retries after losing a race.
     pub commit_attempts_max: u32,
@@ -70,9 +74,24 @@ pub struct AppLimits {
 impl Default for AppLimits {
     fn default() -> Self {
         AppLimits {
-            point_attempts: AttemptLimits { failures_max: 20, window_seconds: 600, lockout_seconds: 600 },
-            parcel_attempts: AttemptLimits { failures_max: 5, window_seconds: 900, lockout_seconds: 900 },
-            courier_attempts: AttemptLimits { failures_max: 10, window_seconds: 600, lockout_seconds: 900 },
+            point_attempts: AttemptLimits {
+                failures_max: 20,
+                window_seconds: 600,
+                lockout_seconds: 600,
+                probe_seconds: 15,
+            },
+            parcel_attempts: AttemptLimits {
+                failures_max: 5,
+                window_seconds: 900,
+                lockout_seconds: 900,
+                probe_seconds: 0,
+            },
+            courier_attempts: AttemptLimits {
+                failures_max: 10,
+                window_seconds: 600,
+                lockout_seconds: 900,
+                probe_seconds: 15,
+            },
             commit_attempts_max: 64,
             page_size_max: 500,
             page_size_default: 50,
@@ -96,6 +115,8 @@ pub struct App {
     public_url: String,
     /// Makes ids strictly increase in this process.
     ids: Arc<IdSequence>,
+    /// Pickups at one point, one at a time through the wrong-code check (`parcels/pickup.rs`).
+    gates: Arc<parcels::pickup::Gates>,
 }
 
 impl App {
@@ -109,6 +130,7 @@ impl App {
             registry: Arc::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             ids: Arc::default(),
+            gates: Arc::default(),
         }
     }
 

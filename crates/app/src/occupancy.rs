@@ -42,15 +42,20 @@ pub fn occupancy_of(counts: Option<&CompartmentCounts>) -> Occupancy {
 }
 
 impl App {
-    /// A point's occupancy, its alert and the rotation suggestion.
+    /// A point's occupancy, its alert and the rotation suggestion: operators, the point's own device, and
+    /// the carriers serving its network (who plan the rotation).
     pub async fn occupancy(&self, caller: &Caller, point_id: PointId) -> Result<OccupancyReport, AppError> {
-        caller.require(Permission::ReadNetwork)?;
         let point = self.load_point(point_id).await?;
+        if !caller.serves(point.network_id) {
+            caller.require(Permission::ReadPointOperation(point_id))?;
+        }
         let counts = self.store.compartment_counts(Some(point_id), self.now()).await?;
         let alert = self.store.occupancy_alert(point_id).await?;
         let filter =
             ParcelFilter { point_id: Some(point_id), state: Some(ParcelState::Expired), ..ParcelFilter::default() };
         let mut expired = self.store.parcels(&filter, Page { after: None, limit: ROTATION_PARCELS_MAX }).await?;
+        // A carrier sees only the parcels it handles.
+        expired.retain(|p| caller.can_see(p));
         expired.sort_by_key(|p| p.pickup_deadline);
         let nearby_with_room = self.registry.index().alternatives(
             point_id,

@@ -20,10 +20,11 @@ use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::{Compartment, DoorFault};
 use relais_domain::dropoff::{DoorCommand, DoorState, DropOffItem, DropOffSession};
 use relais_domain::ids::{
-    ApiKeyId, CommandId, CompartmentId, DropOffSessionId, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
+    ApiKeyId, CarrierId, CommandId, CompartmentId, DropOffSessionId, ImportId, MerchantId, NetworkId, OutboxId,
+    ParcelId, PointId,
 };
 use relais_domain::network::Network;
-use relais_domain::parcel::{Actor, Parcel, ParcelEvent, ParcelState};
+use relais_domain::parcel::{Actor, Parcel, ParcelEvent, ParcelState, PickupSecretDigests};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{Email, ParcelNumber, Phone};
 pub use relais_registry::diff::ChangeKind;
@@ -36,8 +37,25 @@ use crate::auth::{ApiKey, Role};
 pub struct StoreError(pub String);
 
 impl StoreError {
-    pub fn new(error: impl std::fmt::Display) -> Self {
-        StoreError(error.to_string())
+    /// The error and its causes (a driver's "db error" says nothing; the database's message beneath
+    /// it says what failed).
+    pub fn new(error: impl std::error::Error) -> Self {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(inner) = cause {
+            let more = inner.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            cause = inner.source();
+        }
+        StoreError(text)
+    }
+
+    /// An error described in words.
+    pub fn message(text: impl Into<String>) -> Self {
+        StoreError(text.into())
     }
 }
 
@@ -67,6 +85,24 @@ impl Merchant {
     pub const NAME_LENGTH_MAX: usize = 120;
 }
 
+/// A carrier: the company whose couriers bring parcels to points and take them back. Its keys see and
+/// act on the parcels a merchant handed to it, and on those of the networks it serves when the merchant
+/// named no carrier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carrier {
+    pub id: CarrierId,
+    pub name: String,
+    /// The networks whose parcels it handles when their merchant named no carrier.
+    pub networks: Vec<NetworkId>,
+    pub created_at: Timestamp,
+}
+
+impl Carrier {
+    pub const NAME_LENGTH_MAX: usize = 120;
+    /// Most networks one carrier serves.
+    pub const NETWORKS_MAX: usize = 100;
+}
+
 /// An event as stored: the domain event plus its position in the global log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -90,8 +126,11 @@ pub struct OutboxMessage {
 pub enum AttemptScope {
     Point(PointId),
     Parcel(ParcelId),
-    /// Wrong courier codes at a locker.
+    /// Wrong courier codes typed at a locker (its keypad, through its device).
     CourierCode(PointId),
+    /// Wrong courier codes one carrier key sent for a locker through the API: its own counter, so a
+    /// carrier cannot lock the locker for the others.
+    CarrierCourierCode(PointId, ApiKeyId),
 }
 
 impl AttemptScope {
@@ -101,6 +140,7 @@ impl AttemptScope {
             AttemptScope::Point(id) => format!("point:{id}"),
             AttemptScope::Parcel(id) => format!("parcel:{id}"),
             AttemptScope::CourierCode(id) => format!("courier:{id}"),
+            AttemptScope::CarrierCourierCode(id, key) => format!("courier:{id}:{key}"),
         }
     }
 }
@@ -315,6 +355,13 @@ impl AuditAction {
 pub enum Write {
     InsertNetwork(Network),
     InsertMerchant(Merchant),
+    /// A carrier and the networks it serves.
+    InsertCarrier(Carrier),
+    /// Replaces the networks a carrier serves.
+    SetCarrierNetworks {
+        carrier_id: CarrierId,
+        networks: Vec<NetworkId>,
+    },
     InsertPoint(PickupPoint),
     InsertCompartment(Compartment),
     InsertParcel(Parcel),
@@ -323,6 +370,12 @@ pub enum Write {
     /// `parcel.version`, and bumps the version. Identity fields (number, merchant, recipient, size)
     /// never change after announce.
     UpdateParcel(Parcel),
+    /// Replaces a parcel's pickup code and QR token digests (a lost code re-issued); `Duplicate`
+    /// (`pickup_code`) if another parcel waiting at the point has that code.
+    SetPickupSecrets {
+        parcel_id: ParcelId,
+        secrets: PickupSecretDigests,
+    },
     /// Stores the compartment's state if its stored version is still `compartment.version`.
     UpdateCompartment(Compartment),
     /// Stores the point's shelf occupancy if its stored version is still `point.version`.
@@ -347,6 +400,11 @@ pub enum Write {
         expected_version: Option<i64>,
     },
     InsertApiKey(ApiKey),
+    /// Revokes a key at `at`; `Conflict` if it is revoked already.
+    RevokeApiKey {
+        id: ApiKeyId,
+        at: Timestamp,
+    },
     InsertDropOffSession(DropOffSession),
     /// Stores the session's closing if its stored version is still `session.version`.
     UpdateDropOffSession(DropOffSession),
@@ -415,6 +473,9 @@ pub struct ParcelFilter {
     pub merchant_id: Option<MerchantId>,
     pub point_id: Option<PointId>,
     pub state: Option<ParcelState>,
+    /// Only the parcels a carrier handles, as `Caller::can_see` says: handed to it, or of a network it
+    /// serves when the merchant named no carrier.
+    pub carrier_id: Option<CarrierId>,
 }
 
 #[async_trait]
@@ -427,6 +488,9 @@ pub trait Store: Send + Sync + 'static {
     async fn network(&self, id: NetworkId) -> StoreResult<Option<Network>>;
     async fn networks(&self, page: Page<NetworkId>) -> StoreResult<Vec<Network>>;
     async fn merchant(&self, id: MerchantId) -> StoreResult<Option<Merchant>>;
+    /// A carrier with the networks it serves.
+    async fn carrier(&self, id: CarrierId) -> StoreResult<Option<Carrier>>;
+    async fn carriers(&self, page: Page<CarrierId>) -> StoreResult<Vec<Carrier>>;
     async fn point(&self, id: PointId) -> StoreResult<Option<PickupPoint>>;
     async fn points(&self, network_id: Option<NetworkId>, page: Page<PointId>) -> StoreResult<Vec<PickupPoint>>;
     async fn count_points(&self) -> StoreResult<u64>;
@@ -486,7 +550,9 @@ pub trait Store: Send + Sync + 'static {
     async fn compartment(&self, id: CompartmentId) -> StoreResult<Option<Compartment>>;
 
     async fn parcel(&self, id: ParcelId) -> StoreResult<Option<Parcel>>;
-    async fn parcel_by_number(&self, number: &ParcelNumber) -> StoreResult<Option<Parcel>>;
+    /// The parcels with this number (unique per merchant: several merchants may use one number), at most
+    /// `limit`.
+    async fn parcels_by_number(&self, number: &ParcelNumber, limit: u32) -> StoreResult<Vec<Parcel>>;
     /// The parcel waiting at `point_id` whose pickup code has this digest.
     async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>>;
     async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>>;
@@ -507,7 +573,12 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox(&self, after: Option<OutboxId>, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
 
     async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>>;
+    /// The key with this digest, unless revoked.
     async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiKey>>;
+    /// A key by its id, revoked or not.
+    async fn api_key(&self, id: ApiKeyId) -> StoreResult<Option<ApiKey>>;
+    /// Every key, revoked ones too, in creation order.
+    async fn api_keys(&self, page: Page<ApiKeyId>) -> StoreResult<Vec<ApiKey>>;
     /// Every key of a role that is not revoked, oldest first (courier codes are derived per carrier key).
     async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>>;
 

@@ -1,8 +1,8 @@
-//! Use cases that build the network: networks, merchants, pickup points with their compartments, API
-//! keys; and the reads that go with them.
+//! Use cases that build the network: networks, merchants, carriers, pickup points with their
+//! compartments; and the reads that go with them. API keys are in `keys.rs`.
 
 use relais_domain::compartment::Compartment;
-use relais_domain::ids::{MerchantId, NetworkId, PointId};
+use relais_domain::ids::{CarrierId, NetworkId, PointId};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{ParseError, SizeClass, parse_text};
@@ -10,19 +10,11 @@ use relais_registry::diff::ChangeKind;
 use relais_registry::{Compartments, PointValidator};
 
 use crate::App;
-use crate::auth::{ApiKey, Caller, Permission, Role};
+use crate::auth::{Caller, Permission, Role};
 use crate::error::AppError;
-use crate::ports::{Merchant, Page, PointChange, Write};
-use crate::secrets::new_api_key;
+use crate::ports::{Carrier, Merchant, Page, PointChange, Write};
 
 pub use relais_registry::{NewCompartment, NewPoint};
-
-/// An API key as created: the secret is here and nowhere else, ever.
-#[derive(Debug, Clone)]
-pub struct IssuedApiKey {
-    pub key: ApiKey,
-    pub secret: String,
-}
 
 impl App {
     pub async fn create_network(&self, caller: &Caller, name: &str, rules: NetworkRules) -> Result<Network, AppError> {
@@ -81,61 +73,68 @@ impl App {
             .collect()
     }
 
-    /// Issues an API key. Merchant keys name their merchant, locker device keys their point.
-    pub async fn create_api_key(
+    /// Creates a carrier serving `networks` (the parcels of those networks whose merchant named no
+    /// carrier); its keys are created with `carrier_id`.
+    pub async fn create_carrier(
         &self,
         caller: &Caller,
-        role: Role,
-        merchant_id: Option<MerchantId>,
-        point_id: Option<PointId>,
-        label: &str,
-    ) -> Result<IssuedApiKey, AppError> {
+        name: &str,
+        networks: &[NetworkId],
+    ) -> Result<Carrier, AppError> {
         caller.require(Permission::ManageNetwork)?;
-        match (role, merchant_id, point_id) {
-            (Role::Merchant, Some(merchant_id), None) => {
-                if self.store.merchant(merchant_id).await?.is_none() {
-                    return Err(AppError::not_found("merchant", merchant_id));
-                }
-            }
-            (Role::LockerDevice, None, Some(point_id)) => {
-                self.load_point(point_id).await?;
-            }
-            (Role::Operator | Role::Carrier, None, None) => {}
-            (Role::Merchant, _, _) => {
-                return Err(ParseError::new("merchant_id", "a merchant key needs merchant_id and no point_id").into());
-            }
-            (Role::LockerDevice, _, _) => {
-                return Err(ParseError::new("point_id", "a locker device key needs point_id and no merchant_id").into());
-            }
-            (Role::Operator | Role::Carrier, _, _) => {
-                return Err(ParseError::new("role", "operator and carrier keys take no merchant_id or point_id").into());
-            }
-        }
-        let secret = new_api_key(role, self.random.as_ref());
-        let key = ApiKey {
-            id: self.new_id(),
-            role,
-            merchant_id,
-            point_id,
-            label: parse_text("label", label, ApiKey::LABEL_LENGTH_MAX)?,
-            digest: self.secrets.api_key_digest(&secret),
-            created_at: self.now(),
-        };
-        self.insert(Write::InsertApiKey(key.clone())).await?;
-        Ok(IssuedApiKey { key, secret })
+        let networks = self.known_networks(networks).await?;
+        let name = parse_text("name", name, Carrier::NAME_LENGTH_MAX)?;
+        let carrier = Carrier { id: self.new_id(), name, networks, created_at: self.now() };
+        self.insert(Write::InsertCarrier(carrier.clone())).await?;
+        Ok(carrier)
     }
 
-    /// The caller behind an API key secret, or `unauthorized`.
-    pub async fn authenticate(&self, secret: &str) -> Result<Caller, AppError> {
-        let digest = self.secrets.api_key_digest(secret.trim());
-        match self.store.api_key_by_digest(&digest).await? {
-            Some(key) => Ok(Caller::from_key(&key)),
-            None => Err(AppError::Unauthorized),
+    /// Replaces the networks a carrier serves.
+    pub async fn set_carrier_networks(
+        &self,
+        caller: &Caller,
+        carrier_id: CarrierId,
+        networks: &[NetworkId],
+    ) -> Result<Carrier, AppError> {
+        caller.require(Permission::ManageNetwork)?;
+        let carrier = self.load_carrier(carrier_id).await?;
+        let networks = self.known_networks(networks).await?;
+        self.insert(Write::SetCarrierNetworks { carrier_id, networks: networks.clone() }).await?;
+        Ok(Carrier { networks, ..carrier })
+    }
+
+    pub async fn carrier(&self, caller: &Caller, carrier_id: CarrierId) -> Result<Carrier, AppError> {
+        match caller.role {
+            // A carrier reads its own record; operators any.
+            Role::Carrier if caller.carrier_id == Some(carrier_id) => {}
+            _ => caller.require(Permission::ManageNetwork)?,
         }
+        self.load_carrier(carrier_id).await
+    }
+
+    pub async fn carriers(&self, caller: &Caller, page: Page<CarrierId>) -> Result<Vec<Carrier>, AppError> {
+        caller.require(Permission::ManageNetwork)?;
+        Ok(self.store.carriers(Page { limit: self.page_limit(Some(page.limit))?, ..page }).await?)
+    }
+
+    /// The networks named, each checked to exist, without repeats.
+    async fn known_networks(&self, networks: &[NetworkId]) -> Result<Vec<NetworkId>, AppError> {
+        if networks.len() > Carrier::NETWORKS_MAX {
+            let problem = format!("at most {} networks", Carrier::NETWORKS_MAX);
+            return Err(ParseError::new("network_ids", problem).into());
+        }
+        let mut known: Vec<NetworkId> = Vec::with_capacity(networks.len());
+        for network_id in networks {
+            self.load_rules(*network_id).await?;
+            if !known.contains(network_id) {
+                known.push(*network_id);
+            }
+        }
+        Ok(known)
     }
 
     /// A command that writes one new row.
-    async fn insert(&self, write: Write) -> Result<(), AppError> {
+    pub(crate) async fn insert(&self, write: Write) -> Result<(), AppError> {
         self.run(|| async {
             let mut tx = self.tx();
             tx.write(write.clone());
@@ -143,7 +142,6 @@ impl App {
         })
         .await
     }
-
     pub async fn network(&self, caller: &Caller, id: NetworkId) -> Result<Network, AppError> {
         caller.require(Permission::ReadNetwork)?;
         self.store.network(id).await?.ok_or_else(|| AppError::not_found("network", id))

@@ -194,6 +194,17 @@ impl Compartment {
         self.named().into_iter().chain(self.sharers.iter().copied()).collect()
     }
 
+    /// The parcels behind the door now: none while it is only reserved for one on its way.
+    pub fn inside(&self) -> Vec<ParcelId> {
+        match self.state {
+            CompartmentState::Occupied { .. } => self.holders(),
+            CompartmentState::Available
+            | CompartmentState::Reserved { .. }
+            | CompartmentState::OutOfService
+            | CompartmentState::Disabled => Vec::new(),
+        }
+    }
+
     /// Whether another parcel may join the ones in it: occupied, and the door without fault.
     pub fn takes_sharers(&self) -> bool {
         self.fault.is_none() && matches!(self.state, CompartmentState::Occupied { .. })
@@ -533,10 +544,12 @@ mod tests {
         assert!(free.share(second).is_err(), "only an occupied compartment is shared");
         let held = free.reserve(first, at(12), at(10)).unwrap();
         assert!(held.share(second).is_err(), "nor one still waiting for its first parcel");
+        assert_eq!((held.holders(), held.inside()), (vec![first], vec![]), "reserved: held for it, nothing inside");
         let occupied = held.occupy(first, at(10)).unwrap();
         assert!(occupied.share(first).is_err(), "a parcel is in it once");
         let shared = occupied.share(second).unwrap().share(third).unwrap();
         assert_eq!(shared.holders(), vec![first, second, third]);
+        assert_eq!(shared.inside(), shared.holders());
         assert!(!shared.is_free(at(20)));
         assert_eq!(shared.occupy(second, at(10)).unwrap(), shared, "a sharer's door closed: nothing changes");
         assert!(shared.occupy(id(103), at(10)).is_err());

@@ -95,6 +95,7 @@ pub enum EventMarker {}
 pub enum ApiKeyMarker {}
 pub enum OutboxMarker {}
 pub enum ImportMarker {}
+pub enum CarrierMarker {}
 
 pub type NetworkId = Id<crate::network::Network>;
 pub type PointId = Id<crate::point::PickupPoint>;
@@ -105,5 +106,6 @@ pub type EventId = Id<EventMarker>;
 pub type ApiKeyId = Id<ApiKeyMarker>;
 pub type OutboxId = Id<OutboxMarker>;
 pub type ImportId = Id<ImportMarker>;
+pub type CarrierId = Id<CarrierMarker>;
 pub type DropOffSessionId = Id<crate::dropoff::DropOffSession>;
 pub type CommandId = Id<crate::dropoff::DoorCommand>;

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::Timestamp;
-use crate::ids::{CompartmentId, MerchantId, NetworkId, ParcelId, PointId};
+use crate::ids::{CarrierId, CompartmentId, MerchantId, NetworkId, ParcelId, PointId};
 use crate::network::NetworkRules;
 use crate::value::{Dimensions, Email, ParcelNumber, Phone, Weight};
 
@@ -232,10 +232,13 @@ pub enum EventKind {
     Moved,
     /// The chosen point had no room: the parcel goes to a nearby point for a business day (overflow).
     Relocated,
+    /// The recipient lost their code: a new code and QR token replaced the old ones (the state does not
+    /// change).
+    CodeReissued,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::Announced,
         EventKind::InTransit,
         EventKind::Deposited,
@@ -251,6 +254,7 @@ impl EventKind {
         EventKind::Reminded,
         EventKind::Moved,
         EventKind::Relocated,
+        EventKind::CodeReissued,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -270,6 +274,7 @@ impl EventKind {
             EventKind::Reminded => "reminded",
             EventKind::Moved => "moved",
             EventKind::Relocated => "relocated",
+            EventKind::CodeReissued => "code_reissued",
         }
     }
 
@@ -326,6 +331,9 @@ pub struct Parcel {
     pub id: ParcelId,
     pub number: ParcelNumber,
     pub merchant_id: MerchantId,
+    /// The carrier the merchant handed it to, when it named one; otherwise the carriers serving the
+    /// network handle it.
+    pub carrier_id: Option<CarrierId>,
     pub network_id: NetworkId,
     pub point_id: PointId,
     pub recipient: Recipient,
@@ -372,6 +380,7 @@ pub struct NewParcel {
     pub id: ParcelId,
     pub number: ParcelNumber,
     pub merchant_id: MerchantId,
+    pub carrier_id: Option<CarrierId>,
     pub network_id: NetworkId,
     pub point_id: PointId,
     pub recipient: Recipient,
@@ -397,6 +406,7 @@ pub enum Action {
     Remind,
     Move,
     Relocate,
+    ReissueCode,
 }
 
 impl Action {
@@ -416,6 +426,7 @@ impl Action {
             Action::Remind => "remind",
             Action::Move => "move",
             Action::Relocate => "relocate",
+            Action::ReissueCode => "reissue_code",
         }
     }
 }
@@ -510,6 +521,7 @@ impl Parcel {
             id: new.id,
             number: new.number,
             merchant_id: new.merchant_id,
+            carrier_id: new.carrier_id,
             network_id: new.network_id,
             point_id: new.point_id,
             recipient: new.recipient,
@@ -655,6 +667,22 @@ impl Parcel {
         // The reminders start over for the new deadline.
         transition.parcel.next_reminder_at =
             next_reminder(deadline + rules.extension(), &rules.reminder_offsets_hours, now);
+        Ok(transition)
+    }
+
+    /// Replaces a lost pickup code and QR token with new ones while the parcel's code is live (the state
+    /// does not change; the old secrets open nothing any more).
+    pub fn reissue_code(
+        &self,
+        secrets: PickupSecretDigests,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Transition, TransitionError> {
+        if !self.state.holds_live_code() {
+            return Err(self.invalid(Action::ReissueCode));
+        }
+        let mut transition = self.moved(self.state, EventKind::CodeReissued, actor, None, now);
+        transition.parcel.secrets = secrets;
         Ok(transition)
     }
 
@@ -922,6 +950,7 @@ mod tests {
             id: Id::from_parts(1, [1; 10]),
             number: ParcelNumber::parse("EW112720413FR").unwrap(),
             merchant_id: Id::from_parts(1, [2; 10]),
+            carrier_id: None,
             network_id: Id::from_parts(1, [3; 10]),
             point_id: Id::from_parts(1, [4; 10]),
             recipient: Recipient { name: "Ana".into(), phone: None, email: None },
@@ -943,6 +972,27 @@ mod tests {
         }
         p.state = state;
         p
+    }
+
+    #[test]
+    fn a_lost_code_is_reissued_only_while_it_is_live() {
+        let secrets = PickupSecretDigests { code: [9; 32], qr: [8; 32] };
+        for state in ParcelState::ALL {
+            let parcel = Parcel { state, ..announced() };
+            match parcel.reissue_code(secrets.clone(), Actor::system(), t(1)) {
+                Ok(reissued) => {
+                    assert!(state.holds_live_code(), "{state:?}");
+                    assert_eq!(reissued.parcel.state, state, "the state does not change");
+                    assert!(reissued.parcel.secrets == secrets, "the new digests replace the old");
+                    assert_eq!(reissued.event.kind, EventKind::CodeReissued);
+                    assert_eq!((reissued.event.from, reissued.event.to), (Some(state), state));
+                }
+                Err(refusal) => {
+                    assert!(!state.holds_live_code(), "{state:?}");
+                    assert_eq!(refusal, TransitionError::Invalid { action: Action::ReissueCode, from: state });
+                }
+            }
+        }
     }
 
     #[test]

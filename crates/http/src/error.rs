@@ -5,7 +5,8 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use relais_app::AppError;
 use relais_domain::parcel::{ExtensionRefusal, TransitionError};
@@ -36,11 +37,17 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Value,
+    /// Seconds to wait, sent as `Retry-After` (a `429`).
+    pub retry_after: Option<u64>,
 }
+
+/// Longest text of the input an error repeats (a value in a message, a string in `details`): enough
+/// to recognise it, not a way to make the API echo a 60 KB body.
+pub const ECHO_CHARS_MAX: usize = 200;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), details: json!({}) }
+        ApiError { status, code, message: message.into(), details: json!({}), retry_after: None }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -52,9 +59,14 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /openapi.json for the API")
     }
 
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
     /// The body of the envelope, for a response that reports several outcomes (a manifest).
     pub fn body(self) -> ErrorBody {
-        ErrorBody { code: self.code, message: self.message, details: self.details }
+        ErrorBody { code: self.code, message: clip(&self.message), details: clip_strings(self.details) }
     }
 
     pub fn validation(field: &str, problem: &str) -> Self {
@@ -68,8 +80,12 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
-        let body = ErrorEnvelope { error: ErrorBody { code: self.code, message: self.message, details: self.details } };
-        (self.status, Json(body)).into_response()
+        let (status, retry_after) = (self.status, self.retry_after);
+        let mut response = (status, Json(ErrorEnvelope { error: self.body() })).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -90,15 +106,19 @@ impl From<AppError> for ApiError {
             AppError::NotFound { entity, id } => (StatusCode::NOT_FOUND, json!({"entity": entity, "id": id})),
             AppError::InvalidTransition(t) => (StatusCode::CONFLICT, transition_details(t)),
             AppError::NoFittingCompartment(reason) => (StatusCode::CONFLICT, json!({"reason": reason.as_str()})),
-            AppError::RateLimited { until } => {
-                (StatusCode::TOO_MANY_REQUESTS, json!({"retry_after": until.to_rfc3339()}))
-            }
+            AppError::RateLimited { what, until, retry_after_seconds } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({
+                    "what": what.code(),
+                    "retry_after": until.to_rfc3339(),
+                    "retry_after_seconds": retry_after_seconds,
+                }),
+            ),
             AppError::InvalidPickupCode => (StatusCode::FORBIDDEN, json!({})),
             AppError::InvalidCourierCode => (StatusCode::FORBIDDEN, json!({})),
             AppError::IdentityMismatch => (StatusCode::FORBIDDEN, json!({})),
             AppError::SessionClosed { closed_at } => (StatusCode::CONFLICT, json!({"closed_at": closed_at})),
             AppError::DoorNotOpen { label } => (StatusCode::CONFLICT, json!({"door": label})),
-            AppError::WrongPoint { point_id } => (StatusCode::CONFLICT, json!({"point_id": point_id})),
             AppError::NotAssigned { state } => (StatusCode::CONFLICT, json!({"state": state})),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({})),
             AppError::Forbidden { role } => (StatusCode::FORBIDDEN, json!({"role": role.as_str()})),
@@ -112,7 +132,29 @@ impl From<AppError> for ApiError {
             AppError::Store(_) => "the database is unavailable; retry later".to_owned(),
             _ => message,
         };
-        ApiError { status, code, message, details }
+        let retry_after = match &error {
+            AppError::RateLimited { retry_after_seconds, .. } => Some(*retry_after_seconds),
+            _ => None,
+        };
+        ApiError { status, code, message, details, retry_after }
+    }
+}
+
+/// `text` cut to [`ECHO_CHARS_MAX`] characters, saying it was cut.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(ECHO_CHARS_MAX) {
+        Some((end, _)) => format!("{}… (cut)", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// Every string in `details` clipped like a message.
+fn clip_strings(value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(clip(&text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(clip_strings).collect()),
+        Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, clip_strings(v))).collect()),
+        other => other,
     }
 }
 

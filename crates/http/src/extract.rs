@@ -2,7 +2,7 @@
 //! body, a query string, an id in the path.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Query, Request};
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
@@ -14,7 +14,8 @@ use serde_json::json;
 use crate::HttpState;
 use crate::error::ApiError;
 
-/// The authenticated caller: `Authorization: Bearer <key>` (or `X-Api-Key: <key>`).
+/// The authenticated caller: `Authorization: Bearer <key>` (or `X-Api-Key: <key>`), whose role the
+/// route's document entry lists (else `403 forbidden`, before the body is read).
 pub struct Auth(pub Caller);
 
 impl FromRequestParts<HttpState> for Auth {
@@ -30,7 +31,13 @@ impl FromRequestParts<HttpState> for Auth {
         let Some(key) = key.filter(|k| !k.trim().is_empty() && k.len() <= 256) else {
             return Err(AppError::Unauthorized.into());
         };
-        Ok(Auth(state.app.authenticate(key).await?))
+        let caller = state.app.authenticate(key).await?;
+        if let Some(route) = parts.extensions.get::<MatchedPath>()
+            && !state.roles.admits(&parts.method, route.as_str(), caller.role)
+        {
+            return Err(AppError::Forbidden { role: caller.role }.into());
+        }
+        Ok(Auth(caller))
     }
 }
 

@@ -12,20 +12,33 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::HttpState;
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::ApiError;
 use crate::extract::{Auth, QueryParams};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct KpiParams {
     /// First UTC day of deposit, `YYYY-MM-DD`.
+    #[param(format = Date, example = "2026-11-01")]
     pub from: String,
-    /// Last UTC day of deposit, included.
+    /// Last UTC day of deposit, included; a period covers at most 366 days.
+    #[param(format = Date, example = "2026-11-30")]
     pub to: String,
     pub point_id: Option<Uuid>,
     pub network_id: Option<Uuid>,
     /// `json` (default) or `csv`.
+    #[param(value_type = Option<KpiFormat>)]
     pub format: Option<String>,
+}
+
+/// How the figures are wanted (documents the `format` parameter, which the handler reads itself to name
+/// the field at fault).
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KpiFormat {
+    Json,
+    Csv,
 }
 
 /// Counts and rates of a cohort; a rate is absent when its denominator is zero.
@@ -116,8 +129,11 @@ fn day(field: &'static str, text: &str) -> Result<NaiveDate, ParseError> {
         .map_err(|_| ParseError::new(field, format!("{text:?} is not a date (YYYY-MM-DD)")))
 }
 
-#[utoipa::path(get, path = "/v1/kpis", tag = "kpis", params(KpiParams), security(("api_key" = [])),
-    responses((status = 200, body = KpiReportView), (status = 422, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/kpis", tag = "operations", params(KpiParams), security(("api_key" = ["operator"])),
+    responses((status = 200, description = "The figures, as JSON or (`format=csv`) a spreadsheet.",
+        content((KpiReportView = "application/json"), (String = "text/csv")))))]
+/// The network's KPIs over the parcels deposited between two days (pickup rates, occupancy, deposit
+/// errors, hardware incidents, handling time), per point and day and in total; JSON or CSV.
 pub async fn kpis(
     State(state): State<HttpState>,
     Auth(caller): Auth,

@@ -1,36 +1,44 @@
-//! The relais JSON API: routes, middleware (body limit, request ids, tracing, metrics), the OpenAPI
-//! document at `/openapi.json` with browsable docs at `/docs`, and the error envelope.
-//! Handlers hold no rules and no SQL: each calls one use case of `relais-app`.
+//! The relais JSON API: routes gathered with their OpenAPI entries (`doc`), middleware (body limit,
+//! request ids, the request log, metrics), the document at `/openapi.json` with browsable docs at
+//! `/docs`, and the error envelope. Handlers hold no rules and no SQL: each calls one use case of
+//! `relais-app`. The modules follow the capabilities: `operations`, `network`, `parcels`, `counter`,
+//! `lockers`, `device`, `points`, `kpis`, `recipients` and `widget`.
 
 pub mod counter;
+pub mod device;
+pub mod doc;
 pub mod error;
 pub mod extract;
-pub mod handlers;
 pub mod kpis;
 pub mod limiter;
 pub mod lockers;
+pub mod names;
+pub mod network;
+pub mod operations;
+pub mod parcels;
 pub mod points;
 pub mod recipients;
 pub mod widget;
 pub mod wire;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use relais_app::App;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use serde_json::Value;
+use tower_http::request_id::{MakeRequestId, MakeRequestUuid};
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::doc::{ApiDoc, RoleGate};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +47,8 @@ pub struct HttpConfig {
     pub request_body_bytes_max: usize,
     /// Largest point file `POST /v1/networks/{id}/imports` accepts (a 200,000-point file is ~40 MB).
     pub import_body_bytes_max: usize,
-    /// Requests per minute one client address may make to the widget's public search (0: no limit).
+    /// Requests per minute one client address may make to the public routes (widget search, recipient
+    /// pages); 0: no limit.
     pub widget_requests_per_minute: u32,
 }
 
@@ -58,46 +67,9 @@ pub struct HttpState {
     pub app: App,
     metrics: PrometheusHandle,
     /// Requests per client address on the public routes.
-    pub public_limiter: std::sync::Arc<limiter::Limiter>,
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "relais API", description = "Pickup points, lockers and the parcels that go through them. \
-        Authenticate with `Authorization: Bearer <API key>`. Errors are `{\"error\": {\"code\", \"message\", \"details\"}}` \
-        with the stable codes of docs/api/errors.md."),
-    paths(
-        handlers::healthz, handlers::readyz, handlers::me,
-        handlers::create_network, handlers::list_networks, handlers::get_network, handlers::create_merchant,
-        handlers::create_point, handlers::list_points, handlers::get_point, handlers::create_api_key,
-        handlers::announce, handlers::list_parcels, handlers::get_parcel, handlers::parcel_events, handlers::scan,
-        handlers::deposit, handlers::pickup_at_point, handlers::pickup_parcel, handlers::extend,
-        handlers::collect_return, handlers::return_to_sender, handlers::cancel, handlers::report_incident, handlers::force_expiry,
-        handlers::sweep, handlers::counter_scan_in, handlers::counter_hand_over,
-        points::search, points::check, points::same_place, points::history, points::import, points::list_imports,
-        points::occupancy, widget::points, kpis::kpis,
-        lockers::signing_key, lockers::courier_code, lockers::open_session, lockers::get_session, lockers::scan,
-        lockers::refuse, lockers::close_session, lockers::receipt, lockers::heartbeat, lockers::door_commands,
-        lockers::door_event, lockers::offline_collection, lockers::open_door, lockers::repair_door,
-        lockers::device_status, lockers::audit, lockers::open_return_session, lockers::return_list,
-        lockers::move_parcel, lockers::relocate,
-    ),
-    modifiers(&ApiKeyScheme),
-)]
-pub struct ApiDoc;
-
-struct ApiKeyScheme;
-
-impl utoipa::Modify for ApiKeyScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("rk_<role>_<hex>").build(),
-            ),
-        );
-    }
+    pub public_limiter: Arc<limiter::Limiter>,
+    /// Who may call each keyed route, from the document.
+    pub roles: Arc<RoleGate>,
 }
 
 /// The process-wide Prometheus recorder (the `metrics` facade has one global recorder).
@@ -114,94 +86,148 @@ fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
+/// Every route with its document entry. A route is added here and nowhere else, so the document lists
+/// every route the router answers (`/docs` and `/openapi.json` aside).
+fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
+    let (schemas, paths, import) = routes!(points::import);
+    let import = (schemas, paths, import.layer(DefaultBodyLimit::max(config.import_body_bytes_max)));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(operations::healthz))
+        .routes(routes!(operations::readyz))
+        .routes(routes!(operations::metrics))
+        .routes(routes!(operations::me))
+        .routes(routes!(operations::sweep))
+        .routes(routes!(operations::audit))
+        .routes(routes!(kpis::kpis))
+        .routes(routes!(network::create_network, network::list_networks))
+        .routes(routes!(network::get_network))
+        .routes(routes!(network::create_merchant))
+        .routes(routes!(network::create_carrier, network::list_carriers))
+        .routes(routes!(network::get_carrier))
+        .routes(routes!(network::set_carrier_networks))
+        .routes(routes!(network::create_point, network::list_points))
+        .routes(routes!(network::get_point))
+        .routes(routes!(network::create_api_key, network::list_api_keys))
+        .routes(routes!(network::revoke_api_key))
+        .routes(routes!(network::rotate_api_key))
+        .routes(routes!(parcels::announce, parcels::list_parcels))
+        .routes(routes!(parcels::get_parcel))
+        .routes(routes!(parcels::parcel_events))
+        .routes(routes!(parcels::scan))
+        .routes(routes!(parcels::deposit))
+        .routes(routes!(parcels::pickup_parcel))
+        .routes(routes!(parcels::pickup_at_point))
+        .routes(routes!(parcels::extend))
+        .routes(routes!(parcels::reissue_code))
+        .routes(routes!(parcels::collect_return))
+        .routes(routes!(parcels::return_to_sender))
+        .routes(routes!(parcels::cancel))
+        .routes(routes!(parcels::report_incident))
+        .routes(routes!(parcels::force_expiry))
+        .routes(routes!(parcels::move_parcel))
+        .routes(routes!(parcels::relocate))
+        .routes(routes!(counter::scan_in))
+        .routes(routes!(counter::hand_over))
+        .routes(routes!(counter::page))
+        .routes(routes!(counter::script))
+        .routes(routes!(counter::style))
+        .routes(routes!(lockers::signing_key))
+        .routes(routes!(lockers::courier_code))
+        .routes(routes!(lockers::open_session))
+        .routes(routes!(lockers::get_session))
+        .routes(routes!(lockers::scan))
+        .routes(routes!(lockers::refuse))
+        .routes(routes!(lockers::close_session))
+        .routes(routes!(lockers::receipt))
+        .routes(routes!(lockers::open_return_session))
+        .routes(routes!(lockers::return_list))
+        .routes(routes!(lockers::open_door))
+        .routes(routes!(lockers::repair_door))
+        .routes(routes!(lockers::device_status))
+        .routes(routes!(device::heartbeat))
+        .routes(routes!(device::door_commands))
+        .routes(routes!(device::door_event))
+        .routes(routes!(device::offline_collection))
+        .routes(routes!(points::search))
+        .routes(routes!(points::check))
+        .routes(routes!(points::same_place))
+        .routes(routes!(points::history))
+        .routes(routes!(points::occupancy))
+        .routes(import)
+        .routes(routes!(points::list_imports))
+        .routes(routes!(recipients::page))
+        .routes(routes!(recipients::extend))
+        .routes(routes!(widget::picker))
+        .routes(routes!(widget::loader_js))
+        .routes(routes!(widget::picker_js))
+        .routes(routes!(widget::picker_css))
+        .routes(routes!(widget::demo))
+        .routes(routes!(widget::demo_js))
+        .routes(routes!(widget::points))
+}
+
+/// The API's OpenAPI document, as `/openapi.json` serves it.
+pub fn openapi() -> Value {
+    let (_, openapi) = routes(&HttpConfig::default()).split_for_parts();
+    doc::complete(openapi)
+}
+
 /// The whole API as an axum router.
 pub fn router(app: App, config: HttpConfig) -> Router {
-    let public_limiter = std::sync::Arc::new(limiter::Limiter::new(config.widget_requests_per_minute));
-    let state = HttpState { app, metrics: prometheus(), public_limiter };
-    let api = Router::new()
-        .route("/healthz", get(handlers::healthz))
-        .route("/readyz", get(handlers::readyz))
-        .route("/metrics", get(render_metrics))
-        .route("/v1/networks", post(handlers::create_network).get(handlers::list_networks))
-        .route("/v1/networks/{id}", get(handlers::get_network))
-        .route("/v1/merchants", post(handlers::create_merchant))
-        .route("/v1/points", post(handlers::create_point).get(handlers::list_points))
-        .route("/v1/points/search", get(points::search))
-        .route("/v1/points/{id}", get(handlers::get_point))
-        .route("/v1/points/{id}/check", get(points::check))
-        .route("/v1/points/{id}/same-place", get(points::same_place))
-        .route("/v1/points/{id}/history", get(points::history))
-        .route("/v1/points/{id}/occupancy", get(points::occupancy))
-        .route(
-            "/v1/networks/{id}/imports",
-            post(points::import).layer(DefaultBodyLimit::max(config.import_body_bytes_max)).get(points::list_imports),
-        )
-        .route("/v1/points/{id}/pickups", post(handlers::pickup_at_point))
-        .route("/v1/points/{id}/scan-in", post(handlers::counter_scan_in))
-        .route("/v1/points/{id}/hand-overs", post(handlers::counter_hand_over))
-        .route("/v1/signing-key", get(lockers::signing_key))
-        .route("/v1/points/{id}/courier-code", get(lockers::courier_code))
-        .route("/v1/points/{id}/drop-off-sessions", post(lockers::open_session))
-        .route("/v1/drop-off-sessions/{id}", get(lockers::get_session))
-        .route("/v1/points/{id}/return-sessions", post(lockers::open_return_session))
-        .route("/v1/points/{id}/return-list", get(lockers::return_list))
-        .route("/v1/drop-off-sessions/{id}/scans", post(lockers::scan))
-        .route("/v1/drop-off-sessions/{id}/refusals", post(lockers::refuse))
-        .route("/v1/drop-off-sessions/{id}/close", post(lockers::close_session))
-        .route("/v1/drop-off-sessions/{id}/receipt", get(lockers::receipt))
-        .route("/v1/points/{id}/heartbeat", post(lockers::heartbeat))
-        .route("/v1/points/{id}/door-commands", get(lockers::door_commands))
-        .route("/v1/points/{id}/doors/{door}/events", post(lockers::door_event))
-        .route("/v1/points/{id}/doors/{door}/open", post(lockers::open_door))
-        .route("/v1/points/{id}/doors/{door}/repair", post(lockers::repair_door))
-        .route("/v1/points/{id}/offline-collections", post(lockers::offline_collection))
-        .route("/v1/points/{id}/device", get(lockers::device_status))
-        .route("/v1/audit", get(lockers::audit))
-        .route("/v1/api-keys", post(handlers::create_api_key))
-        .route("/v1/parcels", post(handlers::announce).get(handlers::list_parcels))
-        .route("/v1/parcels/{id}", get(handlers::get_parcel))
-        .route("/v1/parcels/{id}/events", get(handlers::parcel_events))
-        .route("/v1/parcels/{id}/scan", post(handlers::scan))
-        .route("/v1/parcels/{id}/deposit", post(handlers::deposit))
-        .route("/v1/parcels/{id}/pickup", post(handlers::pickup_parcel))
-        .route("/v1/parcels/{id}/extend", post(handlers::extend))
-        .route("/v1/parcels/{id}/return-collection", post(handlers::collect_return))
-        .route("/v1/parcels/{id}/return-to-sender", post(handlers::return_to_sender))
-        .route("/v1/parcels/{id}/cancel", post(handlers::cancel))
-        .route("/v1/parcels/{id}/incidents", post(handlers::report_incident))
-        .route("/v1/parcels/{id}/force-expiry", post(handlers::force_expiry))
-        .route("/v1/parcels/{id}/move", post(lockers::move_parcel))
-        .route("/v1/parcels/{id}/relocate", post(lockers::relocate))
-        .route("/v1/jobs/sweep", post(handlers::sweep))
-        .route("/v1/kpis", get(kpis::kpis))
-        .route("/r/{token}", get(recipients::page))
-        .route("/r/{token}/extend", post(recipients::extend))
-        .route("/counter", get(counter::page))
-        .route("/counter/app.js", get(counter::script))
-        .route("/counter/counter.css", get(counter::style))
-        .route("/v1/me", get(handlers::me))
-        .route("/widget", get(widget::picker))
-        .route("/widget.js", get(widget::loader_js))
-        .route("/widget/app.js", get(widget::picker_js))
-        .route("/widget/widget.css", get(widget::picker_css))
-        .route("/widget/demo", get(widget::demo))
-        .route("/widget/demo.js", get(widget::demo_js))
-        .route("/widget/points", get(widget::points))
-        .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found)
-        .with_state(state);
+    let (api, openapi) = routes(&config).split_for_parts();
+    let document = doc::complete(openapi);
+    let roles = Arc::new(RoleGate::from_doc(&document));
+    let public_limiter = Arc::new(limiter::Limiter::new(config.widget_requests_per_minute));
+    let state = HttpState { app, metrics: prometheus(), public_limiter, roles };
+    // Swagger UI reads the completed document; it is the same JSON `/openapi.json` serves.
+    let served: utoipa::openapi::OpenApi = serde_json::from_value(document).unwrap_or_else(|_| ApiDoc::openapi());
+    let api = api.method_not_allowed_fallback(method_not_allowed).fallback(not_found).with_state(state);
     Router::new()
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", served))
         .merge(api)
         .layer(DefaultBodyLimit::max(config.request_body_bytes_max))
-        .layer(middleware::from_fn(track_metrics))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            let path = logged_path(request.uri().path());
-            tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id)
-        }))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(observe))
+}
+
+/// Longest `X-Request-Id` kept from a client; a longer one, or one with other characters than letters,
+/// digits and `-_.:`, is replaced (it goes into every log line of the request).
+pub const REQUEST_ID_LENGTH_MAX: usize = 64;
+
+/// The request id a client sent, if it is safe to log and echo.
+fn client_request_id(value: &HeaderValue) -> Option<&str> {
+    let id = value.to_str().ok()?;
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    (!id.is_empty() && id.len() <= REQUEST_ID_LENGTH_MAX && id.chars().all(safe)).then_some(id)
+}
+
+/// What every request goes through: an `X-Request-Id` (the client's if it is safe, else a new one) on
+/// the request, its response and its log lines; one log line per request (method, path without
+/// secrets, status, duration); and the Prometheus counters and latency per route template (not per
+/// concrete path: ids would explode the number of series).
+async fn observe(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let kept = request.headers().get("x-request-id").filter(|v| client_request_id(v).is_some()).cloned();
+    let header_value = kept
+        .or_else(|| MakeRequestUuid.make_request_id(&request).map(|id| id.header_value().clone()))
+        .unwrap_or_else(|| HeaderValue::from_static("-"));
+    let id = header_value.to_str().unwrap_or("-").to_owned();
+    request.headers_mut().insert("x-request-id", header_value.clone());
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let method = request.method().clone();
+    let path = logged_path(request.uri().path()).into_owned();
+    let span = tracing::info_span!("request", method = %method, path = %path, request_id = %id);
+    let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    response.headers_mut().insert("x-request-id", header_value);
+    let status = response.status();
+    let elapsed = started.elapsed();
+    span.in_scope(|| {
+        tracing::info!(status = status.as_u16(), duration_ms = elapsed.as_secs_f64() * 1000.0, "request");
+    });
+    let labels = [("method", method.to_string()), ("route", route), ("status", status.as_u16().to_string())];
+    metrics::counter!("relais_http_requests_total", &labels).increment(1);
+    metrics::histogram!("relais_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    response
 }
 
 /// The path as logs show it: a recipient link's token is a capability (it opens that parcel's page), so
@@ -224,7 +250,8 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
 }
 
-async fn render_metrics(State(state): State<HttpState>) -> Response {
+/// The Prometheus text of the process's metrics.
+pub(crate) fn render_metrics(state: &HttpState) -> Response {
     let mut response = state.metrics.render().into_response();
     response
         .headers_mut()
@@ -232,29 +259,26 @@ async fn render_metrics(State(state): State<HttpState>) -> Response {
     response
 }
 
-/// Counts requests and their latency per route template (not per concrete path: ids would explode the
-/// number of series).
-async fn track_metrics(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route =
-        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!("relais_http_requests_total", &labels).increment(1);
-    metrics::histogram!("relais_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
-    response
-}
-
 #[cfg(test)]
 mod tests {
-    use super::logged_path;
+    use axum::http::HeaderValue;
+
+    use super::{client_request_id, logged_path};
 
     #[test]
     fn recipient_tokens_never_reach_the_logs() {
         assert_eq!(logged_path("/r/RL1.abcdef"), "/r/<token>");
         assert_eq!(logged_path("/r/RL1.abcdef/extend"), "/r/<token>/extend");
         assert_eq!(logged_path("/v1/parcels/x"), "/v1/parcels/x");
+    }
+
+    #[test]
+    fn only_short_plain_request_ids_are_kept() {
+        let kept = HeaderValue::from_static("req-42_a.b:c");
+        assert_eq!(client_request_id(&kept), Some("req-42_a.b:c"));
+        for refused in ["", "a b", "x\u{7f}", "<script>", &"a".repeat(65)] {
+            let Ok(value) = HeaderValue::from_str(refused) else { continue };
+            assert_eq!(client_request_id(&value), None, "{refused:?}");
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! Routes of the locker at work: courier codes and drop-off sessions with their proof of deposit (signed
-//! JSON or PDF), the locker device protocol (heartbeat, door commands, door events, offline
-//! collections), operator door actions and the audit log, and the platform's public signing key.
+//! Couriers at a locker: their code of the day, drop-off and return sessions with the proof of deposit
+//! (signed JSON or PDF) and the platform's public key it is checked with; operators' door actions (open
+//! remotely, repair) and a locker's device status. The locker's own protocol is in `device`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use relais_app::lockers::{DoorOutcome, Heartbeat, HeartbeatReply, SessionScan, SessionView};
-use relais_app::ports::{AuditEntry, DeviceStatus};
-use relais_domain::dropoff::{DoorCommand, DoorRefusal, DoorReport, DropOffItem};
+use relais_app::lockers::{SessionScan, SessionView};
+use relais_app::ports::DeviceStatus;
+use relais_domain::dropoff::{DoorCommand, DoorRefusal, DropOffItem};
 use relais_domain::ids::Id;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,7 +19,8 @@ use uuid::Uuid;
 use crate::HttpState;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, Body, QueryParams, path_id};
-use crate::wire::{CompartmentView, ParcelView, PickupResponse};
+use crate::names;
+use crate::wire::CompartmentView;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -34,15 +35,18 @@ pub struct SigningKeyView {
 }
 
 #[utoipa::path(get, path = "/v1/signing-key", tag = "lockers", responses((status = 200, body = SigningKeyView)))]
+/// The platform's public signing key (Ed25519): lockers check QR tokens with it offline, anyone checks
+/// a proof of deposit.
 pub async fn signing_key(State(state): State<HttpState>) -> Json<SigningKeyView> {
     let key = state.app.public_key();
     Json(SigningKeyView { algorithm: key.algorithm, key_id: key.key_id, public_key: key.public_key })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CourierCodeQuery {
-    /// The carrier key (operators only; a carrier gets its own).
+    /// The carrier key (operators only, and required; a carrier gets its own).
     pub carrier_key_id: Option<Uuid>,
 }
 
@@ -57,9 +61,13 @@ pub struct CourierCodeView {
     pub valid_until: DateTime<Utc>,
 }
 
-#[utoipa::path(get, path = "/v1/points/{id}/courier-code", tag = "lockers", params(CourierCodeQuery),
-    security(("api_key" = [])),
-    responses((status = 200, body = CourierCodeView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/points/{id}/courier-code", tag = "lockers",
+    params(("id" = Uuid, Path, description = "The locker."), CourierCodeQuery),
+    security(("api_key" = ["operator", "carrier"])),
+    responses((status = 200, body = CourierCodeView)))]
+/// Today's courier code of a carrier key at a locker (8 digits, the locker's local day): what the
+/// courier types on the locker's screen to open a session. A carrier gets codes for the lockers of the
+/// networks its carrier serves.
 pub async fn courier_code(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -80,22 +88,23 @@ pub async fn courier_code(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenSessionRequest {
+    /// The carrier key's code of the day at this locker.
+    #[schema(example = "30718264", max_length = 10)]
     pub courier_code: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DoorCommandView {
     pub id: Uuid,
-    /// `open_door`.
+    /// Always `open_door`.
+    #[schema(example = "open_door")]
     pub command: &'static str,
     pub door: String,
-    /// `deposit`, `pickup`, `return_collection` or `operator`.
-    pub purpose: &'static str,
+    pub purpose: names::CommandPurpose,
     pub parcel_id: Option<Uuid>,
     pub session_id: Option<Uuid>,
     pub reason: Option<String>,
-    /// `pending`, `done` or `cancelled`.
-    pub state: &'static str,
+    pub state: names::CommandState,
     pub created_at: DateTime<Utc>,
     pub done_at: Option<DateTime<Utc>>,
 }
@@ -106,11 +115,11 @@ impl From<&DoorCommand> for DoorCommandView {
             id: c.id.uuid(),
             command: "open_door",
             door: c.label.clone(),
-            purpose: c.purpose.as_str(),
+            purpose: c.purpose.into(),
             parcel_id: c.parcel_id.map(|p| p.uuid()),
             session_id: c.session_id.map(|s| s.uuid()),
             reason: c.reason.clone(),
-            state: c.state.as_str(),
+            state: c.state.into(),
             created_at: c.created_at,
             done_at: c.done_at,
         }
@@ -121,8 +130,8 @@ impl From<&DoorCommand> for DoorCommandView {
 pub struct SessionItemView {
     pub parcel_id: Uuid,
     pub parcel_number: String,
-    /// `assigned` (its door is open, waiting to close), `deposited`, `failed` or `not_deposited`.
-    pub state: &'static str,
+    /// `assigned`: its door is open, waiting to close.
+    pub state: names::ItemState,
     pub door: Option<String>,
     /// Why it failed, or why the last door was refused.
     pub reason: Option<String>,
@@ -137,7 +146,7 @@ impl From<&DropOffItem> for SessionItemView {
         SessionItemView {
             parcel_id: i.parcel_id.uuid(),
             parcel_number: i.parcel_number.clone(),
-            state: i.state.as_str(),
+            state: i.state.into(),
             door: i.label.clone(),
             reason: i.reason.clone(),
             relocation_point_id: i.relocation_point_id.map(|p| p.uuid()),
@@ -151,8 +160,7 @@ impl From<&DropOffItem> for SessionItemView {
 pub struct DropOffSessionView {
     pub id: Uuid,
     pub point_id: Uuid,
-    /// `drop_off` or `return_collection`.
-    pub purpose: &'static str,
+    pub purpose: names::SessionPurpose,
     pub carrier_key_id: Uuid,
     pub opened_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -163,7 +171,7 @@ fn session_view(view: &SessionView) -> DropOffSessionView {
     DropOffSessionView {
         id: view.session.id.uuid(),
         point_id: view.session.point_id.uuid(),
-        purpose: view.session.purpose.as_str(),
+        purpose: view.session.purpose.into(),
         carrier_key_id: view.session.carrier_key_id.uuid(),
         opened_at: view.session.opened_at,
         closed_at: view.session.closed_at,
@@ -172,9 +180,13 @@ fn session_view(view: &SessionView) -> DropOffSessionView {
 }
 
 #[utoipa::path(post, path = "/v1/points/{id}/drop-off-sessions", tag = "lockers", request_body = OpenSessionRequest,
-    security(("api_key" = [])),
-    responses((status = 201, body = DropOffSessionView), (status = 403, body = ErrorEnvelope, description = "invalid_courier_code"),
-        (status = 429, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "The locker.")),
+    security(("api_key" = ["operator", "carrier", "locker_device"])),
+    responses((status = 201, body = DropOffSessionView),
+        (status = 403, body = ErrorEnvelope, description = "`invalid_courier_code`: not today's code of a carrier key at this locker (counted)."),
+        (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many wrong courier codes from this key or at this keypad; `details.retry_after`.")))]
+/// A courier opens a drop-off session at a locker with the code of the day: then scans parcels, each
+/// given a door, and closes it for the proof of deposit.
 pub async fn open_session(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -186,9 +198,13 @@ pub async fn open_session(
 }
 
 #[utoipa::path(post, path = "/v1/points/{id}/return-sessions", tag = "lockers", request_body = OpenSessionRequest,
-    security(("api_key" = [])),
-    responses((status = 201, body = DropOffSessionView, description = "every expired parcel with its door, ordered open"),
-        (status = 403, body = ErrorEnvelope, description = "invalid_courier_code"), (status = 429, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "The locker.")),
+    security(("api_key" = ["operator", "carrier", "locker_device"])),
+    responses((status = 201, body = DropOffSessionView, description = "Every expired parcel with its door, ordered open."),
+        (status = 403, body = ErrorEnvelope, description = "`invalid_courier_code` (counted)."),
+        (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many wrong courier codes; `details.retry_after`.")))]
+/// A courier opens a return session: every expired parcel the carrier handles at this locker, each
+/// door ordered open.
 pub async fn open_return_session(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -214,8 +230,11 @@ pub struct ReturnListView {
     pub parcels: Vec<ReturnListLine>,
 }
 
-#[utoipa::path(get, path = "/v1/points/{id}/return-list", tag = "lockers", security(("api_key" = [])),
-    responses((status = 200, body = ReturnListView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/points/{id}/return-list", tag = "lockers",
+    params(("id" = Uuid, Path, description = "The point.")),
+    security(("api_key" = ["operator", "carrier"])),
+    responses((status = 200, body = ReturnListView)))]
+/// The expired parcels the carrier is to take back from a point, with their doors.
 pub async fn return_list(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -237,8 +256,11 @@ pub async fn return_list(
     }))
 }
 
-#[utoipa::path(get, path = "/v1/drop-off-sessions/{id}", tag = "lockers", security(("api_key" = [])),
-    responses((status = 200, body = DropOffSessionView), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/drop-off-sessions/{id}", tag = "lockers",
+    params(("id" = Uuid, Path, description = "The session.")),
+    security(("api_key" = ["operator", "carrier", "locker_device"])),
+    responses((status = 200, body = DropOffSessionView)))]
+/// A session with its parcels: the courier's own, or one at the device's locker.
 pub async fn get_session(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -252,7 +274,10 @@ pub async fn get_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanRequest {
+    #[schema(example = "EW112720413FR", max_length = 35)]
     pub parcel_number: Option<String>,
+    /// A manifest: 1 to 200 parcels, scanned in order.
+    #[schema(min_items = 1, max_items = 200)]
     pub parcel_numbers: Option<Vec<String>>,
 }
 
@@ -266,7 +291,7 @@ pub struct ScanView {
     pub open_door: Option<DoorCommandView>,
 }
 
-fn scan_view(scan: &SessionScan) -> ScanView {
+pub(crate) fn scan_view(scan: &SessionScan) -> ScanView {
     ScanView { parcel: SessionItemView::from(&scan.item), open_door: scan.command.as_ref().map(DoorCommandView::from) }
 }
 
@@ -284,10 +309,13 @@ pub struct ManifestView {
 }
 
 #[utoipa::path(post, path = "/v1/drop-off-sessions/{id}/scans", tag = "lockers", request_body = ScanRequest,
-    security(("api_key" = [])),
-    responses((status = 200, body = ScanView, description = "one parcel: its door, or deposit_failed with a relocation proposal"),
-        (status = 207, body = ManifestView, description = "a manifest: one result per parcel"),
-        (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "The session.")),
+    security(("api_key" = ["operator", "carrier", "locker_device"])),
+    responses((status = 200, body = ScanView, description = "One parcel: its door, or `failed` with a relocation proposal."),
+        (status = 207, body = ManifestView, description = "A manifest: one result per parcel."),
+        (status = 409, body = ErrorEnvelope, description = "`session_closed`, or `invalid_transition`: the parcel cannot be deposited.")))]
+/// The courier scans one parcel (or a manifest of several): each gets a door, ordered open, or fails
+/// with a nearby point proposed. Scanning the same parcel again answers the same.
 pub async fn scan(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -325,14 +353,17 @@ pub async fn scan(
 #[serde(deny_unknown_fields)]
 pub struct RefusalRequest {
     pub parcel_id: Uuid,
-    /// `too_large`, `door_broken` or `compartment_occupied`.
+    #[schema(schema_with = names::DoorRefusal::doc)]
     pub reason: String,
 }
 
 #[utoipa::path(post, path = "/v1/drop-off-sessions/{id}/refusals", tag = "lockers", request_body = RefusalRequest,
-    security(("api_key" = [])),
-    responses((status = 200, body = ScanView, description = "another door, or deposit_failed with a relocation proposal"),
-        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "The session.")),
+    security(("api_key" = ["operator", "carrier", "locker_device"])),
+    responses((status = 200, body = ScanView, description = "Another door, or `failed` with a relocation proposal."),
+        (status = 409, body = ErrorEnvelope, description = "`session_closed`, or `not_assigned`: the parcel has no door in this session.")))]
+/// The courier could not use the door opened for a parcel (too small, broken, not empty): another door,
+/// or a failure with a nearby point proposed.
 pub async fn refuse(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -346,8 +377,13 @@ pub async fn refuse(
     Ok(Json(scan_view(&scan)))
 }
 
-#[utoipa::path(post, path = "/v1/drop-off-sessions/{id}/close", tag = "lockers", security(("api_key" = [])),
-    responses((status = 200, body = DropOffSessionView), (status = 409, body = ErrorEnvelope, description = "session_closed")))]
+#[utoipa::path(post, path = "/v1/drop-off-sessions/{id}/close", tag = "lockers",
+    params(("id" = Uuid, Path, description = "The session.")),
+    security(("api_key" = ["operator", "carrier", "locker_device"])),
+    responses((status = 200, body = DropOffSessionView),
+        (status = 409, body = ErrorEnvelope, description = "`session_closed`: closed already.")))]
+/// Closes the session: parcels whose doors were never closed are `not_deposited`; the proof of deposit
+/// is final.
 pub async fn close_session(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -357,17 +393,33 @@ pub async fn close_session(
     Ok(Json(session_view(&view)))
 }
 
+/// How the proof of deposit is wanted (documents the `format` parameter, which the handler reads itself
+/// to name the field at fault).
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptFormat {
+    /// The signed JSON document.
+    Json,
+    /// A printable PDF of it.
+    Pdf,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptQuery {
-    /// `json` (default: the signed document) or `pdf`.
+    /// `json` (default) or `pdf`.
+    #[param(value_type = Option<ReceiptFormat>)]
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/drop-off-sessions/{id}/receipt", tag = "lockers", params(ReceiptQuery),
-    security(("api_key" = [])),
-    responses((status = 200, description = "the proof of deposit: a signed JSON document, or a PDF"),
-        (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/drop-off-sessions/{id}/receipt", tag = "lockers",
+    params(("id" = Uuid, Path, description = "The session."), ReceiptQuery),
+    security(("api_key" = ["operator", "carrier", "locker_device"])),
+    responses((status = 200, description = "The proof of deposit: a signed JSON document, or a PDF.",
+        content((Object = "application/json"), (String = "application/pdf")))))]
+/// The proof of deposit of a session, signed with the platform's key: what the courier shows that each
+/// parcel went in (final once the session is closed).
 pub async fn receipt(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -389,140 +441,18 @@ pub async fn receipt(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DoorStateWire {
-    pub door: String,
-    /// `closed`, `open` or `jammed`.
-    pub state: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HeartbeatRequest {
-    #[serde(default)]
-    pub doors: Vec<DoorStateWire>,
-    pub firmware: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HeartbeatView {
-    pub server_time: DateTime<Utc>,
-    /// Doors to open (each command id once); a command stays listed until its door is reported closed.
-    pub commands: Vec<DoorCommandView>,
-    /// Doors reported jammed, now out of service.
-    pub out_of_service: Vec<String>,
-}
-
-#[utoipa::path(post, path = "/v1/points/{id}/heartbeat", tag = "device", request_body = HeartbeatRequest,
-    security(("api_key" = [])),
-    responses((status = 200, body = HeartbeatView), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
-pub async fn heartbeat(
-    State(state): State<HttpState>,
-    Auth(caller): Auth,
-    Path(id): Path<String>,
-    Body(request): Body<HeartbeatRequest>,
-) -> Result<Json<HeartbeatView>> {
-    let heartbeat =
-        Heartbeat { doors: request.doors.into_iter().map(|d| (d.door, d.state)).collect(), firmware: request.firmware };
-    let HeartbeatReply { commands, taken_out_of_service } =
-        state.app.heartbeat(&caller, path_id("point", &id)?, heartbeat).await?;
-    Ok(Json(HeartbeatView {
-        server_time: state.app.now(),
-        commands: commands.iter().map(DoorCommandView::from).collect(),
-        out_of_service: taken_out_of_service,
-    }))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CommandsView {
-    pub commands: Vec<DoorCommandView>,
-}
-
-#[utoipa::path(get, path = "/v1/points/{id}/door-commands", tag = "device", security(("api_key" = [])),
-    responses((status = 200, body = CommandsView), (status = 403, body = ErrorEnvelope)))]
-pub async fn door_commands(
-    State(state): State<HttpState>,
-    Auth(caller): Auth,
-    Path(id): Path<String>,
-) -> Result<Json<CommandsView>> {
-    let commands = state.app.door_commands(&caller, path_id("point", &id)?).await?;
-    Ok(Json(CommandsView { commands: commands.iter().map(DoorCommandView::from).collect() }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DoorEventRequest {
-    /// `door_closed`, `door_jammed` or `door_forced_open`.
-    pub event: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DoorEventView {
-    pub compartment: CompartmentView,
-    pub command: Option<DoorCommandView>,
-    /// The parcel the closing deposited.
-    pub deposited: Option<ParcelView>,
-    /// The parcels behind a failing door, flagged (several when they shared it).
-    pub flagged_parcel_ids: Vec<Uuid>,
-    /// The parcel that was waiting for a failing door: its new door, or its failure.
-    pub reassigned: Option<ScanView>,
-}
-
-#[utoipa::path(post, path = "/v1/points/{id}/doors/{door}/events", tag = "device", request_body = DoorEventRequest,
-    security(("api_key" = [])),
-    responses((status = 200, body = DoorEventView), (status = 409, body = ErrorEnvelope, description = "door_not_open"),
-        (status = 404, body = ErrorEnvelope)))]
-pub async fn door_event(
-    State(state): State<HttpState>,
-    Auth(caller): Auth,
-    Path((id, door)): Path<(String, String)>,
-    Body(request): Body<DoorEventRequest>,
-) -> Result<Json<DoorEventView>> {
-    let report = DoorReport::parse(&request.event)
-        .ok_or_else(|| ApiError::validation("event", "must be door_closed, door_jammed or door_forced_open"))?;
-    let DoorOutcome { compartment, command, deposited, flagged, reassigned } =
-        state.app.report_door(&caller, path_id("point", &id)?, &door, report).await?;
-    Ok(Json(DoorEventView {
-        compartment: CompartmentView::from(&compartment),
-        command: command.as_ref().map(DoorCommandView::from),
-        deposited: deposited.as_ref().map(ParcelView::from),
-        flagged_parcel_ids: flagged.iter().map(|p| p.uuid()).collect(),
-        reassigned: reassigned.as_ref().map(scan_view),
-    }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OfflineCollectionRequest {
-    pub qr_token: String,
-    /// When the locker opened the door (its clock); now when absent.
-    pub at: Option<DateTime<Utc>>,
-}
-
-#[utoipa::path(post, path = "/v1/points/{id}/offline-collections", tag = "device", request_body = OfflineCollectionRequest,
-    security(("api_key" = [])),
-    responses((status = 200, body = PickupResponse),
-        (status = 403, body = ErrorEnvelope, description = "invalid_pickup_code: forged or foreign token"),
-        (status = 409, body = ErrorEnvelope, description = "invalid_transition: the token was already used")))]
-pub async fn offline_collection(
-    State(state): State<HttpState>,
-    Auth(caller): Auth,
-    Path(id): Path<String>,
-    Body(request): Body<OfflineCollectionRequest>,
-) -> Result<Json<PickupResponse>> {
-    let collected =
-        state.app.report_offline_collection(&caller, path_id("point", &id)?, &request.qr_token, request.at).await?;
-    Ok(Json(PickupResponse::from(&collected)))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
+    /// Why, for the audit log.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
 #[utoipa::path(post, path = "/v1/points/{id}/doors/{door}/open", tag = "lockers", request_body = ReasonRequest,
-    security(("api_key" = [])),
-    responses((status = 202, body = DoorCommandView, description = "queued for the locker"), (status = 403, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "The locker."), ("door" = String, Path, description = "The door's label.")),
+    security(("api_key" = ["operator"])),
+    responses((status = 202, body = DoorCommandView, description = "Queued for the locker.")))]
+/// Orders a door open remotely (a recipient stuck in front of it, staff on site): queued for the locker's
+/// next heartbeat. Audited.
 pub async fn open_door(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -533,53 +463,11 @@ pub async fn open_door(
     Ok((StatusCode::ACCEPTED, Json(DoorCommandView::from(&command))))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RelocateRequest {
-    /// The nearby point (same network, within 2 km of the chosen one) that takes the parcel for a day.
-    pub point_id: Uuid,
-}
-
-#[utoipa::path(post, path = "/v1/parcels/{id}/relocate", tag = "lockers", request_body = RelocateRequest,
-    security(("api_key" = [])),
-    responses((status = 200, body = ParcelView, description = "in transit to the temporary point"),
-        (status = 409, body = ErrorEnvelope, description = "not deposit_failed, or the point cannot take it"),
-        (status = 422, body = ErrorEnvelope, description = "the point is too far")))]
-pub async fn relocate(
-    State(state): State<HttpState>,
-    Auth(caller): Auth,
-    Path(id): Path<String>,
-    Body(request): Body<RelocateRequest>,
-) -> Result<Json<ParcelView>> {
-    let parcel = state.app.relocate_parcel(&caller, path_id("parcel", &id)?, Id::from_uuid(request.point_id)).await?;
-    Ok(Json(ParcelView::from(&parcel)))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MoveRequest {
-    /// The free door of the same locker the parcel now is behind.
-    pub door: String,
-    pub reason: String,
-}
-
-#[utoipa::path(post, path = "/v1/parcels/{id}/move", tag = "lockers", request_body = MoveRequest,
-    security(("api_key" = [])),
-    responses((status = 200, body = ParcelView), (status = 403, body = ErrorEnvelope),
-        (status = 409, body = ErrorEnvelope, description = "not in a compartment, or the door is not free")))]
-pub async fn move_parcel(
-    State(state): State<HttpState>,
-    Auth(caller): Auth,
-    Path(id): Path<String>,
-    Body(request): Body<MoveRequest>,
-) -> Result<Json<ParcelView>> {
-    let parcel = state.app.move_parcel(&caller, path_id("parcel", &id)?, &request.door, &request.reason).await?;
-    Ok(Json(ParcelView::from(&parcel)))
-}
-
 #[utoipa::path(post, path = "/v1/points/{id}/doors/{door}/repair", tag = "lockers", request_body = ReasonRequest,
-    security(("api_key" = [])),
-    responses((status = 200, body = CompartmentView), (status = 403, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "The locker."), ("door" = String, Path, description = "The door's label.")),
+    security(("api_key" = ["operator"])),
+    responses((status = 200, body = CompartmentView)))]
+/// Records a door repaired: its fault cleared, back in service. Audited.
 pub async fn repair_door(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -604,12 +492,15 @@ pub struct DeviceStatusView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DoorStateView {
     pub door: String,
-    /// `closed`, `open` or `jammed`.
-    pub state: &'static str,
+    pub state: names::DoorState,
 }
 
-#[utoipa::path(get, path = "/v1/points/{id}/device", tag = "lockers", security(("api_key" = [])),
-    responses((status = 200, body = DeviceStatusView), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/points/{id}/device", tag = "lockers",
+    params(("id" = Uuid, Path, description = "The locker.")),
+    security(("api_key" = ["operator", "locker_device"])),
+    responses((status = 200, body = DeviceStatusView)))]
+/// The locker's last heartbeat: when, its firmware, each door's reported state, and since when it has
+/// been silent.
 pub async fn device_status(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -623,75 +514,7 @@ pub async fn device_status(
         offline_since: status.as_ref().and_then(|s| s.offline_since),
         firmware: status.as_ref().and_then(|s| s.firmware.clone()),
         doors: status
-            .map(|s| s.doors.into_iter().map(|(door, state)| DoorStateView { door, state: state.as_str() }).collect())
+            .map(|s| s.doors.into_iter().map(|(door, state)| DoorStateView { door, state: state.into() }).collect())
             .unwrap_or_default(),
     }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    pub point_id: Option<Uuid>,
-    pub parcel_id: Option<Uuid>,
-    /// The `seq` of the last entry of the previous page.
-    pub after: Option<i64>,
-    pub limit: Option<u32>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEntryView {
-    pub seq: i64,
-    pub at: DateTime<Utc>,
-    pub actor: &'static str,
-    pub actor_ref: Option<String>,
-    pub action: &'static str,
-    pub point_id: Option<Uuid>,
-    pub compartment_id: Option<Uuid>,
-    pub parcel_id: Option<Uuid>,
-    pub reason: Option<String>,
-}
-
-impl From<&AuditEntry> for AuditEntryView {
-    fn from(a: &AuditEntry) -> Self {
-        AuditEntryView {
-            seq: a.seq,
-            at: a.at,
-            actor: a.actor.kind.as_str(),
-            actor_ref: a.actor.reference.clone(),
-            action: a.action.as_str(),
-            point_id: a.point_id.map(|p| p.uuid()),
-            compartment_id: a.compartment_id.map(|c| c.uuid()),
-            parcel_id: a.parcel_id.map(|p| p.uuid()),
-            reason: a.reason.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditView {
-    pub entries: Vec<AuditEntryView>,
-    /// Pass as `after` for the next page; absent on the last page.
-    pub next_after: Option<i64>,
-}
-
-#[utoipa::path(get, path = "/v1/audit", tag = "lockers", params(AuditQuery), security(("api_key" = [])),
-    responses((status = 200, body = AuditView), (status = 403, body = ErrorEnvelope)))]
-pub async fn audit(
-    State(state): State<HttpState>,
-    Auth(caller): Auth,
-    QueryParams(query): QueryParams<AuditQuery>,
-) -> Result<Json<AuditView>> {
-    let limit = state.app.page_limit(query.limit)?;
-    let entries = state
-        .app
-        .audit_log(
-            &caller,
-            query.point_id.map(Id::from_uuid),
-            query.parcel_id.map(Id::from_uuid),
-            query.after,
-            Some(limit),
-        )
-        .await?;
-    let next_after = if entries.len() == limit as usize { entries.last().map(|e| e.seq) } else { None };
-    Ok(Json(AuditView { entries: entries.iter().map(AuditEntryView::from).collect(), next_after }))
 }

@@ -23,39 +23,61 @@ use uuid::Uuid;
 use crate::HttpState;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryParams, path_id};
+use crate::names;
+use crate::wire::{Page, PageQuery, page};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
 /// Where to search from (exactly one of a position, a postcode or a city) and what the parcel needs.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
+    /// Latitude of the origin, with `lon`.
+    #[param(minimum = -90.0, maximum = 90.0, example = 45.76)]
     pub lat: Option<f64>,
+    /// Longitude of the origin, with `lat`.
+    #[param(minimum = -180.0, maximum = 180.0, example = 4.84)]
     pub lon: Option<f64>,
-    /// A postcode, e.g. `69003`.
+    /// Or a postcode, e.g. `69003`.
+    #[param(max_length = 16)]
     pub postcode: Option<String>,
-    /// A city name, e.g. `Villeurbanne`.
+    /// Or a city name, e.g. `Villeurbanne`.
+    #[param(max_length = 120)]
     pub city: Option<String>,
     /// ISO 3166 country of the postcode or city (default FR).
+    #[param(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     /// 1 to 100,000 metres, default 10,000.
+    #[param(minimum = 1.0, maximum = 100000.0)]
     pub radius_m: Option<f64>,
     /// 1 to 50, default 10.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
-    /// Comma-separated kinds: `locker,counter,hub,store,post_office`.
+    /// Comma-separated kinds among `locker,counter,hub,store,post_office`.
+    #[param(example = "locker,counter")]
     pub kind: Option<String>,
     /// Comma-separated network ids.
     pub network_id: Option<String>,
-    /// Comma-separated services the point must offer: `collect,send,return,cash_on_delivery`.
+    /// Comma-separated services the point must offer, among `collect,send,return,cash_on_delivery`.
+    #[param(example = "collect")]
     pub services: Option<String>,
+    /// The parcel's outer length (with its width, height and weight): only points that take it.
+    #[param(minimum = 1, maximum = 3000)]
     pub length_mm: Option<i64>,
+    #[param(minimum = 1, maximum = 3000)]
     pub width_mm: Option<i64>,
+    #[param(minimum = 1, maximum = 3000)]
     pub height_mm: Option<i64>,
+    #[param(minimum = 1, maximum = 70000)]
     pub weight_g: Option<i64>,
-    /// Local day the parcel is expected at the point, `YYYY-MM-DD`: the point must be open that day.
+    /// Local day the parcel is expected at the point, `YYYY-MM-DD`, not in the past: the point must be
+    /// open that day.
+    #[param(format = Date)]
     pub arrival: Option<String>,
     /// Share of the hold window (from the arrival day) the point must be open, 0 to 1; default 0.5 with
     /// `arrival`.
+    #[param(minimum = 0.0, maximum = 1.0)]
     pub open_share_min: Option<f64>,
     /// Only points with room for the parcel now.
     pub free_capacity: Option<bool>,
@@ -137,7 +159,7 @@ pub struct PointHitView {
     pub id: Uuid,
     pub network_id: Uuid,
     pub external_id: String,
-    pub kind: &'static str,
+    pub kind: names::PointKind,
     pub name: String,
     pub address_line1: String,
     pub postcode: String,
@@ -184,7 +206,7 @@ fn hit_view(hit: &Hit, filter: &Filter, now: Timestamp) -> PointHitView {
         id: p.id.uuid(),
         network_id: p.network_id.uuid(),
         external_id: p.external_id.clone(),
-        kind: p.kind.as_str(),
+        kind: p.kind.into(),
         name: p.name.clone(),
         address_line1: p.address.line1.clone(),
         postcode: p.address.postcode.clone(),
@@ -203,8 +225,13 @@ fn hit_view(hit: &Hit, filter: &Filter, now: Timestamp) -> PointHitView {
     }
 }
 
-#[utoipa::path(get, path = "/v1/points/search", tag = "points", params(SearchQuery), security(("api_key" = [])),
-    responses((status = 200, body = SearchView), (status = 422, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/points/search", tag = "points", params(SearchQuery),
+    security(("api_key" = ["operator", "merchant", "carrier", "locker_device"])),
+    responses((status = 200, body = SearchView),
+        (status = 422, body = ErrorEnvelope, description = "Or `place_not_found`: an unknown postcode or city (`details.reason`).")))]
+/// Points near a position, a postcode or a city, nearest first, with today's hours and room: only those
+/// that take the parcel, are open on its arrival day and long enough, of the kinds, networks and
+/// services asked.
 pub async fn search(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -250,10 +277,14 @@ pub struct RefusalView {
     pub message: String,
 }
 
-/// The query of a check: the parcel and its arrival as in a search; a position, postcode or city is
-/// optional (then `too_far` is checked against the radius).
-#[utoipa::path(get, path = "/v1/points/{id}/check", tag = "points", params(SearchQuery), security(("api_key" = [])),
-    responses((status = 200, body = CheckView), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/points/{id}/check", tag = "points",
+    params(("id" = Uuid, Path, description = "The point chosen."), SearchQuery),
+    security(("api_key" = ["operator", "merchant", "carrier", "locker_device"])),
+    responses((status = 200, body = CheckView),
+        (status = 422, body = ErrorEnvelope, description = "Or `place_not_found`: an unknown postcode or city.")))]
+/// Whether a chosen point suits a parcel (the check before an order is paid), each reason it does not,
+/// and the nearest points that do. The query is a search's: the parcel and its arrival; a position,
+/// postcode or city is optional (then `too_far` is checked against the radius).
 pub async fn check(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -278,8 +309,11 @@ pub struct SamePlaceView {
     pub points: Vec<PointHitView>,
 }
 
-#[utoipa::path(get, path = "/v1/points/{id}/same-place", tag = "points", security(("api_key" = [])),
-    responses((status = 200, body = SamePlaceView), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/points/{id}/same-place", tag = "points",
+    params(("id" = Uuid, Path, description = "The point.")),
+    security(("api_key" = ["operator", "merchant", "carrier", "locker_device"])),
+    responses((status = 200, body = SamePlaceView)))]
+/// The same shop in other networks: points within 30 m, or at the same postcode and street address.
 pub async fn same_place(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -298,8 +332,7 @@ pub struct HistoryView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeView {
     pub seq: i64,
-    /// `added`, `changed`, `moved`, `closed`, `reopened` or `removed`.
-    pub kind: &'static str,
+    pub kind: names::ChangeKind,
     pub at: DateTime<Utc>,
     /// The import that made the change; absent for a change through the API.
     pub import_id: Option<Uuid>,
@@ -317,7 +350,7 @@ impl From<&PointChange> for ChangeView {
     fn from(c: &PointChange) -> Self {
         ChangeView {
             seq: c.seq,
-            kind: c.kind.as_str(),
+            kind: c.kind.into(),
             at: c.at,
             import_id: c.import_id.map(|i| i.uuid()),
             fields: c
@@ -333,8 +366,11 @@ impl From<&PointChange> for ChangeView {
     }
 }
 
-#[utoipa::path(get, path = "/v1/points/{id}/history", tag = "points", security(("api_key" = [])),
-    responses((status = 200, body = HistoryView), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/points/{id}/history", tag = "points",
+    params(("id" = Uuid, Path, description = "The point.")),
+    security(("api_key" = ["operator", "locker_device"])),
+    responses((status = 200, body = HistoryView)))]
+/// A point's history: every change an import or the API made to it, oldest first, field by field.
 pub async fn history(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -345,19 +381,25 @@ pub async fn history(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
-    /// `csv`, `jsonl` or `laposte`.
+    /// The file's format (docs/import-formats.md).
+    #[param(schema_with = names::ImportFormat::doc)]
     pub format: String,
     /// `utf-8` (default) or `iso-8859-1`.
+    #[param(schema_with = names::Encoding::doc)]
     pub encoding: Option<String>,
     /// The file's name, for the history.
+    #[param(max_length = 300)]
     pub source: Option<String>,
     /// Report the diff without changing anything.
     pub dry_run: Option<bool>,
     /// Largest share of bad rows accepted, 0 to 1 (default 0.05).
+    #[param(minimum = 0.0, maximum = 1.0)]
     pub error_share_max: Option<f64>,
     /// Largest share of the network's points the file may remove, 0 to 1 (default 0.2).
+    #[param(minimum = 0.0, maximum = 1.0)]
     pub removal_share_max: Option<f64>,
 }
 
@@ -368,8 +410,7 @@ pub struct ImportView {
     pub format: String,
     pub source: String,
     pub at: DateTime<Utc>,
-    /// `applied`, `refused` or `dry_run`.
-    pub status: &'static str,
+    pub status: names::ImportStatus,
     pub rows_total: u32,
     pub rows_refused: u32,
     /// Points per change: added, changed, moved, closed, reopened, removed.
@@ -387,7 +428,7 @@ impl From<&ImportRecord> for ImportView {
             format: r.format.clone(),
             source: r.source.clone(),
             at: r.at,
-            status: r.status.as_str(),
+            status: r.status.into(),
             rows_total: r.rows_total,
             rows_refused: r.rows_refused,
             changes: ChangeKind::ALL.iter().zip(r.changes).map(|(k, n)| (k.as_str(), n)).collect(),
@@ -397,12 +438,16 @@ impl From<&ImportRecord> for ImportView {
     }
 }
 
+#[utoipa::path(post, path = "/v1/networks/{id}/imports", tag = "points",
+    params(("id" = Uuid, Path, description = "The network."), ImportQuery),
+    request_body(description = "The operator's file, as is (up to `import_body_bytes_max`).",
+        content((String = "text/csv"), (String = "application/json"), (String = "application/x-ndjson"),
+            (String = "application/xml"), (String = "application/octet-stream"))),
+    security(("api_key" = ["operator"])),
+    responses((status = 201, body = ImportView), (status = 200, body = ImportView, description = "A dry run: what the file would change."),
+        (status = 422, body = ErrorEnvelope, description = "Or `import_refused`: the whole file refused, nothing changed; the report in `details`.")))]
 /// Imports a point file (the request body, as is) into a network. A refused file answers 422
 /// `import_refused` with the same report in `details`.
-#[utoipa::path(post, path = "/v1/networks/{id}/imports", tag = "points", params(ImportQuery),
-    request_body(content = String, content_type = "text/csv"), security(("api_key" = [])),
-    responses((status = 201, body = ImportView), (status = 200, body = ImportView, description = "dry run"),
-        (status = 422, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn import(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -441,27 +486,22 @@ pub async fn import(
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ImportListQuery {
-    pub after: Option<Uuid>,
-    pub limit: Option<u32>,
-}
-
-#[utoipa::path(get, path = "/v1/networks/{id}/imports", tag = "points", params(ImportListQuery),
-    security(("api_key" = [])), responses((status = 200, body = crate::wire::Page<ImportView>)))]
+#[utoipa::path(get, path = "/v1/networks/{id}/imports", tag = "points",
+    params(("id" = Uuid, Path, description = "The network."), PageQuery),
+    security(("api_key" = ["operator"])), responses((status = 200, body = Page<ImportView>)))]
+/// A network's imports, oldest first, with their reports.
 pub async fn list_imports(
     State(state): State<HttpState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-    QueryParams(query): QueryParams<ImportListQuery>,
-) -> Result<Json<crate::wire::Page<ImportView>>> {
+    QueryParams(query): QueryParams<PageQuery>,
+) -> Result<Json<Page<ImportView>>> {
     let limit = state.app.page_limit(query.limit)?;
     let imports = state
         .app
         .imports(&caller, path_id("network", &id)?, PageRequest { after: query.after.map(Id::from_uuid), limit })
         .await?;
-    Ok(Json(crate::handlers::page(imports.iter().map(ImportView::from).collect(), limit, |i| i.id)))
+    Ok(Json(page(imports.iter().map(ImportView::from).collect(), limit, |i| i.id)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -479,7 +519,7 @@ pub struct OccupancyView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClassOccupancyView {
-    pub size: &'static str,
+    pub size: names::SizeClass,
     pub total: u32,
     pub occupied: u32,
     pub reserved: u32,
@@ -502,8 +542,12 @@ pub struct ExpiredParcelView {
     pub pickup_deadline: Option<DateTime<Utc>>,
 }
 
-#[utoipa::path(get, path = "/v1/points/{id}/occupancy", tag = "points", security(("api_key" = [])),
-    responses((status = 200, body = OccupancyView), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/v1/points/{id}/occupancy", tag = "points",
+    params(("id" = Uuid, Path, description = "The point.")),
+    security(("api_key" = ["operator", "carrier", "locker_device"])),
+    responses((status = 200, body = OccupancyView)))]
+/// How full a locker is, per size class, its alert, and what to do about it: expired parcels to take out
+/// first and nearby lockers with room. Carriers see it for the networks they serve.
 pub async fn occupancy(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -521,7 +565,7 @@ pub async fn occupancy(
             .map(|class| {
                 let i = *class as usize;
                 ClassOccupancyView {
-                    size: class.as_str(),
+                    size: (*class).into(),
                     total: o.total[i],
                     occupied: o.occupied[i],
                     reserved: o.reserved[i],

@@ -16,9 +16,10 @@ use relais_app::messages::local;
 use relais_app::recipients::RecipientView;
 use relais_domain::parcel::{ExtensionRefusal, ParcelState, TransitionError};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::HttpState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::QueryParams;
 use crate::widget::limit_public;
 
@@ -65,14 +66,26 @@ impl Lang {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// `fr` or `en`; else the browser's `Accept-Language`, else French.
+    #[param(pattern = "^(fr|en)$")]
     pub lang: Option<String>,
-    /// Set after a successful extension.
+    /// Set after a successful extension (the page says it is done).
+    #[param(max_length = 8)]
     pub done: Option<String>,
 }
 
-/// `GET /r/{token}`.
+#[utoipa::path(get, path = "/r/{token}", tag = "recipients",
+    params(("token" = String, Path, description = "The signed token of the recipient's link."), PageQuery),
+    responses((status = 200, content_type = "text/html", body = String),
+        (status = 404, content_type = "text/html", body = String, description = "The link is not valid (the page says so)."),
+        (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many requests from this address; `details.retry_after_seconds`."),
+        (status = 503, body = ErrorEnvelope, description = "`unavailable`: the database cannot be reached.")))]
+/// The recipient's page behind the link in their message: where the parcel is, until when, and the
+/// button that asks for more time when the network allows it. No key: the link's signed token is the
+/// capability.
 pub async fn page(
     State(state): State<HttpState>,
     client: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -92,7 +105,14 @@ pub async fn page(
     }
 }
 
-/// `POST /r/{token}/extend`: the extension, then back to the page.
+#[utoipa::path(post, path = "/r/{token}/extend", tag = "recipients",
+    params(("token" = String, Path, description = "The signed token of the recipient's link."), PageQuery),
+    responses((status = 303, description = "Done: back to the page, which says so."),
+        (status = 404, content_type = "text/html", body = String, description = "The link is not valid (the page says so)."),
+        (status = 409, content_type = "text/html", body = String, description = "Refused (too early, used, too late): the page says why."),
+        (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many requests from this address; `details.retry_after_seconds`."),
+        (status = 503, body = ErrorEnvelope, description = "`unavailable`: the database cannot be reached.")))]
+/// The recipient asks for more time (the page's form): the extension, then back to the page.
 pub async fn extend(
     State(state): State<HttpState>,
     client: Option<Extension<ConnectInfo<SocketAddr>>>,

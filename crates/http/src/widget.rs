@@ -41,33 +41,54 @@ pub(crate) fn asset(content_type: &'static str, body: &'static str, csp: Option<
     response
 }
 
+#[utoipa::path(get, path = "/widget", tag = "pages",
+    responses((status = 200, content_type = "text/html", body = String)))]
+/// The point picker page a shop frames (`?lat=&lon=` or `?postcode=`, and the parcel's size).
 pub async fn picker() -> Response {
     asset("text/html; charset=utf-8", PICKER_HTML, Some(PICKER_CSP))
 }
 
+#[utoipa::path(get, path = "/widget/app.js", tag = "pages",
+    responses((status = 200, content_type = "text/javascript", body = String)))]
+/// The picker's script.
 pub async fn picker_js() -> Response {
     asset("text/javascript; charset=utf-8", PICKER_JS, None)
 }
 
+#[utoipa::path(get, path = "/widget/widget.css", tag = "pages",
+    responses((status = 200, content_type = "text/css", body = String)))]
+/// The picker's style.
 pub async fn picker_css() -> Response {
     asset("text/css; charset=utf-8", PICKER_CSS, None)
 }
 
+#[utoipa::path(get, path = "/widget.js", tag = "pages",
+    responses((status = 200, content_type = "text/javascript", body = String)))]
+/// The script a shop embeds with one tag: it frames the picker and hands the chosen point back to the page.
 pub async fn loader_js() -> Response {
     asset("text/javascript; charset=utf-8", LOADER_JS, None)
 }
 
+#[utoipa::path(get, path = "/widget/demo", tag = "pages",
+    responses((status = 200, content_type = "text/html", body = String)))]
+/// A demo shop page with the widget in its checkout.
 pub async fn demo() -> Response {
     asset("text/html; charset=utf-8", DEMO_HTML, Some(DEMO_CSP))
 }
 
+#[utoipa::path(get, path = "/widget/demo.js", tag = "pages",
+    responses((status = 200, content_type = "text/javascript", body = String)))]
+/// The demo shop page's script.
 pub async fn demo_js() -> Response {
     asset("text/javascript; charset=utf-8", DEMO_JS, None)
 }
 
-/// `GET /widget/points`: the search of `/v1/points/search`, public (the platform answers).
 #[utoipa::path(get, path = "/widget/points", tag = "points", params(SearchQuery),
-    responses((status = 200, body = SearchView), (status = 422, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = SearchView),
+        (status = 422, body = crate::error::ErrorEnvelope, description = "`validation_failed`, or `place_not_found`: an unknown postcode or city."),
+        (status = 429, body = crate::error::ErrorEnvelope, description = "`rate_limited`: too many searches from this address; `details.retry_after_seconds`.")))]
+/// The search of `/v1/points/search` without a key, for the picker in customers' browsers; limited per
+/// client address.
 pub async fn points(
     State(state): State<HttpState>,
     client: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -93,7 +114,8 @@ pub(crate) fn limit_public(
                 "rate_limited",
                 format!("too many requests from this address; retry in {seconds} s"),
             )
-            .with_details(serde_json::json!({"retry_after_seconds": seconds})))
+            .with_details(serde_json::json!({"what": "requests", "retry_after_seconds": seconds}))
+            .with_retry_after(seconds))
         }
     }
 }

@@ -38,8 +38,10 @@ async fn a_parcel_life_over_http() {
         assert_eq!(collected.body["compartment"]["label"], "A01");
         assert_eq!(collected.body["compartment"]["state"], "available");
 
+        // The same code again at once (a double tap) is told the parcel is collected, not counted.
         let reused = api.call(Method::POST, &path, &api.device, Some(json!({"code": code}))).await;
-        assert_error(&reused, StatusCode::FORBIDDEN, "invalid_pickup_code");
+        assert_error(&reused, StatusCode::CONFLICT, "invalid_transition");
+        assert_eq!(reused.body["error"]["details"]["state"], "collected");
 
         let events = api.call(Method::GET, &format!("/v1/parcels/{id}/events"), &api.merchant, None).await;
         let kinds: Vec<&str> = events.body.as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
@@ -257,6 +259,10 @@ async fn no_fitting_compartment_and_brute_force() {
         let r = api.call(Method::POST, &path, &api.device, Some(json!({"code": "00000001"}))).await;
         assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
         assert!(r.body["error"]["details"]["retry_after"].is_string());
+        assert_eq!(r.body["error"]["details"]["what"], "pickup_codes");
+        let probe = api.app.limits().point_attempts.probe_seconds;
+        assert_eq!(r.body["error"]["details"]["retry_after_seconds"], probe);
+        assert_eq!(r.headers["retry-after"], probe.to_string().as_str(), "a 429 says when to come back");
         let r = api.call(Method::POST, &path, &api.device, Some(json!({"code": "1", "qr_token": "x"}))).await;
         assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     }

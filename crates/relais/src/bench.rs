@@ -8,13 +8,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use relais_app::keys::NewApiKey;
 use relais_app::parcels::{AnnounceParcel, PickupSecret};
 use relais_app::ports::{SeededRandom, Write};
 use relais_app::setup::{NewCompartment, NewPoint};
-use relais_app::{App, Caller, Role, Secrets, Store, SystemClock};
+use relais_app::{App, Caller, Secrets, Store, SystemClock};
 use relais_domain::compartment::Compartment;
 use relais_domain::dropoff::{CommandPurpose, DoorCommand};
-use relais_domain::ids::{MerchantId, NetworkId, PointId};
+use relais_domain::ids::{CarrierId, MerchantId, NetworkId, PointId};
 use relais_domain::network::NetworkRules;
 use relais_domain::parcel::{Actor, ActorKind, NewParcel, Parcel, PickupSecretDigests, Recipient};
 use relais_domain::value::{Dimensions, ParcelNumber, Phone, Weight};
@@ -41,6 +42,7 @@ struct Fixture {
     app: App,
     network: NetworkId,
     merchant: MerchantId,
+    carrier: CarrierId,
     lockers: Vec<(PointId, Vec<Compartment>)>,
     network_rules: NetworkRules,
 }
@@ -69,9 +71,13 @@ pub async fn lifecycle(options: LifecycleOptions) -> Result<String, String> {
     for task in 0..concurrency {
         let count = share(options.parcels as usize, concurrency, task);
         let app = engine.app.clone();
-        let merchant = engine.merchant;
+        let callers = Callers {
+            merchant: Caller::merchant(engine.merchant),
+            carrier: Caller::carrier(engine.carrier, vec![engine.network]),
+            device: Caller::device(engine.lockers[task].0),
+        };
         let point = engine.lockers[task].0;
-        tasks.spawn(async move { run_lifecycles(app, merchant, point, task, count).await });
+        tasks.spawn(async move { run_lifecycles(app, callers, point, task, count).await });
     }
     let mut latencies = Vec::with_capacity(options.parcels as usize);
     while let Some(done) = tasks.join_next().await {
@@ -158,16 +164,21 @@ async fn ceiling(
     Ok((parcels / spent.as_secs_f64(), cpu * 1e6 / parcels))
 }
 
+/// Who acts in a lifecycle: the merchant announces, the carrier deposits, the locker's device hands over.
+struct Callers {
+    merchant: Caller,
+    carrier: Caller,
+    device: Caller,
+}
+
 async fn run_lifecycles(
     app: App,
-    merchant: MerchantId,
+    callers: Callers,
     point: PointId,
     task: usize,
     count: usize,
 ) -> Result<Vec<Duration>, String> {
-    let merchant = Caller { role: Role::Merchant, key_id: None, merchant_id: Some(merchant), point_id: None };
-    let carrier = Caller { role: Role::Carrier, key_id: None, merchant_id: None, point_id: None };
-    let device = Caller { role: Role::LockerDevice, key_id: None, merchant_id: None, point_id: Some(point) };
+    let Callers { merchant, carrier, device } = callers;
     let mut latencies = Vec::with_capacity(count);
     for n in 0..count {
         let started = Instant::now();
@@ -204,6 +215,7 @@ fn recipient_phone(task: usize, n: usize) -> String {
 fn announce(point: PointId, number: &str, phone: String) -> AnnounceParcel {
     AnnounceParcel {
         merchant_id: None,
+        carrier_id: None,
         point_id: point,
         parcel_number: number.to_owned(),
         recipient_name: "Camille Bench".into(),
@@ -234,6 +246,7 @@ async fn synthetic_commands(fixture: &Fixture, parcels: usize) -> Result<Vec<Vec
             id: app.new_id(),
             number: ParcelNumber::parse(&parcel_number(slot, n)).unwrap_or_else(|_| unreachable!()),
             merchant_id: fixture.merchant,
+            carrier_id: None,
             network_id: fixture.network,
             point_id: *point,
             recipient: Recipient {
@@ -302,6 +315,7 @@ async fn fixture(store: Arc<dyn Store>, lockers: usize, rules: NetworkRules) -> 
     let system = Caller::system();
     let network = app.create_network(&system, "bench", rules.clone()).await.map_err(|e| e.to_string())?;
     let merchant = app.create_merchant(&system, "bench").await.map_err(|e| e.to_string())?;
+    let carrier = app.create_carrier(&system, "bench", &[network.id]).await.map_err(|e| e.to_string())?;
     let mut created = Vec::with_capacity(lockers);
     for l in 0..lockers {
         // A quarter of the doors in each size class, labelled by class: A00..A12, B13..., D49.
@@ -344,7 +358,14 @@ async fn fixture(store: Arc<dyn Store>, lockers: usize, rules: NetworkRules) -> 
     // As `relais serve` does at start: the points in memory, where the recipient's message finds its
     // point's name and time zone without a read.
     app.rebuild_index().await.map_err(|e| e.to_string())?;
-    Ok(Fixture { app, network: network.id, merchant: merchant.id, lockers: created, network_rules: rules })
+    Ok(Fixture {
+        app,
+        network: network.id,
+        merchant: merchant.id,
+        carrier: carrier.id,
+        lockers: created,
+        network_rules: rules,
+    })
 }
 
 fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
@@ -455,21 +476,16 @@ async fn http_on(store: Arc<dyn Store>, options: &HttpOptions, concurrency: usiz
     let fixture = fixture(store, concurrency, rules).await?;
     let app = fixture.app.clone();
     let system = Caller::system();
-    let key = |role, merchant, point| {
+    let key = |input: NewApiKey| {
         let app = app.clone();
         let system = system.clone();
-        async move {
-            app.create_api_key(&system, role, merchant, point, "bench")
-                .await
-                .map(|k| k.secret)
-                .map_err(|e| e.to_string())
-        }
+        async move { app.create_api_key(&system, input).await.map(|k| k.secret).map_err(|e| e.to_string()) }
     };
-    let merchant_key = key(Role::Merchant, Some(fixture.merchant), None).await?;
-    let carrier_key = key(Role::Carrier, None, None).await?;
+    let merchant_key = key(NewApiKey::merchant(fixture.merchant, "bench")).await?;
+    let carrier_key = key(NewApiKey::carrier(fixture.carrier, "bench")).await?;
     let mut device_keys = Vec::with_capacity(concurrency);
     for (point, _) in &fixture.lockers {
-        device_keys.push(key(Role::LockerDevice, None, Some(*point)).await?);
+        device_keys.push(key(NewApiKey::device(*point, "bench")).await?);
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;

@@ -23,7 +23,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use relais_app::points::{ImportLimits, ImportRequest};
 use relais_app::ports::{Clock, SeededRandom};
-use relais_app::{App, Caller, Role, Secrets, Store, SystemClock};
+use relais_app::{App, Caller, Secrets, Store, SystemClock};
 use relais_domain::ids::Id;
 use relais_domain::network::NetworkRules;
 use relais_domain::point::PickupPoint;
@@ -342,7 +342,7 @@ async fn http_search(index: PointIndex, queries: &[Query], requests: usize) -> R
     app.install_index(index);
     let merchant = app.create_merchant(&Caller::system(), "Bench").await.map_err(|e| e.to_string())?;
     let key = app
-        .create_api_key(&Caller::system(), Role::Merchant, Some(merchant.id), None, "bench")
+        .create_api_key(&Caller::system(), relais_app::keys::NewApiKey::merchant(merchant.id, "bench"))
         .await
         .map_err(|e| e.to_string())?
         .secret;

@@ -146,6 +146,8 @@ pub struct AttemptsConfig {
     pub point_failures_max: u32,
     pub point_window_seconds: u32,
     pub point_lockout_seconds: u32,
+    /// While a point is locked, one code is still checked every this many seconds (0: none).
+    pub point_probe_seconds: u32,
     pub parcel_failures_max: u32,
     pub parcel_window_seconds: u32,
     pub parcel_lockout_seconds: u32,
@@ -180,6 +182,7 @@ impl Default for AttemptsConfig {
             point_failures_max: limits.point_attempts.failures_max,
             point_window_seconds: limits.point_attempts.window_seconds,
             point_lockout_seconds: limits.point_attempts.lockout_seconds,
+            point_probe_seconds: limits.point_attempts.probe_seconds,
             parcel_failures_max: limits.parcel_attempts.failures_max,
             parcel_window_seconds: limits.parcel_attempts.window_seconds,
             parcel_lockout_seconds: limits.parcel_attempts.lockout_seconds,
@@ -237,11 +240,14 @@ time_scale = 1.0
 log = "info"
 
 # Wrong pickup codes: at one point (a keypad under brute force) and for one parcel (counter hand-over).
-# `failures_max` wrong codes within `window_seconds` lock the scope for `lockout_seconds`.
+# `failures_max` wrong codes within `window_seconds` lock the scope for `lockout_seconds`. A locked point
+# still checks one code every `point_probe_seconds`: a guesser is slowed to a crawl, the locker's other
+# users wait seconds. A signed QR token is always checked (it cannot be guessed).
 [pickup_attempts]
 point_failures_max = 20
 point_window_seconds = 600
 point_lockout_seconds = 600
+point_probe_seconds = 15
 parcel_failures_max = 5
 parcel_window_seconds = 900
 parcel_lockout_seconds = 900
@@ -401,11 +407,13 @@ impl Config {
                 failures_max: a.point_failures_max,
                 window_seconds: a.point_window_seconds,
                 lockout_seconds: a.point_lockout_seconds,
+                probe_seconds: a.point_probe_seconds,
             },
             parcel_attempts: AttemptLimits {
                 failures_max: a.parcel_failures_max,
                 window_seconds: a.parcel_window_seconds,
                 lockout_seconds: a.parcel_lockout_seconds,
+                probe_seconds: 0,
             },
             occupancy_alert_threshold: self.occupancy_alert_threshold,
             sweep_batch_max: self.sweep_batch_max,

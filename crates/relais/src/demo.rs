@@ -5,8 +5,9 @@
 
 use std::path::Path;
 
+use relais_app::keys::NewApiKey;
 use relais_app::setup::{NewCompartment, NewPoint};
-use relais_app::{App, Caller, Role};
+use relais_app::{App, Caller};
 use relais_domain::network::NetworkRules;
 use relais_registry::formats::laposte::title;
 use tokio::task::JoinSet;
@@ -66,31 +67,28 @@ pub async fn seed_if_empty(app: &App, keys_file: &Path) -> Result<DemoKeys, Stri
 
     let first_locker = created.iter().find(|p| p.kind.has_compartments()).ok_or("no demo locker")?;
     let first_counter = created.iter().find(|p| !p.kind.has_compartments()).ok_or("no demo counter")?;
-    let key = |role, merchant_id, point_id, label: &'static str| {
+    let carrier = app.create_carrier(&system, "Transporteur démo", &[network.id]).await.map_err(|e| e.to_string())?;
+    let key = |input: NewApiKey| {
         let app = app.clone();
         let system = system.clone();
-        async move {
-            app.create_api_key(&system, role, merchant_id, point_id, label)
-                .await
-                .map(|k| k.secret)
-                .map_err(|e| e.to_string())
-        }
+        async move { app.create_api_key(&system, input).await.map(|k| k.secret).map_err(|e| e.to_string()) }
     };
     let lines = vec![
         format!("network      {}", network.id),
         format!("merchant     {}", merchant.id),
-        format!("operator key      {}", key(Role::Operator, None, None, "demo operator").await?),
-        format!("merchant key      {}", key(Role::Merchant, Some(merchant.id), None, "demo merchant").await?),
-        format!("carrier key       {}", key(Role::Carrier, None, None, "demo carrier").await?),
+        format!("carrier      {}", carrier.id),
+        format!("operator key      {}", key(NewApiKey::operator("demo operator")).await?),
+        format!("merchant key      {}", key(NewApiKey::merchant(merchant.id, "demo merchant")).await?),
+        format!("carrier key       {}", key(NewApiKey::carrier(carrier.id, "demo carrier")).await?),
         format!(
             "locker device key {}   (point {} {})",
-            key(Role::LockerDevice, None, Some(first_locker.id), "demo locker").await?,
+            key(NewApiKey::device(first_locker.id, "demo locker")).await?,
             first_locker.id,
             first_locker.name
         ),
         format!(
             "counter device key {}  (point {} {})",
-            key(Role::LockerDevice, None, Some(first_counter.id), "demo counter").await?,
+            key(NewApiKey::device(first_counter.id, "demo counter")).await?,
             first_counter.id,
             first_counter.name
         ),

@@ -199,8 +199,8 @@ pub async fn run(options: SimOptions) -> Result<SimReport, String> {
     }
     let address = server_address(&options.server)?;
     let mut admin = Client::connect(address).await.map_err(|e| format!("cannot connect to {}: {e}", options.server))?;
-    let lockers = find_lockers(&mut admin, &options).await?;
-    let keys = create_keys(&mut admin, &options).await?;
+    let (lockers, networks) = find_lockers(&mut admin, &options).await?;
+    let keys = create_keys(&mut admin, &options, &networks).await?;
     let lockers = with_device_keys(address, &options, lockers).await?;
 
     let count = lockers.len();
@@ -251,8 +251,10 @@ fn share(total: u64, parts: usize, index: usize) -> u64 {
     total / parts + u64::from((index as u64) < total % parts)
 }
 
-async fn find_lockers(client: &mut Client, options: &SimOptions) -> Result<Vec<Locker>, String> {
+/// The lockers to simulate, and the networks they are in (the simulation's carrier serves them).
+async fn find_lockers(client: &mut Client, options: &SimOptions) -> Result<(Vec<Locker>, Vec<String>), String> {
     let mut lockers = Vec::new();
+    let mut networks: Vec<String> = Vec::new();
     let mut seen = 0;
     let mut after: Option<String> = None;
     while lockers.len() < options.lockers {
@@ -271,6 +273,10 @@ async fn find_lockers(client: &mut Client, options: &SimOptions) -> Result<Vec<L
             }
             seen += 1;
             if seen > options.first && lockers.len() < options.lockers {
+                let network = point["network_id"].as_str().unwrap_or_default().to_owned();
+                if !networks.contains(&network) {
+                    networks.push(network);
+                }
                 lockers.push(Locker {
                     index: seen - 1,
                     id: point["id"].as_str().unwrap_or_default().to_owned(),
@@ -296,10 +302,11 @@ async fn find_lockers(client: &mut Client, options: &SimOptions) -> Result<Vec<L
             options.lockers
         ));
     }
-    Ok(lockers)
+    Ok((lockers, networks))
 }
 
-async fn create_keys(client: &mut Client, options: &SimOptions) -> Result<Keys, String> {
+/// A merchant and a carrier of their own (serving the lockers' networks), each with a key.
+async fn create_keys(client: &mut Client, options: &SimOptions, networks: &[String]) -> Result<Keys, String> {
     let op = Some(options.operator_key.as_str());
     let merchant = client.request("POST", "/v1/merchants", op, Some(&json!({"name": "locker-sim"}).to_string())).await;
     let merchant_id =
@@ -315,7 +322,11 @@ async fn create_keys(client: &mut Client, options: &SimOptions) -> Result<Keys, 
         client.request("POST", "/v1/api-keys", op, Some(&key("merchant", json!({"merchant_id": merchant_id})))).await;
     let merchant =
         expect(merchant, 201, "create the merchant key")?.json()["secret"].as_str().unwrap_or_default().to_owned();
-    let carrier = client.request("POST", "/v1/api-keys", op, Some(&key("carrier", json!({})))).await;
+    let carrier = json!({"name": "locker-sim", "networks": networks}).to_string();
+    let carrier = client.request("POST", "/v1/carriers", op, Some(&carrier)).await;
+    let carrier_id = expect(carrier, 201, "create the carrier")?.json()["id"].as_str().unwrap_or_default().to_owned();
+    let carrier =
+        client.request("POST", "/v1/api-keys", op, Some(&key("carrier", json!({"carrier_id": carrier_id})))).await;
     let carrier =
         expect(carrier, 201, "create the carrier key")?.json()["secret"].as_str().unwrap_or_default().to_owned();
     Ok(Keys { merchant, carrier })

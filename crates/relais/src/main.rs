@@ -58,10 +58,15 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// API keys.
+    /// API keys: create, list, revoke, rotate.
     ApiKey {
         #[command(subcommand)]
         command: ApiKeyCommand,
+    },
+    /// Carriers: the companies whose couriers deposit and take back parcels.
+    Carrier {
+        #[command(subcommand)]
+        command: CarrierCommand,
     },
     /// Opening hours (OpenStreetMap `opening_hours` syntax).
     Hours {
@@ -312,12 +317,51 @@ enum ApiKeyCommand {
         /// operator, merchant, carrier or locker_device
         #[arg(long)]
         role: String,
+        /// Merchant keys: whose parcels.
         #[arg(long)]
         merchant_id: Option<String>,
+        /// Locker device keys: which point.
         #[arg(long)]
         point_id: Option<String>,
+        /// Carrier keys: which carrier (`relais carrier create`).
+        #[arg(long)]
+        carrier_id: Option<String>,
         #[arg(long, default_value = "created with the CLI")]
         label: String,
+    },
+    /// Lists the keys (never their secret): id, role, scope, label, created, revoked.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Revokes a key at once; the reason is kept in the audit log.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Issues a new secret for the same role and scope, and revokes the old key; prints the new secret.
+    Rotate {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CarrierCommand {
+    /// Creates a carrier serving the networks given; prints its id (then `relais api-key create --role
+    /// carrier --carrier-id ID`).
+    Create {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        name: String,
+        /// A network it serves (repeat for several).
+        #[arg(long = "network")]
+        networks: Vec<String>,
     },
 }
 
@@ -571,20 +615,87 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::ApiKey { command: ApiKeyCommand::Create { common, role, merchant_id, point_id, label } } => {
+        Command::ApiKey {
+            command: ApiKeyCommand::Create { common, role, merchant_id, point_id, carrier_id, label },
+        } => {
             let config = load(&common, None)?;
             let app = build_app(&config).await?;
             let role = Role::parse(&role).ok_or("role must be one of operator, merchant, carrier, locker_device")?;
-            let merchant_id = parse_id(merchant_id, "merchant_id")?;
-            let point_id = parse_id(point_id, "point_id")?;
-            let issued = app
-                .create_api_key(&Caller::system(), role, merchant_id, point_id, &label)
-                .await
-                .map_err(|e| e.to_string())?;
+            let input = relais_app::keys::NewApiKey {
+                role,
+                merchant_id: parse_id(merchant_id, "merchant_id")?,
+                point_id: parse_id(point_id, "point_id")?,
+                carrier_id: parse_id(carrier_id, "carrier_id")?,
+                label,
+            };
+            let issued = app.create_api_key(&Caller::system(), input).await.map_err(|e| e.to_string())?;
             println!("{}", issued.secret);
             Ok(())
         }
+        Command::ApiKey { command: ApiKeyCommand::List { common } } => {
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let mut after = None;
+            loop {
+                let page = relais_app::ports::Page { after, limit: 500 };
+                let keys = app.api_keys(&Caller::system(), page).await.map_err(|e| e.to_string())?;
+                for key in &keys {
+                    println!("{}", key_line(key));
+                }
+                after = keys.last().map(|k| k.id);
+                if keys.len() < 500 {
+                    return Ok(());
+                }
+            }
+        }
+        Command::ApiKey { command: ApiKeyCommand::Revoke { common, id, reason } } => {
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let id = id.parse().map_err(|_| "the key id must be a UUID (relais api-key list)")?;
+            let key = app.revoke_api_key(&Caller::system(), id, &reason).await.map_err(|e| e.to_string())?;
+            println!("{}", key_line(&key));
+            Ok(())
+        }
+        Command::ApiKey { command: ApiKeyCommand::Rotate { common, id } } => {
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let id = id.parse().map_err(|_| "the key id must be a UUID (relais api-key list)")?;
+            let issued = app.rotate_api_key(&Caller::system(), id).await.map_err(|e| e.to_string())?;
+            eprintln!("{} replaces {id}, now revoked", issued.key.id);
+            println!("{}", issued.secret);
+            Ok(())
+        }
+        Command::Carrier { command: CarrierCommand::Create { common, name, networks } } => {
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let networks = networks
+                .iter()
+                .map(|n| n.parse().map_err(|_| format!("--network {n:?} must be a network id (UUID)")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let carrier = app.create_carrier(&Caller::system(), &name, &networks).await.map_err(|e| e.to_string())?;
+            println!("{}", carrier.id);
+            Ok(())
+        }
     }
+}
+
+/// A key as `relais api-key list` prints it: id, role, scope, label, created, revoked.
+fn key_line(key: &relais_app::ApiKey) -> String {
+    let scope = match (key.merchant_id, key.point_id, key.carrier_id) {
+        (Some(merchant), _, _) => format!("merchant={merchant}"),
+        (_, Some(point), _) => format!("point={point}"),
+        (_, _, Some(carrier)) => format!("carrier={carrier}"),
+        _ => "-".to_owned(),
+    };
+    let revoked = key.revoked_at.map_or_else(|| "active".to_owned(), |at| format!("revoked {}", at.to_rfc3339()));
+    format!(
+        "{}  {:<13} {:<45} {:?}  created {}  {revoked}",
+        key.id,
+        key.role.as_str(),
+        scope,
+        key.label,
+        key.created_at.to_rfc3339()
+    )
 }
 
 fn parse_id<T>(value: Option<String>, what: &str) -> Result<Option<relais_domain::ids::Id<T>>, String> {

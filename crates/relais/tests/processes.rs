@@ -274,8 +274,23 @@ async fn concurrent_deposits_through_separate_processes() {
             Some(json!({"role": "merchant", "merchant_id": merchant["id"], "label": "m"})),
         )
         .await;
-        let (_, carrier_key) =
-            call(a, "POST", "/v1/api-keys", &operator, Some(json!({"role": "carrier", "label": "c"}))).await;
+        let (status, carrier) = call(
+            a,
+            "POST",
+            "/v1/carriers",
+            &operator,
+            Some(json!({"name": "Race carrier", "networks": [network["id"]]})),
+        )
+        .await;
+        assert_eq!(status, 201, "{name}: {carrier}");
+        let (_, carrier_key) = call(
+            a,
+            "POST",
+            "/v1/api-keys",
+            &operator,
+            Some(json!({"role": "carrier", "carrier_id": carrier["id"], "label": "c"})),
+        )
+        .await;
         let (merchant_key, carrier_key) =
             (merchant_key["secret"].as_str().unwrap().to_owned(), carrier_key["secret"].as_str().unwrap().to_owned());
 

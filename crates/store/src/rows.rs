@@ -8,8 +8,8 @@
 //! error, never a business rule.
 
 use relais_app::ports::{
-    AuditAction, AuditEntry, ChangeKind, CompartmentCounts, DeviceStatus, ImportRecord, ImportStatus, Merchant,
-    OccupancyAlert, OutboxMessage, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent,
+    AuditAction, AuditEntry, Carrier, ChangeKind, CompartmentCounts, DeviceStatus, ImportRecord, ImportStatus,
+    Merchant, OccupancyAlert, OutboxMessage, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent,
 };
 use relais_app::{ApiKey, Role};
 use relais_domain::Timestamp;
@@ -81,6 +81,13 @@ pub(crate) fn network(r: &impl Columns) -> StoreResult<Network> {
 }
 
 pub(crate) const MERCHANT_COLUMNS: &str = "id, name, created_at";
+
+pub(crate) const CARRIER_COLUMNS: &str = "id, name, created_at";
+
+/// A carrier's row; its networks come from `carrier_networks`, read beside it.
+pub(crate) fn carrier(r: &impl Columns) -> StoreResult<Carrier> {
+    Ok(Carrier { id: r.id(0)?, name: r.owned(1)?, networks: Vec::new(), created_at: r.time(2)? })
+}
 
 pub(crate) fn merchant(r: &impl Columns) -> StoreResult<Merchant> {
     Ok(Merchant { id: r.id(0)?, name: r.owned(1)?, created_at: r.time(2)? })
@@ -294,7 +301,7 @@ fn actor(r: &impl Columns, kind: usize, reference: usize) -> StoreResult<Actor> 
 pub(crate) const PARCEL_COLUMNS: &str = "id, number, merchant_id, network_id, point_id, recipient_name,
     recipient_phone, recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind,
     compartment_id, code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at,
-    version, reminders_sent, next_reminder_at, relocated_from";
+    version, reminders_sent, next_reminder_at, relocated_from, carrier_id";
 
 pub(crate) fn parcel(r: &impl Columns) -> StoreResult<Parcel> {
     Ok(Parcel {
@@ -322,6 +329,7 @@ pub(crate) fn parcel(r: &impl Columns) -> StoreResult<Parcel> {
         reminders_sent: r.count(23)?,
         next_reminder_at: r.opt_time(24)?,
         relocated_from: r.opt_id(25)?,
+        carrier_id: r.opt_id(26)?,
     })
 }
 
@@ -358,7 +366,8 @@ pub(crate) fn outbox(r: &impl Columns) -> StoreResult<OutboxMessage> {
     })
 }
 
-pub(crate) const API_KEY_COLUMNS: &str = "id, role, merchant_id, point_id, label, digest, created_at";
+pub(crate) const API_KEY_COLUMNS: &str =
+    "id, role, merchant_id, point_id, label, digest, created_at, carrier_id, revoked_at";
 
 pub(crate) fn api_key(r: &impl Columns) -> StoreResult<ApiKey> {
     Ok(ApiKey {
@@ -369,14 +378,21 @@ pub(crate) fn api_key(r: &impl Columns) -> StoreResult<ApiKey> {
         label: r.owned(4)?,
         digest: r.digest(5)?,
         created_at: r.time(6)?,
+        carrier_id: r.opt_id(7)?,
+        revoked_at: r.opt_time(8)?,
     })
 }
 
-pub(crate) const COUNTER_COLUMNS: &str = "failures, window_started_at, locked_until, version";
+pub(crate) const COUNTER_COLUMNS: &str = "failures, window_started_at, locked_until, version, probed_at";
 
 pub(crate) fn counter(r: &impl Columns) -> StoreResult<StoredCounter> {
     Ok(StoredCounter {
-        counter: AttemptCounter { failures: r.count(0)?, window_started_at: r.time(1)?, locked_until: r.opt_time(2)? },
+        counter: AttemptCounter {
+            failures: r.count(0)?,
+            window_started_at: r.time(1)?,
+            locked_until: r.opt_time(2)?,
+            probed_at: r.opt_time(4)?,
+        },
         version: r.int(3)?,
     })
 }

@@ -7,14 +7,16 @@
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
+use relais_app::keys::NewApiKey;
 use relais_app::parcels::{AnnounceParcel, PickupSecret};
 use relais_app::points::{ImportLimits, ImportRequest, Near, PointSearch};
 use relais_app::ports::{
     AttemptScope, CommitError, IndexChange, IndexNotice, ManualClock, Page, ParcelFilter, SeededRandom, Write,
 };
 use relais_app::setup::{NewCompartment, NewPoint};
-use relais_app::{App, AppError, Caller, Role, Secrets, Store};
+use relais_app::{App, AppError, Caller, Secrets, Store};
 use relais_domain::compartment::{CompartmentState, DoorFault, NoFit};
+use relais_domain::ids::NetworkId;
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{EventKind, IncidentKind, ParcelState, TransitionError};
 use relais_domain::point::PickupPoint;
@@ -34,6 +36,18 @@ struct World {
     device: Caller,
     counter_device: Caller,
     _store: TestStore,
+}
+
+/// A carrier of its own serving `network`, through a key of its own.
+async fn carrier_of(w: &World, network: NetworkId, name: &str) -> Caller {
+    let carrier = w.app.create_carrier(&Caller::system(), name, &[network]).await.unwrap();
+    let issued = w.app.create_api_key(&Caller::system(), NewApiKey::carrier(carrier.id, name)).await.unwrap();
+    w.app.authenticate(&issued.secret).await.unwrap()
+}
+
+/// A point's audit entries without the issuing of its device's key (every world issues one).
+fn doors_audit(entries: Vec<relais_app::ports::AuditEntry>) -> Vec<relais_app::ports::AuditEntry> {
+    entries.into_iter().filter(|e| e.action != relais_app::ports::AuditAction::ApiKeyCreated).collect()
 }
 
 /// What counter staff check before a hand-over.
@@ -89,18 +103,19 @@ async fn world(test: TestStore) -> World {
         .await
         .unwrap();
     let (counter, _) = app.create_point(&system, point("counter", "C1", vec![], Some(2))).await.unwrap();
-    let key = |role, merchant_id, point_id| {
+    let carrier = app.create_carrier(&system, "Transports", &[network.id]).await.unwrap();
+    let key = |input: NewApiKey| {
         let app = app.clone();
         async move {
-            let issued = app.create_api_key(&Caller::system(), role, merchant_id, point_id, "test").await.unwrap();
+            let issued = app.create_api_key(&Caller::system(), input).await.unwrap();
             app.authenticate(&issued.secret).await.unwrap()
         }
     };
     World {
-        merchant: key(Role::Merchant, Some(merchant.id), None).await,
-        carrier: key(Role::Carrier, None, None).await,
-        device: key(Role::LockerDevice, None, Some(locker.id)).await,
-        counter_device: key(Role::LockerDevice, None, Some(counter.id)).await,
+        merchant: key(NewApiKey::merchant(merchant.id, "test")).await,
+        carrier: key(NewApiKey::carrier(carrier.id, "test")).await,
+        device: key(NewApiKey::device(locker.id, "test")).await,
+        counter_device: key(NewApiKey::device(counter.id, "test")).await,
         store: test.store.clone(),
         app,
         clock,
@@ -130,6 +145,7 @@ fn announce(point: &PickupPoint, number: &str, dims: (i64, i64, i64)) -> Announc
 fn announce_for(point: &PickupPoint, number: &str, dims: (i64, i64, i64), phone: &str) -> AnnounceParcel {
     AnnounceParcel {
         merchant_id: None,
+        carrier_id: None,
         point_id: point.id,
         parcel_number: number.into(),
         recipient_name: "Ana Martin".into(),
@@ -170,9 +186,23 @@ async fn a_parcel_life_at_a_locker() {
         let (_, compartments) = w.app.point(&w.carrier, w.locker.id).await.unwrap();
         assert!(compartments.iter().all(|c| c.state == CompartmentState::Available), "{name}: compartment freed");
 
-        // A code works once.
-        let again = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(code)).await;
-        assert!(matches!(again, Err(AppError::InvalidPickupCode)), "{name}: {again:?}");
+        // A code works once. Sent again at once (a double tap, a retried request) it is told the parcel
+        // is collected, not counted as a wrong code; minutes later it is a code like any other.
+        let again = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(code.clone())).await;
+        assert!(
+            matches!(
+                again,
+                Err(AppError::InvalidTransition(TransitionError::Invalid { from: ParcelState::Collected, .. }))
+            ),
+            "{name}: {again:?}"
+        );
+        assert!(
+            w.store.attempt_counter(AttemptScope::Point(w.locker.id)).await.unwrap().is_none(),
+            "{name}: not counted"
+        );
+        w.clock.advance(Duration::minutes(3));
+        let later = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(code)).await;
+        assert!(matches!(later, Err(AppError::InvalidPickupCode)), "{name}: {later:?}");
 
         let events = w.app.parcel_events(&w.merchant, announced.parcel.id).await.unwrap();
         let kinds: Vec<EventKind> = events.iter().map(|e| e.event.kind).collect();
@@ -564,10 +594,14 @@ async fn a_qr_token_collects_once_and_only_at_its_point() {
         let announced = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELQR01", SMALL)).await.unwrap();
         w.app.deposit(&w.carrier, announced.parcel.id).await.unwrap();
         let token = PickupSecret::QrToken(announced.qr_token.clone());
-        let elsewhere = w.app.pickup_at_point(&w.counter_device, w.counter.id, token.clone()).await;
+        let neighbour = neighbour_locker(&w).await;
+        let elsewhere = w.app.pickup_at_point(&Caller::device(neighbour.id), neighbour.id, token.clone()).await;
         assert!(matches!(elsewhere, Err(AppError::InvalidPickupCode)), "{elsewhere:?}");
-        let forbidden = w.app.pickup_at_point(&w.device, w.counter.id, token.clone()).await;
+        let forbidden = w.app.pickup_at_point(&w.device, neighbour.id, token.clone()).await;
         assert!(matches!(forbidden, Err(AppError::Forbidden { .. })), "a device acts only at its own point");
+        // A counter hands over with an identity check, never on a code or token alone.
+        let counter = w.app.pickup_at_point(&w.counter_device, w.counter.id, token.clone()).await;
+        assert!(matches!(counter, Err(AppError::Validation(ref e)) if e.field == "point_id"), "{counter:?}");
         let collected = w.app.pickup_at_point(&w.device, w.locker.id, token.clone()).await.unwrap();
         assert_eq!(collected.parcel.state, ParcelState::Collected);
         assert!(matches!(w.app.pickup_at_point(&w.device, w.locker.id, token).await, Err(AppError::InvalidPickupCode)));
@@ -580,7 +614,7 @@ async fn best_fit_refusals_and_deposit_failures() {
         let name = w.store.backend();
         let too_big = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELBIG1", (900, 900, 900))).await;
         assert!(matches!(too_big, Err(AppError::NoFittingCompartment(NoFit::TooLarge))), "{name}: {too_big:?}");
-        assert!(w.store.parcel_by_number(&"PARCELBIG1".parse_number()).await.unwrap().is_none(), "nothing stored");
+        assert!(w.store.parcels_by_number(&"PARCELBIG1".parse_number(), 2).await.unwrap().is_empty(), "nothing stored");
 
         // Medium parcels fit B and C only: two reserve them, the third is refused.
         let first = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELMED1", MEDIUM)).await.unwrap();
@@ -656,26 +690,83 @@ async fn counter_shelf_capacity_and_hand_over() {
     }
 }
 
+/// Past the limit of wrong codes a locker's keypad checks one code per probe period until the lockout
+/// ends: the guesser gets a few tries a minute, a recipient with the right code waits seconds, and a QR
+/// token (a signature no one can guess) is not held up at all.
 #[tokio::test]
-async fn wrong_codes_lock_the_point_until_the_lockout_ends() {
+async fn wrong_codes_slow_the_guesser_not_the_lockers_other_users() {
     for w in worlds().await {
-        let announced = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELLOCK", SMALL)).await.unwrap();
-        w.app.deposit(&w.carrier, announced.parcel.id).await.unwrap();
+        let name = w.store.backend();
+        let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELLOCK", SMALL)).await.unwrap();
+        let b = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELLOCQ", SMALL)).await.unwrap();
+        w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+        w.app.deposit(&w.carrier, b.parcel.id).await.unwrap();
         let limits = w.app.limits().point_attempts;
-        let right = announced.pickup_code.as_str().to_owned();
-        let wrong = if right == "11111111" { "22222222" } else { "11111111" };
+        let probe = Duration::seconds(i64::from(limits.probe_seconds));
+        assert!(limits.probe_seconds > 0, "a keypad is probed");
+        let right = PickupSecret::Code(a.pickup_code.as_str().to_owned());
+        let wrong =
+            PickupSecret::Code(if a.pickup_code.as_str() == "11111111" { "22222222" } else { "11111111" }.into());
+        let try_code = |secret: PickupSecret| w.app.pickup_at_point(&w.device, w.locker.id, secret);
         for _ in 0..limits.failures_max {
-            let r = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(wrong.into())).await;
-            assert!(matches!(r, Err(AppError::InvalidPickupCode)), "{r:?}");
+            let r = try_code(wrong.clone()).await;
+            assert!(matches!(r, Err(AppError::InvalidPickupCode)), "{name}: {r:?}");
         }
-        // Locked: even the right code is refused now.
-        let locked = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(right.clone())).await;
-        assert!(matches!(locked, Err(AppError::RateLimited { .. })), "{locked:?}");
+        // Locked: the next code, even the right one, waits for the next probe.
+        let locked = try_code(right.clone()).await;
+        assert!(
+            matches!(locked, Err(AppError::RateLimited { retry_after_seconds, .. }) if retry_after_seconds == probe.num_seconds() as u64),
+            "{name}: {locked:?}"
+        );
+        // A QR token goes through.
+        let by_qr = try_code(PickupSecret::QrToken(b.qr_token.clone())).await.unwrap();
+        assert_eq!(by_qr.parcel.state, ParcelState::Collected, "{name}");
+        // One code per probe period: a wrong one keeps the lock, and the right one waits for the next.
+        w.clock.advance(probe);
+        assert!(matches!(try_code(wrong.clone()).await, Err(AppError::InvalidPickupCode)), "{name}");
+        assert!(matches!(try_code(right.clone()).await, Err(AppError::RateLimited { .. })), "{name}");
+        w.clock.advance(probe);
+        let collected = try_code(right).await.unwrap();
+        assert_eq!(collected.parcel.state, ParcelState::Collected, "{name}");
         let stored = w.store.attempt_counter(AttemptScope::Point(w.locker.id)).await.unwrap().unwrap();
-        assert_eq!(stored.counter.failures, limits.failures_max);
+        assert_eq!(stored.counter.failures, limits.failures_max, "{name}: probes keep the lock, not add to it");
+        // The lockout ends: a fresh window.
         w.clock.advance(Duration::seconds(i64::from(limits.lockout_seconds)));
-        let collected = w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(right)).await.unwrap();
-        assert_eq!(collected.parcel.state, ParcelState::Collected);
+        assert!(matches!(try_code(wrong).await, Err(AppError::InvalidPickupCode)), "{name}");
+        let stored = w.store.attempt_counter(AttemptScope::Point(w.locker.id)).await.unwrap().unwrap();
+        assert_eq!((stored.counter.failures, stored.counter.locked_until), (1, None), "{name}");
+    }
+}
+
+/// However many wrong codes arrive at once, exactly the limit of them are checked; the others are
+/// refused as rate-limited without being tried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_codes_are_checked_up_to_the_limit_exactly() {
+    for w in worlds().await {
+        let name = w.store.backend();
+        let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELRUSH", SMALL)).await.unwrap();
+        w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+        let limits = w.app.limits().point_attempts;
+        let mut tasks = Vec::new();
+        for n in 0..150u32 {
+            let (app, device, locker) = (w.app.clone(), w.device.clone(), w.locker.id);
+            let code = format!("{:08}", 30_000_000 + n);
+            assert_ne!(code, a.pickup_code.as_str());
+            tasks.push(tokio::spawn(
+                async move { app.pickup_at_point(&device, locker, PickupSecret::Code(code)).await },
+            ));
+        }
+        let (mut checked, mut limited) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Err(AppError::InvalidPickupCode) => checked += 1,
+                Err(AppError::RateLimited { .. }) => limited += 1,
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert_eq!((checked, limited), (limits.failures_max, 150 - limits.failures_max), "{name}");
+        let stored = w.store.attempt_counter(AttemptScope::Point(w.locker.id)).await.unwrap().unwrap();
+        assert_eq!(stored.counter.failures, limits.failures_max, "{name}");
     }
 }
 
@@ -773,7 +864,7 @@ async fn merchants_see_only_their_own_parcels() {
     for w in worlds().await {
         let system = Caller::system();
         let other = w.app.create_merchant(&system, "Autre boutique").await.unwrap();
-        let other_key = w.app.create_api_key(&system, Role::Merchant, Some(other.id), None, "other").await.unwrap();
+        let other_key = w.app.create_api_key(&system, NewApiKey::merchant(other.id, "other")).await.unwrap();
         let other_caller = w.app.authenticate(&other_key.secret).await.unwrap();
         let mine = w.app.announce_parcel(&w.merchant, announce(&w.locker, "PARCELMINE", SMALL)).await.unwrap();
         let theirs = w.app.announce_parcel(&other_caller, announce(&w.counter, "PARCELTHEIRS", SMALL)).await.unwrap();
@@ -841,7 +932,7 @@ async fn a_commit_is_all_or_nothing() {
         let p = w.app.announce_parcel(&w.merchant, announce(&w.counter, "PARCELDUP1", SMALL)).await.unwrap();
         let again = w.app.announce_parcel(&w.merchant, announce(&w.counter, "PARCELDUP1", SMALL)).await;
         assert!(matches!(again, Err(AppError::AlreadyExists { what: "parcel_number" })), "{name}: {again:?}");
-        assert_eq!(w.store.parcel_by_number(&"PARCELDUP1".parse_number()).await.unwrap().unwrap().id, p.parcel.id);
+        assert_eq!(w.store.parcels_by_number(&"PARCELDUP1".parse_number(), 2).await.unwrap()[0].id, p.parcel.id);
     }
 }
 
@@ -1039,6 +1130,7 @@ async fn concurrent_deposits(w: &World, one_recipient: bool) {
         // compartments, and the deposits decide who gets one.
         let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
         let network = w.app.create_network(&system, "No reservations", rules).await.unwrap();
+        let carrier = carrier_of(w, network.id, "Busy").await;
         let (locker, _) = w
             .app
             .create_point(
@@ -1092,7 +1184,7 @@ async fn concurrent_deposits(w: &World, one_recipient: bool) {
         let mut tasks = Vec::new();
         for id in ids.clone() {
             let app = w.app.clone();
-            let carrier = w.carrier.clone();
+            let carrier = carrier.clone();
             tasks.push(tokio::spawn(async move { app.deposit(&carrier, id).await }));
         }
         let mut deposited = 0;
@@ -1504,7 +1596,7 @@ async fn a_courier_session_deposits_when_the_door_closes() {
         assert_eq!(reassigned.item.relocation_point_id, Some(w.counter.id), "{name}: the nearest point with room");
         let failed = w.store.parcel(parcels[2].parcel.id).await.unwrap().unwrap();
         assert_eq!(failed.state, ParcelState::DepositFailed);
-        let audit = w.app.audit_log(&Caller::system(), Some(w.locker.id), None, None, None).await.unwrap();
+        let audit = doors_audit(w.app.audit_log(&Caller::system(), Some(w.locker.id), None, None, None).await.unwrap());
         assert_eq!(audit.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), ["door_jammed"], "{name}");
         let outbox = w.store.outbox(None, 500).await.unwrap();
         let failure = outbox.iter().find(|m| m.topic == "parcel.deposit_failed").unwrap();
@@ -1557,7 +1649,11 @@ async fn a_courier_session_deposits_when_the_door_closes() {
         assert!(pdf.starts_with(b"%PDF-1.4"), "{name}");
 
         // Nobody else sees the session: another carrier, another locker's device.
-        let other = w.app.create_api_key(&Caller::system(), Role::Carrier, None, None, "other").await.unwrap();
+        let other = w
+            .app
+            .create_api_key(&Caller::system(), NewApiKey::carrier(w.carrier.carrier_id.unwrap(), "other"))
+            .await
+            .unwrap();
         let other = w.app.authenticate(&other.secret).await.unwrap();
         for caller in [&other, &w.counter_device, &w.merchant] {
             let seen = w.app.drop_off_session(caller, session.id).await;
@@ -1579,7 +1675,11 @@ async fn courier_codes_are_per_carrier_locker_and_day() {
         let other_locker = w.app.open_drop_off_session(&w.device, w.locker.id, &elsewhere.code).await;
         assert!(matches!(other_locker, Err(AppError::InvalidCourierCode)), "{name}: {other_locker:?}");
         // A carrier's handheld only tries its own code.
-        let other = w.app.create_api_key(&Caller::system(), Role::Carrier, None, None, "other").await.unwrap();
+        let other = w
+            .app
+            .create_api_key(&Caller::system(), NewApiKey::carrier(w.carrier.carrier_id.unwrap(), "other"))
+            .await
+            .unwrap();
         let other = w.app.authenticate(&other.secret).await.unwrap();
         let borrowed = w.app.open_drop_off_session(&other, w.locker.id, &today.code).await;
         assert!(matches!(borrowed, Err(AppError::InvalidCourierCode)), "{name}: {borrowed:?}");
@@ -1603,26 +1703,59 @@ async fn courier_codes_are_per_carrier_locker_and_day() {
         let tomorrow = w.app.courier_code(&w.carrier, w.locker.id, None).await.unwrap();
         assert_ne!(tomorrow.code, today.code, "{name}");
 
-        // Brute force: 10 wrong codes within the window (the expired code was the first at 23:30), then
-        // even the right one is refused until the lockout ends.
+        // Brute force at the keypad: 10 wrong codes within the window (the expired code was the first at
+        // 23:30) lock it for courier codes; then one code is checked per probe period.
+        let limits = w.app.limits().courier_attempts;
         let wrong = if tomorrow.code == "00000000" { "11111111" } else { "00000000" };
-        for _ in 1..w.app.limits().courier_attempts.failures_max {
+        for _ in 1..limits.failures_max {
             let r = w.app.open_drop_off_session(&w.device, w.locker.id, wrong).await;
             assert!(matches!(r, Err(AppError::InvalidCourierCode)), "{name}: {r:?}");
         }
         let locked = w.app.open_drop_off_session(&w.device, w.locker.id, &tomorrow.code).await;
-        assert!(matches!(locked, Err(AppError::RateLimited { .. })), "{name}: {locked:?}");
+        assert!(
+            matches!(locked, Err(AppError::RateLimited { what: relais_app::Throttled::CourierCodes, .. })),
+            "{name}: it says courier codes: {locked:?}"
+        );
         let system = Caller::system();
-        let issued = w.app.create_api_key(&system, Role::LockerDevice, None, Some(neighbour.id), "n").await.unwrap();
+        let issued = w.app.create_api_key(&system, NewApiKey::device(neighbour.id, "n")).await.unwrap();
         let neighbour_device = w.app.authenticate(&issued.secret).await.unwrap();
         let next_door = w.app.courier_code(&w.carrier, neighbour.id, None).await.unwrap();
         assert!(
             w.app.open_drop_off_session(&neighbour_device, neighbour.id, &next_door.code).await.is_ok(),
             "{name}: only that locker locks"
         );
-        w.clock.advance(Duration::seconds(i64::from(w.app.limits().courier_attempts.lockout_seconds)));
+        w.clock.advance(Duration::seconds(i64::from(limits.probe_seconds)));
         let opened = w.app.open_drop_off_session(&w.device, w.locker.id, &tomorrow.code).await.unwrap();
-        assert_eq!(opened.carrier_key_id, w.carrier.key_id.unwrap(), "{name}");
+        assert_eq!(opened.carrier_key_id, w.carrier.key_id.unwrap(), "{name}: the right code on a probe");
+        w.clock.advance(Duration::seconds(i64::from(limits.lockout_seconds)));
+        assert!(w.app.open_drop_off_session(&w.device, w.locker.id, &tomorrow.code).await.is_ok(), "{name}");
+    }
+}
+
+/// Wrong courier codes sent through the API count against that carrier key at that locker only: a
+/// carrier scripting guesses locks itself out, not the locker's keypad nor the other carriers.
+#[tokio::test]
+async fn a_carrier_key_guessing_courier_codes_locks_only_itself() {
+    for w in worlds().await {
+        let name = w.store.backend();
+        let limits = w.app.limits().courier_attempts;
+        let today = w.app.courier_code(&w.carrier, w.locker.id, None).await.unwrap();
+        let other = NewApiKey::carrier(w.carrier.carrier_id.unwrap(), "other");
+        let other = w.app.create_api_key(&Caller::system(), other).await.unwrap();
+        let other = w.app.authenticate(&other.secret).await.unwrap();
+        let others_code = w.app.courier_code(&other, w.locker.id, None).await.unwrap();
+        let wrong = if today.code == "00000000" { "11111111" } else { "00000000" };
+        for _ in 0..limits.failures_max {
+            let r = w.app.open_drop_off_session(&w.carrier, w.locker.id, wrong).await;
+            assert!(matches!(r, Err(AppError::InvalidCourierCode)), "{name}: {r:?}");
+        }
+        let own = w.app.open_drop_off_session(&w.carrier, w.locker.id, &today.code).await;
+        assert!(matches!(own, Err(AppError::RateLimited { .. })), "{name}: {own:?}");
+        let scope = AttemptScope::CarrierCourierCode(w.locker.id, w.carrier.key_id.unwrap());
+        assert!(w.store.attempt_counter(scope).await.unwrap().unwrap().counter.locked_until.is_some(), "{name}");
+        assert!(w.store.attempt_counter(AttemptScope::CourierCode(w.locker.id)).await.unwrap().is_none(), "{name}");
+        assert!(w.app.open_drop_off_session(&other, w.locker.id, &others_code.code).await.is_ok(), "{name}");
+        assert!(w.app.open_drop_off_session(&w.device, w.locker.id, &today.code).await.is_ok(), "{name}: the keypad");
     }
 }
 
@@ -1640,15 +1773,15 @@ async fn two_couriers_deposit_in_one_locker_at_once() {
             (0..10).map(|i| NewCompartment { label: format!("D{i:02}"), size: ["A", "B"][i % 2].into() }).collect();
         let new = new_point(network.id, "TWO", "locker", (45.76, 4.85), doors, None);
         let (locker, _) = w.app.create_point(&system, new).await.unwrap();
-        let device = w.app.create_api_key(&system, Role::LockerDevice, None, Some(locker.id), "d").await.unwrap();
+        let device = w.app.create_api_key(&system, NewApiKey::device(locker.id, "d")).await.unwrap();
         let device = w.app.authenticate(&device.secret).await.unwrap();
-        let second = w.app.create_api_key(&system, Role::Carrier, None, None, "second carrier").await.unwrap();
-        let second = w.app.authenticate(&second.secret).await.unwrap();
+        let first = carrier_of(&w, network.id, "first carrier").await;
+        let second = carrier_of(&w, network.id, "second carrier").await;
         for n in 0..16 {
             w.app.announce_parcel(&w.merchant, announce(&locker, &format!("TWO{n:04}"), SMALL)).await.unwrap();
         }
         let mut tasks = Vec::new();
-        for (courier, range) in [(w.carrier.clone(), 0..8), (second.clone(), 8..16)] {
+        for (courier, range) in [(first.clone(), 0..8), (second.clone(), 8..16)] {
             let app = w.app.clone();
             let device = device.clone();
             tasks.push(tokio::spawn(async move {
@@ -1715,8 +1848,9 @@ async fn signed_qr_tokens_work_once_online_or_offline() {
         let reported = w.app.report_offline_collection(&w.device, w.locker.id, &forged, None).await;
         assert!(matches!(reported, Err(AppError::InvalidPickupCode)), "{name}: {reported:?}");
         // A real token at another point opens nothing there.
-        let elsewhere =
-            w.app.pickup_at_point(&w.counter_device, w.counter.id, PickupSecret::QrToken(a.qr_token.clone())).await;
+        let neighbour = neighbour_locker(&w).await;
+        let token = PickupSecret::QrToken(a.qr_token.clone());
+        let elsewhere = w.app.pickup_at_point(&Caller::device(neighbour.id), neighbour.id, token).await;
         assert!(matches!(elsewhere, Err(AppError::InvalidPickupCode)), "{name}: {elsewhere:?}");
 
         // Online: once.
@@ -1792,7 +1926,7 @@ async fn door_faults_remote_openings_and_the_audit_log() {
         assert!(matches!(foreign, Err(AppError::Forbidden { .. })), "{name}: {foreign:?}");
 
         // The operator opens the jammed door to free the parcel; the locker fetches the command, and closes it.
-        let operator = w.app.create_api_key(&Caller::system(), Role::Operator, None, None, "ops").await.unwrap();
+        let operator = w.app.create_api_key(&Caller::system(), NewApiKey::operator("ops")).await.unwrap();
         let operator = w.app.authenticate(&operator.secret).await.unwrap();
         assert!(matches!(
             w.app.open_door_remotely(&operator, w.locker.id, &door, " ").await,
@@ -1815,7 +1949,7 @@ async fn door_faults_remote_openings_and_the_audit_log() {
         // A door forced open at night: alarm and audit, actor the device.
         let forced = w.app.report_door(&w.device, w.locker.id, "C01", DoorReport::ForcedOpen).await.unwrap();
         assert_eq!(forced.compartment.state, CompartmentState::OutOfService);
-        let audit = w.app.audit_log(&operator, Some(w.locker.id), None, None, None).await.unwrap();
+        let audit = doors_audit(w.app.audit_log(&operator, Some(w.locker.id), None, None, None).await.unwrap());
         let lines: Vec<(&str, &str, Option<&str>)> =
             audit.iter().map(|a| (a.action.as_str(), a.actor.kind.as_str(), a.reason.as_deref())).collect();
         assert_eq!(
@@ -2018,7 +2152,8 @@ async fn a_counter_scans_in_and_hands_over_with_an_identity_check() {
         assert!(matches!(refused, Err(AppError::IdentityMismatch)), "{name}: {refused:?}");
         let still = w.store.parcel(parcels[0].parcel.id).await.unwrap().unwrap();
         assert_eq!(still.state, ParcelState::ReadyForPickup, "{name}: the parcel stays");
-        let audit = w.app.audit_log(&Caller::system(), Some(w.counter.id), None, None, None).await.unwrap();
+        let audit =
+            doors_audit(w.app.audit_log(&Caller::system(), Some(w.counter.id), None, None, None).await.unwrap());
         assert_eq!(audit.len(), 1);
         assert_eq!(
             (audit[0].action.as_str(), audit[0].reason.as_deref()),
@@ -2047,7 +2182,7 @@ async fn an_operator_moves_a_parcel_to_another_door() {
     use relais_domain::dropoff::DoorReport;
     for w in worlds().await {
         let name = w.store.backend();
-        let operator = w.app.create_api_key(&Caller::system(), Role::Operator, None, None, "ops").await.unwrap();
+        let operator = w.app.create_api_key(&Caller::system(), NewApiKey::operator("ops")).await.unwrap();
         let operator = w.app.authenticate(&operator.secret).await.unwrap();
         let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "MOVE0001", SMALL)).await.unwrap();
         let waiting = w.app.announce_parcel(&w.merchant, announce(&w.locker, "MOVE0002", SMALL)).await.unwrap();
@@ -2208,7 +2343,7 @@ async fn a_silent_locker_is_reported_offline_then_online() {
         assert_eq!(w.app.flag_silent_devices(&system, 100).await.unwrap(), 0, "{name}: once");
         let status = w.app.device_status(&system, w.locker.id).await.unwrap().unwrap();
         assert_eq!(status.offline_since, Some(start() + Duration::minutes(6)), "{name}");
-        let audit = w.app.audit_log(&system, Some(w.locker.id), None, None, None).await.unwrap();
+        let audit = doors_audit(w.app.audit_log(&system, Some(w.locker.id), None, None, None).await.unwrap());
         assert_eq!(audit.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), ["device_offline"]);
 
         w.clock.advance(Duration::minutes(1));
@@ -2241,11 +2376,12 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         // A locker in a network that does not reserve at announce: the deposits choose the doors.
         let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
         let network = w.app.create_network(&system, "Sans réservation", rules).await.unwrap();
+        let carrier = carrier_of(&w, network.id, "Partage").await;
         let doors =
             ["A01", "A02", "B01", "C01"].into_iter().map(|l| NewCompartment { label: l.into(), size: l[..1].into() });
         let new = new_point(network.id, "SHARE", "locker", (45.75, 4.83), doors.collect(), None);
         let (locker, _) = w.app.create_point(&system, new).await.unwrap();
-        let device = w.app.create_api_key(&system, Role::LockerDevice, None, Some(locker.id), "device").await.unwrap();
+        let device = w.app.create_api_key(&system, NewApiKey::device(locker.id, "device")).await.unwrap();
         let device = w.app.authenticate(&device.secret).await.unwrap();
         let mut codes = std::collections::HashMap::new();
         let mut ids = std::collections::HashMap::new();
@@ -2269,7 +2405,7 @@ async fn parcels_of_one_recipient_share_a_compartment() {
 
         // The courier's session: Ana's second parcel joins her first behind A01 (30 + 30 mm of 80); her
         // third does not fit there any more and takes A02; Ben's parcel is not Ana's: B01.
-        let code = w.app.courier_code(&w.carrier, locker.id, None).await.unwrap();
+        let code = w.app.courier_code(&carrier, locker.id, None).await.unwrap();
         let session = w.app.open_drop_off_session(&device, locker.id, &code.code).await.unwrap();
         for (number, expected) in
             [("ANAPARCEL01", "A01"), ("ANAPARCEL02", "A01"), ("ANAPARCEL03", "A02"), ("BENPARCEL01", "B01")]
@@ -2302,7 +2438,7 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         assert_eq!(view.items.last().unwrap().state, ItemState::NotDeposited, "{name}");
         assert_eq!(door("A02").await.holders(), vec![ids["ANAPARCEL03"]], "{name}");
         assert!(w.store.pending_door_commands(locker.id).await.unwrap().is_empty(), "{name}");
-        let receipt = w.app.drop_off_receipt(&w.carrier, session.id).await.unwrap();
+        let receipt = w.app.drop_off_receipt(&carrier, session.id).await.unwrap();
         let document = &receipt.signed["document"];
         let deposited: Vec<(&str, &str)> = document["deposited"]
             .as_array()
@@ -2364,7 +2500,7 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         let mut more = Vec::new();
         for (number, expected) in [("ANAPARCEL06", "A02"), ("ANAPARCEL07", "C01")] {
             let a = w.app.announce_parcel(&w.merchant, announce_for(&locker, number, THIN, ANA)).await.unwrap();
-            let outcome = w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+            let outcome = w.app.deposit(&carrier, a.parcel.id).await.unwrap();
             assert_eq!(outcome.compartment.map(|c| c.label).as_deref(), Some(expected), "{name}: {number}");
             more.push(a.parcel.id);
         }
@@ -2382,7 +2518,7 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         // and takes the three back when it closes.
         for number in ["BENPARCEL02", "BENPARCEL03"] {
             let a = w.app.announce_parcel(&w.merchant, announce_for(&locker, number, THIN, BEN)).await.unwrap();
-            let outcome = w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+            let outcome = w.app.deposit(&carrier, a.parcel.id).await.unwrap();
             assert_eq!(outcome.compartment.map(|c| c.label).as_deref(), Some("B01"), "{name}: {number}");
             ids.insert(number, a.parcel.id);
         }

@@ -151,7 +151,7 @@ impl App {
 
     /// The last heartbeat of a locker.
     pub async fn device_status(&self, caller: &Caller, point_id: PointId) -> Result<Option<DeviceStatus>, AppError> {
-        caller.require(Permission::ReadNetwork)?;
+        caller.require(Permission::ReadPointOperation(point_id))?;
         self.load_locker(point_id).await?;
         Ok(self.store.device_status(point_id).await?)
     }

@@ -62,6 +62,9 @@ impl App {
             (role, _, _) => return Err(AppError::Forbidden { role }),
         };
         let point = self.load_locker(point_id).await?;
+        if caller.role == Role::Carrier && !caller.serves(point.network_id) {
+            return Err(AppError::Forbidden { role: caller.role });
+        }
         let (day, valid_until) = local_day(&point, self.now())?;
         Ok(CourierCode {
             point_id,

@@ -10,7 +10,7 @@ use relais_domain::compartment::{
 use relais_domain::dropoff::{
     CommandPurpose, DoorCommand, DoorRefusal, DropOffItem, DropOffSession, ItemState, SessionPurpose,
 };
-use relais_domain::ids::{ApiKeyId, DropOffSessionId, ParcelId, PointId};
+use relais_domain::ids::{ApiKeyId, CarrierId, DropOffSessionId, NetworkId, ParcelId, PointId};
 use relais_domain::parcel::{Parcel, ParcelState};
 use relais_domain::value::{ParcelNumber, ParseError};
 use subtle::ConstantTimeEq;
@@ -19,7 +19,7 @@ use super::{COURIER_CODE_DIGITS, carrier_actor, local_day};
 use crate::App;
 use crate::auth::{Caller, Permission, Role};
 use crate::command::{Halt, Tx};
-use crate::error::AppError;
+use crate::error::{AppError, Throttled};
 use crate::ports::{AttemptScope, Page, ParcelFilter, StoreError, Write};
 
 /// How long a door assigned in a session stays held for the courier.
@@ -76,8 +76,12 @@ impl App {
         point_id: PointId,
     ) -> Result<Vec<(Parcel, Option<String>)>, AppError> {
         caller.require(Permission::ReturnParcel)?;
-        self.load_point(point_id).await?;
-        let mut expired = self.expired_at(point_id).await?;
+        let point = self.load_point(point_id).await?;
+        if !caller.serves(point.network_id) {
+            return Err(AppError::Forbidden { role: caller.role });
+        }
+        let mut expired: Vec<Parcel> =
+            self.expired_at(point_id).await?.into_iter().filter(|p| caller.can_see(p)).collect();
         expired.sort_by_key(|p| p.pickup_deadline);
         let compartments = self.store.compartments(point_id).await?;
         let door = |p: &Parcel| compartments.iter().find(|c| Some(c.id) == p.compartment_id).map(|c| c.label.clone());
@@ -119,15 +123,21 @@ impl App {
             return Err(ParseError::new("courier_code", format!("must be {COURIER_CODE_DIGITS} digits")).into());
         }
         let point = self.load_locker(point_id).await?;
-        let scope = AttemptScope::CourierCode(point_id);
-        self.check_attempts(scope).await?;
+        // A carrier's handheld is limited on its own: its wrong codes lock nobody else out of the locker.
+        // Codes typed on the locker's keypad (its device) count against the locker.
+        let scope = match (caller.role, caller.key_id) {
+            (Role::Carrier, Some(key_id)) => AttemptScope::CarrierCourierCode(point_id, key_id),
+            _ => AttemptScope::CourierCode(point_id),
+        };
+        let gate = self.gates.of(point_id);
+        let _one_at_a_time = gate.lock().await;
+        let admission = self.check_attempts(scope, self.limits.courier_attempts, Throttled::CourierCodes).await?;
         let now = self.now();
         let (day, _) = local_day(&point, now)?;
-        let carriers: Vec<ApiKeyId> = match caller.role {
-            Role::Carrier => caller.key_id.into_iter().collect(),
-            Role::Operator | Role::LockerDevice | Role::Merchant => {
-                self.store.api_keys_with_role(Role::Carrier).await?.into_iter().map(|k| k.id).collect()
-            }
+        let carriers = match caller.role {
+            Role::Carrier if caller.serves(point.network_id) => caller.key_id.into_iter().collect(),
+            Role::Carrier => return Err(AppError::Forbidden { role: caller.role }),
+            Role::Operator | Role::LockerDevice | Role::Merchant => self.carrier_keys_serving(point.network_id).await?,
         };
         // Every candidate is compared, in constant time, so the time taken tells nothing.
         let mut found = None;
@@ -141,6 +151,9 @@ impl App {
             self.record_failure(scope, self.limits.courier_attempts).await?;
             return Err(AppError::InvalidCourierCode);
         };
+        if admission == relais_domain::attempts::Admission::Probe {
+            self.record_probe(scope).await?;
+        }
         let session = DropOffSession::open(self.new_id(), point_id, purpose, carrier_key_id, now);
         self.run(|| async {
             let mut tx = self.tx();
@@ -148,10 +161,12 @@ impl App {
             tx.write(Write::InsertDropOffSession(session.clone()));
             let mut items = Vec::new();
             if purpose == SessionPurpose::ReturnCollection {
+                // The courier takes back the expired parcels its carrier handles, no one else's.
+                let carrier = self.session_carrier(&session).await?;
                 let compartments = self.store.compartments(point_id).await?;
                 // Expired parcels sharing a compartment come out through one opening of its door.
                 let mut opened = Vec::new();
-                for parcel in self.expired_at(point_id).await? {
+                for parcel in self.expired_at(point_id).await?.into_iter().filter(|p| carrier.can_see(p)) {
                     let Some(compartment) = compartments.iter().find(|c| c.holds(parcel.id)) else { continue };
                     if !opened.contains(&compartment.id) {
                         opened.push(compartment.id);
@@ -204,14 +219,10 @@ impl App {
             let mut tx = self.tx();
             tx.retry_on_duplicate("door_command");
             let session = self.open_drop_off_session_for(caller, session_id).await?;
-            let parcel = self
-                .store
-                .parcel_by_number(&number)
-                .await?
-                .ok_or_else(|| AppError::not_found("parcel", number.as_str()))?;
-            if parcel.point_id != session.point_id {
-                return Err(AppError::WrongPoint { point_id: parcel.point_id.to_string() }.into());
-            }
+            // A parcel announced elsewhere, or that the session's carrier does not handle, is not found
+            // here: a scan learns nothing of other points' parcels.
+            let carrier = self.session_carrier(&session).await?;
+            let parcel = self.parcel_numbered_at(&number, session.point_id, |p| carrier.can_see(p)).await?;
             if let Some(item) =
                 self.store.drop_off_items(session.id).await?.into_iter().find(|i| i.parcel_id == parcel.id)
             {
@@ -340,6 +351,39 @@ impl App {
             )
             .into()),
         }
+    }
+
+    /// The keys of the carriers serving a network, candidates for a courier code typed at its lockers.
+    async fn carrier_keys_serving(&self, network_id: NetworkId) -> Result<Vec<ApiKeyId>, AppError> {
+        let keys = self.store.api_keys_with_role(Role::Carrier).await?;
+        let mut serving: Vec<CarrierId> = Vec::new();
+        let mut not_serving: Vec<CarrierId> = Vec::new();
+        let mut candidates = Vec::new();
+        for key in keys {
+            let Some(carrier_id) = key.carrier_id else { continue };
+            if !serving.contains(&carrier_id) && !not_serving.contains(&carrier_id) {
+                match self.store.carrier(carrier_id).await? {
+                    Some(carrier) if carrier.networks.contains(&network_id) => serving.push(carrier_id),
+                    Some(_) | None => not_serving.push(carrier_id),
+                }
+            }
+            if serving.contains(&carrier_id) {
+                candidates.push(key.id);
+            }
+        }
+        Ok(candidates)
+    }
+
+    /// The carrier whose courier code opened a session, as a caller: what it may handle.
+    pub(crate) async fn session_carrier(&self, session: &DropOffSession) -> Result<Caller, AppError> {
+        let Some(key) = self.store.api_key(session.carrier_key_id).await? else {
+            return Ok(Caller { role: Role::Carrier, ..Caller::system() });
+        };
+        let networks = match key.carrier_id {
+            Some(carrier_id) => self.store.carrier(carrier_id).await?.map(|c| c.networks).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Ok(Caller::from_key(&key, networks))
     }
 
     /// A parcel's place in a session.

@@ -10,7 +10,7 @@ pub mod relocation;
 use relais_domain::compartment::{
     Compartment, NoFit, any_compartment_fits, choose_compartment, reservations_given_back,
 };
-use relais_domain::ids::{MerchantId, ParcelId, PointId};
+use relais_domain::ids::{CarrierId, MerchantId, ParcelId, PointId};
 use relais_domain::network::NetworkRules;
 use relais_domain::parcel::{
     IncidentKind, NewParcel, Parcel, ParcelEvent, PickupSecretDigests, Recipient, Transition, TransitionError,
@@ -32,6 +32,8 @@ pub use pickup::{Collected, PickupSecret};
 pub struct AnnounceParcel {
     /// Required when an operator announces on a merchant's behalf; a merchant key implies its own.
     pub merchant_id: Option<MerchantId>,
+    /// The carrier the merchant hands the parcel to; none: the carriers serving the point's network.
+    pub carrier_id: Option<CarrierId>,
     pub point_id: PointId,
     pub parcel_number: String,
     pub recipient_name: String,
@@ -55,6 +57,14 @@ pub struct Announced {
 
 /// What a deposit did: either the parcel is in (with its compartment at a locker), or the deposit
 /// failed and the parcel is now `deposit_failed` with the reason.
+/// A lost pickup code replaced: the new secrets, shown once.
+#[derive(Debug, Clone)]
+pub struct Reissued {
+    pub parcel: Parcel,
+    pub pickup_code: PickupCode,
+    pub qr_token: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct DepositOutcome {
     pub parcel: Parcel,
@@ -89,6 +99,10 @@ impl App {
         if caller.role != Role::Merchant && self.store.merchant(merchant_id).await?.is_none() {
             return Err(AppError::not_found("merchant", merchant_id));
         }
+        let carrier = match input.carrier_id {
+            Some(carrier_id) => Some(self.load_carrier(carrier_id).await?),
+            None => None,
+        };
         let parcel_id: ParcelId = self.new_id();
 
         self.run(|| async {
@@ -98,6 +112,10 @@ impl App {
             let point = self.load_point(input.point_id).await?;
             if !point.accepts_parcels() {
                 return Err(AppError::NoFittingCompartment(NoFit::PointUnavailable).into());
+            }
+            if let Some(carrier) = carrier.as_ref().filter(|c| !c.networks.contains(&point.network_id)) {
+                let problem = format!("{} does not serve the network of this point", carrier.name);
+                return Err(ParseError::new("carrier_id", problem).into());
             }
             let rules = self.load_rules(point.network_id).await?;
             let reservation = if point.kind.has_compartments() {
@@ -126,6 +144,7 @@ impl App {
                 id: parcel_id,
                 number: number.clone(),
                 merchant_id,
+                carrier_id: input.carrier_id,
                 network_id: point.network_id,
                 point_id: point.id,
                 recipient: recipient.clone(),
@@ -141,6 +160,29 @@ impl App {
                 tx.compartment(reserved.clone());
             }
             Ok(tx.done(Announced { parcel, pickup_code, qr_token, reservation }))
+        })
+        .await
+    }
+
+    /// Replaces a lost pickup code: a new code and QR token, returned once like at announce (the caller
+    /// passes them on, as it did the first ones); the old ones open nothing from this commit on.
+    pub async fn reissue_pickup_code(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Reissued, AppError> {
+        caller.require(Permission::ReissueCode)?;
+        self.run(|| async {
+            let mut tx = self.tx();
+            // A code already live at this point (one in millions): draw another.
+            tx.retry_on_duplicate("pickup_code");
+            let parcel = self.load_visible_parcel(caller, parcel_id).await?;
+            let pickup_code = new_pickup_code(self.random.as_ref());
+            let qr_token = signed::issue_qr(self.secrets.signing_key(), parcel.id, parcel.point_id);
+            let secrets = PickupSecretDigests {
+                code: self.secrets.code_digest(&pickup_code),
+                qr: self.secrets.qr_digest(&qr_token),
+            };
+            let reissued = parcel.reissue_code(secrets.clone(), caller.actor(), tx.now)?;
+            let parcel = tx.transition(reissued).await?;
+            tx.write(Write::SetPickupSecrets { parcel_id, secrets });
+            Ok(tx.done(Reissued { parcel, pickup_code, qr_token }))
         })
         .await
     }
@@ -285,7 +327,8 @@ impl App {
         self.load_visible_parcel(caller, parcel_id).await
     }
 
-    /// Lists parcels; a merchant sees only its own, a locker device only those at its point.
+    /// Lists parcels; a merchant sees only its own, a locker device only those at its point, a carrier
+    /// those it handles.
     pub async fn parcels(
         &self,
         caller: &Caller,
@@ -293,9 +336,14 @@ impl App {
         page: Page<ParcelId>,
     ) -> Result<Vec<Parcel>, AppError> {
         let filter = match caller.role {
-            Role::Operator | Role::Carrier => filter,
+            Role::Operator => filter,
             Role::Merchant => ParcelFilter { merchant_id: caller.merchant_id, ..filter },
             Role::LockerDevice => ParcelFilter { point_id: caller.point_id, ..filter },
+            // A carrier key without a carrier (made before carriers existed) handles nothing.
+            Role::Carrier => match caller.carrier_id {
+                Some(carrier_id) => ParcelFilter { carrier_id: Some(carrier_id), ..filter },
+                None => return Ok(Vec::new()),
+            },
         };
         Ok(self.store.parcels(&filter, Page { limit: self.page_limit(Some(page.limit))?, ..page }).await?)
     }

@@ -167,7 +167,7 @@ impl App {
             app.read_rows(format, encoding, network_id, &bytes, &point_source, now, read_progress.as_deref())
         });
         let current = self.store.network_points(request.network_id).await;
-        let read = reading.await.map_err(|e| crate::StoreError::new(format!("reading the file failed: {e}")))?;
+        let read = reading.await.map_err(|e| crate::StoreError::message(format!("reading the file failed: {e}")))?;
         let current = current?;
         let Rows { incoming, mut row_errors, warnings, total: rows_total } = match read {
             Ok(rows) => rows,
@@ -211,7 +211,7 @@ impl App {
             diff
         })
         .await
-        .map_err(|e| crate::StoreError::new(format!("diff failed: {e}")))?;
+        .map_err(|e| crate::StoreError::message(format!("diff failed: {e}")))?;
         row_errors.extend(diff.errors.iter().cloned());
         row_errors.sort_by_key(|e| e.line);
 
@@ -321,7 +321,7 @@ impl App {
         let index = self.registry.index();
         let next = tokio::task::spawn_blocking(move || index.with_changes(changed))
             .await
-            .map_err(|e| crate::StoreError::new(format!("index update failed: {e}")))?;
+            .map_err(|e| crate::StoreError::message(format!("index update failed: {e}")))?;
         self.registry.replace(next);
         Ok(ImportOutcome { record, diff, row_errors, warnings, refusal: None })
     }

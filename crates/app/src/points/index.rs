@@ -159,7 +159,7 @@ impl App {
             let index = self.registry.index();
             let next = tokio::task::spawn_blocking(move || index.with_changes(indexed))
                 .await
-                .map_err(|e| crate::StoreError::new(format!("index update failed: {e}")))?;
+                .map_err(|e| crate::StoreError::message(format!("index update failed: {e}")))?;
             self.registry.replace(next);
         }
         Ok(changed.len() + self.refresh_capacities().await?)
@@ -197,7 +197,7 @@ impl App {
         let previous = self.registry.index();
         let index = tokio::task::spawn_blocking(move || previous.rebuilt(indexed, first_day))
             .await
-            .map_err(|e| crate::StoreError::new(format!("index build failed: {e}")))?;
+            .map_err(|e| crate::StoreError::message(format!("index build failed: {e}")))?;
         let count = index.len();
         self.registry.replace(index);
         Ok(count)

@@ -17,8 +17,9 @@ pub use index::{PointRegistry, capacity_of};
 pub use search::{Near, PointCheck, PointSearch, SearchResult};
 
 impl App {
+    /// A point's history (imports and changes through the API): operators and the point's own device.
     pub async fn point_history(&self, caller: &Caller, point_id: PointId) -> Result<Vec<PointChange>, AppError> {
-        caller.require(Permission::ReadNetwork)?;
+        caller.require(Permission::ReadPointOperation(point_id))?;
         self.load_point(point_id).await?;
         Ok(self.store.point_changes(point_id).await?)
     }

@@ -9,8 +9,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use chrono::{TimeZone, Utc};
+use relais_app::keys::NewApiKey;
 use relais_app::ports::{ManualClock, SeededRandom};
-use relais_app::{App, Caller, Role, Secrets};
+use relais_app::{App, Caller, Secrets};
 use relais_http::{HttpConfig, router};
 use relais_store::testing::{self, TestStore};
 use serde_json::{Value, json};
@@ -23,6 +24,7 @@ pub struct Api {
     pub operator: String,
     pub merchant: String,
     pub carrier: String,
+    pub carrier_id: String,
     pub device: String,
     pub network_id: String,
     pub merchant_id: String,
@@ -41,8 +43,7 @@ impl Api {
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 8, 0, 0).unwrap()));
         let app = App::new(store.store.clone(), clock.clone(), Arc::new(SeededRandom::new(1)), Secrets::new([3; 32]));
         let system = Caller::system();
-        let operator = app.create_api_key(&system, Role::Operator, None, None, "op").await.unwrap().secret;
-        let carrier = app.create_api_key(&system, Role::Carrier, None, None, "carrier").await.unwrap().secret;
+        let operator = app.create_api_key(&system, NewApiKey::operator("op")).await.unwrap().secret;
         let router = router(
             app.clone(),
             HttpConfig { request_body_bytes_max: 4096, import_body_bytes_max: 1 << 20, widget_requests_per_minute: 6 },
@@ -53,7 +54,8 @@ impl Api {
             clock,
             operator,
             merchant: String::new(),
-            carrier,
+            carrier: String::new(),
+            carrier_id: String::new(),
             device: String::new(),
             network_id: String::new(),
             merchant_id: String::new(),
@@ -64,6 +66,11 @@ impl Api {
         let network = api.call(Method::POST, "/v1/networks", &op, Some(json!({"name": "Réseau"}))).await;
         assert_eq!(network.status, StatusCode::CREATED, "{}", network.body);
         api.network_id = network.body["id"].as_str().unwrap().to_owned();
+        let carrier = api
+            .call(Method::POST, "/v1/carriers", &op, Some(json!({"name": "Transports", "networks": [api.network_id]})))
+            .await;
+        assert_eq!(carrier.status, StatusCode::CREATED, "{}", carrier.body);
+        api.carrier_id = carrier.body["id"].as_str().unwrap().to_owned();
         let merchant = api.call(Method::POST, "/v1/merchants", &op, Some(json!({"name": "Shop"}))).await;
         api.merchant_id = merchant.body["id"].as_str().unwrap().to_owned();
         let locker = api
@@ -92,6 +99,11 @@ impl Api {
             .await;
         assert_eq!(m.status, StatusCode::CREATED, "{}", m.body);
         api.merchant = m.body["secret"].as_str().unwrap().to_owned();
+        let c = api
+            .call(Method::POST, "/v1/api-keys", &op, Some(key("carrier", json!({"carrier_id": api.carrier_id}))))
+            .await;
+        assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+        api.carrier = c.body["secret"].as_str().unwrap().to_owned();
         let d = api
             .call(Method::POST, "/v1/api-keys", &op, Some(key("locker_device", json!({"point_id": api.locker_id}))))
             .await;

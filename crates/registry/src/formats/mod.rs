@@ -92,6 +92,15 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    pub const ALL: [Encoding; 2] = [Encoding::Utf8, Encoding::Latin1];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Latin1 => "iso-8859-1",
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Encoding, String> {
         match name.to_ascii_lowercase().replace('_', "-").as_str() {
             "utf-8" | "utf8" => Ok(Encoding::Utf8),

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox_without_pending_index",
         include_str!("../../migrations/postgres/0008_outbox_without_pending_index.sql"),
     ),
+    (9, "carriers", include_str!("../../migrations/postgres/0009_carriers.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

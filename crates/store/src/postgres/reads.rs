@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use relais_app::ports::{
-    AttemptScope, AuditEntry, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, IndexNotice, Merchant,
-    OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter,
+    AttemptScope, AuditEntry, Carrier, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, IndexNotice,
+    Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter,
     StoredEvent, Write,
 };
 use relais_app::{ApiKey, Role, Store};
@@ -12,7 +12,8 @@ use relais_domain::Timestamp;
 use relais_domain::compartment::Compartment;
 use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
 use relais_domain::ids::{
-    CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
+    ApiKeyId, CarrierId, CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId,
+    ParcelId, PointId,
 };
 use relais_domain::kpi::{KpiEvent, KpiFact};
 use relais_domain::network::Network;
@@ -26,9 +27,9 @@ use super::writes::{big, uuid};
 use super::{Param, PostgresStore};
 use crate::rows::{self, Columns};
 use crate::rows::{
-    ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS, COUNTER_COLUMNS,
-    DEVICE_STATUS_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS, ITEM_COLUMNS, MERCHANT_COLUMNS, NETWORK_COLUMNS,
-    OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS, POINT_COLUMNS, SESSION_COLUMNS,
+    ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, CARRIER_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS,
+    COUNTER_COLUMNS, DEVICE_STATUS_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS, ITEM_COLUMNS, MERCHANT_COLUMNS,
+    NETWORK_COLUMNS, OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS, POINT_COLUMNS, SESSION_COLUMNS,
 };
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, index: usize) -> StoreResult<T> {
@@ -39,6 +40,20 @@ fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, index: usize) ->
 /// condition (migration 0001); written from the domain's definition, checked against the schema by a test.
 fn live_code_list() -> String {
     crate::live_code_states().iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+}
+
+impl PostgresStore {
+    /// A carrier with the networks it serves.
+    async fn with_networks(&self, carrier: Carrier) -> StoreResult<Carrier> {
+        let networks = self
+            .many(
+                "SELECT network_id FROM carrier_networks WHERE carrier_id = $1 ORDER BY network_id",
+                &[&uuid(carrier.id)],
+                |r| r.id(0),
+            )
+            .await?;
+        Ok(Carrier { networks, ..carrier })
+    }
 }
 
 impl Columns for Row {
@@ -272,10 +287,12 @@ impl Store for PostgresStore {
         self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"), &[&id.uuid()], rows::parcel).await
     }
 
-    async fn parcel_by_number(&self, number: &ParcelNumber) -> StoreResult<Option<Parcel>> {
-        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE number = $1"), &[&number.as_str()], |r| {
-            rows::parcel(r)
-        })
+    async fn parcels_by_number(&self, number: &ParcelNumber, limit: u32) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE number = $1 LIMIT $2"),
+            &[&number.as_str(), &big(limit)],
+            rows::parcel,
+        )
         .await
     }
 
@@ -299,14 +316,17 @@ impl Store for PostgresStore {
         let point = filter.point_id.map(uuid);
         let state = filter.state.map(ParcelState::as_str);
         let incident = filter.state.and_then(ParcelState::incident_kind).map(|k| k.as_str());
+        let carrier = filter.carrier_id.map(uuid);
         self.many(
             &format!(
                 "SELECT {PARCEL_COLUMNS} FROM parcels
                  WHERE id > $1 AND ($2::uuid IS NULL OR merchant_id = $2) AND ($3::uuid IS NULL OR point_id = $3)
                    AND ($4::text IS NULL OR state = $4) AND ($5::text IS NULL OR incident_kind = $5)
+                   AND ($7::uuid IS NULL OR carrier_id = $7 OR (carrier_id IS NULL AND network_id IN
+                        (SELECT network_id FROM carrier_networks WHERE carrier_id = $7)))
                  ORDER BY id LIMIT $6"
             ),
-            &[&after, &merchant, &point, &state, &incident, &big(page.limit)],
+            &[&after, &merchant, &point, &state, &incident, &big(page.limit), &carrier],
             rows::parcel,
         )
         .await
@@ -395,6 +415,38 @@ impl Store for PostgresStore {
             rows::api_key,
         )
         .await
+    }
+
+    async fn api_key(&self, key_id: ApiKeyId) -> StoreResult<Option<ApiKey>> {
+        self.one(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1"), &[&uuid(key_id)], rows::api_key)
+            .await
+    }
+
+    async fn api_keys(&self, page: Page<ApiKeyId>) -> StoreResult<Vec<ApiKey>> {
+        let after = page.after.map(uuid).unwrap_or(Uuid::nil());
+        self.many(
+            &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id > $1 ORDER BY id LIMIT $2"),
+            &[&after, &big(page.limit)],
+            rows::api_key,
+        )
+        .await
+    }
+
+    async fn carrier(&self, carrier_id: CarrierId) -> StoreResult<Option<Carrier>> {
+        let sql = format!("SELECT {CARRIER_COLUMNS} FROM carriers WHERE id = $1");
+        let Some(carrier) = self.one(&sql, &[&uuid(carrier_id)], rows::carrier).await? else { return Ok(None) };
+        Ok(Some(self.with_networks(carrier).await?))
+    }
+
+    async fn carriers(&self, page: Page<CarrierId>) -> StoreResult<Vec<Carrier>> {
+        let after = page.after.map(uuid).unwrap_or(Uuid::nil());
+        let sql = format!("SELECT {CARRIER_COLUMNS} FROM carriers WHERE id > $1 ORDER BY id LIMIT $2");
+        let carriers = self.many(&sql, &[&after, &big(page.limit)], rows::carrier).await?;
+        let mut out = Vec::with_capacity(carriers.len());
+        for carrier in carriers {
+            out.push(self.with_networks(carrier).await?);
+        }
+        Ok(out)
     }
 
     async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>> {

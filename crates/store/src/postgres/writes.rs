@@ -91,8 +91,10 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
         Write::ClearOccupancyAlert(_) => "DELETE FROM occupancy_alerts WHERE point_id = $1",
         Write::InsertParcel(_) => "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
                 recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
-                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version,
+                carrier_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+                $24)",
         Write::UpdateParcel(_) => "UPDATE parcels SET state = $1, incident_kind = $2, compartment_id = $3, deposited_at = $4,
                     pickup_deadline = $5, extensions_used = $6, updated_at = $7, reminders_sent = $10,
                     next_reminder_at = $11, point_id = $12, relocated_from = $13, version = version + 1
@@ -101,13 +103,24 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
                 reason, compartment_id, at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         Write::AppendOutbox(_) => "INSERT INTO outbox (id, topic, parcel_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-        Write::PutAttemptCounter { expected_version: None, .. } => "INSERT INTO pickup_attempts (scope_key, failures, window_started_at, locked_until, version)
-             VALUES ($1, $2, $3, $4, 1)",
+        Write::PutAttemptCounter { expected_version: None, .. } => "INSERT INTO pickup_attempts (scope_key, failures, window_started_at, locked_until, version, probed_at)
+             VALUES ($1, $2, $3, $4, 1, $5)",
         Write::PutAttemptCounter { expected_version: Some(_), .. } => "UPDATE pickup_attempts SET failures = $1, window_started_at = $2, locked_until = $3,
-                    version = version + 1
+                    probed_at = $6, version = version + 1
                  WHERE scope_key = $4 AND version = $5",
-        Write::InsertApiKey(_) => "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        Write::InsertApiKey(_) => "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at, carrier_id, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        Write::SetPickupSecrets { .. } => "UPDATE parcels SET code_digest = $1, qr_digest = $2 WHERE id = $3",
+        Write::RevokeApiKey { .. } => "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        // One statement for the carrier and its networks: a commit sends one statement per write.
+        Write::InsertCarrier(_) => "WITH carrier AS (INSERT INTO carriers (id, name, created_at) VALUES ($1, $2, $3))
+             INSERT INTO carrier_networks (carrier_id, network_id) SELECT $1, unnest($4::uuid[])",
+        // The networks no longer served go, the new ones come; those kept stay (one statement sees one
+        // snapshot, so deleting and inserting the same row there would clash).
+        Write::SetCarrierNetworks { .. } => "WITH gone AS (
+                DELETE FROM carrier_networks WHERE carrier_id = $1 AND NOT (network_id = ANY($2::uuid[])))
+             INSERT INTO carrier_networks (carrier_id, network_id) SELECT $1, unnest($2::uuid[])
+             ON CONFLICT DO NOTHING",
         Write::InsertDropOffSession(_) => "INSERT INTO drop_off_sessions (id, point_id, carrier_key_id, opened_at, closed_at, version, purpose)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         Write::UpdateDropOffSession(_) => "UPDATE drop_off_sessions SET closed_at = $1, version = version + 1 WHERE id = $2 AND version = $3",
@@ -310,6 +323,7 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &p.created_at,
                 &p.updated_at,
                 &p.version,
+                &p.carrier_id.map(uuid),
             ],
         )
         .await
@@ -357,16 +371,31 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         Write::AppendOutbox(m) => {
             exec(c, sql, &[&uuid(m.id), &m.topic, &m.parcel_id.map(uuid), &m.payload, &m.created_at]).await.map(drop)
         }
-        Write::PutAttemptCounter { scope, counter, expected_version: None } => {
-            exec(c, sql, &[&scope.key(), &big(counter.failures), &counter.window_started_at, &counter.locked_until])
-                .await
-                .map(drop)
-        }
+        Write::PutAttemptCounter { scope, counter, expected_version: None } => exec(
+            c,
+            sql,
+            &[
+                &scope.key(),
+                &big(counter.failures),
+                &counter.window_started_at,
+                &counter.locked_until,
+                &counter.probed_at,
+            ],
+        )
+        .await
+        .map(drop),
         Write::PutAttemptCounter { scope, counter, expected_version: Some(version) } => {
             exec_versioned(
                 c,
                 sql,
-                &[&big(counter.failures), &counter.window_started_at, &counter.locked_until, &scope.key(), version],
+                &[
+                    &big(counter.failures),
+                    &counter.window_started_at,
+                    &counter.locked_until,
+                    &scope.key(),
+                    version,
+                    &counter.probed_at,
+                ],
             )
             .await
         }
@@ -381,10 +410,24 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &k.label,
                 &&k.digest[..],
                 &k.created_at,
+                &k.carrier_id.map(uuid),
+                &k.revoked_at,
             ],
         )
         .await
         .map(drop),
+        Write::SetPickupSecrets { parcel_id, secrets } => {
+            exec_versioned(c, sql, &[&&secrets.code[..], &&secrets.qr[..], &uuid(*parcel_id)]).await
+        }
+        Write::RevokeApiKey { id, at } => exec_versioned(c, sql, &[at, &uuid(*id)]).await,
+        Write::InsertCarrier(carrier) => {
+            let networks: Vec<Uuid> = carrier.networks.iter().map(|n| n.uuid()).collect();
+            exec(c, sql, &[&uuid(carrier.id), &carrier.name, &carrier.created_at, &networks]).await.map(drop)
+        }
+        Write::SetCarrierNetworks { carrier_id, networks } => {
+            let networks: Vec<Uuid> = networks.iter().map(|n| n.uuid()).collect();
+            exec(c, sql, &[&uuid(*carrier_id), &networks]).await.map(drop)
+        }
         Write::InsertDropOffSession(d) => exec(
             c,
             sql,

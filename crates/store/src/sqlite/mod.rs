@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "leaner_parcel_indexes", include_str!("../../migrations/sqlite/0007_leaner_parcel_indexes.sql")),
     (8, "code_index_without_in", include_str!("../../migrations/sqlite/0008_code_index_without_in.sql")),
     (9, "outbox_rowid", include_str!("../../migrations/sqlite/0009_outbox_rowid.sql")),
+    (10, "carriers", include_str!("../../migrations/sqlite/0010_carriers.sql")),
 ];
 
 pub struct SqliteStore {

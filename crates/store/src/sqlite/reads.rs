@@ -3,15 +3,17 @@
 
 use async_trait::async_trait;
 use relais_app::ports::{
-    AttemptScope, AuditEntry, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, Merchant, OccupancyAlert,
-    OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
+    AttemptScope, AuditEntry, Carrier, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, Merchant,
+    OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter,
+    StoredEvent, Write,
 };
 use relais_app::{ApiKey, Role, Store};
 use relais_domain::Timestamp;
 use relais_domain::compartment::Compartment;
 use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
 use relais_domain::ids::{
-    CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId, ParcelId, PointId,
+    ApiKeyId, CarrierId, CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId,
+    ParcelId, PointId,
 };
 use relais_domain::kpi::{KpiEvent, KpiFact};
 use relais_domain::network::Network;
@@ -26,9 +28,9 @@ use super::doors::Lookup;
 use super::writes::{id, micros};
 use crate::rows::{self, Columns, corrupt};
 use crate::rows::{
-    ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS, COUNTER_COLUMNS,
-    DEVICE_STATUS_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS, ITEM_COLUMNS, MERCHANT_COLUMNS, NETWORK_COLUMNS,
-    OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS, POINT_COLUMNS, SESSION_COLUMNS,
+    ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, CARRIER_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS,
+    COUNTER_COLUMNS, DEVICE_STATUS_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS, ITEM_COLUMNS, MERCHANT_COLUMNS,
+    NETWORK_COLUMNS, OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS, POINT_COLUMNS, SESSION_COLUMNS,
 };
 
 fn value<'a>(row: &'a Row<'_>, index: usize) -> StoreResult<ValueRef<'a>> {
@@ -37,6 +39,18 @@ fn value<'a>(row: &'a Row<'_>, index: usize) -> StoreResult<ValueRef<'a>> {
 
 fn time_of(micros: i64) -> StoreResult<Timestamp> {
     chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt("timestamp"))
+}
+
+impl SqliteStore {
+    /// A carrier with the networks it serves.
+    fn with_networks(&self, carrier: Carrier) -> StoreResult<Carrier> {
+        let networks = self.many(
+            "SELECT network_id FROM carrier_networks WHERE carrier_id = ?1 ORDER BY network_id",
+            &[&id(carrier.id)],
+            |r| r.id(0),
+        )?;
+        Ok(Carrier { networks, ..carrier })
+    }
 }
 
 impl Columns for Row<'_> {
@@ -277,10 +291,12 @@ impl Store for SqliteStore {
         self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = ?1"), &[&id(parcel_id)], |r| rows::parcel(r))
     }
 
-    async fn parcel_by_number(&self, number: &ParcelNumber) -> StoreResult<Option<Parcel>> {
-        self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE number = ?1"), &[&number.as_str()], |r| {
-            rows::parcel(r)
-        })
+    async fn parcels_by_number(&self, number: &ParcelNumber, limit: u32) -> StoreResult<Vec<Parcel>> {
+        self.many(
+            &format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE number = ?1 LIMIT ?2"),
+            &[&number.as_str(), &limit],
+            |r| rows::parcel(r),
+        )
     }
 
     async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>> {
@@ -301,16 +317,19 @@ impl Store for SqliteStore {
         let point = filter.point_id.map(id);
         let state = filter.state.map(ParcelState::as_str);
         let incident = filter.state.and_then(ParcelState::incident_kind).map(|k| k.as_str());
+        let carrier = filter.carrier_id.map(id);
         self.read(|c| {
             let sql = format!(
                 "SELECT {PARCEL_COLUMNS} FROM parcels
                  WHERE id > ?1 AND (?2 IS NULL OR merchant_id = ?2) AND (?3 IS NULL OR point_id = ?3)
                    AND (?4 IS NULL OR state = ?4) AND (?5 IS NULL OR incident_kind = ?5)
+                   AND (?7 IS NULL OR carrier_id = ?7 OR (carrier_id IS NULL AND network_id IN
+                        (SELECT network_id FROM carrier_networks WHERE carrier_id = ?7)))
                  ORDER BY id LIMIT ?6"
             );
             let mut statement = c.prepare_cached(&sql).map_err(StoreError::new)?;
             let mut found = statement
-                .query(params![after, merchant, point, state, incident, page.limit])
+                .query(params![after, merchant, point, state, incident, page.limit, carrier])
                 .map_err(StoreError::new)?;
             let mut out = Vec::new();
             while let Some(row) = found.next().map_err(StoreError::new)? {
@@ -398,6 +417,32 @@ impl Store for SqliteStore {
             &[&&digest[..]],
             |r| rows::api_key(r),
         )
+    }
+
+    async fn api_key(&self, key_id: ApiKeyId) -> StoreResult<Option<ApiKey>> {
+        self.one(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ?1"), &[&id(key_id)], |r| rows::api_key(r))
+    }
+
+    async fn api_keys(&self, page: Page<ApiKeyId>) -> StoreResult<Vec<ApiKey>> {
+        let after = page.after.map(id).unwrap_or([0; 16]);
+        self.many(
+            &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id > ?1 ORDER BY id LIMIT ?2"),
+            &[&after, &page.limit],
+            |r| rows::api_key(r),
+        )
+    }
+
+    async fn carrier(&self, carrier_id: CarrierId) -> StoreResult<Option<Carrier>> {
+        let sql = format!("SELECT {CARRIER_COLUMNS} FROM carriers WHERE id = ?1");
+        let Some(carrier) = self.one(&sql, &[&id(carrier_id)], |r| rows::carrier(r))? else { return Ok(None) };
+        Ok(Some(self.with_networks(carrier)?))
+    }
+
+    async fn carriers(&self, page: Page<CarrierId>) -> StoreResult<Vec<Carrier>> {
+        let after = page.after.map(id).unwrap_or([0; 16]);
+        let sql = format!("SELECT {CARRIER_COLUMNS} FROM carriers WHERE id > ?1 ORDER BY id LIMIT ?2");
+        let carriers = self.many(&sql, &[&after, &page.limit], |r| rows::carrier(r))?;
+        carriers.into_iter().map(|c| self.with_networks(c)).collect()
     }
 
     async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>> {

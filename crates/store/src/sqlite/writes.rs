@@ -6,7 +6,7 @@
 use relais_app::ports::{CommitError, StoreError, Write};
 use relais_domain::Timestamp;
 use relais_domain::compartment::DoorFault;
-use relais_domain::ids::Id;
+use relais_domain::ids::{CarrierId, Id, NetworkId};
 use relais_domain::parcel::ParcelState;
 use relais_domain::value::{Email, Phone};
 use rusqlite::types::ToSql;
@@ -231,8 +231,10 @@ pub(super) fn apply<'a>(
             c,
             "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
                 recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
-                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version,
+                carrier_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
+                ?24)",
             params![
                 id(p.id),
                 p.number.as_str(),
@@ -256,7 +258,8 @@ pub(super) fn apply<'a>(
                 p.extensions_used,
                 micros(p.created_at),
                 micros(p.updated_at),
-                p.version
+                p.version,
+                p.carrier_id.map(id)
             ],
         )
         .map(drop),
@@ -333,27 +336,35 @@ pub(super) fn apply<'a>(
         .map(drop),
         Write::PutAttemptCounter { scope, counter, expected_version: None } => exec(
             c,
-            "INSERT INTO pickup_attempts (scope_key, failures, window_started_at, locked_until, version)
-             VALUES (?1, ?2, ?3, ?4, 1)",
-            params![scope.key(), counter.failures, micros(counter.window_started_at), counter.locked_until.map(micros)],
+            "INSERT INTO pickup_attempts (scope_key, failures, window_started_at, locked_until, version, probed_at)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5)",
+            params![
+                scope.key(),
+                counter.failures,
+                micros(counter.window_started_at),
+                counter.locked_until.map(micros),
+                counter.probed_at.map(micros)
+            ],
         )
         .map(drop),
         Write::PutAttemptCounter { scope, counter, expected_version: Some(version) } => exec_versioned(
             c,
-            "UPDATE pickup_attempts SET failures = ?1, window_started_at = ?2, locked_until = ?3, version = version + 1
+            "UPDATE pickup_attempts SET failures = ?1, window_started_at = ?2, locked_until = ?3, probed_at = ?6,
+                version = version + 1
              WHERE scope_key = ?4 AND version = ?5",
             params![
                 counter.failures,
                 micros(counter.window_started_at),
                 counter.locked_until.map(micros),
                 scope.key(),
-                version
+                version,
+                counter.probed_at.map(micros)
             ],
         ),
         Write::InsertApiKey(k) => exec(
             c,
-            "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at, carrier_id, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 id(k.id),
                 k.role.as_str(),
@@ -361,10 +372,34 @@ pub(super) fn apply<'a>(
                 k.point_id.map(id),
                 k.label,
                 &k.digest[..],
-                micros(k.created_at)
+                micros(k.created_at),
+                k.carrier_id.map(id),
+                k.revoked_at.map(micros)
             ],
         )
         .map(drop),
+        Write::SetPickupSecrets { parcel_id, secrets } => exec_versioned(
+            c,
+            "UPDATE parcels SET code_digest = ?1, qr_digest = ?2 WHERE id = ?3",
+            params![&secrets.code[..], &secrets.qr[..], id(*parcel_id)],
+        ),
+        Write::RevokeApiKey { id: key_id, at } => exec_versioned(
+            c,
+            "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+            params![micros(*at), id(*key_id)],
+        ),
+        Write::InsertCarrier(carrier) => {
+            exec(
+                c,
+                "INSERT INTO carriers (id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![id(carrier.id), carrier.name, micros(carrier.created_at)],
+            )?;
+            set_networks(c, carrier.id, &carrier.networks)
+        }
+        Write::SetCarrierNetworks { carrier_id, networks } => {
+            exec(c, "DELETE FROM carrier_networks WHERE carrier_id = ?1", params![id(*carrier_id)])?;
+            set_networks(c, *carrier_id, networks)
+        }
         Write::InsertDropOffSession(d) => exec(
             c,
             "INSERT INTO drop_off_sessions (id, point_id, carrier_key_id, opened_at, closed_at, version, purpose)
@@ -487,6 +522,18 @@ pub(super) fn apply<'a>(
         )
         .map(drop),
     }
+}
+
+/// The networks a carrier serves, one row each.
+fn set_networks(c: &Connection, carrier_id: CarrierId, networks: &[NetworkId]) -> Result<(), CommitError> {
+    for network_id in networks {
+        exec(
+            c,
+            "INSERT INTO carrier_networks (carrier_id, network_id) VALUES (?1, ?2)",
+            params![id(carrier_id), id(*network_id)],
+        )?;
+    }
+    Ok(())
 }
 
 pub(super) fn id<T>(id: Id<T>) -> [u8; 16] {
