@@ -1,10 +1,11 @@
 //! What relais signs with its Ed25519 key, and how anyone checks it without asking relais: QR tokens a
 //! locker verifies offline, and documents such as the proof of deposit (`relais receipt verify`).
 //!
-//! A QR token is `RQ1.` followed by the URL-safe base64 of the parcel id, the point id and the signature
-//! over both (96 bytes). It names its parcel, so no lookup table is needed; it cannot be forged without
-//! the private key; and it is accepted once, because a collection moves the parcel out of
-//! `ready_for_pickup` (a replayed token finds it `collected`).
+//! A QR token is `RQ1.` followed by the URL-safe base64 of the parcel id, the point id, for a token
+//! re-issued after a lost code a 4-byte nonce, and the signature over them (96 or 100 bytes). It names
+//! its parcel, so no lookup table is needed; it cannot be forged without the private key; it is
+//! accepted once, because a collection moves the parcel out of `ready_for_pickup` (a replayed token
+//! finds it `collected`); and online, only the parcel's latest token is (its digest is stored).
 //!
 //! A signed document is `{"document": {...}, "signature": {"algorithm", "key_id", "value"}}`, the
 //! signature covering the document in canonical JSON (keys sorted, no spaces), so a verifier
@@ -20,6 +21,8 @@ use sha2::{Digest, Sha256};
 /// The prefix of QR tokens of this format.
 pub const QR_PREFIX: &str = "RQ1.";
 const QR_BYTES: usize = 16 + 16 + 64;
+/// A re-issued token: a nonce makes it differ from the one it replaces.
+const QR_REISSUED_BYTES: usize = QR_BYTES + 4;
 /// Longest token a client may send (a little over the real length, to give a clear error beyond).
 pub const QR_TOKEN_LENGTH_MAX: usize = 160;
 
@@ -40,9 +43,19 @@ pub enum SignatureError {
 
 /// A QR token for a parcel waiting at a point.
 pub fn issue_qr(key: &SigningKey, parcel_id: ParcelId, point_id: PointId) -> String {
-    let mut bytes = Vec::with_capacity(QR_BYTES);
+    sign_qr(key, parcel_id, point_id, None)
+}
+
+/// A token replacing a lost one: the nonce makes it another token for the same parcel and point.
+pub fn reissue_qr(key: &SigningKey, parcel_id: ParcelId, point_id: PointId, nonce: [u8; 4]) -> String {
+    sign_qr(key, parcel_id, point_id, Some(nonce))
+}
+
+fn sign_qr(key: &SigningKey, parcel_id: ParcelId, point_id: PointId, nonce: Option<[u8; 4]>) -> String {
+    let mut bytes = Vec::with_capacity(QR_REISSUED_BYTES);
     bytes.extend_from_slice(parcel_id.uuid().as_bytes());
     bytes.extend_from_slice(point_id.uuid().as_bytes());
+    bytes.extend_from_slice(nonce.as_ref().map_or(&[][..], |n| &n[..]));
     let signature = key.sign(&bytes);
     bytes.extend_from_slice(&signature.to_bytes());
     format!("{QR_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
@@ -53,10 +66,10 @@ pub fn issue_qr(key: &SigningKey, parcel_id: ParcelId, point_id: PointId) -> Str
 pub fn verify_qr(key: &VerifyingKey, token: &str) -> Result<QrClaims, SignatureError> {
     let encoded = token.trim().strip_prefix(QR_PREFIX).ok_or(SignatureError::Malformed)?;
     let bytes = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| SignatureError::Malformed)?;
-    if bytes.len() != QR_BYTES {
+    if bytes.len() != QR_BYTES && bytes.len() != QR_REISSUED_BYTES {
         return Err(SignatureError::Malformed);
     }
-    let (signed, signature) = bytes.split_at(32);
+    let (signed, signature) = bytes.split_at(bytes.len() - 64);
     let signature = Signature::from_slice(signature).map_err(|_| SignatureError::Malformed)?;
     key.verify(signed, &signature).map_err(|_| SignatureError::BadSignature)?;
     let id = |range: std::ops::Range<usize>| -> Result<[u8; 16], SignatureError> {
@@ -214,6 +227,16 @@ mod tests {
         for junk in ["", "RQ1.", "RQ1.!!!", "0123456789abcdef0123456789abcdef", "RQ1.AAAA"] {
             assert_eq!(verify_qr(&key(1).verifying_key(), junk), Err(SignatureError::Malformed), "{junk}");
         }
+
+        // A re-issued token names the same parcel and point, and is another token.
+        let reissued = reissue_qr(&key(1), id(2), id(3), [1, 2, 3, 4]);
+        assert!(reissued != token && reissued.len() <= QR_TOKEN_LENGTH_MAX, "{reissued}");
+        assert_eq!(verify_qr(&key(1).verifying_key(), &reissued), Ok(QrClaims { parcel_id: id(2), point_id: id(3) }));
+        assert_ne!(reissued, reissue_qr(&key(1), id(2), id(3), [1, 2, 3, 5]));
+        let mut bytes = URL_SAFE_NO_PAD.decode(&reissued[QR_PREFIX.len()..]).unwrap();
+        bytes[33] ^= 1;
+        let other_nonce = format!("{QR_PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert_eq!(verify_qr(&key(1).verifying_key(), &other_nonce), Err(SignatureError::BadSignature));
     }
 
     #[test]

@@ -240,12 +240,3 @@ mod tests {
         assert!(template_parameters("/v1/parcels").is_empty());
     }
 }
-
-#[cfg(test)]
-mod dump {
-    #[test]
-    #[ignore]
-    fn dump() {
-        std::fs::write("/tmp/openapi.json", serde_json::to_string_pretty(&crate::openapi()).unwrap_or_default()).ok();
-    }
-}

@@ -483,6 +483,8 @@ async fn search_and_check_over_http() {
             ("lat=45.7&lon=4.8&network_id=nope", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ("lat=45.7&lon=4.8&weight_g=100", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ("lat=45.7&lon=4.8&arrival=30/11/2026", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            // The test clock says 27 November 2026, 08:00 UTC: the 26th is past everywhere.
+            ("lat=45.7&lon=4.8&arrival=2026-11-25", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ("lat=45.7&lon=4.8&open_share_min=1.5", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ("lat=north&lon=4.8", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ("lat=45.7&lon=4.8&colour=red", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),

@@ -174,7 +174,9 @@ impl App {
             tx.retry_on_duplicate("pickup_code");
             let parcel = self.load_visible_parcel(caller, parcel_id).await?;
             let pickup_code = new_pickup_code(self.random.as_ref());
-            let qr_token = signed::issue_qr(self.secrets.signing_key(), parcel.id, parcel.point_id);
+            let mut nonce = [0; 4];
+            self.random.fill(&mut nonce);
+            let qr_token = signed::reissue_qr(self.secrets.signing_key(), parcel.id, parcel.point_id, nonce);
             let secrets = PickupSecretDigests {
                 code: self.secrets.code_digest(&pickup_code),
                 qr: self.secrets.qr_digest(&qr_token),

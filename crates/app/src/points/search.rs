@@ -2,6 +2,7 @@
 //! parcel (kind, network, services, size and weight, open on the arrival day, room now), the check of
 //! a chosen point with its fallbacks, and the same shop in other networks.
 
+use relais_domain::Timestamp;
 use relais_domain::ids::PointId;
 use relais_domain::value::{Coordinates, ParseError};
 use relais_registry::gazetteer::{Gazetteer, GeocodeError};
@@ -66,7 +67,7 @@ impl App {
             Some(n) if (1..=LIMIT_MAX).contains(&n) => n,
             Some(_) => return Err(ParseError::new("limit", format!("must be between 1 and {LIMIT_MAX}")).into()),
         };
-        check_filter(&search.filter)?;
+        check_filter(&search.filter, self.now())?;
         let hits = self.registry.index().nearest(origin, radius_m, limit as usize, &search.filter);
         Ok(SearchResult { origin, origin_label, hits })
     }
@@ -83,7 +84,7 @@ impl App {
         // Without a position the point is judged where it is: never too far.
         let near = search.near.as_ref().map(locate).transpose()?.map(|(origin, _)| origin);
         let radius_m = search_radius(search.radius_m)?;
-        check_filter(&search.filter)?;
+        check_filter(&search.filter, self.now())?;
         let index = self.registry.index();
         let (hit, refusals) = index
             .check(point_id, near, radius_m, &search.filter)
@@ -134,9 +135,15 @@ fn search_radius(radius_m: Option<f64>) -> Result<f64, AppError> {
     }
 }
 
-fn check_filter(filter: &Filter) -> Result<(), AppError> {
+/// The filter's own bounds. An arrival day before today everywhere on Earth (the earliest local date,
+/// UTC-12) is a mistake: judged on past opening hours, the search would promise nothing true.
+fn check_filter(filter: &Filter, now: Timestamp) -> Result<(), AppError> {
     if filter.open_share_min.is_some_and(|share| !(0.0..=1.0).contains(&share)) {
         return Err(ParseError::new("open_share_min", "must be between 0 and 1").into());
+    }
+    let earliest = (now - chrono::Duration::hours(12)).date_naive();
+    if let Some(arrival) = filter.arrival.filter(|day| *day < earliest) {
+        return Err(ParseError::new("arrival", format!("{arrival} is in the past; give today or a later day")).into());
     }
     Ok(())
 }
