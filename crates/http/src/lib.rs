@@ -18,6 +18,7 @@ pub mod operations;
 pub mod parcels;
 pub mod points;
 pub mod recipients;
+pub mod server;
 pub mod widget;
 pub mod wire;
 

@@ -490,7 +490,9 @@ async fn http_on(store: Arc<dyn Store>, options: &HttpOptions, concurrency: usiz
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let router = relais_http::router(app.clone(), relais_http::HttpConfig::default());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    // The server `relais serve` runs, with its connection limits.
+    let limits = relais_http::server::ServerLimits::default();
+    let server = tokio::spawn(relais_http::server::serve(listener, router, limits, std::future::pending()));
 
     // Announce every parcel (setup), one connection per locker.
     let per_task = |task: usize| share(options.parcels as usize, concurrency, task);

@@ -349,7 +349,9 @@ async fn http_search(index: PointIndex, queries: &[Query], requests: usize) -> R
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let router = relais_http::router(app, relais_http::HttpConfig::default());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    // The server `relais serve` runs, with its connection limits.
+    let limits = relais_http::server::ServerLimits::default();
+    let server = tokio::spawn(relais_http::server::serve(listener, router, limits, std::future::pending()));
     let paths: Arc<Vec<String>> = Arc::new(
         queries
             .iter()

@@ -31,6 +31,8 @@ pub struct Config {
     /// clock from the start of the process (hold windows lapse in minutes). 1 in production.
     pub time_scale: f64,
     pub pickup_attempts: AttemptsConfig,
+    /// Connections the API server keeps (against clients that hold them open).
+    pub server: ServerConfig,
     /// Calls relais makes to the outside world (point files over HTTPS, and every channel to come).
     pub outbound: OutboundConfig,
     /// Folders where operators drop their daily point files (the seed's FTP drop), watched by `serve`.
@@ -91,6 +93,40 @@ impl DropFolder {
             .validate()
             .map_err(|e| context(e.to_string()))?,
             progress: false,
+        })
+    }
+}
+
+/// The API server's connections: how long a client has to send a request's headers, how many
+/// connections are kept in all and from one address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub header_read_timeout_seconds: u64,
+    pub connections_max: usize,
+    pub connections_per_client_max: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let limits = relais_http::server::ServerLimits::default();
+        ServerConfig {
+            header_read_timeout_seconds: limits.header_read_timeout.as_secs(),
+            connections_max: limits.connections_max,
+            connections_per_client_max: limits.connections_per_client_max,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn limits(&self) -> Result<relais_http::server::ServerLimits, String> {
+        if self.header_read_timeout_seconds == 0 || self.connections_max == 0 || self.connections_per_client_max == 0 {
+            return Err("[server] limits must be at least 1".into());
+        }
+        Ok(relais_http::server::ServerLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
+            connections_max: self.connections_max,
+            connections_per_client_max: self.connections_per_client_max,
         })
     }
 }
@@ -169,6 +205,7 @@ impl Default for Config {
             log: "info".into(),
             time_scale: 1.0,
             pickup_attempts: AttemptsConfig::default(),
+            server: ServerConfig::default(),
             outbound: OutboundConfig::default(),
             drop_folders: Vec::new(),
         }
@@ -251,6 +288,16 @@ point_probe_seconds = 15
 parcel_failures_max = 5
 parcel_window_seconds = 900
 parcel_lockout_seconds = 900
+
+# The API server's connections. A client has `header_read_timeout_seconds` to send a request's headers
+# (a slowloris holding connections open is cut off); at most `connections_max` connections are kept
+# (keep it under the process's file descriptor limit, `ulimit -n`), and `connections_per_client_max`
+# from one address; a connection over a limit is closed at once. Behind a reverse proxy every client
+# has the proxy's address: raise the per-client limit, and limit at the proxy.
+[server]
+header_read_timeout_seconds = 10
+connections_max = 10000
+connections_per_client_max = 256
 
 # Calls relais makes (point files fetched over HTTPS, and the channels to come). Servers are checked
 # against the system's certificate authorities and those listed in `ca_files` (PEM files).

@@ -784,9 +784,8 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         )));
     }
     let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds));
-    // With each connection's peer address: the widget's public search is limited per client.
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await;
+    // Each request carries its peer's address: the public routes are limited per client.
+    let result = relais_http::server::serve(listener, router, config.server.limits()?, shutdown_signal()).await;
     sweeper.abort();
     indexer.abort();
     watchers.iter().for_each(tokio::task::JoinHandle::abort);

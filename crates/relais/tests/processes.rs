@@ -679,3 +679,55 @@ async fn locker_sim_runs_lockers_and_the_people_at_them() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Clients holding connections open without finishing their headers (slowloris) neither exhaust the
+/// server nor keep others out: over the per-client limit a connection is closed at once, another client
+/// is served meanwhile, and the half-open connections are cut when the header timeout passes.
+#[tokio::test]
+async fn half_open_connections_are_limited_and_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpSocket, TcpStream};
+
+    let dir = temp_dir("slowloris");
+    std::fs::write(
+        dir.join("relais.toml"),
+        "[server]\nheader_read_timeout_seconds = 2\nconnections_max = 1000\nconnections_per_client_max = 20\n",
+    )
+    .unwrap();
+    let server = serve(&dir, &["--config", "relais.toml"], 1);
+    let from = |ip: [u8; 4]| {
+        let address = server.address;
+        async move {
+            let socket = TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::from((ip, 0))).unwrap();
+            socket.connect(address).await.unwrap()
+        }
+    };
+    async fn healthz(mut stream: TcpStream) -> String {
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: relais\r\nConnection: close\r\n\r\n").await.unwrap();
+        let mut answer = String::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_string(&mut answer));
+        read.await.map(|_| answer).unwrap_or_default()
+    }
+    let mut half_open = Vec::new();
+    for _ in 0..20 {
+        let mut stream = from([127, 0, 0, 1]).await;
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: relais\r\n").await.unwrap();
+        half_open.push(stream);
+    }
+    // The 21st from the same address is closed before anything is read.
+    let over = healthz(from([127, 0, 0, 1]).await).await;
+    assert!(over.is_empty(), "{over}");
+    // Another client is served meanwhile.
+    let other = healthz(from([127, 0, 0, 2]).await).await;
+    assert!(other.starts_with("HTTP/1.1 200"), "{other}");
+    // After the header timeout the server has closed the half-open ones, and the address is served again.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    for stream in &mut half_open {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut byte)).await;
+        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "closed by the server: {read:?}");
+    }
+    let again = healthz(from([127, 0, 0, 1]).await).await;
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+}
