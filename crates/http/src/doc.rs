@@ -70,8 +70,23 @@ impl utoipa::Modify for ApiKeyScheme {
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
+/// Whether the operation's JSON body names other things by id (a network, a point, a carrier...).
+fn names_ids(operation: &Value, components: &Value) -> bool {
+    let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+    let schema = match schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+        Some(name) => &components["schemas"][name],
+        None => schema,
+    };
+    schema["properties"].as_object().into_iter().flatten().any(|(_, property)| {
+        let uuid = |s: &Value| {
+            s["format"] == "uuid" || s["oneOf"].as_array().is_some_and(|o| o.iter().any(|s| s["format"] == "uuid"))
+        };
+        uuid(property) || uuid(&property["items"])
+    })
+}
+
 /// The errors every operation of a kind can answer, added where the handler's own list lacks them.
-fn shared_errors(operation: &Value) -> Vec<(&'static str, &'static str)> {
+fn shared_errors(operation: &Value, components: &Value) -> Vec<(&'static str, &'static str)> {
     let keyed = roles_of(operation).is_some();
     let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
     let located = |place: &str| parameters.iter().any(|p| p["in"] == place);
@@ -88,8 +103,8 @@ fn shared_errors(operation: &Value) -> Vec<(&'static str, &'static str)> {
             "`forbidden`: the key's role is not one listed above, or the resource is outside its scope.",
         ));
     }
-    if located("path") {
-        errors.push(("404", "`not_found`: no such id, or one the key may not see."));
+    if located("path") || names_ids(operation, components) {
+        errors.push(("404", "`not_found`: an id (in the path or the body) names nothing, or nothing the key may see."));
     }
     if operation.get("requestBody").is_some() || located("query") {
         errors.push(("422", "`validation_failed`: a field is missing, unknown, of the wrong type or out of range (`details.field`, `details.problem`)."));
@@ -118,6 +133,7 @@ fn roles_of(operation: &Value) -> Option<Vec<String>> {
 /// Completes the gathered document (see the module's comment) and returns it as JSON.
 pub fn complete(openapi: utoipa::openapi::OpenApi) -> Value {
     let mut doc = serde_json::to_value(&openapi).unwrap_or_else(|_| json!({}));
+    let components = doc["components"].clone();
     let Some(paths) = doc["paths"].as_object_mut() else { return doc };
     for item in paths.values_mut() {
         for method in METHODS {
@@ -139,7 +155,7 @@ pub fn complete(openapi: utoipa::openapi::OpenApi) -> Value {
                 operation["summary"] = first.to_owned().into();
             }
             operation["description"] = if text.is_empty() { who.into() } else { format!("{text}\n\n{who}").into() };
-            for (status, text) in shared_errors(operation) {
+            for (status, text) in shared_errors(operation, &components) {
                 let Some(responses) = operation["responses"].as_object_mut() else { continue };
                 let response = responses.entry(status).or_insert_with(|| error_response(""));
                 let own = response["description"].as_str().unwrap_or("").to_owned();

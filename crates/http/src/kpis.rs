@@ -28,7 +28,7 @@ pub struct KpiParams {
     pub point_id: Option<Uuid>,
     pub network_id: Option<Uuid>,
     /// `json` (default) or `csv`.
-    #[param(value_type = Option<KpiFormat>)]
+    #[param(value_type = Option<KpiFormat>, inline)]
     pub format: Option<String>,
 }
 

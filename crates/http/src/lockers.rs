@@ -409,7 +409,7 @@ pub enum ReceiptFormat {
 #[serde(deny_unknown_fields)]
 pub struct ReceiptQuery {
     /// `json` (default) or `pdf`.
-    #[param(value_type = Option<ReceiptFormat>)]
+    #[param(value_type = Option<ReceiptFormat>, inline)]
     pub format: Option<String>,
 }
 

@@ -156,6 +156,9 @@ pub async fn audit(
     QueryParams(query): QueryParams<AuditQuery>,
 ) -> Result<Json<AuditView>> {
     let limit = state.app.page_limit(query.limit)?;
+    if query.after.is_some_and(|after| after < 0) {
+        return Err(ApiError::validation("after", "must be the seq of an entry (0 or more)"));
+    }
     let entries = state
         .app
         .audit_log(

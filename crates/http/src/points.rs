@@ -85,6 +85,14 @@ pub struct SearchQuery {
 
 impl SearchQuery {
     fn into_search(self) -> Result<PointSearch> {
+        if let Some(country) =
+            self.country.as_deref().filter(|c| c.len() != 2 || !c.chars().all(|c| c.is_ascii_alphabetic()))
+        {
+            let shown: String = country.chars().take(20).collect();
+            return Err(
+                ParseError::new("country", format!("{shown:?} is not a two-letter ISO 3166 code such as FR")).into()
+            );
+        }
         let country = self.country.clone().unwrap_or_else(|| "FR".into());
         let near = match (self.lat, self.lon, self.postcode.as_deref(), self.city.as_deref()) {
             (None, None, None, None) => None,
@@ -438,11 +446,15 @@ impl From<&ImportRecord> for ImportView {
     }
 }
 
+/// An operator's point file: bytes, read as the `format` parameter says.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PointFile(pub Vec<u8>);
+
 #[utoipa::path(post, path = "/v1/networks/{id}/imports", tag = "points",
     params(("id" = Uuid, Path, description = "The network."), ImportQuery),
-    request_body(description = "The operator's file, as is (up to `import_body_bytes_max`).",
-        content((String = "text/csv"), (String = "application/json"), (String = "application/x-ndjson"),
-            (String = "application/xml"), (String = "application/octet-stream"))),
+    request_body(content = PointFile, content_type = "application/octet-stream",
+        description = "The operator's file, as is (up to `import_body_bytes_max`); its `format` says how to read it, whatever the content type."),
     security(("api_key" = ["operator"])),
     responses((status = 201, body = ImportView), (status = 200, body = ImportView, description = "A dry run: what the file would change."),
         (status = 422, body = ErrorEnvelope, description = "Or `import_refused`: the whole file refused, nothing changed; the report in `details`.")))]

@@ -69,11 +69,9 @@ impl Lang {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// `fr` or `en`; else the browser's `Accept-Language`, else French.
-    #[param(pattern = "^(fr|en)$")]
+    /// `fr` or `en`; anything else, or none, follows the browser's `Accept-Language`, else French.
     pub lang: Option<String>,
-    /// Set after a successful extension (the page says it is done).
-    #[param(max_length = 8)]
+    /// Set (to any value) after a successful extension: the page says it is done.
     pub done: Option<String>,
 }
 

@@ -62,11 +62,7 @@ impl App {
             .ok_or_else(|| ParseError::new("near", "give exactly one of lat and lon, postcode, or city"))?;
         let (origin, origin_label) = locate(near)?;
         let radius_m = search_radius(search.radius_m)?;
-        let limit = match search.limit {
-            None => LIMIT_DEFAULT,
-            Some(n) if (1..=LIMIT_MAX).contains(&n) => n,
-            Some(_) => return Err(ParseError::new("limit", format!("must be between 1 and {LIMIT_MAX}")).into()),
-        };
+        let limit = search_limit(search.limit)?;
         check_filter(&search.filter, self.now())?;
         let hits = self.registry.index().nearest(origin, radius_m, limit as usize, &search.filter);
         Ok(SearchResult { origin, origin_label, hits })
@@ -84,6 +80,8 @@ impl App {
         // Without a position the point is judged where it is: never too far.
         let near = search.near.as_ref().map(locate).transpose()?.map(|(origin, _)| origin);
         let radius_m = search_radius(search.radius_m)?;
+        // A check answers with at most a few fallbacks; the limit is checked as a search's would be.
+        search_limit(search.limit)?;
         check_filter(&search.filter, self.now())?;
         let index = self.registry.index();
         let (hit, refusals) = index
@@ -132,6 +130,14 @@ fn search_radius(radius_m: Option<f64>) -> Result<f64, AppError> {
         None => Ok(RADIUS_M_DEFAULT),
         Some(r) if r.is_finite() && (1.0..=RADIUS_M_MAX).contains(&r) => Ok(r),
         Some(_) => Err(ParseError::new("radius_m", "must be between 1 and 100000 metres").into()),
+    }
+}
+
+fn search_limit(limit: Option<u32>) -> Result<u32, AppError> {
+    match limit {
+        None => Ok(LIMIT_DEFAULT),
+        Some(n) if (1..=LIMIT_MAX).contains(&n) => Ok(n),
+        Some(_) => Err(ParseError::new("limit", format!("must be between 1 and {LIMIT_MAX}")).into()),
     }
 }
 
