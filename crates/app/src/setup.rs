@@ -16,6 +16,14 @@ use crate::ports::{Carrier, Merchant, Page, PointChange, Write};
 
 pub use relais_registry::{NewCompartment, NewPoint};
 
+/// A point as created: its doors, and what its input was read with tolerance for.
+#[derive(Debug, Clone)]
+pub struct CreatedPoint {
+    pub point: PickupPoint,
+    pub compartments: Vec<Compartment>,
+    pub warnings: Vec<String>,
+}
+
 impl App {
     pub async fn create_network(&self, caller: &Caller, name: &str, rules: NetworkRules) -> Result<Network, AppError> {
         caller.require(Permission::ManageNetwork)?;
@@ -32,15 +40,14 @@ impl App {
         Ok(merchant)
     }
 
-    /// Creates a point and, for lockers and hubs, its compartments, in one transaction.
-    pub async fn create_point(
-        &self,
-        caller: &Caller,
-        input: NewPoint,
-    ) -> Result<(PickupPoint, Vec<Compartment>), AppError> {
+    /// Creates a point and, for lockers and hubs, its compartments, in one transaction. What the input
+    /// was read with tolerance for (its opening hours) comes back as warnings.
+    pub async fn create_point(&self, caller: &Caller, input: NewPoint) -> Result<CreatedPoint, AppError> {
         caller.require(Permission::ManageNetwork)?;
         self.load_rules(input.network_id).await?;
-        let point = PointValidator::new().validate(&input, self.new_id(), self.now(), "api", Compartments::Required)?;
+        let mut validator = PointValidator::new();
+        let point = validator.validate(&input, self.new_id(), self.now(), "api", Compartments::Required)?;
+        let warnings = validator.warnings().to_vec();
         let compartments = self.build_compartments(point.id, &input.compartments)?;
         self.run(|| async {
             let mut tx = self.tx();
@@ -57,7 +64,7 @@ impl App {
             Ok(tx.done(()))
         })
         .await?;
-        Ok((point, compartments))
+        Ok(CreatedPoint { point, compartments, warnings })
     }
 
     /// The doors of a new locker or hub, with fresh ids. Their labels and sizes were checked with the

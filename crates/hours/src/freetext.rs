@@ -1,9 +1,11 @@
 //! Hours written by people (InPost's `opening_hours` field, shop descriptions): `Lun-Ven: 9:00 - 13:00 -
-//! 15:30 - 19:00`, `pn.-pt. 08:00-20:00, sb. 09:00-16:00`, `Mon-Sat 8h-20h; Sun closed`, `24/7`. The
-//! reader is tolerant: day names in French, Polish or English, full or abbreviated, with or without
-//! dots; times as `9:00`, `9h`, `9h30`, `0900`; slots as a flat list of times taken in pairs. Days not
-//! mentioned are closed; times without any day apply every day. What it cannot read is an error, never
-//! a guess.
+//! 15:30 - 19:00`, `pn.-pt. 08:00-20:00, sb. 09:00-16:00`, `Mon-Sat 8h-20h; Sun closed`, `lu-ve 9-12
+//! 14-18 sa 9-12`, `24/7`. The reader is tolerant: day names in French, Polish, German or English, full
+//! or abbreviated, with or without dots; the two-letter abbreviations of the operator's language (its
+//! country's: `di` is dimanche in France, Dienstag in Germany); times as `9:00`, `9h`, `9h30`, `9.30`,
+//! `0900`, or a bare hour `9` in a range; slots as a flat list of times taken in pairs; several day
+//! groups in one string. Days not mentioned are closed; times without any day apply every day. What it
+//! cannot read is an error, never a guess.
 
 use crate::weekly::{Weekly, clock_minutes};
 
@@ -62,8 +64,35 @@ enum Token {
     Other(String),
 }
 
-/// The `opening_hours` value of a free-text description.
+/// Two-letter day abbreviations by language, with their weekday (0 = Monday). They differ from one
+/// language to another (`di`, `do`, `we`), so only the operator's own are read.
+const SHORT_DAYS_FR: [(&str, usize); 7] = [("lu", 0), ("ma", 1), ("me", 2), ("je", 3), ("ve", 4), ("sa", 5), ("di", 6)];
+const SHORT_DAYS_DE: [(&str, usize); 7] = [("mo", 0), ("di", 1), ("mi", 2), ("do", 3), ("fr", 4), ("sa", 5), ("so", 6)];
+const SHORT_DAYS_EN: [(&str, usize); 7] = [("mo", 0), ("tu", 1), ("we", 2), ("th", 3), ("fr", 4), ("sa", 5), ("su", 6)];
+
+/// The two-letter day abbreviations of a country's language (English for a country not listed; Polish
+/// has its own in [`DAYS`]).
+fn short_days(country: &str) -> &'static [(&'static str, usize)] {
+    match country.to_ascii_uppercase().as_str() {
+        "FR" | "BE" | "LU" | "MC" => &SHORT_DAYS_FR,
+        "DE" | "AT" => &SHORT_DAYS_DE,
+        "PL" => &[],
+        _ => &SHORT_DAYS_EN,
+    }
+}
+
+/// The `opening_hours` value of a free-text description, read with the day abbreviations of the
+/// point's country (`FR`, `PL`, `DE`...).
+pub fn parse_free_text_in(text: &str, country: &str) -> Result<String, String> {
+    read(text, short_days(country))
+}
+
+/// The `opening_hours` value of a free-text description, with English two-letter abbreviations.
 pub fn parse_free_text(text: &str) -> Result<String, String> {
+    read(text, &SHORT_DAYS_EN)
+}
+
+fn read(text: &str, short_days: &[(&str, usize)]) -> Result<String, String> {
     let folded = fold(text);
     if folded.trim().is_empty() {
         return Err("the hours are empty".into());
@@ -72,7 +101,7 @@ pub fn parse_free_text(text: &str) -> Result<String, String> {
     if ALWAYS.iter().any(|a| compact.contains(a)) || compact.contains("7j/7") && compact.contains("24h") {
         return Ok("24/7".into());
     }
-    let tokens = tokenize(&folded)?;
+    let tokens = tokenize(&folded, short_days)?;
     let mut weekly = Weekly::new();
     let mut days: Vec<usize> = Vec::new();
     let mut times: Vec<String> = Vec::new();
@@ -133,7 +162,7 @@ pub fn parse_free_text(text: &str) -> Result<String, String> {
     Ok(weekly.to_value())
 }
 
-fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+fn tokenize(text: &str, short_days: &[(&str, usize)]) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -149,7 +178,11 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 i += 1;
             }
             let time: String = chars[start..i].iter().collect();
-            let time = time.trim_end_matches(':').to_owned();
+            let mut time = time.trim_end_matches(':').to_owned();
+            // A bare hour (`9` in `9-18`).
+            if time.len() <= 2 && time.bytes().all(|b| b.is_ascii_digit()) {
+                time.push_str(":00");
+            }
             clock_minutes(&time).map_err(|e| e.to_string())?;
             tokens.push(Token::Time(time));
             continue;
@@ -160,7 +193,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
-            match DAYS.iter().find(|(name, _)| *name == word) {
+            match DAYS.iter().chain(short_days).find(|(name, _)| *name == word) {
                 Some((_, day)) => tokens.push(Token::Day(*day)),
                 None if CLOSED.contains(&word.as_str()) => tokens.push(Token::Closed),
                 // "Lundi au vendredi", "9h a 12h", "Mon to Fri", "od 8 do 20": a range.
@@ -222,11 +255,34 @@ mod tests {
             ("8:00-22:00", "Mo-Su 08:00-22:00"),
             ("Sam, Dim: 10:00-18:00", "Sa,Su 10:00-18:00"),
             ("Dimanche: fermé", "off"),
+            ("Lun-Sam 9-18", "Mo-Sa 09:00-18:00"),
+            ("Lundi-Vendredi 9-12 14-18, Samedi 9-12", "Mo-Fr 09:00-12:00,14:00-18:00; Sa 09:00-12:00"),
+            ("Mo-Sa 9.30-19.00", "Mo-Sa 09:30-19:00"),
+            ("Lun 9-12 Mar 14-18", "Mo 09:00-12:00; Tu 14:00-18:00"),
         ];
         for (text, expected) in table {
             assert_eq!(parse_free_text(text).as_deref(), Ok(expected), "{text}");
             crate::OpeningHours::parse(expected).unwrap();
         }
+    }
+
+    #[test]
+    fn two_letter_days_are_read_in_the_operators_language() {
+        let table = [
+            ("lu-ve 9h-12h 14h-18h sa 9h-12h", "FR", "Mo-Fr 09:00-12:00,14:00-18:00; Sa 09:00-12:00"),
+            ("ma-di 10-19", "FR", "Tu-Su 10:00-19:00"),
+            ("Mo-Fr 9-18, Sa 9-13", "DE", "Mo-Fr 09:00-18:00; Sa 09:00-13:00"),
+            ("Di-Do 10-18", "DE", "Tu-Th 10:00-18:00"),
+            ("Pn-Pt 8-20, Sb 9-16", "PL", "Mo-Fr 08:00-20:00; Sa 09:00-16:00"),
+            ("pn-pt od 8 do 20", "PL", "Mo-Fr 08:00-20:00"),
+            ("Mo-Fr 9-18", "GB", "Mo-Fr 09:00-18:00"),
+        ];
+        for (text, country, expected) in table {
+            assert_eq!(parse_free_text_in(text, country).as_deref(), Ok(expected), "{text} ({country})");
+        }
+        // `di` is Sunday in France, Tuesday in Germany; Polish keeps `do` for "until".
+        assert_ne!(parse_free_text_in("di 10-12", "FR"), parse_free_text_in("di 10-12", "DE"));
+        assert!(parse_free_text_in("lu-ve 9-18", "PL").is_err(), "not Polish");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! `docs/opening-hours.md`.
 
 pub mod freetext;
+mod tolerant;
 pub mod weekly;
 
 use std::fmt;
@@ -21,14 +22,16 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use opening_hours::localization::{Country, NoLocation};
+use opening_hours::localization::{Coordinates, Country, Localize, NoLocation};
 use opening_hours::{Context, RuleKind};
+use opening_hours_syntax::rules::time::TimeEvent;
+use opening_hours_syntax::rules::{OpeningHoursExpression, RuleOperator};
 
 /// Longest value accepted, in bytes (the longest real value seen in OpenStreetMap is under 1,000).
 pub const VALUE_BYTES_MAX: usize = 2_000;
 
 /// Why a value, a timezone or a country was refused. The message is for the person who typed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum HoursError {
     Empty,
     TooLong {
@@ -41,6 +44,10 @@ pub enum HoursError {
     NeedsCountry,
     UnknownTimezone(String),
     UnknownCountry(String),
+    BadPosition {
+        latitude: f64,
+        longitude: f64,
+    },
 }
 
 impl fmt::Display for HoursError {
@@ -56,6 +63,9 @@ impl fmt::Display for HoursError {
             }
             HoursError::UnknownTimezone(tz) => write!(f, "unknown IANA timezone {tz:?} (example: Europe/Paris)"),
             HoursError::UnknownCountry(cc) => write!(f, "unknown country code {cc:?} (ISO 3166 alpha-2, example: FR)"),
+            HoursError::BadPosition { latitude, longitude } => {
+                write!(f, "{latitude}, {longitude} is not a position (latitude -90 to 90, longitude -180 to 180)")
+            }
         }
     }
 }
@@ -71,7 +81,18 @@ pub struct OpeningHours(std::sync::Arc<Parsed>);
 /// Shared by every clone: the points of a network that have the same hours share one parse.
 struct Parsed {
     canonical: String,
-    expression: OnceLock<opening_hours::OpeningHours>,
+    /// What is evaluated: the value with the specification's meaning made explicit (see
+    /// [`evaluation_form`]), split at its fallback rules, parsed on first use.
+    evaluated: OnceLock<Vec<Segment>>,
+}
+
+/// Rules up to a fallback (`||`). A fallback rule says what the time the rules before it leave closed
+/// is, as the reference reads it.
+#[derive(Clone)]
+struct Segment<L: Localize = NoLocation> {
+    states: opening_hours::OpeningHours<L>,
+    /// The time open ends' guesses cover: unknown where `states` says open.
+    guessed: Option<opening_hours::OpeningHours<L>>,
 }
 
 impl fmt::Debug for OpeningHours {
@@ -86,7 +107,17 @@ impl PartialEq for OpeningHours {
     }
 }
 
+/// A value read with the reference's tolerance: what was typed, the canonical value it became, and
+/// each liberty taken (for the person who typed it).
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub hours: OpeningHours,
+    /// Empty when the value was valid as typed.
+    pub warnings: Vec<String>,
+}
+
 impl OpeningHours {
+    /// A value in the specification's syntax, as typed; anything else is refused.
     pub fn parse(value: &str) -> Result<OpeningHours, HoursError> {
         let trimmed = value.trim();
         if trimmed.is_empty() {
@@ -96,24 +127,44 @@ impl OpeningHours {
             return Err(HoursError::TooLong { bytes: trimmed.len() });
         }
         let expression = parse_expression(trimmed)?;
-        Ok(OpeningHours(std::sync::Arc::new(Parsed {
-            canonical: expression.to_string(),
-            expression: OnceLock::from(expression),
-        })))
+        let expression = comment_only_rules_unknown(trimmed, expression);
+        let canonical = canonical(&expression);
+        Ok(OpeningHours(std::sync::Arc::new(Parsed { canonical, evaluated: OnceLock::new() })))
+    }
+
+    /// A value as people write it: what the reference implementation's tolerant reading accepts without
+    /// ambiguity (`10-12`, `10.00`, `10am`, `Fr11:00`, `Mon - Fri`, an en dash, a missing `;` between
+    /// day rules) is read, and each such liberty is a warning; the stored value is the canonical one.
+    /// What is still not valid is refused with the line and column of what was typed.
+    pub fn read(value: &str) -> Result<Reading, HoursError> {
+        match OpeningHours::parse(value) {
+            Ok(hours) => Ok(Reading { hours, warnings: Vec::new() }),
+            Err(HoursError::Syntax { message }) => {
+                let (rewritten, mut warnings) = tolerant::rewrite(value.trim());
+                if warnings.is_empty() {
+                    return Err(HoursError::Syntax { message });
+                }
+                let hours = OpeningHours::parse(&rewritten).map_err(|_| HoursError::Syntax { message })?;
+                warnings.push(format!("stored as {:?}", hours.as_str()));
+                Ok(Reading { hours, warnings })
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// A canonical value this crate produced earlier and that was stored; its syntax is checked when it
     /// is first evaluated ([`OpeningHours::at`]).
     pub fn from_stored(canonical: String) -> OpeningHours {
-        OpeningHours(std::sync::Arc::new(Parsed { canonical, expression: OnceLock::new() }))
+        OpeningHours(std::sync::Arc::new(Parsed { canonical, evaluated: OnceLock::new() }))
     }
 
-    fn expression(&self) -> Result<&opening_hours::OpeningHours, HoursError> {
-        if let Some(expression) = self.0.expression.get() {
-            return Ok(expression);
+    fn evaluated(&self) -> Result<&[Segment], HoursError> {
+        if let Some(segments) = self.0.evaluated.get() {
+            return Ok(segments);
         }
-        let parsed = parse_expression(&self.0.canonical)?;
-        Ok(self.0.expression.get_or_init(|| parsed))
+        let stored = parse_expression(&self.0.canonical)?;
+        let segments = segments(spills_apart(evaluation_form(&stored.get_expression())))?;
+        Ok(self.0.evaluated.get_or_init(|| segments))
     }
 
     /// The value as the parser understood it, written in the canonical form of the syntax.
@@ -126,19 +177,382 @@ impl OpeningHours {
         mentions_holidays(&self.0.canonical)
     }
 
+    /// Whether the value says the same at every moment (`24/7`, `closed`, `off`, `unknown`).
+    pub fn is_constant(&self) -> bool {
+        self.evaluated().is_ok_and(|s| s.len() == 1 && s[0].states.get_expression().is_constant())
+            || matches!(self.0.canonical.as_str(), "closed" | "off")
+    }
+
     /// The value bound to where it is read: ready to evaluate.
     pub fn at(&self, place: &Place) -> Result<Schedule, HoursError> {
+        let local = Local { timezone: place.timezone, coordinates: place.coordinates };
         let context = match place.country {
             Some(country) => Context::default().with_holidays(country.holidays()),
             None if self.uses_holidays() => return Err(HoursError::NeedsCountry),
-            None => Context::<NoLocation>::default(),
+            None => Context::default(),
         };
-        Ok(Schedule {
-            expression: self.expression()?.clone().with_context(context),
-            timezone: place.timezone,
-            closures: place.closures.clone(),
-        })
+        let context = context.with_locale(local);
+        let segments = self
+            .evaluated()?
+            .iter()
+            .map(|segment| Segment {
+                states: segment.states.clone().with_context(context.clone()),
+                guessed: segment.guessed.clone().map(|g| g.with_context(context.clone())),
+            })
+            .collect();
+        Ok(Schedule { segments, timezone: place.timezone, closures: place.closures.clone() })
     }
+}
+
+/// Where the syntax's wall-clock times are read: the point's local time, with its coordinates for sun
+/// events (`sunrise`, `dusk`...). Without coordinates, sun events take the syntax crate's fixed times.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Local {
+    timezone: Tz,
+    coordinates: Option<Coordinates>,
+}
+
+impl Localize for Local {
+    type DateTime = NaiveDateTime;
+
+    fn naive(&self, dt: NaiveDateTime) -> NaiveDateTime {
+        dt
+    }
+
+    fn datetime(&self, naive: NaiveDateTime) -> NaiveDateTime {
+        naive
+    }
+
+    fn event_time(&self, date: NaiveDate, event: TimeEvent) -> Option<NaiveTime> {
+        match self.coordinates {
+            Some(coordinates) => {
+                let at = coordinates.event_time(date, event)?;
+                Some(at.with_timezone(&self.timezone).naive_local().time())
+            }
+            None => NoLocation.event_time(date, event),
+        }
+    }
+}
+
+/// The canonical text of an expression. The syntax crate writes a rule's state only when it is not
+/// `open`; here an `open` followed by a comment is written too, since a rule with a comment and no
+/// state means *unknown* ([`comment_only_rules_unknown`]).
+fn canonical(expression: &OpeningHoursExpression) -> String {
+    let mut out = String::new();
+    for (n, rule) in expression.rules.iter().enumerate() {
+        if n > 0 {
+            out.push_str(match rule.operator {
+                RuleOperator::Normal => "; ",
+                RuleOperator::Additional => ", ",
+                RuleOperator::Fallback => " || ",
+            });
+        }
+        let text = rule.to_string();
+        if rule.kind == RuleKind::Open && !rule.comment.is_empty() {
+            let comment = format!("\"{}\"", rule.comment);
+            let head = text.strip_suffix(&comment).unwrap_or(&text).trim_end();
+            if head.is_empty() {
+                out.push_str(&format!("open {comment}"));
+            } else {
+                out.push_str(&format!("{head} open {comment}"));
+            }
+        } else {
+            out.push_str(&text);
+        }
+    }
+    if expression.rules.is_empty() { "closed".into() } else { out }
+}
+
+/// The specification: a rule with a comment and no state (`Sa 10:00-12:00 "maybe"`, a fallback
+/// `|| "on appointment"`) is *unknown*, not open. The syntax crate reads it as open; the rules whose
+/// comment was typed without a state before it are set to unknown here. (A comment written before a
+/// colon belongs to a selector, not to the rule's state.)
+fn comment_only_rules_unknown(text: &str, expression: opening_hours::OpeningHours) -> OpeningHoursExpression {
+    let mut expression = expression.get_expression().as_ref().clone();
+    let bare = bare_comments(text);
+    let mut comments = bare.into_iter();
+    for rule in expression.rules.iter_mut().filter(|r| !r.comment.is_empty()) {
+        match comments.next() {
+            Some(true) if rule.kind == RuleKind::Open => rule.kind = RuleKind::Unknown,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    expression
+}
+
+/// For each comment of the value that states a rule (not a selector's, which a colon follows), in
+/// order: whether it was written without a state before it.
+fn bare_comments(text: &str) -> Vec<bool> {
+    let mut found = Vec::new();
+    let mut word = String::new();
+    let mut last_word = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            let mut comment = String::new();
+            for inner in chars.by_ref() {
+                if inner == '"' {
+                    break;
+                }
+                comment.push(inner);
+            }
+            let rest: String = chars.clone().take_while(|c| c.is_whitespace() || *c == ':').collect();
+            if !rest.contains(':') {
+                let stated = ["open", "closed", "off", "unknown"].contains(&last_word.to_ascii_lowercase().as_str());
+                found.push(!stated);
+            }
+            last_word.clear();
+            word.clear();
+            continue;
+        }
+        if c.is_alphanumeric() || c == '/' || c == ':' {
+            word.push(c);
+        } else if !word.is_empty() {
+            last_word = std::mem::take(&mut word);
+        }
+    }
+    found
+}
+
+/// How long an open end (`12:00+`) is taken to last, as opening_hours.js guesses it: from a start at
+/// 22:00 or later, 8 hours; from 17:00, 10 hours; earlier, until midnight. The guess is *unknown*.
+fn open_end_guess(start_minutes: u16) -> u16 {
+    match start_minutes {
+        m if m >= 22 * 60 => m + 8 * 60,
+        m if m >= 17 * 60 => m + 10 * 60,
+        _ => 24 * 60,
+    }
+}
+
+/// The rules split at each fallback (`A || B`): the syntax crate lets a fallback rule take a whole day
+/// when the rules before it leave part of it closed; the reference applies it to the time the rules
+/// before it leave closed. Rules after a fallback (`A || "call"; PH off`) still override whole days:
+/// each segment ends with them. Each segment is evaluated alone and the schedule pieces them
+/// together ([`Schedule::intervals`]).
+fn segments(rules: Vec<Evaluated>) -> Result<Vec<Segment>, HoursError> {
+    // The rules before the first fallback, each fallback with the additional rules that follow it,
+    // and the rules after them (from the next `;` on), which override whole days of everything before.
+    let mut groups: Vec<Vec<Evaluated>> = vec![Vec::new()];
+    let mut tail: Vec<Evaluated> = Vec::new();
+    for mut evaluated in rules {
+        let in_fallback = groups.len() > 1;
+        match evaluated.rule.operator {
+            RuleOperator::Fallback if tail.is_empty() => {
+                evaluated.rule.operator = RuleOperator::Normal;
+                groups.push(vec![evaluated]);
+            }
+            RuleOperator::Normal if in_fallback || !tail.is_empty() => tail.push(evaluated),
+            _ if !tail.is_empty() => tail.push(evaluated),
+            _ => {
+                if let Some(group) = groups.last_mut() {
+                    group.push(evaluated);
+                }
+            }
+        }
+    }
+    if !tail.is_empty() {
+        for group in &mut groups {
+            group.extend(tail.iter().map(|e| Evaluated { rule: e.rule.clone(), guessed: e.guessed.clone() }));
+        }
+    }
+    groups
+        .into_iter()
+        .map(|group| {
+            let guesses: Vec<_> = group
+                .iter()
+                .filter_map(|e| e.guessed.clone())
+                .enumerate()
+                .map(|(n, mut guess)| {
+                    guess.operator = if n == 0 { RuleOperator::Normal } else { RuleOperator::Additional };
+                    guess
+                })
+                .collect();
+            let rules = group.into_iter().map(|e| e.rule).collect();
+            let states = parse_expression(&canonical(&OpeningHoursExpression { rules }))?;
+            let guessed = if guesses.is_empty() {
+                None
+            } else {
+                Some(parse_expression(&canonical(&OpeningHoursExpression { rules: guesses }))?)
+            };
+            Ok(Segment { states, guessed })
+        })
+        .collect()
+}
+
+/// A rule as evaluated, and the part of its time that is an open end's guess (*unknown*).
+struct Evaluated {
+    rule: opening_hours_syntax::rules::RuleSequence,
+    guessed: Option<opening_hours_syntax::rules::RuleSequence>,
+}
+
+/// The rules evaluated for a stored value: an open end (`12:00+`, `10:00-20:00+`) is open over its
+/// fixed part and *unknown* after it, until the rule's next time range starts or, without one, for as
+/// long as [`open_end_guess`] says, as the specification and the reference read it. Where a rule's
+/// ranges overlap, the one written later says what that time is (`13:00-02:00,17:00+`: unknown from
+/// 17:00). The syntax crate cannot mix states within one day's additional rules, so each rule is
+/// evaluated open over all its ranges, and the guessed part is a rule apart that the schedule marks
+/// unknown ([`Schedule::intervals`]).
+fn evaluation_form(expression: &OpeningHoursExpression) -> Vec<Evaluated> {
+    use opening_hours_syntax::ExtendedTime;
+    use opening_hours_syntax::rules::time::{Time, TimeSpan};
+    let minutes = |time: &Time| match time {
+        Time::Fixed(t) => Some(t.mins_from_midnight()),
+        Time::Variable(_) => None,
+    };
+    let span = |a: u16, b: u16| {
+        Some(TimeSpan::fixed_range(
+            ExtendedTime::from_mins_from_midnight(a)?,
+            ExtendedTime::from_mins_from_midnight(b)?,
+        ))
+    };
+    let mut evaluated = Vec::new();
+    for rule in &expression.rules {
+        let spans = &rule.time_selector.spans;
+        if !spans.iter().any(|span| span.open_end) || rule.kind != RuleKind::Open {
+            // A closed rule with an open end (`17:00+ off`) is closed from its start: nothing to guess.
+            evaluated.push(Evaluated { rule: rule.clone(), guessed: None });
+            continue;
+        }
+        let starts: Vec<u16> = spans.iter().filter_map(|span| minutes(&span.range.start)).collect();
+        // Each range in minutes with whether it is guessed; a later range cuts what it covers out of the
+        // earlier ones.
+        let mut pieces: Vec<(u16, u16, bool)> = Vec::new();
+        let mut variable: Vec<TimeSpan> = Vec::new();
+        for written in spans {
+            let (Some(start), Some(end)) = (minutes(&written.range.start), minutes(&written.range.end)) else {
+                // A sun event: open over the range it names.
+                variable.push(TimeSpan { open_end: false, ..written.clone() });
+                continue;
+            };
+            let end = if end <= start { end + 24 * 60 } else { end };
+            let mut add = |a: u16, b: u16, guessed: bool| {
+                pieces = std::mem::take(&mut pieces)
+                    .into_iter()
+                    .flat_map(|(x, y, g)| [(x, y.min(a), g), (x.max(b), y, g)])
+                    .filter(|(x, y, _)| x < y)
+                    .collect();
+                pieces.push((a, b, guessed));
+            };
+            if !written.open_end {
+                add(start, end, false);
+                continue;
+            }
+            let pure = written.range.end == Time::Fixed(ExtendedTime::MIDNIGHT_24);
+            let from = if pure { start } else { end };
+            if !pure {
+                add(start, end, false);
+            }
+            let next = starts.iter().copied().filter(|s| *s > from).min();
+            let until = next.unwrap_or_else(|| open_end_guess(from)).min(48 * 60);
+            if until > from {
+                add(from, until, true);
+            }
+        }
+        // A range can only start before midnight: one that starts after it (the guess after
+        // `22:00-04:00+`) is written on the next day, when the rule's days can be moved by one.
+        let (today, tomorrow): (Vec<_>, Vec<_>) = pieces.into_iter().partition(|(a, _, _)| *a < 24 * 60);
+        let tomorrow: Vec<(u16, u16, bool)> =
+            tomorrow.into_iter().map(|(a, b, g)| (a - 24 * 60, b - 24 * 60, g)).collect();
+        let first = evaluated.len();
+        for (pieces, day_rule) in [(today, Some(rule.clone())), (tomorrow, next_day(rule))] {
+            let Some(day_rule) = day_rule.filter(|_| !pieces.is_empty()) else { continue };
+            let mut open = day_rule.clone();
+            open.time_selector.spans = pieces.iter().filter_map(|(a, b, _)| span(*a, *b)).collect();
+            open.time_selector.spans.append(&mut variable);
+            if evaluated.len() > first {
+                open.operator = RuleOperator::Additional;
+            }
+            let guessed: Vec<TimeSpan> = pieces.iter().filter(|p| p.2).filter_map(|(a, b, _)| span(*a, *b)).collect();
+            let guessed = (!guessed.is_empty()).then(|| {
+                let mut guess = day_rule.clone();
+                guess.time_selector.spans = guessed;
+                guess.comment = "".into();
+                guess
+            });
+            evaluated.push(Evaluated { rule: open, guessed });
+        }
+    }
+    evaluated
+}
+
+/// A rule's time past midnight (`Sa 11:00-02:00`) is the rule's, and like the rest of it overrides the
+/// rules written before it (`Su 11:00-01:00; Sa 11:00-02:00`: open until 02:00 on Sunday) and is
+/// overridden by those after it (`22:00-26:00; We 12:00-14:00`: Wednesday is the later rule's). The
+/// syntax crate lets the next day's earlier rule drop it; where the rule's days move to the next day
+/// simply ([`next_day`]), its time past midnight becomes a rule of the next day added right after it.
+fn spills_apart(rules: Vec<Evaluated>) -> Vec<Evaluated> {
+    use opening_hours_syntax::ExtendedTime;
+    use opening_hours_syntax::rules::time::{Time, TimeSpan};
+    let day = 24 * 60;
+    let mut out = Vec::with_capacity(rules.len());
+    for evaluated in rules {
+        let rule = &evaluated.rule;
+        let crossing = |span: &TimeSpan| match (&span.range.start, &span.range.end) {
+            (Time::Fixed(start), Time::Fixed(end)) if !span.open_end && span.repeats.is_none() => {
+                let (start, end) = (start.mins_from_midnight(), end.mins_from_midnight());
+                let end = if end <= start { end + day } else { end };
+                (end > day).then_some((start, end))
+            }
+            _ => None,
+        };
+        let next = next_day(rule).filter(|_| {
+            evaluated.guessed.is_none()
+                && rule.kind != RuleKind::Closed
+                && rule.time_selector.spans.iter().any(|s| crossing(s).is_some())
+        });
+        let Some(next) = next else {
+            out.push(evaluated);
+            continue;
+        };
+        let mut own = rule.clone();
+        let mut after = Vec::new();
+        own.time_selector.spans = rule
+            .time_selector
+            .spans
+            .iter()
+            .map(|span| match crossing(span) {
+                Some((start, end)) => {
+                    after.extend(
+                        ExtendedTime::from_mins_from_midnight(end - day)
+                            .map(|to| TimeSpan::fixed_range(ExtendedTime::MIDNIGHT_00, to)),
+                    );
+                    ExtendedTime::from_mins_from_midnight(start)
+                        .map(|from| TimeSpan::fixed_range(from, ExtendedTime::MIDNIGHT_24))
+                        .unwrap_or_else(|| span.clone())
+                }
+                None => span.clone(),
+            })
+            .collect();
+        let mut spill = next;
+        spill.time_selector.spans = after;
+        spill.operator = RuleOperator::Additional;
+        out.push(Evaluated { rule: own, guessed: None });
+        out.push(Evaluated { rule: spill, guessed: None });
+    }
+    out
+}
+
+/// The rule on the day after each day it selects, when its days are plain weekdays (or every day);
+/// `None` for dates, weeks, holidays and nth weekdays, which do not move that simply.
+fn next_day(rule: &opening_hours_syntax::rules::RuleSequence) -> Option<opening_hours_syntax::rules::RuleSequence> {
+    use opening_hours_syntax::rules::day::WeekDayRange;
+    let days = &rule.day_selector;
+    if !days.year.is_empty() || !days.monthday.is_empty() || !days.week.is_empty() {
+        return None;
+    }
+    let mut moved = rule.clone();
+    for range in &mut moved.day_selector.weekday {
+        match range {
+            WeekDayRange::Fixed { range, offset: 0, nth_from_start, nth_from_end }
+                if nth_from_start.iter().all(|n| *n) && nth_from_end.iter().all(|n| *n) =>
+            {
+                *range = range.start().succ()..=range.end().succ();
+            }
+            _ => return None,
+        }
+    }
+    Some(moved)
 }
 
 fn parse_expression(value: &str) -> Result<opening_hours::OpeningHours, HoursError> {
@@ -212,11 +626,13 @@ pub struct Closure {
     pub last: NaiveDate,
 }
 
-/// Where hours are read: the point's timezone, its country (for public holidays) and its closures.
+/// Where hours are read: the point's timezone, its country (for public holidays), its position (for
+/// sun events) and its closures.
 #[derive(Debug, Clone)]
 pub struct Place {
     pub timezone: Tz,
     pub country: Option<Country>,
+    coordinates: Option<Coordinates>,
     pub closures: Vec<Closure>,
 }
 
@@ -225,7 +641,14 @@ impl Place {
     pub fn new(timezone: &str, country: Option<&str>) -> Result<Place, HoursError> {
         let timezone = parse_timezone(timezone)?;
         let country = country.map(parse_country).transpose()?;
-        Ok(Place { timezone, country, closures: Vec::new() })
+        Ok(Place { timezone, country, coordinates: None, closures: Vec::new() })
+    }
+
+    /// Sun events (`sunrise`, `sunset`, `dawn`, `dusk`) at this latitude and longitude, in degrees.
+    pub fn with_position(self, latitude: f64, longitude: f64) -> Result<Place, HoursError> {
+        let coordinates =
+            Coordinates::new(latitude, longitude).ok_or(HoursError::BadPosition { latitude, longitude })?;
+        Ok(Place { coordinates: Some(coordinates), ..self })
     }
 
     pub fn with_closures(self, closures: Vec<Closure>) -> Place {
@@ -262,33 +685,106 @@ pub struct Interval {
     pub comment: Option<String>,
 }
 
+/// What an open end's guessed time says.
+const OPEN_END_COMMENT: &str = "open end: closing time guessed";
+
+/// Days looked back for rules running past midnight: extended times reach 48:00.
+const SPILL_DAYS: i64 = 2;
+
+/// `[from, to)` minus the ranges `taken` (sorted), as pieces.
+fn subtract(
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    taken: &[(NaiveDateTime, NaiveDateTime)],
+) -> Vec<(NaiveDateTime, NaiveDateTime)> {
+    let mut pieces = Vec::new();
+    let mut cursor = from;
+    for (a, b) in taken {
+        if *b <= cursor {
+            continue;
+        }
+        if *a >= to {
+            break;
+        }
+        if *a > cursor {
+            pieces.push((cursor, (*a).min(to)));
+        }
+        cursor = cursor.max(*b);
+        if cursor >= to {
+            break;
+        }
+    }
+    if cursor < to {
+        pieces.push((cursor, to));
+    }
+    pieces
+}
+
 /// Hours bound to a place: the evaluation functions.
 #[derive(Clone)]
 pub struct Schedule {
-    expression: opening_hours::OpeningHours,
+    segments: Vec<Segment<Local>>,
     timezone: Tz,
     closures: Vec<Closure>,
 }
 
 impl Schedule {
     /// Open (or maybe open) intervals between two local wall-clock times, closures removed, touching
-    /// intervals of the same state and comment merged.
+    /// intervals of the same state and comment merged. A rule of the day before (or two before, with
+    /// times up to 48:00) that runs past midnight is seen.
     pub fn intervals(&self, from: NaiveDateTime, to: NaiveDateTime) -> Vec<Interval> {
-        let mut out: Vec<Interval> = Vec::new();
         if from >= to {
-            return out;
+            return Vec::new();
         }
-        for range in self.expression.iter_range(from, to) {
-            let unknown = match range.kind {
-                RuleKind::Open => false,
-                RuleKind::Unknown => true,
-                RuleKind::Closed => continue,
-            };
-            let comment = (!range.comment.is_empty()).then(|| range.comment.to_string());
-            for (from, to) in self.without_closures(range.range.start, range.range.end) {
+        let start = from - Duration::days(SPILL_DAYS);
+        let mut pieces: Vec<Interval> = Vec::new();
+        // Time the segments so far say is open or unknown: a fallback fills only the rest.
+        let mut taken: Vec<(NaiveDateTime, NaiveDateTime)> = Vec::new();
+        for segment in &self.segments {
+            let guessed: Vec<(NaiveDateTime, NaiveDateTime)> = segment
+                .guessed
+                .iter()
+                .flat_map(|g| g.iter_range(start, to))
+                .filter(|r| r.kind == RuleKind::Open)
+                .map(|r| (r.range.start, r.range.end))
+                .collect();
+            let mut said = Vec::new();
+            for range in segment.states.iter_range(start, to) {
+                let unknown = match range.kind {
+                    RuleKind::Open => false,
+                    RuleKind::Unknown => true,
+                    RuleKind::Closed => continue,
+                };
+                let comment = (!range.comment.is_empty()).then(|| range.comment.to_string());
+                for (a, b) in subtract(range.range.start, range.range.end, &taken) {
+                    said.push((a, b));
+                    // Open time an open end only guessed is unknown.
+                    let known = subtract(a, b, &guessed);
+                    for (x, y) in &known {
+                        pieces.push(Interval { from: *x, to: *y, unknown, comment: comment.clone() });
+                    }
+                    for (x, y) in subtract(a, b, &known) {
+                        let comment = comment.clone().or_else(|| Some(OPEN_END_COMMENT.to_owned()));
+                        pieces.push(Interval { from: x, to: y, unknown: true, comment });
+                    }
+                }
+            }
+            taken.extend(said);
+            taken.sort();
+        }
+        pieces.sort_by_key(|piece| piece.from);
+        let mut out: Vec<Interval> = Vec::new();
+        for piece in pieces {
+            let (a, b) = (piece.from.max(from), piece.to.min(to));
+            if a >= b {
+                continue;
+            }
+            for (a, b) in self.without_closures(a, b) {
                 match out.last_mut() {
-                    Some(last) if last.to == from && last.unknown == unknown && last.comment == comment => last.to = to,
-                    _ => out.push(Interval { from, to, unknown, comment: comment.clone() }),
+                    Some(last) if last.to == a && last.unknown == piece.unknown && last.comment == piece.comment => {
+                        last.to = b
+                    }
+                    _ => out.push(Interval { from: a, to: b, unknown: piece.unknown, comment: piece.comment.clone() }),
                 }
             }
         }
@@ -298,13 +794,10 @@ impl Schedule {
     /// The state at an instant.
     pub fn state_at(&self, at: DateTime<Utc>) -> State {
         let local = self.local(at);
-        if self.closed_on(local.date()) {
-            return State::Closed;
-        }
-        match self.expression.state(local).0 {
-            RuleKind::Open => State::Open,
-            RuleKind::Closed => State::Closed,
-            RuleKind::Unknown => State::Unknown,
+        match self.intervals(local, local + Duration::minutes(1)).first() {
+            Some(interval) if interval.from <= local && interval.unknown => State::Unknown,
+            Some(interval) if interval.from <= local => State::Open,
+            _ => State::Closed,
         }
     }
 
@@ -354,10 +847,6 @@ impl Schedule {
     pub fn open_on(&self, day: NaiveDate) -> bool {
         let start = day.and_time(NaiveTime::MIN);
         !self.intervals(start, start + Duration::days(1)).is_empty()
-    }
-
-    fn closed_on(&self, day: NaiveDate) -> bool {
-        self.closures.iter().any(|c| c.first <= day && day <= c.last)
     }
 
     /// `[from, to)` minus the closure days, as pieces.
@@ -523,5 +1012,99 @@ mod tests {
         assert_eq!(stored.at(&paris()).unwrap().intervals(from, to), parsed.at(&paris()).unwrap().intervals(from, to));
         let corrupt = OpeningHours::from_stored("Mo-Fr 09:00-".into());
         assert!(matches!(corrupt.at(&paris()), Err(HoursError::Syntax { .. })));
+    }
+
+    /// What the specification and opening_hours.js say, each a case the syntax crate alone got wrong:
+    /// (value, from, to, expected intervals as (from, to, unknown)).
+    #[test]
+    fn meanings_the_specification_gives() {
+        type Case = (&'static str, &'static str, &'static str, Vec<(&'static str, &'static str, bool)>);
+        let cases: Vec<Case> = vec![
+            // A bar open Sunday 15:00-03:00 is open on Monday 00:00-03:00, seen from Monday.
+            ("Su 15:00-03:00", "2026-11-30 00:00", "2026-11-30 06:00", vec![("11-30 00:00", "11-30 03:00", false)]),
+            // A fallback with a comment is unknown where the rules before it say nothing, not open.
+            (
+                "Mo-Fr 08:00-16:00 || \"on appointment\"",
+                "2026-11-29 00:00",
+                "2026-12-01 00:00",
+                vec![
+                    ("11-29 00:00", "11-30 08:00", true),
+                    ("11-30 08:00", "11-30 16:00", false),
+                    ("11-30 16:00", "12-01 00:00", true),
+                ],
+            ),
+            // A rule with a comment and no state is unknown; `open` with a comment is open.
+            (
+                "Sa 10:00-12:00 \"maybe\"",
+                "2026-11-28 00:00",
+                "2026-11-29 00:00",
+                vec![("11-28 10:00", "11-28 12:00", true)],
+            ),
+            (
+                "Sa 10:00-12:00 open \"sure\"",
+                "2026-11-28 00:00",
+                "2026-11-29 00:00",
+                vec![("11-28 10:00", "11-28 12:00", false)],
+            ),
+            // An open end is unknown after its fixed part: until midnight, or 10 hours from 17:00.
+            ("Mo 12:00+", "2026-11-30 00:00", "2026-12-01 06:00", vec![("11-30 12:00", "12-01 00:00", true)]),
+            (
+                "Mo 10:00-20:00+",
+                "2026-11-30 00:00",
+                "2026-12-01 12:00",
+                vec![("11-30 10:00", "11-30 20:00", false), ("11-30 20:00", "12-01 06:00", true)],
+            ),
+            (
+                "Mo 22:00-04:00+",
+                "2026-11-30 00:00",
+                "2026-12-01 18:00",
+                vec![("11-30 22:00", "12-01 04:00", false), ("12-01 04:00", "12-01 12:00", true)],
+            ),
+            ("Mo 17:00+ off", "2026-11-30 00:00", "2026-12-01 12:00", vec![]),
+            // Constants over a long range.
+            ("24/7", "2020-01-01 00:00", "2030-01-01 00:00", vec![("01-01 00:00", "01-01 00:00", false)]),
+            ("closed", "2020-01-01 00:00", "2030-01-01 00:00", vec![]),
+        ];
+        for (value, from, to, expected) in cases {
+            let schedule = OpeningHours::parse(value).unwrap().at(&paris()).unwrap();
+            let got = spans(&schedule, from, to);
+            let expected: Vec<(String, String, bool)> =
+                expected.into_iter().map(|(a, b, u)| (a.to_owned(), b.to_owned(), u)).collect();
+            assert_eq!(got, expected, "{value}");
+        }
+        // The stored value keeps what was written, `open` before a comment included.
+        assert_eq!(
+            OpeningHours::parse("Sa 10:00-12:00 open \"sure\"").unwrap().as_str(),
+            "Sa 10:00-12:00 open \"sure\""
+        );
+        assert_eq!(
+            OpeningHours::parse("Sa 10:00-12:00 \"maybe\"").unwrap().as_str(),
+            "Sa 10:00-12:00 unknown \"maybe\""
+        );
+        assert_eq!(OpeningHours::parse("Mo 12:00+").unwrap().as_str(), "Mo 12:00+");
+        // The state at an instant sees the spill from the day before too.
+        let bar = OpeningHours::parse("Su 15:00-03:00").unwrap().at(&paris()).unwrap();
+        assert_eq!(bar.state_at(Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).unwrap()), State::Open);
+        assert_eq!(bar.state_at(Utc.with_ymd_and_hms(2026, 11, 30, 3, 0, 0).unwrap()), State::Closed);
+    }
+
+    #[test]
+    fn tolerant_reading_warns_and_ambiguity_is_refused() {
+        let reading = OpeningHours::read("Mon - Fri 9-18").unwrap();
+        assert_eq!(reading.hours.as_str(), "Mo-Fr 09:00-18:00");
+        assert!(reading.warnings.last().unwrap().contains("stored as \"Mo-Fr 09:00-18:00\""), "{:?}", reading.warnings);
+        assert!(OpeningHours::read("Mo-Fr 09:00-18:00").unwrap().warnings.is_empty());
+        // Two time ranges with nothing between them: a comma or two rules? Refused, where it was typed.
+        let error = OpeningHours::read("Mo 10:00-12:00 14:00-18:00").unwrap_err().to_string();
+        assert!(error.contains("line:column 1:"), "{error}");
+    }
+
+    #[test]
+    fn sun_events_at_a_position() {
+        let hours = OpeningHours::parse("sunrise-sunset").unwrap();
+        let lyon = paris().with_position(45.76, 4.84).unwrap();
+        let day = spans(&hours.at(&lyon).unwrap(), "2026-06-21 00:00", "2026-06-22 00:00");
+        assert_eq!((&day[0].0[6..8], &day[0].1[6..8]), ("05", "21"), "{day:?}");
+        assert!(paris().with_position(91.0, 0.0).is_err());
     }
 }

@@ -17,16 +17,10 @@ use relais_hours::{OpeningHours, Place};
 const DIFFERENCES: &[(&str, &str)] = &[
     ("10:00-12:00,", "tolerant-syntax"),
     ("10:00-12:00;", "tolerant-syntax"),
-    ("10-12", "tolerant-syntax"),
     ("always closed", "tolerant-syntax"),
     ("24/7: closed \"always closed\"", "tolerant-syntax"),
     ("24/7: closed: \"always closed\"", "tolerant-syntax"),
-    ("10-14; 12-14 off", "tolerant-syntax"),
-    ("12:00 a.m. - 12:01am", "tolerant-syntax"),
-    ("12:01p.m.-12:59 p.m.", "tolerant-syntax"),
     ("Montags 07:00-18:00", "tolerant-syntax"),
-    ("Mo 12:00–14:00", "tolerant-syntax"),
-    ("Mo 12:00−14:00", "tolerant-syntax"),
     ("Mo 12:00ー14:00", "tolerant-syntax"),
     ("Mo 12:00 à 14:00", "tolerant-syntax"),
     ("Mo 12:00 às 14:00", "tolerant-syntax"),
@@ -36,30 +30,12 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ("Mo 00:³°-14:09; 00:01-00:02 closed \"warning at correct position?\"", "tolerant-syntax"),
     ("Mo ⁰⁰:³⁰-¹⁴:⁰⁹; 00:01-00:02 closed \"warning at correct position?\"", "tolerant-syntax"),
     ("Mo ₀₀₃₀-₁₄⁰⁹; 00:01-00:02 closed \"warning at correct position?\"", "tolerant-syntax"),
-    ("We22:00-22:00", "tolerant-syntax"),
-    ("07:00+ open \"visit there website to know if they did already close\"", "open-end"),
-    ("07:00+,12:00-16:00", "open-end"),
-    ("06:45-07:00+,05:00-06:00,13:00-14:00,14:00-16:00", "open-end"),
-    ("13:00-17:00+", "open-end"),
-    ("13:00-17:00,17:00+", "open-end"),
-    ("13:00-02:00,17:00+", "open-end"),
-    ("13:00-17:00 open, 17:00+", "open-end"),
-    ("Mo 22:00-04:00+", "open-end"),
-    ("Mo 22:00-28:00+", "open-end"),
     ("(dawn+00:00)-dusk", "sun-without-place"),
     ("Mo,Th,weekend 10:00-12:00", "tolerant-syntax"),
     ("Mo&We", "tolerant-syntax"),
     ("Mo and We", "tolerant-syntax"),
     ("Mo,We 24/7", "tolerant-syntax"),
     ("Mo,We: open", "tolerant-syntax"),
-    ("We-Fr 10:00-24:00 open \"it is open\" || \"please call\" || unknown \"should never appear\"", "fallback-comment"),
-    ("We-Fr 10:00-24:00 open \"it is open\" || \"please call\" || open \"should never appear\"", "fallback-comment"),
-    (
-        "We-Fr 10:00-24:00 open \"it is open\", Mo closed \"It‘s monday.\" || 2012 \"please call\"; Jan 01 open \"should never appear\"",
-        "fallback-comment",
-    ),
-    ("We-Fr 10:00-24:00 open \"first\" || We \"please call\" || open \"we are open!!!\"", "fallback-comment"),
-    ("Mo,Tu,Th 09:00-12:00; Fr 14:00-17:30 || \"Termine nach Vereinbarung\"; We off", "fallback-comment"),
     ("Jan 01,Dec 24,25; Nov Th[4]", "js-extension"),
     ("Jan 01,Dec 11,Dec 15-17,Dec 19-23/2,Dec 24-25", "js-extension"),
     ("Dec 24.,Jan 02: 18:00-22:00", "tolerant-syntax"),
@@ -82,25 +58,8 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ("00:00-24:00 2012 week 05 Feb", "js-extension"),
     ("week 05 Feb 2012-2014", "js-extension"),
     ("Mo-Fr 08:00-12:00 open \"Sans rendez-vous\", Mo-Fr 13:00-17:00 open sur_rendez_vous", "tolerant-syntax"),
-    (
-        "Mo,Tu 10:00-16:00 open \"no warranty\"; We 12:00-18:00 open \"female only\"; Th closed \"Not open because we are coding :)\"; Fr 10:00-16:00 open \"male only\"; Sa 10:00-12:00 \"Maybe open. Call us.\"",
-        "comment-only-rule",
-    ),
-    ("Mo-Fr 10:00-20:00 unknown \"Maybe\"; We 10:00-16:00 \"Maybe open. Call us.\"", "comment-only-rule"),
-    ("Apr-Sep; Oct-Dec \"on request\"", "comment-only-rule"),
-    ("Apr-Sep; Oct-Dec\"on request\"", "comment-only-rule"),
     ("Mo geschl., Tu 14:00-18:00, We-Sa 10:00-18:00", "tolerant-syntax"),
     ("Mo: geschlossen, Di: 14-18Uhr, Mi-Sa: 10-18Uhr", "tolerant-syntax"),
-    ("Mo,Tu,We,Th,Fr,Su 11:00-01:00; Sa 11:00-02:00", "overnight-priority"),
-    (
-        "Jan Su[-2]-Jan Su[-1]: Fr-Su 12:00+; Feb Su[-2]-Feb Su[-1]: Fr-Su 12:00+; Mar 01-Jul 31: Th-Su 12:00+; Aug 01-Nov 30,Dec: Tu-Su 12:00+; Dec 24-26,Dec 31: off",
-        "open-end",
-    ),
-    (
-        "Jan Su[-2]-Jan Su[-1],Feb Su[-2]-Feb Su[-1]: Fr-Su 12:00+; Mar 01-Dec 31: Tu-Su 12:00+; Dec 24-26,Dec 31: off",
-        "open-end",
-    ),
-    ("Mo 19:00+; We 14:00+; Su 10:00+ || \"Führung, Sonderführungen nach Vereinbarung.\"", "fallback-comment"),
     ("Apr 08:00", "time-points"),
     ("Apr: 08:00", "time-points"),
     ("Mo-Fr 10:00-16:00/90; Sa off \"testing at end for parser\"", "time-points"),
@@ -151,7 +110,7 @@ fn cases() -> Option<serde_json::Value> {
 type Span = (NaiveDateTime, NaiveDateTime, bool);
 
 fn evaluate(value: &str, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<Span>, String> {
-    let hours = OpeningHours::parse(value).map_err(|e| e.to_string())?;
+    let hours = OpeningHours::read(value).map_err(|e| e.to_string())?.hours;
     let schedule = hours.at(&Place::new("Europe/Berlin", None).unwrap()).map_err(|e| e.to_string())?;
     Ok(schedule.intervals(from, to).into_iter().map(|i| (i.from, i.to, i.unknown)).collect())
 }
@@ -198,8 +157,8 @@ fn opening_hours_js_test_suite() {
             not_values += 1;
             continue;
         };
-        let refused_here = OpeningHours::parse(value)
-            .and_then(|h| h.at(&Place::new("Europe/Berlin", None).unwrap()).map(drop))
+        let refused_here = OpeningHours::read(value)
+            .and_then(|r| r.hours.at(&Place::new("Europe/Berlin", None).unwrap()).map(drop))
             .is_err();
         match (refused_here, differences.get(value)) {
             (true, _) => refused += 1,

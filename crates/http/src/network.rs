@@ -356,14 +356,14 @@ pub struct CompartmentRequest {
 
 #[utoipa::path(post, path = "/v1/points", tag = "network", request_body = CreatePointRequest,
     security(("api_key" = ["operator"])),
-    responses((status = 201, body = PointView),
+    responses((status = 201, body = CreatedPointView),
         (status = 409, body = ErrorEnvelope, description = "`already_exists`: the network has a point with this `external_id`, or two doors share a label.")))]
 /// Creates a point (with its doors, for a locker or a hub).
 pub async fn create_point(
     State(state): State<HttpState>,
     Auth(caller): Auth,
     Body(r): Body<CreatePointRequest>,
-) -> Result<(StatusCode, Json<PointView>)> {
+) -> Result<(StatusCode, Json<CreatedPointView>)> {
     let input = NewPoint {
         network_id: Id::from_uuid(r.network_id),
         external_id: r.external_id,
@@ -386,8 +386,19 @@ pub async fn create_point(
         services: r.services.map(|s| s.join(",")),
         compartments: r.compartments.into_iter().map(|c| NewCompartment { label: c.label, size: c.size }).collect(),
     };
-    let (point, compartments) = state.app.create_point(&caller, input).await?;
-    Ok((StatusCode::CREATED, Json(PointView::new(&point, Some(&compartments)))))
+    let created = state.app.create_point(&caller, input).await?;
+    let point = PointView::new(&created.point, Some(&created.compartments));
+    Ok((StatusCode::CREATED, Json(CreatedPointView { point, warnings: created.warnings })))
+}
+
+/// A point as created, and what its input was read with tolerance for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedPointView {
+    #[serde(flatten)]
+    pub point: PointView,
+    /// Each liberty taken with the input (`opening_hours "Mo-Fr 9-18": hours without minutes...`),
+    /// ending with the value stored; empty when the input was valid as sent.
+    pub warnings: Vec<String>,
 }
 
 #[utoipa::path(get, path = "/v1/points", tag = "network", params(ListQuery),

@@ -657,3 +657,41 @@ async fn operators_force_an_expiry_with_a_reason() {
         );
     }
 }
+
+/// Hours as people write them are read as the reference reads them, stored in the syntax, and said:
+/// in the created point's answer, and in an import's report with the row's line and id.
+#[tokio::test]
+async fn tolerated_hours_are_stored_normalised_and_reported() {
+    let api = Api::new(testing::sqlite()).await;
+    let point = json!({"network_id": api.network_id, "external_id": "H1", "kind": "counter", "name": "Tabac",
+        "address_line1": "1 rue", "postcode": "69001", "city": "Lyon", "country": "FR",
+        "latitude": 45.76, "longitude": 4.83, "opening_hours": "Mon - Fri 9-18"});
+    let created = api.call(Method::POST, "/v1/points", &api.operator, Some(point)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["opening_hours"], "Mo-Fr 09:00-18:00");
+    let warnings = created.body["warnings"].as_array().unwrap();
+    assert!(warnings.last().unwrap().as_str().unwrap().ends_with("stored as \"Mo-Fr 09:00-18:00\""), "{warnings:?}");
+    let mut ambiguous = json!({"network_id": api.network_id, "external_id": "H2", "kind": "counter", "name": "Tabac",
+        "address_line1": "1 rue", "postcode": "69001", "city": "Lyon", "country": "FR",
+        "latitude": 45.76, "longitude": 4.83, "opening_hours": "Mo 10:00-12:00 14:00-18:00"});
+    let refused = api.call(Method::POST, "/v1/points", &api.operator, Some(ambiguous.clone())).await;
+    assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("line:column 1:"), "{}", refused.body);
+    ambiguous["opening_hours"] = json!("Mo 10:00-12:00,14:00-18:00");
+    let valid = api.call(Method::POST, "/v1/points", &api.operator, Some(ambiguous)).await;
+    assert_eq!(valid.body["warnings"], json!([]), "{}", valid.body);
+
+    let csv = "external_id,kind,name,address_line1,postcode,city,country,latitude,longitude,opening_hours\n\
+               C9,counter,Presse,2 rue B,69002,Lyon,FR,45.75,4.83,10am-7pm\n";
+    // A dry run: the file is not the whole network.
+    let path =
+        format!("/v1/networks/{}/imports?format=csv&source=hours.csv&dry_run=true&removal_share_max=1", api.network_id);
+    let report = api.raw(Method::POST, &path, &api.operator, Some(csv), Some("text/csv")).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let problems: Vec<&str> = report.body["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(
+        problems.iter().any(|p| p.starts_with("warning: line 2 (C9): opening_hours \"10am-7pm\"")
+            && p.contains("`10am` read as `10:00`")),
+        "{problems:?}"
+    );
+}

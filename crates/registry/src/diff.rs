@@ -119,6 +119,7 @@ pub fn diff(
         {
             result.errors.push(RowError {
                 line: row.line,
+                item: None,
                 external_id: Some(id.clone()),
                 message: format!("the id appears again (first on line {first})"),
             });
@@ -141,6 +142,7 @@ pub fn diff(
         if before.kind.has_compartments() != row.point.kind.has_compartments() {
             result.errors.push(RowError {
                 line: row.line,
+                item: None,
                 external_id: Some(row.point.external_id.clone()),
                 message: format!(
                     "the kind changes from {} to {}: a point cannot switch between compartments and a shelf",

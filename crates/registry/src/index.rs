@@ -588,12 +588,14 @@ fn address_key(point: &PickupPoint) -> String {
 /// applied here (they differ per point; the mask is shared by value).
 fn open_days(point: &PickupPoint, first_day: NaiveDate) -> (u128, bool) {
     let Some(hours) = &point.opening_hours else { return (u128::MAX, false) };
-    let place = relais_hours::Place::new(&point.timezone, Some(&point.address.country))
-        .or_else(|_| relais_hours::Place::new(&point.timezone, None));
-    let Ok(schedule) = place.and_then(|place| hours.at(&place)) else { return (u128::MAX, false) };
+    let Ok(schedule) = crate::today::place_of(point).and_then(|place| hours.at(&place)) else {
+        return (u128::MAX, false);
+    };
     let start = first_day.and_time(NaiveTime::MIN);
     let mut mask = 0u128;
-    for interval in schedule.intervals(start, start + Duration::days(i64::from(HORIZON_DAYS))) {
+    // Only what the hours say is open: a maybe ("on appointment", an open end's guess) promises nothing.
+    let intervals = schedule.intervals(start, start + Duration::days(i64::from(HORIZON_DAYS)));
+    for interval in intervals.into_iter().filter(|i| !i.unknown) {
         let first = (interval.from.date() - first_day).num_days();
         // An interval ending at midnight does not open the next day.
         let last = (interval.to - Duration::nanoseconds(1)).date();

@@ -58,7 +58,9 @@ pub const DEFAULT_TIMEZONE: &str = "Europe/Paris";
 /// has a few thousand distinct values, and parsing is the costly part of validation.
 #[derive(Default)]
 pub struct PointValidator {
-    hours: HashMap<String, Result<OpeningHours, String>>,
+    hours: HashMap<String, Result<relais_hours::Reading, String>>,
+    /// What the last record validated was read with tolerance for (its opening hours).
+    warnings: Vec<String>,
     /// (timezone, country) pairs known to have a holiday calendar.
     holiday_places: std::collections::HashSet<(String, String)>,
 }
@@ -78,6 +80,12 @@ impl PointValidator {
         Self::default()
     }
 
+    /// What the record last validated was read with tolerance for, each with the value it became
+    /// (`opening_hours "Mo-Fr 9-18": ... stored as "Mo-Fr 09:00-18:00"`).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// The point `input` describes, with `id`, created or updated at `now`, from `source`. Compartments
     /// are checked for presence and count only; the caller builds them (they need ids).
     pub fn validate(
@@ -88,6 +96,7 @@ impl PointValidator {
         source: &str,
         compartments: Compartments,
     ) -> Result<PickupPoint, ParseError> {
+        self.warnings.clear();
         let kind = PointKind::parse(input.kind.trim())?;
         let status = input.status.as_deref().map(str::trim).map(PointStatus::parse).transpose()?;
         let timezone = input.timezone.as_deref().map(str::trim).filter(|t| !t.is_empty()).unwrap_or(DEFAULT_TIMEZONE);
@@ -165,9 +174,11 @@ impl PointValidator {
         let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
         let parsed = match self.hours.get(value) {
             Some(parsed) => parsed,
-            None => self.hours.entry(value.to_owned()).or_insert(OpeningHours::parse(value).map_err(|e| e.to_string())),
+            None => self.hours.entry(value.to_owned()).or_insert(OpeningHours::read(value).map_err(|e| e.to_string())),
         };
-        let hours = parsed.clone().map_err(|message| ParseError::new("opening_hours", message))?;
+        let reading = parsed.clone().map_err(|message| ParseError::new("opening_hours", message))?;
+        self.warnings.extend(reading.warnings.iter().map(|w| format!("opening_hours {value:?}: {w}")));
+        let hours = reading.hours;
         if hours.uses_holidays() && !self.holiday_places.contains(&(timezone.to_owned(), country.to_owned())) {
             relais_hours::Place::new(timezone, Some(country))
                 .map_err(|e| ParseError::new("opening_hours", e.to_string()))?;

@@ -19,12 +19,18 @@ pub struct Today {
     pub next_change: Option<Timestamp>,
 }
 
+/// Where a point's hours are read: its timezone, its country's holidays (none when the country has no
+/// calendar) and its position (sun events).
+pub(crate) fn place_of(point: &PickupPoint) -> Result<Place, relais_hours::HoursError> {
+    let place =
+        Place::new(&point.timezone, Some(&point.address.country)).or_else(|_| Place::new(&point.timezone, None))?;
+    place.with_position(point.coordinates.latitude(), point.coordinates.longitude())
+}
+
 pub fn today(point: &PickupPoint, now: Timestamp) -> Today {
     let unknown = Today { intervals: Vec::new(), state: "unknown", next_change: None };
     let Some(hours) = &point.opening_hours else { return unknown };
-    let place = Place::new(&point.timezone, Some(&point.address.country))
-        .or_else(|_| Place::new(&point.timezone, None))
-        .map(|place| place.with_closures(point.closures.clone()));
+    let place = place_of(point).map(|place| place.with_closures(point.closures.clone()));
     let Ok(schedule) = place.and_then(|place| hours.at(&place)) else { return unknown };
     let local = schedule.local(now);
     let start = local.date().and_time(NaiveTime::MIN);

@@ -104,12 +104,18 @@ fn inpost_types_statuses_functions_and_free_text_hours() {
     assert_eq!((krakow.country.as_str(), krakow.timezone.as_deref()), ("PL", Some("Europe/Warsaw")));
     let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
     assert_eq!(warnings.len(), 1);
-    assert!(warnings[0].starts_with("line 41 (FR09999): opening hours \"sur rendez-vous uniquement\" not understood"));
+    // A JSON file names each point by its position among the items (and the line it starts on).
+    assert!(
+        warnings[0]
+            .starts_with("item 3 (line 41) (FR09999): opening hours \"sur rendez-vous uniquement\" not understood"),
+        "{}",
+        warnings[0]
+    );
     assert_eq!(
         errors(&parsed),
         [
-            "line 63 (FR00000): status \"Exploded\" is not one InPost documents",
-            "line 70 (FR00001): location.longitude is missing or not a number",
+            "item 5 (line 63) (FR00000): status \"Exploded\" is not one InPost documents",
+            "item 6 (line 70) (FR00001): location.longitude is missing or not a number",
         ]
     );
 }
@@ -140,7 +146,15 @@ fn canonical_csv_and_jsonl_agree() {
 fn csv_rows_that_fail_validation_are_caught_by_the_validator() {
     // The reader takes rows whose fields have the right types; the validator judges their values.
     let parsed = read(Format::Csv, "points.csv", Encoding::Utf8);
-    assert_eq!(refused(&parsed), [(5, "opening_hours"), (6, "latitude")]);
+    assert_eq!(refused(&parsed), [(6, "latitude")]);
+    // `Mo-Fr 9-19` is read as the reference reads it, stored in the syntax, and said.
+    let mut validator = PointValidator::new();
+    let row = parsed.rows.iter().find(|r| r.line == 5).unwrap();
+    let point = validator.validate(&row.point, Id::default(), Timestamp::default(), "t", Compartments::Optional);
+    assert_eq!(point.unwrap().opening_hours.unwrap().as_str(), "Mo-Fr 09:00-19:00");
+    let warnings = validator.warnings().join(" / ");
+    assert!(warnings.starts_with("opening_hours \"Mo-Fr 9-19\": hours without minutes"), "{warnings}");
+    assert!(warnings.ends_with("stored as \"Mo-Fr 09:00-19:00\""), "{warnings}");
 }
 
 #[test]
@@ -159,4 +173,20 @@ fn a_file_of_another_format_is_refused_whole() {
     assert_eq!(error.to_string(), "line 1: no <PointRelais_Details> element: is this the right format?");
     assert!(matches!(Format::InPost.read(b"{\"count\": 0}", Encoding::Utf8), Err(FileError::Corrupt { .. })));
     assert!(matches!(Format::Dpd.read(b"<RESPONSE><PUDO_ITEMS>", Encoding::Utf8), Err(FileError::Corrupt { .. })));
+}
+
+/// A JSON file on one line (as an API returns it): each point is named by its position, not `line 1`.
+#[test]
+fn a_one_line_json_file_names_points_by_position() {
+    let item = |name: &str, hours: &str| {
+        format!(
+            r#"{{"name":"{name}","type":["pop"],"status":"Operating","country":"FR","opening_hours":"{hours}","address_details":{{"post_code":"69001","city":"Lyon","street":"Rue A","building_number":"1"}},"location":{{"latitude":45.76,"longitude":4.83}}}}"#
+        )
+    };
+    let text = format!("[{},{}]", item("FR1", "Lun-Sam 9-18"), item("FR2", "sur rendez-vous"));
+    let parsed = Format::InPost.read(text.as_bytes(), Encoding::Utf8).unwrap();
+    assert_eq!(point(&parsed, "FR1").opening_hours.as_deref(), Some("Mo-Sa 09:00-18:00"));
+    let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].starts_with("item 2 (line 1) (FR2): opening hours"), "{warnings:?}");
 }

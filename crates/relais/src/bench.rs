@@ -325,7 +325,7 @@ async fn fixture(store: Arc<dyn Store>, lockers: usize, rules: NetworkRules) -> 
                 NewCompartment { label: format!("{size}{c:02}"), size: size.into() }
             })
             .collect();
-        let (point, compartments) = app
+        let relais_app::setup::CreatedPoint { point, compartments, .. } = app
             .create_point(
                 &system,
                 NewPoint {

@@ -55,11 +55,11 @@ pub async fn seed_if_empty(app: &App, keys_file: &Path) -> Result<DemoKeys, Stri
         if tasks.len() >= CONCURRENCY
             && let Some(done) = tasks.join_next().await
         {
-            created.push(done.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?.0);
+            created.push(done.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?.point);
         }
     }
     while let Some(done) = tasks.join_next().await {
-        created.push(done.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?.0);
+        created.push(done.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?.point);
     }
     created.sort_by(|a, b| a.external_id.cmp(&b.external_id));
     let lockers = created.iter().filter(|p| p.kind.has_compartments()).count();

@@ -136,10 +136,17 @@ enum ReceiptCommand {
 
 #[derive(Subcommand)]
 enum HoursCommand {
-    /// Prints the open intervals of a value between two local times, as JSON Lines in local time.
+    /// Prints the open intervals of a value between two local times, as JSON Lines in local time. A
+    /// value read with tolerance (`10-12`, `Mon - Fri`...) prints warnings on standard error, with the
+    /// value it is stored as.
     Eval {
         /// The opening_hours value, e.g. 'Mo-Fr 09:00-12:00,14:00-19:00; Sa 09:00-12:00; PH off'.
-        value: String,
+        #[arg(required_unless_present = "values", conflicts_with = "values")]
+        value: Option<String>,
+        /// A file of values, one per line: one JSON line per value (stored form, warnings, intervals
+        /// or error).
+        #[arg(long)]
+        values: Option<std::path::PathBuf>,
         /// Local date and time, YYYY-MM-DD HH:MM.
         #[arg(long)]
         from: String,
@@ -152,6 +159,12 @@ enum HoursCommand {
         /// ISO 3166 country code for public holidays (PH), e.g. FR.
         #[arg(long)]
         country: Option<String>,
+        /// Latitude of the point, for sun events (sunrise, sunset, dawn, dusk); with --lon.
+        #[arg(long, requires = "lon", allow_hyphen_values = true)]
+        lat: Option<f64>,
+        /// Longitude of the point; with --lat.
+        #[arg(long, requires = "lat", allow_hyphen_values = true)]
+        lon: Option<f64>,
     },
 }
 
@@ -395,8 +408,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{} database is up to date", store.backend());
             Ok(())
         }
-        Command::Hours { command: HoursCommand::Eval { value, from, to, tz, country } } => {
-            for line in relais::hours::eval_lines(&value, &from, &to, &tz, country.as_deref())? {
+        Command::Hours { command: HoursCommand::Eval { value, values, from, to, tz, country, lat, lon } } => {
+            let window = relais::hours::Window::new(&from, &to, &tz, country.as_deref(), lat.zip(lon))?;
+            if let Some(path) = values {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                for line in relais::hours::file_lines(&text, &window) {
+                    println!("{line}");
+                }
+                return Ok(());
+            }
+            let evaluation = relais::hours::evaluate(value.as_deref().unwrap_or_default(), &window)?;
+            for warning in &evaluation.warnings {
+                eprintln!("warning: {warning}");
+            }
+            for line in relais::hours::interval_lines(&evaluation.intervals) {
                 println!("{line}");
             }
             Ok(())

@@ -13,7 +13,7 @@ use relais_app::points::{ImportLimits, ImportRequest, Near, PointSearch};
 use relais_app::ports::{
     AttemptScope, CommitError, IndexChange, IndexNotice, ManualClock, Page, ParcelFilter, SeededRandom, Write,
 };
-use relais_app::setup::{NewCompartment, NewPoint};
+use relais_app::setup::{CreatedPoint, NewCompartment, NewPoint};
 use relais_app::{App, AppError, Caller, Secrets, Store};
 use relais_domain::compartment::{CompartmentState, DoorFault, NoFit};
 use relais_domain::ids::NetworkId;
@@ -95,14 +95,15 @@ async fn world(test: TestStore) -> World {
             .map(|(label, size)| NewCompartment { label: label.into(), size: size.into() })
             .collect(),
     };
-    let (locker, _) = app
+    let CreatedPoint { point: locker, .. } = app
         .create_point(
             &system,
             point("locker", "L1", vec![("A01", "A"), ("A02", "A"), ("B01", "B"), ("C01", "C")], None),
         )
         .await
         .unwrap();
-    let (counter, _) = app.create_point(&system, point("counter", "C1", vec![], Some(2))).await.unwrap();
+    let CreatedPoint { point: counter, .. } =
+        app.create_point(&system, point("counter", "C1", vec![], Some(2))).await.unwrap();
     let carrier = app.create_carrier(&system, "Transports", &[network.id]).await.unwrap();
     let key = |input: NewApiKey| {
         let app = app.clone();
@@ -289,7 +290,7 @@ async fn point_hours_and_closures_round_trip() {
             services: Some("collect,return".into()),
             compartments: Vec::new(),
         };
-        let (created, _) = w.app.create_point(&Caller::system(), input).await.unwrap();
+        let CreatedPoint { point: created, .. } = w.app.create_point(&Caller::system(), input).await.unwrap();
         let stored = w.app.point(&Caller::system(), created.id).await.unwrap().0;
         assert_eq!(stored, created);
         assert_eq!(
@@ -448,7 +449,7 @@ async fn a_point_created_is_searchable_after_the_next_refresh() {
         w.app.rebuild_index().await.unwrap();
         let doors = ["A01", "A02", "B01"].into_iter().map(|l| NewCompartment { label: l.into(), size: l[..1].into() });
         let new = new_point(w.network.id, "L3", "locker", (45.7545, 4.8301), doors.collect(), None);
-        let (added, _) = w.app.create_point(&Caller::system(), new).await.unwrap();
+        let CreatedPoint { point: added, .. } = w.app.create_point(&Caller::system(), new).await.unwrap();
         assert_eq!(free_doors(&w.app, &w.network, &added), None, "{name}: not before the refresh");
         assert_eq!(w.app.refresh_index().await.unwrap(), 1, "{name}");
         assert_eq!(free_doors(&w.app, &w.network, &added), Some([2, 1, 0, 0]), "{name}");
@@ -534,7 +535,7 @@ async fn other_processes_hear_what_changes_the_search() {
     assert_eq!(free_doors(&other, &w.network, &w.locker), Some([2, 1, 1, 0]));
     let doors = ["B01"].into_iter().map(|l| NewCompartment { label: l.into(), size: l[..1].into() });
     let new = new_point(w.network.id, "L5", "locker", (45.7550, 4.8302), doors.collect(), None);
-    let (added, _) = w.app.create_point(&Caller::system(), new).await.unwrap();
+    let CreatedPoint { point: added, .. } = w.app.create_point(&Caller::system(), new).await.unwrap();
     let heard = refreshed_until(&other, |app| free_doors(app, &w.network, &added) == Some([0, 1, 0, 0])).await;
     assert!(heard, "the new point is heard");
 
@@ -1067,7 +1068,8 @@ async fn free_compartments_are_counted_as_the_domain_counts_them() {
         let name = w.store.backend();
         let doors = (1..=9).map(|n| NewCompartment { label: format!("A{n:02}"), size: "A".into() }).collect();
         let input = new_point(w.network.id, "FREE1", "locker", (45.76, 4.84), doors, None);
-        let (locker, compartments) = w.app.create_point(&Caller::system(), input).await.unwrap();
+        let CreatedPoint { point: locker, compartments, .. } =
+            w.app.create_point(&Caller::system(), input).await.unwrap();
         let now = w.app.now();
         let (soon, later, past) = (now + Duration::hours(1), now + Duration::hours(3), now - Duration::hours(1));
         let parcel = |n: u8| relais_domain::ids::Id::from_parts(1_800_000_000_000, [n; 10]);
@@ -1131,7 +1133,7 @@ async fn concurrent_deposits(w: &World, one_recipient: bool) {
         let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
         let network = w.app.create_network(&system, "No reservations", rules).await.unwrap();
         let carrier = carrier_of(w, network.id, "Busy").await;
-        let (locker, _) = w
+        let CreatedPoint { point: locker, .. } = w
             .app
             .create_point(
                 &system,
@@ -1511,7 +1513,7 @@ fn new_point(
 async fn neighbour_locker(w: &World) -> PickupPoint {
     let doors = ["A01", "B01", "C01"].into_iter().map(|l| NewCompartment { label: l.into(), size: l[..1].into() });
     let new = new_point(w.network.id, "L2", "locker", (45.7536, 4.83), doors.collect(), None);
-    let (point, _) = w.app.create_point(&Caller::system(), new).await.unwrap();
+    let CreatedPoint { point, .. } = w.app.create_point(&Caller::system(), new).await.unwrap();
     w.app.rebuild_index().await.unwrap();
     point
 }
@@ -1772,7 +1774,7 @@ async fn two_couriers_deposit_in_one_locker_at_once() {
         let doors: Vec<NewCompartment> =
             (0..10).map(|i| NewCompartment { label: format!("D{i:02}"), size: ["A", "B"][i % 2].into() }).collect();
         let new = new_point(network.id, "TWO", "locker", (45.76, 4.85), doors, None);
-        let (locker, _) = w.app.create_point(&system, new).await.unwrap();
+        let CreatedPoint { point: locker, .. } = w.app.create_point(&system, new).await.unwrap();
         let device = w.app.create_api_key(&system, NewApiKey::device(locker.id, "d")).await.unwrap();
         let device = w.app.authenticate(&device.secret).await.unwrap();
         let first = carrier_of(&w, network.id, "first carrier").await;
@@ -2263,7 +2265,7 @@ async fn an_overflow_parcel_goes_to_a_nearby_point_for_a_day_then_to_the_chosen_
 
         // Refusals first: a point too far, one of another network, a parcel that did not fail.
         let far = new_point(w.network.id, "FAR", "counter", (45.77, 4.88), Vec::new(), Some(5));
-        let far = w.app.create_point(&system, far).await.unwrap().0;
+        let far = w.app.create_point(&system, far).await.unwrap().point;
         assert!(far.coordinates.distance_m(w.locker.coordinates) > RELOCATION_RADIUS_M);
         let too_far = w.app.relocate_parcel(&w.carrier, id, far.id).await;
         assert!(matches!(too_far, Err(AppError::Validation(_))), "{name}: {too_far:?}");
@@ -2380,7 +2382,7 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         let doors =
             ["A01", "A02", "B01", "C01"].into_iter().map(|l| NewCompartment { label: l.into(), size: l[..1].into() });
         let new = new_point(network.id, "SHARE", "locker", (45.75, 4.83), doors.collect(), None);
-        let (locker, _) = w.app.create_point(&system, new).await.unwrap();
+        let CreatedPoint { point: locker, .. } = w.app.create_point(&system, new).await.unwrap();
         let device = w.app.create_api_key(&system, NewApiKey::device(locker.id, "device")).await.unwrap();
         let device = w.app.authenticate(&device.secret).await.unwrap();
         let mut codes = std::collections::HashMap::new();

@@ -201,6 +201,7 @@ impl App {
                     Err(e) => {
                         diff.errors.push(RowError {
                             line: change.line.unwrap_or(0),
+                            item: None,
                             external_id: Some(change.after.external_id.clone()),
                             message: e.to_string(),
                         });
@@ -342,6 +343,7 @@ impl App {
         let parsed = format.read(bytes, encoding)?;
         let total = parsed.total();
         let mut row_errors = parsed.errors;
+        let mut warnings = parsed.warnings;
         let mut incoming = Vec::with_capacity(parsed.rows.len());
         let mut validator = PointValidator::new();
         let rows = parsed.rows.len() as u64;
@@ -357,9 +359,18 @@ impl App {
             let mut input = row.point;
             input.network_id = network_id;
             match validator.validate(&input, self.new_id(), now, source, Compartments::Deferred) {
-                Ok(point) => incoming.push(Incoming { line: row.line, point, compartments: input.compartments }),
+                Ok(point) => {
+                    warnings.extend(validator.warnings().iter().map(|message| RowError {
+                        line: row.line,
+                        item: row.item,
+                        external_id: Some(point.external_id.clone()),
+                        message: message.clone(),
+                    }));
+                    incoming.push(Incoming { line: row.line, point, compartments: input.compartments })
+                }
                 Err(e) => row_errors.push(RowError {
                     line: row.line,
+                    item: row.item,
                     external_id: Some(input.external_id.clone()).filter(|i| !i.trim().is_empty()),
                     message: e.to_string(),
                 }),
@@ -368,7 +379,7 @@ impl App {
         if let Some(p) = progress {
             p.advance(rows);
         }
-        Ok(Rows { incoming, row_errors, warnings: parsed.warnings, total })
+        Ok(Rows { incoming, row_errors, warnings, total })
     }
 
     /// Records a refused import (nothing else is written); a dry run records nothing.

@@ -38,6 +38,7 @@ pub fn read_csv(text: &str) -> Result<Parsed, FileError> {
         if record.len() != header.len() {
             parsed.errors.push(RowError {
                 line,
+                item: None,
                 external_id: record.get(0).map(str::to_owned),
                 message: format!("the row has {} fields, the header {}", record.len(), header.len()),
             });
@@ -58,11 +59,16 @@ pub fn read_jsonl(text: &str) -> Result<Parsed, FileError> {
         let object = match serde_json::from_str::<serde_json::Value>(raw) {
             Ok(serde_json::Value::Object(object)) => object,
             Ok(_) => {
-                parsed.errors.push(RowError { line, external_id: None, message: "not a JSON object".into() });
+                parsed.errors.push(RowError {
+                    line,
+                    item: None,
+                    external_id: None,
+                    message: "not a JSON object".into(),
+                });
                 continue;
             }
             Err(e) => {
-                parsed.errors.push(RowError { line, external_id: None, message: format!("not JSON: {e}") });
+                parsed.errors.push(RowError { line, item: None, external_id: None, message: format!("not JSON: {e}") });
                 continue;
             }
         };
@@ -105,8 +111,8 @@ fn json_text(key: &str, value: &serde_json::Value) -> Option<String> {
 fn push(parsed: &mut Parsed, line: usize, get: &dyn Fn(&str) -> Option<String>) {
     let external_id = get("external_id").filter(|id| !id.is_empty());
     match record(get) {
-        Ok(point) => parsed.rows.push(Row { line, point }),
-        Err(message) => parsed.errors.push(RowError { line, external_id, message }),
+        Ok(point) => parsed.rows.push(Row { line, item: None, point }),
+        Err(message) => parsed.errors.push(RowError { line, item: None, external_id, message }),
     }
 }
 

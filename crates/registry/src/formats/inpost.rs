@@ -26,14 +26,15 @@ pub fn read(text: &str) -> Result<Parsed, FileError> {
     };
     let mut parsed = Parsed::default();
     let mut lines = super::Lines::new(text);
-    for raw in items {
+    for (n, raw) in items.into_iter().enumerate() {
+        let position = Some(n + 1);
         // The item's line in the file, from where its text sits in the file.
         let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
         let line = lines.at(offset as u64);
         let item: Value = match serde_json::from_str(raw.get()) {
             Ok(item) => item,
             Err(e) => {
-                parsed.errors.push(RowError { line, external_id: None, message: e.to_string() });
+                parsed.errors.push(RowError { line, item: position, external_id: None, message: e.to_string() });
                 continue;
             }
         };
@@ -41,11 +42,11 @@ pub fn read(text: &str) -> Result<Parsed, FileError> {
         match point(&item) {
             Ok((point, warning)) => {
                 if let Some(message) = warning {
-                    parsed.warnings.push(RowError { line, external_id: external_id.clone(), message });
+                    parsed.warnings.push(RowError { line, item: position, external_id: external_id.clone(), message });
                 }
-                parsed.rows.push(Row { line, point });
+                parsed.rows.push(Row { line, item: position, point });
             }
-            Err(message) => parsed.errors.push(RowError { line, external_id, message }),
+            Err(message) => parsed.errors.push(RowError { line, item: position, external_id, message }),
         }
     }
     Ok(parsed)
@@ -83,7 +84,7 @@ fn point(item: &Value) -> Result<(NewPoint, Option<String>), String> {
     } else {
         match text(&item["opening_hours"]) {
             hours if hours.is_empty() => (None, None),
-            hours => match relais_hours::freetext::parse_free_text(&hours) {
+            hours => match relais_hours::freetext::parse_free_text_in(&hours, &country) {
                 Ok(value) => (Some(value), None),
                 Err(reason) => (None, Some(format!("opening hours {hours:?} not understood ({reason}); left unknown"))),
             },

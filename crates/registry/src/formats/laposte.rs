@@ -22,10 +22,10 @@ pub fn read(text: &str) -> Result<Parsed, FileError> {
     csv_rows(text, b';', &required, |header, record, line, parsed| {
         let get = |name: &'static str| header.index(name).and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
         match point(&get) {
-            Ok(point) => parsed.rows.push(Row { line, point }),
+            Ok(point) => parsed.rows.push(Row { line, item: None, point }),
             Err(message) => {
                 let external_id = Some(get(ID).to_owned()).filter(|i| !i.is_empty());
-                parsed.errors.push(RowError { line, external_id, message })
+                parsed.errors.push(RowError { line, item: None, external_id, message })
             }
         }
     })

@@ -130,17 +130,21 @@ impl Encoding {
     }
 }
 
-/// One record read from a file, with the line it starts on (1 = the first line of the file).
+/// One record read from a file, with the line it starts on (1 = the first line of the file) and, in a
+/// JSON array, its position (1 = the first item): a file on one line has every item on line 1.
 #[derive(Debug, Clone)]
 pub struct Row {
     pub line: usize,
+    pub item: Option<usize>,
     pub point: NewPoint,
 }
 
-/// A row that could not be read or validated.
+/// A row that could not be read or validated, or was read with a warning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub line: usize,
+    /// The record's position in a JSON array (1 = the first).
+    pub item: Option<usize>,
     /// The operator's id of the point, when the row got that far.
     pub external_id: Option<String>,
     pub message: String,
@@ -148,9 +152,13 @@ pub struct RowError {
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.item {
+            Some(item) => write!(f, "item {item} (line {})", self.line)?,
+            None => write!(f, "line {}", self.line)?,
+        }
         match &self.external_id {
-            Some(id) => write!(f, "line {} ({id}): {}", self.line, self.message),
-            None => write!(f, "line {}: {}", self.line, self.message),
+            Some(id) => write!(f, " ({id}): {}", self.message),
+            None => write!(f, ": {}", self.message),
         }
     }
 }
@@ -246,7 +254,12 @@ pub(crate) fn csv_rows(
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| lines.at(p.byte()));
-                parsed.errors.push(RowError { line, external_id: None, message: format!("unreadable row: {e}") });
+                parsed.errors.push(RowError {
+                    line,
+                    item: None,
+                    external_id: None,
+                    message: format!("unreadable row: {e}"),
+                });
             }
         }
     }
@@ -266,7 +279,7 @@ pub(crate) fn xml_rows<T: serde::de::DeserializeOwned>(
         let item = match record.read {
             Ok(item) => item,
             Err(message) => {
-                parsed.errors.push(RowError { line, external_id: None, message });
+                parsed.errors.push(RowError { line, item: None, external_id: None, message });
                 continue;
             }
         };
@@ -276,12 +289,13 @@ pub(crate) fn xml_rows<T: serde::de::DeserializeOwned>(
                 let external_id = Some(point.external_id.clone());
                 parsed.warnings.extend(warnings.into_iter().map(|message| RowError {
                     line,
+                    item: None,
                     external_id: external_id.clone(),
                     message,
                 }));
-                parsed.rows.push(Row { line, point });
+                parsed.rows.push(Row { line, item: None, point });
             }
-            Err(message) => parsed.errors.push(RowError { line, external_id: None, message }),
+            Err(message) => parsed.errors.push(RowError { line, item: None, external_id: None, message }),
         }
     }
     Ok(parsed)
