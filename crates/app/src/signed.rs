@@ -16,7 +16,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use relais_domain::ids::{Id, ParcelId, PointId};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// The prefix of QR tokens of this format.
 pub const QR_PREFIX: &str = "RQ1.";
@@ -119,8 +118,10 @@ fn link_message(parcel_id: ParcelId) -> Vec<u8> {
 }
 
 /// A short, stable name for a public key: the first 16 hex digits of its SHA-256.
+/// The name of a public key in signatures: its first 16 hex digits, so a person holding the published
+/// key sees at a glance which key signed.
 pub fn key_id(key: &VerifyingKey) -> String {
-    crate::secrets::hex(&Sha256::digest(key.as_bytes())[..8])
+    crate::secrets::hex(&key.as_bytes()[..8])
 }
 
 /// The public key as 64 hex digits, as published.
@@ -271,5 +272,6 @@ mod tests {
         assert_eq!(public_key_hex(&key(1).verifying_key()).len(), 64);
         assert_eq!(parse_public_key(&public_key_hex(&key(1).verifying_key())), Some(key(1).verifying_key()));
         assert_eq!(key_id(&key(1).verifying_key()).len(), 16);
+        assert!(public_key_hex(&key(1).verifying_key()).starts_with(&key_id(&key(1).verifying_key())));
     }
 }

@@ -125,6 +125,8 @@ async fn a_drop_off_session_over_http_ends_with_a_signed_receipt() {
         let document = signed::verify_document(&public, &receipt.body).unwrap();
         assert_eq!(document["deposited"][0]["door"], "A01");
         assert_eq!(receipt.body["signature"]["key_id"], key.body["key_id"]);
+        let key_id = key.body["key_id"].as_str().unwrap();
+        assert!(key.body["public_key"].as_str().unwrap().starts_with(key_id), "the key is named by its prefix");
 
         let pdf = api
             .raw(Method::GET, &format!("/v1/drop-off-sessions/{session}/receipt?format=pdf"), &api.carrier, None, None)

@@ -15,7 +15,7 @@
 use std::collections::{BinaryHeap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -220,15 +220,17 @@ pub async fn run(options: SimOptions) -> Result<SimReport, String> {
     let started = Instant::now();
     let deadline = options.duration_seconds.map(|s| started + Duration::from_secs_f64(s));
     let stop = Arc::new(AtomicBool::new(false));
+    let live = Arc::new(Live::default());
+    let progress = tokio::spawn(show_progress(live.clone(), options.parcels));
     let mut lanes = tokio::task::JoinSet::new();
     for (n, lane) in beats.into_iter().enumerate() {
-        let (options, stop) = (options.clone(), stop.clone());
-        lanes.spawn(async move { beat_lane(address, lane, options, deadline, stop, n as u64).await });
+        let (options, stop, live) = (options.clone(), stop.clone(), live.clone());
+        lanes.spawn(async move { beat_lane(address, lane, live, options, deadline, stop, n as u64).await });
     }
     let mut workers = tokio::task::JoinSet::new();
     for (n, share) in shares.into_iter().enumerate() {
-        let (options, keys) = (options.clone(), keys.clone());
-        workers.spawn(async move { worker(address, share, keys, options, deadline, n as u64).await });
+        let (options, keys, live) = (options.clone(), keys.clone(), live.clone());
+        workers.spawn(async move { worker(address, share, live, keys, options, deadline, n as u64).await });
     }
     let mut report = SimReport { lockers: count, ..SimReport::default() };
     while let Some(done) = workers.join_next().await {
@@ -242,7 +244,31 @@ pub async fn run(options: SimOptions) -> Result<SimReport, String> {
         report.merge(done.map_err(|e| e.to_string())??);
     }
     report.elapsed = started.elapsed();
+    progress.abort();
     Ok(report)
+}
+
+/// A progress bar on standard error (drawn only on a terminal): parcels whose life is over out of those
+/// asked, with the requests made.
+async fn show_progress(live: Arc<Live>, parcels: u64) {
+    let bar = if parcels > 0 { indicatif::ProgressBar::new(parcels) } else { indicatif::ProgressBar::new_spinner() };
+    let template = if parcels > 0 {
+        "locker-sim [{bar:30}] {pos}/{len} parcels done ({eta} left) {msg}"
+    } else {
+        "locker-sim {spinner} {elapsed} {msg}"
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    loop {
+        let (announced, collected) = (live.announced.load(Ordering::Relaxed), live.collected.load(Ordering::Relaxed));
+        bar.set_position(live.done.load(Ordering::Relaxed));
+        bar.set_message(format!(
+            "announced {announced}, collected {collected}, {} requests",
+            live.requests.load(Ordering::Relaxed)
+        ));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// `total` spread over `parts`: the first ones take the remainder.
@@ -382,11 +408,28 @@ fn expect(reply: std::io::Result<Response>, status: u16, what: &str) -> Result<R
     }
 }
 
+/// What the run has done so far, for the progress bar (the reports are merged only at the end).
+#[derive(Default)]
+struct Live {
+    requests: AtomicU64,
+    announced: AtomicU64,
+    collected: AtomicU64,
+    /// Parcels whose life in the run is over: collected, taken back, or failed to deposit.
+    done: AtomicU64,
+}
+
+impl Live {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// One connection and the timed events of its lockers.
 struct Worker {
     client: Client,
     address: SocketAddr,
     report: SimReport,
+    live: Arc<Live>,
     keys: Keys,
     rng: StdRng,
     /// Parcels already handed over with another of their recipient's (a shared door): their own
@@ -415,6 +458,7 @@ impl Worker {
             }
         }
         self.report.requests += 1;
+        Live::add(&self.live.requests);
         self.report.latencies_us.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
         match reply {
             Ok(r) if expected.contains(&r.status) => Some(r),
@@ -450,6 +494,7 @@ type Queue<E> = BinaryHeap<std::cmp::Reverse<(Instant, u64, E)>>;
 async fn beat_lane(
     address: SocketAddr,
     lockers: Vec<Beating>,
+    live: Arc<Live>,
     options: SimOptions,
     deadline: Option<Instant>,
     stop: Arc<AtomicBool>,
@@ -458,7 +503,8 @@ async fn beat_lane(
     let client = Client::connect(address).await.map_err(|e| e.to_string())?;
     let keys = Keys { merchant: String::new(), carrier: String::new() };
     let rng = StdRng::seed_from_u64(options.seed ^ (n << 40));
-    let mut w = Worker { client, address, report: SimReport::default(), keys, rng, gone_with_others: HashSet::new() };
+    let mut w =
+        Worker { client, address, report: SimReport::default(), live, keys, rng, gone_with_others: HashSet::new() };
     let beat = Duration::from_secs_f64(options.heartbeat_seconds.max(0.1));
     let mut queue: Queue<usize> = BinaryHeap::new();
     let now = Instant::now();
@@ -486,6 +532,7 @@ async fn beat_lane(
 async fn worker(
     address: SocketAddr,
     mut lockers: Vec<Locker>,
+    live: Arc<Live>,
     keys: Keys,
     options: SimOptions,
     deadline: Option<Instant>,
@@ -497,6 +544,7 @@ async fn worker(
         client,
         address,
         report: SimReport::default(),
+        live,
         keys,
         rng: StdRng::seed_from_u64(options.seed ^ (n << 20)),
         gone_with_others: HashSet::new(),
@@ -617,6 +665,7 @@ async fn visit(
         if let Some(reply) = w.call("POST", "/v1/parcels", &merchant, Some(body), &[201]).await {
             let json = reply.json();
             w.report.announced += 1;
+            Live::add(&w.live.announced);
             locker.present += 1;
             parcels.push((
                 number,
@@ -657,6 +706,7 @@ async fn visit(
         let scan = scan.json();
         let Some(door) = scan["open_door"]["door"].as_str() else {
             w.report.deposit_failed += 1;
+            Live::add(&w.live.done);
             locker.present = locker.present.saturating_sub(1);
             continue;
         };
@@ -688,6 +738,8 @@ async fn pickup(w: &mut Worker, at: usize, locker: &mut Locker, code: &str, parc
         return Some(Event::TakeBack { locker: at, parcel_id, tries: 0 });
     }
     w.report.collected += 1;
+    Live::add(&w.live.collected);
+    Live::add(&w.live.done);
     locker.present = locker.present.saturating_sub(1);
     let reply = reply.json();
     // The door opened on the recipient's other parcels too: they are collected with this one.
@@ -695,6 +747,10 @@ async fn pickup(w: &mut Worker, at: usize, locker: &mut Locker, code: &str, parc
         if let Some(id) = shared["id"].as_str() {
             w.gone_with_others.insert(id.to_owned());
             w.report.collected += 1;
+            Live::add(&w.live.collected);
+            Live::add(&w.live.done);
+            Live::add(&w.live.collected);
+            Live::add(&w.live.done);
             w.report.shared += 1;
             locker.present = locker.present.saturating_sub(1);
         }
@@ -713,6 +769,7 @@ async fn take_back(w: &mut Worker, at: usize, locker: &mut Locker, parcel_id: St
     let reply = w.call("POST", &path, &carrier, None, &[200, 409]).await?;
     if reply.status == 200 {
         w.report.returned += 1;
+        Live::add(&w.live.done);
         locker.present = locker.present.saturating_sub(1);
         return None;
     }

@@ -179,7 +179,7 @@ enum ImportCommand {
         /// The network's id.
         #[arg(long)]
         network: String,
-        /// csv, jsonl or laposte (docs/import-formats.md).
+        /// csv, jsonl, laposte, mondial_relay, inpost, dpd or colissimo (docs/import-formats.md).
         #[arg(long)]
         format: String,
         /// utf-8 or iso-8859-1.
