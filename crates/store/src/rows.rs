@@ -530,6 +530,36 @@ fn doors_from_text(text: &str) -> StoreResult<Vec<(String, DoorState)>> {
         .collect()
 }
 
+/// A point's registry fields (what an import or an operator sets), boxed for the backend's `ToSql`, in
+/// the order both statements that write a point take them first (`INSERT_POINT`, `UPDATE_POINT`):
+/// written once for both backends, with their integer and instant encodings.
+macro_rules! registry_fields {
+    ($p:expr, $int:expr, $instant:expr) => {
+        [
+            Box::new($p.kind.as_str()),
+            Box::new(&$p.name),
+            Box::new(&$p.address.line1),
+            Box::new(&$p.address.line2),
+            Box::new(&$p.address.postcode),
+            Box::new(&$p.address.city),
+            Box::new(&$p.address.country),
+            Box::new($p.coordinates.latitude()),
+            Box::new($p.coordinates.longitude()),
+            Box::new(&$p.timezone),
+            Box::new($p.status.as_str()),
+            Box::new($int($p.shelf_capacity)),
+            Box::new($int($p.weight_max.grams())),
+            Box::new($int($p.dimensions_sum_mm_max)),
+            Box::new($p.opening_hours.as_ref().map(|h| h.as_str())),
+            Box::new($crate::rows::closures_to_text(&$p.closures)),
+            Box::new($p.services.to_string()),
+            Box::new(&$p.source),
+            Box::new($instant($p.updated_at)),
+        ]
+    };
+}
+pub(crate) use registry_fields;
+
 #[cfg(test)]
 mod tests {
     use super::*;

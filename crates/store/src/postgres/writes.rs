@@ -10,13 +10,12 @@ use relais_domain::ids::Id;
 use relais_domain::parcel::ParcelState;
 use relais_domain::value::{Email, Phone};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::Param;
 use crate::duplicate_what;
-use crate::rows::{
-    closures_to_text, compartment_columns, doors_to_text, fields_to_text, offsets_to_text, sharers_to_text,
-};
+use crate::rows::{compartment_columns, doors_to_text, fields_to_text, offsets_to_text, sharers_to_text};
 
 pub(super) fn commit_error(e: tokio_postgres::Error) -> CommitError {
     match e.as_db_error() {
@@ -66,10 +65,10 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
                 extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         Write::InsertMerchant(_) => "INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)",
-        Write::InsertPoint(_) => "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
-                postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
-                weight_max_g, dimensions_sum_max_mm, created_at, version, opening_hours, closures, services, source,
-                updated_at)
+        Write::InsertPoint(_) => "INSERT INTO pickup_points (kind, name, address_line1, address_line2, postcode, city,
+                country, latitude, longitude, timezone, status, shelf_capacity, weight_max_g, dimensions_sum_max_mm,
+                opening_hours, closures, services, source, updated_at, id, network_id, external_id, shelf_occupied,
+                created_at, version)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
                 $23, $24, $25)",
         Write::InsertCompartment(_) => "INSERT INTO compartments (id, point_id, label, size, state, parcel_id, reserved_until, version, fault)
@@ -166,67 +165,19 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         .await
         .map(drop),
         Write::InsertMerchant(m) => exec(c, sql, &[&uuid(m.id), &m.name, &m.created_at]).await.map(drop),
-        Write::InsertPoint(p) => exec(
-            c,
-            sql,
-            &[
-                &uuid(p.id),
-                &uuid(p.network_id),
-                &p.external_id,
-                &p.kind.as_str(),
-                &p.name,
-                &p.address.line1,
-                &p.address.line2,
-                &p.address.postcode,
-                &p.address.city,
-                &p.address.country,
-                &p.coordinates.latitude(),
-                &p.coordinates.longitude(),
-                &p.timezone,
-                &p.status.as_str(),
-                &big(p.shelf_capacity),
-                &big(p.shelf_occupied),
-                &big(p.weight_max.grams()),
-                &big(p.dimensions_sum_mm_max),
-                &p.created_at,
-                &p.version,
-                &p.opening_hours.as_ref().map(|h| h.as_str()),
-                &closures_to_text(&p.closures),
-                &p.services.to_string(),
-                &p.source,
-                &p.updated_at,
-            ],
-        )
-        .await
-        .map(drop),
+        Write::InsertPoint(p) => {
+            let fields: [Box<dyn ToSql + Send + Sync>; 19] = crate::rows::registry_fields!(p, big, |t| t);
+            let mut args: Vec<Param<'_>> = fields.iter().map(|f| f.as_ref() as Param<'_>).collect();
+            let (point, network, occupied) = (uuid(p.id), uuid(p.network_id), big(p.shelf_occupied));
+            args.extend([&point as Param<'_>, &network, &p.external_id, &occupied, &p.created_at, &p.version]);
+            exec(c, sql, &args).await.map(drop)
+        }
         Write::UpdatePoint(p) => {
-            exec_versioned(
-                c,
-                sql,
-                &[
-                    &p.kind.as_str(),
-                    &p.name,
-                    &p.address.line1,
-                    &p.address.line2,
-                    &p.address.postcode,
-                    &p.address.city,
-                    &p.address.country,
-                    &p.coordinates.latitude(),
-                    &p.coordinates.longitude(),
-                    &p.timezone,
-                    &p.status.as_str(),
-                    &big(p.shelf_capacity),
-                    &big(p.weight_max.grams()),
-                    &big(p.dimensions_sum_mm_max),
-                    &p.opening_hours.as_ref().map(|h| h.as_str()),
-                    &closures_to_text(&p.closures),
-                    &p.services.to_string(),
-                    &p.source,
-                    &p.updated_at,
-                    &uuid(p.id),
-                ],
-            )
-            .await
+            let fields: [Box<dyn ToSql + Send + Sync>; 19] = crate::rows::registry_fields!(p, big, |t| t);
+            let mut args: Vec<Param<'_>> = fields.iter().map(|f| f.as_ref() as Param<'_>).collect();
+            let point = uuid(p.id);
+            args.push(&point);
+            exec_versioned(c, sql, &args).await
         }
         Write::InsertImport(i) => exec(
             c,

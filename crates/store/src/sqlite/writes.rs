@@ -13,9 +13,20 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, params};
 
 use crate::duplicate_what;
-use crate::rows::{
-    closures_to_text, compartment_columns, doors_to_text, fields_to_text, offsets_to_text, sharers_to_text,
-};
+use crate::rows::{compartment_columns, doors_to_text, fields_to_text, offsets_to_text, sharers_to_text};
+
+const INSERT_POINT: &str = "INSERT INTO pickup_points (kind, name, address_line1, address_line2, postcode, city,
+        country, latitude, longitude, timezone, status, shelf_capacity, weight_max_g, dimensions_sum_max_mm,
+        opening_hours, closures, services, source, updated_at, id, network_id, external_id, shelf_occupied,
+        created_at, version)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
+        ?24, ?25)";
+
+const UPDATE_POINT: &str = "UPDATE pickup_points SET kind = ?1, name = ?2, address_line1 = ?3, address_line2 = ?4,
+        postcode = ?5, city = ?6, country = ?7, latitude = ?8, longitude = ?9, timezone = ?10, status = ?11,
+        shelf_capacity = ?12, weight_max_g = ?13, dimensions_sum_max_mm = ?14, opening_hours = ?15, closures = ?16,
+        services = ?17, source = ?18, updated_at = ?19, version = version + 1
+     WHERE id = ?20";
 
 fn exec(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<usize, CommitError> {
     let mut statement = c.prepare_cached(sql).map_err(|e| CommitError::Store(StoreError::new(e)))?;
@@ -69,43 +80,13 @@ pub(super) fn apply<'a>(
             params![id(m.id), m.name, micros(m.created_at)],
         )
         .map(drop),
-        Write::InsertPoint(p) => exec(
-            c,
-            "INSERT INTO pickup_points (id, network_id, external_id, kind, name, address_line1, address_line2,
-                postcode, city, country, latitude, longitude, timezone, status, shelf_capacity, shelf_occupied,
-                weight_max_g, dimensions_sum_max_mm, created_at, version, opening_hours, closures, services, source,
-                updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-                ?23, ?24, ?25)",
-            params![
-                id(p.id),
-                id(p.network_id),
-                p.external_id,
-                p.kind.as_str(),
-                p.name,
-                p.address.line1,
-                p.address.line2,
-                p.address.postcode,
-                p.address.city,
-                p.address.country,
-                p.coordinates.latitude(),
-                p.coordinates.longitude(),
-                p.timezone,
-                p.status.as_str(),
-                p.shelf_capacity,
-                p.shelf_occupied,
-                p.weight_max.grams(),
-                p.dimensions_sum_mm_max,
-                micros(p.created_at),
-                p.version,
-                p.opening_hours.as_ref().map(|h| h.as_str()),
-                closures_to_text(&p.closures),
-                p.services.to_string(),
-                p.source,
-                micros(p.updated_at)
-            ],
-        )
-        .map(drop),
+        Write::InsertPoint(p) => {
+            let fields: [Box<dyn ToSql>; 19] = crate::rows::registry_fields!(p, u32::from, micros);
+            let mut args: Vec<&dyn ToSql> = fields.iter().map(|f| f.as_ref()).collect();
+            let (point, network, created) = (id(p.id), id(p.network_id), micros(p.created_at));
+            args.extend([&point as &dyn ToSql, &network, &p.external_id, &p.shelf_occupied, &created, &p.version]);
+            exec(c, INSERT_POINT, &args).map(drop)
+        }
         Write::InsertCompartment(k) => {
             let (state, parcel, until) = compartment_columns(&k.state);
             let (parcel, until) = (parcel.map(id), until.map(micros));
@@ -151,36 +132,13 @@ pub(super) fn apply<'a>(
             "UPDATE pickup_points SET shelf_occupied = ?1, version = version + 1 WHERE id = ?2 AND version = ?3",
             params![p.shelf_occupied, id(p.id), p.version],
         ),
-        Write::UpdatePoint(p) => exec_versioned(
-            c,
-            "UPDATE pickup_points SET kind = ?1, name = ?2, address_line1 = ?3, address_line2 = ?4, postcode = ?5,
-                city = ?6, country = ?7, latitude = ?8, longitude = ?9, timezone = ?10, status = ?11,
-                shelf_capacity = ?12, weight_max_g = ?13, dimensions_sum_max_mm = ?14, opening_hours = ?15,
-                closures = ?16, services = ?17, source = ?18, updated_at = ?19, version = version + 1
-             WHERE id = ?20",
-            params![
-                p.kind.as_str(),
-                p.name,
-                p.address.line1,
-                p.address.line2,
-                p.address.postcode,
-                p.address.city,
-                p.address.country,
-                p.coordinates.latitude(),
-                p.coordinates.longitude(),
-                p.timezone,
-                p.status.as_str(),
-                p.shelf_capacity,
-                p.weight_max.grams(),
-                p.dimensions_sum_mm_max,
-                p.opening_hours.as_ref().map(|h| h.as_str()),
-                closures_to_text(&p.closures),
-                p.services.to_string(),
-                p.source,
-                micros(p.updated_at),
-                id(p.id)
-            ],
-        ),
+        Write::UpdatePoint(p) => {
+            let fields: [Box<dyn ToSql>; 19] = crate::rows::registry_fields!(p, u32::from, micros);
+            let mut args: Vec<&dyn ToSql> = fields.iter().map(|f| f.as_ref()).collect();
+            let point = id(p.id);
+            args.push(&point);
+            exec_versioned(c, UPDATE_POINT, &args)
+        }
         Write::InsertImport(i) => exec(
             c,
             "INSERT INTO point_imports (id, network_id, format, source, at, status, rows_total, rows_refused, added,
