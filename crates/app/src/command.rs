@@ -216,6 +216,15 @@ impl App {
         self.store.point(point_id).await?.ok_or_else(|| AppError::not_found("point", point_id))
     }
 
+    /// A point as the registry index holds it, read from the store when the index does not have it yet
+    /// (created since its last refresh): what a hot path reads instead of a query.
+    pub(crate) async fn indexed_point(&self, point_id: PointId) -> Result<std::sync::Arc<PickupPoint>, AppError> {
+        match self.registry.index().point(point_id) {
+            Some(point) => Ok(point),
+            None => Ok(std::sync::Arc::new(self.load_point(point_id).await?)),
+        }
+    }
+
     /// A point that has compartments, or why not.
     pub(crate) async fn load_locker(&self, point_id: PointId) -> Result<PickupPoint, AppError> {
         let point = self.load_point(point_id).await?;
@@ -338,13 +347,11 @@ impl App {
         if !matches!(kind, EventKind::Deposited | EventKind::Reminded | EventKind::Extended) {
             return Ok(());
         }
-        // The index has every point in memory; one created since its last rebuild is read.
-        let point = match self.registry.index().point(parcel.point_id) {
-            Some(point) => point,
-            None => match self.store.point(parcel.point_id).await? {
-                Some(point) => std::sync::Arc::new(point),
-                None => return Ok(()),
-            },
+        let point = match self.indexed_point(parcel.point_id).await {
+            Ok(point) => point,
+            Err(AppError::Store(e)) => return Err(e),
+            // A point gone from the registry: no message to write about it.
+            Err(_) => return Ok(()),
         };
         let link = self.recipient_link(parcel.id);
         let text = match kind {

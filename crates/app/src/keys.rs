@@ -92,11 +92,7 @@ impl App {
     /// carrier serves.
     pub async fn authenticate(&self, secret: &str) -> Result<Caller, AppError> {
         let digest = self.secrets.api_key_digest(secret.trim());
-        let key = self.store.api_key_by_digest(&digest).await?.ok_or(AppError::Unauthorized)?;
-        let networks = match key.carrier_id {
-            Some(carrier_id) => self.store.carrier(carrier_id).await?.map(|c| c.networks).unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let (key, networks) = self.store.api_key_by_digest(&digest).await?.ok_or(AppError::Unauthorized)?;
         Ok(Caller::from_key(&key, networks))
     }
 

@@ -573,8 +573,9 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox(&self, after: Option<OutboxId>, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
 
     async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>>;
-    /// The key with this digest, unless revoked.
-    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiKey>>;
+    /// The key with this digest, unless revoked, and the networks its carrier serves (none for a key
+    /// of another role): what authenticating a request needs, in one read.
+    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>>;
     /// A key by its id, revoked or not.
     async fn api_key(&self, id: ApiKeyId) -> StoreResult<Option<ApiKey>>;
     /// Every key, revoked ones too, in creation order.

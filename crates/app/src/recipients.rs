@@ -29,10 +29,7 @@ impl App {
     /// `not_found`, like an unknown parcel.
     pub async fn recipient_view(&self, token: &str) -> Result<RecipientView, AppError> {
         let parcel = self.parcel_of_link(token).await?;
-        let point = match self.registry.index().point(parcel.point_id) {
-            Some(point) => point,
-            None => Arc::new(self.load_point(parcel.point_id).await?),
-        };
+        let point = self.indexed_point(parcel.point_id).await?;
         let rules = self.load_rules(parcel.network_id).await?;
         let extension =
             parcel.extend(&rules, recipient(), self.now()).map(|t| t.parcel.pickup_deadline.unwrap_or_default());

@@ -1,16 +1,22 @@
-//! A client of the relais API over HTTP, for the load generator, the simulator and the multi-process
-//! tests: a base address and requests with an API key and a JSON body. It goes through the outgoing
-//! client of `relais-edge` (one connection pool for the process), like every call relais makes.
+//! A client of the relais API over HTTP/1.1, for the load generator, the simulator and the
+//! multi-process tests: one kept-alive connection to one local server, requests with an API key and a
+//! JSON body, over hyper's client connection. It stays this thin so that a benchmark measures the
+//! server, not its client (a general client such as reqwest costs several times more per request,
+//! and shares the machine's cores with the server under test). Calls to the outside world (point files
+//! over HTTPS) go through `relais-edge` instead.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 
-use relais_edge::http::{HttpClient, HttpConfig};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper_util::rt::TokioIo;
 
 pub struct Client {
-    http: HttpClient,
-    base: String,
+    sender: SendRequest<Full<Bytes>>,
+    host: String,
 }
 
 #[derive(Debug, Clone)]
@@ -27,20 +33,19 @@ impl Response {
     }
 }
 
-/// The process's client for local servers: no proxy, connections kept alive and shared by every
-/// `Client` (each concurrent request takes an idle connection or opens one).
-fn local() -> io::Result<HttpClient> {
-    static LOCAL: OnceLock<Result<HttpClient, String>> = OnceLock::new();
-    LOCAL
-        .get_or_init(|| HttpClient::new(&HttpConfig::default()).map_err(|e| e.to_string()))
-        .clone()
-        .map_err(io::Error::other)
-}
-
 impl Client {
-    /// A client of the server at `address` (plain HTTP). Nothing is sent until the first request.
+    /// A connection to the server at `address` (plain HTTP), kept alive for every request.
     pub async fn connect(address: SocketAddr) -> io::Result<Client> {
-        Ok(Client { http: local()?, base: format!("http://{address}") })
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(io::Error::other)?;
+        // The connection runs until either side closes it; a request on a closed one fails, and the
+        // caller connects again.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Client { sender, host: address.to_string() })
     }
 
     /// Sends one request (a JSON body, if any) and reads the whole response.
@@ -53,7 +58,7 @@ impl Client {
     ) -> io::Result<Response> {
         let body = body.unwrap_or("");
         let content_type = (!body.is_empty()).then_some("application/json");
-        self.send(method, path, key, content_type, body.as_bytes().to_vec()).await
+        self.send(method, path, key, content_type, Bytes::copy_from_slice(body.as_bytes())).await
     }
 
     /// Sends one request with a body of any type (a point file) and reads the whole response.
@@ -65,7 +70,7 @@ impl Client {
         content_type: &str,
         body: &[u8],
     ) -> io::Result<Response> {
-        self.send(method, path, key, Some(content_type), body.to_vec()).await
+        self.send(method, path, key, Some(content_type), Bytes::copy_from_slice(body)).await
     }
 
     async fn send(
@@ -74,17 +79,20 @@ impl Client {
         path: &str,
         key: Option<&str>,
         content_type: Option<&str>,
-        body: Vec<u8>,
+        body: Bytes,
     ) -> io::Result<Response> {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(io::Error::other)?;
-        let mut request = self.http.inner().request(method, format!("{}{path}", self.base));
+        let mut request = hyper::Request::builder().method(method).uri(path).header(HOST, &self.host);
         if let Some(key) = key {
-            request = request.bearer_auth(key);
+            request = request.header(AUTHORIZATION, format!("Bearer {key}"));
         }
         if let Some(content_type) = content_type {
-            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+            request = request.header(CONTENT_TYPE, content_type);
         }
-        let fetched = self.http.send(request.body(body)).await.map_err(io::Error::other)?;
-        Ok(Response { status: fetched.status, body: fetched.text(), bytes: fetched.body })
+        let request = request.body(Full::new(body)).map_err(io::Error::other)?;
+        self.sender.ready().await.map_err(io::Error::other)?;
+        let response = self.sender.send_request(request).await.map_err(io::Error::other)?;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.map_err(io::Error::other)?.to_bytes().to_vec();
+        Ok(Response { status, body: String::from_utf8_lossy(&bytes).into_owned(), bytes })
     }
 }

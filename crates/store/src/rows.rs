@@ -18,7 +18,7 @@ use relais_domain::compartment::{Compartment, CompartmentState, DoorFault};
 use relais_domain::dropoff::{
     CommandPurpose, CommandState, DoorCommand, DoorState, DropOffItem, DropOffSession, ItemState, SessionPurpose,
 };
-use relais_domain::ids::{Id, ParcelId};
+use relais_domain::ids::{Id, NetworkId, ParcelId};
 use relais_domain::kpi::{KpiEvent, KpiFact};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{
@@ -381,6 +381,27 @@ pub(crate) fn api_key(r: &impl Columns) -> StoreResult<ApiKey> {
         carrier_id: r.opt_id(7)?,
         revoked_at: r.opt_time(8)?,
     })
+}
+
+/// A live key by its digest with the networks its carrier serves, in one statement: one row per network,
+/// or one row with no network for a key of another role. `param` is the backend's first placeholder.
+pub(crate) fn api_key_by_digest_sql(param: &str) -> String {
+    format!(
+        "SELECT k.*, n.network_id FROM (SELECT {API_KEY_COLUMNS} FROM api_keys
+         WHERE digest = {param} AND revoked_at IS NULL) k
+         LEFT JOIN carrier_networks n ON n.carrier_id = k.carrier_id ORDER BY n.network_id"
+    )
+}
+
+/// One row of `api_key_by_digest_sql`.
+pub(crate) fn api_key_and_network(r: &impl Columns) -> StoreResult<(ApiKey, Option<NetworkId>)> {
+    Ok((api_key(r)?, r.opt_id(9)?))
+}
+
+/// The rows of `api_key_by_digest_sql` folded into the key and its carrier's networks.
+pub(crate) fn api_key_with_networks(rows: Vec<(ApiKey, Option<NetworkId>)>) -> Option<(ApiKey, Vec<NetworkId>)> {
+    let networks = rows.iter().filter_map(|(_, network)| *network).collect();
+    rows.into_iter().next().map(|(key, _)| (key, networks))
 }
 
 pub(crate) const COUNTER_COLUMNS: &str = "failures, window_started_at, locked_until, version, probed_at";

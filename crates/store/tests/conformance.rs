@@ -14,7 +14,7 @@ use relais_app::ports::{
     AttemptScope, CommitError, IndexChange, IndexNotice, ManualClock, Page, ParcelFilter, SeededRandom, Write,
 };
 use relais_app::setup::{CreatedPoint, NewCompartment, NewPoint};
-use relais_app::{App, AppError, Caller, Secrets, Store};
+use relais_app::{App, AppError, Caller, Role, Secrets, Store};
 use relais_domain::compartment::{CompartmentState, DoorFault, NoFit};
 use relais_domain::ids::NetworkId;
 use relais_domain::network::{Network, NetworkRules};
@@ -883,6 +883,26 @@ async fn merchants_see_only_their_own_parcels() {
         assert_eq!(all.len(), 2);
         assert!(matches!(w.app.deposit(&w.merchant, mine.parcel.id).await, Err(AppError::Forbidden { .. })));
         assert!(matches!(w.app.authenticate("rk_merchant_nope").await, Err(AppError::Unauthorized)));
+    }
+}
+
+#[tokio::test]
+async fn a_key_authenticates_with_its_carriers_networks_until_revoked() {
+    for w in worlds().await {
+        let system = Caller::system();
+        let second = w.app.create_network(&system, "Second", NetworkRules::default()).await.unwrap();
+        let mut both = vec![w.network.id, second.id];
+        let carrier = w.app.create_carrier(&system, "Two networks", &both).await.unwrap();
+        let issued = w.app.create_api_key(&system, NewApiKey::carrier(carrier.id, "both")).await.unwrap();
+        let caller = w.app.authenticate(&issued.secret).await.unwrap();
+        both.sort();
+        let mut networks = caller.networks.clone();
+        networks.sort();
+        assert_eq!((caller.role, caller.carrier_id, networks), (Role::Carrier, Some(carrier.id), both));
+        assert!(w.merchant.networks.is_empty() && w.device.networks.is_empty());
+
+        w.app.revoke_api_key(&system, issued.key.id, "courier left").await.unwrap();
+        assert!(matches!(w.app.authenticate(&issued.secret).await, Err(AppError::Unauthorized)));
     }
 }
 

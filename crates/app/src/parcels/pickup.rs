@@ -102,7 +102,7 @@ impl App {
             PickupSecret::Code(code) => Lookup::Code(self.secrets.code_digest(&PickupCode::parse(code)?)),
             PickupSecret::QrToken(token) => Lookup::Qr(parse_qr_token(token)?),
         };
-        let point = self.load_point(point_id).await?;
+        let point = self.indexed_point(point_id).await?;
         if !point.kind.has_compartments() {
             return Err(ParseError::new(
                 "point_id",

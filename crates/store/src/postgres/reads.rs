@@ -405,16 +405,9 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiKey>> {
-        self.one(
-            &format!(
-                "SELECT {API_KEY_COLUMNS} FROM api_keys
-             WHERE digest = $1 AND revoked_at IS NULL"
-            ),
-            &[&&digest[..]],
-            rows::api_key,
-        )
-        .await
+    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>> {
+        let rows = self.many(&rows::api_key_by_digest_sql("$1"), &[&&digest[..]], rows::api_key_and_network).await?;
+        Ok(rows::api_key_with_networks(rows))
     }
 
     async fn api_key(&self, key_id: ApiKeyId) -> StoreResult<Option<ApiKey>> {

@@ -408,15 +408,9 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiKey>> {
-        self.one(
-            &format!(
-                "SELECT {API_KEY_COLUMNS} FROM api_keys
-             WHERE digest = ?1 AND revoked_at IS NULL"
-            ),
-            &[&&digest[..]],
-            |r| rows::api_key(r),
-        )
+    async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>> {
+        let rows = self.many(&rows::api_key_by_digest_sql("?1"), &[&&digest[..]], |r| rows::api_key_and_network(r))?;
+        Ok(rows::api_key_with_networks(rows))
     }
 
     async fn api_key(&self, key_id: ApiKeyId) -> StoreResult<Option<ApiKey>> {
