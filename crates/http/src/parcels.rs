@@ -242,7 +242,8 @@ pub struct PickupRequest {
     security(("api_key" = ["operator", "locker_device"])),
     responses((status = 200, body = PickupResponse),
         (status = 403, body = ErrorEnvelope, description = "`invalid_pickup_code`: no parcel waiting here has this code or QR token (counted)."),
-        (status = 409, body = ErrorEnvelope, description = "`invalid_transition`: the point is staffed, hand over with the identity check; or the code was just used."),
+        (status = 409, body = ErrorEnvelope, description = "`invalid_transition`: the code was just used (its parcel is collected)."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed` on `point_id`: the point is staffed; it hands over at its counter with the identity check."),
         (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many wrong codes at this point; `details.retry_after`.")))]
 /// A recipient collects at a locker's screen with their code or QR code: the parcel (and the ones
 /// sharing its door) is collected and the door ordered open. Staffed points hand over with an identity

@@ -10,6 +10,7 @@
 
 mod doors;
 mod reads;
+mod wal;
 mod writer;
 mod writes;
 
@@ -140,10 +141,13 @@ const READ_PRAGMAS: &str = "PRAGMA cache_size = -65536; PRAGMA mmap_size = 26843
 /// a statement evicted from it is compiled again on its next use.
 const STATEMENT_CACHE_CAPACITY: usize = 128;
 
+/// How long a connection waits for a lock another connection holds (another process's writer).
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What every connection, reader or writer, is set up with.
 pub(crate) fn configure_connection(c: &Connection) -> StoreResult<()> {
     c.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-    c.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::new)?;
+    c.busy_timeout(BUSY_TIMEOUT).map_err(StoreError::new)?;
     c.execute_batch(READ_PRAGMAS).map_err(StoreError::new)
 }
 
@@ -159,7 +163,9 @@ pub(crate) fn configure(c: &Connection) -> StoreResult<()> {
          PRAGMA temp_store = MEMORY;
          PRAGMA wal_autocheckpoint = 10000;", // 40 MB of WAL between checkpoints: fewer double writes.
     )
-    .map_err(StoreError::new)
+    .map_err(StoreError::new)?;
+    // When the log starts again, its file is cut back to this (see `wal.rs`).
+    c.execute_batch(&format!("PRAGMA journal_size_limit = {};", wal::WAL_BYTES_KEPT)).map_err(StoreError::new)
 }
 
 fn migrate(c: &mut Connection) -> StoreResult<()> {

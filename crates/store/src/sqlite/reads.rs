@@ -100,6 +100,11 @@ fn waiting_for_code() -> String {
     format!("({})", states.join(" OR "))
 }
 
+/// One point's compartment counts: the lookup a deposit or a pickup costs the index job.
+fn counts_of_one_point() -> String {
+    crate::counts_query("point_id = ?1", "?2")
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -172,8 +177,13 @@ impl Store for SqliteStore {
         point_id: Option<PointId>,
         now: Timestamp,
     ) -> StoreResult<Vec<CompartmentCounts>> {
-        let sql = crate::counts_query("?1 IS NULL OR point_id = ?1", "?2");
-        let rows = self.many(&sql, &[&point_id.map(id), &micros(now)], |r| rows::counts(r))?;
+        // Two statements, not `?1 IS NULL OR point_id = ?1`: that one cannot use the index on
+        // `point_id`, so one point's count scanned every compartment of the network, and the index job's
+        // back-to-back scans left the log no moment without a reader to restart it.
+        let rows = match point_id {
+            Some(point) => self.many(&counts_of_one_point(), &[&id(point), &micros(now)], |r| rows::counts(r))?,
+            None => self.many(&crate::counts_query("1 = 1", "?1"), &[&micros(now)], |r| rows::counts(r))?,
+        };
         Ok(rows::gather_counts(rows))
     }
 
@@ -550,6 +560,25 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(sql.ends_with(&format!("WHERE {}", waiting_for_code())), "{sql}");
         assert_eq!(crate::live_code_states(), ["announced", "in_transit", "ready_for_pickup", "deposit_failed"]);
+    }
+
+    /// One point's counts read that point's compartments through the index on `point_id`, not the whole
+    /// table: a scan there kept a reader on the log at every moment under load, and the log grew by
+    /// gigabytes a minute because no checkpoint could restart it.
+    #[test]
+    fn one_points_counts_read_only_that_points_compartments() {
+        let test = crate::testing::sqlite();
+        let c = Connection::open(&test.url).unwrap_or_else(|e| panic!("{e}"));
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", counts_of_one_point()))
+            .and_then(|mut s| s.query_map(rusqlite::params![&[0u8; 16][..], 0i64], |r| r.get(3))?.collect())
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The old `?1 IS NULL OR point_id = ?1` read "SCAN compartments USING INDEX ...": the whole index.
+        assert!(
+            plan.iter().any(|step| step.starts_with("SEARCH compartments USING INDEX") && step.contains("point_id=?")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|step| step.starts_with("SCAN compartments")), "{plan:?}");
     }
 
     /// The pickup-code lookup uses the partial unique index on codes, and writing a parcel evaluates that

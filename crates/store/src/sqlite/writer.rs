@@ -3,7 +3,7 @@
 //! of a batch succeeds; should one fail (a conflict, a duplicate), the batch is rolled back and run
 //! again with each command in a savepoint of its own, so that it alone fails (`commit_batch`). After
 //! each commit, before anyone hears of it, the writer brings the copy of the doors up to date
-//! (`doors.rs`, ADR 10).
+//! (`doors.rs`, ADR 10). Between transactions it keeps the write-ahead log bounded (`wal.rs`).
 
 use std::sync::mpsc;
 
@@ -11,6 +11,7 @@ use relais_app::ports::{CommitError, StoreError, Write};
 use rusqlite::Connection;
 
 use super::doors::CompartmentCache;
+use super::wal::{CHECK_EVERY, WAL_BYTES_MAX, WalBound};
 use super::writes::apply;
 
 /// Most commands one transaction takes: bounds the latency a command waits behind others.
@@ -88,7 +89,9 @@ pub(super) fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>, cach
             data_version = now;
         }
     };
+    let mut wal = WalBound::new(&connection, WAL_BYTES_MAX, CHECK_EVERY);
     loop {
+        wal.check(&connection, std::time::Instant::now());
         let first = match jobs.recv_timeout(OTHER_WRITERS_POLL) {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
