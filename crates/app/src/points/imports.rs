@@ -295,7 +295,7 @@ impl App {
             async move {
                 let mut tx = self.tx();
                 tx.index_updated_by_the_command();
-                tx.write_all(writes.ok_or(AppError::Busy)?);
+                tx.write_batch(writes.ok_or(AppError::Busy)?);
                 Ok(tx.done(()))
             }
         })
