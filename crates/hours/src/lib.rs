@@ -691,6 +691,34 @@ const OPEN_END_COMMENT: &str = "open end: closing time guessed";
 /// Days looked back for rules running past midnight: extended times reach 48:00.
 const SPILL_DAYS: i64 = 2;
 
+/// A point's page at an instant (`Schedule::day_view`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayView {
+    /// The open (or maybe open) intervals of the local day.
+    pub today: Vec<Interval>,
+    pub state: State,
+    /// The next change within the horizon asked.
+    pub next_change: Option<DateTime<Utc>>,
+}
+
+/// The state at `local` that `intervals` (covering it) show.
+fn state_in(intervals: &[Interval], local: NaiveDateTime) -> State {
+    match intervals.iter().find(|i| i.to > local) {
+        Some(interval) if interval.from <= local && interval.unknown => State::Unknown,
+        Some(interval) if interval.from <= local => State::Open,
+        _ => State::Closed,
+    }
+}
+
+/// `intervals` cut to `[from, to)`, as `Schedule::intervals(from, to)` gives them.
+fn clipped(intervals: &[Interval], from: NaiveDateTime, to: NaiveDateTime) -> Vec<Interval> {
+    intervals
+        .iter()
+        .filter(|i| i.to > from && i.from < to)
+        .map(|i| Interval { from: i.from.max(from), to: i.to.min(to), ..i.clone() })
+        .collect()
+}
+
 /// `[from, to)` minus the ranges `taken` (sorted), as pieces.
 fn subtract(
     from: NaiveDateTime,
@@ -794,25 +822,40 @@ impl Schedule {
     /// The state at an instant.
     pub fn state_at(&self, at: DateTime<Utc>) -> State {
         let local = self.local(at);
-        match self.intervals(local, local + Duration::minutes(1)).first() {
-            Some(interval) if interval.from <= local && interval.unknown => State::Unknown,
-            Some(interval) if interval.from <= local => State::Open,
-            _ => State::Closed,
-        }
+        state_in(&self.intervals(local, local + Duration::minutes(1)), local)
     }
 
     /// The next instant the state changes after `at`, looking at most `horizon` ahead.
     pub fn next_change(&self, at: DateTime<Utc>, horizon: Duration) -> Option<DateTime<Utc>> {
         let from = self.local(at);
-        let now = self.state_at(at);
-        let intervals = self.intervals(from, from + horizon);
-        let first = intervals.first()?;
-        let local_change = match now {
+        self.change_in(&self.intervals(from, from + horizon), from, from + horizon)
+    }
+
+    /// What a point's page says at an instant, from one evaluation where `intervals`, `state_at` and
+    /// `next_change` would make three (each looks back two days for rules past midnight): the local
+    /// day's intervals, the state, and the next change within `horizon`.
+    pub fn day_view(&self, at: DateTime<Utc>, horizon: Duration) -> DayView {
+        let local = self.local(at);
+        let day = local.date().and_time(NaiveTime::MIN);
+        let (day_end, ahead) = (day + Duration::days(1), local + horizon);
+        let intervals = self.intervals(day, day_end.max(ahead));
+        DayView {
+            today: clipped(&intervals, day, day_end),
+            state: state_in(&intervals, local),
+            next_change: self.change_in(&intervals, local, ahead),
+        }
+    }
+
+    /// The first change after `from` that `intervals` (covering at least `[from, to)`) show before `to`.
+    fn change_in(&self, intervals: &[Interval], from: NaiveDateTime, to: NaiveDateTime) -> Option<DateTime<Utc>> {
+        let ahead: Vec<Interval> = clipped(intervals, from, to);
+        let first = ahead.first()?;
+        let local_change = match state_in(&ahead, from) {
             State::Closed => first.from,
             // Pieces that only differ by their comment are one stretch of the same state.
             State::Open | State::Unknown => {
                 let mut end = first.to;
-                for next in &intervals[1..] {
+                for next in &ahead[1..] {
                     if next.from != end || next.unknown != first.unknown {
                         break;
                     }
@@ -822,7 +865,7 @@ impl Schedule {
             }
         };
         // An interval reaching the horizon has no known end within it.
-        (local_change < from + horizon).then(|| self.instant(local_change))
+        (local_change < to).then(|| self.instant(local_change))
     }
 
     /// The local wall-clock time of an instant at the point.
@@ -934,6 +977,37 @@ mod tests {
             s.next_change(noon_on_the_4th, Duration::days(7)),
             Some(Utc.with_ymd_and_hms(2026, 8, 4, 22, 0, 0).unwrap())
         );
+    }
+
+    /// The page's one evaluation says what the three separate calls say, on values with every kind of
+    /// piece (past midnight, a lunch break, maybe open, an open end, a fallback, closures), at every
+    /// hour of four days.
+    #[test]
+    fn a_day_view_says_what_intervals_state_and_next_change_say() {
+        let closure = Closure {
+            first: NaiveDate::from_ymd_opt(2026, 8, 4).unwrap(),
+            last: NaiveDate::from_ymd_opt(2026, 8, 4).unwrap(),
+        };
+        let values = [
+            "Mo-Fr 09:00-12:00,14:00-18:00; Sa 09:00-12:00; PH off",
+            "Su 15:00-03:00; Mo-Sa 18:00-02:00",
+            "Mo-Fr 08:00-20:00; Sa 10:00+; Su unknown \"call first\"",
+            "Mo-Fr 10:00-19:00 || \"by appointment\"",
+            "24/7",
+            "off",
+        ];
+        for value in values {
+            let hours = OpeningHours::parse(value).unwrap();
+            let s = hours.at(&paris().with_closures(vec![closure.clone()])).unwrap();
+            for hour in 0..96 {
+                let at = Utc.with_ymd_and_hms(2026, 8, 2, 0, 17, 0).unwrap() + Duration::hours(hour);
+                let view = s.day_view(at, Duration::days(8));
+                let day = s.local(at).date().and_time(NaiveTime::MIN);
+                assert_eq!(view.today, s.intervals(day, day + Duration::days(1)), "{value} at {at}");
+                assert_eq!(view.state, s.state_at(at), "{value} at {at}");
+                assert_eq!(view.next_change, s.next_change(at, Duration::days(8)), "{value} at {at}");
+            }
+        }
     }
 
     #[test]

@@ -32,23 +32,25 @@ pub fn today(point: &PickupPoint, now: Timestamp) -> Today {
     let Some(hours) = &point.opening_hours else { return unknown };
     let place = place_of(point).map(|place| place.with_closures(point.closures.clone()));
     let Ok(schedule) = place.and_then(|place| hours.at(&place)) else { return unknown };
-    let local = schedule.local(now);
-    let start = local.date().and_time(NaiveTime::MIN);
-    let end = start + Duration::days(1);
-    let intervals = schedule
-        .intervals(start, end)
-        .into_iter()
+    // One evaluation for the day, the state and a week ahead: a search answer shows ten points.
+    let view = schedule.day_view(now, Duration::days(HORIZONS_DAYS[0]));
+    let day_end = schedule.local(now).date().and_time(NaiveTime::MIN) + Duration::days(1);
+    let intervals = view
+        .today
+        .iter()
         .map(|i| {
-            let to = if i.to >= end { "24:00".to_owned() } else { i.to.format("%H:%M").to_string() };
+            let to = if i.to >= day_end { "24:00".to_owned() } else { i.to.format("%H:%M").to_string() };
             (i.from.format("%H:%M").to_string(), to)
         })
         .collect();
-    let state = match schedule.state_at(now) {
+    let state = match view.state {
         State::Open => "open",
         State::Closed => "closed",
         State::Unknown => "unknown",
     };
-    let next_change = HORIZONS_DAYS.iter().find_map(|days| schedule.next_change(now, Duration::days(*days)));
+    let next_change = view
+        .next_change
+        .or_else(|| HORIZONS_DAYS[1..].iter().find_map(|days| schedule.next_change(now, Duration::days(*days))));
     Today { intervals, state, next_change }
 }
 
