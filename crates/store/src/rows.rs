@@ -386,14 +386,23 @@ pub(crate) fn api_key(r: &impl Columns) -> StoreResult<ApiKey> {
 /// A live key by its digest with the networks its carrier serves, in one statement: one row per network,
 /// or one row with no network for a key of another role. `param` is the backend's first placeholder.
 pub(crate) fn api_key_by_digest_sql(param: &str) -> String {
+    api_key_and_networks_sql(&format!("digest = {param} AND revoked_at IS NULL"))
+}
+
+/// A key by its id, revoked or not, with its carrier's networks: one row per network.
+pub(crate) fn api_key_by_id_sql(param: &str) -> String {
+    api_key_and_networks_sql(&format!("id = {param}"))
+}
+
+/// The key that meets `condition`, one row per network its carrier serves (one row with none).
+fn api_key_and_networks_sql(condition: &str) -> String {
     format!(
-        "SELECT k.*, n.network_id FROM (SELECT {API_KEY_COLUMNS} FROM api_keys
-         WHERE digest = {param} AND revoked_at IS NULL) k
+        "SELECT k.*, n.network_id FROM (SELECT {API_KEY_COLUMNS} FROM api_keys WHERE {condition}) k
          LEFT JOIN carrier_networks n ON n.carrier_id = k.carrier_id ORDER BY n.network_id"
     )
 }
 
-/// One row of `api_key_by_digest_sql`.
+/// One row of `api_key_by_digest_sql` or `api_key_by_id_sql`.
 pub(crate) fn api_key_and_network(r: &impl Columns) -> StoreResult<(ApiKey, Option<NetworkId>)> {
     Ok((api_key(r)?, r.opt_id(9)?))
 }

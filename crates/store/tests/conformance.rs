@@ -898,11 +898,22 @@ async fn a_key_authenticates_with_its_carriers_networks_until_revoked() {
         both.sort();
         let mut networks = caller.networks.clone();
         networks.sort();
-        assert_eq!((caller.role, caller.carrier_id, networks), (Role::Carrier, Some(carrier.id), both));
+        assert_eq!((caller.role, caller.carrier_id, networks), (Role::Carrier, Some(carrier.id), both.clone()));
         assert!(w.merchant.networks.is_empty() && w.device.networks.is_empty());
 
         w.app.revoke_api_key(&system, issued.key.id, "courier left").await.unwrap();
         assert!(matches!(w.app.authenticate(&issued.secret).await, Err(AppError::Unauthorized)));
+        // By its id (who opened a courier session), revoked or not, with the same networks.
+        let (key, mut networks) = w.store.api_key_with_networks(issued.key.id).await.unwrap().unwrap();
+        networks.sort();
+        assert_eq!(
+            (key.id, key.carrier_id, key.revoked_at.is_some(), networks),
+            (issued.key.id, Some(carrier.id), true, both)
+        );
+        let merchant_key = w.merchant.key_id.unwrap();
+        let (key, networks) = w.store.api_key_with_networks(merchant_key).await.unwrap().unwrap();
+        assert_eq!((key.id, networks), (merchant_key, vec![]));
+        assert!(w.store.api_key_with_networks(relais_domain::ids::Id::from_parts(1, [7; 10])).await.unwrap().is_none());
     }
 }
 

@@ -376,14 +376,10 @@ impl App {
 
     /// The carrier whose courier code opened a session, as a caller: what it may handle.
     pub(crate) async fn session_carrier(&self, session: &DropOffSession) -> Result<Caller, AppError> {
-        let Some(key) = self.store.api_key(session.carrier_key_id).await? else {
-            return Ok(Caller { role: Role::Carrier, ..Caller::system() });
-        };
-        let networks = match key.carrier_id {
-            Some(carrier_id) => self.store.carrier(carrier_id).await?.map(|c| c.networks).unwrap_or_default(),
-            None => Vec::new(),
-        };
-        Ok(Caller::from_key(&key, networks))
+        match self.store.api_key_with_networks(session.carrier_key_id).await? {
+            Some((key, networks)) => Ok(Caller::from_key(&key, networks)),
+            None => Ok(Caller { role: Role::Carrier, ..Caller::system() }),
+        }
     }
 
     /// A parcel's place in a session.

@@ -416,6 +416,11 @@ impl Store for PostgresStore {
         Ok(rows::api_key_with_networks(rows))
     }
 
+    async fn api_key_with_networks(&self, key_id: ApiKeyId) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>> {
+        let rows = self.many(&rows::api_key_by_id_sql("$1"), &[&uuid(key_id)], rows::api_key_and_network).await?;
+        Ok(rows::api_key_with_networks(rows))
+    }
+
     async fn api_key(&self, key_id: ApiKeyId) -> StoreResult<Option<ApiKey>> {
         self.one(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1"), &[&uuid(key_id)], rows::api_key)
             .await

@@ -423,6 +423,11 @@ impl Store for SqliteStore {
         Ok(rows::api_key_with_networks(rows))
     }
 
+    async fn api_key_with_networks(&self, key_id: ApiKeyId) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>> {
+        let rows = self.many(&rows::api_key_by_id_sql("?1"), &[&id(key_id)], |r| rows::api_key_and_network(r))?;
+        Ok(rows::api_key_with_networks(rows))
+    }
+
     async fn api_key(&self, key_id: ApiKeyId) -> StoreResult<Option<ApiKey>> {
         self.one(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ?1"), &[&id(key_id)], |r| rows::api_key(r))
     }
