@@ -407,7 +407,7 @@ pub(crate) fn api_key_and_network(r: &impl Columns) -> StoreResult<(ApiKey, Opti
     Ok((api_key(r)?, r.opt_id(9)?))
 }
 
-/// The rows of `api_key_by_digest_sql` folded into the key and its carrier's networks.
+/// The rows of `api_key_by_digest_sql` or `api_key_by_id_sql` folded into the key and its carrier's networks.
 pub(crate) fn api_key_with_networks(rows: Vec<(ApiKey, Option<NetworkId>)>) -> Option<(ApiKey, Vec<NetworkId>)> {
     let networks = rows.iter().filter_map(|(_, network)| *network).collect();
     rows.into_iter().next().map(|(key, _)| (key, networks))
