@@ -309,11 +309,7 @@ impl App {
         session_id: DropOffSessionId,
     ) -> Result<DropOffSession, AppError> {
         let session = self.store.drop_off_session(session_id).await?;
-        let visible = session.filter(|s| {
-            caller.require(crate::auth::Permission::DropOffAt(s.point_id)).is_ok()
-                && (caller.role != Role::Carrier || caller.key_id == Some(s.carrier_key_id))
-        });
-        visible.ok_or_else(|| AppError::not_found("drop-off session", session_id))
+        visible_session(caller, session, session_id)
     }
 
     /// The outbox message that tells the outside world about a parcel event (`parcel.<event>`).
@@ -378,6 +374,20 @@ fn adopt<T>(into: &mut Vec<T>, mut more: Vec<T>) {
     } else {
         into.append(&mut more);
     }
+}
+
+/// `session` if the caller may use it: its locker's device, the carrier that opened it, an operator.
+/// Anyone else is told it does not exist.
+pub(crate) fn visible_session(
+    caller: &Caller,
+    session: Option<DropOffSession>,
+    session_id: DropOffSessionId,
+) -> Result<DropOffSession, AppError> {
+    let visible = session.filter(|s| {
+        caller.require(crate::auth::Permission::DropOffAt(s.point_id)).is_ok()
+            && (caller.role != Role::Carrier || caller.key_id == Some(s.carrier_key_id))
+    });
+    visible.ok_or_else(|| AppError::not_found("drop-off session", session_id))
 }
 
 #[cfg(test)]

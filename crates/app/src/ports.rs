@@ -29,7 +29,7 @@ use relais_domain::point::PickupPoint;
 use relais_domain::value::{Email, ParcelNumber, Phone};
 pub use relais_registry::diff::ChangeKind;
 
-use crate::auth::{ApiKey, Role};
+use crate::auth::ApiKey;
 
 /// Failure of the storage itself (connection lost, disk full, corrupt row). Never a business rule.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -583,10 +583,17 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_with_networks(&self, id: ApiKeyId) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>>;
     /// Every key, revoked ones too, in creation order.
     async fn api_keys(&self, page: Page<ApiKeyId>) -> StoreResult<Vec<ApiKey>>;
-    /// Every key of a role that is not revoked, oldest first (courier codes are derived per carrier key).
-    async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>>;
+    /// The live keys of the carriers serving a network, oldest first, in one read: the candidates for a
+    /// courier code typed on one of its lockers (courier codes are derived per carrier key).
+    async fn carrier_keys_serving(&self, network_id: NetworkId) -> StoreResult<Vec<ApiKey>>;
 
     async fn drop_off_session(&self, id: DropOffSessionId) -> StoreResult<Option<DropOffSession>>;
+    /// A session, the key that opened it (revoked or not) and the networks its carrier serves, in one
+    /// read: what a scan checks the parcel against.
+    async fn drop_off_session_with_carrier(
+        &self,
+        id: DropOffSessionId,
+    ) -> StoreResult<Option<(DropOffSession, ApiKey, Vec<NetworkId>)>>;
     /// The parcels scanned in a session, in scan order.
     async fn drop_off_items(&self, session_id: DropOffSessionId) -> StoreResult<Vec<DropOffItem>>;
     async fn door_command(&self, id: CommandId) -> StoreResult<Option<DoorCommand>>;

@@ -57,6 +57,47 @@ pub(crate) trait Columns {
     }
 }
 
+/// The columns of a row from `offset` on: one row type decoded where a join puts it after another's.
+pub(crate) struct Shifted<'r, C>(pub &'r C, pub usize);
+
+impl<C: Columns> Columns for Shifted<'_, C> {
+    fn id<T>(&self, index: usize) -> StoreResult<Id<T>> {
+        self.0.id(index + self.1)
+    }
+    fn opt_id<T>(&self, index: usize) -> StoreResult<Option<Id<T>>> {
+        self.0.opt_id(index + self.1)
+    }
+    fn text(&self, index: usize) -> StoreResult<&str> {
+        self.0.text(index + self.1)
+    }
+    fn opt_text(&self, index: usize) -> StoreResult<Option<&str>> {
+        self.0.opt_text(index + self.1)
+    }
+    fn time(&self, index: usize) -> StoreResult<Timestamp> {
+        self.0.time(index + self.1)
+    }
+    fn opt_time(&self, index: usize) -> StoreResult<Option<Timestamp>> {
+        self.0.opt_time(index + self.1)
+    }
+    fn int(&self, index: usize) -> StoreResult<i64> {
+        self.0.int(index + self.1)
+    }
+    fn real(&self, index: usize) -> StoreResult<f64> {
+        self.0.real(index + self.1)
+    }
+    fn bytes(&self, index: usize) -> StoreResult<&[u8]> {
+        self.0.bytes(index + self.1)
+    }
+    fn json(&self, index: usize) -> StoreResult<serde_json::Value> {
+        self.0.json(index + self.1)
+    }
+}
+
+/// `columns` (one of the `*_COLUMNS` lists) each prefixed with a table's alias, for a join.
+fn qualified(alias: &str, columns: &str) -> String {
+    columns.split(',').map(|c| format!("{alias}.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
 pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError(format!("corrupt {what} in the database"))
 }
@@ -221,6 +262,33 @@ pub(crate) fn session(r: &impl Columns) -> StoreResult<DropOffSession> {
         version: r.int(5)?,
         purpose: SessionPurpose::parse(r.text(6)?).ok_or_else(|| corrupt("session purpose"))?,
     })
+}
+
+/// A session, the key that opened it and the networks its carrier serves, in one statement: one row
+/// per network, or one row with none. `param` is the backend's first placeholder.
+pub(crate) fn session_with_carrier_sql(param: &str) -> String {
+    format!(
+        "SELECT {}, {}, n.network_id FROM drop_off_sessions s
+         JOIN api_keys k ON k.id = s.carrier_key_id
+         LEFT JOIN carrier_networks n ON n.carrier_id = k.carrier_id
+         WHERE s.id = {param}",
+        qualified("s", SESSION_COLUMNS),
+        qualified("k", API_KEY_COLUMNS)
+    )
+}
+
+/// One row of `session_with_carrier_sql`.
+pub(crate) fn session_key_and_network(r: &impl Columns) -> StoreResult<(DropOffSession, ApiKey, Option<NetworkId>)> {
+    const KEY_AT: usize = 7;
+    Ok((session(r)?, api_key(&Shifted(r, KEY_AT))?, r.opt_id(KEY_AT + 9)?))
+}
+
+/// The rows of `session_with_carrier_sql` folded into the session, its key and its carrier's networks.
+pub(crate) fn session_with_carrier(
+    rows: Vec<(DropOffSession, ApiKey, Option<NetworkId>)>,
+) -> Option<(DropOffSession, ApiKey, Vec<NetworkId>)> {
+    let networks = rows.iter().filter_map(|(_, _, network)| *network).collect();
+    rows.into_iter().next().map(|(session, key, _)| (session, key, networks))
 }
 
 pub(crate) const ITEM_COLUMNS: &str = "session_id, parcel_id, parcel_number, compartment_id, label, state, reason,
@@ -399,6 +467,16 @@ fn api_key_and_networks_sql(condition: &str) -> String {
     format!(
         "SELECT k.*, n.network_id FROM (SELECT {API_KEY_COLUMNS} FROM api_keys WHERE {condition}) k
          LEFT JOIN carrier_networks n ON n.carrier_id = k.carrier_id ORDER BY n.network_id"
+    )
+}
+
+/// The live keys of the carriers serving the network `param`, oldest first.
+pub(crate) fn carrier_keys_serving_sql(param: &str) -> String {
+    format!(
+        "SELECT {API_KEY_COLUMNS} FROM api_keys
+         WHERE role = 'carrier' AND revoked_at IS NULL
+           AND carrier_id IN (SELECT carrier_id FROM carrier_networks WHERE network_id = {param})
+         ORDER BY id"
     )
 }
 

@@ -34,8 +34,14 @@ impl Drop for TestStore {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A name no other test run uses: the process id alone is reused by the system, and the schemas of
+/// earlier runs stay in a developer's test database (a reused id made `CREATE SCHEMA` fail).
+#[allow(clippy::disallowed_methods)] // The wall clock names a test's schema; no domain time is read.
 fn unique_name() -> String {
-    format!("{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    static STARTED: std::sync::LazyLock<u128> = std::sync::LazyLock::new(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    });
+    format!("{}_{}_{}", std::process::id(), *STARTED, COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 pub fn sqlite() -> TestStore {

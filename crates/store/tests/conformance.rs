@@ -16,7 +16,7 @@ use relais_app::ports::{
 use relais_app::setup::{CreatedPoint, NewCompartment, NewPoint};
 use relais_app::{App, AppError, Caller, Role, Secrets, Store};
 use relais_domain::compartment::{CompartmentState, DoorFault, NoFit};
-use relais_domain::ids::NetworkId;
+use relais_domain::ids::{CarrierId, NetworkId};
 use relais_domain::network::{Network, NetworkRules};
 use relais_domain::parcel::{EventKind, IncidentKind, ParcelState, TransitionError};
 use relais_domain::point::PickupPoint;
@@ -914,6 +914,62 @@ async fn a_key_authenticates_with_its_carriers_networks_until_revoked() {
         let (key, networks) = w.store.api_key_with_networks(merchant_key).await.unwrap().unwrap();
         assert_eq!((key.id, networks), (merchant_key, vec![]));
         assert!(w.store.api_key_with_networks(relais_domain::ids::Id::from_parts(1, [7; 10])).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn the_keys_serving_a_network_are_the_live_keys_of_its_carriers_oldest_first() {
+    for w in worlds().await {
+        let system = Caller::system();
+        let second = w.app.create_network(&system, "Second", NetworkRules::default()).await.unwrap();
+        let both = w.app.create_carrier(&system, "Both", &[w.network.id, second.id]).await.unwrap();
+        let elsewhere = w.app.create_carrier(&system, "Elsewhere", &[second.id]).await.unwrap();
+        let key = |carrier: CarrierId, label: &'static str| {
+            let app = &w.app;
+            async move { app.create_api_key(&Caller::system(), NewApiKey::carrier(carrier, label)).await.unwrap().key.id }
+        };
+        let kept = key(both.id, "kept").await;
+        let revoked = key(both.id, "revoked").await;
+        let other_network = key(elsewhere.id, "elsewhere").await;
+        w.app.revoke_api_key(&system, revoked, "handheld lost").await.unwrap();
+
+        let store = &w.store;
+        let serving = |network| async move {
+            store.carrier_keys_serving(network).await.unwrap().into_iter().map(|k| k.id).collect::<Vec<_>>()
+        };
+        let mut expected = vec![w.carrier.key_id.unwrap(), kept];
+        expected.sort();
+        assert_eq!(serving(w.network.id).await, expected);
+        let mut expected = vec![kept, other_network];
+        expected.sort();
+        assert_eq!(serving(second.id).await, expected);
+        let nobody = w.app.create_network(&system, "Nobody", NetworkRules::default()).await.unwrap();
+        assert_eq!(serving(nobody.id).await, vec![]);
+    }
+}
+
+#[tokio::test]
+async fn a_session_is_read_with_the_key_that_opened_it_and_its_carriers_networks() {
+    for w in worlds().await {
+        let system = Caller::system();
+        let second = w.app.create_network(&system, "Second", NetworkRules::default()).await.unwrap();
+        let mut both = vec![w.network.id, second.id];
+        let carrier = w.app.create_carrier(&system, "Two networks", &both).await.unwrap();
+        let issued = w.app.create_api_key(&system, NewApiKey::carrier(carrier.id, "both")).await.unwrap();
+        let handheld = w.app.authenticate(&issued.secret).await.unwrap();
+        let code = w.app.courier_code(&handheld, w.locker.id, None).await.unwrap();
+        let session = w.app.open_drop_off_session(&w.device, w.locker.id, &code.code).await.unwrap();
+
+        let (read, key, mut networks) = w.store.drop_off_session_with_carrier(session.id).await.unwrap().unwrap();
+        networks.sort();
+        both.sort();
+        assert_eq!((read, key.id, key.carrier_id, networks), (session.clone(), issued.key.id, Some(carrier.id), both));
+        // Revoked since: still the key that opened it.
+        w.app.revoke_api_key(&system, issued.key.id, "handheld lost").await.unwrap();
+        let (_, key, _) = w.store.drop_off_session_with_carrier(session.id).await.unwrap().unwrap();
+        assert!(key.revoked_at.is_some());
+        let unknown = relais_domain::ids::Id::from_parts(1, [7; 10]);
+        assert!(w.store.drop_off_session_with_carrier(unknown).await.unwrap().is_none());
     }
 }
 

@@ -10,7 +10,7 @@ use relais_domain::compartment::{
 use relais_domain::dropoff::{
     CommandPurpose, DoorCommand, DoorRefusal, DropOffItem, DropOffSession, ItemState, SessionPurpose,
 };
-use relais_domain::ids::{ApiKeyId, CarrierId, DropOffSessionId, NetworkId, ParcelId, PointId};
+use relais_domain::ids::{ApiKeyId, DropOffSessionId, ParcelId, PointId};
 use relais_domain::parcel::{Parcel, ParcelState};
 use relais_domain::value::{ParcelNumber, ParseError};
 use subtle::ConstantTimeEq;
@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use super::{COURIER_CODE_DIGITS, carrier_actor, local_day};
 use crate::App;
 use crate::auth::{Caller, Permission, Role};
-use crate::command::{Halt, Tx};
+use crate::command::{Halt, Tx, visible_session};
 use crate::error::{AppError, Throttled};
 use crate::ports::{AttemptScope, Page, ParcelFilter, StoreError, Write};
 
@@ -134,10 +134,12 @@ impl App {
         let admission = self.check_attempts(scope, self.limits.courier_attempts, Throttled::CourierCodes).await?;
         let now = self.now();
         let (day, _) = local_day(&point, now)?;
-        let carriers = match caller.role {
+        let carriers: Vec<ApiKeyId> = match caller.role {
             Role::Carrier if caller.serves(point.network_id) => caller.key_id.into_iter().collect(),
             Role::Carrier => return Err(AppError::Forbidden { role: caller.role }),
-            Role::Operator | Role::LockerDevice | Role::Merchant => self.carrier_keys_serving(point.network_id).await?,
+            Role::Operator | Role::LockerDevice | Role::Merchant => {
+                self.store.carrier_keys_serving(point.network_id).await?.into_iter().map(|k| k.id).collect()
+            }
         };
         // Every candidate is compared, in constant time, so the time taken tells nothing.
         let mut found = None;
@@ -218,10 +220,9 @@ impl App {
         self.run(|| async {
             let mut tx = self.tx();
             tx.retry_on_duplicate("door_command");
-            let session = self.open_drop_off_session_for(caller, session_id).await?;
             // A parcel announced elsewhere, or that the session's carrier does not handle, is not found
             // here: a scan learns nothing of other points' parcels.
-            let carrier = self.session_carrier(&session).await?;
+            let (session, carrier) = self.open_drop_off_session_with_carrier(caller, session_id).await?;
             let parcel = self.parcel_numbered_at(&number, session.point_id, |p| carrier.can_see(p)).await?;
             if let Some(item) =
                 self.store.drop_off_items(session.id).await?.into_iter().find(|i| i.parcel_id == parcel.id)
@@ -342,36 +343,23 @@ impl App {
         session_id: DropOffSessionId,
     ) -> Result<DropOffSession, AppError> {
         let session = self.load_session_for(caller, session_id).await?;
-        session.ensure_open()?;
-        match session.purpose {
-            SessionPurpose::DropOff => Ok(session),
-            SessionPurpose::ReturnCollection => Err(ParseError::new(
-                "session",
-                "is a return collection: its doors were all ordered open when it opened",
-            )
-            .into()),
-        }
+        still_taking_parcels(session)
     }
 
-    /// The keys of the carriers serving a network, candidates for a courier code typed at its lockers.
-    async fn carrier_keys_serving(&self, network_id: NetworkId) -> Result<Vec<ApiKeyId>, AppError> {
-        let keys = self.store.api_keys_with_role(Role::Carrier).await?;
-        let mut serving: Vec<CarrierId> = Vec::new();
-        let mut not_serving: Vec<CarrierId> = Vec::new();
-        let mut candidates = Vec::new();
-        for key in keys {
-            let Some(carrier_id) = key.carrier_id else { continue };
-            if !serving.contains(&carrier_id) && !not_serving.contains(&carrier_id) {
-                match self.store.carrier(carrier_id).await? {
-                    Some(carrier) if carrier.networks.contains(&network_id) => serving.push(carrier_id),
-                    Some(_) | None => not_serving.push(carrier_id),
-                }
-            }
-            if serving.contains(&carrier_id) {
-                candidates.push(key.id);
-            }
-        }
-        Ok(candidates)
+    /// `open_drop_off_session_for`, with the carrier whose courier code opened the session as a caller
+    /// (what it may handle), read with the session in one statement: a scan's check.
+    async fn open_drop_off_session_with_carrier(
+        &self,
+        caller: &Caller,
+        session_id: DropOffSessionId,
+    ) -> Result<(DropOffSession, Caller), AppError> {
+        let found = self.store.drop_off_session_with_carrier(session_id).await?;
+        let (session, carrier) = match found {
+            Some((session, key, networks)) => (Some(session), Some(Caller::from_key(&key, networks))),
+            None => (None, None),
+        };
+        let session = still_taking_parcels(visible_session(caller, session, session_id)?)?;
+        Ok((session, carrier.unwrap_or_else(|| Caller { role: Role::Carrier, ..Caller::system() })))
     }
 
     /// The carrier whose courier code opened a session, as a caller: what it may handle.
@@ -503,4 +491,17 @@ pub(crate) struct Placement<'a> {
     pub parcel: &'a Parcel,
     pub item: DropOffItem,
     pub new: bool,
+}
+
+/// The session if it still takes parcels: open, and a drop-off (a return collection's doors were all
+/// ordered open when it opened).
+fn still_taking_parcels(session: DropOffSession) -> Result<DropOffSession, AppError> {
+    session.ensure_open()?;
+    match session.purpose {
+        SessionPurpose::DropOff => Ok(session),
+        SessionPurpose::ReturnCollection => {
+            Err(ParseError::new("session", "is a return collection: its doors were all ordered open when it opened")
+                .into())
+        }
+    }
 }

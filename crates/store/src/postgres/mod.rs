@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0008_outbox_without_pending_index.sql"),
     ),
     (9, "carriers", include_str!("../../migrations/postgres/0009_carriers.sql")),
+    (10, "carrier_keys_index", include_str!("../../migrations/postgres/0010_carrier_keys_index.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

@@ -7,7 +7,7 @@ use relais_app::ports::{
     Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter,
     StoredEvent, Write,
 };
-use relais_app::{ApiKey, Role, Store};
+use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
 use relais_domain::compartment::Compartment;
 use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
@@ -453,16 +453,18 @@ impl Store for PostgresStore {
         Ok(out)
     }
 
-    async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>> {
-        self.many(
-            &format!(
-                "SELECT {API_KEY_COLUMNS} FROM api_keys
-             WHERE role = $1 AND revoked_at IS NULL ORDER BY id"
-            ),
-            &[&role.as_str()],
-            rows::api_key,
-        )
-        .await
+    async fn carrier_keys_serving(&self, network_id: NetworkId) -> StoreResult<Vec<ApiKey>> {
+        self.many(&rows::carrier_keys_serving_sql("$1"), &[&uuid(network_id)], rows::api_key).await
+    }
+
+    async fn drop_off_session_with_carrier(
+        &self,
+        session_id: DropOffSessionId,
+    ) -> StoreResult<Option<(DropOffSession, ApiKey, Vec<NetworkId>)>> {
+        let rows = self
+            .many(&rows::session_with_carrier_sql("$1"), &[&uuid(session_id)], rows::session_key_and_network)
+            .await?;
+        Ok(rows::session_with_carrier(rows))
     }
 
     async fn drop_off_session(&self, session_id: DropOffSessionId) -> StoreResult<Option<DropOffSession>> {

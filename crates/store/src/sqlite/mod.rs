@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "code_index_without_in", include_str!("../../migrations/sqlite/0008_code_index_without_in.sql")),
     (9, "outbox_rowid", include_str!("../../migrations/sqlite/0009_outbox_rowid.sql")),
     (10, "carriers", include_str!("../../migrations/sqlite/0010_carriers.sql")),
+    (11, "carrier_keys_index", include_str!("../../migrations/sqlite/0011_carrier_keys_index.sql")),
 ];
 
 pub struct SqliteStore {

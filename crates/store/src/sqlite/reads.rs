@@ -7,7 +7,7 @@ use relais_app::ports::{
     OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter,
     StoredEvent, Write,
 };
-use relais_app::{ApiKey, Role, Store};
+use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
 use relais_domain::compartment::Compartment;
 use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
@@ -454,15 +454,17 @@ impl Store for SqliteStore {
         carriers.into_iter().map(|c| self.with_networks(c)).collect()
     }
 
-    async fn api_keys_with_role(&self, role: Role) -> StoreResult<Vec<ApiKey>> {
-        self.many(
-            &format!(
-                "SELECT {API_KEY_COLUMNS} FROM api_keys
-             WHERE role = ?1 AND revoked_at IS NULL ORDER BY id"
-            ),
-            &[&role.as_str()],
-            |r| rows::api_key(r),
-        )
+    async fn carrier_keys_serving(&self, network_id: NetworkId) -> StoreResult<Vec<ApiKey>> {
+        self.many(&rows::carrier_keys_serving_sql("?1"), &[&id(network_id)], |r| rows::api_key(r))
+    }
+
+    async fn drop_off_session_with_carrier(
+        &self,
+        session_id: DropOffSessionId,
+    ) -> StoreResult<Option<(DropOffSession, ApiKey, Vec<NetworkId>)>> {
+        let rows =
+            self.many(&rows::session_with_carrier_sql("?1"), &[&id(session_id)], |r| rows::session_key_and_network(r))?;
+        Ok(rows::session_with_carrier(rows))
     }
 
     async fn drop_off_session(&self, session_id: DropOffSessionId) -> StoreResult<Option<DropOffSession>> {
@@ -584,6 +586,20 @@ mod tests {
             "{plan:?}"
         );
         assert!(!plan.iter().any(|step| step.starts_with("SCAN compartments")), "{plan:?}");
+    }
+
+    /// A session opened on a keypad reads the keys of the carriers serving the network through the
+    /// index of live carrier keys, not every key (there is a device key per locker).
+    #[test]
+    fn the_keys_serving_a_network_are_read_through_the_carrier_index() {
+        let test = crate::testing::sqlite();
+        let c = Connection::open(&test.url).unwrap_or_else(|e| panic!("{e}"));
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", rows::carrier_keys_serving_sql("?1")))
+            .and_then(|mut s| s.query_map([&[0u8; 16][..]], |r| r.get(3))?.collect())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(plan.iter().any(|step| step.contains("api_keys_live_carrier_id")), "{plan:?}");
+        assert!(!plan.iter().any(|step| step.starts_with("SCAN api_keys")), "{plan:?}");
     }
 
     /// The pickup-code lookup uses the partial unique index on codes, and writing a parcel evaluates that
