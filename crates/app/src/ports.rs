@@ -578,8 +578,8 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>>;
     /// A key by its id, revoked or not.
     async fn api_key(&self, id: ApiKeyId) -> StoreResult<Option<ApiKey>>;
-    /// A key by its id, revoked or not, and the networks its carrier serves, in one read: who opened
-    /// a courier session, at each scan.
+    /// A key by its id, revoked or not, and the networks its carrier serves, in one read: whose
+    /// expired parcels a return collection opened with that key takes back.
     async fn api_key_with_networks(&self, id: ApiKeyId) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>>;
     /// Every key, revoked ones too, in creation order.
     async fn api_keys(&self, page: Page<ApiKeyId>) -> StoreResult<Vec<ApiKey>>;

@@ -974,6 +974,40 @@ async fn a_session_is_read_with_the_key_that_opened_it_and_its_carriers_networks
 }
 
 #[tokio::test]
+async fn a_session_scans_only_the_parcels_its_carrier_handles() {
+    for w in worlds().await {
+        let system = Caller::system();
+        let name = w.store.backend();
+        let rival = w.app.create_carrier(&system, "Rival", &[w.network.id]).await.unwrap();
+        let rival_key = w.app.create_api_key(&system, NewApiKey::carrier(rival.id, "rival")).await.unwrap();
+        let rival_handheld = w.app.authenticate(&rival_key.secret).await.unwrap();
+        // One parcel handed to the world's carrier by name, one to whoever serves the network.
+        let named = AnnounceParcel { carrier_id: w.carrier.carrier_id, ..announce(&w.locker, "NAMED0001", SMALL) };
+        w.app.announce_parcel(&w.merchant, named).await.unwrap();
+        w.app.announce_parcel(&w.merchant, announce(&w.locker, "ANYONE0001", SMALL)).await.unwrap();
+
+        // The rival's courier types its own code on the keypad: the session is the rival's.
+        let code = w.app.courier_code(&rival_handheld, w.locker.id, None).await.unwrap();
+        let session = w.app.open_drop_off_session(&w.device, w.locker.id, &code.code).await.unwrap();
+        assert_eq!(session.carrier_key_id, rival_key.key.id, "{name}");
+        let refused = w.app.scan_into_session(&w.device, session.id, "NAMED0001").await;
+        assert!(matches!(refused, Err(AppError::NotFound { .. })), "{name}: {refused:?}");
+        let scanned = w.app.scan_into_session(&w.device, session.id, "ANYONE0001").await.unwrap();
+        assert!(scanned.command.is_some(), "{name}: a parcel no carrier was named for is the rival's too");
+
+        // The world's carrier, in a session of its own, scans the parcel named for it.
+        let code = w.app.courier_code(&w.carrier, w.locker.id, None).await.unwrap();
+        let own = w.app.open_drop_off_session(&w.device, w.locker.id, &code.code).await.unwrap();
+        let scanned = w.app.scan_into_session(&w.device, own.id, "NAMED0001").await.unwrap();
+        assert!(scanned.command.is_some(), "{name}");
+        // Nobody else's session is found, whatever it holds.
+        let unknown = relais_domain::ids::Id::from_parts(1, [9; 10]);
+        let missing = w.app.scan_into_session(&w.device, unknown, "ANYONE0001").await;
+        assert!(matches!(missing, Err(AppError::NotFound { .. })), "{name}: {missing:?}");
+    }
+}
+
+#[tokio::test]
 async fn cursor_pagination_visits_every_parcel_once() {
     for w in worlds().await {
         let system = Caller::system();

@@ -353,13 +353,11 @@ impl App {
         caller: &Caller,
         session_id: DropOffSessionId,
     ) -> Result<(DropOffSession, Caller), AppError> {
-        let found = self.store.drop_off_session_with_carrier(session_id).await?;
-        let (session, carrier) = match found {
-            Some((session, key, networks)) => (Some(session), Some(Caller::from_key(&key, networks))),
-            None => (None, None),
+        let Some((session, key, networks)) = self.store.drop_off_session_with_carrier(session_id).await? else {
+            return Err(AppError::not_found("drop-off session", session_id));
         };
-        let session = still_taking_parcels(visible_session(caller, session, session_id)?)?;
-        Ok((session, carrier.unwrap_or_else(|| Caller { role: Role::Carrier, ..Caller::system() })))
+        let session = still_taking_parcels(visible_session(caller, Some(session), session_id)?)?;
+        Ok((session, Caller::from_key(&key, networks)))
     }
 
     /// The carrier whose courier code opened a session, as a caller: what it may handle.
