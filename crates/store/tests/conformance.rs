@@ -7,11 +7,11 @@
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use relais_app::keys::NewApiKey;
+use relais_app::keys::{IssuedApiKey, NewApiKey};
 use relais_app::parcels::{AnnounceParcel, PickupSecret};
 use relais_app::points::{ImportLimits, ImportRequest, Near, PointSearch};
 use relais_app::ports::{
-    AttemptScope, CommitError, IndexChange, IndexNotice, ManualClock, Page, ParcelFilter, SeededRandom, Write,
+    AttemptScope, Carrier, CommitError, IndexChange, IndexNotice, ManualClock, Page, ParcelFilter, SeededRandom, Write,
 };
 use relais_app::setup::{CreatedPoint, NewCompartment, NewPoint};
 use relais_app::{App, AppError, Caller, Role, Secrets, Store};
@@ -886,14 +886,21 @@ async fn merchants_see_only_their_own_parcels() {
     }
 }
 
+/// A carrier serving the world's network and a second one, its networks, and a key of it.
+async fn carrier_of_two_networks(w: &World) -> (Carrier, Vec<NetworkId>, IssuedApiKey) {
+    let system = Caller::system();
+    let second = w.app.create_network(&system, "Second", NetworkRules::default()).await.unwrap();
+    let both = vec![w.network.id, second.id];
+    let carrier = w.app.create_carrier(&system, "Two networks", &both).await.unwrap();
+    let issued = w.app.create_api_key(&system, NewApiKey::carrier(carrier.id, "both")).await.unwrap();
+    (carrier, both, issued)
+}
+
 #[tokio::test]
 async fn a_key_authenticates_with_its_carriers_networks_until_revoked() {
     for w in worlds().await {
         let system = Caller::system();
-        let second = w.app.create_network(&system, "Second", NetworkRules::default()).await.unwrap();
-        let mut both = vec![w.network.id, second.id];
-        let carrier = w.app.create_carrier(&system, "Two networks", &both).await.unwrap();
-        let issued = w.app.create_api_key(&system, NewApiKey::carrier(carrier.id, "both")).await.unwrap();
+        let (carrier, mut both, issued) = carrier_of_two_networks(&w).await;
         let caller = w.app.authenticate(&issued.secret).await.unwrap();
         both.sort();
         let mut networks = caller.networks.clone();
@@ -952,10 +959,7 @@ async fn the_keys_serving_a_network_are_the_live_keys_of_its_carriers_oldest_fir
 async fn a_session_is_read_with_the_key_that_opened_it_and_its_carriers_networks() {
     for w in worlds().await {
         let system = Caller::system();
-        let second = w.app.create_network(&system, "Second", NetworkRules::default()).await.unwrap();
-        let mut both = vec![w.network.id, second.id];
-        let carrier = w.app.create_carrier(&system, "Two networks", &both).await.unwrap();
-        let issued = w.app.create_api_key(&system, NewApiKey::carrier(carrier.id, "both")).await.unwrap();
+        let (carrier, mut both, issued) = carrier_of_two_networks(&w).await;
         let handheld = w.app.authenticate(&issued.secret).await.unwrap();
         let code = w.app.courier_code(&handheld, w.locker.id, None).await.unwrap();
         let session = w.app.open_drop_off_session(&w.device, w.locker.id, &code.code).await.unwrap();
