@@ -115,9 +115,9 @@ impl<'a> Tx<'a> {
     }
 
     /// A new parcel: its row, its `announced` event and outbox message.
-    pub fn announce(&mut self, transition: Transition) -> Parcel {
+    pub fn announce(&mut self, transition: Transition, pickup_seal: Vec<u8>) -> Parcel {
         let Transition { parcel, event } = transition;
-        self.writes.push(Write::InsertParcel(parcel.clone()));
+        self.writes.push(Write::InsertParcel { parcel: parcel.clone(), pickup_seal });
         self.writes.push(Write::AppendEvent(event.clone()));
         self.writes.push(Write::AppendOutbox(self.app.outbox_for(&parcel, &event)));
         parcel

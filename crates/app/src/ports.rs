@@ -364,17 +364,24 @@ pub enum Write {
     },
     InsertPoint(PickupPoint),
     InsertCompartment(Compartment),
-    InsertParcel(Parcel),
+    /// A new parcel, with its pickup code and QR token sealed for the recipient's messages
+    /// (`Secrets::seal_pickup`).
+    InsertParcel {
+        parcel: Parcel,
+        pickup_seal: Vec<u8>,
+    },
     /// Stores the parcel's lifecycle fields (state, compartment, deposit time, deadline, extensions,
     /// reminders, and its point when an overflow relocates it) if its stored version is still
     /// `parcel.version`, and bumps the version. Identity fields (number, merchant, recipient, size)
-    /// never change after announce.
+    /// never change after announce. The pickup seal is erased when the state no longer holds a live code
+    /// (`ParcelState::holds_live_code`): a collected or returned parcel's code is of no use to anyone.
     UpdateParcel(Parcel),
     /// Replaces a parcel's pickup code and QR token digests (a lost code re-issued); `Duplicate`
     /// (`pickup_code`) if another parcel waiting at the point has that code.
     SetPickupSecrets {
         parcel_id: ParcelId,
         secrets: PickupSecretDigests,
+        pickup_seal: Vec<u8>,
     },
     /// Stores the compartment's state if its stored version is still `compartment.version`.
     UpdateCompartment(Compartment),
@@ -576,6 +583,8 @@ pub trait Store: Send + Sync + 'static {
     /// The key with this digest, unless revoked, and the networks its carrier serves (none for a key
     /// of another role): what authenticating a request needs, in one read.
     async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>>;
+    /// The parcel's pickup code and QR token as sealed for its messages, while its code is live.
+    async fn pickup_seal(&self, parcel_id: ParcelId) -> StoreResult<Option<Vec<u8>>>;
     /// A key by its id, revoked or not.
     async fn api_key(&self, id: ApiKeyId) -> StoreResult<Option<ApiKey>>;
     /// A key by its id, revoked or not, and the networks its carrier serves, in one read: whose

@@ -10,6 +10,11 @@
 //! alone, so a keyed digest is all it needs: a quarter of the length of an Ed25519 signature, which
 //! matters in a text message, and a few microseconds instead of a signature at every deposit.
 //!
+//! The recipient must still receive the code and QR token in their messages, days after the announce
+//! (ready for pickup, reminders): they are kept sealed (ChaCha20-Poly1305 under a key derived from the
+//! instance key, the parcel id as associated data), so that a database leak alone reveals no code, and
+//! the seal is erased when the code dies (docs/adr/0014-the-pickup-code-reaches-the-recipient.md).
+//!
 //! The same instance key also yields the platform's Ed25519 signing key (QR tokens a locker verifies
 //! offline, proofs of deposit) and the courier codes of the day: one secret to keep, nothing else to
 //! store, and the public key survives restarts.
@@ -19,6 +24,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
 use relais_domain::ids::{Id, ParcelId};
 use relais_domain::value::PickupCode;
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -31,6 +37,9 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 pub const LINK_PREFIX: &str = "RL2.";
 /// Bytes of the keyed digest a link carries: 128 bits, beyond any guessing.
 const LINK_TAG_BYTES: usize = 16;
+
+/// The first byte of a pickup seal: the scheme it was sealed with.
+const SEAL_VERSION: u8 = 1;
 
 /// Digits of generated pickup codes.
 pub const PICKUP_CODE_DIGITS: usize = 8;
@@ -126,12 +135,65 @@ impl Secrets {
         bool::from(tag.ct_eq(&self.link_tag(parcel_id))).then_some(parcel_id)
     }
 
+    /// The parcel's pickup code and QR token, sealed for the messages that carry them to the recipient:
+    /// `SEAL_VERSION`, a random 96-bit nonce, then the ciphertext and its tag. Bound to the parcel: a
+    /// seal copied onto another parcel's row does not open.
+    pub fn seal_pickup(
+        &self,
+        parcel_id: ParcelId,
+        code: &PickupCode,
+        qr_token: &str,
+        random: &dyn RandomSource,
+    ) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        random.fill(&mut nonce);
+        let mut in_out = format!("{}\n{qr_token}", code.as_str()).into_bytes();
+        self.seal_key()
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(parcel_aad(parcel_id)),
+                &mut in_out,
+            )
+            // Only fails past ~256 GiB of plaintext.
+            .unwrap_or_else(|_| unreachable!());
+        let mut sealed = Vec::with_capacity(1 + NONCE_LEN + in_out.len());
+        sealed.push(SEAL_VERSION);
+        sealed.extend_from_slice(&nonce);
+        sealed.extend_from_slice(&in_out);
+        sealed
+    }
+
+    /// The code and QR token of `seal_pickup`, if `sealed` was sealed by this instance for this parcel.
+    pub fn open_pickup(&self, parcel_id: ParcelId, sealed: &[u8]) -> Option<(PickupCode, String)> {
+        let (&version, rest) = sealed.split_first()?;
+        if version != SEAL_VERSION {
+            return None;
+        }
+        let (nonce, ciphertext) = rest.split_at_checked(NONCE_LEN)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut in_out = ciphertext.to_vec();
+        let plain = self.seal_key().open_in_place(nonce, Aad::from(parcel_aad(parcel_id)), &mut in_out).ok()?;
+        let (code, qr_token) = std::str::from_utf8(plain).ok()?.split_once('\n')?;
+        Some((PickupCode::parse(code).ok()?, qr_token.to_owned()))
+    }
+
+    fn seal_key(&self) -> LessSafeKey {
+        let key = self.digest(b"pickup-seal", b"chacha20-poly1305 v1");
+        // A 32-byte key is what ChaCha20-Poly1305 takes.
+        LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &key).unwrap_or_else(|_| unreachable!()))
+    }
+
     fn link_tag(&self, parcel_id: ParcelId) -> [u8; LINK_TAG_BYTES] {
         let digest = self.digest(b"recipient-link", parcel_id.uuid().as_bytes());
         let mut tag = [0; LINK_TAG_BYTES];
         tag.copy_from_slice(&digest[..LINK_TAG_BYTES]);
         tag
     }
+}
+
+/// The associated data of a parcel's seal: its id.
+fn parcel_aad(parcel_id: ParcelId) -> [u8; 16] {
+    *parcel_id.uuid().as_bytes()
 }
 
 /// Compares two digests in constant time.
@@ -187,6 +249,31 @@ pub fn parse_hex_key(input: &str) -> Option<[u8; 32]> {
 mod tests {
     use super::*;
     use crate::ports::SeededRandom;
+
+    #[test]
+    fn a_pickup_seal_opens_for_its_parcel_only_and_never_twice_the_same() {
+        use relais_domain::ids::Id;
+        let secrets = Secrets::new([1; 32]);
+        let random = crate::ports::OsRandom;
+        let code = PickupCode::parse("04831276").unwrap();
+        let (parcel, other) = (Id::from_parts(1, [1; 10]), Id::from_parts(1, [2; 10]));
+        let sealed = secrets.seal_pickup(parcel, &code, "QR1.token", &random);
+        assert_eq!(secrets.open_pickup(parcel, &sealed), Some((code.clone(), "QR1.token".to_owned())));
+        // Nothing of the code in clear, and a fresh nonce each time.
+        assert!(!sealed.windows(8).any(|w| w == b"04831276"));
+        assert_ne!(sealed, secrets.seal_pickup(parcel, &code, "QR1.token", &random));
+        // Another parcel, another instance, a flipped bit, a cut seal, another version: nothing opens.
+        assert_eq!(secrets.open_pickup(other, &sealed), None);
+        assert_eq!(Secrets::new([2; 32]).open_pickup(parcel, &sealed), None);
+        for i in 0..sealed.len() {
+            let mut tampered = sealed.clone();
+            tampered[i] ^= 0x01;
+            assert_eq!(secrets.open_pickup(parcel, &tampered), None, "byte {i}");
+        }
+        for len in 0..sealed.len() {
+            assert_eq!(secrets.open_pickup(parcel, &sealed[..len]), None, "{len} bytes");
+        }
+    }
 
     #[test]
     fn digests_are_keyed_and_domain_separated() {

@@ -263,7 +263,8 @@ async fn synthetic_commands(fixture: &Fixture, parcels: usize) -> Result<Vec<Vec
         let reserved =
             compartment.reserve(parcel.id, now + chrono::Duration::hours(72), now).unwrap_or_else(|_| unreachable!());
         commands.push(vec![
-            Write::InsertParcel(parcel.clone()),
+            // A real seal's size: version, nonce, the 8-digit code, the 132-character QR token, the tag.
+            Write::InsertParcel { parcel: parcel.clone(), pickup_seal: vec![0; 170] },
             Write::UpdateCompartment(reserved.clone()),
             Write::AppendEvent(announced.event.clone()),
             Write::AppendOutbox(app.outbox_message(&parcel, &announced.event).await.map_err(|e| e.to_string())?),

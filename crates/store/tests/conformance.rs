@@ -1012,6 +1012,37 @@ async fn a_session_scans_only_the_parcels_its_carrier_handles() {
 }
 
 #[tokio::test]
+async fn the_pickup_code_is_kept_sealed_while_it_is_live_and_erased_when_it_dies() {
+    for w in worlds().await {
+        let name = w.store.backend();
+        // The world's instance key (`world`): only it opens the seals.
+        let secrets = Secrets::new([7; 32]);
+        let system = Caller::system();
+        let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "SEALED0001", SMALL)).await.unwrap();
+        let id = a.parcel.id;
+        let sealed = w.store.pickup_seal(id).await.unwrap().unwrap();
+        assert!(!sealed.windows(8).any(|b| b == a.pickup_code.as_str().as_bytes()), "{name}: not in clear");
+        assert_eq!(secrets.open_pickup(id, &sealed), Some((a.pickup_code.clone(), a.qr_token.clone())), "{name}");
+        assert_eq!(Secrets::new([8; 32]).open_pickup(id, &sealed), None, "{name}: another instance's key");
+
+        // Deposited: still live, still sealed. A lost code re-issued: the seal holds the new one.
+        w.app.deposit(&w.carrier, id).await.unwrap();
+        let reissued = w.app.reissue_pickup_code(&system, id).await.unwrap();
+        let sealed = w.store.pickup_seal(id).await.unwrap().unwrap();
+        assert_eq!(secrets.open_pickup(id, &sealed), Some((reissued.pickup_code.clone(), reissued.qr_token)), "{name}");
+
+        // Collected: the code dies, and its seal with it.
+        w.app.pickup_parcel(&w.device, id, reissued.pickup_code.as_str(), None).await.unwrap();
+        assert_eq!(w.store.pickup_seal(id).await.unwrap(), None, "{name}");
+        // A cancelled parcel's too.
+        let b = w.app.announce_parcel(&w.merchant, announce(&w.locker, "SEALED0002", SMALL)).await.unwrap();
+        assert!(w.store.pickup_seal(b.parcel.id).await.unwrap().is_some(), "{name}");
+        w.app.cancel(&w.merchant, b.parcel.id, None).await.unwrap();
+        assert_eq!(w.store.pickup_seal(b.parcel.id).await.unwrap(), None, "{name}");
+    }
+}
+
+#[tokio::test]
 async fn cursor_pagination_visits_every_parcel_once() {
     for w in worlds().await {
         let system = Caller::system();

@@ -155,7 +155,8 @@ impl App {
                     qr: self.secrets.qr_digest(&qr_token),
                 },
             };
-            let parcel = tx.announce(Parcel::announce(new, caller.actor(), tx.now));
+            let seal = self.secrets.seal_pickup(parcel_id, &pickup_code, &qr_token, self.random.as_ref());
+            let parcel = tx.announce(Parcel::announce(new, caller.actor(), tx.now), seal);
             if let Some(reserved) = &reservation {
                 tx.compartment(reserved.clone());
             }
@@ -183,7 +184,8 @@ impl App {
             };
             let reissued = parcel.reissue_code(secrets.clone(), caller.actor(), tx.now)?;
             let parcel = tx.transition(reissued).await?;
-            tx.write(Write::SetPickupSecrets { parcel_id, secrets });
+            let pickup_seal = self.secrets.seal_pickup(parcel_id, &pickup_code, &qr_token, self.random.as_ref());
+            tx.write(Write::SetPickupSecrets { parcel_id, secrets, pickup_seal });
             Ok(tx.done(Reissued { parcel, pickup_code, qr_token }))
         })
         .await

@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (9, "carriers", include_str!("../../migrations/postgres/0009_carriers.sql")),
     (10, "carrier_keys_index", include_str!("../../migrations/postgres/0010_carrier_keys_index.sql")),
+    (11, "pickup_seal", include_str!("../../migrations/postgres/0011_pickup_seal.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

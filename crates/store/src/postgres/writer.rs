@@ -100,7 +100,7 @@ impl Lanes {
 /// The point a command is about, from its first write that names one: the lane key.
 fn locker_of(writes: &[Write]) -> Option<u128> {
     writes.iter().find_map(|write| match write {
-        Write::InsertParcel(parcel) | Write::UpdateParcel(parcel) => Some(parcel.point_id.uuid().as_u128()),
+        Write::InsertParcel { parcel, .. } | Write::UpdateParcel(parcel) => Some(parcel.point_id.uuid().as_u128()),
         Write::UpdateCompartment(compartment) => Some(compartment.point_id.uuid().as_u128()),
         Write::InsertDoorCommand(command) | Write::UpdateDoorCommand(command) => {
             Some(command.point_id.uuid().as_u128())

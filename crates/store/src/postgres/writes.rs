@@ -88,15 +88,16 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
         Write::AppendPointChange(_) => "INSERT INTO point_changes (point_id, import_id, at, kind, fields) VALUES ($1, $2, $3, $4, $5)",
         Write::RaiseOccupancyAlert(_) => "INSERT INTO occupancy_alerts (point_id, raised_at, rate) VALUES ($1, $2, $3)",
         Write::ClearOccupancyAlert(_) => "DELETE FROM occupancy_alerts WHERE point_id = $1",
-        Write::InsertParcel(_) => "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
+        Write::InsertParcel { .. } => "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
                 recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
                 code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version,
-                carrier_id)
+                carrier_id, pickup_seal)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-                $24)",
+                $24, $25)",
         Write::UpdateParcel(_) => "UPDATE parcels SET state = $1, incident_kind = $2, compartment_id = $3, deposited_at = $4,
                     pickup_deadline = $5, extensions_used = $6, updated_at = $7, reminders_sent = $10,
-                    next_reminder_at = $11, point_id = $12, relocated_from = $13, version = version + 1
+                    next_reminder_at = $11, point_id = $12, relocated_from = $13,
+                    pickup_seal = CASE WHEN $14 THEN pickup_seal END, version = version + 1
                  WHERE id = $8 AND version = $9",
         Write::AppendEvent(_) => "INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref,
                 reason, compartment_id, at)
@@ -109,7 +110,9 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
                  WHERE scope_key = $4 AND version = $5",
         Write::InsertApiKey(_) => "INSERT INTO api_keys (id, role, merchant_id, point_id, label, digest, created_at, carrier_id, revoked_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        Write::SetPickupSecrets { .. } => "UPDATE parcels SET code_digest = $1, qr_digest = $2 WHERE id = $3",
+        Write::SetPickupSecrets { .. } => {
+            "UPDATE parcels SET code_digest = $1, qr_digest = $2, pickup_seal = $4 WHERE id = $3"
+        }
         Write::RevokeApiKey { .. } => "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         // One statement for the carrier and its networks: a commit sends one statement per write.
         Write::InsertCarrier(_) => "WITH carrier AS (INSERT INTO carriers (id, name, created_at) VALUES ($1, $2, $3))
@@ -247,7 +250,7 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
             exec_versioned(c, sql, &[&state, &parcel, &until, &uuid(k.id), &k.version, &fault, &sharers]).await
         }
         Write::UpdatePointShelf(p) => exec_versioned(c, sql, &[&big(p.shelf_occupied), &uuid(p.id), &p.version]).await,
-        Write::InsertParcel(p) => exec(
+        Write::InsertParcel { parcel: p, pickup_seal } => exec(
             c,
             sql,
             &[
@@ -275,6 +278,7 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &p.updated_at,
                 &p.version,
                 &p.carrier_id.map(uuid),
+                pickup_seal,
             ],
         )
         .await
@@ -297,6 +301,7 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                     &p.next_reminder_at,
                     &uuid(p.point_id),
                     &p.relocated_from.map(uuid),
+                    &p.state.holds_live_code(),
                 ],
             )
             .await
@@ -367,8 +372,8 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         )
         .await
         .map(drop),
-        Write::SetPickupSecrets { parcel_id, secrets } => {
-            exec_versioned(c, sql, &[&&secrets.code[..], &&secrets.qr[..], &uuid(*parcel_id)]).await
+        Write::SetPickupSecrets { parcel_id, secrets, pickup_seal } => {
+            exec_versioned(c, sql, &[&&secrets.code[..], &&secrets.qr[..], &uuid(*parcel_id), pickup_seal]).await
         }
         Write::RevokeApiKey { id, at } => exec_versioned(c, sql, &[at, &uuid(*id)]).await,
         Write::InsertCarrier(carrier) => {

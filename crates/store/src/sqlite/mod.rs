@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "outbox_rowid", include_str!("../../migrations/sqlite/0009_outbox_rowid.sql")),
     (10, "carriers", include_str!("../../migrations/sqlite/0010_carriers.sql")),
     (11, "carrier_keys_index", include_str!("../../migrations/sqlite/0011_carrier_keys_index.sql")),
+    (12, "pickup_seal", include_str!("../../migrations/sqlite/0012_pickup_seal.sql")),
 ];
 
 pub struct SqliteStore {

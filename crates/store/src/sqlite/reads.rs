@@ -428,6 +428,11 @@ impl Store for SqliteStore {
         Ok(rows::api_key_with_networks(rows))
     }
 
+    async fn pickup_seal(&self, parcel_id: ParcelId) -> StoreResult<Option<Vec<u8>>> {
+        let sql = "SELECT pickup_seal FROM parcels WHERE id = ?1 AND pickup_seal IS NOT NULL";
+        self.one(sql, &[&id(parcel_id)], |r| r.bytes(0).map(<[u8]>::to_vec))
+    }
+
     async fn api_key(&self, key_id: ApiKeyId) -> StoreResult<Option<ApiKey>> {
         self.one(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ?1"), &[&id(key_id)], |r| rows::api_key(r))
     }

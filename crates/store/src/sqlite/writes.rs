@@ -185,14 +185,14 @@ pub(super) fn apply<'a>(
         Write::ClearOccupancyAlert(point_id) => {
             exec(c, "DELETE FROM occupancy_alerts WHERE point_id = ?1", params![id(*point_id)]).map(drop)
         }
-        Write::InsertParcel(p) => exec(
+        Write::InsertParcel { parcel: p, pickup_seal } => exec(
             c,
             "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
                 recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
                 code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version,
-                carrier_id)
+                carrier_id, pickup_seal)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
-                ?24)",
+                ?24, ?25)",
             params![
                 id(p.id),
                 p.number.as_str(),
@@ -217,7 +217,8 @@ pub(super) fn apply<'a>(
                 micros(p.created_at),
                 micros(p.updated_at),
                 p.version,
-                p.carrier_id.map(id)
+                p.carrier_id.map(id),
+                pickup_seal
             ],
         )
         .map(drop),
@@ -235,7 +236,8 @@ pub(super) fn apply<'a>(
                 p.reminders_sent,
                 p.next_reminder_at.map(micros),
                 id(p.point_id),
-                p.relocated_from.map(id)
+                p.relocated_from.map(id),
+                p.state.holds_live_code()
             ];
             // SQLite rewrites every index on a column an UPDATE sets, and checks the foreign key of every
             // such column, whether or not its value changes. A parcel changes point only when relocated,
@@ -245,7 +247,7 @@ pub(super) fn apply<'a>(
                 c,
                 "UPDATE parcels SET state = ?1, incident_kind = ?2, compartment_id = ?3, deposited_at = ?4,
                     pickup_deadline = ?5, extensions_used = ?6, updated_at = ?7, reminders_sent = ?10,
-                    next_reminder_at = ?11, version = version + 1
+                    next_reminder_at = ?11, pickup_seal = CASE WHEN ?14 THEN pickup_seal END, version = version + 1
                  WHERE id = ?8 AND version = ?9 AND point_id = ?12 AND relocated_from IS ?13",
                 args,
             )?;
@@ -256,7 +258,8 @@ pub(super) fn apply<'a>(
                 c,
                 "UPDATE parcels SET state = ?1, incident_kind = ?2, compartment_id = ?3, deposited_at = ?4,
                     pickup_deadline = ?5, extensions_used = ?6, updated_at = ?7, reminders_sent = ?10,
-                    next_reminder_at = ?11, point_id = ?12, relocated_from = ?13, version = version + 1
+                    next_reminder_at = ?11, point_id = ?12, relocated_from = ?13,
+                    pickup_seal = CASE WHEN ?14 THEN pickup_seal END, version = version + 1
                  WHERE id = ?8 AND version = ?9",
                 args,
             )
@@ -336,10 +339,10 @@ pub(super) fn apply<'a>(
             ],
         )
         .map(drop),
-        Write::SetPickupSecrets { parcel_id, secrets } => exec_versioned(
+        Write::SetPickupSecrets { parcel_id, secrets, pickup_seal } => exec_versioned(
             c,
-            "UPDATE parcels SET code_digest = ?1, qr_digest = ?2 WHERE id = ?3",
-            params![&secrets.code[..], &secrets.qr[..], id(*parcel_id)],
+            "UPDATE parcels SET code_digest = ?1, qr_digest = ?2, pickup_seal = ?4 WHERE id = ?3",
+            params![&secrets.code[..], &secrets.qr[..], id(*parcel_id), pickup_seal],
         ),
         Write::RevokeApiKey { id: key_id, at } => exec_versioned(
             c,
