@@ -1,0 +1,8 @@
+//! What relais says to recipients, merchants and operators, rendered for each channel. Pure: no I/O,
+//! no clock; the delivery worker (in the binary) and the channels' clients (`relais-edge`) do the
+//! sending (ADR 13).
+//!
+//! - `sms`: how a text travels as SMS, in the GSM 7-bit alphabet when it can (160 characters) and in
+//!   UCS-2 when it must (70), split into concatenated parts that phones join again.
+
+pub mod sms;
