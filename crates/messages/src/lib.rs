@@ -4,5 +4,7 @@
 //!
 //! - `sms`: how a text travels as SMS, in the GSM 7-bit alphabet when it can (160 characters) and in
 //!   UCS-2 when it must (70), split into concatenated parts that phones join again.
+//! - `qr`: a QR token drawn as an image for the recipient's page.
 
+pub mod qr;
 pub mod sms;

@@ -1,0 +1,79 @@
+//! A parcel's QR token drawn as an image the locker's scanner reads from the recipient's screen: an
+//! SVG element, for the recipient's page, inline in its HTML. Drawn by the `qrcode` crate (error
+//! correction M, the standard four-module quiet zone), never by hand.
+
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
+
+/// Pixels per module: a 132-character token (version 8, 49 modules and the quiet zone) is 456 px wide,
+/// sharp on any screen and scaled down by the page's CSS when needed.
+const MODULE_PX: u32 = 8;
+
+/// The token as an inline `<svg>` element (no XML declaration), dark modules on white. `None` only for a
+/// text too long for any QR code (about 2,300 bytes at level M); tokens are a few dozen bytes.
+pub fn qr_svg(token: &str) -> Option<String> {
+    let code = QrCode::with_error_correction_level(token.as_bytes(), EcLevel::M).ok()?;
+    let image = code
+        .render::<svg::Color<'_>>()
+        .quiet_zone(true)
+        .module_dimensions(MODULE_PX, MODULE_PX)
+        .dark_color(svg::Color("#000"))
+        .light_color(svg::Color("#fff"))
+        .build();
+    // The renderer writes a standalone document; a page embeds the element itself.
+    let start = image.find("<svg")?;
+    Some(image[start..].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads the image back as a scanner would: the SVG's dark rectangles painted on a white raster,
+    /// then decoded by a QR reader (rxing, a port of ZXing).
+    fn decode(svg: &str) -> String {
+        let attribute = |name: &str| -> u32 {
+            let at = svg.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            svg[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        let (width, height) = (attribute("width"), attribute("height"));
+        let mut luma = vec![255u8; (width * height) as usize];
+        let path = svg.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+        // Each rectangle is `M{left} {top}h{width}v{height}H{left}V{top}`.
+        for rect in path.split('M').filter(|r| !r.is_empty()) {
+            let numbers: Vec<u32> = rect
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|n| !n.is_empty())
+                .map(|n| n.parse().unwrap())
+                .collect();
+            let [left, top, w, h, ..] = numbers[..] else { panic!("{rect}") };
+            for y in top..top + h {
+                for x in left..left + w {
+                    luma[(y * width + x) as usize] = 0;
+                }
+            }
+        }
+        rxing::helpers::detect_in_luma(luma, width, height, Some(rxing::BarcodeFormat::QR_CODE))
+            .unwrap_or_else(|e| panic!("the image does not decode: {e:?}"))
+            .getText()
+            .to_owned()
+    }
+
+    #[test]
+    fn the_image_decodes_back_to_the_token() {
+        // A re-issued token's length (the longest relais issues) and a short one.
+        let long = format!("RQ1.{}", "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_".repeat(4)[..128].to_owned());
+        for token in [long.as_str(), "RQ1.short"] {
+            let svg = qr_svg(token).unwrap();
+            assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>"), "an element to embed: {svg:.60}");
+            assert_eq!(decode(&svg), token);
+        }
+        let long_svg = qr_svg(&long).unwrap();
+        assert!(long_svg.contains(" width=\"456\""), "version 8 at 8 px a module: {long_svg:.200}");
+    }
+
+    #[test]
+    fn a_text_beyond_any_qr_code_is_refused() {
+        assert_eq!(qr_svg(&"x".repeat(3000)), None);
+    }
+}
