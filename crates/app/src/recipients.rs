@@ -2,14 +2,17 @@
 //! parcel is, until when, how to collect it) and the one extension they may ask for there.
 //!
 //! The link's token is the capability: keyed by the instance and naming one parcel (ADR 9), it shows
-//! that parcel's page to whoever holds it, as a shop's paper notice would. It shows nothing a notice
-//! would not: no code, no phone, no e-mail.
+//! that parcel's page to whoever holds it, as a shop's paper notice would. It reaches the recipient in
+//! the same messages as their pickup code, so while the parcel waits for them the page shows the code
+//! and its QR image too, opened from the parcel's seal (ADR 14), so that a phone opens the locker. It
+//! never shows a phone number or an e-mail address.
 
 use std::sync::Arc;
 
 use relais_domain::Timestamp;
-use relais_domain::parcel::{Actor, ActorKind, Parcel, TransitionError};
+use relais_domain::parcel::{Actor, ActorKind, Parcel, ParcelState, TransitionError};
 use relais_domain::point::PickupPoint;
+use relais_domain::value::PickupCode;
 
 use crate::App;
 use crate::auth::Caller;
@@ -22,6 +25,9 @@ pub struct RecipientView {
     pub point: Arc<PickupPoint>,
     /// The deadline an extension would give now, or why there is none.
     pub extension: Result<Timestamp, TransitionError>,
+    /// The pickup code and QR token, while the parcel is ready for pickup (and was announced since
+    /// codes are sealed).
+    pub pickup: Option<(PickupCode, String)>,
 }
 
 impl App {
@@ -33,7 +39,15 @@ impl App {
         let rules = self.load_rules(parcel.network_id).await?;
         let extension =
             parcel.extend(&rules, recipient(), self.now()).map(|t| t.parcel.pickup_deadline.unwrap_or_default());
-        Ok(RecipientView { parcel, point, extension })
+        // Before the deposit the code opens nothing yet; after the collection its seal is gone.
+        let pickup = match parcel.state {
+            ParcelState::ReadyForPickup => {
+                let sealed = self.store.pickup_seal(parcel.id).await?;
+                sealed.and_then(|sealed| self.secrets.open_pickup(parcel.id, &sealed))
+            }
+            _ => None,
+        };
+        Ok(RecipientView { parcel, point, extension, pickup })
     }
 
     /// The recipient asks for the extension from their page, within the network's rules.

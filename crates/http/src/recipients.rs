@@ -15,6 +15,7 @@ use relais_app::AppError;
 use relais_app::messages::local;
 use relais_app::recipients::RecipientView;
 use relais_domain::parcel::{ExtensionRefusal, ParcelState, TransitionError};
+use relais_messages::qr::qr_svg;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -211,15 +212,28 @@ fn body(lang: Lang, token: &str, view: &RecipientView, notice: Option<String>) -
     if parcel.state == ParcelState::ReadyForPickup
         && let Some(deadline) = parcel.pickup_deadline
     {
-        out.push_str(&format!(
-            "<p>{} <strong>{}</strong>. {}</p>",
-            lang.text("À retirer jusqu'au", "Collect it by"),
-            lang.when(local(point, deadline)),
-            lang.text(
-                "Présentez le code reçu du marchand, ou le QR code.",
-                "Show the code you received from the shop, or the QR code."
-            ),
-        ));
+        match view.pickup.as_ref().and_then(|(code, qr)| Some((code, qr_svg(qr)?))) {
+            Some((code, qr)) => out.push_str(&format!(
+                "<p>{} <strong>{}</strong>.</p><p>{}</p><p class=\"code\">{}</p><figure class=\"qr\">{qr}</figure>",
+                lang.text("À retirer jusqu'au", "Collect it by"),
+                lang.when(local(point, deadline)),
+                lang.text(
+                    "Tapez ce code sur la borne, ou présentez ce QR code à son lecteur :",
+                    "Type this code on the locker's screen, or show this QR code to its reader:"
+                ),
+                escape(code.as_str()),
+            )),
+            // A parcel announced before codes were sealed: its code came from the shop.
+            None => out.push_str(&format!(
+                "<p>{} <strong>{}</strong>. {}</p>",
+                lang.text("À retirer jusqu'au", "Collect it by"),
+                lang.when(local(point, deadline)),
+                lang.text(
+                    "Présentez le code reçu du marchand, ou le QR code.",
+                    "Show the code you received from the shop, or the QR code."
+                ),
+            )),
+        }
         match &view.extension {
             Ok(new_deadline) => out.push_str(&format!(
                 "<form method=\"post\" action=\"/r/{}/extend?lang={}\"><button type=\"submit\">{} {}</button></form>",
@@ -260,7 +274,8 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;padding:1rem
 main{max-width:34rem;margin:auto}h1{font-size:1.3rem}address{font-style:normal;margin:1rem 0;padding:.8rem;\
 background:#fff;border:1px solid #ddd;border-radius:.4rem}button{font-size:1rem;padding:.8rem 1rem;width:100%;\
 border:0;border-radius:.4rem;background:#0b5fff;color:#fff}.notice{background:#e7f6ec;padding:.6rem;border-radius:.4rem}\
-.muted{color:#555}footer{margin-top:2rem;font-size:.9rem}";
+.muted{color:#555}footer{margin-top:2rem;font-size:.9rem}.code{font-size:2rem;letter-spacing:.2em;text-align:center;\
+font-variant-numeric:tabular-nums}.qr{margin:0;text-align:center}.qr svg{width:min(100%,18rem);height:auto}";
 
 /// HTML text and attribute escaping.
 fn escape(text: &str) -> String {

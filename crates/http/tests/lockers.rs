@@ -7,7 +7,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{Api, apis, assert_error, uuid_like};
+use common::{Api, Reply, apis, assert_error, uuid_like};
 use relais_app::signed;
 use serde_json::json;
 
@@ -310,6 +310,38 @@ async fn a_locker_reports_an_offline_qr_collection_once() {
         assert_eq!(first.body["parcel"]["state"], "collected");
         let replay = api.call(Method::POST, &offline, &api.device, Some(body)).await;
         assert_error(&replay, StatusCode::CONFLICT, "invalid_transition");
+    }
+}
+
+/// While the parcel waits in the locker, the recipient's page shows its code and the QR image a phone
+/// opens the door with (the same image `relais_messages::qr` draws, which its test decodes); not
+/// before the deposit, and not after the collection.
+#[tokio::test]
+async fn the_recipients_page_shows_the_code_and_its_qr_only_while_the_parcel_waits() {
+    for api in apis().await {
+        let announced =
+            api.call(Method::POST, "/v1/parcels", &api.merchant, Some(api.announce_body("157035381410375177"))).await;
+        let id = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
+        let code = announced.body["pickup_code"].as_str().unwrap().to_owned();
+        let qr = relais_messages::qr::qr_svg(announced.body["qr_token"].as_str().unwrap()).unwrap();
+        let link = api.app.recipient_link(relais_domain::ids::Id::from_uuid(id.parse().unwrap()));
+        let path = link.strip_prefix(api.app.public_url()).unwrap().to_owned();
+        let page = |reply: &Reply| reply.body.as_str().unwrap().to_owned();
+
+        let before = page(&api.raw(Method::GET, &path, "", None, None).await);
+        assert!(!before.contains(&code) && !before.contains("<svg"), "not before the deposit: {before}");
+
+        api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
+        let waiting = page(&api.raw(Method::GET, &format!("{path}?lang=en"), "", None, None).await);
+        assert!(waiting.contains(&format!("<p class=\"code\">{code}</p>")), "{waiting}");
+        assert!(waiting.contains(&qr), "the QR image of the parcel's token: {waiting}");
+        assert!(waiting.contains("Type this code on the locker's screen, or show this QR code"), "{waiting}");
+
+        let pickups = format!("/v1/points/{}/pickups", api.locker_id);
+        let collected = api.call(Method::POST, &pickups, &api.device, Some(json!({"code": code}))).await;
+        assert_eq!(collected.status, StatusCode::OK, "{}", collected.body);
+        let after = page(&api.raw(Method::GET, &path, "", None, None).await);
+        assert!(!after.contains(&code) && !after.contains("<svg"), "not after the collection: {after}");
     }
 }
 
