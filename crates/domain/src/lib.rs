@@ -7,6 +7,7 @@
 
 pub mod attempts;
 pub mod compartment;
+pub mod delivery;
 pub mod dropoff;
 pub mod ids;
 pub mod kpi;
