@@ -148,3 +148,127 @@ impl ConnectProxy {
         self.tunnels.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// One message an [`SmtpSink`] took.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    /// The message as sent after `DATA` (headers and body, dot-stuffing undone).
+    pub data: String,
+}
+
+/// A local SMTP server that speaks enough of RFC 5321 for a client to deliver to it, and refuses on
+/// cue: a recipient whose local part is `refused` gets `550` (permanent), `busy` gets `452`
+/// (transient), `hangup` has the connection closed under it. [`SmtpSink::silent`] never greets.
+pub struct SmtpSink {
+    pub port: u16,
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> std::io::Result<SmtpSink> {
+        Self::listen(true).await
+    }
+
+    /// Accepts connections and says nothing: a client's timeout is the only way out.
+    pub async fn silent() -> std::io::Result<SmtpSink> {
+        Self::listen(false).await
+    }
+
+    /// What it took so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    async fn listen(speaks: bool) -> std::io::Result<SmtpSink> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = Arc::clone(&received);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    if speaks {
+                        let _ = smtp_conversation(stream, store).await;
+                    } else {
+                        // Held open, unanswered, until the client gives up.
+                        let mut stream = stream;
+                        let mut sink = [0u8; 512];
+                        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+                    }
+                });
+            }
+        });
+        Ok(SmtpSink { port, received })
+    }
+}
+
+async fn smtp_conversation(
+    stream: tokio::net::TcpStream,
+    store: Arc<std::sync::Mutex<Vec<Received>>>,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let (read, mut write) = stream.into_split();
+    let mut lines = tokio::io::BufReader::new(read);
+    write.write_all(b"220 sink ESMTP ready\r\n").await?;
+    let (mut from, mut to) = (String::new(), Vec::new());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_owned();
+        let verb = command.split([' ', ':']).next().unwrap_or_default().to_ascii_uppercase();
+        let argument = |c: &str| c.split_once('<').and_then(|(_, a)| a.split_once('>')).map(|(a, _)| a.to_owned());
+        match verb.as_str() {
+            "EHLO" => write.write_all(b"250-sink greets you\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n").await?,
+            "HELO" => write.write_all(b"250 sink\r\n").await?,
+            "MAIL" => {
+                from = argument(&command).unwrap_or_default();
+                to.clear();
+                write.write_all(b"250 2.1.0 ok\r\n").await?;
+            }
+            "RCPT" => {
+                let address = argument(&command).unwrap_or_default();
+                match address.split('@').next().unwrap_or_default() {
+                    "refused" => write.write_all(b"550 5.1.1 no such mailbox\r\n").await?,
+                    "busy" => write.write_all(b"452 4.2.2 mailbox full, try later\r\n").await?,
+                    "hangup" => return Ok(()),
+                    _ => {
+                        to.push(address);
+                        write.write_all(b"250 2.1.5 ok\r\n").await?;
+                    }
+                }
+            }
+            "DATA" => {
+                write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    if lines.read_line(&mut line).await? == 0 {
+                        return Ok(());
+                    }
+                    if line == ".\r\n" {
+                        break;
+                    }
+                    data.push_str(line.strip_prefix('.').filter(|_| line.starts_with("..")).unwrap_or(&line));
+                }
+                let queued = {
+                    let mut all = store.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+                    all.push(Received { from: from.clone(), to: std::mem::take(&mut to), data });
+                    all.len()
+                };
+                write.write_all(format!("250 2.0.0 queued as Q{queued}\r\n").as_bytes()).await?;
+            }
+            "RSET" | "NOOP" => write.write_all(b"250 2.0.0 ok\r\n").await?,
+            "QUIT" => {
+                write.write_all(b"221 2.0.0 bye\r\n").await?;
+                return Ok(());
+            }
+            _ => write.write_all(b"502 5.5.2 command not recognised\r\n").await?,
+        }
+    }
+}
