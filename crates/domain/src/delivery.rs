@@ -17,8 +17,11 @@
 //! every held message in the same second. A provider's `Retry-After` is honoured when it asks for
 //! longer than the schedule, up to a day. The jitter comes in as an argument (a number in [0, 1)), as
 //! time does: the rule stays a plain function.
+//!
+//! No SMS reaches a recipient in their quiet hours (`QuietHours`, 21:00 to 08:00 by default, in the
+//! point's timezone): it is held until they end. E-mail is not held, since it does not ring.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveTime, TimeZone, Utc};
 
 use crate::Timestamp;
 
@@ -70,6 +73,49 @@ impl RetrySchedule {
             }
         };
         Some(Duration::seconds(seconds))
+    }
+}
+
+/// The hours in which no SMS is sent to a recipient, in the point's local time. `start` after `end`
+/// spans midnight (21:00 to 08:00); `start == end` means none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl Default for QuietHours {
+    fn default() -> QuietHours {
+        QuietHours {
+            start: NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default(),
+            end: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+        }
+    }
+}
+
+impl QuietHours {
+    /// When an SMS due at `at` may leave, with `zone` the point's timezone: `at` itself outside the
+    /// quiet hours, their end otherwise. Should that end not exist on that day (a clock moved forward
+    /// over it), the first instant after the gap.
+    pub fn release<Z: TimeZone>(&self, at: Timestamp, zone: &Z) -> Timestamp {
+        let local = at.with_timezone(zone).naive_local();
+        let time = local.time();
+        let (quiet, ends_tomorrow) = if self.start == self.end {
+            (false, false)
+        } else if self.start < self.end {
+            (time >= self.start && time < self.end, false)
+        } else {
+            (time >= self.start || time < self.end, time >= self.start)
+        };
+        if !quiet {
+            return at;
+        }
+        let day = if ends_tomorrow { local.date().succ_opt().unwrap_or(local.date()) } else { local.date() };
+        let end = day.and_time(self.end);
+        zone.from_local_datetime(&end)
+            .earliest()
+            .or_else(|| zone.from_local_datetime(&(end + Duration::hours(1))).earliest())
+            .map_or(at, |t| t.with_timezone(&Utc))
     }
 }
 
@@ -179,6 +225,39 @@ mod tests {
         for (schedule, attempt, outcome, jitter, expected) in cases {
             let got = after_attempt(schedule, attempt, outcome.clone(), at(0), jitter);
             assert_eq!(got, expected, "attempt {attempt} {outcome:?} jitter {jitter}");
+        }
+    }
+
+    #[test]
+    fn an_sms_in_the_quiet_hours_waits_for_the_morning_in_the_points_timezone() {
+        let paris = relais_hours::parse_timezone("Europe/Paris").unwrap();
+        let utc = |s: &str| s.parse::<Timestamp>().unwrap();
+        let night = QuietHours::default();
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let lunch = QuietHours { start: t(12, 0), end: t(14, 0) };
+        let none = QuietHours { start: t(9, 0), end: t(9, 0) };
+        let early_gap = QuietHours { start: t(22, 0), end: t(2, 30) };
+        // (quiet hours, due at, released at); Paris is UTC+1 in winter, UTC+2 in summer.
+        let cases = [
+            (night, "2026-12-07T12:00:00Z", "2026-12-07T12:00:00Z"),
+            (night, "2026-12-07T19:59:59Z", "2026-12-07T19:59:59Z"),
+            (night, "2026-12-07T20:00:00Z", "2026-12-08T07:00:00Z"),
+            (night, "2026-12-07T21:30:00Z", "2026-12-08T07:00:00Z"),
+            (night, "2026-12-08T06:59:00Z", "2026-12-08T07:00:00Z"),
+            (night, "2026-12-08T07:00:00Z", "2026-12-08T07:00:00Z"),
+            (night, "2026-07-01T19:30:00Z", "2026-07-02T06:00:00Z"),
+            // The night the clocks go forward (28 March 2027): 08:00 is already summer time.
+            (night, "2027-03-27T22:00:00Z", "2027-03-28T06:00:00Z"),
+            // And back (31 October 2027): 08:00 is winter time again.
+            (night, "2027-10-30T22:00:00Z", "2027-10-31T07:00:00Z"),
+            (lunch, "2026-12-07T11:30:00Z", "2026-12-07T13:00:00Z"),
+            (lunch, "2026-12-07T13:00:00Z", "2026-12-07T13:00:00Z"),
+            (none, "2026-12-07T08:00:00Z", "2026-12-07T08:00:00Z"),
+            // Quiet until 02:30, which does not exist on 28 March 2027: 03:30 summer time.
+            (early_gap, "2027-03-27T23:00:00Z", "2027-03-28T01:30:00Z"),
+        ];
+        for (quiet, due, released) in cases {
+            assert_eq!(quiet.release(utc(due), &paris), utc(released), "{quiet:?} due {due}");
         }
     }
 
