@@ -5,6 +5,8 @@
 //! - `sms`: how a text travels as SMS, in the GSM 7-bit alphabet when it can (160 characters) and in
 //!   UCS-2 when it must (70), split into concatenated parts that phones join again.
 //! - `qr`: a QR token drawn as an image for the recipient's page.
+//! - `templates`: what each event says, per part and language, editable by operators and checked.
 
 pub mod qr;
 pub mod sms;
+pub mod templates;
