@@ -6,7 +6,9 @@
 //!   UCS-2 when it must (70), split into concatenated parts that phones join again.
 //! - `qr`: a QR token drawn as an image for the recipient's page.
 //! - `templates`: what each event says, per part and language, editable by operators and checked.
+//! - `webhooks`: requests signed in the Standard Webhooks convention, with secret rotation.
 
 pub mod qr;
 pub mod sms;
 pub mod templates;
+pub mod webhooks;
