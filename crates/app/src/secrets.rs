@@ -23,6 +23,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
 use relais_domain::ids::{Id, ParcelId};
+use relais_domain::parcel::PickupSecretDigests;
 use relais_domain::value::PickupCode;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use sha2::Sha256;
@@ -161,6 +162,19 @@ impl Secrets {
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&in_out);
         sealed
+    }
+
+    /// What a parcel keeps of a new code and QR token: their digests (to check them) and their seal (to
+    /// send them to the recipient).
+    pub fn keep_pickup(
+        &self,
+        parcel_id: ParcelId,
+        code: &PickupCode,
+        qr_token: &str,
+        random: &dyn RandomSource,
+    ) -> (PickupSecretDigests, Vec<u8>) {
+        let digests = PickupSecretDigests { code: self.code_digest(code), qr: self.qr_digest(qr_token) };
+        (digests, self.seal_pickup(parcel_id, code, qr_token, random))
     }
 
     /// The code and QR token of `seal_pickup`, if `sealed` was sealed by this instance for this parcel.

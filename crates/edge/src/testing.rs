@@ -254,7 +254,8 @@ async fn smtp_conversation(
                     if line == ".\r\n" {
                         break;
                     }
-                    data.push_str(line.strip_prefix('.').filter(|_| line.starts_with("..")).unwrap_or(&line));
+                    // A line the client began with a dot got a second one (dot-stuffing).
+                    data.push_str(if line.starts_with("..") { &line[1..] } else { &line });
                 }
                 let queued = {
                     let mut all = store.lock().map_err(|_| std::io::Error::other("poisoned"))?;

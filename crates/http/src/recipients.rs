@@ -212,11 +212,14 @@ fn body(lang: Lang, token: &str, view: &RecipientView, notice: Option<String>) -
     if parcel.state == ParcelState::ReadyForPickup
         && let Some(deadline) = parcel.pickup_deadline
     {
+        out.push_str(&format!(
+            "<p>{} <strong>{}</strong>.",
+            lang.text("À retirer jusqu'au", "Collect it by"),
+            lang.when(local(point, deadline))
+        ));
         match view.pickup.as_ref().and_then(|(code, qr)| Some((code, qr_svg(qr)?))) {
             Some((code, qr)) => out.push_str(&format!(
-                "<p>{} <strong>{}</strong>.</p><p>{}</p><p class=\"code\">{}</p><figure class=\"qr\">{qr}</figure>",
-                lang.text("À retirer jusqu'au", "Collect it by"),
-                lang.when(local(point, deadline)),
+                "</p><p>{}</p><p class=\"code\">{}</p><figure class=\"qr\">{qr}</figure>",
                 lang.text(
                     "Tapez ce code sur la borne, ou présentez ce QR code à son lecteur :",
                     "Type this code on the locker's screen, or show this QR code to its reader:"
@@ -225,13 +228,11 @@ fn body(lang: Lang, token: &str, view: &RecipientView, notice: Option<String>) -
             )),
             // A parcel announced before codes were sealed: its code came from the shop.
             None => out.push_str(&format!(
-                "<p>{} <strong>{}</strong>. {}</p>",
-                lang.text("À retirer jusqu'au", "Collect it by"),
-                lang.when(local(point, deadline)),
+                " {}</p>",
                 lang.text(
                     "Présentez le code reçu du marchand, ou le QR code.",
                     "Show the code you received from the shop, or the QR code."
-                ),
+                )
             )),
         }
         match &view.extension {

@@ -277,18 +277,10 @@ pub(crate) fn session_with_carrier_sql(param: &str) -> String {
     )
 }
 
-/// One row of `session_with_carrier_sql`.
-pub(crate) fn session_key_and_network(r: &impl Columns) -> StoreResult<(DropOffSession, ApiKey, Option<NetworkId>)> {
+/// One row of `session_with_carrier_sql` (fold the rows with `with_networks`).
+pub(crate) fn session_key_and_network(r: &impl Columns) -> StoreResult<((DropOffSession, ApiKey), Option<NetworkId>)> {
     const KEY_AT: usize = 7;
-    Ok((session(r)?, api_key(&Shifted(r, KEY_AT))?, r.opt_id(KEY_AT + 9)?))
-}
-
-/// The rows of `session_with_carrier_sql` folded into the session, its key and its carrier's networks.
-pub(crate) fn session_with_carrier(
-    rows: Vec<(DropOffSession, ApiKey, Option<NetworkId>)>,
-) -> Option<(DropOffSession, ApiKey, Vec<NetworkId>)> {
-    let networks = rows.iter().filter_map(|(_, _, network)| *network).collect();
-    rows.into_iter().next().map(|(session, key, _)| (session, key, networks))
+    Ok(((session(r)?, api_key(&Shifted(r, KEY_AT))?), r.opt_id(KEY_AT + 9)?))
 }
 
 pub(crate) const ITEM_COLUMNS: &str = "session_id, parcel_id, parcel_number, compartment_id, label, state, reason,
@@ -480,15 +472,16 @@ pub(crate) fn carrier_keys_serving_sql(param: &str) -> String {
     )
 }
 
-/// One row of `api_key_by_digest_sql` or `api_key_by_id_sql`.
+/// One row of `api_key_by_digest_sql` or `api_key_by_id_sql` (fold the rows with `with_networks`).
 pub(crate) fn api_key_and_network(r: &impl Columns) -> StoreResult<(ApiKey, Option<NetworkId>)> {
     Ok((api_key(r)?, r.opt_id(9)?))
 }
 
-/// The rows of `api_key_by_digest_sql` or `api_key_by_id_sql` folded into the key and its carrier's networks.
-pub(crate) fn api_key_with_networks(rows: Vec<(ApiKey, Option<NetworkId>)>) -> Option<(ApiKey, Vec<NetworkId>)> {
+/// Rows of one thing with one of its carrier's networks each (a key, or a session and its key: a
+/// `LEFT JOIN` on `carrier_networks`) folded into the thing and all those networks.
+pub(crate) fn with_networks<T>(rows: Vec<(T, Option<NetworkId>)>) -> Option<(T, Vec<NetworkId>)> {
     let networks = rows.iter().filter_map(|(_, network)| *network).collect();
-    rows.into_iter().next().map(|(key, _)| (key, networks))
+    rows.into_iter().next().map(|(thing, _)| (thing, networks))
 }
 
 pub(crate) const COUNTER_COLUMNS: &str = "failures, window_started_at, locked_until, version, probed_at";

@@ -12,9 +12,7 @@ use relais_domain::compartment::{
 };
 use relais_domain::ids::{CarrierId, MerchantId, ParcelId, PointId};
 use relais_domain::network::NetworkRules;
-use relais_domain::parcel::{
-    IncidentKind, NewParcel, Parcel, ParcelEvent, PickupSecretDigests, Recipient, Transition, TransitionError,
-};
+use relais_domain::parcel::{IncidentKind, NewParcel, Parcel, ParcelEvent, Recipient, Transition, TransitionError};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{Dimensions, Email, ParcelNumber, ParseError, Phone, PickupCode, Weight, parse_text};
 
@@ -140,6 +138,7 @@ impl App {
             };
             let pickup_code = new_pickup_code(self.random.as_ref());
             let qr_token = signed::issue_qr(self.secrets.signing_key(), parcel_id, point.id);
+            let (secrets, seal) = self.secrets.keep_pickup(parcel_id, &pickup_code, &qr_token, self.random.as_ref());
             let new = NewParcel {
                 id: parcel_id,
                 number: number.clone(),
@@ -150,12 +149,8 @@ impl App {
                 recipient: recipient.clone(),
                 dimensions,
                 weight,
-                secrets: PickupSecretDigests {
-                    code: self.secrets.code_digest(&pickup_code),
-                    qr: self.secrets.qr_digest(&qr_token),
-                },
+                secrets,
             };
-            let seal = self.secrets.seal_pickup(parcel_id, &pickup_code, &qr_token, self.random.as_ref());
             let parcel = tx.announce(Parcel::announce(new, caller.actor(), tx.now), seal);
             if let Some(reserved) = &reservation {
                 tx.compartment(reserved.clone());
@@ -178,13 +173,10 @@ impl App {
             let mut nonce = [0; 4];
             self.random.fill(&mut nonce);
             let qr_token = signed::reissue_qr(self.secrets.signing_key(), parcel.id, parcel.point_id, nonce);
-            let secrets = PickupSecretDigests {
-                code: self.secrets.code_digest(&pickup_code),
-                qr: self.secrets.qr_digest(&qr_token),
-            };
+            let (secrets, pickup_seal) =
+                self.secrets.keep_pickup(parcel_id, &pickup_code, &qr_token, self.random.as_ref());
             let reissued = parcel.reissue_code(secrets.clone(), caller.actor(), tx.now)?;
             let parcel = tx.transition(reissued).await?;
-            let pickup_seal = self.secrets.seal_pickup(parcel_id, &pickup_code, &qr_token, self.random.as_ref());
             tx.write(Write::SetPickupSecrets { parcel_id, secrets, pickup_seal });
             Ok(tx.done(Reissued { parcel, pickup_code, qr_token }))
         })

@@ -413,12 +413,12 @@ impl Store for PostgresStore {
 
     async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>> {
         let rows = self.many(&rows::api_key_by_digest_sql("$1"), &[&&digest[..]], rows::api_key_and_network).await?;
-        Ok(rows::api_key_with_networks(rows))
+        Ok(rows::with_networks(rows))
     }
 
     async fn api_key_with_networks(&self, key_id: ApiKeyId) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>> {
         let rows = self.many(&rows::api_key_by_id_sql("$1"), &[&uuid(key_id)], rows::api_key_and_network).await?;
-        Ok(rows::api_key_with_networks(rows))
+        Ok(rows::with_networks(rows))
     }
 
     async fn pickup_seal(&self, parcel_id: ParcelId) -> StoreResult<Option<Vec<u8>>> {
@@ -469,7 +469,7 @@ impl Store for PostgresStore {
         let rows = self
             .many(&rows::session_with_carrier_sql("$1"), &[&uuid(session_id)], rows::session_key_and_network)
             .await?;
-        Ok(rows::session_with_carrier(rows))
+        Ok(rows::with_networks(rows).map(|((session, key), networks)| (session, key, networks)))
     }
 
     async fn drop_off_session(&self, session_id: DropOffSessionId) -> StoreResult<Option<DropOffSession>> {
