@@ -18,10 +18,11 @@ use rand::{Rng, SeedableRng};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::{Compartment, DoorFault};
+use relais_domain::delivery::{Delivery, DeliveryState, Endpoint};
 use relais_domain::dropoff::{DoorCommand, DoorState, DropOffItem, DropOffSession};
 use relais_domain::ids::{
-    ApiKeyId, CarrierId, CommandId, CompartmentId, DropOffSessionId, ImportId, MerchantId, NetworkId, OutboxId,
-    ParcelId, PointId,
+    ApiKeyId, CarrierId, CommandId, CompartmentId, DeliveryId, DropOffSessionId, EndpointId, ImportId, LeaseId,
+    MerchantId, NetworkId, OutboxId, ParcelId, PointId,
 };
 use relais_domain::network::Network;
 use relais_domain::parcel::{Actor, Parcel, ParcelEvent, ParcelState, PickupSecretDigests};
@@ -433,6 +434,99 @@ pub enum Write {
         at: Timestamp,
     },
     AppendAudit(AuditEntry),
+    /// Leases up to `limit` undispatched outbox messages whose lease is free or lapsed at `now` until
+    /// `until` (ADR 15); on PostgreSQL, rows another transaction holds are skipped. Read back with
+    /// `Store::leased_outbox(lease)`.
+    ClaimOutbox {
+        lease: LeaseId,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    },
+    /// A message's deliveries (one already there is left as it is) and the message marked dispatched.
+    FanOut {
+        outbox_id: OutboxId,
+        deliveries: Vec<Delivery>,
+        at: Timestamp,
+    },
+    /// Leases up to `limit` pending deliveries due at `now`: their next attempt is moved to `until`
+    /// (a worker that dies leaves them due again then) and their attempts counted. Read back with
+    /// `Store::leased_deliveries(lease)`.
+    ClaimDeliveries {
+        lease: LeaseId,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    },
+    /// An attempt's outcome, if the delivery is still pending and still held by `lease` (another
+    /// worker took it over after the lease lapsed: its outcome counts). An acceptance is recorded
+    /// whoever holds the lease. Nothing happens otherwise.
+    RecordDelivery {
+        delivery: Delivery,
+        lease: LeaseId,
+    },
+    /// A delivered or dead delivery sent again from its first attempt, due at `at`; `Conflict` if it
+    /// is pending.
+    ResendDelivery {
+        id: DeliveryId,
+        at: Timestamp,
+    },
+    /// What a provider reported after accepting a message (an SMS delivered to the handset or not).
+    SetProviderStatus {
+        channel: relais_domain::delivery::Channel,
+        provider_ref: String,
+        status: String,
+        at: Timestamp,
+    },
+    /// Deletes up to `limit` dispatched outbox messages older than `before` whose deliveries are all
+    /// delivered or dead; their deliveries stay.
+    PruneOutbox {
+        before: Timestamp,
+        limit: u32,
+    },
+    InsertEndpoint {
+        endpoint: Endpoint,
+        secret_seal: Option<Vec<u8>>,
+    },
+    /// Stores an endpoint's target, topics and state if its stored version is still `endpoint.version`.
+    UpdateEndpoint(Endpoint),
+    /// A new signing secret; the one it replaces keeps signing until `previous_until`.
+    RotateEndpointSecret {
+        id: EndpointId,
+        secret_seal: Vec<u8>,
+        previous_until: Timestamp,
+    },
+    /// Records a webhook's outcome on its endpoint: a success clears `failing_since`, a failure sets
+    /// it if it is not set.
+    EndpointOutcome {
+        id: EndpointId,
+        ok: bool,
+        at: Timestamp,
+    },
+}
+
+/// An endpoint's sealed signing secrets (ADR 14's seal): the current one, and the previous one while
+/// it still signs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointSecrets {
+    pub current: Option<Vec<u8>>,
+    pub previous: Option<(Vec<u8>, Timestamp)>,
+}
+
+/// A delivery as a worker took it: with its message's payload, unless the message was pruned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeasedDelivery {
+    pub delivery: Delivery,
+    pub payload: Option<serde_json::Value>,
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    pub parcel_id: Option<ParcelId>,
+    /// Deliveries to this address (a webhook endpoint's id, a phone number, an e-mail address).
+    pub address: Option<String>,
+    pub state: Option<DeliveryState>,
 }
 
 impl Write {
@@ -578,6 +672,21 @@ pub trait Store: Send + Sync + 'static {
     async fn parcels_due_for_reminder(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Parcel>>;
     async fn events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredEvent>>;
     async fn outbox(&self, after: Option<OutboxId>, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
+    async fn outbox_message(&self, id: OutboxId) -> StoreResult<Option<OutboxMessage>>;
+    /// The outbox messages a `Write::ClaimOutbox` leased.
+    async fn leased_outbox(&self, lease: LeaseId) -> StoreResult<Vec<OutboxMessage>>;
+    /// The deliveries a `Write::ClaimDeliveries` leased, with their messages' payloads.
+    async fn leased_deliveries(&self, lease: LeaseId) -> StoreResult<Vec<LeasedDelivery>>;
+    async fn delivery(&self, id: DeliveryId) -> StoreResult<Option<Delivery>>;
+    /// Deliveries, newest first (`page.after`: the last of the previous page).
+    async fn deliveries(&self, filter: &DeliveryFilter, page: Page<DeliveryId>) -> StoreResult<Vec<Delivery>>;
+    /// How many deliveries are in each state, per channel: (channel, state, count).
+    async fn delivery_counts(&self) -> StoreResult<Vec<(String, String, u64)>>;
+    async fn endpoint(&self, id: EndpointId) -> StoreResult<Option<(Endpoint, EndpointSecrets)>>;
+    /// A merchant's endpoints (`Some`), or the operators' (`None`), oldest first.
+    async fn endpoints(&self, merchant_id: Option<MerchantId>) -> StoreResult<Vec<Endpoint>>;
+    /// Every enabled endpoint, the operators' and every merchant's: what a fan-out chooses from.
+    async fn enabled_endpoints(&self) -> StoreResult<Vec<Endpoint>>;
 
     async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>>;
     /// The key with this digest, unless revoked, and the networks its carrier serves (none for a key

@@ -20,10 +20,369 @@
 //!
 //! No SMS reaches a recipient in their quiet hours (`QuietHours`, 21:00 to 08:00 by default, in the
 //! point's timezone): it is held until they end. E-mail is not held, since it does not ring.
+//!
+//! Who hears of a message (the fan-out, ADR 15): the recipient, on the channels its `Notice` calls
+//! for and they have not opted out of; every endpoint subscribed to its topic (a merchant's webhooks
+//! for its parcels' events, the operators' for alerts).
 
 use chrono::{Duration, NaiveTime, TimeZone, Utc};
 
 use crate::Timestamp;
+use crate::ids::{DeliveryId, EndpointId, MerchantId, OutboxId, ParcelId};
+use crate::parcel::EventKind;
+
+/// The ways a message leaves relais.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    Sms,
+    Email,
+    Webhook,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Sms, Channel::Email, Channel::Webhook];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// How its failed messages are tried again.
+    pub fn schedule(self) -> RetrySchedule {
+        match self {
+            Channel::Webhook => RetrySchedule::webhooks(),
+            Channel::Sms | Channel::Email => RetrySchedule::messages(),
+        }
+    }
+}
+
+/// Where a delivery is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// To send, now or at `next_attempt_at`.
+    Pending,
+    /// A provider accepted it: never sent again, unless an operator resends it.
+    Delivered,
+    /// Given up on, with the last error: a dead letter.
+    Dead,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 3] = [DeliveryState::Pending, DeliveryState::Delivered, DeliveryState::Dead];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryState> {
+        DeliveryState::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// One outbox message on one channel to one address: the unit that is sent, retried and recorded.
+/// Its id is the idempotency key the providers see (`webhook-id`, the e-mail's `Message-ID`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub outbox_id: OutboxId,
+    pub topic: String,
+    pub parcel_id: Option<ParcelId>,
+    pub channel: Channel,
+    /// A phone number (SMS), an e-mail address, or the id of a webhook endpoint.
+    pub address: String,
+    pub state: DeliveryState,
+    /// Attempts started so far (counted when an attempt is claimed, so one that crashed counts too).
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+    /// The provider's id of the message (Twilio's SID, the SMTP server's queue id).
+    pub provider_ref: Option<String>,
+    /// What the provider reported after accepting it (Twilio's status callback: `delivered`,
+    /// `undelivered`...).
+    pub provider_status: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Delivery {
+    /// The longest error text kept: enough to read what happened, never a whole answer body.
+    pub const ERROR_LENGTH_MAX: usize = 300;
+
+    /// A new delivery, due at `due`.
+    pub fn new(
+        id: DeliveryId,
+        outbox_id: OutboxId,
+        topic: &str,
+        parcel_id: Option<ParcelId>,
+        to: Destination,
+        now: Timestamp,
+        due: Timestamp,
+    ) -> Delivery {
+        Delivery {
+            id,
+            outbox_id,
+            topic: topic.to_owned(),
+            parcel_id,
+            channel: to.channel,
+            address: to.address,
+            state: DeliveryState::Pending,
+            attempts: 0,
+            next_attempt_at: due,
+            last_error: None,
+            provider_ref: None,
+            provider_status: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The delivery after its attempt (the `attempts`-th) ended in `step` at `now`.
+    pub fn after(mut self, step: NextStep, now: Timestamp) -> Delivery {
+        match step {
+            NextStep::Delivered { provider_ref } => {
+                self.state = DeliveryState::Delivered;
+                self.provider_ref = provider_ref.map(|r| clip(&r));
+                self.last_error = None;
+            }
+            NextStep::RetryAt(at) => self.next_attempt_at = at,
+            NextStep::Dead { error } => {
+                self.state = DeliveryState::Dead;
+                self.last_error = Some(clip(&error));
+            }
+        }
+        self.updated_at = now;
+        self
+    }
+}
+
+/// `text` cut to [`Delivery::ERROR_LENGTH_MAX`] characters.
+pub fn clip(text: &str) -> String {
+    match text.char_indices().nth(Delivery::ERROR_LENGTH_MAX) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// One destination of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Destination {
+    pub channel: Channel,
+    pub address: String,
+}
+
+/// What a parcel event tells its recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Notice {
+    /// The merchant announced the parcel to the point the recipient chose.
+    Announced,
+    /// It waits at the point: the code, the QR, the hours, the deadline.
+    ReadyForPickup,
+    /// A reminder that it waits.
+    Reminder,
+    /// The last reminder: the deadline is near.
+    ExpiringSoon,
+    Extended,
+    /// The deadline passed: it goes back to the sender.
+    Expired,
+    /// The chosen point had no room: it waits at another for a day.
+    Relocated,
+    /// The carrier will be late (issue 18 raises it).
+    Delayed,
+    /// The recipient took it: the receipt, with the satisfaction survey.
+    Collected,
+    /// A new code replaced a lost one.
+    CodeReissued,
+}
+
+impl Notice {
+    pub const ALL: [Notice; 10] = [
+        Notice::Announced,
+        Notice::ReadyForPickup,
+        Notice::Reminder,
+        Notice::ExpiringSoon,
+        Notice::Extended,
+        Notice::Expired,
+        Notice::Relocated,
+        Notice::Delayed,
+        Notice::Collected,
+        Notice::CodeReissued,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notice::Announced => "announced",
+            Notice::ReadyForPickup => "ready_for_pickup",
+            Notice::Reminder => "reminder",
+            Notice::ExpiringSoon => "expiring_soon",
+            Notice::Extended => "extended",
+            Notice::Expired => "expired",
+            Notice::Relocated => "relocated",
+            Notice::Delayed => "delayed",
+            Notice::Collected => "collected",
+            Notice::CodeReissued => "code_reissued",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Notice> {
+        Notice::ALL.into_iter().find(|n| n.as_str() == s)
+    }
+
+    /// What an event tells the recipient, if anything. `last_reminder`: a reminder after which none
+    /// is left.
+    pub fn of_event(kind: EventKind, last_reminder: bool) -> Option<Notice> {
+        Some(match kind {
+            EventKind::Announced => Notice::Announced,
+            EventKind::Deposited => Notice::ReadyForPickup,
+            EventKind::Reminded if last_reminder => Notice::ExpiringSoon,
+            EventKind::Reminded => Notice::Reminder,
+            EventKind::Extended => Notice::Extended,
+            EventKind::Expired => Notice::Expired,
+            EventKind::Relocated => Notice::Relocated,
+            EventKind::Collected => Notice::Collected,
+            EventKind::CodeReissued => Notice::CodeReissued,
+            _ => return None,
+        })
+    }
+
+    /// Whether the recipient must act on it soon: then it goes by SMS and e-mail both; otherwise by
+    /// e-mail, or SMS when relais has no e-mail address. A receipt goes by e-mail only.
+    fn reach(self) -> Reach {
+        match self {
+            Notice::ReadyForPickup | Notice::ExpiringSoon | Notice::Relocated | Notice::CodeReissued => Reach::Both,
+            Notice::Collected => Reach::EmailOnly,
+            Notice::Announced | Notice::Reminder | Notice::Extended | Notice::Expired | Notice::Delayed => {
+                Reach::EmailElseSms
+            }
+        }
+    }
+
+    /// Whether the message carries the pickup code (its delivery opens the seal, ADR 14).
+    pub fn carries_code(self) -> bool {
+        matches!(self, Notice::ReadyForPickup | Notice::CodeReissued | Notice::Relocated)
+    }
+}
+
+enum Reach {
+    Both,
+    EmailElseSms,
+    EmailOnly,
+}
+
+/// Who the recipient of a parcel is for the fan-out.
+#[derive(Debug, Clone, Copy)]
+pub struct Contacts<'a> {
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    /// The channels they asked never to be used again.
+    pub opted_out: &'a [Channel],
+}
+
+/// The recipient's deliveries of a notice: the channels it calls for, among those they can be reached
+/// on and have not opted out of.
+pub fn recipient_deliveries(notice: Notice, contacts: Contacts<'_>) -> Vec<Destination> {
+    let allowed = |c: Channel| !contacts.opted_out.contains(&c);
+    let sms = contacts
+        .phone
+        .filter(|_| allowed(Channel::Sms))
+        .map(|p| Destination { channel: Channel::Sms, address: p.to_owned() });
+    let email = contacts
+        .email
+        .filter(|_| allowed(Channel::Email))
+        .map(|e| Destination { channel: Channel::Email, address: e.to_owned() });
+    match notice.reach() {
+        Reach::Both => email.into_iter().chain(sms).collect(),
+        Reach::EmailElseSms => email.or(sms).into_iter().collect(),
+        Reach::EmailOnly => email.into_iter().collect(),
+    }
+}
+
+/// Somewhere a merchant or the operators receive events: a webhook (signed, Standard Webhooks) or an
+/// e-mail address (operators' alerts). Its signing secrets are kept sealed by the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: EndpointId,
+    /// The merchant whose parcels' events it receives; `None`: the operators' (alerts and every event).
+    pub merchant_id: Option<MerchantId>,
+    pub target: EndpointTarget,
+    /// The topics it receives (`parcel.deposited`, `parcel.*`, `point.*`); empty: all of its owner's.
+    pub topics: Vec<String>,
+    /// When it was disabled (by its owner, or after failing for [`ENDPOINT_FAILING_DAYS_MAX`] days).
+    pub disabled_at: Option<Timestamp>,
+    pub disabled_reason: Option<String>,
+    /// Since when every delivery to it has failed; `None` when the last one succeeded.
+    pub failing_since: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointTarget {
+    Webhook { url: String },
+    Email { address: String },
+}
+
+/// After this many days of failures, an endpoint is disabled and its owner told.
+pub const ENDPOINT_FAILING_DAYS_MAX: i64 = 5;
+/// Most topics one endpoint lists.
+pub const ENDPOINT_TOPICS_MAX: usize = 50;
+
+impl Endpoint {
+    /// Whether it receives messages of `topic`: enabled, the topic is its owner's to see (a merchant's
+    /// parcels' events only), and it subscribed to it.
+    pub fn wants(&self, topic: &str, merchant_of_message: Option<MerchantId>) -> bool {
+        if self.disabled_at.is_some() {
+            return false;
+        }
+        if let Some(own) = self.merchant_id {
+            if merchant_of_message != Some(own) {
+                return false;
+            }
+        }
+        self.topics.is_empty() || self.topics.iter().any(|t| topic_matches(t, topic))
+    }
+
+    /// Its destination for the fan-out.
+    pub fn destination(&self) -> Destination {
+        match &self.target {
+            EndpointTarget::Webhook { .. } => Destination { channel: Channel::Webhook, address: self.id.to_string() },
+            EndpointTarget::Email { address } => Destination { channel: Channel::Email, address: address.clone() },
+        }
+    }
+
+    /// Whether a failure at `now` disables it: it has failed without a success since
+    /// [`ENDPOINT_FAILING_DAYS_MAX`] days.
+    pub fn fails_for_too_long(&self, now: Timestamp) -> bool {
+        self.failing_since.is_some_and(|since| now - since >= Duration::days(ENDPOINT_FAILING_DAYS_MAX))
+    }
+}
+
+/// `pattern` is a topic (`parcel.deposited`), a family (`parcel.*`) or everything (`*`).
+pub fn topic_matches(pattern: &str, topic: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => topic.starts_with(prefix),
+        None => pattern == topic,
+    }
+}
+
+/// Whether a topic pattern is one an endpoint may list: lowercase words and dots, optionally ending in
+/// `*`.
+pub fn valid_topic_pattern(pattern: &str) -> bool {
+    let body = pattern.strip_suffix('*').unwrap_or(pattern);
+    (1..=64).contains(&pattern.len())
+        && body.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+        && (pattern == "*" || !body.is_empty())
+}
 
 /// The longest a provider's `Retry-After` can hold a message back.
 pub const RETRY_AFTER_MAX_SECONDS: i64 = 24 * 3600;
@@ -271,5 +630,107 @@ mod tests {
             let waited = (when - at(0)).num_milliseconds();
             assert!((1_440_000..=2_160_000).contains(&waited), "{jitter}: {waited} ms for a 1,800 s delay");
         }
+    }
+
+    #[test]
+    fn each_notice_reaches_the_recipient_on_its_channels() {
+        let phone = Some("+33612345678");
+        let email = Some("ana@example.org");
+        let sms = || Destination { channel: Channel::Sms, address: "+33612345678".into() };
+        let mail = || Destination { channel: Channel::Email, address: "ana@example.org".into() };
+        let contacts = |phone, email, opted_out| Contacts { phone, email, opted_out };
+        // (notice, contacts, expected)
+        let cases: Vec<(Notice, Contacts<'_>, Vec<Destination>)> = vec![
+            (Notice::ReadyForPickup, contacts(phone, email, &[]), vec![mail(), sms()]),
+            (Notice::ReadyForPickup, contacts(phone, None, &[]), vec![sms()]),
+            (Notice::ReadyForPickup, contacts(phone, email, &[Channel::Sms]), vec![mail()]),
+            (Notice::Reminder, contacts(phone, email, &[]), vec![mail()]),
+            (Notice::Reminder, contacts(phone, None, &[]), vec![sms()]),
+            (Notice::Reminder, contacts(phone, email, &[Channel::Email]), vec![sms()]),
+            (Notice::ExpiringSoon, contacts(phone, email, &[]), vec![mail(), sms()]),
+            (Notice::Collected, contacts(phone, email, &[]), vec![mail()]),
+            (Notice::Collected, contacts(phone, None, &[]), vec![]),
+            (Notice::Announced, contacts(None, None, &[]), vec![]),
+            (Notice::Relocated, contacts(phone, email, &[Channel::Sms, Channel::Email]), vec![]),
+        ];
+        for (notice, contacts, expected) in cases {
+            assert_eq!(recipient_deliveries(notice, contacts), expected, "{notice:?} {contacts:?}");
+        }
+    }
+
+    #[test]
+    fn events_map_to_their_notices() {
+        assert_eq!(Notice::of_event(EventKind::Deposited, false), Some(Notice::ReadyForPickup));
+        assert_eq!(Notice::of_event(EventKind::Reminded, false), Some(Notice::Reminder));
+        assert_eq!(Notice::of_event(EventKind::Reminded, true), Some(Notice::ExpiringSoon));
+        assert_eq!(Notice::of_event(EventKind::Moved, false), None);
+        assert_eq!(Notice::of_event(EventKind::CompartmentFault, false), None);
+        for notice in Notice::ALL {
+            assert_eq!(Notice::parse(notice.as_str()), Some(notice));
+        }
+    }
+
+    fn endpoint(merchant: Option<MerchantId>, topics: &[&str]) -> Endpoint {
+        Endpoint {
+            id: crate::ids::Id::from_uuid(uuid::Uuid::from_u128(7)),
+            merchant_id: merchant,
+            target: EndpointTarget::Webhook { url: "https://shop.example/hooks".into() },
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            disabled_at: None,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: at(0),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn an_endpoint_hears_only_its_owners_topics() {
+        let shop = crate::ids::Id::from_uuid(uuid::Uuid::from_u128(1));
+        let other = crate::ids::Id::from_uuid(uuid::Uuid::from_u128(2));
+        let all = endpoint(Some(shop), &[]);
+        assert!(all.wants("parcel.deposited", Some(shop)));
+        assert!(!all.wants("parcel.deposited", Some(other)), "another merchant's parcel");
+        assert!(!all.wants("point.occupancy_high", None), "an operators' alert is not a merchant's");
+        let some = endpoint(Some(shop), &["parcel.collected", "parcel.exp*"]);
+        assert!(some.wants("parcel.collected", Some(shop)) && some.wants("parcel.expired", Some(shop)));
+        assert!(!some.wants("parcel.deposited", Some(shop)));
+        let operators = endpoint(None, &["point.*"]);
+        assert!(operators.wants("point.door_fault", None) && !operators.wants("parcel.deposited", Some(shop)));
+        let disabled = Endpoint { disabled_at: Some(at(0)), ..endpoint(Some(shop), &[]) };
+        assert!(!disabled.wants("parcel.deposited", Some(shop)));
+        for (pattern, valid) in [
+            ("parcel.deposited", true),
+            ("parcel.*", true),
+            ("*", true),
+            ("Parcel", false),
+            ("", false),
+            (".*x", false),
+        ] {
+            assert_eq!(valid_topic_pattern(pattern), valid, "{pattern:?}");
+        }
+    }
+
+    #[test]
+    fn an_endpoint_failing_for_days_is_disabled() {
+        let failing = |days| Endpoint { failing_since: Some(at(0) - Duration::days(days)), ..endpoint(None, &[]) };
+        assert!(!endpoint(None, &[]).fails_for_too_long(at(0)));
+        assert!(!failing(4).fails_for_too_long(at(0)));
+        assert!(failing(ENDPOINT_FAILING_DAYS_MAX).fails_for_too_long(at(0)));
+    }
+
+    #[test]
+    fn a_delivery_moves_on_after_each_attempt() {
+        let id = crate::ids::Id::from_uuid(uuid::Uuid::from_u128(9));
+        let outbox = crate::ids::Id::from_uuid(uuid::Uuid::from_u128(10));
+        let to = Destination { channel: Channel::Sms, address: "+33612345678".into() };
+        let fresh = Delivery::new(id, outbox, "parcel.deposited", None, to, at(0), at(0));
+        let retried = fresh.clone().after(NextStep::RetryAt(at(10)), at(1));
+        assert_eq!((retried.state, retried.next_attempt_at), (DeliveryState::Pending, at(10)));
+        let dead = fresh.clone().after(NextStep::Dead { error: "x".repeat(1000) }, at(1));
+        assert_eq!(dead.state, DeliveryState::Dead);
+        assert_eq!(dead.last_error.unwrap().chars().count(), Delivery::ERROR_LENGTH_MAX + 3, "clipped");
+        let done = fresh.after(NextStep::Delivered { provider_ref: Some("SM1".into()) }, at(2));
+        assert_eq!((done.state, done.provider_ref.as_deref()), (DeliveryState::Delivered, Some("SM1")));
     }
 }

@@ -96,6 +96,7 @@ pub enum ApiKeyMarker {}
 pub enum OutboxMarker {}
 pub enum ImportMarker {}
 pub enum CarrierMarker {}
+pub enum LeaseMarker {}
 
 pub type NetworkId = Id<crate::network::Network>;
 pub type PointId = Id<crate::point::PickupPoint>;
@@ -109,3 +110,7 @@ pub type ImportId = Id<ImportMarker>;
 pub type CarrierId = Id<CarrierMarker>;
 pub type DropOffSessionId = Id<crate::dropoff::DropOffSession>;
 pub type CommandId = Id<crate::dropoff::DoorCommand>;
+pub type DeliveryId = Id<crate::delivery::Delivery>;
+pub type EndpointId = Id<crate::delivery::Endpoint>;
+/// Names one claim of a worker: the rows it leased in one go.
+pub type LeaseId = Id<LeaseMarker>;

@@ -9,7 +9,7 @@ use std::fmt;
 use crate::Timestamp;
 use crate::ids::{CarrierId, CompartmentId, MerchantId, NetworkId, ParcelId, PointId};
 use crate::network::NetworkRules;
-use crate::value::{Dimensions, Email, ParcelNumber, Phone, Weight};
+use crate::value::{Dimensions, Email, Language, ParcelNumber, Phone, Weight};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IncidentKind {
@@ -307,6 +307,8 @@ pub struct Recipient {
     pub name: String,
     pub phone: Option<Phone>,
     pub email: Option<Email>,
+    /// The language of their messages.
+    pub language: Language,
 }
 
 impl Recipient {
@@ -953,7 +955,7 @@ mod tests {
             carrier_id: None,
             network_id: Id::from_parts(1, [3; 10]),
             point_id: Id::from_parts(1, [4; 10]),
-            recipient: Recipient { name: "Ana".into(), phone: None, email: None },
+            recipient: Recipient { name: "Ana".into(), phone: None, email: None, language: Language::Fr },
             dimensions: Dimensions::from_mm(300, 200, 100).unwrap(),
             weight: Weight::from_grams(900).unwrap(),
             secrets: PickupSecretDigests { code: [0; 32], qr: [0; 32] },
@@ -1002,7 +1004,7 @@ mod tests {
         let base = announced();
         let with = |name: &str, phone: Option<Phone>, email: Option<Email>| Parcel {
             id: Id::from_parts(1, [7; 10]),
-            recipient: Recipient { name: name.into(), phone, email },
+            recipient: Recipient { name: name.into(), phone, email, language: Language::Fr },
             ..base.clone()
         };
         let me =

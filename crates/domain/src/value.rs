@@ -494,3 +494,68 @@ mod tests {
         assert!(parse_text("name", "a\u{0}b", 10).is_err());
     }
 }
+
+/// The language a recipient reads their messages in: French or English, the two relais writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Language {
+    Fr,
+    En,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::Fr, Language::En];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Fr => "fr",
+            Language::En => "en",
+        }
+    }
+
+    /// `fr` or `en`; a regional tag (`fr-BE`, `en_GB`) is read as its language.
+    pub fn parse(input: &str) -> Result<Language, ParseError> {
+        let primary = input.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+        match primary.as_str() {
+            "fr" => Ok(Language::Fr),
+            "en" => Ok(Language::En),
+            _ => Err(ParseError::new("language", "must be fr or en")),
+        }
+    }
+
+    /// The language of a recipient who did not say, from the country of their pickup point: French
+    /// where it is spoken (France and its overseas departments, Belgium, Luxembourg, Monaco,
+    /// Switzerland), English elsewhere.
+    pub fn of_country(country: &str) -> Language {
+        const FRENCH: [&str; 11] = ["FR", "BE", "LU", "MC", "CH", "GP", "MQ", "GF", "RE", "YT", "PM"];
+        if FRENCH.iter().any(|c| c.eq_ignore_ascii_case(country)) { Language::Fr } else { Language::En }
+    }
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::*;
+
+    #[test]
+    fn a_language_is_read_from_its_tag_or_the_points_country() {
+        for (input, expected) in [
+            ("fr", Some(Language::Fr)),
+            ("EN", Some(Language::En)),
+            ("fr-BE", Some(Language::Fr)),
+            ("en_GB", Some(Language::En)),
+            ("de", None),
+            ("", None),
+            ("french", None),
+        ] {
+            assert_eq!(Language::parse(input).ok(), expected, "{input:?}");
+        }
+        for (country, expected) in [
+            ("FR", Language::Fr),
+            ("be", Language::Fr),
+            ("CH", Language::Fr),
+            ("DE", Language::En),
+            ("GB", Language::En),
+        ] {
+            assert_eq!(Language::of_country(country), expected, "{country}");
+        }
+    }
+}

@@ -76,6 +76,7 @@ pub async fn announce(
         recipient_name: r.recipient.name,
         recipient_phone: r.recipient.phone,
         recipient_email: r.recipient.email,
+        recipient_language: r.recipient.language,
         length_mm: r.dimensions_mm.length,
         width_mm: r.dimensions_mm.width,
         height_mm: r.dimensions_mm.height,

@@ -133,6 +133,11 @@ pub struct RecipientWire {
     pub phone: Option<String>,
     #[schema(example = "camille@example.org", max_length = 254)]
     pub email: Option<String>,
+    /// The language of the recipient's messages: `fr` or `en` (a regional tag such as `fr-BE` is read
+    /// as its language). Absent: the language of the point's country (French in France, Belgium,
+    /// Luxembourg, Monaco and Switzerland; English elsewhere).
+    #[schema(example = "fr", max_length = 16)]
+    pub language: Option<String>,
 }
 
 /// Outer dimensions, in millimetres (1 to 3,000 each).
@@ -187,6 +192,7 @@ impl From<&Parcel> for ParcelView {
                 name: p.recipient.name.clone(),
                 phone: p.recipient.phone.as_ref().map(|v| v.as_str().to_owned()),
                 email: p.recipient.email.as_ref().map(|v| v.as_str().to_owned()),
+                language: Some(p.recipient.language.as_str().to_owned()),
             },
             dimensions_mm: DimensionsWire {
                 length: i64::from(p.dimensions.length_mm()),

@@ -15,6 +15,7 @@ use relais_app::{ApiKey, Role};
 use relais_domain::Timestamp;
 use relais_domain::attempts::AttemptCounter;
 use relais_domain::compartment::{Compartment, CompartmentState, DoorFault};
+use relais_domain::delivery::{Channel, Delivery, DeliveryState, Endpoint, EndpointTarget};
 use relais_domain::dropoff::{
     CommandPurpose, CommandState, DoorCommand, DoorState, DropOffItem, DropOffSession, ItemState, SessionPurpose,
 };
@@ -25,7 +26,7 @@ use relais_domain::parcel::{
     Actor, ActorKind, EventKind, IncidentKind, Parcel, ParcelEvent, ParcelState, PickupSecretDigests, Recipient,
 };
 use relais_domain::point::{Address, Closure, OpeningHours, PickupPoint, PointKind, PointStatus, Services};
-use relais_domain::value::{Coordinates, Dimensions, Email, ParcelNumber, Phone, SizeClass, Weight};
+use relais_domain::value::{Coordinates, Dimensions, Email, Language, ParcelNumber, Phone, SizeClass, Weight};
 
 /// A row as each backend gives its columns, by position.
 pub(crate) trait Columns {
@@ -39,6 +40,8 @@ pub(crate) trait Columns {
     fn real(&self, index: usize) -> StoreResult<f64>;
     fn bytes(&self, index: usize) -> StoreResult<&[u8]>;
     fn json(&self, index: usize) -> StoreResult<serde_json::Value>;
+    fn opt_bytes(&self, index: usize) -> StoreResult<Option<&[u8]>>;
+    fn opt_json(&self, index: usize) -> StoreResult<Option<serde_json::Value>>;
 
     fn count(&self, index: usize) -> StoreResult<u32> {
         u32::try_from(self.int(index)?).map_err(|_| corrupt("count"))
@@ -90,6 +93,12 @@ impl<C: Columns> Columns for Shifted<'_, C> {
     }
     fn json(&self, index: usize) -> StoreResult<serde_json::Value> {
         self.0.json(index + self.1)
+    }
+    fn opt_bytes(&self, index: usize) -> StoreResult<Option<&[u8]>> {
+        self.0.opt_bytes(index + self.1)
+    }
+    fn opt_json(&self, index: usize) -> StoreResult<Option<serde_json::Value>> {
+        self.0.opt_json(index + self.1)
     }
 }
 
@@ -361,7 +370,7 @@ fn actor(r: &impl Columns, kind: usize, reference: usize) -> StoreResult<Actor> 
 pub(crate) const PARCEL_COLUMNS: &str = "id, number, merchant_id, network_id, point_id, recipient_name,
     recipient_phone, recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind,
     compartment_id, code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at,
-    version, reminders_sent, next_reminder_at, relocated_from, carrier_id";
+    version, reminders_sent, next_reminder_at, relocated_from, carrier_id, recipient_language";
 
 pub(crate) fn parcel(r: &impl Columns) -> StoreResult<Parcel> {
     Ok(Parcel {
@@ -374,6 +383,7 @@ pub(crate) fn parcel(r: &impl Columns) -> StoreResult<Parcel> {
             name: r.owned(5)?,
             phone: r.opt_text(6)?.map(Phone::parse).transpose().map_err(|_| corrupt("phone"))?,
             email: r.opt_text(7)?.map(Email::parse).transpose().map_err(|_| corrupt("email"))?,
+            language: Language::parse(r.text(27)?).map_err(|_| corrupt("language"))?,
         },
         dimensions: Dimensions::from_mm(r.int(8)?, r.int(9)?, r.int(10)?).map_err(|_| corrupt("dimensions"))?,
         weight: Weight::from_grams(r.int(11)?).map_err(|_| corrupt("weight"))?,
@@ -424,6 +434,89 @@ pub(crate) fn outbox(r: &impl Columns) -> StoreResult<OutboxMessage> {
         payload: r.json(3)?,
         created_at: r.time(4)?,
     })
+}
+
+pub(crate) const DELIVERY_COLUMNS: &str = "id, outbox_id, topic, parcel_id, channel, address, state, attempts,
+    next_attempt_at, last_error, provider_ref, provider_status, created_at, updated_at";
+
+pub(crate) fn delivery(r: &impl Columns) -> StoreResult<Delivery> {
+    Ok(Delivery {
+        id: r.id(0)?,
+        outbox_id: r.id(1)?,
+        topic: r.owned(2)?,
+        parcel_id: r.opt_id(3)?,
+        channel: Channel::parse(r.text(4)?).ok_or_else(|| corrupt("channel"))?,
+        address: r.owned(5)?,
+        state: DeliveryState::parse(r.text(6)?).ok_or_else(|| corrupt("delivery state"))?,
+        attempts: r.count(7)?,
+        next_attempt_at: r.time(8)?,
+        last_error: r.opt_owned(9)?,
+        provider_ref: r.opt_owned(10)?,
+        provider_status: r.opt_owned(11)?,
+        created_at: r.time(12)?,
+        updated_at: r.time(13)?,
+    })
+}
+
+/// A leased delivery and its message's payload (`o.payload` after the delivery's columns).
+pub(crate) fn leased_delivery(r: &impl Columns) -> StoreResult<relais_app::ports::LeasedDelivery> {
+    Ok(relais_app::ports::LeasedDelivery { delivery: delivery(r)?, payload: r.opt_json(14)? })
+}
+
+/// The SELECT of a lease's deliveries with their payloads; `param` is the lease's placeholder.
+pub(crate) fn leased_deliveries_sql(param: &str) -> String {
+    format!(
+        "SELECT {}, o.payload FROM deliveries d LEFT JOIN outbox o ON o.id = d.outbox_id WHERE d.lease_id = {param}",
+        qualified("d", DELIVERY_COLUMNS)
+    )
+}
+
+pub(crate) const ENDPOINT_COLUMNS: &str = "id, merchant_id, kind, target, topics, disabled_at, disabled_reason,
+    failing_since, created_at, version, secret_seal, previous_secret_seal, previous_until";
+
+pub(crate) fn endpoint(r: &impl Columns) -> StoreResult<Endpoint> {
+    let target = match r.text(2)? {
+        "webhook" => EndpointTarget::Webhook { url: r.owned(3)? },
+        "email" => EndpointTarget::Email { address: r.owned(3)? },
+        _ => return Err(corrupt("endpoint kind")),
+    };
+    Ok(Endpoint {
+        id: r.id(0)?,
+        merchant_id: r.opt_id(1)?,
+        target,
+        topics: topics_from_text(r.text(4)?),
+        disabled_at: r.opt_time(5)?,
+        disabled_reason: r.opt_owned(6)?,
+        failing_since: r.opt_time(7)?,
+        created_at: r.time(8)?,
+        version: r.int(9)?,
+    })
+}
+
+pub(crate) fn endpoint_secrets(r: &impl Columns) -> StoreResult<relais_app::ports::EndpointSecrets> {
+    let current = r.opt_bytes(10)?.map(<[u8]>::to_vec);
+    let previous = match (r.opt_bytes(11)?, r.opt_time(12)?) {
+        (Some(seal), Some(until)) => Some((seal.to_vec(), until)),
+        _ => None,
+    };
+    Ok(relais_app::ports::EndpointSecrets { current, previous })
+}
+
+/// An endpoint's kind and target as stored.
+pub(crate) fn endpoint_target(target: &EndpointTarget) -> (&'static str, &str) {
+    match target {
+        EndpointTarget::Webhook { url } => ("webhook", url),
+        EndpointTarget::Email { address } => ("email", address),
+    }
+}
+
+/// Topic patterns as stored: space-separated (a pattern holds no space).
+pub(crate) fn topics_to_text(topics: &[String]) -> String {
+    topics.join(" ")
+}
+
+fn topics_from_text(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
 }
 
 pub(crate) const API_KEY_COLUMNS: &str =

@@ -152,6 +152,7 @@ fn announce_for(point: &PickupPoint, number: &str, dims: (i64, i64, i64), phone:
         recipient_name: "Ana Martin".into(),
         recipient_phone: Some(phone.into()),
         recipient_email: None,
+        recipient_language: None,
         length_mm: dims.0,
         width_mm: dims.1,
         height_mm: dims.2,
@@ -2694,5 +2695,216 @@ async fn parcels_of_one_recipient_share_a_compartment() {
         }
         let b01 = door("B01").await;
         assert_eq!((b01.state, b01.holders().len()), (CompartmentState::Available, 0), "{name}");
+    }
+}
+
+/// The outbox delivered (ADR 15): a claimed message is leased to one worker until its lease lapses; a
+/// fan-out run twice adds no delivery; a delivery is leased with its attempt counted, and an outcome
+/// recorded under a lapsed lease is ignored, unless it is an acceptance; resent, pruned, and kept as
+/// history after its message is gone.
+#[tokio::test]
+async fn the_outbox_is_claimed_fanned_out_delivered_and_pruned() {
+    use relais_app::ports::DeliveryFilter;
+    use relais_domain::delivery::{Channel, Delivery, DeliveryState, Destination, NextStep};
+    use relais_domain::ids::{Id, LeaseId};
+
+    for w in worlds().await {
+        let name = w.store.backend();
+        let lease = |n: u128| -> LeaseId { Id::from_uuid(uuid::Uuid::from_u128(n)) };
+        let now = start();
+        let a = w.app.announce_parcel(&w.merchant, announce(&w.locker, "DELIVER001", SMALL)).await.unwrap();
+        let waiting = w.store.outbox(None, 100).await.unwrap().len();
+        assert!(waiting >= 1, "{name}");
+
+        // Claimed once; a second claim while the lease runs gets nothing; after it lapses, all again.
+        let claim = |l: LeaseId, at: chrono::DateTime<Utc>| Write::ClaimOutbox {
+            lease: l,
+            now: at,
+            until: at + Duration::seconds(30),
+            limit: 100,
+        };
+        w.store.commit(vec![claim(lease(1), now)]).await.unwrap();
+        let leased = w.store.leased_outbox(lease(1)).await.unwrap();
+        assert_eq!(leased.len(), waiting, "{name}");
+        w.store.commit(vec![claim(lease(2), now + Duration::seconds(10))]).await.unwrap();
+        assert!(w.store.leased_outbox(lease(2)).await.unwrap().is_empty(), "{name}: still leased");
+        w.store.commit(vec![claim(lease(3), now + Duration::seconds(31))]).await.unwrap();
+        assert_eq!(w.store.leased_outbox(lease(3)).await.unwrap().len(), waiting, "{name}: the lease lapsed");
+
+        // The announcement fans out to two addresses; run twice (a worker died), it adds nothing.
+        let message = leased.iter().find(|m| m.topic == "parcel.announced").unwrap();
+        let to = |channel, address: &str| Destination { channel, address: address.into() };
+        let fan_out = |first: u128| {
+            let deliveries = [to(Channel::Email, "ana@example.org"), to(Channel::Sms, "+33612345678")]
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let id = Id::from_uuid(uuid::Uuid::from_u128(first + i as u128));
+                    Delivery::new(id, message.id, &message.topic, message.parcel_id, d, now, now)
+                })
+                .collect();
+            Write::FanOut { outbox_id: message.id, deliveries, at: now }
+        };
+        w.store.commit(vec![fan_out(100)]).await.unwrap();
+        w.store.commit(vec![fan_out(200)]).await.unwrap();
+        let others: Vec<Write> = leased
+            .iter()
+            .filter(|m| m.id != message.id)
+            .map(|m| Write::FanOut { outbox_id: m.id, deliveries: vec![], at: now })
+            .collect();
+        if !others.is_empty() {
+            w.store.commit(others).await.unwrap();
+        }
+        w.store.commit(vec![claim(lease(4), now + Duration::seconds(100))]).await.unwrap();
+        assert!(w.store.leased_outbox(lease(4)).await.unwrap().is_empty(), "{name}: dispatched");
+        let filter = DeliveryFilter { parcel_id: Some(a.parcel.id), ..Default::default() };
+        let page = |after| relais_app::ports::Page { after, limit: 10 };
+        let all = w.store.deliveries(&filter, page(None)).await.unwrap();
+        assert_eq!(all.len(), 2, "{name}: one delivery per channel and address");
+        assert!(all[0].id > all[1].id, "{name}: newest first");
+        assert!(all.iter().all(|d| d.state == DeliveryState::Pending && d.attempts == 0), "{name}");
+
+        // Leased with its attempt counted and its message's payload; not due again until the lease ends.
+        let claim_due = |l: LeaseId, at: chrono::DateTime<Utc>| Write::ClaimDeliveries {
+            lease: l,
+            now: at,
+            until: at + Duration::seconds(60),
+            limit: 10,
+        };
+        w.store.commit(vec![claim_due(lease(5), now)]).await.unwrap();
+        let first = w.store.leased_deliveries(lease(5)).await.unwrap();
+        assert_eq!(first.len(), 2, "{name}");
+        assert!(first.iter().all(|l| l.delivery.attempts == 1), "{name}");
+        assert_eq!(first[0].payload.as_ref().unwrap()["parcel_number"], "DELIVER001", "{name}");
+        w.store.commit(vec![claim_due(lease(6), now + Duration::seconds(59))]).await.unwrap();
+        assert!(w.store.leased_deliveries(lease(6)).await.unwrap().is_empty(), "{name}: leased");
+        // The worker died: the lease lapsed, another takes them over.
+        w.store.commit(vec![claim_due(lease(7), now + Duration::seconds(60))]).await.unwrap();
+        let second = w.store.leased_deliveries(lease(7)).await.unwrap();
+        assert!(second.len() == 2 && second.iter().all(|l| l.delivery.attempts == 2), "{name}");
+
+        // The first worker's late outcomes: a failure under its lapsed lease is ignored, an
+        // acceptance is kept.
+        let (sms, email) = {
+            let sms = second.iter().find(|l| l.delivery.channel == Channel::Sms).unwrap();
+            let email = second.iter().find(|l| l.delivery.channel == Channel::Email).unwrap();
+            (sms.delivery.clone(), email.delivery.clone())
+        };
+        let later = now + Duration::seconds(61);
+        let retry = sms.clone().after(NextStep::RetryAt(later + Duration::seconds(20)), later);
+        w.store.commit(vec![Write::RecordDelivery { delivery: retry.clone(), lease: lease(5) }]).await.unwrap();
+        assert_eq!(w.store.delivery(sms.id).await.unwrap().unwrap().next_attempt_at, now + Duration::seconds(120));
+        let accepted = email.clone().after(NextStep::Delivered { provider_ref: Some("queued as 42".into()) }, later);
+        w.store.commit(vec![Write::RecordDelivery { delivery: accepted, lease: lease(5) }]).await.unwrap();
+        let stored = w.store.delivery(email.id).await.unwrap().unwrap();
+        assert_eq!((stored.state, stored.provider_ref.as_deref()), (DeliveryState::Delivered, Some("queued as 42")));
+        // The current lease's failure counts.
+        w.store.commit(vec![Write::RecordDelivery { delivery: retry, lease: lease(7) }]).await.unwrap();
+        let stored = w.store.delivery(sms.id).await.unwrap().unwrap();
+        assert_eq!((stored.state, stored.next_attempt_at), (DeliveryState::Pending, later + Duration::seconds(20)));
+        w.store.commit(vec![claim_due(lease(8), later)]).await.unwrap();
+        assert!(w.store.leased_deliveries(lease(8)).await.unwrap().is_empty(), "{name}: not due yet");
+
+        // A message with a pending delivery is not pruned; once all are final, it is, and its
+        // deliveries stay as history, without their payload.
+        let prune = Write::PruneOutbox { before: now + Duration::days(30), limit: 100 };
+        w.store.commit(vec![prune.clone()]).await.unwrap();
+        assert!(w.store.outbox_message(message.id).await.unwrap().is_some(), "{name}: a delivery is pending");
+        let dead = sms.clone().after(NextStep::Dead { error: "HTTP 400".into() }, later);
+        let claimed = later + Duration::seconds(20);
+        w.store.commit(vec![claim_due(lease(9), claimed)]).await.unwrap();
+        assert_eq!(w.store.leased_deliveries(lease(9)).await.unwrap().len(), 1, "{name}");
+        w.store.commit(vec![Write::RecordDelivery { delivery: dead, lease: lease(9) }]).await.unwrap();
+        let counts = w.store.delivery_counts().await.unwrap();
+        assert!(counts.contains(&("sms".into(), "dead".into(), 1)), "{name}: {counts:?}");
+        assert!(counts.contains(&("email".into(), "delivered".into(), 1)), "{name}: {counts:?}");
+        w.store.commit(vec![Write::PruneOutbox { before: now - Duration::seconds(1), limit: 100 }]).await.unwrap();
+        assert!(w.store.outbox_message(message.id).await.unwrap().is_some(), "{name}: not old enough");
+        w.store.commit(vec![prune]).await.unwrap();
+        assert!(w.store.outbox_message(message.id).await.unwrap().is_none(), "{name}: pruned");
+        assert_eq!(w.store.deliveries(&filter, page(None)).await.unwrap().len(), 2, "{name}: history kept");
+
+        // Resent: pending again from its first attempt; a pending one cannot be resent.
+        w.store.commit(vec![Write::ResendDelivery { id: sms.id, at: later }]).await.unwrap();
+        let resent = w.store.delivery(sms.id).await.unwrap().unwrap();
+        assert_eq!((resent.state, resent.attempts, resent.last_error), (DeliveryState::Pending, 0, None), "{name}");
+        let again = w.store.commit(vec![Write::ResendDelivery { id: sms.id, at: later }]).await;
+        assert!(matches!(again, Err(CommitError::Conflict)), "{name}: {again:?}");
+        w.store.commit(vec![claim_due(lease(10), later)]).await.unwrap();
+        let orphan = w.store.leased_deliveries(lease(10)).await.unwrap();
+        assert!(orphan.len() == 1 && orphan[0].payload.is_none(), "{name}: its message was pruned");
+
+        // A provider's later report finds its delivery by reference.
+        let status = Write::SetProviderStatus {
+            channel: Channel::Email,
+            provider_ref: "queued as 42".into(),
+            status: "delivered".into(),
+            at: later,
+        };
+        w.store.commit(vec![status]).await.unwrap();
+        assert_eq!(w.store.delivery(email.id).await.unwrap().unwrap().provider_status.as_deref(), Some("delivered"));
+        let by_address = DeliveryFilter { address: Some("+33612345678".into()), ..Default::default() };
+        assert_eq!(w.store.deliveries(&by_address, page(None)).await.unwrap().len(), 1, "{name}");
+        let dead_only = DeliveryFilter { state: Some(DeliveryState::Delivered), ..filter.clone() };
+        assert_eq!(w.store.deliveries(&dead_only, page(None)).await.unwrap()[0].id, email.id, "{name}");
+        assert_eq!(w.store.deliveries(&filter, page(Some(all[0].id))).await.unwrap().len(), 1, "{name}: paged");
+    }
+}
+
+/// Endpoints: a merchant's and the operators' apart, updated under their version, a secret rotated
+/// with the previous one kept until a moment, failures remembered from the first until a success.
+#[tokio::test]
+async fn endpoints_are_kept_with_their_sealed_secrets() {
+    use relais_domain::delivery::{Endpoint, EndpointTarget};
+    use relais_domain::ids::Id;
+
+    for w in worlds().await {
+        let name = w.store.backend();
+        let merchant_id = w.merchant.merchant_id.unwrap();
+        let endpoint = |n: u128, merchant_id, target| Endpoint {
+            id: Id::from_uuid(uuid::Uuid::from_u128(n)),
+            merchant_id,
+            target,
+            topics: vec!["parcel.*".into(), "point.door_fault".into()],
+            disabled_at: None,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: start(),
+            version: 1,
+        };
+        let hook = endpoint(1, Some(merchant_id), EndpointTarget::Webhook { url: "https://shop.example/h".into() });
+        let alerts = endpoint(2, None, EndpointTarget::Email { address: "ops@example.org".into() });
+        w.store
+            .commit(vec![
+                Write::InsertEndpoint { endpoint: hook.clone(), secret_seal: Some(vec![1, 2, 3]) },
+                Write::InsertEndpoint { endpoint: alerts.clone(), secret_seal: None },
+            ])
+            .await
+            .unwrap();
+        assert_eq!(w.store.endpoints(Some(merchant_id)).await.unwrap(), vec![hook.clone()], "{name}");
+        assert_eq!(w.store.endpoints(None).await.unwrap(), vec![alerts.clone()], "{name}");
+        let (stored, secrets) = w.store.endpoint(hook.id).await.unwrap().unwrap();
+        assert_eq!((stored, secrets.current, secrets.previous), (hook.clone(), Some(vec![1, 2, 3]), None), "{name}");
+
+        let until = start() + Duration::hours(24);
+        let rotate = Write::RotateEndpointSecret { id: hook.id, secret_seal: vec![4, 5], previous_until: until };
+        w.store.commit(vec![rotate]).await.unwrap();
+        let (rotated, secrets) = w.store.endpoint(hook.id).await.unwrap().unwrap();
+        assert_eq!((secrets.current, secrets.previous), (Some(vec![4, 5]), Some((vec![1, 2, 3], until))), "{name}");
+        assert_eq!(rotated.version, 2, "{name}");
+
+        let fail = |at| Write::EndpointOutcome { id: hook.id, ok: false, at };
+        w.store.commit(vec![fail(start())]).await.unwrap();
+        w.store.commit(vec![fail(start() + Duration::hours(1))]).await.unwrap();
+        let failing = w.store.endpoint(hook.id).await.unwrap().unwrap().0;
+        assert_eq!(failing.failing_since, Some(start()), "{name}: since the first failure");
+        w.store.commit(vec![Write::EndpointOutcome { id: hook.id, ok: true, at: start() }]).await.unwrap();
+        assert_eq!(w.store.endpoint(hook.id).await.unwrap().unwrap().0.failing_since, None, "{name}");
+
+        let disabled = Endpoint { disabled_at: Some(start()), disabled_reason: Some("failing".into()), ..rotated.clone() };
+        w.store.commit(vec![Write::UpdateEndpoint(disabled)]).await.unwrap();
+        let stale = w.store.commit(vec![Write::UpdateEndpoint(rotated)]).await;
+        assert!(matches!(stale, Err(CommitError::Conflict)), "{name}: {stale:?}");
+        assert_eq!(w.store.enabled_endpoints().await.unwrap(), vec![alerts], "{name}");
     }
 }

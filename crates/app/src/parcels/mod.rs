@@ -14,7 +14,7 @@ use relais_domain::ids::{CarrierId, MerchantId, ParcelId, PointId};
 use relais_domain::network::NetworkRules;
 use relais_domain::parcel::{IncidentKind, NewParcel, Parcel, ParcelEvent, Recipient, Transition, TransitionError};
 use relais_domain::point::PickupPoint;
-use relais_domain::value::{Dimensions, Email, ParcelNumber, ParseError, Phone, PickupCode, Weight, parse_text};
+use relais_domain::value::{Dimensions, Email, Language, ParcelNumber, ParseError, Phone, PickupCode, Weight, parse_text};
 
 use crate::auth::{Caller, Permission, Role};
 use crate::command::{Halt, Tx};
@@ -37,6 +37,8 @@ pub struct AnnounceParcel {
     pub recipient_name: String,
     pub recipient_phone: Option<String>,
     pub recipient_email: Option<String>,
+    /// `fr` or `en`; none: the language of the point's country (`Language::of_country`).
+    pub recipient_language: Option<String>,
     pub length_mm: i64,
     pub width_mm: i64,
     pub height_mm: i64,
@@ -85,7 +87,9 @@ impl App {
             name: parse_text("recipient.name", &input.recipient_name, Recipient::NAME_LENGTH_MAX)?,
             phone: input.recipient_phone.as_deref().map(Phone::parse).transpose()?,
             email: input.recipient_email.as_deref().map(Email::parse).transpose()?,
+            language: Language::Fr,
         };
+        let language = input.recipient_language.as_deref().map(Language::parse).transpose()?;
         if recipient.phone.is_none() && recipient.email.is_none() {
             return Err(
                 ParseError::new("recipient", "needs a phone or an e-mail to be told where the parcel is").into()
@@ -146,7 +150,10 @@ impl App {
                 carrier_id: input.carrier_id,
                 network_id: point.network_id,
                 point_id: point.id,
-                recipient: recipient.clone(),
+                recipient: Recipient {
+                    language: language.unwrap_or_else(|| Language::of_country(&point.address.country)),
+                    ..recipient.clone()
+                },
                 dimensions,
                 weight,
                 secrets,

@@ -6,6 +6,7 @@
 //! `crate::rows` as on SQLite, and the index notices between processes are in `notices.rs` (ADR 12).
 
 mod notices;
+mod outbox;
 mod reads;
 mod writer;
 mod writes;
@@ -42,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "carriers", include_str!("../../migrations/postgres/0009_carriers.sql")),
     (10, "carrier_keys_index", include_str!("../../migrations/postgres/0010_carrier_keys_index.sql")),
     (11, "pickup_seal", include_str!("../../migrations/postgres/0011_pickup_seal.sql")),
+    (12, "deliveries", include_str!("../../migrations/postgres/0012_deliveries.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

@@ -3,17 +3,18 @@
 
 use async_trait::async_trait;
 use relais_app::ports::{
-    AttemptScope, AuditEntry, Carrier, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, IndexNotice,
-    Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter,
-    StoredEvent, Write,
+    AttemptScope, AuditEntry, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus, EndpointSecrets,
+    ImportRecord, IndexNotice, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter,
+    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
 use relais_domain::compartment::Compartment;
+use relais_domain::delivery::{Delivery, Endpoint};
 use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
 use relais_domain::ids::{
-    ApiKeyId, CarrierId, CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId,
-    ParcelId, PointId,
+    ApiKeyId, CarrierId, CommandId, CompartmentId, DeliveryId, DropOffSessionId, EndpointId, Id, ImportId, LeaseId,
+    MerchantId, NetworkId, OutboxId, ParcelId, PointId,
 };
 use relais_domain::kpi::{KpiEvent, KpiFact};
 use relais_domain::network::Network;
@@ -28,8 +29,9 @@ use super::{Param, PostgresStore};
 use crate::rows::{self, Columns};
 use crate::rows::{
     ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, CARRIER_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS,
-    COUNTER_COLUMNS, DEVICE_STATUS_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS, ITEM_COLUMNS, MERCHANT_COLUMNS,
-    NETWORK_COLUMNS, OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS, POINT_COLUMNS, SESSION_COLUMNS,
+    COUNTER_COLUMNS, DELIVERY_COLUMNS, DEVICE_STATUS_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS,
+    ITEM_COLUMNS, MERCHANT_COLUMNS, NETWORK_COLUMNS, OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS,
+    POINT_COLUMNS, SESSION_COLUMNS,
 };
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, index: usize) -> StoreResult<T> {
@@ -85,6 +87,12 @@ impl Columns for Row {
         get(self, index)
     }
     fn json(&self, index: usize) -> StoreResult<serde_json::Value> {
+        get(self, index)
+    }
+    fn opt_bytes(&self, index: usize) -> StoreResult<Option<&[u8]>> {
+        get(self, index)
+    }
+    fn opt_json(&self, index: usize) -> StoreResult<Option<serde_json::Value>> {
         get(self, index)
     }
 }
@@ -400,6 +408,81 @@ impl Store for PostgresStore {
             &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id > $1 ORDER BY id LIMIT $2"),
             &[&after, &big(limit)],
             rows::outbox,
+        )
+        .await
+    }
+
+    async fn outbox_message(&self, id: OutboxId) -> StoreResult<Option<OutboxMessage>> {
+        self.one(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1"), &[&uuid(id)], rows::outbox).await
+    }
+
+    async fn leased_outbox(&self, lease: LeaseId) -> StoreResult<Vec<OutboxMessage>> {
+        self.many(
+            &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE lease_id = $1 ORDER BY id"),
+            &[&uuid(lease)],
+            rows::outbox,
+        )
+        .await
+    }
+
+    async fn leased_deliveries(&self, lease: LeaseId) -> StoreResult<Vec<LeasedDelivery>> {
+        self.many(&rows::leased_deliveries_sql("$1"), &[&uuid(lease)], rows::leased_delivery).await
+    }
+
+    async fn delivery(&self, id: DeliveryId) -> StoreResult<Option<Delivery>> {
+        self.one(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1"), &[&uuid(id)], rows::delivery)
+            .await
+    }
+
+    async fn deliveries(&self, filter: &DeliveryFilter, page: Page<DeliveryId>) -> StoreResult<Vec<Delivery>> {
+        let after = page.after.map(uuid).unwrap_or(Uuid::max());
+        self.many(
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries
+                 WHERE id < $1 AND ($2::uuid IS NULL OR parcel_id = $2) AND ($3::text IS NULL OR address = $3)
+                   AND ($4::text IS NULL OR state = $4)
+                 ORDER BY id DESC LIMIT $5"
+            ),
+            &[
+                &after,
+                &filter.parcel_id.map(uuid),
+                &filter.address,
+                &filter.state.map(|s| s.as_str()),
+                &big(page.limit),
+            ],
+            rows::delivery,
+        )
+        .await
+    }
+
+    async fn delivery_counts(&self) -> StoreResult<Vec<(String, String, u64)>> {
+        self.many("SELECT channel, state, count(*) FROM deliveries GROUP BY channel, state ORDER BY 1, 2", &[], |r| {
+            Ok((r.owned(0)?, r.owned(1)?, u64::try_from(r.int(2)?).unwrap_or(0)))
+        })
+        .await
+    }
+
+    async fn endpoint(&self, id: EndpointId) -> StoreResult<Option<(Endpoint, EndpointSecrets)>> {
+        self.one(&format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE id = $1"), &[&uuid(id)], |r| {
+            Ok((rows::endpoint(r)?, rows::endpoint_secrets(r)?))
+        })
+        .await
+    }
+
+    async fn endpoints(&self, merchant_id: Option<MerchantId>) -> StoreResult<Vec<Endpoint>> {
+        self.many(
+            &format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE merchant_id IS NOT DISTINCT FROM $1 ORDER BY id"),
+            &[&merchant_id.map(uuid)],
+            rows::endpoint,
+        )
+        .await
+    }
+
+    async fn enabled_endpoints(&self) -> StoreResult<Vec<Endpoint>> {
+        self.many(
+            &format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE disabled_at IS NULL ORDER BY id"),
+            &[],
+            rows::endpoint,
         )
         .await
     }

@@ -42,7 +42,7 @@ pub(super) async fn exec(c: &Client, sql: &str, args: &[Param<'_>]) -> Result<u6
     c.execute(&statement, args).await.map_err(commit_error)
 }
 
-async fn exec_versioned(c: &Client, sql: &str, args: &[Param<'_>]) -> Result<(), CommitError> {
+pub(super) async fn exec_versioned(c: &Client, sql: &str, args: &[Param<'_>]) -> Result<(), CommitError> {
     match exec(c, sql, args).await? {
         1 => Ok(()),
         _ => Err(CommitError::Conflict),
@@ -91,9 +91,9 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
         Write::InsertParcel { .. } => "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
                 recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
                 code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version,
-                carrier_id, pickup_seal)
+                carrier_id, pickup_seal, recipient_language)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-                $24, $25)",
+                $24, $25, $26)",
         Write::UpdateParcel(_) => "UPDATE parcels SET state = $1, incident_kind = $2, compartment_id = $3, deposited_at = $4,
                     pickup_deadline = $5, extensions_used = $6, updated_at = $7, reminders_sent = $10,
                     next_reminder_at = $11, point_id = $12, relocated_from = $13,
@@ -144,6 +144,17 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
              WHERE point_id = $2 AND last_seen_at = $3 AND offline_since IS NULL",
         Write::AppendAudit(_) => "INSERT INTO audit_log (at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        Write::ClaimOutbox { .. }
+        | Write::FanOut { .. }
+        | Write::ClaimDeliveries { .. }
+        | Write::RecordDelivery { .. }
+        | Write::ResendDelivery { .. }
+        | Write::SetProviderStatus { .. }
+        | Write::PruneOutbox { .. }
+        | Write::InsertEndpoint { .. }
+        | Write::UpdateEndpoint(_)
+        | Write::RotateEndpointSecret { .. }
+        | Write::EndpointOutcome { .. } => super::outbox::sql_of(write),
     }
 }
 
@@ -279,6 +290,7 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &p.version,
                 &p.carrier_id.map(uuid),
                 pickup_seal,
+                &p.recipient.language.as_str(),
             ],
         )
         .await
@@ -493,5 +505,16 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         )
         .await
         .map(drop),
+        Write::ClaimOutbox { .. }
+        | Write::FanOut { .. }
+        | Write::ClaimDeliveries { .. }
+        | Write::RecordDelivery { .. }
+        | Write::ResendDelivery { .. }
+        | Write::SetProviderStatus { .. }
+        | Write::PruneOutbox { .. }
+        | Write::InsertEndpoint { .. }
+        | Write::UpdateEndpoint(_)
+        | Write::RotateEndpointSecret { .. }
+        | Write::EndpointOutcome { .. } => super::outbox::apply(c, sql, write).await,
     }
 }

@@ -9,6 +9,7 @@
 //! `reads.rs`; rows are decoded by `crate::rows`, as on PostgreSQL.
 
 mod doors;
+mod outbox;
 mod reads;
 mod wal;
 mod writer;
@@ -41,6 +42,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "carriers", include_str!("../../migrations/sqlite/0010_carriers.sql")),
     (11, "carrier_keys_index", include_str!("../../migrations/sqlite/0011_carrier_keys_index.sql")),
     (12, "pickup_seal", include_str!("../../migrations/sqlite/0012_pickup_seal.sql")),
+    (13, "deliveries", include_str!("../../migrations/sqlite/0013_deliveries.sql")),
 ];
 
 pub struct SqliteStore {

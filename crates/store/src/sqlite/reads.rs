@@ -3,17 +3,18 @@
 
 use async_trait::async_trait;
 use relais_app::ports::{
-    AttemptScope, AuditEntry, Carrier, CommitError, CompartmentCounts, DeviceStatus, ImportRecord, Merchant,
-    OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter,
-    StoredEvent, Write,
+    AttemptScope, AuditEntry, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus, EndpointSecrets,
+    ImportRecord, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError,
+    StoreResult, StoredCounter, StoredEvent, Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
 use relais_domain::compartment::Compartment;
+use relais_domain::delivery::{Delivery, Endpoint};
 use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
 use relais_domain::ids::{
-    ApiKeyId, CarrierId, CommandId, CompartmentId, DropOffSessionId, Id, ImportId, MerchantId, NetworkId, OutboxId,
-    ParcelId, PointId,
+    ApiKeyId, CarrierId, CommandId, CompartmentId, DeliveryId, DropOffSessionId, EndpointId, Id, ImportId, LeaseId,
+    MerchantId, NetworkId, OutboxId, ParcelId, PointId,
 };
 use relais_domain::kpi::{KpiEvent, KpiFact};
 use relais_domain::network::Network;
@@ -29,8 +30,9 @@ use super::writes::{id, micros};
 use crate::rows::{self, Columns, corrupt};
 use crate::rows::{
     ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, CARRIER_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS,
-    COUNTER_COLUMNS, DEVICE_STATUS_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS, ITEM_COLUMNS, MERCHANT_COLUMNS,
-    NETWORK_COLUMNS, OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS, POINT_COLUMNS, SESSION_COLUMNS,
+    COUNTER_COLUMNS, DELIVERY_COLUMNS, DEVICE_STATUS_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS,
+    ITEM_COLUMNS, MERCHANT_COLUMNS, NETWORK_COLUMNS, OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS,
+    POINT_COLUMNS, SESSION_COLUMNS,
 };
 
 fn value<'a>(row: &'a Row<'_>, index: usize) -> StoreResult<ValueRef<'a>> {
@@ -89,6 +91,15 @@ impl Columns for Row<'_> {
     }
     fn json(&self, index: usize) -> StoreResult<serde_json::Value> {
         serde_json::from_str(self.text(index)?).map_err(|_| corrupt("JSON column"))
+    }
+    fn opt_bytes(&self, index: usize) -> StoreResult<Option<&[u8]>> {
+        value(self, index)?.as_blob_or_null().map_err(StoreError::new)
+    }
+    fn opt_json(&self, index: usize) -> StoreResult<Option<serde_json::Value>> {
+        match self.opt_text(index)? {
+            Some(text) => serde_json::from_str(text).map(Some).map_err(|_| corrupt("JSON column")),
+            None => Ok(None),
+        }
     }
 }
 
@@ -409,6 +420,68 @@ impl Store for SqliteStore {
             &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2"),
             &[&after, &limit],
             |r| rows::outbox(r),
+        )
+    }
+
+    async fn outbox_message(&self, outbox_id: OutboxId) -> StoreResult<Option<OutboxMessage>> {
+        self.one(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?1"), &[&id(outbox_id)], |r| rows::outbox(r))
+    }
+
+    async fn leased_outbox(&self, lease: LeaseId) -> StoreResult<Vec<OutboxMessage>> {
+        self.many(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE lease_id = ?1 ORDER BY id"), &[&id(lease)], |r| {
+            rows::outbox(r)
+        })
+    }
+
+    async fn leased_deliveries(&self, lease: LeaseId) -> StoreResult<Vec<LeasedDelivery>> {
+        self.many(&rows::leased_deliveries_sql("?1"), &[&id(lease)], |r| rows::leased_delivery(r))
+    }
+
+    async fn delivery(&self, delivery_id: DeliveryId) -> StoreResult<Option<Delivery>> {
+        self.one(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"), &[&id(delivery_id)], |r| {
+            rows::delivery(r)
+        })
+    }
+
+    async fn deliveries(&self, filter: &DeliveryFilter, page: Page<DeliveryId>) -> StoreResult<Vec<Delivery>> {
+        let after = page.after.map(id).unwrap_or([0xff; 16]);
+        self.many(
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries
+                 WHERE id < ?1 AND (?2 IS NULL OR parcel_id = ?2) AND (?3 IS NULL OR address = ?3)
+                   AND (?4 IS NULL OR state = ?4)
+                 ORDER BY id DESC LIMIT ?5"
+            ),
+            &[&after, &filter.parcel_id.map(id), &filter.address, &filter.state.map(|s| s.as_str()), &page.limit],
+            |r| rows::delivery(r),
+        )
+    }
+
+    async fn delivery_counts(&self) -> StoreResult<Vec<(String, String, u64)>> {
+        self.many("SELECT channel, state, count(*) FROM deliveries GROUP BY channel, state ORDER BY 1, 2", &[], |r| {
+            Ok((r.owned(0)?, r.owned(1)?, u64::try_from(r.int(2)?).unwrap_or(0)))
+        })
+    }
+
+    async fn endpoint(&self, endpoint_id: EndpointId) -> StoreResult<Option<(Endpoint, EndpointSecrets)>> {
+        self.one(&format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE id = ?1"), &[&id(endpoint_id)], |r| {
+            Ok((rows::endpoint(r)?, rows::endpoint_secrets(r)?))
+        })
+    }
+
+    async fn endpoints(&self, merchant_id: Option<MerchantId>) -> StoreResult<Vec<Endpoint>> {
+        self.many(
+            &format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE merchant_id IS ?1 ORDER BY id"),
+            &[&merchant_id.map(id)],
+            |r| rows::endpoint(r),
+        )
+    }
+
+    async fn enabled_endpoints(&self) -> StoreResult<Vec<Endpoint>> {
+        self.many(
+            &format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE disabled_at IS NULL ORDER BY id"),
+            &[],
+            |r| rows::endpoint(r),
         )
     }
 

@@ -28,7 +28,7 @@ const UPDATE_POINT: &str = "UPDATE pickup_points SET kind = ?1, name = ?2, addre
         services = ?17, source = ?18, updated_at = ?19, version = version + 1
      WHERE id = ?20";
 
-fn exec(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<usize, CommitError> {
+pub(super) fn exec(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<usize, CommitError> {
     let mut statement = c.prepare_cached(sql).map_err(|e| CommitError::Store(StoreError::new(e)))?;
     statement.execute(args).map_err(|e| match &e {
         rusqlite::Error::SqliteFailure(f, Some(message)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -42,7 +42,7 @@ fn exec(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<usize, CommitE
 }
 
 /// Runs a versioned update: no row changed means the row moved on since it was read.
-fn exec_versioned(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<(), CommitError> {
+pub(super) fn exec_versioned(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<(), CommitError> {
     match exec(c, sql, args)? {
         1 => Ok(()),
         _ => Err(CommitError::Conflict),
@@ -190,9 +190,9 @@ pub(super) fn apply<'a>(
             "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
                 recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
                 code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version,
-                carrier_id, pickup_seal)
+                carrier_id, pickup_seal, recipient_language)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
-                ?24, ?25)",
+                ?24, ?25, ?26)",
             params![
                 id(p.id),
                 p.number.as_str(),
@@ -218,7 +218,8 @@ pub(super) fn apply<'a>(
                 micros(p.updated_at),
                 p.version,
                 p.carrier_id.map(id),
-                pickup_seal
+                pickup_seal,
+                p.recipient.language.as_str()
             ],
         )
         .map(drop),
@@ -482,6 +483,17 @@ pub(super) fn apply<'a>(
             ],
         )
         .map(drop),
+        Write::ClaimOutbox { .. }
+        | Write::FanOut { .. }
+        | Write::ClaimDeliveries { .. }
+        | Write::RecordDelivery { .. }
+        | Write::ResendDelivery { .. }
+        | Write::SetProviderStatus { .. }
+        | Write::PruneOutbox { .. }
+        | Write::InsertEndpoint { .. }
+        | Write::UpdateEndpoint(_)
+        | Write::RotateEndpointSecret { .. }
+        | Write::EndpointOutcome { .. } => super::outbox::apply(c, write),
     }
 }
 
