@@ -99,6 +99,13 @@ pub enum Permission {
     /// What a point's operation shows (its device's last heartbeat, its history): operators and the
     /// point's own device.
     ReadPointOperation(PointId),
+    /// Webhook endpoints: a merchant its own, operators theirs and any merchant's.
+    ManageEndpoints,
+    /// A parcel's messages (channel, state, attempts, the provider's answer): operators, and the
+    /// merchant of a parcel it sees.
+    ReadMessages,
+    /// Send a message again: operators.
+    ResendMessages,
 }
 
 impl Caller {
@@ -161,7 +168,9 @@ impl Caller {
                 | Permission::ExtendParcel
                 | Permission::ReissueCode,
             ) => true,
-            (Role::Merchant, Permission::ReportIncident) => true,
+            (Role::Merchant, Permission::ReportIncident | Permission::ManageEndpoints | Permission::ReadMessages) => {
+                true
+            }
             (Role::Carrier, Permission::HandleParcel | Permission::ReturnParcel | Permission::ReportIncident) => true,
             (Role::LockerDevice, Permission::PickupAt(point) | Permission::DropOffAt(point)) => {
                 self.point_id == Some(point)

@@ -17,10 +17,11 @@ use std::future::Future;
 
 use relais_domain::Timestamp;
 use relais_domain::compartment::Compartment;
+use relais_domain::delivery::Notice;
 use relais_domain::dropoff::DropOffSession;
 use relais_domain::ids::{CarrierId, CompartmentId, DropOffSessionId, NetworkId, OutboxId, ParcelId, PointId};
 use relais_domain::network::NetworkRules;
-use relais_domain::parcel::{EventKind, Parcel, ParcelEvent, Transition};
+use relais_domain::parcel::{Parcel, ParcelEvent, Transition};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{ParcelNumber, ParseError};
 
@@ -327,6 +328,8 @@ impl App {
             "actor": event.actor.kind.as_str(),
             "pickup_deadline": parcel.pickup_deadline.map(|t| t.to_rfc3339()),
             "at": event.at.to_rfc3339(),
+            // What the recipient is told, decided now: a reminder is the last one if none is left after it.
+            "notice": Notice::of_event(event.kind, parcel.next_reminder_at.is_none()).map(Notice::as_str),
         });
         OutboxMessage {
             id: self.new_id(),
@@ -335,35 +338,6 @@ impl App {
             payload,
             created_at: event.at,
         }
-    }
-
-    /// Adds what the recipient must hear (French and English) and the link to their parcel page to the
-    /// outbox message of a deposit, a reminder or an extension.
-    pub(crate) async fn tell_recipient(
-        &self,
-        message: &mut OutboxMessage,
-        parcel: &Parcel,
-        kind: EventKind,
-    ) -> Result<(), StoreError> {
-        let Some(deadline) = parcel.pickup_deadline else { return Ok(()) };
-        if !matches!(kind, EventKind::Deposited | EventKind::Reminded | EventKind::Extended) {
-            return Ok(());
-        }
-        let point = match self.indexed_point(parcel.point_id).await {
-            Ok(point) => point,
-            Err(AppError::Store(e)) => return Err(e),
-            // A point gone from the registry: no message to write about it.
-            Err(_) => return Ok(()),
-        };
-        let link = self.recipient_link(parcel.id);
-        let text = match kind {
-            EventKind::Reminded => crate::messages::reminder(parcel, &point, deadline, &link),
-            EventKind::Extended => crate::messages::extended(parcel, &point, deadline),
-            _ => crate::messages::ready(parcel, &point, deadline, &link),
-        };
-        message.payload["recipient_link"] = link.into();
-        message.payload["message"] = text.to_json();
-        Ok(())
     }
 }
 

@@ -44,6 +44,9 @@ pub enum AppError {
     Forbidden { role: Role },
     #[error("{what} already exists")]
     AlreadyExists { what: &'static str },
+    /// A message that cannot be sent again now.
+    #[error("this message cannot be resent: {reason}")]
+    NotResendable { reason: &'static str },
     /// A postcode or city the gazetteer does not know (or a country it does not cover).
     #[error("{0}")]
     PlaceNotFound(relais_registry::gazetteer::GeocodeError),
@@ -96,6 +99,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden { .. } => "forbidden",
             AppError::AlreadyExists { .. } => "already_exists",
+            AppError::NotResendable { .. } => "not_resendable",
             AppError::PlaceNotFound(_) => "place_not_found",
             AppError::Busy => "busy",
             AppError::Store(_) => "unavailable",

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod kpis;
 pub mod lockers;
 pub mod messages;
+pub mod notify;
 pub mod occupancy;
 pub mod operator;
 pub mod parcels;
@@ -69,6 +70,8 @@ pub struct AppLimits {
     pub occupancy_alert_threshold: f64,
     /// Most items (parcels, devices, reservations) one pass of each sweep takes.
     pub sweep_batch_max: u32,
+    /// Which webhook URLs endpoints may have.
+    pub webhooks: notify::endpoints::WebhookRules,
 }
 
 impl Default for AppLimits {
@@ -97,6 +100,7 @@ impl Default for AppLimits {
             page_size_default: 50,
             occupancy_alert_threshold: 0.85,
             sweep_batch_max: 1_000,
+            webhooks: notify::endpoints::WebhookRules::default(),
         }
     }
 }
@@ -165,6 +169,11 @@ impl App {
         self.clock.now()
     }
 
+    /// The app's clock, for adapters that read time (a provider's `Retry-After` date).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
+    }
+
     /// A new time-ordered id (UUID v7) from the clock and the random source; ids made by one process
     /// strictly increase (see [`IdSequence`]).
     pub fn new_id<T>(&self) -> Id<T> {
@@ -175,12 +184,11 @@ impl App {
         Id::from_parts(unix_ms, random)
     }
 
-    /// The outbox message a command writes for a parcel event, with what the recipient must hear (the
-    /// lifecycle benchmark writes the very same rows for its storage ceiling).
+    /// The outbox message a command writes for a parcel event, with the notice its recipient gets (the
+    /// lifecycle benchmark writes the very same rows for its storage ceiling). The text itself is
+    /// rendered by the delivery worker when it sends it (`notify`).
     pub async fn outbox_message(&self, parcel: &Parcel, event: &ParcelEvent) -> Result<OutboxMessage, StoreError> {
-        let mut message = self.outbox_for(parcel, event);
-        self.tell_recipient(&mut message, parcel, event.kind).await?;
-        Ok(message)
+        Ok(self.outbox_for(parcel, event))
     }
 
     /// The link to a parcel's page for its recipient (status, extension): `{public_url}/r/{token}`.

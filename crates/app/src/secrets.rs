@@ -22,7 +22,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
-use relais_domain::ids::{Id, ParcelId};
+use relais_domain::ids::{EndpointId, Id, ParcelId};
 use relais_domain::parcel::PickupSecretDigests;
 use relais_domain::value::PickupCode;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -146,22 +146,8 @@ impl Secrets {
         qr_token: &str,
         random: &dyn RandomSource,
     ) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        random.fill(&mut nonce);
-        let mut in_out = format!("{}\n{qr_token}", code.as_str()).into_bytes();
-        self.seal_key()
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(parcel_aad(parcel_id)),
-                &mut in_out,
-            )
-            // Only fails past ~256 GiB of plaintext.
-            .unwrap_or_else(|_| unreachable!());
-        let mut sealed = Vec::with_capacity(1 + NONCE_LEN + in_out.len());
-        sealed.push(SEAL_VERSION);
-        sealed.extend_from_slice(&nonce);
-        sealed.extend_from_slice(&in_out);
-        sealed
+        let plain = format!("{}\n{qr_token}", code.as_str());
+        self.seal(&parcel_aad(parcel_id), plain.as_bytes(), random)
     }
 
     /// What a parcel keeps of a new code and QR token: their digests (to check them) and their seal (to
@@ -179,6 +165,40 @@ impl Secrets {
 
     /// The code and QR token of `seal_pickup`, if `sealed` was sealed by this instance for this parcel.
     pub fn open_pickup(&self, parcel_id: ParcelId, sealed: &[u8]) -> Option<(PickupCode, String)> {
+        let plain = self.open(&parcel_aad(parcel_id), sealed)?;
+        let (code, qr_token) = std::str::from_utf8(&plain).ok()?.split_once('\n')?;
+        Some((PickupCode::parse(code).ok()?, qr_token.to_owned()))
+    }
+
+    /// A webhook endpoint's signing secret, sealed as the pickup codes are (bound to its endpoint).
+    pub fn seal_endpoint_secret(&self, endpoint_id: EndpointId, secret: &str, random: &dyn RandomSource) -> Vec<u8> {
+        self.seal(&endpoint_aad(endpoint_id), secret.as_bytes(), random)
+    }
+
+    /// The secret of `seal_endpoint_secret`, if sealed by this instance for this endpoint.
+    pub fn open_endpoint_secret(&self, endpoint_id: EndpointId, sealed: &[u8]) -> Option<String> {
+        String::from_utf8(self.open(&endpoint_aad(endpoint_id), sealed)?).ok()
+    }
+
+    /// `plain` sealed under the seal key, bound to `aad`: `SEAL_VERSION`, a random 96-bit nonce, then the
+    /// ciphertext and its tag.
+    fn seal(&self, aad: &[u8], plain: &[u8], random: &dyn RandomSource) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        random.fill(&mut nonce);
+        let mut in_out = plain.to_vec();
+        self.seal_key()
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut in_out)
+            // Only fails past ~256 GiB of plaintext.
+            .unwrap_or_else(|_| unreachable!());
+        let mut sealed = Vec::with_capacity(1 + NONCE_LEN + in_out.len());
+        sealed.push(SEAL_VERSION);
+        sealed.extend_from_slice(&nonce);
+        sealed.extend_from_slice(&in_out);
+        sealed
+    }
+
+    /// What `seal` sealed with this `aad`, if it did.
+    fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         let (&version, rest) = sealed.split_first()?;
         if version != SEAL_VERSION {
             return None;
@@ -186,9 +206,8 @@ impl Secrets {
         let (nonce, ciphertext) = rest.split_at_checked(NONCE_LEN)?;
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut in_out = ciphertext.to_vec();
-        let plain = self.seal_key().open_in_place(nonce, Aad::from(parcel_aad(parcel_id)), &mut in_out).ok()?;
-        let (code, qr_token) = std::str::from_utf8(plain).ok()?.split_once('\n')?;
-        Some((PickupCode::parse(code).ok()?, qr_token.to_owned()))
+        let plain = self.seal_key().open_in_place(nonce, Aad::from(aad), &mut in_out).ok()?;
+        Some(plain.to_vec())
     }
 
     fn seal_key(&self) -> LessSafeKey {
@@ -203,6 +222,15 @@ impl Secrets {
         tag.copy_from_slice(&digest[..LINK_TAG_BYTES]);
         tag
     }
+}
+
+/// The associated data of an endpoint's secret: a label (so it can never pass for a parcel's seal) and
+/// its id.
+fn endpoint_aad(endpoint_id: EndpointId) -> [u8; 24] {
+    let mut aad = [0u8; 24];
+    aad[..8].copy_from_slice(b"endpoint");
+    aad[8..].copy_from_slice(endpoint_id.uuid().as_bytes());
+    aad
 }
 
 /// The associated data of a parcel's seal: its id.

@@ -267,9 +267,11 @@ impl Notice {
         }
     }
 
-    /// Whether the message carries the pickup code (its delivery opens the seal, ADR 14).
+    /// Whether the message carries the pickup code (its delivery opens the seal, ADR 14): the notices
+    /// of a parcel waiting at its point. A relocated parcel is not there yet: its code comes with the
+    /// ready notice of its new point.
     pub fn carries_code(self) -> bool {
-        matches!(self, Notice::ReadyForPickup | Notice::CodeReissued | Notice::Relocated)
+        matches!(self, Notice::ReadyForPickup | Notice::Reminder | Notice::ExpiringSoon | Notice::CodeReissued)
     }
 }
 
@@ -344,10 +346,8 @@ impl Endpoint {
         if self.disabled_at.is_some() {
             return false;
         }
-        if let Some(own) = self.merchant_id {
-            if merchant_of_message != Some(own) {
-                return false;
-            }
+        if self.merchant_id.is_some_and(|own| merchant_of_message != Some(own)) {
+            return false;
         }
         self.topics.is_empty() || self.topics.iter().any(|t| topic_matches(t, topic))
     }
@@ -487,6 +487,40 @@ pub enum AttemptOutcome {
     Failed { error: String, retry_after: Option<Duration> },
     /// It will never work: a refusal of the message itself or of its address.
     Refused { error: String },
+}
+
+impl AttemptOutcome {
+    /// What an HTTP answer means (a webhook endpoint, an SMS or e-mail provider's API): a 2xx took
+    /// it; a 408, 425, 429 or 5xx may work later (after the provider's `Retry-After`); any other status
+    /// is a refusal for good, a 3xx included (a webhook follows no redirect). `detail`: what the
+    /// answer said, kept clipped.
+    pub fn of_http(
+        status: u16,
+        retry_after: Option<Duration>,
+        provider_ref: Option<String>,
+        detail: &str,
+    ) -> AttemptOutcome {
+        let error = || {
+            let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+            if detail.is_empty() { format!("HTTP {status}") } else { clip(&format!("HTTP {status}: {detail}")) }
+        };
+        match status {
+            200..=299 => AttemptOutcome::Accepted { provider_ref },
+            408 | 425 | 429 | 500..=599 => AttemptOutcome::Failed { error: error(), retry_after },
+            _ => AttemptOutcome::Refused { error: error() },
+        }
+    }
+}
+
+/// A `Retry-After` header's wait: a number of seconds, or an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`)
+/// counted from `now`. `None` when it is neither, or in the past.
+pub fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<i64>() {
+        return (seconds >= 0).then(|| Duration::seconds(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    (at > now).then(|| at - now)
 }
 
 /// What to do with a message after an attempt.
@@ -630,6 +664,45 @@ mod tests {
             let waited = (when - at(0)).num_milliseconds();
             assert!((1_440_000..=2_160_000).contains(&waited), "{jitter}: {waited} ms for a 1,800 s delay");
         }
+    }
+
+    #[test]
+    fn an_http_answer_is_taken_retried_or_refused() {
+        let wait = Some(Duration::seconds(30));
+        let cases = [
+            (200, AttemptOutcome::Accepted { provider_ref: Some("SM1".into()) }),
+            (204, AttemptOutcome::Accepted { provider_ref: Some("SM1".into()) }),
+            (429, AttemptOutcome::Failed { error: "HTTP 429: slow down".into(), retry_after: wait }),
+            (503, AttemptOutcome::Failed { error: "HTTP 503: slow down".into(), retry_after: wait }),
+            (408, AttemptOutcome::Failed { error: "HTTP 408: slow down".into(), retry_after: wait }),
+            (400, AttemptOutcome::Refused { error: "HTTP 400: slow down".into() }),
+            (301, AttemptOutcome::Refused { error: "HTTP 301: slow down".into() }),
+            (410, AttemptOutcome::Refused { error: "HTTP 410: slow down".into() }),
+        ];
+        for (status, expected) in cases {
+            assert_eq!(
+                AttemptOutcome::of_http(status, wait, Some("SM1".into()), " slow\n down "),
+                expected,
+                "{status}"
+            );
+        }
+        assert_eq!(
+            AttemptOutcome::of_http(500, None, None, ""),
+            AttemptOutcome::Failed { error: "HTTP 500".into(), retry_after: None }
+        );
+        let long = AttemptOutcome::of_http(400, None, None, &"x".repeat(5000));
+        assert!(matches!(long, AttemptOutcome::Refused { error } if error.len() < 400));
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 10, 21, 7, 0, 0).unwrap();
+        assert_eq!(retry_after("120", now), Some(Duration::seconds(120)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::zero()));
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:28:00 GMT", now), Some(Duration::minutes(28)));
+        assert_eq!(retry_after("Wed, 21 Oct 2026 06:28:00 GMT", now), None, "in the past");
+        assert_eq!(retry_after("-5", now), None);
+        assert_eq!(retry_after("soon", now), None);
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct HttpConfig {
     /// Certificate authorities trusted beside the system's (PEM files): a private CA, a test CA.
     pub ca_files: Vec<PathBuf>,
     pub user_agent: String,
+    /// Whether a redirect is followed (up to 10). Webhooks do not follow any: a 3xx is the
+    /// endpoint's answer, and a redirect must not take a signed request somewhere else.
+    pub follow_redirects: bool,
 }
 
 impl Default for HttpConfig {
@@ -38,6 +41,7 @@ impl Default for HttpConfig {
             no_proxy: None,
             ca_files: Vec::new(),
             user_agent: format!("relais/{}", env!("CARGO_PKG_VERSION")),
+            follow_redirects: true,
         }
     }
 }
@@ -57,6 +61,8 @@ pub enum HttpError {
 pub struct Fetched {
     pub status: u16,
     pub content_type: Option<String>,
+    /// The `Retry-After` header, as sent (seconds or an HTTP date).
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -80,6 +86,9 @@ impl HttpClient {
             .connect_timeout(Duration::from_secs(config.connect_timeout_seconds))
             .timeout(Duration::from_secs(config.timeout_seconds))
             .user_agent(config.user_agent.clone());
+        if !config.follow_redirects {
+            builder = builder.redirect(reqwest::redirect::Policy::none());
+        }
         builder = match &config.proxy_url {
             Some(url) => {
                 let proxy = reqwest::Proxy::all(url).map_err(|e| HttpError::Config(format!("proxy {url:?}: {e}")))?;
@@ -113,8 +122,9 @@ impl HttpClient {
             return Err(HttpError::TooLarge { url, max });
         }
         let status = response.status().as_u16();
-        let content_type =
-            response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let retry_after = header(reqwest::header::RETRY_AFTER);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(failed)? {
             if body.len() as u64 + chunk.len() as u64 > max {
@@ -122,7 +132,7 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched { status, content_type, body })
+        Ok(Fetched { status, content_type, retry_after, body })
     }
 }
 

@@ -6,8 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -34,6 +34,8 @@ pub struct SmtpSettings {
     pub from: String,
     /// For the connection and for each reply; a whole message gets `SEND_TIMEOUTS` of them.
     pub timeout: Duration,
+    /// Connections kept open to the server and reused from message to message (at least 1).
+    pub connections: u32,
 }
 
 /// How many `timeout`s one message may take in all. lettre bounds the connection and the commands it
@@ -52,6 +54,7 @@ impl fmt::Debug for SmtpSettings {
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("from", &self.from)
             .field("timeout", &self.timeout)
+            .field("connections", &self.connections)
             .finish()
     }
 }
@@ -68,6 +71,10 @@ pub struct Mail {
     pub id: String,
     /// Extra headers (`List-Unsubscribe`...).
     pub headers: Vec<(String, String)>,
+    /// The sender's display name for this message (a merchant's); the address stays the channel's.
+    pub from_name: Option<String>,
+    /// Images the HTML shows by `cid:` (the QR code): content id, content type, bytes.
+    pub inline: Vec<(String, String, Vec<u8>)>,
 }
 
 /// What became of one attempt.
@@ -81,7 +88,7 @@ pub enum MailOutcome {
     Refused(String),
 }
 
-/// An SMTP server to send through; the connection is opened for each message.
+/// An SMTP server to send through, over a pool of kept-open connections.
 pub struct SmtpChannel {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     deadline: Duration,
@@ -99,7 +106,8 @@ impl SmtpChannel {
             Security::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)),
         }
         .map_err(|e| format!("smtp.host {:?}: {e}", settings.host))?;
-        let mut builder = builder.port(settings.port).timeout(Some(settings.timeout));
+        let pool = lettre::transport::smtp::PoolConfig::new().max_size(settings.connections.max(1));
+        let mut builder = builder.port(settings.port).timeout(Some(settings.timeout)).pool_config(pool);
         if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
@@ -122,10 +130,27 @@ impl SmtpChannel {
     }
 
     fn message(&self, mail: &Mail) -> Result<Message, String> {
+        build_message(mail, &self.from, &self.domain)
+    }
+}
+
+/// The message as it goes on the wire (RFC 5322, MIME): the file sink writes these bytes as `.eml`.
+pub fn formatted(mail: &Mail, from: &str) -> Result<Vec<u8>, String> {
+    let from: Mailbox = from.parse().map_err(|e| format!("from {from:?}: {e}"))?;
+    let domain = from.email.domain().to_owned();
+    Ok(build_message(mail, &from, &domain)?.formatted())
+}
+
+fn build_message(mail: &Mail, from: &Mailbox, domain: &str) -> Result<Message, String> {
+    {
         let to: Mailbox = mail.to.parse().map_err(|e| format!("not an e-mail address ({e})"))?;
+        let from = match &mail.from_name {
+            Some(name) => Mailbox::new(Some(name.clone()), from.email.clone()),
+            None => from.clone(),
+        };
         let mut builder = Message::builder()
-            .message_id(Some(format!("<{}@{}>", mail.id, self.domain)))
-            .from(self.from.clone())
+            .message_id(Some(format!("<{}@{}>", mail.id, domain)))
+            .from(from)
             .to(to)
             .subject(mail.subject.clone());
         for (name, value) in &mail.headers {
@@ -133,7 +158,21 @@ impl SmtpChannel {
             builder = builder.raw_header(HeaderValue::new(name, value.clone()));
         }
         let built = match &mail.html {
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(mail.text.clone(), html.clone())),
+            Some(html) if mail.inline.is_empty() => {
+                builder.multipart(MultiPart::alternative_plain_html(mail.text.clone(), html.clone()))
+            }
+            // The HTML and the images it shows travel together (multipart/related).
+            Some(html) => {
+                let mut related = MultiPart::related().singlepart(SinglePart::html(html.clone()));
+                for (content_id, content_type, bytes) in &mail.inline {
+                    let content_type = ContentType::parse(content_type).map_err(|e| format!("{content_type}: {e}"))?;
+                    related = related
+                        .singlepart(Attachment::new_inline(content_id.clone()).body(bytes.clone(), content_type));
+                }
+                builder.multipart(
+                    MultiPart::alternative().singlepart(SinglePart::plain(mail.text.clone())).multipart(related),
+                )
+            }
             None => builder.body(mail.text.clone()),
         };
         built.map_err(|e| format!("the message cannot be built: {e}"))

@@ -164,6 +164,7 @@ pub struct Received {
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<std::sync::Mutex<Vec<Received>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -181,13 +182,26 @@ impl SmtpSink {
         self.received.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
+    /// How many messages it took so far.
+    pub fn count(&self) -> usize {
+        self.received.lock().map(|r| r.len()).unwrap_or_default()
+    }
+
+    /// How many connections clients opened to it.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn listen(speaks: bool) -> std::io::Result<SmtpSink> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let store = Arc::clone(&received);
+        let opened = Arc::clone(&connections);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let store = Arc::clone(&store);
                 tokio::spawn(async move {
                     if speaks {
@@ -201,7 +215,7 @@ impl SmtpSink {
                 });
             }
         });
-        Ok(SmtpSink { port, received })
+        Ok(SmtpSink { port, received, connections })
     }
 }
 

@@ -15,6 +15,7 @@ fn settings(port: u16) -> SmtpSettings {
         password: None,
         from: "Relais Gare <avis@relais.example>".into(),
         timeout: Duration::from_secs(2),
+        connections: 2,
     }
 }
 
@@ -26,6 +27,8 @@ fn mail(to: &str) -> Mail {
         html: Some("<p>Code : <strong>04831276</strong></p>".into()),
         id: "0193b0a4-delivery".into(),
         headers: vec![("List-Unsubscribe".into(), "<https://relais.example/u/abc>".into())],
+        from_name: None,
+        inline: Vec::new(),
     }
 }
 
@@ -87,6 +90,37 @@ async fn each_failure_is_final_or_worth_another_try_as_smtp_says() {
     let impatient = SmtpSettings { timeout: Duration::from_millis(300), ..settings(silent.port) };
     let outcome = SmtpChannel::new(&impatient).unwrap().send(&mail("ana@example.org")).await;
     assert!(matches!(&outcome, MailOutcome::Failed(e) if e.contains("no answer within")), "{outcome:?}");
+}
+
+/// The QR code travels with the HTML that shows it (multipart/related inside the alternative), the
+/// sender's name is the merchant's, and connections are reused from message to message.
+#[tokio::test]
+async fn an_inline_image_goes_with_its_html_and_connections_are_kept() {
+    let sink = SmtpSink::start().await.unwrap();
+    let channel = SmtpChannel::new(&settings(sink.port)).unwrap();
+    let with_qr = Mail {
+        html: Some("<p><img src=\"cid:qr\"></p>".into()),
+        from_name: Some("Boutique Lumière".into()),
+        inline: vec![("qr".into(), "image/png".into(), vec![0x89, b'P', b'N', b'G', 1, 2, 3])],
+        ..mail("ana@example.org")
+    };
+    for _ in 0..5 {
+        assert!(matches!(channel.send(&with_qr).await, MailOutcome::Accepted { .. }));
+    }
+    let m = &sink.received()[0];
+    for expected in [
+        "Content-Type: multipart/alternative",
+        "Content-Type: multipart/related",
+        "Content-Type: image/png",
+        "Content-ID: <qr>",
+        "Content-Disposition: inline",
+        "avis@relais.example>",
+    ] {
+        assert!(m.data.contains(expected), "{expected:?} in\n{}", m.data);
+    }
+    assert!(m.data.contains("From: =?utf-8?") || m.data.contains("Boutique"), "{}", m.data);
+    assert_eq!(sink.count(), 5);
+    assert!(sink.connections() <= 2, "connections are reused: {} for five messages", sink.connections());
 }
 
 #[test]

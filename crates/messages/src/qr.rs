@@ -1,6 +1,7 @@
 //! A parcel's QR token drawn as an image the locker's scanner reads from the recipient's screen: an
-//! SVG element, for the recipient's page, inline in its HTML. Drawn by the `qrcode` crate (error
-//! correction M, the standard four-module quiet zone), never by hand.
+//! SVG element for the recipient's page, inline in its HTML, and a PNG for e-mails (mail clients do
+//! not show SVG). Drawn by the `qrcode` crate (error correction M, the standard four-module quiet
+//! zone), never by hand; the PNG is written by the `png` crate.
 
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
@@ -23,6 +24,40 @@ pub fn qr_svg(token: &str) -> Option<String> {
     // The renderer writes a standalone document; a page embeds the element itself.
     let start = image.find("<svg")?;
     Some(image[start..].to_owned())
+}
+
+/// Pixels per module of the PNG: 6 px makes a 300-odd-pixel image for a 47-character token, a few
+/// hundred bytes once compressed.
+const PNG_MODULE_PX: usize = 6;
+
+/// The token as a PNG image (8-bit greyscale), dark modules on white with the quiet zone. `None` only
+/// for a text too long for any QR code.
+pub fn qr_png(token: &str) -> Option<Vec<u8>> {
+    let code = QrCode::with_error_correction_level(token.as_bytes(), EcLevel::M).ok()?;
+    let modules = code.width();
+    let quiet = 4;
+    let side = (modules + 2 * quiet) * PNG_MODULE_PX;
+    let colors = code.to_colors();
+    let mut pixels = vec![255u8; side * side];
+    for (i, color) in colors.iter().enumerate() {
+        if *color != qrcode::Color::Dark {
+            continue;
+        }
+        let (mx, my) = (i % modules + quiet, i / modules + quiet);
+        for y in my * PNG_MODULE_PX..(my + 1) * PNG_MODULE_PX {
+            pixels[y * side + mx * PNG_MODULE_PX..y * side + (mx + 1) * PNG_MODULE_PX].fill(0);
+        }
+    }
+    let mut out = Vec::new();
+    let side = u32::try_from(side).ok()?;
+    let mut encoder = png::Encoder::new(&mut out, side, side);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::High);
+    let mut writer = encoder.write_header().ok()?;
+    writer.write_image_data(&pixels).ok()?;
+    writer.finish().ok()?;
+    Some(out)
 }
 
 #[cfg(test)]
@@ -73,7 +108,27 @@ mod tests {
     }
 
     #[test]
+    fn the_png_decodes_back_to_the_token() {
+        for token in ["RQ1.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdEfG", "RQ1.short"] {
+            let png = qr_png(token).unwrap();
+            assert!(png.len() < 4096, "small enough to attach: {} bytes", png.len());
+            let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
+            let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+            let frame = reader.next_frame(&mut pixels).unwrap();
+            assert_eq!(frame.color_type, png::ColorType::Grayscale);
+            pixels.truncate(frame.buffer_size());
+            let text =
+                rxing::helpers::detect_in_luma(pixels, frame.width, frame.height, Some(rxing::BarcodeFormat::QR_CODE))
+                    .unwrap_or_else(|e| panic!("the PNG does not decode: {e:?}"))
+                    .getText()
+                    .to_owned();
+            assert_eq!(text, token);
+        }
+    }
+
+    #[test]
     fn a_text_beyond_any_qr_code_is_refused() {
         assert_eq!(qr_svg(&"x".repeat(3000)), None);
+        assert_eq!(qr_png(&"x".repeat(3000)), None);
     }
 }

@@ -37,6 +37,161 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// Folders where operators drop their daily point files (the seed's FTP drop), watched by `serve`.
     pub drop_folders: Vec<DropFolder>,
+    /// The delivery of the outbox: the worker, its channels and their credentials (ADR 15).
+    pub notify: NotifyConfig,
+}
+
+/// A credential read from the configuration: never printed.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// The delivery worker and its channels.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Whether `serve` runs a delivery worker (off when `relais worker` processes do the delivering).
+    pub worker: bool,
+    /// Messages one dispatch takes and deliveries one round takes.
+    pub batch: u32,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+    /// How long a claim holds its rows, in seconds; longer than any channel's timeout.
+    pub lease_seconds: i64,
+    /// Days a dispatched message is kept once its deliveries are final (the deliveries stay).
+    pub retention_days: i64,
+    /// No SMS from `quiet_hours_start` to `quiet_hours_end`, in the point's local time (`HH:MM`).
+    pub quiet_hours_start: String,
+    pub quiet_hours_end: String,
+    /// How long an idle worker waits before it looks again, in milliseconds.
+    pub idle_ms: u64,
+    pub email: EmailConfig,
+    pub sms: SmsConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        let settings = relais_app::notify::DeliverySettings::default();
+        NotifyConfig {
+            worker: true,
+            batch: settings.batch,
+            concurrency: settings.concurrency,
+            lease_seconds: settings.lease_seconds,
+            retention_days: settings.retention_days,
+            quiet_hours_start: "21:00".into(),
+            quiet_hours_end: "08:00".into(),
+            idle_ms: 500,
+            email: EmailConfig::default(),
+            sms: SmsConfig::default(),
+            webhooks: WebhooksConfig::default(),
+        }
+    }
+}
+
+impl NotifyConfig {
+    pub fn settings(&self) -> Result<relais_app::notify::DeliverySettings, String> {
+        let time = |name: &str, value: &str| {
+            chrono::NaiveTime::parse_from_str(value, "%H:%M").map_err(|_| format!("[notify] {name} must be HH:MM"))
+        };
+        if self.batch == 0 || self.concurrency == 0 || self.idle_ms == 0 {
+            return Err("[notify] batch, concurrency and idle_ms must be at least 1".into());
+        }
+        if self.lease_seconds < 10 || self.retention_days < 1 {
+            return Err("[notify] lease_seconds must be at least 10 and retention_days at least 1".into());
+        }
+        Ok(relais_app::notify::DeliverySettings {
+            batch: self.batch,
+            lease_seconds: self.lease_seconds,
+            concurrency: self.concurrency,
+            retention_days: self.retention_days,
+            quiet_hours: relais_domain::delivery::QuietHours {
+                start: time("quiet_hours_start", &self.quiet_hours_start)?,
+                end: time("quiet_hours_end", &self.quiet_hours_end)?,
+            },
+        })
+    }
+}
+
+/// Where e-mails go: nowhere, `.eml` files in a folder (development), or an SMTP server.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EmailConfig {
+    /// Every e-mail is refused (a dead letter an operator can resend once a channel is set).
+    None,
+    /// Written to `folder` (default: `<database>.messages/` beside a SQLite file) as `.eml` files.
+    File {
+        folder: Option<PathBuf>,
+        #[serde(default = "default_from")]
+        from: String,
+    },
+    Smtp {
+        host: String,
+        port: u16,
+        /// `tls` (port 465), `starttls` (587) or `none` (a relay on the same host).
+        security: String,
+        username: Option<String>,
+        password: Option<Secret>,
+        from: String,
+        #[serde(default = "default_smtp_timeout")]
+        timeout_seconds: u64,
+        #[serde(default = "default_smtp_connections")]
+        connections: u32,
+    },
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig::File { folder: None, from: default_from() }
+    }
+}
+
+fn default_from() -> String {
+    "relais <no-reply@relais.localhost>".into()
+}
+fn default_smtp_timeout() -> u64 {
+    10
+}
+fn default_smtp_connections() -> u32 {
+    8
+}
+
+/// Where SMS go: nowhere, text files in a folder (development), or Twilio.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SmsConfig {
+    None,
+    File { folder: Option<PathBuf> },
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig::File { folder: None }
+    }
+}
+
+/// Merchants' webhooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Longest a webhook may take, in seconds.
+    pub timeout_seconds: u64,
+    /// Whether an endpoint may be `http://` (development and tests); `https://` is required otherwise.
+    pub allow_http: bool,
+    /// Whether an endpoint may name a loopback or private address (tests); refused otherwise.
+    pub allow_private: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig { timeout_seconds: 15, allow_http: false, allow_private: false }
+    }
 }
 
 /// A drop folder: every file that appears is imported into `network` as `format`, then moved to
@@ -208,6 +363,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             outbound: OutboundConfig::default(),
             drop_folders: Vec::new(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -312,6 +468,43 @@ body_bytes_max = 268435456
 # Drop folders (any number): `serve` imports each file that appears (in name order) into the network,
 # then moves it to done/ or refused/ beside it with NAME.report.txt. Formats: csv, jsonl, laposte,
 # mondial_relay, inpost, dpd, colissimo (docs/import-formats.md). A file refused changes nothing.
+# The outbox delivered: e-mails, SMS and merchants' webhooks (docs/notifications.md). `serve` runs a
+# worker unless `worker = false`; `relais worker` runs one with no API (scale them apart).
+[notify]
+worker = true
+batch = 256
+concurrency = 32
+lease_seconds = 120
+retention_days = 7
+# No SMS in these hours, in the point's local time: held until the morning (e-mail still goes).
+quiet_hours_start = "21:00"
+quiet_hours_end = "08:00"
+idle_ms = 500
+
+# E-mail: kind = "file" (development: .eml files in `folder`, default `<database>.messages/`),
+# "smtp", or "none". The SMTP password may come from RELAIS_NOTIFY_SMTP_PASSWORD instead.
+[notify.email]
+kind = "file"
+# kind = "smtp"
+# host = "smtp.example.org"
+# port = 587
+# security = "starttls"
+# username = "relais"
+# password = "..."
+# from = "Relais <avis@relais.example.org>"
+# timeout_seconds = 10
+# connections = 8
+
+# SMS: kind = "file" (development) or "none".
+[notify.sms]
+kind = "file"
+
+# Merchants' webhooks: https:// only, and no loopback or private address, unless allowed here.
+[notify.webhooks]
+timeout_seconds = 15
+allow_http = false
+allow_private = false
+
 # [[drop_folders]]
 # network = "0193f6d2-0000-7000-8000-000000000000"
 # format = "mondial_relay"
@@ -376,6 +569,11 @@ impl Config {
         if let Some(v) = env("RELAIS_OUTBOUND_NO_PROXY") {
             config.outbound.no_proxy = Some(v);
         }
+        if let Some(v) = env("RELAIS_NOTIFY_SMTP_PASSWORD")
+            && let EmailConfig::Smtp { password, .. } = &mut config.notify.email
+        {
+            *password = Some(Secret(v));
+        }
         if let Some(v) = env("RELAIS_OUTBOUND_CA_FILES") {
             config.outbound.ca_files = std::env::split_paths(&v).collect();
         }
@@ -411,6 +609,7 @@ impl Config {
         for folder in &self.drop_folders {
             folder.import_args()?;
         }
+        self.notify.settings()?;
         if let Some(key) = &self.secret_key
             && relais_app::secrets::parse_hex_key(key).is_none()
         {

@@ -10,5 +10,6 @@ pub mod config;
 pub mod demo;
 pub mod hours;
 pub mod locker_sim;
+pub mod outlets;
 pub mod points;
 pub mod receipt;

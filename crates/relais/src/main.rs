@@ -15,6 +15,7 @@ use relais::config::{self, Config, Flags};
 /// strings, where glibc's allocator spends a third of the time (measured: docs/benchmarks.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use relais::outlets::{Channels, deliver_forever};
 use relais::{bench, demo, points};
 
 #[derive(Parser)]
@@ -47,6 +48,12 @@ enum Command {
         /// and prints demo API keys.
         #[arg(long)]
         demo: bool,
+    },
+    /// Delivers the outbox (e-mail, SMS, webhooks) with no API: a process to scale apart from `serve`
+    /// on PostgreSQL (several workers never take the same message).
+    Worker {
+        #[command(flatten)]
+        common: Common,
     },
     /// Applies pending database migrations and exits.
     Migrate {
@@ -452,6 +459,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { common, listen, demo } => serve(load(&common, listen)?, demo).await,
+        Command::Worker { common } => worker(load(&common, None)?).await,
         Command::Bench {
             command: BenchCommand::Lifecycle { backend, database_url, parcels, concurrency, bare_ceiling },
         } => {
@@ -809,13 +817,40 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
             folder.interval_seconds,
         )));
     }
+    let deliverer = if config.notify.worker {
+        let channels = Arc::new(Channels::from_config(&config, app.clock())?);
+        println!("delivering the outbox ({})", channels.describe());
+        let idle = std::time::Duration::from_millis(config.notify.idle_ms);
+        Some(tokio::spawn(deliver_forever(app.clone(), channels, config.notify.settings()?, idle)))
+    } else {
+        None
+    };
     let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds));
     // Each request carries its peer's address: the public routes are limited per client.
     let result = relais_http::server::serve(listener, router, config.server.limits()?, shutdown_signal()).await;
     sweeper.abort();
     indexer.abort();
+    if let Some(deliverer) = deliverer {
+        deliverer.abort();
+    }
     watchers.iter().for_each(tokio::task::JoinHandle::abort);
     result.map_err(|e| format!("server error: {e}"))
+}
+
+/// `relais worker`: the delivery worker alone, until stopped.
+async fn worker(config: Config) -> Result<(), String> {
+    let app = build_app(&config).await?;
+    app.follow_other_processes().await.map_err(|e| format!("cannot follow other processes: {e}"))?;
+    app.rebuild_index().await.map_err(|e| format!("cannot build the search index: {e}"))?;
+    let channels = Arc::new(Channels::from_config(&config, app.clock())?);
+    println!("relais worker: delivering the outbox ({}, {} backend)", channels.describe(), app.backend());
+    let idle = std::time::Duration::from_millis(config.notify.idle_ms);
+    let indexer = tokio::spawn(index_forever(app.clone(), config.index_rebuild_seconds));
+    let deliverer = tokio::spawn(deliver_forever(app, channels, config.notify.settings()?, idle));
+    shutdown_signal().await;
+    deliverer.abort();
+    indexer.abort();
+    Ok(())
 }
 
 /// The background jobs of a single-node install: the expiry sweep and reservation tidying.

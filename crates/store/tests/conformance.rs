@@ -160,6 +160,39 @@ fn announce_for(point: &PickupPoint, number: &str, dims: (i64, i64, i64), phone:
     }
 }
 
+/// The channels of the delivery worker as a test sees them: what each send would have sent, all
+/// accepted. (The channels' own clients are tested against real servers: `relais-edge`'s tests.)
+#[derive(Default)]
+struct Recorder {
+    sent: std::sync::Mutex<Vec<relais_app::notify::Outgoing>>,
+}
+
+#[async_trait::async_trait]
+impl relais_app::notify::Outlets for Recorder {
+    async fn send(&self, message: relais_app::notify::Outgoing) -> relais_domain::delivery::AttemptOutcome {
+        self.sent.lock().unwrap().push(message);
+        relais_domain::delivery::AttemptOutcome::Accepted { provider_ref: None }
+    }
+}
+
+/// Runs the delivery worker until it has nothing left to do now; what it sent.
+async fn deliver(w: &World) -> Vec<relais_app::notify::Outgoing> {
+    let recorder = Recorder::default();
+    let settings = relais_app::notify::DeliverySettings::default();
+    while !w.app.deliver_round(&recorder, &settings).await.unwrap().is_idle() {}
+    recorder.sent.into_inner().unwrap()
+}
+
+/// The SMS bodies among what was sent.
+fn sms_bodies(sent: &[relais_app::notify::Outgoing]) -> Vec<String> {
+    sent.iter()
+        .filter_map(|m| match m {
+            relais_app::notify::Outgoing::Sms(sms) => Some(sms.body.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 const SMALL: (i64, i64, i64) = (300, 200, 50);
 const MEDIUM: (i64, i64, i64) = (300, 200, 150);
 
@@ -2140,15 +2173,11 @@ async fn reminders_and_the_recipients_extension_link() {
         let deposited = w.app.deposit(&w.carrier, a.parcel.id).await.unwrap().parcel;
         // Default rules: 72 h hold, a reminder 24 h before the deadline, i.e. 48 h after the deposit.
         assert_eq!(deposited.next_reminder_at, Some(start() + Duration::hours(48)), "{name}");
-        let outbox = w.store.outbox(None, 100).await.unwrap();
-        let ready = outbox.iter().find(|m| m.topic == "parcel.deposited").unwrap();
-        assert!(
-            ready.payload["message"]["fr"].as_str().unwrap().contains("jusqu'au 30/11/2026 à 09:00"),
-            "{name}: Paris time: {}",
-            ready.payload
-        );
-        assert!(ready.payload["message"]["en"].as_str().unwrap().contains("until 30 Nov 2026 at 09:00"));
-        let link = ready.payload["recipient_link"].as_str().unwrap().to_owned();
+        let sent = sms_bodies(&deliver(&w).await);
+        let ready = sent.iter().find(|b| b.contains("vous attend")).unwrap();
+        assert!(ready.contains("jusqu'au lundi 30/11 à 09:00"), "{name}: Paris time: {ready}");
+        assert!(ready.contains(&format!("Code {}", a.pickup_code.as_str())), "{name}: the code reaches the recipient");
+        let link = ready.rsplit(' ').next().unwrap().to_owned();
         let token = link.rsplit('/').next().unwrap().to_owned();
         assert!(token.starts_with("RL2.") && token.len() == 47, "{name}: a short link for a text message: {token}");
         assert_eq!(w.app.recipient_view(&token).await.unwrap().parcel.id, a.parcel.id);
@@ -2158,14 +2187,16 @@ async fn reminders_and_the_recipients_extension_link() {
         w.clock.set(start() + Duration::hours(48));
         assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 1, "{name}");
         assert_eq!(w.app.remind_due(&system, 100).await.unwrap(), 0, "{name}: once");
-        let outbox = w.store.outbox(None, 100).await.unwrap();
-        let reminder = outbox.iter().find(|m| m.topic == "parcel.reminded").unwrap();
-        let fr = reminder.payload["message"]["fr"].as_str().unwrap();
+        // The only reminder is the last one: the deadline is near.
+        let sent = sms_bodies(&deliver(&w).await);
+        assert_eq!(sent.len(), 1, "{name}: {sent:?}");
         assert!(
-            fr.starts_with("Rappel : votre colis REMIND0001 vous attend à locker L1") && fr.contains(&link),
-            "{fr}"
+            sent[0].starts_with("Dernier rappel : votre colis REMIND0001 repart chez Boutique après le lundi 30/11")
+                && sent[0].contains(&link)
+                && sent[0].contains(a.pickup_code.as_str()),
+            "{name}: {}",
+            sent[0]
         );
-        assert!(reminder.payload["message"]["en"].as_str().unwrap().starts_with("Reminder: your parcel REMIND0001"));
 
         // The recipient's page, then the extension from it (72 + 48 h), once.
         let view = w.app.recipient_view(&token).await.unwrap();
@@ -2441,9 +2472,15 @@ async fn an_overflow_parcel_goes_to_a_nearby_point_for_a_day_then_to_the_chosen_
             Some(start() + Duration::hours(24)),
             "{name}: one day at the temporary point"
         );
-        let outbox = w.store.outbox(None, 500).await.unwrap();
-        let told = outbox.iter().rev().find(|m| m.topic == "parcel.deposited" && m.parcel_id == Some(id)).unwrap();
-        assert!(told.payload["message"]["fr"].as_str().unwrap().contains("counter C1"), "{name}: told where it is");
+        let sent = sms_bodies(&deliver(&w).await);
+        assert!(
+            sent.iter().any(|b| b.contains("OVER0003 vous attend à counter C1")),
+            "{name}: told where it is: {sent:?}"
+        );
+        assert!(
+            sent.iter().any(|b| b.starts_with("locker L1 est complet : votre colis OVER0003 sera déposé à counter C1")),
+            "{name}: told of the move: {sent:?}"
+        );
 
         // Not collected in the day: it expires there, is on the counter's return list, and the courier's
         // return collection sends it on to the chosen locker.
@@ -2901,10 +2938,151 @@ async fn endpoints_are_kept_with_their_sealed_secrets() {
         w.store.commit(vec![Write::EndpointOutcome { id: hook.id, ok: true, at: start() }]).await.unwrap();
         assert_eq!(w.store.endpoint(hook.id).await.unwrap().unwrap().0.failing_since, None, "{name}");
 
-        let disabled = Endpoint { disabled_at: Some(start()), disabled_reason: Some("failing".into()), ..rotated.clone() };
+        let disabled =
+            Endpoint { disabled_at: Some(start()), disabled_reason: Some("failing".into()), ..rotated.clone() };
         w.store.commit(vec![Write::UpdateEndpoint(disabled)]).await.unwrap();
         let stale = w.store.commit(vec![Write::UpdateEndpoint(rotated)]).await;
         assert!(matches!(stale, Err(CommitError::Conflict)), "{name}: {stale:?}");
         assert_eq!(w.store.enabled_endpoints().await.unwrap(), vec![alerts], "{name}");
+    }
+}
+
+/// The delivery worker tells the recipient in their language, on the channels each notice calls for,
+/// with the code only while it opens a door; the merchant's webhook gets every parcel event, signed;
+/// an SMS waits for the end of the recipient's night, and is dropped if the parcel was collected
+/// meanwhile; nothing goes out twice.
+#[tokio::test]
+async fn the_worker_tells_recipients_and_merchants_once_and_in_their_hours() {
+    use relais_app::notify::Outgoing;
+    use relais_app::notify::endpoints::NewEndpoint;
+    use relais_domain::delivery::DeliveryState;
+
+    for w in worlds().await {
+        let name = w.store.backend();
+        let hook = NewEndpoint {
+            url: Some("https://shop.example/hooks/relais".into()),
+            topics: vec!["parcel.*".into()],
+            ..Default::default()
+        };
+        let created = w.app.create_endpoint(&w.merchant, hook).await.unwrap();
+        let secret = relais_messages::webhooks::WebhookSecret::parse(&created.secret.unwrap()).unwrap();
+        let alerts = NewEndpoint { email: Some("ops@example.org".into()), ..Default::default() };
+        let refused = w.app.create_endpoint(&w.merchant, alerts.clone()).await;
+        assert!(matches!(refused, Err(AppError::Validation(_))), "{name}: a merchant's endpoint is a webhook");
+        w.app
+            .create_endpoint(&Caller::system(), NewEndpoint { topics: vec!["point.*".into()], ..alerts })
+            .await
+            .unwrap();
+
+        let mut input = announce(&w.locker, "NOTIFY0001", SMALL);
+        input.recipient_email = Some("ana@example.org".into());
+        input.recipient_language = Some("en".into());
+        let a = w.app.announce_parcel(&w.merchant, input).await.unwrap();
+        let sent = deliver(&w).await;
+        let kinds = |sent: &[Outgoing]| {
+            let mut kinds: Vec<&str> = sent
+                .iter()
+                .map(|m| match m {
+                    Outgoing::Email(_) => "email",
+                    Outgoing::Sms(_) => "sms",
+                    Outgoing::Webhook(_) => "webhook",
+                })
+                .collect();
+            kinds.sort();
+            kinds
+        };
+        assert_eq!(kinds(&sent), ["email", "webhook"], "{name}: an announcement goes by e-mail, and to the merchant");
+        for m in &sent {
+            match m {
+                Outgoing::Email(e) => {
+                    assert_eq!(e.subject, "Your parcel NOTIFY0001 is on its way to locker L1", "{name}: in English");
+                    assert!(e.inline.is_empty() && !e.text.contains(a.pickup_code.as_str()), "{name}: no code yet");
+                }
+                Outgoing::Webhook(h) => {
+                    let header = |n: &str| h.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
+                    let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
+                    let id = header("webhook-id");
+                    let signature = header("webhook-signature");
+                    relais_messages::webhooks::verify(
+                        &secret,
+                        &id,
+                        timestamp,
+                        &signature,
+                        h.body.as_bytes(),
+                        timestamp,
+                    )
+                    .unwrap();
+                    let body: serde_json::Value = serde_json::from_str(&h.body).unwrap();
+                    assert_eq!(
+                        (body["type"].as_str(), body["data"]["parcel_number"].as_str()),
+                        (Some("parcel.announced"), Some("NOTIFY0001"))
+                    );
+                    assert!(
+                        !h.body.contains(a.pickup_code.as_str()),
+                        "{name}: the merchant's webhook never carries the code"
+                    );
+                }
+                Outgoing::Sms(_) => unreachable!(),
+            }
+        }
+
+        // Ready at 09:00 in Lyon: the code by e-mail (with its QR image) and SMS, and the webhook.
+        w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
+        let sent = deliver(&w).await;
+        assert_eq!(kinds(&sent), ["email", "sms", "webhook"], "{name}");
+        for m in &sent {
+            match m {
+                Outgoing::Email(e) => {
+                    assert!(e.text.contains(&format!("Your pickup code: {}", a.pickup_code.as_str())), "{name}");
+                    assert!(e.text.contains("Collect it by Monday 30 Nov at 09:00"), "{name}: {}", e.text);
+                    assert_eq!(e.inline.len(), 1, "{name}: the QR image");
+                    assert!(e.inline[0].bytes.starts_with(b"\x89PNG") && e.html.contains("cid:qr"), "{name}");
+                    assert_eq!(e.to, "ana@example.org");
+                }
+                Outgoing::Sms(s) => {
+                    assert!(s.body.contains(a.pickup_code.as_str()) && s.to.starts_with("+3361"), "{name}: {}", s.body);
+                }
+                Outgoing::Webhook(h) => assert!(h.body.contains("\"parcel.deposited\""), "{name}"),
+            }
+        }
+        assert!(deliver(&w).await.is_empty(), "{name}: nothing goes out twice");
+
+        // Deposited at 22:00 in Lyon: the e-mail goes, the SMS waits for 08:00; collected at 23:00, the
+        // SMS would carry a dead code: it is dropped.
+        let mut input = announce(&w.locker, "NOTIFY0002", SMALL);
+        input.recipient_email = Some("ben@example.org".into());
+        let b = w.app.announce_parcel(&w.merchant, input).await.unwrap();
+        w.clock.set(start() + Duration::hours(13));
+        w.app.deposit(&w.carrier, b.parcel.id).await.unwrap();
+        let sent = deliver(&w).await;
+        assert_eq!(kinds(&sent), ["email", "email", "webhook", "webhook"], "{name}: the night's SMS is held");
+        w.clock.set(start() + Duration::hours(14));
+        let code = b.pickup_code.as_str().to_owned();
+        w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(code)).await.unwrap();
+        let sent = deliver(&w).await;
+        assert_eq!(kinds(&sent), ["email", "webhook"], "{name}: the receipt and the merchant's event");
+        w.clock.set(start() + Duration::hours(23));
+        assert!(deliver(&w).await.is_empty(), "{name}: the collected parcel's SMS is not sent");
+        let messages = w.app.parcel_messages(&w.merchant, b.parcel.id).await.unwrap();
+        let sms: Vec<_> = messages.iter().filter(|d| d.channel.as_str() == "sms").collect();
+        assert_eq!(sms.len(), 1, "{name}");
+        assert_eq!(sms[0].state, DeliveryState::Dead, "{name}");
+        assert!(sms[0].last_error.as_deref().unwrap().contains("no longer live"), "{name}: {:?}", sms[0].last_error);
+        assert!(messages.iter().all(|d| d.parcel_id == Some(b.parcel.id)), "{name}");
+        let carrier = w.app.parcel_messages(&w.carrier, b.parcel.id).await;
+        assert!(matches!(carrier, Err(AppError::Forbidden { .. })), "{name}: {carrier:?}");
+
+        // Resent by an operator: delivered again from its first attempt (the same id: receivers
+        // deduplicate); a pending one cannot be.
+        let hook = messages.iter().find(|d| d.channel.as_str() == "webhook").unwrap();
+        let resent = w.app.resend_delivery(&Caller::system(), hook.id).await.unwrap();
+        assert_eq!((resent.state, resent.attempts), (DeliveryState::Pending, 0), "{name}");
+        let twice = w.app.resend_delivery(&Caller::system(), hook.id).await;
+        assert!(matches!(twice, Err(AppError::NotResendable { .. })), "{name}: {twice:?}");
+        let sent = deliver(&w).await;
+        assert!(matches!(&sent[..], [Outgoing::Webhook(h)] if h.delivery_id == hook.id), "{name}: {sent:?}");
+        let other_merchant = Caller::merchant(relais_domain::ids::Id::from_uuid(uuid::Uuid::from_u128(5)));
+        let foreign = w.app.resend_delivery(&other_merchant, hook.id).await;
+        assert!(matches!(foreign, Err(AppError::NotFound { .. })), "{name}: {foreign:?}");
     }
 }

@@ -14,7 +14,9 @@ use relais_domain::ids::{CarrierId, MerchantId, ParcelId, PointId};
 use relais_domain::network::NetworkRules;
 use relais_domain::parcel::{IncidentKind, NewParcel, Parcel, ParcelEvent, Recipient, Transition, TransitionError};
 use relais_domain::point::PickupPoint;
-use relais_domain::value::{Dimensions, Email, Language, ParcelNumber, ParseError, Phone, PickupCode, Weight, parse_text};
+use relais_domain::value::{
+    Dimensions, Email, Language, ParcelNumber, ParseError, Phone, PickupCode, Weight, parse_text,
+};
 
 use crate::auth::{Caller, Permission, Role};
 use crate::command::{Halt, Tx};

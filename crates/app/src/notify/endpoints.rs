@@ -1,0 +1,364 @@
+//! Endpoints (where merchants and operators receive events) and the message history: registered
+//! with their signing secret shown once, rotated with an overlap, re-enabled after relais disabled
+//! them; a parcel's messages and an endpoint's delivery log, read by whom they concern; a message
+//! resent by an operator (a replay, with its original id: the receiver's deduplication still works).
+
+use chrono::Duration;
+use relais_domain::delivery::{
+    Delivery, DeliveryState, ENDPOINT_TOPICS_MAX, Endpoint, EndpointTarget, valid_topic_pattern,
+};
+use relais_domain::ids::{DeliveryId, EndpointId, MerchantId, ParcelId};
+use relais_domain::value::{Email, ParseError};
+use relais_messages::webhooks::WebhookSecret;
+
+use crate::App;
+use crate::auth::{Caller, Permission, Role};
+use crate::error::AppError;
+use crate::ports::{DeliveryFilter, Page, Write};
+
+/// The longest endpoint URL accepted.
+pub const URL_LENGTH_MAX: usize = 2_000;
+/// The longest a rotated secret keeps signing beside the new one.
+pub const ROTATION_OVERLAP_HOURS_MAX: i64 = 7 * 24;
+
+/// What a caller asks for.
+#[derive(Debug, Clone, Default)]
+pub struct NewEndpoint {
+    /// Whose events: a merchant key's own (implied), or the one an operator names; `None` from an
+    /// operator: the operators' (alerts).
+    pub merchant_id: Option<MerchantId>,
+    /// A webhook's URL, or
+    pub url: Option<String>,
+    /// an e-mail address (operators' alerts).
+    pub email: Option<String>,
+    pub topics: Vec<String>,
+}
+
+/// Which webhook URLs are accepted: `https://` to a public host unless relaxed (development, tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookRules {
+    pub allow_http: bool,
+    pub allow_private: bool,
+}
+
+/// An endpoint just registered, with its signing secret: shown once, here, never again.
+#[derive(Debug, Clone)]
+pub struct CreatedEndpoint {
+    pub endpoint: Endpoint,
+    pub secret: Option<String>,
+}
+
+impl App {
+    pub async fn create_endpoint(&self, caller: &Caller, input: NewEndpoint) -> Result<CreatedEndpoint, AppError> {
+        caller.require(Permission::ManageEndpoints)?;
+        let merchant_id = owner(caller, input.merchant_id)?;
+        if let Some(merchant_id) = merchant_id
+            && caller.role == Role::Operator
+            && self.store.merchant(merchant_id).await?.is_none()
+        {
+            return Err(AppError::not_found("merchant", merchant_id));
+        }
+        let target = match (input.url, input.email) {
+            (Some(url), None) => EndpointTarget::Webhook { url: check_url(&url, self.limits.webhooks)? },
+            (None, Some(email)) if merchant_id.is_none() => {
+                EndpointTarget::Email { address: Email::parse(&email)?.as_str().to_owned() }
+            }
+            (None, Some(_)) => {
+                return Err(ParseError::new("email", "is for operators' alerts; a merchant gives a url").into());
+            }
+            _ => return Err(ParseError::new("url", "give either a url (a webhook) or an email (alerts)").into()),
+        };
+        let topics = check_topics(input.topics)?;
+        let id: EndpointId = self.new_id();
+        let secret = matches!(target, EndpointTarget::Webhook { .. }).then(|| self.new_webhook_secret());
+        let seal = secret.as_ref().map(|s| self.secrets.seal_endpoint_secret(id, s, self.random.as_ref()));
+        let endpoint = Endpoint {
+            id,
+            merchant_id,
+            target,
+            topics,
+            disabled_at: None,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: self.now(),
+            version: 1,
+        };
+        let written = endpoint.clone();
+        self.run(|| async {
+            let mut tx = self.tx();
+            tx.write(Write::InsertEndpoint { endpoint: written.clone(), secret_seal: seal.clone() });
+            Ok(tx.done(()))
+        })
+        .await?;
+        Ok(CreatedEndpoint { endpoint, secret })
+    }
+
+    /// A merchant's endpoints (its own for a merchant key), or the operators' (an operator naming none).
+    pub async fn endpoints(&self, caller: &Caller, merchant_id: Option<MerchantId>) -> Result<Vec<Endpoint>, AppError> {
+        caller.require(Permission::ManageEndpoints)?;
+        Ok(self.store.endpoints(owner(caller, merchant_id)?).await?)
+    }
+
+    /// An endpoint its caller may manage; anyone else is told it does not exist.
+    pub async fn endpoint(&self, caller: &Caller, id: EndpointId) -> Result<Endpoint, AppError> {
+        caller.require(Permission::ManageEndpoints)?;
+        let endpoint = self.store.endpoint(id).await?.map(|(e, _)| e);
+        endpoint.filter(|e| manages(caller, e)).ok_or_else(|| AppError::not_found("endpoint", id))
+    }
+
+    /// A new signing secret; the current one keeps signing beside it for `overlap_hours`, so that the
+    /// receiver can switch without losing a request.
+    pub async fn rotate_endpoint_secret(
+        &self,
+        caller: &Caller,
+        id: EndpointId,
+        overlap_hours: i64,
+    ) -> Result<String, AppError> {
+        if !(0..=ROTATION_OVERLAP_HOURS_MAX).contains(&overlap_hours) {
+            let message = format!("must be between 0 and {ROTATION_OVERLAP_HOURS_MAX}");
+            return Err(ParseError::new("overlap_hours", message).into());
+        }
+        let endpoint = self.endpoint(caller, id).await?;
+        if !matches!(endpoint.target, EndpointTarget::Webhook { .. }) {
+            return Err(ParseError::new("endpoint", "an e-mail endpoint has no secret").into());
+        }
+        let secret = self.new_webhook_secret();
+        let seal = self.secrets.seal_endpoint_secret(id, &secret, self.random.as_ref());
+        let previous_until = self.now() + Duration::hours(overlap_hours);
+        self.run(|| async {
+            let mut tx = self.tx();
+            tx.write(Write::RotateEndpointSecret { id, secret_seal: seal.clone(), previous_until });
+            Ok(tx.done(()))
+        })
+        .await?;
+        Ok(secret)
+    }
+
+    /// Disables an endpoint (nothing is sent to it), or enables it again (after relais disabled it for
+    /// failing, once the receiver is fixed).
+    pub async fn set_endpoint_enabled(
+        &self,
+        caller: &Caller,
+        id: EndpointId,
+        enabled: bool,
+    ) -> Result<Endpoint, AppError> {
+        self.endpoint(caller, id).await?;
+        self.run(|| async {
+            let mut tx = self.tx();
+            let Some((endpoint, _)) = self.store.endpoint(id).await? else {
+                return Err(AppError::not_found("endpoint", id).into());
+            };
+            let changed = if enabled {
+                Endpoint { disabled_at: None, disabled_reason: None, failing_since: None, ..endpoint }
+            } else if endpoint.disabled_at.is_some() {
+                return Ok(tx.done(endpoint));
+            } else {
+                Endpoint {
+                    disabled_at: Some(tx.now),
+                    disabled_reason: Some("disabled by its owner".into()),
+                    ..endpoint
+                }
+            };
+            tx.write(Write::UpdateEndpoint(changed.clone()));
+            Ok(tx.done(Endpoint { version: changed.version + 1, ..changed }))
+        })
+        .await
+    }
+
+    /// Every message of a parcel, newest first: channel, address, state, attempts, the provider's
+    /// answer. Never their text (it may hold the code).
+    pub async fn parcel_messages(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Vec<Delivery>, AppError> {
+        caller.require(Permission::ReadMessages)?;
+        self.load_visible_parcel(caller, parcel_id).await?;
+        let filter = DeliveryFilter { parcel_id: Some(parcel_id), ..DeliveryFilter::default() };
+        Ok(self.store.deliveries(&filter, Page { after: None, limit: self.limits.page_size_max }).await?)
+    }
+
+    /// An endpoint's delivery log, newest first, optionally in one state.
+    pub async fn endpoint_deliveries(
+        &self,
+        caller: &Caller,
+        id: EndpointId,
+        state: Option<DeliveryState>,
+        page: Page<DeliveryId>,
+    ) -> Result<Vec<Delivery>, AppError> {
+        self.endpoint(caller, id).await?;
+        let filter = DeliveryFilter { address: Some(id.to_string()), state, ..DeliveryFilter::default() };
+        Ok(self.store.deliveries(&filter, page).await?)
+    }
+
+    /// Sends a delivered or dead message again, from its first attempt: an operator's resend, or a
+    /// merchant's replay of its own endpoint's webhook.
+    pub async fn resend_delivery(&self, caller: &Caller, id: DeliveryId) -> Result<Delivery, AppError> {
+        let not_found = || AppError::not_found("message", id);
+        let delivery = self.store.delivery(id).await?.ok_or_else(not_found)?;
+        match caller.role {
+            Role::Operator => caller.require(Permission::ResendMessages)?,
+            // A merchant replays what went to its own endpoints.
+            _ => {
+                let endpoint_id = delivery.address.parse::<EndpointId>().map_err(|_| not_found())?;
+                let own = self.store.endpoint(endpoint_id).await?.is_some_and(|(e, _)| manages(caller, &e));
+                if !own {
+                    return Err(not_found());
+                }
+            }
+        }
+        if delivery.state == DeliveryState::Pending {
+            return Err(AppError::NotResendable { reason: "it is still being delivered" });
+        }
+        if self.store.outbox_message(delivery.outbox_id).await?.is_none() {
+            return Err(AppError::NotResendable { reason: "its message was pruned after the retention period" });
+        }
+        self.run(|| async {
+            let mut tx = self.tx();
+            tx.write(Write::ResendDelivery { id, at: tx.now });
+            Ok(tx.done(()))
+        })
+        .await
+        .map_err(|e| match e {
+            // Resent by someone else meanwhile.
+            AppError::Busy => AppError::NotResendable { reason: "it is still being delivered" },
+            other => other,
+        })?;
+        self.store.delivery(id).await?.ok_or_else(not_found)
+    }
+
+    /// A new `whsec_` secret: 24 random bytes.
+    fn new_webhook_secret(&self) -> String {
+        let mut key = [0u8; 24];
+        self.random.fill(&mut key);
+        WebhookSecret::from_bytes(&key).expose()
+    }
+}
+
+/// Whose endpoints a caller names: a merchant key its own merchant's; an operator the merchant it
+/// names, or the operators' own.
+fn owner(caller: &Caller, asked: Option<MerchantId>) -> Result<Option<MerchantId>, AppError> {
+    match (caller.role, caller.merchant_id, asked) {
+        (Role::Operator, _, asked) => Ok(asked),
+        (Role::Merchant, Some(own), None) => Ok(Some(own)),
+        (Role::Merchant, Some(own), Some(asked)) if own == asked => Ok(Some(own)),
+        (role, _, _) => Err(AppError::Forbidden { role }),
+    }
+}
+
+fn manages(caller: &Caller, endpoint: &Endpoint) -> bool {
+    match caller.role {
+        Role::Operator => true,
+        Role::Merchant => endpoint.merchant_id.is_some() && endpoint.merchant_id == caller.merchant_id,
+        _ => false,
+    }
+}
+
+fn check_topics(topics: Vec<String>) -> Result<Vec<String>, AppError> {
+    if topics.len() > ENDPOINT_TOPICS_MAX {
+        return Err(ParseError::new("topics", format!("at most {ENDPOINT_TOPICS_MAX}")).into());
+    }
+    if let Some(bad) = topics.iter().find(|t| !valid_topic_pattern(t)) {
+        let bad: String = bad.chars().take(64).collect();
+        let message = format!("{bad:?} is not a topic (parcel.deposited), a family (parcel.*) or *");
+        return Err(ParseError::new("topics", message).into());
+    }
+    Ok(topics)
+}
+
+/// A webhook URL relais will post to: `https://` (or `http://` when allowed), a host that is not a
+/// loopback, private or link-local address unless allowed, no credentials in it. A name that
+/// resolves to a private address is not caught here (DNS may change); deployments that need that
+/// guarantee send webhooks through the outbound proxy.
+pub fn check_url(url: &str, rules: WebhookRules) -> Result<String, AppError> {
+    let bad = |why: &str| -> AppError { ParseError::new("url", why.to_owned()).into() };
+    let url = url.trim();
+    if url.is_empty() || url.len() > URL_LENGTH_MAX {
+        return Err(bad(&format!("must be 1 to {URL_LENGTH_MAX} characters")));
+    }
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://").filter(|_| rules.allow_http) {
+        rest
+    } else {
+        return Err(bad("must start with https://"));
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("must not contain spaces"));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(bad("must not carry credentials; the signature authenticates relais"));
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    if host.is_empty() {
+        return Err(bad("has no host"));
+    }
+    if !rules.allow_private && is_private_host(host) {
+        return Err(bad("names a loopback or private address, which relais does not call"));
+    }
+    Ok(url.to_owned())
+}
+
+fn is_private_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".local") || host.ends_with(".internal") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || ip.octets()[0] == 100 && (64..128).contains(&ip.octets()[1])
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_webhook_url_is_public_https_unless_relaxed() {
+        let strict = WebhookRules::default();
+        let relaxed = WebhookRules { allow_http: true, allow_private: true };
+        let cases = [
+            ("https://shop.example/hooks/relais", true, true),
+            ("https://shop.example:8443/h?x=1", true, true),
+            ("http://shop.example/h", false, true),
+            ("https://127.0.0.1/h", false, true),
+            ("https://localhost:3000/h", false, true),
+            ("https://10.1.2.3/h", false, true),
+            ("https://192.168.0.10/h", false, true),
+            ("https://169.254.169.254/latest/meta-data", false, true),
+            ("https://[::1]:8080/h", false, true),
+            ("https://[fd00::1]/h", false, true),
+            ("https://100.64.0.1/h", false, true),
+            ("https://user:pw@shop.example/h", false, false),
+            ("ftp://shop.example/h", false, false),
+            ("https://shop.example/a b", false, false),
+            ("https:///h", false, false),
+        ];
+        for (url, strict_ok, relaxed_ok) in cases {
+            assert_eq!(check_url(url, strict).is_ok(), strict_ok, "strict {url}");
+            assert_eq!(check_url(url, relaxed).is_ok(), relaxed_ok, "relaxed {url}");
+        }
+    }
+
+    #[test]
+    fn topics_are_patterns_and_bounded() {
+        assert_eq!(check_topics(vec!["parcel.*".into(), "point.door_fault".into()]).unwrap().len(), 2);
+        assert!(check_topics(vec!["Parcel Deposited".into()]).is_err());
+        assert!(check_topics(vec!["parcel.*".into(); ENDPOINT_TOPICS_MAX + 1]).is_err());
+    }
+}

@@ -1,0 +1,381 @@
+//! The outbox delivered (ADR 15): what the delivery worker does, round after round, in `relais serve`
+//! and in `relais worker`.
+//!
+//! 1. **Dispatch.** Undispatched outbox messages are leased, each fans out into its deliveries (the
+//!    recipient's SMS and e-mail as its notice calls for, each subscribed endpoint), and the message
+//!    is marked dispatched, in one transaction. An SMS due in the recipient's quiet hours is due when
+//!    they end.
+//! 2. **Send.** Due deliveries are leased (their attempt counted), rendered (`render.rs`: templates,
+//!    the pickup code opened from the parcel's seal only now, the webhook body signed) and handed to the
+//!    [`Outlets`] (the channels' clients, wired by the binary), several at a time.
+//! 3. **Record.** Each outcome becomes the delivery's next step (`domain::delivery::after_attempt`):
+//!    delivered, retried later with jitter, or dead with its last error. A webhook's outcome also
+//!    marks its endpoint failing or healthy, and an endpoint failing for days is disabled and its
+//!    owner told.
+//!
+//! The rendered text is never stored or logged: a delivery keeps its channel, address, outcome and the
+//! provider's reference.
+
+pub mod endpoints;
+mod render;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Duration;
+use relais_domain::Timestamp;
+use relais_domain::delivery::{
+    AttemptOutcome, Channel, Contacts, Delivery, Destination, Endpoint, NextStep, Notice, QuietHours, after_attempt,
+    recipient_deliveries,
+};
+use relais_domain::ids::{DeliveryId, EndpointId, LeaseId};
+
+use crate::App;
+use crate::error::AppError;
+use crate::ports::{LeasedDelivery, OutboxMessage, Write};
+
+/// How the worker works.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliverySettings {
+    /// Outbox messages one dispatch takes, and deliveries one round takes.
+    pub batch: u32,
+    /// How long a claim holds its rows: longer than the slowest channel's whole attempt, so that a live
+    /// worker never loses a delivery it is still sending.
+    pub lease_seconds: i64,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+    /// How long a dispatched message is kept once all its deliveries are final.
+    pub retention_days: i64,
+    pub quiet_hours: QuietHours,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            batch: 256,
+            lease_seconds: 120,
+            concurrency: 32,
+            retention_days: 7,
+            quiet_hours: QuietHours::default(),
+        }
+    }
+}
+
+/// A message ready for its channel: rendered, with its delivery's id as the idempotency key.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    Email(OutgoingEmail),
+    Sms(OutgoingSms),
+    Webhook(OutgoingWebhook),
+}
+
+impl Outgoing {
+    pub fn delivery_id(&self) -> DeliveryId {
+        match self {
+            Outgoing::Email(m) => m.delivery_id,
+            Outgoing::Sms(m) => m.delivery_id,
+            Outgoing::Webhook(m) => m.delivery_id,
+        }
+    }
+}
+
+/// Never prints a message's text: it may hold a pickup code.
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (channel, id) = match self {
+            Outgoing::Email(m) => ("email", m.delivery_id),
+            Outgoing::Sms(m) => ("sms", m.delivery_id),
+            Outgoing::Webhook(m) => ("webhook", m.delivery_id),
+        };
+        write!(f, "Outgoing({channel}, {id})")
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingEmail {
+    pub delivery_id: DeliveryId,
+    pub to: String,
+    /// The sender's display name (the merchant's, for its parcels); the address is the channel's.
+    pub from_name: Option<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Images the HTML shows by `cid:` (the QR code).
+    pub inline: Vec<InlineImage>,
+    /// Extra headers (`List-Unsubscribe`).
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct InlineImage {
+    pub content_id: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingSms {
+    pub delivery_id: DeliveryId,
+    /// E.164.
+    pub to: String,
+    pub body: String,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingWebhook {
+    pub delivery_id: DeliveryId,
+    pub endpoint_id: EndpointId,
+    pub url: String,
+    /// `webhook-id`, `webhook-timestamp`, `webhook-signature`, `content-type`.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// The channels' clients: an SMTP server, an SMS provider, the HTTP client for webhooks, or a file
+/// sink. Implemented by the binary over `relais-edge`; each send ends in an outcome, never an error.
+#[async_trait]
+pub trait Outlets: Send + Sync {
+    async fn send(&self, message: Outgoing) -> AttemptOutcome;
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Outbox messages fanned out.
+    pub dispatched: usize,
+    /// Deliveries sent and accepted, to be tried again, given up on.
+    pub delivered: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+impl Round {
+    pub fn is_idle(&self) -> bool {
+        *self == Round::default()
+    }
+}
+
+/// A delivery's attempt as the worker ends it: the outcome the channel gave.
+struct Attempt {
+    leased: LeasedDelivery,
+    outcome: AttemptOutcome,
+}
+
+impl App {
+    /// One round of the delivery worker: dispatch what the outbox holds, then send the deliveries that
+    /// are due and record their outcomes.
+    pub async fn deliver_round(&self, outlets: &dyn Outlets, settings: &DeliverySettings) -> Result<Round, AppError> {
+        let dispatched = self.dispatch_outbox(settings).await?;
+        let (lease, leased) = self.lease_due_deliveries(settings).await?;
+        let mut round = Round { dispatched, ..Round::default() };
+        if leased.is_empty() {
+            return Ok(round);
+        }
+        let attempts = self.send_all(outlets, leased, settings.concurrency).await;
+        let now = self.now();
+        let mut writes = Vec::with_capacity(attempts.len());
+        let mut failing_endpoints = Vec::new();
+        for Attempt { leased, outcome } in attempts {
+            let delivery = leased.delivery;
+            if delivery.channel == Channel::Webhook
+                && let Ok(endpoint_id) = delivery.address.parse::<EndpointId>()
+            {
+                let ok = matches!(outcome, AttemptOutcome::Accepted { .. });
+                writes.push(Write::EndpointOutcome { id: endpoint_id, ok, at: now });
+                if !ok {
+                    failing_endpoints.push(endpoint_id);
+                }
+            }
+            let step = after_attempt(&delivery.channel.schedule(), delivery.attempts, outcome, now, self.jitter());
+            match &step {
+                NextStep::Delivered { .. } => round.delivered += 1,
+                NextStep::RetryAt(_) => round.retried += 1,
+                NextStep::Dead { error } => {
+                    round.dead += 1;
+                    tracing::warn!(delivery = %delivery.id, channel = delivery.channel.as_str(), topic = %delivery.topic,
+                        error = %error, "a message was given up on");
+                }
+            }
+            writes.push(Write::RecordDelivery { delivery: delivery.after(step, now), lease });
+        }
+        self.commit_worker_writes(writes).await?;
+        for endpoint_id in failing_endpoints {
+            self.disable_if_failing_too_long(endpoint_id).await?;
+        }
+        Ok(round)
+    }
+
+    /// Fans out up to a batch of undispatched messages; how many.
+    pub async fn dispatch_outbox(&self, settings: &DeliverySettings) -> Result<usize, AppError> {
+        let lease: LeaseId = self.new_id();
+        let now = self.now();
+        let until = now + Duration::seconds(settings.lease_seconds);
+        self.commit_worker_writes(vec![Write::ClaimOutbox { lease, now, until, limit: settings.batch }]).await?;
+        let messages = self.store.leased_outbox(lease).await?;
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let endpoints = self.store.enabled_endpoints().await?;
+        let mut writes = Vec::with_capacity(messages.len());
+        for message in &messages {
+            let deliveries = self.fan_out(message, &endpoints, &settings.quiet_hours, now).await?;
+            writes.push(Write::FanOut { outbox_id: message.id, deliveries, at: now });
+        }
+        self.commit_worker_writes(writes).await?;
+        Ok(messages.len())
+    }
+
+    /// Deletes the dispatched messages older than the retention whose deliveries are all final (their
+    /// deliveries stay); how many passes ran.
+    pub async fn prune_outbox(&self, settings: &DeliverySettings) -> Result<(), AppError> {
+        let before = self.now() - Duration::days(settings.retention_days);
+        self.commit_worker_writes(vec![Write::PruneOutbox { before, limit: self.limits.sweep_batch_max }]).await
+    }
+
+    /// The deliveries of one message: the recipient's, on the channels its notice calls for, and every
+    /// enabled endpoint subscribed to its topic.
+    async fn fan_out(
+        &self,
+        message: &OutboxMessage,
+        endpoints: &[Endpoint],
+        quiet_hours: &QuietHours,
+        now: Timestamp,
+    ) -> Result<Vec<Delivery>, AppError> {
+        let parcel = match message.parcel_id {
+            Some(parcel_id) => self.store.parcel(parcel_id).await?,
+            None => None,
+        };
+        // A parcel's merchant; or the merchant a message names (an endpoint disabled, told to its owner).
+        let merchant_id = parcel
+            .as_ref()
+            .map(|p| p.merchant_id)
+            .or_else(|| message.payload.get("merchant_id").and_then(|m| m.as_str()).and_then(|m| m.parse().ok()));
+        let mut destinations: Vec<(Destination, Timestamp)> = Vec::new();
+        if let (Some(parcel), Some(notice)) = (&parcel, notice_of(message)) {
+            let contacts = Contacts {
+                phone: parcel.recipient.phone.as_ref().map(|p| p.as_str()),
+                email: parcel.recipient.email.as_ref().map(|e| e.as_str()),
+                opted_out: &[],
+            };
+            for destination in recipient_deliveries(notice, contacts) {
+                let due = match destination.channel {
+                    // A phone rings: not in the recipient's night, in the point's timezone.
+                    Channel::Sms => match self.indexed_point(parcel.point_id).await {
+                        Ok(point) => match relais_hours::parse_timezone(&point.timezone) {
+                            Ok(zone) => quiet_hours.release(now, &zone),
+                            Err(_) => now,
+                        },
+                        Err(_) => now,
+                    },
+                    _ => now,
+                };
+                destinations.push((destination, due));
+            }
+        }
+        for endpoint in endpoints.iter().filter(|e| e.wants(&message.topic, merchant_id)) {
+            destinations.push((endpoint.destination(), now));
+        }
+        Ok(destinations
+            .into_iter()
+            .map(|(to, due)| Delivery::new(self.new_id(), message.id, &message.topic, message.parcel_id, to, now, due))
+            .collect())
+    }
+
+    /// Leases the due deliveries; the lease and what it holds.
+    async fn lease_due_deliveries(
+        &self,
+        settings: &DeliverySettings,
+    ) -> Result<(LeaseId, Vec<LeasedDelivery>), AppError> {
+        let lease: LeaseId = self.new_id();
+        let now = self.now();
+        let until = now + Duration::seconds(settings.lease_seconds);
+        self.commit_worker_writes(vec![Write::ClaimDeliveries { lease, now, until, limit: settings.batch }]).await?;
+        Ok((lease, self.store.leased_deliveries(lease).await?))
+    }
+
+    /// Renders and sends each delivery, `concurrency` at a time; in any order.
+    async fn send_all(&self, outlets: &dyn Outlets, leased: Vec<LeasedDelivery>, concurrency: usize) -> Vec<Attempt> {
+        use futures_util::StreamExt;
+        let cache = Arc::new(render::Cache::default());
+        futures_util::stream::iter(leased)
+            .map(|leased| {
+                let cache = Arc::clone(&cache);
+                async move {
+                    let outcome = match self.render(&leased, &cache).await {
+                        Ok(outgoing) => outlets.send(outgoing).await,
+                        Err(refusal) => refusal,
+                    };
+                    Attempt { leased, outcome }
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// The worker's writes, committed through the spine like a command's.
+    async fn commit_worker_writes(&self, writes: Vec<Write>) -> Result<(), AppError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let writes = std::sync::Mutex::new(Some(writes));
+        self.run(|| async {
+            let mut tx = self.tx();
+            // The worker's writes are not versioned: nothing to decide again; a retry re-sends the same.
+            if let Some(batch) = writes.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                tx.write_batch(batch);
+            }
+            Ok(tx.done(()))
+        })
+        .await
+    }
+
+    /// A number in [0, 1) from the random source, for the retry jitter.
+    fn jitter(&self) -> f64 {
+        let mut bytes = [0u8; 4];
+        self.random.fill(&mut bytes);
+        f64::from(u32::from_le_bytes(bytes)) / (f64::from(u32::MAX) + 1.0)
+    }
+
+    /// Disables an endpoint that has failed for [`relais_domain::delivery::ENDPOINT_FAILING_DAYS_MAX`]
+    /// days, and tells its owner (an `endpoint.disabled` message to the operators' endpoints and the
+    /// owner's others).
+    async fn disable_if_failing_too_long(&self, endpoint_id: EndpointId) -> Result<(), AppError> {
+        self.run(|| async {
+            let mut tx = self.tx();
+            let Some((endpoint, _)) = self.store.endpoint(endpoint_id).await? else { return Ok(tx.done(())) };
+            if endpoint.disabled_at.is_some() || !endpoint.fails_for_too_long(tx.now) {
+                return Ok(tx.done(()));
+            }
+            let reason =
+                format!("every delivery failed for {} days", relais_domain::delivery::ENDPOINT_FAILING_DAYS_MAX);
+            let payload = serde_json::json!({
+                "endpoint_id": endpoint.id.to_string(),
+                "merchant_id": endpoint.merchant_id.map(|m| m.to_string()),
+                "reason": reason,
+                "failing_since": endpoint.failing_since.map(|t| t.to_rfc3339()),
+                "at": tx.now.to_rfc3339(),
+            });
+            tracing::warn!(endpoint = %endpoint.id, "an endpoint was disabled: {reason}");
+            tx.write(Write::UpdateEndpoint(Endpoint {
+                disabled_at: Some(tx.now),
+                disabled_reason: Some(reason),
+                ..endpoint
+            }));
+            tx.message("endpoint.disabled", None, payload);
+            Ok(tx.done(()))
+        })
+        .await
+    }
+}
+
+/// The notice an outbox message carries for its recipient, if any: written by the command
+/// (`payload.notice`), so that the message says what was true when it happened.
+fn notice_of(message: &OutboxMessage) -> Option<Notice> {
+    message.payload.get("notice").and_then(|n| n.as_str()).and_then(Notice::parse)
+}
+
+/// How many parts an SMS takes (GSM 7-bit or UCS-2, concatenated): what a provider bills.
+pub fn sms_parts(body: &str) -> usize {
+    relais_messages::sms::segment(body).segments()
+}

@@ -1,0 +1,212 @@
+//! The delivery worker's channels, as the configuration sets them (`[notify]`): e-mail over SMTP or
+//! into `.eml` files, SMS into text files, merchants' webhooks over HTTPS. Each send ends in an
+//! outcome the delivery rule reads (`relais_domain::delivery`), never in an error; the worker loop
+//! that drives them is here too.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use relais_app::{App, Clock};
+use relais_app::notify::{DeliverySettings, Outgoing, OutgoingEmail, OutgoingSms, OutgoingWebhook, Outlets};
+use relais_domain::delivery::{AttemptOutcome, retry_after};
+use relais_edge::http::{HttpClient, HttpConfig};
+use relais_edge::mail::{Mail, MailOutcome, Security, SmtpChannel, SmtpSettings};
+
+use crate::config::{Config, EmailConfig, SmsConfig};
+
+/// Most bytes of a webhook endpoint's answer read (what it says goes, clipped, into the delivery log).
+const WEBHOOK_ANSWER_BYTES_MAX: u64 = 64 * 1024;
+
+/// The channels of one process.
+pub struct Channels {
+    email: EmailOutlet,
+    sms: SmsOutlet,
+    webhooks: HttpClient,
+    clock: Arc<dyn Clock>,
+}
+
+enum EmailOutlet {
+    None,
+    File { folder: PathBuf, from: String },
+    Smtp(SmtpChannel),
+}
+
+enum SmsOutlet {
+    None,
+    File(PathBuf),
+}
+
+impl Channels {
+    /// The channels the configuration names; files go beside the database unless a folder is given.
+    pub fn from_config(config: &Config, clock: Arc<dyn Clock>) -> Result<Channels, String> {
+        let notify = &config.notify;
+        let beside = || config.beside_database(".messages");
+        let email = match &notify.email {
+            EmailConfig::None => EmailOutlet::None,
+            EmailConfig::File { folder, from } => {
+                EmailOutlet::File { folder: folder.clone().unwrap_or_else(beside), from: from.clone() }
+            }
+            EmailConfig::Smtp { host, port, security, username, password, from, timeout_seconds, connections } => {
+                let security = match security.as_str() {
+                    "tls" => Security::Tls,
+                    "starttls" => Security::StartTls,
+                    "none" => Security::None,
+                    _ => return Err("[notify.email] security must be tls, starttls or none".into()),
+                };
+                let settings = SmtpSettings {
+                    host: host.clone(),
+                    port: *port,
+                    security,
+                    username: username.clone(),
+                    password: password.as_ref().map(|p| p.0.clone()),
+                    from: from.clone(),
+                    timeout: Duration::from_secs((*timeout_seconds).max(1)),
+                    connections: *connections,
+                };
+                EmailOutlet::Smtp(SmtpChannel::new(&settings).map_err(|e| format!("[notify.email] {e}"))?)
+            }
+        };
+        let sms = match &notify.sms {
+            SmsConfig::None => SmsOutlet::None,
+            SmsConfig::File { folder } => SmsOutlet::File(folder.clone().unwrap_or_else(beside)),
+        };
+        let webhooks = HttpClient::new(&HttpConfig {
+            timeout_seconds: notify.webhooks.timeout_seconds.max(1),
+            connect_timeout_seconds: notify.webhooks.timeout_seconds.clamp(1, 10),
+            body_bytes_max: WEBHOOK_ANSWER_BYTES_MAX,
+            follow_redirects: false,
+            ..config.outbound.http_config()
+        })
+        .map_err(|e| format!("[notify.webhooks] {e}"))?;
+        Ok(Channels { email, sms, webhooks, clock })
+    }
+
+    /// What each channel is, for the start-up lines.
+    pub fn describe(&self) -> String {
+        let email = match &self.email {
+            EmailOutlet::None => "e-mail: none".to_owned(),
+            EmailOutlet::File { folder, .. } => format!("e-mail: files in {}", folder.display()),
+            EmailOutlet::Smtp(_) => "e-mail: SMTP".to_owned(),
+        };
+        let sms = match &self.sms {
+            SmsOutlet::None => "SMS: none".to_owned(),
+            SmsOutlet::File(folder) => format!("SMS: files in {}", folder.display()),
+        };
+        format!("{email}; {sms}; webhooks: HTTPS")
+    }
+
+    async fn email(&self, m: OutgoingEmail) -> AttemptOutcome {
+        let mail = Mail {
+            to: m.to,
+            subject: m.subject,
+            text: m.text,
+            html: Some(m.html),
+            id: m.delivery_id.to_string(),
+            headers: m.headers,
+            from_name: m.from_name,
+            inline: m.inline.into_iter().map(|i| (i.content_id, i.content_type, i.bytes)).collect(),
+        };
+        match &self.email {
+            EmailOutlet::None => refused("no e-mail channel is configured ([notify.email])"),
+            EmailOutlet::File { folder, from } => match relais_edge::mail::formatted(&mail, from) {
+                Ok(bytes) => write_file(folder, &format!("{}.eml", mail.id), &bytes).await,
+                Err(e) => refused(e),
+            },
+            EmailOutlet::Smtp(channel) => match channel.send(&mail).await {
+                MailOutcome::Accepted { reply } => AttemptOutcome::Accepted { provider_ref: Some(reply) },
+                MailOutcome::Failed(error) => AttemptOutcome::Failed { error, retry_after: None },
+                MailOutcome::Refused(error) => AttemptOutcome::Refused { error },
+            },
+        }
+    }
+
+    async fn sms(&self, m: OutgoingSms) -> AttemptOutcome {
+        match &self.sms {
+            SmsOutlet::None => refused("no SMS channel is configured ([notify.sms])"),
+            SmsOutlet::File(folder) => {
+                let parts = relais_app::notify::sms_parts(&m.body);
+                let text = format!("To: {}\nParts: {parts}\n\n{}\n", m.to, m.body);
+                write_file(folder, &format!("{}.sms.txt", m.delivery_id), text.as_bytes()).await
+            }
+        }
+    }
+
+    async fn webhook(&self, m: OutgoingWebhook) -> AttemptOutcome {
+        let mut request = self.webhooks.inner().post(&m.url).body(m.body);
+        for (name, value) in &m.headers {
+            request = request.header(name, value);
+        }
+        match self.webhooks.send(request).await {
+            Ok(answer) => {
+                let wait = answer.retry_after.as_deref().and_then(|v| retry_after(v, self.clock.now()));
+                let wait = wait.map(|w| w.min(chrono::Duration::days(1)));
+                let text = answer.text();
+                AttemptOutcome::of_http(answer.status, wait, None, &text)
+            }
+            Err(relais_edge::http::HttpError::TooLarge { .. }) => {
+                AttemptOutcome::Failed { error: "the endpoint's answer is too large".into(), retry_after: None }
+            }
+            Err(e) => AttemptOutcome::Failed { error: e.to_string(), retry_after: None },
+        }
+    }
+}
+
+#[async_trait]
+impl Outlets for Channels {
+    async fn send(&self, message: Outgoing) -> AttemptOutcome {
+        match message {
+            Outgoing::Email(m) => self.email(m).await,
+            Outgoing::Sms(m) => self.sms(m).await,
+            Outgoing::Webhook(m) => self.webhook(m).await,
+        }
+    }
+}
+
+fn refused(error: impl Into<String>) -> AttemptOutcome {
+    AttemptOutcome::Refused { error: error.into() }
+}
+
+/// Writes a message to a file of its own, named by its delivery: a retried delivery writes the same
+/// file again, never a second one.
+async fn write_file(folder: &Path, name: &str, bytes: &[u8]) -> AttemptOutcome {
+    let path = folder.join(name);
+    let (folder, target, bytes) = (folder.to_owned(), path.clone(), bytes.to_vec());
+    let written = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&folder)?;
+        std::fs::write(&target, bytes)
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => AttemptOutcome::Accepted { provider_ref: Some(path.display().to_string()) },
+        Ok(Err(e)) => AttemptOutcome::Failed { error: format!("{}: {e}", path.display()), retry_after: None },
+        Err(e) => AttemptOutcome::Failed { error: e.to_string(), retry_after: None },
+    }
+}
+
+/// The delivery worker: rounds back to back while there is work, a pause when there is none, the
+/// outbox pruned every hour. Runs until the task is dropped.
+pub async fn deliver_forever(app: App, channels: Arc<Channels>, settings: DeliverySettings, idle: Duration) {
+    let mut last_prune = tokio::time::Instant::now() - Duration::from_secs(3600);
+    loop {
+        if last_prune.elapsed() >= Duration::from_secs(3600) {
+            last_prune = tokio::time::Instant::now();
+            if let Err(e) = app.prune_outbox(&settings).await {
+                tracing::warn!(error = %e, "outbox pruning failed; will retry");
+            }
+        }
+        match app.deliver_round(channels.as_ref(), &settings).await {
+            Ok(round) if round.is_idle() => tokio::time::sleep(idle).await,
+            Ok(round) => {
+                let (dispatched, delivered, retried, dead) =
+                    (round.dispatched, round.delivered, round.retried, round.dead);
+                tracing::debug!(dispatched, delivered, retried, dead, "delivery round");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "delivery round failed; will retry");
+                tokio::time::sleep(idle).await;
+            }
+        }
+    }
+}
