@@ -14,6 +14,7 @@ pub mod limiter;
 pub mod lockers;
 pub mod names;
 pub mod network;
+pub mod notify;
 pub mod operations;
 pub mod parcels;
 pub mod points;
@@ -127,6 +128,14 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(parcels::force_expiry))
         .routes(routes!(parcels::move_parcel))
         .routes(routes!(parcels::relocate))
+        .routes(routes!(notify::parcel_messages))
+        .routes(routes!(notify::create_endpoint, notify::list_endpoints))
+        .routes(routes!(notify::get_endpoint))
+        .routes(routes!(notify::rotate_secret))
+        .routes(routes!(notify::disable_endpoint))
+        .routes(routes!(notify::enable_endpoint))
+        .routes(routes!(notify::endpoint_deliveries))
+        .routes(routes!(notify::resend))
         .routes(routes!(counter::scan_in))
         .routes(routes!(counter::hand_over))
         .routes(routes!(counter::page))

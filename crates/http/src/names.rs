@@ -261,3 +261,17 @@ mod tests {
         assert_eq!(schema["enum"], serde_json::json!(["A", "B", "C", "D"]));
     }
 }
+named!(
+    Channel,
+    relais_domain::delivery::Channel,
+    "How a message leaves relais.",
+    relais_domain::delivery::Channel::ALL,
+    relais_domain::delivery::Channel::as_str
+);
+named!(
+    DeliveryState,
+    relais_domain::delivery::DeliveryState,
+    "Where a message is: `pending` (to send, now or at `next_attempt_at`), `delivered` (a provider took it), `dead` (given up on, with its last error).",
+    relais_domain::delivery::DeliveryState::ALL,
+    relais_domain::delivery::DeliveryState::as_str
+);

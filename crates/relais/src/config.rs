@@ -663,6 +663,10 @@ impl Config {
             },
             occupancy_alert_threshold: self.occupancy_alert_threshold,
             sweep_batch_max: self.sweep_batch_max,
+            webhooks: relais_app::notify::endpoints::WebhookRules {
+                allow_http: self.notify.webhooks.allow_http,
+                allow_private: self.notify.webhooks.allow_private,
+            },
             ..AppLimits::default()
         }
     }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use relais_app::{App, Clock};
 use relais_app::notify::{DeliverySettings, Outgoing, OutgoingEmail, OutgoingSms, OutgoingWebhook, Outlets};
+use relais_app::{App, Clock};
 use relais_domain::delivery::{AttemptOutcome, retry_after};
 use relais_edge::http::{HttpClient, HttpConfig};
 use relais_edge::mail::{Mail, MailOutcome, Security, SmtpChannel, SmtpSettings};

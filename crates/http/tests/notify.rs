@@ -1,0 +1,153 @@
+//! The notifications API through the real router: endpoints registered, listed, rotated, disabled and
+//! enabled by whom they belong to; bad URLs, topics and bodies refused with their field; a parcel's
+//! messages after the delivery worker ran; a message resent, once.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{Api, apis, assert_error, uuid_like};
+use relais_app::notify::{DeliverySettings, Outgoing, Outlets};
+use relais_domain::delivery::AttemptOutcome;
+use serde_json::json;
+
+/// Channels that accept everything (the channels themselves are tested against real servers).
+struct Accepting;
+
+#[async_trait::async_trait]
+impl Outlets for Accepting {
+    async fn send(&self, _: Outgoing) -> AttemptOutcome {
+        AttemptOutcome::Accepted { provider_ref: Some("accepted".into()) }
+    }
+}
+
+async fn deliver(api: &Api) {
+    while !api.app.deliver_round(&Accepting, &DeliverySettings::default()).await.unwrap().is_idle() {}
+}
+
+#[tokio::test]
+async fn endpoints_belong_to_their_merchant_and_bad_ones_are_refused() {
+    for api in apis().await {
+        let hook = json!({"url": "https://shop.example/hooks/relais", "topics": ["parcel.*"]});
+        let created = api.call(Method::POST, "/v1/endpoints", &api.merchant, Some(hook.clone())).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let secret = created.body["secret"].as_str().unwrap();
+        assert!(secret.starts_with("whsec_") && secret.len() > 30, "{secret}");
+        assert_eq!(created.body["endpoint"]["merchant_id"], api.merchant_id.as_str());
+        let id = created.body["endpoint"]["id"].as_str().unwrap().to_owned();
+
+        for (body, field) in [
+            (json!({"url": "http://shop.example/h"}), "url"),
+            (json!({"url": "https://127.0.0.1:8080/h"}), "url"),
+            (json!({"url": "https://169.254.169.254/latest"}), "url"),
+            (json!({"url": "https://shop.example/h", "topics": ["Parcel Deposited"]}), "topics"),
+            (json!({"email": "ops@example.org"}), "email"),
+            (json!({}), "url"),
+        ] {
+            let refused = api.call(Method::POST, "/v1/endpoints", &api.merchant, Some(body.clone())).await;
+            assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(refused.body["error"]["details"]["field"], field, "{body}");
+        }
+        let malformed =
+            api.raw(Method::POST, "/v1/endpoints", &api.merchant, Some("{\"url\":"), Some("application/json")).await;
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "{}", malformed.body);
+        let unknown_field =
+            api.call(Method::POST, "/v1/endpoints", &api.merchant, Some(json!({"uri": "https://x.example"}))).await;
+        assert_error(&unknown_field, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let carrier = api.call(Method::POST, "/v1/endpoints", &api.carrier, Some(hook.clone())).await;
+        assert_error(&carrier, StatusCode::FORBIDDEN, "forbidden");
+
+        // An operator's alert address; the merchant's list shows only its own.
+        let alerts = json!({"email": "ops@example.org", "topics": ["point.*"]});
+        let ops = api.call(Method::POST, "/v1/endpoints", &api.operator, Some(alerts)).await;
+        assert_eq!(ops.status, StatusCode::CREATED, "{}", ops.body);
+        assert!(ops.body["secret"].is_null(), "an e-mail has no secret");
+        let mine = api.call(Method::GET, "/v1/endpoints", &api.merchant, None).await;
+        assert_eq!(mine.body.as_array().unwrap().len(), 1, "{}", mine.body);
+        let theirs =
+            api.call(Method::GET, &format!("/v1/endpoints?merchant_id={}", api.merchant_id), &api.operator, None).await;
+        assert_eq!(theirs.body.as_array().unwrap().len(), 1, "{}", theirs.body);
+        let ops_id = ops.body["endpoint"]["id"].as_str().unwrap();
+        let foreign = api.call(Method::GET, &format!("/v1/endpoints/{ops_id}"), &api.merchant, None).await;
+        assert_error(&foreign, StatusCode::NOT_FOUND, "not_found");
+        let unknown = api.call(Method::GET, &format!("/v1/endpoints/{}", uuid_like()), &api.merchant, None).await;
+        assert_error(&unknown, StatusCode::NOT_FOUND, "not_found");
+
+        // Rotated: a new secret, the old one signing beside it for the overlap.
+        let rotate = |hours| json!({"overlap_hours": hours});
+        let path = format!("/v1/endpoints/{id}/rotate-secret");
+        let rotated = api.call(Method::POST, &path, &api.merchant, Some(rotate(12))).await;
+        assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+        assert_ne!(rotated.body["secret"].as_str().unwrap(), secret);
+        assert_eq!(rotated.body["previous_valid_until"], "2026-11-27T20:00:00Z");
+        let too_long = api.call(Method::POST, &path, &api.merchant, Some(rotate(1000))).await;
+        assert_error(&too_long, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+        let disabled = api.call(Method::POST, &format!("/v1/endpoints/{id}/disable"), &api.merchant, None).await;
+        assert_eq!(
+            (disabled.status, disabled.body["enabled"].as_bool()),
+            (StatusCode::OK, Some(false)),
+            "{}",
+            disabled.body
+        );
+        let enabled = api.call(Method::POST, &format!("/v1/endpoints/{id}/enable"), &api.merchant, None).await;
+        assert_eq!(enabled.body["enabled"], true, "{}", enabled.body);
+    }
+}
+
+#[tokio::test]
+async fn a_parcels_messages_are_listed_without_their_text_and_resent_once() {
+    for api in apis().await {
+        let hook = json!({"url": "https://shop.example/hooks/relais"});
+        let created = api.call(Method::POST, "/v1/endpoints", &api.merchant, Some(hook)).await;
+        let endpoint_id = created.body["endpoint"]["id"].as_str().unwrap().to_owned();
+        let announced = api.call(Method::POST, "/v1/parcels", &api.merchant, Some(api.announce_body("MSG0001"))).await;
+        assert_eq!(announced.status, StatusCode::CREATED, "{}", announced.body);
+        let parcel = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
+        let code = announced.body["pickup_code"].as_str().unwrap().to_owned();
+        deliver(&api).await;
+
+        let messages = api.call(Method::GET, &format!("/v1/parcels/{parcel}/messages"), &api.merchant, None).await;
+        assert_eq!(messages.status, StatusCode::OK, "{}", messages.body);
+        let list = messages.body.as_array().unwrap();
+        // The announcement: to the recipient by SMS (no e-mail address) and to the merchant's webhook.
+        let channels: Vec<&str> = list.iter().map(|m| m["channel"].as_str().unwrap()).collect();
+        assert!(channels.contains(&"sms") && channels.contains(&"webhook"), "{}", messages.body);
+        assert!(list.iter().all(|m| m["state"] == "delivered" && m["attempts"] == 1), "{}", messages.body);
+        assert!(!messages.body.to_string().contains(&code), "never the code");
+        let carrier = api.call(Method::GET, &format!("/v1/parcels/{parcel}/messages"), &api.carrier, None).await;
+        assert_error(&carrier, StatusCode::FORBIDDEN, "forbidden");
+
+        let log = api
+            .call(Method::GET, &format!("/v1/endpoints/{endpoint_id}/deliveries?state=delivered"), &api.merchant, None)
+            .await;
+        assert_eq!(log.body.as_array().unwrap().len(), 1, "{}", log.body);
+        let bad_state = api
+            .call(Method::GET, &format!("/v1/endpoints/{endpoint_id}/deliveries?state=lost"), &api.merchant, None)
+            .await;
+        assert_error(&bad_state, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+        // The merchant replays its webhook; a second resend while it is pending is refused; the SMS is
+        // an operator's to resend.
+        let hook_message = list.iter().find(|m| m["channel"] == "webhook").unwrap()["id"].as_str().unwrap().to_owned();
+        let sms_message = list.iter().find(|m| m["channel"] == "sms").unwrap()["id"].as_str().unwrap().to_owned();
+        let resend = |id: &str| format!("/v1/messages/{id}/resend");
+        let replayed = api.call(Method::POST, &resend(&hook_message), &api.merchant, None).await;
+        assert_eq!(
+            (replayed.status, replayed.body["state"].as_str()),
+            (StatusCode::OK, Some("pending")),
+            "{}",
+            replayed.body
+        );
+        let again = api.call(Method::POST, &resend(&hook_message), &api.merchant, None).await;
+        assert_error(&again, StatusCode::CONFLICT, "not_resendable");
+        let sms = api.call(Method::POST, &resend(&sms_message), &api.merchant, None).await;
+        assert_error(&sms, StatusCode::NOT_FOUND, "not_found");
+        let by_operator = api.call(Method::POST, &resend(&sms_message), &api.operator, None).await;
+        assert_eq!(by_operator.status, StatusCode::OK, "{}", by_operator.body);
+        let unknown = api.call(Method::POST, &resend(uuid_like()), &api.operator, None).await;
+        assert_error(&unknown, StatusCode::NOT_FOUND, "not_found");
+        deliver(&api).await;
+        let after = api.call(Method::GET, &format!("/v1/parcels/{parcel}/messages"), &api.operator, None).await;
+        assert!(after.body.as_array().unwrap().iter().all(|m| m["state"] == "delivered"), "{}", after.body);
+    }
+}
