@@ -2,6 +2,8 @@
 //! enabled by whom they belong to; bad URLs, topics and bodies refused with their field; a parcel's
 //! messages after the delivery worker ran; a message resent, once.
 
+#![allow(clippy::unwrap_used)] // Tests state their expectations by unwrapping.
+
 mod common;
 
 use axum::http::{Method, StatusCode};
