@@ -694,6 +694,9 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_by_digest(&self, digest: &[u8; 32]) -> StoreResult<Option<(ApiKey, Vec<NetworkId>)>>;
     /// The parcel's pickup code and QR token as sealed for its messages, while its code is live.
     async fn pickup_seal(&self, parcel_id: ParcelId) -> StoreResult<Option<Vec<u8>>>;
+    /// A parcel and its seal (while its code is live), in one read: what a message that carries the
+    /// code is rendered from.
+    async fn parcel_with_seal(&self, parcel_id: ParcelId) -> StoreResult<Option<(Parcel, Option<Vec<u8>>)>>;
     /// A key by its id, revoked or not.
     async fn api_key(&self, id: ApiKeyId) -> StoreResult<Option<ApiKey>>;
     /// A key by its id, revoked or not, and the networks its carrier serves, in one read: whose

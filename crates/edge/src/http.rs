@@ -149,7 +149,7 @@ fn describe(error: &reqwest::Error) -> String {
 }
 
 /// TLS with the `ring` provider, verifying servers against the system's roots and the extra CAs.
-fn tls_config(ca_files: &[PathBuf]) -> Result<rustls::ClientConfig, HttpError> {
+pub(crate) fn tls_config(ca_files: &[PathBuf]) -> Result<rustls::ClientConfig, HttpError> {
     // `ring` rather than rustls' default aws-lc, which needs a C and assembly build (docs: crates.md). Its
     // deprecation note is about post-quantum key exchange, which `ring` does not offer; classical key
     // exchange (X25519, P-256) is what the servers relais talks to negotiate today.

@@ -160,21 +160,29 @@ pub struct Received {
 
 /// A local SMTP server that speaks enough of RFC 5321 for a client to deliver to it, and refuses on
 /// cue: a recipient whose local part is `refused` gets `550` (permanent), `busy` gets `452`
-/// (transient), `hangup` has the connection closed under it. [`SmtpSink::silent`] never greets.
+/// (transient), `hangup` has the connection closed under it; a message to `last` is taken, then the
+/// connection is closed (as servers that limit messages per connection do). [`SmtpSink::silent`]
+/// never greets.
 pub struct SmtpSink {
     pub port: u16,
+    /// What it took; with [`SmtpSink::counting`], messages are counted here and their text dropped.
     received: Arc<std::sync::Mutex<Vec<Received>>>,
     connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl SmtpSink {
     pub async fn start() -> std::io::Result<SmtpSink> {
-        Self::listen(true).await
+        Self::listen(true, true).await
+    }
+
+    /// Takes messages and only counts them (a benchmark's hundred thousand e-mails are not kept).
+    pub async fn counting() -> std::io::Result<SmtpSink> {
+        Self::listen(true, false).await
     }
 
     /// Accepts connections and says nothing: a client's timeout is the only way out.
     pub async fn silent() -> std::io::Result<SmtpSink> {
-        Self::listen(false).await
+        Self::listen(false, true).await
     }
 
     /// What it took so far, in order.
@@ -192,7 +200,7 @@ impl SmtpSink {
         self.connections.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    async fn listen(speaks: bool) -> std::io::Result<SmtpSink> {
+    async fn listen(speaks: bool, keeps: bool) -> std::io::Result<SmtpSink> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let received = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -205,7 +213,7 @@ impl SmtpSink {
                 let store = Arc::clone(&store);
                 tokio::spawn(async move {
                     if speaks {
-                        let _ = smtp_conversation(stream, store).await;
+                        let _ = smtp_conversation(stream, store, keeps).await;
                     } else {
                         // Held open, unanswered, until the client gives up.
                         let mut stream = stream;
@@ -222,6 +230,7 @@ impl SmtpSink {
 async fn smtp_conversation(
     stream: tokio::net::TcpStream,
     store: Arc<std::sync::Mutex<Vec<Received>>>,
+    keeps: bool,
 ) -> std::io::Result<()> {
     use tokio::io::AsyncBufReadExt;
     let (read, mut write) = stream.into_split();
@@ -271,12 +280,17 @@ async fn smtp_conversation(
                     // A line the client began with a dot got a second one (dot-stuffing).
                     data.push_str(if line.starts_with("..") { &line[1..] } else { &line });
                 }
+                let last = to.iter().any(|a| a.starts_with("last@"));
                 let queued = {
                     let mut all = store.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+                    let data = if keeps { data } else { String::new() };
                     all.push(Received { from: from.clone(), to: std::mem::take(&mut to), data });
                     all.len()
                 };
                 write.write_all(format!("250 2.0.0 queued as Q{queued}\r\n").as_bytes()).await?;
+                if last {
+                    return Ok(());
+                }
             }
             "RSET" | "NOOP" => write.write_all(b"250 2.0.0 ok\r\n").await?,
             "QUIT" => {

@@ -23,7 +23,8 @@ impl Outlets for Accepting {
 }
 
 async fn deliver(api: &Api) {
-    while !api.app.deliver_round(&Accepting, &DeliverySettings::default()).await.unwrap().is_idle() {}
+    let outlets: std::sync::Arc<dyn Outlets> = std::sync::Arc::new(Accepting);
+    while !api.app.deliver_round(&outlets, &DeliverySettings::default()).await.unwrap().is_idle() {}
 }
 
 #[tokio::test]

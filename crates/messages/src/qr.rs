@@ -26,38 +26,61 @@ pub fn qr_svg(token: &str) -> Option<String> {
     Some(image[start..].to_owned())
 }
 
-/// Pixels per module of the PNG: 6 px makes a 300-odd-pixel image for a 47-character token, a few
-/// hundred bytes once compressed.
-const PNG_MODULE_PX: usize = 6;
+/// Pixels per module of the PNG: 4 px make a 228-pixel image of a 132-character token (version 8), sharp
+/// at the 200 px the e-mail shows it; one bit a pixel, so the image is a few kilobytes to draw and
+/// compress.
+const PNG_MODULE_PX: usize = 4;
 
-/// The token as a PNG image (8-bit greyscale), dark modules on white with the quiet zone. `None` only
+/// The token as a PNG image (1-bit greyscale), dark modules on white with the quiet zone. `None` only
 /// for a text too long for any QR code.
 pub fn qr_png(token: &str) -> Option<Vec<u8>> {
-    let code = QrCode::with_error_correction_level(token.as_bytes(), EcLevel::M).ok()?;
-    let modules = code.width();
+    let (modules, colors) = colors_with_fixed_mask(token)?;
     let quiet = 4;
     let side = (modules + 2 * quiet) * PNG_MODULE_PX;
-    let colors = code.to_colors();
-    let mut pixels = vec![255u8; side * side];
-    for (i, color) in colors.iter().enumerate() {
-        if *color != qrcode::Color::Dark {
-            continue;
+    // Rows of bits, 1 for white: one row per module row, repeated for each of its pixel rows.
+    let row_bytes = side.div_ceil(8);
+    let mut pixels = vec![0xffu8; row_bytes * side];
+    for my in 0..modules {
+        let mut row = vec![0xffu8; row_bytes];
+        for mx in (0..modules).filter(|mx| colors[my * modules + mx] == qrcode::Color::Dark) {
+            for x in (mx + quiet) * PNG_MODULE_PX..(mx + quiet + 1) * PNG_MODULE_PX {
+                row[x / 8] &= !(0x80 >> (x % 8));
+            }
         }
-        let (mx, my) = (i % modules + quiet, i / modules + quiet);
-        for y in my * PNG_MODULE_PX..(my + 1) * PNG_MODULE_PX {
-            pixels[y * side + mx * PNG_MODULE_PX..y * side + (mx + 1) * PNG_MODULE_PX].fill(0);
+        for y in (my + quiet) * PNG_MODULE_PX..(my + quiet + 1) * PNG_MODULE_PX {
+            pixels[y * row_bytes..(y + 1) * row_bytes].copy_from_slice(&row);
         }
     }
     let mut out = Vec::new();
     let side = u32::try_from(side).ok()?;
     let mut encoder = png::Encoder::new(&mut out, side, side);
     encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::High);
+    encoder.set_depth(png::BitDepth::One);
+    // Fast (fdeflate): a QR image is long runs of two values; the best compression saved a few
+    // hundred bytes an e-mail for ten times the work (`relais bench notify`).
+    encoder.set_compression(png::Compression::Fast);
+    // Each pixel row repeats the one above it but once a module: "up" makes those rows zeros.
+    encoder.set_filter(png::Filter::Up);
     let mut writer = encoder.write_header().ok()?;
     writer.write_image_data(&pixels).ok()?;
     writer.finish().ok()?;
     Some(out)
+}
+
+/// The token's modules (width, colours row by row) with the checkerboard mask, through the `qrcode`
+/// crate's own steps (encoding, error correction, drawing). The crate otherwise scores all eight masks
+/// and keeps the best, which was half of what one e-mail cost to send (`relais bench notify`); the
+/// specification lets an encoder choose any mask (the format information names it, and every reader
+/// reads it), and the score only makes a marginal code easier to read.
+fn colors_with_fixed_mask(token: &str) -> Option<(usize, Vec<qrcode::Color>)> {
+    let bits = qrcode::bits::encode_auto(token.as_bytes(), EcLevel::M).ok()?;
+    let version = bits.version();
+    let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M).ok()?;
+    let mut canvas = qrcode::canvas::Canvas::new(version, EcLevel::M);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&data, &ec);
+    canvas.apply_mask(qrcode::canvas::MaskPattern::Checkerboard);
+    Some((usize::try_from(version.width()).ok()?, canvas.into_colors()))
 }
 
 #[cfg(test)]
@@ -112,7 +135,10 @@ mod tests {
         for token in ["RQ1.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdEfG", "RQ1.short"] {
             let png = qr_png(token).unwrap();
             assert!(png.len() < 4096, "small enough to attach: {} bytes", png.len());
-            let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
+            let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+            // One bit a pixel, read as one byte a pixel for the QR reader.
+            decoder.set_transformations(png::Transformations::EXPAND);
+            let mut reader = decoder.read_info().unwrap();
             let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
             let frame = reader.next_frame(&mut pixels).unwrap();
             assert_eq!(frame.color_type, png::ColorType::Grayscale);

@@ -371,7 +371,7 @@ async fn fixture(store: Arc<dyn Store>, lockers: usize, rules: NetworkRules) -> 
     })
 }
 
-fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
+pub(crate) fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -386,14 +386,14 @@ enum DatabaseKind {
 
 /// A fresh database for one side of the benchmark: a SQLite file, or a PostgreSQL schema (dropped at
 /// the end) in the database the URL names.
-struct Database {
-    store: Arc<dyn Store>,
+pub(crate) struct Database {
+    pub(crate) store: Arc<dyn Store>,
     kind: DatabaseKind,
     admin_url: Option<(String, String)>,
 }
 
 impl Database {
-    async fn create(backend: Backend, database_url: Option<&str>, side: &str) -> Result<Database, String> {
+    pub(crate) async fn create(backend: Backend, database_url: Option<&str>, side: &str) -> Result<Database, String> {
         let unique = format!("{}_{side}", std::process::id());
         match backend {
             Backend::Sqlite => {
@@ -423,7 +423,7 @@ impl Database {
         }
     }
 
-    async fn cleanup(self) {
+    pub(crate) async fn cleanup(self) {
         match (&self.kind, &self.admin_url) {
             (DatabaseKind::Sqlite(path), _) => remove_sqlite(path),
             (DatabaseKind::Postgres(_), Some((url, schema))) => {

@@ -60,8 +60,10 @@ pub struct NotifyConfig {
     pub worker: bool,
     /// Messages one dispatch takes and deliveries one round takes.
     pub batch: u32,
-    /// Sends in flight at once.
+    /// Sends in flight at once in one round.
     pub concurrency: usize,
+    /// Rounds a worker runs side by side (each claims rows of its own).
+    pub loops: usize,
     /// How long a claim holds its rows, in seconds; longer than any channel's timeout.
     pub lease_seconds: i64,
     /// Days a dispatched message is kept once its deliveries are final (the deliveries stay).
@@ -83,6 +85,7 @@ impl Default for NotifyConfig {
             worker: true,
             batch: settings.batch,
             concurrency: settings.concurrency,
+            loops: settings.loops,
             lease_seconds: settings.lease_seconds,
             retention_days: settings.retention_days,
             quiet_hours_start: "21:00".into(),
@@ -100,8 +103,8 @@ impl NotifyConfig {
         let time = |name: &str, value: &str| {
             chrono::NaiveTime::parse_from_str(value, "%H:%M").map_err(|_| format!("[notify] {name} must be HH:MM"))
         };
-        if self.batch == 0 || self.concurrency == 0 || self.idle_ms == 0 {
-            return Err("[notify] batch, concurrency and idle_ms must be at least 1".into());
+        if self.batch == 0 || self.concurrency == 0 || self.loops == 0 || self.idle_ms == 0 {
+            return Err("[notify] batch, concurrency, loops and idle_ms must be at least 1".into());
         }
         if self.lease_seconds < 10 || self.retention_days < 1 {
             return Err("[notify] lease_seconds must be at least 10 and retention_days at least 1".into());
@@ -110,6 +113,7 @@ impl NotifyConfig {
             batch: self.batch,
             lease_seconds: self.lease_seconds,
             concurrency: self.concurrency,
+            loops: self.loops,
             retention_days: self.retention_days,
             quiet_hours: relais_domain::delivery::QuietHours {
                 start: time("quiet_hours_start", &self.quiet_hours_start)?,
@@ -473,7 +477,9 @@ body_bytes_max = 268435456
 [notify]
 worker = true
 batch = 256
-concurrency = 32
+# Sends in flight per round, and rounds side by side (while one waits for the database, another sends).
+concurrency = 16
+loops = 2
 lease_seconds = 120
 retention_days = 7
 # No SMS in these hours, in the point's local time: held until the morning (e-mail still goes).

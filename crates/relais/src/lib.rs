@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_network;
+pub mod bench_notify;
 pub mod bench_points;
 pub mod client;
 pub mod config;

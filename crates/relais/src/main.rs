@@ -320,6 +320,25 @@ enum BenchCommand {
         #[arg(long, default_value_t = 32)]
         concurrency: u32,
     },
+    /// The delivery worker's e-mails to a local SMTP server (outbox, templates, seal, QR, SMTP, record)
+    /// against a bare SMTP client loop sending the same e-mails to the same server.
+    Notify {
+        /// sqlite or postgres
+        #[arg(long, default_value = "sqlite")]
+        backend: String,
+        /// SQLite: the bench file (default: in the temp directory). PostgreSQL: the database in which the
+        /// bench creates (and drops) a schema of its own.
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        messages: u32,
+        /// Sends in flight (and SMTP connections), in the worker and the bare loop alike.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Rounds the worker runs side by side (the sends in flight are split between them).
+        #[arg(long, default_value_t = 2)]
+        loops: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -492,6 +511,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             let options =
                 relais::bench_network::NetworkOptions { lockers, parcels, database_url, sims, connections, time_scale };
             println!("{}", relais::bench_network::network(options).await?);
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Notify { backend, database_url, messages, concurrency, loops } } => {
+            init_tracing("warn");
+            let options = relais::bench_notify::NotifyOptions {
+                backend: parse_backend(&backend)?,
+                database_url,
+                messages,
+                concurrency,
+                loops,
+            };
+            // On the runtime's workers, as `serve`'s tasks are (the thread that blocks on `run` is not one).
+            let line = tokio::spawn(relais::bench_notify::notify(options)).await.map_err(|e| e.to_string())??;
+            println!("{line}");
             Ok(())
         }
         Command::Bench { command: BenchCommand::Http { backend, database_url, parcels, concurrency } } => {

@@ -30,7 +30,7 @@ pub struct Channels {
 enum EmailOutlet {
     None,
     File { folder: PathBuf, from: String },
-    Smtp(SmtpChannel),
+    Smtp(Box<SmtpChannel>),
 }
 
 enum SmsOutlet {
@@ -65,7 +65,7 @@ impl Channels {
                     timeout: Duration::from_secs((*timeout_seconds).max(1)),
                     connections: *connections,
                 };
-                EmailOutlet::Smtp(SmtpChannel::new(&settings).map_err(|e| format!("[notify.email] {e}"))?)
+                EmailOutlet::Smtp(Box::new(SmtpChannel::new(&settings).map_err(|e| format!("[notify.email] {e}"))?))
             }
         };
         let sms = match &notify.sms {
@@ -185,18 +185,40 @@ async fn write_file(folder: &Path, name: &str, bytes: &[u8]) -> AttemptOutcome {
     }
 }
 
-/// The delivery worker: rounds back to back while there is work, a pause when there is none, the
-/// outbox pruned every hour. Runs until the task is dropped.
+/// The delivery worker: `settings.loops` loops of rounds, back to back while there is work, a pause
+/// when there is none; the outbox pruned every hour by the first. Runs until the task is dropped.
 pub async fn deliver_forever(app: App, channels: Arc<Channels>, settings: DeliverySettings, idle: Duration) {
+    let loops = (0..settings.loops.max(1)).map(|index| {
+        let (app, channels, settings) = (app.clone(), Arc::clone(&channels), settings.clone());
+        tokio::spawn(async move { deliver_loop(index, app, channels, settings, idle).await })
+    });
+    let handles: Vec<_> = loops.collect();
+    // Dropping this future (the task aborted) stops the loops too.
+    struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.iter().for_each(tokio::task::JoinHandle::abort);
+        }
+    }
+    let guard = AbortOnDrop(handles);
+    for handle in &guard.0 {
+        while !handle.is_finished() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+async fn deliver_loop(index: usize, app: App, channels: Arc<Channels>, settings: DeliverySettings, idle: Duration) {
+    let outlets: Arc<dyn Outlets> = channels;
     let mut last_prune = tokio::time::Instant::now() - Duration::from_secs(3600);
     loop {
-        if last_prune.elapsed() >= Duration::from_secs(3600) {
+        if index == 0 && last_prune.elapsed() >= Duration::from_secs(3600) {
             last_prune = tokio::time::Instant::now();
             if let Err(e) = app.prune_outbox(&settings).await {
                 tracing::warn!(error = %e, "outbox pruning failed; will retry");
             }
         }
-        match app.deliver_round(channels.as_ref(), &settings).await {
+        match app.deliver_round(&outlets, &settings).await {
             Ok(round) if round.is_idle() => tokio::time::sleep(idle).await,
             Ok(round) => {
                 let (dispatched, delivered, retried, dead) =

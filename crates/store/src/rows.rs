@@ -403,6 +403,11 @@ pub(crate) fn parcel(r: &impl Columns) -> StoreResult<Parcel> {
     })
 }
 
+/// The seal selected after a parcel's columns (`PARCEL_COLUMNS, pickup_seal`).
+pub(crate) fn seal_after_parcel(r: &impl Columns) -> StoreResult<Option<Vec<u8>>> {
+    Ok(r.opt_bytes(28)?.map(<[u8]>::to_vec))
+}
+
 pub(crate) const EVENT_COLUMNS: &str =
     "seq, parcel_id, kind, from_state, to_state, incident_kind, actor_kind, actor_ref, reason, compartment_id, at";
 

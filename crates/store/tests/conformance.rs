@@ -177,10 +177,15 @@ impl relais_app::notify::Outlets for Recorder {
 
 /// Runs the delivery worker until it has nothing left to do now; what it sent.
 async fn deliver(w: &World) -> Vec<relais_app::notify::Outgoing> {
-    let recorder = Recorder::default();
+    let recorder = Arc::new(Recorder::default());
+    let outlets: Arc<dyn relais_app::notify::Outlets> = recorder.clone();
     let settings = relais_app::notify::DeliverySettings::default();
-    while !w.app.deliver_round(&recorder, &settings).await.unwrap().is_idle() {}
-    recorder.sent.into_inner().unwrap()
+    while !w.app.deliver_round(&outlets, &settings).await.unwrap().is_idle() {}
+    let sent = std::mem::take(&mut *recorder.sent.lock().unwrap());
+    // In the order they were sent, as the worker's tasks finish in any order.
+    let mut sent = sent;
+    sent.sort_by_key(relais_app::notify::Outgoing::delivery_id);
+    sent
 }
 
 /// The SMS bodies among what was sent.

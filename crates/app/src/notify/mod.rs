@@ -42,8 +42,11 @@ pub struct DeliverySettings {
     /// How long a claim holds its rows: longer than the slowest channel's whole attempt, so that a live
     /// worker never loses a delivery it is still sending.
     pub lease_seconds: i64,
-    /// Sends in flight at once.
+    /// Sends in flight at once in one round.
     pub concurrency: usize,
+    /// Rounds run side by side by one worker process: while one waits for the database, another
+    /// sends (each claims rows of its own).
+    pub loops: usize,
     /// How long a dispatched message is kept once all its deliveries are final.
     pub retention_days: i64,
     pub quiet_hours: QuietHours,
@@ -54,7 +57,8 @@ impl Default for DeliverySettings {
         DeliverySettings {
             batch: 256,
             lease_seconds: 120,
-            concurrency: 32,
+            concurrency: 16,
+            loops: 2,
             retention_days: 7,
             quiet_hours: QuietHours::default(),
         }
@@ -164,7 +168,11 @@ struct Attempt {
 impl App {
     /// One round of the delivery worker: dispatch what the outbox holds, then send the deliveries that
     /// are due and record their outcomes.
-    pub async fn deliver_round(&self, outlets: &dyn Outlets, settings: &DeliverySettings) -> Result<Round, AppError> {
+    pub async fn deliver_round(
+        &self,
+        outlets: &Arc<dyn Outlets>,
+        settings: &DeliverySettings,
+    ) -> Result<Round, AppError> {
         let dispatched = self.dispatch_outbox(settings).await?;
         let (lease, leased) = self.lease_due_deliveries(settings).await?;
         let mut round = Round { dispatched, ..Round::default() };
@@ -293,24 +301,39 @@ impl App {
         Ok((lease, self.store.leased_deliveries(lease).await?))
     }
 
-    /// Renders and sends each delivery, `concurrency` at a time; in any order.
-    async fn send_all(&self, outlets: &dyn Outlets, leased: Vec<LeasedDelivery>, concurrency: usize) -> Vec<Attempt> {
-        use futures_util::StreamExt;
+    /// Renders and sends each delivery, `concurrency` at a time, each in a task of its own so that
+    /// rendering (templates, the QR image) spreads over the runtime's threads; in any order. A task
+    /// that panicked leaves its delivery leased: it is tried again when the lease lapses.
+    async fn send_all(
+        &self,
+        outlets: &Arc<dyn Outlets>,
+        leased: Vec<LeasedDelivery>,
+        concurrency: usize,
+    ) -> Vec<Attempt> {
         let cache = Arc::new(render::Cache::default());
-        futures_util::stream::iter(leased)
-            .map(|leased| {
-                let cache = Arc::clone(&cache);
-                async move {
-                    let outcome = match self.render(&leased, &cache).await {
-                        Ok(outgoing) => outlets.send(outgoing).await,
-                        Err(refusal) => refusal,
-                    };
-                    Attempt { leased, outcome }
-                }
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await
+        let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut attempts = Vec::with_capacity(leased.len());
+        for leased in leased {
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { break };
+            let (app, outlets, cache) = (self.clone(), Arc::clone(outlets), Arc::clone(&cache));
+            tasks.spawn(async move {
+                let _slot = slot;
+                let outcome = match app.render(&leased, &cache).await {
+                    Ok(outgoing) => outlets.send(outgoing).await,
+                    Err(refusal) => refusal,
+                };
+                Attempt { leased, outcome }
+            });
+            // Collect what is done as we go, so finished tasks do not pile up.
+            while let Some(done) = tasks.try_join_next() {
+                collect(done, &mut attempts);
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            collect(done, &mut attempts);
+        }
+        attempts
     }
 
     /// The worker's writes, committed through the spine like a command's.
@@ -366,6 +389,13 @@ impl App {
             Ok(tx.done(()))
         })
         .await
+    }
+}
+
+fn collect(done: Result<Attempt, tokio::task::JoinError>, into: &mut Vec<Attempt>) {
+    match done {
+        Ok(attempt) => into.push(attempt),
+        Err(e) => tracing::error!(error = %e, "a delivery task failed; it is tried again when its lease lapses"),
     }
 }
 

@@ -14,7 +14,7 @@ use relais_domain::delivery::{AttemptOutcome, Channel, EndpointTarget, Notice};
 use relais_domain::ids::{EndpointId, MerchantId};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::Language;
-use relais_messages::templates::{Lang, MessageData, Sources, render, render_email};
+use relais_messages::templates::{Lang, MessageData, default_email, default_sms};
 use relais_messages::webhooks::{WebhookSecret, signature_header};
 
 use super::{InlineImage, Outgoing, OutgoingEmail, OutgoingSms, OutgoingWebhook};
@@ -25,10 +25,11 @@ use crate::ports::LeasedDelivery;
 /// The `cid:` of the QR image attached to an e-mail that carries the code.
 const QR_CONTENT_ID: &str = "qr";
 
-/// What one round reads again and again: merchants' names.
+/// What one round reads again and again: merchants' names, points' hours of the day.
 #[derive(Default)]
 pub(super) struct Cache {
     merchants: Mutex<HashMap<MerchantId, Arc<str>>>,
+    hours: Mutex<HashMap<relais_domain::ids::PointId, Arc<str>>>,
 }
 
 fn refused(error: impl Into<String>) -> AttemptOutcome {
@@ -101,7 +102,7 @@ impl App {
             parcel_number: parcel.number.as_str().to_owned(),
             point_name: point.name.clone(),
             address: one_line(&point),
-            hours_today: hours_today(&point, self.now()),
+            hours_today: self.hours_today(&point, cache).to_string(),
             deadline: parcel.pickup_deadline.map(|d| when(&point, d, lang)).unwrap_or_default(),
             event_time: event_time.map(|t| when(&point, t, lang)).unwrap_or_default(),
             code: pickup.as_ref().map(|(code, _)| code.as_str().to_owned()).unwrap_or_default(),
@@ -111,18 +112,16 @@ impl App {
             survey_link: String::new(),
             opt_out_link: String::new(),
         };
-        let sources = Sources::defaults(notice.as_str(), lang).ok_or_else(|| refused("no template for this notice"))?;
         match delivery.channel {
             Channel::Sms => {
-                let text =
-                    render(sources.sms, relais_messages::templates::Part::Sms, &data).map_err(template_refused)?;
+                let text = default_sms(notice.as_str(), lang, &data).map_err(template_refused)?;
                 let body = relais_messages::sms::fold_punctuation(&text).into_owned();
                 Ok(Outgoing::Sms(OutgoingSms { delivery_id: delivery.id, to: delivery.address.clone(), body }))
             }
             _ => {
                 let qr = pickup.as_ref().and_then(|(_, token)| relais_messages::qr::qr_png(token));
                 let qr_src = if qr.is_some() { format!("cid:{QR_CONTENT_ID}") } else { String::new() };
-                let email = render_email(&sources, &data, lang, &qr_src).map_err(template_refused)?;
+                let email = default_email(notice.as_str(), lang, &data, &qr_src).map_err(template_refused)?;
                 let inline = qr
                     .map(|bytes| InlineImage {
                         content_id: QR_CONTENT_ID.to_owned(),
@@ -187,6 +186,12 @@ impl App {
             ("webhook-signature".to_owned(), signature_header(&secrets, &id, timestamp, body.as_bytes())),
         ];
         Ok(Outgoing::Webhook(OutgoingWebhook { delivery_id: delivery.id, endpoint_id, url, headers, body }))
+    }
+
+    /// Today's hours at a point, computed once a round (a round lasts a moment).
+    fn hours_today(&self, point: &PickupPoint, cache: &Cache) -> Arc<str> {
+        let mut hours = cache.hours.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(hours.entry(point.id).or_insert_with(|| Arc::from(hours_today(point, self.now()))))
     }
 
     async fn merchant_name(&self, merchant_id: MerchantId, cache: &Cache) -> Result<Arc<str>, AttemptOutcome> {

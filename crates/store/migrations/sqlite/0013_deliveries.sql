@@ -10,6 +10,8 @@ ALTER TABLE outbox ADD COLUMN lease_id BLOB;
 -- parcels long gone.
 UPDATE outbox SET dispatched_at = created_at;
 CREATE INDEX outbox_undispatched_idx ON outbox (id) WHERE dispatched_at IS NULL;
+-- A claim reads back what it leased.
+CREATE INDEX outbox_lease_idx ON outbox (lease_id) WHERE lease_id IS NOT NULL;
 
 -- One message on one channel to one address. Kept after its message is pruned, as the parcel's history.
 CREATE TABLE deliveries (

@@ -312,6 +312,11 @@ impl Store for SqliteStore {
         self.one(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = ?1"), &[&id(parcel_id)], |r| rows::parcel(r))
     }
 
+    async fn parcel_with_seal(&self, parcel_id: ParcelId) -> StoreResult<Option<(Parcel, Option<Vec<u8>>)>> {
+        let sql = format!("SELECT {PARCEL_COLUMNS}, pickup_seal FROM parcels WHERE id = ?1");
+        self.one(&sql, &[&id(parcel_id)], |r| Ok((rows::parcel(r)?, rows::seal_after_parcel(r)?)))
+    }
+
     async fn parcels_by_number(&self, number: &ParcelNumber, limit: u32) -> StoreResult<Vec<Parcel>> {
         self.many(
             &format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE number = ?1 LIMIT ?2"),
