@@ -44,6 +44,9 @@ pub enum AppError {
     Forbidden { role: Role },
     #[error("{what} already exists")]
     AlreadyExists { what: &'static str },
+    /// A provider's callback whose signature does not match.
+    #[error("the request's signature does not match")]
+    InvalidSignature,
     /// A message that cannot be sent again now.
     #[error("this message cannot be resent: {reason}")]
     NotResendable { reason: &'static str },
@@ -100,6 +103,7 @@ impl AppError {
             AppError::Forbidden { .. } => "forbidden",
             AppError::AlreadyExists { .. } => "already_exists",
             AppError::NotResendable { .. } => "not_resendable",
+            AppError::InvalidSignature => "invalid_signature",
             AppError::PlaceNotFound(_) => "place_not_found",
             AppError::Busy => "busy",
             AppError::Store(_) => "unavailable",

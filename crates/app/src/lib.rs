@@ -121,6 +121,8 @@ pub struct App {
     ids: Arc<IdSequence>,
     /// Pickups at one point, one at a time through the wrong-code check (`parcels/pickup.rs`).
     gates: Arc<parcels::pickup::Gates>,
+    /// Twilio's auth token, which signs its status callbacks (`notify/providers.rs`).
+    twilio_auth_token: Option<Arc<str>>,
 }
 
 impl App {
@@ -135,6 +137,7 @@ impl App {
             public_url: "http://127.0.0.1:8080".to_owned(),
             ids: Arc::default(),
             gates: Arc::default(),
+            twilio_auth_token: None,
         }
     }
 

@@ -9,5 +9,6 @@
 
 pub mod http;
 pub mod mail;
+pub mod sms;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -124,6 +124,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden { role } => (StatusCode::FORBIDDEN, json!({"role": role.as_str()})),
             AppError::AlreadyExists { what } => (StatusCode::CONFLICT, json!({"what": what})),
             AppError::NotResendable { reason } => (StatusCode::CONFLICT, json!({"reason": reason})),
+            AppError::InvalidSignature => (StatusCode::FORBIDDEN, json!({})),
             AppError::PlaceNotFound(e) => (StatusCode::UNPROCESSABLE_ENTITY, place_details(e)),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, json!({})),
             AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({})),

@@ -136,6 +136,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(notify::enable_endpoint))
         .routes(routes!(notify::endpoint_deliveries))
         .routes(routes!(notify::resend))
+        .routes(routes!(notify::twilio_status))
         .routes(routes!(counter::scan_in))
         .routes(routes!(counter::hand_over))
         .routes(routes!(counter::page))

@@ -312,3 +312,38 @@ pub async fn resend(
     let delivery = state.app.resend_delivery(&caller, path_id("message", &id)?).await?;
     Ok(Json(MessageView::from(&delivery)))
 }
+
+/// What Twilio posts about an SMS it took (the fields relais reads; Twilio sends more, all signed).
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(non_snake_case, dead_code)] // Twilio's field names; read from the form by the use case.
+pub struct TwilioStatusForm {
+    /// The message's SID, as Twilio answered when it took it.
+    #[schema(example = "SM0123456789abcdef0123456789abcdef")]
+    pub MessageSid: String,
+    /// `queued`, `sending`, `sent`, `delivered`, `undelivered`, `failed`...
+    #[schema(example = "delivered")]
+    pub MessageStatus: String,
+    /// Twilio's error code when it failed (30003: unreachable handset...).
+    pub ErrorCode: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/callbacks/twilio", tag = "notifications",
+    request_body(content = TwilioStatusForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 204, description = "Recorded (or a message relais does not know: nothing to record)."),
+        (status = 403, body = ErrorEnvelope, description = "`invalid_signature`: not signed by the configured Twilio account."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: SMS do not go through Twilio here."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `MessageSid` or `MessageStatus` missing or unknown.")))]
+/// Twilio's status callback: what became of an SMS after Twilio took it, shown with the parcel's
+/// messages (`provider_status`). No API key: the request is authenticated by its `X-Twilio-Signature`
+/// header, made with the account's auth token over this URL and the form's fields.
+pub async fn twilio_status(
+    State(state): State<HttpState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<StatusCode> {
+    let signature = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    state.app.twilio_status(&params, signature).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

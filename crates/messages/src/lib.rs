@@ -7,8 +7,10 @@
 //! - `qr`: a QR token drawn as an image for the recipient's page.
 //! - `templates`: what each event says, per part and language, editable by operators and checked.
 //! - `webhooks`: requests signed in the Standard Webhooks convention, with secret rotation.
+//! - `twilio`: the signature Twilio puts on its status callbacks, checked.
 
 pub mod qr;
 pub mod sms;
 pub mod templates;
+pub mod twilio;
 pub mod webhooks;

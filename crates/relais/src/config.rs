@@ -171,7 +171,28 @@ fn default_smtp_connections() -> u32 {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SmsConfig {
     None,
-    File { folder: Option<PathBuf> },
+    File {
+        folder: Option<PathBuf>,
+    },
+    /// Twilio's Messages API; with `status_callback`, Twilio reports each SMS's fate to
+    /// `<public_url>/v1/callbacks/twilio` (signed with the auth token, checked).
+    Twilio {
+        account_sid: String,
+        auth_token: Secret,
+        /// An E.164 number, an alphanumeric sender id, or a messaging service (`MG...`).
+        from: String,
+        #[serde(default = "default_twilio_url")]
+        base_url: String,
+        #[serde(default = "default_true")]
+        status_callback: bool,
+    },
+}
+
+fn default_twilio_url() -> String {
+    "https://api.twilio.com".into()
+}
+fn default_true() -> bool {
+    true
 }
 
 impl Default for SmsConfig {
@@ -501,9 +522,16 @@ kind = "file"
 # timeout_seconds = 10
 # connections = 8
 
-# SMS: kind = "file" (development) or "none".
+# SMS: kind = "file" (development), "twilio", or "none". The auth token may come from
+# RELAIS_NOTIFY_TWILIO_AUTH_TOKEN instead. With status_callback, Twilio reports each SMS's fate to
+# <public_url>/v1/callbacks/twilio (set public_url to the address Twilio reaches).
 [notify.sms]
 kind = "file"
+# kind = "twilio"
+# account_sid = "AC00000000000000000000000000000000"
+# auth_token = "..."
+# from = "+33757000000"
+# status_callback = true
 
 # Merchants' webhooks: https:// only, and no loopback or private address, unless allowed here.
 [notify.webhooks]
@@ -530,6 +558,14 @@ pub struct Flags {
 }
 
 impl Config {
+    /// Twilio's auth token, when SMS go through Twilio: the status callbacks are checked with it.
+    pub fn twilio_auth_token(&self) -> Option<String> {
+        match &self.notify.sms {
+            SmsConfig::Twilio { auth_token, .. } => Some(auth_token.0.clone()),
+            _ => None,
+        }
+    }
+
     pub fn load(flags: &Flags) -> Result<Config, String> {
         let mut config = match &flags.config {
             Some(path) => {
@@ -579,6 +615,11 @@ impl Config {
             && let EmailConfig::Smtp { password, .. } = &mut config.notify.email
         {
             *password = Some(Secret(v));
+        }
+        if let Some(v) = env("RELAIS_NOTIFY_TWILIO_AUTH_TOKEN")
+            && let SmsConfig::Twilio { auth_token, .. } = &mut config.notify.sms
+        {
+            *auth_token = Secret(v);
         }
         if let Some(v) = env("RELAIS_OUTBOUND_CA_FILES") {
             config.outbound.ca_files = std::env::split_paths(&v).collect();

@@ -801,7 +801,10 @@ async fn build_app(config: &Config) -> Result<App, String> {
         tracing::warn!(scale = config.time_scale, "the clock runs faster than the wall clock (RELAIS_TIME_SCALE)");
         Arc::new(relais_app::ports::ScaledClock::new(config.time_scale))
     };
-    Ok(App::new(store, clock, random, secrets).with_limits(config.app_limits()).with_public_url(&config.public_url()))
+    Ok(App::new(store, clock, random, secrets)
+        .with_limits(config.app_limits())
+        .with_public_url(&config.public_url())
+        .with_twilio_auth_token(config.twilio_auth_token()))
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use relais_app::notify::providers::TWILIO_CALLBACK_PATH;
 use relais_app::notify::{DeliverySettings, Outgoing, OutgoingEmail, OutgoingSms, OutgoingWebhook, Outlets};
 use relais_app::{App, Clock};
 use relais_domain::delivery::{AttemptOutcome, retry_after};
 use relais_edge::http::{HttpClient, HttpConfig};
 use relais_edge::mail::{Mail, MailOutcome, Security, SmtpChannel, SmtpSettings};
+use relais_edge::sms::{SmsOutcome, TwilioChannel, TwilioSettings};
 
 use crate::config::{Config, EmailConfig, SmsConfig};
 
@@ -36,6 +38,7 @@ enum EmailOutlet {
 enum SmsOutlet {
     None,
     File(PathBuf),
+    Twilio(Box<TwilioChannel>),
 }
 
 impl Channels {
@@ -71,6 +74,19 @@ impl Channels {
         let sms = match &notify.sms {
             SmsConfig::None => SmsOutlet::None,
             SmsConfig::File { folder } => SmsOutlet::File(folder.clone().unwrap_or_else(beside)),
+            SmsConfig::Twilio { account_sid, auth_token, from, base_url, status_callback } => {
+                let settings = TwilioSettings {
+                    base_url: base_url.clone(),
+                    account_sid: account_sid.clone(),
+                    auth_token: auth_token.0.clone(),
+                    from: from.clone(),
+                    status_callback: status_callback.then(|| format!("{}{TWILIO_CALLBACK_PATH}", config.public_url())),
+                };
+                let http = config.outbound.client().map_err(|e| format!("[notify.sms] {e}"))?;
+                SmsOutlet::Twilio(Box::new(
+                    TwilioChannel::new(settings, http).map_err(|e| format!("[notify.sms] {e}"))?,
+                ))
+            }
         };
         let webhooks = HttpClient::new(&HttpConfig {
             timeout_seconds: notify.webhooks.timeout_seconds.max(1),
@@ -93,6 +109,7 @@ impl Channels {
         let sms = match &self.sms {
             SmsOutlet::None => "SMS: none".to_owned(),
             SmsOutlet::File(folder) => format!("SMS: files in {}", folder.display()),
+            SmsOutlet::Twilio(_) => "SMS: Twilio".to_owned(),
         };
         format!("{email}; {sms}; webhooks: HTTPS")
     }
@@ -130,6 +147,14 @@ impl Channels {
                 let text = format!("To: {}\nParts: {parts}\n\n{}\n", m.to, m.body);
                 write_file(folder, &format!("{}.sms.txt", m.delivery_id), text.as_bytes()).await
             }
+            SmsOutlet::Twilio(twilio) => match twilio.send(&m.to, &m.body, &m.delivery_id.to_string()).await {
+                SmsOutcome::Accepted { sid, .. } => AttemptOutcome::Accepted { provider_ref: Some(sid) },
+                SmsOutcome::Failed { error, retry_after: wait } => {
+                    let wait = wait.as_deref().and_then(|v| retry_after(v, self.clock.now()));
+                    AttemptOutcome::Failed { error, retry_after: wait }
+                }
+                SmsOutcome::Refused { error } => AttemptOutcome::Refused { error },
+            },
         }
     }
 

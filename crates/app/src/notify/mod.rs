@@ -17,6 +17,7 @@
 //! provider's reference.
 
 pub mod endpoints;
+pub mod providers;
 mod render;
 
 use std::sync::Arc;

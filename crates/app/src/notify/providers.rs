@@ -1,0 +1,86 @@
+//! What providers report after they took a message: Twilio's status callbacks (an SMS `delivered`,
+//! `undelivered` or `failed` on the handset's side), checked against Twilio's signature with the
+//! account's auth token and recorded on the delivery they name by its SID.
+
+use relais_domain::delivery::Channel;
+use relais_domain::value::ParseError;
+
+use crate::App;
+use crate::error::AppError;
+use crate::ports::Write;
+
+/// Where Twilio posts its status callbacks, under `public_url`.
+pub const TWILIO_CALLBACK_PATH: &str = "/v1/callbacks/twilio";
+
+/// The statuses Twilio's Messages resource gives (`message_enum_status` of its OpenAPI document).
+pub const TWILIO_STATUSES: [&str; 13] = [
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "delivered",
+    "undelivered",
+    "receiving",
+    "received",
+    "accepted",
+    "scheduled",
+    "read",
+    "partially_delivered",
+    "canceled",
+];
+
+impl App {
+    /// The auth token Twilio signs its callbacks with (when SMS go through Twilio).
+    pub fn with_twilio_auth_token(self, auth_token: Option<String>) -> Self {
+        App { twilio_auth_token: auth_token.map(std::sync::Arc::from), ..self }
+    }
+
+    /// Twilio reports an SMS's fate: `params` are the form fields it posted, `signature` its
+    /// `X-Twilio-Signature`. Recorded on the delivery whose provider reference is the `MessageSid`; a SID
+    /// relais does not know changes nothing.
+    pub async fn twilio_status(&self, params: &[(String, String)], signature: &str) -> Result<(), AppError> {
+        let Some(token) = self.twilio_auth_token.as_deref() else {
+            return Err(AppError::not_found("callback", "twilio (no Twilio channel is configured)"));
+        };
+        let url = format!("{}{TWILIO_CALLBACK_PATH}", self.public_url);
+        if !relais_messages::twilio::verify(token, &url, params, signature) {
+            return Err(AppError::InvalidSignature);
+        }
+        let field = |name: &'static str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .ok_or_else(|| ParseError::new(name, "is required"))
+        };
+        let sid = field("MessageSid")?;
+        if sid.is_empty() || sid.len() > 64 || !sid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ParseError::new("MessageSid", "is not a message SID").into());
+        }
+        let status = field("MessageStatus")?;
+        if !TWILIO_STATUSES.contains(&status) {
+            return Err(
+                ParseError::new("MessageStatus", format!("must be one of {}", TWILIO_STATUSES.join(", "))).into()
+            );
+        }
+        // Why it failed, when it did (Twilio's error codes: 30003 unreachable handset, 30005 unknown number...).
+        let status = match params.iter().find(|(k, _)| k == "ErrorCode").map(|(_, v)| v.as_str()) {
+            Some(code) if !code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("{status} (error {code})")
+            }
+            _ => status.to_owned(),
+        };
+        let (sid, status) = (sid.to_owned(), status);
+        self.run(|| async {
+            let mut tx = self.tx();
+            tx.write(Write::SetProviderStatus {
+                channel: Channel::Sms,
+                provider_ref: sid.clone(),
+                status: status.clone(),
+                at: tx.now,
+            });
+            Ok(tx.done(()))
+        })
+        .await
+    }
+}
