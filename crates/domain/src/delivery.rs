@@ -147,6 +147,22 @@ impl Delivery {
         }
     }
 
+    /// The delivery after its attempt (the `attempts`-th) ended in `outcome` at `now`, on its channel's
+    /// schedule: delivered, due again (keeping what went wrong, for whoever looks at it meanwhile), or
+    /// dead. `jitter` as for [`after_attempt`].
+    pub fn attempted(self, outcome: AttemptOutcome, now: Timestamp, jitter: f64) -> Delivery {
+        let failure = match &outcome {
+            AttemptOutcome::Failed { error, .. } => Some(clip(error)),
+            _ => None,
+        };
+        let step = after_attempt(&self.channel.schedule(), self.attempts, outcome, now, jitter);
+        let mut next = self.after(step, now);
+        if next.state == DeliveryState::Pending {
+            next.last_error = failure;
+        }
+        next
+    }
+
     /// The delivery after its attempt (the `attempts`-th) ended in `step` at `now`.
     pub fn after(mut self, step: NextStep, now: Timestamp) -> Delivery {
         match step {
@@ -803,7 +819,17 @@ mod tests {
         let dead = fresh.clone().after(NextStep::Dead { error: "x".repeat(1000) }, at(1));
         assert_eq!(dead.state, DeliveryState::Dead);
         assert_eq!(dead.last_error.unwrap().chars().count(), Delivery::ERROR_LENGTH_MAX + 3, "clipped");
-        let done = fresh.after(NextStep::Delivered { provider_ref: Some("SM1".into()) }, at(2));
+        let done = fresh.clone().after(NextStep::Delivered { provider_ref: Some("SM1".into()) }, at(2));
         assert_eq!((done.state, done.provider_ref.as_deref()), (DeliveryState::Delivered, Some("SM1")));
+        // Through the channel's schedule: a failure keeps its error while the message waits.
+        let first = Delivery { attempts: 1, ..fresh };
+        let waiting =
+            first.clone().attempted(AttemptOutcome::Failed { error: "HTTP 503".into(), retry_after: None }, at(0), 0.5);
+        assert_eq!(
+            (waiting.state, waiting.next_attempt_at, waiting.last_error.as_deref()),
+            (DeliveryState::Pending, at(10), Some("HTTP 503"))
+        );
+        let taken = waiting.attempted(AttemptOutcome::Accepted { provider_ref: None }, at(11), 0.5);
+        assert_eq!((taken.state, taken.last_error), (DeliveryState::Delivered, None));
     }
 }

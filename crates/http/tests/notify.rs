@@ -152,5 +152,60 @@ async fn a_parcels_messages_are_listed_without_their_text_and_resent_once() {
         deliver(&api).await;
         let after = api.call(Method::GET, &format!("/v1/parcels/{parcel}/messages"), &api.operator, None).await;
         assert!(after.body.as_array().unwrap().iter().all(|m| m["state"] == "delivered"), "{}", after.body);
+        let metrics = api.call(Method::GET, "/metrics", "", None).await;
+        let text = metrics.body.as_str().unwrap();
+        assert!(text.contains("relais_message_attempts_total{channel=\"sms\",outcome=\"delivered\"}"), "{text}");
+        assert!(text.contains("relais_messages_dispatched_total"), "{text}");
+    }
+}
+
+/// Channels that fail: for now (a provider down) or for good (an address refused).
+struct Failing {
+    for_good: bool,
+}
+
+#[async_trait::async_trait]
+impl Outlets for Failing {
+    async fn send(&self, _: Outgoing) -> AttemptOutcome {
+        if self.for_good {
+            AttemptOutcome::Refused { error: "HTTP 400: Twilio error 21211: not a valid phone number".into() }
+        } else {
+            AttemptOutcome::Failed { error: "HTTP 503".into(), retry_after: None }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failing_channel_is_tried_again_later_never_in_a_loop_and_a_refusal_is_a_dead_letter() {
+    for api in apis().await {
+        let announced = api.call(Method::POST, "/v1/parcels", &api.merchant, Some(api.announce_body("FAIL0001"))).await;
+        let parcel = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
+        let down: std::sync::Arc<dyn Outlets> = std::sync::Arc::new(Failing { for_good: false });
+        let settings = DeliverySettings::default();
+        let round = api.app.deliver_round(&down, &settings).await.unwrap();
+        assert_eq!((round.retried, round.delivered), (1, 0), "{round:?}");
+        // Not due again until its backoff has passed: no tight loop against a provider that is down.
+        for _ in 0..3 {
+            assert!(api.app.deliver_round(&down, &settings).await.unwrap().is_idle());
+        }
+        let messages = api.call(Method::GET, &format!("/v1/parcels/{parcel}/messages"), &api.operator, None).await;
+        let message = &messages.body[0];
+        assert_eq!((message["state"].as_str(), message["attempts"].as_u64()), (Some("pending"), Some(1)));
+        assert_eq!(message["last_error"], "HTTP 503", "what went wrong, while it waits");
+        // After the first delay (10 s, spread by up to a fifth), it is tried again.
+        api.clock.advance(chrono::Duration::seconds(13));
+        assert_eq!(api.app.deliver_round(&down, &settings).await.unwrap().retried, 1);
+        // The provider refuses the address: a dead letter at once, with why.
+        api.clock.advance(chrono::Duration::seconds(30));
+        let refusing: std::sync::Arc<dyn Outlets> = std::sync::Arc::new(Failing { for_good: true });
+        assert_eq!(api.app.deliver_round(&refusing, &settings).await.unwrap().dead, 1);
+        let messages = api.call(Method::GET, &format!("/v1/parcels/{parcel}/messages"), &api.operator, None).await;
+        let message = &messages.body[0];
+        assert_eq!((message["state"].as_str(), message["attempts"].as_u64()), (Some("dead"), Some(3)));
+        assert!(message["last_error"].as_str().unwrap().contains("21211"), "{message}");
+        let metrics = api.call(Method::GET, "/metrics", "", None).await;
+        let text = metrics.body.as_str().unwrap();
+        assert!(text.contains("relais_message_attempts_total{channel=\"sms\",outcome=\"retried\"}"), "{text}");
+        assert!(text.contains("relais_message_attempts_total{channel=\"sms\",outcome=\"dead\"}"), "{text}");
     }
 }

@@ -2836,10 +2836,19 @@ async fn the_outbox_is_claimed_fanned_out_delivered_and_pruned() {
         let retry = sms.clone().after(NextStep::RetryAt(later + Duration::seconds(20)), later);
         w.store.commit(vec![Write::RecordDelivery { delivery: retry.clone(), lease: lease(5) }]).await.unwrap();
         assert_eq!(w.store.delivery(sms.id).await.unwrap().unwrap().next_attempt_at, now + Duration::seconds(120));
+        // A fast provider reported on the message before its acceptance was recorded: taken up with it.
+        let early = Write::SetProviderStatus {
+            channel: Channel::Email,
+            provider_ref: "queued as 42".into(),
+            status: "sent".into(),
+            at: later,
+        };
+        w.store.commit(vec![early]).await.unwrap();
         let accepted = email.clone().after(NextStep::Delivered { provider_ref: Some("queued as 42".into()) }, later);
         w.store.commit(vec![Write::RecordDelivery { delivery: accepted, lease: lease(5) }]).await.unwrap();
         let stored = w.store.delivery(email.id).await.unwrap().unwrap();
         assert_eq!((stored.state, stored.provider_ref.as_deref()), (DeliveryState::Delivered, Some("queued as 42")));
+        assert_eq!(stored.provider_status.as_deref(), Some("sent"), "{name}: the early report");
         // The current lease's failure counts.
         w.store.commit(vec![Write::RecordDelivery { delivery: retry, lease: lease(7) }]).await.unwrap();
         let stored = w.store.delivery(sms.id).await.unwrap().unwrap();

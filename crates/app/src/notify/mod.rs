@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use chrono::Duration;
 use relais_domain::Timestamp;
 use relais_domain::delivery::{
-    AttemptOutcome, Channel, Contacts, Delivery, Destination, Endpoint, NextStep, Notice, QuietHours, after_attempt,
+    AttemptOutcome, Channel, Contacts, Delivery, DeliveryState, Destination, Endpoint, Notice, QuietHours,
     recipient_deliveries,
 };
 use relais_domain::ids::{DeliveryId, EndpointId, LeaseId};
@@ -195,17 +195,26 @@ impl App {
                     failing_endpoints.push(endpoint_id);
                 }
             }
-            let step = after_attempt(&delivery.channel.schedule(), delivery.attempts, outcome, now, self.jitter());
-            match &step {
-                NextStep::Delivered { .. } => round.delivered += 1,
-                NextStep::RetryAt(_) => round.retried += 1,
-                NextStep::Dead { error } => {
-                    round.dead += 1;
-                    tracing::warn!(delivery = %delivery.id, channel = delivery.channel.as_str(), topic = %delivery.topic,
-                        error = %error, "a message was given up on");
+            let next = delivery.attempted(outcome, now, self.jitter());
+            let counted = match next.state {
+                DeliveryState::Delivered => {
+                    round.delivered += 1;
+                    "delivered"
                 }
-            }
-            writes.push(Write::RecordDelivery { delivery: delivery.after(step, now), lease });
+                DeliveryState::Pending => {
+                    round.retried += 1;
+                    "retried"
+                }
+                DeliveryState::Dead => {
+                    round.dead += 1;
+                    tracing::warn!(delivery = %next.id, channel = next.channel.as_str(), topic = %next.topic,
+                        error = next.last_error.as_deref().unwrap_or_default(), "a message was given up on");
+                    "dead"
+                }
+            };
+            metrics::counter!("relais_message_attempts_total", "channel" => next.channel.as_str(), "outcome" => counted)
+                .increment(1);
+            writes.push(Write::RecordDelivery { delivery: next, lease });
         }
         self.commit_worker_writes(writes).await?;
         for endpoint_id in failing_endpoints {
@@ -231,6 +240,7 @@ impl App {
             writes.push(Write::FanOut { outbox_id: message.id, deliveries, at: now });
         }
         self.commit_worker_writes(writes).await?;
+        metrics::counter!("relais_messages_dispatched_total").increment(messages.len() as u64);
         Ok(messages.len())
     }
 

@@ -38,6 +38,16 @@ CREATE INDEX deliveries_parcel_idx ON deliveries (parcel_id) WHERE parcel_id IS 
 CREATE INDEX deliveries_lease_idx ON deliveries (lease_id) WHERE lease_id IS NOT NULL;
 CREATE INDEX deliveries_provider_ref_idx ON deliveries (provider_ref) WHERE provider_ref IS NOT NULL;
 
+-- What providers reported about the messages they took (Twilio's status callbacks), kept in order. A
+-- report that comes before the delivery's outcome is recorded (a fast provider) is taken up with it.
+CREATE TABLE provider_reports (
+    channel TEXT NOT NULL,
+    provider_ref TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX provider_reports_ref_idx ON provider_reports (channel, provider_ref, at);
+
 -- The language of the recipient's messages.
 ALTER TABLE parcels ADD COLUMN recipient_language TEXT NOT NULL DEFAULT 'fr';
 

@@ -30,13 +30,16 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
                  WHERE state = 'pending' AND next_attempt_at <= $2
                  ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)",
         Write::RecordDelivery { .. } => "UPDATE deliveries SET state = $2, next_attempt_at = $3, last_error = $4,
-                provider_ref = $5, updated_at = $6, lease_id = NULL
+                provider_ref = $5, updated_at = $6, lease_id = NULL,
+                provider_status = COALESCE((SELECT r.status FROM provider_reports r
+                    WHERE r.channel = deliveries.channel AND r.provider_ref = $5 ORDER BY r.at DESC LIMIT 1), provider_status)
              WHERE id = $1 AND state = 'pending' AND (lease_id = $7 OR $2 = 'delivered')",
         Write::ResendDelivery { .. } => "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $2,
                 last_error = NULL, provider_status = NULL, lease_id = NULL, updated_at = $2
              WHERE id = $1 AND state <> 'pending'",
-        Write::SetProviderStatus { .. } => "UPDATE deliveries SET provider_status = $3, updated_at = $4
-             WHERE channel = $1 AND provider_ref = $2",
+        Write::SetProviderStatus { .. } => "WITH report AS (
+                INSERT INTO provider_reports (channel, provider_ref, status, at) VALUES ($1, $2, $3, $4))
+             UPDATE deliveries SET provider_status = $3, updated_at = $4 WHERE channel = $1 AND provider_ref = $2",
         Write::PruneOutbox { .. } => "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o
                  WHERE o.dispatched_at IS NOT NULL AND o.created_at < $1
                    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id AND d.state = 'pending')

@@ -57,7 +57,9 @@ pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
         Write::RecordDelivery { delivery: d, lease } => exec(
             c,
             "UPDATE deliveries SET state = ?2, next_attempt_at = ?3, last_error = ?4, provider_ref = ?5,
-                updated_at = ?6, lease_id = NULL
+                updated_at = ?6, lease_id = NULL,
+                provider_status = COALESCE((SELECT r.status FROM provider_reports r
+                    WHERE r.channel = deliveries.channel AND r.provider_ref = ?5 ORDER BY r.at DESC LIMIT 1), provider_status)
              WHERE id = ?1 AND state = 'pending' AND (lease_id = ?7 OR ?2 = 'delivered')",
             params![
                 id(d.id),
@@ -77,12 +79,12 @@ pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
              WHERE id = ?1 AND state <> 'pending'",
             params![id(*delivery_id), micros(*at)],
         ),
-        Write::SetProviderStatus { channel, provider_ref, status, at } => exec(
-            c,
-            "UPDATE deliveries SET provider_status = ?3, updated_at = ?4 WHERE channel = ?1 AND provider_ref = ?2",
-            params![channel.as_str(), provider_ref, status, micros(*at)],
-        )
-        .map(drop),
+        Write::SetProviderStatus { channel, provider_ref, status, at } => {
+            let args = params![channel.as_str(), provider_ref, status, micros(*at)];
+            exec(c, "INSERT INTO provider_reports (channel, provider_ref, status, at) VALUES (?1, ?2, ?3, ?4)", args)?;
+            exec(c, "UPDATE deliveries SET provider_status = ?3, updated_at = ?4 WHERE channel = ?1 AND provider_ref = ?2", args)
+                .map(drop)
+        }
         Write::PruneOutbox { before, limit } => exec(
             c,
             "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o
