@@ -499,8 +499,8 @@ body_bytes_max = 268435456
 worker = true
 batch = 256
 # Sends in flight per round, and rounds side by side (while one waits for the database, another sends).
-concurrency = 16
-loops = 2
+concurrency = 8
+loops = 4
 lease_seconds = 120
 retention_days = 7
 # No SMS in these hours, in the point's local time: held until the morning (e-mail still goes).

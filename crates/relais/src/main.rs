@@ -336,7 +336,7 @@ enum BenchCommand {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
         /// Rounds the worker runs side by side (the sends in flight are split between them).
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 4)]
         loops: usize,
     },
 }

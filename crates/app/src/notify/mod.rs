@@ -58,8 +58,8 @@ impl Default for DeliverySettings {
         DeliverySettings {
             batch: 256,
             lease_seconds: 120,
-            concurrency: 16,
-            loops: 2,
+            concurrency: 8,
+            loops: 4,
             retention_days: 7,
             quiet_hours: QuietHours::default(),
         }
