@@ -128,7 +128,7 @@ pub async fn notify(options: NotifyOptions) -> Result<String, String> {
 
 /// A locker, a merchant and `n` parcels waiting there, each with its sealed code, its recipient's e-mail
 /// address and its `parcel.deposited` outbox message: what `n` deposits leave behind.
-async fn fill(app: &App, secrets: &Secrets, store: &dyn relais_app::Store, n: usize) -> Result<(), String> {
+pub async fn fill(app: &App, secrets: &Secrets, store: &dyn relais_app::Store, n: usize) -> Result<(), String> {
     let system = Caller::system();
     let network = app.create_network(&system, "bench", NetworkRules::default()).await.map_err(|e| e.to_string())?;
     let merchant = app.create_merchant(&system, "Boutique Lumière").await.map_err(|e| e.to_string())?;
