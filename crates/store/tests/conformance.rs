@@ -2987,6 +2987,13 @@ async fn the_worker_tells_recipients_and_merchants_once_and_in_their_hours() {
             .create_endpoint(&Caller::system(), NewEndpoint { topics: vec!["point.*".into()], ..alerts })
             .await
             .unwrap();
+        // Operators who listen to deposits by e-mail get the event, never the recipient's code.
+        let watch = NewEndpoint {
+            email: Some("watch@example.org".into()),
+            topics: vec!["parcel.deposited".into()],
+            ..Default::default()
+        };
+        w.app.create_endpoint(&Caller::system(), watch).await.unwrap();
 
         let mut input = announce(&w.locker, "NOTIFY0001", SMALL);
         input.recipient_email = Some("ana@example.org".into());
@@ -3040,12 +3047,17 @@ async fn the_worker_tells_recipients_and_merchants_once_and_in_their_hours() {
             }
         }
 
-        // Ready at 09:00 in Lyon: the code by e-mail (with its QR image) and SMS, and the webhook.
+        // Ready at 09:00 in Lyon: the code by e-mail (with its QR image) and SMS, and the webhook; the
+        // operators' watch address gets the event without the code.
         w.app.deposit(&w.carrier, a.parcel.id).await.unwrap();
         let sent = deliver(&w).await;
-        assert_eq!(kinds(&sent), ["email", "sms", "webhook"], "{name}");
+        assert_eq!(kinds(&sent), ["email", "email", "sms", "webhook"], "{name}");
         for m in &sent {
             match m {
+                Outgoing::Email(e) if e.to == "watch@example.org" => {
+                    assert!(e.subject.contains("parcel.deposited") && e.inline.is_empty(), "{name}: {}", e.subject);
+                    assert!(!e.text.contains(a.pickup_code.as_str()) && !e.html.contains(a.pickup_code.as_str()));
+                }
                 Outgoing::Email(e) => {
                     assert!(e.text.contains(&format!("Your pickup code: {}", a.pickup_code.as_str())), "{name}");
                     assert!(e.text.contains("Collect it by Monday 30 Nov at 09:00"), "{name}: {}", e.text);
@@ -3069,7 +3081,7 @@ async fn the_worker_tells_recipients_and_merchants_once_and_in_their_hours() {
         w.clock.set(start() + Duration::hours(13));
         w.app.deposit(&w.carrier, b.parcel.id).await.unwrap();
         let sent = deliver(&w).await;
-        assert_eq!(kinds(&sent), ["email", "email", "webhook", "webhook"], "{name}: the night's SMS is held");
+        assert_eq!(kinds(&sent), ["email", "email", "email", "webhook", "webhook"], "{name}: the night's SMS is held");
         w.clock.set(start() + Duration::hours(14));
         let code = b.pickup_code.as_str().to_owned();
         w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(code)).await.unwrap();

@@ -70,10 +70,26 @@ impl App {
         cache: &Cache,
     ) -> Result<Outgoing, AttemptOutcome> {
         let delivery = &leased.delivery;
-        let parcel =
-            self.store.parcel(parcel_id).await.map_err(failed)?.ok_or_else(|| refused("the parcel is gone"))?;
+        let (parcel, sealed) = self
+            .store
+            .parcel_with_seal(parcel_id)
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| refused("the parcel is gone"))?;
+        // A recipient's message goes to the recipient only: an operators' alert address listening to
+        // parcel events gets the event, never the code.
+        let to_recipient = match delivery.channel {
+            Channel::Sms => parcel.recipient.phone.as_ref().is_some_and(|p| p.as_str() == delivery.address),
+            Channel::Email => parcel.recipient.email.as_ref().is_some_and(|e| e.as_str() == delivery.address),
+            Channel::Webhook => false,
+        };
+        if !to_recipient {
+            return match (delivery.channel, &leased.payload) {
+                (Channel::Email, Some(payload)) => Ok(alert_email(leased, payload)),
+                _ => Err(refused("not the parcel's recipient, and no text message exists for this event")),
+            };
+        }
         let pickup = if notice.carries_code() {
-            let sealed = self.store.pickup_seal(parcel.id).await.map_err(failed)?;
             let opened = sealed.and_then(|sealed| self.secrets.open_pickup(parcel.id, &sealed));
             let Some(opened) = opened else {
                 // Collected, returned or cancelled since: its code opens nothing any more.
