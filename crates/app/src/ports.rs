@@ -86,6 +86,15 @@ impl Merchant {
     pub const NAME_LENGTH_MAX: usize = 120;
 }
 
+/// How a merchant's e-mails to its recipients look: its colour (`#rrggbb`), its logo (an `https://` URL)
+/// and the sender's name; relais' own when unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Branding {
+    pub color: Option<String>,
+    pub logo_url: Option<String>,
+    pub sender_name: Option<String>,
+}
+
 /// A carrier: the company whose couriers bring parcels to points and take them back. Its keys see and
 /// act on the parcels a merchant handed to it, and on those of the networks it serves when the merchant
 /// named no carrier.
@@ -484,6 +493,11 @@ pub enum Write {
         before: Timestamp,
         limit: u32,
     },
+    /// Replaces a merchant's branding.
+    SetMerchantBranding {
+        merchant_id: MerchantId,
+        branding: Branding,
+    },
     InsertEndpoint {
         endpoint: Endpoint,
         secret_seal: Option<Vec<u8>>,
@@ -683,6 +697,8 @@ pub trait Store: Send + Sync + 'static {
     /// How many deliveries are in each state, per channel: (channel, state, count).
     async fn delivery_counts(&self) -> StoreResult<Vec<(String, String, u64)>>;
     async fn endpoint(&self, id: EndpointId) -> StoreResult<Option<(Endpoint, EndpointSecrets)>>;
+    /// A merchant's branding; `None` for an unknown merchant.
+    async fn merchant_branding(&self, merchant_id: MerchantId) -> StoreResult<Option<Branding>>;
     /// A merchant's endpoints (`Some`), or the operators' (`None`), oldest first.
     async fn endpoints(&self, merchant_id: Option<MerchantId>) -> StoreResult<Vec<Endpoint>>;
     /// Every enabled endpoint, the operators' and every merchant's: what a fan-out chooses from.

@@ -137,6 +137,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(notify::endpoint_deliveries))
         .routes(routes!(notify::resend))
         .routes(routes!(notify::twilio_status))
+        .routes(routes!(notify::set_branding))
         .routes(routes!(counter::scan_in))
         .routes(routes!(counter::hand_over))
         .routes(routes!(counter::page))

@@ -347,3 +347,40 @@ pub async fn twilio_status(
     state.app.twilio_status(&params, signature).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// How a merchant's e-mails to its recipients look.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrandingView {
+    /// `#rrggbb`: the e-mail's header band. None: relais' blue.
+    #[schema(example = "#1d4ed8", max_length = 7)]
+    pub brand_color: Option<String>,
+    /// An `https://` image shown in the header instead of the name.
+    #[schema(example = "https://shop.example/logo.png", max_length = 500)]
+    pub logo_url: Option<String>,
+    /// The name the e-mails come from. None: the merchant's name.
+    #[schema(example = "Boutique Lumière", max_length = 60)]
+    pub sender_name: Option<String>,
+}
+
+#[utoipa::path(put, path = "/v1/merchants/{id}/branding", tag = "notifications", request_body = BrandingView,
+    params(("id" = Uuid, Path, description = "The merchant.")), security(("api_key" = ["operator", "merchant"])),
+    responses((status = 200, body = BrandingView),
+        (status = 403, body = ErrorEnvelope, description = "`forbidden`: another merchant's."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `brand_color`, `logo_url` or `sender_name`.")))]
+/// Sets the merchant's branding in its recipients' e-mails (its colour, logo and sender's name); a field
+/// left out goes back to relais' own.
+pub async fn set_branding(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(request): Body<BrandingView>,
+) -> Result<Json<BrandingView>> {
+    let branding = relais_app::ports::Branding {
+        color: request.brand_color,
+        logo_url: request.logo_url,
+        sender_name: request.sender_name,
+    };
+    let set = state.app.set_merchant_branding(&caller, path_id("merchant", &id)?, branding).await?;
+    Ok(Json(BrandingView { brand_color: set.color, logo_url: set.logo_url, sender_name: set.sender_name }))
+}

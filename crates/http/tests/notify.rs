@@ -98,6 +98,36 @@ async fn endpoints_belong_to_their_merchant_and_bad_ones_are_refused() {
 }
 
 #[tokio::test]
+async fn a_merchant_brands_its_own_emails_only() {
+    for api in apis().await {
+        let path = format!("/v1/merchants/{}/branding", api.merchant_id);
+        let branding =
+            json!({"brand_color": "#0B7A3E", "logo_url": "https://shop.example/logo.png", "sender_name": "Boutique"});
+        let set = api.call(Method::PUT, &path, &api.merchant, Some(branding)).await;
+        assert_eq!((set.status, set.body["brand_color"].as_str()), (StatusCode::OK, Some("#0b7a3e")), "{}", set.body);
+        for (body, field) in [
+            (json!({"brand_color": "green"}), "brand_color"),
+            (json!({"logo_url": "http://shop.example/logo.png"}), "logo_url"),
+            (json!({"sender_name": "Shop <x@example.org>"}), "sender_name"),
+        ] {
+            let refused = api.call(Method::PUT, &path, &api.merchant, Some(body)).await;
+            assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(refused.body["error"]["details"]["field"], field);
+        }
+        let other = api
+            .call(Method::PUT, &format!("/v1/merchants/{}/branding", uuid_like()), &api.merchant, Some(json!({})))
+            .await;
+        assert_error(&other, StatusCode::FORBIDDEN, "forbidden");
+        let unknown = api
+            .call(Method::PUT, &format!("/v1/merchants/{}/branding", uuid_like()), &api.operator, Some(json!({})))
+            .await;
+        assert_error(&unknown, StatusCode::NOT_FOUND, "not_found");
+        let carrier = api.call(Method::PUT, &path, &api.carrier, Some(json!({}))).await;
+        assert_error(&carrier, StatusCode::FORBIDDEN, "forbidden");
+    }
+}
+
+#[tokio::test]
 async fn a_parcels_messages_are_listed_without_their_text_and_resent_once() {
     for api in apis().await {
         let hook = json!({"url": "https://shop.example/hooks/relais"});

@@ -132,6 +132,11 @@ pub(crate) fn network(r: &impl Columns) -> StoreResult<Network> {
 
 pub(crate) const MERCHANT_COLUMNS: &str = "id, name, created_at";
 
+/// A merchant's branding (`brand_color, logo_url, sender_name`).
+pub(crate) fn branding(r: &impl Columns) -> StoreResult<relais_app::ports::Branding> {
+    Ok(relais_app::ports::Branding { color: r.opt_owned(0)?, logo_url: r.opt_owned(1)?, sender_name: r.opt_owned(2)? })
+}
+
 pub(crate) const CARRIER_COLUMNS: &str = "id, name, created_at";
 
 /// A carrier's row; its networks come from `carrier_networks`, read beside it.

@@ -2995,6 +2995,13 @@ async fn the_worker_tells_recipients_and_merchants_once_and_in_their_hours() {
         };
         w.app.create_endpoint(&Caller::system(), watch).await.unwrap();
 
+        let branding = relais_app::ports::Branding {
+            color: Some("#0b7a3e".into()),
+            logo_url: Some("https://shop.example/logo.png".into()),
+            sender_name: Some("Boutique Verte".into()),
+        };
+        let merchant_id = w.merchant.merchant_id.unwrap();
+        w.app.set_merchant_branding(&w.merchant, merchant_id, branding).await.unwrap();
         let mut input = announce(&w.locker, "NOTIFY0001", SMALL);
         input.recipient_email = Some("ana@example.org".into());
         input.recipient_language = Some("en".into());
@@ -3064,6 +3071,8 @@ async fn the_worker_tells_recipients_and_merchants_once_and_in_their_hours() {
                     assert_eq!(e.inline.len(), 1, "{name}: the QR image");
                     assert!(e.inline[0].bytes.starts_with(b"\x89PNG") && e.html.contains("cid:qr"), "{name}");
                     assert_eq!(e.to, "ana@example.org");
+                    assert_eq!(e.from_name.as_deref(), Some("Boutique Verte"), "{name}: the merchant's sender name");
+                    assert!(e.html.contains("#0b7a3e") && e.html.contains("logo.png"), "{name}: its colour and logo");
                 }
                 Outgoing::Sms(s) => {
                     assert!(s.body.contains(a.pickup_code.as_str()) && s.to.starts_with("+3361"), "{name}: {}", s.body);

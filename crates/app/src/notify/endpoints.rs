@@ -1,4 +1,5 @@
-//! Endpoints (where merchants and operators receive events) and the message history: registered
+//! Endpoints (where merchants and operators receive events), merchants' branding, and the message
+//! history. Endpoints are registered
 //! with their signing secret shown once, rotated with an overlap, re-enabled after relais disabled
 //! them; a parcel's messages and an endpoint's delivery log, read by whom they concern; a message
 //! resent by an operator (a replay, with its original id: the receiver's deduplication still works).
@@ -14,7 +15,7 @@ use relais_messages::webhooks::WebhookSecret;
 use crate::App;
 use crate::auth::{Caller, Permission, Role};
 use crate::error::AppError;
-use crate::ports::{DeliveryFilter, Page, Write};
+use crate::ports::{Branding, DeliveryFilter, Page, Write};
 
 /// The longest endpoint URL accepted.
 pub const URL_LENGTH_MAX: usize = 2_000;
@@ -223,6 +224,29 @@ impl App {
         self.store.delivery(id).await?.ok_or_else(not_found)
     }
 
+    /// Sets how a merchant's e-mails look (its own key, or an operator's): a colour `#rrggbb`, a logo at
+    /// an `https://` URL, the sender's name. A field left out is relais' own.
+    pub async fn set_merchant_branding(
+        &self,
+        caller: &Caller,
+        merchant_id: MerchantId,
+        branding: Branding,
+    ) -> Result<Branding, AppError> {
+        caller.require(Permission::ManageEndpoints)?;
+        let merchant_id = owner(caller, Some(merchant_id))?.ok_or(AppError::Forbidden { role: caller.role })?;
+        let branding = check_branding(branding)?;
+        if self.store.merchant_branding(merchant_id).await?.is_none() {
+            return Err(AppError::not_found("merchant", merchant_id));
+        }
+        self.run(|| async {
+            let mut tx = self.tx();
+            tx.write(Write::SetMerchantBranding { merchant_id, branding: branding.clone() });
+            Ok(tx.done(()))
+        })
+        .await?;
+        Ok(branding)
+    }
+
     /// A new `whsec_` secret: 24 random bytes.
     fn new_webhook_secret(&self) -> String {
         let mut key = [0u8; 24];
@@ -248,6 +272,36 @@ fn manages(caller: &Caller, endpoint: &Endpoint) -> bool {
         Role::Merchant => endpoint.merchant_id.is_some() && endpoint.merchant_id == caller.merchant_id,
         _ => false,
     }
+}
+
+/// The longest logo URL and sender name accepted.
+pub const LOGO_URL_LENGTH_MAX: usize = 500;
+pub const SENDER_NAME_LENGTH_MAX: usize = 60;
+
+fn check_branding(b: Branding) -> Result<Branding, AppError> {
+    let color = b.color.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty());
+    if let Some(c) = &color
+        && !(c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|x| x.is_ascii_hexdigit()))
+    {
+        return Err(ParseError::new("brand_color", "must be #rrggbb").into());
+    }
+    let logo_url = b.logo_url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+    if let Some(u) = &logo_url {
+        let quoted = u.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>'));
+        if !u.starts_with("https://") || u.len() > LOGO_URL_LENGTH_MAX || quoted {
+            let problem = format!("must be an https:// URL of at most {LOGO_URL_LENGTH_MAX} characters");
+            return Err(ParseError::new("logo_url", problem).into());
+        }
+    }
+    let sender_name = b.sender_name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if let Some(n) = &sender_name
+        && (n.chars().count() > SENDER_NAME_LENGTH_MAX
+            || n.chars().any(|c| c.is_control() || matches!(c, '<' | '>' | '"')))
+    {
+        let problem = format!("must be at most {SENDER_NAME_LENGTH_MAX} characters, without <, > or quotes");
+        return Err(ParseError::new("sender_name", problem).into());
+    }
+    Ok(Branding { color, logo_url, sender_name })
 }
 
 fn check_topics(topics: Vec<String>) -> Result<Vec<String>, AppError> {
@@ -352,6 +406,30 @@ mod tests {
         for (url, strict_ok, relaxed_ok) in cases {
             assert_eq!(check_url(url, strict).is_ok(), strict_ok, "strict {url}");
             assert_eq!(check_url(url, relaxed).is_ok(), relaxed_ok, "relaxed {url}");
+        }
+    }
+
+    #[test]
+    fn branding_is_a_colour_an_https_logo_and_a_plain_name() {
+        let ok = check_branding(Branding {
+            color: Some(" #1D4ED8 ".into()),
+            logo_url: Some("https://shop.example/logo.png".into()),
+            sender_name: Some("Boutique Lumière".into()),
+        })
+        .unwrap();
+        assert_eq!(ok.color.as_deref(), Some("#1d4ed8"));
+        assert_eq!(check_branding(Branding::default()).unwrap(), Branding::default(), "relais' own");
+        let empty = Branding { color: Some("  ".into()), ..Branding::default() };
+        assert_eq!(check_branding(empty).unwrap(), Branding::default());
+        for bad in [
+            Branding { color: Some("blue".into()), ..Branding::default() },
+            Branding { color: Some("#12345g".into()), ..Branding::default() },
+            Branding { logo_url: Some("http://shop.example/logo.png".into()), ..Branding::default() },
+            Branding { logo_url: Some("https://x.example/a\"onerror=\"x".into()), ..Branding::default() },
+            Branding { sender_name: Some("Shop\r\nBcc: all@example.org".into()), ..Branding::default() },
+            Branding { sender_name: Some("x".repeat(61)), ..Branding::default() },
+        ] {
+            assert!(check_branding(bad.clone()).is_err(), "{bad:?}");
         }
     }
 

@@ -20,7 +20,7 @@ use relais_messages::webhooks::{WebhookSecret, signature_header};
 use super::{InlineImage, Outgoing, OutgoingEmail, OutgoingSms, OutgoingWebhook};
 use crate::App;
 use crate::error::AppError;
-use crate::ports::LeasedDelivery;
+use crate::ports::{Branding, LeasedDelivery};
 
 /// The `cid:` of the QR image attached to an e-mail that carries the code.
 const QR_CONTENT_ID: &str = "qr";
@@ -28,7 +28,7 @@ const QR_CONTENT_ID: &str = "qr";
 /// What one round reads again and again: merchants' names, points' hours of the day.
 #[derive(Default)]
 pub(super) struct Cache {
-    merchants: Mutex<HashMap<MerchantId, Arc<str>>>,
+    merchants: Mutex<HashMap<MerchantId, Arc<(String, Branding)>>>,
     hours: Mutex<HashMap<relais_domain::ids::PointId, Arc<str>>>,
 }
 
@@ -103,7 +103,8 @@ impl App {
             None
         };
         let point = self.indexed_point(parcel.point_id).await.map_err(app_failed)?;
-        let merchant = self.merchant_name(parcel.merchant_id, cache).await?;
+        let merchant = self.merchant(parcel.merchant_id, cache).await?;
+        let (merchant_name, branding) = (&merchant.0, &merchant.1);
         let previous_point = match parcel.relocated_from {
             Some(chosen) => self.indexed_point(chosen).await.map(|p| p.name.clone()).unwrap_or_default(),
             None => String::new(),
@@ -112,9 +113,9 @@ impl App {
         let event_time =
             leased.payload.as_ref().and_then(|p| p["at"].as_str()).and_then(|at| at.parse::<Timestamp>().ok());
         let data = MessageData {
-            merchant: merchant.to_string(),
-            brand_color: DEFAULT_BRAND_COLOR.to_owned(),
-            logo_url: String::new(),
+            merchant: merchant_name.clone(),
+            brand_color: branding.color.clone().unwrap_or_else(|| DEFAULT_BRAND_COLOR.to_owned()),
+            logo_url: branding.logo_url.clone().unwrap_or_default(),
             parcel_number: parcel.number.as_str().to_owned(),
             point_name: point.name.clone(),
             address: one_line(&point),
@@ -149,7 +150,7 @@ impl App {
                 Ok(Outgoing::Email(OutgoingEmail {
                     delivery_id: delivery.id,
                     to: delivery.address.clone(),
-                    from_name: Some(merchant.to_string()),
+                    from_name: Some(branding.sender_name.clone().unwrap_or_else(|| merchant_name.clone())),
                     subject: email.subject,
                     text: email.text,
                     html: email.html,
@@ -210,14 +211,20 @@ impl App {
         Arc::clone(hours.entry(point.id).or_insert_with(|| Arc::from(hours_today(point, self.now()))))
     }
 
-    async fn merchant_name(&self, merchant_id: MerchantId, cache: &Cache) -> Result<Arc<str>, AttemptOutcome> {
-        if let Some(name) = cache.merchants.lock().unwrap_or_else(|p| p.into_inner()).get(&merchant_id) {
-            return Ok(Arc::clone(name));
+    /// A merchant's name and branding, read once a round.
+    async fn merchant(
+        &self,
+        merchant_id: MerchantId,
+        cache: &Cache,
+    ) -> Result<Arc<(String, Branding)>, AttemptOutcome> {
+        if let Some(found) = cache.merchants.lock().unwrap_or_else(|p| p.into_inner()).get(&merchant_id) {
+            return Ok(Arc::clone(found));
         }
-        let merchant = self.store.merchant(merchant_id).await.map_err(failed)?;
-        let name: Arc<str> = merchant.map_or_else(|| Arc::from(""), |m| Arc::from(m.name.as_str()));
-        cache.merchants.lock().unwrap_or_else(|p| p.into_inner()).insert(merchant_id, Arc::clone(&name));
-        Ok(name)
+        let name = self.store.merchant(merchant_id).await.map_err(failed)?.map(|m| m.name).unwrap_or_default();
+        let branding = self.store.merchant_branding(merchant_id).await.map_err(failed)?.unwrap_or_default();
+        let found = Arc::new((name, branding));
+        cache.merchants.lock().unwrap_or_else(|p| p.into_inner()).insert(merchant_id, Arc::clone(&found));
+        Ok(found)
     }
 }
 

@@ -48,6 +48,11 @@ CREATE TABLE provider_reports (
 );
 CREATE INDEX provider_reports_ref_idx ON provider_reports (channel, provider_ref, at);
 
+-- A merchant's branding in its recipients' e-mails: its colour, its logo, the sender's name.
+ALTER TABLE merchants ADD COLUMN brand_color TEXT;
+ALTER TABLE merchants ADD COLUMN logo_url TEXT;
+ALTER TABLE merchants ADD COLUMN sender_name TEXT;
+
 -- The language of the recipient's messages.
 ALTER TABLE parcels ADD COLUMN recipient_language TEXT NOT NULL DEFAULT 'fr';
 

@@ -56,6 +56,9 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
         Write::EndpointOutcome { .. } => "UPDATE endpoints
              SET failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END
              WHERE id = $1 AND (failing_since IS NULL) <> $2",
+        Write::SetMerchantBranding { .. } => {
+            "UPDATE merchants SET brand_color = $2, logo_url = $3, sender_name = $4 WHERE id = $1"
+        }
         _ => unreachable!("not a delivery write"),
     }
 }
@@ -144,6 +147,9 @@ pub(super) async fn apply(c: &Client, sql: &str, write: &Write) -> Result<(), Co
             exec_versioned(c, sql, &[&uuid(*id), secret_seal, previous_until]).await
         }
         Write::EndpointOutcome { id, ok, at } => exec(c, sql, &[&uuid(*id), ok, at]).await.map(drop),
+        Write::SetMerchantBranding { merchant_id, branding: b } => {
+            exec_versioned(c, sql, &[&uuid(*merchant_id), &b.color, &b.logo_url, &b.sender_name]).await
+        }
         _ => unreachable!("not a delivery write"),
     }
 }

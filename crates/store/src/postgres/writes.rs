@@ -154,7 +154,8 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
         | Write::InsertEndpoint { .. }
         | Write::UpdateEndpoint(_)
         | Write::RotateEndpointSecret { .. }
-        | Write::EndpointOutcome { .. } => super::outbox::sql_of(write),
+        | Write::EndpointOutcome { .. }
+        | Write::SetMerchantBranding { .. } => super::outbox::sql_of(write),
     }
 }
 
@@ -515,6 +516,7 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         | Write::InsertEndpoint { .. }
         | Write::UpdateEndpoint(_)
         | Write::RotateEndpointSecret { .. }
-        | Write::EndpointOutcome { .. } => super::outbox::apply(c, sql, write).await,
+        | Write::EndpointOutcome { .. }
+        | Write::SetMerchantBranding { .. } => super::outbox::apply(c, sql, write).await,
     }
 }

@@ -150,6 +150,11 @@ pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             params![id(*endpoint_id), ok, micros(*at)],
         )
         .map(drop),
+        Write::SetMerchantBranding { merchant_id, branding: b } => exec_versioned(
+            c,
+            "UPDATE merchants SET brand_color = ?2, logo_url = ?3, sender_name = ?4 WHERE id = ?1",
+            params![id(*merchant_id), b.color, b.logo_url, b.sender_name],
+        ),
         _ => unreachable!("not a delivery write"),
     }
 }

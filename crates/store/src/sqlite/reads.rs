@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 use relais_app::ports::{
-    AttemptScope, AuditEntry, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus, EndpointSecrets,
-    ImportRecord, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter, PointChange, StoreError,
-    StoreResult, StoredCounter, StoredEvent, Write,
+    AttemptScope, AuditEntry, Branding, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus,
+    EndpointSecrets, ImportRecord, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter,
+    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
@@ -472,6 +472,11 @@ impl Store for SqliteStore {
         self.one(&format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE id = ?1"), &[&id(endpoint_id)], |r| {
             Ok((rows::endpoint(r)?, rows::endpoint_secrets(r)?))
         })
+    }
+
+    async fn merchant_branding(&self, merchant_id: MerchantId) -> StoreResult<Option<Branding>> {
+        let sql = "SELECT brand_color, logo_url, sender_name FROM merchants WHERE id = ?1";
+        self.one(sql, &[&id(merchant_id)], |r| rows::branding(r))
     }
 
     async fn endpoints(&self, merchant_id: Option<MerchantId>) -> StoreResult<Vec<Endpoint>> {

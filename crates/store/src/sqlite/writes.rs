@@ -493,7 +493,8 @@ pub(super) fn apply<'a>(
         | Write::InsertEndpoint { .. }
         | Write::UpdateEndpoint(_)
         | Write::RotateEndpointSecret { .. }
-        | Write::EndpointOutcome { .. } => super::outbox::apply(c, write),
+        | Write::EndpointOutcome { .. }
+        | Write::SetMerchantBranding { .. } => super::outbox::apply(c, write),
     }
 }
 
