@@ -41,6 +41,9 @@ pub struct Config {
     pub notify: NotifyConfig,
 }
 
+/// The longest a call to Twilio may take (`outlets.rs`).
+pub const TWILIO_TIMEOUT_SECONDS: u64 = 15;
+
 /// A credential read from the configuration: never printed.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -657,6 +660,19 @@ impl Config {
             folder.import_args()?;
         }
         self.notify.settings()?;
+        // A send must end well within its lease, or another worker would send the message again.
+        let slowest = match &self.notify.email {
+            EmailConfig::Smtp { timeout_seconds, .. } => timeout_seconds * u64::from(relais_edge::mail::SEND_TIMEOUTS),
+            _ => 0,
+        }
+        .max(self.notify.webhooks.timeout_seconds)
+        .max(if matches!(self.notify.sms, SmsConfig::Twilio { .. }) { TWILIO_TIMEOUT_SECONDS } else { 0 });
+        if u64::try_from(self.notify.lease_seconds).unwrap_or(0) < 2 * slowest {
+            return Err(format!(
+                "[notify] lease_seconds must be at least {} (twice the slowest channel's timeout)",
+                2 * slowest
+            ));
+        }
         if let Some(key) = &self.secret_key
             && relais_app::secrets::parse_hex_key(key).is_none()
         {
@@ -779,6 +795,31 @@ mod tests {
         assert_eq!(parsed.request_body_bytes_max, defaults.request_body_bytes_max);
         assert_eq!(parsed.pickup_attempts.point_failures_max, defaults.pickup_attempts.point_failures_max);
         assert_eq!(parsed.pickup_attempts.parcel_lockout_seconds, defaults.pickup_attempts.parcel_lockout_seconds);
+        assert_eq!(parsed.notify.settings().unwrap(), defaults.notify.settings().unwrap());
+        assert_eq!(parsed.notify.email, defaults.notify.email);
+    }
+
+    #[test]
+    fn a_lease_shorter_than_twice_a_channels_timeout_is_refused() {
+        let smtp = |timeout_seconds| EmailConfig::Smtp {
+            host: "smtp.example.org".into(),
+            port: 587,
+            security: "starttls".into(),
+            username: None,
+            password: Some(Secret("pw".into())),
+            from: "Relais <a@example.org>".into(),
+            timeout_seconds,
+            connections: 4,
+        };
+        let with = |lease_seconds, email| Config {
+            notify: NotifyConfig { lease_seconds, email, ..NotifyConfig::default() },
+            ..Config::default()
+        };
+        assert!(with(120, smtp(10)).validate().is_ok(), "40 s a message, 120 s a lease");
+        let refused = with(60, smtp(10)).validate().unwrap_err();
+        assert!(refused.contains("lease_seconds must be at least 80"), "{refused}");
+        assert!(with(30, EmailConfig::default()).validate().is_ok(), "webhooks: 15 s");
+        assert!(!format!("{:?}", smtp(10)).contains("pw"), "the password is never printed");
     }
 
     #[test]

@@ -82,7 +82,15 @@ impl Channels {
                     from: from.clone(),
                     status_callback: status_callback.then(|| format!("{}{TWILIO_CALLBACK_PATH}", config.public_url())),
                 };
-                let http = config.outbound.client().map_err(|e| format!("[notify.sms] {e}"))?;
+                // Well within the lease (`lease_seconds`): a call that hangs must not outlive it, or
+                // another worker would send the message again.
+                let http = HttpClient::new(&HttpConfig {
+                    timeout_seconds: crate::config::TWILIO_TIMEOUT_SECONDS,
+                    connect_timeout_seconds: 10,
+                    body_bytes_max: WEBHOOK_ANSWER_BYTES_MAX,
+                    ..config.outbound.http_config()
+                })
+                .map_err(|e| format!("[notify.sms] {e}"))?;
                 SmsOutlet::Twilio(Box::new(
                     TwilioChannel::new(settings, http).map_err(|e| format!("[notify.sms] {e}"))?,
                 ))

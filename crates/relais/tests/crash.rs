@@ -43,9 +43,10 @@ async fn a_worker_killed_mid_batch_again_and_again_loses_no_message() {
     std::fs::write(
         dir.join("relais.toml"),
         format!(
-            "[notify]\nidle_ms = 50\nlease_seconds = 10\nbatch = 64\n\
+            "[notify]\nidle_ms = 50\nlease_seconds = 16\nbatch = 64\n\
              [notify.email]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
-             from = \"Relais <avis@relais.example>\"\nconnections = 8\n",
+             from = \"Relais <avis@relais.example>\"\nconnections = 8\ntimeout_seconds = 2\n\
+             [notify.webhooks]\ntimeout_seconds = 2\n",
             sink.port
         ),
     )
