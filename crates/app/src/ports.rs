@@ -443,6 +443,14 @@ pub enum Write {
         at: Timestamp,
     },
     AppendAudit(AuditEntry),
+    /// The delivery of the outbox and what shapes it (ADR 15): claims, fan-outs, outcomes, endpoints.
+    Messages(MessageWrite),
+}
+
+/// The writes of the outbox's delivery (ADR 15), apart so that each backend applies them in one place
+/// (`store/src/*/outbox.rs`).
+#[derive(Debug, Clone)]
+pub enum MessageWrite {
     /// Leases up to `limit` undispatched outbox messages whose lease is free or lapsed at `now` until
     /// `until` (ADR 15); on PostgreSQL, rows another transaction holds are skipped. Read back with
     /// `Store::leased_outbox(lease)`.
@@ -687,9 +695,9 @@ pub trait Store: Send + Sync + 'static {
     async fn events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredEvent>>;
     async fn outbox(&self, after: Option<OutboxId>, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
     async fn outbox_message(&self, id: OutboxId) -> StoreResult<Option<OutboxMessage>>;
-    /// The outbox messages a `Write::ClaimOutbox` leased.
+    /// The outbox messages a `MessageWrite::ClaimOutbox` leased.
     async fn leased_outbox(&self, lease: LeaseId) -> StoreResult<Vec<OutboxMessage>>;
-    /// The deliveries a `Write::ClaimDeliveries` leased, with their messages' payloads.
+    /// The deliveries a `MessageWrite::ClaimDeliveries` leased, with their messages' payloads.
     async fn leased_deliveries(&self, lease: LeaseId) -> StoreResult<Vec<LeasedDelivery>>;
     async fn delivery(&self, id: DeliveryId) -> StoreResult<Option<Delivery>>;
     /// Deliveries, newest first (`page.after`: the last of the previous page).

@@ -140,15 +140,25 @@ impl App {
         Ok(known)
     }
 
-    /// A command that writes one new row.
+    /// A command that writes one row, with nothing to decide.
     pub(crate) async fn insert(&self, write: Write) -> Result<(), AppError> {
+        self.insert_all(vec![write]).await
+    }
+
+    /// Writes with nothing to decide, committed through the spine in one transaction (the same writes
+    /// again after a lost race).
+    pub(crate) async fn insert_all(&self, writes: Vec<Write>) -> Result<(), AppError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
         self.run(|| async {
             let mut tx = self.tx();
-            tx.write(write.clone());
+            tx.write_all(writes.iter().cloned());
             Ok(tx.done(()))
         })
         .await
     }
+
     pub async fn network(&self, caller: &Caller, id: NetworkId) -> Result<Network, AppError> {
         caller.require(Permission::ReadNetwork)?;
         self.store.network(id).await?.ok_or_else(|| AppError::not_found("network", id))

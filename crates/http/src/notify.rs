@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use relais_app::notify::endpoints::NewEndpoint;
 use relais_app::ports::Page;
 use relais_domain::delivery::{Delivery, Endpoint, EndpointTarget};
@@ -177,8 +177,9 @@ pub async fn rotate_secret(
     Body(request): Body<RotateRequest>,
 ) -> Result<Json<RotatedSecret>> {
     let overlap = request.overlap_hours.unwrap_or(24);
-    let secret = state.app.rotate_endpoint_secret(&caller, path_id("endpoint", &id)?, overlap).await?;
-    Ok(Json(RotatedSecret { secret, previous_valid_until: state.app.now() + Duration::hours(overlap) }))
+    let (secret, previous_valid_until) =
+        state.app.rotate_endpoint_secret(&caller, path_id("endpoint", &id)?, overlap).await?;
+    Ok(Json(RotatedSecret { secret, previous_valid_until }))
 }
 
 #[utoipa::path(post, path = "/v1/endpoints/{id}/disable", tag = "notifications",

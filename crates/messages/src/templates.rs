@@ -356,15 +356,34 @@ pub fn text_to_html(text: &str) -> String {
     html
 }
 
-/// What the HTML layout may use beyond [`MessageData`].
-#[derive(Serialize)]
-struct HtmlData<'a> {
-    #[serde(flatten)]
-    data: &'a MessageData,
-    body_html: String,
-    /// The QR code's image (`cid:` of the attached image), when the message carries the code.
-    qr_src: &'a str,
-    opt_out_label: &'static str,
+/// What the HTML layout may use beyond [`MessageData`]: the text part as HTML (`body_html`), the QR
+/// code's image (`qr_src`, the `cid:` of the attached image, when the message carries the code) and the
+/// opt-out link's label.
+fn html_context(data: Value, text: &str, qr_src: &str, opt_out_label: &str) -> Value {
+    minijinja::context! {
+        body_html => text_to_html(text),
+        qr_src => qr_src,
+        opt_out_label => opt_out_label,
+        ..data
+    }
+}
+
+/// An e-mail from its three parts, `part` rendering each with its context: the subject on one line,
+/// the text, and the HTML around the text.
+fn email(
+    data: &MessageData,
+    lang: Lang,
+    qr_src: &str,
+    mut part: impl FnMut(Part, Value) -> Result<String, TemplateError>,
+) -> Result<Email, TemplateError> {
+    // The data converted once for the three parts.
+    let context = Value::from(Serde(data));
+    let subject = part(Part::EmailSubject, context.clone())?;
+    // A header holds one line: a template's stray line break must not start another header.
+    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = part(Part::EmailText, context.clone())?;
+    let html = part(Part::EmailHtml, html_context(context, &text, qr_src, opt_out_label(lang)))?;
+    Ok(Email { subject, text, html })
 }
 
 /// A rendered e-mail.
@@ -399,13 +418,14 @@ pub fn render_email(
     lang: Lang,
     qr_src: &str,
 ) -> Result<Email, TemplateError> {
-    let subject = render(sources.subject, Part::EmailSubject, data)?;
-    // A header holds one line: a template's stray line break must not start another header.
-    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
-    let text = render(sources.text, Part::EmailText, data)?;
-    let html_data = HtmlData { data, body_html: text_to_html(&text), qr_src, opt_out_label: opt_out_label(lang) };
-    let html = render(sources.html, Part::EmailHtml, &html_data)?;
-    Ok(Email { subject, text, html })
+    email(data, lang, qr_src, |part, context| {
+        let source = match part {
+            Part::EmailSubject => sources.subject,
+            Part::EmailText => sources.text,
+            _ => sources.html,
+        };
+        render_value(source, part, context)
+    })
 }
 
 /// The default templates, compiled once for the process: a message rendered from them skips reading
@@ -464,19 +484,14 @@ pub fn default_sms(notice: &str, lang: Lang, data: &MessageData) -> Result<Strin
 
 /// A notice's e-mail from the default templates (compiled once), as [`render_email`] renders it.
 pub fn default_email(notice: &str, lang: Lang, data: &MessageData, qr_src: &str) -> Result<Email, TemplateError> {
-    // The data converted once for the three parts.
-    let context = Value::from(Serde(data));
-    let subject = render_compiled(&default_name(notice, lang, "subject"), context.clone())?;
-    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
-    let text = render_compiled(&default_name(notice, lang, "text"), context.clone())?;
-    let html_context = minijinja::context! {
-        body_html => text_to_html(&text),
-        qr_src => qr_src,
-        opt_out_label => opt_out_label(lang),
-        ..context
-    };
-    let html = render_compiled("layout.html", html_context)?;
-    Ok(Email { subject, text, html })
+    email(data, lang, qr_src, |part, context| {
+        let name = match part {
+            Part::EmailSubject => default_name(notice, lang, "subject"),
+            Part::EmailText => default_name(notice, lang, "text"),
+            _ => "layout.html".to_owned(),
+        };
+        render_compiled(&name, context)
+    })
 }
 
 fn opt_out_label(lang: Lang) -> &'static str {
@@ -488,13 +503,17 @@ fn opt_out_label(lang: Lang) -> &'static str {
 
 /// Renders a template source for a part with the event's data.
 pub fn render(source: &str, part: Part, data: &impl Serialize) -> Result<String, TemplateError> {
+    render_value(source, part, Value::from(Serde(data)))
+}
+
+fn render_value(source: &str, part: Part, context: Value) -> Result<String, TemplateError> {
     if source.len() > SOURCE_BYTES_MAX {
         return Err(TemplateError { line: None, message: format!("longer than {SOURCE_BYTES_MAX} bytes") });
     }
     let mut env = environment();
     let escape = if part == Part::EmailHtml { AutoEscape::Html } else { AutoEscape::None };
     env.set_auto_escape_callback(move |_| escape.clone());
-    env.render_str(source, Value::from(Serde(data))).map_err(template_error)
+    env.render_str(source, context).map_err(template_error)
 }
 
 /// Whether an operator's template may be saved: it renders with the sample data of both languages
@@ -509,9 +528,7 @@ pub fn check(source: &str, part: Part) -> Result<(), TemplateError> {
                     Part::EmailText,
                     &data,
                 )?;
-                let html_data =
-                    HtmlData { data: &data, body_html: text_to_html(&text), qr_src: "cid:qr", opt_out_label: "" };
-                render(source, part, &html_data)?;
+                render_value(source, part, html_context(Value::from(Serde(&data)), &text, "cid:qr", ""))?;
             }
             _ => {
                 render(source, part, &data)?;

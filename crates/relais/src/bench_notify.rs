@@ -22,6 +22,7 @@ use relais_edge::mail::{Mail, MailOutcome, Security, SmtpChannel, SmtpSettings};
 use relais_edge::testing::SmtpSink;
 
 use crate::bench::{Backend, Database, percentile_ms};
+use crate::outlets::{mail_of, mail_outcome};
 
 pub struct NotifyOptions {
     pub backend: Backend,
@@ -223,28 +224,11 @@ impl Outlets for Timed {
                 *sample = Some(email.clone());
             }
         }
-        let mail = mail_of(&email, email.delivery_id.to_string(), email.to.clone());
+        let mail = mail_of(email);
         let started = Instant::now();
         let outcome = self.smtp.send(&mail).await;
         self.times.lock().unwrap_or_else(|p| p.into_inner()).push(started.elapsed());
-        match outcome {
-            MailOutcome::Accepted { reply } => AttemptOutcome::Accepted { provider_ref: Some(reply) },
-            MailOutcome::Failed(error) => AttemptOutcome::Failed { error, retry_after: None },
-            MailOutcome::Refused(error) => AttemptOutcome::Refused { error },
-        }
-    }
-}
-
-fn mail_of(email: &OutgoingEmail, id: String, to: String) -> Mail {
-    Mail {
-        to,
-        subject: email.subject.clone(),
-        text: email.text.clone(),
-        html: Some(email.html.clone()),
-        id,
-        headers: email.headers.clone(),
-        from_name: email.from_name.clone(),
-        inline: email.inline.iter().map(|i| (i.content_id.clone(), i.content_type.clone(), i.bytes.clone())).collect(),
+        mail_outcome(outcome)
     }
 }
 
@@ -258,7 +242,8 @@ async fn bare_loop(
     use futures_util::StreamExt;
     let sent = futures_util::stream::iter(0..n)
         .map(|i| {
-            let mail = mail_of(sample, format!("bare-{i}"), format!("bare.{i}@bench.example"));
+            let mail =
+                Mail { id: format!("bare-{i}"), to: format!("bare.{i}@bench.example"), ..mail_of(sample.clone()) };
             let smtp = Arc::clone(smtp);
             async move { matches!(smtp.send(&mail).await, MailOutcome::Accepted { .. }) }
         })

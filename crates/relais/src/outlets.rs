@@ -123,27 +123,14 @@ impl Channels {
     }
 
     async fn email(&self, m: OutgoingEmail) -> AttemptOutcome {
-        let mail = Mail {
-            to: m.to,
-            subject: m.subject,
-            text: m.text,
-            html: Some(m.html),
-            id: m.delivery_id.to_string(),
-            headers: m.headers,
-            from_name: m.from_name,
-            inline: m.inline.into_iter().map(|i| (i.content_id, i.content_type, i.bytes)).collect(),
-        };
+        let mail = mail_of(m);
         match &self.email {
             EmailOutlet::None => refused("no e-mail channel is configured ([notify.email])"),
             EmailOutlet::File { folder, from } => match relais_edge::mail::formatted(&mail, from) {
                 Ok(bytes) => write_file(folder, &format!("{}.eml", mail.id), &bytes).await,
                 Err(e) => refused(e),
             },
-            EmailOutlet::Smtp(channel) => match channel.send(&mail).await {
-                MailOutcome::Accepted { reply } => AttemptOutcome::Accepted { provider_ref: Some(reply) },
-                MailOutcome::Failed(error) => AttemptOutcome::Failed { error, retry_after: None },
-                MailOutcome::Refused(error) => AttemptOutcome::Refused { error },
-            },
+            EmailOutlet::Smtp(channel) => mail_outcome(channel.send(&mail).await),
         }
     }
 
@@ -194,6 +181,29 @@ impl Outlets for Channels {
             Outgoing::Sms(m) => self.sms(m).await,
             Outgoing::Webhook(m) => self.webhook(m).await,
         }
+    }
+}
+
+/// A rendered e-mail as the SMTP channel sends it, its `Message-ID` made from the delivery's id.
+pub fn mail_of(m: OutgoingEmail) -> Mail {
+    Mail {
+        to: m.to,
+        subject: m.subject,
+        text: m.text,
+        html: Some(m.html),
+        id: m.delivery_id.to_string(),
+        headers: m.headers,
+        from_name: m.from_name,
+        inline: m.inline.into_iter().map(|i| (i.content_id, i.content_type, i.bytes)).collect(),
+    }
+}
+
+/// What the SMTP server's answer means for the delivery.
+pub fn mail_outcome(outcome: MailOutcome) -> AttemptOutcome {
+    match outcome {
+        MailOutcome::Accepted { reply } => AttemptOutcome::Accepted { provider_ref: Some(reply) },
+        MailOutcome::Failed(error) => AttemptOutcome::Failed { error, retry_after: None },
+        MailOutcome::Refused(error) => AttemptOutcome::Refused { error },
     }
 }
 

@@ -11,7 +11,8 @@ use relais_app::keys::{IssuedApiKey, NewApiKey};
 use relais_app::parcels::{AnnounceParcel, PickupSecret};
 use relais_app::points::{ImportLimits, ImportRequest, Near, PointSearch};
 use relais_app::ports::{
-    AttemptScope, Carrier, CommitError, IndexChange, IndexNotice, ManualClock, Page, ParcelFilter, SeededRandom, Write,
+    AttemptScope, Carrier, CommitError, IndexChange, IndexNotice, ManualClock, MessageWrite, Page, ParcelFilter,
+    SeededRandom, Write,
 };
 use relais_app::setup::{CreatedPoint, NewCompartment, NewPoint};
 use relais_app::{App, AppError, Caller, Role, Secrets, Store};
@@ -2759,11 +2760,13 @@ async fn the_outbox_is_claimed_fanned_out_delivered_and_pruned() {
         assert!(waiting >= 1, "{name}");
 
         // Claimed once; a second claim while the lease runs gets nothing; after it lapses, all again.
-        let claim = |l: LeaseId, at: chrono::DateTime<Utc>| Write::ClaimOutbox {
-            lease: l,
-            now: at,
-            until: at + Duration::seconds(30),
-            limit: 100,
+        let claim = |l: LeaseId, at: chrono::DateTime<Utc>| {
+            Write::Messages(MessageWrite::ClaimOutbox {
+                lease: l,
+                now: at,
+                until: at + Duration::seconds(30),
+                limit: 100,
+            })
         };
         w.store.commit(vec![claim(lease(1), now)]).await.unwrap();
         let leased = w.store.leased_outbox(lease(1)).await.unwrap();
@@ -2785,14 +2788,14 @@ async fn the_outbox_is_claimed_fanned_out_delivered_and_pruned() {
                     Delivery::new(id, message.id, &message.topic, message.parcel_id, d, now, now)
                 })
                 .collect();
-            Write::FanOut { outbox_id: message.id, deliveries, at: now }
+            Write::Messages(MessageWrite::FanOut { outbox_id: message.id, deliveries, at: now })
         };
         w.store.commit(vec![fan_out(100)]).await.unwrap();
         w.store.commit(vec![fan_out(200)]).await.unwrap();
         let others: Vec<Write> = leased
             .iter()
             .filter(|m| m.id != message.id)
-            .map(|m| Write::FanOut { outbox_id: m.id, deliveries: vec![], at: now })
+            .map(|m| Write::Messages(MessageWrite::FanOut { outbox_id: m.id, deliveries: vec![], at: now }))
             .collect();
         if !others.is_empty() {
             w.store.commit(others).await.unwrap();
@@ -2807,11 +2810,13 @@ async fn the_outbox_is_claimed_fanned_out_delivered_and_pruned() {
         assert!(all.iter().all(|d| d.state == DeliveryState::Pending && d.attempts == 0), "{name}");
 
         // Leased with its attempt counted and its message's payload; not due again until the lease ends.
-        let claim_due = |l: LeaseId, at: chrono::DateTime<Utc>| Write::ClaimDeliveries {
-            lease: l,
-            now: at,
-            until: at + Duration::seconds(60),
-            limit: 10,
+        let claim_due = |l: LeaseId, at: chrono::DateTime<Utc>| {
+            Write::Messages(MessageWrite::ClaimDeliveries {
+                lease: l,
+                now: at,
+                until: at + Duration::seconds(60),
+                limit: 10,
+            })
         };
         w.store.commit(vec![claim_due(lease(5), now)]).await.unwrap();
         let first = w.store.leased_deliveries(lease(5)).await.unwrap();
@@ -2834,23 +2839,32 @@ async fn the_outbox_is_claimed_fanned_out_delivered_and_pruned() {
         };
         let later = now + Duration::seconds(61);
         let retry = sms.clone().after(NextStep::RetryAt(later + Duration::seconds(20)), later);
-        w.store.commit(vec![Write::RecordDelivery { delivery: retry.clone(), lease: lease(5) }]).await.unwrap();
+        w.store
+            .commit(vec![Write::Messages(MessageWrite::RecordDelivery { delivery: retry.clone(), lease: lease(5) })])
+            .await
+            .unwrap();
         assert_eq!(w.store.delivery(sms.id).await.unwrap().unwrap().next_attempt_at, now + Duration::seconds(120));
         // A fast provider reported on the message before its acceptance was recorded: taken up with it.
-        let early = Write::SetProviderStatus {
+        let early = Write::Messages(MessageWrite::SetProviderStatus {
             channel: Channel::Email,
             provider_ref: "queued as 42".into(),
             status: "sent".into(),
             at: later,
-        };
+        });
         w.store.commit(vec![early]).await.unwrap();
         let accepted = email.clone().after(NextStep::Delivered { provider_ref: Some("queued as 42".into()) }, later);
-        w.store.commit(vec![Write::RecordDelivery { delivery: accepted, lease: lease(5) }]).await.unwrap();
+        w.store
+            .commit(vec![Write::Messages(MessageWrite::RecordDelivery { delivery: accepted, lease: lease(5) })])
+            .await
+            .unwrap();
         let stored = w.store.delivery(email.id).await.unwrap().unwrap();
         assert_eq!((stored.state, stored.provider_ref.as_deref()), (DeliveryState::Delivered, Some("queued as 42")));
         assert_eq!(stored.provider_status.as_deref(), Some("sent"), "{name}: the early report");
         // The current lease's failure counts.
-        w.store.commit(vec![Write::RecordDelivery { delivery: retry, lease: lease(7) }]).await.unwrap();
+        w.store
+            .commit(vec![Write::Messages(MessageWrite::RecordDelivery { delivery: retry, lease: lease(7) })])
+            .await
+            .unwrap();
         let stored = w.store.delivery(sms.id).await.unwrap().unwrap();
         assert_eq!((stored.state, stored.next_attempt_at), (DeliveryState::Pending, later + Duration::seconds(20)));
         w.store.commit(vec![claim_due(lease(8), later)]).await.unwrap();
@@ -2858,40 +2872,46 @@ async fn the_outbox_is_claimed_fanned_out_delivered_and_pruned() {
 
         // A message with a pending delivery is not pruned; once all are final, it is, and its
         // deliveries stay as history, without their payload.
-        let prune = Write::PruneOutbox { before: now + Duration::days(30), limit: 100 };
+        let prune = Write::Messages(MessageWrite::PruneOutbox { before: now + Duration::days(30), limit: 100 });
         w.store.commit(vec![prune.clone()]).await.unwrap();
         assert!(w.store.outbox_message(message.id).await.unwrap().is_some(), "{name}: a delivery is pending");
         let dead = sms.clone().after(NextStep::Dead { error: "HTTP 400".into() }, later);
         let claimed = later + Duration::seconds(20);
         w.store.commit(vec![claim_due(lease(9), claimed)]).await.unwrap();
         assert_eq!(w.store.leased_deliveries(lease(9)).await.unwrap().len(), 1, "{name}");
-        w.store.commit(vec![Write::RecordDelivery { delivery: dead, lease: lease(9) }]).await.unwrap();
+        w.store
+            .commit(vec![Write::Messages(MessageWrite::RecordDelivery { delivery: dead, lease: lease(9) })])
+            .await
+            .unwrap();
         let counts = w.store.delivery_counts().await.unwrap();
         assert!(counts.contains(&("sms".into(), "dead".into(), 1)), "{name}: {counts:?}");
         assert!(counts.contains(&("email".into(), "delivered".into(), 1)), "{name}: {counts:?}");
-        w.store.commit(vec![Write::PruneOutbox { before: now - Duration::seconds(1), limit: 100 }]).await.unwrap();
+        w.store
+            .commit(vec![Write::Messages(MessageWrite::PruneOutbox { before: now - Duration::seconds(1), limit: 100 })])
+            .await
+            .unwrap();
         assert!(w.store.outbox_message(message.id).await.unwrap().is_some(), "{name}: not old enough");
         w.store.commit(vec![prune]).await.unwrap();
         assert!(w.store.outbox_message(message.id).await.unwrap().is_none(), "{name}: pruned");
         assert_eq!(w.store.deliveries(&filter, page(None)).await.unwrap().len(), 2, "{name}: history kept");
 
         // Resent: pending again from its first attempt; a pending one cannot be resent.
-        w.store.commit(vec![Write::ResendDelivery { id: sms.id, at: later }]).await.unwrap();
+        w.store.commit(vec![Write::Messages(MessageWrite::ResendDelivery { id: sms.id, at: later })]).await.unwrap();
         let resent = w.store.delivery(sms.id).await.unwrap().unwrap();
         assert_eq!((resent.state, resent.attempts, resent.last_error), (DeliveryState::Pending, 0, None), "{name}");
-        let again = w.store.commit(vec![Write::ResendDelivery { id: sms.id, at: later }]).await;
+        let again = w.store.commit(vec![Write::Messages(MessageWrite::ResendDelivery { id: sms.id, at: later })]).await;
         assert!(matches!(again, Err(CommitError::Conflict)), "{name}: {again:?}");
         w.store.commit(vec![claim_due(lease(10), later)]).await.unwrap();
         let orphan = w.store.leased_deliveries(lease(10)).await.unwrap();
         assert!(orphan.len() == 1 && orphan[0].payload.is_none(), "{name}: its message was pruned");
 
         // A provider's later report finds its delivery by reference.
-        let status = Write::SetProviderStatus {
+        let status = Write::Messages(MessageWrite::SetProviderStatus {
             channel: Channel::Email,
             provider_ref: "queued as 42".into(),
             status: "delivered".into(),
             at: later,
-        };
+        });
         w.store.commit(vec![status]).await.unwrap();
         assert_eq!(w.store.delivery(email.id).await.unwrap().unwrap().provider_status.as_deref(), Some("delivered"));
         let by_address = DeliveryFilter { address: Some("+33612345678".into()), ..Default::default() };
@@ -2927,8 +2947,11 @@ async fn endpoints_are_kept_with_their_sealed_secrets() {
         let alerts = endpoint(2, None, EndpointTarget::Email { address: "ops@example.org".into() });
         w.store
             .commit(vec![
-                Write::InsertEndpoint { endpoint: hook.clone(), secret_seal: Some(vec![1, 2, 3]) },
-                Write::InsertEndpoint { endpoint: alerts.clone(), secret_seal: None },
+                Write::Messages(MessageWrite::InsertEndpoint {
+                    endpoint: hook.clone(),
+                    secret_seal: Some(vec![1, 2, 3]),
+                }),
+                Write::Messages(MessageWrite::InsertEndpoint { endpoint: alerts.clone(), secret_seal: None }),
             ])
             .await
             .unwrap();
@@ -2938,24 +2961,31 @@ async fn endpoints_are_kept_with_their_sealed_secrets() {
         assert_eq!((stored, secrets.current, secrets.previous), (hook.clone(), Some(vec![1, 2, 3]), None), "{name}");
 
         let until = start() + Duration::hours(24);
-        let rotate = Write::RotateEndpointSecret { id: hook.id, secret_seal: vec![4, 5], previous_until: until };
+        let rotate = Write::Messages(MessageWrite::RotateEndpointSecret {
+            id: hook.id,
+            secret_seal: vec![4, 5],
+            previous_until: until,
+        });
         w.store.commit(vec![rotate]).await.unwrap();
         let (rotated, secrets) = w.store.endpoint(hook.id).await.unwrap().unwrap();
         assert_eq!((secrets.current, secrets.previous), (Some(vec![4, 5]), Some((vec![1, 2, 3], until))), "{name}");
         assert_eq!(rotated.version, 2, "{name}");
 
-        let fail = |at| Write::EndpointOutcome { id: hook.id, ok: false, at };
+        let fail = |at| Write::Messages(MessageWrite::EndpointOutcome { id: hook.id, ok: false, at });
         w.store.commit(vec![fail(start())]).await.unwrap();
         w.store.commit(vec![fail(start() + Duration::hours(1))]).await.unwrap();
         let failing = w.store.endpoint(hook.id).await.unwrap().unwrap().0;
         assert_eq!(failing.failing_since, Some(start()), "{name}: since the first failure");
-        w.store.commit(vec![Write::EndpointOutcome { id: hook.id, ok: true, at: start() }]).await.unwrap();
+        w.store
+            .commit(vec![Write::Messages(MessageWrite::EndpointOutcome { id: hook.id, ok: true, at: start() })])
+            .await
+            .unwrap();
         assert_eq!(w.store.endpoint(hook.id).await.unwrap().unwrap().0.failing_since, None, "{name}");
 
         let disabled =
             Endpoint { disabled_at: Some(start()), disabled_reason: Some("failing".into()), ..rotated.clone() };
-        w.store.commit(vec![Write::UpdateEndpoint(disabled)]).await.unwrap();
-        let stale = w.store.commit(vec![Write::UpdateEndpoint(rotated)]).await;
+        w.store.commit(vec![Write::Messages(MessageWrite::UpdateEndpoint(disabled))]).await.unwrap();
+        let stale = w.store.commit(vec![Write::Messages(MessageWrite::UpdateEndpoint(rotated))]).await;
         assert!(matches!(stale, Err(CommitError::Conflict)), "{name}: {stale:?}");
         assert_eq!(w.store.enabled_endpoints().await.unwrap(), vec![alerts], "{name}");
     }

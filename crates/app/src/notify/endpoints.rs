@@ -5,6 +5,7 @@
 //! resent by an operator (a replay, with its original id: the receiver's deduplication still works).
 
 use chrono::Duration;
+use relais_domain::Timestamp;
 use relais_domain::delivery::{
     Delivery, DeliveryState, ENDPOINT_TOPICS_MAX, Endpoint, EndpointTarget, valid_topic_pattern,
 };
@@ -15,7 +16,7 @@ use relais_messages::webhooks::WebhookSecret;
 use crate::App;
 use crate::auth::{Caller, Permission, Role};
 use crate::error::AppError;
-use crate::ports::{Branding, DeliveryFilter, Page, Write};
+use crate::ports::{Branding, DeliveryFilter, MessageWrite, Page, Write};
 
 /// The longest endpoint URL accepted.
 pub const URL_LENGTH_MAX: usize = 2_000;
@@ -84,13 +85,8 @@ impl App {
             created_at: self.now(),
             version: 1,
         };
-        let written = endpoint.clone();
-        self.run(|| async {
-            let mut tx = self.tx();
-            tx.write(Write::InsertEndpoint { endpoint: written.clone(), secret_seal: seal.clone() });
-            Ok(tx.done(()))
-        })
-        .await?;
+        self.insert(Write::Messages(MessageWrite::InsertEndpoint { endpoint: endpoint.clone(), secret_seal: seal }))
+            .await?;
         Ok(CreatedEndpoint { endpoint, secret })
     }
 
@@ -107,14 +103,14 @@ impl App {
         endpoint.filter(|e| manages(caller, e)).ok_or_else(|| AppError::not_found("endpoint", id))
     }
 
-    /// A new signing secret; the current one keeps signing beside it for `overlap_hours`, so that the
-    /// receiver can switch without losing a request.
+    /// A new signing secret, and until when the current one keeps signing beside it (`overlap_hours`
+    /// from now), so that the receiver can switch without losing a request.
     pub async fn rotate_endpoint_secret(
         &self,
         caller: &Caller,
         id: EndpointId,
         overlap_hours: i64,
-    ) -> Result<String, AppError> {
+    ) -> Result<(String, Timestamp), AppError> {
         if !(0..=ROTATION_OVERLAP_HOURS_MAX).contains(&overlap_hours) {
             let message = format!("must be between 0 and {ROTATION_OVERLAP_HOURS_MAX}");
             return Err(ParseError::new("overlap_hours", message).into());
@@ -126,13 +122,9 @@ impl App {
         let secret = self.new_webhook_secret();
         let seal = self.secrets.seal_endpoint_secret(id, &secret, self.random.as_ref());
         let previous_until = self.now() + Duration::hours(overlap_hours);
-        self.run(|| async {
-            let mut tx = self.tx();
-            tx.write(Write::RotateEndpointSecret { id, secret_seal: seal.clone(), previous_until });
-            Ok(tx.done(()))
-        })
-        .await?;
-        Ok(secret)
+        self.insert(Write::Messages(MessageWrite::RotateEndpointSecret { id, secret_seal: seal, previous_until }))
+            .await?;
+        Ok((secret, previous_until))
     }
 
     /// Disables an endpoint (nothing is sent to it), or enables it again (after relais disabled it for
@@ -160,7 +152,7 @@ impl App {
                     ..endpoint
                 }
             };
-            tx.write(Write::UpdateEndpoint(changed.clone()));
+            tx.write(Write::Messages(MessageWrite::UpdateEndpoint(changed.clone())));
             Ok(tx.done(Endpoint { version: changed.version + 1, ..changed }))
         })
         .await
@@ -210,17 +202,13 @@ impl App {
         if self.store.outbox_message(delivery.outbox_id).await?.is_none() {
             return Err(AppError::NotResendable { reason: "its message was pruned after the retention period" });
         }
-        self.run(|| async {
-            let mut tx = self.tx();
-            tx.write(Write::ResendDelivery { id, at: tx.now });
-            Ok(tx.done(()))
-        })
-        .await
-        .map_err(|e| match e {
-            // Resent by someone else meanwhile.
-            AppError::Busy => AppError::NotResendable { reason: "it is still being delivered" },
-            other => other,
-        })?;
+        self.insert(Write::Messages(MessageWrite::ResendDelivery { id, at: self.now() })).await.map_err(
+            |e| match e {
+                // Resent by someone else meanwhile.
+                AppError::Busy => AppError::NotResendable { reason: "it is still being delivered" },
+                other => other,
+            },
+        )?;
         self.store.delivery(id).await?.ok_or_else(not_found)
     }
 
@@ -238,12 +226,8 @@ impl App {
         if self.store.merchant_branding(merchant_id).await?.is_none() {
             return Err(AppError::not_found("merchant", merchant_id));
         }
-        self.run(|| async {
-            let mut tx = self.tx();
-            tx.write(Write::SetMerchantBranding { merchant_id, branding: branding.clone() });
-            Ok(tx.done(()))
-        })
-        .await?;
+        self.insert(Write::Messages(MessageWrite::SetMerchantBranding { merchant_id, branding: branding.clone() }))
+            .await?;
         Ok(branding)
     }
 

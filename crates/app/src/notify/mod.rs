@@ -8,8 +8,8 @@
 //! 2. **Send.** Due deliveries are leased (their attempt counted), rendered (`render.rs`: templates,
 //!    the pickup code opened from the parcel's seal only now, the webhook body signed) and handed to the
 //!    [`Outlets`] (the channels' clients, wired by the binary), several at a time.
-//! 3. **Record.** Each outcome becomes the delivery's next step (`domain::delivery::after_attempt`):
-//!    delivered, retried later with jitter, or dead with its last error. A webhook's outcome also
+//! 3. **Record.** Each outcome becomes the delivery's next step (`Delivery::attempted`, on its channel's
+//!    schedule): delivered, retried later with jitter, or dead with its last error. A webhook's outcome also
 //!    marks its endpoint failing or healthy, and an endpoint failing for days is disabled and its
 //!    owner told.
 //!
@@ -29,11 +29,11 @@ use relais_domain::delivery::{
     AttemptOutcome, Channel, Contacts, Delivery, DeliveryState, Destination, Endpoint, Notice, QuietHours,
     recipient_deliveries,
 };
-use relais_domain::ids::{DeliveryId, EndpointId, LeaseId};
+use relais_domain::ids::{DeliveryId, EndpointId, LeaseId, PointId};
 
 use crate::App;
 use crate::error::AppError;
-use crate::ports::{LeasedDelivery, OutboxMessage, Write};
+use crate::ports::{LeasedDelivery, MessageWrite, OutboxMessage, Write};
 
 /// How the worker works.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,7 +190,7 @@ impl App {
                 && let Ok(endpoint_id) = delivery.address.parse::<EndpointId>()
             {
                 let ok = matches!(outcome, AttemptOutcome::Accepted { .. });
-                writes.push(Write::EndpointOutcome { id: endpoint_id, ok, at: now });
+                writes.push(Write::Messages(MessageWrite::EndpointOutcome { id: endpoint_id, ok, at: now }));
                 if !ok {
                     failing_endpoints.push(endpoint_id);
                 }
@@ -214,9 +214,9 @@ impl App {
             };
             metrics::counter!("relais_message_attempts_total", "channel" => next.channel.as_str(), "outcome" => counted)
                 .increment(1);
-            writes.push(Write::RecordDelivery { delivery: next, lease });
+            writes.push(Write::Messages(MessageWrite::RecordDelivery { delivery: next, lease }));
         }
-        self.commit_worker_writes(writes).await?;
+        self.insert_all(writes).await?;
         for endpoint_id in failing_endpoints {
             self.disable_if_failing_too_long(endpoint_id).await?;
         }
@@ -228,7 +228,7 @@ impl App {
         let lease: LeaseId = self.new_id();
         let now = self.now();
         let until = now + Duration::seconds(settings.lease_seconds);
-        self.commit_worker_writes(vec![Write::ClaimOutbox { lease, now, until, limit: settings.batch }]).await?;
+        self.insert(Write::Messages(MessageWrite::ClaimOutbox { lease, now, until, limit: settings.batch })).await?;
         let messages = self.store.leased_outbox(lease).await?;
         if messages.is_empty() {
             return Ok(0);
@@ -237,18 +237,18 @@ impl App {
         let mut writes = Vec::with_capacity(messages.len());
         for message in &messages {
             let deliveries = self.fan_out(message, &endpoints, &settings.quiet_hours, now).await?;
-            writes.push(Write::FanOut { outbox_id: message.id, deliveries, at: now });
+            writes.push(Write::Messages(MessageWrite::FanOut { outbox_id: message.id, deliveries, at: now }));
         }
-        self.commit_worker_writes(writes).await?;
+        self.insert_all(writes).await?;
         metrics::counter!("relais_messages_dispatched_total").increment(messages.len() as u64);
         Ok(messages.len())
     }
 
-    /// Deletes the dispatched messages older than the retention whose deliveries are all final (their
-    /// deliveries stay); how many passes ran.
+    /// Deletes up to a sweep's batch of dispatched messages older than the retention whose deliveries
+    /// are all final (their deliveries stay).
     pub async fn prune_outbox(&self, settings: &DeliverySettings) -> Result<(), AppError> {
         let before = self.now() - Duration::days(settings.retention_days);
-        self.commit_worker_writes(vec![Write::PruneOutbox { before, limit: self.limits.sweep_batch_max }]).await
+        self.insert(Write::Messages(MessageWrite::PruneOutbox { before, limit: self.limits.sweep_batch_max })).await
     }
 
     /// The deliveries of one message: the recipient's, on the channels its notice calls for, and every
@@ -279,13 +279,7 @@ impl App {
             for destination in recipient_deliveries(notice, contacts) {
                 let due = match destination.channel {
                     // A phone rings: not in the recipient's night, in the point's timezone.
-                    Channel::Sms => match self.indexed_point(parcel.point_id).await {
-                        Ok(point) => match relais_hours::parse_timezone(&point.timezone) {
-                            Ok(zone) => quiet_hours.release(now, &zone),
-                            Err(_) => now,
-                        },
-                        Err(_) => now,
-                    },
+                    Channel::Sms => self.after_quiet_hours(parcel.point_id, quiet_hours, now).await,
                     _ => now,
                 };
                 destinations.push((destination, due));
@@ -300,6 +294,13 @@ impl App {
             .collect())
     }
 
+    /// `now`, or the end of the quiet hours at the point if `now` is in them (a point whose timezone is
+    /// unknown: `now`).
+    async fn after_quiet_hours(&self, point_id: PointId, quiet_hours: &QuietHours, now: Timestamp) -> Timestamp {
+        let zone = self.indexed_point(point_id).await.ok().and_then(|p| relais_hours::parse_timezone(&p.timezone).ok());
+        zone.map_or(now, |zone| quiet_hours.release(now, &zone))
+    }
+
     /// Leases the due deliveries; the lease and what it holds.
     async fn lease_due_deliveries(
         &self,
@@ -308,7 +309,8 @@ impl App {
         let lease: LeaseId = self.new_id();
         let now = self.now();
         let until = now + Duration::seconds(settings.lease_seconds);
-        self.commit_worker_writes(vec![Write::ClaimDeliveries { lease, now, until, limit: settings.batch }]).await?;
+        self.insert(Write::Messages(MessageWrite::ClaimDeliveries { lease, now, until, limit: settings.batch }))
+            .await?;
         Ok((lease, self.store.leased_deliveries(lease).await?))
     }
 
@@ -347,23 +349,6 @@ impl App {
         attempts
     }
 
-    /// The worker's writes, committed through the spine like a command's.
-    async fn commit_worker_writes(&self, writes: Vec<Write>) -> Result<(), AppError> {
-        if writes.is_empty() {
-            return Ok(());
-        }
-        let writes = std::sync::Mutex::new(Some(writes));
-        self.run(|| async {
-            let mut tx = self.tx();
-            // The worker's writes are not versioned: nothing to decide again; a retry re-sends the same.
-            if let Some(batch) = writes.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                tx.write_batch(batch);
-            }
-            Ok(tx.done(()))
-        })
-        .await
-    }
-
     /// A number in [0, 1) from the random source, for the retry jitter.
     fn jitter(&self) -> f64 {
         let mut bytes = [0u8; 4];
@@ -391,11 +376,11 @@ impl App {
                 "at": tx.now.to_rfc3339(),
             });
             tracing::warn!(endpoint = %endpoint.id, "an endpoint was disabled: {reason}");
-            tx.write(Write::UpdateEndpoint(Endpoint {
+            tx.write(Write::Messages(MessageWrite::UpdateEndpoint(Endpoint {
                 disabled_at: Some(tx.now),
                 disabled_reason: Some(reason),
                 ..endpoint
-            }));
+            })));
             tx.message("endpoint.disabled", None, payload);
             Ok(tx.done(()))
         })

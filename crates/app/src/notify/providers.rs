@@ -7,7 +7,7 @@ use relais_domain::value::ParseError;
 
 use crate::App;
 use crate::error::AppError;
-use crate::ports::Write;
+use crate::ports::{MessageWrite, Write};
 
 /// Where Twilio posts its status callbacks, under `public_url`.
 pub const TWILIO_CALLBACK_PATH: &str = "/v1/callbacks/twilio";
@@ -70,17 +70,12 @@ impl App {
             }
             _ => status.to_owned(),
         };
-        let (sid, status) = (sid.to_owned(), status);
-        self.run(|| async {
-            let mut tx = self.tx();
-            tx.write(Write::SetProviderStatus {
-                channel: Channel::Sms,
-                provider_ref: sid.clone(),
-                status: status.clone(),
-                at: tx.now,
-            });
-            Ok(tx.done(()))
-        })
+        self.insert(Write::Messages(MessageWrite::SetProviderStatus {
+            channel: Channel::Sms,
+            provider_ref: sid.to_owned(),
+            status,
+            at: self.now(),
+        }))
         .await
     }
 }

@@ -4,71 +4,70 @@
 //! other write (`writes.rs`).
 
 use deadpool_postgres::Client;
-use relais_app::ports::{CommitError, Write};
+use relais_app::ports::{CommitError, MessageWrite};
 use uuid::Uuid;
 
 use super::writes::{big, exec, exec_versioned, uuid};
 use crate::rows::{endpoint_target, topics_to_text};
 
-pub(super) fn sql_of(write: &Write) -> &'static str {
+pub(super) fn sql_of(write: &MessageWrite) -> &'static str {
     match write {
-        Write::ClaimOutbox { .. } => "UPDATE outbox SET lease_id = $1, lease_until = $3
+        MessageWrite::ClaimOutbox { .. } => "UPDATE outbox SET lease_id = $1, lease_until = $3
              WHERE id IN (SELECT id FROM outbox
                  WHERE dispatched_at IS NULL AND (lease_until IS NULL OR lease_until <= $2)
                  ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)",
         // The deliveries and the message marked dispatched in one statement; a delivery already there
         // (a fan-out run twice after a worker died) is left as it is.
-        Write::FanOut { .. } => "WITH done AS (
+        MessageWrite::FanOut { .. } => "WITH done AS (
                 UPDATE outbox SET dispatched_at = $2, lease_id = NULL, lease_until = NULL WHERE id = $1)
              INSERT INTO deliveries (id, outbox_id, topic, parcel_id, channel, address, state, attempts, next_attempt_at,
                 created_at, updated_at)
              SELECT d.id, $1, $3, $4, d.channel, d.address, 'pending', 0, d.due, $2, $2
              FROM unnest($5::uuid[], $6::text[], $7::text[], $8::timestamptz[]) AS d (id, channel, address, due)
              ON CONFLICT (outbox_id, channel, address) DO NOTHING",
-        Write::ClaimDeliveries { .. } => "UPDATE deliveries SET lease_id = $1, next_attempt_at = $3, attempts = attempts + 1
+        MessageWrite::ClaimDeliveries { .. } => "UPDATE deliveries SET lease_id = $1, next_attempt_at = $3, attempts = attempts + 1
              WHERE id IN (SELECT id FROM deliveries
                  WHERE state = 'pending' AND next_attempt_at <= $2
                  ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)",
-        Write::RecordDelivery { .. } => "UPDATE deliveries SET state = $2, next_attempt_at = $3, last_error = $4,
+        MessageWrite::RecordDelivery { .. } => "UPDATE deliveries SET state = $2, next_attempt_at = $3, last_error = $4,
                 provider_ref = $5, updated_at = $6, lease_id = NULL,
                 provider_status = COALESCE((SELECT r.status FROM provider_reports r
                     WHERE r.channel = deliveries.channel AND r.provider_ref = $5 ORDER BY r.at DESC LIMIT 1), provider_status)
              WHERE id = $1 AND state = 'pending' AND (lease_id = $7 OR $2 = 'delivered')",
-        Write::ResendDelivery { .. } => "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $2,
+        MessageWrite::ResendDelivery { .. } => "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $2,
                 last_error = NULL, provider_status = NULL, lease_id = NULL, updated_at = $2
              WHERE id = $1 AND state <> 'pending'",
-        Write::SetProviderStatus { .. } => "WITH report AS (
+        MessageWrite::SetProviderStatus { .. } => "WITH report AS (
                 INSERT INTO provider_reports (channel, provider_ref, status, at) VALUES ($1, $2, $3, $4))
              UPDATE deliveries SET provider_status = $3, updated_at = $4 WHERE channel = $1 AND provider_ref = $2",
-        Write::PruneOutbox { .. } => "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o
+        MessageWrite::PruneOutbox { .. } => "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o
                  WHERE o.dispatched_at IS NOT NULL AND o.created_at < $1
                    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id AND d.state = 'pending')
                  ORDER BY o.id LIMIT $2)",
-        Write::InsertEndpoint { .. } => "INSERT INTO endpoints (id, merchant_id, kind, target, topics, secret_seal, disabled_at,
+        MessageWrite::InsertEndpoint { .. } => "INSERT INTO endpoints (id, merchant_id, kind, target, topics, secret_seal, disabled_at,
                 disabled_reason, failing_since, created_at, version)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        Write::UpdateEndpoint(_) => "UPDATE endpoints SET kind = $1, target = $2, topics = $3, disabled_at = $4,
+        MessageWrite::UpdateEndpoint(_) => "UPDATE endpoints SET kind = $1, target = $2, topics = $3, disabled_at = $4,
                 disabled_reason = $5, failing_since = $6, version = version + 1
              WHERE id = $7 AND version = $8",
-        Write::RotateEndpointSecret { .. } => "UPDATE endpoints SET previous_secret_seal = secret_seal, previous_until = $3,
+        MessageWrite::RotateEndpointSecret { .. } => "UPDATE endpoints SET previous_secret_seal = secret_seal, previous_until = $3,
                 secret_seal = $2, version = version + 1
              WHERE id = $1",
-        Write::EndpointOutcome { .. } => "UPDATE endpoints
+        MessageWrite::EndpointOutcome { .. } => "UPDATE endpoints
              SET failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END
              WHERE id = $1 AND (failing_since IS NULL) <> $2",
-        Write::SetMerchantBranding { .. } => {
+        MessageWrite::SetMerchantBranding { .. } => {
             "UPDATE merchants SET brand_color = $2, logo_url = $3, sender_name = $4 WHERE id = $1"
         }
-        _ => unreachable!("not a delivery write"),
     }
 }
 
-pub(super) async fn apply(c: &Client, sql: &str, write: &Write) -> Result<(), CommitError> {
+pub(super) async fn apply(c: &Client, sql: &str, write: &MessageWrite) -> Result<(), CommitError> {
     match write {
-        Write::ClaimOutbox { lease, now, until, limit } => {
+        MessageWrite::ClaimOutbox { lease, now, until, limit } => {
             exec(c, sql, &[&uuid(*lease), now, until, &big(*limit)]).await.map(drop)
         }
-        Write::FanOut { outbox_id, deliveries, at } => {
+        MessageWrite::FanOut { outbox_id, deliveries, at } => {
             let Some(first) = deliveries.first() else {
                 // Nobody to tell: the message is dispatched all the same.
                 let sql = "UPDATE outbox SET dispatched_at = $2, lease_id = NULL, lease_until = NULL WHERE id = $1";
@@ -83,10 +82,10 @@ pub(super) async fn apply(c: &Client, sql: &str, write: &Write) -> Result<(), Co
                 [&uuid(*outbox_id), at, &first.topic, &parcel_id, &ids, &channels, &addresses, &due];
             exec(c, sql, &args).await.map(drop)
         }
-        Write::ClaimDeliveries { lease, now, until, limit } => {
+        MessageWrite::ClaimDeliveries { lease, now, until, limit } => {
             exec(c, sql, &[&uuid(*lease), now, until, &big(*limit)]).await.map(drop)
         }
-        Write::RecordDelivery { delivery: d, lease } => exec(
+        MessageWrite::RecordDelivery { delivery: d, lease } => exec(
             c,
             sql,
             &[
@@ -101,12 +100,12 @@ pub(super) async fn apply(c: &Client, sql: &str, write: &Write) -> Result<(), Co
         )
         .await
         .map(drop),
-        Write::ResendDelivery { id, at } => exec_versioned(c, sql, &[&uuid(*id), at]).await,
-        Write::SetProviderStatus { channel, provider_ref, status, at } => {
+        MessageWrite::ResendDelivery { id, at } => exec_versioned(c, sql, &[&uuid(*id), at]).await,
+        MessageWrite::SetProviderStatus { channel, provider_ref, status, at } => {
             exec(c, sql, &[&channel.as_str(), provider_ref, status, at]).await.map(drop)
         }
-        Write::PruneOutbox { before, limit } => exec(c, sql, &[before, &big(*limit)]).await.map(drop),
-        Write::InsertEndpoint { endpoint: e, secret_seal } => {
+        MessageWrite::PruneOutbox { before, limit } => exec(c, sql, &[before, &big(*limit)]).await.map(drop),
+        MessageWrite::InsertEndpoint { endpoint: e, secret_seal } => {
             let (kind, target) = endpoint_target(&e.target);
             exec(
                 c,
@@ -128,7 +127,7 @@ pub(super) async fn apply(c: &Client, sql: &str, write: &Write) -> Result<(), Co
             .await
             .map(drop)
         }
-        Write::UpdateEndpoint(e) => {
+        MessageWrite::UpdateEndpoint(e) => {
             let (kind, target) = endpoint_target(&e.target);
             let topics = topics_to_text(&e.topics);
             let args: [super::Param<'_>; 8] = [
@@ -143,13 +142,12 @@ pub(super) async fn apply(c: &Client, sql: &str, write: &Write) -> Result<(), Co
             ];
             exec_versioned(c, sql, &args).await
         }
-        Write::RotateEndpointSecret { id, secret_seal, previous_until } => {
+        MessageWrite::RotateEndpointSecret { id, secret_seal, previous_until } => {
             exec_versioned(c, sql, &[&uuid(*id), secret_seal, previous_until]).await
         }
-        Write::EndpointOutcome { id, ok, at } => exec(c, sql, &[&uuid(*id), ok, at]).await.map(drop),
-        Write::SetMerchantBranding { merchant_id, branding: b } => {
+        MessageWrite::EndpointOutcome { id, ok, at } => exec(c, sql, &[&uuid(*id), ok, at]).await.map(drop),
+        MessageWrite::SetMerchantBranding { merchant_id, branding: b } => {
             exec_versioned(c, sql, &[&uuid(*merchant_id), &b.color, &b.logo_url, &b.sender_name]).await
         }
-        _ => unreachable!("not a delivery write"),
     }
 }

@@ -144,18 +144,7 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
              WHERE point_id = $2 AND last_seen_at = $3 AND offline_since IS NULL",
         Write::AppendAudit(_) => "INSERT INTO audit_log (at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        Write::ClaimOutbox { .. }
-        | Write::FanOut { .. }
-        | Write::ClaimDeliveries { .. }
-        | Write::RecordDelivery { .. }
-        | Write::ResendDelivery { .. }
-        | Write::SetProviderStatus { .. }
-        | Write::PruneOutbox { .. }
-        | Write::InsertEndpoint { .. }
-        | Write::UpdateEndpoint(_)
-        | Write::RotateEndpointSecret { .. }
-        | Write::EndpointOutcome { .. }
-        | Write::SetMerchantBranding { .. } => super::outbox::sql_of(write),
+        Write::Messages(m) => super::outbox::sql_of(m),
     }
 }
 
@@ -506,17 +495,6 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         )
         .await
         .map(drop),
-        Write::ClaimOutbox { .. }
-        | Write::FanOut { .. }
-        | Write::ClaimDeliveries { .. }
-        | Write::RecordDelivery { .. }
-        | Write::ResendDelivery { .. }
-        | Write::SetProviderStatus { .. }
-        | Write::PruneOutbox { .. }
-        | Write::InsertEndpoint { .. }
-        | Write::UpdateEndpoint(_)
-        | Write::RotateEndpointSecret { .. }
-        | Write::EndpointOutcome { .. }
-        | Write::SetMerchantBranding { .. } => super::outbox::apply(c, sql, write).await,
+        Write::Messages(m) => super::outbox::apply(c, sql, m).await,
     }
 }

@@ -1,15 +1,15 @@
 //! The outbox delivered (ADR 15), on SQLite: the one process's writer runs the claims, so no two
 //! workers can take the same row; the statements are otherwise those of PostgreSQL (`postgres/outbox.rs`).
 
-use relais_app::ports::{CommitError, Write};
+use relais_app::ports::{CommitError, MessageWrite};
 use rusqlite::{Connection, params};
 
 use super::writes::{exec, exec_versioned, id, micros};
 use crate::rows::{endpoint_target, topics_to_text};
 
-pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
+pub(super) fn apply(c: &Connection, write: &MessageWrite) -> Result<(), CommitError> {
     match write {
-        Write::ClaimOutbox { lease, now, until, limit } => exec(
+        MessageWrite::ClaimOutbox { lease, now, until, limit } => exec(
             c,
             "UPDATE outbox SET lease_id = ?1, lease_until = ?3
              WHERE id IN (SELECT id FROM outbox
@@ -18,7 +18,7 @@ pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             params![id(*lease), micros(*now), micros(*until), limit],
         )
         .map(drop),
-        Write::FanOut { outbox_id, deliveries, at } => {
+        MessageWrite::FanOut { outbox_id, deliveries, at } => {
             exec(
                 c,
                 "UPDATE outbox SET dispatched_at = ?2, lease_id = NULL, lease_until = NULL WHERE id = ?1",
@@ -45,7 +45,7 @@ pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             }
             Ok(())
         }
-        Write::ClaimDeliveries { lease, now, until, limit } => exec(
+        MessageWrite::ClaimDeliveries { lease, now, until, limit } => exec(
             c,
             "UPDATE deliveries SET lease_id = ?1, next_attempt_at = ?3, attempts = attempts + 1
              WHERE id IN (SELECT id FROM deliveries
@@ -54,7 +54,7 @@ pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             params![id(*lease), micros(*now), micros(*until), limit],
         )
         .map(drop),
-        Write::RecordDelivery { delivery: d, lease } => exec(
+        MessageWrite::RecordDelivery { delivery: d, lease } => exec(
             c,
             "UPDATE deliveries SET state = ?2, next_attempt_at = ?3, last_error = ?4, provider_ref = ?5,
                 updated_at = ?6, lease_id = NULL,
@@ -72,20 +72,20 @@ pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             ],
         )
         .map(drop),
-        Write::ResendDelivery { id: delivery_id, at } => exec_versioned(
+        MessageWrite::ResendDelivery { id: delivery_id, at } => exec_versioned(
             c,
             "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?2, last_error = NULL,
                 provider_status = NULL, lease_id = NULL, updated_at = ?2
              WHERE id = ?1 AND state <> 'pending'",
             params![id(*delivery_id), micros(*at)],
         ),
-        Write::SetProviderStatus { channel, provider_ref, status, at } => {
+        MessageWrite::SetProviderStatus { channel, provider_ref, status, at } => {
             let args = params![channel.as_str(), provider_ref, status, micros(*at)];
             exec(c, "INSERT INTO provider_reports (channel, provider_ref, status, at) VALUES (?1, ?2, ?3, ?4)", args)?;
             exec(c, "UPDATE deliveries SET provider_status = ?3, updated_at = ?4 WHERE channel = ?1 AND provider_ref = ?2", args)
                 .map(drop)
         }
-        Write::PruneOutbox { before, limit } => exec(
+        MessageWrite::PruneOutbox { before, limit } => exec(
             c,
             "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o
                  WHERE o.dispatched_at IS NOT NULL AND o.created_at < ?1
@@ -94,7 +94,7 @@ pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             params![micros(*before), limit],
         )
         .map(drop),
-        Write::InsertEndpoint { endpoint: e, secret_seal } => {
+        MessageWrite::InsertEndpoint { endpoint: e, secret_seal } => {
             let (kind, target) = endpoint_target(&e.target);
             exec(
                 c,
@@ -117,7 +117,7 @@ pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
             )
             .map(drop)
         }
-        Write::UpdateEndpoint(e) => {
+        MessageWrite::UpdateEndpoint(e) => {
             let (kind, target) = endpoint_target(&e.target);
             exec_versioned(
                 c,
@@ -136,25 +136,24 @@ pub(super) fn apply(c: &Connection, write: &Write) -> Result<(), CommitError> {
                 ],
             )
         }
-        Write::RotateEndpointSecret { id: endpoint_id, secret_seal, previous_until } => exec_versioned(
+        MessageWrite::RotateEndpointSecret { id: endpoint_id, secret_seal, previous_until } => exec_versioned(
             c,
             "UPDATE endpoints SET previous_secret_seal = secret_seal, previous_until = ?3, secret_seal = ?2,
                 version = version + 1
              WHERE id = ?1",
             params![id(*endpoint_id), secret_seal, micros(*previous_until)],
         ),
-        Write::EndpointOutcome { id: endpoint_id, ok, at } => exec(
+        MessageWrite::EndpointOutcome { id: endpoint_id, ok, at } => exec(
             c,
             "UPDATE endpoints SET failing_since = CASE WHEN ?2 THEN NULL ELSE COALESCE(failing_since, ?3) END
              WHERE id = ?1 AND (failing_since IS NULL) <> ?2",
             params![id(*endpoint_id), ok, micros(*at)],
         )
         .map(drop),
-        Write::SetMerchantBranding { merchant_id, branding: b } => exec_versioned(
+        MessageWrite::SetMerchantBranding { merchant_id, branding: b } => exec_versioned(
             c,
             "UPDATE merchants SET brand_color = ?2, logo_url = ?3, sender_name = ?4 WHERE id = ?1",
             params![id(*merchant_id), b.color, b.logo_url, b.sender_name],
         ),
-        _ => unreachable!("not a delivery write"),
     }
 }

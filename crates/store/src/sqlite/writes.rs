@@ -483,18 +483,7 @@ pub(super) fn apply<'a>(
             ],
         )
         .map(drop),
-        Write::ClaimOutbox { .. }
-        | Write::FanOut { .. }
-        | Write::ClaimDeliveries { .. }
-        | Write::RecordDelivery { .. }
-        | Write::ResendDelivery { .. }
-        | Write::SetProviderStatus { .. }
-        | Write::PruneOutbox { .. }
-        | Write::InsertEndpoint { .. }
-        | Write::UpdateEndpoint(_)
-        | Write::RotateEndpointSecret { .. }
-        | Write::EndpointOutcome { .. }
-        | Write::SetMerchantBranding { .. } => super::outbox::apply(c, write),
+        Write::Messages(m) => super::outbox::apply(c, m),
     }
 }
 
