@@ -106,6 +106,8 @@ pub enum Permission {
     ReadMessages,
     /// Send a message again: operators.
     ResendMessages,
+    /// Edit the recipients' message templates: operators.
+    ManageTemplates,
 }
 
 impl Caller {

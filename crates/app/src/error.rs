@@ -50,6 +50,15 @@ pub enum AppError {
     /// A message that cannot be sent again now.
     #[error("this message cannot be resent: {reason}")]
     NotResendable { reason: &'static str },
+    /// An operator's template that does not render with the sample data: not saved.
+    #[error("the {part} template does not render: {message}")]
+    TemplateInvalid { part: &'static str, line: Option<usize>, message: String },
+    /// A survey answer about a parcel not collected, or collected too long ago.
+    #[error("{}", match .0 {
+        relais_domain::survey::SurveyRefusal::NotCollected => "this parcel has not been collected: there is nothing to rate yet",
+        relais_domain::survey::SurveyRefusal::Closed => "this survey is closed",
+    })]
+    SurveyRefused(relais_domain::survey::SurveyRefusal),
     /// A postcode or city the gazetteer does not know (or a country it does not cover).
     #[error("{0}")]
     PlaceNotFound(relais_registry::gazetteer::GeocodeError),
@@ -104,6 +113,9 @@ impl AppError {
             AppError::AlreadyExists { .. } => "already_exists",
             AppError::NotResendable { .. } => "not_resendable",
             AppError::InvalidSignature => "invalid_signature",
+            AppError::TemplateInvalid { .. } => "template_invalid",
+            AppError::SurveyRefused(relais_domain::survey::SurveyRefusal::NotCollected) => "not_collected",
+            AppError::SurveyRefused(relais_domain::survey::SurveyRefusal::Closed) => "survey_closed",
             AppError::PlaceNotFound(_) => "place_not_found",
             AppError::Busy => "busy",
             AppError::Store(_) => "unavailable",

@@ -525,6 +525,46 @@ pub enum MessageWrite {
         ok: bool,
         at: Timestamp,
     },
+    /// A recipient stops a channel: their contact's keyed digest, never the contact. Once is enough.
+    OptOut {
+        contact_digest: String,
+        channel: relais_domain::delivery::Channel,
+        at: Timestamp,
+    },
+    /// A survey answer, replacing the parcel's earlier one.
+    AnswerSurvey(relais_domain::survey::SurveyAnswer),
+    /// An operator's template, replacing the part's earlier one.
+    SaveTemplate(StoredTemplate),
+    /// Back to the default for a part.
+    ResetTemplate {
+        notice: String,
+        lang: String,
+        part: String,
+    },
+}
+
+/// An operator's template for one part of one notice in one language (`relais_messages::templates`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTemplate {
+    pub notice: String,
+    /// `fr` or `en`.
+    pub lang: String,
+    /// `sms`, `subject`, `text` or `html`.
+    pub part: String,
+    pub source: String,
+    pub updated_at: Timestamp,
+}
+
+/// Which survey answers the NPS counts: answered in `[from, to)`, and of one network, point, merchant
+/// or carrier when given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SurveyFilter {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub network_id: Option<NetworkId>,
+    pub point_id: Option<PointId>,
+    pub merchant_id: Option<MerchantId>,
+    pub carrier_id: Option<CarrierId>,
 }
 
 /// An endpoint's sealed signing secrets (ADR 14's seal): the current one, and the previous one while
@@ -711,6 +751,20 @@ pub trait Store: Send + Sync + 'static {
     async fn endpoints(&self, merchant_id: Option<MerchantId>) -> StoreResult<Vec<Endpoint>>;
     /// Every enabled endpoint, the operators' and every merchant's: what a fan-out chooses from.
     async fn enabled_endpoints(&self) -> StoreResult<Vec<Endpoint>>;
+    /// When the recipients' messages to these addresses left or will leave, from `since` on: what the
+    /// per-recipient limit counts. (channel, address, time)
+    async fn recipient_sends(
+        &self,
+        addresses: &[String],
+        since: Timestamp,
+    ) -> StoreResult<Vec<(relais_domain::delivery::Channel, String, Timestamp)>>;
+    /// The channels stopped by these contacts' digests: (digest, channel).
+    async fn opted_out(&self, digests: &[String]) -> StoreResult<Vec<(String, relais_domain::delivery::Channel)>>;
+    async fn survey_answer(&self, parcel_id: ParcelId) -> StoreResult<Option<relais_domain::survey::SurveyAnswer>>;
+    /// How many answers gave each score, 0 to 10.
+    async fn survey_scores(&self, filter: &SurveyFilter) -> StoreResult<[u64; 11]>;
+    /// The operators' templates, by notice, language and part.
+    async fn message_templates(&self) -> StoreResult<Vec<StoredTemplate>>;
 
     async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>>;
     /// The key with this digest, unless revoked, and the networks its carrier serves (none for a key

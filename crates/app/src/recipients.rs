@@ -6,17 +6,23 @@
 //! the same messages as their pickup code, so while the parcel waits for them the page shows the code
 //! and its QR image too, opened from the parcel's seal (ADR 14), so that a phone opens the locker. It
 //! never shows a phone number or an e-mail address.
+//!
+//! From the same link the recipient stops a channel (`/stop`, the opt-out link of every message) and,
+//! once the parcel is collected, answers the satisfaction survey (`/survey`).
 
 use std::sync::Arc;
 
 use relais_domain::Timestamp;
+use relais_domain::delivery::Channel;
 use relais_domain::parcel::{Actor, ActorKind, Parcel, ParcelState, TransitionError};
 use relais_domain::point::PickupPoint;
+use relais_domain::survey::SurveyAnswer;
 use relais_domain::value::PickupCode;
 
 use crate::App;
 use crate::auth::Caller;
 use crate::error::AppError;
+use crate::ports::{MessageWrite, Write};
 
 /// What the recipient's page shows.
 #[derive(Debug, Clone)]
@@ -56,6 +62,56 @@ impl App {
         // The link is the capability: whoever holds it acts as the recipient.
         let holder = Caller::system();
         self.transition_parcel(&holder, parcel_id, |parcel, rules, now| parcel.extend(rules, recipient(), now)).await
+    }
+
+    /// The recipient stops a channel (or both) from the link in their messages: later messages about
+    /// any of their parcels skip it (ADR 15). Kept by the keyed digest of their phone number or e-mail
+    /// address; the channels stopped. Their page and their parcel are unchanged.
+    pub async fn opt_out_by_recipient(&self, token: &str, channels: &[Channel]) -> Result<Vec<Channel>, AppError> {
+        let parcel = self.parcel_of_link(token).await?;
+        let now = self.now();
+        let mut writes = Vec::new();
+        let mut stopped = Vec::new();
+        for channel in channels {
+            let contact = match channel {
+                Channel::Sms => parcel.recipient.phone.as_ref().map(|p| p.as_str()),
+                Channel::Email => parcel.recipient.email.as_ref().map(|e| e.as_str()),
+                Channel::Webhook => None,
+            };
+            if let Some(contact) = contact {
+                let contact_digest = self.secrets.contact_digest(contact);
+                writes.push(Write::Messages(MessageWrite::OptOut { contact_digest, channel: *channel, at: now }));
+                stopped.push(*channel);
+            }
+        }
+        self.insert_all(writes).await?;
+        tracing::info!(parcel = %parcel.id, channels = ?stopped, "a recipient stopped messages");
+        Ok(stopped)
+    }
+
+    /// The survey's state for the page: the answer already given, if any.
+    pub async fn survey_of_link(&self, token: &str) -> Result<(RecipientView, Option<SurveyAnswer>), AppError> {
+        let view = self.recipient_view(token).await?;
+        let answer = self.store.survey_answer(view.parcel.id).await?;
+        Ok((view, answer))
+    }
+
+    /// The recipient's answer to the satisfaction survey (collected parcels, for
+    /// [`relais_domain::survey::SURVEY_OPEN_DAYS`] days); a second answer replaces the first.
+    pub async fn answer_survey(
+        &self,
+        token: &str,
+        score: i64,
+        comment: Option<&str>,
+        publish: bool,
+    ) -> Result<SurveyAnswer, AppError> {
+        let parcel = self.parcel_of_link(token).await?;
+        // A collected parcel changes no more: its last change is its collection.
+        let collected_at = (parcel.state == ParcelState::Collected).then_some(parcel.updated_at);
+        let answer = SurveyAnswer::new(&parcel, collected_at, score, comment, publish, self.now())?
+            .map_err(AppError::SurveyRefused)?;
+        self.insert(Write::Messages(MessageWrite::AnswerSurvey(answer.clone()))).await?;
+        Ok(answer)
     }
 
     async fn parcel_of_link(&self, token: &str) -> Result<Parcel, AppError> {

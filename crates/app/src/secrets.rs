@@ -114,6 +114,12 @@ impl Secrets {
         self.digest(b"api-key", key.as_bytes())
     }
 
+    /// A recipient's phone number or e-mail address as an opt-out is kept: keyed, so that the table of
+    /// opt-outs gives no list of contacts (case folded: an address is one whatever its capitals).
+    pub fn contact_digest(&self, contact: &str) -> String {
+        hex(&self.digest(b"contact", contact.trim().to_lowercase().as_bytes()))
+    }
+
     /// The token of a recipient's link to their parcel page: `RL2.` then the URL-safe base64 of the
     /// parcel id and the first 128 bits of its keyed digest (43 characters after the prefix).
     pub fn recipient_link_token(&self, parcel_id: ParcelId) -> String {
@@ -325,6 +331,12 @@ mod tests {
         assert_ne!(a.code_digest(&code), b.code_digest(&code));
         assert_ne!(a.code_digest(&code), a.qr_digest("12345678"));
         assert!(digests_equal(&a.code_digest(&code), &a.code_digest(&code)));
+        // A contact's digest: keyed, one whatever the case, never the contact.
+        let contact = a.contact_digest("Ana@Example.org");
+        assert_eq!(contact, a.contact_digest(" ana@example.org"));
+        assert_ne!(contact, b.contact_digest("ana@example.org"));
+        assert_ne!(contact, a.contact_digest("bob@example.org"));
+        assert!(!contact.contains("example") && contact.len() == 64);
     }
 
     #[test]

@@ -494,6 +494,46 @@ impl QuietHours {
     }
 }
 
+/// How many messages one recipient gets on one channel in a window: a bound on what a misbehaving
+/// merchant, a loop of events or an attacker announcing parcels to someone can make their phone do.
+/// A message over the bound is held until the window lets it through, never dropped: it may carry the
+/// pickup code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecipientLimit {
+    pub messages: u32,
+    pub window: Duration,
+}
+
+impl Default for RecipientLimit {
+    fn default() -> RecipientLimit {
+        RecipientLimit { messages: 10, window: Duration::hours(24) }
+    }
+}
+
+impl RecipientLimit {
+    /// When a message due at `due` may leave, given when the recipient's earlier messages on the
+    /// channel left or will leave (`sent`, in any order): the first instant from `due` at which fewer
+    /// than `messages` of them fall in the window ending then. `messages == 0` means no limit.
+    pub fn release(&self, due: Timestamp, sent: &[Timestamp]) -> Timestamp {
+        if self.messages == 0 {
+            return due;
+        }
+        let mut sent = sent.to_vec();
+        sent.sort_unstable();
+        let limit = self.messages as usize;
+        let mut at = due;
+        loop {
+            let in_window: Vec<Timestamp> =
+                sent.iter().copied().filter(|t| *t > at - self.window && *t <= at).collect();
+            if in_window.len() < limit {
+                return at;
+            }
+            // Wait for the oldest that must leave the window to do so.
+            at = in_window[in_window.len() - limit] + self.window;
+        }
+    }
+}
+
 /// What became of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptOutcome {
@@ -831,5 +871,37 @@ mod tests {
         );
         let taken = waiting.attempted(AttemptOutcome::Accepted { provider_ref: None }, at(11), 0.5);
         assert_eq!((taken.state, taken.last_error), (DeliveryState::Delivered, None));
+    }
+
+    #[test]
+    fn a_recipient_gets_at_most_the_limit_in_any_window_and_the_rest_waits() {
+        let limit = RecipientLimit { messages: 3, window: Duration::seconds(100) };
+        let cases: [(&[i64], i64, i64); 7] = [
+            // (earlier messages, due, released at)
+            (&[], 5, 5),
+            (&[1, 2], 5, 5),
+            (&[1, 2, 3], 5, 101),
+            // Out of order, and one that has left the window already.
+            (&[50, -200, 10, 30], 60, 110),
+            (&[1, 2, 3], 200, 200),
+            // A burst: each waits for the oldest that must leave.
+            (&[0, 0, 0, 0, 0], 1, 100),
+            // Messages already held into the future are not counted before they leave.
+            (&[1, 2, 500], 5, 5),
+        ];
+        for (sent, due, expected) in cases {
+            let sent: Vec<Timestamp> = sent.iter().map(|s| at(*s)).collect();
+            assert_eq!(limit.release(at(due), &sent), at(expected), "{sent:?} due {due}");
+        }
+        // Held messages counted in turn: ten due at once leave three per window.
+        let mut sent = Vec::new();
+        for _ in 0..10 {
+            let t = limit.release(at(0), &sent);
+            sent.push(t);
+        }
+        let secs: Vec<i64> = sent.iter().map(|t| (*t - at(0)).num_seconds()).collect();
+        assert_eq!(secs, [0, 0, 0, 100, 100, 100, 200, 200, 200, 300]);
+        let unlimited = RecipientLimit { messages: 0, ..limit };
+        assert_eq!(unlimited.release(at(7), &sent), at(7));
     }
 }

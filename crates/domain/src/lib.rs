@@ -15,6 +15,7 @@ pub mod network;
 pub mod occupancy;
 pub mod parcel;
 pub mod point;
+pub mod survey;
 pub mod value;
 
 /// An instant, always in UTC. Local wall-clock time only appears at the edges (opening hours, display).

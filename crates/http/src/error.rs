@@ -125,6 +125,10 @@ impl From<AppError> for ApiError {
             AppError::AlreadyExists { what } => (StatusCode::CONFLICT, json!({"what": what})),
             AppError::NotResendable { reason } => (StatusCode::CONFLICT, json!({"reason": reason})),
             AppError::InvalidSignature => (StatusCode::FORBIDDEN, json!({})),
+            AppError::TemplateInvalid { part, line, message } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, json!({"part": part, "line": line, "problem": message}))
+            }
+            AppError::SurveyRefused(_) => (StatusCode::CONFLICT, json!({})),
             AppError::PlaceNotFound(e) => (StatusCode::UNPROCESSABLE_ENTITY, place_details(e)),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, json!({})),
             AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({})),

@@ -1,18 +1,20 @@
-//! `GET /v1/kpis`: the KPIs of a period as JSON, or as CSV (`format=csv`) for a spreadsheet.
+//! `GET /v1/kpis`: the KPIs of a period as JSON, or as CSV (`format=csv`) for a spreadsheet;
+//! `GET /v1/kpis/nps`: the satisfaction survey's Net Promoter Score.
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use relais_app::kpis::KpiQuery;
+use relais_app::kpis::{KpiQuery, NpsQuery};
 use relais_domain::kpi::KpiFigures;
+use relais_domain::survey::Nps;
 use relais_domain::value::ParseError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::HttpState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryParams};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -92,11 +94,37 @@ pub struct KpiDayView {
     pub figures: KpiView,
 }
 
+/// The satisfaction survey's answers: the Net Promoter Score, promoters (9-10) minus detractors (0-6)
+/// in percent of the answers, from -100 to 100.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NpsView {
+    pub answers: u64,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    /// Absent without answers.
+    pub nps: Option<f64>,
+}
+
+impl From<Nps> for NpsView {
+    fn from(n: Nps) -> Self {
+        NpsView {
+            answers: n.answers(),
+            promoters: n.promoters,
+            passives: n.passives,
+            detractors: n.detractors,
+            nps: n.score(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KpiReportView {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub total: KpiView,
+    /// The survey's answers given in the period (at the point, or in the network).
+    pub satisfaction: NpsView,
     pub days: Vec<KpiDayView>,
 }
 
@@ -166,6 +194,7 @@ pub async fn kpis(
         from: query.first,
         to: query.last,
         total: KpiView::from(&report.total),
+        satisfaction: report.nps.into(),
         days: report
             .cohorts
             .iter()
@@ -173,4 +202,46 @@ pub async fn kpis(
             .collect(),
     };
     Ok(axum::Json(view).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct NpsParams {
+    /// First UTC day of answer, `YYYY-MM-DD`.
+    #[param(format = Date, example = "2026-11-01")]
+    pub from: String,
+    /// Last UTC day of answer, included; a period covers at most 366 days.
+    #[param(format = Date, example = "2026-11-30")]
+    pub to: String,
+    pub network_id: Option<Uuid>,
+    pub point_id: Option<Uuid>,
+    /// A merchant's key always gets its own.
+    pub merchant_id: Option<Uuid>,
+    pub carrier_id: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/v1/kpis/nps", tag = "operations", params(NpsParams),
+    security(("api_key" = ["operator", "merchant"])),
+    responses((status = 200, body = NpsView),
+        (status = 403, body = ErrorEnvelope, description = "`forbidden`: carriers and devices."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: another merchant's."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `from` or `to`.")))]
+/// The Net Promoter Score of the satisfaction survey's answers given between two days, for a network,
+/// a point, a merchant or a carrier; a merchant gets its own parcels'.
+pub async fn nps(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    QueryParams(params): QueryParams<NpsParams>,
+) -> Result<axum::Json<NpsView>, ApiError> {
+    use relais_domain::ids::Id;
+    let query = NpsQuery {
+        first: day("from", &params.from)?,
+        last: day("to", &params.to)?,
+        network_id: params.network_id.map(Id::from_uuid),
+        point_id: params.point_id.map(Id::from_uuid),
+        merchant_id: params.merchant_id.map(Id::from_uuid),
+        carrier_id: params.carrier_id.map(Id::from_uuid),
+    };
+    Ok(axum::Json(state.app.nps(&caller, query).await?.into()))
 }

@@ -20,6 +20,7 @@ pub mod parcels;
 pub mod points;
 pub mod recipients;
 pub mod server;
+pub mod templates;
 pub mod widget;
 pub mod wire;
 
@@ -101,6 +102,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(operations::sweep))
         .routes(routes!(operations::audit))
         .routes(routes!(kpis::kpis))
+        .routes(routes!(kpis::nps))
         .routes(routes!(network::create_network, network::list_networks))
         .routes(routes!(network::get_network))
         .routes(routes!(network::create_merchant))
@@ -138,6 +140,9 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(notify::resend))
         .routes(routes!(notify::twilio_status))
         .routes(routes!(notify::set_branding))
+        .routes(routes!(templates::list_templates))
+        .routes(routes!(templates::get_template, templates::save_template, templates::reset_template))
+        .routes(routes!(templates::preview))
         .routes(routes!(counter::scan_in))
         .routes(routes!(counter::hand_over))
         .routes(routes!(counter::page))
@@ -169,6 +174,8 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(points::list_imports))
         .routes(routes!(recipients::page))
         .routes(routes!(recipients::extend))
+        .routes(routes!(recipients::stop_page, recipients::stop))
+        .routes(routes!(recipients::survey_page, recipients::answer_survey))
         .routes(routes!(widget::picker))
         .routes(routes!(widget::loader_js))
         .routes(routes!(widget::picker_js))

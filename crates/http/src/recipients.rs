@@ -2,6 +2,10 @@
 //! network allows, asked with a plain form (`POST /r/{token}/extend`). French or English (`?lang=`, else
 //! the browser's `Accept-Language`), readable on a phone, no script, no third party; limited per client
 //! address like the widget's search.
+//!
+//! From the same link: `/r/{token}/stop`, where the recipient stops text messages or e-mails (the
+//! opt-out link of every message, and the e-mail's one-click `List-Unsubscribe`), and
+//! `/r/{token}/survey`, the satisfaction survey once the parcel is collected.
 
 use std::net::SocketAddr;
 
@@ -14,7 +18,9 @@ use chrono::NaiveDateTime;
 use relais_app::AppError;
 use relais_app::messages::local;
 use relais_app::recipients::RecipientView;
+use relais_domain::delivery::Channel;
 use relais_domain::parcel::{ExtensionRefusal, ParcelState, TransitionError};
+use relais_domain::survey::{SurveyAnswer, SurveyRefusal};
 use relais_messages::qr::qr_svg;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -135,6 +141,330 @@ pub async fn extend(
             let view = state.app.recipient_view(&token).await?;
             let notice = refusal_text(lang, &refusal, &view);
             Ok(html(StatusCode::CONFLICT, lang, &body(lang, &token, &view, Some(notice))))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// What the stop page and its form name: one channel, or both.
+fn channels_of(name: &str) -> Option<Vec<Channel>> {
+    match name {
+        "sms" => Some(vec![Channel::Sms]),
+        "email" => Some(vec![Channel::Email]),
+        "all" => Some(vec![Channel::Sms, Channel::Email]),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StopQuery {
+    /// `fr` or `en`; else the browser's `Accept-Language`, else French.
+    pub lang: Option<String>,
+    /// `sms`, `email` or `all`: what to stop (the e-mail's one-click link names `email`; the form sends
+    /// it as a field otherwise).
+    pub channel: Option<String>,
+}
+
+impl StopQuery {
+    fn page(&self) -> PageQuery {
+        PageQuery { lang: self.lang.clone(), done: None }
+    }
+}
+
+#[utoipa::path(get, path = "/r/{token}/stop", tag = "recipients",
+    params(("token" = String, Path, description = "The signed token of the recipient's link."), StopQuery),
+    responses((status = 200, content_type = "text/html", body = String),
+        (status = 404, content_type = "text/html", body = String, description = "The link is not valid (the page says so)."),
+        (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many requests from this address; `details.retry_after_seconds`.")))]
+/// The opt-out link of every message: a page that asks which messages to stop (a link opened by a mail
+/// scanner stops nothing; the form does).
+pub async fn stop_page(
+    State(state): State<HttpState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Path(token): Path<String>,
+    QueryParams(query): QueryParams<StopQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    limit_public(&state, client)?;
+    let lang = Lang::of(&query.page(), &headers);
+    match state.app.recipient_view(&token).await {
+        Ok(view) => Ok(html(StatusCode::OK, lang, &stop_form(lang, &token, &view, None))),
+        Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn stop_form(lang: Lang, token: &str, view: &RecipientView, problem: Option<&str>) -> String {
+    let mut out = String::from("<main>");
+    if let Some(problem) = problem {
+        out.push_str(&format!("<p class=\"notice error\" role=\"alert\">{}</p>", escape(problem)));
+    }
+    out.push_str(&format!(
+        "<h1>{}</h1><p>{} {}</p>",
+        lang.text("Ne plus recevoir nos messages", "Stop our messages"),
+        lang.text(
+            "Vous ne recevrez plus les messages choisis pour ce colis ni pour les suivants. Votre colis reste à",
+            "You will no longer get the messages you choose, for this parcel or later ones. Your parcel stays at",
+        ),
+        escape(&view.point.name),
+    ));
+    let recipient = &view.parcel.recipient;
+    let mut choices = Vec::new();
+    if recipient.phone.is_some() {
+        choices.push(("sms", lang.text("Arrêter les SMS", "Stop text messages")));
+    }
+    if recipient.email.is_some() {
+        choices.push(("email", lang.text("Arrêter les e-mails", "Stop e-mails")));
+    }
+    if choices.len() > 1 {
+        choices.push(("all", lang.text("Arrêter les deux", "Stop both")));
+    }
+    for (channel, label) in choices {
+        out.push_str(&format!(
+            "<form method=\"post\" action=\"/r/{}/stop?lang={}\"><input type=\"hidden\" name=\"channel\" value=\"{channel}\">\
+             <button type=\"submit\">{label}</button></form>",
+            escape(token),
+            lang.code(),
+        ));
+    }
+    out.push_str(&format!(
+        "<p class=\"muted\">{}</p><footer><a href=\"/r/{}?lang={}\">{}</a></footer></main>",
+        lang.text(
+            "Le code de retrait reste sur la page de votre colis.",
+            "Your pickup code stays on your parcel's page."
+        ),
+        escape(token),
+        lang.code(),
+        lang.text("Retour à mon colis", "Back to my parcel"),
+    ));
+    out
+}
+
+#[utoipa::path(post, path = "/r/{token}/stop", tag = "recipients",
+    params(("token" = String, Path, description = "The signed token of the recipient's link."), StopQuery),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`channel=sms|email|all` (the page's form), or `List-Unsubscribe=One-Click` with `?channel=` (RFC 8058)."),
+    responses((status = 200, content_type = "text/html", body = String, description = "Stopped: the page says what."),
+        (status = 404, content_type = "text/html", body = String, description = "The link is not valid (the page says so)."),
+        (status = 422, content_type = "text/html", body = String, description = "No channel, or an unknown one: the page asks again."),
+        (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many requests from this address; `details.retry_after_seconds`."),
+        (status = 503, body = ErrorEnvelope, description = "`unavailable`: the database cannot be reached.")))]
+/// Stops a channel for this recipient, for this parcel and every later one: the page's form, or a mail
+/// client's one-click unsubscribe (RFC 8058).
+pub async fn stop(
+    State(state): State<HttpState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Path(token): Path<String>,
+    QueryParams(query): QueryParams<StopQuery>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    limit_public(&state, client)?;
+    let lang = Lang::of(&query.page(), &headers);
+    let field = form_urlencoded::parse(&body).find(|(k, _)| k == "channel").map(|(_, v)| v.into_owned());
+    let Some(channels) = field.or(query.channel.clone()).as_deref().and_then(channels_of) else {
+        return match state.app.recipient_view(&token).await {
+            Ok(view) => {
+                let problem = lang.text("Choisissez les messages à arrêter.", "Choose which messages to stop.");
+                Ok(html(StatusCode::UNPROCESSABLE_ENTITY, lang, &stop_form(lang, &token, &view, Some(problem))))
+            }
+            Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
+            Err(other) => Err(other.into()),
+        };
+    };
+    match state.app.opt_out_by_recipient(&token, &channels).await {
+        Ok(stopped) => {
+            let what = match (stopped.contains(&Channel::Sms), stopped.contains(&Channel::Email)) {
+                (true, true) => lang.text("ni SMS ni e-mail", "no more text messages or e-mails"),
+                (true, false) => lang.text("plus de SMS", "no more text messages"),
+                (false, true) => lang.text("plus d'e-mail", "no more e-mails"),
+                (false, false) => {
+                    lang.text("rien de changé : aucun contact de ce type", "nothing changed: no such contact")
+                }
+            };
+            let text = match lang {
+                Lang::Fr => format!("C'est noté : vous ne recevrez {what} de notre part."),
+                Lang::En => format!("Done: you will get {what} from us."),
+            };
+            let text = if stopped.is_empty() { escape(what) } else { escape(&text) };
+            Ok(html(
+                StatusCode::OK,
+                lang,
+                &format!(
+                    "<main><p class=\"notice\" role=\"status\">{text}</p><footer><a href=\"/r/{}?lang={}\">{}</a></footer></main>",
+                    escape(&token),
+                    lang.code(),
+                    lang.text("Retour à mon colis", "Back to my parcel"),
+                ),
+            ))
+        }
+        Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[utoipa::path(get, path = "/r/{token}/survey", tag = "recipients",
+    params(("token" = String, Path, description = "The signed token of the recipient's link."), PageQuery),
+    responses((status = 200, content_type = "text/html", body = String, description = "The question, a score from 0 to 10."),
+        (status = 404, content_type = "text/html", body = String, description = "The link is not valid (the page says so)."),
+        (status = 409, content_type = "text/html", body = String, description = "Not collected yet, or the survey is closed (the page says so)."),
+        (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many requests from this address; `details.retry_after_seconds`.")))]
+/// The satisfaction survey of a collected parcel: one question, a score from 0 to 10, a comment.
+pub async fn survey_page(
+    State(state): State<HttpState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Path(token): Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    limit_public(&state, client)?;
+    let lang = Lang::of(&query, &headers);
+    match state.app.survey_of_link(&token).await {
+        Ok((view, answer)) => {
+            if view.parcel.state != ParcelState::Collected {
+                return Ok(survey_refused(lang, &token, SurveyRefusal::NotCollected));
+            }
+            let thanks =
+                query.done.is_some().then(|| lang.text("Merci pour votre réponse !", "Thank you for your answer!"));
+            Ok(html(StatusCode::OK, lang, &survey_form(lang, &token, &view, answer.as_ref(), thanks, None)))
+        }
+        Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn survey_refused(lang: Lang, token: &str, refusal: SurveyRefusal) -> Response {
+    let text = match refusal {
+        SurveyRefusal::NotCollected => lang.text(
+            "Ce colis n'a pas encore été retiré : vous pourrez donner votre avis ensuite.",
+            "This parcel has not been collected yet: you can tell us how it went afterwards.",
+        ),
+        SurveyRefusal::Closed => lang.text("Ce questionnaire est clos. Merci !", "This survey is closed. Thank you!"),
+    };
+    html(
+        StatusCode::CONFLICT,
+        lang,
+        &format!(
+            "<main><p>{}</p><footer><a href=\"/r/{}?lang={}\">{}</a></footer></main>",
+            escape(text),
+            escape(token),
+            lang.code(),
+            lang.text("Retour à mon colis", "Back to my parcel")
+        ),
+    )
+}
+
+fn survey_form(
+    lang: Lang,
+    token: &str,
+    view: &RecipientView,
+    answer: Option<&SurveyAnswer>,
+    thanks: Option<&str>,
+    problem: Option<&str>,
+) -> String {
+    let mut out = String::from("<main>");
+    if let Some(thanks) = thanks {
+        out.push_str(&format!("<p class=\"notice\" role=\"status\">{}</p>", escape(thanks)));
+    }
+    if let Some(problem) = problem {
+        out.push_str(&format!("<p class=\"notice error\" role=\"alert\">{}</p>", escape(problem)));
+    }
+    out.push_str(&format!(
+        "<form method=\"post\" action=\"/r/{}/survey?lang={}\"><fieldset><legend><h1>{}</h1>{} {} {}</legend><div class=\"scores\">",
+        escape(token),
+        lang.code(),
+        lang.text("Votre avis", "Your opinion"),
+        lang.text(
+            "Recommanderiez-vous le retrait de colis à",
+            "How likely are you to recommend collecting parcels at"
+        ),
+        escape(&view.point.name),
+        lang.text("à un proche ? 0 : pas du tout, 10 : certainement.", "to a friend? 0: not at all, 10: certainly."),
+    ));
+    for score in 0..=10u8 {
+        let checked = if answer.is_some_and(|a| a.score == score) { " checked" } else { "" };
+        out.push_str(&format!(
+            "<label><input type=\"radio\" name=\"score\" value=\"{score}\" required{checked}><span>{score}</span></label>"
+        ));
+    }
+    let comment = answer.and_then(|a| a.comment.as_deref()).unwrap_or_default();
+    let publish = if answer.is_some_and(|a| a.publish) { " checked" } else { "" };
+    out.push_str(&format!(
+        "</div></fieldset><label for=\"comment\">{}</label><textarea id=\"comment\" name=\"comment\" maxlength=\"{}\" rows=\"4\">{}</textarea>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"publish\" value=\"yes\"{publish}> {}</label>\
+         <button type=\"submit\">{}</button></form></main>",
+        lang.text("Un commentaire (facultatif)", "A comment (optional)"),
+        relais_domain::survey::COMMENT_CHARS_MAX,
+        escape(comment),
+        lang.text(
+            "Le marchand peut publier mon commentaire sur sa page d'avis",
+            "The shop may show my comment on its reviews page"
+        ),
+        lang.text("Envoyer", "Send"),
+    ));
+    out
+}
+
+#[utoipa::path(post, path = "/r/{token}/survey", tag = "recipients",
+    params(("token" = String, Path, description = "The signed token of the recipient's link."), PageQuery),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`score` (0 to 10), `comment` (at most 1,000 characters), `publish=yes` to let the shop show the comment."),
+    responses((status = 303, description = "Recorded: back to the survey, which thanks."),
+        (status = 404, content_type = "text/html", body = String, description = "The link is not valid (the page says so)."),
+        (status = 409, content_type = "text/html", body = String, description = "Not collected yet, or the survey is closed (the page says so)."),
+        (status = 422, content_type = "text/html", body = String, description = "No score, or a bad one, or a comment too long: the form again, saying why."),
+        (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many requests from this address; `details.retry_after_seconds`."),
+        (status = 503, body = ErrorEnvelope, description = "`unavailable`: the database cannot be reached.")))]
+/// The recipient's answer to the survey; a second answer replaces the first.
+pub async fn answer_survey(
+    State(state): State<HttpState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Path(token): Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    limit_public(&state, client)?;
+    let lang = Lang::of(&query, &headers);
+    let (mut score, mut comment, mut publish) = (None, None, false);
+    for (name, value) in form_urlencoded::parse(&body) {
+        match name.as_ref() {
+            "score" => score = Some(value.trim().parse::<i64>().unwrap_or(-1)),
+            "comment" => comment = Some(value.into_owned()),
+            "publish" => publish = value == "yes",
+            _ => {}
+        }
+    }
+    let outcome = match score {
+        Some(score) => state.app.answer_survey(&token, score, comment.as_deref(), publish).await,
+        None => Err(AppError::Validation(relais_domain::value::ParseError::new("score", "choose a score"))),
+    };
+    match outcome {
+        Ok(_) => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            let location = format!("/r/{token}/survey?lang={}&done=1", lang.code());
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(LOCATION, value);
+            }
+            Ok(response)
+        }
+        Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
+        Err(AppError::SurveyRefused(refusal)) => Ok(survey_refused(lang, &token, refusal)),
+        Err(AppError::Validation(e)) => {
+            let (view, answer) = state.app.survey_of_link(&token).await?;
+            let problem = match e.field {
+                "comment" => lang.text(
+                    "Ce commentaire est trop long (1 000 caractères au plus).",
+                    "This comment is too long (1,000 characters at most).",
+                ),
+                _ => lang.text("Choisissez une note de 0 à 10.", "Choose a score from 0 to 10."),
+            };
+            Ok(html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                lang,
+                &survey_form(lang, &token, &view, answer.as_ref(), None, Some(problem)),
+            ))
         }
         Err(other) => Err(other.into()),
     }
@@ -276,7 +606,12 @@ main{max-width:34rem;margin:auto}h1{font-size:1.3rem}address{font-style:normal;m
 background:#fff;border:1px solid #ddd;border-radius:.4rem}button{font-size:1rem;padding:.8rem 1rem;width:100%;\
 border:0;border-radius:.4rem;background:#0b5fff;color:#fff}.notice{background:#e7f6ec;padding:.6rem;border-radius:.4rem}\
 .muted{color:#555}footer{margin-top:2rem;font-size:.9rem}.code{font-size:2rem;letter-spacing:.2em;text-align:center;\
-font-variant-numeric:tabular-nums}.qr{margin:0;text-align:center}.qr svg{width:min(100%,18rem);height:auto}";
+font-variant-numeric:tabular-nums}.qr{margin:0;text-align:center}.qr svg{width:min(100%,18rem);height:auto}\
+form{margin:.8rem 0}fieldset{border:0;padding:0;margin:0}.scores{display:flex;flex-wrap:wrap;gap:.3rem;margin:.8rem 0}\
+.scores label{flex:1 0 2.4rem}.scores input{position:absolute;opacity:0}.scores span{display:block;text-align:center;\
+padding:.6rem 0;border:1px solid #bbb;border-radius:.4rem;background:#fff}.scores input:checked+span{background:#0b5fff;\
+color:#fff;border-color:#0b5fff}.scores input:focus-visible+span{outline:2px solid #1b1b1b}textarea{width:100%;\
+box-sizing:border-box;font:inherit;margin:.4rem 0 .8rem}.check{display:block;margin-bottom:.8rem}.error{background:#fdecea}";
 
 /// HTML text and attribute escaping.
 fn escape(text: &str) -> String {

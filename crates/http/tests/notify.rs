@@ -239,3 +239,170 @@ async fn a_failing_channel_is_tried_again_later_never_in_a_loop_and_a_refusal_is
         assert!(text.contains("relais_message_attempts_total{channel=\"sms\",outcome=\"dead\"}"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn operators_edit_templates_and_a_template_that_does_not_render_is_refused() {
+    for api in apis().await {
+        let list = api.call(Method::GET, "/v1/templates", &api.operator, None).await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        let items = list.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 10 * 2 * 4, "every notice, language and part");
+        assert!(items.iter().all(|t| t["custom"] == false && !t["source"].as_str().unwrap().is_empty()));
+        let merchant = api.call(Method::GET, "/v1/templates", &api.merchant, None).await;
+        assert_error(&merchant, StatusCode::FORBIDDEN, "forbidden");
+
+        let path = "/v1/templates/ready_for_pickup/en/sms";
+        // Refused with the line and the problem, nothing saved: an unknown name, a syntax error, an
+        // endless loop, an empty source.
+        for (source, code) in [
+            ("Hello {{ recipient_name }}", "template_invalid"),
+            ("Code {{ code }\nline two", "template_invalid"),
+            ("{% for i in range(100000) %}{{ code }}{% endfor %}", "template_invalid"),
+            ("   ", "validation_failed"),
+        ] {
+            let refused = api.call(Method::PUT, path, &api.operator, Some(json!({"source": source}))).await;
+            assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, code);
+            if code == "template_invalid" {
+                assert_eq!(refused.body["error"]["details"]["part"], "sms", "{}", refused.body);
+            }
+        }
+        let syntax = api.call(Method::PUT, path, &api.operator, Some(json!({"source": "ok\n{{ code }"}))).await;
+        assert_eq!(syntax.body["error"]["details"]["line"], 2, "{}", syntax.body);
+        let unchanged = api.call(Method::GET, path, &api.operator, None).await;
+        assert_eq!(unchanged.body["custom"], false, "{}", unchanged.body);
+
+        let source = "{{ merchant }}: parcel {{ parcel_number }} at {{ point_name }}, code {{ code }}. {{ link }}";
+        let saved = api.call(Method::PUT, path, &api.operator, Some(json!({"source": source}))).await;
+        assert_eq!((saved.status, saved.body["custom"].as_bool()), (StatusCode::OK, Some(true)), "{}", saved.body);
+        let read = api.call(Method::GET, path, &api.operator, None).await;
+        assert_eq!(read.body["source"], source);
+        for (bad_path, status, code) in [
+            ("/v1/templates/lost_in_space/en/sms", StatusCode::NOT_FOUND, "not_found"),
+            ("/v1/templates/ready_for_pickup/de/sms", StatusCode::NOT_FOUND, "not_found"),
+            ("/v1/templates/ready_for_pickup/en/fax", StatusCode::NOT_FOUND, "not_found"),
+        ] {
+            let reply = api.call(Method::PUT, bad_path, &api.operator, Some(json!({"source": source}))).await;
+            assert_error(&reply, status, code);
+        }
+        let unknown_field = api.call(Method::PUT, path, &api.operator, Some(json!({"text": source}))).await;
+        assert_error(&unknown_field, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+        // The preview: the saved SMS, an unsaved subject in place of the saved one, the sample data.
+        let preview =
+            json!({"notice": "ready_for_pickup", "lang": "en", "templates": {"subject": "Ready: {{ parcel_number }}"}});
+        let shown = api.call(Method::POST, "/v1/templates/preview", &api.operator, Some(preview)).await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+        assert!(
+            shown.body["sms"].as_str().unwrap().starts_with("Boutique Lumière: parcel 3SABC0123456789"),
+            "{}",
+            shown.body
+        );
+        assert_eq!((shown.body["sms_encoding"].as_str(), shown.body["sms_parts"].as_u64()), (Some("gsm7"), Some(1)));
+        assert_eq!(shown.body["subject"], "Ready: 3SABC0123456789");
+        assert!(shown.body["html"].as_str().unwrap().contains("cid:qr"), "{}", shown.body);
+        assert!(shown.body["text"].as_str().unwrap().contains("04831276"), "the sample code: {}", shown.body);
+        let long = json!({"notice": "ready_for_pickup", "lang": "fr", "templates": {"sms": "Colis prêt ! {{ link }} {{ link }}"}});
+        let shown = api.call(Method::POST, "/v1/templates/preview", &api.operator, Some(long)).await;
+        assert_eq!(
+            (shown.body["sms_encoding"].as_str(), shown.body["sms_parts"].as_u64()),
+            (Some("ucs2"), Some(3)),
+            "ê is outside GSM 7-bit: {}",
+            shown.body
+        );
+        let broken = json!({"notice": "ready_for_pickup", "lang": "en", "templates": {"html": "{% if %}"}});
+        let refused = api.call(Method::POST, "/v1/templates/preview", &api.operator, Some(broken)).await;
+        assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "template_invalid");
+        let odd_part = json!({"notice": "ready_for_pickup", "lang": "en", "templates": {"fax": "x"}});
+        let refused = api.call(Method::POST, "/v1/templates/preview", &api.operator, Some(odd_part)).await;
+        assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+        let reset = api.call(Method::DELETE, path, &api.operator, None).await;
+        assert_eq!(reset.body["custom"], false, "{}", reset.body);
+        assert_ne!(reset.body["source"], source);
+    }
+}
+
+#[tokio::test]
+async fn a_recipient_stops_messages_and_answers_the_survey_from_their_link() {
+    for mut api in apis().await {
+        // More pages than the test router's public limit allows a minute.
+        let config = relais_http::HttpConfig {
+            request_body_bytes_max: 4096,
+            import_body_bytes_max: 1 << 20,
+            widget_requests_per_minute: 600,
+        };
+        api.router = relais_http::router(api.app.clone(), config);
+        let mut body = api.announce_body("SURVEY0001");
+        body["recipient"]["email"] = json!("ana@example.org");
+        let announced = api.call(Method::POST, "/v1/parcels", &api.merchant, Some(body)).await;
+        let id = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
+        let code = announced.body["pickup_code"].as_str().unwrap().to_owned();
+        let token = api.app.recipient_link(id.parse().unwrap()).rsplit('/').next().unwrap().to_owned();
+        let form = |path: &str, body: &str| {
+            let path = path.to_owned();
+            let body = body.to_owned();
+            let api = &api;
+            async move { api.raw(Method::POST, &path, "", Some(&body), Some("application/x-www-form-urlencoded")).await }
+        };
+
+        // The stop page offers each channel; a link opened by a scanner stops nothing.
+        let page = api.call(Method::GET, &format!("/r/{token}/stop?lang=en"), "", None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = page.body.as_str().unwrap();
+        assert!(html.contains("value=\"sms\"") && html.contains("value=\"email\"") && html.contains("value=\"all\""));
+        let nothing = form(&format!("/r/{token}/stop?lang=en"), "").await;
+        assert_eq!(nothing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", nothing.body);
+        let odd = form(&format!("/r/{token}/stop?lang=en"), "channel=fax").await;
+        assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", odd.body);
+        let stopped = form(&format!("/r/{token}/stop?lang=en"), "channel=sms").await;
+        assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+        assert!(stopped.body.as_str().unwrap().contains("no more text messages"), "{}", stopped.body);
+        // A mail client's one-click unsubscribe (RFC 8058).
+        let one_click = form(&format!("/r/{token}/stop?channel=email"), "List-Unsubscribe=One-Click").await;
+        assert_eq!(one_click.status, StatusCode::OK, "{}", one_click.body);
+        let forged = form("/r/RL2.forged/stop", "channel=sms").await;
+        assert_eq!(forged.status, StatusCode::NOT_FOUND);
+        // Both stopped: the deposit tells the merchant's systems only.
+        api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
+        deliver(&api).await;
+        let messages = api.call(Method::GET, &format!("/v1/parcels/{id}/messages"), &api.operator, None).await;
+        let to_recipient = messages.body.as_array().unwrap().iter().filter(|m| m["channel"] != "webhook").count();
+        assert_eq!(to_recipient, 0, "{}", messages.body);
+
+        // The survey: not before the collection; then a score from 0 to 10, a comment, replaced.
+        let early = api.call(Method::GET, &format!("/r/{token}/survey?lang=en"), "", None).await;
+        assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
+        let pickup =
+            api.call(Method::POST, &format!("/v1/parcels/{id}/pickup"), &api.device, Some(json!({"code": code}))).await;
+        assert_eq!(pickup.status, StatusCode::OK, "{}", pickup.body);
+        let survey = api.call(Method::GET, &format!("/r/{token}/survey?lang=en"), "", None).await;
+        assert_eq!(survey.status, StatusCode::OK);
+        let html = survey.body.as_str().unwrap();
+        assert_eq!(html.matches("type=\"radio\" name=\"score\"").count(), 11, "{html}");
+        for bad in ["score=11", "score=ten", "comment=nice", &format!("score=5&comment={}", "x".repeat(1001))] {
+            let refused = form(&format!("/r/{token}/survey?lang=en"), bad).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", refused.body);
+        }
+        let answered = form(&format!("/r/{token}/survey?lang=en"), "score=10&comment=Tr%C3%A8s+bien&publish=yes").await;
+        assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
+        let answered = form(&format!("/r/{token}/survey?lang=en"), "score=8&comment=Bien").await;
+        assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
+        let thanks = api.call(Method::GET, &format!("/r/{token}/survey?lang=en&done=1"), "", None).await;
+        let html = thanks.body.as_str().unwrap();
+        assert!(html.contains("Thank you") && html.contains("value=\"8\" required checked") && html.contains("Bien"));
+
+        let day = "2026-11-27";
+        let nps = api.call(Method::GET, &format!("/v1/kpis/nps?from={day}&to={day}"), &api.merchant, None).await;
+        assert_eq!(nps.status, StatusCode::OK, "{}", nps.body);
+        assert_eq!((nps.body["answers"].as_u64(), nps.body["passives"].as_u64()), (Some(1), Some(1)), "{}", nps.body);
+        assert_eq!(nps.body["nps"], 0.0);
+        let report = api.call(Method::GET, &format!("/v1/kpis?from={day}&to={day}"), &api.operator, None).await;
+        assert_eq!(report.body["satisfaction"]["answers"], 1, "{}", report.body);
+        let foreign = format!("/v1/kpis/nps?from={day}&to={day}&merchant_id={}", uuid_like());
+        assert_error(&api.call(Method::GET, &foreign, &api.merchant, None).await, StatusCode::NOT_FOUND, "not_found");
+        let backwards = api.call(Method::GET, "/v1/kpis/nps?from=2026-12-01&to=2026-11-01", &api.operator, None).await;
+        assert_error(&backwards, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let carrier = api.call(Method::GET, &format!("/v1/kpis/nps?from={day}&to={day}"), &api.carrier, None).await;
+        assert_error(&carrier, StatusCode::FORBIDDEN, "forbidden");
+    }
+}

@@ -18,19 +18,54 @@ const FUEL: u64 = 20_000;
 pub const SOURCE_BYTES_MAX: usize = 16 * 1024;
 
 /// The recipient's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lang {
     Fr,
     En,
 }
 
 /// A part of a message on its channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Part {
     Sms,
     EmailSubject,
     EmailText,
     EmailHtml,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "fr" => Some(Lang::Fr),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+}
+
+impl Part {
+    pub const ALL: [Part; 4] = [Part::Sms, Part::EmailSubject, Part::EmailText, Part::EmailHtml];
+
+    pub fn parse(s: &str) -> Option<Part> {
+        Part::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// The part's name in the API: `sms`, `subject`, `text`, `html`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Sms => "sms",
+            Part::EmailSubject => "subject",
+            Part::EmailText => "text",
+            Part::EmailHtml => "html",
+        }
+    }
 }
 
 /// What a template was refused for, and where.
@@ -451,11 +486,7 @@ fn compiled_defaults() -> &'static Environment<'static> {
 }
 
 fn default_name(notice: &str, lang: Lang, part: &str) -> String {
-    let lang = match lang {
-        Lang::Fr => "fr",
-        Lang::En => "en",
-    };
-    format!("{notice}.{lang}.{part}")
+    format!("{notice}.{}.{part}", lang.as_str())
 }
 
 fn environment() -> Environment<'static> {

@@ -74,6 +74,9 @@ pub struct NotifyConfig {
     /// No SMS from `quiet_hours_start` to `quiet_hours_end`, in the point's local time (`HH:MM`).
     pub quiet_hours_start: String,
     pub quiet_hours_end: String,
+    /// At most this many SMS, and e-mails, to one recipient in 24 hours; more wait (0: no limit).
+    pub sms_per_day: u32,
+    pub emails_per_day: u32,
     /// How long an idle worker waits before it looks again, in milliseconds.
     pub idle_ms: u64,
     pub email: EmailConfig,
@@ -93,6 +96,8 @@ impl Default for NotifyConfig {
             retention_days: settings.retention_days,
             quiet_hours_start: "21:00".into(),
             quiet_hours_end: "08:00".into(),
+            sms_per_day: settings.sms_limit.messages,
+            emails_per_day: settings.email_limit.messages,
             idle_ms: 500,
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
@@ -121,6 +126,14 @@ impl NotifyConfig {
             quiet_hours: relais_domain::delivery::QuietHours {
                 start: time("quiet_hours_start", &self.quiet_hours_start)?,
                 end: time("quiet_hours_end", &self.quiet_hours_end)?,
+            },
+            sms_limit: relais_domain::delivery::RecipientLimit {
+                messages: self.sms_per_day,
+                window: chrono::Duration::hours(24),
+            },
+            email_limit: relais_domain::delivery::RecipientLimit {
+                messages: self.emails_per_day,
+                window: chrono::Duration::hours(24),
             },
         })
     }
@@ -509,6 +522,9 @@ retention_days = 7
 # No SMS in these hours, in the point's local time: held until the morning (e-mail still goes).
 quiet_hours_start = "21:00"
 quiet_hours_end = "08:00"
+# At most this many SMS, and e-mails, to one recipient in 24 hours; more wait their turn (0: no limit).
+sms_per_day = 10
+emails_per_day = 20
 idle_ms = 500
 
 # E-mail: kind = "file" (development: .eml files in `folder`, default `<database>.messages/`),

@@ -137,6 +137,46 @@ pub(crate) fn branding(r: &impl Columns) -> StoreResult<relais_app::ports::Brand
     Ok(relais_app::ports::Branding { color: r.opt_owned(0)?, logo_url: r.opt_owned(1)?, sender_name: r.opt_owned(2)? })
 }
 
+/// A survey answer's columns, `score` and `publish` as integers (PostgreSQL's list casts them).
+pub(crate) fn survey_answer(r: &impl Columns) -> StoreResult<relais_domain::survey::SurveyAnswer> {
+    Ok(relais_domain::survey::SurveyAnswer {
+        parcel_id: r.id(0)?,
+        merchant_id: r.id(1)?,
+        network_id: r.id(2)?,
+        point_id: r.id(3)?,
+        carrier_id: r.opt_id(4)?,
+        score: u8::try_from(r.int(5)?).ok().filter(|s| *s <= 10).ok_or_else(|| corrupt("score"))?,
+        comment: r.opt_owned(6)?,
+        publish: r.int(7)? != 0,
+        answered_at: r.time(8)?,
+    })
+}
+
+pub(crate) fn stored_template(r: &impl Columns) -> StoreResult<relais_app::ports::StoredTemplate> {
+    Ok(relais_app::ports::StoredTemplate {
+        notice: r.owned(0)?,
+        lang: r.owned(1)?,
+        part: r.owned(2)?,
+        source: r.owned(3)?,
+        updated_at: r.time(4)?,
+    })
+}
+
+pub(crate) fn channel(r: &impl Columns, index: usize) -> StoreResult<Channel> {
+    Channel::parse(r.text(index)?).ok_or_else(|| corrupt("channel"))
+}
+
+/// Scores counted per value (`score, COUNT(*)` rows) into 0 to 10.
+pub(crate) fn gather_scores(rows: Vec<(i64, i64)>) -> [u64; 11] {
+    let mut scores = [0u64; 11];
+    for (score, count) in rows {
+        if let Some(slot) = usize::try_from(score).ok().and_then(|s| scores.get_mut(s)) {
+            *slot = u64::try_from(count).unwrap_or(0);
+        }
+    }
+    scores
+}
+
 pub(crate) const CARRIER_COLUMNS: &str = "id, name, created_at";
 
 /// A carrier's row; its networks come from `carrier_networks`, read beside it.

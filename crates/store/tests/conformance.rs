@@ -3151,3 +3151,162 @@ async fn the_worker_tells_recipients_and_merchants_once_and_in_their_hours() {
         assert!(matches!(foreign, Err(AppError::NotFound { .. })), "{name}: {foreign:?}");
     }
 }
+
+/// Runs the delivery worker with these settings until it has nothing left to do now; what it sent.
+async fn deliver_with(w: &World, settings: &relais_app::notify::DeliverySettings) -> Vec<relais_app::notify::Outgoing> {
+    let recorder = Arc::new(Recorder::default());
+    let outlets: Arc<dyn relais_app::notify::Outlets> = recorder.clone();
+    while !w.app.deliver_round(&outlets, settings).await.unwrap().is_idle() {}
+    let mut sent = std::mem::take(&mut *recorder.sent.lock().unwrap());
+    sent.sort_by_key(relais_app::notify::Outgoing::delivery_id);
+    sent
+}
+
+/// The token of a parcel's recipient link.
+fn link_token(w: &World, parcel_id: relais_domain::ids::ParcelId) -> String {
+    w.app.recipient_link(parcel_id).rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn recipients_stop_channels_are_held_to_their_limit_and_answer_the_survey() {
+    use relais_app::notify::Outgoing;
+    use relais_app::notify::templates::TemplateKey;
+    use relais_domain::delivery::{Channel, DeliveryState, RecipientLimit};
+    use relais_domain::survey::SurveyRefusal;
+
+    for w in worlds().await {
+        let name = w.store.backend();
+        let sms_to =
+            |sent: &[Outgoing], to: &str| sent.iter().filter(|m| matches!(m, Outgoing::Sms(s) if s.to == to)).count();
+
+        // Ready: the code by SMS and e-mail; the e-mail carries the stop link, one-click too.
+        let mut input = announce_for(&w.locker, "STOP0001", SMALL, "+33611223344");
+        input.recipient_email = Some("Chloe@Example.org".into());
+        let first = w.app.announce_parcel(&w.merchant, input).await.unwrap();
+        w.app.deposit(&w.carrier, first.parcel.id).await.unwrap();
+        let sent = deliver(&w).await;
+        assert_eq!(sms_to(&sent, "+33611223344"), 1, "{name}");
+        let token = link_token(&w, first.parcel.id);
+        let email = sent
+            .iter()
+            .find_map(|m| match m {
+                Outgoing::Email(e) if e.to.eq_ignore_ascii_case("chloe@example.org") && !e.inline.is_empty() => {
+                    Some(e.clone())
+                }
+                _ => None,
+            })
+            .unwrap();
+        let html = email.html.replace("&#x2f;", "/");
+        assert!(html.contains(&format!("/r/{token}/stop")), "{name}: the stop link: {html}");
+        assert!(
+            email.headers.contains(&(
+                "List-Unsubscribe".to_owned(),
+                format!("<{}/stop?channel=email>", w.app.recipient_link(first.parcel.id))
+            )) && email.headers.iter().any(|(k, v)| k == "List-Unsubscribe-Post" && v == "List-Unsubscribe=One-Click"),
+            "{name}: {:?}",
+            email.headers
+        );
+
+        // Stopped SMS from the link: a later parcel to the same phone comes by e-mail only; the contact
+        // is kept as a digest only.
+        let stopped = w.app.opt_out_by_recipient(&token, &[Channel::Sms]).await.unwrap();
+        assert_eq!(stopped, [Channel::Sms], "{name}");
+        let again = w.app.opt_out_by_recipient(&token, &[Channel::Sms]).await.unwrap();
+        assert_eq!(again, [Channel::Sms], "{name}: twice is fine");
+        let mut input = announce_for(&w.locker, "STOP0002", SMALL, "+33611223344");
+        input.recipient_email = Some("chloe@example.org".into());
+        let second = w.app.announce_parcel(&w.merchant, input).await.unwrap();
+        w.app.deposit(&w.carrier, second.parcel.id).await.unwrap();
+        let sent = deliver(&w).await;
+        assert_eq!(sms_to(&sent, "+33611223344"), 0, "{name}: no SMS after the stop");
+        assert_eq!(
+            sent.iter().filter(|m| matches!(m, Outgoing::Email(e) if e.to == "chloe@example.org")).count(),
+            2,
+            "{name}: the announcement and the code by e-mail"
+        );
+        let digest = Secrets::new([7; 32]).contact_digest("+33611223344");
+        assert_eq!(w.store.opted_out(&[digest]).await.unwrap().len(), 1, "{name}");
+        // Stopping e-mail too: an SMS-or-e-mail notice reaches nobody, a bad link nothing.
+        w.app.opt_out_by_recipient(&token, &[Channel::Email]).await.unwrap();
+        let bad = w.app.opt_out_by_recipient("RL2.forged", &[Channel::Email]).await;
+        assert!(matches!(bad, Err(AppError::NotFound { .. })), "{name}: {bad:?}");
+        w.app.reissue_pickup_code(&w.merchant, second.parcel.id).await.unwrap();
+        let sent = deliver(&w).await;
+        assert!(sent.is_empty(), "{name}: the new code reaches neither stopped channel: {sent:?}");
+
+        // Three parcels ready for one phone with a limit of two SMS a day: the third waits a day.
+        let settings = relais_app::notify::DeliverySettings {
+            sms_limit: RecipientLimit { messages: 2, window: Duration::hours(24) },
+            ..Default::default()
+        };
+        let mut parcels = Vec::new();
+        for number in ["LIMIT0001", "LIMIT0002", "LIMIT0003"] {
+            let input = announce_for(&w.counter, number, SMALL, "+33655443322");
+            parcels.push(w.app.announce_parcel(&w.merchant, input).await.unwrap());
+        }
+        let sent = deliver_with(&w, &settings).await;
+        assert_eq!(sms_to(&sent, "+33655443322"), 2, "{name}: two announcements go, the third waits");
+        w.clock.set(start() + Duration::hours(25));
+        let sent = deliver_with(&w, &settings).await;
+        assert_eq!(sms_to(&sent, "+33655443322"), 1, "{name}: the third a day later");
+        let held = w.app.parcel_messages(&Caller::system(), parcels[2].parcel.id).await.unwrap();
+        assert!(
+            held.iter().any(|d| d.channel == Channel::Sms && d.state == DeliveryState::Delivered),
+            "{name}: {held:?}"
+        );
+
+        // The survey: after the collection only, once per parcel (a second answer replaces the first),
+        // counted in the NPS of its merchant, point and network.
+        let waiting = w.app.answer_survey(&token, 9, None, false).await;
+        assert!(matches!(waiting, Err(AppError::SurveyRefused(SurveyRefusal::NotCollected))), "{name}: {waiting:?}");
+        let code = first.pickup_code.as_str().to_owned();
+        w.app.pickup_at_point(&w.device, w.locker.id, PickupSecret::Code(code)).await.unwrap();
+        let bad = w.app.answer_survey(&token, 11, None, false).await;
+        assert!(matches!(bad, Err(AppError::Validation(_))), "{name}: {bad:?}");
+        w.app.answer_survey(&token, 9, Some("Très rapide"), true).await.unwrap();
+        let answer = w.app.answer_survey(&token, 3, Some("Borne en panne"), false).await.unwrap();
+        let stored = w.store.survey_answer(first.parcel.id).await.unwrap().unwrap();
+        assert_eq!(stored, answer, "{name}");
+        assert_eq!((stored.score, stored.point_id, stored.publish), (3, w.locker.id, false), "{name}");
+        let day = start().date_naive() + Duration::days(1);
+        let query = relais_app::kpis::NpsQuery {
+            first: start().date_naive(),
+            last: day,
+            network_id: None,
+            point_id: None,
+            merchant_id: None,
+            carrier_id: None,
+        };
+        let nps = w.app.nps(&Caller::system(), query).await.unwrap();
+        assert_eq!((nps.detractors, nps.answers(), nps.score()), (1, 1, Some(-100.0)), "{name}");
+        let own = w.app.nps(&w.merchant, query).await.unwrap();
+        assert_eq!(own, nps, "{name}: the merchant's own");
+        let elsewhere = relais_app::kpis::NpsQuery { point_id: Some(w.counter.id), ..query };
+        assert_eq!(w.app.nps(&Caller::system(), elsewhere).await.unwrap().answers(), 0, "{name}: another point's");
+        let other = Caller::merchant(relais_domain::ids::Id::from_uuid(uuid::Uuid::from_u128(5)));
+        assert_eq!(w.app.nps(&other, query).await.unwrap().answers(), 0, "{name}: another merchant sees none");
+        assert!(matches!(w.app.nps(&w.carrier, query).await, Err(AppError::Forbidden { .. })), "{name}");
+        w.clock.set(start() + Duration::days(40));
+        let closed = w.app.answer_survey(&token, 10, None, false).await;
+        assert!(matches!(closed, Err(AppError::SurveyRefused(SurveyRefusal::Closed))), "{name}: {closed:?}");
+
+        // An operator's SMS template is used from the next message on; reset, the default again.
+        let key = || TemplateKey { notice: "ready_for_pickup", lang: "fr", part: "sms" };
+        let source = "{{ merchant }} : colis {{ parcel_number }}, code {{ code }}, à {{ point_name }}. {{ link }}";
+        w.app.save_message_template(&Caller::system(), key(), source).await.unwrap();
+        let refused = w.app.save_message_template(&Caller::system(), key(), "{{ nope }}").await;
+        assert!(matches!(refused, Err(AppError::TemplateInvalid { .. })), "{name}: {refused:?}");
+        assert_eq!(w.app.message_template(&Caller::system(), key()).await.unwrap().source, source, "{name}");
+        let input = announce_for(&w.locker, "TEMPL0001", SMALL, "+33600000001");
+        let templ = w.app.announce_parcel(&w.merchant, input).await.unwrap();
+        w.app.deposit(&w.carrier, templ.parcel.id).await.unwrap();
+        let bodies = sms_bodies(&deliver(&w).await);
+        let expected = format!("Boutique : colis TEMPL0001, code {}", templ.pickup_code.as_str());
+        assert!(bodies.iter().any(|b| b.starts_with(&expected)), "{name}: {bodies:?}");
+        let reset = w.app.reset_message_template(&Caller::system(), key()).await.unwrap();
+        assert!(!reset.custom && reset.source.contains("vous attend"), "{name}");
+        assert!(w.store.message_templates().await.unwrap().is_empty(), "{name}");
+        let merchant = w.app.save_message_template(&w.merchant, key(), source).await;
+        assert!(matches!(merchant, Err(AppError::Forbidden { .. })), "{name}: operators only");
+    }
+}

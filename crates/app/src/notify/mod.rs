@@ -19,7 +19,9 @@
 pub mod endpoints;
 pub mod providers;
 mod render;
+pub mod templates;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -27,9 +29,10 @@ use chrono::Duration;
 use relais_domain::Timestamp;
 use relais_domain::delivery::{
     AttemptOutcome, Channel, Contacts, Delivery, DeliveryState, Destination, Endpoint, Notice, QuietHours,
-    recipient_deliveries,
+    RecipientLimit, recipient_deliveries,
 };
-use relais_domain::ids::{DeliveryId, EndpointId, LeaseId, PointId};
+use relais_domain::ids::{DeliveryId, EndpointId, LeaseId, ParcelId, PointId};
+use relais_domain::parcel::Parcel;
 
 use crate::App;
 use crate::error::AppError;
@@ -51,6 +54,9 @@ pub struct DeliverySettings {
     /// How long a dispatched message is kept once all its deliveries are final.
     pub retention_days: i64,
     pub quiet_hours: QuietHours,
+    /// How many SMS, and e-mails, one recipient gets in a window; more wait.
+    pub sms_limit: RecipientLimit,
+    pub email_limit: RecipientLimit,
 }
 
 impl Default for DeliverySettings {
@@ -62,6 +68,8 @@ impl Default for DeliverySettings {
             loops: 4,
             retention_days: 7,
             quiet_hours: QuietHours::default(),
+            sms_limit: RecipientLimit::default(),
+            email_limit: RecipientLimit { messages: 20, ..RecipientLimit::default() },
         }
     }
 }
@@ -160,6 +168,15 @@ impl Round {
     }
 }
 
+/// A dispatch batch's recipients (`App::recipients_of`).
+struct Recipients {
+    parcels: HashMap<ParcelId, Option<Parcel>>,
+    /// By contact (phone or e-mail address): the channels it stopped.
+    opted_out: HashMap<String, Vec<Channel>>,
+    /// By channel and address: when the recipient's recent messages left or will leave.
+    sends: HashMap<(Channel, String), Vec<Timestamp>>,
+}
+
 /// A delivery's attempt as the worker ends it: the outcome the channel gave.
 struct Attempt {
     leased: LeasedDelivery,
@@ -234,9 +251,13 @@ impl App {
             return Ok(0);
         }
         let endpoints = self.store.enabled_endpoints().await?;
+        let recipients = self.recipients_of(&messages, settings, now).await?;
+        let mut sends = recipients.sends;
         let mut writes = Vec::with_capacity(messages.len());
         for message in &messages {
-            let deliveries = self.fan_out(message, &endpoints, &settings.quiet_hours, now).await?;
+            let parcel = message.parcel_id.and_then(|id| recipients.parcels.get(&id)).and_then(Option::as_ref);
+            let deliveries =
+                self.fan_out(message, parcel, &endpoints, &recipients.opted_out, &mut sends, settings, now).await?;
             writes.push(Write::Messages(MessageWrite::FanOut { outbox_id: message.id, deliveries, at: now }));
         }
         self.insert_all(writes).await?;
@@ -251,37 +272,93 @@ impl App {
         self.insert(Write::Messages(MessageWrite::PruneOutbox { before, limit: self.limits.sweep_batch_max })).await
     }
 
-    /// The deliveries of one message: the recipient's, on the channels its notice calls for, and every
-    /// enabled endpoint subscribed to its topic.
+    /// What a batch's fan-out knows of its recipients, read once for the batch: the parcels, which
+    /// channels their contacts stopped, and the recent messages the per-recipient limit counts.
+    async fn recipients_of(
+        &self,
+        messages: &[OutboxMessage],
+        settings: &DeliverySettings,
+        now: Timestamp,
+    ) -> Result<Recipients, AppError> {
+        let mut parcels = HashMap::new();
+        for parcel_id in messages.iter().filter_map(|m| m.parcel_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = parcels.entry(parcel_id) {
+                slot.insert(self.store.parcel(parcel_id).await?);
+            }
+        }
+        let mut contacts: Vec<String> = parcels
+            .values()
+            .flatten()
+            .filter(|p| messages.iter().any(|m| m.parcel_id == Some(p.id) && notice_of(m).is_some()))
+            .flat_map(|p| {
+                let phone = p.recipient.phone.as_ref().map(|x| x.as_str().to_owned());
+                phone.into_iter().chain(p.recipient.email.as_ref().map(|x| x.as_str().to_owned()))
+            })
+            .collect();
+        contacts.sort_unstable();
+        contacts.dedup();
+        let digests: HashMap<String, String> =
+            contacts.iter().map(|c| (self.secrets.contact_digest(c), c.clone())).collect();
+        let digest_list: Vec<String> = digests.keys().cloned().collect();
+        let mut opted_out: HashMap<String, Vec<Channel>> = HashMap::new();
+        for (digest, channel) in self.store.opted_out(&digest_list).await? {
+            if let Some(contact) = digests.get(&digest) {
+                opted_out.entry(contact.clone()).or_default().push(channel);
+            }
+        }
+        let longest = settings.sms_limit.window.max(settings.email_limit.window);
+        let mut sends: HashMap<(Channel, String), Vec<Timestamp>> = HashMap::new();
+        for (channel, address, at) in self.store.recipient_sends(&contacts, now - longest).await? {
+            sends.entry((channel, address)).or_default().push(at);
+        }
+        Ok(Recipients { parcels, opted_out, sends })
+    }
+
+    /// The deliveries of one message: the recipient's, on the channels its notice calls for and they
+    /// have not stopped, each due when the quiet hours and their limit allow; and every enabled endpoint
+    /// subscribed to its topic. `sends` gets the recipient's new deliveries, for the next message.
+    #[allow(clippy::too_many_arguments)]
     async fn fan_out(
         &self,
         message: &OutboxMessage,
+        parcel: Option<&Parcel>,
         endpoints: &[Endpoint],
-        quiet_hours: &QuietHours,
+        opted_out: &HashMap<String, Vec<Channel>>,
+        sends: &mut HashMap<(Channel, String), Vec<Timestamp>>,
+        settings: &DeliverySettings,
         now: Timestamp,
     ) -> Result<Vec<Delivery>, AppError> {
-        let parcel = match message.parcel_id {
-            Some(parcel_id) => self.store.parcel(parcel_id).await?,
-            None => None,
-        };
         // A parcel's merchant; or the merchant a message names (an endpoint disabled, told to its owner).
         let merchant_id = parcel
-            .as_ref()
             .map(|p| p.merchant_id)
             .or_else(|| message.payload.get("merchant_id").and_then(|m| m.as_str()).and_then(|m| m.parse().ok()));
         let mut destinations: Vec<(Destination, Timestamp)> = Vec::new();
-        if let (Some(parcel), Some(notice)) = (&parcel, notice_of(message)) {
-            let contacts = Contacts {
-                phone: parcel.recipient.phone.as_ref().map(|p| p.as_str()),
-                email: parcel.recipient.email.as_ref().map(|e| e.as_str()),
-                opted_out: &[],
+        if let (Some(parcel), Some(notice)) = (parcel, notice_of(message)) {
+            let phone = parcel.recipient.phone.as_ref().map(|p| p.as_str());
+            let email = parcel.recipient.email.as_ref().map(|e| e.as_str());
+            let stopped = |contact: Option<&str>, channel: Channel| {
+                contact.and_then(|c| opted_out.get(c)).is_some_and(|channels| channels.contains(&channel))
             };
+            let stopped: Vec<Channel> = [(phone, Channel::Sms), (email, Channel::Email)]
+                .into_iter()
+                .filter(|(contact, channel)| stopped(*contact, *channel))
+                .map(|(_, channel)| channel)
+                .collect();
+            let contacts = Contacts { phone, email, opted_out: &stopped };
             for destination in recipient_deliveries(notice, contacts) {
+                let sent = sends.entry((destination.channel, destination.address.clone())).or_default();
                 let due = match destination.channel {
-                    // A phone rings: not in the recipient's night, in the point's timezone.
-                    Channel::Sms => self.after_quiet_hours(parcel.point_id, quiet_hours, now).await,
-                    _ => now,
+                    // A phone rings: not in the recipient's night, in the point's timezone; and not more
+                    // than the limit allows (held past the limit, then past the night again).
+                    Channel::Sms => {
+                        let quiet = &settings.quiet_hours;
+                        let due = self.after_quiet_hours(parcel.point_id, quiet, now).await;
+                        let limited = settings.sms_limit.release(due, sent);
+                        if limited == due { due } else { self.after_quiet_hours(parcel.point_id, quiet, limited).await }
+                    }
+                    _ => settings.email_limit.release(now, sent),
                 };
+                sent.push(due);
                 destinations.push((destination, due));
             }
         }

@@ -14,9 +14,10 @@ use relais_domain::delivery::{AttemptOutcome, Channel, EndpointTarget, Notice};
 use relais_domain::ids::{EndpointId, MerchantId};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::Language;
-use relais_messages::templates::{Lang, MessageData, default_email, default_sms};
+use relais_messages::templates::{Lang, MessageData};
 use relais_messages::webhooks::{WebhookSecret, signature_header};
 
+use super::templates::Overrides;
 use super::{InlineImage, Outgoing, OutgoingEmail, OutgoingSms, OutgoingWebhook};
 use crate::App;
 use crate::error::AppError;
@@ -30,6 +31,8 @@ const QR_CONTENT_ID: &str = "qr";
 pub(super) struct Cache {
     merchants: Mutex<HashMap<MerchantId, Arc<(String, Branding)>>>,
     hours: Mutex<HashMap<relais_domain::ids::PointId, Arc<str>>>,
+    /// The operators' templates, read once a round.
+    templates: tokio::sync::OnceCell<Arc<Overrides>>,
 }
 
 fn refused(error: impl Into<String>) -> AttemptOutcome {
@@ -112,6 +115,7 @@ impl App {
         let lang = lang_of(parcel.recipient.language);
         let event_time =
             leased.payload.as_ref().and_then(|p| p["at"].as_str()).and_then(|at| at.parse::<Timestamp>().ok());
+        let link = self.recipient_link(parcel.id);
         let data = MessageData {
             merchant: merchant_name.clone(),
             brand_color: branding.color.clone().unwrap_or_else(|| DEFAULT_BRAND_COLOR.to_owned()),
@@ -123,22 +127,23 @@ impl App {
             deadline: parcel.pickup_deadline.map(|d| when(&point, d, lang)).unwrap_or_default(),
             event_time: event_time.map(|t| when(&point, t, lang)).unwrap_or_default(),
             code: pickup.as_ref().map(|(code, _)| code.as_str().to_owned()).unwrap_or_default(),
-            link: self.recipient_link(parcel.id),
+            survey_link: if notice == Notice::Collected { format!("{link}/survey") } else { String::new() },
+            opt_out_link: format!("{link}/stop"),
+            link,
             map_link: map_link(&point),
             previous_point,
-            survey_link: String::new(),
-            opt_out_link: String::new(),
         };
+        let templates = self.templates(cache).await?;
         match delivery.channel {
             Channel::Sms => {
-                let text = default_sms(notice.as_str(), lang, &data).map_err(template_refused)?;
+                let text = templates.sms(notice.as_str(), lang, &data).map_err(template_refused)?;
                 let body = relais_messages::sms::fold_punctuation(&text).into_owned();
                 Ok(Outgoing::Sms(OutgoingSms { delivery_id: delivery.id, to: delivery.address.clone(), body }))
             }
             _ => {
                 let qr = pickup.as_ref().and_then(|(_, token)| relais_messages::qr::qr_png(token));
                 let qr_src = if qr.is_some() { format!("cid:{QR_CONTENT_ID}") } else { String::new() };
-                let email = default_email(notice.as_str(), lang, &data, &qr_src).map_err(template_refused)?;
+                let email = templates.email(notice.as_str(), lang, &data, &qr_src).map_err(template_refused)?;
                 let inline = qr
                     .map(|bytes| InlineImage {
                         content_id: QR_CONTENT_ID.to_owned(),
@@ -155,10 +160,24 @@ impl App {
                     text: email.text,
                     html: email.html,
                     inline,
-                    headers: Vec::new(),
+                    // One-click unsubscribe (RFC 8058): the mail client's button posts to the page.
+                    headers: vec![
+                        ("List-Unsubscribe".to_owned(), format!("<{}?channel=email>", data.opt_out_link)),
+                        ("List-Unsubscribe-Post".to_owned(), "List-Unsubscribe=One-Click".to_owned()),
+                    ],
                 }))
             }
         }
+    }
+
+    /// The operators' templates, read once a round.
+    async fn templates(&self, cache: &Cache) -> Result<Arc<Overrides>, AttemptOutcome> {
+        cache
+            .templates
+            .get_or_try_init(|| async { self.store.message_templates().await.map(|t| Arc::new(Overrides::of(t))) })
+            .await
+            .cloned()
+            .map_err(failed)
     }
 
     async fn render_webhook(

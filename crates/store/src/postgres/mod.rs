@@ -44,6 +44,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "carrier_keys_index", include_str!("../../migrations/postgres/0010_carrier_keys_index.sql")),
     (11, "pickup_seal", include_str!("../../migrations/postgres/0011_pickup_seal.sql")),
     (12, "deliveries", include_str!("../../migrations/postgres/0012_deliveries.sql")),
+    (13, "recipient_rules", include_str!("../../migrations/postgres/0013_recipient_rules.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

@@ -59,6 +59,20 @@ pub(super) fn sql_of(write: &MessageWrite) -> &'static str {
         MessageWrite::SetMerchantBranding { .. } => {
             "UPDATE merchants SET brand_color = $2, logo_url = $3, sender_name = $4 WHERE id = $1"
         }
+        MessageWrite::OptOut { .. } => {
+            "INSERT INTO opt_outs (contact_digest, channel, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        }
+        MessageWrite::AnswerSurvey(_) => "INSERT INTO survey_answers (parcel_id, merchant_id, network_id, point_id,
+                carrier_id, score, comment, publish, answered_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (parcel_id) DO UPDATE SET score = excluded.score, comment = excluded.comment,
+                publish = excluded.publish, answered_at = excluded.answered_at",
+        MessageWrite::SaveTemplate(_) => "INSERT INTO message_templates (notice, lang, part, source, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (notice, lang, part) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at",
+        MessageWrite::ResetTemplate { .. } => {
+            "DELETE FROM message_templates WHERE notice = $1 AND lang = $2 AND part = $3"
+        }
     }
 }
 
@@ -149,5 +163,27 @@ pub(super) async fn apply(c: &Client, sql: &str, write: &MessageWrite) -> Result
         MessageWrite::SetMerchantBranding { merchant_id, branding: b } => {
             exec_versioned(c, sql, &[&uuid(*merchant_id), &b.color, &b.logo_url, &b.sender_name]).await
         }
+        MessageWrite::OptOut { contact_digest, channel, at } => {
+            exec(c, sql, &[contact_digest, &channel.as_str(), at]).await.map(drop)
+        }
+        MessageWrite::AnswerSurvey(a) => {
+            let score = i16::from(a.score);
+            let args: [super::Param<'_>; 9] = [
+                &uuid(a.parcel_id),
+                &uuid(a.merchant_id),
+                &uuid(a.network_id),
+                &uuid(a.point_id),
+                &a.carrier_id.map(uuid),
+                &score,
+                &a.comment,
+                &a.publish,
+                &a.answered_at,
+            ];
+            exec(c, sql, &args).await.map(drop)
+        }
+        MessageWrite::SaveTemplate(t) => {
+            exec(c, sql, &[&t.notice, &t.lang, &t.part, &t.source, &t.updated_at]).await.map(drop)
+        }
+        MessageWrite::ResetTemplate { notice, lang, part } => exec(c, sql, &[notice, lang, part]).await.map(drop),
     }
 }

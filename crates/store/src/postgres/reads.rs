@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use relais_app::ports::{
     AttemptScope, AuditEntry, Branding, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus,
     EndpointSecrets, ImportRecord, IndexNotice, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page,
-    ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
+    ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, StoredTemplate, SurveyFilter,
+    Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
@@ -26,6 +27,9 @@ use uuid::Uuid;
 
 use super::writes::{big, uuid};
 use super::{Param, PostgresStore};
+
+const SURVEY_COLUMNS: &str = "parcel_id, merchant_id, network_id, point_id, carrier_id, score::bigint, comment,
+    publish::int::bigint, answered_at";
 use crate::rows::{self, Columns};
 use crate::rows::{
     ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, CARRIER_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS,
@@ -493,6 +497,73 @@ impl Store for PostgresStore {
             &format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE disabled_at IS NULL ORDER BY id"),
             &[],
             rows::endpoint,
+        )
+        .await
+    }
+
+    async fn recipient_sends(
+        &self,
+        addresses: &[String],
+        since: Timestamp,
+    ) -> StoreResult<Vec<(relais_domain::delivery::Channel, String, Timestamp)>> {
+        if addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.many(
+            "SELECT channel, address, next_attempt_at FROM deliveries
+             WHERE address = ANY($1) AND parcel_id IS NOT NULL AND next_attempt_at > $2 AND channel <> 'webhook'",
+            &[&addresses, &since],
+            |r| Ok((rows::channel(r, 0)?, r.owned(1)?, r.time(2)?)),
+        )
+        .await
+    }
+
+    async fn opted_out(&self, digests: &[String]) -> StoreResult<Vec<(String, relais_domain::delivery::Channel)>> {
+        if digests.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.many("SELECT contact_digest, channel FROM opt_outs WHERE contact_digest = ANY($1)", &[&digests], |r| {
+            Ok((r.owned(0)?, rows::channel(r, 1)?))
+        })
+        .await
+    }
+
+    async fn survey_answer(&self, parcel_id: ParcelId) -> StoreResult<Option<relais_domain::survey::SurveyAnswer>> {
+        self.one(
+            &format!("SELECT {SURVEY_COLUMNS} FROM survey_answers WHERE parcel_id = $1"),
+            &[&uuid(parcel_id)],
+            rows::survey_answer,
+        )
+        .await
+    }
+
+    async fn survey_scores(&self, f: &SurveyFilter) -> StoreResult<[u64; 11]> {
+        let counts = self
+            .many(
+                "SELECT score::bigint, COUNT(*) FROM survey_answers
+                 WHERE answered_at >= $1 AND answered_at < $2 AND ($3::uuid IS NULL OR network_id = $3)
+                   AND ($4::uuid IS NULL OR point_id = $4) AND ($5::uuid IS NULL OR merchant_id = $5)
+                   AND ($6::uuid IS NULL OR carrier_id = $6)
+                 GROUP BY score",
+                &[
+                    &f.from,
+                    &f.to,
+                    &f.network_id.map(uuid),
+                    &f.point_id.map(uuid),
+                    &f.merchant_id.map(uuid),
+                    &f.carrier_id.map(uuid),
+                ],
+                |r| Ok((r.int(0)?, r.int(1)?)),
+            )
+            .await?;
+        Ok(rows::gather_scores(counts))
+    }
+
+    async fn message_templates(&self) -> StoreResult<Vec<StoredTemplate>> {
+        self.many(
+            "SELECT notice, lang, part, source, updated_at FROM message_templates ORDER BY notice, lang, part",
+            &[],
+            rows::stored_template,
         )
         .await
     }

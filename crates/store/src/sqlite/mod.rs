@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "carrier_keys_index", include_str!("../../migrations/sqlite/0011_carrier_keys_index.sql")),
     (12, "pickup_seal", include_str!("../../migrations/sqlite/0012_pickup_seal.sql")),
     (13, "deliveries", include_str!("../../migrations/sqlite/0013_deliveries.sql")),
+    (14, "recipient_rules", include_str!("../../migrations/sqlite/0014_recipient_rules.sql")),
 ];
 
 pub struct SqliteStore {

@@ -155,5 +155,44 @@ pub(super) fn apply(c: &Connection, write: &MessageWrite) -> Result<(), CommitEr
             "UPDATE merchants SET brand_color = ?2, logo_url = ?3, sender_name = ?4 WHERE id = ?1",
             params![id(*merchant_id), b.color, b.logo_url, b.sender_name],
         ),
+        MessageWrite::OptOut { contact_digest, channel, at } => exec(
+            c,
+            "INSERT INTO opt_outs (contact_digest, channel, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![contact_digest, channel.as_str(), micros(*at)],
+        )
+        .map(drop),
+        MessageWrite::AnswerSurvey(a) => exec(
+            c,
+            "INSERT INTO survey_answers (parcel_id, merchant_id, network_id, point_id, carrier_id, score, comment,
+                publish, answered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (parcel_id) DO UPDATE SET score = excluded.score, comment = excluded.comment,
+                publish = excluded.publish, answered_at = excluded.answered_at",
+            params![
+                id(a.parcel_id),
+                id(a.merchant_id),
+                id(a.network_id),
+                id(a.point_id),
+                a.carrier_id.map(id),
+                a.score,
+                a.comment,
+                a.publish,
+                micros(a.answered_at)
+            ],
+        )
+        .map(drop),
+        MessageWrite::SaveTemplate(t) => exec(
+            c,
+            "INSERT INTO message_templates (notice, lang, part, source, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (notice, lang, part) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at",
+            params![t.notice, t.lang, t.part, t.source, micros(t.updated_at)],
+        )
+        .map(drop),
+        MessageWrite::ResetTemplate { notice, lang, part } => exec(
+            c,
+            "DELETE FROM message_templates WHERE notice = ?1 AND lang = ?2 AND part = ?3",
+            params![notice, lang, part],
+        )
+        .map(drop),
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use relais_app::ports::{
     AttemptScope, AuditEntry, Branding, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus,
     EndpointSecrets, ImportRecord, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter,
-    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, Write,
+    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, StoredTemplate, SurveyFilter, Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
@@ -25,6 +25,9 @@ use rusqlite::types::{ToSql, ValueRef};
 use rusqlite::{Row, params};
 
 use super::SqliteStore;
+
+const SURVEY_COLUMNS: &str =
+    "parcel_id, merchant_id, network_id, point_id, carrier_id, score, comment, publish, answered_at";
 use super::doors::Lookup;
 use super::writes::{id, micros};
 use crate::rows::{self, Columns, corrupt};
@@ -492,6 +495,69 @@ impl Store for SqliteStore {
             &format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE disabled_at IS NULL ORDER BY id"),
             &[],
             |r| rows::endpoint(r),
+        )
+    }
+
+    async fn recipient_sends(
+        &self,
+        addresses: &[String],
+        since: Timestamp,
+    ) -> StoreResult<Vec<(relais_domain::delivery::Channel, String, Timestamp)>> {
+        if addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(addresses).map_err(StoreError::new)?;
+        self.many(
+            "SELECT channel, address, next_attempt_at FROM deliveries
+             WHERE address IN (SELECT value FROM json_each(?1)) AND parcel_id IS NOT NULL AND next_attempt_at > ?2
+               AND channel <> 'webhook'",
+            &[&list, &micros(since)],
+            |r| Ok((rows::channel(r, 0)?, r.owned(1)?, r.time(2)?)),
+        )
+    }
+
+    async fn opted_out(&self, digests: &[String]) -> StoreResult<Vec<(String, relais_domain::delivery::Channel)>> {
+        if digests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(digests).map_err(StoreError::new)?;
+        self.many(
+            "SELECT contact_digest, channel FROM opt_outs WHERE contact_digest IN (SELECT value FROM json_each(?1))",
+            &[&list],
+            |r| Ok((r.owned(0)?, rows::channel(r, 1)?)),
+        )
+    }
+
+    async fn survey_answer(&self, parcel_id: ParcelId) -> StoreResult<Option<relais_domain::survey::SurveyAnswer>> {
+        self.one(&format!("SELECT {SURVEY_COLUMNS} FROM survey_answers WHERE parcel_id = ?1"), &[&id(parcel_id)], |r| {
+            rows::survey_answer(r)
+        })
+    }
+
+    async fn survey_scores(&self, f: &SurveyFilter) -> StoreResult<[u64; 11]> {
+        let counts = self.many(
+            "SELECT score, COUNT(*) FROM survey_answers
+             WHERE answered_at >= ?1 AND answered_at < ?2 AND (?3 IS NULL OR network_id = ?3)
+               AND (?4 IS NULL OR point_id = ?4) AND (?5 IS NULL OR merchant_id = ?5) AND (?6 IS NULL OR carrier_id = ?6)
+             GROUP BY score",
+            &[
+                &micros(f.from),
+                &micros(f.to),
+                &f.network_id.map(id),
+                &f.point_id.map(id),
+                &f.merchant_id.map(id),
+                &f.carrier_id.map(id),
+            ],
+            |r| Ok((r.int(0)?, r.int(1)?)),
+        )?;
+        Ok(rows::gather_scores(counts))
+    }
+
+    async fn message_templates(&self) -> StoreResult<Vec<StoredTemplate>> {
+        self.many(
+            "SELECT notice, lang, part, source, updated_at FROM message_templates ORDER BY notice, lang, part",
+            &[],
+            |r| rows::stored_template(r),
         )
     }
 
