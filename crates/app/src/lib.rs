@@ -122,7 +122,8 @@ pub struct App {
     /// Pickups at one point, one at a time through the wrong-code check (`parcels/pickup.rs`).
     gates: Arc<parcels::pickup::Gates>,
     /// Twilio's auth token, which signs its status callbacks (`notify/providers.rs`).
-    twilio_auth_token: Option<Arc<str>>,
+    /// The Twilio accounts SMS go through: (account SID, auth token), to check their callbacks.
+    twilio_accounts: Arc<Vec<(String, String)>>,
 }
 
 impl App {
@@ -137,7 +138,7 @@ impl App {
             public_url: "http://127.0.0.1:8080".to_owned(),
             ids: Arc::default(),
             gates: Arc::default(),
-            twilio_auth_token: None,
+            twilio_accounts: Arc::new(Vec::new()),
         }
     }
 

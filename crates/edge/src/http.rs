@@ -63,6 +63,8 @@ pub struct Fetched {
     pub content_type: Option<String>,
     /// The `Retry-After` header, as sent (seconds or an HTTP date).
     pub retry_after: Option<String>,
+    /// Every header, for what a provider says in its own (Brevo's rate-limit reset).
+    pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -125,6 +127,7 @@ impl HttpClient {
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let content_type = header(reqwest::header::CONTENT_TYPE);
         let retry_after = header(reqwest::header::RETRY_AFTER);
+        let headers = response.headers().clone();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(failed)? {
             if body.len() as u64 + chunk.len() as u64 > max {
@@ -132,7 +135,7 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched { status, content_type, retry_after, body })
+        Ok(Fetched { status, content_type, retry_after, headers, body })
     }
 }
 

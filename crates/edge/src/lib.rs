@@ -7,6 +7,7 @@
 //! receivers, shop platforms' APIs. What they parse and render stays in pure crates; this crate only
 //! moves bytes.
 
+pub mod brevo;
 pub mod http;
 pub mod mail;
 pub mod sms;

@@ -41,8 +41,8 @@ pub struct Config {
     pub notify: NotifyConfig,
 }
 
-/// The longest a call to Twilio may take (`outlets.rs`).
-pub const TWILIO_TIMEOUT_SECONDS: u64 = 15;
+/// The longest a call to an SMS or e-mail provider's API (Twilio, Brevo) may take (`outlets.rs`).
+pub const PROVIDER_TIMEOUT_SECONDS: u64 = 15;
 
 /// A credential read from the configuration: never printed.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
@@ -82,6 +82,43 @@ pub struct NotifyConfig {
     pub email: EmailConfig,
     pub sms: SmsConfig,
     pub webhooks: WebhooksConfig,
+    /// Merchants' and networks' own providers and credentials (`[[notify.providers]]`): their
+    /// recipients' messages go through them instead of `email` and `sms`.
+    pub providers: Vec<ScopedProviders>,
+}
+
+/// A merchant's or a network's own e-mail and SMS providers. A parcel's messages take its merchant's,
+/// else its network's, else the defaults, channel by channel.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScopedProviders {
+    /// A merchant's id, or
+    pub merchant: Option<String>,
+    /// a network's id.
+    pub network: Option<String>,
+    pub email: Option<EmailConfig>,
+    pub sms: Option<SmsConfig>,
+}
+
+/// Whose providers: a merchant's or a network's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderScope {
+    Merchant(uuid::Uuid),
+    Network(uuid::Uuid),
+}
+
+impl ScopedProviders {
+    pub fn scope(&self) -> Result<ProviderScope, String> {
+        let id = |what: &str, value: &str| {
+            uuid::Uuid::parse_str(value.trim())
+                .map_err(|_| format!("[[notify.providers]] {what} {value:?} is not an id"))
+        };
+        match (&self.merchant, &self.network) {
+            (Some(m), None) => Ok(ProviderScope::Merchant(id("merchant", m)?)),
+            (None, Some(n)) => Ok(ProviderScope::Network(id("network", n)?)),
+            _ => Err("[[notify.providers]] names either a merchant or a network".into()),
+        }
+    }
 }
 
 impl Default for NotifyConfig {
@@ -102,6 +139,7 @@ impl Default for NotifyConfig {
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             webhooks: WebhooksConfig::default(),
+            providers: Vec::new(),
         }
     }
 }
@@ -164,6 +202,18 @@ pub enum EmailConfig {
         #[serde(default = "default_smtp_connections")]
         connections: u32,
     },
+    /// Brevo's transactional e-mail API.
+    Brevo {
+        api_key: Secret,
+        /// A sender Brevo has verified, `Name <address>`.
+        from: String,
+        #[serde(default = "default_brevo_url")]
+        base_url: String,
+    },
+}
+
+fn default_brevo_url() -> String {
+    "https://api.brevo.com".into()
 }
 
 impl Default for EmailConfig {
@@ -201,6 +251,14 @@ pub enum SmsConfig {
         base_url: String,
         #[serde(default = "default_true")]
         status_callback: bool,
+    },
+    /// Brevo's transactional SMS API.
+    Brevo {
+        api_key: Secret,
+        /// At most 11 letters and digits, or 15 digits.
+        sender: String,
+        #[serde(default = "default_brevo_url")]
+        base_url: String,
     },
 }
 
@@ -528,7 +586,8 @@ emails_per_day = 20
 idle_ms = 500
 
 # E-mail: kind = "file" (development: .eml files in `folder`, default `<database>.messages/`),
-# "smtp", or "none". The SMTP password may come from RELAIS_NOTIFY_SMTP_PASSWORD instead.
+# "smtp", "brevo" (api_key, from) or "none". The SMTP password may come from
+# RELAIS_NOTIFY_SMTP_PASSWORD instead, Brevo's API key from RELAIS_NOTIFY_BREVO_API_KEY.
 [notify.email]
 kind = "file"
 # kind = "smtp"
@@ -541,9 +600,9 @@ kind = "file"
 # timeout_seconds = 10
 # connections = 8
 
-# SMS: kind = "file" (development), "twilio", or "none". The auth token may come from
-# RELAIS_NOTIFY_TWILIO_AUTH_TOKEN instead. With status_callback, Twilio reports each SMS's fate to
-# <public_url>/v1/callbacks/twilio (set public_url to the address Twilio reaches).
+# SMS: kind = "file" (development), "twilio", "brevo" (api_key, sender) or "none". Twilio's auth token
+# may come from RELAIS_NOTIFY_TWILIO_AUTH_TOKEN instead. With status_callback, Twilio reports each SMS's
+# fate to <public_url>/v1/callbacks/twilio (set public_url to the address Twilio reaches).
 [notify.sms]
 kind = "file"
 # kind = "twilio"
@@ -551,12 +610,23 @@ kind = "file"
 # auth_token = "..."
 # from = "+33757000000"
 # status_callback = true
+# kind = "brevo"
+# api_key = "env:BREVO_API_KEY"
+# sender = "RELAIS"
 
 # Merchants' webhooks: https:// only, and no loopback or private address, unless allowed here.
 [notify.webhooks]
 timeout_seconds = 15
 allow_http = false
 allow_private = false
+
+# A merchant's (or a network's) own providers and credentials: its recipients' messages go through
+# them, channel by channel; the merchant's before the network's before the defaults above. Any secret
+# may be written "env:NAME" to be read from that environment variable.
+# [[notify.providers]]
+# merchant = "0193f6d2-0000-7000-8000-000000000001"
+# email = { kind = "brevo", api_key = "env:SHOP_BREVO_KEY", from = "Boutique <colis@boutique.example>" }
+# sms = { kind = "twilio", account_sid = "AC...", auth_token = "env:SHOP_TWILIO_TOKEN", from = "BOUTIQUE" }
 
 # [[drop_folders]]
 # network = "0193f6d2-0000-7000-8000-000000000000"
@@ -577,12 +647,17 @@ pub struct Flags {
 }
 
 impl Config {
-    /// Twilio's auth token, when SMS go through Twilio: the status callbacks are checked with it.
-    pub fn twilio_auth_token(&self) -> Option<String> {
-        match &self.notify.sms {
-            SmsConfig::Twilio { auth_token, .. } => Some(auth_token.0.clone()),
-            _ => None,
-        }
+    /// The Twilio accounts SMS go through (the default's and the merchants' and networks' own), by
+    /// account SID: their status callbacks are checked with each account's auth token.
+    pub fn twilio_accounts(&self) -> Vec<(String, String)> {
+        let scoped = self.notify.providers.iter().filter_map(|p| p.sms.as_ref());
+        std::iter::once(&self.notify.sms)
+            .chain(scoped)
+            .filter_map(|sms| match sms {
+                SmsConfig::Twilio { account_sid, auth_token, .. } => Some((account_sid.clone(), auth_token.0.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn load(flags: &Flags) -> Result<Config, String> {
@@ -640,6 +715,15 @@ impl Config {
         {
             *auth_token = Secret(v);
         }
+        if let Some(v) = env("RELAIS_NOTIFY_BREVO_API_KEY") {
+            if let EmailConfig::Brevo { api_key, .. } = &mut config.notify.email {
+                *api_key = Secret(v.clone());
+            }
+            if let SmsConfig::Brevo { api_key, .. } = &mut config.notify.sms {
+                *api_key = Secret(v);
+            }
+        }
+        config.read_secrets_from_environment()?;
         if let Some(v) = env("RELAIS_OUTBOUND_CA_FILES") {
             config.outbound.ca_files = std::env::split_paths(&v).collect();
         }
@@ -651,6 +735,43 @@ impl Config {
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// A credential written `env:NAME` is read from the environment variable `NAME`, so that a
+    /// configuration file with several providers holds none of their secrets.
+    fn read_secrets_from_environment(&mut self) -> Result<(), String> {
+        fn resolve(secret: &mut Secret) -> Result<(), String> {
+            if let Some(name) = secret.0.strip_prefix("env:") {
+                let value = std::env::var(name).ok().filter(|v| !v.is_empty());
+                *secret = Secret(value.ok_or_else(|| format!("the environment variable {name} is not set"))?);
+            }
+            Ok(())
+        }
+        fn email(config: &mut EmailConfig) -> Result<(), String> {
+            match config {
+                EmailConfig::Smtp { password: Some(password), .. } => resolve(password),
+                EmailConfig::Brevo { api_key, .. } => resolve(api_key),
+                _ => Ok(()),
+            }
+        }
+        fn sms(config: &mut SmsConfig) -> Result<(), String> {
+            match config {
+                SmsConfig::Twilio { auth_token, .. } => resolve(auth_token),
+                SmsConfig::Brevo { api_key, .. } => resolve(api_key),
+                _ => Ok(()),
+            }
+        }
+        email(&mut self.notify.email)?;
+        sms(&mut self.notify.sms)?;
+        for scoped in &mut self.notify.providers {
+            if let Some(config) = &mut scoped.email {
+                email(config)?;
+            }
+            if let Some(config) = &mut scoped.sms {
+                sms(config)?;
+            }
+        }
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -676,13 +797,31 @@ impl Config {
             folder.import_args()?;
         }
         self.notify.settings()?;
-        // A send must end well within its lease, or another worker would send the message again.
-        let slowest = match &self.notify.email {
-            EmailConfig::Smtp { timeout_seconds, .. } => timeout_seconds * u64::from(relais_edge::mail::SEND_TIMEOUTS),
-            _ => 0,
+        let mut scopes = std::collections::HashSet::new();
+        for scoped in &self.notify.providers {
+            if !scopes.insert(scoped.scope()?) {
+                return Err("[[notify.providers]] names the same merchant or network twice".into());
+            }
+            if scoped.email.is_none() && scoped.sms.is_none() {
+                return Err("[[notify.providers]] sets email, sms or both".into());
+            }
         }
-        .max(self.notify.webhooks.timeout_seconds)
-        .max(if matches!(self.notify.sms, SmsConfig::Twilio { .. }) { TWILIO_TIMEOUT_SECONDS } else { 0 });
+        // A send must end well within its lease, or another worker would send the message again.
+        let email_timeout = |email: &EmailConfig| match email {
+            EmailConfig::Smtp { timeout_seconds, .. } => timeout_seconds * u64::from(relais_edge::mail::SEND_TIMEOUTS),
+            EmailConfig::Brevo { .. } => PROVIDER_TIMEOUT_SECONDS,
+            EmailConfig::None | EmailConfig::File { .. } => 0,
+        };
+        let sms_timeout = |sms: &SmsConfig| match sms {
+            SmsConfig::Twilio { .. } | SmsConfig::Brevo { .. } => PROVIDER_TIMEOUT_SECONDS,
+            SmsConfig::None | SmsConfig::File { .. } => 0,
+        };
+        let scoped = self.notify.providers.iter();
+        let slowest = email_timeout(&self.notify.email)
+            .max(sms_timeout(&self.notify.sms))
+            .max(self.notify.webhooks.timeout_seconds)
+            .max(scoped.clone().filter_map(|p| p.email.as_ref()).map(email_timeout).max().unwrap_or(0))
+            .max(scoped.filter_map(|p| p.sms.as_ref()).map(sms_timeout).max().unwrap_or(0));
         if u64::try_from(self.notify.lease_seconds).unwrap_or(0) < 2 * slowest {
             return Err(format!(
                 "[notify] lease_seconds must be at least {} (twice the slowest channel's timeout)",

@@ -804,7 +804,7 @@ async fn build_app(config: &Config) -> Result<App, String> {
     Ok(App::new(store, clock, random, secrets)
         .with_limits(config.app_limits())
         .with_public_url(&config.public_url())
-        .with_twilio_auth_token(config.twilio_auth_token()))
+        .with_twilio_accounts(config.twilio_accounts()))
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {

@@ -1,22 +1,28 @@
-//! The delivery worker's channels, as the configuration sets them (`[notify]`): e-mail over SMTP or
-//! into `.eml` files, SMS into text files, merchants' webhooks over HTTPS. Each send ends in an
+//! The delivery worker's channels, as the configuration sets them (`[notify]`): e-mail over SMTP,
+//! through Brevo or into `.eml` files, SMS through Twilio or Brevo or into text files, merchants'
+//! webhooks over HTTPS; and merchants' and networks' own providers (`[[notify.providers]]`), chosen
+//! message by message. Each send ends in an
 //! outcome the delivery rule reads (`relais_domain::delivery`), never in an error; the worker loop
 //! that drives them is here too.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use relais_app::notify::providers::TWILIO_CALLBACK_PATH;
-use relais_app::notify::{DeliverySettings, Outgoing, OutgoingEmail, OutgoingSms, OutgoingWebhook, Outlets};
+use relais_app::notify::{
+    DeliverySettings, MessageScope, Outgoing, OutgoingEmail, OutgoingSms, OutgoingWebhook, Outlets,
+};
 use relais_app::{App, Clock};
 use relais_domain::delivery::{AttemptOutcome, retry_after};
+use relais_edge::brevo::{BrevoChannel, BrevoOutcome, BrevoSettings};
 use relais_edge::http::{HttpClient, HttpConfig};
 use relais_edge::mail::{Mail, MailOutcome, Security, SmtpChannel, SmtpSettings};
 use relais_edge::sms::{SmsOutcome, TwilioChannel, TwilioSettings};
 
-use crate::config::{Config, EmailConfig, SmsConfig};
+use crate::config::{Config, EmailConfig, ProviderScope, SmsConfig};
 
 /// Most bytes of a webhook endpoint's answer read (what it says goes, clipped, into the delivery log).
 const WEBHOOK_ANSWER_BYTES_MAX: u64 = 64 * 1024;
@@ -25,6 +31,8 @@ const WEBHOOK_ANSWER_BYTES_MAX: u64 = 64 * 1024;
 pub struct Channels {
     email: EmailOutlet,
     sms: SmsOutlet,
+    /// Merchants' and networks' own providers, channel by channel.
+    scoped: HashMap<ProviderScope, (Option<EmailOutlet>, Option<SmsOutlet>)>,
     webhooks: HttpClient,
     clock: Arc<dyn Clock>,
 }
@@ -33,69 +41,30 @@ enum EmailOutlet {
     None,
     File { folder: PathBuf, from: String },
     Smtp(Box<SmtpChannel>),
+    Brevo(Box<BrevoChannel>),
 }
 
 enum SmsOutlet {
     None,
     File(PathBuf),
     Twilio(Box<TwilioChannel>),
+    Brevo(Box<BrevoChannel>),
 }
 
 impl Channels {
     /// The channels the configuration names; files go beside the database unless a folder is given.
     pub fn from_config(config: &Config, clock: Arc<dyn Clock>) -> Result<Channels, String> {
         let notify = &config.notify;
-        let beside = || config.beside_database(".messages");
-        let email = match &notify.email {
-            EmailConfig::None => EmailOutlet::None,
-            EmailConfig::File { folder, from } => {
-                EmailOutlet::File { folder: folder.clone().unwrap_or_else(beside), from: from.clone() }
-            }
-            EmailConfig::Smtp { host, port, security, username, password, from, timeout_seconds, connections } => {
-                let security = match security.as_str() {
-                    "tls" => Security::Tls,
-                    "starttls" => Security::StartTls,
-                    "none" => Security::None,
-                    _ => return Err("[notify.email] security must be tls, starttls or none".into()),
-                };
-                let settings = SmtpSettings {
-                    host: host.clone(),
-                    port: *port,
-                    security,
-                    username: username.clone(),
-                    password: password.as_ref().map(|p| p.0.clone()),
-                    from: from.clone(),
-                    timeout: Duration::from_secs((*timeout_seconds).max(1)),
-                    connections: *connections,
-                };
-                EmailOutlet::Smtp(Box::new(SmtpChannel::new(&settings).map_err(|e| format!("[notify.email] {e}"))?))
-            }
-        };
-        let sms = match &notify.sms {
-            SmsConfig::None => SmsOutlet::None,
-            SmsConfig::File { folder } => SmsOutlet::File(folder.clone().unwrap_or_else(beside)),
-            SmsConfig::Twilio { account_sid, auth_token, from, base_url, status_callback } => {
-                let settings = TwilioSettings {
-                    base_url: base_url.clone(),
-                    account_sid: account_sid.clone(),
-                    auth_token: auth_token.0.clone(),
-                    from: from.clone(),
-                    status_callback: status_callback.then(|| format!("{}{TWILIO_CALLBACK_PATH}", config.public_url())),
-                };
-                // Well within the lease (`lease_seconds`): a call that hangs must not outlive it, or
-                // another worker would send the message again.
-                let http = HttpClient::new(&HttpConfig {
-                    timeout_seconds: crate::config::TWILIO_TIMEOUT_SECONDS,
-                    connect_timeout_seconds: 10,
-                    body_bytes_max: WEBHOOK_ANSWER_BYTES_MAX,
-                    ..config.outbound.http_config()
-                })
-                .map_err(|e| format!("[notify.sms] {e}"))?;
-                SmsOutlet::Twilio(Box::new(
-                    TwilioChannel::new(settings, http).map_err(|e| format!("[notify.sms] {e}"))?,
-                ))
-            }
-        };
+        let email = email_outlet(config, &notify.email).map_err(|e| format!("[notify.email] {e}"))?;
+        let sms = sms_outlet(config, &notify.sms).map_err(|e| format!("[notify.sms] {e}"))?;
+        let mut scoped = HashMap::new();
+        for providers in &notify.providers {
+            let scope = providers.scope()?;
+            let failed = |e: String| format!("[[notify.providers]] {scope:?}: {e}");
+            let email = providers.email.as_ref().map(|e| email_outlet(config, e)).transpose().map_err(failed)?;
+            let sms = providers.sms.as_ref().map(|s| sms_outlet(config, s)).transpose().map_err(failed)?;
+            scoped.insert(scope, (email, sms));
+        }
         let webhooks = HttpClient::new(&HttpConfig {
             timeout_seconds: notify.webhooks.timeout_seconds.max(1),
             connect_timeout_seconds: notify.webhooks.timeout_seconds.clamp(1, 10),
@@ -104,7 +73,19 @@ impl Channels {
             ..config.outbound.http_config()
         })
         .map_err(|e| format!("[notify.webhooks] {e}"))?;
-        Ok(Channels { email, sms, webhooks, clock })
+        Ok(Channels { email, sms, scoped, webhooks, clock })
+    }
+
+    /// The merchant's own, else the network's, else the default.
+    fn chosen<'a, T>(
+        &'a self,
+        scope: MessageScope,
+        default: &'a T,
+        pick: impl Fn(&'a (Option<EmailOutlet>, Option<SmsOutlet>)) -> Option<&'a T>,
+    ) -> &'a T {
+        let merchant = scope.merchant_id.map(|m| ProviderScope::Merchant(m.uuid()));
+        let network = scope.network_id.map(|n| ProviderScope::Network(n.uuid()));
+        [merchant, network].into_iter().flatten().find_map(|s| self.scoped.get(&s).and_then(&pick)).unwrap_or(default)
     }
 
     /// What each channel is, for the start-up lines.
@@ -113,29 +94,37 @@ impl Channels {
             EmailOutlet::None => "e-mail: none".to_owned(),
             EmailOutlet::File { folder, .. } => format!("e-mail: files in {}", folder.display()),
             EmailOutlet::Smtp(_) => "e-mail: SMTP".to_owned(),
+            EmailOutlet::Brevo(_) => "e-mail: Brevo".to_owned(),
         };
         let sms = match &self.sms {
             SmsOutlet::None => "SMS: none".to_owned(),
             SmsOutlet::File(folder) => format!("SMS: files in {}", folder.display()),
             SmsOutlet::Twilio(_) => "SMS: Twilio".to_owned(),
+            SmsOutlet::Brevo(_) => "SMS: Brevo".to_owned(),
         };
-        format!("{email}; {sms}; webhooks: HTTPS")
+        let scoped = match self.scoped.len() {
+            0 => String::new(),
+            n => format!("; {n} merchants' or networks' own providers"),
+        };
+        format!("{email}; {sms}; webhooks: HTTPS{scoped}")
     }
 
     async fn email(&self, m: OutgoingEmail) -> AttemptOutcome {
+        let outlet = self.chosen(m.scope, &self.email, |(email, _)| email.as_ref());
         let mail = mail_of(m);
-        match &self.email {
+        match outlet {
             EmailOutlet::None => refused("no e-mail channel is configured ([notify.email])"),
             EmailOutlet::File { folder, from } => match relais_edge::mail::formatted(&mail, from) {
                 Ok(bytes) => write_file(folder, &format!("{}.eml", mail.id), &bytes).await,
                 Err(e) => refused(e),
             },
             EmailOutlet::Smtp(channel) => mail_outcome(channel.send(&mail).await),
+            EmailOutlet::Brevo(brevo) => self.brevo_outcome(brevo.send_email(&mail).await),
         }
     }
 
     async fn sms(&self, m: OutgoingSms) -> AttemptOutcome {
-        match &self.sms {
+        match self.chosen(m.scope, &self.sms, |(_, sms)| sms.as_ref()) {
             SmsOutlet::None => refused("no SMS channel is configured ([notify.sms])"),
             SmsOutlet::File(folder) => {
                 let parts = relais_app::notify::sms_parts(&m.body);
@@ -150,6 +139,24 @@ impl Channels {
                 }
                 SmsOutcome::Refused { error } => AttemptOutcome::Refused { error },
             },
+            SmsOutlet::Brevo(brevo) => {
+                let unicode = relais_app::notify::sms_is_unicode(&m.body);
+                let sent = brevo.send_sms(&m.to, &m.body, unicode, &m.delivery_id.to_string()).await;
+                self.brevo_outcome(sent)
+            }
+        }
+    }
+
+    fn brevo_outcome(&self, outcome: BrevoOutcome) -> AttemptOutcome {
+        match outcome {
+            BrevoOutcome::Accepted { message_id } => {
+                AttemptOutcome::Accepted { provider_ref: Some(message_id).filter(|id| !id.is_empty()) }
+            }
+            BrevoOutcome::Failed { error, retry_after: wait } => {
+                let wait = wait.as_deref().and_then(|v| retry_after(v, self.clock.now()));
+                AttemptOutcome::Failed { error, retry_after: wait }
+            }
+            BrevoOutcome::Refused { error } => AttemptOutcome::Refused { error },
         }
     }
 
@@ -182,6 +189,86 @@ impl Outlets for Channels {
             Outgoing::Webhook(m) => self.webhook(m).await,
         }
     }
+}
+
+/// An e-mail channel as configured.
+fn email_outlet(config: &Config, email: &EmailConfig) -> Result<EmailOutlet, String> {
+    Ok(match email {
+        EmailConfig::None => EmailOutlet::None,
+        EmailConfig::File { folder, from } => EmailOutlet::File {
+            folder: folder.clone().unwrap_or_else(|| config.beside_database(".messages")),
+            from: from.clone(),
+        },
+        EmailConfig::Smtp { host, port, security, username, password, from, timeout_seconds, connections } => {
+            let security = match security.as_str() {
+                "tls" => Security::Tls,
+                "starttls" => Security::StartTls,
+                "none" => Security::None,
+                _ => return Err("security must be tls, starttls or none".into()),
+            };
+            let settings = SmtpSettings {
+                host: host.clone(),
+                port: *port,
+                security,
+                username: username.clone(),
+                password: password.as_ref().map(|p| p.0.clone()),
+                from: from.clone(),
+                timeout: Duration::from_secs((*timeout_seconds).max(1)),
+                connections: *connections,
+            };
+            EmailOutlet::Smtp(Box::new(SmtpChannel::new(&settings)?))
+        }
+        EmailConfig::Brevo { api_key, from, base_url } => {
+            let settings = BrevoSettings {
+                base_url: base_url.clone(),
+                api_key: api_key.0.clone(),
+                from: from.clone(),
+                sms_sender: String::new(),
+            };
+            EmailOutlet::Brevo(Box::new(BrevoChannel::new(settings, provider_client(config)?)?))
+        }
+    })
+}
+
+/// An SMS channel as configured.
+fn sms_outlet(config: &Config, sms: &SmsConfig) -> Result<SmsOutlet, String> {
+    Ok(match sms {
+        SmsConfig::None => SmsOutlet::None,
+        SmsConfig::File { folder } => {
+            SmsOutlet::File(folder.clone().unwrap_or_else(|| config.beside_database(".messages")))
+        }
+        SmsConfig::Twilio { account_sid, auth_token, from, base_url, status_callback } => {
+            let settings = TwilioSettings {
+                base_url: base_url.clone(),
+                account_sid: account_sid.clone(),
+                auth_token: auth_token.0.clone(),
+                from: from.clone(),
+                status_callback: status_callback.then(|| format!("{}{TWILIO_CALLBACK_PATH}", config.public_url())),
+            };
+            SmsOutlet::Twilio(Box::new(TwilioChannel::new(settings, provider_client(config)?)?))
+        }
+        SmsConfig::Brevo { api_key, sender, base_url } => {
+            let settings = BrevoSettings {
+                base_url: base_url.clone(),
+                api_key: api_key.0.clone(),
+                from: String::new(),
+                sms_sender: sender.clone(),
+            };
+            SmsOutlet::Brevo(Box::new(BrevoChannel::new(settings, provider_client(config)?)?))
+        }
+    })
+}
+
+/// The HTTP client of a provider's API: well within the lease (`lease_seconds`), so that a call that
+/// hangs does not outlive it and another worker send the message again.
+fn provider_client(config: &Config) -> Result<HttpClient, String> {
+    HttpClient::new(&HttpConfig {
+        timeout_seconds: crate::config::PROVIDER_TIMEOUT_SECONDS,
+        connect_timeout_seconds: 10,
+        body_bytes_max: WEBHOOK_ANSWER_BYTES_MAX,
+        ..config.outbound.http_config()
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// A rendered e-mail as the SMTP channel sends it, its `Message-ID` made from the delivery's id.

@@ -31,7 +31,7 @@ use relais_domain::delivery::{
     AttemptOutcome, Channel, Contacts, Delivery, DeliveryState, Destination, Endpoint, Notice, QuietHours,
     RecipientLimit, recipient_deliveries,
 };
-use relais_domain::ids::{DeliveryId, EndpointId, LeaseId, ParcelId, PointId};
+use relais_domain::ids::{DeliveryId, EndpointId, LeaseId, MerchantId, NetworkId, ParcelId, PointId};
 use relais_domain::parcel::Parcel;
 
 use crate::App;
@@ -104,9 +104,18 @@ impl std::fmt::Debug for Outgoing {
     }
 }
 
+/// Whose message it is, for the channels that choose a merchant's or a network's own provider: the
+/// parcel's merchant and network (none for the operators' alerts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageScope {
+    pub merchant_id: Option<MerchantId>,
+    pub network_id: Option<NetworkId>,
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
     pub delivery_id: DeliveryId,
+    pub scope: MessageScope,
     pub to: String,
     /// The sender's display name (the merchant's, for its parcels); the address is the channel's.
     pub from_name: Option<String>,
@@ -129,6 +138,7 @@ pub struct InlineImage {
 #[derive(Clone, PartialEq, Eq)]
 pub struct OutgoingSms {
     pub delivery_id: DeliveryId,
+    pub scope: MessageScope,
     /// E.164.
     pub to: String,
     pub body: String,
@@ -481,4 +491,10 @@ fn notice_of(message: &OutboxMessage) -> Option<Notice> {
 /// How many parts an SMS takes (GSM 7-bit or UCS-2, concatenated): what a provider bills.
 pub fn sms_parts(body: &str) -> usize {
     relais_messages::sms::segment(body).segments()
+}
+
+/// Whether an SMS must go as UCS-2 (a character outside the GSM 7-bit alphabet): what a provider that
+/// asks (Brevo's `unicodeEnabled`) is told.
+pub fn sms_is_unicode(body: &str) -> bool {
+    relais_messages::sms::segment(body).encoding == relais_messages::sms::Encoding::Ucs2
 }

@@ -30,17 +30,19 @@ pub const TWILIO_STATUSES: [&str; 13] = [
 ];
 
 impl App {
-    /// The auth token Twilio signs its callbacks with (when SMS go through Twilio).
-    pub fn with_twilio_auth_token(self, auth_token: Option<String>) -> Self {
-        App { twilio_auth_token: auth_token.map(std::sync::Arc::from), ..self }
+    /// The Twilio accounts SMS go through, (account SID, auth token): each signs its callbacks with
+    /// its own token.
+    pub fn with_twilio_accounts(self, accounts: Vec<(String, String)>) -> Self {
+        App { twilio_accounts: std::sync::Arc::new(accounts), ..self }
     }
 
     /// Twilio reports an SMS's fate: `params` are the form fields it posted, `signature` its
     /// `X-Twilio-Signature`. Recorded on the delivery whose provider reference is the `MessageSid`; a SID
     /// relais does not know changes nothing.
     pub async fn twilio_status(&self, params: &[(String, String)], signature: &str) -> Result<(), AppError> {
-        let Some(token) = self.twilio_auth_token.as_deref() else {
-            return Err(AppError::not_found("callback", "twilio (no Twilio channel is configured)"));
+        let account = params.iter().find(|(k, _)| k == "AccountSid").map(|(_, v)| v.as_str()).unwrap_or_default();
+        let Some((_, token)) = self.twilio_accounts.iter().find(|(sid, _)| sid == account) else {
+            return Err(AppError::not_found("callback", "twilio (no Twilio account of this SID is configured)"));
         };
         let url = format!("{}{TWILIO_CALLBACK_PATH}", self.public_url);
         if !relais_messages::twilio::verify(token, &url, params, signature) {

@@ -18,7 +18,7 @@ use relais_messages::templates::{Lang, MessageData};
 use relais_messages::webhooks::{WebhookSecret, signature_header};
 
 use super::templates::Overrides;
-use super::{InlineImage, Outgoing, OutgoingEmail, OutgoingSms, OutgoingWebhook};
+use super::{InlineImage, MessageScope, Outgoing, OutgoingEmail, OutgoingSms, OutgoingWebhook};
 use crate::App;
 use crate::error::AppError;
 use crate::ports::{Branding, LeasedDelivery};
@@ -134,11 +134,12 @@ impl App {
             previous_point,
         };
         let templates = self.templates(cache).await?;
+        let scope = MessageScope { merchant_id: Some(parcel.merchant_id), network_id: Some(parcel.network_id) };
         match delivery.channel {
             Channel::Sms => {
                 let text = templates.sms(notice.as_str(), lang, &data).map_err(template_refused)?;
                 let body = relais_messages::sms::fold_punctuation(&text).into_owned();
-                Ok(Outgoing::Sms(OutgoingSms { delivery_id: delivery.id, to: delivery.address.clone(), body }))
+                Ok(Outgoing::Sms(OutgoingSms { delivery_id: delivery.id, scope, to: delivery.address.clone(), body }))
             }
             _ => {
                 let qr = pickup.as_ref().and_then(|(_, token)| relais_messages::qr::qr_png(token));
@@ -154,6 +155,7 @@ impl App {
                     .collect();
                 Ok(Outgoing::Email(OutgoingEmail {
                     delivery_id: delivery.id,
+                    scope,
                     to: delivery.address.clone(),
                     from_name: Some(branding.sender_name.clone().unwrap_or_else(|| merchant_name.clone())),
                     subject: email.subject,
@@ -291,6 +293,7 @@ fn alert_email(leased: &LeasedDelivery, payload: &serde_json::Value) -> Outgoing
     let html = relais_messages::templates::text_to_html(&text);
     Outgoing::Email(OutgoingEmail {
         delivery_id: leased.delivery.id,
+        scope: MessageScope::default(),
         to: leased.delivery.address.clone(),
         from_name: Some("relais".to_owned()),
         subject: format!("[relais] {topic}"),
