@@ -192,6 +192,13 @@ pub fn openapi() -> Value {
 }
 
 /// The whole API as an axum router.
+/// `GET /metrics` alone, for a process that serves no API (`relais worker`): what Prometheus scrapes
+/// of it (its deliveries' attempts, the store's commands), on an address of its own.
+pub fn metrics_router() -> Router {
+    let handle = prometheus();
+    Router::new().route("/metrics", axum::routing::get(move || async move { prometheus_text(&handle) }))
+}
+
 pub fn router(app: App, config: HttpConfig) -> Router {
     let (api, openapi) = routes(&config).split_for_parts();
     let document = doc::complete(openapi);
@@ -271,7 +278,11 @@ async fn method_not_allowed() -> ApiError {
 
 /// The Prometheus text of the process's metrics.
 pub(crate) fn render_metrics(state: &HttpState) -> Response {
-    let mut response = state.metrics.render().into_response();
+    prometheus_text(&state.metrics)
+}
+
+fn prometheus_text(handle: &PrometheusHandle) -> Response {
+    let mut response = handle.render().into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

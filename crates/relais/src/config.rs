@@ -79,6 +79,9 @@ pub struct NotifyConfig {
     pub emails_per_day: u32,
     /// How long an idle worker waits before it looks again, in milliseconds.
     pub idle_ms: u64,
+    /// Where `relais worker` serves `GET /metrics` (and nothing else), e.g. `127.0.0.1:9465`; none:
+    /// it listens nowhere. (`serve` has its metrics on its API's address.)
+    pub metrics_listen: Option<String>,
     pub email: EmailConfig,
     pub sms: SmsConfig,
     pub webhooks: WebhooksConfig,
@@ -136,6 +139,7 @@ impl Default for NotifyConfig {
             sms_per_day: settings.sms_limit.messages,
             emails_per_day: settings.email_limit.messages,
             idle_ms: 500,
+            metrics_listen: None,
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             webhooks: WebhooksConfig::default(),
@@ -584,6 +588,8 @@ quiet_hours_end = "08:00"
 sms_per_day = 10
 emails_per_day = 20
 idle_ms = 500
+# `relais worker` serves GET /metrics here (nothing else); unset, it listens nowhere.
+# metrics_listen = "127.0.0.1:9465"
 
 # E-mail: kind = "file" (development: .eml files in `folder`, default `<database>.messages/`),
 # "smtp", "brevo" (api_key, from) or "none". The SMTP password may come from
@@ -714,6 +720,9 @@ impl Config {
             && let SmsConfig::Twilio { auth_token, .. } = &mut config.notify.sms
         {
             *auth_token = Secret(v);
+        }
+        if let Some(v) = env("RELAIS_NOTIFY_METRICS_LISTEN") {
+            config.notify.metrics_listen = Some(v);
         }
         if let Some(v) = env("RELAIS_NOTIFY_BREVO_API_KEY") {
             if let EmailConfig::Brevo { api_key, .. } = &mut config.notify.email {

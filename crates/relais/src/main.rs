@@ -881,11 +881,26 @@ async fn worker(config: Config) -> Result<(), String> {
     let channels = Arc::new(Channels::from_config(&config, app.clock())?);
     println!("relais worker: delivering the outbox ({}, {} backend)", channels.describe(), app.backend());
     let idle = std::time::Duration::from_millis(config.notify.idle_ms);
+    // No API here; only `GET /metrics` when asked for, so that Prometheus sees this worker's sends.
+    let metrics = match &config.notify.metrics_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| format!("cannot listen on {address} ([notify] metrics_listen): {e}"))?;
+            println!("relais worker: metrics on http://{}/metrics", listener.local_addr().map_err(|e| e.to_string())?);
+            let router = relais_http::metrics_router();
+            Some(tokio::spawn(async move { axum::serve(listener, router).await }))
+        }
+        None => None,
+    };
     let indexer = tokio::spawn(index_forever(app.clone(), config.index_rebuild_seconds));
     let deliverer = tokio::spawn(deliver_forever(app, channels, config.notify.settings()?, idle));
     shutdown_signal().await;
     deliverer.abort();
     indexer.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     Ok(())
 }
 

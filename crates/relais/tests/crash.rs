@@ -22,10 +22,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn worker(dir: &std::path::Path) -> Child {
+fn worker(dir: &std::path::Path, metrics_port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_relais"))
         .current_dir(dir)
         .env("RELAIS_LOG", "error")
+        .env("RELAIS_NOTIFY_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
         .env("RELAIS_SECRET_KEY", hex(&KEY))
         .args(["worker", "--config", "relais.toml", "--database-url", "relais.db"])
         .stdout(Stdio::null())
@@ -65,8 +66,9 @@ async fn a_worker_killed_mid_batch_again_and_again_loses_no_message() {
         let counts = store.delivery_counts().await.unwrap();
         counts.iter().filter(|(_, state, _)| state == "delivered").map(|(_, _, n)| *n).sum::<u64>()
     };
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     loop {
-        let mut child = worker(&dir);
+        let mut child = worker(&dir, metrics_port);
         if delivered().await as usize >= MESSAGES {
             let _ = child.kill();
             let _ = child.wait();
@@ -85,6 +87,18 @@ async fn a_worker_killed_mid_batch_again_and_again_loses_no_message() {
                 assert!(started.elapsed() < Duration::from_secs(120), "stuck at {} of {MESSAGES}", delivered().await);
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
+            // The worker serves its metrics, and nothing of the API.
+            let http = relais_edge::http::HttpClient::new(&relais_edge::http::HttpConfig::default()).unwrap();
+            let metrics = http.get(&format!("http://127.0.0.1:{metrics_port}/metrics")).await.unwrap();
+            let text = metrics.text();
+            let delivered_line = text
+                .lines()
+                .find(|l| l.starts_with("relais_message_attempts_total{channel=\"email\",outcome=\"delivered\"}"));
+            let count: f64 =
+                delivered_line.and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0.0);
+            assert!(count > 0.0, "the last worker's deliveries are counted: {text}");
+            let api = http.get(&format!("http://127.0.0.1:{metrics_port}/v1/parcels")).await.unwrap();
+            assert_eq!(api.status, 404, "no API on a worker");
             child.kill().unwrap();
             child.wait().unwrap();
             break;

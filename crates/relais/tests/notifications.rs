@@ -359,5 +359,11 @@ base_url = "http://{twilio_address}"
         .await
         .unwrap();
     assert_eq!(forged.status, 403, "{}", forged.body);
+    let body = format!("AccountSid={ACCOUNT_SID}&MessageSid=SM1&MessageStatus=failed");
+    let forged = client
+        .request_bytes("POST", "/v1/callbacks/twilio", None, "application/x-www-form-urlencoded", body.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(forged.status, 403, "our account's SID without its signature: {}", forged.body);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -40,9 +40,13 @@ impl App {
     /// `X-Twilio-Signature`. Recorded on the delivery whose provider reference is the `MessageSid`; a SID
     /// relais does not know changes nothing.
     pub async fn twilio_status(&self, params: &[(String, String)], signature: &str) -> Result<(), AppError> {
+        if self.twilio_accounts.is_empty() {
+            return Err(AppError::not_found("callback", "twilio (no Twilio channel is configured)"));
+        }
+        // Signed with the token of the account it names; naming none of ours, it is signed by none.
         let account = params.iter().find(|(k, _)| k == "AccountSid").map(|(_, v)| v.as_str()).unwrap_or_default();
         let Some((_, token)) = self.twilio_accounts.iter().find(|(sid, _)| sid == account) else {
-            return Err(AppError::not_found("callback", "twilio (no Twilio account of this SID is configured)"));
+            return Err(AppError::InvalidSignature);
         };
         let url = format!("{}{TWILIO_CALLBACK_PATH}", self.public_url);
         if !relais_messages::twilio::verify(token, &url, params, signature) {
