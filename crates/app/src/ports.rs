@@ -775,6 +775,15 @@ pub trait Store: Send + Sync + 'static {
     /// A parcel and its seal (while its code is live), in one read: what a message that carries the
     /// code is rendered from.
     async fn parcel_with_seal(&self, parcel_id: ParcelId) -> StoreResult<Option<(Parcel, Option<Vec<u8>>)>>;
+    /// The parcels of `ids` that exist, each with its seal, in no particular order: what a round of the
+    /// delivery worker renders from, in one round trip where a round trip costs (PostgreSQL).
+    async fn parcels_with_seals(&self, ids: &[ParcelId]) -> StoreResult<Vec<(Parcel, Option<Vec<u8>>)>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.parcel_with_seal(*id).await?);
+        }
+        Ok(found)
+    }
     /// A key by its id, revoked or not.
     async fn api_key(&self, id: ApiKeyId) -> StoreResult<Option<ApiKey>>;
     /// A key by its id, revoked or not, and the networks its carrier serves, in one read: whose

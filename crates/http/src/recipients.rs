@@ -578,11 +578,25 @@ fn body(lang: Lang, token: &str, view: &RecipientView, notice: Option<String>) -
             }
         }
     }
+    if parcel.state == ParcelState::Collected {
+        out.push_str(&format!(
+            "<p><a href=\"/r/{}/survey?lang={}\">{}</a></p>",
+            escape(token),
+            lang.code(),
+            lang.text("Comment s'est passé votre retrait ? Donnez votre avis", "How was your pickup? Tell us"),
+        ));
+    }
     let other = match lang {
         Lang::Fr => format!("<a href=\"/r/{}?lang=en\" hreflang=\"en\">English</a>", escape(token)),
         Lang::En => format!("<a href=\"/r/{}?lang=fr\" hreflang=\"fr\">Français</a>", escape(token)),
     };
-    out.push_str(&format!("<footer>{other}</footer></main>"));
+    let stop = format!(
+        "<a href=\"/r/{}/stop?lang={}\">{}</a>",
+        escape(token),
+        lang.code(),
+        lang.text("Ne plus recevoir nos messages", "Stop our messages")
+    );
+    out.push_str(&format!("<footer>{other} · {stop}</footer></main>"));
     out
 }
 

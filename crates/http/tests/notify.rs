@@ -375,6 +375,9 @@ async fn a_recipient_stops_messages_and_answers_the_survey_from_their_link() {
         let pickup =
             api.call(Method::POST, &format!("/v1/parcels/{id}/pickup"), &api.device, Some(json!({"code": code}))).await;
         assert_eq!(pickup.status, StatusCode::OK, "{}", pickup.body);
+        let page = api.call(Method::GET, &format!("/r/{token}?lang=en"), "", None).await;
+        let html = page.body.as_str().unwrap();
+        assert!(html.contains(&format!("/r/{token}/survey?lang=en")) && html.contains(&format!("/r/{token}/stop")));
         let survey = api.call(Method::GET, &format!("/r/{token}/survey?lang=en"), "", None).await;
         assert_eq!(survey.status, StatusCode::OK);
         let html = survey.body.as_str().unwrap();

@@ -290,11 +290,12 @@ impl App {
         settings: &DeliverySettings,
         now: Timestamp,
     ) -> Result<Recipients, AppError> {
-        let mut parcels = HashMap::new();
-        for parcel_id in messages.iter().filter_map(|m| m.parcel_id) {
-            if let std::collections::hash_map::Entry::Vacant(slot) = parcels.entry(parcel_id) {
-                slot.insert(self.store.parcel(parcel_id).await?);
-            }
+        let mut ids: Vec<ParcelId> = messages.iter().filter_map(|m| m.parcel_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut parcels: HashMap<ParcelId, Option<Parcel>> = ids.iter().map(|id| (*id, None)).collect();
+        for (parcel, _) in self.store.parcels_with_seals(&ids).await? {
+            parcels.insert(parcel.id, Some(parcel));
         }
         let mut contacts: Vec<String> = parcels
             .values()
@@ -411,6 +412,7 @@ impl App {
         concurrency: usize,
     ) -> Vec<Attempt> {
         let cache = Arc::new(render::Cache::default());
+        self.prefetch_parcels(&leased, &cache).await;
         let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         let mut attempts = Vec::with_capacity(leased.len());

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use relais_domain::Timestamp;
 use relais_domain::delivery::{AttemptOutcome, Channel, EndpointTarget, Notice};
-use relais_domain::ids::{EndpointId, MerchantId};
+use relais_domain::ids::{EndpointId, MerchantId, ParcelId};
+use relais_domain::parcel::Parcel;
 use relais_domain::point::PickupPoint;
 use relais_domain::value::Language;
 use relais_messages::templates::{Lang, MessageData};
@@ -33,7 +34,13 @@ pub(super) struct Cache {
     hours: Mutex<HashMap<relais_domain::ids::PointId, Arc<str>>>,
     /// The operators' templates, read once a round.
     templates: tokio::sync::OnceCell<Arc<Overrides>>,
+    /// The round's parcels with their seals, read together before the sends (`prefetch_parcels`),
+    /// for the deliveries (SMS and e-mail) of each; dropped with the round.
+    parcels: Mutex<HashMap<ParcelId, Sealed>>,
 }
+
+/// A parcel and its seal (while its code is live).
+type Sealed = (Parcel, Option<Vec<u8>>);
 
 fn refused(error: impl Into<String>) -> AttemptOutcome {
     AttemptOutcome::Refused { error: error.into() }
@@ -73,12 +80,16 @@ impl App {
         cache: &Cache,
     ) -> Result<Outgoing, AttemptOutcome> {
         let delivery = &leased.delivery;
-        let (parcel, sealed) = self
-            .store
-            .parcel_with_seal(parcel_id)
-            .await
-            .map_err(failed)?
-            .ok_or_else(|| refused("the parcel is gone"))?;
+        let prefetched = cache.parcels.lock().unwrap_or_else(|p| p.into_inner()).get(&parcel_id).cloned();
+        let (parcel, sealed) = match prefetched {
+            Some(found) => found,
+            None => self
+                .store
+                .parcel_with_seal(parcel_id)
+                .await
+                .map_err(failed)?
+                .ok_or_else(|| refused("the parcel is gone"))?,
+        };
         // A recipient's message goes to the recipient only: an operators' alert address listening to
         // parcel events gets the event, never the code.
         let to_recipient = match delivery.channel {
@@ -169,6 +180,25 @@ impl App {
                     ],
                 }))
             }
+        }
+    }
+
+    /// Reads the parcels of a round's recipient deliveries in one go (a store failure only means each
+    /// is read on its own when rendered).
+    pub(super) async fn prefetch_parcels(&self, leased: &[LeasedDelivery], cache: &Cache) {
+        let mut ids: Vec<ParcelId> = leased
+            .iter()
+            .filter(|l| l.delivery.channel != Channel::Webhook)
+            .filter_map(|l| l.delivery.parcel_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return;
+        }
+        if let Ok(found) = self.store.parcels_with_seals(&ids).await {
+            let mut parcels = cache.parcels.lock().unwrap_or_else(|p| p.into_inner());
+            parcels.extend(found.into_iter().map(|(parcel, seal)| (parcel.id, (parcel, seal))));
         }
     }
 

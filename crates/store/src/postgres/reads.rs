@@ -310,6 +310,15 @@ impl Store for PostgresStore {
         self.one(&sql, &[&id.uuid()], |r| Ok((rows::parcel(r)?, rows::seal_after_parcel(r)?))).await
     }
 
+    async fn parcels_with_seals(&self, ids: &[ParcelId]) -> StoreResult<Vec<(Parcel, Option<Vec<u8>>)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.uuid()).collect();
+        let sql = format!("SELECT {PARCEL_COLUMNS}, pickup_seal FROM parcels WHERE id = ANY($1)");
+        self.many(&sql, &[&ids], |r| Ok((rows::parcel(r)?, rows::seal_after_parcel(r)?))).await
+    }
+
     async fn parcels_by_number(&self, number: &ParcelNumber, limit: u32) -> StoreResult<Vec<Parcel>> {
         self.many(
             &format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE number = $1 LIMIT $2"),
