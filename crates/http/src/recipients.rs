@@ -452,7 +452,12 @@ pub async fn answer_survey(
         Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
         Err(AppError::SurveyRefused(refusal)) => Ok(survey_refused(lang, &token, refusal)),
         Err(AppError::Validation(e)) => {
-            let (view, answer) = state.app.survey_of_link(&token).await?;
+            // A bad answer on a bad link: the link is what the page says is wrong.
+            let (view, answer) = match state.app.survey_of_link(&token).await {
+                Ok(found) => found,
+                Err(AppError::NotFound { .. }) => return Ok(not_found(lang)),
+                Err(other) => return Err(other.into()),
+            };
             let problem = match e.field {
                 "comment" => lang.text(
                     "Ce commentaire est trop long (1 000 caractères au plus).",

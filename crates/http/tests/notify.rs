@@ -362,6 +362,14 @@ async fn a_recipient_stops_messages_and_answers_the_survey_from_their_link() {
         assert_eq!(one_click.status, StatusCode::OK, "{}", one_click.body);
         let forged = form("/r/RL2.forged/stop", "channel=sms").await;
         assert_eq!(forged.status, StatusCode::NOT_FOUND);
+        // A bad link answers its HTML page, whatever the form holds.
+        for (path, body) in
+            [("/r/0/survey", ""), ("/r/0/survey", "score=5"), ("/r/0/stop", ""), ("/r/0/stop", "channel=sms")]
+        {
+            let reply = form(path, body).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path} {body}");
+            assert!(reply.body.as_str().is_some_and(|html| html.contains("<main>")), "{path} {body}: {}", reply.body);
+        }
         // Both stopped: the deposit tells the merchant's systems only.
         api.call(Method::POST, &format!("/v1/parcels/{id}/deposit"), &api.carrier, None).await;
         deliver(&api).await;

@@ -297,10 +297,13 @@ impl App {
         for (parcel, _) in self.store.parcels_with_seals(&ids).await? {
             parcels.insert(parcel.id, Some(parcel));
         }
+        // Only the recipients the batch tells something.
+        let told: std::collections::HashSet<ParcelId> =
+            messages.iter().filter(|m| notice_of(m).is_some()).filter_map(|m| m.parcel_id).collect();
         let mut contacts: Vec<String> = parcels
             .values()
             .flatten()
-            .filter(|p| messages.iter().any(|m| m.parcel_id == Some(p.id) && notice_of(m).is_some()))
+            .filter(|p| told.contains(&p.id))
             .flat_map(|p| {
                 let phone = p.recipient.phone.as_ref().map(|x| x.as_str().to_owned());
                 phone.into_iter().chain(p.recipient.email.as_ref().map(|x| x.as_str().to_owned()))

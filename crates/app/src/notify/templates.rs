@@ -34,6 +34,10 @@ impl Overrides {
     }
 
     fn get(&self, notice: &str, lang: Lang, part: Part) -> Option<&str> {
+        // Most instances keep the defaults: no key to build then.
+        if self.sources.is_empty() {
+            return None;
+        }
         self.sources.get(&(notice.to_owned(), lang, part)).map(String::as_str)
     }
 
@@ -95,13 +99,8 @@ pub struct TemplateKey<'a> {
 
 impl TemplateKey<'_> {
     fn parse(&self) -> Result<(&'static str, Lang, Part), AppError> {
-        let notice = NOTICES
-            .iter()
-            .find(|n| **n == self.notice)
-            .ok_or_else(|| AppError::not_found("template", format!("{}/{}/{}", self.notice, self.lang, self.part)))?;
-        let lang = Lang::parse(self.lang)
-            .ok_or_else(|| AppError::not_found("template", format!("{}/{}/{}", self.notice, self.lang, self.part)))?;
-        let part = Part::parse(self.part)
+        let found = NOTICES.iter().find(|n| **n == self.notice).zip(Lang::parse(self.lang)).zip(Part::parse(self.part));
+        let ((notice, lang), part) = found
             .ok_or_else(|| AppError::not_found("template", format!("{}/{}/{}", self.notice, self.lang, self.part)))?;
         Ok((notice, lang, part))
     }
