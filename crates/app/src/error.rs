@@ -59,6 +59,12 @@ pub enum AppError {
         relais_domain::survey::SurveyRefusal::Closed => "this survey is closed",
     })]
     SurveyRefused(relais_domain::survey::SurveyRefusal),
+    /// A numbering series that would issue a serial it issued less than a year ago.
+    #[error("the {series} series has issued all its numbers in the last year: extend its range or add a series")]
+    NumbersExhausted { series: String },
+    /// No numbering series of that kind is set for the owner.
+    #[error("{owner} has no {kind} numbering series: set one, or give the parcel number")]
+    NoNumberSeries { owner: String, kind: &'static str },
     /// A postcode or city the gazetteer does not know (or a country it does not cover).
     #[error("{0}")]
     PlaceNotFound(relais_registry::gazetteer::GeocodeError),
@@ -114,6 +120,8 @@ impl AppError {
             AppError::NotResendable { .. } => "not_resendable",
             AppError::InvalidSignature => "invalid_signature",
             AppError::TemplateInvalid { .. } => "template_invalid",
+            AppError::NumbersExhausted { .. } => "numbers_exhausted",
+            AppError::NoNumberSeries { .. } => "no_number_series",
             AppError::SurveyRefused(relais_domain::survey::SurveyRefusal::NotCollected) => "not_collected",
             AppError::SurveyRefused(relais_domain::survey::SurveyRefusal::Closed) => "survey_closed",
             AppError::PlaceNotFound(_) => "place_not_found",

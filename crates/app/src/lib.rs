@@ -22,6 +22,7 @@ pub mod kpis;
 pub mod lockers;
 pub mod messages;
 pub mod notify;
+pub mod numbers;
 pub mod occupancy;
 pub mod operator;
 pub mod parcels;
@@ -121,9 +122,11 @@ pub struct App {
     ids: Arc<IdSequence>,
     /// Pickups at one point, one at a time through the wrong-code check (`parcels/pickup.rs`).
     gates: Arc<parcels::pickup::Gates>,
-    /// Twilio's auth token, which signs its status callbacks (`notify/providers.rs`).
-    /// The Twilio accounts SMS go through: (account SID, auth token), to check their callbacks.
+    /// The Twilio accounts SMS go through: (account SID, auth token), to check their callbacks
+    /// (`notify/providers.rs`).
     twilio_accounts: Arc<Vec<(String, String)>>,
+    /// The blocks of serials this process took from the numbering series (`numbers.rs`).
+    number_blocks: Arc<numbers::Blocks>,
 }
 
 impl App {
@@ -139,6 +142,7 @@ impl App {
             ids: Arc::default(),
             gates: Arc::default(),
             twilio_accounts: Arc::new(Vec::new()),
+            number_blocks: Arc::default(),
         }
     }
 

@@ -445,6 +445,29 @@ pub enum Write {
     AppendAudit(AuditEntry),
     /// The delivery of the outbox and what shapes it (ADR 15): claims, fan-outs, outcomes, endpoints.
     Messages(MessageWrite),
+    /// Parcel numbers' series and the blocks of serials they hand out.
+    Numbers(NumberWrite),
+}
+
+/// The writes of the numbering series (`relais_domain::numbering`).
+#[derive(Debug, Clone)]
+pub enum NumberWrite {
+    /// Creates or replaces a series; a new definition starts at `next_serial` (after the blocks of that
+    /// definition taken within a year), the same definition where it was.
+    PutSeries { id: String, definition: String, next_serial: u64, at: Timestamp },
+    /// A block `[start, start + serials)` taken, if the series is still at `version`: its next serial
+    /// becomes `start + serials`. `Conflict` otherwise (another process took one meanwhile).
+    TakeBlock { series_id: String, version: i64, definition: String, start: u64, serials: u64, at: Timestamp },
+}
+
+/// A numbering series as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSeries {
+    pub id: String,
+    pub definition: String,
+    pub next_serial: u64,
+    pub version: i64,
+    pub updated_at: Timestamp,
 }
 
 /// The writes of the outbox's delivery (ADR 15), apart so that each backend applies them in one place
@@ -765,6 +788,16 @@ pub trait Store: Send + Sync + 'static {
     async fn survey_scores(&self, filter: &SurveyFilter) -> StoreResult<[u64; 11]>;
     /// The operators' templates, by notice, language and part.
     async fn message_templates(&self) -> StoreResult<Vec<StoredTemplate>>;
+    async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>>;
+    /// The end (`start + serials`) of the last block of this definition overlapping `[start, end)` taken
+    /// at or after `since`, if any.
+    async fn recent_number_block(
+        &self,
+        definition: &str,
+        start: u64,
+        end: u64,
+        since: Timestamp,
+    ) -> StoreResult<Option<u64>>;
 
     async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>>;
     /// The key with this digest, unless revoked, and the networks its carrier serves (none for a key

@@ -12,6 +12,7 @@ pub mod dropoff;
 pub mod ids;
 pub mod kpi;
 pub mod network;
+pub mod numbering;
 pub mod occupancy;
 pub mod parcel;
 pub mod point;

@@ -85,15 +85,26 @@ fn looks_like_s10(value: &str) -> bool {
 }
 
 fn s10_is_valid(value: &str) -> bool {
-    const WEIGHTS: [u32; 8] = [8, 6, 4, 2, 3, 5, 9, 7];
     let b = value.as_bytes();
-    let sum: u32 = b[2..10].iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
-    let check = match 11 - sum % 11 {
+    s10_check_digit(&value[2..10]) == Some(b[10] - b'0')
+}
+
+/// UPU S10 check digit of the 8-digit serial: weights 8,6,4,2,3,5,9,7; `11 - sum mod 11`, 10 -> 0,
+/// 11 -> 5.
+pub fn s10_check_digit(serial: &str) -> Option<u8> {
+    const WEIGHTS: [u32; 8] = [8, 6, 4, 2, 3, 5, 9, 7];
+    if serial.len() != 8 {
+        return None;
+    }
+    let mut sum = 0;
+    for (byte, weight) in serial.bytes().zip(WEIGHTS) {
+        sum += u32::from(byte.checked_sub(b'0').filter(|d| *d <= 9)?) * weight;
+    }
+    Some(match 11 - sum % 11 {
         10 => 0,
         11 => 5,
-        c => c,
-    };
-    u32::from(b[10] - b'0') == check
+        c => c as u8,
+    })
 }
 
 /// The secret digits a recipient types at a locker or tells at a counter. 6 to 10 digits.

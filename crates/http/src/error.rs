@@ -129,6 +129,8 @@ impl From<AppError> for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, json!({"part": part, "line": line, "problem": message}))
             }
             AppError::SurveyRefused(_) => (StatusCode::CONFLICT, json!({})),
+            AppError::NumbersExhausted { series } => (StatusCode::CONFLICT, json!({"series": series})),
+            AppError::NoNumberSeries { kind, .. } => (StatusCode::CONFLICT, json!({"kind": kind})),
             AppError::PlaceNotFound(e) => (StatusCode::UNPROCESSABLE_ENTITY, place_details(e)),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, json!({})),
             AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({})),

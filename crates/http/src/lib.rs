@@ -15,6 +15,7 @@ pub mod lockers;
 pub mod names;
 pub mod network;
 pub mod notify;
+pub mod numbers;
 pub mod operations;
 pub mod parcels;
 pub mod points;
@@ -143,6 +144,9 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(templates::list_templates))
         .routes(routes!(templates::get_template, templates::save_template, templates::reset_template))
         .routes(routes!(templates::preview))
+        .routes(routes!(numbers::set_sscc, numbers::get_sscc))
+        .routes(routes!(numbers::set_s10, numbers::get_s10))
+        .routes(routes!(numbers::issue))
         .routes(routes!(counter::scan_in))
         .routes(routes!(counter::hand_over))
         .routes(routes!(counter::page))

@@ -35,9 +35,10 @@ pub struct AnnounceRequest {
     pub carrier_id: Option<Uuid>,
     pub point_id: Uuid,
     /// SSCC (18 digits), UPU S10 (`EW112720413FR`) or another carrier's tracking number (up to 35
-    /// letters and digits), unique among the merchant's parcels.
+    /// letters and digits), unique among the merchant's parcels. Left out: relais issues the next SSCC
+    /// of the merchant's series (`PUT /v1/merchants/{id}/number-series/sscc`).
     #[schema(example = "EW112720413FR", min_length = 1, max_length = 35)]
-    pub parcel_number: String,
+    pub parcel_number: Option<String>,
     pub recipient: RecipientWire,
     pub dimensions_mm: DimensionsWire,
     #[schema(example = 1200, minimum = 1, maximum = 70000)]
@@ -60,7 +61,7 @@ pub struct AnnounceResponse {
     security(("api_key" = ["operator", "merchant"])),
     responses((status = 201, body = AnnounceResponse),
         (status = 404, body = ErrorEnvelope, description = "`not_found`: no such point, merchant or carrier."),
-        (status = 409, body = ErrorEnvelope, description = "`no_fitting_compartment` (with `reason`), or `already_exists`: the merchant has a parcel with this number.")))]
+        (status = 409, body = ErrorEnvelope, description = "`no_fitting_compartment` (with `reason`), `already_exists`: the merchant has a parcel with this number, `no_number_series`: no number given and the merchant has no SSCC series, `numbers_exhausted`: its series issued all its numbers within the year.")))]
 /// Announces a parcel to a point: the recipient's pickup code and QR token come back once, and at a
 /// locker a door of the right size is reserved until the parcel arrives.
 pub async fn announce(

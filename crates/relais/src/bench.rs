@@ -217,7 +217,7 @@ fn announce(point: PointId, number: &str, phone: String) -> AnnounceParcel {
         merchant_id: None,
         carrier_id: None,
         point_id: point,
-        parcel_number: number.to_owned(),
+        parcel_number: Some(number.to_owned()),
         recipient_name: "Camille Bench".into(),
         recipient_phone: Some(phone),
         recipient_email: None,

@@ -75,6 +75,11 @@ enum Command {
         #[command(subcommand)]
         command: CarrierCommand,
     },
+    /// Parcel numbers: SSCCs of a merchant's series, issued ahead.
+    Numbers {
+        #[command(subcommand)]
+        command: NumbersCommand,
+    },
     /// Opening hours (OpenStreetMap `opening_hours` syntax).
     Hours {
         #[command(subcommand)]
@@ -404,6 +409,22 @@ enum CarrierCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum NumbersCommand {
+    /// Issues SSCCs of a merchant's series (`PUT /v1/merchants/{id}/number-series/sscc`), one per
+    /// line: labels printed ahead, a WMS's own numbering. Safe alongside servers and other runs.
+    Issue {
+        #[command(flatten)]
+        common: Common,
+        /// The merchant's id.
+        #[arg(long)]
+        merchant: String,
+        /// How many, 1 to 1000.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -730,6 +751,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             let issued = app.rotate_api_key(&Caller::system(), id).await.map_err(|e| e.to_string())?;
             eprintln!("{} replaces {id}, now revoked", issued.key.id);
             println!("{}", issued.secret);
+            Ok(())
+        }
+        Command::Numbers { command: NumbersCommand::Issue { common, merchant, count } } => {
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let merchant =
+                merchant.parse().map_err(|_| format!("--merchant {merchant:?} must be a merchant id (UUID)"))?;
+            let owner = relais_app::numbers::SeriesOwner::Merchant(merchant);
+            let numbers =
+                app.issue_numbers(&Caller::system(), owner, "sscc", count).await.map_err(|e| e.to_string())?;
+            let lines: Vec<&str> = numbers.iter().map(|n| n.as_str()).collect();
+            println!("{}", lines.join("\n"));
             Ok(())
         }
         Command::Carrier { command: CarrierCommand::Create { common, name, networks } } => {

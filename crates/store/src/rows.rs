@@ -152,6 +152,21 @@ pub(crate) fn survey_answer(r: &impl Columns) -> StoreResult<relais_domain::surv
     })
 }
 
+pub(crate) fn stored_series(r: &impl Columns) -> StoreResult<relais_app::ports::StoredSeries> {
+    Ok(relais_app::ports::StoredSeries {
+        id: r.owned(0)?,
+        definition: r.owned(1)?,
+        next_serial: u64::try_from(r.int(2)?).map_err(|_| corrupt("next_serial"))?,
+        version: r.int(3)?,
+        updated_at: r.time(4)?,
+    })
+}
+
+/// A serial as a query parameter (serials stay under 10^16).
+pub(crate) fn serial_param(n: u64) -> StoreResult<i64> {
+    i64::try_from(n).map_err(StoreError::new)
+}
+
 pub(crate) fn stored_template(r: &impl Columns) -> StoreResult<relais_app::ports::StoredTemplate> {
     Ok(relais_app::ports::StoredTemplate {
         notice: r.owned(0)?,

@@ -149,7 +149,7 @@ fn announce_for(point: &PickupPoint, number: &str, dims: (i64, i64, i64), phone:
         merchant_id: None,
         carrier_id: None,
         point_id: point.id,
-        parcel_number: number.into(),
+        parcel_number: Some(number.into()),
         recipient_name: "Ana Martin".into(),
         recipient_phone: Some(phone.into()),
         recipient_email: None,
@@ -3308,5 +3308,70 @@ async fn recipients_stop_channels_are_held_to_their_limit_and_answer_the_survey(
         assert!(w.store.message_templates().await.unwrap().is_empty(), "{name}");
         let merchant = w.app.save_message_template(&w.merchant, key(), source).await;
         assert!(matches!(merchant, Err(AppError::Forbidden { .. })), "{name}: operators only");
+    }
+}
+
+#[tokio::test]
+async fn numbers_are_issued_once_across_processes_and_not_again_within_a_year() {
+    use relais_app::numbers::SeriesOwner;
+    use relais_domain::numbering::Series;
+
+    for w in worlds().await {
+        let name = w.store.backend();
+        let merchant_id = w.merchant.merchant_id.unwrap();
+        let owner = SeriesOwner::Merchant(merchant_id);
+        // No series: an announce without a number says so.
+        let mut input = announce(&w.locker, "UNUSED0001", SMALL);
+        input.parcel_number = None;
+        let none = w.app.announce_parcel(&w.merchant, input.clone()).await;
+        assert!(matches!(none, Err(AppError::NoNumberSeries { .. })), "{name}: {none:?}");
+
+        let series = Series::sscc(1, "0614141").unwrap();
+        let set = w.app.set_number_series(&w.merchant, owner, series.clone()).await.unwrap();
+        assert_eq!((set.next_serial, set.capacity), (0, 1_000_000_000), "{name}");
+        let other = Caller::merchant(relais_domain::ids::Id::from_uuid(uuid::Uuid::from_u128(5)));
+        let foreign = w.app.set_number_series(&other, owner, series.clone()).await;
+        assert!(matches!(foreign, Err(AppError::NotFound { .. })), "{name}: {foreign:?}");
+
+        // Two processes (two apps on one database) issue at once: every number once, each an SSCC of
+        // the series.
+        let second = App::new(w.store.clone(), w.clock.clone(), Arc::new(SeededRandom::new(9)), Secrets::new([7; 32]));
+        let (a, b) = tokio::join!(
+            w.app.issue_numbers(&w.merchant, owner, "sscc", 250),
+            second.issue_numbers(&w.merchant, owner, "sscc", 250)
+        );
+        let mut all: Vec<String> = a.unwrap().into_iter().chain(b.unwrap()).map(|n| n.as_str().to_owned()).collect();
+        assert!(all.iter().all(|n| n.len() == 18 && n.starts_with("10614141")), "{name}");
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 500, "{name}: no number twice");
+        // Each took its own blocks of 100: six blocks at least, the next starts after them.
+        let read = w.app.number_series(&w.merchant, owner, "sscc").await.unwrap();
+        assert!(read.next_serial >= 500 && read.next_serial % 100 == 0, "{name}: {}", read.next_serial);
+
+        // Announced without a number: the next SSCC.
+        let announced = w.app.announce_parcel(&w.merchant, input).await.unwrap();
+        let number = announced.parcel.number.as_str().to_owned();
+        assert!(number.starts_with("10614141") && !all.contains(&number), "{name}: {number}");
+
+        // A network's small S10 range: 150 numbers, then none until a year has passed.
+        let network = SeriesOwner::Network(w.network.id);
+        let range = Series::s10("EW", "FR", 11_272_000, 11_272_149).unwrap();
+        w.app.set_number_series(&Caller::system(), network, range.clone()).await.unwrap();
+        let refused = w.app.set_number_series(&w.merchant, network, range.clone()).await;
+        assert!(matches!(refused, Err(AppError::Forbidden { .. })), "{name}: {refused:?}");
+        let fresh = App::new(w.store.clone(), w.clock.clone(), Arc::new(SeededRandom::new(3)), Secrets::new([7; 32]));
+        let issued = fresh.issue_numbers(&Caller::system(), network, "s10", 150).await.unwrap();
+        assert_eq!(issued.first(), range.number(0).as_ref(), "{name}: from the range's first serial");
+        assert!(issued.iter().all(|n| n.as_str().starts_with("EW11272") && n.as_str().ends_with("FR")), "{name}");
+        let exhausted = fresh.issue_numbers(&Caller::system(), network, "s10", 1).await;
+        assert!(matches!(exhausted, Err(AppError::NumbersExhausted { .. })), "{name}: {exhausted:?}");
+        // Set again, the range does not start over on numbers of the year.
+        let again = w.app.set_number_series(&Caller::system(), network, range.clone()).await.unwrap();
+        assert_eq!(again.next_serial, 150, "{name}: the same definition keeps its place");
+        w.clock.set(start() + Duration::days(relais_domain::numbering::REUSE_AFTER_DAYS + 1));
+        let renewed = fresh.issue_numbers(&Caller::system(), network, "s10", 1).await.unwrap();
+        assert_eq!(renewed[0], issued[0], "{name}: the first serial again, a year later");
+        w.clock.set(start());
     }
 }

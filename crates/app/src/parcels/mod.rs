@@ -21,6 +21,7 @@ use relais_domain::value::{
 use crate::auth::{Caller, Permission, Role};
 use crate::command::{Halt, Tx};
 use crate::error::AppError;
+use crate::numbers::SeriesOwner;
 use crate::ports::{Page, ParcelFilter, StoredEvent, Write};
 use crate::secrets::new_pickup_code;
 use crate::{App, signed};
@@ -35,7 +36,8 @@ pub struct AnnounceParcel {
     /// The carrier the merchant hands the parcel to; none: the carriers serving the point's network.
     pub carrier_id: Option<CarrierId>,
     pub point_id: PointId,
-    pub parcel_number: String,
+    /// None: the next number of the merchant's SSCC series (`numbers.rs`).
+    pub parcel_number: Option<String>,
     pub recipient_name: String,
     pub recipient_phone: Option<String>,
     pub recipient_email: Option<String>,
@@ -84,7 +86,7 @@ impl App {
             (_, _, Some(asked)) => asked,
             (_, _, None) => return Err(ParseError::new("merchant_id", "is required when an operator announces").into()),
         };
-        let number = ParcelNumber::parse(&input.parcel_number)?;
+        let given = input.parcel_number.as_deref().map(ParcelNumber::parse).transpose()?;
         let recipient = Recipient {
             name: parse_text("recipient.name", &input.recipient_name, Recipient::NAME_LENGTH_MAX)?,
             phone: input.recipient_phone.as_deref().map(Phone::parse).transpose()?,
@@ -106,6 +108,11 @@ impl App {
         let carrier = match input.carrier_id {
             Some(carrier_id) => Some(self.load_carrier(carrier_id).await?),
             None => None,
+        };
+        // Issued last, once the announcement is known to be well formed: a refused one wastes no serial.
+        let number = match given {
+            Some(number) => number,
+            None => self.issue_number(SeriesOwner::Merchant(merchant_id), "sscc").await?,
         };
         let parcel_id: ParcelId = self.new_id();
 

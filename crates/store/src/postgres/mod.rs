@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "pickup_seal", include_str!("../../migrations/postgres/0011_pickup_seal.sql")),
     (12, "deliveries", include_str!("../../migrations/postgres/0012_deliveries.sql")),
     (13, "recipient_rules", include_str!("../../migrations/postgres/0013_recipient_rules.sql")),
+    (14, "numbering", include_str!("../../migrations/postgres/0014_numbering.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

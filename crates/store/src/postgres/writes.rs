@@ -4,7 +4,7 @@
 //! matches no row, a serialization failure or a deadlock is a lost race (`CommitError::Conflict`).
 
 use deadpool_postgres::Client;
-use relais_app::ports::{CommitError, StoreError, Write};
+use relais_app::ports::{CommitError, NumberWrite, StoreError, Write};
 use relais_domain::compartment::DoorFault;
 use relais_domain::ids::Id;
 use relais_domain::parcel::ParcelState;
@@ -145,6 +145,20 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
         Write::AppendAudit(_) => "INSERT INTO audit_log (at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         Write::Messages(m) => super::outbox::sql_of(m),
+        Write::Numbers(NumberWrite::PutSeries { .. }) => {
+            "INSERT INTO number_series (id, definition, next_serial, version, updated_at) VALUES ($1, $2, $4, 1, $3)
+             ON CONFLICT (id) DO UPDATE SET
+                next_serial = CASE WHEN number_series.definition = excluded.definition
+                    THEN number_series.next_serial ELSE excluded.next_serial END,
+                definition = excluded.definition, version = number_series.version + 1, updated_at = excluded.updated_at"
+        }
+        // The block recorded only if the series was still at its version: one statement, one count.
+        Write::Numbers(NumberWrite::TakeBlock { .. }) => "WITH taken AS (
+                UPDATE number_series SET next_serial = $4::bigint + $5::bigint, version = version + 1,
+                    updated_at = $6::timestamptz
+                WHERE id = $1 AND version = $2 RETURNING id)
+             INSERT INTO number_blocks (definition, start_serial, serials, taken_at)
+             SELECT $3::text, $4::bigint, $5::bigint, $6::timestamptz FROM taken",
     }
 }
 
@@ -496,5 +510,14 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         .await
         .map(drop),
         Write::Messages(m) => super::outbox::apply(c, sql, m).await,
+        Write::Numbers(NumberWrite::PutSeries { id, definition, next_serial, at }) => {
+            let next = i64::try_from(*next_serial).map_err(|e| CommitError::Store(StoreError::new(e)))?;
+            exec(c, sql, &[id, definition, at, &next]).await.map(drop)
+        }
+        Write::Numbers(NumberWrite::TakeBlock { series_id, version, definition, start, serials, at }) => {
+            let serial = |n: u64| i64::try_from(n).map_err(|e| CommitError::Store(StoreError::new(e)));
+            let (start, serials) = (serial(*start)?, serial(*serials)?);
+            exec_versioned(c, sql, &[series_id, version, definition, &start, &serials, at]).await
+        }
     }
 }

@@ -44,6 +44,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "pickup_seal", include_str!("../../migrations/sqlite/0012_pickup_seal.sql")),
     (13, "deliveries", include_str!("../../migrations/sqlite/0013_deliveries.sql")),
     (14, "recipient_rules", include_str!("../../migrations/sqlite/0014_recipient_rules.sql")),
+    (15, "numbering", include_str!("../../migrations/sqlite/0015_numbering.sql")),
 ];
 
 pub struct SqliteStore {

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use relais_app::ports::{
     AttemptScope, AuditEntry, Branding, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus,
     EndpointSecrets, ImportRecord, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter,
-    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, StoredTemplate, SurveyFilter, Write,
+    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, StoredSeries, StoredTemplate, SurveyFilter,
+    Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
@@ -559,6 +560,32 @@ impl Store for SqliteStore {
             &[],
             |r| rows::stored_template(r),
         )
+    }
+
+    async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>> {
+        self.one(
+            "SELECT id, definition, next_serial, version, updated_at FROM number_series WHERE id = ?1",
+            &[&id],
+            |r| rows::stored_series(r),
+        )
+    }
+
+    async fn recent_number_block(
+        &self,
+        definition: &str,
+        start: u64,
+        end: u64,
+        since: Timestamp,
+    ) -> StoreResult<Option<u64>> {
+        let (start, end) = (rows::serial_param(start)?, rows::serial_param(end)?);
+        let found = self.one(
+            "SELECT COALESCE(MAX(start_serial + serials), -1) FROM number_blocks
+             WHERE definition = ?1 AND start_serial < ?3 AND start_serial + serials > ?2 AND taken_at >= ?4",
+            &[&definition, &start, &end, &micros(since)],
+            |r| r.int(0),
+        )?;
+        // -1: none.
+        Ok(found.and_then(|n| u64::try_from(n).ok()))
     }
 
     async fn attempt_counter(&self, scope: AttemptScope) -> StoreResult<Option<StoredCounter>> {

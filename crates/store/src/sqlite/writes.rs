@@ -3,7 +3,7 @@
 //! A constraint error names the unique key it is about (`CommitError::Duplicate`); a versioned update
 //! that matches no row is a lost race (`CommitError::Conflict`).
 
-use relais_app::ports::{CommitError, StoreError, Write};
+use relais_app::ports::{CommitError, NumberWrite, StoreError, Write};
 use relais_domain::Timestamp;
 use relais_domain::compartment::DoorFault;
 use relais_domain::ids::{CarrierId, Id, NetworkId};
@@ -484,7 +484,37 @@ pub(super) fn apply<'a>(
         )
         .map(drop),
         Write::Messages(m) => super::outbox::apply(c, m),
+        Write::Numbers(NumberWrite::PutSeries { id: series_id, definition, next_serial, at }) => exec(
+            c,
+            "INSERT INTO number_series (id, definition, next_serial, version, updated_at) VALUES (?1, ?2, ?4, 1, ?3)
+             ON CONFLICT (id) DO UPDATE SET
+                next_serial = CASE WHEN number_series.definition = excluded.definition
+                    THEN number_series.next_serial ELSE excluded.next_serial END,
+                definition = excluded.definition, version = number_series.version + 1, updated_at = excluded.updated_at",
+            params![series_id, definition, micros(*at), serial(*next_serial)?],
+        )
+        .map(drop),
+        Write::Numbers(NumberWrite::TakeBlock { series_id, version, definition, start, serials, at }) => {
+            let (start, serials) = (serial(*start)?, serial(*serials)?);
+            exec_versioned(
+                c,
+                "UPDATE number_series SET next_serial = ?3, version = version + 1, updated_at = ?4
+                 WHERE id = ?1 AND version = ?2",
+                params![series_id, version, start + serials, micros(*at)],
+            )?;
+            exec(
+                c,
+                "INSERT INTO number_blocks (definition, start_serial, serials, taken_at) VALUES (?1, ?2, ?3, ?4)",
+                params![definition, start, serials, micros(*at)],
+            )
+            .map(drop)
+        }
     }
+}
+
+/// A serial as SQLite's integer (serials stay under 10^16).
+fn serial(n: u64) -> Result<i64, CommitError> {
+    i64::try_from(n).map_err(|e| CommitError::Store(StoreError::new(e)))
 }
 
 /// The networks a carrier serves, one row each.
