@@ -59,6 +59,9 @@ pub enum AppError {
         relais_domain::survey::SurveyRefusal::Closed => "this survey is closed",
     })]
     SurveyRefused(relais_domain::survey::SurveyRefusal),
+    /// An `Idempotency-Key` sent again with another request.
+    #[error("this Idempotency-Key was used for another request: use a new key for a new order")]
+    IdempotencyKeyReused,
     /// A numbering series that would issue a serial it issued less than a year ago.
     #[error("the {series} series has issued all its numbers in the last year: extend its range or add a series")]
     NumbersExhausted { series: String },
@@ -121,6 +124,7 @@ impl AppError {
             AppError::InvalidSignature => "invalid_signature",
             AppError::TemplateInvalid { .. } => "template_invalid",
             AppError::NumbersExhausted { .. } => "numbers_exhausted",
+            AppError::IdempotencyKeyReused => "idempotency_key_reused",
             AppError::NoNumberSeries { .. } => "no_number_series",
             AppError::SurveyRefused(relais_domain::survey::SurveyRefusal::NotCollected) => "not_collected",
             AppError::SurveyRefused(relais_domain::survey::SurveyRefusal::Closed) => "survey_closed",

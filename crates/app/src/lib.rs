@@ -25,6 +25,7 @@ pub mod notify;
 pub mod numbers;
 pub mod occupancy;
 pub mod operator;
+pub mod orders;
 pub mod parcels;
 pub mod pdf;
 pub mod points;

@@ -447,6 +447,20 @@ pub enum Write {
     Messages(MessageWrite),
     /// Parcel numbers' series and the blocks of serials they hand out.
     Numbers(NumberWrite),
+    /// Merchants' orders and their parcels.
+    Orders(OrderWrite),
+}
+
+/// The writes of orders (`store/src/*/orders.rs`).
+#[derive(Debug, Clone)]
+pub enum OrderWrite {
+    /// A new order; `Duplicate` (`order_reference`, `idempotency_key`) when the merchant has one with
+    /// that reference or key.
+    Insert(relais_domain::order::Order),
+    /// Stores its state, point and reason if its stored version is still `order.version`.
+    Update(relais_domain::order::Order),
+    /// A parcel of the order, in a shipment (1 for the first).
+    LinkParcel { order_id: relais_domain::ids::OrderId, parcel_id: ParcelId, shipment: u32 },
 }
 
 /// The writes of the numbering series (`relais_domain::numbering`).
@@ -788,6 +802,22 @@ pub trait Store: Send + Sync + 'static {
     async fn survey_scores(&self, filter: &SurveyFilter) -> StoreResult<[u64; 11]>;
     /// The operators' templates, by notice, language and part.
     async fn message_templates(&self) -> StoreResult<Vec<StoredTemplate>>;
+    async fn order(&self, id: relais_domain::ids::OrderId) -> StoreResult<Option<relais_domain::order::Order>>;
+    /// A merchant's order by its reference, or by the idempotency key it was created with.
+    async fn order_by_reference(
+        &self,
+        merchant_id: MerchantId,
+        reference: &str,
+    ) -> StoreResult<Option<relais_domain::order::Order>>;
+    async fn order_by_idempotency_key(
+        &self,
+        merchant_id: MerchantId,
+        key: &str,
+    ) -> StoreResult<Option<relais_domain::order::Order>>;
+    /// An order's parcels with their shipment, in the order they were linked.
+    async fn order_parcels(&self, order_id: relais_domain::ids::OrderId) -> StoreResult<Vec<(Parcel, u32)>>;
+    /// The order a parcel belongs to, if any.
+    async fn order_of_parcel(&self, parcel_id: ParcelId) -> StoreResult<Option<relais_domain::ids::OrderId>>;
     async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>>;
     /// The end (`start + serials`) of the last block of this definition overlapping `[start, end)` taken
     /// at or after `since`, if any.

@@ -112,5 +112,6 @@ pub type DropOffSessionId = Id<crate::dropoff::DropOffSession>;
 pub type CommandId = Id<crate::dropoff::DoorCommand>;
 pub type DeliveryId = Id<crate::delivery::Delivery>;
 pub type EndpointId = Id<crate::delivery::Endpoint>;
+pub type OrderId = Id<crate::order::Order>;
 /// Names one claim of a worker: the rows it leased in one go.
 pub type LeaseId = Id<LeaseMarker>;

@@ -14,6 +14,7 @@ pub mod kpi;
 pub mod network;
 pub mod numbering;
 pub mod occupancy;
+pub mod order;
 pub mod parcel;
 pub mod point;
 pub mod survey;

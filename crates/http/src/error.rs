@@ -130,6 +130,7 @@ impl From<AppError> for ApiError {
             }
             AppError::SurveyRefused(_) => (StatusCode::CONFLICT, json!({})),
             AppError::NumbersExhausted { series } => (StatusCode::CONFLICT, json!({"series": series})),
+            AppError::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, json!({})),
             AppError::NoNumberSeries { kind, .. } => (StatusCode::CONFLICT, json!({"kind": kind})),
             AppError::PlaceNotFound(e) => (StatusCode::UNPROCESSABLE_ENTITY, place_details(e)),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, json!({})),

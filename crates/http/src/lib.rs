@@ -17,6 +17,7 @@ pub mod network;
 pub mod notify;
 pub mod numbers;
 pub mod operations;
+pub mod orders;
 pub mod parcels;
 pub mod points;
 pub mod recipients;
@@ -147,6 +148,9 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(numbers::set_sscc, numbers::get_sscc))
         .routes(routes!(numbers::set_s10, numbers::get_s10))
         .routes(routes!(numbers::issue))
+        .routes(routes!(orders::create_order, orders::find_order))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::add_shipment))
         .routes(routes!(counter::scan_in))
         .routes(routes!(counter::hand_over))
         .routes(routes!(counter::page))

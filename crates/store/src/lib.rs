@@ -67,7 +67,9 @@ pub(crate) fn counts_query(condition: &str, now: &str) -> String {
 /// Names the unique key a constraint error is about, from the index name (PostgreSQL) or the column
 /// list in the message (SQLite). The index names embed their columns so one matcher serves both.
 pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
-    const KEYS: [(&str, &str); 7] = [
+    const KEYS: [(&str, &str); 10] = [
+        ("orders.merchant_id, orders.reference", "order_reference"),
+        ("orders_reference", "order_reference"),
         ("code_digest", "pickup_code"),
         ("parcels.number", "parcel_number"),
         ("parcels_number", "parcel_number"),
@@ -75,6 +77,7 @@ pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
         ("label", "compartment_label"),
         ("scope_key", "attempt_counter"),
         ("digest", "api_key"),
+        ("idempotency_key", "idempotency_key"),
     ];
     // Keyed by its point: a second raise is named, not taken for an id clash.
     if message.contains("occupancy_alerts") {

@@ -152,6 +152,67 @@ pub(crate) fn survey_answer(r: &impl Columns) -> StoreResult<relais_domain::surv
     })
 }
 
+pub(crate) const ORDER_COLUMNS: &str = "id, merchant_id, reference, idempotency_key, request_digest, customer_name,
+    customer_phone, customer_email, customer_language, chosen_point_id, point_id, service_level, shipping_price_cents,
+    currency, lines, fallback, state, reason, created_at, updated_at, version";
+
+pub(crate) fn order(r: &impl Columns) -> StoreResult<relais_domain::order::Order> {
+    use relais_domain::order::{Fallback, Order, OrderState};
+    Ok(Order {
+        id: r.id(0)?,
+        merchant_id: r.id(1)?,
+        reference: r.owned(2)?,
+        idempotency_key: r.opt_owned(3)?,
+        request_digest: r.owned(4)?,
+        customer: Recipient {
+            name: r.owned(5)?,
+            phone: r.opt_text(6)?.map(Phone::parse).transpose().map_err(|_| corrupt("phone"))?,
+            email: r.opt_text(7)?.map(Email::parse).transpose().map_err(|_| corrupt("email"))?,
+            language: Language::parse(r.opt_text(8)?.unwrap_or("fr")).map_err(|_| corrupt("language"))?,
+        },
+        chosen_point_id: r.id(9)?,
+        point_id: r.opt_id(10)?,
+        service_level: r.owned(11)?,
+        shipping_price_cents: r.int(12)?,
+        currency: r.owned(13)?,
+        lines: order_lines(r.text(14)?)?,
+        fallback: Fallback::parse(r.text(15)?).map_err(|_| corrupt("fallback"))?,
+        state: OrderState::parse(r.text(16)?).ok_or_else(|| corrupt("order state"))?,
+        reason: r.opt_owned(17)?,
+        created_at: r.time(18)?,
+        updated_at: r.time(19)?,
+        version: r.int(20)?,
+    })
+}
+
+/// An order's lines as stored: a JSON array of `{sku, name, quantity, unit_price_cents}`.
+pub(crate) fn order_lines_text(lines: &[relais_domain::order::OrderLine]) -> String {
+    let lines: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| {
+            serde_json::json!({"sku": l.sku, "name": l.name, "quantity": l.quantity, "unit_price_cents": l.unit_price_cents})
+        })
+        .collect();
+    serde_json::Value::Array(lines).to_string()
+}
+
+fn order_lines(text: &str) -> StoreResult<Vec<relais_domain::order::OrderLine>> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| corrupt("order lines"))?;
+    let lines = value.as_array().ok_or_else(|| corrupt("order lines"))?;
+    lines
+        .iter()
+        .map(|l| {
+            Some(relais_domain::order::OrderLine {
+                sku: l["sku"].as_str()?.to_owned(),
+                name: l["name"].as_str()?.to_owned(),
+                quantity: u32::try_from(l["quantity"].as_u64()?).ok()?,
+                unit_price_cents: l["unit_price_cents"].as_i64()?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| corrupt("order lines"))
+}
+
 pub(crate) fn stored_series(r: &impl Columns) -> StoreResult<relais_app::ports::StoredSeries> {
     Ok(relais_app::ports::StoredSeries {
         id: r.owned(0)?,
@@ -466,6 +527,11 @@ pub(crate) fn parcel(r: &impl Columns) -> StoreResult<Parcel> {
 /// The seal selected after a parcel's columns (`PARCEL_COLUMNS, pickup_seal`).
 pub(crate) fn seal_after_parcel(r: &impl Columns) -> StoreResult<Option<Vec<u8>>> {
     Ok(r.opt_bytes(28)?.map(<[u8]>::to_vec))
+}
+
+/// The shipment selected after a parcel's columns (`PARCEL_COLUMNS, shipment`).
+pub(crate) fn shipment_after_parcel(r: &impl Columns) -> StoreResult<u32> {
+    r.count(28)
 }
 
 pub(crate) const EVENT_COLUMNS: &str =

@@ -49,6 +49,47 @@ pub struct AnnounceParcel {
     pub weight_g: i64,
 }
 
+/// A parcel checked and numbered, ready to be announced to a point (`App::announce_in`).
+#[derive(Debug, Clone)]
+pub(crate) struct ParcelToAnnounce {
+    pub id: ParcelId,
+    pub number: ParcelNumber,
+    pub merchant_id: MerchantId,
+    pub carrier: Option<crate::ports::Carrier>,
+    pub recipient: Recipient,
+    /// None: the language of the point's country.
+    pub language: Option<Language>,
+    pub dimensions: Dimensions,
+    pub weight: Weight,
+}
+
+/// What one command's announces have reserved so far, by point.
+#[derive(Debug, Default)]
+pub(crate) struct AnnouncePoints {
+    compartments: std::collections::HashMap<PointId, Vec<Compartment>>,
+}
+
+/// The merchant a caller announces for: a merchant key its own (another's is forbidden), an operator
+/// the one it names.
+pub(crate) fn announcing_merchant(caller: &Caller, asked: Option<MerchantId>) -> Result<MerchantId, AppError> {
+    caller.require(Permission::AnnounceParcel)?;
+    match (caller.role, caller.merchant_id, asked) {
+        (Role::Merchant, Some(own), None) => Ok(own),
+        (Role::Merchant, Some(own), Some(asked)) if own == asked => Ok(own),
+        (Role::Merchant, _, _) => Err(AppError::Forbidden { role: caller.role }),
+        (_, _, Some(asked)) => Ok(asked),
+        (_, _, None) => Err(ParseError::new("merchant_id", "is required when an operator announces").into()),
+    }
+}
+
+/// A recipient relais can tell where their parcel is.
+pub(crate) fn check_reachable(recipient: &Recipient) -> Result<(), AppError> {
+    if recipient.phone.is_none() && recipient.email.is_none() {
+        return Err(ParseError::new("recipient", "needs a phone or an e-mail to be told where the parcel is").into());
+    }
+    Ok(())
+}
+
 /// A parcel just announced, with its secrets: shown once, to the merchant, and never again.
 #[derive(Debug, Clone)]
 pub struct Announced {
@@ -78,14 +119,7 @@ pub struct DepositOutcome {
 
 impl App {
     pub async fn announce_parcel(&self, caller: &Caller, input: AnnounceParcel) -> Result<Announced, AppError> {
-        caller.require(Permission::AnnounceParcel)?;
-        let merchant_id = match (caller.role, caller.merchant_id, input.merchant_id) {
-            (Role::Merchant, Some(own), None) => own,
-            (Role::Merchant, Some(own), Some(asked)) if own == asked => own,
-            (Role::Merchant, _, _) => return Err(AppError::Forbidden { role: caller.role }),
-            (_, _, Some(asked)) => asked,
-            (_, _, None) => return Err(ParseError::new("merchant_id", "is required when an operator announces").into()),
-        };
+        let merchant_id = announcing_merchant(caller, input.merchant_id)?;
         let given = input.parcel_number.as_deref().map(ParcelNumber::parse).transpose()?;
         let recipient = Recipient {
             name: parse_text("recipient.name", &input.recipient_name, Recipient::NAME_LENGTH_MAX)?,
@@ -94,17 +128,10 @@ impl App {
             language: Language::Fr,
         };
         let language = input.recipient_language.as_deref().map(Language::parse).transpose()?;
-        if recipient.phone.is_none() && recipient.email.is_none() {
-            return Err(
-                ParseError::new("recipient", "needs a phone or an e-mail to be told where the parcel is").into()
-            );
-        }
+        check_reachable(&recipient)?;
         let dimensions = Dimensions::from_mm(input.length_mm, input.width_mm, input.height_mm)?;
         let weight = Weight::from_grams(input.weight_g)?;
-        // A merchant key references its merchant (foreign key), so only an id an operator typed is checked.
-        if caller.role != Role::Merchant && self.store.merchant(merchant_id).await?.is_none() {
-            return Err(AppError::not_found("merchant", merchant_id));
-        }
+        self.check_merchant(caller, merchant_id).await?;
         let carrier = match input.carrier_id {
             Some(carrier_id) => Some(self.load_carrier(carrier_id).await?),
             None => None,
@@ -114,66 +141,112 @@ impl App {
             Some(number) => number,
             None => self.issue_number(SeriesOwner::Merchant(merchant_id), "sscc").await?,
         };
-        let parcel_id: ParcelId = self.new_id();
-
+        let parcel = ParcelToAnnounce {
+            id: self.new_id(),
+            number,
+            merchant_id,
+            carrier,
+            recipient,
+            language,
+            dimensions,
+            weight,
+        };
         self.run(|| async {
             let mut tx = self.tx();
-            // A code already waiting at this point (one in millions): draw another.
-            tx.retry_on_duplicate("pickup_code");
-            let point = self.load_point(input.point_id).await?;
-            if !point.accepts_parcels() {
-                return Err(AppError::NoFittingCompartment(NoFit::PointUnavailable).into());
-            }
-            if let Some(carrier) = carrier.as_ref().filter(|c| !c.networks.contains(&point.network_id)) {
-                let problem = format!("{} does not serve the network of this point", carrier.name);
-                return Err(ParseError::new("carrier_id", problem).into());
-            }
-            let rules = self.load_rules(point.network_id).await?;
-            let reservation = if point.kind.has_compartments() {
-                let compartments = self.store.compartments(point.id).await?;
-                match rules.reservation() {
-                    Some(hold) => {
-                        let chosen = choose_compartment(&compartments, parcel_id, dimensions, weight, tx.now)
-                            .map_err(AppError::NoFittingCompartment)?;
-                        Some(chosen.reserve(parcel_id, tx.now + hold, tx.now)?)
-                    }
-                    None => {
-                        any_compartment_fits(&compartments, dimensions, weight)
-                            .map_err(AppError::NoFittingCompartment)?;
-                        None
-                    }
-                }
-            } else {
-                if let Some(refusal) = point.shelf_refusal(dimensions, weight) {
-                    return Err(AppError::NoFittingCompartment(refusal).into());
-                }
-                None
-            };
-            let pickup_code = new_pickup_code(self.random.as_ref());
-            let qr_token = signed::issue_qr(self.secrets.signing_key(), parcel_id, point.id);
-            let (secrets, seal) = self.secrets.keep_pickup(parcel_id, &pickup_code, &qr_token, self.random.as_ref());
-            let new = NewParcel {
-                id: parcel_id,
-                number: number.clone(),
-                merchant_id,
-                carrier_id: input.carrier_id,
-                network_id: point.network_id,
-                point_id: point.id,
-                recipient: Recipient {
-                    language: language.unwrap_or_else(|| Language::of_country(&point.address.country)),
-                    ..recipient.clone()
-                },
-                dimensions,
-                weight,
-                secrets,
-            };
-            let parcel = tx.announce(Parcel::announce(new, caller.actor(), tx.now), seal);
-            if let Some(reserved) = &reservation {
-                tx.compartment(reserved.clone());
-            }
-            Ok(tx.done(Announced { parcel, pickup_code, qr_token, reservation }))
+            let mut points = AnnouncePoints::default();
+            let announced = self.announce_in(&mut tx, caller, &parcel, input.point_id, &mut points).await?;
+            Ok(tx.done(announced))
         })
         .await
+    }
+
+    /// Announces a parcel to a point within a command: its reservation (at a locker, a door of its size,
+    /// not one another parcel of the same command reserved: `points` keeps them), its code and QR
+    /// token sealed, its event and outbox message.
+    pub(crate) async fn announce_in(
+        &self,
+        tx: &mut Tx<'_>,
+        caller: &Caller,
+        parcel: &ParcelToAnnounce,
+        point_id: PointId,
+        points: &mut AnnouncePoints,
+    ) -> Result<Announced, Halt> {
+        // A code already waiting at this point (one in millions): draw another.
+        tx.retry_on_duplicate("pickup_code");
+        let point = self.load_point(point_id).await?;
+        if !point.accepts_parcels() {
+            return Err(AppError::NoFittingCompartment(NoFit::PointUnavailable).into());
+        }
+        if let Some(carrier) = parcel.carrier.as_ref().filter(|c| !c.networks.contains(&point.network_id)) {
+            let problem = format!("{} does not serve the network of this point", carrier.name);
+            return Err(ParseError::new("carrier_id", problem).into());
+        }
+        let rules = self.load_rules(point.network_id).await?;
+        let (parcel_id, dimensions, weight) = (parcel.id, parcel.dimensions, parcel.weight);
+        let reservation = if point.kind.has_compartments() {
+            let compartments = match points.compartments.get(&point.id) {
+                Some(kept) => kept.clone(),
+                None => self.store.compartments(point.id).await?,
+            };
+            let reservation = match rules.reservation() {
+                Some(hold) => {
+                    let chosen = choose_compartment(&compartments, parcel_id, dimensions, weight, tx.now)
+                        .map_err(AppError::NoFittingCompartment)?;
+                    Some(chosen.reserve(parcel_id, tx.now + hold, tx.now)?)
+                }
+                None => {
+                    any_compartment_fits(&compartments, dimensions, weight).map_err(AppError::NoFittingCompartment)?;
+                    None
+                }
+            };
+            // The next parcel of the command sees this door taken (one write per door: a door reserved
+            // twice in one command would be two updates of one version).
+            let kept = compartments
+                .into_iter()
+                .map(|c| match &reservation {
+                    Some(reserved) if reserved.id == c.id => reserved.clone(),
+                    _ => c,
+                })
+                .collect();
+            points.compartments.insert(point.id, kept);
+            reservation
+        } else {
+            if let Some(refusal) = point.shelf_refusal(dimensions, weight) {
+                return Err(AppError::NoFittingCompartment(refusal).into());
+            }
+            None
+        };
+        let pickup_code = new_pickup_code(self.random.as_ref());
+        let qr_token = signed::issue_qr(self.secrets.signing_key(), parcel_id, point.id);
+        let (secrets, seal) = self.secrets.keep_pickup(parcel_id, &pickup_code, &qr_token, self.random.as_ref());
+        let new = NewParcel {
+            id: parcel_id,
+            number: parcel.number.clone(),
+            merchant_id: parcel.merchant_id,
+            carrier_id: parcel.carrier.as_ref().map(|c| c.id),
+            network_id: point.network_id,
+            point_id: point.id,
+            recipient: Recipient {
+                language: parcel.language.unwrap_or_else(|| Language::of_country(&point.address.country)),
+                ..parcel.recipient.clone()
+            },
+            dimensions,
+            weight,
+            secrets,
+        };
+        let announced = tx.announce(Parcel::announce(new, caller.actor(), tx.now), seal);
+        if let Some(reserved) = &reservation {
+            tx.compartment(reserved.clone());
+        }
+        Ok(Announced { parcel: announced, pickup_code, qr_token, reservation })
+    }
+
+    /// A merchant named by an operator exists (a merchant key's own does: a foreign key).
+    pub(crate) async fn check_merchant(&self, caller: &Caller, merchant_id: MerchantId) -> Result<(), AppError> {
+        if caller.role != Role::Merchant && self.store.merchant(merchant_id).await?.is_none() {
+            return Err(AppError::not_found("merchant", merchant_id));
+        }
+        Ok(())
     }
 
     /// Replaces a lost pickup code: a new code and QR token, returned once like at announce (the caller

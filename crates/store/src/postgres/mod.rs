@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "deliveries", include_str!("../../migrations/postgres/0012_deliveries.sql")),
     (13, "recipient_rules", include_str!("../../migrations/postgres/0013_recipient_rules.sql")),
     (14, "numbering", include_str!("../../migrations/postgres/0014_numbering.sql")),
+    (15, "orders", include_str!("../../migrations/postgres/0015_orders.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

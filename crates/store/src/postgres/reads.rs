@@ -15,10 +15,11 @@ use relais_domain::delivery::{Delivery, Endpoint};
 use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
 use relais_domain::ids::{
     ApiKeyId, CarrierId, CommandId, CompartmentId, DeliveryId, DropOffSessionId, EndpointId, Id, ImportId, LeaseId,
-    MerchantId, NetworkId, OutboxId, ParcelId, PointId,
+    MerchantId, NetworkId, OrderId, OutboxId, ParcelId, PointId,
 };
 use relais_domain::kpi::{KpiEvent, KpiFact};
 use relais_domain::network::Network;
+use relais_domain::order::Order;
 use relais_domain::parcel::{Parcel, ParcelState};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{Email, ParcelNumber, Phone};
@@ -27,16 +28,16 @@ use uuid::Uuid;
 
 use super::writes::{big, uuid};
 use super::{Param, PostgresStore};
-
-const SURVEY_COLUMNS: &str = "parcel_id, merchant_id, network_id, point_id, carrier_id, score::bigint, comment,
-    publish::int::bigint, answered_at";
 use crate::rows::{self, Columns};
 use crate::rows::{
     ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, CARRIER_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS,
     COUNTER_COLUMNS, DELIVERY_COLUMNS, DEVICE_STATUS_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS,
-    ITEM_COLUMNS, MERCHANT_COLUMNS, NETWORK_COLUMNS, OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS,
-    POINT_COLUMNS, SESSION_COLUMNS,
+    ITEM_COLUMNS, MERCHANT_COLUMNS, NETWORK_COLUMNS, ORDER_COLUMNS, OUTBOX_COLUMNS, PARCEL_COLUMNS,
+    POINT_CHANGE_COLUMNS, POINT_COLUMNS, SESSION_COLUMNS,
 };
+
+const SURVEY_COLUMNS: &str = "parcel_id, merchant_id, network_id, point_id, carrier_id, score::bigint, comment,
+    publish::int::bigint, answered_at";
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, index: usize) -> StoreResult<T> {
     row.try_get(index).map_err(StoreError::new)
@@ -575,6 +576,45 @@ impl Store for PostgresStore {
             rows::stored_template,
         )
         .await
+    }
+
+    async fn order(&self, order_id: OrderId) -> StoreResult<Option<Order>> {
+        self.one(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"), &[&uuid(order_id)], rows::order).await
+    }
+
+    async fn order_by_reference(&self, merchant_id: MerchantId, reference: &str) -> StoreResult<Option<Order>> {
+        self.one(
+            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = $1 AND reference = $2"),
+            &[&uuid(merchant_id), &reference],
+            rows::order,
+        )
+        .await
+    }
+
+    async fn order_by_idempotency_key(&self, merchant_id: MerchantId, key: &str) -> StoreResult<Option<Order>> {
+        self.one(
+            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = $1 AND idempotency_key = $2"),
+            &[&uuid(merchant_id), &key],
+            rows::order,
+        )
+        .await
+    }
+
+    async fn order_parcels(&self, order_id: OrderId) -> StoreResult<Vec<(Parcel, u32)>> {
+        let columns = PARCEL_COLUMNS.split(',').map(|c| format!("p.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        self.many(
+            &format!(
+                "SELECT {columns}, o.shipment::bigint FROM order_parcels o JOIN parcels p ON p.id = o.parcel_id
+                 WHERE o.order_id = $1 ORDER BY o.shipment, p.id"
+            ),
+            &[&uuid(order_id)],
+            |r| Ok((rows::parcel(r)?, rows::shipment_after_parcel(r)?)),
+        )
+        .await
+    }
+
+    async fn order_of_parcel(&self, parcel_id: ParcelId) -> StoreResult<Option<OrderId>> {
+        self.one("SELECT order_id FROM order_parcels WHERE parcel_id = $1", &[&uuid(parcel_id)], |r| r.id(0)).await
     }
 
     async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>> {

@@ -4,7 +4,7 @@
 //! matches no row, a serialization failure or a deadlock is a lost race (`CommitError::Conflict`).
 
 use deadpool_postgres::Client;
-use relais_app::ports::{CommitError, NumberWrite, StoreError, Write};
+use relais_app::ports::{CommitError, NumberWrite, OrderWrite, StoreError, Write};
 use relais_domain::compartment::DoorFault;
 use relais_domain::ids::Id;
 use relais_domain::parcel::ParcelState;
@@ -145,6 +145,17 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
         Write::AppendAudit(_) => "INSERT INTO audit_log (at, actor_kind, actor_ref, action, point_id, compartment_id, parcel_id, reason)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         Write::Messages(m) => super::outbox::sql_of(m),
+        Write::Orders(OrderWrite::Insert(_)) => "INSERT INTO orders (id, merchant_id, reference, idempotency_key,
+                request_digest, customer_name, customer_phone, customer_email, customer_language, chosen_point_id,
+                point_id, service_level, shipping_price_cents, currency, lines, fallback, state, reason, created_at,
+                updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+        Write::Orders(OrderWrite::Update(_)) => "UPDATE orders SET point_id = $2, state = $3, reason = $4,
+                updated_at = $5, version = version + 1
+             WHERE id = $1 AND version = $6",
+        Write::Orders(OrderWrite::LinkParcel { .. }) => {
+            "INSERT INTO order_parcels (order_id, parcel_id, shipment) VALUES ($1, $2, $3)"
+        }
         Write::Numbers(NumberWrite::PutSeries { .. }) => {
             "INSERT INTO number_series (id, definition, next_serial, version, updated_at) VALUES ($1, $2, $4, 1, $3)
              ON CONFLICT (id) DO UPDATE SET
@@ -510,6 +521,42 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         .await
         .map(drop),
         Write::Messages(m) => super::outbox::apply(c, sql, m).await,
+        Write::Orders(OrderWrite::Insert(o)) => {
+            let lines = crate::rows::order_lines_text(&o.lines);
+            let args: [Param<'_>; 21] = [
+                &uuid(o.id),
+                &uuid(o.merchant_id),
+                &o.reference,
+                &o.idempotency_key,
+                &o.request_digest,
+                &o.customer.name,
+                &o.customer.phone.as_ref().map(|p| p.as_str()),
+                &o.customer.email.as_ref().map(|e| e.as_str()),
+                &o.customer.language.as_str(),
+                &uuid(o.chosen_point_id),
+                &o.point_id.map(uuid),
+                &o.service_level,
+                &o.shipping_price_cents,
+                &o.currency,
+                &lines,
+                &o.fallback.as_str(),
+                &o.state.as_str(),
+                &o.reason,
+                &o.created_at,
+                &o.updated_at,
+                &o.version,
+            ];
+            exec(c, sql, &args).await.map(drop)
+        }
+        Write::Orders(OrderWrite::Update(o)) => {
+            let args: [Param<'_>; 6] =
+                [&uuid(o.id), &o.point_id.map(uuid), &o.state.as_str(), &o.reason, &o.updated_at, &o.version];
+            exec_versioned(c, sql, &args).await
+        }
+        Write::Orders(OrderWrite::LinkParcel { order_id, parcel_id, shipment }) => {
+            let shipment = i32::try_from(*shipment).map_err(|e| CommitError::Store(StoreError::new(e)))?;
+            exec(c, sql, &[&uuid(*order_id), &uuid(*parcel_id), &shipment]).await.map(drop)
+        }
         Write::Numbers(NumberWrite::PutSeries { id, definition, next_serial, at }) => {
             let next = i64::try_from(*next_serial).map_err(|e| CommitError::Store(StoreError::new(e)))?;
             exec(c, sql, &[id, definition, at, &next]).await.map(drop)

@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "deliveries", include_str!("../../migrations/sqlite/0013_deliveries.sql")),
     (14, "recipient_rules", include_str!("../../migrations/sqlite/0014_recipient_rules.sql")),
     (15, "numbering", include_str!("../../migrations/sqlite/0015_numbering.sql")),
+    (16, "orders", include_str!("../../migrations/sqlite/0016_orders.sql")),
 ];
 
 pub struct SqliteStore {

@@ -15,10 +15,11 @@ use relais_domain::delivery::{Delivery, Endpoint};
 use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
 use relais_domain::ids::{
     ApiKeyId, CarrierId, CommandId, CompartmentId, DeliveryId, DropOffSessionId, EndpointId, Id, ImportId, LeaseId,
-    MerchantId, NetworkId, OutboxId, ParcelId, PointId,
+    MerchantId, NetworkId, OrderId, OutboxId, ParcelId, PointId,
 };
 use relais_domain::kpi::{KpiEvent, KpiFact};
 use relais_domain::network::Network;
+use relais_domain::order::Order;
 use relais_domain::parcel::{Parcel, ParcelState};
 use relais_domain::point::PickupPoint;
 use relais_domain::value::{Email, ParcelNumber, Phone};
@@ -26,18 +27,18 @@ use rusqlite::types::{ToSql, ValueRef};
 use rusqlite::{Row, params};
 
 use super::SqliteStore;
-
-const SURVEY_COLUMNS: &str =
-    "parcel_id, merchant_id, network_id, point_id, carrier_id, score, comment, publish, answered_at";
 use super::doors::Lookup;
 use super::writes::{id, micros};
 use crate::rows::{self, Columns, corrupt};
 use crate::rows::{
     ALERT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS, CARRIER_COLUMNS, COMMAND_COLUMNS, COMPARTMENT_COLUMNS,
     COUNTER_COLUMNS, DELIVERY_COLUMNS, DEVICE_STATUS_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS, IMPORT_COLUMNS,
-    ITEM_COLUMNS, MERCHANT_COLUMNS, NETWORK_COLUMNS, OUTBOX_COLUMNS, PARCEL_COLUMNS, POINT_CHANGE_COLUMNS,
-    POINT_COLUMNS, SESSION_COLUMNS,
+    ITEM_COLUMNS, MERCHANT_COLUMNS, NETWORK_COLUMNS, ORDER_COLUMNS, OUTBOX_COLUMNS, PARCEL_COLUMNS,
+    POINT_CHANGE_COLUMNS, POINT_COLUMNS, SESSION_COLUMNS,
 };
+
+const SURVEY_COLUMNS: &str =
+    "parcel_id, merchant_id, network_id, point_id, carrier_id, score, comment, publish, answered_at";
 
 fn value<'a>(row: &'a Row<'_>, index: usize) -> StoreResult<ValueRef<'a>> {
     row.get_ref(index).map_err(StoreError::new)
@@ -560,6 +561,42 @@ impl Store for SqliteStore {
             &[],
             |r| rows::stored_template(r),
         )
+    }
+
+    async fn order(&self, order_id: OrderId) -> StoreResult<Option<Order>> {
+        self.one(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"), &[&id(order_id)], |r| rows::order(r))
+    }
+
+    async fn order_by_reference(&self, merchant_id: MerchantId, reference: &str) -> StoreResult<Option<Order>> {
+        self.one(
+            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND reference = ?2"),
+            &[&id(merchant_id), &reference],
+            |r| rows::order(r),
+        )
+    }
+
+    async fn order_by_idempotency_key(&self, merchant_id: MerchantId, key: &str) -> StoreResult<Option<Order>> {
+        self.one(
+            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND idempotency_key = ?2"),
+            &[&id(merchant_id), &key],
+            |r| rows::order(r),
+        )
+    }
+
+    async fn order_parcels(&self, order_id: OrderId) -> StoreResult<Vec<(Parcel, u32)>> {
+        let columns = PARCEL_COLUMNS.split(',').map(|c| format!("p.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        self.many(
+            &format!(
+                "SELECT {columns}, o.shipment FROM order_parcels o JOIN parcels p ON p.id = o.parcel_id
+                 WHERE o.order_id = ?1 ORDER BY o.shipment, p.id"
+            ),
+            &[&id(order_id)],
+            |r| Ok((rows::parcel(r)?, rows::shipment_after_parcel(r)?)),
+        )
+    }
+
+    async fn order_of_parcel(&self, parcel_id: ParcelId) -> StoreResult<Option<OrderId>> {
+        self.one("SELECT order_id FROM order_parcels WHERE parcel_id = ?1", &[&id(parcel_id)], |r| r.id(0))
     }
 
     async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>> {

@@ -3,7 +3,7 @@
 //! A constraint error names the unique key it is about (`CommitError::Duplicate`); a versioned update
 //! that matches no row is a lost race (`CommitError::Conflict`).
 
-use relais_app::ports::{CommitError, NumberWrite, StoreError, Write};
+use relais_app::ports::{CommitError, NumberWrite, OrderWrite, StoreError, Write};
 use relais_domain::Timestamp;
 use relais_domain::compartment::DoorFault;
 use relais_domain::ids::{CarrierId, Id, NetworkId};
@@ -484,6 +484,49 @@ pub(super) fn apply<'a>(
         )
         .map(drop),
         Write::Messages(m) => super::outbox::apply(c, m),
+        Write::Orders(OrderWrite::Insert(o)) => exec(
+            c,
+            "INSERT INTO orders (id, merchant_id, reference, idempotency_key, request_digest, customer_name,
+                customer_phone, customer_email, customer_language, chosen_point_id, point_id, service_level,
+                shipping_price_cents, currency, lines, fallback, state, reason, created_at, updated_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            params![
+                id(o.id),
+                id(o.merchant_id),
+                o.reference,
+                o.idempotency_key,
+                o.request_digest,
+                o.customer.name,
+                o.customer.phone.as_ref().map(|p| p.as_str()),
+                o.customer.email.as_ref().map(|e| e.as_str()),
+                o.customer.language.as_str(),
+                id(o.chosen_point_id),
+                o.point_id.map(id),
+                o.service_level,
+                o.shipping_price_cents,
+                o.currency,
+                crate::rows::order_lines_text(&o.lines),
+                o.fallback.as_str(),
+                o.state.as_str(),
+                o.reason,
+                micros(o.created_at),
+                micros(o.updated_at),
+                o.version
+            ],
+        )
+        .map(drop),
+        Write::Orders(OrderWrite::Update(o)) => exec_versioned(
+            c,
+            "UPDATE orders SET point_id = ?2, state = ?3, reason = ?4, updated_at = ?5, version = version + 1
+             WHERE id = ?1 AND version = ?6",
+            params![id(o.id), o.point_id.map(id), o.state.as_str(), o.reason, micros(o.updated_at), o.version],
+        ),
+        Write::Orders(OrderWrite::LinkParcel { order_id, parcel_id, shipment }) => exec(
+            c,
+            "INSERT INTO order_parcels (order_id, parcel_id, shipment) VALUES (?1, ?2, ?3)",
+            params![id(*order_id), id(*parcel_id), shipment],
+        )
+        .map(drop),
         Write::Numbers(NumberWrite::PutSeries { id: series_id, definition, next_serial, at }) => exec(
             c,
             "INSERT INTO number_series (id, definition, next_serial, version, updated_at) VALUES (?1, ?2, ?4, 1, ?3)

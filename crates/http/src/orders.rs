@@ -1,0 +1,295 @@
+//! Routes of merchants' orders (docs/orders.md): an order created with its parcels announced (to the
+//! chosen point or the merchant's fallback), the same `Idempotency-Key` answering the same, looked up
+//! by id or reference, and its remainders sent as another shipment.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use relais_app::orders::{NewLine, NewOrder, NewOrderParcel, OrderView};
+use relais_domain::ids::Id;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::HttpState;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{Auth, Body, QueryParams, path_id};
+use crate::wire::{DimensionsWire, ParcelView, RecipientWire};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    /// Only when an operator creates it on a merchant's behalf.
+    pub merchant_id: Option<Uuid>,
+    /// The merchant's order number, once per merchant: 1 to 64 letters, digits and `-_./#`.
+    #[schema(example = "CMD-2026-0042", max_length = 64)]
+    pub reference: String,
+    pub customer: RecipientWire,
+    /// The point the customer chose at checkout.
+    pub point_id: Uuid,
+    /// The carrier the parcels are handed to; left out: the carriers serving the point's network.
+    pub carrier_id: Option<Uuid>,
+    /// The merchant's service level (`standard`, `express`...); default `standard`.
+    #[schema(example = "standard", max_length = 32)]
+    pub service_level: Option<String>,
+    pub shipping_price: PriceWire,
+    #[serde(default)]
+    pub lines: Vec<LineWire>,
+    /// 1 to 50 parcels.
+    pub parcels: Vec<OrderParcelWire>,
+    /// When the chosen point cannot take the parcels: `nearest_same_network` (default), `other_network`,
+    /// `home_delivery` or `hold`.
+    #[schema(example = "nearest_same_network")]
+    pub fallback: Option<String>,
+    /// The local day the parcels are expected at the point: a point closed that day, or for most of
+    /// the hold window, is not chosen.
+    pub expected_arrival: Option<NaiveDate>,
+}
+
+/// An amount in integer cents (never a float) and its currency.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceWire {
+    #[schema(example = 490, minimum = 0)]
+    pub amount_cents: i64,
+    #[schema(example = "EUR", min_length = 3, max_length = 3)]
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineWire {
+    #[schema(example = "LMP-042", max_length = 64)]
+    pub sku: String,
+    #[schema(example = "Lampe de bureau", max_length = 200)]
+    pub name: String,
+    #[schema(example = 1, minimum = 1, maximum = 100000)]
+    pub quantity: i64,
+    #[schema(example = 3990, minimum = 0)]
+    pub unit_price_cents: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderParcelWire {
+    /// Left out: the merchant's next SSCC.
+    #[schema(example = "106141410000000002", max_length = 35)]
+    pub parcel_number: Option<String>,
+    pub dimensions_mm: DimensionsWire,
+    #[schema(example = 1200, minimum = 1, maximum = 70000)]
+    pub weight_g: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentRequest {
+    /// 1 to 50 parcels.
+    pub parcels: Vec<OrderParcelWire>,
+    /// Left out: the order's point.
+    pub point_id: Option<Uuid>,
+}
+
+/// An order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderWire {
+    pub id: Uuid,
+    pub merchant_id: Uuid,
+    pub reference: String,
+    /// `announced`, `on_hold` (waiting for the merchant's decision) or `home_delivery`.
+    pub state: String,
+    /// The point the customer chose.
+    pub chosen_point_id: Uuid,
+    /// Where the parcels went: the chosen point or its fallback; none on hold or home delivery.
+    pub point_id: Option<Uuid>,
+    /// Why the chosen point was not used.
+    pub reason: Option<String>,
+    pub fallback: String,
+    pub service_level: String,
+    pub shipping_price: PriceWire,
+    pub lines: Vec<LineWire>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderParcelView {
+    pub parcel: ParcelView,
+    /// 1, then the remainders' shipments.
+    pub shipment: u32,
+    /// While the code is live (until the parcel is collected or goes back).
+    pub pickup_code: Option<String>,
+    pub qr_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderResponse {
+    pub order: OrderWire,
+    pub parcels: Vec<OrderParcelView>,
+}
+
+fn response(view: OrderView) -> OrderResponse {
+    let o = view.order;
+    OrderResponse {
+        order: OrderWire {
+            id: o.id.uuid(),
+            merchant_id: o.merchant_id.uuid(),
+            reference: o.reference,
+            state: o.state.as_str().to_owned(),
+            chosen_point_id: o.chosen_point_id.uuid(),
+            point_id: o.point_id.map(|p| p.uuid()),
+            reason: o.reason,
+            fallback: o.fallback.as_str().to_owned(),
+            service_level: o.service_level,
+            shipping_price: PriceWire { amount_cents: o.shipping_price_cents, currency: o.currency },
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| LineWire {
+                    sku: l.sku,
+                    name: l.name,
+                    quantity: i64::from(l.quantity),
+                    unit_price_cents: l.unit_price_cents,
+                })
+                .collect(),
+            created_at: o.created_at,
+        },
+        parcels: view
+            .parcels
+            .into_iter()
+            .map(|p| OrderParcelView {
+                parcel: ParcelView::from(&p.parcel),
+                shipment: p.shipment,
+                pickup_code: p.pickup.as_ref().map(|(code, _)| code.as_str().to_owned()),
+                qr_token: p.pickup.map(|(_, qr)| qr),
+            })
+            .collect(),
+    }
+}
+
+fn parcels_of(parcels: Vec<OrderParcelWire>) -> Vec<NewOrderParcel> {
+    parcels
+        .into_iter()
+        .map(|p| NewOrderParcel {
+            parcel_number: p.parcel_number,
+            length_mm: p.dimensions_mm.length,
+            width_mm: p.dimensions_mm.width,
+            height_mm: p.dimensions_mm.height,
+            weight_g: p.weight_g,
+        })
+        .collect()
+}
+
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 ASCII characters: the same key with the same order answers the same, and creates nothing twice.")),
+    security(("api_key" = ["operator", "merchant"])),
+    responses((status = 201, body = OrderResponse, description = "Created; a replay of the same key answers the same (with `Idempotent-Replayed: true`)."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no such point, merchant or carrier."),
+        (status = 409, body = ErrorEnvelope, description = "`already_exists` (`order_reference`, `parcel_number`), `no_fitting_compartment` (the point was taken meanwhile), `no_number_series`, `numbers_exhausted`. Nothing created."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed` with its `field`; `idempotency_key_reused`: the key came with another order.")))]
+/// Creates an order and announces its parcels to the customer's point, or to the merchant's fallback
+/// when that point cannot take them (the order says why), all or nothing.
+pub async fn create_order(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    Body(r): Body<OrderRequest>,
+) -> Result<Response> {
+    let idempotency_key = match headers.get("idempotency-key") {
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| ApiError::validation("Idempotency-Key", "is 1 to 255 ASCII characters"))?
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let input = NewOrder {
+        merchant_id: r.merchant_id.map(Id::from_uuid),
+        reference: r.reference,
+        idempotency_key,
+        customer_name: r.customer.name,
+        customer_phone: r.customer.phone,
+        customer_email: r.customer.email,
+        customer_language: r.customer.language,
+        point_id: Id::from_uuid(r.point_id),
+        carrier_id: r.carrier_id.map(Id::from_uuid),
+        service_level: r.service_level,
+        shipping_price_cents: r.shipping_price.amount_cents,
+        currency: r.shipping_price.currency,
+        lines: r
+            .lines
+            .into_iter()
+            .map(|l| NewLine { sku: l.sku, name: l.name, quantity: l.quantity, unit_price_cents: l.unit_price_cents })
+            .collect(),
+        parcels: parcels_of(r.parcels),
+        fallback: r.fallback,
+        expected_arrival: r.expected_arrival,
+    };
+    let view = state.app.create_order(&caller, input).await?;
+    let replayed = view.replayed;
+    let mut answer = (StatusCode::CREATED, Json(response(view))).into_response();
+    if replayed {
+        answer.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    }
+    Ok(answer)
+}
+
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders",
+    params(("id" = Uuid, Path, description = "The order.")), security(("api_key" = ["operator", "merchant"])),
+    responses((status = 200, body = OrderResponse),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no such order, or another merchant's.")))]
+/// An order and its parcels, with their codes while they are live.
+pub async fn get_order(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<OrderResponse>> {
+    Ok(Json(response(state.app.order_view(&caller, path_id("order", &id)?).await?)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLookup {
+    /// The merchant's order number.
+    pub reference: String,
+    /// Required for an operator's key; a merchant's key looks up its own.
+    pub merchant_id: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderLookup),
+    security(("api_key" = ["operator", "merchant"])),
+    responses((status = 200, body = OrderResponse),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no order with this reference."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `merchant_id` is required for an operator.")))]
+/// An order by the merchant's reference.
+pub async fn find_order(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    QueryParams(q): QueryParams<OrderLookup>,
+) -> Result<Json<OrderResponse>> {
+    let view = state.app.order_by_reference(&caller, q.merchant_id.map(Id::from_uuid), &q.reference).await?;
+    Ok(Json(response(view)))
+}
+
+#[utoipa::path(post, path = "/v1/orders/{id}/shipments", tag = "orders", request_body = ShipmentRequest,
+    params(("id" = Uuid, Path, description = "The order.")), security(("api_key" = ["operator", "merchant"])),
+    responses((status = 201, body = OrderResponse, description = "The order with every shipment's parcels."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no such order (or another merchant's), or point."),
+        (status = 409, body = ErrorEnvelope, description = "`no_fitting_compartment`: the point cannot take them; `already_exists`: a parcel number is taken."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed` with its `field`.")))]
+/// Ships the remainders of an order later: another shipment, to the order's point or another, tracked
+/// with the order.
+pub async fn add_shipment(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(r): Body<ShipmentRequest>,
+) -> Result<(StatusCode, Json<OrderResponse>)> {
+    let order_id = path_id("order", &id)?;
+    let view = state.app.add_shipment(&caller, order_id, parcels_of(r.parcels), r.point_id.map(Id::from_uuid)).await?;
+    Ok((StatusCode::CREATED, Json(response(view))))
+}
