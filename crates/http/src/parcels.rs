@@ -111,13 +111,16 @@ pub struct ParcelListQuery {
     pub point_id: Option<Uuid>,
     /// Only this merchant's parcels (a merchant's key always sees its own only).
     pub merchant_id: Option<Uuid>,
+    /// The parcels with this number (SSCC, S10 or a carrier's): one page, the other filters ignored.
+    #[param(max_length = 35)]
+    pub number: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/parcels", tag = "parcels", params(ParcelListQuery),
     security(("api_key" = ["operator", "merchant", "carrier", "locker_device"])),
     responses((status = 200, body = Page<ParcelView>)))]
 /// Lists parcels, oldest first: a merchant's key sees its own, a carrier's those handed to it, a
-/// device's those of its point.
+/// device's those of its point. `number` looks a parcel up by its number.
 pub async fn list_parcels(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -136,6 +139,10 @@ pub async fn list_parcels(
         carrier_id: None,
     };
     let limit = state.app.page_limit(query.limit)?;
+    if let Some(number) = &query.number {
+        let parcels = state.app.parcels_by_number(&caller, number).await?;
+        return Ok(Json(Page { items: parcels.iter().map(ParcelView::from).collect(), next_cursor: None }));
+    }
     let parcels =
         state.app.parcels(&caller, filter, PageRequest { after: query.after.map(Id::from_uuid), limit }).await?;
     Ok(Json(page(parcels.iter().map(ParcelView::from).collect(), limit, |p| p.id)))

@@ -118,6 +118,13 @@ async fn an_order_is_announced_once_whatever_the_retries() {
         let own = post_order(&api, Some("key-0001"), &theirs, &other_key).await;
         assert_eq!(own.status, StatusCode::CREATED, "{}", own.body);
         assert_ne!(own.body["order"]["id"], created.body["order"]["id"]);
+        // A parcel looked up by its number: each merchant its own.
+        let mine = api.call(Method::GET, "/v1/parcels?number=ew112720413fr", &api.merchant, None).await;
+        assert_eq!(mine.body["items"].as_array().unwrap().len(), 1, "{}", mine.body);
+        let none = api.call(Method::GET, "/v1/parcels?number=EW112720413FR", &other_key, None).await;
+        assert!(none.body["items"].as_array().unwrap().is_empty(), "{}", none.body);
+        let bad = api.call(Method::GET, "/v1/parcels?number=EW112720414FR", &api.merchant, None).await;
+        assert_error(&bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         let carrier = api.call(Method::GET, &format!("/v1/orders/{id}"), &api.carrier, None).await;
         assert_error(&carrier, StatusCode::FORBIDDEN, "forbidden");
     }

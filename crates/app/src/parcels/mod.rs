@@ -433,6 +433,14 @@ impl App {
         Ok(self.store.parcels(&filter, Page { limit: self.page_limit(Some(page.limit))?, ..page }).await?)
     }
 
+    /// The parcels with this number the caller may see (numbers are unique per merchant, so an operator
+    /// may see several), oldest first.
+    pub async fn parcels_by_number(&self, caller: &Caller, number: &str) -> Result<Vec<Parcel>, AppError> {
+        let number = ParcelNumber::parse(number)?;
+        let found = self.store.parcels_by_number(&number, self.limits.page_size_max).await?;
+        Ok(found.into_iter().filter(|p| caller.can_see(p)).collect())
+    }
+
     pub async fn parcel_events(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Vec<StoredEvent>, AppError> {
         self.load_visible_parcel(caller, parcel_id).await?;
         Ok(self.store.events(parcel_id).await?)
