@@ -14,6 +14,7 @@
 
 pub mod auth;
 mod command;
+pub mod connectors;
 pub mod counters;
 pub mod error;
 pub mod jobs;

@@ -53,7 +53,7 @@ pub struct NewOrder {
     pub expected_arrival: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewLine {
     pub sku: String,
     pub name: String,
@@ -94,6 +94,19 @@ struct Prepared {
     language: Option<Language>,
     carrier: Option<crate::ports::Carrier>,
     parcels: Vec<(Dimensions, Weight, Option<ParcelNumber>)>,
+}
+
+/// An order's own fields, checked.
+#[derive(Debug, Clone)]
+struct OrderDraft {
+    merchant_id: MerchantId,
+    key: Option<String>,
+    digest: String,
+    reference: String,
+    service_level: String,
+    shipping_price_cents: i64,
+    currency: String,
+    lines: Vec<OrderLine>,
 }
 
 /// Where an order's parcels go.
@@ -138,6 +151,36 @@ impl App {
         let prepared = self.prepare(caller, merchant_id, &input, &input.parcels).await?;
         let destination = self.destination(input.point_id, &prepared, fallback, input.expected_arrival)?;
         let numbers = self.numbers_for(&prepared).await?;
+        let first = destination.point_id == Some(input.point_id);
+        let settled =
+            OrderDraft { merchant_id, key, digest, reference, service_level, shipping_price_cents, currency, lines };
+        match self.create_at(caller, &input, &settled, &prepared, &numbers, destination, fallback).await {
+            // The index said there was room, but the doors went meanwhile (it follows commits within a
+            // second): the fallback decides, as if the index had known.
+            Err(AppError::NoFittingCompartment(nofit)) if first => {
+                let reason = nofit.message();
+                let destination =
+                    self.fallback_for(input.point_id, &prepared, fallback, input.expected_arrival, reason);
+                self.create_at(caller, &input, &settled, &prepared, &numbers, destination, fallback).await
+            }
+            other => other,
+        }
+    }
+
+    /// Writes the order and announces its parcels to its destination, in one command.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_at(
+        &self,
+        caller: &Caller,
+        input: &NewOrder,
+        settled: &OrderDraft,
+        prepared: &Prepared,
+        numbers: &[ParcelNumber],
+        destination: Destination,
+        fallback: Fallback,
+    ) -> Result<OrderView, AppError> {
+        let OrderDraft { merchant_id, key, digest, reference, service_level, shipping_price_cents, currency, lines } =
+            settled.clone();
         let order = Order {
             id: self.new_id(),
             merchant_id,
@@ -158,7 +201,7 @@ impl App {
             updated_at: self.now(),
             version: 0,
         };
-        let to_announce = self.to_announce(&prepared, &numbers);
+        let to_announce = self.to_announce(prepared, numbers);
         let created = self
             .run(|| async {
                 let mut tx = self.tx();
@@ -390,6 +433,35 @@ impl App {
             return Ok(Destination { state: OrderState::Announced, point_id: Some(chosen), reason: None });
         }
         let reason = refusals.iter().map(|r| r.message()).collect::<Vec<_>>().join("; ");
+        Ok(self.fallback_for(chosen, prepared, fallback, arrival, &reason))
+    }
+
+    /// Where the merchant's fallback sends an order the chosen point cannot take, and why.
+    fn fallback_for(
+        &self,
+        chosen: PointId,
+        prepared: &Prepared,
+        fallback: Fallback,
+        arrival: Option<NaiveDate>,
+        reason: &str,
+    ) -> Destination {
+        let index = self.registry.index();
+        let filter = |parcel: (Dimensions, Weight), networks: Vec<relais_domain::ids::NetworkId>| Filter {
+            networks,
+            parcel: Some(parcel),
+            arrival,
+            free_capacity: true,
+            ..Filter::default()
+        };
+        let refusals_at = |point: PointId| -> Option<Vec<Refusal>> {
+            let mut all = Vec::new();
+            for (dimensions, weight, _) in &prepared.parcels {
+                let (_, refusals) =
+                    index.check(point, None, f64::INFINITY, &filter((*dimensions, *weight), Vec::new()))?;
+                all.extend(refusals);
+            }
+            Some(all)
+        };
         let network = index.point(chosen).map(|p| p.network_id);
         let alternative = match fallback {
             Fallback::NearestSameNetwork | Fallback::OtherNetwork => {
@@ -415,6 +487,7 @@ impl App {
             Fallback::HomeDelivery | Fallback::Hold => None,
         };
         let (state, point_id) = Order::settle(fallback, alternative);
+        let reason = reason.to_owned();
         let reason = match (state, point_id) {
             (OrderState::Announced, Some(_)) => {
                 format!("the chosen point cannot take the parcels ({reason}): sent to the nearest that can")
@@ -426,7 +499,7 @@ impl App {
             }
             _ => format!("the chosen point cannot take the parcels ({reason})"),
         };
-        Ok(Destination { state, point_id, reason: Some(reason) })
+        Destination { state, point_id, reason: Some(reason) }
     }
 
     /// The numbers of the parcels that came without one: the merchant's next SSCCs.

@@ -461,6 +461,22 @@ pub enum OrderWrite {
     Update(relais_domain::order::Order),
     /// A parcel of the order, in a shipment (1 for the first).
     LinkParcel { order_id: relais_domain::ids::OrderId, parcel_id: ParcelId, shipment: u32 },
+    /// Creates or replaces a merchant's connector to a shop platform.
+    PutConnector(StoredConnector),
+}
+
+/// A merchant's connector to a shop platform, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredConnector {
+    pub merchant_id: MerchantId,
+    pub platform: String,
+    /// The shop's webhook secret, sealed (`Secrets::seal_connector_secret`).
+    pub secret_seal: Vec<u8>,
+    pub length_mm: i64,
+    pub width_mm: i64,
+    pub height_mm: i64,
+    pub weight_g: i64,
+    pub updated_at: Timestamp,
 }
 
 /// The writes of the numbering series (`relais_domain::numbering`).
@@ -816,6 +832,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<relais_domain::order::Order>>;
     /// An order's parcels with their shipment, in the order they were linked.
     async fn order_parcels(&self, order_id: relais_domain::ids::OrderId) -> StoreResult<Vec<(Parcel, u32)>>;
+    async fn connector(&self, merchant_id: MerchantId, platform: &str) -> StoreResult<Option<StoredConnector>>;
     /// The order a parcel belongs to, if any.
     async fn order_of_parcel(&self, parcel_id: ParcelId) -> StoreResult<Option<relais_domain::ids::OrderId>>;
     async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>>;

@@ -22,7 +22,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
-use relais_domain::ids::{EndpointId, Id, ParcelId};
+use relais_domain::ids::{EndpointId, Id, MerchantId, ParcelId};
 use relais_domain::parcel::PickupSecretDigests;
 use relais_domain::value::PickupCode;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -186,6 +186,22 @@ impl Secrets {
         String::from_utf8(self.open(&endpoint_aad(endpoint_id), sealed)?).ok()
     }
 
+    /// A shop's webhook secret, sealed as the pickup codes are (bound to its merchant and platform).
+    pub fn seal_connector_secret(
+        &self,
+        merchant_id: MerchantId,
+        platform: &str,
+        secret: &str,
+        random: &dyn RandomSource,
+    ) -> Vec<u8> {
+        self.seal(&connector_aad(merchant_id, platform), secret.as_bytes(), random)
+    }
+
+    /// The secret of `seal_connector_secret`, if sealed by this instance for this merchant and platform.
+    pub fn open_connector_secret(&self, merchant_id: MerchantId, platform: &str, sealed: &[u8]) -> Option<String> {
+        String::from_utf8(self.open(&connector_aad(merchant_id, platform), sealed)?).ok()
+    }
+
     /// `plain` sealed under the seal key, bound to `aad`: `SEAL_VERSION`, a random 96-bit nonce, then the
     /// ciphertext and its tag.
     fn seal(&self, aad: &[u8], plain: &[u8], random: &dyn RandomSource) -> Vec<u8> {
@@ -236,6 +252,14 @@ fn endpoint_aad(endpoint_id: EndpointId) -> [u8; 24] {
     let mut aad = [0u8; 24];
     aad[..8].copy_from_slice(b"endpoint");
     aad[8..].copy_from_slice(endpoint_id.uuid().as_bytes());
+    aad
+}
+
+/// The associated data of a connector's secret: a label, its merchant and its platform.
+fn connector_aad(merchant_id: MerchantId, platform: &str) -> Vec<u8> {
+    let mut aad = b"connector".to_vec();
+    aad.extend_from_slice(merchant_id.uuid().as_bytes());
+    aad.extend_from_slice(platform.as_bytes());
     aad
 }
 

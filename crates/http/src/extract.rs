@@ -55,6 +55,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// A body read as bytes (a signed webhook, a form), an oversized one refused with the envelope.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(request, state).await.map(RawBody).map_err(body_rejection)
+    }
+}
+
+fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is larger than request_body_bytes_max",
+        )
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", rejection.body_text())
+    }
+}
+
 /// A JSON body that may be left out entirely (an action with only optional fields).
 pub struct OptionalBody<T>(pub T);
 
@@ -73,17 +96,7 @@ async fn parse_body<T: DeserializeOwned, S: Send + Sync>(request: Request, state
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
-    let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the body is larger than request_body_bytes_max",
-            )
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", rejection.body_text())
-        }
-    })?;
+    let bytes = Bytes::from_request(request, state).await.map_err(body_rejection)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

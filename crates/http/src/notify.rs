@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::HttpState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Auth, Body, QueryParams, path_id};
+use crate::extract::{Auth, Body, QueryParams, RawBody, path_id};
 use crate::names;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -340,7 +340,7 @@ pub struct TwilioStatusForm {
 pub async fn twilio_status(
     State(state): State<HttpState>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<StatusCode> {
     let signature = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let params: Vec<(String, String)> =

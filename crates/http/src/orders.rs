@@ -1,12 +1,14 @@
 //! Routes of merchants' orders (docs/orders.md): an order created with its parcels announced (to the
 //! chosen point or the merchant's fallback), the same `Idempotency-Key` answering the same, looked up
-//! by id or reference, and its remainders sent as another shipment.
+//! by id or reference, and its remainders sent as another shipment; and the order webhooks of shop
+//! platforms (Shopify, WooCommerce), signed with the merchant's secret.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
+use relais_app::connectors::{ConnectorSettings, Platform};
 use relais_app::orders::{NewLine, NewOrder, NewOrderParcel, OrderView};
 use relais_domain::ids::Id;
 use serde::{Deserialize, Serialize};
@@ -15,7 +17,7 @@ use uuid::Uuid;
 
 use crate::HttpState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Auth, Body, QueryParams, path_id};
+use crate::extract::{Auth, Body, QueryParams, RawBody, path_id};
 use crate::wire::{DimensionsWire, ParcelView, RecipientWire};
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -292,4 +294,108 @@ pub async fn add_shipment(
     let order_id = path_id("order", &id)?;
     let view = state.app.add_shipment(&caller, order_id, parcels_of(r.parcels), r.point_id.map(Id::from_uuid)).await?;
     Ok((StatusCode::CREATED, Json(response(view))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorRequest {
+    /// The shop's webhook secret (Shopify: the app's or the store's webhook signing secret; WooCommerce:
+    /// the webhook's secret), 16 to 256 characters; kept sealed, never shown again.
+    #[schema(min_length = 16, max_length = 256)]
+    pub secret: String,
+    /// The parcel an order makes when the shop gives no size (and no weight: WooCommerce).
+    pub default_parcel: DefaultParcel,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultParcel {
+    pub dimensions_mm: DimensionsWire,
+    #[schema(example = 1000, minimum = 1, maximum = 70000)]
+    pub weight_g: i64,
+}
+
+#[utoipa::path(put, path = "/v1/merchants/{id}/connectors/{platform}", tag = "orders", request_body = ConnectorRequest,
+    params(("id" = Uuid, Path, description = "The merchant."), ("platform" = String, Path, description = "`shopify` or `woocommerce`.")),
+    security(("api_key" = ["operator", "merchant"])),
+    responses((status = 204, description = "Set: the shop's order webhooks go to `/v1/connectors/{platform}/{id}/orders`."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no such merchant (or another's), or platform."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `secret`, `dimensions_mm` or `weight_g`.")))]
+/// Connects the merchant's shop: its webhook secret and the default parcel of its orders.
+pub async fn set_connector(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path((id, platform)): Path<(String, String)>,
+    Body(r): Body<ConnectorRequest>,
+) -> Result<StatusCode> {
+    let merchant_id = path_id("merchant", &id)?;
+    let platform = Platform::parse(&platform).ok_or_else(|| relais_app::AppError::not_found("platform", platform))?;
+    let settings = ConnectorSettings {
+        secret: r.secret,
+        length_mm: r.default_parcel.dimensions_mm.length,
+        width_mm: r.default_parcel.dimensions_mm.width,
+        height_mm: r.default_parcel.dimensions_mm.height,
+        weight_g: r.default_parcel.weight_g,
+    };
+    state.app.set_connector(&caller, merchant_id, platform, settings).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn shop_order(
+    state: &HttpState,
+    platform: Platform,
+    id: &str,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<Response> {
+    let merchant_id = path_id("merchant", id)?;
+    let view = state.app.receive_shop_order(platform, merchant_id, signature.unwrap_or_default(), body).await?;
+    let status = if view.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(response(view))).into_response())
+}
+
+#[utoipa::path(post, path = "/v1/connectors/shopify/{id}/orders", tag = "orders",
+    params(("id" = Uuid, Path, description = "The merchant whose shop sends it.")),
+    request_body(content = String, content_type = "application/json", description = "Shopify's order (`orders/create` webhook), signed in `X-Shopify-Hmac-Sha256`."),
+    responses((status = 201, body = OrderResponse, description = "The order made."),
+        (status = 200, body = OrderResponse, description = "Delivered again: the order already made."),
+        (status = 403, body = ErrorEnvelope, description = "`invalid_signature`: not signed with the merchant's secret."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no Shopify connector for this merchant, or no such point."),
+        (status = 409, body = ErrorEnvelope, description = "`no_fitting_compartment`, `no_number_series`, `numbers_exhausted`: nothing made."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: the order names no relais point, or a field is not what Shopify sends.")))]
+/// Shopify's order webhook: checked with the merchant's secret, the chosen point read from the cart
+/// attribute `relais_point_id` (or a `relais:` shipping rate), made an order once.
+pub async fn shopify_order(
+    State(state): State<HttpState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response> {
+    let signature = headers.get("x-shopify-hmac-sha256").and_then(|v| v.to_str().ok());
+    shop_order(&state, Platform::Shopify, &id, signature, &body).await
+}
+
+#[utoipa::path(post, path = "/v1/connectors/woocommerce/{id}/orders", tag = "orders",
+    params(("id" = Uuid, Path, description = "The merchant whose shop sends it.")),
+    request_body(content = String, content_type = "application/json", description = "WooCommerce's order (`order.created` webhook), signed in `X-WC-Webhook-Signature`; or the ping WooCommerce sends when the webhook is saved (`webhook_id=...`)."),
+    responses((status = 201, body = OrderResponse, description = "The order made."),
+        (status = 200, body = OrderResponse, description = "Delivered again: the order already made; or the ping, answered with an empty body."),
+        (status = 403, body = ErrorEnvelope, description = "`invalid_signature`: not signed with the merchant's secret."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no WooCommerce connector for this merchant, or no such point."),
+        (status = 409, body = ErrorEnvelope, description = "`no_fitting_compartment`, `no_number_series`, `numbers_exhausted`: nothing made."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: the order names no relais point, or a field is not what WooCommerce sends.")))]
+/// WooCommerce's order webhook: checked with the merchant's secret, the chosen point read from the
+/// order's meta data `_relais_point_id`, made an order once.
+pub async fn woocommerce_order(
+    State(state): State<HttpState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response> {
+    // Saving a webhook in WooCommerce pings it (a form, `webhook_id=12`): it only wants a 2xx.
+    if body.starts_with(b"webhook_id=") {
+        return Ok(StatusCode::OK.into_response());
+    }
+    let signature = headers.get("x-wc-webhook-signature").and_then(|v| v.to_str().ok());
+    shop_order(&state, Platform::WooCommerce, &id, signature, &body).await
 }

@@ -27,7 +27,7 @@ use utoipa::IntoParams;
 
 use crate::HttpState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::QueryParams;
+use crate::extract::{QueryParams, RawBody};
 use crate::widget::limit_public;
 
 const CSP: &str =
@@ -258,7 +258,7 @@ pub async fn stop(
     Path(token): Path<String>,
     QueryParams(query): QueryParams<StopQuery>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     limit_public(&state, client)?;
     let lang = Lang::of(&query.page(), &headers);
@@ -423,7 +423,7 @@ pub async fn answer_survey(
     Path(token): Path<String>,
     QueryParams(query): QueryParams<PageQuery>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     limit_public(&state, client)?;
     let lang = Lang::of(&query, &headers);

@@ -10,6 +10,7 @@
 //! - `twilio`: the signature Twilio puts on its status callbacks, checked.
 
 pub mod qr;
+pub mod shops;
 pub mod sms;
 pub mod templates;
 pub mod twilio;

@@ -213,6 +213,22 @@ fn order_lines(text: &str) -> StoreResult<Vec<relais_domain::order::OrderLine>> 
         .ok_or_else(|| corrupt("order lines"))
 }
 
+pub(crate) const CONNECTOR_COLUMNS: &str =
+    "merchant_id, platform, secret_seal, length_mm, width_mm, height_mm, weight_g, updated_at";
+
+pub(crate) fn connector(r: &impl Columns) -> StoreResult<relais_app::ports::StoredConnector> {
+    Ok(relais_app::ports::StoredConnector {
+        merchant_id: r.id(0)?,
+        platform: r.owned(1)?,
+        secret_seal: r.bytes(2)?.to_vec(),
+        length_mm: r.int(3)?,
+        width_mm: r.int(4)?,
+        height_mm: r.int(5)?,
+        weight_g: r.int(6)?,
+        updated_at: r.time(7)?,
+    })
+}
+
 pub(crate) fn stored_series(r: &impl Columns) -> StoreResult<relais_app::ports::StoredSeries> {
     Ok(relais_app::ports::StoredSeries {
         id: r.owned(0)?,

@@ -47,6 +47,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "recipient_rules", include_str!("../../migrations/postgres/0013_recipient_rules.sql")),
     (14, "numbering", include_str!("../../migrations/postgres/0014_numbering.sql")),
     (15, "orders", include_str!("../../migrations/postgres/0015_orders.sql")),
+    (16, "shop_connectors", include_str!("../../migrations/postgres/0016_shop_connectors.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use relais_app::ports::{
     AttemptScope, AuditEntry, Branding, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus,
     EndpointSecrets, ImportRecord, IndexNotice, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page,
-    ParcelFilter, PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, StoredSeries, StoredTemplate,
-    SurveyFilter, Write,
+    ParcelFilter, PointChange, StoreError, StoreResult, StoredConnector, StoredCounter, StoredEvent, StoredSeries,
+    StoredTemplate, SurveyFilter, Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
@@ -615,6 +615,18 @@ impl Store for PostgresStore {
 
     async fn order_of_parcel(&self, parcel_id: ParcelId) -> StoreResult<Option<OrderId>> {
         self.one("SELECT order_id FROM order_parcels WHERE parcel_id = $1", &[&uuid(parcel_id)], |r| r.id(0)).await
+    }
+
+    async fn connector(&self, merchant_id: MerchantId, platform: &str) -> StoreResult<Option<StoredConnector>> {
+        self.one(
+            &format!(
+                "SELECT {} FROM shop_connectors WHERE merchant_id = $1 AND platform = $2",
+                rows::CONNECTOR_COLUMNS
+            ),
+            &[&uuid(merchant_id), &platform],
+            rows::connector,
+        )
+        .await
     }
 
     async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>> {

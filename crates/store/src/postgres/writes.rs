@@ -156,6 +156,12 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
         Write::Orders(OrderWrite::LinkParcel { .. }) => {
             "INSERT INTO order_parcels (order_id, parcel_id, shipment) VALUES ($1, $2, $3)"
         }
+        Write::Orders(OrderWrite::PutConnector(_)) => "INSERT INTO shop_connectors (merchant_id, platform, secret_seal,
+                length_mm, width_mm, height_mm, weight_g, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (merchant_id, platform) DO UPDATE SET secret_seal = excluded.secret_seal,
+                length_mm = excluded.length_mm, width_mm = excluded.width_mm, height_mm = excluded.height_mm,
+                weight_g = excluded.weight_g, updated_at = excluded.updated_at",
         Write::Numbers(NumberWrite::PutSeries { .. }) => {
             "INSERT INTO number_series (id, definition, next_serial, version, updated_at) VALUES ($1, $2, $4, 1, $3)
              ON CONFLICT (id) DO UPDATE SET
@@ -556,6 +562,19 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         Write::Orders(OrderWrite::LinkParcel { order_id, parcel_id, shipment }) => {
             let shipment = i32::try_from(*shipment).map_err(|e| CommitError::Store(StoreError::new(e)))?;
             exec(c, sql, &[&uuid(*order_id), &uuid(*parcel_id), &shipment]).await.map(drop)
+        }
+        Write::Orders(OrderWrite::PutConnector(k)) => {
+            let args: [Param<'_>; 8] = [
+                &uuid(k.merchant_id),
+                &k.platform,
+                &k.secret_seal,
+                &k.length_mm,
+                &k.width_mm,
+                &k.height_mm,
+                &k.weight_g,
+                &k.updated_at,
+            ];
+            exec(c, sql, &args).await.map(drop)
         }
         Write::Numbers(NumberWrite::PutSeries { id, definition, next_serial, at }) => {
             let next = i64::try_from(*next_serial).map_err(|e| CommitError::Store(StoreError::new(e)))?;

@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "recipient_rules", include_str!("../../migrations/sqlite/0014_recipient_rules.sql")),
     (15, "numbering", include_str!("../../migrations/sqlite/0015_numbering.sql")),
     (16, "orders", include_str!("../../migrations/sqlite/0016_orders.sql")),
+    (17, "shop_connectors", include_str!("../../migrations/sqlite/0017_shop_connectors.sql")),
 ];
 
 pub struct SqliteStore {

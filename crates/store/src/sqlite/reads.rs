@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use relais_app::ports::{
     AttemptScope, AuditEntry, Branding, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus,
     EndpointSecrets, ImportRecord, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter,
-    PointChange, StoreError, StoreResult, StoredCounter, StoredEvent, StoredSeries, StoredTemplate, SurveyFilter,
-    Write,
+    PointChange, StoreError, StoreResult, StoredConnector, StoredCounter, StoredEvent, StoredSeries, StoredTemplate,
+    SurveyFilter, Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
@@ -597,6 +597,17 @@ impl Store for SqliteStore {
 
     async fn order_of_parcel(&self, parcel_id: ParcelId) -> StoreResult<Option<OrderId>> {
         self.one("SELECT order_id FROM order_parcels WHERE parcel_id = ?1", &[&id(parcel_id)], |r| r.id(0))
+    }
+
+    async fn connector(&self, merchant_id: MerchantId, platform: &str) -> StoreResult<Option<StoredConnector>> {
+        self.one(
+            &format!(
+                "SELECT {} FROM shop_connectors WHERE merchant_id = ?1 AND platform = ?2",
+                rows::CONNECTOR_COLUMNS
+            ),
+            &[&id(merchant_id), &platform],
+            |r| rows::connector(r),
+        )
     }
 
     async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>> {

@@ -527,6 +527,26 @@ pub(super) fn apply<'a>(
             params![id(*order_id), id(*parcel_id), shipment],
         )
         .map(drop),
+        Write::Orders(OrderWrite::PutConnector(k)) => exec(
+            c,
+            "INSERT INTO shop_connectors (merchant_id, platform, secret_seal, length_mm, width_mm, height_mm, weight_g,
+                updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (merchant_id, platform) DO UPDATE SET secret_seal = excluded.secret_seal,
+                length_mm = excluded.length_mm, width_mm = excluded.width_mm, height_mm = excluded.height_mm,
+                weight_g = excluded.weight_g, updated_at = excluded.updated_at",
+            params![
+                id(k.merchant_id),
+                k.platform,
+                k.secret_seal,
+                k.length_mm,
+                k.width_mm,
+                k.height_mm,
+                k.weight_g,
+                micros(k.updated_at)
+            ],
+        )
+        .map(drop),
         Write::Numbers(NumberWrite::PutSeries { id: series_id, definition, next_serial, at }) => exec(
             c,
             "INSERT INTO number_series (id, definition, next_serial, version, updated_at) VALUES (?1, ?2, ?4, 1, ?3)
