@@ -122,7 +122,7 @@ pub struct EndpointsQuery {
 #[utoipa::path(get, path = "/v1/endpoints", tag = "notifications", params(EndpointsQuery),
     security(("api_key" = ["operator", "merchant"])),
     responses((status = 200, body = Vec<EndpointView>),
-        (status = 403, body = ErrorEnvelope, description = "`forbidden`: another merchant's.")))]
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: another merchant's.")))]
 /// The caller's endpoints (a merchant's own; an operator's, or a merchant's it names).
 pub async fn list_endpoints(
     State(state): State<HttpState>,
@@ -367,7 +367,7 @@ pub struct BrandingView {
 #[utoipa::path(put, path = "/v1/merchants/{id}/branding", tag = "notifications", request_body = BrandingView,
     params(("id" = Uuid, Path, description = "The merchant.")), security(("api_key" = ["operator", "merchant"])),
     responses((status = 200, body = BrandingView),
-        (status = 403, body = ErrorEnvelope, description = "`forbidden`: another merchant's."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no such merchant, or another merchant's."),
         (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `brand_color`, `logo_url` or `sender_name`.")))]
 /// Sets the merchant's branding in its recipients' e-mails (its colour, logo and sender's name); a field
 /// left out goes back to relais' own.

@@ -379,7 +379,8 @@ pub async fn shopify_order(
     params(("id" = Uuid, Path, description = "The merchant whose shop sends it.")),
     request_body(content = String, content_type = "application/json", description = "WooCommerce's order (`order.created` webhook), signed in `X-WC-Webhook-Signature`; or the ping WooCommerce sends when the webhook is saved (`webhook_id=...`)."),
     responses((status = 201, body = OrderResponse, description = "The order made."),
-        (status = 200, body = OrderResponse, description = "Delivered again: the order already made; or the ping, answered with an empty body."),
+        (status = 200, body = OrderResponse, description = "Delivered again: the order already made."),
+        (status = 204, description = "The ping WooCommerce sends when the webhook is saved."),
         (status = 403, body = ErrorEnvelope, description = "`invalid_signature`: not signed with the merchant's secret."),
         (status = 404, body = ErrorEnvelope, description = "`not_found`: no WooCommerce connector for this merchant, or no such point."),
         (status = 409, body = ErrorEnvelope, description = "`no_fitting_compartment`, `no_number_series`, `numbers_exhausted`: nothing made."),
@@ -394,7 +395,7 @@ pub async fn woocommerce_order(
 ) -> Result<Response> {
     // Saving a webhook in WooCommerce pings it (a form, `webhook_id=12`): it only wants a 2xx.
     if body.starts_with(b"webhook_id=") {
-        return Ok(StatusCode::OK.into_response());
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let signature = headers.get("x-wc-webhook-signature").and_then(|v| v.to_str().ok());
     shop_order(&state, Platform::WooCommerce, &id, signature, &body).await

@@ -164,7 +164,7 @@ async fn a_woocommerce_order_becomes_a_relais_order_once() {
         let path = format!("/v1/connectors/woocommerce/{}/orders", api.merchant_id);
         // Saving the webhook in WooCommerce pings it.
         let ping = post(&api, &path, "x-wc-webhook-source", "https://shop.example/", b"webhook_id=12").await;
-        assert_eq!(ping.status, StatusCode::OK);
+        assert_eq!(ping.status, StatusCode::NO_CONTENT);
         order["meta_data"]
             .as_array_mut()
             .unwrap()

@@ -285,3 +285,111 @@ async fn errors_repeat_little_of_their_input_and_request_ids_are_checked() {
         assert!(!echoed.is_empty() && echoed.len() <= 64);
     }
 }
+
+/// The first segment of the routes whose `{id}` names something a merchant owns, and where to find
+/// merchant A's; every other route a merchant's key may call with a path parameter is listed in
+/// `NOT_A_MERCHANTS` (the networks' shared registry). A route under a new segment fails the test until it
+/// is classified here: a new merchant-owned route cannot be forgotten.
+const NOT_A_MERCHANTS: [&str; 2] = ["points", "networks"];
+
+#[tokio::test]
+async fn another_merchants_resources_are_not_found_on_any_route() {
+    for api in apis().await {
+        api.app.refresh_index().await.unwrap();
+        // Merchant A's: a numbering series, a parcel, an order, a webhook endpoint and its message.
+        let series = format!("/v1/merchants/{}/number-series/sscc", api.merchant_id);
+        let set = api
+            .call(Method::PUT, &series, &api.merchant, Some(json!({"extension_digit": 1, "company_prefix": "0614141"})))
+            .await;
+        assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+        let hook = api
+            .call(Method::POST, "/v1/endpoints", &api.merchant, Some(json!({"url": "https://shop.example/h"})))
+            .await;
+        let endpoint = hook.body["endpoint"]["id"].as_str().unwrap().to_owned();
+        let parcel = api.call(Method::POST, "/v1/parcels", &api.merchant, Some(api.announce_body("TENANT0001"))).await;
+        let parcel = id(&parcel);
+        let order = json!({
+            "reference": "TENANT-1", "customer": {"name": "Ana", "email": "ana@example.org"}, "point_id": api.locker_id,
+            "shipping_price": {"amount_cents": 0, "currency": "EUR"},
+            "parcels": [{"dimensions_mm": {"length": 300, "width": 200, "height": 50}, "weight_g": 500}]
+        });
+        let order = api.call(Method::POST, "/v1/orders", &api.merchant, Some(order)).await;
+        assert_eq!(order.status, StatusCode::CREATED, "{}", order.body);
+        let order = order.body["order"]["id"].as_str().unwrap().to_owned();
+        let outlets: std::sync::Arc<dyn relais_app::notify::Outlets> = std::sync::Arc::new(Accepting);
+        let settings = relais_app::notify::DeliverySettings::default();
+        while !api.app.deliver_round(&outlets, &settings).await.unwrap().is_idle() {}
+        let messages = api.call(Method::GET, &format!("/v1/parcels/{parcel}/messages"), &api.merchant, None).await;
+        let message = messages.body[0]["id"].as_str().unwrap().to_owned();
+        let other = others(&api).await.merchant;
+
+        let doc = relais_http::openapi();
+        let mut checked = 0;
+        for (path, methods) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in methods.as_object().unwrap() {
+                let roles = operation.get("security").map(|s| s[0]["api_key"].clone()).unwrap_or(Value::Null);
+                if !roles.as_array().is_some_and(|r| r.iter().any(|r| r == "merchant")) || !path.contains('{') {
+                    continue;
+                }
+                let segment = path.trim_start_matches("/v1/").split('/').next().unwrap();
+                let owned = match segment {
+                    "parcels" => &parcel,
+                    "orders" => &order,
+                    "endpoints" => &endpoint,
+                    "messages" => &message,
+                    "merchants" => &api.merchant_id,
+                    s if NOT_A_MERCHANTS.contains(&s) => continue,
+                    s => panic!("{method} {path}: is /v1/{s}/... a merchant's resource? classify it in this test"),
+                };
+                let filled = path.replacen("{id}", owned, 1).replace("{platform}", "shopify");
+                let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let body = example_body(&method, path, &api);
+                let reply = api.call(method.clone(), &filled, &other, body).await;
+                assert_eq!(
+                    reply.status,
+                    StatusCode::NOT_FOUND,
+                    "{method} {filled} as another merchant: {}",
+                    reply.body
+                );
+                assert_eq!(reply.body["error"]["code"], "not_found", "{method} {path}: {}", reply.body);
+                checked += 1;
+            }
+        }
+        assert!(checked >= 15, "{checked} routes checked");
+        // And A still has everything.
+        let mine = api.call(Method::GET, &format!("/v1/orders/{order}"), &api.merchant, None).await;
+        assert_eq!(mine.status, StatusCode::OK);
+    }
+}
+
+/// A body each route would accept from its owner: the refusal must be for the resource, not the body.
+fn example_body(method: &Method, path: &str, api: &Api) -> Option<Value> {
+    let parcels = json!([{"dimensions_mm": {"length": 300, "width": 200, "height": 50}, "weight_g": 500}]);
+    match (method.as_str(), path) {
+        ("POST", "/v1/orders/{id}/shipments") => Some(json!({"parcels": parcels})),
+        ("PUT", "/v1/merchants/{id}/branding") => Some(json!({"brand_color": "#112233"})),
+        ("PUT", "/v1/merchants/{id}/number-series/sscc") => {
+            Some(json!({"extension_digit": 1, "company_prefix": "0614141"}))
+        }
+        ("POST", "/v1/merchants/{id}/parcel-numbers") => Some(json!({"count": 1})),
+        ("PUT", "/v1/merchants/{id}/connectors/{platform}") => Some(json!({
+            "secret": "0123456789abcdef0123",
+            "default_parcel": {"dimensions_mm": {"length": 300, "width": 200, "height": 100}, "weight_g": 1000}
+        })),
+        ("POST", "/v1/parcels/{id}/incidents") => Some(json!({"kind": "damaged", "reason": "torn"})),
+        ("POST", "/v1/parcels/{id}/relocate") => Some(json!({"point_id": api.locker_id})),
+        ("POST", "/v1/endpoints/{id}/rotate-secret") => Some(json!({"overlap_hours": 1})),
+        ("POST", _) | ("PUT", _) => Some(json!({})),
+        _ => None,
+    }
+}
+
+/// Channels that accept everything.
+struct Accepting;
+
+#[async_trait::async_trait]
+impl relais_app::notify::Outlets for Accepting {
+    async fn send(&self, _: relais_app::notify::Outgoing) -> relais_domain::delivery::AttemptOutcome {
+        relais_domain::delivery::AttemptOutcome::Accepted { provider_ref: None }
+    }
+}

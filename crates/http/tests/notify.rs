@@ -117,7 +117,7 @@ async fn a_merchant_brands_its_own_emails_only() {
         let other = api
             .call(Method::PUT, &format!("/v1/merchants/{}/branding", uuid_like()), &api.merchant, Some(json!({})))
             .await;
-        assert_error(&other, StatusCode::FORBIDDEN, "forbidden");
+        assert_error(&other, StatusCode::NOT_FOUND, "not_found");
         let unknown = api
             .call(Method::PUT, &format!("/v1/merchants/{}/branding", uuid_like()), &api.operator, Some(json!({})))
             .await;

@@ -246,6 +246,8 @@ fn owner(caller: &Caller, asked: Option<MerchantId>) -> Result<Option<MerchantId
         (Role::Operator, _, asked) => Ok(asked),
         (Role::Merchant, Some(own), None) => Ok(Some(own)),
         (Role::Merchant, Some(own), Some(asked)) if own == asked => Ok(Some(own)),
+        // Another merchant's: its existence is none of this one's business.
+        (Role::Merchant, Some(_), Some(asked)) => Err(AppError::not_found("merchant", asked)),
         (role, _, _) => Err(AppError::Forbidden { role }),
     }
 }
