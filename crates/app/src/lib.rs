@@ -26,6 +26,7 @@ pub mod notify;
 pub mod numbers;
 pub mod occupancy;
 pub mod operator;
+pub mod order_files;
 pub mod orders;
 pub mod parcels;
 pub mod pdf;

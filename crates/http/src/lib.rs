@@ -96,6 +96,8 @@ fn prometheus() -> PrometheusHandle {
 fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
     let (schemas, paths, import) = routes!(points::import);
     let import = (schemas, paths, import.layer(DefaultBodyLimit::max(config.import_body_bytes_max)));
+    let (schemas, paths, orders_import) = routes!(orders::import_orders);
+    let orders_import = (schemas, paths, orders_import.layer(DefaultBodyLimit::max(config.import_body_bytes_max)));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
@@ -149,6 +151,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(numbers::set_s10, numbers::get_s10))
         .routes(routes!(numbers::issue))
         .routes(routes!(orders::create_order, orders::find_order))
+        .routes(orders_import)
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::add_shipment))
         .routes(routes!(orders::set_connector))
@@ -202,7 +205,6 @@ pub fn openapi() -> Value {
     doc::complete(openapi)
 }
 
-/// The whole API as an axum router.
 /// `GET /metrics` alone, for a process that serves no API (`relais worker`): what Prometheus scrapes
 /// of it (its deliveries' attempts, the store's commands), on an address of its own.
 pub fn metrics_router() -> Router {
@@ -210,6 +212,7 @@ pub fn metrics_router() -> Router {
     Router::new().route("/metrics", axum::routing::get(move || async move { prometheus_text(&handle) }))
 }
 
+/// The whole API as an axum router.
 pub fn router(app: App, config: HttpConfig) -> Router {
     let (api, openapi) = routes(&config).split_for_parts();
     let document = doc::complete(openapi);

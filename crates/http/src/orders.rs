@@ -400,3 +400,117 @@ pub async fn woocommerce_order(
     let signature = headers.get("x-wc-webhook-signature").and_then(|v| v.to_str().ok());
     shop_order(&state, Platform::WooCommerce, &id, signature, &body).await
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OrderImportQuery {
+    /// `csv` (one row per parcel, an order's rows sharing its reference) or `jsonl` (one order per line,
+    /// as `POST /v1/orders` takes it).
+    pub format: String,
+    /// Required for an operator's key.
+    pub merchant_id: Option<Uuid>,
+}
+
+/// A file of orders: bytes, read as the `format` parameter says.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct OrderFile(pub Vec<u8>);
+
+/// What became of each order of a file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderImportView {
+    pub created: usize,
+    /// Made by an earlier sending of the file (same references): not made again.
+    pub existing: usize,
+    /// Refused when created (a point full meanwhile...): the others were made.
+    pub refused: usize,
+    pub lines: Vec<OrderImportLine>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderImportLine {
+    /// The file's line (an order's first row in a CSV file).
+    pub line: usize,
+    pub reference: String,
+    /// `valid` (checked, nothing created because another line is bad), `created`, `existing` or `refused`.
+    pub outcome: String,
+    pub order_id: Option<String>,
+    /// The order's state when created.
+    pub state: Option<String>,
+    /// Why it was refused: the error code and message of `POST /v1/orders`.
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+fn import_view(report: &relais_app::order_files::ImportReport) -> OrderImportView {
+    use relais_app::order_files::LineOutcome;
+    let lines = report
+        .lines
+        .iter()
+        .map(|l| {
+            let mut line = OrderImportLine {
+                line: l.line,
+                reference: l.reference.clone(),
+                outcome: String::new(),
+                order_id: None,
+                state: None,
+                code: None,
+                message: None,
+            };
+            match &l.outcome {
+                LineOutcome::Valid => line.outcome = "valid".into(),
+                LineOutcome::Created { order_id, state } => {
+                    line.outcome = "created".into();
+                    line.order_id = Some(order_id.clone());
+                    line.state = Some((*state).to_owned());
+                }
+                LineOutcome::Existed { order_id } => {
+                    line.outcome = "existing".into();
+                    line.order_id = Some(order_id.clone());
+                }
+                LineOutcome::Refused { code, message } => {
+                    line.outcome = "refused".into();
+                    line.code = Some((*code).to_owned());
+                    line.message = Some(message.clone());
+                }
+            }
+            line
+        })
+        .collect();
+    OrderImportView {
+        created: report.count(|o| matches!(o, LineOutcome::Created { .. })),
+        existing: report.count(|o| matches!(o, LineOutcome::Existed { .. })),
+        refused: report.count(|o| matches!(o, LineOutcome::Refused { .. })),
+        lines,
+    }
+}
+
+#[utoipa::path(post, path = "/v1/orders/import", tag = "orders", params(OrderImportQuery),
+    request_body(content = OrderFile, content_type = "application/octet-stream",
+        description = "The file, as is (up to `import_body_bytes_max`); its `format` says how to read it."),
+    security(("api_key" = ["operator", "merchant"])),
+    responses((status = 200, body = OrderImportView, description = "Every order checked, then created (or found made by an earlier sending)."),
+        (status = 422, body = ErrorEnvelope, description = "`import_refused`: a line is bad, nothing created; the report per line in `details`. `validation_failed`: the file cannot be read (not UTF-8, columns missing, `format`).")))]
+/// Imports a file of orders: every line checked first (a bad one refuses the file, nothing created),
+/// then each order created as `POST /v1/orders` does, once (sent again, the file creates nothing twice).
+pub async fn import_orders(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    QueryParams(query): QueryParams<OrderImportQuery>,
+    RawBody(body): RawBody,
+) -> Result<Json<OrderImportView>> {
+    let format = relais_app::order_files::OrderFormat::parse(&query.format)?;
+    let report = state.app.import_orders(&caller, query.merchant_id.map(Id::from_uuid), format, &body).await?;
+    let view = import_view(&report);
+    if report.refused {
+        let bad = view.lines.iter().filter(|l| l.outcome == "refused").count();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "import_refused",
+            format!("{bad} of {} orders are bad: nothing was created", view.lines.len()),
+        )
+        .with_details(serde_json::to_value(&view).unwrap_or_default()));
+    }
+    Ok(Json(view))
+}

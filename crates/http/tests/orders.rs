@@ -302,3 +302,74 @@ async fn a_bad_order_is_refused_with_its_field_and_creates_nothing() {
         assert_eq!(api.parcel_count().await, 0, "nothing half-created");
     }
 }
+
+#[tokio::test]
+async fn a_file_of_orders_is_checked_whole_then_created_once() {
+    for api in apis().await {
+        api.app.refresh_index().await.unwrap();
+        let counter = counter_nearby(&api).await;
+        let header = "reference,customer_name,customer_phone,customer_email,point_id,shipping_price_cents,currency,parcel_number,length_mm,width_mm,height_mm,weight_g";
+        let csv = format!(
+            "{header}\n\
+             F-1,Camille Martin,+33612345678,,{counter},490,EUR,FILE000001,300,200,50,800\n\
+             F-1,Camille Martin,+33612345678,,{counter},490,EUR,FILE000002,300,200,50,600\n\
+             F-2,Ana Martin,,ana@example.org,{counter},0,EUR,FILE000003,300,200,50,500\n"
+        );
+        let send = |body: String, format: &str| {
+            let path = format!("/v1/orders/import?format={format}");
+            let api = &api;
+            async move { api.raw(Method::POST, &path, &api.merchant, Some(&body), Some("text/csv")).await }
+        };
+        let imported = send(csv.clone(), "csv").await;
+        assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
+        assert_eq!((imported.body["created"].as_u64(), imported.body["existing"].as_u64()), (Some(2), Some(0)));
+        assert_eq!(imported.body["lines"][0]["line"], 2);
+        assert_eq!(imported.body["lines"][1]["line"], 4);
+        assert_eq!(api.parcel_count().await, 3, "F-1's two parcels and F-2's");
+        let again = send(csv, "csv").await;
+        assert_eq!(
+            (again.body["created"].as_u64(), again.body["existing"].as_u64()),
+            (Some(0), Some(2)),
+            "{}",
+            again.body
+        );
+        assert_eq!(api.parcel_count().await, 3, "nothing made twice");
+
+        // One bad line: the report says which and why, nothing is created.
+        let bad = format!(
+            "{header}\n\
+             F-3,Camille Martin,+33612345678,,{counter},490,EUR,FILE000004,300,200,50,800\n\
+             F-4,Nobody,,,{counter},490,EUR,FILE000005,300,200,50,800\n\
+             F-5,Ana Martin,,ana@example.org,{counter},-3,EUR,FILE000006,300,200,50,500\n\
+             F-6,Ana Martin,,ana@example.org,{counter},0,EUR,FILE000007,300,200,-5,500\n"
+        );
+        let refused = send(bad, "csv").await;
+        assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "import_refused");
+        let lines = refused.body["error"]["details"]["lines"].as_array().unwrap();
+        let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["valid", "refused", "refused", "refused"], "{}", refused.body);
+        assert!(lines[1]["message"].as_str().unwrap().contains("phone or an e-mail"), "{}", refused.body);
+        assert_eq!(api.parcel_count().await, 3, "nothing half-created");
+
+        // JSON Lines: one order per line, as POST /v1/orders takes it.
+        let jsonl = format!(
+            "{}\n\n{}\n",
+            json!({"reference": "J-1", "customer": {"name": "Lou", "email": "lou@example.org"}, "point_id": counter,
+                "shipping_price": {"amount_cents": 0, "currency": "EUR"},
+                "lines": [{"sku": "A", "name": "Lampe", "quantity": 1, "unit_price_cents": 100}],
+                "parcels": [{"parcel_number": "FILE000008", "dimensions_mm": {"length": 300, "width": 200, "height": 50}, "weight_g": 500}]}),
+            json!({"reference": "J-2", "customer": {"name": "Lou", "email": "lou@example.org"}, "point_id": counter,
+                "shipping_price": {"amount_cents": 0, "currency": "EUR"},
+                "parcels": [{"parcel_number": "FILE000009", "dimensions_mm": {"length": 300, "width": 200, "height": 50}, "weight_g": 500}]})
+        );
+        let imported = send(jsonl, "jsonl").await;
+        assert_eq!(imported.body["created"], 2, "{}", imported.body);
+        assert_eq!(imported.body["lines"][1]["line"], 3, "a blank line is skipped, not renumbered");
+        let garbage = send("{not json\n".into(), "jsonl").await;
+        assert_error(&garbage, StatusCode::UNPROCESSABLE_ENTITY, "import_refused");
+        let no_columns = send("reference,customer_name\nX,Y\n".into(), "csv").await;
+        assert_error(&no_columns, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let format = send(String::new(), "xlsx").await;
+        assert_error(&format, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    }
+}

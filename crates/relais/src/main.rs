@@ -210,6 +210,20 @@ enum ImportCommand {
         /// with its report), or an https:// (or http://) URL.
         path: PathBuf,
     },
+    /// Imports a file of a merchant's orders (docs/orders.md): every line checked first, a bad one
+    /// refuses the file (nothing created, exit 1); then each order created once (a file imported
+    /// again creates nothing twice). Prints one line per order.
+    Orders {
+        #[command(flatten)]
+        common: Common,
+        /// The merchant's id.
+        #[arg(long)]
+        merchant: String,
+        /// csv or jsonl.
+        #[arg(long)]
+        format: String,
+        path: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -553,6 +567,36 @@ async fn run(cli: Cli) -> Result<(), String> {
             let backend = parse_backend(&backend)?;
             println!("{}", bench::http(bench::HttpOptions { backend, database_url, parcels, concurrency }).await?);
             Ok(())
+        }
+        Command::Import { command: ImportCommand::Orders { common, merchant, format, path } } => {
+            use relais_app::order_files::{LineOutcome, OrderFormat};
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let merchant =
+                merchant.parse().map_err(|_| format!("--merchant {merchant:?} must be a merchant id (UUID)"))?;
+            let format = OrderFormat::parse(&format).map_err(|e| e.to_string())?;
+            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let report = app
+                .import_orders(&Caller::system(), Some(merchant), format, &bytes)
+                .await
+                .map_err(|e| e.to_string())?;
+            for line in &report.lines {
+                let outcome = match &line.outcome {
+                    LineOutcome::Valid => "valid".to_owned(),
+                    LineOutcome::Created { order_id, state } => format!("created {order_id} ({state})"),
+                    LineOutcome::Existed { order_id } => format!("existing {order_id}"),
+                    LineOutcome::Refused { code, message } => format!("refused: {code}: {message}"),
+                };
+                println!("line {} {}: {outcome}", line.line, line.reference);
+            }
+            let refused = report.count(|o| matches!(o, LineOutcome::Refused { .. }));
+            if report.refused {
+                return Err(format!("{refused} of {} orders are bad: nothing was created", report.lines.len()));
+            }
+            let created = report.count(|o| matches!(o, LineOutcome::Created { .. }));
+            let existing = report.count(|o| matches!(o, LineOutcome::Existed { .. }));
+            println!("{created} created, {existing} already there, {refused} refused");
+            if refused > 0 { Err(format!("{refused} orders were refused")) } else { Ok(()) }
         }
         Command::Import {
             command:
