@@ -555,3 +555,89 @@ fn request_digest(input: &NewOrder, merchant_id: MerchantId) -> String {
     hasher.update(format!("{merchant_id}|{input:?}").as_bytes());
     crate::secrets::hex(&hasher.finalize())
 }
+
+/// A parcel as the merchant's ERP pulls it back: its state, point and dates, with its order.
+#[derive(Debug, Clone)]
+pub struct ExportedParcel {
+    pub parcel: Parcel,
+    pub order_reference: Option<String>,
+    pub shipment: Option<u32>,
+}
+
+/// The CSV header of `GET /v1/parcels/export`.
+pub const EXPORT_HEADER: &str =
+    "parcel_id,parcel_number,order_reference,shipment,state,point_id,deposited_at,pickup_deadline,updated_at";
+
+impl ExportedParcel {
+    /// The CSV row (RFC 3339 instants in UTC, empty when none).
+    pub fn csv_row(&self) -> String {
+        let p = &self.parcel;
+        let time = |t: Option<relais_domain::Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let quoted = |s: &str| {
+            if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+        };
+        format!(
+            "{},{},{},{},{},{},{},{},{}",
+            p.id,
+            p.number.as_str(),
+            quoted(self.order_reference.as_deref().unwrap_or_default()),
+            self.shipment.map(|s| s.to_string()).unwrap_or_default(),
+            p.state.as_str(),
+            p.point_id,
+            time(p.deposited_at),
+            time(p.pickup_deadline),
+            p.updated_at.to_rfc3339(),
+        )
+    }
+}
+
+/// The most parcels one export reads.
+pub const EXPORT_PARCELS_MAX: usize = 100_000;
+
+impl App {
+    /// The merchant's parcels changed since `since` (all when none), oldest first, with their orders:
+    /// what an ERP pulls back. A merchant its own; an operator names the merchant.
+    pub async fn export_parcels(
+        &self,
+        caller: &Caller,
+        merchant_id: Option<MerchantId>,
+        since: Option<relais_domain::Timestamp>,
+    ) -> Result<Vec<ExportedParcel>, AppError> {
+        let merchant_id = match (caller.role, caller.merchant_id, merchant_id) {
+            (Role::Merchant, Some(own), None) => own,
+            (Role::Merchant, Some(own), Some(asked)) if own == asked => own,
+            (Role::Merchant, _, Some(asked)) => return Err(AppError::not_found("merchant", asked)),
+            (Role::Operator, _, Some(asked)) => asked,
+            (Role::Operator, _, None) => {
+                return Err(ParseError::new("merchant_id", "is required when an operator exports").into());
+            }
+            _ => return Err(AppError::Forbidden { role: caller.role }),
+        };
+        let filter = crate::ports::ParcelFilter { merchant_id: Some(merchant_id), ..Default::default() };
+        let limit = self.limits.page_size_max;
+        let mut after = None;
+        let mut exported = Vec::new();
+        loop {
+            let page = self.store.parcels(&filter, crate::ports::Page { after, limit }).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let full = page.len() == limit as usize;
+            let page: Vec<Parcel> = page.into_iter().filter(|p| since.is_none_or(|s| p.updated_at >= s)).collect();
+            let ids: Vec<_> = page.iter().map(|p| p.id).collect();
+            let references: std::collections::HashMap<_, _> =
+                self.store.order_references(&ids).await?.into_iter().map(|(id, r, s)| (id, (r, s))).collect();
+            for parcel in page {
+                let order = references.get(&parcel.id).cloned();
+                exported.push(ExportedParcel {
+                    order_reference: order.as_ref().map(|(r, _)| r.clone()),
+                    shipment: order.map(|(_, s)| s),
+                    parcel,
+                });
+            }
+            if !full || exported.len() >= EXPORT_PARCELS_MAX {
+                break;
+            }
+        }
+        Ok(exported)
+    }
+}

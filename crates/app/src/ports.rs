@@ -833,6 +833,18 @@ pub trait Store: Send + Sync + 'static {
     /// An order's parcels with their shipment, in the order they were linked.
     async fn order_parcels(&self, order_id: relais_domain::ids::OrderId) -> StoreResult<Vec<(Parcel, u32)>>;
     async fn connector(&self, merchant_id: MerchantId, platform: &str) -> StoreResult<Option<StoredConnector>>;
+    /// The order reference and shipment of those of `parcel_ids` that belong to an order.
+    async fn order_references(&self, parcel_ids: &[ParcelId]) -> StoreResult<Vec<(ParcelId, String, u32)>> {
+        let mut found = Vec::new();
+        for parcel_id in parcel_ids {
+            let Some(order_id) = self.order_of_parcel(*parcel_id).await? else { continue };
+            let Some(order) = self.order(order_id).await? else { continue };
+            let shipment =
+                self.order_parcels(order_id).await?.into_iter().find(|(p, _)| p.id == *parcel_id).map_or(1, |(_, s)| s);
+            found.push((*parcel_id, order.reference, shipment));
+        }
+        Ok(found)
+    }
     /// The order a parcel belongs to, if any.
     async fn order_of_parcel(&self, parcel_id: ParcelId) -> StoreResult<Option<relais_domain::ids::OrderId>>;
     async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>>;

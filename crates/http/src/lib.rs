@@ -153,6 +153,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(orders::create_order, orders::find_order))
         .routes(orders_import)
         .routes(routes!(orders::get_order))
+        .routes(routes!(orders::export_parcels))
         .routes(routes!(orders::add_shipment))
         .routes(routes!(orders::set_connector))
         .routes(routes!(orders::shopify_order))

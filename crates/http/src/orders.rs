@@ -514,3 +514,36 @@ pub async fn import_orders(
     }
     Ok(Json(view))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// Only the parcels changed since then (RFC 3339); all when left out.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Required for an operator's key.
+    pub merchant_id: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/v1/parcels/export", tag = "orders", params(ExportQuery),
+    security(("api_key" = ["operator", "merchant"])),
+    responses((status = 200, content_type = "text/csv", body = String,
+            description = "`parcel_id,parcel_number,order_reference,shipment,state,point_id,deposited_at,pickup_deadline,updated_at`, a row per parcel, oldest first."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: another merchant's."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `updated_since`, or `merchant_id` missing for an operator.")))]
+/// The merchant's parcels with their states and orders, as CSV: what an ERP pulls back (with
+/// `updated_since`, only what changed since its last pull).
+pub async fn export_parcels(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    QueryParams(q): QueryParams<ExportQuery>,
+) -> Result<Response> {
+    let rows = state.app.export_parcels(&caller, q.merchant_id.map(Id::from_uuid), q.updated_since).await?;
+    let mut body = String::from(relais_app::orders::EXPORT_HEADER);
+    body.push('\n');
+    for row in &rows {
+        body.push_str(&row.csv_row());
+        body.push('\n');
+    }
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+}

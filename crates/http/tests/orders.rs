@@ -365,6 +365,20 @@ async fn a_file_of_orders_is_checked_whole_then_created_once() {
         let imported = send(jsonl, "jsonl").await;
         assert_eq!(imported.body["created"], 2, "{}", imported.body);
         assert_eq!(imported.body["lines"][1]["line"], 3, "a blank line is skipped, not renumbered");
+        // Pulled back by the ERP: every parcel with its order, then only what changed since.
+        let export = api.call(Method::GET, "/v1/parcels/export", &api.merchant, None).await;
+        let text = export.body.as_str().unwrap().to_owned();
+        let rows: Vec<&str> = text.lines().collect();
+        assert!(rows[0].starts_with("parcel_id,parcel_number,order_reference,shipment,state"), "{text}");
+        assert_eq!(rows.len(), 1 + 5, "{text}");
+        assert!(rows.iter().any(|r| r.contains(",FILE000002,F-1,1,announced,")), "{text}");
+        let later =
+            api.call(Method::GET, "/v1/parcels/export?updated_since=2030-01-01T00:00:00Z", &api.merchant, None).await;
+        assert_eq!(later.body.as_str().unwrap().lines().count(), 1, "only the header");
+        let operator = api.call(Method::GET, "/v1/parcels/export", &api.operator, None).await;
+        assert_error(&operator, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let bad = api.call(Method::GET, "/v1/parcels/export?updated_since=yesterday", &api.merchant, None).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
         let garbage = send("{not json\n".into(), "jsonl").await;
         assert_error(&garbage, StatusCode::UNPROCESSABLE_ENTITY, "import_refused");
         let no_columns = send("reference,customer_name\nX,Y\n".into(), "csv").await;

@@ -629,6 +629,20 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn order_references(&self, parcel_ids: &[ParcelId]) -> StoreResult<Vec<(ParcelId, String, u32)>> {
+        if parcel_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = parcel_ids.iter().map(|id| id.uuid()).collect();
+        self.many(
+            "SELECT op.parcel_id, o.reference, op.shipment::bigint FROM order_parcels op
+             JOIN orders o ON o.id = op.order_id WHERE op.parcel_id = ANY($1)",
+            &[&ids],
+            |r| Ok((r.id(0)?, r.owned(1)?, r.count(2)?)),
+        )
+        .await
+    }
+
     async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>> {
         self.one(
             "SELECT id, definition, next_serial, version, updated_at FROM number_series WHERE id = $1",
