@@ -224,6 +224,9 @@ impl App {
                         });
                     }
                 }
+                if let Some(point_id) = order.point_id {
+                    self.remember_point(&mut tx, &order.customer, order.merchant_id, point_id);
+                }
                 tell_merchant(&mut tx, "order.created", &order);
                 if order.reason.is_some() {
                     let topic = match order.state {
@@ -639,5 +642,49 @@ impl App {
             }
         }
         Ok(exported)
+    }
+}
+
+impl App {
+    /// Remembers the point a merchant's customer chose, by their contacts' keyed digests.
+    fn remember_point(
+        &self,
+        tx: &mut crate::command::Tx<'_>,
+        customer: &Recipient,
+        merchant_id: MerchantId,
+        point_id: PointId,
+    ) {
+        let contacts =
+            customer.email.as_ref().map(|e| e.as_str()).into_iter().chain(customer.phone.as_ref().map(|p| p.as_str()));
+        for contact in contacts {
+            let contact_digest = self.secrets.contact_digest(contact);
+            let at = tx.now;
+            tx.write(Write::Orders(OrderWrite::PutCustomerPoint { merchant_id, contact_digest, point_id, at }));
+        }
+    }
+
+    /// The point the caller's customer (a merchant's key, by the customer's e-mail address or phone
+    /// number) used last, and when: proposed first at checkout. None when relais has not seen them.
+    pub async fn customer_last_point(
+        &self,
+        caller: &Caller,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<Option<(PointId, relais_domain::Timestamp)>, AppError> {
+        let Some(merchant_id) = caller.merchant_id.filter(|_| caller.role == Role::Merchant) else {
+            return Err(AppError::Forbidden { role: caller.role });
+        };
+        let email = email.map(Email::parse).transpose()?;
+        let phone = phone.map(Phone::parse).transpose()?;
+        let digests: Vec<String> = email
+            .iter()
+            .map(|e| e.as_str().to_owned())
+            .chain(phone.iter().map(|p| p.as_str().to_owned()))
+            .map(|c| self.secrets.contact_digest(&c))
+            .collect();
+        if digests.is_empty() {
+            return Err(ParseError::new("email", "give the customer's e-mail address or phone number").into());
+        }
+        Ok(self.store.customer_point(merchant_id, &digests).await?)
     }
 }

@@ -463,6 +463,8 @@ pub enum OrderWrite {
     LinkParcel { order_id: relais_domain::ids::OrderId, parcel_id: ParcelId, shipment: u32 },
     /// Creates or replaces a merchant's connector to a shop platform.
     PutConnector(StoredConnector),
+    /// The point a merchant's customer (by a contact's keyed digest) used last.
+    PutCustomerPoint { merchant_id: MerchantId, contact_digest: String, point_id: PointId, at: Timestamp },
 }
 
 /// A merchant's connector to a shop platform, as stored.
@@ -833,6 +835,12 @@ pub trait Store: Send + Sync + 'static {
     /// An order's parcels with their shipment, in the order they were linked.
     async fn order_parcels(&self, order_id: relais_domain::ids::OrderId) -> StoreResult<Vec<(Parcel, u32)>>;
     async fn connector(&self, merchant_id: MerchantId, platform: &str) -> StoreResult<Option<StoredConnector>>;
+    /// The point a merchant's customer used last, by any of their contacts' digests: the latest.
+    async fn customer_point(
+        &self,
+        merchant_id: MerchantId,
+        digests: &[String],
+    ) -> StoreResult<Option<(PointId, Timestamp)>>;
     /// The order reference and shipment of those of `parcel_ids` that belong to an order.
     async fn order_references(&self, parcel_ids: &[ParcelId]) -> StoreResult<Vec<(ParcelId, String, u32)>> {
         let mut found = Vec::new();

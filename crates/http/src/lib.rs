@@ -154,6 +154,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(orders_import)
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::export_parcels))
+        .routes(routes!(orders::last_point))
         .routes(routes!(orders::add_shipment))
         .routes(routes!(orders::set_connector))
         .routes(routes!(orders::shopify_order))

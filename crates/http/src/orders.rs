@@ -547,3 +547,38 @@ pub async fn export_parcels(
     }
     Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerQuery {
+    #[param(max_length = 254)]
+    pub email: Option<String>,
+    /// E.164.
+    #[param(max_length = 20)]
+    pub phone: Option<String>,
+}
+
+/// The point a customer used last.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastPointView {
+    pub point_id: Uuid,
+    pub used_at: DateTime<Utc>,
+}
+
+#[utoipa::path(get, path = "/v1/customers/last-point", tag = "orders", params(CustomerQuery),
+    security(("api_key" = ["merchant"])),
+    responses((status = 200, body = LastPointView),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no order of this merchant to this customer went to a point."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: no contact, or not an e-mail address or E.164 number.")))]
+/// The point the merchant's customer used last (by their e-mail address or phone number, kept by
+/// relais as a keyed digest only): what the checkout proposes first.
+pub async fn last_point(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    QueryParams(q): QueryParams<CustomerQuery>,
+) -> Result<Json<LastPointView>> {
+    let found = state.app.customer_last_point(&caller, q.email.as_deref(), q.phone.as_deref()).await?;
+    let (point, used_at) = found.ok_or_else(|| relais_app::AppError::not_found("customer", "with these contacts"))?;
+    Ok(Json(LastPointView { point_id: point.uuid(), used_at }))
+}

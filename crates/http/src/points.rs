@@ -81,6 +81,12 @@ pub struct SearchQuery {
     pub open_share_min: Option<f64>,
     /// Only points with room for the parcel now.
     pub free_capacity: Option<bool>,
+    /// A merchant's key only: its customer's e-mail address or phone number; the point they used last
+    /// comes first (`last_used`) when it suits the search. Never on the public widget.
+    #[param(max_length = 254)]
+    pub customer_email: Option<String>,
+    #[param(max_length = 20)]
+    pub customer_phone: Option<String>,
 }
 
 impl SearchQuery {
@@ -164,6 +170,9 @@ pub struct OriginView {
 /// A point in a search result.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PointHitView {
+    /// The point the merchant's customer used last (a search with `customer_email` or
+    /// `customer_phone`): put first.
+    pub last_used: bool,
     pub id: Uuid,
     pub network_id: Uuid,
     pub external_id: String,
@@ -211,6 +220,7 @@ fn hit_view(hit: &Hit, filter: &Filter, now: Timestamp) -> PointHitView {
     let today = relais_registry::today::today(p, now);
     let free = hit.free_places(filter.parcel);
     PointHitView {
+        last_used: false,
         id: p.id.uuid(),
         network_id: p.network_id.uuid(),
         external_id: p.external_id.clone(),
@@ -236,6 +246,7 @@ fn hit_view(hit: &Hit, filter: &Filter, now: Timestamp) -> PointHitView {
 #[utoipa::path(get, path = "/v1/points/search", tag = "points", params(SearchQuery),
     security(("api_key" = ["operator", "merchant", "carrier", "locker_device"])),
     responses((status = 200, body = SearchView),
+        (status = 403, body = ErrorEnvelope, description = "`forbidden`: `customer_email` or `customer_phone` with a key other than a merchant's."),
         (status = 422, body = ErrorEnvelope, description = "Or `place_not_found`: an unknown postcode or city (`details.reason`).")))]
 /// Points near a position, a postcode or a city, nearest first, with today's hours and room: only those
 /// that take the parcel, are open on its arrival day and long enough, of the kinds, networks and
@@ -243,9 +254,19 @@ fn hit_view(hit: &Hit, filter: &Filter, now: Timestamp) -> PointHitView {
 pub async fn search(
     State(state): State<HttpState>,
     Auth(caller): Auth,
-    QueryParams(query): QueryParams<SearchQuery>,
+    QueryParams(mut query): QueryParams<SearchQuery>,
 ) -> Result<Json<SearchView>> {
-    search_as(&state, &caller, query)
+    let (email, phone) = (query.customer_email.take(), query.customer_phone.take());
+    let Json(mut view) = search_as(&state, &caller, query)?;
+    if email.is_some() || phone.is_some() {
+        let last = state.app.customer_last_point(&caller, email.as_deref(), phone.as_deref()).await?;
+        if let Some(at) = last.and_then(|(point, _)| view.results.iter().position(|h| h.id == point.uuid())) {
+            let mut hit = view.results.remove(at);
+            hit.last_used = true;
+            view.results.insert(0, hit);
+        }
+    }
+    Ok(Json(view))
 }
 
 /// The search behind `/v1/points/search` and the widget's public `/widget/points`.

@@ -387,3 +387,57 @@ async fn a_file_of_orders_is_checked_whole_then_created_once() {
         assert_error(&format, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     }
 }
+
+#[tokio::test]
+async fn the_point_a_customer_used_last_comes_first_for_its_merchant_only() {
+    for api in apis().await {
+        let counter = counter_nearby(&api).await;
+        let mut body = order(&api, "LAST-1", small());
+        body["point_id"] = json!(counter);
+        let made = post_order(&api, None, &body, &api.merchant).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        api.app.refresh_index().await.unwrap();
+
+        let last =
+            api.call(Method::GET, "/v1/customers/last-point?email=Camille@Example.org", &api.merchant, None).await;
+        assert_eq!(last.body["point_id"], counter.as_str(), "{}", last.body);
+        let by_phone =
+            api.call(Method::GET, "/v1/customers/last-point?phone=%2B33612345678", &api.merchant, None).await;
+        assert_eq!(by_phone.body["point_id"], counter.as_str(), "{}", by_phone.body);
+        let stranger =
+            api.call(Method::GET, "/v1/customers/last-point?email=lou@example.org", &api.merchant, None).await;
+        assert_error(&stranger, StatusCode::NOT_FOUND, "not_found");
+        let nothing = api.call(Method::GET, "/v1/customers/last-point", &api.merchant, None).await;
+        assert_error(&nothing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+        // The search from the locker's square: the locker is nearer, the customer's point comes first.
+        let near = "lat=45.757&lon=4.832&radius_m=2000";
+        let plain = api.call(Method::GET, &format!("/v1/points/search?{near}"), &api.merchant, None).await;
+        assert_eq!(plain.body["results"][0]["id"], api.locker_id.as_str(), "{}", plain.body);
+        let theirs = format!("/v1/points/search?{near}&customer_email=camille%40example.org");
+        let first = api.call(Method::GET, &theirs, &api.merchant, None).await;
+        assert_eq!(first.body["results"][0]["id"], counter.as_str(), "{}", first.body);
+        assert_eq!(first.body["results"][0]["last_used"], true);
+        assert_eq!(first.body["results"][1]["last_used"], false);
+        // Another merchant knows nothing of this customer; an operator's key and the widget may not ask.
+        let merchant = api.call(Method::POST, "/v1/merchants", &api.operator, Some(json!({"name": "Autre"}))).await;
+        let key = api
+            .call(
+                Method::POST,
+                "/v1/api-keys",
+                &api.operator,
+                Some(json!({"role": "merchant", "label": "b", "merchant_id": merchant.body["id"]})),
+            )
+            .await;
+        let other = key.body["secret"].as_str().unwrap().to_owned();
+        let theirs_not =
+            api.call(Method::GET, "/v1/customers/last-point?email=camille@example.org", &other, None).await;
+        assert_error(&theirs_not, StatusCode::NOT_FOUND, "not_found");
+        let operator = api.call(Method::GET, &theirs, &api.operator, None).await;
+        assert_error(&operator, StatusCode::FORBIDDEN, "forbidden");
+        let widget = api
+            .call(Method::GET, &format!("/widget/points?{near}&customer_email=camille%40example.org"), "", None)
+            .await;
+        assert_error(&widget, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    }
+}

@@ -643,6 +643,20 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn customer_point(
+        &self,
+        merchant_id: MerchantId,
+        digests: &[String],
+    ) -> StoreResult<Option<(PointId, Timestamp)>> {
+        self.one(
+            "SELECT point_id, used_at FROM customer_points
+             WHERE merchant_id = $1 AND contact_digest = ANY($2) ORDER BY used_at DESC LIMIT 1",
+            &[&uuid(merchant_id), &digests],
+            |r| Ok((r.id(0)?, r.time(1)?)),
+        )
+        .await
+    }
+
     async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>> {
         self.one(
             "SELECT id, definition, next_serial, version, updated_at FROM number_series WHERE id = $1",

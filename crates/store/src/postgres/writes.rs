@@ -162,6 +162,10 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
              ON CONFLICT (merchant_id, platform) DO UPDATE SET secret_seal = excluded.secret_seal,
                 length_mm = excluded.length_mm, width_mm = excluded.width_mm, height_mm = excluded.height_mm,
                 weight_g = excluded.weight_g, updated_at = excluded.updated_at",
+        Write::Orders(OrderWrite::PutCustomerPoint { .. }) => "INSERT INTO customer_points (merchant_id, contact_digest,
+                point_id, used_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (merchant_id, contact_digest) DO UPDATE SET point_id = excluded.point_id,
+                used_at = excluded.used_at",
         Write::Numbers(NumberWrite::PutSeries { .. }) => {
             "INSERT INTO number_series (id, definition, next_serial, version, updated_at) VALUES ($1, $2, $4, 1, $3)
              ON CONFLICT (id) DO UPDATE SET
@@ -575,6 +579,9 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &k.updated_at,
             ];
             exec(c, sql, &args).await.map(drop)
+        }
+        Write::Orders(OrderWrite::PutCustomerPoint { merchant_id, contact_digest, point_id, at }) => {
+            exec(c, sql, &[&uuid(*merchant_id), contact_digest, &uuid(*point_id), at]).await.map(drop)
         }
         Write::Numbers(NumberWrite::PutSeries { id, definition, next_serial, at }) => {
             let next = i64::try_from(*next_serial).map_err(|e| CommitError::Store(StoreError::new(e)))?;

@@ -610,6 +610,21 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn customer_point(
+        &self,
+        merchant_id: MerchantId,
+        digests: &[String],
+    ) -> StoreResult<Option<(PointId, Timestamp)>> {
+        let list = serde_json::to_string(digests).map_err(StoreError::new)?;
+        self.one(
+            "SELECT point_id, used_at FROM customer_points
+             WHERE merchant_id = ?1 AND contact_digest IN (SELECT value FROM json_each(?2))
+             ORDER BY used_at DESC LIMIT 1",
+            &[&id(merchant_id), &list],
+            |r| Ok((r.id(0)?, r.time(1)?)),
+        )
+    }
+
     async fn number_series(&self, id: &str) -> StoreResult<Option<StoredSeries>> {
         self.one(
             "SELECT id, definition, next_serial, version, updated_at FROM number_series WHERE id = ?1",

@@ -547,6 +547,14 @@ pub(super) fn apply<'a>(
             ],
         )
         .map(drop),
+        Write::Orders(OrderWrite::PutCustomerPoint { merchant_id, contact_digest, point_id, at }) => exec(
+            c,
+            "INSERT INTO customer_points (merchant_id, contact_digest, point_id, used_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (merchant_id, contact_digest) DO UPDATE SET point_id = excluded.point_id,
+                used_at = excluded.used_at",
+            params![id(*merchant_id), contact_digest, id(*point_id), micros(*at)],
+        )
+        .map(drop),
         Write::Numbers(NumberWrite::PutSeries { id: series_id, definition, next_serial, at }) => exec(
             c,
             "INSERT INTO number_series (id, definition, next_serial, version, updated_at) VALUES (?1, ?2, ?4, 1, ?3)
