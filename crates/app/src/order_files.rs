@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use relais_domain::ids::{MerchantId, PointId};
 use relais_domain::order::{Fallback, OrderLine, cents, currency, reference};
-use relais_domain::value::{Dimensions, Email, Language, ParcelNumber, ParseError, Phone, Weight};
+use relais_domain::value::{Dimensions, Email, Language, ParcelNumber, ParseError, Phone, Weight, parse_text};
 use serde_json::Value;
 
 use crate::App;
@@ -159,6 +159,8 @@ impl App {
     /// What `create_order` would refuse before it touches anything: the fields and the point.
     async fn check_order(&self, order: &NewOrder) -> Result<(), AppError> {
         reference(&order.reference)?;
+        parse_text("customer.name", &order.customer_name, relais_domain::parcel::Recipient::NAME_LENGTH_MAX)?;
+        order.service_level.as_deref().map(|level| parse_text("service_level", level, 32)).transpose()?;
         order.fallback.as_deref().map(Fallback::parse).transpose()?;
         cents("shipping_price.amount_cents", order.shipping_price_cents)?;
         currency(&order.currency)?;

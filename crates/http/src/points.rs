@@ -91,6 +91,14 @@ pub struct SearchQuery {
 
 impl SearchQuery {
     fn into_search(self) -> Result<PointSearch> {
+        // Which point someone used is a merchant's to ask, on its own search (which takes them out
+        // first): a public page, or a check, could probe it.
+        if self.customer_email.is_some() || self.customer_phone.is_some() {
+            return Err(ApiError::validation(
+                "customer_email",
+                "is for a merchant's search (/v1/points/search), not the widget or a check",
+            ));
+        }
         if let Some(country) =
             self.country.as_deref().filter(|c| c.len() != 2 || !c.chars().all(|c| c.is_ascii_alphabetic()))
         {

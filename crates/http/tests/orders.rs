@@ -439,5 +439,8 @@ async fn the_point_a_customer_used_last_comes_first_for_its_merchant_only() {
             .call(Method::GET, &format!("/widget/points?{near}&customer_email=camille%40example.org"), "", None)
             .await;
         assert_error(&widget, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let check = format!("/v1/points/{counter}/check?customer_phone=000000000000000000000");
+        let check = api.call(Method::GET, &check, &api.merchant, None).await;
+        assert_error(&check, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     }
 }
