@@ -37,6 +37,8 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// Folders where operators drop their daily point files (the seed's FTP drop), watched by `serve`.
     pub drop_folders: Vec<DropFolder>,
+    /// Folders where a merchant's ERP drops files of orders (CSV or JSON Lines), watched by `serve`.
+    pub order_drop_folders: Vec<OrderDropFolder>,
     /// The delivery of the outbox: the worker, its channels and their credentials (ADR 15).
     pub notify: NotifyConfig,
 }
@@ -297,6 +299,31 @@ impl Default for WebhooksConfig {
     }
 }
 
+/// A merchant's drop folder of order files: each file that appears is imported (docs/orders.md), then
+/// moved to `done/` or `refused/` with its report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderDropFolder {
+    pub merchant: String,
+    /// `csv` or `jsonl`.
+    pub format: String,
+    pub folder: PathBuf,
+    #[serde(default = "default_drop_interval")]
+    pub interval_seconds: u64,
+}
+
+impl OrderDropFolder {
+    pub fn parsed(&self) -> Result<(relais_domain::ids::MerchantId, relais_app::order_files::OrderFormat), String> {
+        let merchant = self
+            .merchant
+            .parse()
+            .map_err(|_| format!("[[order_drop_folders]] merchant {:?} is not an id", self.merchant))?;
+        let format = relais_app::order_files::OrderFormat::parse(&self.format)
+            .map_err(|_| "[[order_drop_folders]] format is csv or jsonl".to_owned())?;
+        Ok((merchant, format))
+    }
+}
+
 /// A drop folder: every file that appears is imported into `network` as `format`, then moved to
 /// `done/` or `refused/` with its report.
 #[derive(Debug, Clone, Deserialize)]
@@ -466,6 +493,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             outbound: OutboundConfig::default(),
             drop_folders: Vec::new(),
+            order_drop_folders: Vec::new(),
             notify: NotifyConfig::default(),
         }
     }
@@ -633,6 +661,13 @@ allow_private = false
 # merchant = "0193f6d2-0000-7000-8000-000000000001"
 # email = { kind = "brevo", api_key = "env:SHOP_BREVO_KEY", from = "Boutique <colis@boutique.example>" }
 # sms = { kind = "twilio", account_sid = "AC...", auth_token = "env:SHOP_TWILIO_TOKEN", from = "BOUTIQUE" }
+
+# A merchant's ERP drops files of orders here (docs/orders.md): each is imported, then moved to done/ or
+# refused/ with its report.
+# [[order_drop_folders]]
+# merchant = "0193f6d2-0000-7000-8000-000000000001"
+# format = "csv"
+# folder = "/srv/ftp/boutique/orders"
 
 # [[drop_folders]]
 # network = "0193f6d2-0000-7000-8000-000000000000"
@@ -804,6 +839,9 @@ impl Config {
         }
         for folder in &self.drop_folders {
             folder.import_args()?;
+        }
+        for folder in &self.order_drop_folders {
+            folder.parsed()?;
         }
         self.notify.settings()?;
         let mut scopes = std::collections::HashSet::new();

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod hours;
 pub mod locker_sim;
+pub mod orders;
 pub mod outlets;
 pub mod points;
 pub mod receipt;

@@ -569,34 +569,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Import { command: ImportCommand::Orders { common, merchant, format, path } } => {
-            use relais_app::order_files::{LineOutcome, OrderFormat};
+            use relais_app::order_files::OrderFormat;
             let config = load(&common, None)?;
             let app = build_app(&config).await?;
             let merchant =
                 merchant.parse().map_err(|_| format!("--merchant {merchant:?} must be a merchant id (UUID)"))?;
             let format = OrderFormat::parse(&format).map_err(|e| e.to_string())?;
             let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let report = app
+            let imported = app
                 .import_orders(&Caller::system(), Some(merchant), format, &bytes)
                 .await
                 .map_err(|e| e.to_string())?;
-            for line in &report.lines {
-                let outcome = match &line.outcome {
-                    LineOutcome::Valid => "valid".to_owned(),
-                    LineOutcome::Created { order_id, state } => format!("created {order_id} ({state})"),
-                    LineOutcome::Existed { order_id } => format!("existing {order_id}"),
-                    LineOutcome::Refused { code, message } => format!("refused: {code}: {message}"),
-                };
-                println!("line {} {}: {outcome}", line.line, line.reference);
-            }
-            let refused = report.count(|o| matches!(o, LineOutcome::Refused { .. }));
-            if report.refused {
-                return Err(format!("{refused} of {} orders are bad: nothing was created", report.lines.len()));
-            }
-            let created = report.count(|o| matches!(o, LineOutcome::Created { .. }));
-            let existing = report.count(|o| matches!(o, LineOutcome::Existed { .. }));
-            println!("{created} created, {existing} already there, {refused} refused");
-            if refused > 0 { Err(format!("{refused} orders were refused")) } else { Ok(()) }
+            let (report, refused) = relais::orders::report(&imported);
+            print!("{report}");
+            if refused { Err(format!("{} was not imported whole", path.display())) } else { Ok(()) }
         }
         Command::Import {
             command:
@@ -929,6 +915,30 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
             folder.folder.clone(),
             folder.interval_seconds,
         )));
+    }
+    for folder in &config.order_drop_folders {
+        let (merchant, format) = folder.parsed()?;
+        println!(
+            "watching {} for {} order files (every {} s)",
+            folder.folder.display(),
+            folder.format,
+            folder.interval_seconds
+        );
+        let (app, path, interval) = (app.clone(), folder.folder.clone(), folder.interval_seconds);
+        watchers.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval.max(1)));
+            loop {
+                tick.tick().await;
+                match relais::orders::drain_order_folder(&app, merchant, format, &path).await {
+                    Ok(lines) => {
+                        for (line, _) in lines {
+                            tracing::info!(folder = %path.display(), "{line}");
+                        }
+                    }
+                    Err(e) => tracing::warn!(folder = %path.display(), error = %e, "order drop folder pass failed; will retry"),
+                }
+            }
+        }));
     }
     let deliverer = if config.notify.worker {
         let channels = Arc::new(Channels::from_config(&config, app.clock())?);

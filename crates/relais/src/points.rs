@@ -138,6 +138,27 @@ const PROCESSING: &str = "processing";
 /// moved to `processing/`, imported, and filed away, in name order. Returns one line per file for the
 /// log, with whether the file was refused.
 pub async fn drain_drop_folder(app: &App, args: &ImportArgs, folder: &Path) -> Result<Vec<(String, bool)>, String> {
+    drain_with(folder, &Importer::Points(app, args)).await
+}
+
+/// What a drop folder's files are imported as.
+pub enum Importer<'a> {
+    Points(&'a App, &'a ImportArgs),
+    Orders(&'a App, relais_domain::ids::MerchantId, relais_app::order_files::OrderFormat),
+}
+
+impl Importer<'_> {
+    /// A file imported: its report, and whether it was refused.
+    async fn import(&self, path: &Path) -> Result<(String, bool), String> {
+        match self {
+            Importer::Points(app, args) => import_file(app, args, path).await,
+            Importer::Orders(app, merchant, format) => crate::orders::import_file(app, *merchant, *format, path).await,
+        }
+    }
+}
+
+/// One pass over a drop folder: a point file here, a file of orders in `orders.rs`.
+pub async fn drain_with(folder: &Path, importer: &Importer<'_>) -> Result<Vec<(String, bool)>, String> {
     let processing = folder.join(PROCESSING);
     let mut lines = Vec::new();
     if processing.is_dir() {
@@ -156,7 +177,7 @@ pub async fn drain_drop_folder(app: &App, args: &ImportArgs, folder: &Path) -> R
         let claimed = processing.join(file.file_name().unwrap_or_default());
         std::fs::rename(&file, &claimed)
             .map_err(|e| format!("cannot move {} to {}: {e}", file.display(), claimed.display()))?;
-        let (report, refused) = match import_file(app, args, &claimed).await {
+        let (report, refused) = match importer.import(&claimed).await {
             Ok(done) => done,
             Err(e) => (format!("import failed: {e}\n"), true),
         };

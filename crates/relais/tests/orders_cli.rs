@@ -74,5 +74,31 @@ async fn a_csv_file_of_orders_is_imported_once_and_a_bad_one_refused_whole() {
     .unwrap();
     let (ok, text) = import(&test.url, &merchant, &file);
     assert!(!ok && text.contains("line 3 CLI-4: refused") && text.contains("nothing was created"), "{text}");
+
+    // The ERP's drop folder: the good file imported and filed in done/, the bad one in refused/, each
+    // with its report; the next pass finds nothing new.
+    let folder = dir.join("drop");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::rename(&file, folder.join("b-bad.csv")).unwrap();
+    std::fs::write(
+        folder.join("a-good.csv"),
+        format!(
+            "reference,customer_name,customer_email,point_id,shipping_price_cents,currency,parcel_number,length_mm,width_mm,height_mm,weight_g\n\
+             DROP-1,Ana,ana@example.org,{point},490,EUR,DROP000001,300,200,50,800\n"
+        ),
+    )
+    .unwrap();
+    let merchant_id = merchant.parse().unwrap();
+    let format = relais_app::order_files::OrderFormat::Csv;
+    let lines = relais::orders::drain_order_folder(&app, merchant_id, format, &folder).await.unwrap();
+    let outcomes: Vec<bool> = lines.iter().map(|(_, refused)| *refused).collect();
+    assert_eq!(outcomes, [false, true], "{lines:?}");
+    let done = std::fs::read_to_string(folder.join("done/a-good.csv.report.txt")).unwrap();
+    assert!(done.contains("line 2 DROP-1: created") && done.contains("1 created"), "{done}");
+    let refused = std::fs::read_to_string(folder.join("refused/b-bad.csv.report.txt")).unwrap();
+    assert!(refused.contains("REFUSED") && refused.contains("CLI-4: refused"), "{refused}");
+    assert!(relais::orders::drain_order_folder(&app, merchant_id, format, &folder).await.unwrap().is_empty());
+    let made = app.order_by_reference(&system, Some(merchant_id), "DROP-1").await.unwrap();
+    assert_eq!(made.parcels.len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
