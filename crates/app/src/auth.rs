@@ -187,6 +187,21 @@ impl Caller {
         if allowed { Ok(()) } else { Err(AppError::Forbidden { role: self.role }) }
     }
 
+    /// The merchant a read is about: a merchant's key its own (another one asked is `not_found`: its
+    /// existence is none of this one's business), an operator the one it names.
+    pub fn merchant_in_scope(&self, asked: Option<MerchantId>) -> Result<MerchantId, AppError> {
+        match (self.role, self.merchant_id, asked) {
+            (Role::Merchant, Some(own), None) => Ok(own),
+            (Role::Merchant, Some(own), Some(asked)) if own == asked => Ok(own),
+            (Role::Merchant, _, Some(asked)) => Err(AppError::not_found("merchant", asked)),
+            (Role::Operator, _, Some(asked)) => Ok(asked),
+            (Role::Operator, _, None) => {
+                Err(relais_domain::value::ParseError::new("merchant_id", "is required with an operator's key").into())
+            }
+            _ => Err(AppError::Forbidden { role: self.role }),
+        }
+    }
+
     /// Whether this caller may see (and so act on) this parcel. A parcel a caller may not see answers
     /// `not_found`, not `forbidden`: its existence is none of their business.
     pub fn can_see(&self, parcel: &Parcel) -> bool {

@@ -318,16 +318,7 @@ impl App {
         merchant_id: Option<MerchantId>,
         reference: &str,
     ) -> Result<OrderView, AppError> {
-        let merchant_id = match (caller.role, caller.merchant_id, merchant_id) {
-            (Role::Merchant, Some(own), None) => own,
-            (Role::Merchant, Some(own), Some(asked)) if own == asked => own,
-            (Role::Merchant, _, Some(asked)) => return Err(AppError::not_found("merchant", asked)),
-            (Role::Operator, _, Some(asked)) => asked,
-            (Role::Operator, _, None) => {
-                return Err(ParseError::new("merchant_id", "is required when an operator looks an order up").into());
-            }
-            _ => return Err(AppError::Forbidden { role: caller.role }),
-        };
+        let merchant_id = caller.merchant_in_scope(merchant_id)?;
         let order = self
             .store
             .order_by_reference(merchant_id, reference.trim())
@@ -411,27 +402,11 @@ impl App {
         arrival: Option<NaiveDate>,
     ) -> Result<Destination, AppError> {
         let index = self.registry.index();
-        let filter = |parcel: (Dimensions, Weight), networks: Vec<relais_domain::ids::NetworkId>| Filter {
-            networks,
-            parcel: Some(parcel),
-            arrival,
-            free_capacity: true,
-            ..Filter::default()
-        };
-        let refusals_at = |point: PointId| -> Option<Vec<Refusal>> {
-            let mut all = Vec::new();
-            for (dimensions, weight, _) in &prepared.parcels {
-                let (_, refusals) =
-                    index.check(point, None, f64::INFINITY, &filter((*dimensions, *weight), Vec::new()))?;
-                all.extend(refusals);
-            }
-            all.sort_by_key(|r| r.code());
-            all.dedup_by_key(|r| r.code());
-            Some(all)
-        };
         // A point the index does not know yet (created within the second), or an unknown one: the
         // announce itself checks it (room, size, weight), and refuses an unknown one.
-        let refusals = refusals_at(chosen).unwrap_or_default();
+        let mut refusals = refusals_at(&index, chosen, prepared, arrival).unwrap_or_default();
+        refusals.sort_by_key(|r| r.code());
+        refusals.dedup_by_key(|r| r.code());
         if refusals.is_empty() {
             return Ok(Destination { state: OrderState::Announced, point_id: Some(chosen), reason: None });
         }
@@ -449,22 +424,6 @@ impl App {
         reason: &str,
     ) -> Destination {
         let index = self.registry.index();
-        let filter = |parcel: (Dimensions, Weight), networks: Vec<relais_domain::ids::NetworkId>| Filter {
-            networks,
-            parcel: Some(parcel),
-            arrival,
-            free_capacity: true,
-            ..Filter::default()
-        };
-        let refusals_at = |point: PointId| -> Option<Vec<Refusal>> {
-            let mut all = Vec::new();
-            for (dimensions, weight, _) in &prepared.parcels {
-                let (_, refusals) =
-                    index.check(point, None, f64::INFINITY, &filter((*dimensions, *weight), Vec::new()))?;
-                all.extend(refusals);
-            }
-            Some(all)
-        };
         let network = index.point(chosen).map(|p| p.network_id);
         let alternative = match fallback {
             Fallback::NearestSameNetwork | Fallback::OtherNetwork => {
@@ -480,11 +439,13 @@ impl App {
                             chosen,
                             FALLBACK_RADIUS_M,
                             FALLBACK_CANDIDATES,
-                            &filter((*dimensions, *weight), networks),
+                            &order_filter((*dimensions, *weight), networks, arrival),
                         )
                         .into_iter()
                         .map(|hit| hit.point.id)
-                        .find(|candidate| refusals_at(*candidate).is_some_and(|r| r.is_empty()))
+                        .find(|candidate| {
+                            refusals_at(&index, *candidate, prepared, arrival).is_some_and(|r| r.is_empty())
+                        })
                 })
             }
             Fallback::HomeDelivery | Fallback::Hold => None,
@@ -606,16 +567,7 @@ impl App {
         merchant_id: Option<MerchantId>,
         since: Option<relais_domain::Timestamp>,
     ) -> Result<Vec<ExportedParcel>, AppError> {
-        let merchant_id = match (caller.role, caller.merchant_id, merchant_id) {
-            (Role::Merchant, Some(own), None) => own,
-            (Role::Merchant, Some(own), Some(asked)) if own == asked => own,
-            (Role::Merchant, _, Some(asked)) => return Err(AppError::not_found("merchant", asked)),
-            (Role::Operator, _, Some(asked)) => asked,
-            (Role::Operator, _, None) => {
-                return Err(ParseError::new("merchant_id", "is required when an operator exports").into());
-            }
-            _ => return Err(AppError::Forbidden { role: caller.role }),
-        };
+        let merchant_id = caller.merchant_in_scope(merchant_id)?;
         let filter = crate::ports::ParcelFilter { merchant_id: Some(merchant_id), ..Default::default() };
         let limit = self.limits.page_size_max;
         let mut after = None;
@@ -686,5 +638,57 @@ impl App {
             return Err(ParseError::new("email", "give the customer's e-mail address or phone number").into());
         }
         Ok(self.store.customer_point(merchant_id, &digests).await?)
+    }
+}
+
+/// The index's filter for one parcel of an order: its size and weight, room now, open on its arrival
+/// day; in `networks` (any when empty).
+fn order_filter(
+    parcel: (Dimensions, Weight),
+    networks: Vec<relais_domain::ids::NetworkId>,
+    arrival: Option<NaiveDate>,
+) -> Filter {
+    Filter { networks, parcel: Some(parcel), arrival, free_capacity: true, ..Filter::default() }
+}
+
+/// Why `point` cannot take every parcel of an order (empty: it can); `None` when the index does not
+/// know the point.
+fn refusals_at(
+    index: &relais_registry::index::PointIndex,
+    point: PointId,
+    prepared: &Prepared,
+    arrival: Option<NaiveDate>,
+) -> Option<Vec<Refusal>> {
+    let mut all = Vec::new();
+    for (dimensions, weight, _) in &prepared.parcels {
+        let (_, refusals) =
+            index.check(point, None, f64::INFINITY, &order_filter((*dimensions, *weight), Vec::new(), arrival))?;
+        all.extend(refusals);
+    }
+    Some(all)
+}
+
+impl App {
+    /// A merchant's search for its customer: the point they used last first, when it is among the
+    /// points that suit the search; whether it is.
+    pub async fn search_points_for_customer(
+        &self,
+        caller: &Caller,
+        search: &crate::points::search::PointSearch,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<(crate::points::search::SearchResult, bool), AppError> {
+        let mut result = self.search_points(caller, search)?;
+        let Some((point, _)) = self.customer_last_point(caller, email, phone).await? else {
+            return Ok((result, false));
+        };
+        match result.hits.iter().position(|h| h.point.id == point) {
+            Some(at) => {
+                let hit = result.hits.remove(at);
+                result.hits.insert(0, hit);
+                Ok((result, true))
+            }
+            None => Ok((result, false)),
+        }
     }
 }

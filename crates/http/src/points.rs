@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use relais_app::points::{ImportLimits, ImportOutcome, ImportRequest, Near, PointSearch};
+use relais_app::points::{ImportLimits, ImportOutcome, ImportRequest, Near, PointSearch, SearchResult};
 use relais_app::ports::{ImportRecord, Page as PageRequest, PointChange};
 use relais_domain::Timestamp;
 use relais_domain::ids::Id;
@@ -265,14 +265,15 @@ pub async fn search(
     QueryParams(mut query): QueryParams<SearchQuery>,
 ) -> Result<Json<SearchView>> {
     let (email, phone) = (query.customer_email.take(), query.customer_phone.take());
-    let Json(mut view) = search_as(&state, &caller, query)?;
-    if email.is_some() || phone.is_some() {
-        let last = state.app.customer_last_point(&caller, email.as_deref(), phone.as_deref()).await?;
-        if let Some(at) = last.and_then(|(point, _)| view.results.iter().position(|h| h.id == point.uuid())) {
-            let mut hit = view.results.remove(at);
-            hit.last_used = true;
-            view.results.insert(0, hit);
-        }
+    if email.is_none() && phone.is_none() {
+        return search_as(&state, &caller, query);
+    }
+    let search = query.into_search()?;
+    let (result, last_first) =
+        state.app.search_points_for_customer(&caller, &search, email.as_deref(), phone.as_deref()).await?;
+    let Json(mut view) = view_of(&state, &search, result);
+    if let Some(first) = view.results.first_mut().filter(|_| last_first) {
+        first.last_used = true;
     }
     Ok(Json(view))
 }
@@ -285,15 +286,19 @@ pub(crate) fn search_as(
 ) -> Result<Json<SearchView>> {
     let search = query.into_search()?;
     let result = state.app.search_points(caller, &search)?;
+    Ok(view_of(state, &search, result))
+}
+
+fn view_of(state: &HttpState, search: &PointSearch, result: SearchResult) -> Json<SearchView> {
     let now = state.app.now();
-    Ok(Json(SearchView {
+    Json(SearchView {
         origin: OriginView {
             latitude: result.origin.latitude(),
             longitude: result.origin.longitude(),
             label: result.origin_label,
         },
         results: result.hits.iter().map(|h| hit_view(h, &search.filter, now)).collect(),
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
