@@ -108,6 +108,9 @@ pub enum Permission {
     ResendMessages,
     /// Edit the recipients' message templates: operators.
     ManageTemplates,
+    /// Print a parcel's label: its merchant, the carrier handling it (a depot relabels a damaged one),
+    /// operators.
+    PrintLabel,
 }
 
 impl Caller {
@@ -173,6 +176,7 @@ impl Caller {
             (Role::Merchant, Permission::ReportIncident | Permission::ManageEndpoints | Permission::ReadMessages) => {
                 true
             }
+            (Role::Merchant | Role::Carrier, Permission::PrintLabel) => true,
             (Role::Carrier, Permission::HandleParcel | Permission::ReturnParcel | Permission::ReportIncident) => true,
             (Role::LockerDevice, Permission::PickupAt(point) | Permission::DropOffAt(point)) => {
                 self.point_id == Some(point)

@@ -68,6 +68,9 @@ pub enum AppError {
     /// No numbering series of that kind is set for the owner.
     #[error("{owner} has no {kind} numbering series: set one, or give the parcel number")]
     NoNumberSeries { owner: String, kind: &'static str },
+    /// A label or document asked for something with nothing to print (an order on hold has no parcel).
+    #[error("nothing to print: {reason}")]
+    NothingToPrint { reason: String },
     /// A postcode or city the gazetteer does not know (or a country it does not cover).
     #[error("{0}")]
     PlaceNotFound(relais_registry::gazetteer::GeocodeError),
@@ -128,6 +131,7 @@ impl AppError {
             AppError::NoNumberSeries { .. } => "no_number_series",
             AppError::SurveyRefused(relais_domain::survey::SurveyRefusal::NotCollected) => "not_collected",
             AppError::SurveyRefused(relais_domain::survey::SurveyRefusal::Closed) => "survey_closed",
+            AppError::NothingToPrint { .. } => "nothing_to_print",
             AppError::PlaceNotFound(_) => "place_not_found",
             AppError::Busy => "busy",
             AppError::Store(_) => "unavailable",

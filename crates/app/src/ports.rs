@@ -93,6 +93,8 @@ pub struct Branding {
     pub color: Option<String>,
     pub logo_url: Option<String>,
     pub sender_name: Option<String>,
+    /// Where returns go, printed as the sender on its labels: a line each (at most 3).
+    pub return_address: Option<String>,
 }
 
 /// A carrier: the company whose couriers bring parcels to points and take them back. Its keys see and

@@ -165,7 +165,7 @@ impl Receipt {
 
     /// The printable receipt, in French and English, with the signature to check it against.
     fn pdf(&self, signature: &str, key_id: &str) -> Vec<u8> {
-        use crate::pdf::Line;
+        use relais_messages::pdf::Line;
         let words = ReceiptWords::of(self.session.purpose);
         let point = &self.point;
         let mut lines = vec![
@@ -214,6 +214,6 @@ impl Receipt {
             lines.push(Line::new(format!("  {}", String::from_utf8_lossy(chunk))));
         }
         lines.push(Line::new("Vérifier / Verify: relais receipt verify <receipt.json>"));
-        crate::pdf::document(words.title, &lines)
+        relais_messages::pdf::document(words.title, &lines)
     }
 }

@@ -39,6 +39,39 @@ pub struct NetworkRules {
     /// How long an announce holds a compartment for a parcel that has not arrived yet. 0: the network
     /// does not reserve at announce (capacity is only decided at deposit, as at Mondial Relay points).
     pub reservation_hours: u32,
+    /// How its parcels' labels are arranged (docs/labels.md).
+    pub label_layout: LabelLayout,
+}
+
+/// How a network's labels are arranged, so its couriers and counters find things where they expect
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabelLayout {
+    /// The pickup point first (code, name, address), then recipient and sender, the barcode below:
+    /// what a counter clerk reads.
+    #[default]
+    Standard,
+    /// The point's code in a black band across the top and the barcode right under it: what a depot
+    /// sorts by, read from a distance on a moving belt.
+    Sorting,
+}
+
+impl LabelLayout {
+    pub const ALL: [LabelLayout; 2] = [LabelLayout::Standard, LabelLayout::Sorting];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelLayout::Standard => "standard",
+            LabelLayout::Sorting => "sorting",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<LabelLayout, ParseError> {
+        LabelLayout::ALL
+            .into_iter()
+            .find(|l| l.as_str() == text)
+            .ok_or_else(|| ParseError::new("label_layout", "must be standard or sorting"))
+    }
 }
 
 impl Default for NetworkRules {
@@ -50,6 +83,7 @@ impl Default for NetworkRules {
             extension_earliest_after_deposit_hours: 36,
             reminder_offsets_hours: vec![24],
             reservation_hours: 72,
+            label_layout: LabelLayout::Standard,
         }
     }
 }

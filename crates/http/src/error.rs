@@ -132,6 +132,7 @@ impl From<AppError> for ApiError {
             AppError::NumbersExhausted { series } => (StatusCode::CONFLICT, json!({"series": series})),
             AppError::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, json!({})),
             AppError::NoNumberSeries { kind, .. } => (StatusCode::CONFLICT, json!({"kind": kind})),
+            AppError::NothingToPrint { .. } => (StatusCode::CONFLICT, json!({})),
             AppError::PlaceNotFound(e) => (StatusCode::UNPROCESSABLE_ENTITY, place_details(e)),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, json!({})),
             AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({})),

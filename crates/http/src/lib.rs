@@ -10,6 +10,7 @@ pub mod doc;
 pub mod error;
 pub mod extract;
 pub mod kpis;
+pub mod labels;
 pub mod limiter;
 pub mod lockers;
 pub mod names;
@@ -159,6 +160,10 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(orders::set_connector))
         .routes(routes!(orders::shopify_order))
         .routes(routes!(orders::woocommerce_order))
+        .routes(routes!(labels::parcel_label))
+        .routes(routes!(labels::order_labels))
+        .routes(routes!(labels::packing_request))
+        .routes(routes!(labels::invoice_data))
         .routes(routes!(counter::scan_in))
         .routes(routes!(counter::hand_over))
         .routes(routes!(counter::page))

@@ -10,7 +10,7 @@ use relais_app::keys::{IssuedApiKey, NewApiKey};
 use relais_app::ports::{Carrier, Merchant, Page as PageRequest};
 use relais_app::setup::{NewCompartment, NewPoint};
 use relais_domain::ids::Id;
-use relais_domain::network::{Network, NetworkRules};
+use relais_domain::network::{LabelLayout, Network, NetworkRules};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -55,6 +55,35 @@ pub struct RulesWire {
     /// Hours a locker compartment stays reserved for an announced parcel, 0 for none (default 72).
     #[schema(maximum = 744)]
     pub reservation_hours: Option<u32>,
+    /// How its labels are arranged (default `standard`; docs/labels.md).
+    pub label_layout: Option<LabelLayoutWire>,
+}
+
+/// A network's label layout: `standard` (the point first, for counters) or `sorting` (the point's
+/// code on a black band and the barcode at the top, for depots).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelLayoutWire {
+    Standard,
+    Sorting,
+}
+
+impl From<LabelLayoutWire> for LabelLayout {
+    fn from(w: LabelLayoutWire) -> Self {
+        match w {
+            LabelLayoutWire::Standard => LabelLayout::Standard,
+            LabelLayoutWire::Sorting => LabelLayout::Sorting,
+        }
+    }
+}
+
+impl From<LabelLayout> for LabelLayoutWire {
+    fn from(l: LabelLayout) -> Self {
+        match l {
+            LabelLayout::Standard => LabelLayoutWire::Standard,
+            LabelLayout::Sorting => LabelLayoutWire::Sorting,
+        }
+    }
 }
 
 impl RulesWire {
@@ -69,6 +98,7 @@ impl RulesWire {
                 .unwrap_or(d.extension_earliest_after_deposit_hours),
             reminder_offsets_hours: self.reminder_offsets_hours.unwrap_or(d.reminder_offsets_hours),
             reservation_hours: self.reservation_hours.unwrap_or(d.reservation_hours),
+            label_layout: self.label_layout.map_or(d.label_layout, LabelLayout::from),
         }
     }
 }
@@ -89,6 +119,7 @@ pub struct RulesView {
     pub extension_earliest_after_deposit_hours: u32,
     pub reminder_offsets_hours: Vec<u32>,
     pub reservation_hours: u32,
+    pub label_layout: LabelLayoutWire,
 }
 
 impl From<&Network> for NetworkView {
@@ -104,6 +135,7 @@ impl From<&Network> for NetworkView {
                 extension_earliest_after_deposit_hours: r.extension_earliest_after_deposit_hours,
                 reminder_offsets_hours: r.reminder_offsets_hours.clone(),
                 reservation_hours: r.reservation_hours,
+                label_layout: r.label_layout.into(),
             },
             created_at: n.created_at,
         }

@@ -362,15 +362,19 @@ pub struct BrandingView {
     /// The name the e-mails come from. None: the merchant's name.
     #[schema(example = "Boutique Lumière", max_length = 60)]
     pub sender_name: Option<String>,
+    /// Where returns go: printed under the merchant's name as the sender on its labels. Up to 3 lines
+    /// of 60 characters, separated by `\n`.
+    #[schema(example = "3 quai Saint-Antoine\n69002 Lyon\nFrance")]
+    pub return_address: Option<String>,
 }
 
 #[utoipa::path(put, path = "/v1/merchants/{id}/branding", tag = "notifications", request_body = BrandingView,
     params(("id" = Uuid, Path, description = "The merchant.")), security(("api_key" = ["operator", "merchant"])),
     responses((status = 200, body = BrandingView),
         (status = 404, body = ErrorEnvelope, description = "`not_found`: no such merchant, or another merchant's."),
-        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `brand_color`, `logo_url` or `sender_name`.")))]
-/// Sets the merchant's branding in its recipients' e-mails (its colour, logo and sender's name); a field
-/// left out goes back to relais' own.
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `brand_color`, `logo_url`, `sender_name` or `return_address`.")))]
+/// Sets the merchant's branding in its recipients' e-mails (its colour, logo and sender's name) and the
+/// return address its labels print; a field left out goes back to relais' own.
 pub async fn set_branding(
     State(state): State<HttpState>,
     Auth(caller): Auth,
@@ -381,7 +385,13 @@ pub async fn set_branding(
         color: request.brand_color,
         logo_url: request.logo_url,
         sender_name: request.sender_name,
+        return_address: request.return_address,
     };
     let set = state.app.set_merchant_branding(&caller, path_id("merchant", &id)?, branding).await?;
-    Ok(Json(BrandingView { brand_color: set.color, logo_url: set.logo_url, sender_name: set.sender_name }))
+    Ok(Json(BrandingView {
+        brand_color: set.color,
+        logo_url: set.logo_url,
+        sender_name: set.sender_name,
+        return_address: set.return_address,
+    }))
 }

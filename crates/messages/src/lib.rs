@@ -9,6 +9,8 @@
 //! - `webhooks`: requests signed in the Standard Webhooks convention, with secret rotation.
 //! - `twilio`: the signature Twilio puts on its status callbacks, checked.
 
+pub mod labels;
+pub mod pdf;
 pub mod qr;
 pub mod shops;
 pub mod sms;

@@ -72,7 +72,7 @@ pub fn qr_png(token: &str) -> Option<Vec<u8>> {
 /// and keeps the best, which was half of what one e-mail cost to send (`relais bench notify`); the
 /// specification lets an encoder choose any mask (the format information names it, and every reader
 /// reads it), and the score only makes a marginal code easier to read.
-fn colors_with_fixed_mask(token: &str) -> Option<(usize, Vec<qrcode::Color>)> {
+pub(crate) fn colors_with_fixed_mask(token: &str) -> Option<(usize, Vec<qrcode::Color>)> {
     let bits = qrcode::bits::encode_auto(token.as_bytes(), EcLevel::M).ok()?;
     let version = bits.version();
     let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M).ok()?;

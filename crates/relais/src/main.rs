@@ -358,6 +358,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         loops: usize,
     },
+    /// Parcel labels rendered on one core (ZPL and PDF), against a bare loop writing the same ZPL text
+    /// from prepared fields (no layout, no barcode encoding).
+    Labels {
+        #[arg(long, default_value_t = 20_000)]
+        labels: usize,
+        /// PDF labels rendered (of the same set).
+        #[arg(long, default_value_t = 2_000)]
+        pdf_labels: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -532,6 +541,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let options =
                 relais::bench_points::SearchOptions { points, queries, postgis_url, postgis_queries, http_requests };
             println!("{}", relais::bench_points::search(options).await?);
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Labels { labels, pdf_labels } } => {
+            let options = relais::bench_labels::LabelsOptions { labels, pdf_labels };
+            println!("{}", relais::bench_labels::labels(options)?);
             Ok(())
         }
         Command::Bench { command: BenchCommand::Import { points } } => {

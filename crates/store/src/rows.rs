@@ -112,7 +112,7 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
 }
 
 pub(crate) const NETWORK_COLUMNS: &str = "id, name, hold_window_hours, extension_count_max, extension_hours,
-    extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at";
+    extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at, label_layout";
 
 pub(crate) fn network(r: &impl Columns) -> StoreResult<Network> {
     Ok(Network {
@@ -125,6 +125,8 @@ pub(crate) fn network(r: &impl Columns) -> StoreResult<Network> {
             extension_earliest_after_deposit_hours: r.count(5)?,
             reminder_offsets_hours: offsets_from_text(r.text(6)?)?,
             reservation_hours: r.count(7)?,
+            label_layout: relais_domain::network::LabelLayout::parse(r.text(9)?)
+                .map_err(|_| corrupt("label_layout"))?,
         },
         created_at: r.time(8)?,
     })
@@ -132,9 +134,14 @@ pub(crate) fn network(r: &impl Columns) -> StoreResult<Network> {
 
 pub(crate) const MERCHANT_COLUMNS: &str = "id, name, created_at";
 
-/// A merchant's branding (`brand_color, logo_url, sender_name`).
+/// A merchant's branding (`brand_color, logo_url, sender_name, return_address`).
 pub(crate) fn branding(r: &impl Columns) -> StoreResult<relais_app::ports::Branding> {
-    Ok(relais_app::ports::Branding { color: r.opt_owned(0)?, logo_url: r.opt_owned(1)?, sender_name: r.opt_owned(2)? })
+    Ok(relais_app::ports::Branding {
+        color: r.opt_owned(0)?,
+        logo_url: r.opt_owned(1)?,
+        sender_name: r.opt_owned(2)?,
+        return_address: r.opt_owned(3)?,
+    })
 }
 
 /// A survey answer's columns, `score` and `publish` as integers (PostgreSQL's list casts them).

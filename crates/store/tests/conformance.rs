@@ -3029,6 +3029,7 @@ async fn the_worker_tells_recipients_and_merchants_once_and_in_their_hours() {
             color: Some("#0b7a3e".into()),
             logo_url: Some("https://shop.example/logo.png".into()),
             sender_name: Some("Boutique Verte".into()),
+            return_address: None,
         };
         let merchant_id = w.merchant.merchant_id.unwrap();
         w.app.set_merchant_branding(&w.merchant, merchant_id, branding).await.unwrap();

@@ -212,8 +212,9 @@ impl App {
         self.store.delivery(id).await?.ok_or_else(not_found)
     }
 
-    /// Sets how a merchant's e-mails look (its own key, or an operator's): a colour `#rrggbb`, a logo at
-    /// an `https://` URL, the sender's name. A field left out is relais' own.
+    /// Sets how a merchant's e-mails and labels look (its own key, or an operator's): a colour `#rrggbb`,
+    /// a logo at an `https://` URL, the sender's name, the return address its labels print. A field
+    /// left out is relais' own.
     pub async fn set_merchant_branding(
         &self,
         caller: &Caller,
@@ -263,6 +264,9 @@ fn manages(caller: &Caller, endpoint: &Endpoint) -> bool {
 /// The longest logo URL and sender name accepted.
 pub const LOGO_URL_LENGTH_MAX: usize = 500;
 pub const SENDER_NAME_LENGTH_MAX: usize = 60;
+/// A return address fits the sender's block of a label.
+pub const RETURN_ADDRESS_LINES_MAX: usize = 3;
+pub const RETURN_ADDRESS_LINE_LENGTH_MAX: usize = 60;
 
 fn check_branding(b: Branding) -> Result<Branding, AppError> {
     let color = b.color.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty());
@@ -287,7 +291,17 @@ fn check_branding(b: Branding) -> Result<Branding, AppError> {
         let problem = format!("must be at most {SENDER_NAME_LENGTH_MAX} characters, without <, > or quotes");
         return Err(ParseError::new("sender_name", problem).into());
     }
-    Ok(Branding { color, logo_url, sender_name })
+    let return_address = b.return_address.map(|a| a.trim().replace("\r\n", "\n")).filter(|a| !a.is_empty());
+    if let Some(a) = &return_address
+        && (a.lines().count() > RETURN_ADDRESS_LINES_MAX
+            || a.lines().any(|l| l.trim().chars().count() > RETURN_ADDRESS_LINE_LENGTH_MAX)
+            || a.chars().any(|c| c.is_control() && c != '\n'))
+    {
+        let problem =
+            format!("must be at most {RETURN_ADDRESS_LINES_MAX} lines of {RETURN_ADDRESS_LINE_LENGTH_MAX} characters");
+        return Err(ParseError::new("return_address", problem).into());
+    }
+    Ok(Branding { color, logo_url, sender_name, return_address })
 }
 
 fn check_topics(topics: Vec<String>) -> Result<Vec<String>, AppError> {
@@ -401,9 +415,11 @@ mod tests {
             color: Some(" #1D4ED8 ".into()),
             logo_url: Some("https://shop.example/logo.png".into()),
             sender_name: Some("Boutique Lumière".into()),
+            return_address: Some(" 3 quai Saint-Antoine\r\n69002 Lyon ".into()),
         })
         .unwrap();
         assert_eq!(ok.color.as_deref(), Some("#1d4ed8"));
+        assert_eq!(ok.return_address.as_deref(), Some("3 quai Saint-Antoine\n69002 Lyon"));
         assert_eq!(check_branding(Branding::default()).unwrap(), Branding::default(), "relais' own");
         let empty = Branding { color: Some("  ".into()), ..Branding::default() };
         assert_eq!(check_branding(empty).unwrap(), Branding::default());
@@ -414,6 +430,9 @@ mod tests {
             Branding { logo_url: Some("https://x.example/a\"onerror=\"x".into()), ..Branding::default() },
             Branding { sender_name: Some("Shop\r\nBcc: all@example.org".into()), ..Branding::default() },
             Branding { sender_name: Some("x".repeat(61)), ..Branding::default() },
+            Branding { return_address: Some("1\n2\n3\n4".into()), ..Branding::default() },
+            Branding { return_address: Some("x".repeat(61)), ..Branding::default() },
+            Branding { return_address: Some("a\tb".into()), ..Branding::default() },
         ] {
             assert!(check_branding(bad.clone()).is_err(), "{bad:?}");
         }

@@ -57,7 +57,7 @@ pub(super) fn sql_of(write: &MessageWrite) -> &'static str {
              SET failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END
              WHERE id = $1 AND (failing_since IS NULL) <> $2",
         MessageWrite::SetMerchantBranding { .. } => {
-            "UPDATE merchants SET brand_color = $2, logo_url = $3, sender_name = $4 WHERE id = $1"
+            "UPDATE merchants SET brand_color = $2, logo_url = $3, sender_name = $4, return_address = $5 WHERE id = $1"
         }
         MessageWrite::OptOut { .. } => {
             "INSERT INTO opt_outs (contact_digest, channel, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
@@ -161,7 +161,9 @@ pub(super) async fn apply(c: &Client, sql: &str, write: &MessageWrite) -> Result
         }
         MessageWrite::EndpointOutcome { id, ok, at } => exec(c, sql, &[&uuid(*id), ok, at]).await.map(drop),
         MessageWrite::SetMerchantBranding { merchant_id, branding: b } => {
-            exec_versioned(c, sql, &[&uuid(*merchant_id), &b.color, &b.logo_url, &b.sender_name]).await
+            let args: [super::Param<'_>; 5] =
+                [&uuid(*merchant_id), &b.color, &b.logo_url, &b.sender_name, &b.return_address];
+            exec_versioned(c, sql, &args).await
         }
         MessageWrite::OptOut { contact_digest, channel, at } => {
             exec(c, sql, &[contact_digest, &channel.as_str(), at]).await.map(drop)

@@ -489,7 +489,7 @@ impl Store for PostgresStore {
     }
 
     async fn merchant_branding(&self, merchant_id: MerchantId) -> StoreResult<Option<Branding>> {
-        let sql = "SELECT brand_color, logo_url, sender_name FROM merchants WHERE id = $1";
+        let sql = "SELECT brand_color, logo_url, sender_name, return_address FROM merchants WHERE id = $1";
         self.one(sql, &[&uuid(merchant_id)], rows::branding).await
     }
 

@@ -62,8 +62,9 @@ pub(super) fn uuid<T>(id: Id<T>) -> Uuid {
 pub(super) fn sql_of(write: &Write) -> &'static str {
     match write {
         Write::InsertNetwork(_) => "INSERT INTO networks (id, name, hold_window_hours, extension_count_max, extension_hours,
-                extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at,
+                label_layout)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         Write::InsertMerchant(_) => "INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)",
         Write::InsertPoint(_) => "INSERT INTO pickup_points (kind, name, address_line1, address_line2, postcode, city,
                 country, latitude, longitude, timezone, status, shelf_capacity, weight_max_g, dimensions_sum_max_mm,
@@ -199,6 +200,7 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &offsets_to_text(&n.rules.reminder_offsets_hours),
                 &big(n.rules.reservation_hours),
                 &n.created_at,
+                &n.rules.label_layout.as_str(),
             ],
         )
         .await

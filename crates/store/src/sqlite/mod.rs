@@ -48,6 +48,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "orders", include_str!("../../migrations/sqlite/0016_orders.sql")),
     (17, "shop_connectors", include_str!("../../migrations/sqlite/0017_shop_connectors.sql")),
     (18, "customer_points", include_str!("../../migrations/sqlite/0018_customer_points.sql")),
+    (19, "labels", include_str!("../../migrations/sqlite/0019_labels.sql")),
 ];
 
 pub struct SqliteStore {

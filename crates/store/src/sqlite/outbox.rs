@@ -152,8 +152,8 @@ pub(super) fn apply(c: &Connection, write: &MessageWrite) -> Result<(), CommitEr
         .map(drop),
         MessageWrite::SetMerchantBranding { merchant_id, branding: b } => exec_versioned(
             c,
-            "UPDATE merchants SET brand_color = ?2, logo_url = ?3, sender_name = ?4 WHERE id = ?1",
-            params![id(*merchant_id), b.color, b.logo_url, b.sender_name],
+            "UPDATE merchants SET brand_color = ?2, logo_url = ?3, sender_name = ?4, return_address = ?5 WHERE id = ?1",
+            params![id(*merchant_id), b.color, b.logo_url, b.sender_name, b.return_address],
         ),
         MessageWrite::OptOut { contact_digest, channel, at } => exec(
             c,

@@ -59,8 +59,9 @@ pub(super) fn apply<'a>(
         Write::InsertNetwork(n) => exec(
             c,
             "INSERT INTO networks (id, name, hold_window_hours, extension_count_max, extension_hours,
-                extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                extension_earliest_after_deposit_hours, reminder_offsets_hours, reservation_hours, created_at,
+                label_layout)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 id(n.id),
                 n.name,
@@ -70,7 +71,8 @@ pub(super) fn apply<'a>(
                 n.rules.extension_earliest_after_deposit_hours,
                 offsets_to_text(&n.rules.reminder_offsets_hours),
                 n.rules.reservation_hours,
-                micros(n.created_at)
+                micros(n.created_at),
+                n.rules.label_layout.as_str()
             ],
         )
         .map(drop),
