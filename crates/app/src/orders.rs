@@ -682,13 +682,7 @@ impl App {
         let Some((point, _)) = self.customer_last_point(caller, email, phone).await? else {
             return Ok((result, false));
         };
-        match result.hits.iter().position(|h| h.point.id == point) {
-            Some(at) => {
-                let hit = result.hits.remove(at);
-                result.hits.insert(0, hit);
-                Ok((result, true))
-            }
-            None => Ok((result, false)),
-        }
+        let first = crate::points::search::put_first(&mut result, point);
+        Ok((result, first))
     }
 }

@@ -160,6 +160,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(orders::set_connector))
         .routes(routes!(orders::shopify_order))
         .routes(routes!(orders::woocommerce_order))
+        .routes(routes!(orders::magento_order))
         .routes(routes!(labels::parcel_label))
         .routes(routes!(labels::order_labels))
         .routes(routes!(labels::packing_request))

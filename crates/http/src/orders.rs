@@ -316,7 +316,7 @@ pub struct DefaultParcel {
 }
 
 #[utoipa::path(put, path = "/v1/merchants/{id}/connectors/{platform}", tag = "orders", request_body = ConnectorRequest,
-    params(("id" = Uuid, Path, description = "The merchant."), ("platform" = String, Path, description = "`shopify` or `woocommerce`.")),
+    params(("id" = Uuid, Path, description = "The merchant."), ("platform" = String, Path, description = "`shopify`, `woocommerce` or `magento`.")),
     security(("api_key" = ["operator", "merchant"])),
     responses((status = 204, description = "Set: the shop's order webhooks go to `/v1/connectors/{platform}/{id}/orders`."),
         (status = 404, body = ErrorEnvelope, description = "`not_found`: no such merchant (or another's), or platform."),
@@ -399,6 +399,27 @@ pub async fn woocommerce_order(
     }
     let signature = headers.get("x-wc-webhook-signature").and_then(|v| v.to_str().ok());
     shop_order(&state, Platform::WooCommerce, &id, signature, &body).await
+}
+
+#[utoipa::path(post, path = "/v1/connectors/magento/{id}/orders", tag = "orders",
+    params(("id" = Uuid, Path, description = "The merchant whose shop sends it.")),
+    request_body(content = String, content_type = "application/json", description = "Magento 2's order entity as its REST API gives it (`GET /V1/orders/{id}`, `sales-data-order-interface`), posted by relais' Magento module when the order is placed and signed in `X-Relais-Hmac-Sha256` (base64 HMAC-SHA256 of the body under the connector's secret)."),
+    responses((status = 201, body = OrderResponse, description = "The order made."),
+        (status = 200, body = OrderResponse, description = "Delivered again: the order already made."),
+        (status = 403, body = ErrorEnvelope, description = "`invalid_signature`: not signed with the merchant's secret."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no Magento connector for this merchant, or no such point."),
+        (status = 409, body = ErrorEnvelope, description = "`no_fitting_compartment`, `no_number_series`, `numbers_exhausted`: nothing made."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: the order names no relais point, or a field is not what Magento sends.")))]
+/// A Magento 2 order: checked with the merchant's secret, the chosen point read from the extension
+/// attribute `relais_point_id` (or the shipping method `relais_<point id>`), made an order once.
+pub async fn magento_order(
+    State(state): State<HttpState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response> {
+    let signature = headers.get("x-relais-hmac-sha256").and_then(|v| v.to_str().ok());
+    shop_order(&state, Platform::Magento, &id, signature, &body).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -87,6 +87,10 @@ pub struct SearchQuery {
     pub customer_email: Option<String>,
     #[param(max_length = 20)]
     pub customer_phone: Option<String>,
+    /// The point the customer used last, as the merchant's `GET /v1/customers/last-point` gave it (its
+    /// checkout passes it to the widget as `data-last_point_id`): put first and marked `last_used` when
+    /// it suits the search. A point's id is no secret; which one a customer used stays the merchant's.
+    pub last_point_id: Option<Uuid>,
 }
 
 impl SearchQuery {
@@ -271,11 +275,15 @@ pub async fn search(
     let search = query.into_search()?;
     let (result, last_first) =
         state.app.search_points_for_customer(&caller, &search, email.as_deref(), phone.as_deref()).await?;
-    let Json(mut view) = view_of(&state, &search, result);
+    Ok(marked(view_of(&state, &search, result), last_first))
+}
+
+/// The view with its first point marked as the customer's last one.
+fn marked(Json(mut view): Json<SearchView>, last_first: bool) -> Json<SearchView> {
     if let Some(first) = view.results.first_mut().filter(|_| last_first) {
         first.last_used = true;
     }
-    Ok(Json(view))
+    Json(view)
 }
 
 /// The search behind `/v1/points/search` and the widget's public `/widget/points`.
@@ -284,9 +292,11 @@ pub(crate) fn search_as(
     caller: &relais_app::Caller,
     query: SearchQuery,
 ) -> Result<Json<SearchView>> {
+    let last_point = query.last_point_id.map(Id::from_uuid);
     let search = query.into_search()?;
-    let result = state.app.search_points(caller, &search)?;
-    Ok(view_of(state, &search, result))
+    let mut result = state.app.search_points(caller, &search)?;
+    let last_first = last_point.is_some_and(|point| relais_app::points::search::put_first(&mut result, point));
+    Ok(marked(view_of(state, &search, result), last_first))
 }
 
 fn view_of(state: &HttpState, search: &PointSearch, result: SearchResult) -> Json<SearchView> {

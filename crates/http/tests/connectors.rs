@@ -1,6 +1,7 @@
 //! Shop platforms' order webhooks through the real router, on their real payloads
 //! (`../shared/data/payloads/`, read in place): Shopify's order and WooCommerce's, with the point the
-//! checkout adds, signed as each platform signs; a second delivery answers the order already made; a
+//! checkout adds, signed as each platform signs; and a Magento 2 order entity written from its REST
+//! schema (`tests/fixtures/magento/order.json`) as relais' Magento module posts it; a second delivery answers the order already made; a
 //! forged or altered body is refused.
 
 #![allow(clippy::unwrap_used)] // Tests state their expectations by unwrapping.
@@ -200,12 +201,76 @@ async fn a_woocommerce_order_becomes_a_relais_order_once() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         );
-        let unknown = format!("/v1/merchants/{}/connectors/magento", api.merchant_id);
+        let unknown = format!("/v1/merchants/{}/connectors/prestashop", api.merchant_id);
         let body = json!({"secret": SECRET, "default_parcel": {"dimensions_mm": {"length": 300, "width": 200, "height": 100}, "weight_g": 1000}});
         assert_error(
             &api.call(Method::PUT, &unknown, &api.merchant, Some(body)).await,
             StatusCode::NOT_FOUND,
             "not_found",
         );
+    }
+}
+
+#[tokio::test]
+async fn a_magento_order_becomes_a_relais_order_once() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/magento/order.json");
+    let text = std::fs::read_to_string(fixture).unwrap();
+    for mut api in apis().await {
+        roomy(&mut api);
+        api.app.refresh_index().await.unwrap();
+        numbered(&api).await;
+        connect(&api, "magento").await;
+        let path = format!("/v1/connectors/magento/{}/orders", api.merchant_id);
+        let body = text.replace("POINT_ID", &api.locker_id).into_bytes();
+        let signature = shop_signature(SECRET.as_bytes(), &body);
+        let made = post(&api, &path, "x-relais-hmac-sha256", &signature, &body).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        let o = &made.body["order"];
+        assert_eq!(
+            (o["reference"].as_str(), o["point_id"].as_str()),
+            (Some("000000041"), Some(api.locker_id.as_str()))
+        );
+        assert_eq!(o["shipping_price"], json!({"amount_cents": 490, "currency": "EUR"}));
+        // The configurable hoodie once (its child line is left out), the straps at 11.50.
+        let lines: Vec<(String, i64, i64)> = o["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["sku"].as_str().unwrap().to_owned(),
+                    l["quantity"].as_i64().unwrap(),
+                    l["unit_price_cents"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(lines, [("MH07-M-Gray".to_owned(), 1, 5400), ("24-WG085".to_owned(), 3, 1150)]);
+        let order =
+            api.call(Method::GET, &format!("/v1/orders/{}", o["id"].as_str().unwrap()), &api.merchant, None).await;
+        assert_eq!(order.status, StatusCode::OK);
+        // Delivered again: the same order; forged: refused.
+        let again = post(&api, &path, "x-relais-hmac-sha256", &signature, &body).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        assert_eq!(again.body["order"]["id"], o["id"]);
+        let forged =
+            post(&api, &path, "x-relais-hmac-sha256", &shop_signature(b"another-secret-entirely", &body), &body).await;
+        assert_error(&forged, StatusCode::FORBIDDEN, "invalid_signature");
+        // A shipping method that is not relais' and no extension attribute: no point, nothing made.
+        let mut other: Value = serde_json::from_slice(&body).unwrap();
+        other["increment_id"] = json!("000000042");
+        other["extension_attributes"]["relais_point_id"] = Value::Null;
+        other["extension_attributes"]["shipping_assignments"][0]["shipping"]["method"] = json!("flatrate_flatrate");
+        let body = serde_json::to_vec(&other).unwrap();
+        let pointless =
+            post(&api, &path, "x-relais-hmac-sha256", &shop_signature(SECRET.as_bytes(), &body), &body).await;
+        assert_error(&pointless, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        // The shipping method names the point.
+        other["extension_attributes"]["shipping_assignments"][0]["shipping"]["method"] =
+            json!(format!("relais_{}", api.locker_id));
+        let body = serde_json::to_vec(&other).unwrap();
+        let by_method =
+            post(&api, &path, "x-relais-hmac-sha256", &shop_signature(SECRET.as_bytes(), &body), &body).await;
+        assert_eq!(by_method.status, StatusCode::CREATED, "{}", by_method.body);
+        assert_eq!(by_method.body["order"]["chosen_point_id"].as_str(), Some(api.locker_id.as_str()));
     }
 }

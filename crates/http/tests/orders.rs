@@ -439,6 +439,18 @@ async fn the_point_a_customer_used_last_comes_first_for_its_merchant_only() {
             .call(Method::GET, &format!("/widget/points?{near}&customer_email=camille%40example.org"), "", None)
             .await;
         assert_error(&widget, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        // The widget takes the point the merchant's server looked up (`last_point_id`): first, marked.
+        let widget = api.call(Method::GET, &format!("/widget/points?{near}&last_point_id={counter}"), "", None).await;
+        assert_eq!(widget.status, StatusCode::OK, "{}", widget.body);
+        assert_eq!(widget.body["results"][0]["id"], counter.as_str(), "{}", widget.body);
+        assert_eq!(widget.body["results"][0]["last_used"], true);
+        // A point that is not among the results changes nothing; a malformed id is refused.
+        let unknown = "00000000-0000-4000-8000-000000000000";
+        let widget = api.call(Method::GET, &format!("/widget/points?{near}&last_point_id={unknown}"), "", None).await;
+        assert_eq!(widget.body["results"][0]["id"], api.locker_id.as_str(), "{}", widget.body);
+        assert_eq!(widget.body["results"][0]["last_used"], false);
+        let widget = api.call(Method::GET, &format!("/widget/points?{near}&last_point_id=nope"), "", None).await;
+        assert!(widget.status.is_client_error(), "{}", widget.body);
         let check = format!("/v1/points/{counter}/check?customer_phone=000000000000000000000");
         let check = api.call(Method::GET, &check, &api.merchant, None).await;
         assert_error(&check, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");

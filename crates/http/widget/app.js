@@ -12,7 +12,7 @@
       searching: "Recherche…", found: "{n} points près de {place}", none: "Aucun point disponible près de {place}. Essayez une autre ville.",
       today: "Aujourd'hui : {hours}", closed: "Fermé aujourd'hui", unknown: "Horaires non communiqués",
       plenty: "De la place", few: "Presque complet", full: "Complet", capUnknown: "",
-      chosen: "Point choisi : {name}", choose: "Choisir {name}",
+      chosen: "Point choisi : {name}", choose: "Choisir {name}", last: "Votre dernier point",
       kind: { locker: "Consigne", counter: "Point relais", post_office: "Bureau de poste", store: "Magasin", hub: "Point de collecte" }
     },
     en: {
@@ -20,7 +20,7 @@
       searching: "Searching…", found: "{n} points near {place}", none: "No available point near {place}. Try another city.",
       today: "Today: {hours}", closed: "Closed today", unknown: "Hours not known",
       plenty: "Room available", few: "Almost full", full: "Full", capUnknown: "",
-      chosen: "Chosen: {name}", choose: "Choose {name}",
+      chosen: "Chosen: {name}", choose: "Choose {name}", last: "Your last point",
       kind: { locker: "Locker", counter: "Pickup counter", post_office: "Post office", store: "Store", hub: "Hub" }
     }
   }[lang];
@@ -56,7 +56,8 @@
   var chosen = document.getElementById("chosen");
   var points = [];
   // The parcel and filters the shop passed along (size, weight, arrival day, networks, kinds).
-  var FORWARD = ["length_mm", "width_mm", "height_mm", "weight_g", "arrival", "network_id", "kind", "services", "country", "radius_m"];
+  // The customer's last point (the shop asked relais for it) comes first, marked.
+  var FORWARD = ["length_mm", "width_mm", "height_mm", "weight_g", "arrival", "network_id", "kind", "services", "country", "radius_m", "last_point_id"];
 
   function search(place) {
     var query = new URLSearchParams();
@@ -96,6 +97,7 @@
       button.appendChild(el("span", "name", p.name + " · " + (TEXT.kind[p.kind] || p.kind)));
       button.appendChild(el("span", "dist", distance(p.distance_m)));
       button.appendChild(el("span", "addr", p.address_line1 + ", " + p.postcode + " " + p.city));
+      if (p.last_used) button.appendChild(el("span", "last", TEXT.last));
       var cap = TEXT[p.capacity.level === "unknown" ? "capUnknown" : p.capacity.level];
       var line = el("span", "hours", hours(p.today) + (cap ? " · " : ""));
       if (cap) line.appendChild(el("span", "cap-" + p.capacity.level, cap));

@@ -2,7 +2,8 @@
 //   <div id="relais-picker"></div>
 //   <input type="hidden" name="pickup_point_id" id="pickup_point_id">
 //   <script src="https://RELAIS/widget.js" data-target="#relais-picker" data-input="#pickup_point_id"
-//           data-lang="fr" data-place="69002" data-weight_g="1200"></script>
+//           data-lang="fr" data-place="69002" data-weight_g="1200"
+//           data-last_point_id="(from GET /v1/customers/last-point, on the shop's server)"></script>
 // The picker runs in an iframe served by relais; the chosen point's id goes into the input, and a
 // `relais:select` event (detail: the point) bubbles from the target element.
 (function () {
@@ -13,7 +14,7 @@
   var input = script.getAttribute("data-input") ? document.querySelector(script.getAttribute("data-input")) : null;
   if (!target) return;
   var query = new URLSearchParams();
-  ["lang", "place", "limit", "length_mm", "width_mm", "height_mm", "weight_g", "arrival", "network_id", "kind", "services", "country", "radius_m"]
+  ["lang", "place", "limit", "length_mm", "width_mm", "height_mm", "weight_g", "arrival", "network_id", "kind", "services", "country", "radius_m", "last_point_id"]
     .forEach(function (name) {
       var value = script.getAttribute("data-" + name);
       if (value) query.set(name, value);

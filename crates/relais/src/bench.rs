@@ -604,3 +604,110 @@ async fn http_on(store: Arc<dyn Store>, options: &HttpOptions, concurrency: usiz
         requests_per_s / baseline_per_s
     ))
 }
+
+/// `relais bench orders`: orders created over HTTP (`POST /v1/orders`, one parcel each, with their point
+/// validated on the live index: exists, active, takes the parcel, has room) on the real server, each
+/// connection ordering for the customers of its own locker. Baseline in the same run: the same number
+/// of parcels announced one by one (`POST /v1/parcels`) on the same server and connections, the use case
+/// an order wraps. Last line: `orders_per_s=<n> p50_ms=<x> p99_ms=<x> baseline_announces_per_s=<n>
+/// ratio=<orders/announces>`.
+pub async fn orders(options: HttpOptions) -> Result<String, String> {
+    if options.parcels == 0 || options.concurrency == 0 {
+        return Err("--orders and --concurrency must be at least 1".into());
+    }
+    let concurrency = options.concurrency.min(options.parcels) as usize;
+    let database = Database::create(options.backend, options.database_url.as_deref(), "orders").await?;
+    let measured = orders_on(database.store.clone(), &options, concurrency).await;
+    database.cleanup().await;
+    measured
+}
+
+async fn orders_on(store: Arc<dyn Store>, options: &HttpOptions, concurrency: usize) -> Result<String, String> {
+    use crate::client::Client;
+    // A network that does not reserve at announce: the lockers' room is decided at deposit, so the run
+    // is not bounded by 50 doors a locker.
+    let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
+    let fixture = fixture(store, concurrency, rules).await?;
+    let app = fixture.app.clone();
+    app.refresh_index().await.map_err(|e| e.to_string())?;
+    let merchant_key = app
+        .create_api_key(&Caller::system(), NewApiKey::merchant(fixture.merchant, "bench"))
+        .await
+        .map_err(|e| e.to_string())?
+        .secret;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let router = relais_http::router(app.clone(), relais_http::HttpConfig::default());
+    let server = tokio::spawn(relais_http::server::serve(
+        listener,
+        router,
+        relais_http::server::ServerLimits::default(),
+        std::future::pending(),
+    ));
+    let per_task = |task: usize| share(options.parcels as usize, concurrency, task);
+
+    // Timed, then the baseline: `kind` 0 posts orders, 1 announces parcels.
+    let mut figures = Vec::new();
+    for kind in 0..2 {
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for task in 0..concurrency {
+            let (point, key, count) = (fixture.lockers[task].0.to_string(), merchant_key.clone(), per_task(task));
+            tasks.spawn(async move {
+                let mut client = Client::connect(address).await.map_err(|e| e.to_string())?;
+                let mut latencies = Vec::with_capacity(count);
+                for n in 0..count {
+                    let number = parcel_number(task + kind * 100_000, n);
+                    let (path, body) = if kind == 0 {
+                        let body = serde_json::json!({
+                            "reference": format!("BENCH-{task}-{n}"),
+                            "customer": {"name": "Camille Bench", "email": format!("c{task}x{n}@example.org")},
+                            "point_id": point, "shipping_price": {"amount_cents": 490, "currency": "EUR"},
+                            "lines": [{"sku": "SKU-1", "name": "Lampe", "quantity": 1, "unit_price_cents": 3990}],
+                            "parcels": [{"parcel_number": number,
+                                "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900}]
+                        });
+                        ("/v1/orders", body)
+                    } else {
+                        let body = serde_json::json!({"point_id": point, "parcel_number": number,
+                            "recipient": {"name": "Camille Bench", "email": format!("c{task}x{n}@example.org")},
+                            "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
+                        ("/v1/parcels", body)
+                    };
+                    let t = Instant::now();
+                    let r = client
+                        .request("POST", path, Some(&key), Some(&body.to_string()))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    latencies.push(t.elapsed());
+                    if r.status != 201 {
+                        return Err(format!("{path}: {} {}", r.status, r.body));
+                    }
+                    if kind == 0 && r.json()["order"]["state"] != "announced" {
+                        return Err(format!("an order was not announced to its point: {}", r.body));
+                    }
+                }
+                Ok::<_, String>(latencies)
+            });
+        }
+        let mut latencies = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            latencies.extend(done.map_err(|e| e.to_string())??);
+        }
+        let per_s = latencies.len() as f64 / started.elapsed().as_secs_f64();
+        latencies.sort_unstable();
+        let (p50, p99) = (percentile_ms(&latencies, 0.50), percentile_ms(&latencies, 0.99));
+        let what = if kind == 0 { "POST /v1/orders" } else { "baseline POST /v1/parcels" };
+        eprintln!(
+            "orders: {} x {what} over {concurrency} connections: {per_s:.0}/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
+            latencies.len()
+        );
+        figures.push((per_s, p50, p99));
+    }
+    server.abort();
+    let ((orders_per_s, p50, p99), (announces_per_s, _, _)) = (figures[0], figures[1]);
+    Ok(format!(
+        "orders_per_s={orders_per_s:.0} p50_ms={p50:.3} p99_ms={p99:.3} baseline_announces_per_s={announces_per_s:.0} ratio={:.2}",
+        orders_per_s / announces_per_s
+    ))
+}

@@ -358,6 +358,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         loops: usize,
     },
+    /// Orders created over HTTP with their point validation (`POST /v1/orders`), against announcing the
+    /// same parcels one by one (`POST /v1/parcels`) on the same server and connections.
+    Orders {
+        /// sqlite or postgres
+        #[arg(long, default_value = "sqlite")]
+        backend: String,
+        /// SQLite: the bench file (default: in the temp directory). PostgreSQL: the database in which the
+        /// bench creates (and drops) a schema of its own.
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        orders: u32,
+        #[arg(long, default_value_t = 32)]
+        concurrency: u32,
+    },
     /// Parcel labels rendered on one core (ZPL and PDF), against a bare loop writing the same ZPL text
     /// from prepared fields (no layout, no barcode encoding).
     Labels {
@@ -541,6 +556,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             let options =
                 relais::bench_points::SearchOptions { points, queries, postgis_url, postgis_queries, http_requests };
             println!("{}", relais::bench_points::search(options).await?);
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Orders { backend, database_url, orders, concurrency } } => {
+            init_tracing("warn");
+            let backend = parse_backend(&backend)?;
+            let options = bench::HttpOptions { backend, database_url, parcels: orders, concurrency };
+            println!("{}", bench::orders(options).await?);
             Ok(())
         }
         Command::Bench { command: BenchCommand::Labels { labels, pdf_labels } } => {

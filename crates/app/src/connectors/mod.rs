@@ -1,9 +1,11 @@
 //! Shop platforms' order webhooks turned into relais orders (docs/connectors.md): Shopify's
-//! `orders/create` and WooCommerce's `order.created`, their signature checked with the shop's webhook
+//! `orders/create`, WooCommerce's `order.created` and Magento 2's order entity (posted by relais'
+//! Magento module), their signature checked with the shop's webhook
 //! secret (kept sealed, ADR 14's seal), the point the customer chose read where the checkout put it,
 //! and the order created as `POST /v1/orders` does, once: a webhook delivered twice (platforms retry)
 //! answers the order already made.
 
+pub mod magento;
 pub mod shopify;
 pub mod woocommerce;
 
@@ -21,6 +23,7 @@ use crate::ports::{OrderWrite, StoredConnector, Write};
 pub enum Platform {
     Shopify,
     WooCommerce,
+    Magento,
 }
 
 impl Platform {
@@ -28,11 +31,12 @@ impl Platform {
         match self {
             Platform::Shopify => "shopify",
             Platform::WooCommerce => "woocommerce",
+            Platform::Magento => "magento",
         }
     }
 
     pub fn parse(s: &str) -> Option<Platform> {
-        [Platform::Shopify, Platform::WooCommerce].into_iter().find(|p| p.as_str() == s)
+        [Platform::Shopify, Platform::WooCommerce, Platform::Magento].into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -133,6 +137,7 @@ impl App {
         let order = match platform {
             Platform::Shopify => shopify::order(&json)?,
             Platform::WooCommerce => woocommerce::order(&json)?,
+            Platform::Magento => magento::order(&json)?,
         };
         let caller = Caller::merchant(merchant_id);
         // Delivered again (the platform retries until it gets a 2xx): the order already made.

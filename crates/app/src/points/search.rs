@@ -36,6 +36,19 @@ pub struct SearchResult {
     pub hits: Vec<Hit>,
 }
 
+/// Moves `point` to the head of the result if it is among the hits (a customer's last point, which
+/// they are likely to choose again); whether it was.
+pub fn put_first(result: &mut SearchResult, point: relais_domain::ids::PointId) -> bool {
+    match result.hits.iter().position(|h| h.point.id == point) {
+        Some(at) => {
+            let hit = result.hits.remove(at);
+            result.hits.insert(0, hit);
+            true
+        }
+        None => false,
+    }
+}
+
 /// A chosen point judged for a parcel.
 pub struct PointCheck {
     pub hit: Hit,
