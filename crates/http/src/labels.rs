@@ -181,16 +181,7 @@ impl From<InvoiceData> for InvoiceDataView {
             merchant: d.merchant_name,
             customer_name: o.customer.name,
             created_at: o.created_at,
-            lines: o
-                .lines
-                .into_iter()
-                .map(|l| LineWire {
-                    sku: l.sku,
-                    name: l.name,
-                    quantity: i64::from(l.quantity),
-                    unit_price_cents: l.unit_price_cents,
-                })
-                .collect(),
+            lines: o.lines.into_iter().map(LineWire::from).collect(),
             lines_total_cents: d.lines_total_cents,
             shipping_price: PriceWire { amount_cents: o.shipping_price_cents, currency: o.currency },
             total_cents: d.total_cents,

@@ -75,6 +75,12 @@ pub struct LineWire {
     pub unit_price_cents: i64,
 }
 
+impl From<relais_domain::order::OrderLine> for LineWire {
+    fn from(l: relais_domain::order::OrderLine) -> Self {
+        LineWire { sku: l.sku, name: l.name, quantity: i64::from(l.quantity), unit_price_cents: l.unit_price_cents }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderParcelWire {
@@ -146,16 +152,7 @@ fn response(view: OrderView) -> OrderResponse {
             fallback: o.fallback.as_str().to_owned(),
             service_level: o.service_level,
             shipping_price: PriceWire { amount_cents: o.shipping_price_cents, currency: o.currency },
-            lines: o
-                .lines
-                .into_iter()
-                .map(|l| LineWire {
-                    sku: l.sku,
-                    name: l.name,
-                    quantity: i64::from(l.quantity),
-                    unit_price_cents: l.unit_price_cents,
-                })
-                .collect(),
+            lines: o.lines.into_iter().map(LineWire::from).collect(),
             created_at: o.created_at,
         },
         parcels: view

@@ -402,6 +402,14 @@ fn bench_commands_print_their_figures() {
             vec!["bench", "import", "--points", "3000"],
             vec!["import_points", "import_s", "diff_import_s", "parse_baseline_s", "ratio"],
         ),
+        (
+            vec!["bench", "orders", "--orders", "40", "--concurrency", "4"],
+            vec!["orders_per_s", "p50_ms", "p99_ms", "baseline_announces_per_s", "ratio"],
+        ),
+        (
+            vec!["bench", "labels", "--labels", "50", "--pdf-labels", "5"],
+            vec!["zpl_per_s", "pdf_per_s", "baseline_zpl_per_s"],
+        ),
     ];
     let postgres = relais_store::testing::postgres_url();
     if let Some(url) = &postgres {
