@@ -10,6 +10,7 @@
 #   scripts/fuzz-api.sh [max examples per operation, default 25]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$PWD"
 
 examples="${1:-25}"
 bin="$(realpath "${RELAIS_BIN:-${CARGO_TARGET_DIR:-target}/debug/relais}")"
@@ -58,7 +59,8 @@ for role in public operator merchant carrier locker_device; do
 done
 
 echo "== openapi-python-client"
-(cd "$work" && openapi-python-client generate --path openapi.json --output-path client --overwrite >generate.out 2>&1) \
+(cd "$work" && openapi-python-client generate --path openapi.json --config "$repo/scripts/fuzz/client.yml" \
+  --output-path client --overwrite >generate.out 2>&1) \
   || { cat "$work/generate.out"; status=1; }
 if [ -d "$work/client" ]; then
   (cd "$work/client" && python3 -c "import relais_api_client.client, relais_api_client.api" && echo "the generated client imports") || status=1

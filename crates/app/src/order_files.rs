@@ -265,6 +265,7 @@ pub fn order_of_json(v: &Value) -> Result<NewOrder, ParseError> {
         parcels,
         fallback: optional(&v["fallback"]),
         expected_arrival: None,
+        shop: None,
     })
 }
 
@@ -347,6 +348,7 @@ fn read_csv(text: &str) -> Result<Vec<ReadOrder>, AppError> {
                 parcels: vec![parcel?],
                 fallback: field("fallback").map(str::to_owned),
                 expected_arrival: None,
+                shop: None,
             })
         })();
         index.insert(reference, orders.len());

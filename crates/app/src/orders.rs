@@ -51,6 +51,9 @@ pub struct NewOrder {
     pub fallback: Option<String>,
     /// The local day the parcels are expected at the point: a point closed that day is not chosen.
     pub expected_arrival: Option<NaiveDate>,
+    /// The shop platform and its own id of the order, for an order a connector made: its fulfilment
+    /// is written back to the shop (`connectors::write_back`).
+    pub shop: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -207,6 +210,10 @@ impl App {
                 let mut tx = self.tx();
                 let order = Order { created_at: tx.now, updated_at: tx.now, ..order.clone() };
                 tx.write(Write::Orders(OrderWrite::Insert(order.clone())));
+                if let Some((platform, shop_order_id)) = &input.shop {
+                    let link = crate::connectors::write_back::new_shop_order(&order, platform, shop_order_id, tx.now);
+                    tx.write(Write::Orders(OrderWrite::PutShopWriteBack(link)));
+                }
                 let mut parcels = Vec::new();
                 if let Some(point_id) = order.point_id {
                     let mut points = AnnouncePoints::default();

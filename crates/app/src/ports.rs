@@ -467,6 +467,29 @@ pub enum OrderWrite {
     PutConnector(StoredConnector),
     /// The point a merchant's customer (by a contact's keyed digest) used last.
     PutCustomerPoint { merchant_id: MerchantId, contact_digest: String, point_id: PointId, at: Timestamp },
+    /// An order a shop sent and what relais wrote back to it so far (inserted or replaced whole).
+    PutShopWriteBack(ShopWriteBack),
+}
+
+/// An order a shop platform sent through a connector, and how far relais has written its fulfilment
+/// back to the shop (docs/connectors.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopWriteBack {
+    pub order_id: relais_domain::ids::OrderId,
+    pub merchant_id: MerchantId,
+    pub platform: String,
+    /// The shop's own id of the order (Shopify's `id`, WooCommerce's `id`, Magento's `entity_id`).
+    pub shop_order_id: String,
+    /// `none`, `shipped`, `ready` (waiting at the point), `delivered` (collected); `ended` when every
+    /// parcel ended otherwise (sent back, cancelled): not looked at again.
+    pub stage: String,
+    /// What the shop made for it: Shopify's fulfillment id, Magento's shipment id.
+    pub shop_ref: Option<String>,
+    /// Failed attempts since the last step written.
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+    pub updated_at: Timestamp,
 }
 
 /// A merchant's connector to a shop platform, as stored.
@@ -481,6 +504,16 @@ pub struct StoredConnector {
     pub height_mm: i64,
     pub weight_g: i64,
     pub updated_at: Timestamp,
+    /// The shop's API, to write fulfilments back: its base URL, the user (WooCommerce's consumer key)
+    /// and the token sealed (`Secrets::seal_connector_secret` under `<platform>:api`).
+    pub api: Option<ShopApiAccess>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopApiAccess {
+    pub url: String,
+    pub username: Option<String>,
+    pub token_seal: Vec<u8>,
 }
 
 /// The writes of the numbering series (`relais_domain::numbering`).
@@ -837,6 +870,9 @@ pub trait Store: Send + Sync + 'static {
     /// An order's parcels with their shipment, in the order they were linked.
     async fn order_parcels(&self, order_id: relais_domain::ids::OrderId) -> StoreResult<Vec<(Parcel, u32)>>;
     async fn connector(&self, merchant_id: MerchantId, platform: &str) -> StoreResult<Option<StoredConnector>>;
+    /// Shop orders whose write-back is due at `now` (neither `delivered` nor `ended`), soonest first.
+    async fn shop_orders_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ShopWriteBack>>;
+    async fn shop_order(&self, order_id: relais_domain::ids::OrderId) -> StoreResult<Option<ShopWriteBack>>;
     /// The point a merchant's customer used last, by any of their contacts' digests: the latest.
     async fn customer_point(
         &self,

@@ -49,7 +49,7 @@ fn file(document: Document) -> Response {
 #[utoipa::path(get, path = "/v1/parcels/{id}/label", tag = "labels", params(("id" = Uuid, Path), LabelQuery),
     security(("api_key" = ["operator", "merchant", "carrier"])),
     responses((status = 200, description = "The label: `application/pdf` (one page of the stock's size) or `application/zpl` (one `^XA`...`^XZ` format), in the parcel's network layout.",
-            content(("application/pdf"), ("application/zpl"))),
+            content((String = "application/pdf"), (String = "application/zpl"))),
         (status = 403, body = ErrorEnvelope, description = "`forbidden`: a locker device's key."),
         (status = 404, body = ErrorEnvelope, description = "`not_found`: no such parcel, or not the caller's."),
         (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `format`, `size` or `dpi`.")))]
@@ -68,7 +68,7 @@ pub async fn parcel_label(
 #[utoipa::path(get, path = "/v1/orders/{id}/labels", tag = "labels", params(("id" = Uuid, Path), LabelQuery),
     security(("api_key" = ["operator", "merchant", "carrier"])),
     responses((status = 200, description = "Every parcel's label: a PDF page each, or ZPL formats one after the other.",
-            content(("application/pdf"), ("application/zpl"))),
+            content((String = "application/pdf"), (String = "application/zpl"))),
         (status = 404, body = ErrorEnvelope, description = "`not_found`: no such order, or another merchant's."),
         (status = 409, body = ErrorEnvelope, description = "`nothing_to_print`: the order has no parcel (on hold, or home delivery)."),
         (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `format`, `size` or `dpi`.")))]
@@ -95,7 +95,7 @@ pub struct PackingQuery {
 #[utoipa::path(get, path = "/v1/orders/{id}/packing-request", tag = "labels", params(("id" = Uuid, Path), PackingQuery),
     security(("api_key" = ["operator", "merchant"])),
     responses((status = 200, description = "The pick and pack list. CSV: `record,order_reference,sku,name,quantity,parcel_number,shipment,weight_g,length_mm,width_mm,height_mm,point_code`, a `line` row per order line then a `parcel` row per parcel.",
-            content(("application/pdf"), ("text/csv"))),
+            content((String = "application/pdf"), (String = "text/csv"))),
         (status = 404, body = ErrorEnvelope, description = "`not_found`: no such order, or another merchant's."),
         (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `format`.")))]
 /// An order's packing request: what to pick (its lines), how to pack it (its parcels, numbers, weights

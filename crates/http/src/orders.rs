@@ -226,6 +226,7 @@ pub async fn create_order(
         parcels: parcels_of(r.parcels),
         fallback: r.fallback,
         expected_arrival: r.expected_arrival,
+        shop: None,
     };
     let view = state.app.create_order(&caller, input).await?;
     let replayed = view.replayed;
@@ -302,6 +303,32 @@ pub struct ConnectorRequest {
     pub secret: String,
     /// The parcel an order makes when the shop gives no size (and no weight: WooCommerce).
     pub default_parcel: DefaultParcel,
+    /// The shop's API, for relais to write each order's fulfilment back (shipped with the parcel
+    /// numbers, ready for pickup, delivered); left out, relais writes nothing to the shop.
+    pub api: Option<ShopApiWire>,
+}
+
+/// Where and as whom relais calls the shop's API (docs/connectors.md, "Writing back").
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShopApiWire {
+    /// The shop's base URL: `https://{shop}.myshopify.com`, the WordPress site, Magento's base URL.
+    #[schema(example = "https://boutique.myshopify.com", max_length = 2000)]
+    pub url: String,
+    /// WooCommerce only: the REST API consumer key (`ck_...`).
+    #[schema(max_length = 200)]
+    pub username: Option<String>,
+    /// Shopify's Admin API access token, WooCommerce's consumer secret (`cs_...`), Magento's integration
+    /// access token. Sealed, never shown again.
+    #[schema(min_length = 8, max_length = 512)]
+    pub token: String,
+}
+
+/// Never shows the token.
+impl std::fmt::Debug for ShopApiWire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ShopApiWire({})", self.url)
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -317,7 +344,7 @@ pub struct DefaultParcel {
     security(("api_key" = ["operator", "merchant"])),
     responses((status = 204, description = "Set: the shop's order webhooks go to `/v1/connectors/{platform}/{id}/orders`."),
         (status = 404, body = ErrorEnvelope, description = "`not_found`: no such merchant (or another's), or platform."),
-        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `secret`, `dimensions_mm` or `weight_g`.")))]
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `secret`, `dimensions_mm`, `weight_g`, `api.url`, `api.username` or `api.token`.")))]
 /// Connects the merchant's shop: its webhook secret and the default parcel of its orders.
 pub async fn set_connector(
     State(state): State<HttpState>,
@@ -333,6 +360,11 @@ pub async fn set_connector(
         width_mm: r.default_parcel.dimensions_mm.width,
         height_mm: r.default_parcel.dimensions_mm.height,
         weight_g: r.default_parcel.weight_g,
+        api: r.api.map(|a| relais_app::connectors::ShopApiSettings {
+            url: a.url,
+            username: a.username,
+            token: a.token,
+        }),
     };
     state.app.set_connector(&caller, merchant_id, platform, settings).await?;
     Ok(StatusCode::NO_CONTENT)

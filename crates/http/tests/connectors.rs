@@ -201,6 +201,22 @@ async fn a_woocommerce_order_becomes_a_relais_order_once() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         );
+        // The shop's API for writing back: WooCommerce needs its consumer key; a bad URL is refused.
+        for (api_access, field) in [
+            (json!({"url": "https://shop.example", "token": "cs_0123456789"}), "api.username"),
+            (json!({"url": "shop.example", "username": "ck_1", "token": "cs_0123456789"}), "api.url"),
+        ] {
+            let body = json!({"secret": SECRET, "api": api_access,
+                "default_parcel": {"dimensions_mm": {"length": 300, "width": 200, "height": 100}, "weight_g": 1000}});
+            let refused = api.call(Method::PUT, &mine, &api.merchant, Some(body)).await;
+            assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(refused.body["error"]["details"]["field"], field, "{}", refused.body);
+            assert!(!refused.body.to_string().contains("cs_0123456789"), "the token is never echoed");
+        }
+        let body = json!({"secret": SECRET,
+            "api": {"url": "https://shop.example", "username": "ck_1", "token": "cs_0123456789"},
+            "default_parcel": {"dimensions_mm": {"length": 300, "width": 200, "height": 100}, "weight_g": 1000}});
+        assert_eq!(api.call(Method::PUT, &mine, &api.merchant, Some(body)).await.status, StatusCode::NO_CONTENT);
         let unknown = format!("/v1/merchants/{}/connectors/prestashop", api.merchant_id);
         let body = json!({"secret": SECRET, "default_parcel": {"dimensions_mm": {"length": 300, "width": 200, "height": 100}, "weight_g": 1000}});
         assert_error(

@@ -16,3 +16,4 @@ pub mod orders;
 pub mod outlets;
 pub mod points;
 pub mod receipt;
+pub mod shops;

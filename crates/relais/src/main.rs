@@ -984,10 +984,14 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     } else {
         None
     };
+    // Orders' fulfilments written back to the shops they came from (connectors with API access).
+    let calls = relais::shops::HttpShopCalls::new(config.outbound.client()?);
+    let writer = tokio::spawn(relais::shops::write_back_forever(app.clone(), calls, config.sweep_interval_seconds));
     let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds));
     // Each request carries its peer's address: the public routes are limited per client.
     let result = relais_http::server::serve(listener, router, config.server.limits()?, shutdown_signal()).await;
     sweeper.abort();
+    writer.abort();
     indexer.abort();
     if let Some(deliverer) = deliverer {
         deliverer.abort();

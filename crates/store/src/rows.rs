@@ -220,8 +220,8 @@ fn order_lines(text: &str) -> StoreResult<Vec<relais_domain::order::OrderLine>> 
         .ok_or_else(|| corrupt("order lines"))
 }
 
-pub(crate) const CONNECTOR_COLUMNS: &str =
-    "merchant_id, platform, secret_seal, length_mm, width_mm, height_mm, weight_g, updated_at";
+pub(crate) const CONNECTOR_COLUMNS: &str = "merchant_id, platform, secret_seal, length_mm, width_mm, height_mm,
+    weight_g, updated_at, api_url, api_username, api_token_seal";
 
 pub(crate) fn connector(r: &impl Columns) -> StoreResult<relais_app::ports::StoredConnector> {
     Ok(relais_app::ports::StoredConnector {
@@ -233,6 +233,30 @@ pub(crate) fn connector(r: &impl Columns) -> StoreResult<relais_app::ports::Stor
         height_mm: r.int(5)?,
         weight_g: r.int(6)?,
         updated_at: r.time(7)?,
+        api: match (r.opt_owned(8)?, r.opt_bytes(10)?) {
+            (Some(url), Some(seal)) => {
+                Some(relais_app::ports::ShopApiAccess { url, username: r.opt_owned(9)?, token_seal: seal.to_vec() })
+            }
+            _ => None,
+        },
+    })
+}
+
+pub(crate) const SHOP_ORDER_COLUMNS: &str = "order_id, merchant_id, platform, shop_order_id, stage, shop_ref,
+    attempts, next_attempt_at, last_error, updated_at";
+
+pub(crate) fn shop_order(r: &impl Columns) -> StoreResult<relais_app::ports::ShopWriteBack> {
+    Ok(relais_app::ports::ShopWriteBack {
+        order_id: r.id(0)?,
+        merchant_id: r.id(1)?,
+        platform: r.owned(2)?,
+        shop_order_id: r.owned(3)?,
+        stage: r.owned(4)?,
+        shop_ref: r.opt_owned(5)?,
+        attempts: r.count(6)?,
+        next_attempt_at: r.time(7)?,
+        last_error: r.opt_owned(8)?,
+        updated_at: r.time(9)?,
     })
 }
 

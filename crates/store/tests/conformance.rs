@@ -3376,3 +3376,80 @@ async fn numbers_are_issued_once_across_processes_and_not_again_within_a_year() 
         w.clock.set(start());
     }
 }
+
+#[tokio::test]
+async fn a_shop_orders_write_back_is_kept_and_due_in_order() {
+    use relais_app::connectors::{ConnectorSettings, Platform, ShopApiSettings};
+    use relais_app::orders::{NewOrder, NewOrderParcel};
+    use relais_app::ports::{Clock as _, OrderWrite, ShopWriteBack};
+
+    for w in worlds().await {
+        let name = w.store.backend();
+        let merchant_id = w.merchant.merchant_id.unwrap();
+        // The shop's API access: stored with the connector, the token sealed.
+        let settings = ConnectorSettings {
+            secret: "0123456789abcdef0123".into(),
+            length_mm: 300,
+            width_mm: 200,
+            height_mm: 100,
+            weight_g: 1000,
+            api: Some(ShopApiSettings {
+                url: "https://shop.example".into(),
+                username: Some("ck_1".into()),
+                token: "cs_0123456789".into(),
+            }),
+        };
+        w.app.set_connector(&Caller::system(), merchant_id, Platform::WooCommerce, settings).await.unwrap();
+        let stored = w.store.connector(merchant_id, "woocommerce").await.unwrap().unwrap();
+        let api = stored.api.unwrap();
+        assert_eq!((api.url.as_str(), api.username.as_deref()), ("https://shop.example", Some("ck_1")), "{name}");
+        assert!(!api.token_seal.windows(13).any(|t| t == b"cs_0123456789"), "{name}: the token is sealed");
+
+        // An order a shop sent gets its row in the same command, due at once.
+        let order = |reference: &str, number: &str, shop_id: &str| NewOrder {
+            reference: reference.into(),
+            customer_name: "Ana".into(),
+            customer_email: Some("ana@example.org".into()),
+            point_id: w.counter.id,
+            currency: "EUR".into(),
+            parcels: vec![NewOrderParcel {
+                parcel_number: Some(number.into()),
+                length_mm: 300,
+                width_mm: 200,
+                height_mm: 50,
+                weight_g: 500,
+            }],
+            shop: Some(("woocommerce".into(), shop_id.into())),
+            ..NewOrder::default()
+        };
+        w.app.refresh_index().await.unwrap();
+        let first = w.app.create_order(&w.merchant, order("SHOP-1", "SHOPBACK01", "727")).await.unwrap().order;
+        w.clock.advance(Duration::seconds(1));
+        let second = w.app.create_order(&w.merchant, order("SHOP-2", "SHOPBACK02", "728")).await.unwrap().order;
+        let row = w.store.shop_order(first.id).await.unwrap().unwrap();
+        assert_eq!(
+            (row.platform.as_str(), row.shop_order_id.as_str(), row.stage.as_str()),
+            ("woocommerce", "727", "none"),
+            "{name}"
+        );
+        let due: Vec<String> =
+            w.store.shop_orders_due(w.clock.now(), 10).await.unwrap().into_iter().map(|r| r.shop_order_id).collect();
+        assert_eq!(due, ["727", "728"], "{name}: soonest first");
+
+        // Written back to the end: no longer due; one waiting for later: not yet.
+        let done = ShopWriteBack { stage: "delivered".into(), shop_ref: Some("255858046".into()), ..row.clone() };
+        w.store.commit(vec![Write::Orders(OrderWrite::PutShopWriteBack(done))]).await.unwrap();
+        let later = w.store.shop_order(second.id).await.unwrap().unwrap();
+        let later = ShopWriteBack {
+            attempts: 2,
+            next_attempt_at: w.clock.now() + Duration::minutes(4),
+            last_error: Some("POST ...: 503".into()),
+            ..later
+        };
+        w.store.commit(vec![Write::Orders(OrderWrite::PutShopWriteBack(later.clone()))]).await.unwrap();
+        assert!(w.store.shop_orders_due(w.clock.now(), 10).await.unwrap().is_empty(), "{name}");
+        assert_eq!(w.store.shop_order(first.id).await.unwrap().unwrap().shop_ref.as_deref(), Some("255858046"));
+        let due = w.store.shop_orders_due(w.clock.now() + Duration::minutes(5), 10).await.unwrap();
+        assert_eq!(due, [later], "{name}");
+    }
+}

@@ -66,6 +66,7 @@ pub fn order(order: &Value) -> Result<ShopOrder, ParseError> {
         lines,
         // The order's `weight` is in the store's unit (pounds or kilograms), which the order does not
         // say: the connector's default parcel weighs what it says.
+        shop_order_id: order["entity_id"].as_u64().map(|id| id.to_string()),
         weight_g: None,
     })
 }

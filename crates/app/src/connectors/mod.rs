@@ -3,11 +3,13 @@
 //! Magento module), their signature checked with the shop's webhook
 //! secret (kept sealed, ADR 14's seal), the point the customer chose read where the checkout put it,
 //! and the order created as `POST /v1/orders` does, once: a webhook delivered twice (platforms retry)
-//! answers the order already made.
+//! answers the order already made. With the shop's API access, the order's fulfilment is then written
+//! back to the shop as its parcels move (`write_back.rs`).
 
 pub mod magento;
 pub mod shopify;
 pub mod woocommerce;
+pub mod write_back;
 
 use relais_domain::ids::{MerchantId, PointId};
 use relais_domain::value::ParseError;
@@ -50,6 +52,27 @@ pub struct ConnectorSettings {
     pub height_mm: i64,
     /// When the shop gives no weight (WooCommerce's orders do not).
     pub weight_g: i64,
+    /// The shop's API, to write fulfilments back; none: relais writes nothing to the shop.
+    pub api: Option<ShopApiSettings>,
+}
+
+/// Where and as whom relais calls the shop's API.
+#[derive(Clone, Default)]
+pub struct ShopApiSettings {
+    /// The shop's base URL: `https://{shop}.myshopify.com`, the WordPress site, Magento's base URL.
+    pub url: String,
+    /// WooCommerce's consumer key (the token is its consumer secret); none for the others.
+    pub username: Option<String>,
+    /// Shopify's Admin API access token, WooCommerce's consumer secret, Magento's integration access
+    /// token. Sealed once received, never shown again.
+    pub token: String,
+}
+
+/// Never shows the token.
+impl std::fmt::Debug for ShopApiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ShopApiSettings({})", self.url)
+    }
 }
 
 /// An order as a shop platform describes it, read from its webhook.
@@ -68,6 +91,8 @@ pub struct ShopOrder {
     pub lines: Vec<NewLine>,
     /// The parcel's weight, when the shop gives its items' weights.
     pub weight_g: Option<i64>,
+    /// The shop's own id of the order, to write its fulfilment back.
+    pub shop_order_id: Option<String>,
 }
 
 /// The most bytes of a shop's webhook read.
@@ -98,6 +123,24 @@ impl App {
         relais_domain::value::Weight::from_grams(settings.weight_g)?;
         let secret_seal =
             self.secrets.seal_connector_secret(merchant_id, platform.as_str(), secret, self.random.as_ref());
+        let api = match settings.api {
+            Some(api) => {
+                let url = crate::notify::endpoints::check_url(&api.url, self.limits.webhooks)
+                    .map_err(|_| ParseError::new("api.url", "must be the shop's https:// address"))?;
+                let token = api.token.trim();
+                if token.len() < 8 || token.len() > 512 {
+                    return Err(ParseError::new("api.token", "an API token is 8 to 512 characters").into());
+                }
+                let username = api.username.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+                if platform == Platform::WooCommerce && username.is_none() {
+                    return Err(ParseError::new("api.username", "WooCommerce needs the consumer key").into());
+                }
+                let label = write_back::api_seal_label(platform.as_str());
+                let token_seal = self.secrets.seal_connector_secret(merchant_id, &label, token, self.random.as_ref());
+                Some(crate::ports::ShopApiAccess { url, username, token_seal })
+            }
+            None => None,
+        };
         let connector = StoredConnector {
             merchant_id,
             platform: platform.as_str().to_owned(),
@@ -107,6 +150,7 @@ impl App {
             height_mm: settings.height_mm,
             weight_g: settings.weight_g,
             updated_at: self.now(),
+            api,
         };
         self.insert(Write::Orders(OrderWrite::PutConnector(connector))).await
     }
@@ -173,6 +217,7 @@ impl App {
             }],
             fallback: None,
             expected_arrival: None,
+            shop: order.shop_order_id.map(|id| (platform.as_str().to_owned(), id)),
         };
         self.create_order(&caller, input).await
     }

@@ -71,6 +71,7 @@ pub fn order(json: &Value) -> Result<ShopOrder, ParseError> {
         currency,
         shipping_cents,
         lines,
+        shop_order_id: order["id"].as_u64().map(|id| id.to_string()),
         weight_g: (grams > 0).then_some(grams),
     })
 }

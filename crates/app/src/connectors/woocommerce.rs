@@ -59,6 +59,7 @@ pub fn order(order: &Value) -> Result<ShopOrder, ParseError> {
         currency,
         shipping_cents,
         lines,
+        shop_order_id: order["id"].as_u64().map(|id| id.to_string()),
         weight_g: None,
     })
 }

@@ -50,6 +50,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "shop_connectors", include_str!("../../migrations/postgres/0016_shop_connectors.sql")),
     (17, "customer_points", include_str!("../../migrations/postgres/0017_customer_points.sql")),
     (18, "labels", include_str!("../../migrations/postgres/0018_labels.sql")),
+    (19, "shop_write_back", include_str!("../../migrations/postgres/0019_shop_write_back.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use relais_app::ports::{
     AttemptScope, AuditEntry, Branding, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus,
     EndpointSecrets, ImportRecord, IndexNotice, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page,
-    ParcelFilter, PointChange, StoreError, StoreResult, StoredConnector, StoredCounter, StoredEvent, StoredSeries,
-    StoredTemplate, SurveyFilter, Write,
+    ParcelFilter, PointChange, ShopWriteBack, StoreError, StoreResult, StoredConnector, StoredCounter, StoredEvent,
+    StoredSeries, StoredTemplate, SurveyFilter, Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
@@ -639,6 +639,28 @@ impl Store for PostgresStore {
              JOIN orders o ON o.id = op.order_id WHERE op.parcel_id = ANY($1)",
             &[&ids],
             |r| Ok((r.id(0)?, r.owned(1)?, r.count(2)?)),
+        )
+        .await
+    }
+
+    async fn shop_orders_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ShopWriteBack>> {
+        self.many(
+            &format!(
+                "SELECT {} FROM shop_orders WHERE stage NOT IN ('delivered', 'ended') AND next_attempt_at <= $1
+                 ORDER BY next_attempt_at LIMIT $2",
+                rows::SHOP_ORDER_COLUMNS
+            ),
+            &[&now, &i64::from(limit)],
+            rows::shop_order,
+        )
+        .await
+    }
+
+    async fn shop_order(&self, order_id: OrderId) -> StoreResult<Option<ShopWriteBack>> {
+        self.one(
+            &format!("SELECT {} FROM shop_orders WHERE order_id = $1", rows::SHOP_ORDER_COLUMNS),
+            &[&uuid(order_id)],
+            rows::shop_order,
         )
         .await
     }

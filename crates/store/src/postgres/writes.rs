@@ -158,11 +158,18 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
             "INSERT INTO order_parcels (order_id, parcel_id, shipment) VALUES ($1, $2, $3)"
         }
         Write::Orders(OrderWrite::PutConnector(_)) => "INSERT INTO shop_connectors (merchant_id, platform, secret_seal,
-                length_mm, width_mm, height_mm, weight_g, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                length_mm, width_mm, height_mm, weight_g, updated_at, api_url, api_username, api_token_seal)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (merchant_id, platform) DO UPDATE SET secret_seal = excluded.secret_seal,
                 length_mm = excluded.length_mm, width_mm = excluded.width_mm, height_mm = excluded.height_mm,
-                weight_g = excluded.weight_g, updated_at = excluded.updated_at",
+                weight_g = excluded.weight_g, updated_at = excluded.updated_at, api_url = excluded.api_url,
+                api_username = excluded.api_username, api_token_seal = excluded.api_token_seal",
+        Write::Orders(OrderWrite::PutShopWriteBack(_)) => "INSERT INTO shop_orders (order_id, merchant_id, platform,
+                shop_order_id, stage, shop_ref, attempts, next_attempt_at, last_error, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (order_id) DO UPDATE SET stage = excluded.stage, shop_ref = excluded.shop_ref,
+                attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
+                last_error = excluded.last_error, updated_at = excluded.updated_at",
         Write::Orders(OrderWrite::PutCustomerPoint { .. }) => "INSERT INTO customer_points (merchant_id, contact_digest,
                 point_id, used_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (merchant_id, contact_digest) DO UPDATE SET point_id = excluded.point_id,
@@ -570,7 +577,11 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
             exec(c, sql, &[&uuid(*order_id), &uuid(*parcel_id), &shipment]).await.map(drop)
         }
         Write::Orders(OrderWrite::PutConnector(k)) => {
-            let args: [Param<'_>; 8] = [
+            let (url, username, seal) = match &k.api {
+                Some(a) => (Some(&a.url), a.username.as_ref(), Some(&a.token_seal)),
+                None => (None, None, None),
+            };
+            let args: [Param<'_>; 11] = [
                 &uuid(k.merchant_id),
                 &k.platform,
                 &k.secret_seal,
@@ -579,6 +590,25 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &k.height_mm,
                 &k.weight_g,
                 &k.updated_at,
+                &url,
+                &username,
+                &seal,
+            ];
+            exec(c, sql, &args).await.map(drop)
+        }
+        Write::Orders(OrderWrite::PutShopWriteBack(o)) => {
+            let attempts = i64::from(o.attempts);
+            let args: [Param<'_>; 10] = [
+                &uuid(o.order_id),
+                &uuid(o.merchant_id),
+                &o.platform,
+                &o.shop_order_id,
+                &o.stage,
+                &o.shop_ref,
+                &attempts,
+                &o.next_attempt_at,
+                &o.last_error,
+                &o.updated_at,
             ];
             exec(c, sql, &args).await.map(drop)
         }

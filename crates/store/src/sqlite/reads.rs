@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use relais_app::ports::{
     AttemptScope, AuditEntry, Branding, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus,
     EndpointSecrets, ImportRecord, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter,
-    PointChange, StoreError, StoreResult, StoredConnector, StoredCounter, StoredEvent, StoredSeries, StoredTemplate,
-    SurveyFilter, Write,
+    PointChange, ShopWriteBack, StoreError, StoreResult, StoredConnector, StoredCounter, StoredEvent, StoredSeries,
+    StoredTemplate, SurveyFilter, Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
@@ -607,6 +607,26 @@ impl Store for SqliteStore {
             ),
             &[&id(merchant_id), &platform],
             |r| rows::connector(r),
+        )
+    }
+
+    async fn shop_orders_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ShopWriteBack>> {
+        self.many(
+            &format!(
+                "SELECT {} FROM shop_orders WHERE stage NOT IN ('delivered', 'ended') AND next_attempt_at <= ?1
+                 ORDER BY next_attempt_at LIMIT ?2",
+                rows::SHOP_ORDER_COLUMNS
+            ),
+            &[&micros(now), &limit],
+            |r| rows::shop_order(r),
+        )
+    }
+
+    async fn shop_order(&self, order_id: OrderId) -> StoreResult<Option<ShopWriteBack>> {
+        self.one(
+            &format!("SELECT {} FROM shop_orders WHERE order_id = ?1", rows::SHOP_ORDER_COLUMNS),
+            &[&id(order_id)],
+            |r| rows::shop_order(r),
         )
     }
 

@@ -532,11 +532,12 @@ pub(super) fn apply<'a>(
         Write::Orders(OrderWrite::PutConnector(k)) => exec(
             c,
             "INSERT INTO shop_connectors (merchant_id, platform, secret_seal, length_mm, width_mm, height_mm, weight_g,
-                updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                updated_at, api_url, api_username, api_token_seal)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (merchant_id, platform) DO UPDATE SET secret_seal = excluded.secret_seal,
                 length_mm = excluded.length_mm, width_mm = excluded.width_mm, height_mm = excluded.height_mm,
-                weight_g = excluded.weight_g, updated_at = excluded.updated_at",
+                weight_g = excluded.weight_g, updated_at = excluded.updated_at, api_url = excluded.api_url,
+                api_username = excluded.api_username, api_token_seal = excluded.api_token_seal",
             params![
                 id(k.merchant_id),
                 k.platform,
@@ -545,7 +546,32 @@ pub(super) fn apply<'a>(
                 k.width_mm,
                 k.height_mm,
                 k.weight_g,
-                micros(k.updated_at)
+                micros(k.updated_at),
+                k.api.as_ref().map(|a| a.url.clone()),
+                k.api.as_ref().and_then(|a| a.username.clone()),
+                k.api.as_ref().map(|a| a.token_seal.clone())
+            ],
+        )
+        .map(drop),
+        Write::Orders(OrderWrite::PutShopWriteBack(o)) => exec(
+            c,
+            "INSERT INTO shop_orders (order_id, merchant_id, platform, shop_order_id, stage, shop_ref, attempts,
+                next_attempt_at, last_error, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (order_id) DO UPDATE SET stage = excluded.stage, shop_ref = excluded.shop_ref,
+                attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
+                last_error = excluded.last_error, updated_at = excluded.updated_at",
+            params![
+                id(o.order_id),
+                id(o.merchant_id),
+                o.platform,
+                o.shop_order_id,
+                o.stage,
+                o.shop_ref,
+                o.attempts,
+                micros(o.next_attempt_at),
+                o.last_error,
+                micros(o.updated_at)
             ],
         )
         .map(drop),
