@@ -80,6 +80,11 @@ enum Command {
         #[command(subcommand)]
         command: NumbersCommand,
     },
+    /// Carriers' tracking answers.
+    Tracking {
+        #[command(subcommand)]
+        command: TrackingCommand,
+    },
     /// Opening hours (OpenStreetMap `opening_hours` syntax).
     Hours {
         #[command(subcommand)]
@@ -256,6 +261,19 @@ enum PointsCommand {
         /// Only points with room now.
         #[arg(long)]
         free_capacity: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrackingCommand {
+    /// Reads one raw tracking answer of a carrier and prints its events, oldest first, one JSON object
+    /// a line: `{"at", "code", "description", "status", "place"}`; exit status 1 on a bad answer.
+    Parse {
+        /// laposte, colissimo or gls.
+        #[arg(long)]
+        carrier: String,
+        /// The carrier's answer as received (`-`: standard input).
+        file: PathBuf,
     },
 }
 
@@ -491,6 +509,29 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = load(&common, None)?;
             let store = relais_store::open(&config.database_url).await.map_err(|e| e.to_string())?;
             println!("{} database is up to date", store.backend());
+            Ok(())
+        }
+        Command::Tracking { command: TrackingCommand::Parse { carrier, file } } => {
+            let names: Vec<&str> = relais_tracking::Carrier::ALL.iter().map(|c| c.as_str()).collect();
+            let carrier = relais_tracking::Carrier::parse(&carrier)
+                .ok_or_else(|| format!("--carrier {carrier:?}: relais reads {}", names.join(", ")))?;
+            let answer = if file.as_os_str() == "-" {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| e.to_string())?;
+                bytes
+            } else {
+                std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?
+            };
+            for event in relais_tracking::parse(carrier, &answer).map_err(|e| e.to_string())? {
+                let line = serde_json::json!({
+                    "at": event.at.to_rfc3339(),
+                    "code": event.code,
+                    "description": event.description,
+                    "status": event.status.as_str(),
+                    "place": event.place,
+                });
+                println!("{line}");
+            }
             Ok(())
         }
         Command::Hours { command: HoursCommand::Eval { value, values, from, to, tz, country, lat, lon } } => {

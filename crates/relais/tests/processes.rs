@@ -739,3 +739,43 @@ async fn half_open_connections_are_limited_and_cut_off() {
     let again = healthz(from([127, 0, 0, 1]).await).await;
     assert!(again.starts_with("HTTP/1.1 200"), "{again}");
 }
+
+/// `relais tracking parse`: a carrier's raw answer (La Poste's, from the shared fixtures) printed as
+/// JSON Lines, oldest first, in the events' local time; a bad answer or an unknown carrier exits 1
+/// with the reason.
+#[test]
+fn tracking_parse_prints_events_oldest_first_or_fails_clearly() {
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/payloads/carriers/laposte.json");
+    let Ok(text) = std::fs::read_to_string(&fixture) else {
+        assert!(std::env::var_os("RELAIS_REQUIRE_SHARED_DATA").is_none(), "{} is required", fixture.display());
+        return;
+    };
+    let dir = temp_dir("tracking");
+    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let answer = dir.join("laposte.json");
+    std::fs::write(&answer, fixture["tracking"]["TrackingResponse"].as_str().unwrap()).unwrap();
+    let output = relais(&dir).args(["tracking", "parse", "--carrier", "laposte"]).arg(&answer).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 9);
+    assert_eq!(
+        lines[0],
+        json!({"at": "2023-02-17T14:41:00+01:00", "code": "DR1",
+        "description": "Votre Colissimo va bientôt nous être confié ! Il est en cours de préparation chez votre expéditeur.",
+        "status": "pending", "place": null})
+    );
+    assert_eq!((lines[8]["code"].as_str(), lines[8]["status"].as_str()), (Some("DI1"), Some("delivered")));
+
+    let page = dir.join("page.html");
+    std::fs::write(&page, "<html><body>Service unavailable</body></html>").unwrap();
+    let output = relais(&dir).args(["tracking", "parse", "--carrier", "gls"]).arg(&page).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a gls tracking answer"), "{output:?}");
+    let output = relais(&dir).args(["tracking", "parse", "--carrier", "pigeon"]).arg(&page).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("laposte, colissimo, gls"), "{output:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
