@@ -11,8 +11,10 @@
 //! An answer that is not what the carrier's API sends (an HTML error page, truncated JSON, another
 //! shape) is [`TrackingError::BadAnswer`], never a panic and never a guessed status.
 
+mod dhl_parcel_de;
 mod gls;
 mod laposte;
+mod xml;
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
@@ -92,16 +94,19 @@ pub enum Carrier {
     Colissimo,
     /// GLS's Track and Trace API (`/tracking/references`).
     Gls,
+    /// DHL Parcel Germany's Track and Trace XML (`piece-shipment-list`).
+    DhlParcelDe,
 }
 
 impl Carrier {
-    pub const ALL: [Carrier; 3] = [Carrier::LaPoste, Carrier::Colissimo, Carrier::Gls];
+    pub const ALL: [Carrier; 4] = [Carrier::LaPoste, Carrier::Colissimo, Carrier::Gls, Carrier::DhlParcelDe];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Carrier::LaPoste => "laposte",
             Carrier::Colissimo => "colissimo",
             Carrier::Gls => "gls",
+            Carrier::DhlParcelDe => "dhl_parcel_de",
         }
     }
 
@@ -129,6 +134,7 @@ pub fn parse(carrier: Carrier, answer: &[u8]) -> Result<Vec<TrackingEvent>, Trac
     let mut events = match carrier {
         Carrier::LaPoste | Carrier::Colissimo => laposte::events(carrier.as_str(), answer)?,
         Carrier::Gls => gls::events(answer)?,
+        Carrier::DhlParcelDe => dhl_parcel_de::events(answer)?,
     };
     // Stable: events of the same instant keep the carrier's order (reversed, as carriers list the
     // latest first).

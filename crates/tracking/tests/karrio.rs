@@ -30,7 +30,7 @@ fn hour_minute(text: &str) -> String {
 /// Compares our events (oldest first) with karrio's (latest first); `differs` lists the codes whose
 /// status relais maps otherwise, on purpose.
 fn same_as_karrio(carrier: Carrier, tracking: &Value, differs: &[&str]) -> usize {
-    let raw = tracking["TrackingResponse"].as_str().unwrap();
+    let raw = tracking["TrackingResponse"].as_str().or(tracking["TrackingResponseXML"].as_str()).unwrap();
     let ours = parse(carrier, raw.as_bytes()).unwrap();
     let theirs: Vec<&Value> =
         tracking["ParsedTrackingResponse"][0][0]["events"].as_array().unwrap().iter().rev().collect();
@@ -104,8 +104,41 @@ fn gls_answers_read_as_karrio_reads_them() {
 }
 
 #[test]
+fn dhl_parcel_de_answers_read_as_karrio_reads_them() {
+    let Some(fixture) = fixture("dhl_parcel_de") else { return };
+    let tracking = &fixture["tracking"];
+    // karrio says in_transit for every event but the delivery; relais says picked_up for the posting
+    // (ES) and the pick-up (AE), and out_for_delivery for the loading onto the van (PO).
+    let checked = same_as_karrio(Carrier::DhlParcelDe, tracking, &["ES", "AE", "PO"]);
+    assert_eq!(checked, 4, "AA twice, EE and ZU compared");
+    let events = parse(Carrier::DhlParcelDe, tracking["TrackingResponseXML"].as_str().unwrap().as_bytes()).unwrap();
+    let seen: Vec<(&str, &str)> = events.iter().map(|e| (e.code.as_str(), e.status.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("ES", "picked_up"),
+            ("AA", "in_transit"),
+            ("AE", "picked_up"),
+            ("AA", "in_transit"),
+            ("EE", "in_transit"),
+            ("PO", "out_for_delivery"),
+            ("ZU", "delivered")
+        ]
+    );
+    // German local time with the day's offset (CET in March).
+    assert_eq!(events[6].at.to_rfc3339(), "2016-03-18T10:02:00+01:00");
+    let error =
+        parse(Carrier::DhlParcelDe, tracking["TrackingErrorResponseXML"].as_str().unwrap().as_bytes()).unwrap_err();
+    assert_eq!(error, TrackingError::UnknownNumber { carrier: "dhl_parcel_de", message: "No data found".into() });
+    // Summer time: the offset follows the day.
+    let summer = br#"<data name="piece-shipment-list" code="0"><data name="piece-event" event-timestamp="01.07.2024 08:15" event-text="x" standard-event-code="ZU"/></data>"#;
+    assert_eq!(parse(Carrier::DhlParcelDe, summer).unwrap()[0].at.to_rfc3339(), "2024-07-01T08:15:00+02:00");
+}
+
+#[test]
 fn bad_answers_are_typed_errors_never_a_status() {
-    let bad: [&[u8]; 6] = [
+    let bad: [&[u8]; 7] = [
+        b"<data name=\"piece-shipment-list\" code=\"0\"><data name=\"piece-event\" event-timestamp=\"yesterday\"/></data>",
         b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>",
         b"{\"parcels\": [{\"requested\": \"36301917596\", \"events\": [",
         b"",
@@ -123,6 +156,9 @@ fn bad_answers_are_typed_errors_never_a_status() {
             );
         }
     }
+    // A hostile nesting is refused, not recursed into.
+    let deep = format!("{}{}", "<a>".repeat(200), "</a>".repeat(200));
+    assert!(matches!(parse(Carrier::DhlParcelDe, deep.as_bytes()), Err(TrackingError::BadAnswer { .. })));
     // Expired credentials: La Poste's 401 is a refusal, with its message.
     let expired = br#"{"returnCode": 401, "returnMessage": "Unauthorized: the key has expired"}"#;
     assert!(matches!(parse(Carrier::LaPoste, expired), Err(TrackingError::Refused { code, .. }) if code == "401"));
