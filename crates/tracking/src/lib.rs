@@ -11,6 +11,7 @@
 //! An answer that is not what the carrier's API sends (an HTML error page, truncated JSON, another
 //! shape) is [`TrackingError::BadAnswer`], never a panic and never a guessed status.
 
+mod bpost;
 mod dhl_parcel_de;
 mod gls;
 mod laposte;
@@ -96,10 +97,13 @@ pub enum Carrier {
     Gls,
     /// DHL Parcel Germany's Track and Trace XML (`piece-shipment-list`).
     DhlParcelDe,
+    /// bpost's track and trace XML (`itemTracking`).
+    Bpost,
 }
 
 impl Carrier {
-    pub const ALL: [Carrier; 4] = [Carrier::LaPoste, Carrier::Colissimo, Carrier::Gls, Carrier::DhlParcelDe];
+    pub const ALL: [Carrier; 5] =
+        [Carrier::LaPoste, Carrier::Colissimo, Carrier::Gls, Carrier::DhlParcelDe, Carrier::Bpost];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -107,6 +111,7 @@ impl Carrier {
             Carrier::Colissimo => "colissimo",
             Carrier::Gls => "gls",
             Carrier::DhlParcelDe => "dhl_parcel_de",
+            Carrier::Bpost => "bpost",
         }
     }
 
@@ -135,6 +140,7 @@ pub fn parse(carrier: Carrier, answer: &[u8]) -> Result<Vec<TrackingEvent>, Trac
         Carrier::LaPoste | Carrier::Colissimo => laposte::events(carrier.as_str(), answer)?,
         Carrier::Gls => gls::events(answer)?,
         Carrier::DhlParcelDe => dhl_parcel_de::events(answer)?,
+        Carrier::Bpost => bpost::events(answer)?,
     };
     // Stable: events of the same instant keep the carrier's order (reversed, as carriers list the
     // latest first).

@@ -27,13 +27,20 @@ fn hour_minute(text: &str) -> String {
     text.split_whitespace().next().unwrap().to_owned()
 }
 
-/// Compares our events (oldest first) with karrio's (latest first); `differs` lists the codes whose
+/// Compares our events (oldest first) with karrio's; `differs` lists the codes whose
 /// status relais maps otherwise, on purpose.
 fn same_as_karrio(carrier: Carrier, tracking: &Value, differs: &[&str]) -> usize {
     let raw = tracking["TrackingResponse"].as_str().or(tracking["TrackingResponseXML"].as_str()).unwrap();
     let ours = parse(carrier, raw.as_bytes()).unwrap();
-    let theirs: Vec<&Value> =
-        tracking["ParsedTrackingResponse"][0][0]["events"].as_array().unwrap().iter().rev().collect();
+    // karrio lists most carriers' events latest first, bpost's oldest first: put them oldest first (a
+    // stable sort keeps same-minute events in karrio's order, reversed as relais reads them).
+    let mut theirs: Vec<&Value> =
+        tracking["ParsedTrackingResponse"][0][0]["events"].as_array().unwrap().iter().collect();
+    let key = |e: &&Value| (e["date"].as_str().unwrap().to_owned(), hour_minute(e["time"].as_str().unwrap()));
+    if theirs.first().map(key) > theirs.last().map(key) {
+        theirs.reverse();
+    }
+    theirs.sort_by_key(key);
     assert_eq!(ours.len(), theirs.len(), "{carrier:?}");
     let mut statuses = 0;
     for (mine, karrio) in ours.iter().zip(&theirs) {
@@ -133,6 +140,22 @@ fn dhl_parcel_de_answers_read_as_karrio_reads_them() {
     // Summer time: the offset follows the day.
     let summer = br#"<data name="piece-shipment-list" code="0"><data name="piece-event" event-timestamp="01.07.2024 08:15" event-text="x" standard-event-code="ZU"/></data>"#;
     assert_eq!(parse(Carrier::DhlParcelDe, summer).unwrap()[0].at.to_rfc3339(), "2024-07-01T08:15:00+02:00");
+}
+
+#[test]
+fn bpost_answers_read_as_karrio_reads_them() {
+    let Some(fixture) = fixture("bpost") else { return };
+    let tracking = &fixture["tracking"];
+    // karrio calls L00 ("BoundToRound - out_for_distribution") on_hold; it is the parcel on its round.
+    let checked = same_as_karrio(Carrier::Bpost, tracking, &["L00"]);
+    assert_eq!(checked, 2, "T00 and U01 compared");
+    let events = parse(Carrier::Bpost, tracking["TrackingResponse"].as_str().unwrap().as_bytes()).unwrap();
+    let seen: Vec<&str> = events.iter().map(|e| e.status.as_str()).collect();
+    assert_eq!(seen, ["in_transit", "out_for_delivery", "delivered"]);
+    assert_eq!(events[2].at.to_rfc3339(), "2012-11-23T09:31:07.427+01:00");
+    let error = parse(Carrier::Bpost, tracking["ErrorResponse"].as_str().unwrap().as_bytes()).unwrap_err();
+    let TrackingError::Refused { message, .. } = error else { panic!("{error:?}") };
+    assert_eq!(message, tracking["ParsedErrorResponse"][1][0]["message"].as_str().unwrap());
 }
 
 #[test]
