@@ -9,7 +9,7 @@
 //! | U01 | distributed normally | delivered |
 //! | other | | unknown |
 
-use crate::xml::elements;
+use crate::xml::{elements, records};
 use crate::{TrackingError, TrackingEvent, TrackingStatus, time};
 
 const CARRIER: &str = "bpost";
@@ -35,41 +35,18 @@ pub(crate) fn events(answer: &[u8]) -> Result<Vec<TrackingEvent>, TrackingError>
         }
         _ => return Err(bad("neither an itemTracking nor a systemException".into())),
     }
-    // Each `stateInfo`'s children follow it in document order, up to the next one.
     let mut events = Vec::new();
-    let mut current: Option<(Option<String>, Option<String>, Option<String>)> = None;
-    let mut finish = |state: Option<(Option<String>, Option<String>, Option<String>)>| -> Result<(), TrackingError> {
-        if let Some((at, code, description)) = state {
-            let at = at.ok_or_else(|| bad("a stateInfo without its time".into()))?;
-            let code = code.ok_or_else(|| bad("a stateInfo without its stateCode".into()))?;
-            events.push(TrackingEvent {
-                at: time(CARRIER, &at)?,
-                status: status(&code),
-                code,
-                description: description.unwrap_or_default(),
-                place: None,
-            });
-        }
-        Ok(())
-    };
-    for element in &all {
-        match element.name.as_str() {
-            "stateInfo" => finish(current.replace((None, None, None)))?,
-            "time" | "stateCode" | "stateDescription" if current.is_some() => {
-                if let Some(state) = current.as_mut() {
-                    let text = Some(element.text.trim().to_owned());
-                    match element.name.as_str() {
-                        "time" => state.0 = text,
-                        "stateCode" => state.1 = text,
-                        _ => state.2 = text,
-                    }
-                }
-            }
-            "trackingId" | "pickupPoint" => finish(current.take())?,
-            _ => {}
-        }
+    for state in records(&all, "stateInfo", &["time", "stateCode", "stateDescription"]) {
+        let at = state.get("time").ok_or_else(|| bad("a stateInfo without its time".into()))?;
+        let code = state.get("stateCode").ok_or_else(|| bad("a stateInfo without its stateCode".into()))?;
+        events.push(TrackingEvent {
+            at: time(CARRIER, at)?,
+            status: status(code),
+            code: code.clone(),
+            description: state.get("stateDescription").cloned().unwrap_or_default(),
+            place: None,
+        });
     }
-    finish(current.take())?;
     // bpost lists them oldest first; `parse` expects the latest first, as the others do.
     events.reverse();
     Ok(events)

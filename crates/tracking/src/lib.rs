@@ -12,6 +12,7 @@
 //! shape) is [`TrackingError::BadAnswer`], never a panic and never a guessed status.
 
 mod bpost;
+mod chronopost;
 mod dhl_parcel_de;
 mod gls;
 mod laposte;
@@ -99,11 +100,13 @@ pub enum Carrier {
     DhlParcelDe,
     /// bpost's track and trace XML (`itemTracking`).
     Bpost,
+    /// Chronopost's tracking web service (SOAP `trackSkybillV2`).
+    Chronopost,
 }
 
 impl Carrier {
-    pub const ALL: [Carrier; 5] =
-        [Carrier::LaPoste, Carrier::Colissimo, Carrier::Gls, Carrier::DhlParcelDe, Carrier::Bpost];
+    pub const ALL: [Carrier; 6] =
+        [Carrier::LaPoste, Carrier::Colissimo, Carrier::Gls, Carrier::DhlParcelDe, Carrier::Bpost, Carrier::Chronopost];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -112,6 +115,7 @@ impl Carrier {
             Carrier::Gls => "gls",
             Carrier::DhlParcelDe => "dhl_parcel_de",
             Carrier::Bpost => "bpost",
+            Carrier::Chronopost => "chronopost",
         }
     }
 
@@ -141,6 +145,7 @@ pub fn parse(carrier: Carrier, answer: &[u8]) -> Result<Vec<TrackingEvent>, Trac
         Carrier::Gls => gls::events(answer)?,
         Carrier::DhlParcelDe => dhl_parcel_de::events(answer)?,
         Carrier::Bpost => bpost::events(answer)?,
+        Carrier::Chronopost => chronopost::events(answer)?,
     };
     // Stable: events of the same instant keep the carrier's order (reversed, as carriers list the
     // latest first).

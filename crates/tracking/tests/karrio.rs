@@ -159,6 +159,36 @@ fn bpost_answers_read_as_karrio_reads_them() {
 }
 
 #[test]
+fn chronopost_answers_read_as_karrio_reads_them() {
+    let Some(fixture) = fixture("chronopost") else { return };
+    let tracking = &fixture["tracking"];
+    // karrio gives Chronopost's events no status: the events, times and places are compared.
+    assert_eq!(same_as_karrio(Carrier::Chronopost, tracking, &[]), 0);
+    let events = parse(Carrier::Chronopost, tracking["TrackingResponse"].as_str().unwrap().as_bytes()).unwrap();
+    let seen: Vec<(&str, &str)> = events.iter().map(|e| (e.code.as_str(), e.status.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("DC", "pending"),
+            ("DB", "picked_up"),
+            ("DY", "picked_up"),
+            ("SC", "in_transit"),
+            ("TS", "in_transit"),
+            ("TS", "in_transit"),
+            ("SD", "in_transit"),
+            ("TA", "out_for_delivery"),
+            ("D", "delivered")
+        ]
+    );
+    assert_eq!(events[8].place.as_deref(), Some("ARRAS CHRONOPOST"));
+    let error = parse(Carrier::Chronopost, tracking["ErrorResponse"].as_str().unwrap().as_bytes()).unwrap_err();
+    assert_eq!(
+        error,
+        TrackingError::Refused { carrier: "chronopost", code: "1".into(), message: "System Error".into() }
+    );
+}
+
+#[test]
 fn bad_answers_are_typed_errors_never_a_status() {
     let bad: [&[u8]; 7] = [
         b"<data name=\"piece-shipment-list\" code=\"0\"><data name=\"piece-event\" event-timestamp=\"yesterday\"/></data>",
