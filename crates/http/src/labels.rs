@@ -66,9 +66,10 @@ pub async fn parcel_label(
 }
 
 #[utoipa::path(get, path = "/v1/orders/{id}/labels", tag = "labels", params(("id" = Uuid, Path), LabelQuery),
-    security(("api_key" = ["operator", "merchant", "carrier"])),
+    security(("api_key" = ["operator", "merchant"])),
     responses((status = 200, description = "Every parcel's label: a PDF page each, or ZPL formats one after the other.",
             content((String = "application/pdf"), (String = "application/zpl"))),
+        (status = 403, body = ErrorEnvelope, description = "`forbidden`: a carrier's or a device's key (a carrier prints a parcel's label)."),
         (status = 404, body = ErrorEnvelope, description = "`not_found`: no such order, or another merchant's."),
         (status = 409, body = ErrorEnvelope, description = "`nothing_to_print`: the order has no parcel (on hold, or home delivery)."),
         (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `format`, `size` or `dpi`.")))]

@@ -123,6 +123,9 @@ async fn an_orders_labels_packing_request_and_invoice_data() {
         assert_eq!(carrier.status, StatusCode::OK);
         let device = api.call(Method::GET, &format!("/v1/parcels/{parcel}/label"), &api.device, None).await;
         assert_error(&device, StatusCode::FORBIDDEN, "forbidden");
+        // An order is the merchant's business: a carrier prints parcel by parcel.
+        let carrier = api.call(Method::GET, &format!("/v1/orders/{order_id}/labels"), &api.carrier, None).await;
+        assert_error(&carrier, StatusCode::FORBIDDEN, "forbidden");
 
         // Bad options name their field; unknown ones are refused too.
         for (query, field) in [("format=png", "format"), ("size=A4", "size"), ("format=zpl&dpi=600", "dpi")] {
