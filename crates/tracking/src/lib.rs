@@ -14,6 +14,7 @@
 mod bpost;
 mod chronopost;
 mod dhl_parcel_de;
+mod dpd;
 mod gls;
 mod laposte;
 mod xml;
@@ -102,11 +103,20 @@ pub enum Carrier {
     Bpost,
     /// Chronopost's tracking web service (SOAP `trackSkybillV2`).
     Chronopost,
+    /// DPD's parcel life cycle service (SOAP `getTrackingData`).
+    Dpd,
 }
 
 impl Carrier {
-    pub const ALL: [Carrier; 6] =
-        [Carrier::LaPoste, Carrier::Colissimo, Carrier::Gls, Carrier::DhlParcelDe, Carrier::Bpost, Carrier::Chronopost];
+    pub const ALL: [Carrier; 7] = [
+        Carrier::LaPoste,
+        Carrier::Colissimo,
+        Carrier::Gls,
+        Carrier::DhlParcelDe,
+        Carrier::Bpost,
+        Carrier::Chronopost,
+        Carrier::Dpd,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,6 +126,7 @@ impl Carrier {
             Carrier::DhlParcelDe => "dhl_parcel_de",
             Carrier::Bpost => "bpost",
             Carrier::Chronopost => "chronopost",
+            Carrier::Dpd => "dpd",
         }
     }
 
@@ -146,6 +157,7 @@ pub fn parse(carrier: Carrier, answer: &[u8]) -> Result<Vec<TrackingEvent>, Trac
         Carrier::DhlParcelDe => dhl_parcel_de::events(answer)?,
         Carrier::Bpost => bpost::events(answer)?,
         Carrier::Chronopost => chronopost::events(answer)?,
+        Carrier::Dpd => dpd::events(answer)?,
     };
     // Stable: events of the same instant keep the carrier's order (reversed, as carriers list the
     // latest first).

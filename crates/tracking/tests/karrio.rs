@@ -189,6 +189,53 @@ fn chronopost_answers_read_as_karrio_reads_them() {
 }
 
 #[test]
+fn dpd_answers_read_as_karrio_reads_them_but_for_its_afternoons() {
+    use chrono::Timelike as _;
+    let Some(fixture) = fixture("dpd") else { return };
+    let tracking = &fixture["tracking"];
+    let ours = parse(Carrier::Dpd, tracking["TrackingResponse"].as_str().unwrap().as_bytes()).unwrap();
+    let theirs = tracking["ParsedTrackingResponse"][0][0]["events"].as_array().unwrap();
+    assert_eq!(ours.len(), theirs.len());
+    // karrio reads DPD's "7:11:26 PM" as 07:11: its times are compared on a 12-hour clock. karrio says
+    // out_for_delivery for ReturningFromDelivery (back at the depot after a failed attempt); relais says
+    // delivery_failed.
+    let mut statuses = 0;
+    for karrio in theirs {
+        let (hour, minute) = hour_minute(karrio["time"].as_str().unwrap())
+            .split_once(':')
+            .map(|(h, m)| (h.parse::<u32>().unwrap(), m.parse::<u32>().unwrap()))
+            .unwrap();
+        let found = ours.iter().find(|e| {
+            e.code == karrio["code"].as_str().unwrap()
+                && e.at.format("%Y-%m-%d").to_string() == karrio["date"].as_str().unwrap()
+                && (e.at.hour() % 12, e.at.minute()) == (hour % 12, minute)
+                && e.place.as_deref() == karrio["location"].as_str()
+                && e.description == karrio["description"].as_str().unwrap()
+        });
+        let event = found.unwrap_or_else(|| panic!("no event like karrio's {karrio}"));
+        if let Some(status) = karrio["status"].as_str().filter(|_| event.code != "ReturningFromDelivery") {
+            assert_eq!(event.status, TrackingStatus::parse(status).unwrap(), "{}", event.code);
+            statuses += 1;
+        }
+    }
+    assert_eq!(statuses, 10);
+    // Oldest first, in the afternoon when DPD says PM, with Belgium's summer offset.
+    assert_eq!(ours[0].at.to_rfc3339(), "2021-08-17T19:11:26+02:00");
+    assert_eq!((ours[0].code.as_str(), ours[0].status), ("BetweenDepots", TrackingStatus::InTransit));
+    assert!(ours.windows(2).all(|w| w[0].at <= w[1].at));
+    assert_eq!(ours.last().unwrap().status, TrackingStatus::DeliveryFailed);
+    let error = parse(Carrier::Dpd, tracking["ErrorResponse"].as_str().unwrap().as_bytes()).unwrap_err();
+    assert_eq!(
+        error,
+        TrackingError::Refused {
+            carrier: "dpd",
+            code: "DELICOM_ERR_AUTHENTICATION".into(),
+            message: tracking["ParsedErrorResponse"][1][0]["message"].as_str().unwrap().to_owned()
+        }
+    );
+}
+
+#[test]
 fn bad_answers_are_typed_errors_never_a_status() {
     let bad: [&[u8]; 7] = [
         b"<data name=\"piece-shipment-list\" code=\"0\"><data name=\"piece-event\" event-timestamp=\"yesterday\"/></data>",
