@@ -269,7 +269,7 @@ enum TrackingCommand {
     /// Reads one raw tracking answer of a carrier and prints its events, oldest first, one JSON object
     /// a line: `{"at", "code", "description", "status", "place"}`; exit status 1 on a bad answer.
     Parse {
-        /// laposte, colissimo, gls, dhl_parcel_de, bpost, chronopost or dpd.
+        /// laposte, colissimo, gls, dhl_parcel_de, bpost, chronopost, dpd or ups.
         #[arg(long)]
         carrier: String,
         /// The carrier's answer as received (`-`: standard input).

@@ -17,6 +17,7 @@ mod dhl_parcel_de;
 mod dpd;
 mod gls;
 mod laposte;
+mod ups;
 mod xml;
 
 use chrono::{DateTime, FixedOffset};
@@ -105,10 +106,12 @@ pub enum Carrier {
     Chronopost,
     /// DPD's parcel life cycle service (SOAP `getTrackingData`).
     Dpd,
+    /// UPS's Track API (JSON `trackResponse`).
+    Ups,
 }
 
 impl Carrier {
-    pub const ALL: [Carrier; 7] = [
+    pub const ALL: [Carrier; 8] = [
         Carrier::LaPoste,
         Carrier::Colissimo,
         Carrier::Gls,
@@ -116,6 +119,7 @@ impl Carrier {
         Carrier::Bpost,
         Carrier::Chronopost,
         Carrier::Dpd,
+        Carrier::Ups,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -127,6 +131,7 @@ impl Carrier {
             Carrier::Bpost => "bpost",
             Carrier::Chronopost => "chronopost",
             Carrier::Dpd => "dpd",
+            Carrier::Ups => "ups",
         }
     }
 
@@ -158,6 +163,7 @@ pub fn parse(carrier: Carrier, answer: &[u8]) -> Result<Vec<TrackingEvent>, Trac
         Carrier::Bpost => bpost::events(answer)?,
         Carrier::Chronopost => chronopost::events(answer)?,
         Carrier::Dpd => dpd::events(answer)?,
+        Carrier::Ups => ups::events(answer)?,
     };
     // Stable: events of the same instant keep the carrier's order (reversed, as carriers list the
     // latest first).
