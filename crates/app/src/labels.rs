@@ -3,7 +3,9 @@
 //! pack list) as PDF and CSV; the invoice data, which carries the pickup point's code as the delivery
 //! address. Read-only: nothing here changes a parcel.
 
-use relais_domain::ids::{OrderId, ParcelId};
+use std::collections::HashMap;
+
+use relais_domain::ids::{MerchantId, OrderId, ParcelId, PointId};
 use relais_domain::order::{Order, OrderState};
 use relais_domain::parcel::Parcel;
 use relais_domain::point::PickupPoint;
@@ -47,6 +49,24 @@ impl LabelOptions {
             _ => return Err(ParseError::new("format", "must be zpl or pdf")),
         };
         Ok(LabelOptions { format, size })
+    }
+}
+
+/// How a packing request is written: PDF for the packing bench, CSV for a WMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackingFormat {
+    Pdf,
+    Csv,
+}
+
+impl PackingFormat {
+    /// `pdf` (default) or `csv`.
+    pub fn parse(format: Option<&str>) -> Result<PackingFormat, ParseError> {
+        match format.unwrap_or("pdf") {
+            "pdf" => Ok(PackingFormat::Pdf),
+            "csv" => Ok(PackingFormat::Csv),
+            _ => Err(ParseError::new("format", "must be pdf or csv")),
+        }
     }
 }
 
@@ -95,7 +115,8 @@ impl App {
             Some(order_id) => self.place_in_order(order_id, parcel.id).await?,
             None => None,
         };
-        let label = self.label_of(&parcel, place, options.size).await?;
+        let sender = self.sender_of(parcel.merchant_id).await?;
+        let label = self.label_of(&parcel, place, &sender, options.size).await?;
         let filename = format!("label-{}", parcel.number);
         Ok(match options.format {
             LabelFormat::Zpl(dpi) => zpl_document(filename, label.zpl(dpi)),
@@ -111,16 +132,19 @@ impl App {
         options: LabelOptions,
     ) -> Result<Document, AppError> {
         caller.require(Permission::PrintLabel)?;
-        let order = self.order_view(caller, order_id).await?.order;
+        // The order and its parcels, not their pickup codes: a label does not print them.
+        let order = self.load_order(caller, order_id).await?;
         let parcels = self.store.order_parcels(order_id).await?;
         if parcels.is_empty() {
             return Err(AppError::NothingToPrint { reason: format!("order {} has no parcel", order.reference) });
         }
         let count = parcels.len() as u32;
+        // One merchant for the whole order: its sender block is read once.
+        let sender = self.sender_of(order.merchant_id).await?;
         let mut labels = Vec::with_capacity(parcels.len());
         for (i, (parcel, _)) in parcels.iter().enumerate() {
             let place = Some((order.reference.clone(), i as u32 + 1, count));
-            labels.push(self.label_of(parcel, place, options.size).await?);
+            labels.push(self.label_of(parcel, place, &sender, options.size).await?);
         }
         let filename = format!("labels-{}", order.reference);
         Ok(match options.format {
@@ -133,24 +157,36 @@ impl App {
 
     /// An order's packing request: what to pick (its lines) and how to pack it (its parcels, their
     /// numbers, weights and sizes, and the point they go to), as CSV for a WMS or PDF for the bench.
-    pub async fn packing_request(&self, caller: &Caller, order_id: OrderId, pdf: bool) -> Result<Document, AppError> {
-        let view = self.order_view(caller, order_id).await?;
-        let order = &view.order;
+    pub async fn packing_request(
+        &self,
+        caller: &Caller,
+        order_id: OrderId,
+        format: PackingFormat,
+    ) -> Result<Document, AppError> {
+        let order = &self.load_order(caller, order_id).await?;
+        let parcels = self.store.order_parcels(order_id).await?;
         let point = self.order_point(order).await?;
         let code = point.as_ref().map(|p| p.point.external_id.clone()).unwrap_or_default();
         let filename = format!("packing-{}", order.reference);
-        if !pdf {
+        if format == PackingFormat::Csv {
             let mut csv = format!("{PACKING_HEADER}\n");
             for line in &order.lines {
-                let row = ["line", &order.reference, &line.sku, &line.name, &line.quantity.to_string()];
+                let quantity = line.quantity.to_string();
+                let row = ["line", &order.reference, &line.sku, &line.name, &quantity, "", "", "", "", "", "", &code];
                 csv.push_str(&csv_row(&row));
-                csv.push_str(",,,,,,,");
-                csv.push_str(&csv_field(&code));
                 csv.push('\n');
             }
-            for p in &view.parcels {
-                let d = p.parcel.dimensions;
-                let parcel = &p.parcel;
+            // The points the parcels went to (the order's, or another for a later shipment), read once
+            // each.
+            let mut codes: HashMap<PointId, String> = HashMap::new();
+            for (parcel, _) in &parcels {
+                if let std::collections::hash_map::Entry::Vacant(slot) = codes.entry(parcel.point_id) {
+                    let point = self.store.point(parcel.point_id).await?;
+                    slot.insert(point.map(|p| p.external_id).unwrap_or_default());
+                }
+            }
+            for (parcel, shipment) in &parcels {
+                let d = parcel.dimensions;
                 let row = [
                     "parcel",
                     &order.reference,
@@ -158,12 +194,12 @@ impl App {
                     "",
                     "",
                     parcel.number.as_str(),
-                    &p.shipment.to_string(),
+                    &shipment.to_string(),
                     &parcel.weight.grams().to_string(),
                     &d.length_mm().to_string(),
                     &d.width_mm().to_string(),
                     &d.height_mm().to_string(),
-                    &self.point_code_of(parcel).await?,
+                    &codes[&parcel.point_id],
                 ];
                 csv.push_str(&csv_row(&row));
                 csv.push('\n');
@@ -195,16 +231,16 @@ impl App {
         }
         sheet.gap();
         sheet.columns(true, &["Envoi / Shipment", "N° de colis / Parcel number", "Poids / Weight, cm"]);
-        for p in &view.parcels {
-            let d = p.parcel.dimensions;
+        for (parcel, shipment) in &parcels {
+            let d = parcel.dimensions;
             let size = format!(
                 "{} g, {} x {} x {}",
-                p.parcel.weight.grams(),
+                parcel.weight.grams(),
                 d.length_mm() / 10,
                 d.width_mm() / 10,
                 d.height_mm() / 10
             );
-            sheet.columns(false, &[&p.shipment.to_string(), p.parcel.number.as_str(), &size]);
+            sheet.columns(false, &[&shipment.to_string(), parcel.number.as_str(), &size]);
         }
         Ok(pdf_document(filename, relais_messages::pdf::write_file("Packing request", &sheet.pages)))
     }
@@ -212,7 +248,7 @@ impl App {
     /// What the merchant's invoice needs: the lines and totals, and the delivery address, which for a
     /// pickup point is the point's code, name and address.
     pub async fn invoice_data(&self, caller: &Caller, order_id: OrderId) -> Result<InvoiceData, AppError> {
-        let order = self.order_view(caller, order_id).await?.order;
+        let order = self.load_order(caller, order_id).await?;
         let merchant = self.store.merchant(order.merchant_id).await?;
         let lines_total_cents = order.lines.iter().map(|l| l.unit_price_cents * i64::from(l.quantity)).sum::<i64>();
         let point = self.order_point(&order).await?;
@@ -233,8 +269,13 @@ impl App {
         Ok(Some(InvoicePoint { point, network_name }))
     }
 
-    async fn point_code_of(&self, parcel: &Parcel) -> Result<String, AppError> {
-        Ok(self.store.point(parcel.point_id).await?.map(|p| p.external_id).unwrap_or_default())
+    /// The sender block of a merchant's labels: its sender name (or name), then its return address.
+    async fn sender_of(&self, merchant_id: MerchantId) -> Result<Vec<String>, AppError> {
+        let merchant = self.store.merchant(merchant_id).await?;
+        let branding = self.store.merchant_branding(merchant_id).await?.unwrap_or_default();
+        let mut sender = vec![branding.sender_name.or(merchant.map(|m| m.name)).unwrap_or_default()];
+        sender.extend(branding.return_address.iter().flat_map(|a| a.lines().map(str::to_owned)));
+        Ok(sender)
     }
 
     /// The order's reference and the parcel's place among its parcels (1 of 2).
@@ -254,6 +295,7 @@ impl App {
         &self,
         parcel: &Parcel,
         order: Option<(String, u32, u32)>,
+        sender: &[String],
         size: Size,
     ) -> Result<Label, AppError> {
         let point =
@@ -263,17 +305,13 @@ impl App {
             .network(parcel.network_id)
             .await?
             .ok_or_else(|| AppError::not_found("network", parcel.network_id))?;
-        let merchant = self.store.merchant(parcel.merchant_id).await?;
-        let branding = self.store.merchant_branding(parcel.merchant_id).await?.unwrap_or_default();
-        let mut sender = vec![branding.sender_name.or(merchant.map(|m| m.name)).unwrap_or_default()];
-        sender.extend(branding.return_address.iter().flat_map(|a| a.lines().map(str::to_owned)));
         let content = LabelContent {
             parcel_number: parcel.number.to_string(),
             network_name: network.name,
             point_code: point.external_id.clone(),
             point_name: point.name.clone(),
             point_address: point_address(&point),
-            sender,
+            sender: sender.to_vec(),
             recipient_name: parcel.recipient.name.clone(),
             recipient_phone: parcel.recipient.phone.as_ref().map(|p| masked_phone(p.as_str())),
             weight_g: parcel.weight.grams(),
@@ -326,18 +364,10 @@ fn destination_words(state: OrderState) -> String {
     }
 }
 
-/// A CSV field, quoted when it holds a comma, a quote or a line break; a leading `=`, `+`, `-` or `@`
-/// is prefixed with `'` so a spreadsheet does not run it as a formula.
-fn csv_field(value: &str) -> String {
-    let value = match value.chars().next() {
-        Some('=' | '+' | '-' | '@') => format!("'{value}"),
-        _ => value.to_owned(),
-    };
-    if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
-}
-
+/// A packing request's row: its fields made inert for spreadsheets, then quoted as CSV needs.
 fn csv_row(fields: &[&str]) -> String {
-    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
+    let inert: Vec<String> = fields.iter().map(|f| crate::csv_out::inert(f)).collect();
+    crate::csv_out::line(&inert.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// A printed A4 sheet being filled top to bottom, a page more when one is full.
@@ -409,8 +439,6 @@ mod tests {
     #[test]
     fn phones_are_masked_and_csv_fields_quoted() {
         assert_eq!(masked_phone("+33612345678"), "+336******78");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
+        assert_eq!(csv_row(&["a,b", "say \"hi\"", "=1+1"]), "\"a,b\",\"say \"\"hi\"\"\",'=1+1");
     }
 }

@@ -16,6 +16,7 @@ pub mod auth;
 mod command;
 pub mod connectors;
 pub mod counters;
+mod csv_out;
 pub mod error;
 pub mod jobs;
 pub mod keys;

@@ -334,7 +334,8 @@ impl App {
         self.view_of(order, false).await
     }
 
-    async fn load_order(&self, caller: &Caller, order_id: OrderId) -> Result<Order, AppError> {
+    /// An order the caller may read (a merchant its own, an operator any), without its parcels.
+    pub(crate) async fn load_order(&self, caller: &Caller, order_id: OrderId) -> Result<Order, AppError> {
         let not_found = || AppError::not_found("order", order_id);
         match caller.role {
             Role::Operator | Role::Merchant => {}
@@ -544,21 +545,17 @@ impl ExportedParcel {
     pub fn csv_row(&self) -> String {
         let p = &self.parcel;
         let time = |t: Option<relais_domain::Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-        let quoted = |s: &str| {
-            if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
-        };
-        format!(
-            "{},{},{},{},{},{},{},{},{}",
-            p.id,
+        crate::csv_out::line(&[
+            &p.id.to_string(),
             p.number.as_str(),
-            quoted(self.order_reference.as_deref().unwrap_or_default()),
-            self.shipment.map(|s| s.to_string()).unwrap_or_default(),
+            self.order_reference.as_deref().unwrap_or_default(),
+            &self.shipment.map(|s| s.to_string()).unwrap_or_default(),
             p.state.as_str(),
-            p.point_id,
-            time(p.deposited_at),
-            time(p.pickup_deadline),
-            p.updated_at.to_rfc3339(),
-        )
+            &p.point_id.to_string(),
+            &time(p.deposited_at),
+            &time(p.pickup_deadline),
+            &p.updated_at.to_rfc3339(),
+        ])
     }
 }
 

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use relais_app::labels::{Document, InvoiceData, LabelOptions};
+use relais_app::labels::{Document, InvoiceData, LabelOptions, PackingFormat};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -107,12 +107,8 @@ pub async fn packing_request(
     Path(id): Path<String>,
     QueryParams(q): QueryParams<PackingQuery>,
 ) -> Result<Response> {
-    let pdf = match q.format.as_deref().unwrap_or("pdf") {
-        "pdf" => true,
-        "csv" => false,
-        _ => return Err(relais_domain::value::ParseError::new("format", "must be pdf or csv").into()),
-    };
-    Ok(file(state.app.packing_request(&caller, path_id("order", &id)?, pdf).await?))
+    let format = PackingFormat::parse(q.format.as_deref())?;
+    Ok(file(state.app.packing_request(&caller, path_id("order", &id)?, format).await?))
 }
 
 /// Where an order is delivered, as its invoice prints it.

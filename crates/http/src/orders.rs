@@ -374,11 +374,12 @@ async fn shop_order(
     state: &HttpState,
     platform: Platform,
     id: &str,
-    signature: Option<&str>,
+    headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response> {
     let merchant_id = path_id("merchant", id)?;
-    let view = state.app.receive_shop_order(platform, merchant_id, signature.unwrap_or_default(), body).await?;
+    let signature = headers.get(platform.signature_header()).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let view = state.app.receive_shop_order(platform, merchant_id, signature, body).await?;
     let status = if view.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(response(view))).into_response())
 }
@@ -400,8 +401,7 @@ pub async fn shopify_order(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response> {
-    let signature = headers.get("x-shopify-hmac-sha256").and_then(|v| v.to_str().ok());
-    shop_order(&state, Platform::Shopify, &id, signature, &body).await
+    shop_order(&state, Platform::Shopify, &id, &headers, &body).await
 }
 
 #[utoipa::path(post, path = "/v1/connectors/woocommerce/{id}/orders", tag = "orders",
@@ -426,8 +426,7 @@ pub async fn woocommerce_order(
     if body.starts_with(b"webhook_id=") {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let signature = headers.get("x-wc-webhook-signature").and_then(|v| v.to_str().ok());
-    shop_order(&state, Platform::WooCommerce, &id, signature, &body).await
+    shop_order(&state, Platform::WooCommerce, &id, &headers, &body).await
 }
 
 #[utoipa::path(post, path = "/v1/connectors/magento/{id}/orders", tag = "orders",
@@ -447,8 +446,7 @@ pub async fn magento_order(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response> {
-    let signature = headers.get("x-relais-hmac-sha256").and_then(|v| v.to_str().ok());
-    shop_order(&state, Platform::Magento, &id, signature, &body).await
+    shop_order(&state, Platform::Magento, &id, &headers, &body).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

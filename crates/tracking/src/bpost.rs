@@ -47,7 +47,5 @@ pub(crate) fn events(answer: &[u8]) -> Result<Vec<TrackingEvent>, TrackingError>
             place: None,
         });
     }
-    // bpost lists them oldest first; `parse` expects the latest first, as the others do.
-    events.reverse();
     Ok(events)
 }

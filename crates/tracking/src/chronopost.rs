@@ -51,7 +51,5 @@ pub(crate) fn events(answer: &[u8]) -> Result<Vec<TrackingEvent>, TrackingError>
             place: event.get("officeLabel").filter(|p| !p.is_empty()).cloned(),
         });
     }
-    // Chronopost lists them oldest first; `parse` expects the latest first, as the others do.
-    events.reverse();
     Ok(events)
 }

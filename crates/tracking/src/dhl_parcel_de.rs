@@ -73,7 +73,5 @@ pub(crate) fn events(answer: &[u8]) -> Result<Vec<TrackingEvent>, TrackingError>
             place: (!place.is_empty()).then(|| place.join(", ")),
         });
     }
-    // DHL lists them oldest first; `parse` expects the latest first, as the others do.
-    events.reverse();
     Ok(events)
 }

@@ -158,7 +158,5 @@ pub(crate) fn events(answer: &[u8]) -> Result<Vec<TrackingEvent>, TrackingError>
             place: step.location,
         });
     }
-    // DPD lists them oldest first; `parse` expects the latest first, as the others do.
-    events.reverse();
     Ok(events)
 }

@@ -69,5 +69,7 @@ pub(crate) fn events(answer: &[u8]) -> Result<Vec<TrackingEvent>, TrackingError>
             });
         }
     }
+    // GLS lists them latest first.
+    events.reverse();
     Ok(events)
 }

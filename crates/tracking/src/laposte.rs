@@ -72,5 +72,7 @@ pub(crate) fn events(carrier: &'static str, answer: &[u8]) -> Result<Vec<Trackin
             });
         }
     }
+    // La Poste lists them latest first.
+    events.reverse();
     Ok(events)
 }

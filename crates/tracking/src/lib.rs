@@ -165,9 +165,7 @@ pub fn parse(carrier: Carrier, answer: &[u8]) -> Result<Vec<TrackingEvent>, Trac
         Carrier::Dpd => dpd::events(answer)?,
         Carrier::Ups => ups::events(answer)?,
     };
-    // Stable: events of the same instant keep the carrier's order (reversed, as carriers list the
-    // latest first).
-    events.reverse();
+    // Each adapter gives them oldest first; stable, so events of the same instant keep that order.
     events.sort_by_key(|e| e.at);
     Ok(events)
 }

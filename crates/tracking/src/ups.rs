@@ -78,6 +78,8 @@ pub(crate) fn events(answer: &[u8]) -> Result<Vec<TrackingEvent>, TrackingError>
             events.push(event(activity).map_err(bad)?);
         }
     }
+    // UPS lists them latest first.
+    events.reverse();
     Ok(events)
 }
 

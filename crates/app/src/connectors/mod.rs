@@ -37,6 +37,16 @@ impl Platform {
         }
     }
 
+    /// The request header that carries the platform's signature of its webhook's body (relais' Magento
+    /// module signs as Shopify does, under its own header).
+    pub fn signature_header(self) -> &'static str {
+        match self {
+            Platform::Shopify => "x-shopify-hmac-sha256",
+            Platform::WooCommerce => "x-wc-webhook-signature",
+            Platform::Magento => "x-relais-hmac-sha256",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Platform> {
         [Platform::Shopify, Platform::WooCommerce, Platform::Magento].into_iter().find(|p| p.as_str() == s)
     }

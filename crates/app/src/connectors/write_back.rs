@@ -9,10 +9,13 @@
 //! reached for is tried again later with a growing delay, its error kept (never the token). The calls
 //! go through the [`ShopCalls`] port, which the binary implements over its HTTP client.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::Duration;
 use relais_domain::Timestamp;
+use relais_domain::ids::MerchantId;
 use relais_domain::order::{Order, OrderState};
 use relais_domain::parcel::{Parcel, ParcelState};
 use relais_domain::point::PickupPoint;
@@ -148,8 +151,10 @@ impl App {
     ) -> Result<WriteBackReport, AppError> {
         caller.require(Permission::RunJobs)?;
         let mut report = WriteBackReport::default();
+        // A pass's orders mostly share a few connectors: each is read and opened once.
+        let mut access = HashMap::new();
         for row in self.store.shop_orders_due(self.now(), limit).await? {
-            match self.write_back_one(calls, row).await? {
+            match self.write_back_one(calls, &mut access, row).await? {
                 Some(true) => report.written += 1,
                 Some(false) => report.failed += 1,
                 None => {}
@@ -159,7 +164,12 @@ impl App {
     }
 
     /// The next step of one order: `Some(true)` written, `Some(false)` failed, `None` nothing to do.
-    async fn write_back_one(&self, calls: &dyn ShopCalls, mut row: ShopWriteBack) -> Result<Option<bool>, AppError> {
+    async fn write_back_one(
+        &self,
+        calls: &dyn ShopCalls,
+        opened: &mut HashMap<(MerchantId, String), Opened>,
+        mut row: ShopWriteBack,
+    ) -> Result<Option<bool>, AppError> {
         let now = self.now();
         let quiet = |mut row: ShopWriteBack, error: Option<String>| {
             row.next_attempt_at = now + Duration::minutes(QUIET_MINUTES);
@@ -167,15 +177,26 @@ impl App {
             row.updated_at = now;
             row
         };
-        let connector = self.store.connector(row.merchant_id, &row.platform).await?;
-        let (Some(connector), Some(platform)) = (connector, Platform::parse(&row.platform)) else {
-            self.put_shop_order(quiet(row, Some("the connector is gone".into()))).await?;
-            return Ok(None);
-        };
-        let Some(access) = self.shop_access(&connector) else {
+        let key = (row.merchant_id, row.platform.clone());
+        if let std::collections::hash_map::Entry::Vacant(slot) = opened.entry(key.clone()) {
+            let connector = self.store.connector(row.merchant_id, &row.platform).await?;
+            slot.insert(match connector.as_ref().map(|c| self.shop_access(c)) {
+                None => Opened::Gone,
+                Some(None) => Opened::NoAccess,
+                Some(Some(access)) => Opened::Ready(access),
+            });
+        }
+        let (access, platform) = match (opened.get(&key), Platform::parse(&row.platform)) {
+            (Some(Opened::Ready(access)), Some(platform)) => (access, platform),
             // No API access set (yet): nothing is written; setting it starts from where the order is.
-            self.put_shop_order(quiet(row, None)).await?;
-            return Ok(None);
+            (Some(Opened::NoAccess), Some(_)) => {
+                self.put_shop_order(quiet(row, None)).await?;
+                return Ok(None);
+            }
+            _ => {
+                self.put_shop_order(quiet(row, Some("the connector is gone".into()))).await?;
+                return Ok(None);
+            }
         };
         let Some(order) = self.store.order(row.order_id).await? else { return Ok(None) };
         let parcels: Vec<Parcel> = self.store.order_parcels(order.id).await?.into_iter().map(|(p, _)| p).collect();
@@ -204,9 +225,9 @@ impl App {
             point: point.as_ref(),
         };
         let outcome = match platform {
-            Platform::Shopify => shopify_step(calls, &access, step, &context).await,
-            Platform::WooCommerce => woocommerce_step(calls, &access, step, &context).await,
-            Platform::Magento => magento_step(calls, &access, step, &context).await,
+            Platform::Shopify => shopify_step(calls, access, step, &context).await,
+            Platform::WooCommerce => woocommerce_step(calls, access, step, &context).await,
+            Platform::Magento => magento_step(calls, access, step, &context).await,
         };
         row.updated_at = now;
         let written = match outcome {
@@ -253,6 +274,13 @@ impl App {
 /// The label the API token is sealed under, apart from the webhook secret's.
 pub(crate) fn api_seal_label(platform: &str) -> String {
     format!("{platform}:api")
+}
+
+/// A connector as one pass found it.
+enum Opened {
+    Gone,
+    NoAccess,
+    Ready(Access),
 }
 
 struct Access {

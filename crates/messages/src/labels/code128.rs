@@ -165,6 +165,11 @@ impl Symbol {
         values
     }
 
+    /// How many modules wide the symbol is, quiet zones aside: 11 a character, 13 for the stop.
+    pub fn module_count(&self) -> usize {
+        self.codewords().len() * 11 + 2
+    }
+
     /// The `barcoders` input: set switches as `Ɓ`/`Ć`, FNC1 as `Ź`.
     fn barcoders_input(&self) -> String {
         let mut out = String::new();
@@ -222,6 +227,7 @@ mod tests {
         assert_eq!(symbol.human_readable, "(00) 376123450000000014");
         // 11 modules a character and 13 for the stop: start, FNC1, 10 pairs, check, stop.
         assert_eq!(symbol.modules().len(), 13 * 11 + 13);
+        assert_eq!(symbol.module_count(), symbol.modules().len());
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub(super) fn write(label: &Label, dpi: Dpi) -> String {
                 let _ = writeln!(out, "^FO{},{}^GB{w},{h},{}^FS", dots(*x), dots(*y), w.min(h));
             }
             Mark::Barcode { x, y, width, height } => {
-                let modules = label.symbol.modules().len() as i64;
+                let modules = label.symbol.module_count() as i64;
                 let room = dots(*width);
                 // The widest whole-dot module that fits with ten-module quiet zones each side.
                 let module = (room / (modules + 20)).clamp(1, 10);
