@@ -17,10 +17,9 @@
 //! | other | | unknown |
 
 use chrono::{NaiveDateTime, TimeZone};
-use chrono_tz::Tz;
 
 use crate::xml::elements;
-use crate::{TrackingError, TrackingEvent, TrackingStatus};
+use crate::{TrackingError, TrackingEvent, TrackingStatus, zone};
 
 const CARRIER: &str = "dpd";
 
@@ -35,42 +34,6 @@ fn status(code: &str) -> TrackingStatus {
         "ReturnToSender" => TrackingStatus::ReturnToSender,
         _ => TrackingStatus::Unknown,
     }
-}
-
-/// The time zone of the countries DPD's European network runs in (one zone each).
-fn zone(country: &str) -> Option<Tz> {
-    use chrono_tz::Europe;
-    Some(match country {
-        "BE" => Europe::Brussels,
-        "DE" => Europe::Berlin,
-        "FR" => Europe::Paris,
-        "NL" => Europe::Amsterdam,
-        "LU" => Europe::Luxembourg,
-        "AT" => Europe::Vienna,
-        "CH" => Europe::Zurich,
-        "IT" => Europe::Rome,
-        "ES" => Europe::Madrid,
-        "PT" => Europe::Lisbon,
-        "GB" | "UK" => Europe::London,
-        "IE" => Europe::Dublin,
-        "PL" => Europe::Warsaw,
-        "CZ" => Europe::Prague,
-        "SK" => Europe::Bratislava,
-        "HU" => Europe::Budapest,
-        "SI" => Europe::Ljubljana,
-        "HR" => Europe::Zagreb,
-        "DK" => Europe::Copenhagen,
-        "SE" => Europe::Stockholm,
-        "NO" => Europe::Oslo,
-        "FI" => Europe::Helsinki,
-        "EE" => Europe::Tallinn,
-        "LV" => Europe::Riga,
-        "LT" => Europe::Vilnius,
-        "RO" => Europe::Bucharest,
-        "BG" => Europe::Sofia,
-        "GR" => Europe::Athens,
-        _ => return None,
-    })
 }
 
 /// One `statusInfo`'s texts.

@@ -13,14 +13,20 @@
 
 mod bpost;
 mod chronopost;
+mod dhl_express;
 mod dhl_parcel_de;
 mod dpd;
+mod fedex;
 mod gls;
+mod hermes;
 mod laposte;
+mod postat;
 mod ups;
+mod usps;
 mod xml;
 
 use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 /// A parcel's state in the normalised vocabulary.
@@ -106,12 +112,22 @@ pub enum Carrier {
     Chronopost,
     /// DPD's parcel life cycle service (SOAP `getTrackingData`).
     Dpd,
+    /// Austrian Post's shipment tracking (GraphQL `einzelsendung`).
+    PostAt,
     /// UPS's Track API (JSON `trackResponse`).
     Ups,
+    /// FedEx's Track API (JSON `output.completeTrackResults`).
+    Fedex,
+    /// DHL Express XML Services tracking (`req:TrackingResponse`).
+    DhlExpress,
+    /// USPS's Tracking API v3 (JSON `trackingEvents`).
+    Usps,
+    /// Hermes Germany's shipment tracking (JSON `shipmentinfo`).
+    Hermes,
 }
 
 impl Carrier {
-    pub const ALL: [Carrier; 8] = [
+    pub const ALL: [Carrier; 13] = [
         Carrier::LaPoste,
         Carrier::Colissimo,
         Carrier::Gls,
@@ -119,7 +135,12 @@ impl Carrier {
         Carrier::Bpost,
         Carrier::Chronopost,
         Carrier::Dpd,
+        Carrier::PostAt,
         Carrier::Ups,
+        Carrier::Fedex,
+        Carrier::DhlExpress,
+        Carrier::Usps,
+        Carrier::Hermes,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -131,7 +152,12 @@ impl Carrier {
             Carrier::Bpost => "bpost",
             Carrier::Chronopost => "chronopost",
             Carrier::Dpd => "dpd",
+            Carrier::PostAt => "postat",
             Carrier::Ups => "ups",
+            Carrier::Fedex => "fedex",
+            Carrier::DhlExpress => "dhl_express",
+            Carrier::Usps => "usps",
+            Carrier::Hermes => "hermes",
         }
     }
 
@@ -163,11 +189,81 @@ pub fn parse(carrier: Carrier, answer: &[u8]) -> Result<Vec<TrackingEvent>, Trac
         Carrier::Bpost => bpost::events(answer)?,
         Carrier::Chronopost => chronopost::events(answer)?,
         Carrier::Dpd => dpd::events(answer)?,
+        Carrier::PostAt => postat::events(answer)?,
         Carrier::Ups => ups::events(answer)?,
+        Carrier::Fedex => fedex::events(answer)?,
+        Carrier::DhlExpress => dhl_express::events(answer)?,
+        Carrier::Usps => usps::events(answer)?,
+        Carrier::Hermes => hermes::events(answer)?,
     };
     // Each adapter gives them oldest first; stable, so events of the same instant keep that order.
     events.sort_by_key(|e| e.at);
     Ok(events)
+}
+
+/// The time zone of a country that has one, by its ISO 3166 code: the carriers that give local times
+/// without an offset (DPD, DHL Express) are placed by the country their location names.
+pub(crate) fn zone(country: &str) -> Option<Tz> {
+    use chrono_tz::Europe;
+    Some(match country {
+        "BE" => Europe::Brussels,
+        "DE" => Europe::Berlin,
+        "FR" => Europe::Paris,
+        "NL" => Europe::Amsterdam,
+        "LU" => Europe::Luxembourg,
+        "AT" => Europe::Vienna,
+        "CH" => Europe::Zurich,
+        "IT" => Europe::Rome,
+        "ES" => Europe::Madrid,
+        "PT" => Europe::Lisbon,
+        "GB" | "UK" => Europe::London,
+        "IE" => Europe::Dublin,
+        "PL" => Europe::Warsaw,
+        "CZ" => Europe::Prague,
+        "SK" => Europe::Bratislava,
+        "HU" => Europe::Budapest,
+        "SI" => Europe::Ljubljana,
+        "HR" => Europe::Zagreb,
+        "DK" => Europe::Copenhagen,
+        "SE" => Europe::Stockholm,
+        "NO" => Europe::Oslo,
+        "FI" => Europe::Helsinki,
+        "EE" => Europe::Tallinn,
+        "LV" => Europe::Riga,
+        "LT" => Europe::Vilnius,
+        "RO" => Europe::Bucharest,
+        "BG" => Europe::Sofia,
+        "GR" => Europe::Athens,
+        "TR" => Europe::Istanbul,
+        "IS" => chrono_tz::Atlantic::Reykjavik,
+        "SG" => chrono_tz::Asia::Singapore,
+        "HK" => chrono_tz::Asia::Hong_Kong,
+        "JP" => chrono_tz::Asia::Tokyo,
+        "CN" => chrono_tz::Asia::Shanghai,
+        "IN" => chrono_tz::Asia::Kolkata,
+        "AE" => chrono_tz::Asia::Dubai,
+        "IL" => chrono_tz::Asia::Jerusalem,
+        "ZA" => chrono_tz::Africa::Johannesburg,
+        "MA" => chrono_tz::Africa::Casablanca,
+        "JM" => chrono_tz::America::Jamaica,
+        _ => return None,
+    })
+}
+
+/// `-05:00` or `+0100` as an offset.
+pub(crate) fn offset(text: &str) -> Option<FixedOffset> {
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 4 {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits[2..].parse().ok()?;
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
 /// The answer as JSON, or why it is not.

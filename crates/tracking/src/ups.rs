@@ -19,10 +19,10 @@
 //! | D | delivered | delivered |
 //! | other | | unknown |
 
-use chrono::{FixedOffset, NaiveDateTime, TimeZone};
+use chrono::{NaiveDateTime, TimeZone};
 use serde_json::Value;
 
-use crate::{TrackingError, TrackingEvent, TrackingStatus, json};
+use crate::{TrackingError, TrackingEvent, TrackingStatus, json, offset};
 
 const CARRIER: &str = "ups";
 
@@ -37,22 +37,6 @@ fn status(kind: &str) -> TrackingStatus {
         "D" => TrackingStatus::Delivered,
         _ => TrackingStatus::Unknown,
     }
-}
-
-/// `-05:00` or `+0100` as an offset.
-fn offset(text: &str) -> Option<FixedOffset> {
-    let (sign, rest) = match text.as_bytes().first()? {
-        b'+' => (1, &text[1..]),
-        b'-' => (-1, &text[1..]),
-        _ => return None,
-    };
-    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() != 4 {
-        return None;
-    }
-    let hours: i32 = digits[..2].parse().ok()?;
-    let minutes: i32 = digits[2..].parse().ok()?;
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
 pub(crate) fn events(answer: &[u8]) -> Result<Vec<TrackingEvent>, TrackingError> {
