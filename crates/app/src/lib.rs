@@ -38,6 +38,7 @@ pub mod recipients;
 pub mod secrets;
 pub mod setup;
 pub mod signed;
+pub mod tracking;
 
 use std::sync::Arc;
 
@@ -131,6 +132,8 @@ pub struct App {
     twilio_accounts: Arc<Vec<(String, String)>>,
     /// The blocks of serials this process took from the numbering series (`numbers.rs`).
     number_blocks: Arc<numbers::Blocks>,
+    /// The carriers' tracking APIs this instance polls and takes pushes from (`tracking.rs`).
+    carrier_apis: Arc<tracking::CarrierApis>,
 }
 
 impl App {
@@ -147,6 +150,7 @@ impl App {
             gates: Arc::default(),
             twilio_accounts: Arc::new(Vec::new()),
             number_blocks: Arc::default(),
+            carrier_apis: Arc::default(),
         }
     }
 

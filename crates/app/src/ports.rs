@@ -451,6 +451,55 @@ pub enum Write {
     Numbers(NumberWrite),
     /// Merchants' orders and their parcels.
     Orders(OrderWrite),
+    /// What relais follows of parcels at their carriers, and the carriers' events.
+    Tracking(TrackingWrite),
+}
+
+/// The writes of carrier tracking (docs/tracking.md).
+#[derive(Debug, Clone)]
+pub enum TrackingWrite {
+    /// Starts following a parcel, or replaces what is followed (inserted or replaced whole);
+    /// `Duplicate` (`tracking_number`) when another parcel is followed under that carrier and number.
+    Put(ParcelTracking),
+    /// A carrier's events of a parcel; one it gave already (same instant, same code) is kept once.
+    AppendEvents {
+        parcel_id: ParcelId,
+        carrier: String,
+        events: Vec<relais_tracking::TrackingEvent>,
+        received_at: Timestamp,
+    },
+}
+
+/// A parcel relais follows at its carrier: the carrier's API and the number it knows the parcel by, the
+/// last status it gave, and when to ask it next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParcelTracking {
+    pub parcel_id: ParcelId,
+    pub merchant_id: MerchantId,
+    /// The carrier's name in the API (`relais_tracking::Carrier::as_str`).
+    pub carrier: String,
+    pub tracking_number: String,
+    /// The normalised status of the carrier's latest event, once it gave one.
+    pub status: Option<String>,
+    pub last_event_at: Option<Timestamp>,
+    /// When to ask the carrier next; `None` once polling stopped (a final status, or given up).
+    pub next_poll_at: Option<Timestamp>,
+    /// Polls in a row that brought nothing new: each one waits longer.
+    pub quiet_polls: u32,
+    /// Failed polls in a row (no answer, refused, unreadable).
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A carrier's event of a parcel, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCarrierEvent {
+    pub parcel_id: ParcelId,
+    pub carrier: String,
+    pub event: relais_tracking::TrackingEvent,
+    pub received_at: Timestamp,
 }
 
 /// The writes of orders (`store/src/*/orders.rs`).
@@ -873,6 +922,14 @@ pub trait Store: Send + Sync + 'static {
     /// Shop orders whose write-back is due at `now` (neither `delivered` nor `ended`), soonest first.
     async fn shop_orders_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ShopWriteBack>>;
     async fn shop_order(&self, order_id: relais_domain::ids::OrderId) -> StoreResult<Option<ShopWriteBack>>;
+    /// What relais follows of a parcel at its carrier.
+    async fn parcel_tracking(&self, parcel_id: ParcelId) -> StoreResult<Option<ParcelTracking>>;
+    /// The parcel a carrier knows by that number (a carrier's push).
+    async fn tracking_by_number(&self, carrier: &str, number: &str) -> StoreResult<Option<ParcelTracking>>;
+    /// The followed parcels whose poll is due at `now`, the most overdue first.
+    async fn trackings_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>>;
+    /// A parcel's carrier events, oldest first.
+    async fn carrier_events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredCarrierEvent>>;
     /// The point a merchant's customer used last, by any of their contacts' digests: the latest.
     async fn customer_point(
         &self,
@@ -1071,4 +1128,35 @@ impl RandomSource for SeededRandom {
         let mut rng = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         rng.fill_bytes(bytes);
     }
+}
+
+/// One call relais makes to another system's API (a shop's, a carrier's).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboundRequest {
+    pub method: &'static str,
+    pub url: String,
+    /// With the credentials: never logged.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+/// Never shows the headers: they carry the merchant's or the carrier's credentials.
+impl std::fmt::Debug for OutboundRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OutboundRequest({} {})", self.method, self.url)
+    }
+}
+
+/// The answer: its status and (the start of) its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Calls to other systems' APIs (the binary's outbound HTTP client). An `Err` is a call that got no
+/// answer (refused, timed out): tried again later, as a 5xx or a 429 is.
+#[async_trait]
+pub trait OutboundCalls: Send + Sync {
+    async fn call(&self, request: OutboundRequest) -> Result<OutboundAnswer, String>;
 }

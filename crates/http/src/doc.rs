@@ -41,6 +41,7 @@ use crate::error::ErrorEnvelope;
         (name = "points", description = "Search and check of pickup points, their history, occupancy and imports of operators' files."),
         (name = "recipients", description = "The recipient's page behind the link in their message (HTML)."),
         (name = "orders", description = "Merchants' orders: parcels announced to the chosen point or a fallback, idempotent, split shipments."),
+        (name = "tracking", description = "Carrier tracking: a parcel followed at its carrier, its timeline with relais' own events, carriers' signed pushes."),
         (name = "labels", description = "What a merchant prints: labels (ZPL, PDF), packing requests (PDF, CSV), invoice data with the point's code."),
         (name = "notifications", description = "Where events go (signed webhooks, alert addresses), a parcel's messages and their delivery log, resends."),
         (name = "pages", description = "The checkout widget and the counter page (HTML, scripts, styles)."),

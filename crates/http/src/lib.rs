@@ -24,6 +24,7 @@ pub mod points;
 pub mod recipients;
 pub mod server;
 pub mod templates;
+pub mod tracking;
 pub mod widget;
 pub mod wire;
 
@@ -165,6 +166,8 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(labels::order_labels))
         .routes(routes!(labels::packing_request))
         .routes(routes!(labels::invoice_data))
+        .routes(routes!(tracking::track_parcel, tracking::parcel_tracking))
+        .routes(routes!(tracking::carrier_push))
         .routes(routes!(counter::scan_in))
         .routes(routes!(counter::hand_over))
         .routes(routes!(counter::page))

@@ -41,6 +41,92 @@ pub struct Config {
     pub order_drop_folders: Vec<OrderDropFolder>,
     /// The delivery of the outbox: the worker, its channels and their credentials (ADR 15).
     pub notify: NotifyConfig,
+    /// Carrier tracking: the carriers' APIs `serve` polls and takes pushes from (docs/tracking.md).
+    pub tracking: TrackingConfig,
+}
+
+/// Carrier tracking: how often `serve` polls, and each carrier's API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackingConfig {
+    /// Seconds between two poll rounds.
+    pub poll_interval_seconds: u64,
+    /// Most followed parcels one round looks at.
+    pub batch: u32,
+    /// By carrier name (`laposte`, `gls`, `ups`...).
+    pub carriers: std::collections::BTreeMap<String, CarrierApiConfig>,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        TrackingConfig { poll_interval_seconds: 60, batch: 500, carriers: Default::default() }
+    }
+}
+
+/// One carrier's tracking API (docs/tracking.md has an entry per carrier).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarrierApiConfig {
+    /// `GET` (default) or `POST`.
+    #[serde(default = "get")]
+    pub method: String,
+    /// The request's URL; `{number}` stands for the carrier's tracking number.
+    pub url: String,
+    /// The request's body for the carriers that take one (SOAP, GraphQL, JSON); `{number}` likewise.
+    pub body: Option<String>,
+    /// The credentials (`X-Okapi-Key`, `Authorization`...) and the content type: never printed.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, Secret>,
+    /// The carrier's rate limit.
+    #[serde(default = "sixty")]
+    pub requests_per_minute: u32,
+    /// The secret (`whsec_...`) the carrier signs its pushes with, if it pushes.
+    pub push_secret: Option<Secret>,
+}
+
+fn get() -> String {
+    "GET".to_owned()
+}
+
+fn sixty() -> u32 {
+    60
+}
+
+impl TrackingConfig {
+    /// The carriers' APIs as the app takes them, or what is wrong with the configuration.
+    pub fn apis(&self) -> Result<relais_app::tracking::CarrierApis, String> {
+        let mut apis = Vec::new();
+        for (name, c) in &self.carriers {
+            let carrier = relais_tracking::Carrier::parse(name)
+                .ok_or_else(|| format!("tracking.carriers.{name}: not a carrier relais reads"))?;
+            let method = match c.method.to_ascii_uppercase().as_str() {
+                "GET" => "GET",
+                "POST" => "POST",
+                other => return Err(format!("tracking.carriers.{name}.method: GET or POST, not {other}")),
+            };
+            if !(c.url.starts_with("https://") || c.url.starts_with("http://")) {
+                return Err(format!("tracking.carriers.{name}.url: an http(s) URL"));
+            }
+            let push_secret = match &c.push_secret {
+                Some(secret) => Some(relais_messages::webhooks::WebhookSecret::parse(&secret.0).map_err(|_| {
+                    format!("tracking.carriers.{name}.push_secret: whsec_ and at least 16 bytes in base64")
+                })?),
+                None => None,
+            };
+            // The budget of one round, at the carrier's rate.
+            let per_round = u64::from(c.requests_per_minute) * self.poll_interval_seconds.max(1) / 60;
+            apis.push(relais_app::tracking::CarrierApi {
+                carrier,
+                method,
+                url: c.url.clone(),
+                body: c.body.clone(),
+                headers: c.headers.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+                polls_per_round: u32::try_from(per_round).unwrap_or(u32::MAX).max(1),
+                push_secret,
+            });
+        }
+        Ok(relais_app::tracking::CarrierApis(apis))
+    }
 }
 
 /// The longest a call to an SMS or e-mail provider's API (Twilio, Brevo) may take (`outlets.rs`).
@@ -495,6 +581,7 @@ impl Default for Config {
             drop_folders: Vec::new(),
             order_drop_folders: Vec::new(),
             notify: NotifyConfig::default(),
+            tracking: TrackingConfig::default(),
         }
     }
 }

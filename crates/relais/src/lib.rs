@@ -13,6 +13,7 @@ pub mod demo;
 pub mod hours;
 pub mod locker_sim;
 pub mod orders;
+pub mod outbound;
 pub mod outlets;
 pub mod points;
 pub mod receipt;

@@ -269,7 +269,8 @@ enum TrackingCommand {
     /// Reads one raw tracking answer of a carrier and prints its events, oldest first, one JSON object
     /// a line: `{"at", "code", "description", "status", "place"}`; exit status 1 on a bad answer.
     Parse {
-        /// laposte, colissimo, gls, dhl_parcel_de, bpost, chronopost, dpd or ups.
+        /// One of laposte, colissimo, chronopost, dpd, gls, dhl_parcel_de, postat, bpost, ups, fedex,
+        /// dhl_express, usps, hermes.
         #[arg(long)]
         carrier: String,
         /// The carrier's answer as received (`-`: standard input).
@@ -944,7 +945,8 @@ async fn build_app(config: &Config) -> Result<App, String> {
     Ok(App::new(store, clock, random, secrets)
         .with_limits(config.app_limits())
         .with_public_url(&config.public_url())
-        .with_twilio_accounts(config.twilio_accounts()))
+        .with_twilio_accounts(config.twilio_accounts())
+        .with_carrier_apis(config.tracking.apis()?))
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
@@ -1026,13 +1028,22 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         None
     };
     // Orders' fulfilments written back to the shops they came from (connectors with API access).
-    let calls = relais::shops::HttpShopCalls::new(config.outbound.client()?);
+    let calls = relais::outbound::HttpOutboundCalls::new(config.outbound.client()?);
     let writer = tokio::spawn(relais::shops::write_back_forever(app.clone(), calls, config.sweep_interval_seconds));
+    // Followed parcels' carriers polled for their tracking.
+    let calls = relais::outbound::HttpOutboundCalls::new(config.outbound.client()?);
+    let poller = tokio::spawn(relais::outbound::poll_tracking_forever(
+        app.clone(),
+        calls,
+        config.tracking.poll_interval_seconds,
+        config.tracking.batch,
+    ));
     let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds));
     // Each request carries its peer's address: the public routes are limited per client.
     let result = relais_http::server::serve(listener, router, config.server.limits()?, shutdown_signal()).await;
     sweeper.abort();
     writer.abort();
+    poller.abort();
     indexer.abort();
     if let Some(deliverer) = deliverer {
         deliverer.abort();

@@ -225,7 +225,7 @@ async fn receive(w: &World, platform: Platform, body: &Value) -> (relais_domain:
 /// One pass of the job, as `relais serve` runs it, through the binary's HTTP client.
 async fn pass(w: &World) -> relais_app::connectors::write_back::WriteBackReport {
     let client = relais_edge::http::HttpClient::new(&relais_edge::http::HttpConfig::default()).unwrap();
-    let calls = relais::shops::HttpShopCalls::new(client);
+    let calls = relais::outbound::HttpOutboundCalls::new(client);
     w.app.write_back_due(&Caller::system(), &calls, 100).await.unwrap()
 }
 

@@ -67,7 +67,7 @@ pub(crate) fn counts_query(condition: &str, now: &str) -> String {
 /// Names the unique key a constraint error is about, from the index name (PostgreSQL) or the column
 /// list in the message (SQLite). The index names embed their columns so one matcher serves both.
 pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
-    const KEYS: [(&str, &str); 10] = [
+    const KEYS: [(&str, &str); 12] = [
         ("orders.merchant_id, orders.reference", "order_reference"),
         ("orders_reference", "order_reference"),
         ("code_digest", "pickup_code"),
@@ -78,6 +78,8 @@ pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
         ("scope_key", "attempt_counter"),
         ("digest", "api_key"),
         ("idempotency_key", "idempotency_key"),
+        ("parcel_trackings.carrier", "tracking_number"),
+        ("parcel_trackings_number", "tracking_number"),
     ];
     // Keyed by its point: a second raise is named, not taken for an id clash.
     if message.contains("occupancy_alerts") {

@@ -260,6 +260,46 @@ pub(crate) fn shop_order(r: &impl Columns) -> StoreResult<relais_app::ports::Sho
     })
 }
 
+pub(crate) const TRACKING_COLUMNS: &str = "parcel_id, merchant_id, carrier, tracking_number, status, last_event_at,
+    next_poll_at, quiet_polls, failures, last_error, created_at, updated_at";
+
+pub(crate) fn parcel_tracking(r: &impl Columns) -> StoreResult<relais_app::ports::ParcelTracking> {
+    Ok(relais_app::ports::ParcelTracking {
+        parcel_id: r.id(0)?,
+        merchant_id: r.id(1)?,
+        carrier: r.owned(2)?,
+        tracking_number: r.owned(3)?,
+        status: r.opt_owned(4)?,
+        last_event_at: r.opt_time(5)?,
+        next_poll_at: r.opt_time(6)?,
+        quiet_polls: r.count(7)?,
+        failures: r.count(8)?,
+        last_error: r.opt_owned(9)?,
+        created_at: r.time(10)?,
+        updated_at: r.time(11)?,
+    })
+}
+
+pub(crate) const CARRIER_EVENT_COLUMNS: &str =
+    "parcel_id, carrier, at, offset_seconds, code, description, status, place, received_at";
+
+pub(crate) fn carrier_event(r: &impl Columns) -> StoreResult<relais_app::ports::StoredCarrierEvent> {
+    let offset = i32::try_from(r.int(3)?).ok().and_then(chrono::FixedOffset::east_opt);
+    let status = relais_tracking::TrackingStatus::parse(&r.owned(6)?);
+    Ok(relais_app::ports::StoredCarrierEvent {
+        parcel_id: r.id(0)?,
+        carrier: r.owned(1)?,
+        event: relais_tracking::TrackingEvent {
+            at: r.time(2)?.with_timezone(&offset.ok_or_else(|| corrupt("offset_seconds"))?),
+            code: r.owned(4)?,
+            description: r.owned(5)?,
+            status: status.ok_or_else(|| corrupt("carrier event status"))?,
+            place: r.opt_owned(7)?,
+        },
+        received_at: r.time(8)?,
+    })
+}
+
 pub(crate) fn stored_series(r: &impl Columns) -> StoreResult<relais_app::ports::StoredSeries> {
     Ok(relais_app::ports::StoredSeries {
         id: r.owned(0)?,

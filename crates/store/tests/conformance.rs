@@ -3453,3 +3453,176 @@ async fn a_shop_orders_write_back_is_kept_and_due_in_order() {
         assert_eq!(due, [later], "{name}");
     }
 }
+
+/// A carrier that answers from a script: each call takes the next answer.
+struct ScriptedCarrier {
+    answers: std::sync::Mutex<Vec<Result<relais_app::ports::OutboundAnswer, String>>>,
+    asked: std::sync::Mutex<Vec<relais_app::ports::OutboundRequest>>,
+}
+
+impl ScriptedCarrier {
+    fn new(answers: Vec<Result<(u16, String), String>>) -> ScriptedCarrier {
+        let answers = answers
+            .into_iter()
+            .rev()
+            .map(|a| a.map(|(status, body)| relais_app::ports::OutboundAnswer { status, body }))
+            .collect();
+        ScriptedCarrier { answers: std::sync::Mutex::new(answers), asked: std::sync::Mutex::default() }
+    }
+}
+
+#[async_trait::async_trait]
+impl relais_app::ports::OutboundCalls for ScriptedCarrier {
+    async fn call(
+        &self,
+        request: relais_app::ports::OutboundRequest,
+    ) -> Result<relais_app::ports::OutboundAnswer, String> {
+        self.asked.lock().unwrap().push(request);
+        self.answers.lock().unwrap().pop().unwrap_or_else(|| Err("no more answers".into()))
+    }
+}
+
+/// A GLS answer (`/tracking/references`) with these events, latest first as GLS lists them.
+fn gls_answer(events: &[(&str, &str)]) -> String {
+    let list: Vec<serde_json::Value> = events
+        .iter()
+        .rev()
+        .map(|(at, code)| serde_json::json!({"code": code, "eventDateTime": at, "description": code, "city": "Lyon", "country": "FR"}))
+        .collect();
+    serde_json::json!({"parcels": [{"requested": "ZX123", "unitno": "ZX123", "events": list}]}).to_string()
+}
+
+#[tokio::test]
+async fn a_followed_parcel_keeps_each_carrier_event_once_and_polls_less_while_quiet() {
+    use relais_app::tracking::{CarrierApi, CarrierApis, PushSignature};
+    for w in worlds().await {
+        let secret = relais_messages::webhooks::WebhookSecret::from_bytes(&[9; 24]);
+        let api = CarrierApi {
+            carrier: relais_tracking::Carrier::Gls,
+            method: "GET",
+            url: "https://api.gls.test/tracking/references/{number}".into(),
+            body: None,
+            headers: vec![("Authorization".into(), "Basic dGVzdDp0ZXN0".into())],
+            polls_per_round: 1,
+            push_secret: Some(secret.clone()),
+        };
+        let app = w.app.clone().with_carrier_apis(CarrierApis(vec![api]));
+        let parcel = app.announce_parcel(&w.merchant, announce(&w.locker, "TRACK0001", SMALL)).await.unwrap().parcel;
+        let other = app.announce_parcel(&w.merchant, announce(&w.locker, "TRACK0002", SMALL)).await.unwrap().parcel;
+        // Unknown carriers and bad numbers are refused; another parcel may not take the same number.
+        assert!(matches!(
+            app.track_parcel(&w.merchant, parcel.id, "pigeon", "ZX123").await,
+            Err(AppError::Validation(_))
+        ));
+        assert!(matches!(
+            app.track_parcel(&w.merchant, parcel.id, "gls", "ZX 123").await,
+            Err(AppError::Validation(_))
+        ));
+        assert!(matches!(
+            app.track_parcel(&w.carrier, parcel.id, "gls", "ZX123").await,
+            Err(AppError::Forbidden { .. })
+        ));
+        let tracking = app.track_parcel(&w.merchant, parcel.id, "gls", "ZX123").await.unwrap();
+        assert_eq!(tracking.next_poll_at, Some(start()));
+        assert_eq!(app.track_parcel(&w.merchant, parcel.id, "gls", "ZX123").await.unwrap(), tracking);
+        assert!(matches!(
+            app.track_parcel(&w.merchant, other.id, "gls", "ZX123").await,
+            Err(AppError::AlreadyExists { what: "tracking_number" })
+        ));
+        app.track_parcel(&w.merchant, other.id, "gls", "ZX124").await.unwrap();
+
+        // One round: the carrier's budget is one poll, so the second parcel waits for the next round.
+        let first = gls_answer(&[
+            ("2026-11-26T18:00:00+0100", "INITIAL.NORMAL"),
+            ("2026-11-27T06:10:00+0100", "INTRANSIT.NORMAL"),
+        ]);
+        let carrier = ScriptedCarrier::new(vec![Ok((200, first.clone())), Err("connection refused".into())]);
+        let report = app.poll_trackings(&Caller::system(), &carrier, 100).await.unwrap();
+        assert_eq!((report.polled, report.news, report.failed, report.deferred), (1, 1, 0, 1));
+        let asked = carrier.asked.lock().unwrap().clone();
+        assert_eq!(asked[0].url, "https://api.gls.test/tracking/references/ZX123");
+        assert_eq!(asked[0].headers, [("Authorization".to_owned(), "Basic dGVzdDp0ZXN0".to_owned())]);
+        let stored = w.store.parcel_tracking(parcel.id).await.unwrap().unwrap();
+        assert_eq!(stored.status.as_deref(), Some("in_transit"));
+        assert_eq!(stored.next_poll_at, Some(start() + Duration::hours(1)));
+        assert_eq!(w.store.carrier_events(parcel.id).await.unwrap().len(), 2);
+
+        // The second parcel's carrier does not answer: kept, retried in 15 minutes, the error kept.
+        let report = app.poll_trackings(&Caller::system(), &carrier, 100).await.unwrap();
+        assert_eq!((report.polled, report.failed), (1, 1));
+        let failing = w.store.parcel_tracking(other.id).await.unwrap().unwrap();
+        assert_eq!(failing.last_error.as_deref(), Some("connection refused"));
+        assert_eq!(failing.next_poll_at, Some(start() + Duration::minutes(15)));
+        assert_eq!(failing.failures, 1);
+
+        // An hour later, the most overdue first (one poll a round): the second parcel answers now, then
+        // the first gives the same answer again: nothing new, its next poll two hours away.
+        w.clock.advance(Duration::hours(1));
+        let carrier = ScriptedCarrier::new(vec![Ok((200, first.clone())), Ok((200, first.clone()))]);
+        app.poll_trackings(&Caller::system(), &carrier, 100).await.unwrap();
+        let recovered = w.store.parcel_tracking(other.id).await.unwrap().unwrap();
+        assert_eq!((recovered.failures, recovered.last_error), (0, None));
+        app.poll_trackings(&Caller::system(), &carrier, 100).await.unwrap();
+        let quiet = w.store.parcel_tracking(parcel.id).await.unwrap().unwrap();
+        assert_eq!((quiet.quiet_polls, quiet.next_poll_at), (1, Some(start() + Duration::hours(3))));
+        assert_eq!(w.store.carrier_events(parcel.id).await.unwrap().len(), 2);
+
+        // The carrier pushes the delivery, signed: stored once, and polling stops.
+        let delivered = gls_answer(&[
+            ("2026-11-26T18:00:00+0100", "INITIAL.NORMAL"),
+            ("2026-11-27T06:10:00+0100", "INTRANSIT.NORMAL"),
+            ("2026-11-27T09:30:00+0100", "DELIVEREDPS.NORMAL"),
+            ("2026-11-27T09:31:00+0100", "DELIVERED.NORMAL"),
+        ]);
+        let now = app.now().timestamp();
+        let sign = |body: &str, secret: &relais_messages::webhooks::WebhookSecret| PushSignature {
+            id: "msg_1".into(),
+            timestamp: now,
+            signature: secret.sign("msg_1", now, body.as_bytes()),
+        };
+        let forged = relais_messages::webhooks::WebhookSecret::from_bytes(&[8; 24]);
+        assert!(matches!(
+            app.push_tracking("gls", "ZX123", &sign(&delivered, &forged), delivered.as_bytes()).await,
+            Err(AppError::InvalidSignature)
+        ));
+        assert!(matches!(
+            app.push_tracking("gls", "NOPE", &sign(&delivered, &secret), delivered.as_bytes()).await,
+            Err(AppError::NotFound { .. })
+        ));
+        let garbage = "<html>502</html>";
+        assert!(matches!(
+            app.push_tracking("gls", "ZX123", &sign(garbage, &secret), garbage.as_bytes()).await,
+            Err(AppError::Validation(_))
+        ));
+        let pushed = app.push_tracking("gls", "ZX123", &sign(&delivered, &secret), delivered.as_bytes()).await.unwrap();
+        assert_eq!((pushed.new_events, pushed.status), (2, Some("delivered")));
+        let again = app.push_tracking("gls", "ZX123", &sign(&delivered, &secret), delivered.as_bytes()).await.unwrap();
+        assert_eq!(again.new_events, 0);
+        let done = w.store.parcel_tracking(parcel.id).await.unwrap().unwrap();
+        assert_eq!(done.next_poll_at, None);
+        let events = w.store.carrier_events(parcel.id).await.unwrap();
+        let codes: Vec<&str> = events.iter().map(|e| e.event.code.as_str()).collect();
+        assert_eq!(codes, ["INITIAL.NORMAL", "INTRANSIT.NORMAL", "DELIVEREDPS.NORMAL", "DELIVERED.NORMAL"]);
+        assert_eq!(events[0].event.at.to_rfc3339(), "2026-11-26T18:00:00+01:00");
+
+        // The timeline: relais' announce (08:00 UTC on the 27th) between the carrier's events.
+        let timeline = app.parcel_timeline(&w.merchant, parcel.id).await.unwrap();
+        let seen: Vec<(&str, &str)> = timeline.entries.iter().map(|e| (e.code.as_str(), e.status.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                ("INITIAL.NORMAL", "picked_up"),
+                ("INTRANSIT.NORMAL", "in_transit"),
+                ("announced", "pending"),
+                ("DELIVEREDPS.NORMAL", "ready_for_pickup"),
+                ("DELIVERED.NORMAL", "delivered"),
+            ]
+        );
+        // Another merchant's key does not see it.
+        let stranger = w.app.create_merchant(&Caller::system(), "Autre").await.unwrap();
+        assert!(matches!(
+            app.parcel_timeline(&Caller::merchant(stranger.id), parcel.id).await,
+            Err(AppError::NotFound { .. })
+        ));
+    }
+}

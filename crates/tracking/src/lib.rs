@@ -21,6 +21,7 @@ mod gls;
 mod hermes;
 mod laposte;
 mod postat;
+pub mod schedule;
 mod ups;
 mod usps;
 mod xml;

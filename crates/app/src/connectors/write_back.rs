@@ -7,11 +7,10 @@
 //! A job (`App::write_back_due`, run by `relais serve`) takes the shop orders that are due, works out
 //! the stage their parcels reached, and writes the next step; a step the shop refuses or cannot be
 //! reached for is tried again later with a growing delay, its error kept (never the token). The calls
-//! go through the [`ShopCalls`] port, which the binary implements over its HTTP client.
+//! go through the [`OutboundCalls`] port, which the binary implements over its HTTP client.
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::Duration;
 use relais_domain::Timestamp;
@@ -26,38 +25,7 @@ use super::Platform;
 use crate::App;
 use crate::auth::{Caller, Permission};
 use crate::error::AppError;
-use crate::ports::{OrderWrite, ShopWriteBack, StoredConnector, Write};
-
-/// One call to a shop's API.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ShopRequest {
-    pub method: &'static str,
-    pub url: String,
-    /// With the credentials: never logged.
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-}
-
-/// Never shows the headers: they carry the merchant's token.
-impl std::fmt::Debug for ShopRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ShopRequest({} {})", self.method, self.url)
-    }
-}
-
-/// The shop's answer: its status and (the start of) its body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShopAnswer {
-    pub status: u16,
-    pub body: String,
-}
-
-/// Calls to shops' APIs (the binary's HTTP client). An `Err` is a call that got no answer (refused,
-/// timed out): tried again later, as a 5xx or a 429 is.
-#[async_trait]
-pub trait ShopCalls: Send + Sync {
-    async fn call(&self, request: ShopRequest) -> Result<ShopAnswer, String>;
-}
+use crate::ports::{OrderWrite, OutboundCalls, OutboundRequest, ShopWriteBack, StoredConnector, Write};
 
 /// How far an order's fulfilment has been written to its shop, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -146,7 +114,7 @@ impl App {
     pub async fn write_back_due(
         &self,
         caller: &Caller,
-        calls: &dyn ShopCalls,
+        calls: &dyn OutboundCalls,
         limit: u32,
     ) -> Result<WriteBackReport, AppError> {
         caller.require(Permission::RunJobs)?;
@@ -166,7 +134,7 @@ impl App {
     /// The next step of one order: `Some(true)` written, `Some(false)` failed, `None` nothing to do.
     async fn write_back_one(
         &self,
-        calls: &dyn ShopCalls,
+        calls: &dyn OutboundCalls,
         opened: &mut HashMap<(MerchantId, String), Opened>,
         mut row: ShopWriteBack,
     ) -> Result<Option<bool>, AppError> {
@@ -289,13 +257,13 @@ struct Access {
     token: String,
 }
 
-fn json_request(method: &'static str, url: String, mut headers: Vec<(String, String)>, body: Value) -> ShopRequest {
+fn json_request(method: &'static str, url: String, mut headers: Vec<(String, String)>, body: Value) -> OutboundRequest {
     headers.push(("content-type".into(), "application/json".into()));
-    ShopRequest { method, url, headers, body: Some(body.to_string()) }
+    OutboundRequest { method, url, headers, body: Some(body.to_string()) }
 }
 
 /// The call, and its answer's JSON if the shop accepted it (2xx); otherwise why not.
-async fn accepted(calls: &dyn ShopCalls, request: ShopRequest) -> Result<Value, String> {
+async fn accepted(calls: &dyn OutboundCalls, request: OutboundRequest) -> Result<Value, String> {
     let what = format!("{} {}", request.method, request.url);
     let answer = calls.call(request).await.map_err(|e| format!("{what}: {e}"))?;
     if !(200..300).contains(&answer.status) {
@@ -346,7 +314,7 @@ fn note(step: Stage, context: &StepContext<'_>) -> String {
 /// Shopify (Admin REST API): shipped creates a fulfillment of the order's open fulfillment orders with
 /// the first parcel's number; ready and delivered are its events `ready_for_pickup` and `delivered`.
 async fn shopify_step(
-    calls: &dyn ShopCalls,
+    calls: &dyn OutboundCalls,
     access: &Access,
     step: Stage,
     context: &StepContext<'_>,
@@ -356,7 +324,7 @@ async fn shopify_step(
     let order_id = context.shop_order_id;
     match step {
         Stage::Shipped => {
-            let list = ShopRequest {
+            let list = OutboundRequest {
                 method: "GET",
                 url: format!("{api}/orders/{order_id}/fulfillment_orders.json"),
                 headers: headers.clone(),
@@ -403,7 +371,7 @@ async fn shopify_step(
 /// WooCommerce (REST API v3, the consumer key and secret as HTTP Basic): a note to the customer at each
 /// step; delivered also sets the order `completed`.
 async fn woocommerce_step(
-    calls: &dyn ShopCalls,
+    calls: &dyn OutboundCalls,
     access: &Access,
     step: Stage,
     context: &StepContext<'_>,
@@ -425,7 +393,7 @@ async fn woocommerce_step(
 /// parcel (`POST /V1/order/{id}/ship`, answering the shipment's id); ready and delivered are comments on
 /// the order the customer sees.
 async fn magento_step(
-    calls: &dyn ShopCalls,
+    calls: &dyn OutboundCalls,
     access: &Access,
     step: Stage,
     context: &StepContext<'_>,

@@ -51,6 +51,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "customer_points", include_str!("../../migrations/postgres/0017_customer_points.sql")),
     (18, "labels", include_str!("../../migrations/postgres/0018_labels.sql")),
     (19, "shop_write_back", include_str!("../../migrations/postgres/0019_shop_write_back.sql")),
+    (20, "tracking", include_str!("../../migrations/postgres/0020_tracking.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use relais_app::ports::{
     AttemptScope, AuditEntry, Branding, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus,
     EndpointSecrets, ImportRecord, IndexNotice, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page,
-    ParcelFilter, PointChange, ShopWriteBack, StoreError, StoreResult, StoredConnector, StoredCounter, StoredEvent,
-    StoredSeries, StoredTemplate, SurveyFilter, Write,
+    ParcelFilter, ParcelTracking, PointChange, ShopWriteBack, StoreError, StoreResult, StoredCarrierEvent,
+    StoredConnector, StoredCounter, StoredEvent, StoredSeries, StoredTemplate, SurveyFilter, Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
@@ -661,6 +661,52 @@ impl Store for PostgresStore {
             &format!("SELECT {} FROM shop_orders WHERE order_id = $1", rows::SHOP_ORDER_COLUMNS),
             &[&uuid(order_id)],
             rows::shop_order,
+        )
+        .await
+    }
+
+    async fn parcel_tracking(&self, parcel_id: ParcelId) -> StoreResult<Option<ParcelTracking>> {
+        self.one(
+            &format!("SELECT {} FROM parcel_trackings WHERE parcel_id = $1", rows::TRACKING_COLUMNS),
+            &[&uuid(parcel_id)],
+            rows::parcel_tracking,
+        )
+        .await
+    }
+
+    async fn tracking_by_number(&self, carrier: &str, number: &str) -> StoreResult<Option<ParcelTracking>> {
+        self.one(
+            &format!(
+                "SELECT {} FROM parcel_trackings WHERE carrier = $1 AND tracking_number = $2",
+                rows::TRACKING_COLUMNS
+            ),
+            &[&carrier, &number],
+            rows::parcel_tracking,
+        )
+        .await
+    }
+
+    async fn trackings_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>> {
+        self.many(
+            &format!(
+                "SELECT {} FROM parcel_trackings WHERE next_poll_at IS NOT NULL AND next_poll_at <= $1
+                 ORDER BY next_poll_at LIMIT $2",
+                rows::TRACKING_COLUMNS
+            ),
+            &[&now, &i64::from(limit)],
+            rows::parcel_tracking,
+        )
+        .await
+    }
+
+    async fn carrier_events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredCarrierEvent>> {
+        self.many(
+            &format!(
+                "SELECT {} FROM carrier_events WHERE parcel_id = $1 ORDER BY at, code",
+                rows::CARRIER_EVENT_COLUMNS
+            ),
+            &[&uuid(parcel_id)],
+            rows::carrier_event,
         )
         .await
     }

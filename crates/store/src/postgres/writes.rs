@@ -4,7 +4,7 @@
 //! matches no row, a serialization failure or a deadlock is a lost race (`CommitError::Conflict`).
 
 use deadpool_postgres::Client;
-use relais_app::ports::{CommitError, NumberWrite, OrderWrite, StoreError, Write};
+use relais_app::ports::{CommitError, NumberWrite, OrderWrite, StoreError, TrackingWrite, Write};
 use relais_domain::compartment::DoorFault;
 use relais_domain::ids::Id;
 use relais_domain::parcel::ParcelState;
@@ -170,6 +170,22 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
              ON CONFLICT (order_id) DO UPDATE SET stage = excluded.stage, shop_ref = excluded.shop_ref,
                 attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
                 last_error = excluded.last_error, updated_at = excluded.updated_at",
+        Write::Tracking(TrackingWrite::Put(_)) => "INSERT INTO parcel_trackings (parcel_id, merchant_id, carrier,
+                tracking_number, status, last_event_at, next_poll_at, quiet_polls, failures, last_error, created_at,
+                updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (parcel_id) DO UPDATE SET carrier = excluded.carrier,
+                tracking_number = excluded.tracking_number, status = excluded.status,
+                last_event_at = excluded.last_event_at, next_poll_at = excluded.next_poll_at,
+                quiet_polls = excluded.quiet_polls, failures = excluded.failures, last_error = excluded.last_error,
+                updated_at = excluded.updated_at",
+        // All the events of an answer in one statement.
+        Write::Tracking(TrackingWrite::AppendEvents { .. }) => "INSERT INTO carrier_events (parcel_id, at, code,
+                offset_seconds, carrier, description, status, place, received_at)
+             SELECT $1, e.at, e.code, e.offset_seconds, $2, e.description, e.status, e.place, $3
+             FROM UNNEST($4::timestamptz[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[])
+                AS e (at, code, offset_seconds, description, status, place)
+             ON CONFLICT DO NOTHING",
         Write::Orders(OrderWrite::PutCustomerPoint { .. }) => "INSERT INTO customer_points (merchant_id, contact_digest,
                 point_id, used_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (merchant_id, contact_digest) DO UPDATE SET point_id = excluded.point_id,
@@ -594,6 +610,35 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &username,
                 &seal,
             ];
+            exec(c, sql, &args).await.map(drop)
+        }
+        Write::Tracking(TrackingWrite::Put(t)) => {
+            let (quiet, failures) = (big(t.quiet_polls), big(t.failures));
+            let args: [Param<'_>; 12] = [
+                &uuid(t.parcel_id),
+                &uuid(t.merchant_id),
+                &t.carrier,
+                &t.tracking_number,
+                &t.status,
+                &t.last_event_at,
+                &t.next_poll_at,
+                &quiet,
+                &failures,
+                &t.last_error,
+                &t.created_at,
+                &t.updated_at,
+            ];
+            exec(c, sql, &args).await.map(drop)
+        }
+        Write::Tracking(TrackingWrite::AppendEvents { parcel_id, carrier, events, received_at }) => {
+            let at: Vec<chrono::DateTime<chrono::Utc>> = events.iter().map(|e| e.at.to_utc()).collect();
+            let codes: Vec<&str> = events.iter().map(|e| e.code.as_str()).collect();
+            let offsets: Vec<i64> = events.iter().map(|e| i64::from(e.at.offset().local_minus_utc())).collect();
+            let descriptions: Vec<&str> = events.iter().map(|e| e.description.as_str()).collect();
+            let statuses: Vec<&str> = events.iter().map(|e| e.status.as_str()).collect();
+            let places: Vec<Option<&str>> = events.iter().map(|e| e.place.as_deref()).collect();
+            let args: [Param<'_>; 9] =
+                [&uuid(*parcel_id), carrier, received_at, &at, &codes, &offsets, &descriptions, &statuses, &places];
             exec(c, sql, &args).await.map(drop)
         }
         Write::Orders(OrderWrite::PutShopWriteBack(o)) => {

@@ -50,6 +50,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (18, "customer_points", include_str!("../../migrations/sqlite/0018_customer_points.sql")),
     (19, "labels", include_str!("../../migrations/sqlite/0019_labels.sql")),
     (20, "shop_write_back", include_str!("../../migrations/sqlite/0020_shop_write_back.sql")),
+    (21, "tracking", include_str!("../../migrations/sqlite/0021_tracking.sql")),
 ];
 
 pub struct SqliteStore {

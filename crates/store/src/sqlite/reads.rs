@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use relais_app::ports::{
     AttemptScope, AuditEntry, Branding, Carrier, CommitError, CompartmentCounts, DeliveryFilter, DeviceStatus,
     EndpointSecrets, ImportRecord, LeasedDelivery, Merchant, OccupancyAlert, OutboxMessage, Page, ParcelFilter,
-    PointChange, ShopWriteBack, StoreError, StoreResult, StoredConnector, StoredCounter, StoredEvent, StoredSeries,
-    StoredTemplate, SurveyFilter, Write,
+    ParcelTracking, PointChange, ShopWriteBack, StoreError, StoreResult, StoredCarrierEvent, StoredConnector,
+    StoredCounter, StoredEvent, StoredSeries, StoredTemplate, SurveyFilter, Write,
 };
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
@@ -627,6 +627,48 @@ impl Store for SqliteStore {
             &format!("SELECT {} FROM shop_orders WHERE order_id = ?1", rows::SHOP_ORDER_COLUMNS),
             &[&id(order_id)],
             |r| rows::shop_order(r),
+        )
+    }
+
+    async fn parcel_tracking(&self, parcel_id: ParcelId) -> StoreResult<Option<ParcelTracking>> {
+        self.one(
+            &format!("SELECT {} FROM parcel_trackings WHERE parcel_id = ?1", rows::TRACKING_COLUMNS),
+            &[&id(parcel_id)],
+            |r| rows::parcel_tracking(r),
+        )
+    }
+
+    async fn tracking_by_number(&self, carrier: &str, number: &str) -> StoreResult<Option<ParcelTracking>> {
+        self.one(
+            &format!(
+                "SELECT {} FROM parcel_trackings WHERE carrier = ?1 AND tracking_number = ?2",
+                rows::TRACKING_COLUMNS
+            ),
+            &[&carrier, &number],
+            |r| rows::parcel_tracking(r),
+        )
+    }
+
+    async fn trackings_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>> {
+        self.many(
+            &format!(
+                "SELECT {} FROM parcel_trackings WHERE next_poll_at IS NOT NULL AND next_poll_at <= ?1
+                 ORDER BY next_poll_at LIMIT ?2",
+                rows::TRACKING_COLUMNS
+            ),
+            &[&micros(now), &limit],
+            |r| rows::parcel_tracking(r),
+        )
+    }
+
+    async fn carrier_events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredCarrierEvent>> {
+        self.many(
+            &format!(
+                "SELECT {} FROM carrier_events WHERE parcel_id = ?1 ORDER BY at, code",
+                rows::CARRIER_EVENT_COLUMNS
+            ),
+            &[&id(parcel_id)],
+            |r| rows::carrier_event(r),
         )
     }
 

@@ -3,7 +3,7 @@
 //! A constraint error names the unique key it is about (`CommitError::Duplicate`); a versioned update
 //! that matches no row is a lost race (`CommitError::Conflict`).
 
-use relais_app::ports::{CommitError, NumberWrite, OrderWrite, StoreError, Write};
+use relais_app::ports::{CommitError, NumberWrite, OrderWrite, StoreError, TrackingWrite, Write};
 use relais_domain::Timestamp;
 use relais_domain::compartment::DoorFault;
 use relais_domain::ids::{CarrierId, Id, NetworkId};
@@ -575,6 +575,54 @@ pub(super) fn apply<'a>(
             ],
         )
         .map(drop),
+        Write::Tracking(TrackingWrite::Put(t)) => exec(
+            c,
+            "INSERT INTO parcel_trackings (parcel_id, merchant_id, carrier, tracking_number, status, last_event_at,
+                next_poll_at, quiet_polls, failures, last_error, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (parcel_id) DO UPDATE SET carrier = excluded.carrier,
+                tracking_number = excluded.tracking_number, status = excluded.status,
+                last_event_at = excluded.last_event_at, next_poll_at = excluded.next_poll_at,
+                quiet_polls = excluded.quiet_polls, failures = excluded.failures, last_error = excluded.last_error,
+                updated_at = excluded.updated_at",
+            params![
+                id(t.parcel_id),
+                id(t.merchant_id),
+                t.carrier,
+                t.tracking_number,
+                t.status,
+                t.last_event_at.map(micros),
+                t.next_poll_at.map(micros),
+                t.quiet_polls,
+                t.failures,
+                t.last_error,
+                micros(t.created_at),
+                micros(t.updated_at)
+            ],
+        )
+        .map(drop),
+        Write::Tracking(TrackingWrite::AppendEvents { parcel_id, carrier, events, received_at }) => {
+            for event in events {
+                exec(
+                    c,
+                    "INSERT INTO carrier_events (parcel_id, at, code, offset_seconds, carrier, description, status,
+                        place, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+                    params![
+                        id(*parcel_id),
+                        micros(event.at.to_utc()),
+                        event.code,
+                        event.at.offset().local_minus_utc(),
+                        carrier,
+                        event.description,
+                        event.status.as_str(),
+                        event.place,
+                        micros(*received_at)
+                    ],
+                )?;
+            }
+            Ok(())
+        }
         Write::Orders(OrderWrite::PutCustomerPoint { merchant_id, contact_digest, point_id, at }) => exec(
             c,
             "INSERT INTO customer_points (merchant_id, contact_digest, point_id, used_at) VALUES (?1, ?2, ?3, ?4)

@@ -1,0 +1,419 @@
+//! Carrier tracking (docs/tracking.md): a parcel followed at its carrier under the carrier's own number,
+//! the carrier's answers read by the pure adapters of `relais_tracking`, their new events stored once
+//! (an event is its instant and its code: a poll and a push bringing the same one keep one), and one
+//! timeline per parcel where the carrier's events and relais' own (deposit, collection) meet.
+//!
+//! Answers come two ways. A **poll**: `App::poll_trackings` (a job in `relais serve`) takes the followed
+//! parcels that are due and asks each one's carrier through the [`OutboundCalls`] port, within the
+//! carrier's budget per round (its rate limit), with the operator's credentials; the wait before the
+//! next poll grows while the parcel is quiet and polling stops once it is delivered or gone cold
+//! (`relais_tracking::schedule`). A **push**: a carrier (or an aggregator relaying it) posts its
+//! answer for one number, signed with the secret the operator shares with it (Standard Webhooks).
+//! Either way news goes to the merchant's webhooks (`parcel.tracking`) in the same commit.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+use relais_domain::ids::ParcelId;
+use relais_domain::value::ParseError;
+use relais_tracking::schedule::{self, Outcome};
+use relais_tracking::{Carrier, TrackingError, TrackingEvent, TrackingStatus};
+use serde::Serialize;
+
+use crate::App;
+use crate::auth::{Caller, Permission};
+use crate::error::AppError;
+use crate::ports::{OutboundCalls, OutboundRequest, ParcelTracking, TrackingWrite, Write};
+
+/// Longest carrier tracking number relais accepts.
+pub const NUMBER_LENGTH_MAX: usize = 64;
+/// Longest error kept of a failed poll.
+const ERROR_CHARS_MAX: usize = 300;
+/// The events one answer may bring: more is not a parcel's journey.
+pub const EVENTS_MAX: usize = 500;
+
+/// One carrier's API as the operator configured it (`[tracking.carriers.<name>]`): where to ask,
+/// with which credentials, and how often.
+#[derive(Clone)]
+pub struct CarrierApi {
+    pub carrier: Carrier,
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The request's URL, `{number}` standing for the tracking number.
+    pub url: String,
+    /// The request's body for carriers that take one (SOAP, GraphQL, JSON), `{number}` likewise.
+    pub body: Option<String>,
+    /// The credentials and content type: never logged.
+    pub headers: Vec<(String, String)>,
+    /// Most polls of this carrier one round makes: its rate limit, with the round's interval.
+    pub polls_per_round: u32,
+    /// The secret the carrier signs its pushes with (`whsec_...`), if it pushes.
+    pub push_secret: Option<relais_messages::webhooks::WebhookSecret>,
+}
+
+/// Never shows the headers or the push secret.
+impl std::fmt::Debug for CarrierApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CarrierApi({} {} {})", self.carrier.as_str(), self.method, self.url)
+    }
+}
+
+impl CarrierApi {
+    fn request(&self, number: &str) -> OutboundRequest {
+        // The number is checked at follow time (letters, digits, dashes): nothing to escape.
+        OutboundRequest {
+            method: self.method,
+            url: self.url.replace("{number}", number),
+            headers: self.headers.clone(),
+            body: self.body.as_ref().map(|b| b.replace("{number}", number)),
+        }
+    }
+}
+
+/// The carriers' APIs of this instance.
+#[derive(Debug, Clone, Default)]
+pub struct CarrierApis(pub Vec<CarrierApi>);
+
+impl CarrierApis {
+    fn of(&self, carrier: &str) -> Option<&CarrierApi> {
+        self.0.iter().find(|api| api.carrier.as_str() == carrier)
+    }
+}
+
+/// A push's Standard Webhooks headers: `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushSignature {
+    pub id: String,
+    pub timestamp: i64,
+    pub signature: String,
+}
+
+/// What a poll round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PollReport {
+    /// Parcels asked about.
+    pub polled: u32,
+    /// Of those, the ones that brought new events.
+    pub news: u32,
+    /// Answers that could not be used (no answer, refused, unreadable).
+    pub failed: u32,
+    /// Due parcels left for a later round: their carrier's budget was spent, or it has no API here.
+    pub deferred: u32,
+}
+
+/// What reading one answer did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ingested {
+    /// Events the parcel did not have yet.
+    pub new_events: usize,
+    /// The normalised status of its latest carrier event.
+    pub status: Option<&'static str>,
+    /// When relais asks again; `None`: it no longer polls.
+    pub next_poll_at: Option<DateTime<chrono::Utc>>,
+}
+
+/// Where an entry of a timeline comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Carrier,
+    Relais,
+}
+
+/// One entry of a parcel's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEntry {
+    /// Carriers' events in their local time with its offset; relais' own in UTC.
+    pub at: DateTime<FixedOffset>,
+    pub source: Source,
+    /// The carrier's name, or `relais`.
+    pub by: String,
+    /// The carrier's code, or relais' event (`deposited`, `collected`...).
+    pub code: String,
+    pub description: String,
+    pub status: TrackingStatus,
+    pub place: Option<String>,
+}
+
+/// A parcel's timeline: its carrier's events and relais' own, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeline {
+    pub tracking: Option<ParcelTracking>,
+    pub entries: Vec<TimelineEntry>,
+}
+
+/// The normalised status a relais event stands for in a timeline.
+fn relais_status(kind: relais_domain::parcel::EventKind) -> TrackingStatus {
+    use relais_domain::parcel::EventKind as K;
+    match kind {
+        K::Announced => TrackingStatus::Pending,
+        K::InTransit => TrackingStatus::InTransit,
+        K::Deposited | K::Relocated | K::Extended | K::Reminded | K::Moved | K::CodeReissued => {
+            TrackingStatus::ReadyForPickup
+        }
+        K::DepositFailed => TrackingStatus::DeliveryFailed,
+        K::Collected => TrackingStatus::Delivered,
+        K::Expired | K::ReturnCollected | K::ReturnedToSender => TrackingStatus::ReturnToSender,
+        K::IncidentReported | K::CompartmentFault => TrackingStatus::OnHold,
+        K::Cancelled => TrackingStatus::Unknown,
+    }
+}
+
+fn tracking_number(text: &str) -> Result<String, ParseError> {
+    let number = text.trim();
+    let valid = !number.is_empty()
+        && number.len() <= NUMBER_LENGTH_MAX
+        && number.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if valid {
+        Ok(number.to_owned())
+    } else {
+        Err(ParseError::new("tracking_number", format!("1 to {NUMBER_LENGTH_MAX} letters, digits or dashes")))
+    }
+}
+
+impl App {
+    /// The carriers' APIs this instance polls and takes pushes from.
+    pub fn with_carrier_apis(self, apis: CarrierApis) -> Self {
+        App { carrier_apis: Arc::new(apis), ..self }
+    }
+
+    /// Follows a parcel at its carrier under the carrier's number (its merchant or an operator). The
+    /// same carrier and number again change nothing; another replaces them and polls again from the
+    /// start. `409 tracking_number` when another parcel is followed under that number.
+    pub async fn track_parcel(
+        &self,
+        caller: &Caller,
+        parcel_id: ParcelId,
+        carrier: &str,
+        number: &str,
+    ) -> Result<ParcelTracking, AppError> {
+        caller.require(Permission::AnnounceParcel)?;
+        let carrier = Carrier::parse(carrier).ok_or_else(|| {
+            let names: Vec<&str> = Carrier::ALL.iter().map(|c| c.as_str()).collect();
+            ParseError::new("carrier", format!("one of {}", names.join(", ")))
+        })?;
+        let number = tracking_number(number)?;
+        let parcel = self.load_visible_parcel(caller, parcel_id).await?;
+        if let Some(existing) = self.store.parcel_tracking(parcel_id).await?
+            && existing.carrier == carrier.as_str()
+            && existing.tracking_number == number
+        {
+            return Ok(existing);
+        }
+        let now = self.now();
+        let tracking = ParcelTracking {
+            parcel_id,
+            merchant_id: parcel.merchant_id,
+            carrier: carrier.as_str().to_owned(),
+            tracking_number: number,
+            status: None,
+            last_event_at: None,
+            next_poll_at: Some(now),
+            quiet_polls: 0,
+            failures: 0,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.insert(Write::Tracking(TrackingWrite::Put(tracking.clone()))).await?;
+        Ok(tracking)
+    }
+
+    /// A parcel's timeline: its carrier's events and relais' own, oldest first.
+    pub async fn parcel_timeline(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Timeline, AppError> {
+        self.load_visible_parcel(caller, parcel_id).await?;
+        let tracking = self.store.parcel_tracking(parcel_id).await?;
+        let carrier_events = self.store.carrier_events(parcel_id).await?;
+        let own = self.store.events(parcel_id).await?;
+        let mut entries: Vec<TimelineEntry> = carrier_events
+            .into_iter()
+            .map(|stored| TimelineEntry {
+                at: stored.event.at,
+                source: Source::Carrier,
+                by: stored.carrier,
+                code: stored.event.code,
+                description: stored.event.description,
+                status: stored.event.status,
+                place: stored.event.place,
+            })
+            .collect();
+        entries.extend(own.into_iter().map(|stored| TimelineEntry {
+            at: stored.event.at.fixed_offset(),
+            source: Source::Relais,
+            by: "relais".to_owned(),
+            code: stored.event.kind.as_str().to_owned(),
+            description: stored.event.reason.clone().unwrap_or_default(),
+            status: relais_status(stored.event.kind),
+            place: None,
+        }));
+        // Stable: relais' events of one instant keep their order.
+        entries.sort_by_key(|e| e.at);
+        Ok(Timeline { tracking, entries })
+    }
+
+    /// One poll round: the followed parcels that are due, each carrier within its budget.
+    pub async fn poll_trackings(
+        &self,
+        caller: &Caller,
+        calls: &dyn OutboundCalls,
+        limit: u32,
+    ) -> Result<PollReport, AppError> {
+        caller.require(Permission::RunJobs)?;
+        let due = self.store.trackings_due(self.now(), limit).await?;
+        let mut report = PollReport::default();
+        let mut spent: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        for tracking in due {
+            let Some(api) = self.carrier_apis.of(&tracking.carrier) else {
+                report.deferred += 1;
+                continue;
+            };
+            let used = spent.entry(tracking.carrier.clone()).or_default();
+            if *used >= api.polls_per_round {
+                report.deferred += 1;
+                continue;
+            }
+            *used += 1;
+            let answer = match calls.call(api.request(&tracking.tracking_number)).await {
+                Ok(answer) if (200..300).contains(&answer.status) || answer.status == 404 => {
+                    Ok(answer.body.into_bytes())
+                }
+                // 404 is how several carriers say they do not know a number: the adapter reads it.
+                Ok(answer) => Err(format!("{} answered {}", api.carrier.as_str(), answer.status)),
+                Err(e) => Err(e),
+            };
+            let ingested = self.ingest(tracking, answer, false).await?;
+            report.polled += 1;
+            match ingested {
+                Ok(i) if i.new_events > 0 => report.news += 1,
+                Ok(_) => {}
+                Err(_) => report.failed += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// A carrier's push: its answer for one of its numbers, signed with the secret the operator shares
+    /// with it. `401 invalid_signature` when the signature does not verify; `404` when no parcel is
+    /// followed under that number.
+    pub async fn push_tracking(
+        &self,
+        carrier: &str,
+        number: &str,
+        signature: &PushSignature,
+        body: &[u8],
+    ) -> Result<Ingested, AppError> {
+        let secret = self.carrier_apis.of(carrier).and_then(|api| api.push_secret.as_ref());
+        let Some(secret) = secret else { return Err(AppError::InvalidSignature) };
+        let PushSignature { id, timestamp, signature } = signature;
+        relais_messages::webhooks::verify(secret, id, *timestamp, signature, body, self.now().timestamp())
+            .map_err(|_| AppError::InvalidSignature)?;
+        let tracking = self
+            .store
+            .tracking_by_number(carrier, number)
+            .await?
+            .ok_or_else(|| AppError::not_found("tracking_number", number))?;
+        match self.ingest(tracking, Ok(body.to_vec()), true).await? {
+            Ok(ingested) => Ok(ingested),
+            Err(reason) => Err(ParseError::new("body", reason).into()),
+        }
+    }
+
+    /// Reads one answer for a followed parcel: stores the events it did not have, tells the merchant,
+    /// and plans the next poll (a push does not move a planned poll, except to stop it). The inner
+    /// `Err` is why the answer was of no use (recorded on the parcel's tracking).
+    pub async fn ingest(
+        &self,
+        tracking: ParcelTracking,
+        answer: Result<Vec<u8>, String>,
+        pushed: bool,
+    ) -> Result<Result<Ingested, String>, AppError> {
+        let carrier = Carrier::parse(&tracking.carrier)
+            .ok_or_else(|| AppError::not_found("carrier", tracking.carrier.clone()))?;
+        let parsed = answer.and_then(|bytes| match relais_tracking::parse(carrier, &bytes) {
+            Ok(events) if events.len() > EVENTS_MAX => Err(format!("more than {EVENTS_MAX} events")),
+            Ok(events) => Ok(events),
+            // The carrier may not know a number before its first scan: quiet, not failing.
+            Err(TrackingError::UnknownNumber { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e.to_string()),
+        });
+        let now = self.now();
+        let mut next = tracking.clone();
+        next.updated_at = now;
+        let last_news = tracking.last_event_at.unwrap_or(tracking.created_at).max(tracking.created_at);
+        let (outcome, fresh) = match &parsed {
+            Ok(events) => {
+                let known: HashSet<(i64, String)> = self
+                    .store
+                    .carrier_events(tracking.parcel_id)
+                    .await?
+                    .into_iter()
+                    .map(|s| (s.event.at.timestamp_micros(), s.event.code))
+                    .collect();
+                let mut seen = known;
+                let fresh: Vec<TrackingEvent> =
+                    events.iter().filter(|e| seen.insert((e.at.timestamp_micros(), e.code.clone()))).cloned().collect();
+                if let Some(latest) = events.iter().max_by_key(|e| e.at)
+                    && tracking.last_event_at.is_none_or(|at| latest.at.to_utc() >= at)
+                {
+                    next.status = Some(latest.status.as_str().to_owned());
+                    next.last_event_at = Some(latest.at.to_utc());
+                }
+                next.last_error = None;
+                let status = next.status.as_deref().and_then(TrackingStatus::parse).unwrap_or(TrackingStatus::Unknown);
+                (if fresh.is_empty() { Outcome::Quiet } else { Outcome::News(status) }, fresh)
+            }
+            Err(reason) => {
+                next.last_error = Some(reason.chars().take(ERROR_CHARS_MAX).collect());
+                (Outcome::Failed, Vec::new())
+            }
+        };
+        let status = next.status.as_deref().and_then(TrackingStatus::parse);
+        let plan = schedule::after_poll(now, outcome, status, tracking.quiet_polls, tracking.failures, last_news);
+        if pushed {
+            if plan.next_poll_at.is_none() && status == Some(TrackingStatus::Delivered) {
+                next.next_poll_at = None;
+            }
+        } else {
+            next.next_poll_at = plan.next_poll_at;
+            next.quiet_polls = plan.quiet_polls;
+            next.failures = plan.failures;
+        }
+        let new_events = fresh.len();
+        self.run(|| async {
+            let mut tx = self.tx();
+            if !fresh.is_empty() {
+                tx.message("parcel.tracking", Some(tracking.parcel_id), news_payload(&next, &fresh));
+                tx.write(Write::Tracking(TrackingWrite::AppendEvents {
+                    parcel_id: tracking.parcel_id,
+                    carrier: tracking.carrier.clone(),
+                    events: fresh.clone(),
+                    received_at: now,
+                }));
+            }
+            tx.write(Write::Tracking(TrackingWrite::Put(next.clone())));
+            Ok(tx.done(()))
+        })
+        .await?;
+        if let Err(reason) = &parsed {
+            tracing::warn!(parcel = %tracking.parcel_id, carrier = %tracking.carrier, %reason, "a carrier's tracking answer was of no use; will retry");
+        }
+        Ok(parsed.map(|_| Ingested {
+            new_events,
+            status: status.map(TrackingStatus::as_str),
+            next_poll_at: next.next_poll_at,
+        }))
+    }
+}
+
+/// What the merchant's webhooks get when a parcel's carrier reports news.
+fn news_payload(tracking: &ParcelTracking, fresh: &[TrackingEvent]) -> serde_json::Value {
+    serde_json::json!({
+        "parcel_id": tracking.parcel_id.to_string(),
+        "merchant_id": tracking.merchant_id.to_string(),
+        "carrier": tracking.carrier,
+        "tracking_number": tracking.tracking_number,
+        "status": tracking.status,
+        "events": fresh,
+    })
+}

@@ -1,0 +1,33 @@
+-- Carrier tracking (docs/tracking.md): what relais follows of a parcel at its carrier (the carrier's API
+-- and number, when to ask next), and the events the carrier gave, each once.
+CREATE TABLE parcel_trackings (
+    parcel_id BLOB PRIMARY KEY REFERENCES parcels (id),
+    merchant_id BLOB NOT NULL REFERENCES merchants (id),
+    carrier TEXT NOT NULL,
+    tracking_number TEXT NOT NULL,
+    status TEXT,
+    last_event_at INTEGER,
+    next_poll_at INTEGER,
+    quiet_polls INTEGER NOT NULL,
+    failures INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX parcel_trackings_number_idx ON parcel_trackings (carrier, tracking_number);
+CREATE INDEX parcel_trackings_due_idx ON parcel_trackings (next_poll_at) WHERE next_poll_at IS NOT NULL;
+
+-- An event is the carrier's code at an instant: the same one read twice (a poll and a push, two polls)
+-- is kept once.
+CREATE TABLE carrier_events (
+    parcel_id BLOB NOT NULL REFERENCES parcels (id),
+    at INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    offset_seconds INTEGER NOT NULL,
+    carrier TEXT NOT NULL,
+    description TEXT NOT NULL,
+    status TEXT NOT NULL,
+    place TEXT,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (parcel_id, at, code)
+) WITHOUT ROWID;
