@@ -379,6 +379,7 @@ fn example_body(method: &Method, path: &str, api: &Api) -> Option<Value> {
         ("POST", "/v1/parcels/{id}/incidents") => Some(json!({"kind": "damaged", "reason": "torn"})),
         ("POST", "/v1/parcels/{id}/relocate") => Some(json!({"point_id": api.locker_id})),
         ("POST", "/v1/endpoints/{id}/rotate-secret") => Some(json!({"overlap_hours": 1})),
+        ("PUT", "/v1/parcels/{id}/tracking") => Some(json!({"carrier": "gls", "tracking_number": "ZX1"})),
         ("POST", _) | ("PUT", _) => Some(json!({})),
         _ => None,
     }

@@ -779,3 +779,105 @@ fn tracking_parse_prints_events_oldest_first_or_fails_clearly() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("laposte, colissimo, gls"), "{output:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What the imitation of La Poste's Suivi API saw: each request's path and its `X-Okapi-Key`.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
+
+/// La Poste's Suivi API v2 on 127.0.0.1 (`GET /suivi/v2/idships/{id}`, the key in `X-Okapi-Key`, a 401
+/// without it, as La Poste documents): answers `answer` for `EW112720413FR`, La Poste's 404 otherwise.
+async fn laposte_api(answer: String, seen: Seen) -> SocketAddr {
+    use axum::extract::{OriginalUri, Path as UrlPath};
+    use axum::http::{HeaderMap, StatusCode};
+    let route = move |UrlPath(id): UrlPath<String>, OriginalUri(uri): OriginalUri, headers: HeaderMap| {
+        let (answer, seen) = (answer.clone(), seen.clone());
+        async move {
+            let key = headers.get("x-okapi-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            seen.lock().unwrap().push((uri.to_string(), key.clone()));
+            let json = |status: StatusCode, body: String| (status, [("content-type", "application/json")], body);
+            if key.as_deref() != Some("okapi-test-key") {
+                return json(StatusCode::UNAUTHORIZED, r#"{"code":"UNAUTHORIZED","message":"Invalid API key"}"#.into());
+            }
+            if id != "EW112720413FR" {
+                return json(
+                    StatusCode::NOT_FOUND,
+                    json!({"returnCode": 404, "returnMessage": "Numéro inconnu", "idShip": id}).to_string(),
+                );
+            }
+            json(StatusCode::OK, answer)
+        }
+    };
+    let router = axum::Router::new().route("/suivi/v2/idships/{id}", axum::routing::get(route));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    address
+}
+
+/// `relais serve` follows a parcel at La Poste: its `[tracking]` job polls a local server speaking La
+/// Poste's Suivi API with the configured key, stores the real answer's events once, shows them in the
+/// parcel's timeline with relais' own, and stops polling once the parcel is delivered.
+#[tokio::test]
+async fn serve_polls_a_carrier_with_its_key_until_the_parcel_is_delivered() {
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/payloads/carriers/laposte.json");
+    let Ok(text) = std::fs::read_to_string(&fixture) else {
+        assert!(std::env::var_os("RELAIS_REQUIRE_SHARED_DATA").is_none(), "{} is required", fixture.display());
+        return;
+    };
+    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let seen = Seen::default();
+    let carrier = laposte_api(fixture["tracking"]["TrackingResponse"].as_str().unwrap().to_owned(), seen.clone()).await;
+    let dir = temp_dir("polling");
+    let config = format!(
+        "[tracking]\npoll_interval_seconds = 1\n\n[tracking.carriers.laposte]\n\
+         url = \"http://{carrier}/suivi/v2/idships/{{number}}?lang=fr_FR\"\n\
+         headers = {{ \"X-Okapi-Key\" = \"okapi-test-key\" }}\nrequests_per_minute = 120\n"
+    );
+    std::fs::write(dir.join("relais.toml"), config).unwrap();
+    let server = serve(&dir, &["--demo", "--config", "relais.toml"], 11);
+    let key_of = |label: &str| -> String {
+        let line = server.stdout.iter().find(|l| l.trim_start().starts_with(label)).unwrap();
+        line.split_whitespace().find(|w| w.starts_with("rk_")).unwrap().to_owned()
+    };
+    let merchant = key_of("merchant key");
+    let device_line = server.stdout.iter().find(|l| l.contains("locker device key")).unwrap();
+    let point = device_line.split("(point ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let body = json!({"point_id": point, "parcel_number": "6A18987120921", "recipient": {"name": "Ana", "email": "ana@example.fr"},
+        "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
+    let (status, announced) = call(server.address, "POST", "/v1/parcels", &merchant, Some(body)).await;
+    assert_eq!(status, 201, "{announced}");
+    let parcel = announced["parcel"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/parcels/{parcel}/tracking");
+    let (status, unknown) =
+        call(server.address, "PUT", &path, &merchant, Some(json!({"carrier": "pigeon", "tracking_number": "X1"})))
+            .await;
+    assert_eq!(status, 422, "{unknown}");
+    let follow = json!({"carrier": "laposte", "tracking_number": "EW112720413FR"});
+    let (status, followed) = call(server.address, "PUT", &path, &merchant, Some(follow)).await;
+    assert_eq!(status, 200, "{followed}");
+    assert_eq!(followed["carrier"], "laposte");
+
+    let mut timeline = Value::Null;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        timeline = call(server.address, "GET", &path, &merchant, None).await.1;
+        if timeline["status"] == "delivered" {
+            break;
+        }
+    }
+    assert_eq!(timeline["status"], "delivered", "{timeline}");
+    assert_eq!(timeline["next_poll_at"], Value::Null, "a delivered parcel is not polled again");
+    let events = timeline["events"].as_array().unwrap();
+    let carrier_events: Vec<&Value> = events.iter().filter(|e| e["source"] == "carrier").collect();
+    assert_eq!(carrier_events.len(), 9, "{timeline}");
+    assert_eq!(carrier_events[0]["code"], "DR1");
+    assert_eq!(carrier_events[0]["at"], "2023-02-17T14:41:00+01:00");
+    assert_eq!(carrier_events[8]["code"], "DI1");
+    assert!(events.iter().any(|e| e["source"] == "relais" && e["code"] == "announced"), "{timeline}");
+    // Asked with the key, in the configured language; after the delivery, not again.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, [("/suivi/v2/idships/EW112720413FR?lang=fr_FR".to_owned(), Some("okapi-test-key".to_owned()))]);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
