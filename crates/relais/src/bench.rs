@@ -711,3 +711,174 @@ async fn orders_on(store: Arc<dyn Store>, options: &HttpOptions, concurrency: us
         orders_per_s / announces_per_s
     ))
 }
+
+/// What `relais bench tracking` measures.
+pub struct TrackingOptions {
+    pub backend: Backend,
+    pub database_url: Option<String>,
+    pub parcels: u32,
+    pub concurrency: u32,
+}
+
+/// The answers the tracking bench reads: a third each of GLS's JSON (six events, times varied per
+/// parcel), UPS's Track API JSON and DHL Express's XML (the documented answers of the tracking crate's
+/// tests: seven and nine events).
+fn tracking_answers(parcels: usize) -> Vec<(relais_tracking::Carrier, String)> {
+    const UPS: &str = include_str!("../../tracking/tests/fixtures/ups_track.json");
+    const DHL_EXPRESS: &str = include_str!("../../tracking/tests/fixtures/dhl_express_tracking.xml");
+    const GLS_CODES: [&str; 6] = [
+        "PREADVICE.NORMAL",
+        "INITIAL.NORMAL",
+        "INTRANSIT.NORMAL",
+        "INWAREHOUSE.NORMAL",
+        "INDELIVERY.NORMAL",
+        "DELIVEREDPS.NORMAL",
+    ];
+    (0..parcels)
+        .map(|n| match n % 3 {
+            0 => {
+                let events: Vec<serde_json::Value> = GLS_CODES
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .map(|(step, code)| {
+                        let minutes = (n % 600) + step * 517;
+                        let at = format!("2026-11-{:02}T{:02}:{:02}:00+0100", 20 + minutes / 1440, minutes / 60 % 24, minutes % 60);
+                        serde_json::json!({"code": code, "eventDateTime": at, "description": code, "city": "Lyon", "postalCode": "69002", "country": "FR"})
+                    })
+                    .collect();
+                let answer = serde_json::json!({"parcels": [{"requested": format!("ZX{n}"), "unitno": format!("ZX{n}"), "events": events}]});
+                (relais_tracking::Carrier::Gls, answer.to_string())
+            }
+            1 => (relais_tracking::Carrier::Ups, UPS.to_owned()),
+            _ => (relais_tracking::Carrier::DhlExpress, DHL_EXPRESS.to_owned()),
+        })
+        .collect()
+}
+
+/// `relais bench tracking`: carrier answers for `parcels` followed parcels read through the adapters and
+/// stored (`App::ingest`: the parcel's known events read, the new ones stored once with its tracking
+/// and the merchant's `parcel.tracking` message, one commit an answer), over `concurrency` tasks.
+/// Baseline in the same run: the same answers parsed by the same tasks without storing them. Last line:
+/// `tracking_events_per_s=<n> parse_only_events_per_s=<n> ratio=<stored/parse-only>`.
+pub async fn tracking(options: TrackingOptions) -> Result<String, String> {
+    if options.parcels == 0 || options.concurrency == 0 {
+        return Err("--parcels and --concurrency must be at least 1".into());
+    }
+    let database = Database::create(options.backend, options.database_url.as_deref(), "tracking").await?;
+    let measured = tracking_on(database.store.clone(), &options).await;
+    database.cleanup().await;
+    measured
+}
+
+async fn tracking_on(store: Arc<dyn Store>, options: &TrackingOptions) -> Result<String, String> {
+    let concurrency = options.concurrency.min(options.parcels) as usize;
+    let parcels = options.parcels as usize;
+    let rules = NetworkRules { reservation_hours: 0, ..NetworkRules::default() };
+    let fixture = fixture(store, concurrency, rules).await?;
+    let app = fixture.app.clone();
+    let merchant = Caller::merchant(fixture.merchant);
+    let answers = Arc::new(tracking_answers(parcels));
+
+    // Not timed: the parcels announced and followed, each at its answer's carrier.
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..concurrency {
+        let (app, merchant, answers) = (app.clone(), merchant.clone(), Arc::clone(&answers));
+        let point = fixture.lockers[task].0;
+        tasks.spawn(async move {
+            let mut followed = Vec::new();
+            for n in (task..parcels).step_by(concurrency) {
+                let announce = AnnounceParcel {
+                    merchant_id: None,
+                    carrier_id: None,
+                    point_id: point,
+                    parcel_number: Some(parcel_number(task, n)),
+                    recipient_name: "Camille Bench".into(),
+                    recipient_phone: None,
+                    recipient_email: Some(format!("c{n}@example.org")),
+                    recipient_language: None,
+                    length_mm: 300,
+                    width_mm: 200,
+                    height_mm: 60,
+                    weight_g: 900,
+                };
+                let parcel = app.announce_parcel(&merchant, announce).await.map_err(|e| e.to_string())?.parcel;
+                let carrier = answers[n].0.as_str();
+                let tracking = app
+                    .track_parcel(&merchant, parcel.id, carrier, &format!("T{n:09}"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                followed.push((n, tracking));
+            }
+            Ok::<_, String>(followed)
+        });
+    }
+    let mut followed = Vec::with_capacity(parcels);
+    while let Some(done) = tasks.join_next().await {
+        followed.push(done.map_err(|e| e.to_string())??);
+    }
+    eprintln!(
+        "tracking: {parcels} parcels announced and followed in {:.1} s (not timed)",
+        started.elapsed().as_secs_f64()
+    );
+
+    // Timed: each answer read and its new events stored.
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for share in followed {
+        let (app, answers) = (app.clone(), Arc::clone(&answers));
+        tasks.spawn(async move {
+            let mut stored = 0usize;
+            for (n, tracking) in share {
+                let ingested = app
+                    .ingest(tracking, Ok(answers[n].1.clone().into_bytes()), false)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|reason| format!("answer {n}: {reason}"))?;
+                stored += ingested.new_events;
+            }
+            Ok::<_, String>(stored)
+        });
+    }
+    let mut stored = 0usize;
+    while let Some(done) = tasks.join_next().await {
+        stored += done.map_err(|e| e.to_string())??;
+    }
+    let stored_seconds = started.elapsed().as_secs_f64();
+    let stored_per_s = stored as f64 / stored_seconds;
+    eprintln!(
+        "tracking: {stored} events of {parcels} answers stored in {stored_seconds:.1} s: {stored_per_s:.0} events/s"
+    );
+
+    // Baseline: the same answers parsed by as many tasks, nothing stored.
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..concurrency {
+        let answers = Arc::clone(&answers);
+        tasks.spawn(async move {
+            let mut parsed = 0usize;
+            for n in (task..parcels).step_by(concurrency) {
+                let (carrier, answer) = &answers[n];
+                parsed += relais_tracking::parse(*carrier, answer.as_bytes()).map_err(|e| e.to_string())?.len();
+                if n % 64 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Ok::<_, String>(parsed)
+        });
+    }
+    let mut parsed = 0usize;
+    while let Some(done) = tasks.join_next().await {
+        parsed += done.map_err(|e| e.to_string())??;
+    }
+    let parse_per_s = parsed as f64 / started.elapsed().as_secs_f64();
+    eprintln!("tracking: baseline, the same {parsed} events parsed only: {parse_per_s:.0} events/s");
+    if parsed != stored {
+        return Err(format!("{stored} events stored but {parsed} parsed: an event was lost or stored twice"));
+    }
+    Ok(format!(
+        "tracking_events_per_s={stored_per_s:.0} parse_only_events_per_s={parse_per_s:.0} ratio={:.3}",
+        stored_per_s / parse_per_s
+    ))
+}

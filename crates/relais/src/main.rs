@@ -392,6 +392,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 32)]
         concurrency: u32,
     },
+    /// Carrier answers for followed parcels read through the adapters and stored (each event once),
+    /// against the same answers parsed without storing them.
+    Tracking {
+        /// sqlite or postgres
+        #[arg(long, default_value = "sqlite")]
+        backend: String,
+        /// SQLite: the bench file (default: in the temp directory). PostgreSQL: the database in which the
+        /// bench creates (and drops) a schema of its own.
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        parcels: u32,
+        #[arg(long, default_value_t = 32)]
+        concurrency: u32,
+    },
     /// Parcel labels rendered on one core (ZPL and PDF), against a bare loop writing the same ZPL text
     /// from prepared fields (no layout, no barcode encoding).
     Labels {
@@ -605,6 +620,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             let backend = parse_backend(&backend)?;
             let options = bench::HttpOptions { backend, database_url, parcels: orders, concurrency };
             println!("{}", bench::orders(options).await?);
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Tracking { backend, database_url, parcels, concurrency } } => {
+            init_tracing("warn");
+            let backend = parse_backend(&backend)?;
+            let options = bench::TrackingOptions { backend, database_url, parcels, concurrency };
+            println!("{}", bench::tracking(options).await?);
             Ok(())
         }
         Command::Bench { command: BenchCommand::Labels { labels, pdf_labels } } => {
