@@ -111,6 +111,8 @@ pub enum Permission {
     /// Print a parcel's label: its merchant, the carrier handling it (a depot relabels a damaged one),
     /// operators.
     PrintLabel,
+    /// Claims against carriers (late, lost, damaged): the merchant its own, operators all.
+    ManageClaims,
 }
 
 impl Caller {
@@ -173,9 +175,13 @@ impl Caller {
                 | Permission::ExtendParcel
                 | Permission::ReissueCode,
             ) => true,
-            (Role::Merchant, Permission::ReportIncident | Permission::ManageEndpoints | Permission::ReadMessages) => {
-                true
-            }
+            (
+                Role::Merchant,
+                Permission::ReportIncident
+                | Permission::ManageEndpoints
+                | Permission::ReadMessages
+                | Permission::ManageClaims,
+            ) => true,
             (Role::Merchant | Role::Carrier, Permission::PrintLabel) => true,
             (Role::Carrier, Permission::HandleParcel | Permission::ReturnParcel | Permission::ReportIncident) => true,
             (Role::LockerDevice, Permission::PickupAt(point) | Permission::DropOffAt(point)) => {

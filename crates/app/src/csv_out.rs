@@ -4,7 +4,13 @@
 
 /// One row, without its line break.
 pub(crate) fn line(fields: &[&str]) -> String {
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    line_with(fields, b',')
+}
+
+/// One row with another separator (`;` where the comma is the decimal mark).
+pub(crate) fn line_with(fields: &[&str], delimiter: u8) -> String {
+    let mut writer =
+        csv::WriterBuilder::new().delimiter(delimiter).terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     // Writing to memory cannot fail; an empty row is the worst case.
     let _ = writer.write_record(fields);
     let bytes = writer.into_inner().unwrap_or_default();

@@ -17,6 +17,9 @@ pub enum AppError {
     NotFound { entity: &'static str, id: String },
     #[error("{0}")]
     InvalidTransition(#[from] TransitionError),
+    /// A claim cannot move so (filed twice, accepted before it was filed).
+    #[error("a claim that is {from} cannot be {to}")]
+    InvalidClaimTransition { from: &'static str, to: &'static str },
     #[error("no compartment can take this parcel: {}", .0.message())]
     NoFittingCompartment(NoFit),
     #[error("too many wrong {}; try again after {}", .what.as_str(), .until.to_rfc3339())]
@@ -111,7 +114,7 @@ impl AppError {
         match self {
             AppError::Validation(_) => "validation_failed",
             AppError::NotFound { .. } => "not_found",
-            AppError::InvalidTransition(_) => "invalid_transition",
+            AppError::InvalidTransition(_) | AppError::InvalidClaimTransition { .. } => "invalid_transition",
             AppError::NoFittingCompartment(_) => "no_fitting_compartment",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::InvalidPickupCode => "invalid_pickup_code",

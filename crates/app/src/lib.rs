@@ -13,6 +13,7 @@
 //! hand), `receipts`, `points` (index, imports, search), `occupancy`, `kpis`, `jobs`, `setup`.
 
 pub mod auth;
+pub mod claims;
 mod command;
 pub mod connectors;
 pub mod counters;
@@ -33,6 +34,7 @@ pub mod orders;
 pub mod parcels;
 pub mod points;
 pub mod ports;
+pub mod promises;
 pub mod receipts;
 pub mod recipients;
 pub mod secrets;
@@ -134,6 +136,8 @@ pub struct App {
     number_blocks: Arc<numbers::Blocks>,
     /// The carriers' tracking APIs this instance polls and takes pushes from (`tracking.rs`).
     carrier_apis: Arc<tracking::CarrierApis>,
+    /// How promises are kept and claimed (`promises.rs`).
+    promise_settings: Arc<promises::PromiseSettings>,
 }
 
 impl App {
@@ -151,6 +155,7 @@ impl App {
             twilio_accounts: Arc::new(Vec::new()),
             number_blocks: Arc::default(),
             carrier_apis: Arc::default(),
+            promise_settings: Arc::default(),
         }
     }
 

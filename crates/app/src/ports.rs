@@ -453,6 +453,56 @@ pub enum Write {
     Orders(OrderWrite),
     /// What relais follows of parcels at their carriers, and the carriers' events.
     Tracking(TrackingWrite),
+    /// Claims against carriers and their evidence.
+    Claims(ClaimWrite),
+}
+
+/// The writes of claims (docs/claims.md).
+#[derive(Debug, Clone)]
+pub enum ClaimWrite {
+    /// A new claim; `Duplicate` (`claim`) when the parcel has one of that kind.
+    Insert(relais_domain::claims::Claim),
+    /// Stores its state, amounts, reason and reminder if its stored version is still `claim.version`.
+    Update(relais_domain::claims::Claim),
+    /// A file supporting the claim, stored once by its digest (the same photo twice is one file).
+    AddEvidence { claim_id: relais_domain::ids::ClaimId, evidence: Evidence, added_by: String, at: Timestamp },
+}
+
+/// A file of evidence: its SHA-256 (hex), its type and bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub sha256: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Evidence({} {} {} bytes)", self.sha256, self.content_type, self.bytes.len())
+    }
+}
+
+/// A claim's evidence as listed: its digest, type, size, who added it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceEntry {
+    pub sha256: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub added_by: String,
+    pub added_at: Timestamp,
+}
+
+/// Which claims a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimFilter {
+    pub merchant_id: Option<MerchantId>,
+    pub carrier: Option<String>,
+    pub kind: Option<relais_domain::claims::ClaimKind>,
+    pub state: Option<relais_domain::claims::ClaimState>,
+    /// Claims whose delivery (or loss) occurred in `[from, to)`.
+    pub occurred_from: Option<Timestamp>,
+    pub occurred_to: Option<Timestamp>,
+    pub limit: u32,
 }
 
 /// The writes of carrier tracking (docs/tracking.md).
@@ -460,7 +510,7 @@ pub enum Write {
 pub enum TrackingWrite {
     /// Starts following a parcel, or replaces what is followed (inserted or replaced whole);
     /// `Duplicate` (`tracking_number`) when another parcel is followed under that carrier and number.
-    Put(ParcelTracking),
+    Put(Box<ParcelTracking>),
     /// A carrier's events of a parcel; one it gave already (same instant, same code) is kept once.
     AppendEvents {
         parcel_id: ParcelId,
@@ -489,8 +539,30 @@ pub struct ParcelTracking {
     /// Failed polls in a row (no answer, refused, unreadable).
     pub failures: u32,
     pub last_error: Option<String>,
+    /// The promise (docs/claims.md): the service level's working days and the shipping price paid.
+    pub promise: Option<PromiseTerms>,
+    /// The day the carrier took the parcel and the day it is due, once it took it.
+    pub shipped_on: Option<chrono::NaiveDate>,
+    pub due_on: Option<chrono::NaiveDate>,
+    /// When it was delivered: available at its point (the carrier's or relais' event, the earlier).
+    pub delivered_at: Option<Timestamp>,
+    /// When the recipient was told of a delay, and why (once).
+    pub delay_told_at: Option<Timestamp>,
+    pub delay_reason: Option<String>,
+    /// When the promise is looked at again; `None` once settled.
+    pub next_review_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// What a parcel's delivery was promised and paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromiseTerms {
+    pub service_days: u32,
+    pub shipping_price_cents: i64,
+    pub currency: String,
+    /// What the goods are worth, in cents (a loss claim asks for it).
+    pub declared_value_cents: Option<i64>,
 }
 
 /// A carrier's event of a parcel, as stored.
@@ -930,6 +1002,19 @@ pub trait Store: Send + Sync + 'static {
     async fn trackings_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>>;
     /// A parcel's carrier events, oldest first.
     async fn carrier_events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredCarrierEvent>>;
+    /// The followed parcels whose promise is due for a look at `now`, the most overdue first.
+    async fn trackings_to_review(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>>;
+    async fn claim(&self, id: relais_domain::ids::ClaimId) -> StoreResult<Option<relais_domain::claims::Claim>>;
+    /// A parcel's claims, oldest first.
+    async fn claims_of(&self, parcel_id: ParcelId) -> StoreResult<Vec<relais_domain::claims::Claim>>;
+    /// Claims by the filter, by when they occurred.
+    async fn claims(&self, filter: &ClaimFilter) -> StoreResult<Vec<relais_domain::claims::Claim>>;
+    /// Claims whose deadline reminder is due at `now`.
+    async fn claims_to_remind(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<relais_domain::claims::Claim>>;
+    /// A claim's evidence, oldest first.
+    async fn claim_evidence(&self, claim_id: relais_domain::ids::ClaimId) -> StoreResult<Vec<EvidenceEntry>>;
+    /// A file of evidence, if the claim has it.
+    async fn evidence(&self, claim_id: relais_domain::ids::ClaimId, sha256: &str) -> StoreResult<Option<Evidence>>;
     /// The point a merchant's customer used last, by any of their contacts' digests: the latest.
     async fn customer_point(
         &self,
@@ -999,6 +1084,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<(DropOffSession, ApiKey, Vec<NetworkId>)>>;
     /// The parcels scanned in a session, in scan order.
     async fn drop_off_items(&self, session_id: DropOffSessionId) -> StoreResult<Vec<DropOffItem>>;
+    /// The session in which a courier deposited the parcel (its proof of deposit), the latest.
+    async fn deposit_session_of(&self, parcel_id: ParcelId) -> StoreResult<Option<DropOffSessionId>>;
     async fn door_command(&self, id: CommandId) -> StoreResult<Option<DoorCommand>>;
     /// The pending command of one door, if any.
     async fn pending_door_command(&self, compartment_id: CompartmentId) -> StoreResult<Option<DoorCommand>>;

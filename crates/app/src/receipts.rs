@@ -62,6 +62,21 @@ impl App {
         Ok(SignedReceipt { receipt, signed, key_id: signed::key_id(&self.secrets.verifying_key()) })
     }
 
+    /// The signed proof of a session, for a claim's file (its reader's right to see the parcel was
+    /// checked by the claim).
+    pub(crate) async fn signed_receipt_of(&self, session_id: DropOffSessionId) -> Result<SignedReceipt, AppError> {
+        let session = self
+            .store
+            .drop_off_session(session_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("drop_off_session", session_id))?;
+        let point = self.load_point(session.point_id).await?;
+        let items = self.store.drop_off_items(session_id).await?;
+        let receipt = Receipt { session, point, items };
+        let signed = signed::sign_document(self.secrets.signing_key(), receipt.document());
+        Ok(SignedReceipt { receipt, signed, key_id: signed::key_id(&self.secrets.verifying_key()) })
+    }
+
     /// The public half of the instance's signing key.
     pub fn public_key(&self) -> PublicKey {
         let key = self.secrets.verifying_key();

@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::App;
 use crate::auth::{Caller, Permission};
 use crate::error::AppError;
-use crate::ports::{OutboundCalls, OutboundRequest, ParcelTracking, TrackingWrite, Write};
+use crate::ports::{OutboundCalls, OutboundRequest, ParcelTracking, PromiseTerms, TrackingWrite, Write};
 
 /// Longest carrier tracking number relais accepts.
 pub const NUMBER_LENGTH_MAX: usize = 64;
@@ -87,6 +87,29 @@ pub struct PushSignature {
     pub id: String,
     pub timestamp: i64,
     pub signature: String,
+}
+
+/// Following a parcel at its carrier, and the promise it was sold with.
+#[derive(Debug, Clone, Default)]
+pub struct FollowRequest {
+    pub carrier: String,
+    pub tracking_number: String,
+    /// The service level's working days (J+n); from the parcel's order's service level when not given.
+    pub service_days: Option<u32>,
+    /// The shipping price the recipient paid, in cents; from the parcel's order when not given.
+    pub shipping_price_cents: Option<i64>,
+    pub currency: Option<String>,
+    /// The declared value of the goods, in cents (a loss claim asks for it); the order's lines' value
+    /// when not given.
+    pub declared_value_cents: Option<i64>,
+}
+
+/// The longest service level relais takes, in working days.
+pub const SERVICE_DAYS_MAX: u32 = 60;
+
+/// What an order's goods are worth: its lines' total, in cents.
+fn goods_value(order: &relais_domain::order::Order) -> i64 {
+    order.lines.iter().map(|l| l.unit_price_cents.saturating_mul(i64::from(l.quantity))).sum()
 }
 
 /// What a poll round did.
@@ -178,46 +201,111 @@ impl App {
         App { carrier_apis: Arc::new(apis), ..self }
     }
 
-    /// Follows a parcel at its carrier under the carrier's number (its merchant or an operator). The
-    /// same carrier and number again change nothing; another replaces them and polls again from the
-    /// start. `409 tracking_number` when another parcel is followed under that number.
+    /// Follows a parcel at its carrier under the carrier's number (its merchant or an operator), with
+    /// the promise it was sold with: the service level's working days and the shipping price, taken
+    /// from the parcel's order unless given (docs/claims.md). The same request again changes nothing;
+    /// another carrier or number replaces them and polls again from the start. `409 tracking_number`
+    /// when another parcel is followed under that number.
     pub async fn track_parcel(
         &self,
         caller: &Caller,
         parcel_id: ParcelId,
-        carrier: &str,
-        number: &str,
+        request: FollowRequest,
     ) -> Result<ParcelTracking, AppError> {
         caller.require(Permission::AnnounceParcel)?;
-        let carrier = Carrier::parse(carrier).ok_or_else(|| {
+        let carrier = Carrier::parse(&request.carrier).ok_or_else(|| {
             let names: Vec<&str> = Carrier::ALL.iter().map(|c| c.as_str()).collect();
             ParseError::new("carrier", format!("one of {}", names.join(", ")))
         })?;
-        let number = tracking_number(number)?;
+        let number = tracking_number(&request.tracking_number)?;
         let parcel = self.load_visible_parcel(caller, parcel_id).await?;
-        if let Some(existing) = self.store.parcel_tracking(parcel_id).await?
-            && existing.carrier == carrier.as_str()
-            && existing.tracking_number == number
-        {
-            return Ok(existing);
-        }
+        let promise = self.promise_terms(parcel_id, &request).await?;
+        let existing = self.store.parcel_tracking(parcel_id).await?;
         let now = self.now();
-        let tracking = ParcelTracking {
-            parcel_id,
-            merchant_id: parcel.merchant_id,
-            carrier: carrier.as_str().to_owned(),
-            tracking_number: number,
-            status: None,
-            last_event_at: None,
-            next_poll_at: Some(now),
-            quiet_polls: 0,
-            failures: 0,
-            last_error: None,
-            created_at: now,
-            updated_at: now,
+        let tracking = match existing {
+            Some(existing) if existing.carrier == carrier.as_str() && existing.tracking_number == number => {
+                if existing.promise == promise {
+                    return Ok(existing);
+                }
+                // New terms for the same journey: its history and schedule stay, the promise is
+                // looked at again.
+                ParcelTracking { promise, next_review_at: Some(now), updated_at: now, ..existing }
+            }
+            _ => ParcelTracking {
+                parcel_id,
+                merchant_id: parcel.merchant_id,
+                carrier: carrier.as_str().to_owned(),
+                tracking_number: number,
+                status: None,
+                last_event_at: None,
+                next_poll_at: Some(now),
+                quiet_polls: 0,
+                failures: 0,
+                last_error: None,
+                promise,
+                shipped_on: None,
+                due_on: None,
+                delivered_at: None,
+                delay_told_at: None,
+                delay_reason: None,
+                next_review_at: Some(now),
+                created_at: now,
+                updated_at: now,
+            },
         };
-        self.insert(Write::Tracking(TrackingWrite::Put(tracking.clone()))).await?;
+        self.insert(Write::Tracking(TrackingWrite::Put(Box::new(tracking.clone())))).await?;
         Ok(tracking)
+    }
+
+    /// The promise of a parcel: what the request says, else what its order says (its service level's
+    /// working days from the settings, its shipping price shared among its parcels).
+    async fn promise_terms(
+        &self,
+        parcel_id: ParcelId,
+        request: &FollowRequest,
+    ) -> Result<Option<PromiseTerms>, AppError> {
+        if let Some(price) = request.shipping_price_cents
+            && price < 0
+        {
+            return Err(ParseError::new("shipping_price_cents", "is not negative").into());
+        }
+        if let Some(days) = request.service_days
+            && days > SERVICE_DAYS_MAX
+        {
+            return Err(ParseError::new("service_days", format!("at most {SERVICE_DAYS_MAX}")).into());
+        }
+        let currency = match &request.currency {
+            Some(code) if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) => Some(code.clone()),
+            Some(_) => return Err(ParseError::new("currency", "is an ISO 4217 code such as EUR").into()),
+            None => None,
+        };
+        let order = match self.store.order_of_parcel(parcel_id).await? {
+            Some(order_id) => self.store.order(order_id).await?,
+            None => None,
+        };
+        let (order_days, order_price, order_currency) = match &order {
+            Some(order) => {
+                let parcels = self.store.order_parcels(order.id).await?;
+                let count = i64::try_from(parcels.len().max(1)).unwrap_or(1);
+                // The price shared evenly, the odd cents on the first parcel.
+                let first = parcels.first().is_none_or(|(p, _)| p.id == parcel_id);
+                let share =
+                    order.shipping_price_cents / count + if first { order.shipping_price_cents % count } else { 0 };
+                (
+                    self.promise_settings.service_levels.get(&order.service_level).copied(),
+                    Some(share),
+                    Some(order.currency.clone()),
+                )
+            }
+            None => (None, None, None),
+        };
+        let Some(service_days) = request.service_days.or(order_days) else { return Ok(None) };
+        Ok(Some(PromiseTerms {
+            service_days,
+            shipping_price_cents: request.shipping_price_cents.or(order_price).unwrap_or(0),
+            currency: currency.or(order_currency).unwrap_or_else(|| "EUR".to_owned()),
+            declared_value_cents: request.declared_value_cents.or_else(|| order.as_ref().map(goods_value)),
+        }))
     }
 
     /// A parcel's timeline: its carrier's events and relais' own, oldest first.
@@ -391,7 +479,7 @@ impl App {
                     received_at: now,
                 }));
             }
-            tx.write(Write::Tracking(TrackingWrite::Put(next.clone())));
+            tx.write(Write::Tracking(TrackingWrite::Put(Box::new(next.clone()))));
             Ok(tx.done(()))
         })
         .await?;

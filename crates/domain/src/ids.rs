@@ -113,5 +113,6 @@ pub type CommandId = Id<crate::dropoff::DoorCommand>;
 pub type DeliveryId = Id<crate::delivery::Delivery>;
 pub type EndpointId = Id<crate::delivery::Endpoint>;
 pub type OrderId = Id<crate::order::Order>;
+pub type ClaimId = Id<crate::claims::Claim>;
 /// Names one claim of a worker: the rows it leased in one go.
 pub type LeaseId = Id<LeaseMarker>;

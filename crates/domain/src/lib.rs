@@ -6,6 +6,7 @@
 //! Wire formats live in `relais-http`, persistence in `relais-store`.
 
 pub mod attempts;
+pub mod claims;
 pub mod compartment;
 pub mod delivery;
 pub mod dropoff;
@@ -17,6 +18,7 @@ pub mod occupancy;
 pub mod order;
 pub mod parcel;
 pub mod point;
+pub mod promise;
 pub mod survey;
 pub mod value;
 

@@ -666,6 +666,29 @@ pub fn parse_country(code: &str) -> Result<Country, HoursError> {
     Country::from_str(&code).map_err(|_| HoursError::UnknownCountry(code))
 }
 
+/// A country's public holidays: the calendar `PH` reads in opening hours, for counting working days.
+#[derive(Debug, Clone)]
+pub struct PublicHolidays {
+    country: Country,
+    calendar: opening_hours::ContextHolidays,
+}
+
+impl PublicHolidays {
+    /// The public holidays of a country (ISO 3166 alpha-2: FR, DE, BE...).
+    pub fn of(country: &str) -> Result<PublicHolidays, HoursError> {
+        let country = parse_country(country)?;
+        Ok(PublicHolidays { country, calendar: country.holidays() })
+    }
+
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.calendar.get_public().contains(date)
+    }
+
+    pub fn country(&self) -> Country {
+        self.country
+    }
+}
+
 /// What the hours say at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {

@@ -105,6 +105,7 @@ impl From<AppError> for ApiError {
             }
             AppError::NotFound { entity, id } => (StatusCode::NOT_FOUND, json!({"entity": entity, "id": id})),
             AppError::InvalidTransition(t) => (StatusCode::CONFLICT, transition_details(t)),
+            AppError::InvalidClaimTransition { from, to } => (StatusCode::CONFLICT, json!({"from": from, "to": to})),
             AppError::NoFittingCompartment(reason) => (StatusCode::CONFLICT, json!({"reason": reason.as_str()})),
             AppError::RateLimited { what, until, retry_after_seconds } => (
                 StatusCode::TOO_MANY_REQUESTS,

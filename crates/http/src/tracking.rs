@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use chrono::{DateTime, FixedOffset, Utc};
 use relais_app::ports::ParcelTracking;
-use relais_app::tracking::{Ingested, PushSignature, Timeline};
+use relais_app::tracking::{FollowRequest, Ingested, PushSignature, Timeline};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::HttpState;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, Body, RawBody, path_id};
+use crate::orders::PriceWire;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -28,6 +29,18 @@ pub struct TrackRequest {
     /// The carrier's number for the parcel: 1 to 64 letters, digits or dashes.
     #[schema(example = "6A12345678901", max_length = 64)]
     pub tracking_number: String,
+    /// The promise: the service level's working days (J+n). From the parcel's order's service level
+    /// (`[promise.service_levels]`) when not given; no promise, no delay notice nor compensation,
+    /// without either.
+    #[schema(example = 2, minimum = 0, maximum = 60)]
+    pub service_days: Option<u32>,
+    /// What the recipient paid for shipping: the base of late-delivery compensation. From the order
+    /// (shared among its parcels) when not given.
+    pub shipping_price: Option<PriceWire>,
+    /// What the goods are worth, in the shipping price's currency: a loss claim asks for it. From the
+    /// order's lines when not given.
+    #[schema(example = 3990, minimum = 0)]
+    pub declared_value_cents: Option<i64>,
 }
 
 /// One entry of a parcel's timeline.
@@ -67,6 +80,15 @@ pub struct TrackingView {
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Why the last poll was of no use, if it was not.
     pub last_error: Option<String>,
+    /// The promise: its working days, the day the carrier took the parcel and the day it is due.
+    pub service_days: Option<u32>,
+    pub shipped_on: Option<chrono::NaiveDate>,
+    pub due_on: Option<chrono::NaiveDate>,
+    /// When it was delivered: available at its point.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Why the recipient was told it would be late (`carrier_delay`, `delivery_failed`, `no_movement`,
+    /// `promise_missed`), if they were.
+    pub delay_reason: Option<String>,
     /// Oldest first.
     pub events: Vec<TimelineEntryView>,
 }
@@ -80,6 +102,11 @@ fn view(parcel_id: Uuid, tracking: Option<ParcelTracking>, timeline: Option<Time
         status: tracking.as_ref().and_then(|t| t.status.clone()),
         next_poll_at: tracking.as_ref().and_then(|t| t.next_poll_at),
         last_error: tracking.as_ref().and_then(|t| t.last_error.clone()),
+        service_days: tracking.as_ref().and_then(|t| t.promise.as_ref()).map(|p| p.service_days),
+        shipped_on: tracking.as_ref().and_then(|t| t.shipped_on),
+        due_on: tracking.as_ref().and_then(|t| t.due_on),
+        delivered_at: tracking.as_ref().and_then(|t| t.delivered_at),
+        delay_reason: tracking.as_ref().and_then(|t| t.delay_reason.clone()),
         events: entries
             .into_iter()
             .map(|e| TimelineEntryView {
@@ -116,7 +143,15 @@ pub async fn track_parcel(
     Body(request): Body<TrackRequest>,
 ) -> Result<Json<TrackingView>> {
     let parcel_id = path_id("parcel", &id)?;
-    let tracking = state.app.track_parcel(&caller, parcel_id, &request.carrier, &request.tracking_number).await?;
+    let follow = FollowRequest {
+        carrier: request.carrier,
+        tracking_number: request.tracking_number,
+        service_days: request.service_days,
+        shipping_price_cents: request.shipping_price.as_ref().map(|p| p.amount_cents),
+        currency: request.shipping_price.map(|p| p.currency),
+        declared_value_cents: request.declared_value_cents,
+    };
+    let tracking = state.app.track_parcel(&caller, parcel_id, follow).await?;
     let timeline = state.app.parcel_timeline(&caller, parcel_id).await?;
     Ok(Json(view(parcel_id.uuid(), Some(tracking), Some(timeline))))
 }

@@ -805,10 +805,12 @@ async fn tracking_on(store: Arc<dyn Store>, options: &TrackingOptions) -> Result
                 };
                 let parcel = app.announce_parcel(&merchant, announce).await.map_err(|e| e.to_string())?.parcel;
                 let carrier = answers[n].0.as_str();
-                let tracking = app
-                    .track_parcel(&merchant, parcel.id, carrier, &format!("T{n:09}"))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let follow = relais_app::tracking::FollowRequest {
+                    carrier: carrier.to_owned(),
+                    tracking_number: format!("T{n:09}"),
+                    ..Default::default()
+                };
+                let tracking = app.track_parcel(&merchant, parcel.id, follow).await.map_err(|e| e.to_string())?;
                 followed.push((n, tracking));
             }
             Ok::<_, String>(followed)

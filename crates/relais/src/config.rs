@@ -43,6 +43,123 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Carrier tracking: the carriers' APIs `serve` polls and takes pushes from (docs/tracking.md).
     pub tracking: TrackingConfig,
+    /// Delivery promises: service levels in working days, when a delay is told (docs/claims.md).
+    pub promise: PromiseConfig,
+    /// Claims against carriers: compensation scales, deadlines, reminders (docs/claims.md).
+    pub claims: ClaimsConfig,
+}
+
+/// Delivery promises.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PromiseConfig {
+    /// Hours without movement at the carrier after which the recipient is told of a delay.
+    pub quiet_hours: u32,
+    /// Minutes between two looks at an open promise.
+    pub review_minutes: u32,
+    /// Working days of each service level merchants name in their orders.
+    pub service_levels: std::collections::BTreeMap<String, u32>,
+}
+
+impl Default for PromiseConfig {
+    fn default() -> Self {
+        let defaults = relais_app::promises::PromiseSettings::default();
+        PromiseConfig { quiet_hours: 48, review_minutes: 60, service_levels: defaults.service_levels }
+    }
+}
+
+/// A carrier's claim rules; what is not set is the `[claims]` default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaimRulesConfig {
+    /// `1:25,2:75,3:100,4:125`: from so many working days late, so many percent of the shipping price.
+    pub scale: Option<String>,
+    pub late_filing_days: Option<u32>,
+    pub lost_after_days: Option<u32>,
+    pub lost_filing_days: Option<u32>,
+    pub damaged_filing_days: Option<u32>,
+    /// Days before a deadline when the merchant is reminded.
+    pub reminder_days: Option<Vec<u32>>,
+}
+
+/// Claims: the default rules (the fields of [`ClaimRulesConfig`]) and each carrier's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaimsConfig {
+    pub scale: Option<String>,
+    pub late_filing_days: Option<u32>,
+    pub lost_after_days: Option<u32>,
+    pub lost_filing_days: Option<u32>,
+    pub damaged_filing_days: Option<u32>,
+    pub reminder_days: Option<Vec<u32>>,
+    pub carriers: std::collections::BTreeMap<String, ClaimRulesConfig>,
+}
+
+impl ClaimsConfig {
+    fn defaults(&self) -> ClaimRulesConfig {
+        ClaimRulesConfig {
+            scale: self.scale.clone(),
+            late_filing_days: self.late_filing_days,
+            lost_after_days: self.lost_after_days,
+            lost_filing_days: self.lost_filing_days,
+            damaged_filing_days: self.damaged_filing_days,
+            reminder_days: self.reminder_days.clone(),
+        }
+    }
+}
+
+impl ClaimRulesConfig {
+    fn over(
+        &self,
+        base: &relais_domain::claims::ClaimRules,
+        what: &str,
+    ) -> Result<relais_domain::claims::ClaimRules, String> {
+        let scale = match &self.scale {
+            Some(text) => {
+                relais_domain::claims::CompensationScale::parse(text).map_err(|e| format!("{what}.scale: {e}"))?
+            }
+            None => base.scale.clone(),
+        };
+        let mut reminder_days = self.reminder_days.clone().unwrap_or_else(|| base.reminder_days.clone());
+        reminder_days.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(relais_domain::claims::ClaimRules {
+            scale,
+            late_filing_days: self.late_filing_days.unwrap_or(base.late_filing_days),
+            lost_after_days: self.lost_after_days.unwrap_or(base.lost_after_days).max(1),
+            lost_filing_days: self.lost_filing_days.unwrap_or(base.lost_filing_days),
+            damaged_filing_days: self.damaged_filing_days.unwrap_or(base.damaged_filing_days),
+            reminder_days,
+        })
+    }
+}
+
+impl Config {
+    /// The promise and claim settings as the app takes them, or what is wrong with them.
+    pub fn promise_settings(&self) -> Result<relais_app::promises::PromiseSettings, String> {
+        let default_rules = self.claims.defaults().over(&relais_domain::claims::ClaimRules::default(), "claims")?;
+        let mut carriers = std::collections::BTreeMap::new();
+        for (name, rules) in &self.claims.carriers {
+            if relais_tracking::Carrier::parse(name).is_none() {
+                return Err(format!("claims.carriers.{name}: not a carrier relais reads"));
+            }
+            carriers.insert(name.clone(), rules.over(&default_rules, &format!("claims.carriers.{name}"))?);
+        }
+        if let Some((level, days)) =
+            self.promise.service_levels.iter().find(|(_, d)| **d > relais_app::tracking::SERVICE_DAYS_MAX)
+        {
+            return Err(format!(
+                "promise.service_levels.{level}: {days} working days is more than {}",
+                relais_app::tracking::SERVICE_DAYS_MAX
+            ));
+        }
+        Ok(relais_app::promises::PromiseSettings {
+            service_levels: self.promise.service_levels.clone(),
+            quiet_limit: chrono::Duration::hours(i64::from(self.promise.quiet_hours.max(1))),
+            carriers,
+            default_rules,
+            review_every: chrono::Duration::minutes(i64::from(self.promise.review_minutes.max(1))),
+        })
+    }
 }
 
 /// Carrier tracking: how often `serve` polls, and each carrier's API.
@@ -582,6 +699,8 @@ impl Default for Config {
             order_drop_folders: Vec::new(),
             notify: NotifyConfig::default(),
             tracking: TrackingConfig::default(),
+            promise: PromiseConfig::default(),
+            claims: ClaimsConfig::default(),
         }
     }
 }
@@ -748,6 +867,46 @@ allow_private = false
 # merchant = "0193f6d2-0000-7000-8000-000000000001"
 # email = { kind = "brevo", api_key = "env:SHOP_BREVO_KEY", from = "Boutique <colis@boutique.example>" }
 # sms = { kind = "twilio", account_sid = "AC...", auth_token = "env:SHOP_TWILIO_TOKEN", from = "BOUTIQUE" }
+
+# Carrier tracking (docs/tracking.md): `serve` polls each followed parcel's carrier every round, less
+# often while it is quiet, no more once delivered. One table per carrier, by its name; `{number}` stands
+# for the carrier's tracking number; headers carry the credentials (never printed). A carrier that
+# pushes its answers signs them with `push_secret` (Standard Webhooks, `whsec_...`).
+[tracking]
+poll_interval_seconds = 60
+batch = 500
+# [tracking.carriers.laposte]
+# url = "https://api.laposte.fr/suivi/v2/idships/{number}?lang=fr_FR"
+# headers = { "X-Okapi-Key" = "..." }
+# requests_per_minute = 60
+# [tracking.carriers.ups]
+# url = "https://onlinetools.ups.com/api/track/v1/details/{number}"
+# headers = { "Authorization" = "Bearer ...", "transId" = "relais", "transactionSrc" = "relais" }
+# push_secret = "whsec_..."
+
+# Delivery promises (docs/claims.md): each service level's working days (J+n, the country's public
+# holidays left out); the recipient is told once of a delay (the carrier says so, a failed delivery,
+# `quiet_hours` without movement, the promised day over).
+[promise]
+quiet_hours = 48
+review_minutes = 60
+[promise.service_levels]
+economy = 4
+express = 1
+standard = 2
+
+# Claims against carriers (docs/claims.md): the compensation scale for late delivery (working days late:
+# percent of the shipping price), the deadlines to file, when a silent parcel is presumed lost, and the
+# reminders before a deadline. A carrier's own table overrides what it sets.
+[claims]
+scale = "1:25,2:75,3:100,4:125"
+late_filing_days = 30
+lost_after_days = 21
+lost_filing_days = 60
+damaged_filing_days = 3
+reminder_days = [7, 1]
+# [claims.carriers.chronopost]
+# scale = "1:100"
 
 # A merchant's ERP drops files of orders here (docs/orders.md): each is imported, then moved to done/ or
 # refused/ with its report.
@@ -1086,6 +1245,40 @@ mod tests {
         assert_eq!(parsed.pickup_attempts.parcel_lockout_seconds, defaults.pickup_attempts.parcel_lockout_seconds);
         assert_eq!(parsed.notify.settings().unwrap(), defaults.notify.settings().unwrap());
         assert_eq!(parsed.notify.email, defaults.notify.email);
+        assert_eq!(parsed.tracking.poll_interval_seconds, defaults.tracking.poll_interval_seconds);
+        let (p, d) = (parsed.promise_settings().unwrap(), defaults.promise_settings().unwrap());
+        assert_eq!(
+            (p.service_levels, p.quiet_limit, p.review_every),
+            (d.service_levels, d.quiet_limit, d.review_every)
+        );
+        assert_eq!(p.default_rules, d.default_rules);
+    }
+
+    #[test]
+    fn claim_rules_inherit_the_defaults_and_bad_ones_are_refused() {
+        let config: Config = toml::from_str(
+            "[claims]\nlost_after_days = 15\n[claims.carriers.chronopost]\nscale = \"1:100\"\nreminder_days = [1, 5]\n",
+        )
+        .unwrap();
+        let settings = config.promise_settings().unwrap();
+        let chronopost = settings.rules("chronopost");
+        assert_eq!((chronopost.scale.percent(1), chronopost.lost_after_days), (100, 15));
+        assert_eq!(chronopost.reminder_days, [5, 1]);
+        assert_eq!(settings.rules("gls").scale.percent(2), 75);
+        for bad in [
+            "[claims]\nscale = \"2:75,1:25\"\n",
+            "[claims.carriers.pigeon]\nscale = \"1:10\"\n",
+            "[promise.service_levels]\nslow = 90\n",
+        ] {
+            let config: Config = toml::from_str(bad).unwrap();
+            assert!(config.promise_settings().is_err(), "{bad}");
+        }
+        let config: Config = toml::from_str("[tracking.carriers.laposte]\nurl = \"ftp://x\"\n").unwrap();
+        assert!(config.tracking.apis().is_err());
+        let config: Config =
+            toml::from_str("[tracking.carriers.laposte]\nurl = \"https://x/{number}\"\npush_secret = \"nope\"\n")
+                .unwrap();
+        assert!(config.tracking.apis().is_err());
     }
 
     #[test]

@@ -968,7 +968,8 @@ async fn build_app(config: &Config) -> Result<App, String> {
         .with_limits(config.app_limits())
         .with_public_url(&config.public_url())
         .with_twilio_accounts(config.twilio_accounts())
-        .with_carrier_apis(config.tracking.apis()?))
+        .with_carrier_apis(config.tracking.apis()?)
+        .with_promise_settings(config.promise_settings()?))
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {

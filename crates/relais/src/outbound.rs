@@ -38,8 +38,9 @@ impl OutboundCalls for HttpOutboundCalls {
     }
 }
 
-/// Polls the carriers of the followed parcels that are due, a round every `interval_seconds`, until
-/// stopped (`relais_app::tracking`).
+/// Polls the carriers of the followed parcels that are due, then looks at the promises due for a look
+/// (delays told, late and lost claims) and reminds merchants of claims near their deadline, a round
+/// every `interval_seconds`, until stopped (`relais_app::tracking`, `promises`, `claims`).
 pub async fn poll_tracking_forever(app: App, calls: HttpOutboundCalls, interval_seconds: u64, batch: u32) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_seconds.max(1)));
     loop {
@@ -54,6 +55,20 @@ pub async fn poll_tracking_forever(app: App, calls: HttpOutboundCalls, interval_
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "a tracking poll round failed; will retry"),
+        }
+        match app.review_promises(&Caller::system(), batch).await {
+            Ok(r) if r.delays_told + r.late_claims + r.lost_claims > 0 => tracing::info!(
+                reviewed = r.reviewed,
+                delays_told = r.delays_told,
+                late_claims = r.late_claims,
+                lost_claims = r.lost_claims,
+                "delivery promises reviewed"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "a promise review round failed; will retry"),
+        }
+        if let Err(e) = app.remind_claims(&Caller::system(), batch).await {
+            tracing::warn!(error = %e, "claim reminders failed; will retry");
         }
     }
 }

@@ -81,6 +81,10 @@ pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
         ("parcel_trackings.carrier", "tracking_number"),
         ("parcel_trackings_number", "tracking_number"),
     ];
+    // One claim of each kind per parcel.
+    if message.contains("claims.parcel_id") || message.contains("claims_parcel_kind") {
+        return Some("claim");
+    }
     // Keyed by its point: a second raise is named, not taken for an id clash.
     if message.contains("occupancy_alerts") {
         return Some("occupancy_alert");

@@ -37,6 +37,7 @@ pub(crate) trait Columns {
     fn time(&self, index: usize) -> StoreResult<Timestamp>;
     fn opt_time(&self, index: usize) -> StoreResult<Option<Timestamp>>;
     fn int(&self, index: usize) -> StoreResult<i64>;
+    fn opt_int(&self, index: usize) -> StoreResult<Option<i64>>;
     fn real(&self, index: usize) -> StoreResult<f64>;
     fn bytes(&self, index: usize) -> StoreResult<&[u8]>;
     fn json(&self, index: usize) -> StoreResult<serde_json::Value>;
@@ -84,6 +85,9 @@ impl<C: Columns> Columns for Shifted<'_, C> {
     }
     fn int(&self, index: usize) -> StoreResult<i64> {
         self.0.int(index + self.1)
+    }
+    fn opt_int(&self, index: usize) -> StoreResult<Option<i64>> {
+        self.0.opt_int(index + self.1)
     }
     fn real(&self, index: usize) -> StoreResult<f64> {
         self.0.real(index + self.1)
@@ -261,9 +265,31 @@ pub(crate) fn shop_order(r: &impl Columns) -> StoreResult<relais_app::ports::Sho
 }
 
 pub(crate) const TRACKING_COLUMNS: &str = "parcel_id, merchant_id, carrier, tracking_number, status, last_event_at,
-    next_poll_at, quiet_polls, failures, last_error, created_at, updated_at";
+    next_poll_at, quiet_polls, failures, last_error, service_days, shipping_price_cents, currency, declared_value_cents,
+    shipped_on, due_on, delivered_at, delay_told_at, delay_reason, next_review_at, created_at, updated_at";
+
+/// An ISO date stored as text.
+pub(crate) fn opt_date(r: &impl Columns, index: usize) -> StoreResult<Option<chrono::NaiveDate>> {
+    r.opt_owned(index)?
+        .map(|text| chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| corrupt("date")))
+        .transpose()
+}
+
+/// A date as stored.
+pub(crate) fn date_text(date: Option<chrono::NaiveDate>) -> Option<String> {
+    date.map(|d| d.format("%Y-%m-%d").to_string())
+}
 
 pub(crate) fn parcel_tracking(r: &impl Columns) -> StoreResult<relais_app::ports::ParcelTracking> {
+    let promise = match (r.opt_int(10)?, r.opt_int(11)?, r.opt_owned(12)?) {
+        (Some(days), Some(price), Some(currency)) => Some(relais_app::ports::PromiseTerms {
+            service_days: u32::try_from(days).map_err(|_| corrupt("service_days"))?,
+            shipping_price_cents: price,
+            currency,
+            declared_value_cents: r.opt_int(13)?,
+        }),
+        _ => None,
+    };
     Ok(relais_app::ports::ParcelTracking {
         parcel_id: r.id(0)?,
         merchant_id: r.id(1)?,
@@ -275,8 +301,52 @@ pub(crate) fn parcel_tracking(r: &impl Columns) -> StoreResult<relais_app::ports
         quiet_polls: r.count(7)?,
         failures: r.count(8)?,
         last_error: r.opt_owned(9)?,
-        created_at: r.time(10)?,
-        updated_at: r.time(11)?,
+        promise,
+        shipped_on: opt_date(r, 14)?,
+        due_on: opt_date(r, 15)?,
+        delivered_at: r.opt_time(16)?,
+        delay_told_at: r.opt_time(17)?,
+        delay_reason: r.opt_owned(18)?,
+        next_review_at: r.opt_time(19)?,
+        created_at: r.time(20)?,
+        updated_at: r.time(21)?,
+    })
+}
+
+pub(crate) const CLAIM_COLUMNS: &str = "id, parcel_id, merchant_id, carrier, kind, state, late_days,
+    amount_claimed_cents, currency, amount_accepted_cents, reason, occurred_at, deadline_at, next_reminder_at,
+    created_at, updated_at, version";
+
+pub(crate) fn claim(r: &impl Columns) -> StoreResult<relais_domain::claims::Claim> {
+    use relais_domain::claims::{ClaimKind, ClaimState};
+    Ok(relais_domain::claims::Claim {
+        id: r.id(0)?,
+        parcel_id: r.id(1)?,
+        merchant_id: r.id(2)?,
+        carrier: r.owned(3)?,
+        kind: ClaimKind::parse(&r.owned(4)?).ok_or_else(|| corrupt("claim kind"))?,
+        state: ClaimState::parse(&r.owned(5)?).ok_or_else(|| corrupt("claim state"))?,
+        late_days: r.count(6)?,
+        amount_claimed_cents: r.int(7)?,
+        currency: r.owned(8)?,
+        amount_accepted_cents: r.opt_int(9)?,
+        reason: r.opt_owned(10)?,
+        occurred_at: r.time(11)?,
+        deadline_at: r.time(12)?,
+        next_reminder_at: r.opt_time(13)?,
+        created_at: r.time(14)?,
+        updated_at: r.time(15)?,
+        version: r.int(16)?,
+    })
+}
+
+pub(crate) fn evidence_entry(r: &impl Columns) -> StoreResult<relais_app::ports::EvidenceEntry> {
+    Ok(relais_app::ports::EvidenceEntry {
+        sha256: r.owned(0)?,
+        content_type: r.owned(1)?,
+        size_bytes: u64::try_from(r.int(2)?).map_err(|_| corrupt("size_bytes"))?,
+        added_by: r.owned(3)?,
+        added_at: r.time(4)?,
     })
 }
 

@@ -3454,6 +3454,15 @@ async fn a_shop_orders_write_back_is_kept_and_due_in_order() {
     }
 }
 
+/// Following at `carrier` under `number`, without a promise.
+fn follow(carrier: &str, number: &str) -> relais_app::tracking::FollowRequest {
+    relais_app::tracking::FollowRequest {
+        carrier: carrier.into(),
+        tracking_number: number.into(),
+        ..Default::default()
+    }
+}
+
 /// A carrier that answers from a script: each call takes the next answer.
 struct ScriptedCarrier {
     answers: std::sync::Mutex<Vec<Result<relais_app::ports::OutboundAnswer, String>>>,
@@ -3511,25 +3520,25 @@ async fn a_followed_parcel_keeps_each_carrier_event_once_and_polls_less_while_qu
         let other = app.announce_parcel(&w.merchant, announce(&w.locker, "TRACK0002", SMALL)).await.unwrap().parcel;
         // Unknown carriers and bad numbers are refused; another parcel may not take the same number.
         assert!(matches!(
-            app.track_parcel(&w.merchant, parcel.id, "pigeon", "ZX123").await,
+            app.track_parcel(&w.merchant, parcel.id, follow("pigeon", "ZX123")).await,
             Err(AppError::Validation(_))
         ));
         assert!(matches!(
-            app.track_parcel(&w.merchant, parcel.id, "gls", "ZX 123").await,
+            app.track_parcel(&w.merchant, parcel.id, follow("gls", "ZX 123")).await,
             Err(AppError::Validation(_))
         ));
         assert!(matches!(
-            app.track_parcel(&w.carrier, parcel.id, "gls", "ZX123").await,
+            app.track_parcel(&w.carrier, parcel.id, follow("gls", "ZX123")).await,
             Err(AppError::Forbidden { .. })
         ));
-        let tracking = app.track_parcel(&w.merchant, parcel.id, "gls", "ZX123").await.unwrap();
+        let tracking = app.track_parcel(&w.merchant, parcel.id, follow("gls", "ZX123")).await.unwrap();
         assert_eq!(tracking.next_poll_at, Some(start()));
-        assert_eq!(app.track_parcel(&w.merchant, parcel.id, "gls", "ZX123").await.unwrap(), tracking);
+        assert_eq!(app.track_parcel(&w.merchant, parcel.id, follow("gls", "ZX123")).await.unwrap(), tracking);
         assert!(matches!(
-            app.track_parcel(&w.merchant, other.id, "gls", "ZX123").await,
+            app.track_parcel(&w.merchant, other.id, follow("gls", "ZX123")).await,
             Err(AppError::AlreadyExists { what: "tracking_number" })
         ));
-        app.track_parcel(&w.merchant, other.id, "gls", "ZX124").await.unwrap();
+        app.track_parcel(&w.merchant, other.id, follow("gls", "ZX124")).await.unwrap();
 
         // One round: the carrier's budget is one poll, so the second parcel waits for the next round.
         let first = gls_answer(&[

@@ -4,7 +4,7 @@
 //! matches no row, a serialization failure or a deadlock is a lost race (`CommitError::Conflict`).
 
 use deadpool_postgres::Client;
-use relais_app::ports::{CommitError, NumberWrite, OrderWrite, StoreError, TrackingWrite, Write};
+use relais_app::ports::{ClaimWrite, CommitError, NumberWrite, OrderWrite, StoreError, TrackingWrite, Write};
 use relais_domain::compartment::DoorFault;
 use relais_domain::ids::Id;
 use relais_domain::parcel::ParcelState;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::Param;
 use crate::duplicate_what;
-use crate::rows::{compartment_columns, doors_to_text, fields_to_text, offsets_to_text, sharers_to_text};
+use crate::rows::{compartment_columns, date_text, doors_to_text, fields_to_text, offsets_to_text, sharers_to_text};
 
 pub(super) fn commit_error(e: tokio_postgres::Error) -> CommitError {
     match e.as_db_error() {
@@ -171,14 +171,35 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
                 attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
                 last_error = excluded.last_error, updated_at = excluded.updated_at",
         Write::Tracking(TrackingWrite::Put(_)) => "INSERT INTO parcel_trackings (parcel_id, merchant_id, carrier,
-                tracking_number, status, last_event_at, next_poll_at, quiet_polls, failures, last_error, created_at,
-                updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                tracking_number, status, last_event_at, next_poll_at, quiet_polls, failures, last_error, service_days,
+                shipping_price_cents, currency, declared_value_cents, shipped_on, due_on, delivered_at, delay_told_at,
+                delay_reason, next_review_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                $22)
              ON CONFLICT (parcel_id) DO UPDATE SET carrier = excluded.carrier,
                 tracking_number = excluded.tracking_number, status = excluded.status,
                 last_event_at = excluded.last_event_at, next_poll_at = excluded.next_poll_at,
                 quiet_polls = excluded.quiet_polls, failures = excluded.failures, last_error = excluded.last_error,
+                service_days = excluded.service_days, shipping_price_cents = excluded.shipping_price_cents,
+                currency = excluded.currency, declared_value_cents = excluded.declared_value_cents,
+                shipped_on = excluded.shipped_on, due_on = excluded.due_on,
+                delivered_at = excluded.delivered_at, delay_told_at = excluded.delay_told_at,
+                delay_reason = excluded.delay_reason, next_review_at = excluded.next_review_at,
                 updated_at = excluded.updated_at",
+        Write::Claims(ClaimWrite::Insert(_)) => "INSERT INTO claims (id, parcel_id, merchant_id, carrier, kind, state,
+                late_days, amount_claimed_cents, currency, amount_accepted_cents, reason, occurred_at, deadline_at,
+                next_reminder_at, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1)",
+        Write::Claims(ClaimWrite::Update(_)) => "UPDATE claims SET state = $1, late_days = $2,
+                amount_claimed_cents = $3, amount_accepted_cents = $4, reason = $5, deadline_at = $6,
+                next_reminder_at = $7, updated_at = $8, version = version + 1
+             WHERE id = $9 AND version = $10",
+        // The file stored once whoever sends it again, then linked to the claim: one statement.
+        Write::Claims(ClaimWrite::AddEvidence { .. }) => "WITH stored AS (
+                INSERT INTO evidence (sha256, content_type, size_bytes, bytes, created_at)
+                VALUES ($2, $3, $4, $5, $7) ON CONFLICT DO NOTHING)
+             INSERT INTO claim_evidence (claim_id, sha256, added_by, added_at) VALUES ($1, $2, $6, $7)
+             ON CONFLICT DO NOTHING",
         // All the events of an answer in one statement.
         Write::Tracking(TrackingWrite::AppendEvents { .. }) => "INSERT INTO carrier_events (parcel_id, at, code,
                 offset_seconds, carrier, description, status, place, received_at)
@@ -614,7 +635,12 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         }
         Write::Tracking(TrackingWrite::Put(t)) => {
             let (quiet, failures) = (big(t.quiet_polls), big(t.failures));
-            let args: [Param<'_>; 12] = [
+            let service_days = t.promise.as_ref().map(|p| big(p.service_days));
+            let price = t.promise.as_ref().map(|p| p.shipping_price_cents);
+            let currency = t.promise.as_ref().map(|p| p.currency.clone());
+            let declared = t.promise.as_ref().and_then(|p| p.declared_value_cents);
+            let (shipped_on, due_on) = (date_text(t.shipped_on), date_text(t.due_on));
+            let args: [Param<'_>; 22] = [
                 &uuid(t.parcel_id),
                 &uuid(t.merchant_id),
                 &t.carrier,
@@ -625,9 +651,63 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &quiet,
                 &failures,
                 &t.last_error,
+                &service_days,
+                &price,
+                &currency,
+                &declared,
+                &shipped_on,
+                &due_on,
+                &t.delivered_at,
+                &t.delay_told_at,
+                &t.delay_reason,
+                &t.next_review_at,
                 &t.created_at,
                 &t.updated_at,
             ];
+            exec(c, sql, &args).await.map(drop)
+        }
+        Write::Claims(ClaimWrite::Insert(k)) => {
+            let late = big(k.late_days);
+            let args: [Param<'_>; 16] = [
+                &uuid(k.id),
+                &uuid(k.parcel_id),
+                &uuid(k.merchant_id),
+                &k.carrier,
+                &k.kind.as_str(),
+                &k.state.as_str(),
+                &late,
+                &k.amount_claimed_cents,
+                &k.currency,
+                &k.amount_accepted_cents,
+                &k.reason,
+                &k.occurred_at,
+                &k.deadline_at,
+                &k.next_reminder_at,
+                &k.created_at,
+                &k.updated_at,
+            ];
+            exec(c, sql, &args).await.map(drop)
+        }
+        Write::Claims(ClaimWrite::Update(k)) => {
+            let late = big(k.late_days);
+            let args: [Param<'_>; 10] = [
+                &k.state.as_str(),
+                &late,
+                &k.amount_claimed_cents,
+                &k.amount_accepted_cents,
+                &k.reason,
+                &k.deadline_at,
+                &k.next_reminder_at,
+                &k.updated_at,
+                &uuid(k.id),
+                &k.version,
+            ];
+            exec_versioned(c, sql, &args).await
+        }
+        Write::Claims(ClaimWrite::AddEvidence { claim_id, evidence, added_by, at }) => {
+            let size = i64::try_from(evidence.bytes.len()).unwrap_or(i64::MAX);
+            let args: [Param<'_>; 7] =
+                [&uuid(*claim_id), &evidence.sha256, &evidence.content_type, &size, &evidence.bytes, added_by, at];
             exec(c, sql, &args).await.map(drop)
         }
         Write::Tracking(TrackingWrite::AppendEvents { parcel_id, carrier, events, received_at }) => {

@@ -8,11 +8,14 @@ use relais_app::ports::{
     ParcelTracking, PointChange, ShopWriteBack, StoreError, StoreResult, StoredCarrierEvent, StoredConnector,
     StoredCounter, StoredEvent, StoredSeries, StoredTemplate, SurveyFilter, Write,
 };
+use relais_app::ports::{ClaimFilter, Evidence, EvidenceEntry};
 use relais_app::{ApiKey, Store};
 use relais_domain::Timestamp;
+use relais_domain::claims::Claim;
 use relais_domain::compartment::Compartment;
 use relais_domain::delivery::{Delivery, Endpoint};
 use relais_domain::dropoff::{DoorCommand, DropOffItem, DropOffSession};
+use relais_domain::ids::ClaimId;
 use relais_domain::ids::{
     ApiKeyId, CarrierId, CommandId, CompartmentId, DeliveryId, DropOffSessionId, EndpointId, Id, ImportId, LeaseId,
     MerchantId, NetworkId, OrderId, OutboxId, ParcelId, PointId,
@@ -84,6 +87,9 @@ impl Columns for Row<'_> {
     }
     fn int(&self, index: usize) -> StoreResult<i64> {
         value(self, index)?.as_i64().map_err(StoreError::new)
+    }
+    fn opt_int(&self, index: usize) -> StoreResult<Option<i64>> {
+        value(self, index)?.as_i64_or_null().map_err(StoreError::new)
     }
     fn real(&self, index: usize) -> StoreResult<f64> {
         match value(self, index)? {
@@ -672,6 +678,83 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn trackings_to_review(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>> {
+        self.many(
+            &format!(
+                "SELECT {} FROM parcel_trackings WHERE next_review_at IS NOT NULL AND next_review_at <= ?1
+                 ORDER BY next_review_at LIMIT ?2",
+                rows::TRACKING_COLUMNS
+            ),
+            &[&micros(now), &limit],
+            |r| rows::parcel_tracking(r),
+        )
+    }
+
+    async fn claim(&self, claim_id: ClaimId) -> StoreResult<Option<Claim>> {
+        self.one(&format!("SELECT {} FROM claims WHERE id = ?1", rows::CLAIM_COLUMNS), &[&id(claim_id)], |r| {
+            rows::claim(r)
+        })
+    }
+
+    async fn claims_of(&self, parcel_id: ParcelId) -> StoreResult<Vec<Claim>> {
+        self.many(
+            &format!("SELECT {} FROM claims WHERE parcel_id = ?1 ORDER BY created_at, id", rows::CLAIM_COLUMNS),
+            &[&id(parcel_id)],
+            |r| rows::claim(r),
+        )
+    }
+
+    async fn claims(&self, filter: &ClaimFilter) -> StoreResult<Vec<Claim>> {
+        let merchant = filter.merchant_id.map(id);
+        let kind = filter.kind.map(|k| k.as_str());
+        let state = filter.state.map(|s| s.as_str());
+        let from = filter.occurred_from.map(micros);
+        let to = filter.occurred_to.map(micros);
+        self.many(
+            &format!(
+                "SELECT {} FROM claims
+                 WHERE (?1 IS NULL OR merchant_id = ?1) AND (?2 IS NULL OR carrier = ?2)
+                   AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR state = ?4)
+                   AND (?5 IS NULL OR occurred_at >= ?5) AND (?6 IS NULL OR occurred_at < ?6)
+                 ORDER BY occurred_at, id LIMIT ?7",
+                rows::CLAIM_COLUMNS
+            ),
+            &[&merchant, &filter.carrier, &kind, &state, &from, &to, &filter.limit],
+            |r| rows::claim(r),
+        )
+    }
+
+    async fn claims_to_remind(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Claim>> {
+        self.many(
+            &format!(
+                "SELECT {} FROM claims WHERE next_reminder_at IS NOT NULL AND next_reminder_at <= ?1
+                 ORDER BY next_reminder_at LIMIT ?2",
+                rows::CLAIM_COLUMNS
+            ),
+            &[&micros(now), &limit],
+            |r| rows::claim(r),
+        )
+    }
+
+    async fn claim_evidence(&self, claim_id: ClaimId) -> StoreResult<Vec<EvidenceEntry>> {
+        self.many(
+            "SELECT e.sha256, e.content_type, e.size_bytes, c.added_by, c.added_at
+             FROM claim_evidence c JOIN evidence e ON e.sha256 = c.sha256
+             WHERE c.claim_id = ?1 ORDER BY c.added_at, e.sha256",
+            &[&id(claim_id)],
+            |r| rows::evidence_entry(r),
+        )
+    }
+
+    async fn evidence(&self, claim_id: ClaimId, sha256: &str) -> StoreResult<Option<Evidence>> {
+        self.one(
+            "SELECT e.sha256, e.content_type, e.bytes FROM claim_evidence c JOIN evidence e ON e.sha256 = c.sha256
+             WHERE c.claim_id = ?1 AND c.sha256 = ?2",
+            &[&id(claim_id), &sha256],
+            |r| Ok(Evidence { sha256: r.owned(0)?, content_type: r.owned(1)?, bytes: r.bytes(2)?.to_vec() }),
+        )
+    }
+
     async fn customer_point(
         &self,
         merchant_id: MerchantId,
@@ -784,6 +867,15 @@ impl Store for SqliteStore {
             &format!("SELECT {ITEM_COLUMNS} FROM drop_off_items WHERE session_id = ?1 ORDER BY scanned_at, parcel_id"),
             &[&id(session_id)],
             |r| rows::item(r),
+        )
+    }
+
+    async fn deposit_session_of(&self, parcel_id: ParcelId) -> StoreResult<Option<DropOffSessionId>> {
+        self.one(
+            "SELECT session_id FROM drop_off_items WHERE parcel_id = ?1 AND state = 'deposited'
+             ORDER BY scanned_at DESC LIMIT 1",
+            &[&id(parcel_id)],
+            |r| r.id(0),
         )
     }
 

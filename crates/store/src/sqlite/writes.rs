@@ -3,7 +3,7 @@
 //! A constraint error names the unique key it is about (`CommitError::Duplicate`); a versioned update
 //! that matches no row is a lost race (`CommitError::Conflict`).
 
-use relais_app::ports::{CommitError, NumberWrite, OrderWrite, StoreError, TrackingWrite, Write};
+use relais_app::ports::{ClaimWrite, CommitError, NumberWrite, OrderWrite, StoreError, TrackingWrite, Write};
 use relais_domain::Timestamp;
 use relais_domain::compartment::DoorFault;
 use relais_domain::ids::{CarrierId, Id, NetworkId};
@@ -13,7 +13,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, params};
 
 use crate::duplicate_what;
-use crate::rows::{compartment_columns, doors_to_text, fields_to_text, offsets_to_text, sharers_to_text};
+use crate::rows::{compartment_columns, date_text, doors_to_text, fields_to_text, offsets_to_text, sharers_to_text};
 
 const INSERT_POINT: &str = "INSERT INTO pickup_points (kind, name, address_line1, address_line2, postcode, city,
         country, latitude, longitude, timezone, status, shelf_capacity, weight_max_g, dimensions_sum_max_mm,
@@ -578,12 +578,20 @@ pub(super) fn apply<'a>(
         Write::Tracking(TrackingWrite::Put(t)) => exec(
             c,
             "INSERT INTO parcel_trackings (parcel_id, merchant_id, carrier, tracking_number, status, last_event_at,
-                next_poll_at, quiet_polls, failures, last_error, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                next_poll_at, quiet_polls, failures, last_error, service_days, shipping_price_cents, currency,
+                declared_value_cents, shipped_on, due_on, delivered_at, delay_told_at, delay_reason, next_review_at,
+                created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+                ?22)
              ON CONFLICT (parcel_id) DO UPDATE SET carrier = excluded.carrier,
                 tracking_number = excluded.tracking_number, status = excluded.status,
                 last_event_at = excluded.last_event_at, next_poll_at = excluded.next_poll_at,
                 quiet_polls = excluded.quiet_polls, failures = excluded.failures, last_error = excluded.last_error,
+                service_days = excluded.service_days, shipping_price_cents = excluded.shipping_price_cents,
+                currency = excluded.currency, declared_value_cents = excluded.declared_value_cents,
+                shipped_on = excluded.shipped_on, due_on = excluded.due_on,
+                delivered_at = excluded.delivered_at, delay_told_at = excluded.delay_told_at,
+                delay_reason = excluded.delay_reason, next_review_at = excluded.next_review_at,
                 updated_at = excluded.updated_at",
             params![
                 id(t.parcel_id),
@@ -596,11 +604,86 @@ pub(super) fn apply<'a>(
                 t.quiet_polls,
                 t.failures,
                 t.last_error,
+                t.promise.as_ref().map(|p| p.service_days),
+                t.promise.as_ref().map(|p| p.shipping_price_cents),
+                t.promise.as_ref().map(|p| p.currency.clone()),
+                t.promise.as_ref().and_then(|p| p.declared_value_cents),
+                date_text(t.shipped_on),
+                date_text(t.due_on),
+                t.delivered_at.map(micros),
+                t.delay_told_at.map(micros),
+                t.delay_reason,
+                t.next_review_at.map(micros),
                 micros(t.created_at),
                 micros(t.updated_at)
             ],
         )
         .map(drop),
+        Write::Claims(ClaimWrite::Insert(k)) => exec(
+            c,
+            "INSERT INTO claims (id, parcel_id, merchant_id, carrier, kind, state, late_days, amount_claimed_cents,
+                currency, amount_accepted_cents, reason, occurred_at, deadline_at, next_reminder_at, created_at,
+                updated_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 1)",
+            params![
+                id(k.id),
+                id(k.parcel_id),
+                id(k.merchant_id),
+                k.carrier,
+                k.kind.as_str(),
+                k.state.as_str(),
+                k.late_days,
+                k.amount_claimed_cents,
+                k.currency,
+                k.amount_accepted_cents,
+                k.reason,
+                micros(k.occurred_at),
+                micros(k.deadline_at),
+                k.next_reminder_at.map(micros),
+                micros(k.created_at),
+                micros(k.updated_at)
+            ],
+        )
+        .map(drop),
+        Write::Claims(ClaimWrite::Update(k)) => exec_versioned(
+            c,
+            "UPDATE claims SET state = ?1, late_days = ?2, amount_claimed_cents = ?3, amount_accepted_cents = ?4,
+                reason = ?5, deadline_at = ?6, next_reminder_at = ?7, updated_at = ?8, version = version + 1
+             WHERE id = ?9 AND version = ?10",
+            params![
+                k.state.as_str(),
+                k.late_days,
+                k.amount_claimed_cents,
+                k.amount_accepted_cents,
+                k.reason,
+                micros(k.deadline_at),
+                k.next_reminder_at.map(micros),
+                micros(k.updated_at),
+                id(k.id),
+                k.version
+            ],
+        ),
+        Write::Claims(ClaimWrite::AddEvidence { claim_id, evidence, added_by, at }) => {
+            exec(
+                c,
+                "INSERT INTO evidence (sha256, content_type, size_bytes, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO NOTHING",
+                params![
+                    evidence.sha256,
+                    evidence.content_type,
+                    i64::try_from(evidence.bytes.len()).unwrap_or(i64::MAX),
+                    evidence.bytes,
+                    micros(*at)
+                ],
+            )?;
+            exec(
+                c,
+                "INSERT INTO claim_evidence (claim_id, sha256, added_by, added_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+                params![id(*claim_id), evidence.sha256, added_by, micros(*at)],
+            )
+            .map(drop)
+        }
         Write::Tracking(TrackingWrite::AppendEvents { parcel_id, carrier, events, received_at }) => {
             for event in events {
                 exec(
