@@ -4,6 +4,7 @@
 //! `relais-app`. The modules follow the capabilities: `operations`, `network`, `parcels`, `counter`,
 //! `lockers`, `device`, `points`, `kpis`, `recipients` and `widget`.
 
+pub mod claims;
 pub mod counter;
 pub mod device;
 pub mod doc;
@@ -98,6 +99,9 @@ fn prometheus() -> PrometheusHandle {
 fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
     let (schemas, paths, import) = routes!(points::import);
     let import = (schemas, paths, import.layer(DefaultBodyLimit::max(config.import_body_bytes_max)));
+    let (schemas, paths, evidence) = routes!(claims::add_evidence);
+    let evidence_limit = relais_app::claims::EVIDENCE_BYTES_MAX + 1024;
+    let evidence = (schemas, paths, evidence.layer(DefaultBodyLimit::max(evidence_limit)));
     let (schemas, paths, orders_import) = routes!(orders::import_orders);
     let orders_import = (schemas, paths, orders_import.layer(DefaultBodyLimit::max(config.import_body_bytes_max)));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -168,6 +172,12 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(labels::invoice_data))
         .routes(routes!(tracking::track_parcel, tracking::parcel_tracking))
         .routes(routes!(tracking::carrier_push))
+        .routes(routes!(claims::list_claims))
+        .routes(routes!(claims::claim_dossier))
+        .routes(routes!(claims::decide_claim))
+        .routes(routes!(claims::open_claim))
+        .routes(evidence)
+        .routes(routes!(claims::evidence_file))
         .routes(routes!(counter::scan_in))
         .routes(routes!(counter::hand_over))
         .routes(routes!(counter::page))

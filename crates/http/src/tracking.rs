@@ -93,6 +93,23 @@ pub struct TrackingView {
     pub events: Vec<TimelineEntryView>,
 }
 
+impl From<relais_app::tracking::TimelineEntry> for TimelineEntryView {
+    fn from(e: relais_app::tracking::TimelineEntry) -> Self {
+        TimelineEntryView {
+            at: e.at,
+            source: match e.source {
+                relais_app::tracking::Source::Carrier => "carrier".to_owned(),
+                relais_app::tracking::Source::Relais => "relais".to_owned(),
+            },
+            by: e.by,
+            code: e.code,
+            description: e.description,
+            status: e.status.as_str().to_owned(),
+            place: e.place,
+        }
+    }
+}
+
 fn view(parcel_id: Uuid, tracking: Option<ParcelTracking>, timeline: Option<Timeline>) -> TrackingView {
     let entries = timeline.map(|t| t.entries).unwrap_or_default();
     TrackingView {
@@ -107,21 +124,7 @@ fn view(parcel_id: Uuid, tracking: Option<ParcelTracking>, timeline: Option<Time
         due_on: tracking.as_ref().and_then(|t| t.due_on),
         delivered_at: tracking.as_ref().and_then(|t| t.delivered_at),
         delay_reason: tracking.as_ref().and_then(|t| t.delay_reason.clone()),
-        events: entries
-            .into_iter()
-            .map(|e| TimelineEntryView {
-                at: e.at,
-                source: match e.source {
-                    relais_app::tracking::Source::Carrier => "carrier".to_owned(),
-                    relais_app::tracking::Source::Relais => "relais".to_owned(),
-                },
-                by: e.by,
-                code: e.code,
-                description: e.description,
-                status: e.status.as_str().to_owned(),
-                place: e.place,
-            })
-            .collect(),
+        events: entries.into_iter().map(TimelineEntryView::from).collect(),
     }
 }
 

@@ -85,6 +85,11 @@ enum Command {
         #[command(subcommand)]
         command: TrackingCommand,
     },
+    /// Claims against carriers (docs/claims.md).
+    Claims {
+        #[command(subcommand)]
+        command: ClaimsCommand,
+    },
     /// Opening hours (OpenStreetMap `opening_hours` syntax).
     Hours {
         #[command(subcommand)]
@@ -261,6 +266,31 @@ enum PointsCommand {
         /// Only points with room now.
         #[arg(long)]
         free_capacity: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClaimsCommand {
+    /// The late deliveries of a carrier over a period, with the compensation due on its scale, as CSV
+    /// (relais' columns) or as the carrier's claim file.
+    Late {
+        #[command(flatten)]
+        common: Common,
+        /// The carrier's name (laposte, colissimo, chronopost, dpd, gls...).
+        #[arg(long)]
+        carrier: String,
+        /// Delivered on or after this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Delivered up to the end of this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// `csv` (relais' columns) or `claim` (the carrier's claim file).
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Record the claims listed that were to file as filed (the file was sent to the carrier).
+        #[arg(long)]
+        mark_filed: bool,
     },
 }
 
@@ -525,6 +555,44 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = load(&common, None)?;
             let store = relais_store::open(&config.database_url).await.map_err(|e| e.to_string())?;
             println!("{} database is up to date", store.backend());
+            Ok(())
+        }
+        Command::Claims { command: ClaimsCommand::Late { common, carrier, from, to, format, mark_filed } } => {
+            if !matches!(format.as_str(), "csv" | "claim") {
+                return Err(format!("--format {format:?}: csv or claim"));
+            }
+            if relais_tracking::Carrier::parse(&carrier).is_none() {
+                let names: Vec<&str> = relais_tracking::Carrier::ALL.iter().map(|c| c.as_str()).collect();
+                return Err(format!("--carrier {carrier:?}: one of {}", names.join(", ")));
+            }
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let query = relais_app::claims::ClaimQuery {
+                carrier: Some(carrier.clone()),
+                kind: Some(relais_domain::claims::ClaimKind::Late),
+                state: None,
+                from: Some(from),
+                to: Some(to),
+            };
+            let lines = app.claims(&Caller::system(), &query).await.map_err(|e| e.to_string())?;
+            let text = if format == "claim" {
+                relais_app::claims::claim_file(&carrier, &lines).1
+            } else {
+                relais_app::claims::claims_csv(&lines)
+            };
+            print!("{text}");
+            let due: i64 = lines.iter().map(|l| l.claim.amount_claimed_cents).sum();
+            eprintln!("{} late deliveries, {}.{:02} due", lines.len(), due / 100, due % 100);
+            if mark_filed {
+                let mut filed = 0;
+                for line in lines.iter().filter(|l| l.claim.state == relais_domain::claims::ClaimState::ToFile) {
+                    app.decide_claim(&Caller::system(), line.claim.id, relais_app::claims::ClaimDecision::Filed)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    filed += 1;
+                }
+                eprintln!("{filed} claims recorded as filed");
+            }
             Ok(())
         }
         Command::Tracking { command: TrackingCommand::Parse { carrier, file } } => {

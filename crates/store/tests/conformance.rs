@@ -3635,3 +3635,305 @@ async fn a_followed_parcel_keeps_each_carrier_event_once_and_polls_less_while_qu
         ));
     }
 }
+
+/// A carrier's event in a simulated timeline: when (local, with its offset) and its code.
+type Scan = (&'static str, &'static str);
+
+/// The answer a carrier would give with the events of `scans` that happened by `now` (None: no event
+/// yet), in the carrier's own format.
+fn answer_at(carrier: &str, number: &str, scans: &[Scan], now: chrono::DateTime<Utc>) -> Option<String> {
+    let seen: Vec<Scan> =
+        scans.iter().copied().filter(|(at, _)| chrono::DateTime::parse_from_rfc3339(at).unwrap() <= now).collect();
+    if seen.is_empty() {
+        return None;
+    }
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    Some(match carrier {
+        "colissimo" => {
+            let events: Vec<serde_json::Value> =
+                seen.iter().rev().map(|(t, c)| serde_json::json!({"code": c, "label": c, "date": t})).collect();
+            serde_json::json!({"returnCode": 200, "shipment": {"idShip": number, "event": events}}).to_string()
+        }
+        "gls" => {
+            let events: Vec<(String, &str)> =
+                seen.iter().map(|(t, c)| (at(t).format("%Y-%m-%dT%H:%M:%S%z").to_string(), *c)).collect();
+            let refs: Vec<(&str, &str)> = events.iter().map(|(t, c)| (t.as_str(), *c)).collect();
+            gls_answer(&refs)
+        }
+        "ups" => {
+            let activity: Vec<serde_json::Value> = seen
+                .iter()
+                .rev()
+                .map(|(t, c)| {
+                    let t = at(t);
+                    serde_json::json!({"status": {"type": c, "code": c, "description": c},
+                        "date": t.format("%Y%m%d").to_string(), "time": t.format("%H%M%S").to_string(),
+                        "gmtOffset": t.format("%:z").to_string()})
+                })
+                .collect();
+            serde_json::json!({"trackResponse": {"shipment": [{"package": [{"activity": activity}]}]}}).to_string()
+        }
+        "hermes" => {
+            let status: Vec<serde_json::Value> =
+                seen.iter().map(|(t, c)| serde_json::json!({"timestamp": t, "code": c, "description": c})).collect();
+            serde_json::json!({"shipmentinfo": [{"shipmentID": number, "result": {"code": "0"}, "status": status}]})
+                .to_string()
+        }
+        other => panic!("no answer written for {other}"),
+    })
+}
+
+/// A fortnight on the manual clock, 17 to 31 December 2026 (Christmas Day a French public holiday), five
+/// parcels followed at four carriers with a J+2 or J+1 promise; the carriers' answers come as their
+/// events happen, the promise review runs at 08:00 and 17:00 Paris time. Worked out by hand:
+/// - A (Colissimo, taken Thu 17, due Mon 21) deposited by relais' courier on Mon 21: on time, nothing.
+/// - B (GLS, taken Wed 23, due Mon 28 as the 25th is a holiday) out for delivery on the 28th, at its
+///   ParcelShop on Tue 29: told on the 29th (promised day over), 1 working day late, 25 % of 4.90 EUR =
+///   1.225, rounded to 1.23.
+/// - C (UPS, taken Thu 24, due Tue 29) reported delayed by UPS on Mon 28: told then; delivered Thu 31,
+///   2 working days late, 75 % of 4.90 = 3.675, rounded to 3.68.
+/// - D (Hermes, taken Thu 17, due Mon 21) never moves again: told on Sat 19 at 17:00 (48 hours without
+///   movement at the 17:00 review, 46 at 08:00), presumed lost 10 days after its last scan (Hermes'
+///   rule here), its claim the declared 39.90 plus the 4.90 paid for shipping = 44.80.
+/// - E (GLS, J+1: taken Mon 28, due Tue 29) not delivered on the 29th (recipient absent): told that day;
+///   at its ParcelShop on Thu 31, 2 working days late, 75 % of 6.90 = 5.175, rounded to 5.18.
+#[tokio::test]
+async fn a_fortnight_of_promises_kept_missed_and_lost() {
+    use relais_app::tracking::FollowRequest;
+    use relais_domain::claims::{ClaimKind, ClaimRules, ClaimState};
+    for w in worlds().await {
+        let mut settings = relais_app::promises::PromiseSettings::default();
+        settings.carriers.insert("hermes".into(), ClaimRules { lost_after_days: 10, ..ClaimRules::default() });
+        let app = w.app.clone().with_promise_settings(settings);
+        w.clock.set(Utc.with_ymd_and_hms(2026, 12, 16, 12, 0, 0).unwrap());
+
+        let timelines: [(&str, &str, &str, (i64, i64, i64), bool, u32, i64, Vec<Scan>); 5] = [
+            (
+                "A",
+                "colissimo",
+                "6A0000000017",
+                SMALL,
+                true,
+                2,
+                490,
+                vec![
+                    ("2026-12-16T18:00:00+01:00", "DR1"),
+                    ("2026-12-17T10:00:00+01:00", "PC1"),
+                    ("2026-12-18T02:00:00+01:00", "ET1"),
+                    ("2026-12-19T20:00:00+01:00", "ET3"),
+                    ("2026-12-21T07:30:00+01:00", "MD2"),
+                ],
+            ),
+            (
+                "B",
+                "gls",
+                "ZB0000000023",
+                SMALL,
+                true,
+                2,
+                490,
+                vec![
+                    ("2026-12-23T11:00:00+01:00", "INITIAL.NORMAL"),
+                    ("2026-12-24T03:00:00+01:00", "INTRANSIT.NORMAL"),
+                    ("2026-12-25T20:00:00+01:00", "INWAREHOUSE.NORMAL"),
+                    ("2026-12-27T12:00:00+01:00", "INTRANSIT.NORMAL"),
+                    ("2026-12-28T08:00:00+01:00", "INDELIVERY.NORMAL"),
+                    ("2026-12-29T15:00:00+01:00", "DELIVEREDPS.NORMAL"),
+                ],
+            ),
+            (
+                "C",
+                "ups",
+                "1Z0000000000000024",
+                MEDIUM,
+                true,
+                2,
+                490,
+                vec![
+                    ("2026-12-24T17:00:00+01:00", "P"),
+                    ("2026-12-25T04:00:00+01:00", "I"),
+                    ("2026-12-26T22:00:00+01:00", "I"),
+                    ("2026-12-28T06:00:00+01:00", "X"),
+                    ("2026-12-30T08:00:00+01:00", "I"),
+                    ("2026-12-31T10:00:00+01:00", "D"),
+                ],
+            ),
+            (
+                "D",
+                "hermes",
+                "H1000700000000000017",
+                SMALL,
+                false,
+                2,
+                490,
+                vec![("2026-12-16T20:00:00+01:00", "1000"), ("2026-12-17T11:00:00+01:00", "2000")],
+            ),
+            (
+                "E",
+                "gls",
+                "ZE0000000028",
+                SMALL,
+                false,
+                1,
+                690,
+                vec![
+                    ("2026-12-28T10:00:00+01:00", "INITIAL.NORMAL"),
+                    ("2026-12-28T22:00:00+01:00", "INTRANSIT.NORMAL"),
+                    ("2026-12-29T07:00:00+01:00", "INDELIVERY.NORMAL"),
+                    ("2026-12-29T13:00:00+01:00", "NOTDELIVERED.NOTATHOME"),
+                    ("2026-12-30T09:00:00+01:00", "INTRANSIT.NORMAL"),
+                    ("2026-12-31T16:30:00+01:00", "DELIVEREDPS.NORMAL"),
+                ],
+            ),
+        ];
+        let mut parcels = Vec::new();
+        for (name, carrier, number, dims, at_locker, days, price, _) in &timelines {
+            let point = if *at_locker { &w.locker } else { &w.counter };
+            let parcel = app
+                .announce_parcel(&w.merchant, announce(point, &format!("FORTNIGHT{name}"), *dims))
+                .await
+                .unwrap()
+                .parcel;
+            let follow = FollowRequest {
+                carrier: (*carrier).into(),
+                tracking_number: (*number).into(),
+                service_days: Some(*days),
+                shipping_price_cents: Some(*price),
+                currency: Some("EUR".into()),
+                declared_value_cents: Some(3990),
+            };
+            app.track_parcel(&w.merchant, parcel.id, follow).await.unwrap();
+            parcels.push(parcel);
+        }
+
+        let feed = |now: chrono::DateTime<Utc>| {
+            let (app, store, parcels) = (app.clone(), w.store.clone(), parcels.clone());
+            let answers: Vec<Option<String>> = timelines
+                .iter()
+                .map(|(_, carrier, number, _, _, _, _, scans)| answer_at(carrier, number, scans, now))
+                .collect();
+            async move {
+                for (parcel, answer) in parcels.iter().zip(answers) {
+                    let Some(answer) = answer else { continue };
+                    let tracking = store.parcel_tracking(parcel.id).await.unwrap().unwrap();
+                    app.ingest(tracking, Ok(answer.into_bytes()), true).await.unwrap().unwrap();
+                }
+            }
+        };
+        let mut told: Vec<(String, chrono::NaiveDate)> = Vec::new();
+        for day in 17..=31 {
+            for hour in [7, 16] {
+                let now = Utc.with_ymd_and_hms(2026, 12, day, hour, 0, 0).unwrap();
+                if day == 21 && hour == 16 {
+                    // A's courier deposits it at the locker at 14:00 Paris time.
+                    w.clock.set(Utc.with_ymd_and_hms(2026, 12, 21, 13, 0, 0).unwrap());
+                    app.deposit(&w.carrier, parcels[0].id).await.unwrap();
+                }
+                w.clock.set(now);
+                feed(now).await;
+                let report = app.review_promises(&Caller::system(), 100).await.unwrap();
+                for (parcel, (name, ..)) in parcels.iter().zip(&timelines) {
+                    let t = w.store.parcel_tracking(parcel.id).await.unwrap().unwrap();
+                    if t.delay_told_at == Some(now) && !told.iter().any(|(n, _)| n == name) {
+                        told.push(((*name).to_owned() + ":" + t.delay_reason.as_deref().unwrap(), now.date_naive()));
+                    }
+                }
+                assert!(report.reviewed <= 5);
+            }
+        }
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        assert_eq!(
+            told,
+            [
+                ("D:no_movement".to_owned(), day(19)),
+                ("C:carrier_delay".to_owned(), day(28)),
+                ("B:promise_missed".to_owned(), day(29)),
+                ("E:delivery_failed".to_owned(), day(29)),
+            ]
+        );
+        // Each delay reaches its recipient once, in their language (French here).
+        let sent = sms_bodies(&deliver(&w).await);
+        for name in ["A", "B", "C", "D", "E"] {
+            let late =
+                sent.iter().filter(|b| b.contains(&format!("FORTNIGHT{name}")) && b.contains("aura du retard")).count();
+            assert_eq!(late, usize::from(name != "A"), "{name}: {sent:?}");
+        }
+        // The promises as relais keeps them.
+        let a = w.store.parcel_tracking(parcels[0].id).await.unwrap().unwrap();
+        assert_eq!((a.shipped_on, a.due_on), (Some(day(17)), Some(day(21))));
+        assert_eq!(a.delivered_at, Some(Utc.with_ymd_and_hms(2026, 12, 21, 13, 0, 0).unwrap()));
+        assert_eq!((a.next_review_at, a.delay_told_at), (None, None), "A is settled, never late");
+        let b = w.store.parcel_tracking(parcels[1].id).await.unwrap().unwrap();
+        assert_eq!(b.due_on, Some(day(28)), "Christmas Day does not count");
+        let d = w.store.parcel_tracking(parcels[3].id).await.unwrap().unwrap();
+        assert!(d.next_review_at.is_some(), "a lost parcel is still watched");
+
+        // The claims, worked out by hand above.
+        let all = app.claims(&w.merchant, &relais_app::claims::ClaimQuery::default()).await.unwrap();
+        let mut seen: Vec<(String, &str, u32, i64)> = all
+            .iter()
+            .map(|l| (l.parcel_number.clone(), l.claim.kind.as_str(), l.claim.late_days, l.claim.amount_claimed_cents))
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                ("FORTNIGHTB".to_owned(), "late", 1, 123),
+                ("FORTNIGHTC".to_owned(), "late", 2, 368),
+                ("FORTNIGHTD".to_owned(), "lost", 0, 4480),
+                ("FORTNIGHTE".to_owned(), "late", 2, 518),
+            ]
+        );
+        let lost = all.iter().find(|l| l.claim.kind == ClaimKind::Lost).unwrap();
+        assert_eq!(lost.claim.occurred_at, Utc.with_ymd_and_hms(2026, 12, 27, 10, 0, 0).unwrap());
+        assert_eq!(lost.claim.deadline_at, Utc.with_ymd_and_hms(2027, 2, 25, 10, 0, 0).unwrap());
+
+        // GLS's late deliveries of December, as CSV and as GLS's claim file.
+        let query = relais_app::claims::ClaimQuery {
+            carrier: Some("gls".into()),
+            kind: Some(ClaimKind::Late),
+            from: Some(day(1)),
+            to: Some(day(31)),
+            ..Default::default()
+        };
+        let gls = app.claims(&w.merchant, &query).await.unwrap();
+        let (_, file) = relais_app::claims::claim_file("gls", &gls);
+        assert_eq!(
+            file,
+            "parcel_number,tracking_number,shipped_on,promised_on,delivered_on,working_days_late,shipping_price,compensation_rate,amount_claimed,currency\n\
+             FORTNIGHTB,ZB0000000023,2026-12-23,2026-12-28,2026-12-29,1,4.90,25%,1.23,EUR\n\
+             FORTNIGHTE,ZE0000000028,2026-12-28,2026-12-29,2026-12-31,2,6.90,75%,5.18,EUR\n"
+        );
+        let csv = relais_app::claims::claims_csv(&gls);
+        assert_eq!(csv.lines().count(), 3);
+        assert!(
+            csv.lines().nth(1).unwrap().contains(",late,to_file,gls,FORTNIGHTB,ZB0000000023,2026-12-23,2026-12-28,")
+        );
+        let november = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let other_month =
+            relais_app::claims::ClaimQuery { from: Some(november(1)), to: Some(november(30)), ..query.clone() };
+        assert!(app.claims(&w.merchant, &other_month).await.unwrap().is_empty());
+
+        // Filed, answered; reminders before the deadlines of those still to file.
+        let c = all.iter().find(|l| l.parcel_number == "FORTNIGHTC").unwrap().claim.id;
+        let b = all.iter().find(|l| l.parcel_number == "FORTNIGHTB").unwrap().claim.id;
+        assert!(matches!(
+            app.decide_claim(&w.merchant, b, relais_app::claims::ClaimDecision::Accepted { amount_cents: 123 }).await,
+            Err(AppError::InvalidClaimTransition { from: "to_file", to: "accepted" })
+        ));
+        app.decide_claim(&w.merchant, c, relais_app::claims::ClaimDecision::Filed).await.unwrap();
+        let accepted = app
+            .decide_claim(&w.merchant, c, relais_app::claims::ClaimDecision::Accepted { amount_cents: 368 })
+            .await
+            .unwrap();
+        assert_eq!((accepted.state, accepted.amount_accepted_cents), (ClaimState::Accepted, Some(368)));
+        // B is due on 28 January 14:00 UTC (reminder on the 21st), E on 30 January 15:30 (the 23rd).
+        w.clock.set(Utc.with_ymd_and_hms(2027, 1, 23, 12, 0, 0).unwrap());
+        assert_eq!(app.remind_claims(&Caller::system(), 100).await.unwrap(), 1);
+        assert_eq!(app.remind_claims(&Caller::system(), 100).await.unwrap(), 0, "each reminder once");
+        w.clock.set(Utc.with_ymd_and_hms(2027, 1, 23, 16, 0, 0).unwrap());
+        assert_eq!(app.remind_claims(&Caller::system(), 100).await.unwrap(), 1);
+        w.clock.set(Utc.with_ymd_and_hms(2027, 1, 27, 15, 0, 0).unwrap());
+        assert_eq!(app.remind_claims(&Caller::system(), 100).await.unwrap(), 1, "B's last reminder, the day before");
+    }
+}

@@ -753,9 +753,10 @@ impl Store for PostgresStore {
         self.many(
             &format!(
                 "SELECT {} FROM claims
-                 WHERE ($1 IS NULL OR merchant_id = $1) AND ($2 IS NULL OR carrier = $2)
-                   AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR state = $4)
-                   AND ($5 IS NULL OR occurred_at >= $5) AND ($6 IS NULL OR occurred_at < $6)
+                 WHERE ($1::uuid IS NULL OR merchant_id = $1) AND ($2::text IS NULL OR carrier = $2)
+                   AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR state = $4)
+                   AND ($5::timestamptz IS NULL OR occurred_at >= $5)
+                   AND ($6::timestamptz IS NULL OR occurred_at < $6)
                  ORDER BY occurred_at, id LIMIT $7",
                 rows::CLAIM_COLUMNS
             ),
