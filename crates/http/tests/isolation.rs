@@ -316,6 +316,21 @@ async fn another_merchants_resources_are_not_found_on_any_route() {
         let order = api.call(Method::POST, "/v1/orders", &api.merchant, Some(order)).await;
         assert_eq!(order.status, StatusCode::CREATED, "{}", order.body);
         let order = order.body["order"]["id"].as_str().unwrap().to_owned();
+        // A claim of merchant A: its parcel followed at a carrier, then claimed as damaged.
+        let follow = json!({"carrier": "gls", "tracking_number": "ZX900"});
+        let followed =
+            api.call(Method::PUT, &format!("/v1/parcels/{parcel}/tracking"), &api.merchant, Some(follow)).await;
+        assert_eq!(followed.status, StatusCode::OK, "{}", followed.body);
+        let claimed = api
+            .call(
+                Method::POST,
+                &format!("/v1/parcels/{parcel}/claims"),
+                &api.merchant,
+                Some(json!({"kind": "damaged"})),
+            )
+            .await;
+        assert_eq!(claimed.status, StatusCode::CREATED, "{}", claimed.body);
+        let claim = claimed.body["id"].as_str().unwrap().to_owned();
         let outlets: std::sync::Arc<dyn relais_app::notify::Outlets> = std::sync::Arc::new(Accepting);
         let settings = relais_app::notify::DeliverySettings::default();
         while !api.app.deliver_round(&outlets, &settings).await.unwrap().is_idle() {}
@@ -338,10 +353,11 @@ async fn another_merchants_resources_are_not_found_on_any_route() {
                     "endpoints" => &endpoint,
                     "messages" => &message,
                     "merchants" => &api.merchant_id,
+                    "claims" => &claim,
                     s if NOT_A_MERCHANTS.contains(&s) => continue,
                     s => panic!("{method} {path}: is /v1/{s}/... a merchant's resource? classify it in this test"),
                 };
-                let filled = path.replacen("{id}", owned, 1).replace("{platform}", "shopify");
+                let filled = path.replacen("{id}", owned, 1).replace("{platform}", "shopify").replace("{sha256}", "00");
                 let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
                 let body = example_body(&method, path, &api);
                 let reply = api.call(method.clone(), &filled, &other, body).await;
@@ -380,6 +396,8 @@ fn example_body(method: &Method, path: &str, api: &Api) -> Option<Value> {
         ("POST", "/v1/parcels/{id}/relocate") => Some(json!({"point_id": api.locker_id})),
         ("POST", "/v1/endpoints/{id}/rotate-secret") => Some(json!({"overlap_hours": 1})),
         ("PUT", "/v1/parcels/{id}/tracking") => Some(json!({"carrier": "gls", "tracking_number": "ZX1"})),
+        ("POST", "/v1/parcels/{id}/claims") => Some(json!({"kind": "lost"})),
+        ("POST", "/v1/claims/{id}/decision") => Some(json!({"state": "filed"})),
         ("POST", _) | ("PUT", _) => Some(json!({})),
         _ => None,
     }

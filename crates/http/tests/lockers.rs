@@ -12,25 +12,6 @@ use relais_app::signed;
 use serde_json::json;
 
 impl Api {
-    /// Announces a small parcel to the test locker and returns its id.
-    async fn announced(&self, number: &str) -> String {
-        let reply = self.call(Method::POST, "/v1/parcels", &self.merchant, Some(self.announce_body(number))).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        reply.body["parcel"]["id"].as_str().unwrap().to_owned()
-    }
-
-    /// Opens a session at the test locker from its device with the carrier's code of the day.
-    async fn session(&self) -> String {
-        let code =
-            self.call(Method::GET, &format!("/v1/points/{}/courier-code", self.locker_id), &self.carrier, None).await;
-        assert_eq!(code.status, StatusCode::OK, "{}", code.body);
-        let path = format!("/v1/points/{}/drop-off-sessions", self.locker_id);
-        let session =
-            self.call(Method::POST, &path, &self.device, Some(json!({"courier_code": code.body["code"]}))).await;
-        assert_eq!(session.status, StatusCode::CREATED, "{}", session.body);
-        session.body["id"].as_str().unwrap().to_owned()
-    }
-
     async fn compartment_states(&self) -> Vec<(String, String)> {
         let point = self.call(Method::GET, &format!("/v1/points/{}", self.locker_id), &self.operator, None).await;
         point.body["compartments"]

@@ -3639,6 +3639,10 @@ async fn a_followed_parcel_keeps_each_carrier_event_once_and_polls_less_while_qu
 /// A carrier's event in a simulated timeline: when (local, with its offset) and its code.
 type Scan = (&'static str, &'static str);
 
+/// A parcel of the fortnight: its name, carrier, tracking number, size, whether it goes to the locker
+/// (else the counter), its promise's working days and shipping price, its carrier's events.
+type Journey = (&'static str, &'static str, &'static str, (i64, i64, i64), bool, u32, i64, Vec<Scan>);
+
 /// The answer a carrier would give with the events of `scans` that happened by `now` (None: no event
 /// yet), in the carrier's own format.
 fn answer_at(carrier: &str, number: &str, scans: &[Scan], now: chrono::DateTime<Utc>) -> Option<String> {
@@ -3707,7 +3711,7 @@ async fn a_fortnight_of_promises_kept_missed_and_lost() {
         let app = w.app.clone().with_promise_settings(settings);
         w.clock.set(Utc.with_ymd_and_hms(2026, 12, 16, 12, 0, 0).unwrap());
 
-        let timelines: [(&str, &str, &str, (i64, i64, i64), bool, u32, i64, Vec<Scan>); 5] = [
+        let timelines: [Journey; 5] = [
             (
                 "A",
                 "colissimo",

@@ -157,6 +157,42 @@ impl Api {
         })
     }
 
+    /// Announces a small parcel to the test locker and returns its id.
+    pub async fn announced(&self, number: &str) -> String {
+        let reply = self.call(Method::POST, "/v1/parcels", &self.merchant, Some(self.announce_body(number))).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["parcel"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Opens a session at the test locker from its device with the carrier's code of the day.
+    pub async fn session(&self) -> String {
+        let code =
+            self.call(Method::GET, &format!("/v1/points/{}/courier-code", self.locker_id), &self.carrier, None).await;
+        assert_eq!(code.status, StatusCode::OK, "{}", code.body);
+        let path = format!("/v1/points/{}/drop-off-sessions", self.locker_id);
+        let session =
+            self.call(Method::POST, &path, &self.device, Some(json!({"courier_code": code.body["code"]}))).await;
+        assert_eq!(session.status, StatusCode::CREATED, "{}", session.body);
+        session.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Deposits an announced parcel at the test locker through a courier's session (the scan, the door
+    /// closed on it): its proof of deposit is then the session's signed receipt. The session's id.
+    pub async fn deposit_in_session(&self, number: &str) -> String {
+        let session = self.session().await;
+        let scans = format!("/v1/drop-off-sessions/{session}/scans");
+        let scan = self.call(Method::POST, &scans, &self.device, Some(json!({"parcel_number": number}))).await;
+        assert_eq!(scan.status, StatusCode::OK, "{}", scan.body);
+        let door = scan.body["open_door"]["door"].as_str().unwrap().to_owned();
+        let event = format!("/v1/points/{}/doors/{door}/events", self.locker_id);
+        let closed = self.call(Method::POST, &event, &self.device, Some(json!({"event": "door_closed"}))).await;
+        assert_eq!(closed.body["deposited"]["state"], "ready_for_pickup", "{}", closed.body);
+        let close =
+            self.call(Method::POST, &format!("/v1/drop-off-sessions/{session}/close"), &self.device, None).await;
+        assert_eq!(close.status, StatusCode::OK, "{}", close.body);
+        session
+    }
+
     pub async fn parcel_count(&self) -> usize {
         let r = self.call(Method::GET, "/v1/parcels?limit=500", &self.operator, None).await;
         r.body["items"].as_array().unwrap().len()
