@@ -250,21 +250,19 @@ impl App {
         bytes: Vec<u8>,
         added_by: &str,
     ) -> Result<EvidenceEntry, AppError> {
-        if bytes.is_empty() || bytes.len() > EVIDENCE_BYTES_MAX {
-            return Err(ParseError::new("file", format!("1 byte to {} MiB", EVIDENCE_BYTES_MAX >> 20)).into());
-        }
-        let declared = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        let kinds: Vec<&str> = EVIDENCE_TYPES.iter().map(|(k, _)| *k).collect();
-        match sniff(&bytes) {
-            Some(kind) if kind == declared => {}
-            Some(kind) => {
-                return Err(ParseError::new("content_type", format!("the file is {kind}, not {declared}")).into());
-            }
-            None => return Err(ParseError::new("file", format!("one of {}", kinds.join(", "))).into()),
-        }
+        let evidence = checked_evidence(content_type, bytes)?;
+        self.attach_evidence(claim, evidence, added_by).await
+    }
+
+    /// Adds checked evidence to a claim: the same file again is the entry it already has.
+    pub(crate) async fn attach_evidence(
+        &self,
+        claim: &Claim,
+        evidence: Evidence,
+        added_by: &str,
+    ) -> Result<EvidenceEntry, AppError> {
         let existing = self.store.claim_evidence(claim.id).await?;
-        let sha256 = hex(&Sha256::digest(&bytes));
-        if let Some(entry) = existing.iter().find(|e| e.sha256 == sha256) {
+        if let Some(entry) = existing.iter().find(|e| e.sha256 == evidence.sha256) {
             return Ok(entry.clone());
         }
         if existing.len() >= EVIDENCE_PER_CLAIM_MAX {
@@ -272,13 +270,12 @@ impl App {
         }
         let now = self.now();
         let entry = EvidenceEntry {
-            sha256: sha256.clone(),
-            content_type: declared.clone(),
-            size_bytes: bytes.len() as u64,
+            sha256: evidence.sha256.clone(),
+            content_type: evidence.content_type.clone(),
+            size_bytes: evidence.bytes.len() as u64,
             added_by: added_by.to_owned(),
             added_at: now,
         };
-        let evidence = Evidence { sha256, content_type: declared, bytes };
         self.insert(Write::Claims(ClaimWrite::AddEvidence {
             claim_id: claim.id,
             evidence,
@@ -353,6 +350,23 @@ impl App {
         }
         Ok(sent)
     }
+}
+
+/// A file as evidence, if it is one relais keeps: its size bounded, its declared type the one its
+/// bytes are, its SHA-256 taken.
+pub(crate) fn checked_evidence(content_type: &str, bytes: Vec<u8>) -> Result<Evidence, AppError> {
+    if bytes.is_empty() || bytes.len() > EVIDENCE_BYTES_MAX {
+        return Err(ParseError::new("file", format!("1 byte to {} MiB", EVIDENCE_BYTES_MAX >> 20)).into());
+    }
+    let declared = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let kinds: Vec<&str> = EVIDENCE_TYPES.iter().map(|(k, _)| *k).collect();
+    match sniff(&bytes) {
+        Some(kind) if kind == declared => {}
+        Some(kind) => return Err(ParseError::new("content_type", format!("the file is {kind}, not {declared}")).into()),
+        None => return Err(ParseError::new("file", format!("one of {}", kinds.join(", "))).into()),
+    }
+    let sha256 = hex(&Sha256::digest(&bytes));
+    Ok(Evidence { sha256, content_type: declared, bytes })
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -34,6 +34,12 @@ pub struct RecipientView {
     /// The pickup code and QR token, while the parcel is ready for pickup (and was announced since
     /// codes are sealed).
     pub pickup: Option<(PickupCode, String)>,
+    /// Its journey: its carrier's events and relais' own, oldest first.
+    pub timeline: Vec<crate::tracking::TimelineEntry>,
+    /// Whether it is followed at a carrier (a damaged parcel can then be reported from the page), and
+    /// why it is late if the recipient was told so.
+    pub followed: bool,
+    pub delay_reason: Option<String>,
 }
 
 impl App {
@@ -53,7 +59,40 @@ impl App {
             }
             _ => None,
         };
-        Ok(RecipientView { parcel, point, extension, pickup })
+        let timeline = self.parcel_timeline(&Caller::system(), parcel.id).await?;
+        let (followed, delay_reason) = match &timeline.tracking {
+            Some(t) => (true, t.delay_reason.clone()),
+            None => (false, None),
+        };
+        Ok(RecipientView { parcel, point, extension, pickup, timeline: timeline.entries, followed, delay_reason })
+    }
+
+    /// The recipient reports their parcel damaged from their page, with a photo: the damage claim is
+    /// opened (once) with their words, the photo added to its evidence (checked as any other).
+    pub async fn report_damage_by_recipient(
+        &self,
+        token: &str,
+        description: Option<String>,
+        content_type: &str,
+        photo: Vec<u8>,
+    ) -> Result<relais_domain::claims::Claim, AppError> {
+        let parcel = self.parcel_of_link(token).await?;
+        // The photo checked first: a file that is not one opens no claim.
+        let evidence = crate::claims::checked_evidence(content_type, photo)?;
+        let claims = self.store.claims_of(parcel.id).await?;
+        let claim = match claims.into_iter().find(|c| c.kind == relais_domain::claims::ClaimKind::Damaged) {
+            Some(claim) => claim,
+            None => {
+                let words = description
+                    .map(|d| d.trim().to_owned())
+                    .filter(|d| !d.is_empty())
+                    .map(|d| format!("Recipient: {d}"));
+                self.open_claim(&Caller::system(), parcel.id, relais_domain::claims::ClaimKind::Damaged, None, words)
+                    .await?
+            }
+        };
+        self.attach_evidence(&claim, evidence, "recipient").await?;
+        Ok(claim)
     }
 
     /// The recipient asks for the extension from their page, within the network's rules.

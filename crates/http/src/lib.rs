@@ -102,6 +102,8 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
     let (schemas, paths, evidence) = routes!(claims::add_evidence);
     let evidence_limit = relais_app::claims::EVIDENCE_BYTES_MAX + 1024;
     let evidence = (schemas, paths, evidence.layer(DefaultBodyLimit::max(evidence_limit)));
+    let (schemas, paths, damage) = routes!(recipients::report_damage);
+    let damage = (schemas, paths, damage.layer(DefaultBodyLimit::max(evidence_limit + 4096)));
     let (schemas, paths, orders_import) = routes!(orders::import_orders);
     let orders_import = (schemas, paths, orders_import.layer(DefaultBodyLimit::max(config.import_body_bytes_max)));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -209,6 +211,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(points::list_imports))
         .routes(routes!(recipients::page))
         .routes(routes!(recipients::extend))
+        .routes(damage)
         .routes(routes!(recipients::stop_page, recipients::stop))
         .routes(routes!(recipients::survey_page, recipients::answer_survey))
         .routes(routes!(widget::picker))

@@ -18,10 +18,12 @@ use chrono::NaiveDateTime;
 use relais_app::AppError;
 use relais_app::messages::local;
 use relais_app::recipients::RecipientView;
+use relais_app::tracking::Source;
 use relais_domain::delivery::Channel;
 use relais_domain::parcel::{ExtensionRefusal, ParcelState, TransitionError};
 use relais_domain::survey::{SurveyAnswer, SurveyRefusal};
 use relais_messages::qr::qr_svg;
+use relais_tracking::TrackingStatus;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -300,6 +302,85 @@ pub async fn stop(
             ))
         }
         Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[utoipa::path(post, path = "/r/{token}/damage", tag = "recipients",
+    params(("token" = String, Path, description = "The signed token of the recipient's link."), PageQuery),
+    request_body(content = String, content_type = "multipart/form-data", description = "The page's form: `photo` (a JPEG, PNG or WebP photo, up to 8 MiB) and `description` (what is damaged, up to 1,000 characters)."),
+    responses((status = 303, description = "Received: back to the page, which says so."),
+        (status = 404, content_type = "text/html", body = String, description = "The link is not valid (the page says so)."),
+        (status = 413, body = ErrorEnvelope, description = "`payload_too_large`: over 8 MiB."),
+        (status = 422, content_type = "text/html", body = String, description = "No photo, not a photo, or a parcel not followed at a carrier: the page says so."),
+        (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many requests from this address; `details.retry_after_seconds`.")))]
+/// The recipient reports their parcel damaged with a photo (the page's form): the carrier is claimed
+/// from, the photo kept as evidence.
+pub async fn report_damage(
+    State(state): State<HttpState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Path(token): Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+    headers: HeaderMap,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
+    limit_public(&state, client)?;
+    let lang = Lang::of(&query, &headers);
+    let refused = |state: &HttpState, token: &str| {
+        let (state, token) = (state.clone(), token.to_owned());
+        async move {
+            let notice = lang
+                .text(
+                    "Nous n'avons pas pu lire cette photo : envoyez un JPEG, PNG ou WebP de 8 Mo au plus.",
+                    "We could not read this photo: send a JPEG, PNG or WebP of 8 MB at most.",
+                )
+                .to_owned();
+            match state.app.recipient_view(&token).await {
+                Ok(view) => Ok(html(StatusCode::UNPROCESSABLE_ENTITY, lang, &body(lang, &token, &view, Some(notice)))),
+                Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
+                Err(other) => Err(ApiError::from(other)),
+            }
+        }
+    };
+    let Ok(mut multipart) = multipart else { return refused(&state, &token).await };
+    let (mut photo, mut content_type, mut description) = (None, String::new(), None);
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the photo is over 8 MiB",
+                ));
+            }
+            Err(_) => return refused(&state, &token).await,
+        };
+        match field.name() {
+            Some("photo") => {
+                content_type = field.content_type().unwrap_or_default().to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => photo = Some(bytes.to_vec()),
+                    Err(_) => return refused(&state, &token).await,
+                }
+            }
+            Some("description") => description = field.text().await.ok(),
+            _ => {}
+        }
+    }
+    let Some(photo) = photo else { return refused(&state, &token).await };
+    match state.app.report_damage_by_recipient(&token, description, &content_type, photo).await {
+        Ok(_) => {
+            let location = format!("/r/{token}?lang={}&done=1", lang.code());
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(LOCATION, value);
+            }
+            Ok(response)
+        }
+        Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
+        Err(AppError::Validation(_)) => refused(&state, &token).await,
         Err(other) => Err(other.into()),
     }
 }
@@ -583,12 +664,36 @@ fn body(lang: Lang, token: &str, view: &RecipientView, notice: Option<String>) -
             }
         }
     }
+    if view.delay_reason.is_some() && matches!(parcel.state, ParcelState::Announced | ParcelState::InTransit) {
+        out.push_str(&format!(
+            "<p class=\"notice\">{}</p>",
+            lang.text(
+                "Votre colis a pris du retard chez le transporteur. Nous vous écrirons dès son arrivée.",
+                "Your parcel is running late at the carrier. We will write as soon as it arrives."
+            )
+        ));
+    }
+    out.push_str(&timeline(lang, view));
     if parcel.state == ParcelState::Collected {
         out.push_str(&format!(
             "<p><a href=\"/r/{}/survey?lang={}\">{}</a></p>",
             escape(token),
             lang.code(),
             lang.text("Comment s'est passé votre retrait ? Donnez votre avis", "How was your pickup? Tell us"),
+        ));
+    }
+    if view.followed && matches!(parcel.state, ParcelState::ReadyForPickup | ParcelState::Collected) {
+        out.push_str(&format!(
+            "<details><summary>{}</summary><form method=\"post\" action=\"/r/{}/damage?lang={}\" enctype=\"multipart/form-data\">\
+             <label>{} <input type=\"file\" name=\"photo\" accept=\"image/jpeg,image/png,image/webp\" required></label>\
+             <label>{} <textarea name=\"description\" maxlength=\"1000\"></textarea></label>\
+             <button type=\"submit\">{}</button></form></details>",
+            lang.text("Colis abîmé ? Envoyez une photo", "Parcel damaged? Send a photo"),
+            escape(token),
+            lang.code(),
+            lang.text("Photo (JPEG, PNG ou WebP, 8 Mo au plus)", "Photo (JPEG, PNG or WebP, up to 8 MB)"),
+            lang.text("Ce qui est abîmé", "What is damaged"),
+            lang.text("Envoyer", "Send"),
         ));
     }
     let other = match lang {
@@ -602,6 +707,52 @@ fn body(lang: Lang, token: &str, view: &RecipientView, notice: Option<String>) -
         lang.text("Ne plus recevoir nos messages", "Stop our messages")
     );
     out.push_str(&format!("<footer>{other} · {stop}</footer></main>"));
+    out
+}
+
+/// A status of the journey in the recipient's words.
+fn journey_text(lang: Lang, status: TrackingStatus) -> &'static str {
+    match status {
+        TrackingStatus::Pending => lang.text("Annoncé par le marchand", "Announced by the shop"),
+        TrackingStatus::PickedUp => lang.text("Pris en charge par le transporteur", "Picked up by the carrier"),
+        TrackingStatus::InTransit => lang.text("En transit", "In transit"),
+        TrackingStatus::OutForDelivery => lang.text("En cours de livraison", "Out for delivery"),
+        TrackingStatus::ReadyForPickup => lang.text("Disponible au point de retrait", "Ready at the pickup point"),
+        TrackingStatus::DeliveryFailed => lang.text("Livraison impossible", "Delivery failed"),
+        TrackingStatus::OnHold => lang.text("En attente", "On hold"),
+        TrackingStatus::DeliveryDelayed => lang.text("Retardé", "Delayed"),
+        TrackingStatus::ReturnToSender => lang.text("Renvoyé à l'expéditeur", "Going back to the sender"),
+        TrackingStatus::Delivered => lang.text("Livré", "Delivered"),
+        TrackingStatus::Unknown => lang.text("Étape du transporteur", "Carrier's step"),
+    }
+}
+
+/// The parcel's journey, latest first: the carrier's steps in the carrier's local time, relais' own in
+/// the point's.
+fn timeline(lang: Lang, view: &RecipientView) -> String {
+    if view.timeline.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("<h2>{}</h2><ol class=\"journey\">", lang.text("Suivi", "Tracking"));
+    for entry in view.timeline.iter().rev() {
+        let when = match entry.source {
+            Source::Carrier => lang.when(entry.at.naive_local()),
+            Source::Relais => lang.when(local(&view.point, entry.at.to_utc())),
+        };
+        let place = entry.place.as_deref().map(|p| format!(" · {}", escape(p))).unwrap_or_default();
+        let detail = match entry.source {
+            Source::Carrier if !entry.description.is_empty() => {
+                format!("<br><small>{}</small>", escape(&entry.description))
+            }
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "<li><time>{}</time> {}{place}{detail}</li>",
+            escape(&when),
+            escape(journey_text(lang, entry.status))
+        ));
+    }
+    out.push_str("</ol>");
     out
 }
 

@@ -211,3 +211,112 @@ async fn a_damaged_parcel_is_claimed_with_its_photos_and_its_proof_of_deposit() 
         );
     }
 }
+
+/// A multipart form as a browser sends the page's damage form.
+fn damage_form(photo: &[u8], content_type: &str, description: &str) -> (String, Vec<u8>) {
+    let boundary = "----relaisBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n{description}\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"colis.jpg\"\r\nContent-Type: {content_type}\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(photo);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn a_recipient_sees_the_journey_and_reports_damage_with_a_photo() {
+    for api in apis().await {
+        let parcel = api.announced("JOURNEY01").await;
+        let follow = json!({"carrier": "gls", "tracking_number": "ZJ0001"});
+        api.call(Method::PUT, &format!("/v1/parcels/{parcel}/tracking"), &api.merchant, Some(follow)).await;
+        // GLS's answer, through the ingestion the poller and pushes use.
+        let tracking = api
+            .app
+            .parcel_timeline(
+                &relais_app::Caller::system(),
+                parcel.parse::<uuid::Uuid>().map(relais_domain::ids::Id::from_uuid).unwrap(),
+            )
+            .await
+            .unwrap()
+            .tracking
+            .unwrap();
+        let answer = json!({"parcels": [{"requested": "ZJ0001", "events": [
+            {"code": "INTRANSIT.NORMAL", "eventDateTime": "2026-11-26T21:40:00+0100", "description": "Le colis est en transit.", "city": "Corbas", "country": "FR"},
+            {"code": "INITIAL.NORMAL", "eventDateTime": "2026-11-26T17:05:00+0100", "description": "Le colis a été remis à GLS.", "city": "Paris", "country": "FR"}
+        ]}]});
+        api.app.ingest(tracking, Ok(answer.to_string().into_bytes()), true).await.unwrap().unwrap();
+        api.deposit_in_session("JOURNEY01").await;
+        let token = api
+            .app
+            .recipient_link(parcel.parse::<uuid::Uuid>().map(relais_domain::ids::Id::from_uuid).unwrap())
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+
+        let page = api.raw(Method::GET, &format!("/r/{token}?lang=fr"), "", None, None).await;
+        let html = page.body.as_str().unwrap();
+        for expected in [
+            "<h2>Suivi</h2>",
+            "Pris en charge par le transporteur · Paris, FR",
+            "En transit · Corbas, FR",
+            "Le colis a été remis à GLS.",
+            "26/11/2026 à 17:05",
+            "Disponible au point de retrait",
+            "Colis abîmé ? Envoyez une photo",
+        ] {
+            assert!(html.contains(expected), "{expected:?} not in the page:\n{html}");
+        }
+        let page = api.raw(Method::GET, &format!("/r/{token}?lang=en"), "", None, None).await;
+        let html = page.body.as_str().unwrap();
+        for expected in [
+            "<h2>Tracking</h2>",
+            "Picked up by the carrier",
+            "In transit",
+            "Ready at the pickup point",
+            "Parcel damaged? Send a photo",
+        ] {
+            assert!(html.contains(expected), "{expected:?} not in the page:\n{html}");
+        }
+
+        let send = |content_type: String, body: Vec<u8>| {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri(format!("/r/{token}/damage?lang=fr"))
+                .header("content-type", content_type)
+                .body(Body::from(body))
+                .unwrap();
+            api.router.clone().oneshot(request)
+        };
+        let (kind, body) = damage_form(b"<svg/>", "image/svg+xml", "Carton écrasé");
+        let refused = send(kind, body).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let (kind, body) = damage_form(&jpeg(3, 2000), "image/jpeg", "Carton écrasé, lampe cassée");
+        let sent = send(kind, body).await.unwrap();
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+        let (kind, body) = damage_form(&jpeg(4, 2000), "image/jpeg", "");
+        assert_eq!(send(kind, body).await.unwrap().status(), StatusCode::SEE_OTHER, "a second photo joins the claim");
+        let forged = Request::builder()
+            .method(Method::POST)
+            .uri("/r/RL1.AAAA/damage")
+            .header("content-type", "multipart/form-data; boundary=x")
+            .body(Body::from("--x--\r\n"))
+            .unwrap();
+        assert_eq!(api.router.clone().oneshot(forged).await.unwrap().status(), StatusCode::NOT_FOUND);
+
+        let claims = api.call(Method::GET, "/v1/claims?kind=damaged", &api.merchant, None).await;
+        let claim = &claims.body[0];
+        assert_eq!(claim["reason"], "Recipient: Carton écrasé, lampe cassée", "{}", claims.body);
+        let dossier =
+            api.call(Method::GET, &format!("/v1/claims/{}", claim["id"].as_str().unwrap()), &api.merchant, None).await;
+        let added_by: Vec<&str> =
+            dossier.body["evidence"].as_array().unwrap().iter().map(|e| e["added_by"].as_str().unwrap()).collect();
+        assert_eq!(added_by, ["recipient", "recipient"]);
+    }
+}
