@@ -107,3 +107,77 @@ fn period(first: NaiveDate, last: NaiveDate) -> Result<(Timestamp, Timestamp), A
     let to = (last + chrono::Duration::days(1)).and_time(NaiveTime::MIN).and_utc();
     Ok((from, to))
 }
+
+/// A comment its recipient agreed to publish, as a merchant's reviews page shows it: no name, no
+/// contact, where the parcel was collected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub parcel_id: relais_domain::ids::ParcelId,
+    pub score: u8,
+    pub comment: String,
+    pub answered_at: relais_domain::Timestamp,
+    pub point_name: String,
+    pub city: String,
+}
+
+/// Most reviews one export gives.
+pub const REVIEWS_MAX: u32 = 5_000;
+
+impl App {
+    /// The comments recipients agreed to publish, given between two days, the latest first: a
+    /// merchant's own (its reviews page), or an operator's choice of merchant.
+    pub async fn reviews(&self, caller: &Caller, query: NpsQuery) -> Result<Vec<Review>, AppError> {
+        let merchant_id = match caller.role {
+            Role::Merchant => match (query.merchant_id, caller.merchant_id) {
+                (Some(asked), Some(own)) if asked != own => {
+                    return Err(AppError::not_found("merchant", asked.to_string()));
+                }
+                (_, own) => own,
+            },
+            _ => {
+                caller.require(Permission::ReadKpis)?;
+                query.merchant_id
+            }
+        };
+        let (from, to) = period(query.first, query.last)?;
+        let filter = SurveyFilter {
+            from,
+            to,
+            network_id: query.network_id,
+            point_id: query.point_id,
+            merchant_id,
+            carrier_id: query.carrier_id,
+        };
+        let mut reviews = Vec::new();
+        for answer in self.store.published_answers(&filter, REVIEWS_MAX).await? {
+            let point = self.indexed_point(answer.point_id).await?;
+            reviews.push(Review {
+                parcel_id: answer.parcel_id,
+                score: answer.score,
+                comment: answer.comment.unwrap_or_default(),
+                answered_at: answer.answered_at,
+                point_name: point.name.clone(),
+                city: point.address.city.clone(),
+            });
+        }
+        Ok(reviews)
+    }
+}
+
+/// Reviews as CSV for a merchant's site: `answered_at,score,comment,point,city`.
+pub fn reviews_csv(reviews: &[Review]) -> String {
+    let mut out = String::from("answered_at,score,comment,point,city\n");
+    for r in reviews {
+        let fields = [
+            r.answered_at.to_rfc3339(),
+            r.score.to_string(),
+            crate::csv_out::inert(&r.comment),
+            crate::csv_out::inert(&r.point_name),
+            crate::csv_out::inert(&r.city),
+        ];
+        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+        out.push_str(&crate::csv_out::line(&refs));
+        out.push('\n');
+    }
+    out
+}

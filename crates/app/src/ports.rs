@@ -974,6 +974,12 @@ pub trait Store: Send + Sync + 'static {
     async fn survey_answer(&self, parcel_id: ParcelId) -> StoreResult<Option<relais_domain::survey::SurveyAnswer>>;
     /// How many answers gave each score, 0 to 10.
     async fn survey_scores(&self, filter: &SurveyFilter) -> StoreResult<[u64; 11]>;
+    /// The answers with a comment their recipient agreed to publish, the latest first.
+    async fn published_answers(
+        &self,
+        filter: &SurveyFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<relais_domain::survey::SurveyAnswer>>;
     /// The operators' templates, by notice, language and part.
     async fn message_templates(&self) -> StoreResult<Vec<StoredTemplate>>;
     async fn order(&self, id: relais_domain::ids::OrderId) -> StoreResult<Option<relais_domain::order::Order>>;

@@ -245,3 +245,83 @@ pub async fn nps(
     };
     Ok(axum::Json(state.app.nps(&caller, query).await?.into()))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewParams {
+    /// First UTC day of answer, `YYYY-MM-DD`.
+    #[param(format = Date, example = "2026-11-01")]
+    pub from: String,
+    /// Last UTC day of answer, included; a period covers at most 366 days.
+    #[param(format = Date, example = "2026-11-30")]
+    pub to: String,
+    pub point_id: Option<Uuid>,
+    /// A merchant's key always gets its own.
+    pub merchant_id: Option<Uuid>,
+    pub carrier_id: Option<Uuid>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// A comment its recipient agreed to publish.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub parcel_id: Uuid,
+    /// 0 to 10.
+    #[schema(example = 9)]
+    pub score: u8,
+    #[schema(example = "Retrait rapide, casier propre.")]
+    pub comment: String,
+    pub answered_at: chrono::DateTime<chrono::Utc>,
+    /// Where the parcel was collected.
+    pub point_name: String,
+    pub city: String,
+}
+
+#[utoipa::path(get, path = "/v1/reviews", tag = "operations", params(ReviewParams),
+    security(("api_key" = ["operator", "merchant"])),
+    responses((status = 200, description = "The comments, the latest first (at most 5,000): JSON, or CSV (`answered_at,score,comment,point,city`).",
+            content((Vec<ReviewView> = "application/json"), (String = "text/csv"))),
+        (status = 403, body = ErrorEnvelope, description = "`forbidden`: carriers and devices."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: another merchant's."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: `from`, `to` or `format`.")))]
+/// The satisfaction survey's comments that recipients agreed to publish, for the merchant's reviews
+/// page: the score, the comment, where it was collected; never who wrote it.
+pub async fn reviews(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    QueryParams(params): QueryParams<ReviewParams>,
+) -> Result<Response, ApiError> {
+    use relais_domain::ids::Id;
+    let format = params.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv") {
+        return Err(relais_domain::value::ParseError::new("format", "json or csv").into());
+    }
+    let query = NpsQuery {
+        first: day("from", &params.from)?,
+        last: day("to", &params.to)?,
+        network_id: None,
+        point_id: params.point_id.map(Id::from_uuid),
+        merchant_id: params.merchant_id.map(Id::from_uuid),
+        carrier_id: params.carrier_id.map(Id::from_uuid),
+    };
+    let reviews = state.app.reviews(&caller, query).await?;
+    if format == "csv" {
+        return Ok(
+            ([(CONTENT_TYPE, "text/csv; charset=utf-8")], relais_app::kpis::reviews_csv(&reviews)).into_response()
+        );
+    }
+    let views: Vec<ReviewView> = reviews
+        .into_iter()
+        .map(|r| ReviewView {
+            parcel_id: r.parcel_id.uuid(),
+            score: r.score,
+            comment: r.comment,
+            answered_at: r.answered_at,
+            point_name: r.point_name,
+            city: r.city,
+        })
+        .collect();
+    Ok(axum::Json(views).into_response())
+}

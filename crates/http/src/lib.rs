@@ -114,6 +114,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(operations::sweep))
         .routes(routes!(operations::audit))
         .routes(routes!(kpis::kpis))
+        .routes(routes!(kpis::reviews))
         .routes(routes!(kpis::nps))
         .routes(routes!(network::create_network, network::list_networks))
         .routes(routes!(network::get_network))

@@ -415,5 +415,35 @@ async fn a_recipient_stops_messages_and_answers_the_survey_from_their_link() {
         assert_error(&backwards, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         let carrier = api.call(Method::GET, &format!("/v1/kpis/nps?from={day}&to={day}"), &api.carrier, None).await;
         assert_error(&carrier, StatusCode::FORBIDDEN, "forbidden");
+
+        // The merchant's reviews page: only comments their recipient agreed to publish, never who.
+        let reviews = format!("/v1/reviews?from={day}&to={day}");
+        assert_eq!(
+            api.call(Method::GET, &reviews, &api.merchant, None).await.body,
+            json!([]),
+            "\"Bien\" is not to publish"
+        );
+        let answered =
+            form(&format!("/r/{token}/survey?lang=en"), "score=9&comment=Casier+propre%2C+rapide&publish=yes").await;
+        assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
+        let listed = api.call(Method::GET, &reviews, &api.merchant, None).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        let review = &listed.body[0];
+        assert_eq!((review["score"].as_u64(), review["comment"].as_str()), (Some(9), Some("Casier propre, rapide")));
+        assert_eq!(review["point_name"], "Consigne Gare");
+        assert!(!listed.body.to_string().contains("+336"), "no contact: {}", listed.body);
+        let csv = api.raw(Method::GET, &format!("{reviews}&format=csv"), &api.merchant, None, None).await;
+        let text = csv.body.as_str().unwrap();
+        assert!(text.starts_with("answered_at,score,comment,point,city\n"), "{text}");
+        assert!(text.contains(",9,\"Casier propre, rapide\",Consigne Gare,Lyon\n"), "{text}");
+        assert_error(
+            &api.call(Method::GET, &format!("{reviews}&format=xml"), &api.merchant, None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert_error(&api.call(Method::GET, &reviews, &api.carrier, None).await, StatusCode::FORBIDDEN, "forbidden");
+        let foreign = format!("{reviews}&merchant_id={}", uuid_like());
+        assert_error(&api.call(Method::GET, &foreign, &api.merchant, None).await, StatusCode::NOT_FOUND, "not_found");
+        assert_eq!(api.call(Method::GET, &reviews, &api.operator, None).await.body.as_array().map(Vec::len), Some(1));
     }
 }

@@ -575,6 +575,33 @@ impl Store for PostgresStore {
         Ok(rows::gather_scores(counts))
     }
 
+    async fn published_answers(
+        &self,
+        f: &SurveyFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<relais_domain::survey::SurveyAnswer>> {
+        self.many(
+            &format!(
+                "SELECT {SURVEY_COLUMNS} FROM survey_answers
+                 WHERE publish AND comment IS NOT NULL AND answered_at >= $1 AND answered_at < $2
+                   AND ($3::uuid IS NULL OR network_id = $3) AND ($4::uuid IS NULL OR point_id = $4)
+                   AND ($5::uuid IS NULL OR merchant_id = $5) AND ($6::uuid IS NULL OR carrier_id = $6)
+                 ORDER BY answered_at DESC, parcel_id LIMIT $7"
+            ),
+            &[
+                &f.from,
+                &f.to,
+                &f.network_id.map(uuid),
+                &f.point_id.map(uuid),
+                &f.merchant_id.map(uuid),
+                &f.carrier_id.map(uuid),
+                &i64::from(limit),
+            ],
+            rows::survey_answer,
+        )
+        .await
+    }
+
     async fn message_templates(&self) -> StoreResult<Vec<StoredTemplate>> {
         self.many(
             "SELECT notice, lang, part, source, updated_at FROM message_templates ORDER BY notice, lang, part",

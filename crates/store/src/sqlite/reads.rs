@@ -561,6 +561,32 @@ impl Store for SqliteStore {
         Ok(rows::gather_scores(counts))
     }
 
+    async fn published_answers(
+        &self,
+        f: &SurveyFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<relais_domain::survey::SurveyAnswer>> {
+        self.many(
+            &format!(
+                "SELECT {SURVEY_COLUMNS} FROM survey_answers
+                 WHERE publish = 1 AND comment IS NOT NULL AND answered_at >= ?1 AND answered_at < ?2
+                   AND (?3 IS NULL OR network_id = ?3) AND (?4 IS NULL OR point_id = ?4)
+                   AND (?5 IS NULL OR merchant_id = ?5) AND (?6 IS NULL OR carrier_id = ?6)
+                 ORDER BY answered_at DESC, parcel_id LIMIT ?7"
+            ),
+            &[
+                &micros(f.from),
+                &micros(f.to),
+                &f.network_id.map(id),
+                &f.point_id.map(id),
+                &f.merchant_id.map(id),
+                &f.carrier_id.map(id),
+                &limit,
+            ],
+            |r| rows::survey_answer(r),
+        )
+    }
+
     async fn message_templates(&self) -> StoreResult<Vec<StoredTemplate>> {
         self.many(
             "SELECT notice, lang, part, source, updated_at FROM message_templates ORDER BY notice, lang, part",
