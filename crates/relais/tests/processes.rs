@@ -410,6 +410,10 @@ fn bench_commands_print_their_figures() {
             vec!["bench", "labels", "--labels", "50", "--pdf-labels", "5"],
             vec!["zpl_per_s", "pdf_per_s", "baseline_zpl_per_s"],
         ),
+        (
+            vec!["bench", "tracking", "--parcels", "90", "--concurrency", "4"],
+            vec!["tracking_events_per_s", "parse_only_events_per_s", "ratio"],
+        ),
     ];
     let postgres = relais_store::testing::postgres_url();
     if let Some(url) = &postgres {
@@ -879,5 +883,105 @@ async fn serve_polls_a_carrier_with_its_key_until_the_parcel_is_delivered() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen, [("/suivi/v2/idships/EW112720413FR?lang=fr_FR".to_owned(), Some("okapi-test-key".to_owned()))]);
     drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `relais claims late`: the late deliveries a `serve` recorded (a parcel pushed by GLS a working day
+/// late against its J+2 promise), as CSV and as GLS's claim file, marked filed once sent; bad
+/// arguments exit 1 with the reason.
+#[tokio::test]
+async fn claims_late_lists_a_carriers_late_deliveries_and_marks_them_filed() {
+    let dir = temp_dir("claims");
+    let config = "[tracking]\npoll_interval_seconds = 1\n\n[tracking.carriers.gls]\n\
+        url = \"http://127.0.0.1:9/tracking/references/{number}\"\n\
+        push_secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n";
+    std::fs::write(dir.join("relais.toml"), config).unwrap();
+    let server = serve(&dir, &["--demo", "--config", "relais.toml"], 11);
+    let key_of = |label: &str| -> String {
+        let line = server.stdout.iter().find(|l| l.trim_start().starts_with(label)).unwrap();
+        line.split_whitespace().find(|w| w.starts_with("rk_")).unwrap().to_owned()
+    };
+    let merchant = key_of("merchant key");
+    let device_line = server.stdout.iter().find(|l| l.contains("locker device key")).unwrap();
+    let point = device_line.split("(point ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let body = json!({"point_id": point, "parcel_number": "LATE000001", "recipient": {"name": "Ana", "email": "ana@example.fr"},
+        "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
+    let (status, announced) = call(server.address, "POST", "/v1/parcels", &merchant, Some(body)).await;
+    assert_eq!(status, 201, "{announced}");
+    let parcel = announced["parcel"]["id"].as_str().unwrap().to_owned();
+    let follow = json!({"carrier": "gls", "tracking_number": "ZL1", "service_days": 2,
+        "shipping_price": {"amount_cents": 590, "currency": "EUR"}});
+    let (status, followed) =
+        call(server.address, "PUT", &format!("/v1/parcels/{parcel}/tracking"), &merchant, Some(follow)).await;
+    assert_eq!(status, 200, "{followed}");
+    // GLS pushes the parcel's journey: taken on Monday 2 November 2026, due Wednesday 4, at its
+    // ParcelShop on Thursday 5: one working day late, 25 % of 5.90 = 1.475, rounded to 1.48.
+    let answer = json!({"parcels": [{"requested": "ZL1", "events": [
+        {"code": "DELIVEREDPS.NORMAL", "eventDateTime": "2026-11-05T10:00:00+0100", "description": "ParcelShop"},
+        {"code": "INTRANSIT.NORMAL", "eventDateTime": "2026-11-03T04:00:00+0100", "description": "Transit"},
+        {"code": "INITIAL.NORMAL", "eventDateTime": "2026-11-02T11:00:00+0100", "description": "Remis"}]}]})
+    .to_string();
+    let secret = relais_messages::webhooks::WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let signature = secret.sign("msg_late", now, answer.as_bytes());
+    // Over the HTTP client relais calls carriers with.
+    let client = relais_edge::http::HttpClient::new(&relais_edge::http::HttpConfig::default()).unwrap();
+    let request = client
+        .inner()
+        .post(format!("http://{}/v1/carriers/gls/tracking/ZL1", server.address))
+        .header("content-type", "application/json")
+        .header("webhook-id", "msg_late")
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", signature)
+        .body(answer);
+    let pushed = client.send(request).await.unwrap();
+    assert_eq!(pushed.status, 200, "{}", pushed.text());
+    // The promise review runs after each tracking round (every second here).
+    let mut claims = Value::Null;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        claims = call(server.address, "GET", "/v1/claims?kind=late", &merchant, None).await.1;
+        if claims.as_array().is_some_and(|c| !c.is_empty()) {
+            break;
+        }
+    }
+    assert_eq!(claims[0]["amount_claimed_cents"], 148, "{claims}");
+    drop(server);
+
+    let late = |extra: &[&str]| {
+        relais(&dir)
+            .args(["claims", "late", "--carrier", "gls", "--from", "2026-11-01", "--to", "2026-11-30"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let output = late(&["--format", "claim"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "parcel_number,tracking_number,shipped_on,promised_on,delivered_on,working_days_late,shipping_price,compensation_rate,amount_claimed,currency\n\
+         LATE000001,ZL1,2026-11-02,2026-11-04,2026-11-05,1,5.90,25%,1.48,EUR\n"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("1 late deliveries, 1.48 due"));
+    let output = late(&["--mark-filed"]);
+    let csv = String::from_utf8(output.stdout).unwrap();
+    assert!(csv.contains(",late,to_file,gls,LATE000001,ZL1,2026-11-02,2026-11-04,"), "{csv}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("1 claims recorded as filed"));
+    let output = late(&[]);
+    assert!(String::from_utf8(output.stdout).unwrap().contains(",late,filed,gls,LATE000001,"));
+    let october = relais(&dir)
+        .args(["claims", "late", "--carrier", "gls", "--from", "2026-10-01", "--to", "2026-10-31"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(october.stdout).unwrap().lines().count(), 1, "the header alone");
+    for bad in [
+        vec!["claims", "late", "--carrier", "pigeon", "--from", "2026-11-01", "--to", "2026-11-30"],
+        vec!["claims", "late", "--carrier", "gls", "--from", "2026-11-30", "--to", "2026-11-01"],
+        vec!["claims", "late", "--carrier", "gls", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "xml"],
+    ] {
+        let output = relais(&dir).args(&bad).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{bad:?}");
+        assert!(!output.stderr.is_empty());
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
