@@ -1,6 +1,7 @@
 //! `relais`: the one binary. Subcommands wire configuration, a store and the use cases together;
 //! they hold no rules of their own.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -580,7 +581,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 relais_app::claims::claims_csv(&lines)
             };
-            print!("{text}");
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.map_err(|e| e.to_string())?,
+            }
             let due: i64 = lines.iter().map(|l| l.claim.amount_claimed_cents).sum();
             eprintln!("{} late deliveries, {}.{:02} due", lines.len(), due / 100, due % 100);
             if mark_filed {
@@ -606,6 +610,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?
             };
+            let mut out = std::io::stdout().lock();
             for event in relais_tracking::parse(carrier, &answer).map_err(|e| e.to_string())? {
                 let line = serde_json::json!({
                     "at": event.at.to_rfc3339(),
@@ -614,7 +619,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                     "status": event.status.as_str(),
                     "place": event.place,
                 });
-                println!("{line}");
+                // A reader that stopped early (`| head`) is not an error of ours.
+                match writeln!(out, "{line}") {
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                    other => other.map_err(|e| e.to_string())?,
+                }
             }
             Ok(())
         }

@@ -922,7 +922,7 @@ async fn claims_late_lists_a_carriers_late_deliveries_and_marks_them_filed() {
         {"code": "INITIAL.NORMAL", "eventDateTime": "2026-11-02T11:00:00+0100", "description": "Remis"}]}]})
     .to_string();
     let secret = relais_messages::webhooks::WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
-    let now = chrono::Utc::now().timestamp();
+    let now = relais_app::Clock::now(&relais_app::SystemClock).timestamp();
     let signature = secret.sign("msg_late", now, answer.as_bytes());
     // Over the HTTP client relais calls carriers with.
     let client = relais_edge::http::HttpClient::new(&relais_edge::http::HttpConfig::default()).unwrap();
