@@ -302,3 +302,64 @@ struct Reviewed {
 pub fn day_start(date: NaiveDate) -> DateTime<Utc> {
     date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Tests state their expectations by unwrapping.
+
+    use chrono::{DateTime, TimeZone};
+    use relais_domain::ids::Id;
+    use relais_domain::parcel::{Actor, ParcelEvent, ParcelState};
+    use relais_tracking::TrackingEvent;
+
+    use super::*;
+
+    fn carrier_event(at: &str, status: TrackingStatus) -> StoredCarrierEvent {
+        StoredCarrierEvent {
+            parcel_id: Id::from_parts(1, [1; 10]),
+            carrier: "gls".into(),
+            event: TrackingEvent {
+                at: DateTime::parse_from_rfc3339(at).unwrap(),
+                code: status.as_str().into(),
+                description: String::new(),
+                status,
+                place: None,
+            },
+            received_at: Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    fn deposited(at: Timestamp) -> StoredEvent {
+        StoredEvent {
+            seq: 1,
+            event: ParcelEvent {
+                parcel_id: Id::from_parts(1, [1; 10]),
+                kind: EventKind::Deposited,
+                from: Some(ParcelState::InTransit),
+                to: ParcelState::ReadyForPickup,
+                actor: Actor::system(),
+                reason: None,
+                compartment_id: None,
+                at,
+            },
+        }
+    }
+
+    /// For a pickup point, delivered means available there: the carrier's word or relais' deposit,
+    /// whichever came first; neither out for delivery nor a failed attempt counts.
+    #[test]
+    fn delivered_is_the_first_moment_the_parcel_was_available_at_its_point() {
+        let out = carrier_event("2026-12-04T08:00:00+01:00", TrackingStatus::OutForDelivery);
+        let failed = carrier_event("2026-12-04T12:00:00+01:00", TrackingStatus::DeliveryFailed);
+        let ready = carrier_event("2026-12-05T10:00:00+01:00", TrackingStatus::ReadyForPickup);
+        assert_eq!(delivered_at(&[out.clone(), failed.clone()], &[]), None);
+        let at_ready = Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap();
+        assert_eq!(delivered_at(&[out.clone(), ready.clone()], &[]), Some(at_ready));
+        // relais' courier deposited it before the carrier's scan reached us: the deposit counts.
+        let earlier = Utc.with_ymd_and_hms(2026, 12, 5, 8, 30, 0).unwrap();
+        assert_eq!(delivered_at(&[out.clone(), ready.clone()], &[deposited(earlier)]), Some(earlier));
+        let later = Utc.with_ymd_and_hms(2026, 12, 6, 8, 0, 0).unwrap();
+        assert_eq!(delivered_at(&[out, ready], &[deposited(later)]), Some(at_ready));
+        assert_eq!(delivered_at(&[failed], &[deposited(later)]), Some(later));
+    }
+}

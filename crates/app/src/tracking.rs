@@ -340,6 +340,22 @@ impl App {
         Ok(Timeline { tracking, entries })
     }
 
+    /// An order's timeline: each of its parcels' timelines (their carriers' events and relais' own),
+    /// merged oldest first, each entry with its parcel.
+    pub async fn order_timeline(
+        &self,
+        caller: &Caller,
+        order_id: relais_domain::ids::OrderId,
+    ) -> Result<Vec<(relais_domain::parcel::Parcel, Timeline)>, AppError> {
+        let order = self.load_order(caller, order_id).await?;
+        let mut timelines = Vec::new();
+        for (parcel, _) in self.store.order_parcels(order.id).await? {
+            let timeline = self.parcel_timeline(&Caller::system(), parcel.id).await?;
+            timelines.push((parcel, timeline));
+        }
+        Ok(timelines)
+    }
+
     /// One poll round: the followed parcels that are due, each carrier within its budget.
     pub async fn poll_trackings(
         &self,

@@ -175,6 +175,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(labels::invoice_data))
         .routes(routes!(tracking::track_parcel, tracking::parcel_tracking))
         .routes(routes!(tracking::carrier_push))
+        .routes(routes!(tracking::order_tracking))
         .routes(routes!(claims::list_claims))
         .routes(routes!(claims::claim_dossier))
         .routes(routes!(claims::decide_claim))

@@ -216,3 +216,53 @@ pub async fn carrier_push(
     };
     Ok(Json(state.app.push_tracking(&carrier, &number, &signature, &body).await?.into()))
 }
+
+/// An entry of an order's timeline: its parcel, then the entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderTimelineEntryView {
+    pub parcel_id: Uuid,
+    pub parcel_number: String,
+    #[serde(flatten)]
+    pub entry: TimelineEntryView,
+}
+
+/// An order's parcels at their carriers, and their timelines merged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderTrackingView {
+    pub order_id: Uuid,
+    /// Each parcel's tracking (without its events, which are below).
+    pub parcels: Vec<TrackingView>,
+    /// Every parcel's events, oldest first.
+    pub events: Vec<OrderTimelineEntryView>,
+}
+
+#[utoipa::path(get, path = "/v1/orders/{id}/tracking", tag = "tracking", params(("id" = Uuid, Path)),
+    security(("api_key" = ["operator", "merchant"])),
+    responses((status = 200, body = OrderTrackingView, description = "The order's parcels and their timelines merged, oldest first."),
+        (status = 403, body = ErrorEnvelope, description = "`forbidden`: a carrier's or a device's key."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no such order, or another merchant's.")))]
+/// An order's timeline: its parcels' carriers' events and relais' own, merged, each entry with its
+/// parcel; what a merchant's order system pulls back.
+pub async fn order_tracking(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<OrderTrackingView>> {
+    let order_id = path_id("order", &id)?;
+    let timelines = state.app.order_timeline(&caller, order_id).await?;
+    let mut events: Vec<OrderTimelineEntryView> = Vec::new();
+    let mut parcels = Vec::new();
+    for (parcel, timeline) in timelines {
+        for entry in &timeline.entries {
+            events.push(OrderTimelineEntryView {
+                parcel_id: parcel.id.uuid(),
+                parcel_number: parcel.number.as_str().to_owned(),
+                entry: TimelineEntryView::from(entry.clone()),
+            });
+        }
+        parcels.push(view(parcel.id.uuid(), timeline.tracking.clone(), None));
+    }
+    // Stable: each parcel's own order kept for entries of one instant.
+    events.sort_by_key(|e| e.entry.at);
+    Ok(Json(OrderTrackingView { order_id: order_id.uuid(), parcels, events }))
+}

@@ -154,6 +154,26 @@ async fn a_merchant_follows_its_parcel_and_the_carrier_pushes_its_events() {
         assert_eq!(timeline.body["events"][3]["at"], "2026-11-27T14:15:03+01:00");
         assert_eq!(timeline.body["events"][3]["place"], "LYON, FR");
 
+        // Through an order: its parcels' timelines merged, each entry with its parcel.
+        let order = json!({"reference": "TRK-ORDER-1", "customer": {"name": "Ana", "email": "ana@example.org"},
+            "point_id": api.locker_id, "shipping_price": {"amount_cents": 490, "currency": "EUR"},
+            "parcels": [{"parcel_number": "ORDPARCEL1", "dimensions_mm": {"length": 300, "width": 200, "height": 50}, "weight_g": 500}]});
+        let order = api.call(Method::POST, "/v1/orders", &api.merchant, Some(order)).await;
+        assert_eq!(order.status, StatusCode::CREATED, "{}", order.body);
+        let order_id = order.body["order"]["id"].as_str().unwrap().to_owned();
+        let in_order = order.body["parcels"][0]["parcel"]["id"].as_str().unwrap().to_owned();
+        let follow = json!({"carrier": "ups", "tracking_number": "1Z999AA10123456784"});
+        api.call(Method::PUT, &format!("/v1/parcels/{in_order}/tracking"), &api.merchant, Some(follow)).await;
+        let pushed = push(&api.router, "/v1/carriers/ups/tracking/1Z999AA10123456784", &secret, now, UPS_ANSWER).await;
+        assert_eq!(pushed.body["new_events"], 3, "{}", pushed.body);
+        let merged = api.call(Method::GET, &format!("/v1/orders/{order_id}/tracking"), &api.merchant, None).await;
+        assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
+        assert_eq!(merged.body["parcels"][0]["tracking_number"], "1Z999AA10123456784");
+        let entries = merged.body["events"].as_array().unwrap();
+        assert_eq!(entries.len(), 4, "{}", merged.body);
+        assert!(entries.iter().all(|e| e["parcel_number"] == "ORDPARCEL1"));
+        assert_eq!((entries[0]["code"].as_str(), entries[3]["status"].as_str()), (Some("PU"), Some("delivered")));
+
         // Another merchant, a device: not theirs.
         let other = api.call(Method::POST, "/v1/merchants", &api.operator, Some(json!({"name": "Autre"}))).await;
         let other_id = other.body["id"].as_str().unwrap();
@@ -167,6 +187,8 @@ async fn a_merchant_follows_its_parcel_and_the_carrier_pushes_its_events() {
             .await;
         let other_key = key.body["secret"].as_str().unwrap().to_owned();
         assert_error(&api.call(Method::GET, &path, &other_key, None).await, StatusCode::NOT_FOUND, "not_found");
+        let order_path = format!("/v1/orders/{order_id}/tracking");
+        assert_error(&api.call(Method::GET, &order_path, &other_key, None).await, StatusCode::NOT_FOUND, "not_found");
         assert_error(&api.call(Method::GET, &path, &api.device, None).await, StatusCode::FORBIDDEN, "forbidden");
         let missing = format!("/v1/parcels/{}/tracking", common::uuid_like());
         assert_error(&api.call(Method::GET, &missing, &api.merchant, None).await, StatusCode::NOT_FOUND, "not_found");
