@@ -70,29 +70,35 @@ impl App {
     /// The Net Promoter Score of the survey's answers: operators' of anything, a merchant's of its
     /// own parcels only (another merchant's is `not_found`).
     pub async fn nps(&self, caller: &Caller, query: NpsQuery) -> Result<Nps, AppError> {
-        let merchant_id = match caller.role {
-            Role::Merchant => match (query.merchant_id, caller.merchant_id) {
-                (Some(asked), Some(own)) if asked != own => {
-                    return Err(AppError::not_found("merchant", asked.to_string()));
-                }
-                (_, own) => own,
-            },
-            _ => {
-                caller.require(Permission::ReadKpis)?;
-                query.merchant_id
-            }
-        };
-        let (from, to) = period(query.first, query.last)?;
-        let filter = SurveyFilter {
-            from,
-            to,
-            network_id: query.network_id,
-            point_id: query.point_id,
-            merchant_id,
-            carrier_id: query.carrier_id,
-        };
+        let filter = survey_filter(caller, &query)?;
         Ok(Nps::of_counts(&self.store.survey_scores(&filter).await?))
     }
+}
+
+/// Which answers a caller's survey query covers: a merchant's own parcels only (another merchant's is
+/// `not_found`), anything an operator names.
+fn survey_filter(caller: &Caller, query: &NpsQuery) -> Result<SurveyFilter, AppError> {
+    let merchant_id = match caller.role {
+        Role::Merchant => match (query.merchant_id, caller.merchant_id) {
+            (Some(asked), Some(own)) if asked != own => {
+                return Err(AppError::not_found("merchant", asked.to_string()));
+            }
+            (_, own) => own,
+        },
+        _ => {
+            caller.require(Permission::ReadKpis)?;
+            query.merchant_id
+        }
+    };
+    let (from, to) = period(query.first, query.last)?;
+    Ok(SurveyFilter {
+        from,
+        to,
+        network_id: query.network_id,
+        point_id: query.point_id,
+        merchant_id,
+        carrier_id: query.carrier_id,
+    })
 }
 
 /// The instants of a period of UTC days, checked.
@@ -127,27 +133,7 @@ impl App {
     /// The comments recipients agreed to publish, given between two days, the latest first: a
     /// merchant's own (its reviews page), or an operator's choice of merchant.
     pub async fn reviews(&self, caller: &Caller, query: NpsQuery) -> Result<Vec<Review>, AppError> {
-        let merchant_id = match caller.role {
-            Role::Merchant => match (query.merchant_id, caller.merchant_id) {
-                (Some(asked), Some(own)) if asked != own => {
-                    return Err(AppError::not_found("merchant", asked.to_string()));
-                }
-                (_, own) => own,
-            },
-            _ => {
-                caller.require(Permission::ReadKpis)?;
-                query.merchant_id
-            }
-        };
-        let (from, to) = period(query.first, query.last)?;
-        let filter = SurveyFilter {
-            from,
-            to,
-            network_id: query.network_id,
-            point_id: query.point_id,
-            merchant_id,
-            carrier_id: query.carrier_id,
-        };
+        let filter = survey_filter(caller, &query)?;
         let mut reviews = Vec::new();
         for answer in self.store.published_answers(&filter, REVIEWS_MAX).await? {
             let point = self.indexed_point(answer.point_id).await?;

@@ -130,14 +130,7 @@ pub async fn extend(
     limit_public(&state, client)?;
     let lang = Lang::of(&query, &headers);
     match state.app.extend_by_recipient(&token).await {
-        Ok(_) => {
-            let location = format!("/r/{token}?lang={}&done=1", lang.code());
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            if let Ok(value) = HeaderValue::from_str(&location) {
-                response.headers_mut().insert(LOCATION, value);
-            }
-            Ok(response)
-        }
+        Ok(_) => Ok(back_to_page(&token, lang)),
         Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
         Err(AppError::InvalidTransition(refusal)) => {
             let view = state.app.recipient_view(&token).await?;
@@ -146,6 +139,16 @@ pub async fn extend(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Back to the recipient's page after a form, which then says it is done.
+fn back_to_page(token: &str, lang: Lang) -> Response {
+    let location = format!("/r/{token}?lang={}&done=1", lang.code());
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
 }
 
 /// What the stop page and its form name: one channel, or both.
@@ -371,14 +374,7 @@ pub async fn report_damage(
     }
     let Some(photo) = photo else { return refused(&state, &token).await };
     match state.app.report_damage_by_recipient(&token, description, &content_type, photo).await {
-        Ok(_) => {
-            let location = format!("/r/{token}?lang={}&done=1", lang.code());
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            if let Ok(value) = HeaderValue::from_str(&location) {
-                response.headers_mut().insert(LOCATION, value);
-            }
-            Ok(response)
-        }
+        Ok(_) => Ok(back_to_page(&token, lang)),
         Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
         Err(AppError::Validation(_)) => refused(&state, &token).await,
         Err(other) => Err(other.into()),

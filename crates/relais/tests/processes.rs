@@ -784,6 +784,22 @@ fn tracking_parse_prints_events_oldest_first_or_fails_clearly() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The demo's merchant key, and a parcel it announces to the demo's locker under `number`.
+async fn demo_parcel(server: &Server, number: &str) -> (String, String) {
+    let key_of = |label: &str| -> String {
+        let line = server.stdout.iter().find(|l| l.trim_start().starts_with(label)).unwrap();
+        line.split_whitespace().find(|w| w.starts_with("rk_")).unwrap().to_owned()
+    };
+    let merchant = key_of("merchant key");
+    let device_line = server.stdout.iter().find(|l| l.contains("locker device key")).unwrap();
+    let point = device_line.split("(point ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let body = json!({"point_id": point, "parcel_number": number, "recipient": {"name": "Ana", "email": "ana@example.fr"},
+        "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
+    let (status, announced) = call(server.address, "POST", "/v1/parcels", &merchant, Some(body)).await;
+    assert_eq!(status, 201, "{announced}");
+    (merchant, announced["parcel"]["id"].as_str().unwrap().to_owned())
+}
+
 /// What the imitation of La Poste's Suivi API saw: each request's path and its `X-Okapi-Key`.
 type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
 
@@ -839,18 +855,7 @@ async fn serve_polls_a_carrier_with_its_key_until_the_parcel_is_delivered() {
     );
     std::fs::write(dir.join("relais.toml"), config).unwrap();
     let server = serve(&dir, &["--demo", "--config", "relais.toml"], 11);
-    let key_of = |label: &str| -> String {
-        let line = server.stdout.iter().find(|l| l.trim_start().starts_with(label)).unwrap();
-        line.split_whitespace().find(|w| w.starts_with("rk_")).unwrap().to_owned()
-    };
-    let merchant = key_of("merchant key");
-    let device_line = server.stdout.iter().find(|l| l.contains("locker device key")).unwrap();
-    let point = device_line.split("(point ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
-    let body = json!({"point_id": point, "parcel_number": "6A18987120921", "recipient": {"name": "Ana", "email": "ana@example.fr"},
-        "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
-    let (status, announced) = call(server.address, "POST", "/v1/parcels", &merchant, Some(body)).await;
-    assert_eq!(status, 201, "{announced}");
-    let parcel = announced["parcel"]["id"].as_str().unwrap().to_owned();
+    let (merchant, parcel) = demo_parcel(&server, "6A18987120921").await;
     let path = format!("/v1/parcels/{parcel}/tracking");
     let (status, unknown) =
         call(server.address, "PUT", &path, &merchant, Some(json!({"carrier": "pigeon", "tracking_number": "X1"})))
@@ -897,18 +902,7 @@ async fn claims_late_lists_a_carriers_late_deliveries_and_marks_them_filed() {
         push_secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n";
     std::fs::write(dir.join("relais.toml"), config).unwrap();
     let server = serve(&dir, &["--demo", "--config", "relais.toml"], 11);
-    let key_of = |label: &str| -> String {
-        let line = server.stdout.iter().find(|l| l.trim_start().starts_with(label)).unwrap();
-        line.split_whitespace().find(|w| w.starts_with("rk_")).unwrap().to_owned()
-    };
-    let merchant = key_of("merchant key");
-    let device_line = server.stdout.iter().find(|l| l.contains("locker device key")).unwrap();
-    let point = device_line.split("(point ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
-    let body = json!({"point_id": point, "parcel_number": "LATE000001", "recipient": {"name": "Ana", "email": "ana@example.fr"},
-        "dimensions_mm": {"length": 300, "width": 200, "height": 60}, "weight_g": 900});
-    let (status, announced) = call(server.address, "POST", "/v1/parcels", &merchant, Some(body)).await;
-    assert_eq!(status, 201, "{announced}");
-    let parcel = announced["parcel"]["id"].as_str().unwrap().to_owned();
+    let (merchant, parcel) = demo_parcel(&server, "LATE000001").await;
     let follow = json!({"carrier": "gls", "tracking_number": "ZL1", "service_days": 2,
         "shipping_price": {"amount_cents": 590, "currency": "EUR"}});
     let (status, followed) =
