@@ -379,11 +379,22 @@ impl App {
             }
             *used += 1;
             let answer = match calls.call(api.request(&tracking.tracking_number)).await {
-                Ok(answer) if (200..300).contains(&answer.status) || answer.status == 404 => {
+                Ok(answer) if (200..300).contains(&answer.status) => Ok(answer.body.into_bytes()),
+                // A 4xx may carry the carrier's own word (an unknown number, expired credentials) for
+                // the adapter to read; otherwise the status and the start of what came back.
+                Ok(answer)
+                    if (400..500).contains(&answer.status)
+                        && !matches!(
+                            relais_tracking::parse(api.carrier, answer.body.as_bytes()),
+                            Err(TrackingError::BadAnswer { .. })
+                        ) =>
+                {
                     Ok(answer.body.into_bytes())
                 }
-                // 404 is how several carriers say they do not know a number: the adapter reads it.
-                Ok(answer) => Err(format!("{} answered {}", api.carrier.as_str(), answer.status)),
+                Ok(answer) => {
+                    let start: String = answer.body.chars().take(120).collect();
+                    Err(format!("{} answered {}: {}", api.carrier.as_str(), answer.status, start.trim()))
+                }
                 Err(e) => Err(e),
             };
             let ingested = self.ingest(tracking, answer, false).await?;

@@ -861,6 +861,12 @@ async fn serve_polls_a_carrier_with_its_key_until_the_parcel_is_delivered() {
         call(server.address, "PUT", &path, &merchant, Some(json!({"carrier": "pigeon", "tracking_number": "X1"})))
             .await;
     assert_eq!(status, 422, "{unknown}");
+    // A number La Poste does not know: its 404 read as such, polled again later, no error kept.
+    let (_, other) = demo_parcel(&server, "6A18987120922").await;
+    let unknown = json!({"carrier": "laposte", "tracking_number": "6A00000000000"});
+    let (status, _) =
+        call(server.address, "PUT", &format!("/v1/parcels/{other}/tracking"), &merchant, Some(unknown)).await;
+    assert_eq!(status, 200);
     let follow = json!({"carrier": "laposte", "tracking_number": "EW112720413FR"});
     let (status, followed) = call(server.address, "PUT", &path, &merchant, Some(follow)).await;
     assert_eq!(status, 200, "{followed}");
@@ -886,7 +892,15 @@ async fn serve_polls_a_carrier_with_its_key_until_the_parcel_is_delivered() {
     // Asked with the key, in the configured language; after the delivery, not again.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen, [("/suivi/v2/idships/EW112720413FR?lang=fr_FR".to_owned(), Some("okapi-test-key".to_owned()))]);
+    let delivered: Vec<_> = seen.iter().filter(|(path, _)| path.contains("EW112720413FR")).collect();
+    assert_eq!(
+        delivered,
+        [&("/suivi/v2/idships/EW112720413FR?lang=fr_FR".to_owned(), Some("okapi-test-key".to_owned()))]
+    );
+    assert!(seen.iter().all(|(_, key)| key.as_deref() == Some("okapi-test-key")));
+    let (_, waiting) = call(server.address, "GET", &format!("/v1/parcels/{other}/tracking"), &merchant, None).await;
+    assert_eq!((&waiting["last_error"], &waiting["status"]), (&Value::Null, &Value::Null), "{waiting}");
+    assert!(waiting["next_poll_at"].is_string(), "a number not known yet is asked again: {waiting}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
