@@ -360,13 +360,14 @@ pub(crate) fn checked_evidence(content_type: &str, bytes: Vec<u8>) -> Result<Evi
     }
     let declared = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     let kinds: Vec<&str> = EVIDENCE_TYPES.iter().map(|(k, _)| *k).collect();
-    match sniff(&bytes) {
-        Some(kind) if kind == declared => {}
+    // `application/octet-stream` (or nothing) leaves the type to the bytes; a type declared must be theirs.
+    let kind = match sniff(&bytes) {
+        Some(kind) if kind == declared || declared.is_empty() || declared == "application/octet-stream" => kind,
         Some(kind) => return Err(ParseError::new("content_type", format!("the file is {kind}, not {declared}")).into()),
         None => return Err(ParseError::new("file", format!("one of {}", kinds.join(", "))).into()),
-    }
+    };
     let sha256 = hex(&Sha256::digest(&bytes));
-    Ok(Evidence { sha256, content_type: declared, bytes })
+    Ok(Evidence { sha256, content_type: kind.to_owned(), bytes })
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -321,14 +321,19 @@ pub async fn open_claim(
     Ok((StatusCode::CREATED, Json(ClaimView::from(&dossier.line))))
 }
 
+/// A file of evidence: bytes.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct EvidenceFile(pub Vec<u8>);
+
 #[utoipa::path(post, path = "/v1/claims/{id}/evidence", tag = "claims", params(("id" = Uuid, Path)),
-    request_body(content = String, content_type = "image/jpeg", description = "The file as is: a JPEG, PNG or WebP photo, or a PDF, up to 8 MiB; its `Content-Type` must be what its bytes are."),
+    request_body(content = EvidenceFile, content_type = "application/octet-stream", description = "The file as is: a JPEG, PNG or WebP photo, or a PDF, up to 8 MiB. Sent as `application/octet-stream`, relais reads its type from its bytes; sent as `image/jpeg`, `image/png`, `image/webp` or `application/pdf`, that must be what its bytes are."),
     security(("api_key" = ["operator", "merchant"])),
     responses((status = 201, body = EvidenceView, description = "Stored (once by its SHA-256: the same file again is the same entry)."),
         (status = 403, body = ErrorEnvelope, description = "`forbidden`: a carrier's or a device's key."),
         (status = 404, body = ErrorEnvelope, description = "`not_found`: no such claim, or another merchant's."),
         (status = 413, body = ErrorEnvelope, description = "`payload_too_large`: over 8 MiB."),
-        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: not a JPEG, PNG, WebP or PDF, a type that is not what the bytes are, or 20 files already.")))]
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: not a JPEG, PNG, WebP or PDF, a declared type that is not what the bytes are, or 20 files already.")))]
 /// Adds a file to a claim's evidence: a photo of the damage, the carrier's letter.
 pub async fn add_evidence(
     State(state): State<HttpState>,

@@ -103,8 +103,13 @@ async fn a_damaged_parcel_is_claimed_with_its_photos_and_its_proof_of_deposit() 
         assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
         let sha = stored.body["sha256"].as_str().unwrap().to_owned();
         assert_eq!(sha.len(), 64);
-        let twice = upload(&api, &claim, &api.operator, "image/jpeg", photo.clone()).await;
-        assert_eq!(twice.body["sha256"], sha.as_str());
+        let twice = upload(&api, &claim, &api.operator, "application/octet-stream", photo.clone()).await;
+        assert_eq!(
+            (twice.body["sha256"].as_str(), twice.body["content_type"].as_str()),
+            (Some(sha.as_str()), Some("image/jpeg"))
+        );
+        let pdf = upload(&api, &claim, &api.operator, "application/octet-stream", b"%PDF-1.4\n%letter".to_vec()).await;
+        assert_eq!((pdf.status, pdf.body["content_type"].as_str()), (StatusCode::CREATED, Some("application/pdf")));
         let lying = upload(&api, &claim, &api.merchant, "image/png", jpeg(8, 100)).await;
         assert_error(&lying, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         let svg = upload(&api, &claim, &api.merchant, "image/svg+xml", b"<svg onload=alert(1)>".to_vec()).await;
@@ -127,11 +132,9 @@ async fn a_damaged_parcel_is_claimed_with_its_photos_and_its_proof_of_deposit() 
             dossier.body["last_events"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
         assert!(events.contains(&"announced") && events.contains(&"deposited"), "{events:?}");
         let evidence = dossier.body["evidence"].as_array().unwrap();
-        assert_eq!(evidence.len(), 1);
-        assert_eq!(
-            (evidence[0]["added_by"].as_str(), evidence[0]["size_bytes"].as_u64()),
-            (Some("merchant"), Some(4000))
-        );
+        assert_eq!(evidence.len(), 2, "the photo once, and the letter");
+        let first = evidence.iter().find(|e| e["sha256"] == sha.as_str()).unwrap();
+        assert_eq!((first["added_by"].as_str(), first["size_bytes"].as_u64()), (Some("merchant"), Some(4000)));
         // The proof of deposit is the session's signed receipt: it verifies with the published key.
         let proof = &dossier.body["proof_of_deposit"];
         let key = api.call(Method::GET, "/v1/signing-key", "", None).await;
