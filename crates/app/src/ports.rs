@@ -1004,8 +1004,8 @@ pub trait Store: Send + Sync + 'static {
     async fn parcel_tracking(&self, parcel_id: ParcelId) -> StoreResult<Option<ParcelTracking>>;
     /// The parcel a carrier knows by that number (a carrier's push).
     async fn tracking_by_number(&self, carrier: &str, number: &str) -> StoreResult<Option<ParcelTracking>>;
-    /// The followed parcels whose poll is due at `now`, the most overdue first.
-    async fn trackings_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>>;
+    /// The parcels followed at `carrier` whose poll is due at `now`, the most overdue first.
+    async fn trackings_due(&self, carrier: &str, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>>;
     /// A parcel's carrier events, oldest first.
     async fn carrier_events(&self, parcel_id: ParcelId) -> StoreResult<Vec<StoredCarrierEvent>>;
     /// The followed parcels whose promise is due for a look at `now`, the most overdue first.

@@ -121,8 +121,8 @@ pub struct PollReport {
     pub news: u32,
     /// Answers that could not be used (no answer, refused, unreadable).
     pub failed: u32,
-    /// Due parcels left for a later round: their carrier's budget was spent, or it has no API here.
-    pub deferred: u32,
+    /// Carriers whose budget for the round was spent: more of their parcels may be waiting.
+    pub at_budget: u32,
 }
 
 /// What reading one answer did.
@@ -356,7 +356,10 @@ impl App {
         Ok(timelines)
     }
 
-    /// One poll round: the followed parcels that are due, each carrier within its budget.
+    /// One poll round: for each carrier with an API here, its followed parcels that are due, the most
+    /// overdue first, at most its budget (its rate limit over the round; `limit` above all). A carrier
+    /// without an API here is not polled: its parcels wait for its pushes, and never hold up another
+    /// carrier's.
     pub async fn poll_trackings(
         &self,
         caller: &Caller,
@@ -364,45 +367,40 @@ impl App {
         limit: u32,
     ) -> Result<PollReport, AppError> {
         caller.require(Permission::RunJobs)?;
-        let due = self.store.trackings_due(self.now(), limit).await?;
         let mut report = PollReport::default();
-        let mut spent: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-        for tracking in due {
-            let Some(api) = self.carrier_apis.of(&tracking.carrier) else {
-                report.deferred += 1;
-                continue;
-            };
-            let used = spent.entry(tracking.carrier.clone()).or_default();
-            if *used >= api.polls_per_round {
-                report.deferred += 1;
-                continue;
+        for api in &self.carrier_apis.0 {
+            let budget = api.polls_per_round.min(limit);
+            let due = self.store.trackings_due(api.carrier.as_str(), self.now(), budget).await?;
+            if due.len() as u64 >= u64::from(budget) {
+                report.at_budget += 1;
             }
-            *used += 1;
-            let answer = match calls.call(api.request(&tracking.tracking_number)).await {
-                Ok(answer) if (200..300).contains(&answer.status) => Ok(answer.body.into_bytes()),
-                // A 4xx may carry the carrier's own word (an unknown number, expired credentials) for
-                // the adapter to read; otherwise the status and the start of what came back.
-                Ok(answer)
-                    if (400..500).contains(&answer.status)
-                        && !matches!(
-                            relais_tracking::parse(api.carrier, answer.body.as_bytes()),
-                            Err(TrackingError::BadAnswer { .. })
-                        ) =>
-                {
-                    Ok(answer.body.into_bytes())
+            for tracking in due {
+                let answer = match calls.call(api.request(&tracking.tracking_number)).await {
+                    Ok(answer) if (200..300).contains(&answer.status) => Ok(answer.body.into_bytes()),
+                    // A 4xx may carry the carrier's own word (an unknown number, expired credentials)
+                    // for the adapter to read; otherwise the status and the start of what came back.
+                    Ok(answer)
+                        if (400..500).contains(&answer.status)
+                            && !matches!(
+                                relais_tracking::parse(api.carrier, answer.body.as_bytes()),
+                                Err(TrackingError::BadAnswer { .. })
+                            ) =>
+                    {
+                        Ok(answer.body.into_bytes())
+                    }
+                    Ok(answer) => {
+                        let start: String = answer.body.chars().take(120).collect();
+                        Err(format!("{} answered {}: {}", api.carrier.as_str(), answer.status, start.trim()))
+                    }
+                    Err(e) => Err(e),
+                };
+                let ingested = self.ingest(tracking, answer, false).await?;
+                report.polled += 1;
+                match ingested {
+                    Ok(i) if i.new_events > 0 => report.news += 1,
+                    Ok(_) => {}
+                    Err(_) => report.failed += 1,
                 }
-                Ok(answer) => {
-                    let start: String = answer.body.chars().take(120).collect();
-                    Err(format!("{} answered {}: {}", api.carrier.as_str(), answer.status, start.trim()))
-                }
-                Err(e) => Err(e),
-            };
-            let ingested = self.ingest(tracking, answer, false).await?;
-            report.polled += 1;
-            match ingested {
-                Ok(i) if i.new_events > 0 => report.news += 1,
-                Ok(_) => {}
-                Err(_) => report.failed += 1,
             }
         }
         Ok(report)

@@ -46,11 +46,11 @@ pub async fn poll_tracking_forever(app: App, calls: HttpOutboundCalls, interval_
     loop {
         tick.tick().await;
         match app.poll_trackings(&Caller::system(), &calls, batch).await {
-            Ok(report) if report.polled + report.deferred > 0 => tracing::info!(
+            Ok(report) if report.polled > 0 => tracing::info!(
                 polled = report.polled,
                 news = report.news,
                 failed = report.failed,
-                deferred = report.deferred,
+                carriers_at_budget = report.at_budget,
                 "carrier tracking polled"
             ),
             Ok(_) => {}

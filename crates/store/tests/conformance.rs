@@ -3539,6 +3539,10 @@ async fn a_followed_parcel_keeps_each_carrier_event_once_and_polls_less_while_qu
             Err(AppError::AlreadyExists { what: "tracking_number" })
         ));
         app.track_parcel(&w.merchant, other.id, follow("gls", "ZX124")).await.unwrap();
+        // A parcel at a carrier with no API here waits for its pushes: never asked, never in the way.
+        let pushed_only =
+            app.announce_parcel(&w.merchant, announce(&w.counter, "TRACK0003", SMALL)).await.unwrap().parcel;
+        app.track_parcel(&w.merchant, pushed_only.id, follow("fedex", "794843185271")).await.unwrap();
 
         // One round: the carrier's budget is one poll, so the second parcel waits for the next round.
         let first = gls_answer(&[
@@ -3547,8 +3551,9 @@ async fn a_followed_parcel_keeps_each_carrier_event_once_and_polls_less_while_qu
         ]);
         let carrier = ScriptedCarrier::new(vec![Ok((200, first.clone())), Err("connection refused".into())]);
         let report = app.poll_trackings(&Caller::system(), &carrier, 100).await.unwrap();
-        assert_eq!((report.polled, report.news, report.failed, report.deferred), (1, 1, 0, 1));
+        assert_eq!((report.polled, report.news, report.failed, report.at_budget), (1, 1, 0, 1));
         let asked = carrier.asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 1, "fedex has no API here");
         assert_eq!(asked[0].url, "https://api.gls.test/tracking/references/ZX123");
         assert_eq!(asked[0].headers, [("Authorization".to_owned(), "Basic dGVzdDp0ZXN0".to_owned())]);
         let stored = w.store.parcel_tracking(parcel.id).await.unwrap().unwrap();

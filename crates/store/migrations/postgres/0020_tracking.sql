@@ -31,7 +31,7 @@ CREATE TABLE parcel_trackings (
 );
 CREATE INDEX parcel_trackings_review_idx ON parcel_trackings (next_review_at) WHERE next_review_at IS NOT NULL;
 CREATE UNIQUE INDEX parcel_trackings_number_idx ON parcel_trackings (carrier, tracking_number);
-CREATE INDEX parcel_trackings_due_idx ON parcel_trackings (next_poll_at) WHERE next_poll_at IS NOT NULL;
+CREATE INDEX parcel_trackings_due_idx ON parcel_trackings (carrier, next_poll_at) WHERE next_poll_at IS NOT NULL;
 
 -- An event is the carrier's code at an instant: the same one read twice (a poll and a push, two polls)
 -- is kept once.

@@ -719,14 +719,15 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn trackings_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>> {
+    async fn trackings_due(&self, carrier: &str, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>> {
         self.many(
             &format!(
-                "SELECT {} FROM parcel_trackings WHERE next_poll_at IS NOT NULL AND next_poll_at <= $1
+                "SELECT {} FROM parcel_trackings WHERE carrier = $3 AND next_poll_at IS NOT NULL
+                   AND next_poll_at <= $1
                  ORDER BY next_poll_at LIMIT $2",
                 rows::TRACKING_COLUMNS
             ),
-            &[&now, &i64::from(limit)],
+            &[&now, &i64::from(limit), &carrier],
             rows::parcel_tracking,
         )
         .await

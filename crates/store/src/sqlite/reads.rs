@@ -681,14 +681,15 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn trackings_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>> {
+    async fn trackings_due(&self, carrier: &str, now: Timestamp, limit: u32) -> StoreResult<Vec<ParcelTracking>> {
         self.many(
             &format!(
-                "SELECT {} FROM parcel_trackings WHERE next_poll_at IS NOT NULL AND next_poll_at <= ?1
+                "SELECT {} FROM parcel_trackings WHERE carrier = ?3 AND next_poll_at IS NOT NULL
+                   AND next_poll_at <= ?1
                  ORDER BY next_poll_at LIMIT ?2",
                 rows::TRACKING_COLUMNS
             ),
-            &[&micros(now), &limit],
+            &[&micros(now), &limit, &carrier],
             |r| rows::parcel_tracking(r),
         )
     }
