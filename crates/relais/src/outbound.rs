@@ -38,6 +38,9 @@ impl OutboundCalls for HttpOutboundCalls {
     }
 }
 
+/// Most batches of promise reviews one round runs (the rest wait for the next round).
+const REVIEW_BATCHES_PER_ROUND: u32 = 40;
+
 /// Polls the carriers of the followed parcels that are due, then looks at the promises due for a look
 /// (delays told, late and lost claims) and reminds merchants of claims near their deadline, a round
 /// every `interval_seconds`, until stopped (`relais_app::tracking`, `promises`, `claims`).
@@ -56,16 +59,29 @@ pub async fn poll_tracking_forever(app: App, calls: HttpOutboundCalls, interval_
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "a tracking poll round failed; will retry"),
         }
-        match app.review_promises(&Caller::system(), batch).await {
-            Ok(r) if r.delays_told + r.late_claims + r.lost_claims > 0 => tracing::info!(
-                reviewed = r.reviewed,
-                delays_told = r.delays_told,
-                late_claims = r.late_claims,
-                lost_claims = r.lost_claims,
-                "delivery promises reviewed"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "a promise review round failed; will retry"),
+        // Promises due for a look: batch after batch while full ones come back, so that a large network
+        // is reviewed within the round rather than a batch a minute.
+        for _ in 0..REVIEW_BATCHES_PER_ROUND {
+            match app.review_promises(&Caller::system(), batch).await {
+                Ok(r) => {
+                    if r.delays_told + r.late_claims + r.lost_claims > 0 {
+                        tracing::info!(
+                            reviewed = r.reviewed,
+                            delays_told = r.delays_told,
+                            late_claims = r.late_claims,
+                            lost_claims = r.lost_claims,
+                            "delivery promises reviewed"
+                        );
+                    }
+                    if r.reviewed < batch {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a promise review round failed; will retry");
+                    break;
+                }
+            }
         }
         if let Err(e) = app.remind_claims(&Caller::system(), batch).await {
             tracing::warn!(error = %e, "claim reminders failed; will retry");
