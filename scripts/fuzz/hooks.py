@@ -4,7 +4,8 @@
   parcel), so the fuzzer reaches past `404 not_found`; sometimes the generated one.
 - `state_unchanged_by_refusals`: a request the API refused (4xx) changed nothing in the database, apart
   from what a refusal is meant to record (wrong-code counters, the audit log, the import history) and
-  what the delivery worker writes in the background (deliveries, dispatch columns, endpoint failures).
+  what the delivery worker writes in the background (deliveries, dispatch columns, endpoint failures)
+  and what the tracking job does (a followed parcel's schedule and promise review).
   Requests run one at a time (`--workers 1`), so the database as it stood after the previous answer is
   the state this request found.
 """
@@ -23,9 +24,12 @@ DATABASE = os.environ["RELAIS_FUZZ_DATABASE"]
 # import reported. `schema_migrations` never changes while serving.
 RECORDED_ON_REFUSAL = {"pickup_attempts", "audit_log", "imports", "schema_migrations"}
 # What the delivery worker writes in the background, whatever the request in flight: its deliveries,
-# the outbox's dispatch columns, an endpoint's failures. The rest of those rows is still compared.
+# the outbox's dispatch columns, an endpoint's failures; and what the tracking job writes on a followed
+# parcel (its polls' schedule, its promise's review). The rest of those rows is still compared.
 WORKER_TABLES = {"deliveries"}
 COLUMNS = {
+    "parcel_trackings": "parcel_id, merchant_id, carrier, tracking_number, service_days, shipping_price_cents, "
+    "currency, declared_value_cents, created_at",
     "outbox": "id, topic, parcel_id, payload, created_at",
     "endpoints": "id, merchant_id, kind, target, topics, secret_seal, previous_secret_seal, previous_until, "
     "disabled_at, disabled_reason, created_at",

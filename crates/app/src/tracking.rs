@@ -269,6 +269,9 @@ impl App {
         {
             return Err(ParseError::new("shipping_price_cents", "is not negative").into());
         }
+        if request.declared_value_cents.is_some_and(|v| v < 0) {
+            return Err(ParseError::new("declared_value_cents", "is not negative").into());
+        }
         if let Some(days) = request.service_days
             && days > SERVICE_DAYS_MAX
         {

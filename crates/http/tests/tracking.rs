@@ -82,6 +82,15 @@ async fn a_merchant_follows_its_parcel_and_the_carrier_pushes_its_events() {
             .call(Method::PUT, &path, &api.merchant, Some(json!({"carrier": "ups", "tracking_number": "1Z 999/AA"})))
             .await;
         assert_error(&bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let negative = api
+            .call(
+                Method::PUT,
+                &path,
+                &api.merchant,
+                Some(json!({"carrier": "ups", "tracking_number": "1Z", "declared_value_cents": -1})),
+            )
+            .await;
+        assert_error(&negative, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         let unknown_field = api
             .call(
                 Method::PUT,
