@@ -29,7 +29,7 @@ RECORDED_ON_REFUSAL = {"pickup_attempts", "audit_log", "imports", "schema_migrat
 WORKER_TABLES = {"deliveries"}
 COLUMNS = {
     "parcel_trackings": "parcel_id, merchant_id, carrier, tracking_number, service_days, shipping_price_cents, "
-    "currency, declared_value_cents, created_at",
+    "currency, declared_value_cents, service_level, created_at",
     "outbox": "id, topic, parcel_id, payload, created_at",
     "endpoints": "id, merchant_id, kind, target, topics, secret_seal, previous_secret_seal, previous_until, "
     "disabled_at, disabled_reason, created_at",

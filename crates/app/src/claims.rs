@@ -16,7 +16,7 @@ use crate::auth::{Caller, Permission, Role};
 use crate::csv_out::{inert, line_with};
 use crate::error::AppError;
 use crate::ports::{ClaimFilter, ClaimWrite, Evidence, EvidenceEntry, ParcelTracking, Write};
-use crate::promises::{claim_payload, day_start};
+use crate::promises::{claim_payload, day_start, service_of};
 use crate::tracking::TimelineEntry;
 
 /// The largest file of evidence (a phone's photo).
@@ -123,8 +123,9 @@ impl App {
         let parcel = self.load_parcel(claim.parcel_id).await?;
         let tracking = self.store.parcel_tracking(claim.parcel_id).await?;
         let terms = tracking.as_ref().and_then(|t| t.promise.clone());
-        let percent = (claim.kind == ClaimKind::Late)
-            .then(|| self.promise_settings.rules(&claim.carrier).scale.percent(claim.late_days));
+        let percent = (claim.kind == ClaimKind::Late).then(|| {
+            self.promise_settings.rules(&claim.carrier, service_of(tracking.as_ref())).scale.percent(claim.late_days)
+        });
         Ok(ClaimLine {
             parcel_number: parcel.number.as_str().to_owned(),
             tracking_number: tracking.as_ref().map(|t| t.tracking_number.clone()),
@@ -207,7 +208,7 @@ impl App {
                 "is not followed at a carrier: follow it first (PUT /v1/parcels/{id}/tracking)",
             ))
         })?;
-        let rules = self.promise_settings.rules(&tracking.carrier).clone();
+        let rules = self.promise_settings.rules(&tracking.carrier, service_of(Some(&tracking))).clone();
         let terms = tracking.promise.clone();
         let value = declared_value_cents.or(terms.as_ref().and_then(|t| t.declared_value_cents)).unwrap_or(0)
             + if kind == ClaimKind::Lost { terms.as_ref().map_or(0, |t| t.shipping_price_cents) } else { 0 };
@@ -326,7 +327,8 @@ impl App {
         let mut sent = 0;
         for claim in self.store.claims_to_remind(self.now(), limit).await? {
             let parcel = self.load_parcel(claim.parcel_id).await?;
-            let rules = self.promise_settings.rules(&claim.carrier).clone();
+            let tracking = self.store.parcel_tracking(claim.parcel_id).await?;
+            let rules = self.promise_settings.rules(&claim.carrier, service_of(tracking.as_ref())).clone();
             let done = self
                 .run(|| async {
                     let mut tx = self.tx();

@@ -563,6 +563,9 @@ pub struct PromiseTerms {
     pub currency: String,
     /// What the goods are worth, in cents (a loss claim asks for it).
     pub declared_value_cents: Option<i64>,
+    /// The merchant's name of the service level (`express`), when known: a carrier's scale may differ
+    /// by service.
+    pub service_level: Option<String>,
 }
 
 /// A carrier's event of a parcel, as stored.

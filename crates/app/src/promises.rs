@@ -31,7 +31,8 @@ pub struct PromiseSettings {
     pub service_levels: BTreeMap<String, u32>,
     /// No movement at the carrier for this long: the recipient is told of a delay.
     pub quiet_limit: Duration,
-    /// Claim rules by carrier name (`colissimo`), the default for the others.
+    /// Claim rules by carrier name (`colissimo`), or carrier and service level (`chronopost:express`),
+    /// the default for the others.
     pub carriers: BTreeMap<String, ClaimRules>,
     pub default_rules: ClaimRules,
     /// How often an open promise is looked at.
@@ -55,9 +56,19 @@ impl Default for PromiseSettings {
 }
 
 impl PromiseSettings {
-    pub fn rules(&self, carrier: &str) -> &ClaimRules {
-        self.carriers.get(carrier).unwrap_or(&self.default_rules)
+    /// The claim rules of a carrier for a service level: the carrier's for that service, else the
+    /// carrier's, else the default.
+    pub fn rules(&self, carrier: &str, service_level: Option<&str>) -> &ClaimRules {
+        service_level
+            .and_then(|level| self.carriers.get(&format!("{carrier}:{level}")))
+            .or_else(|| self.carriers.get(carrier))
+            .unwrap_or(&self.default_rules)
     }
+}
+
+/// The service level of a followed parcel, if known.
+pub(crate) fn service_of(tracking: Option<&ParcelTracking>) -> Option<&str> {
+    tracking.and_then(|t| t.promise.as_ref()).and_then(|p| p.service_level.as_deref())
 }
 
 /// What a review round did.
@@ -126,7 +137,7 @@ impl App {
         let carrier_events = self.store.carrier_events(tracking.parcel_id).await?;
         let own = self.store.events(tracking.parcel_id).await?;
         let claims = self.store.claims_of(tracking.parcel_id).await?;
-        let rules = self.promise_settings.rules(&tracking.carrier).clone();
+        let rules = self.promise_settings.rules(&tracking.carrier, service_of(Some(&tracking))).clone();
         let now = self.now();
         let today = now.with_timezone(&zone).date_naive();
         let local_date = |at: Timestamp| at.with_timezone(&zone).date_naive();

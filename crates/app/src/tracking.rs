@@ -94,8 +94,12 @@ pub struct PushSignature {
 pub struct FollowRequest {
     pub carrier: String,
     pub tracking_number: String,
-    /// The service level's working days (J+n); from the parcel's order's service level when not given.
+    /// The service level's working days (J+n); from the service level, or the parcel's order's, when
+    /// not given.
     pub service_days: Option<u32>,
+    /// The merchant's name of the service level (`express`): its working days from the settings, and
+    /// the carrier's scale for that service if it has one; the parcel's order's when not given.
+    pub service_level: Option<String>,
     /// The shipping price the recipient paid, in cents; from the parcel's order when not given.
     pub shipping_price_cents: Option<i64>,
     pub currency: Option<String>,
@@ -286,7 +290,14 @@ impl App {
             Some(order_id) => self.store.order(order_id).await?,
             None => None,
         };
-        let (order_days, order_price, order_currency) = match &order {
+        let levels = &self.promise_settings.service_levels;
+        if let Some(level) = &request.service_level
+            && !levels.contains_key(level)
+        {
+            let names: Vec<&str> = levels.keys().map(String::as_str).collect();
+            return Err(ParseError::new("service_level", format!("one of {}", names.join(", "))).into());
+        }
+        let (order_level, order_price, order_currency) = match &order {
             Some(order) => {
                 let parcels = self.store.order_parcels(order.id).await?;
                 let count = i64::try_from(parcels.len().max(1)).unwrap_or(1);
@@ -294,20 +305,19 @@ impl App {
                 let first = parcels.first().is_none_or(|(p, _)| p.id == parcel_id);
                 let share =
                     order.shipping_price_cents / count + if first { order.shipping_price_cents % count } else { 0 };
-                (
-                    self.promise_settings.service_levels.get(&order.service_level).copied(),
-                    Some(share),
-                    Some(order.currency.clone()),
-                )
+                (Some(order.service_level.clone()), Some(share), Some(order.currency.clone()))
             }
             None => (None, None, None),
         };
-        let Some(service_days) = request.service_days.or(order_days) else { return Ok(None) };
+        let service_level = request.service_level.clone().or(order_level);
+        let level_days = service_level.as_ref().and_then(|level| levels.get(level).copied());
+        let Some(service_days) = request.service_days.or(level_days) else { return Ok(None) };
         Ok(Some(PromiseTerms {
             service_days,
             shipping_price_cents: request.shipping_price_cents.or(order_price).unwrap_or(0),
             currency: currency.or(order_currency).unwrap_or_else(|| "EUR".to_owned()),
             declared_value_cents: request.declared_value_cents.or_else(|| order.as_ref().map(goods_value)),
+            service_level,
         }))
     }
 

@@ -34,6 +34,10 @@ pub struct TrackRequest {
     /// without either.
     #[schema(example = 2, minimum = 0, maximum = 60)]
     pub service_days: Option<u32>,
+    /// The merchant's service level (`express`, `standard`, `economy`, or the configuration's): its
+    /// working days when `service_days` is not given, and the carrier's scale for that service.
+    #[schema(example = "standard")]
+    pub service_level: Option<String>,
     /// What the recipient paid for shipping: the base of late-delivery compensation. From the order
     /// (shared among its parcels) when not given.
     pub shipping_price: Option<PriceWire>,
@@ -150,6 +154,7 @@ pub async fn track_parcel(
         carrier: request.carrier,
         tracking_number: request.tracking_number,
         service_days: request.service_days,
+        service_level: request.service_level,
         shipping_price_cents: request.shipping_price.as_ref().map(|p| p.amount_cents),
         currency: request.shipping_price.map(|p| p.currency),
         declared_value_cents: request.declared_value_cents,

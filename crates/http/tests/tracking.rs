@@ -82,6 +82,16 @@ async fn a_merchant_follows_its_parcel_and_the_carrier_pushes_its_events() {
             .call(Method::PUT, &path, &api.merchant, Some(json!({"carrier": "ups", "tracking_number": "1Z 999/AA"})))
             .await;
         assert_error(&bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let level = api
+            .call(
+                Method::PUT,
+                &path,
+                &api.merchant,
+                Some(json!({"carrier": "ups", "tracking_number": "1Z", "service_level": "teleport"})),
+            )
+            .await;
+        assert_error(&level, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(level.body["error"]["details"]["field"], "service_level", "{}", level.body);
         let negative = api
             .call(
                 Method::PUT,

@@ -138,11 +138,22 @@ impl Config {
     pub fn promise_settings(&self) -> Result<relais_app::promises::PromiseSettings, String> {
         let default_rules = self.claims.defaults().over(&relais_domain::claims::ClaimRules::default(), "claims")?;
         let mut carriers = std::collections::BTreeMap::new();
-        for (name, rules) in &self.claims.carriers {
-            if relais_tracking::Carrier::parse(name).is_none() {
-                return Err(format!("claims.carriers.{name}: not a carrier relais reads"));
+        // A carrier's own rules first, then its services' (`chronopost:express`) over them.
+        let mut names: Vec<&String> = self.claims.carriers.keys().collect();
+        names.sort_by_key(|name| name.contains(':'));
+        for name in names {
+            let (carrier, service) = name.split_once(':').unwrap_or((name.as_str(), ""));
+            if relais_tracking::Carrier::parse(carrier).is_none() {
+                return Err(format!("claims.carriers.\"{name}\": {carrier} is not a carrier relais reads"));
             }
-            carriers.insert(name.clone(), rules.over(&default_rules, &format!("claims.carriers.{name}"))?);
+            if name.contains(':') && !self.promise.service_levels.contains_key(service) {
+                return Err(format!(
+                    "claims.carriers.\"{name}\": {service} is not a service level of [promise.service_levels]"
+                ));
+            }
+            let base = carriers.get(carrier).unwrap_or(&default_rules).clone();
+            carriers
+                .insert(name.clone(), self.claims.carriers[name].over(&base, &format!("claims.carriers.\"{name}\""))?);
         }
         if let Some((level, days)) =
             self.promise.service_levels.iter().find(|(_, d)| **d > relais_app::tracking::SERVICE_DAYS_MAX)
@@ -907,6 +918,8 @@ damaged_filing_days = 3
 reminder_days = [7, 1]
 # [claims.carriers.chronopost]
 # scale = "1:100"
+# [claims.carriers."chronopost:express"]     # a carrier's scale for one of the service levels above
+# scale = "1:100,2:150"
 
 # A merchant's ERP drops files of orders here (docs/orders.md): each is imported, then moved to done/ or
 # refused/ with its report.
@@ -1261,10 +1274,19 @@ mod tests {
         )
         .unwrap();
         let settings = config.promise_settings().unwrap();
-        let chronopost = settings.rules("chronopost");
+        let chronopost = settings.rules("chronopost", None);
         assert_eq!((chronopost.scale.percent(1), chronopost.lost_after_days), (100, 15));
         assert_eq!(chronopost.reminder_days, [5, 1]);
-        assert_eq!(settings.rules("gls").scale.percent(2), 75);
+        assert_eq!(settings.rules("gls", Some("express")).scale.percent(2), 75);
+        // A service's scale over its carrier's rules.
+        let config: Config = toml::from_str(
+            "[claims.carriers.\"chronopost:express\"]\nscale = \"1:200\"\n[claims.carriers.chronopost]\nlate_filing_days = 10\n",
+        )
+        .unwrap();
+        let settings = config.promise_settings().unwrap();
+        let express = settings.rules("chronopost", Some("express"));
+        assert_eq!((express.scale.percent(1), express.late_filing_days), (200, 10));
+        assert_eq!(settings.rules("chronopost", Some("standard")).scale.percent(1), 25);
         for bad in [
             "[claims]\nscale = \"2:75,1:25\"\n",
             "[claims.carriers.pigeon]\nscale = \"1:10\"\n",

@@ -266,7 +266,7 @@ pub(crate) fn shop_order(r: &impl Columns) -> StoreResult<relais_app::ports::Sho
 
 pub(crate) const TRACKING_COLUMNS: &str = "parcel_id, merchant_id, carrier, tracking_number, status, last_event_at,
     next_poll_at, quiet_polls, failures, last_error, service_days, shipping_price_cents, currency, declared_value_cents,
-    shipped_on, due_on, delivered_at, delay_told_at, delay_reason, next_review_at, created_at, updated_at";
+    service_level, shipped_on, due_on, delivered_at, delay_told_at, delay_reason, next_review_at, created_at, updated_at";
 
 /// An ISO date stored as text.
 pub(crate) fn opt_date(r: &impl Columns, index: usize) -> StoreResult<Option<chrono::NaiveDate>> {
@@ -287,6 +287,7 @@ pub(crate) fn parcel_tracking(r: &impl Columns) -> StoreResult<relais_app::ports
             shipping_price_cents: price,
             currency,
             declared_value_cents: r.opt_int(13)?,
+            service_level: r.opt_owned(14)?,
         }),
         _ => None,
     };
@@ -302,14 +303,14 @@ pub(crate) fn parcel_tracking(r: &impl Columns) -> StoreResult<relais_app::ports
         failures: r.count(8)?,
         last_error: r.opt_owned(9)?,
         promise,
-        shipped_on: opt_date(r, 14)?,
-        due_on: opt_date(r, 15)?,
-        delivered_at: r.opt_time(16)?,
-        delay_told_at: r.opt_time(17)?,
-        delay_reason: r.opt_owned(18)?,
-        next_review_at: r.opt_time(19)?,
-        created_at: r.time(20)?,
-        updated_at: r.time(21)?,
+        shipped_on: opt_date(r, 15)?,
+        due_on: opt_date(r, 16)?,
+        delivered_at: r.opt_time(17)?,
+        delay_told_at: r.opt_time(18)?,
+        delay_reason: r.opt_owned(19)?,
+        next_review_at: r.opt_time(20)?,
+        created_at: r.time(21)?,
+        updated_at: r.time(22)?,
     })
 }
 

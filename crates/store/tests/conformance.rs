@@ -3704,8 +3704,9 @@ fn answer_at(carrier: &str, number: &str, scans: &[Scan], now: chrono::DateTime<
 /// - D (Hermes, taken Thu 17, due Mon 21) never moves again: told on Sat 19 at 17:00 (48 hours without
 ///   movement at the 17:00 review, 46 at 08:00), presumed lost 10 days after its last scan (Hermes'
 ///   rule here), its claim the declared 39.90 plus the 4.90 paid for shipping = 44.80.
-/// - E (GLS, J+1: taken Mon 28, due Tue 29) not delivered on the 29th (recipient absent): told that day;
-///   at its ParcelShop on Thu 31, 2 working days late, 75 % of 6.90 = 5.175, rounded to 5.18.
+/// - E (GLS express, J+1: taken Mon 28, due Tue 29) not delivered on the 29th (recipient absent): told
+///   that day; at its ParcelShop on Thu 31, 2 working days late, on GLS's express scale here (1:50,2:100)
+///   100 % of 6.90.
 #[tokio::test]
 async fn a_fortnight_of_promises_kept_missed_and_lost() {
     use relais_app::tracking::FollowRequest;
@@ -3713,6 +3714,8 @@ async fn a_fortnight_of_promises_kept_missed_and_lost() {
     for w in worlds().await {
         let mut settings = relais_app::promises::PromiseSettings::default();
         settings.carriers.insert("hermes".into(), ClaimRules { lost_after_days: 10, ..ClaimRules::default() });
+        let express = relais_domain::claims::CompensationScale::parse("1:50,2:100").unwrap();
+        settings.carriers.insert("gls:express".into(), ClaimRules { scale: express, ..ClaimRules::default() });
         let app = w.app.clone().with_promise_settings(settings);
         w.clock.set(Utc.with_ymd_and_hms(2026, 12, 16, 12, 0, 0).unwrap());
 
@@ -3803,10 +3806,13 @@ async fn a_fortnight_of_promises_kept_missed_and_lost() {
                 .await
                 .unwrap()
                 .parcel;
+            // E names its service level (express, one working day), the others their working days.
+            let express = *name == "E";
             let follow = FollowRequest {
                 carrier: (*carrier).into(),
                 tracking_number: (*number).into(),
-                service_days: Some(*days),
+                service_days: (!express).then_some(*days),
+                service_level: express.then(|| "express".to_owned()),
                 shipping_price_cents: Some(*price),
                 currency: Some("EUR".into()),
                 declared_value_cents: Some(3990),
@@ -3890,7 +3896,7 @@ async fn a_fortnight_of_promises_kept_missed_and_lost() {
                 ("FORTNIGHTB".to_owned(), "late", 1, 123),
                 ("FORTNIGHTC".to_owned(), "late", 2, 368),
                 ("FORTNIGHTD".to_owned(), "lost", 0, 4480),
-                ("FORTNIGHTE".to_owned(), "late", 2, 518),
+                ("FORTNIGHTE".to_owned(), "late", 2, 690),
             ]
         );
         let lost = all.iter().find(|l| l.claim.kind == ClaimKind::Lost).unwrap();
@@ -3911,7 +3917,7 @@ async fn a_fortnight_of_promises_kept_missed_and_lost() {
             file,
             "parcel_number,tracking_number,shipped_on,promised_on,delivered_on,working_days_late,shipping_price,compensation_rate,amount_claimed,currency\n\
              FORTNIGHTB,ZB0000000023,2026-12-23,2026-12-28,2026-12-29,1,4.90,25%,1.23,EUR\n\
-             FORTNIGHTE,ZE0000000028,2026-12-28,2026-12-29,2026-12-31,2,6.90,75%,5.18,EUR\n"
+             FORTNIGHTE,ZE0000000028,2026-12-28,2026-12-29,2026-12-31,2,6.90,100%,6.90,EUR\n"
         );
         let csv = relais_app::claims::claims_csv(&gls);
         assert_eq!(csv.lines().count(), 3);

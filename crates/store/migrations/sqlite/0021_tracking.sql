@@ -11,14 +11,15 @@ CREATE TABLE parcel_trackings (
     quiet_polls INTEGER NOT NULL,
     failures INTEGER NOT NULL,
     last_error TEXT,
-    -- The promise: the service level's working days, the shipping price it was paid for, the goods'
-    -- declared value, the day the
+    -- The promise: the service level's working days (and its name), the shipping price it was paid
+    -- for, the goods' declared value, the day the
     -- carrier took the parcel and the day it is due (ISO dates), when it was delivered (available at
     -- its point), when the recipient was told of a delay and why.
     service_days INTEGER,
     shipping_price_cents INTEGER,
     currency TEXT,
     declared_value_cents INTEGER,
+    service_level TEXT,
     shipped_on TEXT,
     due_on TEXT,
     delivered_at INTEGER,

@@ -172,17 +172,17 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
                 last_error = excluded.last_error, updated_at = excluded.updated_at",
         Write::Tracking(TrackingWrite::Put(_)) => "INSERT INTO parcel_trackings (parcel_id, merchant_id, carrier,
                 tracking_number, status, last_event_at, next_poll_at, quiet_polls, failures, last_error, service_days,
-                shipping_price_cents, currency, declared_value_cents, shipped_on, due_on, delivered_at, delay_told_at,
-                delay_reason, next_review_at, created_at, updated_at)
+                shipping_price_cents, currency, declared_value_cents, service_level, shipped_on, due_on, delivered_at,
+                delay_told_at, delay_reason, next_review_at, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                $22)
+                $22, $23)
              ON CONFLICT (parcel_id) DO UPDATE SET carrier = excluded.carrier,
                 tracking_number = excluded.tracking_number, status = excluded.status,
                 last_event_at = excluded.last_event_at, next_poll_at = excluded.next_poll_at,
                 quiet_polls = excluded.quiet_polls, failures = excluded.failures, last_error = excluded.last_error,
                 service_days = excluded.service_days, shipping_price_cents = excluded.shipping_price_cents,
                 currency = excluded.currency, declared_value_cents = excluded.declared_value_cents,
-                shipped_on = excluded.shipped_on, due_on = excluded.due_on,
+                service_level = excluded.service_level, shipped_on = excluded.shipped_on, due_on = excluded.due_on,
                 delivered_at = excluded.delivered_at, delay_told_at = excluded.delay_told_at,
                 delay_reason = excluded.delay_reason, next_review_at = excluded.next_review_at,
                 updated_at = excluded.updated_at",
@@ -639,8 +639,9 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
             let price = t.promise.as_ref().map(|p| p.shipping_price_cents);
             let currency = t.promise.as_ref().map(|p| p.currency.clone());
             let declared = t.promise.as_ref().and_then(|p| p.declared_value_cents);
+            let level = t.promise.as_ref().and_then(|p| p.service_level.clone());
             let (shipped_on, due_on) = (date_text(t.shipped_on), date_text(t.due_on));
-            let args: [Param<'_>; 22] = [
+            let args: [Param<'_>; 23] = [
                 &uuid(t.parcel_id),
                 &uuid(t.merchant_id),
                 &t.carrier,
@@ -655,6 +656,7 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &price,
                 &currency,
                 &declared,
+                &level,
                 &shipped_on,
                 &due_on,
                 &t.delivered_at,
