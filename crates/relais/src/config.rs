@@ -177,6 +177,9 @@ impl Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrackingConfig {
+    /// Whether `serve` runs the tracking job (polls, promise reviews, claim reminders): one process of
+    /// a deployment runs it, the others set `job = false`.
+    pub job: bool,
     /// Seconds between two poll rounds.
     pub poll_interval_seconds: u64,
     /// Most followed parcels one round looks at.
@@ -187,7 +190,7 @@ pub struct TrackingConfig {
 
 impl Default for TrackingConfig {
     fn default() -> Self {
-        TrackingConfig { poll_interval_seconds: 60, batch: 500, carriers: Default::default() }
+        TrackingConfig { job: true, poll_interval_seconds: 60, batch: 500, carriers: Default::default() }
     }
 }
 
@@ -882,8 +885,10 @@ allow_private = false
 # Carrier tracking (docs/tracking.md): `serve` polls each followed parcel's carrier every round, less
 # often while it is quiet, no more once delivered. One table per carrier, by its name; `{number}` stands
 # for the carrier's tracking number; headers carry the credentials (never printed). A carrier that
-# pushes its answers signs them with `push_secret` (Standard Webhooks, `whsec_...`).
+# pushes its answers signs them with `push_secret` (Standard Webhooks, `whsec_...`). With several `serve`
+# processes on one database, one runs the job and the others set `job = false`.
 [tracking]
+job = true
 poll_interval_seconds = 60
 batch = 500
 # [tracking.carriers.laposte]
@@ -1017,6 +1022,13 @@ impl Config {
         }
         if let Some(v) = env("RELAIS_NOTIFY_METRICS_LISTEN") {
             config.notify.metrics_listen = Some(v);
+        }
+        if let Some(v) = env("RELAIS_TRACKING_JOB") {
+            config.tracking.job = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => return Err("RELAIS_TRACKING_JOB must be true or false".into()),
+            };
         }
         if let Some(v) = env("RELAIS_NOTIFY_BREVO_API_KEY") {
             if let EmailConfig::Brevo { api_key, .. } = &mut config.notify.email {

@@ -1131,19 +1131,25 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let calls = relais::outbound::HttpOutboundCalls::new(config.outbound.client()?);
     let writer = tokio::spawn(relais::shops::write_back_forever(app.clone(), calls, config.sweep_interval_seconds));
     // Followed parcels' carriers polled for their tracking.
-    let calls = relais::outbound::HttpOutboundCalls::new(config.outbound.client()?);
-    let poller = tokio::spawn(relais::outbound::poll_tracking_forever(
-        app.clone(),
-        calls,
-        config.tracking.poll_interval_seconds,
-        config.tracking.batch,
-    ));
+    let poller = if config.tracking.job {
+        let calls = relais::outbound::HttpOutboundCalls::new(config.outbound.client()?);
+        Some(tokio::spawn(relais::outbound::poll_tracking_forever(
+            app.clone(),
+            calls,
+            config.tracking.poll_interval_seconds,
+            config.tracking.batch,
+        )))
+    } else {
+        None
+    };
     let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds));
     // Each request carries its peer's address: the public routes are limited per client.
     let result = relais_http::server::serve(listener, router, config.server.limits()?, shutdown_signal()).await;
     sweeper.abort();
     writer.abort();
-    poller.abort();
+    if let Some(poller) = poller {
+        poller.abort();
+    }
     indexer.abort();
     if let Some(deliverer) = deliverer {
         deliverer.abort();
