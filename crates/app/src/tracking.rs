@@ -420,7 +420,7 @@ impl App {
     }
 
     /// A carrier's push: its answer for one of its numbers, signed with the secret the operator shares
-    /// with it. `401 invalid_signature` when the signature does not verify; `404` when no parcel is
+    /// with it. `403 invalid_signature` when the signature does not verify; `404` when no parcel is
     /// followed under that number.
     pub async fn push_tracking(
         &self,
