@@ -50,6 +50,9 @@ pub enum AppError {
     /// A provider's callback whose signature does not match.
     #[error("the request's signature does not match")]
     InvalidSignature,
+    /// A console form without its session's CSRF token.
+    #[error("the form is not from this session's page; reload the page and try again")]
+    CsrfRejected,
     /// A message that cannot be sent again now.
     #[error("this message cannot be resent: {reason}")]
     NotResendable { reason: &'static str },
@@ -89,6 +92,7 @@ pub enum AppError {
 pub enum Throttled {
     PickupCodes,
     CourierCodes,
+    Passwords,
 }
 
 impl Throttled {
@@ -97,6 +101,7 @@ impl Throttled {
         match self {
             Throttled::PickupCodes => "pickup_codes",
             Throttled::CourierCodes => "courier_codes",
+            Throttled::Passwords => "passwords",
         }
     }
 
@@ -104,6 +109,7 @@ impl Throttled {
         match self {
             Throttled::PickupCodes => "pickup codes",
             Throttled::CourierCodes => "courier codes",
+            Throttled::Passwords => "passwords",
         }
     }
 }
@@ -128,6 +134,7 @@ impl AppError {
             AppError::AlreadyExists { .. } => "already_exists",
             AppError::NotResendable { .. } => "not_resendable",
             AppError::InvalidSignature => "invalid_signature",
+            AppError::CsrfRejected => "csrf_rejected",
             AppError::TemplateInvalid { .. } => "template_invalid",
             AppError::NumbersExhausted { .. } => "numbers_exhausted",
             AppError::IdempotencyKeyReused => "idempotency_key_reused",

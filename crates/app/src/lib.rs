@@ -16,6 +16,7 @@ pub mod auth;
 pub mod claims;
 mod command;
 pub mod connectors;
+pub mod console;
 pub mod counters;
 mod csv_out;
 pub mod error;
@@ -68,6 +69,8 @@ pub struct AppLimits {
     /// Wrong courier codes at one locker's keypad, or from one carrier key for one locker, before it
     /// refuses courier codes for a while.
     pub courier_attempts: AttemptLimits,
+    /// Wrong passwords for one console account before it locks for a while.
+    pub console_attempts: AttemptLimits,
     /// How many times a command reloads and retries after losing a race.
     pub commit_attempts_max: u32,
     /// Largest page a list returns.
@@ -102,6 +105,12 @@ impl Default for AppLimits {
                 window_seconds: 600,
                 lockout_seconds: 900,
                 probe_seconds: 15,
+            },
+            console_attempts: AttemptLimits {
+                failures_max: 10,
+                window_seconds: 900,
+                lockout_seconds: 900,
+                probe_seconds: 0,
             },
             commit_attempts_max: 64,
             page_size_max: 500,

@@ -143,6 +143,8 @@ pub enum AttemptScope {
     /// Wrong courier codes one carrier key sent for a locker through the API: its own counter, so a
     /// carrier cannot lock the locker for the others.
     CarrierCourierCode(PointId, ApiKeyId),
+    /// Wrong passwords for a console account.
+    ConsolePassword(relais_domain::ids::ConsoleAccountId),
 }
 
 impl AttemptScope {
@@ -153,6 +155,7 @@ impl AttemptScope {
             AttemptScope::Parcel(id) => format!("parcel:{id}"),
             AttemptScope::CourierCode(id) => format!("courier:{id}"),
             AttemptScope::CarrierCourierCode(id, key) => format!("courier:{id}:{key}"),
+            AttemptScope::ConsolePassword(id) => format!("console:{id}"),
         }
     }
 }
@@ -455,6 +458,24 @@ pub enum Write {
     Tracking(TrackingWrite),
     /// Claims against carriers and their evidence.
     Claims(ClaimWrite),
+    /// The operator console's accounts and sessions.
+    Console(ConsoleWrite),
+}
+
+/// The writes of the operator console.
+#[derive(Debug, Clone)]
+pub enum ConsoleWrite {
+    /// A new account; `Duplicate` (`console_account`) when its e-mail address has one.
+    InsertAccount(relais_domain::console::ConsoleAccount),
+    /// A session, kept by the keyed digest of its token.
+    InsertSession {
+        token_digest: [u8; 32],
+        account_id: relais_domain::ids::ConsoleAccountId,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    },
+    /// Ends a session (nothing if it is gone).
+    DeleteSession { token_digest: [u8; 32] },
 }
 
 /// The writes of claims (docs/claims.md).
@@ -1022,6 +1043,20 @@ pub trait Store: Send + Sync + 'static {
     async fn claims_to_remind(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<relais_domain::claims::Claim>>;
     /// A claim's evidence, oldest first.
     async fn claim_evidence(&self, claim_id: relais_domain::ids::ClaimId) -> StoreResult<Vec<EvidenceEntry>>;
+    /// A console account by its sign-in name (lower case).
+    async fn console_account_by_email(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<relais_domain::console::ConsoleAccount>>;
+    async fn console_account(
+        &self,
+        id: relais_domain::ids::ConsoleAccountId,
+    ) -> StoreResult<Option<relais_domain::console::ConsoleAccount>>;
+    /// A session's account and end, by the keyed digest of its token.
+    async fn console_session(
+        &self,
+        token_digest: &[u8; 32],
+    ) -> StoreResult<Option<(relais_domain::ids::ConsoleAccountId, Timestamp)>>;
     /// A file of evidence, if the claim has it.
     async fn evidence(&self, claim_id: relais_domain::ids::ClaimId, sha256: &str) -> StoreResult<Option<Evidence>>;
     /// The point a merchant's customer used last, by any of their contacts' digests: the latest.

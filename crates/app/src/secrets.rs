@@ -114,6 +114,17 @@ impl Secrets {
         self.digest(b"api-key", key.as_bytes())
     }
 
+    /// A console session as it is kept: the keyed digest of its token.
+    pub fn console_session_digest(&self, token: &str) -> [u8; 32] {
+        self.digest(b"console-session", token.as_bytes())
+    }
+
+    /// A console session's CSRF token: derived from its session token and the instance key, so a page
+    /// carries it in its forms and nothing more is kept.
+    pub fn console_csrf(&self, token: &str) -> String {
+        hex(&self.digest(b"console-csrf", token.as_bytes()))
+    }
+
     /// A recipient's phone number or e-mail address as an opt-out is kept: keyed, so that the table of
     /// opt-outs gives no list of contacts (case folded: an address is one whatever its capitals).
     pub fn contact_digest(&self, contact: &str) -> String {

@@ -114,5 +114,6 @@ pub type DeliveryId = Id<crate::delivery::Delivery>;
 pub type EndpointId = Id<crate::delivery::Endpoint>;
 pub type OrderId = Id<crate::order::Order>;
 pub type ClaimId = Id<crate::claims::Claim>;
+pub type ConsoleAccountId = Id<crate::console::ConsoleAccount>;
 /// Names one claim of a worker: the rows it leased in one go.
 pub type LeaseId = Id<LeaseMarker>;

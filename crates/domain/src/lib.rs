@@ -8,6 +8,7 @@
 pub mod attempts;
 pub mod claims;
 pub mod compartment;
+pub mod console;
 pub mod delivery;
 pub mod dropoff;
 pub mod ids;

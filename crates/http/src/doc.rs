@@ -42,6 +42,7 @@ use crate::error::ErrorEnvelope;
         (name = "recipients", description = "The recipient's page behind the link in their message (HTML)."),
         (name = "orders", description = "Merchants' orders: parcels announced to the chosen point or a fallback, idempotent, split shipments."),
         (name = "tracking", description = "Carrier tracking: a parcel followed at its carrier, its timeline with relais' own events, carriers' signed pushes."),
+        (name = "console", description = "The operator console in the browser: sign-in with an account and a session cookie."),
         (name = "claims", description = "Claims against carriers: late-delivery compensation on the carrier's scale, lost and damaged parcels with their evidence, the carriers' answers, claim files."),
         (name = "labels", description = "What a merchant prints: labels (ZPL, PDF), packing requests (PDF, CSV), invoice data with the point's code."),
         (name = "notifications", description = "Where events go (signed webhooks, alert addresses), a parcel's messages and their delivery log, resends."),

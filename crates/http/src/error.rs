@@ -125,7 +125,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden { role } => (StatusCode::FORBIDDEN, json!({"role": role.as_str()})),
             AppError::AlreadyExists { what } => (StatusCode::CONFLICT, json!({"what": what})),
             AppError::NotResendable { reason } => (StatusCode::CONFLICT, json!({"reason": reason})),
-            AppError::InvalidSignature => (StatusCode::FORBIDDEN, json!({})),
+            AppError::InvalidSignature | AppError::CsrfRejected => (StatusCode::FORBIDDEN, json!({})),
             AppError::TemplateInvalid { part, line, message } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, json!({"part": part, "line": line, "problem": message}))
             }

@@ -5,6 +5,7 @@
 //! `lockers`, `device`, `points`, `kpis`, `recipients` and `widget`.
 
 pub mod claims;
+pub mod console;
 pub mod counter;
 pub mod device;
 pub mod doc;
@@ -213,6 +214,9 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(points::list_imports))
         .routes(routes!(recipients::page))
         .routes(routes!(recipients::extend))
+        .routes(routes!(console::login_page, console::login))
+        .routes(routes!(console::home))
+        .routes(routes!(console::logout))
         .routes(damage)
         .routes(routes!(recipients::stop_page, recipients::stop))
         .routes(routes!(recipients::survey_page, recipients::answer_survey))

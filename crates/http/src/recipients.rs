@@ -32,17 +32,17 @@ use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{QueryParams, RawBody};
 use crate::widget::limit_public;
 
-const CSP: &str =
+pub(crate) const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lang {
+pub(crate) enum Lang {
     Fr,
     En,
 }
 
 impl Lang {
-    fn of(query: &PageQuery, headers: &HeaderMap) -> Lang {
+    pub(crate) fn of(query: &PageQuery, headers: &HeaderMap) -> Lang {
         match query.lang.as_deref() {
             Some("en") => Lang::En,
             Some("fr") => Lang::Fr,
@@ -53,14 +53,14 @@ impl Lang {
         }
     }
 
-    const fn code(self) -> &'static str {
+    pub(crate) const fn code(self) -> &'static str {
         match self {
             Lang::Fr => "fr",
             Lang::En => "en",
         }
     }
 
-    fn text(self, fr: &'static str, en: &'static str) -> &'static str {
+    pub(crate) fn text(self, fr: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Fr => fr,
             Lang::En => en,
@@ -767,7 +767,7 @@ fn html(status: StatusCode, lang: Lang, main: &str) -> Response {
     response
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;padding:1rem;color:#1b1b1b;background:#fafafa}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;padding:1rem;color:#1b1b1b;background:#fafafa}\
 main{max-width:34rem;margin:auto}h1{font-size:1.3rem}address{font-style:normal;margin:1rem 0;padding:.8rem;\
 background:#fff;border:1px solid #ddd;border-radius:.4rem}button{font-size:1rem;padding:.8rem 1rem;width:100%;\
 border:0;border-radius:.4rem;background:#0b5fff;color:#fff}.notice{background:#e7f6ec;padding:.6rem;border-radius:.4rem}\
@@ -780,7 +780,7 @@ color:#fff;border-color:#0b5fff}.scores input:focus-visible+span{outline:2px sol
 box-sizing:border-box;font:inherit;margin:.4rem 0 .8rem}.check{display:block;margin-bottom:.8rem}.error{background:#fdecea}";
 
 /// HTML text and attribute escaping.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -91,6 +91,11 @@ enum Command {
         #[command(subcommand)]
         command: ClaimsCommand,
     },
+    /// The operator console's accounts.
+    Console {
+        #[command(subcommand)]
+        command: ConsoleCommand,
+    },
     /// Opening hours (OpenStreetMap `opening_hours` syntax).
     Hours {
         #[command(subcommand)]
@@ -267,6 +272,26 @@ enum PointsCommand {
         /// Only points with room now.
         #[arg(long)]
         free_capacity: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConsoleCommand {
+    /// Creates a console account; its password is read from RELAIS_CONSOLE_PASSWORD, or else from the
+    /// first line of standard input (never from the command line, which other users can see).
+    CreateAccount {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, operator, read_only or merchant
+        #[arg(long)]
+        role: String,
+        /// A merchant account's merchant.
+        #[arg(long)]
+        merchant_id: Option<String>,
     },
 }
 
@@ -556,6 +581,29 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = load(&common, None)?;
             let store = relais_store::open(&config.database_url).await.map_err(|e| e.to_string())?;
             println!("{} database is up to date", store.backend());
+            Ok(())
+        }
+        Command::Console { command: ConsoleCommand::CreateAccount { common, email, name, role, merchant_id } } => {
+            let role = relais_domain::console::ConsoleRole::parse(&role)
+                .ok_or_else(|| format!("--role {role:?}: admin, operator, read_only or merchant"))?;
+            let merchant_id = merchant_id
+                .map(|m| m.parse().map_err(|_| format!("--merchant-id {m:?} must be a merchant id (UUID)")))
+                .transpose()?;
+            let password = match std::env::var("RELAIS_CONSOLE_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let config = load(&common, None)?;
+            let app = build_app(&config).await?;
+            let account = app
+                .create_console_account(&Caller::system(), &email, &name, role, merchant_id, &password)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("console account {} {} ({})", account.id, account.email, account.role.as_str());
             Ok(())
         }
         Command::Claims { command: ClaimsCommand::Late { common, carrier, from, to, format, mark_filed } } => {

@@ -81,6 +81,9 @@ pub(crate) fn duplicate_what(message: &str) -> Option<&'static str> {
         ("parcel_trackings.carrier", "tracking_number"),
         ("parcel_trackings_number", "tracking_number"),
     ];
+    if message.contains("console_accounts.email") || message.contains("console_accounts_email") {
+        return Some("console_account");
+    }
     // One claim of each kind per parcel.
     if message.contains("claims.parcel_id") || message.contains("claims_parcel_kind") {
         return Some("claim");

@@ -314,6 +314,22 @@ pub(crate) fn parcel_tracking(r: &impl Columns) -> StoreResult<relais_app::ports
     })
 }
 
+pub(crate) const CONSOLE_ACCOUNT_COLUMNS: &str =
+    "id, email, name, role, merchant_id, password_hash, created_at, disabled_at";
+
+pub(crate) fn console_account(r: &impl Columns) -> StoreResult<relais_domain::console::ConsoleAccount> {
+    Ok(relais_domain::console::ConsoleAccount {
+        id: r.id(0)?,
+        email: r.owned(1)?,
+        name: r.owned(2)?,
+        role: relais_domain::console::ConsoleRole::parse(r.text(3)?).ok_or_else(|| corrupt("console role"))?,
+        merchant_id: r.opt_id(4)?,
+        password_hash: r.owned(5)?,
+        created_at: r.time(6)?,
+        disabled_at: r.opt_time(7)?,
+    })
+}
+
 pub(crate) const CLAIM_COLUMNS: &str = "id, parcel_id, merchant_id, carrier, kind, state, late_days,
     amount_claimed_cents, currency, amount_accepted_cents, reason, occurred_at, deadline_at, next_reminder_at,
     created_at, updated_at, version";

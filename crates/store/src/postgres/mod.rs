@@ -52,6 +52,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (18, "labels", include_str!("../../migrations/postgres/0018_labels.sql")),
     (19, "shop_write_back", include_str!("../../migrations/postgres/0019_shop_write_back.sql")),
     (20, "tracking", include_str!("../../migrations/postgres/0020_tracking.sql")),
+    (21, "console", include_str!("../../migrations/postgres/0021_console.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

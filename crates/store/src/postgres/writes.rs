@@ -4,7 +4,9 @@
 //! matches no row, a serialization failure or a deadlock is a lost race (`CommitError::Conflict`).
 
 use deadpool_postgres::Client;
-use relais_app::ports::{ClaimWrite, CommitError, NumberWrite, OrderWrite, StoreError, TrackingWrite, Write};
+use relais_app::ports::{
+    ClaimWrite, CommitError, ConsoleWrite, NumberWrite, OrderWrite, StoreError, TrackingWrite, Write,
+};
 use relais_domain::compartment::DoorFault;
 use relais_domain::ids::Id;
 use relais_domain::parcel::ParcelState;
@@ -186,6 +188,12 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
                 delivered_at = excluded.delivered_at, delay_told_at = excluded.delay_told_at,
                 delay_reason = excluded.delay_reason, next_review_at = excluded.next_review_at,
                 updated_at = excluded.updated_at",
+        Write::Console(ConsoleWrite::InsertAccount(_)) => "INSERT INTO console_accounts (id, email, name, role,
+                merchant_id, password_hash, created_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        Write::Console(ConsoleWrite::InsertSession { .. }) => {
+            "INSERT INTO console_sessions (token_digest, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+        }
+        Write::Console(ConsoleWrite::DeleteSession { .. }) => "DELETE FROM console_sessions WHERE token_digest = $1",
         Write::Claims(ClaimWrite::Insert(_)) => "INSERT INTO claims (id, parcel_id, merchant_id, carrier, kind, state,
                 late_days, amount_claimed_cents, currency, amount_accepted_cents, reason, occurred_at, deadline_at,
                 next_reminder_at, created_at, updated_at, version)
@@ -667,6 +675,29 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &t.updated_at,
             ];
             exec(c, sql, &args).await.map(drop)
+        }
+        Write::Console(ConsoleWrite::InsertAccount(a)) => {
+            let merchant = a.merchant_id.map(uuid);
+            let args: [Param<'_>; 8] = [
+                &uuid(a.id),
+                &a.email,
+                &a.name,
+                &a.role.as_str(),
+                &merchant,
+                &a.password_hash,
+                &a.created_at,
+                &a.disabled_at,
+            ];
+            exec(c, sql, &args).await.map(drop)
+        }
+        Write::Console(ConsoleWrite::InsertSession { token_digest, account_id, created_at, expires_at }) => {
+            let digest = token_digest.as_slice();
+            let args: [Param<'_>; 4] = [&digest, &uuid(*account_id), created_at, expires_at];
+            exec(c, sql, &args).await.map(drop)
+        }
+        Write::Console(ConsoleWrite::DeleteSession { token_digest }) => {
+            let digest = token_digest.as_slice();
+            exec(c, sql, &[&digest]).await.map(drop)
         }
         Write::Claims(ClaimWrite::Insert(k)) => {
             let late = big(k.late_days);

@@ -51,6 +51,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "labels", include_str!("../../migrations/sqlite/0019_labels.sql")),
     (20, "shop_write_back", include_str!("../../migrations/sqlite/0020_shop_write_back.sql")),
     (21, "tracking", include_str!("../../migrations/sqlite/0021_tracking.sql")),
+    (22, "console", include_str!("../../migrations/sqlite/0022_console.sql")),
 ];
 
 pub struct SqliteStore {

@@ -773,6 +773,38 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn console_account_by_email(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<relais_domain::console::ConsoleAccount>> {
+        self.one(
+            &format!("SELECT {} FROM console_accounts WHERE email = ?1", rows::CONSOLE_ACCOUNT_COLUMNS),
+            &[&email],
+            |r| rows::console_account(r),
+        )
+    }
+
+    async fn console_account(
+        &self,
+        account_id: relais_domain::ids::ConsoleAccountId,
+    ) -> StoreResult<Option<relais_domain::console::ConsoleAccount>> {
+        self.one(
+            &format!("SELECT {} FROM console_accounts WHERE id = ?1", rows::CONSOLE_ACCOUNT_COLUMNS),
+            &[&id(account_id)],
+            |r| rows::console_account(r),
+        )
+    }
+
+    async fn console_session(
+        &self,
+        token_digest: &[u8; 32],
+    ) -> StoreResult<Option<(relais_domain::ids::ConsoleAccountId, Timestamp)>> {
+        let digest = token_digest.as_slice();
+        self.one("SELECT account_id, expires_at FROM console_sessions WHERE token_digest = ?1", &[&digest], |r| {
+            Ok((r.id(0)?, r.time(1)?))
+        })
+    }
+
     async fn evidence(&self, claim_id: ClaimId, sha256: &str) -> StoreResult<Option<Evidence>> {
         self.one(
             "SELECT e.sha256, e.content_type, e.bytes FROM claim_evidence c JOIN evidence e ON e.sha256 = c.sha256

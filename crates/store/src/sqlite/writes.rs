@@ -3,7 +3,9 @@
 //! A constraint error names the unique key it is about (`CommitError::Duplicate`); a versioned update
 //! that matches no row is a lost race (`CommitError::Conflict`).
 
-use relais_app::ports::{ClaimWrite, CommitError, NumberWrite, OrderWrite, StoreError, TrackingWrite, Write};
+use relais_app::ports::{
+    ClaimWrite, CommitError, ConsoleWrite, NumberWrite, OrderWrite, StoreError, TrackingWrite, Write,
+};
 use relais_domain::Timestamp;
 use relais_domain::compartment::DoorFault;
 use relais_domain::ids::{CarrierId, Id, NetworkId};
@@ -618,6 +620,34 @@ pub(super) fn apply<'a>(
                 micros(t.created_at),
                 micros(t.updated_at)
             ],
+        )
+        .map(drop),
+        Write::Console(ConsoleWrite::InsertAccount(a)) => exec(
+            c,
+            "INSERT INTO console_accounts (id, email, name, role, merchant_id, password_hash, created_at, disabled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                id(a.id),
+                a.email,
+                a.name,
+                a.role.as_str(),
+                a.merchant_id.map(id),
+                a.password_hash,
+                micros(a.created_at),
+                a.disabled_at.map(micros)
+            ],
+        )
+        .map(drop),
+        Write::Console(ConsoleWrite::InsertSession { token_digest, account_id, created_at, expires_at }) => exec(
+            c,
+            "INSERT INTO console_sessions (token_digest, account_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_digest.as_slice(), id(*account_id), micros(*created_at), micros(*expires_at)],
+        )
+        .map(drop),
+        Write::Console(ConsoleWrite::DeleteSession { token_digest }) => exec(
+            c,
+            "DELETE FROM console_sessions WHERE token_digest = ?1",
+            params![token_digest.as_slice()],
         )
         .map(drop),
         Write::Claims(ClaimWrite::Insert(k)) => exec(

@@ -1,0 +1,204 @@
+//! The operator console's sign-in (issue 19's foundation): `/console/login` (the form, then the
+//! session cookie), `/console` (the signed-in home; anyone else is sent to the sign-in page) and
+//! `/console/logout` (a form with the session's CSRF token). French and English, the strict content
+//! policy of relais' other pages, no third-party scripts or fonts. The cookie is `HttpOnly`,
+//! `SameSite=Strict`, scoped to `/console`, `Secure` when relais is reached over HTTPS.
+
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use relais_app::AppError;
+use relais_app::console::ConsoleUser;
+
+use crate::HttpState;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{QueryParams, RawBody};
+use crate::recipients::{CSP, Lang, PageQuery, STYLE, escape};
+use crate::widget::limit_public;
+
+/// The session cookie's name.
+pub const COOKIE_NAME: &str = "relais_console";
+
+fn page(status: StatusCode, lang: Lang, main: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\">\
+         <title>relais console</title><style>{STYLE}</style></head><body><main>{main}</main></body></html>",
+        lang.code()
+    );
+    let mut response = (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
+}
+
+fn redirect(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+}
+
+/// The session token the browser sent, if any.
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn login_form(lang: Lang, notice: Option<&str>) -> String {
+    let notice =
+        notice.map(|n| format!("<p class=\"notice error\" role=\"alert\">{}</p>", escape(n))).unwrap_or_default();
+    format!(
+        "<h1>relais</h1>{notice}<form method=\"post\" action=\"/console/login?lang={code}\">\
+         <label>{email} <input type=\"email\" name=\"email\" autocomplete=\"username\" required></label><br>\
+         <label>{password} <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
+         <button type=\"submit\">{submit}</button></form>\
+         <footer><a href=\"/console/login?lang={other}\">{other_name}</a></footer>",
+        code = lang.code(),
+        email = lang.text("Adresse e-mail", "E-mail address"),
+        password = lang.text("Mot de passe", "Password"),
+        submit = lang.text("Se connecter", "Sign in"),
+        other = if lang == Lang::Fr { "en" } else { "fr" },
+        other_name = if lang == Lang::Fr { "English" } else { "Français" },
+    )
+}
+
+#[utoipa::path(get, path = "/console/login", tag = "console", params(PageQuery),
+    responses((status = 200, content_type = "text/html", body = String, description = "The sign-in form.")))]
+/// The console's sign-in page.
+pub async fn login_page(QueryParams(query): QueryParams<PageQuery>, headers: HeaderMap) -> Response {
+    let lang = Lang::of(&query, &headers);
+    page(StatusCode::OK, lang, &login_form(lang, None))
+}
+
+#[utoipa::path(post, path = "/console/login", tag = "console", params(PageQuery),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`email` and `password`."),
+    responses((status = 303, description = "Signed in: the session cookie is set, on to `/console`."),
+        (status = 401, content_type = "text/html", body = String, description = "Unknown address, wrong password or disabled account (the page does not say which)."),
+        (status = 429, content_type = "text/html", body = String, description = "Ten wrong passwords: the account is locked for a while (the page says until when).")))]
+/// Signs in with an e-mail address and a password.
+pub async fn login(
+    State(state): State<HttpState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    QueryParams(query): QueryParams<PageQuery>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    limit_public(&state, client)?;
+    let lang = Lang::of(&query, &headers);
+    let field = |name: &str| {
+        form_urlencoded::parse(&body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap_or_default()
+    };
+    match state.app.sign_in(&field("email"), &field("password")).await {
+        Ok(session) => {
+            let secure = if state.app.public_url().starts_with("https://") { "; Secure" } else { "" };
+            let cookie = format!(
+                "{COOKIE_NAME}={}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                session.token,
+                relais_domain::console::SESSION_HOURS * 3600
+            );
+            let mut response = redirect(&format!("/console?lang={}", lang.code()));
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(SET_COOKIE, value);
+            }
+            Ok(response)
+        }
+        Err(AppError::Unauthorized) => {
+            let notice = lang.text("Adresse ou mot de passe incorrect.", "Wrong e-mail address or password.");
+            Ok(page(StatusCode::UNAUTHORIZED, lang, &login_form(lang, Some(notice))))
+        }
+        Err(AppError::RateLimited { until, .. }) => {
+            let notice = format!(
+                "{} {}",
+                lang.text(
+                    "Trop de mots de passe erronés : ce compte est bloqué jusqu'à",
+                    "Too many wrong passwords: this account is locked until"
+                ),
+                until.format("%H:%M UTC")
+            );
+            Ok(page(StatusCode::TOO_MANY_REQUESTS, lang, &login_form(lang, Some(&notice))))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn role_text(lang: Lang, user: &ConsoleUser) -> &'static str {
+    use relais_domain::console::ConsoleRole as R;
+    match user.account.role {
+        R::Admin => lang.text("administrateur", "administrator"),
+        R::Operator => lang.text("opérateur", "operator"),
+        R::ReadOnly => lang.text("lecture seule", "read-only"),
+        R::Merchant => lang.text("marchand", "merchant"),
+    }
+}
+
+#[utoipa::path(get, path = "/console", tag = "console", params(PageQuery),
+    responses((status = 200, content_type = "text/html", body = String, description = "The signed-in home."),
+        (status = 303, description = "Not signed in (or the session is over): on to `/console/login`.")))]
+/// The console's home, for a signed-in account; anyone else is sent to the sign-in page.
+pub async fn home(
+    State(state): State<HttpState>,
+    QueryParams(query): QueryParams<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let lang = Lang::of(&query, &headers);
+    let Some(token) = session_token(&headers) else {
+        return Ok(redirect(&format!("/console/login?lang={}", lang.code())));
+    };
+    match state.app.console_user(&token).await {
+        Ok(user) => {
+            let main = format!(
+                "<h1>relais</h1><p>{} {} ({})</p>\
+                 <form method=\"post\" action=\"/console/logout?lang={}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                 <button type=\"submit\">{}</button></form>",
+                lang.text("Bonjour", "Hello"),
+                escape(&user.account.name),
+                role_text(lang, &user),
+                lang.code(),
+                escape(&user.csrf),
+                lang.text("Se déconnecter", "Sign out"),
+            );
+            Ok(page(StatusCode::OK, lang, &main))
+        }
+        Err(AppError::Unauthorized) => Ok(redirect(&format!("/console/login?lang={}", lang.code()))),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[utoipa::path(post, path = "/console/logout", tag = "console", params(PageQuery),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`csrf`: the session's token, from the page's form."),
+    responses((status = 303, description = "Signed out: the cookie is cleared, on to `/console/login`."),
+        (status = 403, body = ErrorEnvelope, description = "`csrf_rejected`: the form is not from this session's page."),
+        (status = 401, body = ErrorEnvelope, description = "`unauthorized`: not signed in.")))]
+/// Signs out (the page's form, with the session's CSRF token).
+pub async fn logout(
+    State(state): State<HttpState>,
+    QueryParams(query): QueryParams<PageQuery>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    let lang = Lang::of(&query, &headers);
+    let token = session_token(&headers).ok_or(AppError::Unauthorized)?;
+    let csrf =
+        form_urlencoded::parse(&body).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    state.app.sign_out(&token, &csrf).await?;
+    let mut response = redirect(&format!("/console/login?lang={}", lang.code()));
+    let cleared = format!("{COOKIE_NAME}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0");
+    if let Ok(value) = HeaderValue::from_str(&cleared) {
+        response.headers_mut().insert(SET_COOKIE, value);
+    }
+    Ok(response)
+}
