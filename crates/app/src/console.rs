@@ -42,6 +42,17 @@ pub struct ConsoleUser {
     pub csrf: String,
 }
 
+impl ConsoleUser {
+    /// Who the account acts as in the use cases: a merchant account as its merchant (its own parcels
+    /// only), the others as the operator (a read-only account's pages offer no action).
+    pub fn caller(&self) -> Caller {
+        match self.account.merchant_id {
+            Some(merchant) if self.account.role == ConsoleRole::Merchant => Caller::merchant(merchant),
+            _ => Caller::system(),
+        }
+    }
+}
+
 /// A hash to check a password against when the account does not exist, so that an unknown address
 /// takes as long to refuse as a wrong password (the timing tells nothing).
 const DECOY_HASH: &str =

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 
 use axum::Extension;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -162,11 +162,12 @@ pub async fn home(
         Ok(user) => {
             let main = format!(
                 "<h1>relais</h1><p>{} {} ({})</p>\
-                 <form method=\"post\" action=\"/console/logout?lang={}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                 {}<form method=\"post\" action=\"/console/logout?lang={}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
                  <button type=\"submit\">{}</button></form>",
                 lang.text("Bonjour", "Hello"),
                 escape(&user.account.name),
                 role_text(lang, &user),
+                search_form(lang, ""),
                 lang.code(),
                 escape(&user.csrf),
                 lang.text("Se déconnecter", "Sign out"),
@@ -201,4 +202,149 @@ pub async fn logout(
         response.headers_mut().insert(SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// The parcel search box.
+fn search_form(lang: Lang, q: &str) -> String {
+    format!(
+        "<form method=\"get\" action=\"/console/parcels\"><input type=\"hidden\" name=\"lang\" value=\"{}\">\
+         <label>{} <input type=\"search\" name=\"q\" value=\"{}\" required></label>\
+         <button type=\"submit\">{}</button></form>",
+        lang.code(),
+        lang.text("Numéro de colis", "Parcel number"),
+        escape(q),
+        lang.text("Chercher", "Search"),
+    )
+}
+
+/// The signed-in account, or the response that sends the browser to the sign-in page.
+async fn signed_in(
+    state: &HttpState,
+    headers: &HeaderMap,
+    lang: Lang,
+) -> Result<Result<ConsoleUser, Response>, ApiError> {
+    let to_login = || redirect(&format!("/console/login?lang={}", lang.code()));
+    let Some(token) = session_token(headers) else { return Ok(Err(to_login())) };
+    match state.app.console_user(&token).await {
+        Ok(user) => Ok(Ok(user)),
+        Err(AppError::Unauthorized) => Ok(Err(to_login())),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// `fr` or `en`.
+    pub lang: Option<String>,
+    /// A parcel number.
+    pub q: Option<String>,
+}
+
+#[utoipa::path(get, path = "/console/parcels", tag = "console", params(SearchQuery),
+    responses((status = 200, content_type = "text/html", body = String, description = "The parcels with that number the account may see."),
+        (status = 303, description = "Not signed in: on to `/console/login`.")))]
+/// Finds parcels by their number: a merchant account its own, the others any.
+pub async fn search(
+    State(state): State<HttpState>,
+    QueryParams(query): QueryParams<SearchQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let lang = Lang::of(&PageQuery { lang: query.lang.clone(), done: None }, &headers);
+    let user = match signed_in(&state, &headers, lang).await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(to_login),
+    };
+    let q = query.q.unwrap_or_default();
+    let found = match state.app.parcels_by_number(&user.caller(), q.trim()).await {
+        Ok(found) => found,
+        Err(AppError::Validation(_)) => Vec::new(),
+        Err(other) => return Err(other.into()),
+    };
+    let mut main = format!("<h1><a href=\"/console?lang={}\">relais</a></h1>{}", lang.code(), search_form(lang, &q));
+    if found.is_empty() {
+        main.push_str(&format!("<p>{}</p>", lang.text("Aucun colis de ce numéro.", "No parcel with this number.")));
+    }
+    main.push_str("<ul>");
+    for parcel in &found {
+        main.push_str(&format!(
+            "<li><a href=\"/console/parcels/{}?lang={}\">{}</a> · {}</li>",
+            parcel.id,
+            lang.code(),
+            escape(parcel.number.as_str()),
+            escape(parcel.state.as_str())
+        ));
+    }
+    main.push_str("</ul>");
+    Ok(page(StatusCode::OK, lang, &main))
+}
+
+#[utoipa::path(get, path = "/console/parcels/{id}", tag = "console", params(("id" = String, Path), PageQuery),
+    responses((status = 200, content_type = "text/html", body = String, description = "The parcel: its state, its journey (its carrier's events and relais' own) and the messages sent about it."),
+        (status = 303, description = "Not signed in: on to `/console/login`."),
+        (status = 404, content_type = "text/html", body = String, description = "No such parcel, or not the account's.")))]
+/// A parcel's page: its state, its point, its journey and the messages sent about it (their channel,
+/// state and attempts; never the recipient's address).
+pub async fn parcel(
+    State(state): State<HttpState>,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let lang = Lang::of(&query, &headers);
+    let user = match signed_in(&state, &headers, lang).await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(to_login),
+    };
+    let caller = user.caller();
+    let not_found =
+        || page(StatusCode::NOT_FOUND, lang, lang.text("<p>Colis introuvable.</p>", "<p>No such parcel.</p>"));
+    let Ok(parcel_id) = id.parse() else { return Ok(not_found()) };
+    let timeline = match state.app.parcel_timeline(&caller, parcel_id).await {
+        Ok(timeline) => timeline,
+        Err(AppError::NotFound { .. }) => return Ok(not_found()),
+        Err(other) => return Err(other.into()),
+    };
+    let parcel = state.app.parcel(&caller, parcel_id).await?;
+    let messages = state.app.parcel_messages(&caller, parcel_id).await.unwrap_or_default();
+    let mut main = format!(
+        "<h1><a href=\"/console?lang={code}\">relais</a></h1>{search}<h2>{} {}</h2><p>{}: <strong>{}</strong></p>",
+        lang.text("Colis", "Parcel"),
+        escape(parcel.number.as_str()),
+        lang.text("État", "State"),
+        escape(parcel.state.as_str()),
+        code = lang.code(),
+        search = search_form(lang, ""),
+    );
+    if let Some(tracking) = &timeline.tracking {
+        main.push_str(&format!(
+            "<p>{} {} · {}</p>",
+            lang.text("Transporteur", "Carrier"),
+            escape(&tracking.carrier),
+            escape(&tracking.tracking_number)
+        ));
+    }
+    main.push_str(&format!("<h2>{}</h2><ol class=\"journey\">", lang.text("Parcours", "Journey")));
+    for entry in timeline.entries.iter().rev() {
+        main.push_str(&format!(
+            "<li><time>{}</time> {} · {} · {}</li>",
+            escape(&entry.at.to_rfc3339()),
+            escape(&entry.by),
+            escape(&entry.code),
+            escape(entry.status.as_str())
+        ));
+    }
+    main.push_str(&format!("</ol><h2>{}</h2><ul>", lang.text("Messages", "Messages")));
+    for message in &messages {
+        main.push_str(&format!(
+            "<li>{} · {} · {} · {} {}</li>",
+            escape(&message.topic),
+            escape(message.channel.as_str()),
+            escape(message.state.as_str()),
+            message.attempts,
+            lang.text("essai(s)", "attempt(s)")
+        ));
+    }
+    main.push_str("</ul>");
+    Ok(page(StatusCode::OK, lang, &main))
 }

@@ -217,6 +217,8 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(console::login_page, console::login))
         .routes(routes!(console::home))
         .routes(routes!(console::logout))
+        .routes(routes!(console::search))
+        .routes(routes!(console::parcel))
         .routes(damage)
         .routes(routes!(recipients::stop_page, recipients::stop))
         .routes(routes!(recipients::survey_page, recipients::answer_survey))

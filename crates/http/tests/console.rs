@@ -148,3 +148,70 @@ async fn an_operator_signs_in_is_locked_after_ten_wrong_passwords_and_signs_out_
         assert_eq!(again.status, StatusCode::SEE_OTHER);
     }
 }
+
+/// Signs in through the form; the session cookie.
+async fn signed_in(router: &axum::Router, email: &str, password: &str) -> String {
+    let form = format!("email={}&password={}", email.replace('@', "%40"), password.replace(' ', "+"));
+    let signed = send(router, Method::POST, "/console/login", None, Some(&form)).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    signed.cookie.unwrap().split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_operator_finds_any_parcel_and_a_merchant_only_its_own() {
+    for api in apis().await {
+        let system = relais_app::Caller::system();
+        let app = &api.app;
+        app.create_console_account(
+            &system,
+            "ops@example.org",
+            "Ops",
+            ConsoleRole::ReadOnly,
+            None,
+            "read only but long",
+        )
+        .await
+        .unwrap();
+        let other = app.create_merchant(&system, "Autre boutique").await.unwrap();
+        app.create_console_account(
+            &system,
+            "shop@example.org",
+            "Shop",
+            ConsoleRole::Merchant,
+            Some(other.id),
+            "another shop's staff",
+        )
+        .await
+        .unwrap();
+        let announced =
+            api.call(Method::POST, "/v1/parcels", &api.merchant, Some(api.announce_body("CONSOLE0001"))).await;
+        assert_eq!(announced.status, StatusCode::CREATED, "{}", announced.body);
+        let id = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
+
+        let signed_out = send(&api.router, Method::GET, "/console/parcels?q=CONSOLE0001", None, None).await;
+        assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+        let ops = signed_in(&api.router, "ops@example.org", "read only but long").await;
+        let found = send(&api.router, Method::GET, "/console/parcels?q=CONSOLE0001&lang=en", Some(&ops), None).await;
+        assert_eq!(found.status, StatusCode::OK);
+        assert!(found.body.contains(&format!("/console/parcels/{id}?lang=en")), "{}", found.body);
+        let page = send(&api.router, Method::GET, &format!("/console/parcels/{id}?lang=en"), Some(&ops), None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains("CONSOLE0001") && page.body.contains("relais · announced · pending"),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("+33612345678"), "never the recipient's phone: {}", page.body);
+        let none = send(&api.router, Method::GET, "/console/parcels?q=NOSUCH0001&lang=en", Some(&ops), None).await;
+        assert!(none.body.contains("No parcel with this number."), "{}", none.body);
+
+        // Another merchant's staff: not theirs.
+        let shop = signed_in(&api.router, "shop@example.org", "another shop's staff").await;
+        let theirs = send(&api.router, Method::GET, "/console/parcels?q=CONSOLE0001&lang=en", Some(&shop), None).await;
+        assert!(theirs.body.contains("No parcel with this number."), "{}", theirs.body);
+        let direct = send(&api.router, Method::GET, &format!("/console/parcels/{id}"), Some(&shop), None).await;
+        assert_eq!(direct.status, StatusCode::NOT_FOUND);
+        let garbage = send(&api.router, Method::GET, "/console/parcels/not-an-id", Some(&ops), None).await;
+        assert_eq!(garbage.status, StatusCode::NOT_FOUND);
+    }
+}
