@@ -23,11 +23,19 @@ cleanup() {
 trap cleanup EXIT
 
 # No background job writes while the fuzzer compares the database before and after each request, and
-# no public rate limit hides the routes behind 429s.
+# no public rate limit hides the routes behind 429s. No quiet hours either: the ready SMS the preparation
+# reads its recipient's link from must leave whatever the time of the run.
 cat >"$work/relais.toml" <<'TOML'
 sweep_interval_seconds = 86400
 index_rebuild_seconds = 86400
 widget_requests_per_minute = 0
+
+[notify]
+quiet_hours_start = "00:00"
+quiet_hours_end = "00:00"
+
+[tracking]
+job = false
 TOML
 (cd "$work" && RELAIS_LOG=warn exec "$bin" serve --demo --config relais.toml --listen 127.0.0.1:0 >serve.out 2>serve.err) &
 server_pid=$!
