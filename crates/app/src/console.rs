@@ -53,6 +53,33 @@ impl ConsoleUser {
     }
 }
 
+/// What an account may do to a parcel from its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParcelAction {
+    /// More time at the point, within the network's rules.
+    Extend,
+    /// Expire it now (operators; a reason kept).
+    ForceExpire,
+    /// Cancel it before its deposit.
+    Cancel,
+}
+
+impl ParcelAction {
+    pub const ALL: [ParcelAction; 3] = [ParcelAction::Extend, ParcelAction::ForceExpire, ParcelAction::Cancel];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParcelAction::Extend => "extend",
+            ParcelAction::ForceExpire => "force_expire",
+            ParcelAction::Cancel => "cancel",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ParcelAction> {
+        ParcelAction::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
 /// A hash to check a password against when the account does not exist, so that an unknown address
 /// takes as long to refuse as a wrong password (the timing tells nothing).
 const DECOY_HASH: &str =
@@ -180,6 +207,64 @@ impl App {
             token_digest: self.secrets.console_session_digest(token),
         }))
         .await
+    }
+}
+
+impl App {
+    /// The actions a console account may take on a parcel now: what its role allows and the parcel's
+    /// lifecycle permits at this moment, nothing else (a read-only account: none).
+    pub async fn console_actions(
+        &self,
+        user: &ConsoleUser,
+        parcel_id: relais_domain::ids::ParcelId,
+    ) -> Result<Vec<ParcelAction>, AppError> {
+        let caller = user.caller();
+        let parcel = self.load_visible_parcel(&caller, parcel_id).await?;
+        if !user.account.role.acts() {
+            return Ok(Vec::new());
+        }
+        let rules = self.load_rules(parcel.network_id).await?;
+        let (now, actor) = (self.now(), caller.actor());
+        let operator = user.account.role != ConsoleRole::Merchant;
+        Ok(ParcelAction::ALL
+            .into_iter()
+            .filter(|action| match action {
+                ParcelAction::Extend => parcel.extend(&rules, actor.clone(), now).is_ok(),
+                ParcelAction::ForceExpire => operator && parcel.force_expire("check", actor.clone(), now).is_ok(),
+                ParcelAction::Cancel => parcel.cancel(None, actor.clone(), now).is_ok(),
+            })
+            .collect())
+    }
+
+    /// An action taken from a parcel's page (a form with the session's CSRF token): refused for a
+    /// read-only account, or one the parcel does not allow now.
+    pub async fn console_act(
+        &self,
+        token: &str,
+        csrf: &str,
+        parcel_id: relais_domain::ids::ParcelId,
+        action: ParcelAction,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let user = self.console_user(token).await?;
+        if !self.console_csrf_ok(token, csrf) {
+            return Err(AppError::CsrfRejected);
+        }
+        if !user.account.role.acts() {
+            return Err(AppError::Forbidden { role: crate::auth::Role::Operator });
+        }
+        let caller = user.caller();
+        let reason = reason.trim();
+        match action {
+            ParcelAction::Extend => self.extend(&caller, parcel_id).await.map(drop),
+            ParcelAction::ForceExpire if user.account.role == ConsoleRole::Merchant => {
+                Err(AppError::Forbidden { role: crate::auth::Role::Merchant })
+            }
+            ParcelAction::ForceExpire => self.force_expire(&caller, parcel_id, reason).await.map(drop),
+            ParcelAction::Cancel => {
+                self.cancel(&caller, parcel_id, (!reason.is_empty()).then_some(reason)).await.map(drop)
+            }
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, C
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use relais_app::AppError;
-use relais_app::console::ConsoleUser;
+use relais_app::console::{ConsoleUser, ParcelAction};
 
 use crate::HttpState;
 use crate::error::{ApiError, ErrorEnvelope};
@@ -334,7 +334,37 @@ pub async fn parcel(
             escape(entry.status.as_str())
         ));
     }
-    main.push_str(&format!("</ol><h2>{}</h2><ul>", lang.text("Messages", "Messages")));
+    main.push_str("</ol>");
+    let actions = state.app.console_actions(&user, parcel_id).await?;
+    if !actions.is_empty() {
+        main.push_str(&format!("<h2>{}</h2>", lang.text("Actions", "Actions")));
+    }
+    for action in actions {
+        let (label, reason) = match action {
+            ParcelAction::Extend => (lang.text("Prolonger", "Extend"), false),
+            ParcelAction::ForceExpire => (lang.text("Faire expirer maintenant", "Expire now"), true),
+            ParcelAction::Cancel => (lang.text("Annuler", "Cancel"), true),
+        };
+        let reason = if reason {
+            format!(
+                "<label>{} <input name=\"reason\" maxlength=\"500\" required></label>",
+                lang.text("Motif", "Reason")
+            )
+        } else {
+            String::new()
+        };
+        main.push_str(&format!(
+            "<form method=\"post\" action=\"/console/parcels/{}/actions?lang={}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{}\">\
+             {reason}<button type=\"submit\">{}</button></form>",
+            parcel_id,
+            lang.code(),
+            escape(&user.csrf),
+            action.as_str(),
+            label
+        ));
+    }
+    main.push_str(&format!("<h2>{}</h2><ul>", lang.text("Messages", "Messages")));
     for message in &messages {
         main.push_str(&format!(
             "<li>{} · {} · {} · {} {}</li>",
@@ -347,4 +377,33 @@ pub async fn parcel(
     }
     main.push_str("</ul>");
     Ok(page(StatusCode::OK, lang, &main))
+}
+
+#[utoipa::path(post, path = "/console/parcels/{id}/actions", tag = "console", params(("id" = String, Path), PageQuery),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`csrf` (the session's token, from the page), `action` (`extend`, `force_expire`, `cancel`) and `reason` (required to expire)."),
+    responses((status = 303, description = "Done: back to the parcel's page."),
+        (status = 401, body = ErrorEnvelope, description = "`unauthorized`: not signed in."),
+        (status = 403, body = ErrorEnvelope, description = "`csrf_rejected`: the form is not from this session's page; `forbidden`: a read-only account, or a merchant's expiring a parcel."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no such parcel, or not the account's."),
+        (status = 409, body = ErrorEnvelope, description = "`invalid_transition`: the parcel does not allow it now."),
+        (status = 422, body = ErrorEnvelope, description = "`validation_failed`: an unknown action, or no reason to expire.")))]
+/// An action on a parcel from its page: what the account's role and the parcel's lifecycle allow now.
+pub async fn act(
+    State(state): State<HttpState>,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    let lang = Lang::of(&query, &headers);
+    let token = session_token(&headers).ok_or(AppError::Unauthorized)?;
+    let field = |name: &str| {
+        form_urlencoded::parse(&body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap_or_default()
+    };
+    let parcel_id = crate::extract::path_id("parcel", &id)?;
+    let action = ParcelAction::parse(&field("action")).ok_or_else(|| {
+        AppError::from(relais_domain::value::ParseError::new("action", "extend, force_expire or cancel"))
+    })?;
+    state.app.console_act(&token, &field("csrf"), parcel_id, action, &field("reason")).await?;
+    Ok(redirect(&format!("/console/parcels/{parcel_id}?lang={}", lang.code())))
 }

@@ -219,6 +219,7 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(console::logout))
         .routes(routes!(console::search))
         .routes(routes!(console::parcel))
+        .routes(routes!(console::act))
         .routes(damage)
         .routes(routes!(recipients::stop_page, recipients::stop))
         .routes(routes!(recipients::survey_page, recipients::answer_survey))

@@ -215,3 +215,70 @@ async fn an_operator_finds_any_parcel_and_a_merchant_only_its_own() {
         assert_eq!(garbage.status, StatusCode::NOT_FOUND);
     }
 }
+
+/// The form of an action on the parcel page, with the page's CSRF token.
+fn action_form(page: &str, action: &str) -> Option<String> {
+    let marker = format!("name=\"action\" value=\"{action}\"");
+    let form = page.split("<form").find(|f| f.contains(&marker))?;
+    let csrf = form.split("name=\"csrf\" value=\"").nth(1)?.split('"').next()?;
+    Some(format!("csrf={csrf}&action={action}"))
+}
+
+#[tokio::test]
+async fn a_parcel_page_offers_only_what_the_role_and_the_lifecycle_allow() {
+    for api in apis().await {
+        let system = relais_app::Caller::system();
+        let app = &api.app;
+        app.create_console_account(&system, "op@example.org", "Op", ConsoleRole::Operator, None, "operator at work")
+            .await
+            .unwrap();
+        app.create_console_account(&system, "ro@example.org", "Ro", ConsoleRole::ReadOnly, None, "read only but long")
+            .await
+            .unwrap();
+        let announced =
+            api.call(Method::POST, "/v1/parcels", &api.merchant, Some(api.announce_body("ACTION0001"))).await;
+        let id = announced.body["parcel"]["id"].as_str().unwrap().to_owned();
+        let path = format!("/console/parcels/{id}?lang=en");
+
+        // Read-only: the page, no action; its forged form refused.
+        let ro = signed_in(&api.router, "ro@example.org", "read only but long").await;
+        let page = send(&api.router, Method::GET, &path, Some(&ro), None).await;
+        assert!(!page.body.contains("name=\"action\""), "{}", page.body);
+        let ro_home = send(&api.router, Method::GET, "/console", Some(&ro), None).await;
+        let ro_csrf =
+            ro_home.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let actions = format!("/console/parcels/{id}/actions");
+        let forged = send(
+            &api.router,
+            Method::POST,
+            &actions,
+            Some(&ro),
+            Some(&format!("csrf={ro_csrf}&action=cancel&reason=x")),
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+
+        // An operator, before the deposit: cancel (and expire? not before the deposit), no extension yet.
+        let op = signed_in(&api.router, "op@example.org", "operator at work").await;
+        let page = send(&api.router, Method::GET, &path, Some(&op), None).await;
+        let offered: Vec<&str> = ["extend", "force_expire", "cancel"]
+            .into_iter()
+            .filter(|a| page.body.contains(&format!("name=\"action\" value=\"{a}\"")))
+            .collect();
+        assert_eq!(offered, ["cancel"], "{}", page.body);
+        // Without the page's token, refused; with it, done.
+        let no_csrf = send(&api.router, Method::POST, &actions, Some(&op), Some("action=cancel&reason=doublon")).await;
+        assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+        let unknown = send(&api.router, Method::POST, &actions, Some(&op), Some("csrf=x&action=explode")).await;
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let form = action_form(&page.body, "cancel").unwrap() + "&reason=doublon";
+        let done = send(&api.router, Method::POST, &actions, Some(&op), Some(&form)).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        let page = send(&api.router, Method::GET, &path, Some(&op), None).await;
+        assert!(page.body.contains("<strong>cancelled</strong>"), "{}", page.body);
+        assert!(!page.body.contains("name=\"action\""), "nothing is left to do on a cancelled parcel");
+        // The same form again: the lifecycle refuses it.
+        let again = send(&api.router, Method::POST, &actions, Some(&op), Some(&form)).await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    }
+}
