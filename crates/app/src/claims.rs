@@ -138,6 +138,23 @@ impl App {
         })
     }
 
+    /// A claim the caller may see, as lists show it.
+    pub async fn claim(&self, caller: &Caller, claim_id: ClaimId) -> Result<ClaimLine, AppError> {
+        let claim = self.load_claim(caller, claim_id).await?;
+        self.claim_line(claim).await
+    }
+
+    /// Records the listed claims that were to file as filed (their file was sent to the carrier); how
+    /// many.
+    pub async fn file_claims(&self, caller: &Caller, lines: &[ClaimLine]) -> Result<u32, AppError> {
+        let mut filed = 0;
+        for line in lines.iter().filter(|l| l.claim.state == ClaimState::ToFile) {
+            self.decide_claim(caller, line.claim.id, ClaimDecision::Filed).await?;
+            filed += 1;
+        }
+        Ok(filed)
+    }
+
     /// A claim the caller may see.
     async fn load_claim(&self, caller: &Caller, claim_id: ClaimId) -> Result<Claim, AppError> {
         caller.require(Permission::ManageClaims)?;

@@ -278,8 +278,7 @@ pub async fn decide_claim(
         _ => return Err(ParseError::new("state", "filed, accepted or refused").into()),
     };
     state.app.decide_claim(&caller, claim_id, decision).await?;
-    let dossier = state.app.claim_dossier(&caller, claim_id).await?;
-    Ok(Json(ClaimView::from(&dossier.line)))
+    Ok(Json(ClaimView::from(&state.app.claim(&caller, claim_id).await?)))
 }
 
 /// A lost or damaged parcel claimed.
@@ -317,8 +316,7 @@ pub async fn open_claim(
     let kind = kind_of(&request.kind)?;
     let claim =
         state.app.open_claim(&caller, parcel_id, kind, request.declared_value_cents, request.description).await?;
-    let dossier = state.app.claim_dossier(&caller, claim.id).await?;
-    Ok((StatusCode::CREATED, Json(ClaimView::from(&dossier.line))))
+    Ok((StatusCode::CREATED, Json(ClaimView::from(&state.app.claim(&caller, claim.id).await?))))
 }
 
 /// A file of evidence: bytes.

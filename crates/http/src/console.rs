@@ -8,42 +8,23 @@ use std::net::SocketAddr;
 
 use axum::Extension;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use relais_app::AppError;
 use relais_app::console::{ConsoleUser, ParcelAction};
 
 use crate::HttpState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{QueryParams, RawBody};
-use crate::recipients::{CSP, Lang, PageQuery, STYLE, escape};
+use crate::extract::{QueryParams, RawBody, form_field};
+use crate::recipients::{Lang, PageQuery, escape, html_page, see_other};
 use crate::widget::limit_public;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "relais_console";
 
 fn page(status: StatusCode, lang: Lang, main: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\">\
-         <title>relais console</title><style>{STYLE}</style></head><body><main>{main}</main></body></html>",
-        lang.code()
-    );
-    let mut response = (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    response
-}
-
-fn redirect(to: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(to) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    response
+    html_page(status, lang, "relais console", &format!("<main>{main}</main>"))
 }
 
 /// The session token the browser sent, if any.
@@ -99,9 +80,7 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     limit_public(&state, client)?;
     let lang = Lang::of(&query, &headers);
-    let field = |name: &str| {
-        form_urlencoded::parse(&body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap_or_default()
-    };
+    let field = |name: &str| form_field(&body, name).unwrap_or_default();
     match state.app.sign_in(&field("email"), &field("password")).await {
         Ok(session) => {
             let secure = if state.app.public_url().starts_with("https://") { "; Secure" } else { "" };
@@ -110,7 +89,7 @@ pub async fn login(
                 session.token,
                 relais_domain::console::SESSION_HOURS * 3600
             );
-            let mut response = redirect(&format!("/console?lang={}", lang.code()));
+            let mut response = see_other(&format!("/console?lang={}", lang.code()));
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(SET_COOKIE, value);
             }
@@ -156,7 +135,7 @@ pub async fn home(
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&query, &headers);
     let Some(token) = session_token(&headers) else {
-        return Ok(redirect(&format!("/console/login?lang={}", lang.code())));
+        return Ok(see_other(&format!("/console/login?lang={}", lang.code())));
     };
     match state.app.console_user(&token).await {
         Ok(user) => {
@@ -174,7 +153,7 @@ pub async fn home(
             );
             Ok(page(StatusCode::OK, lang, &main))
         }
-        Err(AppError::Unauthorized) => Ok(redirect(&format!("/console/login?lang={}", lang.code()))),
+        Err(AppError::Unauthorized) => Ok(see_other(&format!("/console/login?lang={}", lang.code()))),
         Err(other) => Err(other.into()),
     }
 }
@@ -193,10 +172,9 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&query, &headers);
     let token = session_token(&headers).ok_or(AppError::Unauthorized)?;
-    let csrf =
-        form_urlencoded::parse(&body).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let csrf = form_field(&body, "csrf").unwrap_or_default();
     state.app.sign_out(&token, &csrf).await?;
-    let mut response = redirect(&format!("/console/login?lang={}", lang.code()));
+    let mut response = see_other(&format!("/console/login?lang={}", lang.code()));
     let cleared = format!("{COOKIE_NAME}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0");
     if let Ok(value) = HeaderValue::from_str(&cleared) {
         response.headers_mut().insert(SET_COOKIE, value);
@@ -223,7 +201,7 @@ async fn signed_in(
     headers: &HeaderMap,
     lang: Lang,
 ) -> Result<Result<ConsoleUser, Response>, ApiError> {
-    let to_login = || redirect(&format!("/console/login?lang={}", lang.code()));
+    let to_login = || see_other(&format!("/console/login?lang={}", lang.code()));
     let Some(token) = session_token(headers) else { return Ok(Err(to_login())) };
     match state.app.console_user(&token).await {
         Ok(user) => Ok(Ok(user)),
@@ -397,13 +375,11 @@ pub async fn act(
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&query, &headers);
     let token = session_token(&headers).ok_or(AppError::Unauthorized)?;
-    let field = |name: &str| {
-        form_urlencoded::parse(&body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap_or_default()
-    };
+    let field = |name: &str| form_field(&body, name).unwrap_or_default();
     let parcel_id = crate::extract::path_id("parcel", &id)?;
     let action = ParcelAction::parse(&field("action")).ok_or_else(|| {
         AppError::from(relais_domain::value::ParseError::new("action", "extend, force_expire or cancel"))
     })?;
     state.app.console_act(&token, &field("csrf"), parcel_id, action, &field("reason")).await?;
-    Ok(redirect(&format!("/console/parcels/{parcel_id}?lang={}", lang.code())))
+    Ok(see_other(&format!("/console/parcels/{parcel_id}?lang={}", lang.code())))
 }

@@ -136,3 +136,8 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryPa
 pub fn path_id<T>(entity: &'static str, raw: &str) -> Result<Id<T>, ApiError> {
     raw.parse().map_err(|_| AppError::not_found(entity, raw).into())
 }
+
+/// A field of a form posted as `application/x-www-form-urlencoded`, the first of that name.
+pub fn form_field(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}

@@ -29,7 +29,7 @@ use utoipa::IntoParams;
 
 use crate::HttpState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{QueryParams, RawBody};
+use crate::extract::{QueryParams, RawBody, form_field};
 use crate::widget::limit_public;
 
 pub(crate) const CSP: &str =
@@ -143,9 +143,13 @@ pub async fn extend(
 
 /// Back to the recipient's page after a form, which then says it is done.
 fn back_to_page(token: &str, lang: Lang) -> Response {
-    let location = format!("/r/{token}?lang={}&done=1", lang.code());
+    see_other(&format!("/r/{token}?lang={}&done=1", lang.code()))
+}
+
+/// A `303` to `location`, after a form.
+pub(crate) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
+    if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(LOCATION, value);
     }
     response
@@ -267,7 +271,7 @@ pub async fn stop(
 ) -> Result<Response, ApiError> {
     limit_public(&state, client)?;
     let lang = Lang::of(&query.page(), &headers);
-    let field = form_urlencoded::parse(&body).find(|(k, _)| k == "channel").map(|(_, v)| v.into_owned());
+    let field = form_field(&body, "channel");
     let Some(channels) = field.or(query.channel.clone()).as_deref().and_then(channels_of) else {
         return match state.app.recipient_view(&token).await {
             Ok(view) => {
@@ -518,14 +522,7 @@ pub async fn answer_survey(
         None => Err(AppError::Validation(relais_domain::value::ParseError::new("score", "choose a score"))),
     };
     match outcome {
-        Ok(_) => {
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            let location = format!("/r/{token}/survey?lang={}&done=1", lang.code());
-            if let Ok(value) = HeaderValue::from_str(&location) {
-                response.headers_mut().insert(LOCATION, value);
-            }
-            Ok(response)
-        }
+        Ok(_) => Ok(see_other(&format!("/r/{token}/survey?lang={}&done=1", lang.code()))),
         Err(AppError::NotFound { .. }) => Ok(not_found(lang)),
         Err(AppError::SurveyRefused(refusal)) => Ok(survey_refused(lang, &token, refusal)),
         Err(AppError::Validation(e)) => {
@@ -753,11 +750,18 @@ fn timeline(lang: Lang, view: &RecipientView) -> String {
 }
 
 fn html(status: StatusCode, lang: Lang, main: &str) -> Response {
+    html_page(status, lang, "relais", main)
+}
+
+/// A page of relais' own (the recipient's, the console's): its title and body in the strict content
+/// policy, never cached, no referrer.
+pub(crate) fn html_page(status: StatusCode, lang: Lang, title: &str, body: &str) -> Response {
     let page = format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\">\
-         <title>relais</title><style>{STYLE}</style></head><body>{main}</body></html>",
-        lang.code()
+         <title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        lang.code(),
+        escape(title)
     );
     let mut response = (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
     let headers = response.headers_mut();

@@ -636,13 +636,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let due: i64 = lines.iter().map(|l| l.claim.amount_claimed_cents).sum();
             eprintln!("{} late deliveries, {}.{:02} due", lines.len(), due / 100, due % 100);
             if mark_filed {
-                let mut filed = 0;
-                for line in lines.iter().filter(|l| l.claim.state == relais_domain::claims::ClaimState::ToFile) {
-                    app.decide_claim(&Caller::system(), line.claim.id, relais_app::claims::ClaimDecision::Filed)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    filed += 1;
-                }
+                let filed = app.file_claims(&Caller::system(), &lines).await.map_err(|e| e.to_string())?;
                 eprintln!("{filed} claims recorded as filed");
             }
             Ok(())
