@@ -118,7 +118,10 @@ impl<'a> Tx<'a> {
     /// A new parcel: its row, its `announced` event and outbox message.
     pub fn announce(&mut self, transition: Transition, pickup_seal: Vec<u8>) -> Parcel {
         let Transition { parcel, event } = transition;
-        self.writes.push(Write::InsertParcel { parcel: parcel.clone(), pickup_seal });
+        let recipient = &parcel.recipient;
+        let contacts = [recipient.phone.as_ref().map(|p| p.as_str()), recipient.email.as_ref().map(|e| e.as_str())];
+        let contact_digests = contacts.into_iter().flatten().map(|c| self.app.secrets.contact_digest(c)).collect();
+        self.writes.push(Write::InsertParcel { parcel: parcel.clone(), pickup_seal, contact_digests });
         self.writes.push(Write::AppendEvent(event.clone()));
         self.writes.push(Write::AppendOutbox(self.app.outbox_for(&parcel, &event)));
         parcel
@@ -225,6 +228,11 @@ impl App {
 
     /// A point as the registry index holds it, read from the store when the index does not have it yet
     /// (created since its last refresh): what a hot path reads instead of a query.
+    /// A point as the search index holds it (no database read): the console's names and lists.
+    pub fn registry_point(&self, point_id: PointId) -> Option<std::sync::Arc<PickupPoint>> {
+        self.registry.index().point(point_id)
+    }
+
     pub(crate) async fn indexed_point(&self, point_id: PointId) -> Result<std::sync::Arc<PickupPoint>, AppError> {
         match self.registry.index().point(point_id) {
             Some(point) => Ok(point),

@@ -147,6 +147,8 @@ pub struct App {
     carrier_apis: Arc<tracking::CarrierApis>,
     /// How promises are kept and claimed (`promises.rs`).
     promise_settings: Arc<promises::PromiseSettings>,
+    /// How KPIs are costed and what they aim at (`kpis.rs`).
+    kpi_settings: Arc<kpis::KpiSettings>,
 }
 
 impl App {
@@ -165,7 +167,12 @@ impl App {
             number_blocks: Arc::default(),
             carrier_apis: Arc::default(),
             promise_settings: Arc::default(),
+            kpi_settings: Arc::default(),
         }
+    }
+
+    pub fn with_kpi_settings(self, settings: kpis::KpiSettings) -> Self {
+        App { kpi_settings: Arc::new(settings), ..self }
     }
 
     pub fn with_limits(self, limits: AppLimits) -> Self {

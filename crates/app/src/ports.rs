@@ -380,10 +380,12 @@ pub enum Write {
     InsertPoint(PickupPoint),
     InsertCompartment(Compartment),
     /// A new parcel, with its pickup code and QR token sealed for the recipient's messages
-    /// (`Secrets::seal_pickup`).
+    /// (`Secrets::seal_pickup`), and the keyed digests of its recipient's phone and e-mail
+    /// (`Secrets::contact_digest`) by which the console finds it.
     InsertParcel {
         parcel: Parcel,
         pickup_seal: Vec<u8>,
+        contact_digests: Vec<String>,
     },
     /// Stores the parcel's lifecycle fields (state, compartment, deposit time, deadline, extensions,
     /// reminders, and its point when an overflow relocates it) if its stored version is still
@@ -465,6 +467,8 @@ pub enum Write {
 /// The writes of the operator console.
 #[derive(Debug, Clone)]
 pub enum ConsoleWrite {
+    /// An alert acknowledged; a second acknowledgement of the same occurrence keeps the first.
+    Acknowledge(relais_domain::alert::Acknowledgement),
     /// A new account; `Duplicate` (`console_account`) when its e-mail address has one.
     InsertAccount(relais_domain::console::ConsoleAccount),
     /// A session, kept by the keyed digest of its token.
@@ -951,6 +955,24 @@ pub trait Store: Send + Sync + 'static {
     /// The parcels with this number (unique per merchant: several merchants may use one number), at most
     /// `limit`.
     async fn parcels_by_number(&self, number: &ParcelNumber, limit: u32) -> StoreResult<Vec<Parcel>>;
+    /// Raised occupancy alerts (every point's), at most `limit`.
+    async fn occupancy_alerts(&self, limit: u32) -> StoreResult<Vec<OccupancyAlert>>;
+    /// Compartments whose door reports a fault, with when a fault was last reported there (the audit
+    /// log), at most `limit`.
+    async fn faulty_compartments(&self, limit: u32) -> StoreResult<Vec<(Compartment, Option<Timestamp>)>>;
+    /// Point files refused since `since`, the latest first, at most `limit`.
+    async fn refused_imports(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<ImportRecord>>;
+    /// Messages given up (dead letters) since `since`, the latest first, at most `limit`.
+    async fn dead_deliveries(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// Claims still to file whose deadline is before `by`, the nearest first, at most `limit`.
+    async fn claims_to_file_by(&self, by: Timestamp, limit: u32) -> StoreResult<Vec<relais_domain::claims::Claim>>;
+    /// The acknowledgements of these alerts' keys.
+    async fn alert_acknowledgements(&self, keys: &[String]) -> StoreResult<Vec<relais_domain::alert::Acknowledgement>>;
+    /// The parcels of the orders with this reference (any merchant's), at most `limit`.
+    async fn parcels_by_order_reference(&self, reference: &str, limit: u32) -> StoreResult<Vec<Parcel>>;
+    /// The parcels whose recipient's phone or e-mail has this keyed digest (`Secrets::contact_digest`),
+    /// the latest announced first, at most `limit`.
+    async fn parcels_by_contact(&self, digest: &str, limit: u32) -> StoreResult<Vec<Parcel>>;
     /// The parcel waiting at `point_id` whose pickup code has this digest.
     async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>>;
     async fn parcels(&self, filter: &ParcelFilter, page: Page<ParcelId>) -> StoreResult<Vec<Parcel>>;

@@ -23,6 +23,7 @@ use chrono::{Duration, NaiveDate};
 use crate::Timestamp;
 use crate::ids::{ParcelId, PointId};
 use crate::parcel::{EventKind, IncidentKind};
+use crate::point::PointKind;
 
 /// One event of the log with what the KPIs need of its parcel.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +61,14 @@ pub struct KpiFigures {
     /// Deposits whose handling time is known (through a drop-off session).
     pub handled: u32,
     pub handling_seconds_sum: f64,
+    /// Parcels of the cohort taken back from the point as returns.
+    pub returned: u32,
+    /// Seconds parcels spent in the point's compartments or on its shelf that day ([`occupied_seconds`]).
+    pub occupied_seconds: f64,
+    /// The point's places times the seconds of the day counted (a day still running counts to now).
+    pub capacity_seconds: f64,
+    /// What the day cost under the cost model ([`CostModel`]), in cents.
+    pub cost_cents: u64,
 }
 
 impl KpiFigures {
@@ -82,7 +91,16 @@ impl KpiFigures {
         (self.handled > 0).then(|| self.handling_seconds_sum / f64::from(self.handled))
     }
 
-    fn add(&mut self, other: &KpiFigures) {
+    /// Time-weighted occupancy: parcel-seconds over place-seconds (0 to 1, more when a shelf overflows).
+    pub fn occupancy(&self) -> Option<f64> {
+        (self.capacity_seconds > 0.0).then(|| self.occupied_seconds / self.capacity_seconds)
+    }
+    /// Cost per parcel deposited, in cents (fixed and variable costs over deposits).
+    pub fn cost_per_parcel_cents(&self) -> Option<f64> {
+        (self.deposited > 0).then(|| self.cost_cents as f64 / f64::from(self.deposited))
+    }
+
+    pub fn add(&mut self, other: &KpiFigures) {
         self.deposited += other.deposited;
         self.deposit_failed += other.deposit_failed;
         self.collected_in_window += other.collected_in_window;
@@ -93,6 +111,10 @@ impl KpiFigures {
         self.hardware_incidents += other.hardware_incidents;
         self.handled += other.handled;
         self.handling_seconds_sum += other.handling_seconds_sum;
+        self.returned += other.returned;
+        self.occupied_seconds += other.occupied_seconds;
+        self.capacity_seconds += other.capacity_seconds;
+        self.cost_cents += other.cost_cents;
     }
 }
 
@@ -150,6 +172,9 @@ pub fn compute(
                     if lost {
                         figures.lost += 1;
                     }
+                    if event.kind == EventKind::ReturnCollected {
+                        figures.returned += 1;
+                    }
                     if event.kind == EventKind::Collected {
                         if deposit.pickup_deadline.is_none_or(|deadline| event.at <= deadline) {
                             figures.collected_in_window += 1;
@@ -168,6 +193,96 @@ pub fn compute(
         total.add(figures);
     }
     (cohorts, total)
+}
+
+/// Seconds each point held parcels, per UTC day, from `from` to `until`: a parcel is in its point
+/// from its first deposit to its removal (collected, taken back as a return, reported lost), or still
+/// at `until`. `events` are grouped by parcel in log order, and must include parcels deposited before
+/// `from` that may still be there (a hold window plus its extensions).
+pub fn occupied_seconds(events: &[KpiEvent], from: Timestamp, until: Timestamp) -> BTreeMap<(PointId, NaiveDate), f64> {
+    let mut occupied: BTreeMap<(PointId, NaiveDate), f64> = BTreeMap::new();
+    for parcel in events.chunk_by(|a, b| a.parcel_id == b.parcel_id) {
+        let Some(deposit) = parcel.iter().find(|e| e.kind == EventKind::Deposited) else { continue };
+        let removal = parcel
+            .iter()
+            .filter(|e| e.at >= deposit.at)
+            .find(|e| match e.kind {
+                EventKind::Collected | EventKind::ReturnCollected => true,
+                EventKind::IncidentReported => e.incident == Some(IncidentKind::Lost),
+                _ => false,
+            })
+            .map_or(until, |e| e.at);
+        let (mut start, end) = (deposit.at.max(from), removal.min(until));
+        while start < end {
+            let day = start.date_naive();
+            let next_day = (day + Duration::days(1)).and_time(chrono::NaiveTime::MIN).and_utc();
+            let stop = end.min(next_day);
+            *occupied.entry((deposit.point_id, day)).or_default() += (stop - start).num_milliseconds() as f64 / 1000.0;
+            start = stop;
+        }
+    }
+    occupied
+}
+
+/// What running the network costs, for the cost per parcel (integer cents): a fixed cost per point
+/// and day by kind (rent, the locker's lease, power and connectivity, a partner shop's fee), and
+/// variable costs per parcel deposited (handling, messages), per return taken back and per hardware
+/// incident (a technician's visit). Configured in `[kpi.cost]`; all zero by default, so a network that
+/// set nothing sees no cost rather than an invented one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CostModel {
+    /// Per day, indexed like `PointKind::ALL` (locker, counter, hub, store, post office).
+    pub point_day_cents: [u32; 5],
+    pub deposit_cents: u32,
+    pub return_cents: u32,
+    pub incident_cents: u32,
+}
+
+impl CostModel {
+    pub fn point_day_cents(&self, kind: PointKind) -> u64 {
+        let at = PointKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+        u64::from(self.point_day_cents[at])
+    }
+
+    /// The variable part of a cohort's cost.
+    pub fn variable_cents(&self, figures: &KpiFigures) -> u64 {
+        u64::from(figures.deposited) * u64::from(self.deposit_cents)
+            + u64::from(figures.returned) * u64::from(self.return_cents)
+            + u64::from(figures.hardware_incidents) * u64::from(self.incident_cents)
+    }
+
+    pub fn is_set(&self) -> bool {
+        *self != CostModel::default()
+    }
+}
+
+/// The targets drawn on the KPI charts. The defaults are the ones seed
+/// `automated-pickup-point-in-30-days` quotes (85 % collected within 7 days, fewer than 1 % hardware
+/// incidents, i.e. 10 per 1,000 deposits) and the occupancy alert's threshold; the others have none
+/// until an operator sets them in `[kpi.targets]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KpiTargets {
+    pub pickup_rate_7_days: Option<f64>,
+    pub mean_occupancy_days: Option<f64>,
+    pub occupancy: Option<f64>,
+    pub deposit_error_rate: Option<f64>,
+    pub hardware_incidents_per_1000_deposits: Option<f64>,
+    pub nps: Option<f64>,
+    pub cost_per_parcel_cents: Option<f64>,
+}
+
+impl Default for KpiTargets {
+    fn default() -> Self {
+        KpiTargets {
+            pickup_rate_7_days: Some(0.85),
+            mean_occupancy_days: None,
+            occupancy: Some(0.85),
+            deposit_error_rate: None,
+            hardware_incidents_per_1000_deposits: Some(10.0),
+            nps: None,
+            cost_per_parcel_cents: None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -245,5 +360,62 @@ mod tests {
         assert_eq!(total.hardware_incidents_per_1000_deposits(), Some(250.0));
         assert_eq!(total.mean_deposit_handling_seconds(), Some(30.0));
         assert_eq!(KpiFigures::default().pickup_rate_window(), None);
+        assert_eq!(total.returned, 1);
+    }
+
+    #[test]
+    fn occupancy_follows_each_parcel_from_deposit_to_removal_day_by_day() {
+        use EventKind::*;
+        let mut lost = event(4, IncidentReported, 3, 6, 9);
+        lost.incident = Some(IncidentKind::Lost);
+        let mut damaged = event(5, IncidentReported, 2, 0, 9);
+        damaged.incident = Some(IncidentKind::Damaged);
+        let events = vec![
+            // 1: deposited before the period (day 1, 18:00), collected day 2 at 06:00: 6 h on day 2.
+            event(1, Deposited, 1, 18, 9),
+            event(1, Collected, 2, 6, 9),
+            // 2: deposited day 2 at 12:00, still there at the end (day 3, 12:00): 12 h + 12 h.
+            event(2, Deposited, 2, 12, 9),
+            // 3: announced, never deposited: nothing.
+            event(3, Announced, 2, 8, 9),
+            // 4: deposited day 2 at 18:00, lost day 3 at 06:00: 6 h + 6 h.
+            event(4, Deposited, 2, 18, 9),
+            lost,
+            // 5: damaged (still in its compartment) then taken back day 2 at 03:00: 3 h on day 2.
+            event(5, Deposited, 1, 20, 9),
+            damaged,
+            event(5, ReturnCollected, 2, 3, 9),
+        ];
+        let point = Id::from_parts(2, [9; 10]);
+        let occupied = occupied_seconds(&events, at(2, 0), at(3, 12));
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        assert_eq!(occupied.get(&(point, day(2))), Some(&((6.0 + 12.0 + 6.0 + 3.0) * 3600.0)));
+        assert_eq!(occupied.get(&(point, day(3))), Some(&((12.0 + 6.0) * 3600.0)));
+        assert_eq!(occupied.len(), 2);
+        let figures =
+            KpiFigures { occupied_seconds: 43_200.0, capacity_seconds: 4.0 * 86_400.0, ..KpiFigures::default() };
+        assert_eq!(figures.occupancy(), Some(0.125));
+    }
+
+    #[test]
+    fn cost_per_parcel_is_fixed_and_variable_costs_over_deposits() {
+        let model = CostModel {
+            point_day_cents: [1_000, 300, 0, 0, 0],
+            deposit_cents: 40,
+            return_cents: 250,
+            incident_cents: 5_000,
+        };
+        let figures = KpiFigures { deposited: 50, returned: 2, hardware_incidents: 1, ..KpiFigures::default() };
+        // 50 x 0.40 + 2 x 2.50 + 1 x 50.00 = 75.00
+        assert_eq!(model.variable_cents(&figures), 7_500);
+        // Two lockers for a day: 20.00 more; 95.00 over 50 parcels is 1.90 a parcel.
+        let day = KpiFigures {
+            cost_cents: model.variable_cents(&figures) + 2 * model.point_day_cents(PointKind::Locker),
+            ..figures
+        };
+        assert_eq!(day.cost_per_parcel_cents(), Some(190.0));
+        assert_eq!(model.point_day_cents(PointKind::Counter), 300);
+        assert_eq!(KpiFigures::default().cost_per_parcel_cents(), None);
+        assert!(!CostModel::default().is_set());
     }
 }

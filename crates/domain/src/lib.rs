@@ -5,6 +5,7 @@
 //! randomness come in as arguments, so every rule is a plain function that a table test can check.
 //! Wire formats live in `relais-http`, persistence in `relais-store`.
 
+pub mod alert;
 pub mod attempts;
 pub mod claims;
 pub mod compartment;

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::Extension;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use relais_app::AppError;
 use relais_app::console::{ConsoleUser, ParcelAction};
@@ -17,14 +17,78 @@ use relais_app::console::{ConsoleUser, ParcelAction};
 use crate::HttpState;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{QueryParams, RawBody, form_field};
-use crate::recipients::{Lang, PageQuery, escape, html_page, see_other};
+use crate::recipients::{Lang, PageQuery, escape, html_page_with, see_other};
 use crate::widget::limit_public;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "relais_console";
 
 fn page(status: StatusCode, lang: Lang, main: &str) -> Response {
-    html_page(status, lang, "relais console", &format!("<main>{main}</main>"))
+    html_page_with(status, lang, "relais console", STYLE, CSP, "", &format!("<main>{main}</main>"))
+}
+
+/// The console's content policy: its own scripts and styles only (the live alerts and the map), images
+/// from itself (the map's tiles come through `[console] tile_url`, allowed there when set).
+const CSP: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; \
+                   img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// A laptop's width, and a tablet's: the navigation wraps, tables scroll, charts flow in a grid.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#f4f5f7}\
+main{max-width:72rem;margin:auto;padding:1rem}h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}\
+header{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem 1rem;padding:.6rem 1rem;background:#14213d;color:#fff}\
+header a{color:#fff;text-decoration:none;padding:.3rem .2rem;margin-right:.6rem}header a[aria-current]{border-bottom:2px solid #fca311}\
+header .who{margin-left:auto;font-size:.9rem}header form{margin:0}header button{padding:.3rem .6rem;font-size:.9rem}\
+button{font-size:1rem;padding:.5rem .9rem;border:0;border-radius:.3rem;background:#0b5fff;color:#fff;cursor:pointer}\
+input,select{font-size:1rem;padding:.35rem;margin:.2rem .4rem .2rem 0}form{margin:.6rem 0}\
+table{border-collapse:collapse;background:#fff;width:100%}th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e3e3;\
+text-align:left;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}.notice{background:#e7f6ec;padding:.6rem;\
+border-radius:.3rem}.error{background:#fdecea}.muted{color:#555}.charts{display:grid;gap:1rem;\
+grid-template-columns:repeat(auto-fit,minmax(19rem,1fr))}.card{background:#fff;border:1px solid #ddd;border-radius:.4rem;\
+padding:.6rem .8rem}.card h3{font-size:1rem;margin:.2rem 0}.figure{font-size:1.6rem;font-variant-numeric:tabular-nums}\
+.chart{width:100%;height:auto}ol.journey li{margin:.2rem 0}";
+
+/// The section of the console a page belongs to (its tab in the navigation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    Home,
+    Parcels,
+    Kpis,
+}
+
+/// A signed-in page: the navigation, the language switch (the same page in the other language) and
+/// the sign-out form, then `main`.
+pub(crate) fn shell(status: StatusCode, lang: Lang, user: &ConsoleUser, here: (Section, &Uri), main: &str) -> Response {
+    let (section, uri) = here;
+    let tab = |target: Section, href: &str, fr: &'static str, en: &'static str| {
+        let current = if target == section { " aria-current=\"page\"" } else { "" };
+        format!("<a href=\"{href}?lang={}\"{current}>{}</a>", lang.code(), lang.text(fr, en))
+    };
+    let other = if lang == Lang::Fr { Lang::En } else { Lang::Fr };
+    let mut switch = format!("{}?lang={}", uri.path(), other.code());
+    for pair in uri.query().unwrap_or_default().split('&').filter(|p| !p.is_empty() && !p.starts_with("lang=")) {
+        switch.push('&');
+        switch.push_str(pair);
+    }
+    let nav = format!(
+        "<header><strong>relais</strong><nav>{}{}{}</nav>\
+         <a href=\"{}\" hreflang=\"{}\" lang=\"{}\">{}</a>\
+         <span class=\"who\">{} · {}</span>\
+         <form method=\"post\" action=\"/console/logout?lang={}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <button type=\"submit\">{}</button></form></header>",
+        tab(Section::Home, "/console", "Accueil", "Home"),
+        tab(Section::Parcels, "/console/parcels", "Colis", "Parcels"),
+        tab(Section::Kpis, "/console/kpis", "Indicateurs", "KPIs"),
+        escape(&switch),
+        other.code(),
+        other.code(),
+        if lang == Lang::Fr { "English" } else { "Français" },
+        escape(&user.account.name),
+        role_text(lang, user),
+        lang.code(),
+        escape(&user.csrf),
+        lang.text("Se déconnecter", "Sign out"),
+    );
+    html_page_with(status, lang, "relais console", STYLE, CSP, "", &format!("{nav}<main>{main}</main>"))
 }
 
 /// The session token the browser sent, if any.
@@ -132,30 +196,16 @@ pub async fn home(
     State(state): State<HttpState>,
     QueryParams(query): QueryParams<PageQuery>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&query, &headers);
-    let Some(token) = session_token(&headers) else {
-        return Ok(see_other(&format!("/console/login?lang={}", lang.code())));
+    let user = match signed_in(&state, &headers, lang).await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(to_login),
     };
-    match state.app.console_user(&token).await {
-        Ok(user) => {
-            let main = format!(
-                "<h1>relais</h1><p>{} {} ({})</p>\
-                 {}<form method=\"post\" action=\"/console/logout?lang={}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-                 <button type=\"submit\">{}</button></form>",
-                lang.text("Bonjour", "Hello"),
-                escape(&user.account.name),
-                role_text(lang, &user),
-                search_form(lang, ""),
-                lang.code(),
-                escape(&user.csrf),
-                lang.text("Se déconnecter", "Sign out"),
-            );
-            Ok(page(StatusCode::OK, lang, &main))
-        }
-        Err(AppError::Unauthorized) => Ok(see_other(&format!("/console/login?lang={}", lang.code()))),
-        Err(other) => Err(other.into()),
-    }
+    let main =
+        format!("<h1>{} {}</h1>{}", lang.text("Bonjour", "Hello"), escape(&user.account.name), search_form(lang, ""),);
+    Ok(shell(StatusCode::OK, lang, &user, (Section::Home, &uri), &main))
 }
 
 #[utoipa::path(post, path = "/console/logout", tag = "console", params(PageQuery),
@@ -189,14 +239,17 @@ fn search_form(lang: Lang, q: &str) -> String {
          <label>{} <input type=\"search\" name=\"q\" value=\"{}\" required></label>\
          <button type=\"submit\">{}</button></form>",
         lang.code(),
-        lang.text("Numéro de colis", "Parcel number"),
+        lang.text(
+            "Numéro de colis, référence de commande, téléphone (+33…) ou e-mail du destinataire",
+            "Parcel number, order reference, recipient's phone (+44…) or e-mail"
+        ),
         escape(q),
         lang.text("Chercher", "Search"),
     )
 }
 
 /// The signed-in account, or the response that sends the browser to the sign-in page.
-async fn signed_in(
+pub(crate) async fn signed_in(
     state: &HttpState,
     headers: &HeaderMap,
     lang: Lang,
@@ -215,18 +268,21 @@ async fn signed_in(
 pub struct SearchQuery {
     /// `fr` or `en`.
     pub lang: Option<String>,
-    /// A parcel number.
+    /// A parcel number, an order reference, or a recipient's phone number (international form) or
+    /// e-mail address.
     pub q: Option<String>,
 }
 
 #[utoipa::path(get, path = "/console/parcels", tag = "console", params(SearchQuery),
     responses((status = 200, content_type = "text/html", body = String, description = "The parcels with that number the account may see."),
         (status = 303, description = "Not signed in: on to `/console/login`.")))]
-/// Finds parcels by their number: a merchant account its own, the others any.
+/// Finds parcels by their number, their order's reference, or their recipient's phone or e-mail
+/// (matched by keyed digest): a merchant account its own, the others any.
 pub async fn search(
     State(state): State<HttpState>,
     QueryParams(query): QueryParams<SearchQuery>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&PageQuery { lang: query.lang.clone(), done: None }, &headers);
     let user = match signed_in(&state, &headers, lang).await? {
@@ -234,27 +290,33 @@ pub async fn search(
         Err(to_login) => return Ok(to_login),
     };
     let q = query.q.unwrap_or_default();
-    let found = match state.app.parcels_by_number(&user.caller(), q.trim()).await {
-        Ok(found) => found,
-        Err(AppError::Validation(_)) => Vec::new(),
-        Err(other) => return Err(other.into()),
-    };
-    let mut main = format!("<h1><a href=\"/console?lang={}\">relais</a></h1>{}", lang.code(), search_form(lang, &q));
-    if found.is_empty() {
-        main.push_str(&format!("<p>{}</p>", lang.text("Aucun colis de ce numéro.", "No parcel with this number.")));
+    let found = state.app.find_parcels(&user.caller(), &q).await?;
+    let mut main = format!("<h1>{}</h1>{}", lang.text("Colis", "Parcels"), search_form(lang, &q));
+    if found.is_empty() && !q.trim().is_empty() {
+        main.push_str(&format!("<p>{}</p>", lang.text("Aucun colis trouvé.", "No parcel found.")));
     }
-    main.push_str("<ul>");
+    if !found.is_empty() {
+        main.push_str(&format!(
+            "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            lang.text("Numéro", "Number"),
+            lang.text("État", "State"),
+            lang.text("Annoncé le", "Announced"),
+        ));
+    }
     for parcel in &found {
         main.push_str(&format!(
-            "<li><a href=\"/console/parcels/{}?lang={}\">{}</a> · {}</li>",
+            "<tr><td><a href=\"/console/parcels/{}?lang={}\">{}</a></td><td>{}</td><td>{}</td></tr>",
             parcel.id,
             lang.code(),
             escape(parcel.number.as_str()),
-            escape(parcel.state.as_str())
+            escape(parcel.state.as_str()),
+            parcel.created_at.format("%Y-%m-%d %H:%M UTC"),
         ));
     }
-    main.push_str("</ul>");
-    Ok(page(StatusCode::OK, lang, &main))
+    if !found.is_empty() {
+        main.push_str("</tbody></table></div>");
+    }
+    Ok(shell(StatusCode::OK, lang, &user, (Section::Parcels, &uri), &main))
 }
 
 #[utoipa::path(get, path = "/console/parcels/{id}", tag = "console", params(("id" = String, Path), PageQuery),
@@ -268,6 +330,7 @@ pub async fn parcel(
     Path(id): Path<String>,
     QueryParams(query): QueryParams<PageQuery>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&query, &headers);
     let user = match signed_in(&state, &headers, lang).await? {
@@ -275,8 +338,10 @@ pub async fn parcel(
         Err(to_login) => return Ok(to_login),
     };
     let caller = user.caller();
-    let not_found =
-        || page(StatusCode::NOT_FOUND, lang, lang.text("<p>Colis introuvable.</p>", "<p>No such parcel.</p>"));
+    let not_found = || {
+        let text = lang.text("<p>Colis introuvable.</p>", "<p>No such parcel.</p>");
+        shell(StatusCode::NOT_FOUND, lang, &user, (Section::Parcels, &uri), text)
+    };
     let Ok(parcel_id) = id.parse() else { return Ok(not_found()) };
     let timeline = match state.app.parcel_timeline(&caller, parcel_id).await {
         Ok(timeline) => timeline,
@@ -286,12 +351,11 @@ pub async fn parcel(
     let parcel = state.app.parcel(&caller, parcel_id).await?;
     let messages = state.app.parcel_messages(&caller, parcel_id).await.unwrap_or_default();
     let mut main = format!(
-        "<h1><a href=\"/console?lang={code}\">relais</a></h1>{search}<h2>{} {}</h2><p>{}: <strong>{}</strong></p>",
+        "{search}<h1>{} {}</h1><p>{}: <strong class=\"state\">{}</strong></p>",
         lang.text("Colis", "Parcel"),
         escape(parcel.number.as_str()),
         lang.text("État", "State"),
         escape(parcel.state.as_str()),
-        code = lang.code(),
         search = search_form(lang, ""),
     );
     if let Some(tracking) = &timeline.tracking {
@@ -354,7 +418,7 @@ pub async fn parcel(
         ));
     }
     main.push_str("</ul>");
-    Ok(page(StatusCode::OK, lang, &main))
+    Ok(shell(StatusCode::OK, lang, &user, (Section::Parcels, &uri), &main))
 }
 
 #[utoipa::path(post, path = "/console/parcels/{id}/actions", tag = "console", params(("id" = String, Path), PageQuery),

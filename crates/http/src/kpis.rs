@@ -63,6 +63,15 @@ pub struct KpiView {
     pub deposits_handled: u32,
     /// From the courier's scan to the door reported closed.
     pub mean_deposit_handling_seconds: Option<f64>,
+    /// Parcels of the cohort taken back as returns.
+    pub returned: u32,
+    /// Time-weighted occupancy of the places (doors or shelf slots): parcel-time over place-time.
+    pub occupancy: Option<f64>,
+    /// What the day cost under the cost model (`[kpi.cost]`), in cents: the points' fixed cost a day
+    /// and the variable costs per deposit, return and incident.
+    pub cost_cents: u64,
+    /// Cost over parcels deposited, in cents.
+    pub cost_per_parcel_cents: Option<f64>,
 }
 
 impl From<&KpiFigures> for KpiView {
@@ -82,6 +91,10 @@ impl From<&KpiFigures> for KpiView {
             hardware_incidents_per_1000_deposits: f.hardware_incidents_per_1000_deposits(),
             deposits_handled: f.handled,
             mean_deposit_handling_seconds: f.mean_deposit_handling_seconds(),
+            returned: f.returned,
+            occupancy: f.occupancy(),
+            cost_cents: f.cost_cents,
+            cost_per_parcel_cents: f.cost_per_parcel_cents(),
         }
     }
 }
@@ -125,16 +138,27 @@ pub struct KpiReportView {
     pub total: KpiView,
     /// The survey's answers given in the period (at the point, or in the network).
     pub satisfaction: NpsView,
+    /// Per point and UTC day of deposit.
     pub days: Vec<KpiDayView>,
+    /// Per UTC day over the whole scope (the point, the network, or everything), every day of the
+    /// period: each point's places and fixed cost count whether it had parcels or not.
+    pub series: Vec<KpiSeriesDay>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KpiSeriesDay {
+    pub day: NaiveDate,
+    #[serde(flatten)]
+    pub figures: KpiView,
 }
 
 /// The CSV header, one row per point and day (the CLI writes the same).
-pub const CSV_HEADER: &str = "point_id,day,deposited,deposit_failed,collected_in_window,collected_within_7_days,removed,lost,pickup_rate_window,pickup_rate_7_days,mean_occupancy_days,deposit_error_rate,hardware_incidents,hardware_incidents_per_1000_deposits,deposits_handled,mean_deposit_handling_seconds";
+pub const CSV_HEADER: &str = "point_id,day,deposited,deposit_failed,collected_in_window,collected_within_7_days,removed,lost,pickup_rate_window,pickup_rate_7_days,mean_occupancy_days,deposit_error_rate,hardware_incidents,hardware_incidents_per_1000_deposits,deposits_handled,mean_deposit_handling_seconds,returned,occupancy,cost_cents,cost_per_parcel_cents";
 
 pub fn csv_line(point: &str, day: &str, f: &KpiFigures) -> String {
     let rate = |r: Option<f64>| r.map(|r| format!("{r:.4}")).unwrap_or_default();
     format!(
-        "{point},{day},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{point},{day},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         f.deposited,
         f.deposit_failed,
         f.collected_in_window,
@@ -149,6 +173,10 @@ pub fn csv_line(point: &str, day: &str, f: &KpiFigures) -> String {
         rate(f.hardware_incidents_per_1000_deposits()),
         f.handled,
         rate(f.mean_deposit_handling_seconds()),
+        f.returned,
+        rate(f.occupancy()),
+        f.cost_cents,
+        rate(f.cost_per_parcel_cents()),
     )
 }
 
@@ -177,6 +205,7 @@ pub async fn kpis(
         last: day("to", &params.to)?,
         point_id: params.point_id.map(relais_domain::ids::Id::from_uuid),
         network_id: params.network_id.map(relais_domain::ids::Id::from_uuid),
+        nps_by_day: false,
     };
     let report = state.app.kpis(&caller, query).await?;
     if csv {
@@ -200,6 +229,7 @@ pub async fn kpis(
             .iter()
             .map(|((point, day), figures)| KpiDayView { point_id: point.uuid(), day: *day, figures: figures.into() })
             .collect(),
+        series: report.days.iter().map(|(day, figures)| KpiSeriesDay { day: *day, figures: figures.into() }).collect(),
     };
     Ok(axum::Json(view).into_response())
 }

@@ -4,8 +4,10 @@
 //! `relais-app`. The modules follow the capabilities: `operations`, `network`, `parcels`, `counter`,
 //! `lockers`, `device`, `points`, `kpis`, `recipients` and `widget`.
 
+pub mod chart;
 pub mod claims;
 pub mod console;
+pub mod console_kpis;
 pub mod counter;
 pub mod device;
 pub mod doc;
@@ -220,6 +222,8 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(console::search))
         .routes(routes!(console::parcel))
         .routes(routes!(console::act))
+        .routes(routes!(console_kpis::dashboard))
+        .routes(routes!(console_kpis::csv))
         .routes(damage)
         .routes(routes!(recipients::stop_page, recipients::stop))
         .routes(routes!(recipients::survey_page, recipients::answer_survey))

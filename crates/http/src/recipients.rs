@@ -756,16 +756,29 @@ fn html(status: StatusCode, lang: Lang, main: &str) -> Response {
 /// A page of relais' own (the recipient's, the console's): its title and body in the strict content
 /// policy, never cached, no referrer.
 pub(crate) fn html_page(status: StatusCode, lang: Lang, title: &str, body: &str) -> Response {
+    html_page_with(status, lang, title, STYLE, CSP, "", body)
+}
+
+/// A page with its own style sheet, content policy and extra `<head>` elements (the console's).
+pub(crate) fn html_page_with(
+    status: StatusCode,
+    lang: Lang,
+    title: &str,
+    style: &str,
+    csp: &'static str,
+    head: &str,
+    body: &str,
+) -> Response {
     let page = format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\">\
-         <title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+         <title>{}</title><style>{style}</style>{head}</head><body>{body}</body></html>",
         lang.code(),
         escape(title)
     );
     let mut response = (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
     let headers = response.headers_mut();
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response

@@ -111,7 +111,7 @@ async fn an_operator_signs_in_is_locked_after_ten_wrong_passwords_and_signs_out_
         let session = cookie.split(';').next().unwrap().to_owned();
         let home = send(&api.router, Method::GET, "/console?lang=en", Some(&session), None).await;
         assert_eq!(home.status, StatusCode::OK);
-        assert!(home.body.contains("Hello Léa Martin (operator)"), "{}", home.body);
+        assert!(home.body.contains("Hello Léa Martin") && home.body.contains("Léa Martin · operator"), "{}", home.body);
         let csrf = home.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
 
         // Sign-out needs the page's token.
@@ -203,12 +203,34 @@ async fn an_operator_finds_any_parcel_and_a_merchant_only_its_own() {
         );
         assert!(!page.body.contains("+33612345678"), "never the recipient's phone: {}", page.body);
         let none = send(&api.router, Method::GET, "/console/parcels?q=NOSUCH0001&lang=en", Some(&ops), None).await;
-        assert!(none.body.contains("No parcel with this number."), "{}", none.body);
+        assert!(none.body.contains("No parcel found."), "{}", none.body);
 
         // Another merchant's staff: not theirs.
         let shop = signed_in(&api.router, "shop@example.org", "another shop's staff").await;
         let theirs = send(&api.router, Method::GET, "/console/parcels?q=CONSOLE0001&lang=en", Some(&shop), None).await;
-        assert!(theirs.body.contains("No parcel with this number."), "{}", theirs.body);
+        assert!(theirs.body.contains("No parcel found."), "{}", theirs.body);
+        let by_phone = "/console/parcels?q=%2B33+6+12+34+56+78&lang=en";
+        let theirs = send(&api.router, Method::GET, by_phone, Some(&shop), None).await;
+        assert!(theirs.body.contains("No parcel found."), "{}", theirs.body);
+
+        // By the recipient's phone (as people write it) or e-mail, matched by digest; by order reference.
+        let found = send(&api.router, Method::GET, by_phone, Some(&ops), None).await;
+        assert!(found.body.contains(&format!("/console/parcels/{id}?lang=en")), "{}", found.body);
+        let order = serde_json::json!({
+            "reference": "CMD-2026/0042", "customer": {"name": "Ana", "email": "Ana.Lopez@example.org"},
+            "point_id": api.locker_id, "shipping_price": {"amount_cents": 0, "currency": "EUR"},
+            "parcels": [{"parcel_number": "CONSOLE0042", "dimensions_mm": {"length": 300, "width": 200, "height": 50}, "weight_g": 500}]
+        });
+        let order = api.call(Method::POST, "/v1/orders", &api.merchant, Some(order)).await;
+        assert_eq!(order.status, StatusCode::CREATED, "{}", order.body);
+        let order_parcel = order.body["parcels"][0]["parcel"]["id"].as_str().unwrap().to_owned();
+        for q in ["CMD-2026%2F0042", "ana.lopez%40example.org", "+ANA.LOPEZ%40EXAMPLE.ORG+"] {
+            let found = send(&api.router, Method::GET, &format!("/console/parcels?q={q}"), Some(&ops), None).await;
+            assert!(found.body.contains(&format!("/console/parcels/{order_parcel}")), "{q}: {}", found.body);
+            assert!(!found.body.contains(&format!("/console/parcels/{id}")), "{q}: {}", found.body);
+            let theirs = send(&api.router, Method::GET, &format!("/console/parcels?q={q}"), Some(&shop), None).await;
+            assert!(!theirs.body.contains("/console/parcels/0"), "{q}: {}", theirs.body);
+        }
         let direct = send(&api.router, Method::GET, &format!("/console/parcels/{id}"), Some(&shop), None).await;
         assert_eq!(direct.status, StatusCode::NOT_FOUND);
         let garbage = send(&api.router, Method::GET, "/console/parcels/not-an-id", Some(&ops), None).await;
@@ -275,10 +297,110 @@ async fn a_parcel_page_offers_only_what_the_role_and_the_lifecycle_allow() {
         let done = send(&api.router, Method::POST, &actions, Some(&op), Some(&form)).await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
         let page = send(&api.router, Method::GET, &path, Some(&op), None).await;
-        assert!(page.body.contains("<strong>cancelled</strong>"), "{}", page.body);
+        assert!(page.body.contains("<strong class=\"state\">cancelled</strong>"), "{}", page.body);
         assert!(!page.body.contains("name=\"action\""), "nothing is left to do on a cancelled parcel");
         // The same form again: the lifecycle refuses it.
         let again = send(&api.router, Method::POST, &actions, Some(&op), Some(&form)).await;
         assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    }
+}
+
+#[tokio::test]
+async fn the_kpi_dashboard_draws_the_seven_kpis_with_their_targets_and_exports_them() {
+    for mut api in apis().await {
+        let system = relais_app::Caller::system();
+        // A cost model: 24.00 a locker a day, 0.50 a deposit; an NPS target.
+        let settings = relais_app::kpis::KpiSettings {
+            cost: relais_domain::kpi::CostModel {
+                point_day_cents: [2_400, 0, 0, 0, 0],
+                deposit_cents: 50,
+                ..Default::default()
+            },
+            targets: relais_domain::kpi::KpiTargets { nps: Some(40.0), ..Default::default() },
+        };
+        api.app = api.app.clone().with_kpi_settings(settings);
+        api.router = relais_http::router(
+            api.app.clone(),
+            relais_http::HttpConfig {
+                request_body_bytes_max: 4096,
+                import_body_bytes_max: 1 << 20,
+                widget_requests_per_minute: 0,
+            },
+        );
+        api.app.rebuild_index().await.unwrap();
+        let app = &api.app;
+        app.create_console_account(
+            &system,
+            "ops@example.org",
+            "Ops",
+            ConsoleRole::ReadOnly,
+            None,
+            "read only but long",
+        )
+        .await
+        .unwrap();
+        let merchant_id = api.merchant_id.parse::<uuid::Uuid>().unwrap();
+        app.create_console_account(
+            &system,
+            "shop@example.org",
+            "Shop",
+            ConsoleRole::Merchant,
+            Some(relais_domain::ids::Id::from_uuid(merchant_id)),
+            "the shop's own staff",
+        )
+        .await
+        .unwrap();
+        // Two parcels deposited at 08:00 in the locker's two doors; the page is read at 14:00.
+        for number in ["KPI0001", "KPI0002"] {
+            api.announced(number).await;
+            api.deposit_in_session(number).await;
+        }
+        api.clock.advance(chrono::Duration::hours(6));
+
+        let signed_out = send(&api.router, Method::GET, "/console/kpis", None, None).await;
+        assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+        let ops = signed_in(&api.router, "ops@example.org", "read only but long").await;
+        let path = format!("/console/kpis?lang=en&from=2026-11-27&to=2026-11-27&network_id={}", api.network_id);
+        let page = send(&api.router, Method::GET, &path, Some(&ops), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let body = &page.body;
+        assert_eq!(body.matches("<article class=\"card kpi\">").count(), 7, "{body}");
+        assert!(body.contains("2 parcels deposited in the period"), "{body}");
+        // Occupancy: 2 parcels x 6 h over 2 doors x 14 h = 42.9 %; its target is the alert's threshold.
+        assert!(
+            body.contains("<h3>Occupancy</h3><p class=\"figure\">42.9 % <span class=\"muted\">target 85.0 %</span>"),
+            "{body}"
+        );
+        // Cost: 24.00 x 14/24 of the day + 2 x 0.50 = 15.00, over 2 parcels.
+        assert!(body.contains("<h3>Cost per parcel</h3><p class=\"figure\">7.50"), "{body}");
+        assert!(
+            body.contains("<h3>Satisfaction (NPS)</h3><p class=\"figure\">- <span class=\"muted\">target 40</span>"),
+            "{body}"
+        );
+        assert_eq!(body.matches("class=\"target\"").count(), 4, "pickup rate, occupancy, incidents, NPS: {body}");
+        assert!(body.contains("Consigne Gare"), "the busiest points: {body}");
+        // The French page, for the same period.
+        let french = send(&api.router, Method::GET, &path.replace("lang=en", "lang=fr"), Some(&ops), None).await;
+        assert!(french.body.contains("<h3>Occupation</h3><p class=\"figure\">42.9 %"), "{}", french.body);
+
+        let csv =
+            send(&api.router, Method::GET, &path.replace("/console/kpis?", "/console/kpis.csv?"), Some(&ops), None)
+                .await;
+        assert_eq!(csv.status, StatusCode::OK);
+        let lines: Vec<&str> = csv.body.lines().collect();
+        assert_eq!(lines[0], relais_http::console_kpis::SERIES_CSV_HEADER);
+        assert_eq!(lines[1], "2026-11-27,2,0.0000,,0.4286,0.0000,0.0000,,0,1500,750.0000");
+        assert_eq!(lines[2], "total,2,0.0000,,0.4286,0.0000,0.0000,,0,1500,750.0000");
+
+        // A bad day is named; a merchant's staff has no network KPIs.
+        let bad = send(&api.router, Method::GET, "/console/kpis?lang=en&from=27/11/2026", Some(&ops), None).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("from: &quot;27/11/2026&quot;"), "{}", bad.body);
+        let shop = signed_in(&api.router, "shop@example.org", "the shop's own staff").await;
+        let theirs = send(&api.router, Method::GET, &path, Some(&shop), None).await;
+        assert_eq!(theirs.status, StatusCode::FORBIDDEN);
+        assert!(!theirs.body.contains("class=\"card kpi\""));
+        let csv = send(&api.router, Method::GET, "/console/kpis.csv", Some(&shop), None).await;
+        assert_eq!(csv.status, StatusCode::FORBIDDEN);
     }
 }

@@ -326,6 +326,12 @@ impl PointIndex {
         self.by_id.get(&id).map(|i| self.entries[*i as usize].open_days)
     }
 
+    /// Every indexed point with its capacity now, in no particular order: the console's map, lists
+    /// and KPIs read the network from here rather than from the database.
+    pub fn all(&self) -> impl Iterator<Item = (&Arc<PickupPoint>, Capacity)> + '_ {
+        self.entries.iter().map(|entry| (&entry.point, entry.capacity()))
+    }
+
     /// Sets a point's free capacity (after parcels came or went). Unknown points are ignored: the next
     /// rebuild brings them.
     pub fn set_capacity(&self, id: PointId, capacity: Capacity) {

@@ -266,7 +266,7 @@ async fn synthetic_commands(fixture: &Fixture, parcels: usize) -> Result<Vec<Vec
             compartment.reserve(parcel.id, now + chrono::Duration::hours(72), now).unwrap_or_else(|_| unreachable!());
         commands.push(vec![
             // A real seal's size: version, nonce, the 8-digit code, the 132-character QR token, the tag.
-            Write::InsertParcel { parcel: parcel.clone(), pickup_seal: vec![0; 170] },
+            Write::InsertParcel { parcel: parcel.clone(), pickup_seal: vec![0; 170], contact_digests: Vec::new() },
             Write::UpdateCompartment(reserved.clone()),
             Write::AppendEvent(announced.event.clone()),
             Write::AppendOutbox(app.outbox_message(&parcel, &announced.event).await.map_err(|e| e.to_string())?),

@@ -197,7 +197,7 @@ pub async fn fill(app: &App, secrets: &Secrets, store: &dyn relais_app::Store, n
         let deposited =
             announced.parcel.deposit(None, &rules, actor(ActorKind::Carrier), now).map_err(|e| e.to_string())?;
         let message = app.outbox_message(&deposited.parcel, &deposited.event).await.map_err(|e| e.to_string())?;
-        writes.push(Write::InsertParcel { parcel: deposited.parcel, pickup_seal: seal });
+        writes.push(Write::InsertParcel { parcel: deposited.parcel, pickup_seal: seal, contact_digests: Vec::new() });
         writes.push(Write::AppendOutbox(message));
         if writes.len() >= FILL_BATCH * 2 || i + 1 == n {
             store.commit(std::mem::take(&mut writes)).await.map_err(|e| e.to_string())?;

@@ -47,6 +47,105 @@ pub struct Config {
     pub promise: PromiseConfig,
     /// Claims against carriers: compensation scales, deadlines, reminders (docs/claims.md).
     pub claims: ClaimsConfig,
+    /// KPIs: the cost model, the targets drawn on the charts, the gauges on `/metrics` (docs/kpis.md).
+    pub kpi: KpiConfig,
+}
+
+/// KPIs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KpiConfig {
+    /// Seconds between two computations of the KPI gauges `serve` exports on `/metrics`; 0: none.
+    pub metrics_interval_seconds: u64,
+    /// Days of deposits (up to today) the gauges cover.
+    pub metrics_days: u32,
+    pub cost: CostConfig,
+    pub targets: TargetsConfig,
+}
+
+impl Default for KpiConfig {
+    fn default() -> Self {
+        KpiConfig {
+            metrics_interval_seconds: 300,
+            metrics_days: 7,
+            cost: CostConfig::default(),
+            targets: TargetsConfig::default(),
+        }
+    }
+}
+
+/// The cost model, in integer cents: a point's fixed cost a day by kind, and the variable costs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostConfig {
+    pub locker_day_cents: u32,
+    pub counter_day_cents: u32,
+    pub hub_day_cents: u32,
+    pub store_day_cents: u32,
+    pub post_office_day_cents: u32,
+    pub deposit_cents: u32,
+    pub return_cents: u32,
+    pub incident_cents: u32,
+}
+
+/// The targets drawn on the KPI charts; an absent one is not drawn.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TargetsConfig {
+    pub pickup_rate_7_days: Option<f64>,
+    pub mean_occupancy_days: Option<f64>,
+    pub occupancy: Option<f64>,
+    pub deposit_error_rate: Option<f64>,
+    pub hardware_incidents_per_1000_deposits: Option<f64>,
+    pub nps: Option<f64>,
+    pub cost_per_parcel_cents: Option<f64>,
+}
+
+impl Default for TargetsConfig {
+    fn default() -> Self {
+        let t = relais_domain::kpi::KpiTargets::default();
+        TargetsConfig {
+            pickup_rate_7_days: t.pickup_rate_7_days,
+            mean_occupancy_days: t.mean_occupancy_days,
+            occupancy: t.occupancy,
+            deposit_error_rate: t.deposit_error_rate,
+            hardware_incidents_per_1000_deposits: t.hardware_incidents_per_1000_deposits,
+            nps: t.nps,
+            cost_per_parcel_cents: t.cost_per_parcel_cents,
+        }
+    }
+}
+
+impl KpiConfig {
+    /// The settings as the app takes them.
+    pub fn settings(&self) -> relais_app::kpis::KpiSettings {
+        let c = &self.cost;
+        let t = &self.targets;
+        relais_app::kpis::KpiSettings {
+            cost: relais_domain::kpi::CostModel {
+                // In the order of `PointKind::ALL`.
+                point_day_cents: [
+                    c.locker_day_cents,
+                    c.counter_day_cents,
+                    c.hub_day_cents,
+                    c.store_day_cents,
+                    c.post_office_day_cents,
+                ],
+                deposit_cents: c.deposit_cents,
+                return_cents: c.return_cents,
+                incident_cents: c.incident_cents,
+            },
+            targets: relais_domain::kpi::KpiTargets {
+                pickup_rate_7_days: t.pickup_rate_7_days,
+                mean_occupancy_days: t.mean_occupancy_days,
+                occupancy: t.occupancy,
+                deposit_error_rate: t.deposit_error_rate,
+                hardware_incidents_per_1000_deposits: t.hardware_incidents_per_1000_deposits,
+                nps: t.nps,
+                cost_per_parcel_cents: t.cost_per_parcel_cents,
+            },
+        }
+    }
 }
 
 /// Delivery promises.
@@ -715,6 +814,7 @@ impl Default for Config {
             tracking: TrackingConfig::default(),
             promise: PromiseConfig::default(),
             claims: ClaimsConfig::default(),
+            kpi: KpiConfig::default(),
         }
     }
 }
@@ -925,6 +1025,31 @@ reminder_days = [7, 1]
 # scale = "1:100"
 # [claims.carriers."chronopost:express"]     # a carrier's scale for one of the service levels above
 # scale = "1:100,2:150"
+
+# KPIs (docs/kpis.md): the gauges `serve` exports on /metrics (every `metrics_interval_seconds`, over
+# the last `metrics_days` of deposits; 0: none), the cost model behind the cost per parcel (integer
+# cents: each point's fixed cost a day by kind, then per deposit, per return taken back, per hardware
+# incident; all 0: no cost shown), and the targets drawn on the console's charts.
+[kpi]
+metrics_interval_seconds = 300
+metrics_days = 7
+[kpi.cost]
+locker_day_cents = 0
+counter_day_cents = 0
+hub_day_cents = 0
+store_day_cents = 0
+post_office_day_cents = 0
+deposit_cents = 0
+return_cents = 0
+incident_cents = 0
+[kpi.targets]
+pickup_rate_7_days = 0.85
+occupancy = 0.85
+hardware_incidents_per_1000_deposits = 10.0
+# mean_occupancy_days = 2.5
+# deposit_error_rate = 0.005
+# nps = 50
+# cost_per_parcel_cents = 150
 
 # A merchant's ERP drops files of orders here (docs/orders.md): each is imported, then moved to done/ or
 # refused/ with its report.

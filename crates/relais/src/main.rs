@@ -918,6 +918,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 last: day("--to", &to)?,
                 point_id: parse_id(point, "--point")?,
                 network_id: parse_id(network, "--network")?,
+                nps_by_day: false,
             };
             let report = app.kpis(&Caller::system(), query).await.map_err(|e| e.to_string())?;
             use relais_http::kpis::{CSV_HEADER, csv_line};
@@ -948,6 +949,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                     t.mean_deposit_handling_seconds()
                         .map_or("-".to_owned(), |s| format!("{s:.0} s ({} deposits)", t.handled))
                 );
+                println!("occupancy (time-weighted):   {}", pct(t.occupancy()));
+                println!(
+                    "satisfaction (NPS):          {}",
+                    report.nps.score().map_or("-".to_owned(), |s| format!("{s:.0}"))
+                );
+                if report.costed {
+                    println!(
+                        "cost per parcel:             {}",
+                        t.cost_per_parcel_cents().map_or("-".to_owned(), |c| format!("{:.2}", c / 100.0))
+                    );
+                }
                 println!("{} point-days; --csv for the detail", report.cohorts.len());
             }
             Ok(())
@@ -1088,7 +1100,8 @@ async fn build_app(config: &Config) -> Result<App, String> {
         .with_public_url(&config.public_url())
         .with_twilio_accounts(config.twilio_accounts())
         .with_carrier_apis(config.tracking.apis()?)
-        .with_promise_settings(config.promise_settings()?))
+        .with_promise_settings(config.promise_settings()?)
+        .with_kpi_settings(config.kpi.settings()))
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
@@ -1184,11 +1197,18 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     } else {
         None
     };
+    // The KPIs as gauges on /metrics, for Prometheus and the Grafana dashboard (deploy/).
+    let gauges = (config.kpi.metrics_interval_seconds > 0).then(|| {
+        tokio::spawn(kpi_gauges_forever(app.clone(), config.kpi.metrics_interval_seconds, config.kpi.metrics_days))
+    });
     let sweeper = tokio::spawn(sweep_forever(app, config.sweep_interval_seconds));
     // Each request carries its peer's address: the public routes are limited per client.
     let result = relais_http::server::serve(listener, router, config.server.limits()?, shutdown_signal()).await;
     sweeper.abort();
     writer.abort();
+    if let Some(gauges) = gauges {
+        gauges.abort();
+    }
     if let Some(poller) = poller {
         poller.abort();
     }
@@ -1245,6 +1265,17 @@ async fn sweep_forever(app: App, interval_seconds: u64) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
+        }
+    }
+}
+
+/// Sets the KPI gauges on `/metrics` now, then every `interval_seconds`.
+async fn kpi_gauges_forever(app: App, interval_seconds: u64, days: u32) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(interval_seconds));
+    loop {
+        interval.tick().await;
+        if let Err(e) = app.publish_kpi_gauges(&Caller::system(), days).await {
+            tracing::warn!(error = %e, "KPI gauges not computed; will retry");
         }
     }
 }

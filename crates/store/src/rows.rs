@@ -1059,6 +1059,15 @@ macro_rules! registry_fields {
 }
 pub(crate) use registry_fields;
 
+pub(crate) fn acknowledgement(r: &impl Columns) -> StoreResult<relais_domain::alert::Acknowledgement> {
+    Ok(relais_domain::alert::Acknowledgement {
+        key: r.owned(0)?,
+        by: r.owned(1)?,
+        comment: r.owned(2)?,
+        at: r.time(3)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

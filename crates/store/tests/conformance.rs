@@ -1647,6 +1647,7 @@ async fn kpis_of_a_simulated_day_computed_by_hand() {
             last: day1.date_naive(),
             point_id: None,
             network_id: Some(w.network.id),
+            nps_by_day: false,
         };
         let report = w.app.kpis(&system, query).await.unwrap();
         let t = report.total;

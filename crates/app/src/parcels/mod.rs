@@ -441,6 +441,33 @@ impl App {
         Ok(found.into_iter().filter(|p| caller.can_see(p)).collect())
     }
 
+    /// The parcels a person at the console means by what they typed, among those the caller may see:
+    /// a recipient's e-mail address or phone number (international form, matched by their keyed
+    /// digest: the database holds no index of contacts in clear), else a parcel number and an order
+    /// reference. Nothing found is an empty list, not an error.
+    pub async fn find_parcels(&self, caller: &Caller, query: &str) -> Result<Vec<Parcel>, AppError> {
+        let query = query.trim();
+        let limit = self.limits.page_size_max;
+        let mut found = Vec::new();
+        if let Ok(email) = relais_domain::value::Email::parse(query) {
+            found = self.store.parcels_by_contact(&self.secrets.contact_digest(email.as_str()), limit).await?;
+        } else if let Ok(phone) = relais_domain::value::Phone::parse(query) {
+            found = self.store.parcels_by_contact(&self.secrets.contact_digest(phone.as_str()), limit).await?;
+        } else if !query.is_empty() {
+            if let Ok(number) = ParcelNumber::parse(query) {
+                found = self.store.parcels_by_number(&number, limit).await?;
+            }
+            if let Ok(reference) = relais_domain::order::reference(query) {
+                for parcel in self.store.parcels_by_order_reference(&reference, limit).await? {
+                    if !found.iter().any(|p: &Parcel| p.id == parcel.id) {
+                        found.push(parcel);
+                    }
+                }
+            }
+        }
+        Ok(found.into_iter().filter(|p| caller.can_see(p)).collect())
+    }
+
     pub async fn parcel_events(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Vec<StoredEvent>, AppError> {
         self.load_visible_parcel(caller, parcel_id).await?;
         Ok(self.store.events(parcel_id).await?)

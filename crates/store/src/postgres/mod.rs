@@ -53,6 +53,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "shop_write_back", include_str!("../../migrations/postgres/0019_shop_write_back.sql")),
     (20, "tracking", include_str!("../../migrations/postgres/0020_tracking.sql")),
     (21, "console", include_str!("../../migrations/postgres/0021_console.sql")),
+    (22, "console_views", include_str!("../../migrations/postgres/0022_console_views.sql")),
 ];
 
 type Param<'a> = &'a (dyn ToSql + Sync);

@@ -91,12 +91,14 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
         Write::AppendPointChange(_) => "INSERT INTO point_changes (point_id, import_id, at, kind, fields) VALUES ($1, $2, $3, $4, $5)",
         Write::RaiseOccupancyAlert(_) => "INSERT INTO occupancy_alerts (point_id, raised_at, rate) VALUES ($1, $2, $3)",
         Write::ClearOccupancyAlert(_) => "DELETE FROM occupancy_alerts WHERE point_id = $1",
-        Write::InsertParcel { .. } => "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
-                recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
-                code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at, updated_at, version,
-                carrier_id, pickup_seal, recipient_language)
+        // The contacts' digests go in the same statement: one round trip a parcel, as before.
+        Write::InsertParcel { .. } => "WITH parcel AS (INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name,
+                recipient_phone, recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind,
+                compartment_id, code_digest, qr_digest, deposited_at, pickup_deadline, extensions_used, created_at,
+                updated_at, version, carrier_id, pickup_seal, recipient_language)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-                $24, $25, $26)",
+                $24, $25, $26) RETURNING id)
+             INSERT INTO parcel_contacts (digest, parcel_id) SELECT DISTINCT unnest($27::text[]), id FROM parcel",
         Write::UpdateParcel(_) => "UPDATE parcels SET state = $1, incident_kind = $2, compartment_id = $3, deposited_at = $4,
                     pickup_deadline = $5, extensions_used = $6, updated_at = $7, reminders_sent = $10,
                     next_reminder_at = $11, point_id = $12, relocated_from = $13,
@@ -194,6 +196,8 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
             "INSERT INTO console_sessions (token_digest, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
         }
         Write::Console(ConsoleWrite::DeleteSession { .. }) => "DELETE FROM console_sessions WHERE token_digest = $1",
+        Write::Console(ConsoleWrite::Acknowledge(_)) => "INSERT INTO alert_acknowledgements (key, by_name, comment, at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
         Write::Claims(ClaimWrite::Insert(_)) => "INSERT INTO claims (id, parcel_id, merchant_id, carrier, kind, state,
                 late_days, amount_claimed_cents, currency, amount_accepted_cents, reason, occurred_at, deadline_at,
                 next_reminder_at, created_at, updated_at, version)
@@ -340,7 +344,7 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
             exec_versioned(c, sql, &[&state, &parcel, &until, &uuid(k.id), &k.version, &fault, &sharers]).await
         }
         Write::UpdatePointShelf(p) => exec_versioned(c, sql, &[&big(p.shelf_occupied), &uuid(p.id), &p.version]).await,
-        Write::InsertParcel { parcel: p, pickup_seal } => exec(
+        Write::InsertParcel { parcel: p, pickup_seal, contact_digests } => exec(
             c,
             sql,
             &[
@@ -370,6 +374,7 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
                 &p.carrier_id.map(uuid),
                 pickup_seal,
                 &p.recipient.language.as_str(),
+                contact_digests,
             ],
         )
         .await
@@ -698,6 +703,9 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         Write::Console(ConsoleWrite::DeleteSession { token_digest }) => {
             let digest = token_digest.as_slice();
             exec(c, sql, &[&digest]).await.map(drop)
+        }
+        Write::Console(ConsoleWrite::Acknowledge(a)) => {
+            exec(c, sql, &[&a.key, &a.by, &a.comment, &a.at]).await.map(drop)
         }
         Write::Claims(ClaimWrite::Insert(k)) => {
             let late = big(k.late_days);

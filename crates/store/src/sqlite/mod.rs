@@ -52,6 +52,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (20, "shop_write_back", include_str!("../../migrations/sqlite/0020_shop_write_back.sql")),
     (21, "tracking", include_str!("../../migrations/sqlite/0021_tracking.sql")),
     (22, "console", include_str!("../../migrations/sqlite/0022_console.sql")),
+    (23, "console_views", include_str!("../../migrations/sqlite/0023_console_views.sql")),
 ];
 
 pub struct SqliteStore {

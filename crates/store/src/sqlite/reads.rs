@@ -336,6 +336,95 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn occupancy_alerts(&self, limit: u32) -> StoreResult<Vec<OccupancyAlert>> {
+        self.many(
+            &format!("SELECT {ALERT_COLUMNS} FROM occupancy_alerts ORDER BY raised_at DESC LIMIT ?1"),
+            &[&limit],
+            |r| rows::alert(r),
+        )
+    }
+
+    async fn faulty_compartments(&self, limit: u32) -> StoreResult<Vec<(Compartment, Option<Timestamp>)>> {
+        self.many(
+            &format!(
+                "SELECT {COMPARTMENT_COLUMNS}, (SELECT MAX(a.at) FROM audit_log a
+                     WHERE a.point_id = compartments.point_id AND a.compartment_id = compartments.id
+                       AND a.action IN ('door_jammed', 'door_forced_open', 'door_broken', 'compartment_blocked'))
+                 FROM compartments WHERE fault IS NOT NULL ORDER BY point_id, label LIMIT ?1"
+            ),
+            &[&limit],
+            |r| Ok((rows::compartment(r)?, r.opt_time(10)?)),
+        )
+    }
+
+    async fn refused_imports(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<ImportRecord>> {
+        self.many(
+            &format!(
+                "SELECT {IMPORT_COLUMNS} FROM point_imports WHERE status = 'refused' AND at >= ?1 ORDER BY at DESC LIMIT ?2"
+            ),
+            &[&micros(since), &limit],
+            |r| rows::import(r),
+        )
+    }
+
+    async fn dead_deliveries(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {
+        self.many(
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'dead' AND updated_at >= ?1
+                 ORDER BY updated_at DESC LIMIT ?2"
+            ),
+            &[&micros(since), &limit],
+            |r| rows::delivery(r),
+        )
+    }
+
+    async fn claims_to_file_by(&self, by: Timestamp, limit: u32) -> StoreResult<Vec<Claim>> {
+        self.many(
+            &format!(
+                "SELECT {} FROM claims WHERE state = 'to_file' AND deadline_at < ?1 ORDER BY deadline_at LIMIT ?2",
+                rows::CLAIM_COLUMNS
+            ),
+            &[&micros(by), &limit],
+            |r| rows::claim(r),
+        )
+    }
+
+    async fn alert_acknowledgements(&self, keys: &[String]) -> StoreResult<Vec<relais_domain::alert::Acknowledgement>> {
+        let mut found = Vec::new();
+        for key in keys {
+            found.extend(self.one(
+                "SELECT key, by_name, comment, at FROM alert_acknowledgements WHERE key = ?1",
+                &[key],
+                |r| rows::acknowledgement(r),
+            )?);
+        }
+        Ok(found)
+    }
+
+    async fn parcels_by_order_reference(&self, reference: &str, limit: u32) -> StoreResult<Vec<Parcel>> {
+        let columns = PARCEL_COLUMNS.split(',').map(|c| format!("p.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        self.many(
+            &format!(
+                "SELECT {columns} FROM orders o JOIN order_parcels op ON op.order_id = o.id
+                 JOIN parcels p ON p.id = op.parcel_id WHERE o.reference = ?1 ORDER BY o.id, op.shipment LIMIT ?2"
+            ),
+            &[&reference, &limit],
+            |r| rows::parcel(r),
+        )
+    }
+
+    async fn parcels_by_contact(&self, digest: &str, limit: u32) -> StoreResult<Vec<Parcel>> {
+        let columns = PARCEL_COLUMNS.split(',').map(|c| format!("p.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        self.many(
+            &format!(
+                "SELECT {columns} FROM parcel_contacts c JOIN parcels p ON p.id = c.parcel_id
+                 WHERE c.digest = ?1 ORDER BY p.created_at DESC LIMIT ?2"
+            ),
+            &[&digest, &limit],
+            |r| rows::parcel(r),
+        )
+    }
+
     async fn parcel_by_code(&self, point_id: PointId, code_digest: &[u8; 32]) -> StoreResult<Option<Parcel>> {
         self.one(
             &format!(

@@ -189,7 +189,15 @@ pub(super) fn apply<'a>(
         Write::ClearOccupancyAlert(point_id) => {
             exec(c, "DELETE FROM occupancy_alerts WHERE point_id = ?1", params![id(*point_id)]).map(drop)
         }
-        Write::InsertParcel { parcel: p, pickup_seal } => exec(
+        Write::InsertParcel { parcel: p, pickup_seal, contact_digests } => {
+            for digest in contact_digests {
+                exec(
+                    c,
+                    "INSERT OR IGNORE INTO parcel_contacts (digest, parcel_id) VALUES (?1, ?2)",
+                    params![digest, id(p.id)],
+                )?;
+            }
+            exec(
             c,
             "INSERT INTO parcels (id, number, merchant_id, network_id, point_id, recipient_name, recipient_phone,
                 recipient_email, length_mm, width_mm, height_mm, weight_g, state, incident_kind, compartment_id,
@@ -226,7 +234,8 @@ pub(super) fn apply<'a>(
                 p.recipient.language.as_str()
             ],
         )
-        .map(drop),
+        .map(drop)
+        }
         Write::UpdateParcel(p) => {
             let args = params![
                 p.state.as_str(),
@@ -648,6 +657,13 @@ pub(super) fn apply<'a>(
             c,
             "DELETE FROM console_sessions WHERE token_digest = ?1",
             params![token_digest.as_slice()],
+        )
+        .map(drop),
+        Write::Console(ConsoleWrite::Acknowledge(a)) => exec(
+            c,
+            "INSERT INTO alert_acknowledgements (key, by_name, comment, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key) DO NOTHING",
+            params![a.key, a.by, a.comment, micros(a.at)],
         )
         .map(drop),
         Write::Claims(ClaimWrite::Insert(k)) => exec(

@@ -1,0 +1,25 @@
+-- The console finds a parcel by its recipient's phone number or e-mail address through their keyed
+-- digests (`Secrets::contact_digest`), written with the parcel: the index holds no contact in clear.
+-- Parcels announced before this migration have none (the digest needs the instance key).
+CREATE TABLE parcel_contacts (
+    digest TEXT NOT NULL,
+    parcel_id UUID NOT NULL,
+    PRIMARY KEY (digest, parcel_id)
+);
+
+-- An order found by its reference whatever its merchant (an operator's search).
+CREATE INDEX orders_reference_any_idx ON orders (reference);
+
+-- The console's alerts are read from the state that raises them; these keep those reads small.
+CREATE INDEX compartments_fault_idx ON compartments (point_id) WHERE fault IS NOT NULL;
+CREATE INDEX deliveries_dead_idx ON deliveries (updated_at) WHERE state = 'dead';
+CREATE INDEX point_imports_refused_idx ON point_imports (at) WHERE status = 'refused';
+CREATE INDEX claims_to_file_deadline_idx ON claims (deadline_at) WHERE state = 'to_file';
+
+-- An operator saw an alert and said what is being done: one row per occurrence (its key).
+CREATE TABLE alert_acknowledgements (
+    key TEXT PRIMARY KEY,
+    by_name TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL
+);
