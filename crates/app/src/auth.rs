@@ -68,6 +68,8 @@ pub struct Caller {
     pub carrier_id: Option<CarrierId>,
     /// A carrier's: the networks it serves (what it handles when a merchant named no carrier).
     pub networks: Vec<NetworkId>,
+    /// Someone signed in to the console: events and the audit log name their account.
+    pub console_account: Option<relais_domain::ids::ConsoleAccountId>,
 }
 
 /// What a caller wants to do; the check is in one place (`Caller::require`).
@@ -125,6 +127,7 @@ impl Caller {
             point_id: None,
             carrier_id: None,
             networks: Vec::new(),
+            console_account: None,
         }
     }
 
@@ -137,6 +140,7 @@ impl Caller {
             point_id: key.point_id,
             carrier_id: key.carrier_id,
             networks,
+            console_account: None,
         }
     }
 
@@ -229,6 +233,10 @@ impl Caller {
 
     /// The actor recorded on events this caller causes.
     pub fn actor(&self) -> Actor {
+        if let Some(account) = self.console_account {
+            let kind = if self.role == Role::Merchant { ActorKind::Merchant } else { ActorKind::Operator };
+            return Actor { kind, reference: Some(format!("console:{account}")) };
+        }
         let kind = match self.role {
             Role::Operator if self.key_id.is_none() => ActorKind::System,
             Role::Operator => ActorKind::Operator,

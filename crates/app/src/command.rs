@@ -228,6 +228,11 @@ impl App {
 
     /// A point as the registry index holds it, read from the store when the index does not have it yet
     /// (created since its last refresh): what a hot path reads instead of a query.
+    /// The search index as it is now (the console's point list, map and KPIs read the network here).
+    pub fn point_index(&self) -> std::sync::Arc<relais_registry::index::PointIndex> {
+        self.registry.index()
+    }
+
     /// A point as the search index holds it (no database read): the console's names and lists.
     pub fn registry_point(&self, point_id: PointId) -> Option<std::sync::Arc<PickupPoint>> {
         self.registry.index().point(point_id)

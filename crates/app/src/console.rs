@@ -46,10 +46,11 @@ impl ConsoleUser {
     /// Who the account acts as in the use cases: a merchant account as its merchant (its own parcels
     /// only), the others as the operator (a read-only account's pages offer no action).
     pub fn caller(&self) -> Caller {
-        match self.account.merchant_id {
+        let caller = match self.account.merchant_id {
             Some(merchant) if self.account.role == ConsoleRole::Merchant => Caller::merchant(merchant),
             _ => Caller::system(),
-        }
+        };
+        Caller { console_account: Some(self.account.id), ..caller }
     }
 }
 
@@ -277,5 +278,75 @@ mod tests {
         let parsed = argon2::password_hash::phc::PasswordHash::new(DECOY_HASH).unwrap();
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
         assert!(Argon2::default().verify_password(b"anything", DECOY_HASH).is_err());
+    }
+}
+
+/// What an operator may do to a locker's door from its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DoorAction {
+    /// Open it remotely (queued for the locker's next heartbeat).
+    Open,
+    /// Take it out of service (a `broken` fault) until repaired.
+    OutOfService,
+    /// Declare it repaired.
+    Repair,
+}
+
+impl DoorAction {
+    pub fn parse(text: &str) -> Option<DoorAction> {
+        match text {
+            "open" => Some(DoorAction::Open),
+            "out_of_service" => Some(DoorAction::OutOfService),
+            "repair" => Some(DoorAction::Repair),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DoorAction::Open => "open",
+            DoorAction::OutOfService => "out_of_service",
+            DoorAction::Repair => "repair",
+        }
+    }
+}
+
+impl App {
+    /// The account behind a form that acts on the network (a door, a device, an enrolment): a live
+    /// session, the form's CSRF token, and an operator's or admin's account.
+    pub async fn console_operator(&self, token: &str, csrf: &str) -> Result<ConsoleUser, AppError> {
+        let user = self.console_user(token).await?;
+        if !self.console_csrf_ok(token, csrf) {
+            return Err(AppError::CsrfRejected);
+        }
+        if !user.account.role.acts() || user.account.role == ConsoleRole::Merchant {
+            return Err(AppError::Forbidden { role: crate::auth::Role::Operator });
+        }
+        Ok(user)
+    }
+
+    /// A door action from a locker's page: confirmed (the form's box), with a reason, in the account's
+    /// name in the audit log.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn console_door_act(
+        &self,
+        token: &str,
+        csrf: &str,
+        point_id: relais_domain::ids::PointId,
+        door: &str,
+        action: DoorAction,
+        reason: &str,
+        confirmed: bool,
+    ) -> Result<(), AppError> {
+        let user = self.console_operator(token, csrf).await?;
+        if !confirmed {
+            return Err(relais_domain::value::ParseError::new("confirm", "tick the box to confirm").into());
+        }
+        let caller = user.caller();
+        match action {
+            DoorAction::Open => self.open_door_remotely(&caller, point_id, door, reason).await.map(drop),
+            DoorAction::OutOfService => self.take_door_out_of_service(&caller, point_id, door, reason).await.map(drop),
+            DoorAction::Repair => self.repair_door(&caller, point_id, door, reason).await.map(drop),
+        }
     }
 }

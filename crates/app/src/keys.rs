@@ -146,7 +146,7 @@ impl App {
         Ok(key)
     }
 
-    fn new_key(
+    pub(crate) fn new_key(
         &self,
         role: Role,
         merchant_id: Option<MerchantId>,
@@ -169,7 +169,13 @@ impl App {
         IssuedApiKey { key, secret }
     }
 
-    fn key_audit(&self, caller: &Caller, action: AuditAction, key: &ApiKey, reason: Option<&str>) -> AuditEntry {
+    pub(crate) fn key_audit(
+        &self,
+        caller: &Caller,
+        action: AuditAction,
+        key: &ApiKey,
+        reason: Option<&str>,
+    ) -> AuditEntry {
         let reason = match reason {
             Some(reason) => format!("key {} ({}): {reason}", key.id, key.role.as_str()),
             None => format!("key {} ({})", key.id, key.role.as_str()),

@@ -12,6 +12,7 @@
 //! (courier sessions, doors, devices), `counters`, `recipients`, `operator` (what operators do by
 //! hand), `receipts`, `points` (index, imports, search), `occupancy`, `kpis`, `jobs`, `setup`.
 
+pub mod alerts;
 pub mod auth;
 pub mod claims;
 mod command;

@@ -89,6 +89,32 @@ impl App {
         .await
     }
 
+    /// An operator takes a door out of service (broken, under maintenance): recorded as a `broken`
+    /// fault with the reason, audited and told like a locker's own fault report; parcels behind it
+    /// are flagged. A door already out of service stays as it is.
+    pub async fn take_door_out_of_service(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+        label: &str,
+        reason: &str,
+    ) -> Result<relais_domain::compartment::Compartment, AppError> {
+        caller.require(Permission::OperateLocker)?;
+        let reason = parse_text("reason", reason, ParcelEvent::REASON_LENGTH_MAX)?;
+        self.run(|| async {
+            let mut tx = self.tx();
+            let compartment = self.load_door(point_id, label).await?;
+            if compartment.fault.is_some() {
+                return Ok(tx.done(compartment));
+            }
+            let actor = caller.actor();
+            let broken = relais_domain::compartment::DoorFault::Broken;
+            let (after, _) = self.fault_door(&mut tx, &compartment, broken, &actor, None, Some(&reason)).await?;
+            Ok(tx.done(relais_domain::compartment::Compartment { version: after.version + 1, ..after }))
+        })
+        .await
+    }
+
     /// An operator declares a door repaired: the fault is cleared and an empty compartment is
     /// available again.
     pub async fn repair_door(

@@ -469,6 +469,10 @@ pub enum Write {
 pub enum ConsoleWrite {
     /// An alert acknowledged; a second acknowledgement of the same occurrence keeps the first.
     Acknowledge(relais_domain::alert::Acknowledgement),
+    /// A device's enrolment started.
+    InsertEnrolment(relais_domain::console::Enrolment),
+    /// An enrolment traded for its key; `Conflict` if it was used meanwhile.
+    UseEnrolment { token_digest: [u8; 32], at: Timestamp },
     /// A new account; `Duplicate` (`console_account`) when its e-mail address has one.
     InsertAccount(relais_domain::console::ConsoleAccount),
     /// A session, kept by the keyed digest of its token.
@@ -955,11 +959,17 @@ pub trait Store: Send + Sync + 'static {
     /// The parcels with this number (unique per merchant: several merchants may use one number), at most
     /// `limit`.
     async fn parcels_by_number(&self, number: &ParcelNumber, limit: u32) -> StoreResult<Vec<Parcel>>;
+    /// A device enrolment by the keyed digest of its token.
+    async fn enrolment(&self, token_digest: &[u8; 32]) -> StoreResult<Option<relais_domain::console::Enrolment>>;
+    /// The device keys of a point (revoked ones too), oldest first.
+    async fn point_keys(&self, point_id: PointId) -> StoreResult<Vec<ApiKey>>;
     /// Raised occupancy alerts (every point's), at most `limit`.
     async fn occupancy_alerts(&self, limit: u32) -> StoreResult<Vec<OccupancyAlert>>;
     /// Compartments whose door reports a fault, with when a fault was last reported there (the audit
     /// log), at most `limit`.
     async fn faulty_compartments(&self, limit: u32) -> StoreResult<Vec<(Compartment, Option<Timestamp>)>>;
+    /// Lockers marked offline (silent past `DEVICE_SILENCE_SECONDS`), the longest silent first.
+    async fn offline_devices(&self, limit: u32) -> StoreResult<Vec<DeviceStatus>>;
     /// Point files refused since `since`, the latest first, at most `limit`.
     async fn refused_imports(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<ImportRecord>>;
     /// Messages given up (dead letters) since `since`, the latest first, at most `limit`.

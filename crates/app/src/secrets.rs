@@ -119,6 +119,11 @@ impl Secrets {
         self.digest(b"console-session", token.as_bytes())
     }
 
+    /// A device enrolment's token as it is kept.
+    pub fn enrolment_digest(&self, token: &str) -> [u8; 32] {
+        self.digest(b"device-enrolment", token.as_bytes())
+    }
+
     /// A console session's CSRF token: derived from its session token and the instance key, so a page
     /// carries it in its forms and nothing more is kept.
     pub fn console_csrf(&self, token: &str) -> String {

@@ -105,3 +105,54 @@ mod tests {
         assert!(!ConsoleRole::ReadOnly.acts() && ConsoleRole::Operator.acts());
     }
 }
+
+/// How long a device's enrolment QR code can be used: long enough to walk to the locker or hand the
+/// phone over, short enough that a photo of the screen is soon worthless.
+pub const ENROLMENT_MINUTES: i64 = 15;
+
+/// A one-time enrolment of a point's device (a locker's controller, a counter's phone): the console
+/// shows its token as a QR code; the device trades it once for its API key. Kept by the keyed digest
+/// of the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub token_digest: [u8; 32],
+    pub point_id: crate::ids::PointId,
+    /// The device key's label, e.g. `controller` or `counter phone 2`.
+    pub label: String,
+    /// The console account that started it.
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+}
+
+impl Enrolment {
+    /// Not used yet, not expired.
+    pub fn usable(&self, now: Timestamp) -> bool {
+        self.used_at.is_none() && now < self.expires_at
+    }
+}
+
+#[cfg(test)]
+mod enrolment_tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn an_enrolment_serves_once_and_not_after_its_minutes() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap();
+        let enrolment = Enrolment {
+            token_digest: [1; 32],
+            point_id: crate::ids::Id::from_parts(2, [3; 10]),
+            label: "controller".into(),
+            created_by: "Léa".into(),
+            created_at: at,
+            expires_at: at + Duration::minutes(ENROLMENT_MINUTES),
+            used_at: None,
+        };
+        assert!(enrolment.usable(at + Duration::minutes(14)));
+        assert!(!enrolment.usable(at + Duration::minutes(15)));
+        let used = Enrolment { used_at: Some(at + Duration::minutes(1)), ..enrolment };
+        assert!(!used.usable(at + Duration::minutes(2)));
+    }
+}

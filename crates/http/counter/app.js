@@ -18,6 +18,7 @@
       nameMatches: 'Le nom correspond au destinataire', handoverGo: 'Remettre le colis', logout: 'Se déconnecter',
       shelved: 'Rangé sur l’étagère : ', shelfFull: 'Étagère pleine : le colis ne peut pas être reçu (', handedOver: 'Remis : ',
       until: "jusqu'au ", none: 'Aucun colis en attente.', badKey: "Cette clé n'est pas celle d'un comptoir.",
+      enrolFailed: "Ce code d'enrôlement a déjà servi ou a expiré : demandez un nouveau QR code.",
       errors: {
         invalid_pickup_code: 'Code incorrect.', identity_mismatch: 'Le nom ne correspond pas : le colis reste ici.',
         rate_limited: 'Trop d’essais : réessayez plus tard.', not_found: "Ce colis n'est pas attendu ici.",
@@ -36,6 +37,7 @@
       nameMatches: "The name is the recipient's", handoverGo: 'Hand the parcel over', logout: 'Sign out',
       shelved: 'On the shelf: ', shelfFull: 'Shelf full: the parcel cannot be received (', handedOver: 'Handed over: ',
       until: 'until ', none: 'No parcel waiting.', badKey: 'This key is not a counter terminal key.',
+      enrolFailed: 'This enrolment code is used or expired: ask for a new QR code.',
       errors: {
         invalid_pickup_code: 'Wrong code.', identity_mismatch: 'The name does not match: the parcel stays here.',
         rate_limited: 'Too many tries: try again later.', not_found: 'This parcel is not expected here.',
@@ -165,5 +167,24 @@
     });
   });
 
-  if (key) { signIn(); } else { $('login').hidden = false; $('key').focus(); }
+  // Enrolled from the operator's console: the QR code opened this page with a one-time code in the
+  // address's fragment (never sent in a request line). It is traded once for this phone's own key,
+  // then taken out of the address.
+  var enrolment = /(?:^#|&)enrol=([A-Za-z0-9_-]+)/.exec(location.hash);
+  if (enrolment) {
+    history.replaceState(null, '', location.pathname + location.search);
+    fetch('/v1/devices/enrol', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: enrolment[1] })
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (json) {
+        if (r.status === 201 && json.secret) {
+          key = json.secret;
+          signIn();
+        } else {
+          $('login').hidden = false;
+          say(TEXT.enrolFailed, false);
+        }
+      });
+    });
+  } else if (key) { signIn(); } else { $('login').hidden = false; $('key').focus(); }
 })();

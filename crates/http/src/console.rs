@@ -45,13 +45,21 @@ text-align:left;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}.notic
 border-radius:.3rem}.error{background:#fdecea}.muted{color:#555}.charts{display:grid;gap:1rem;\
 grid-template-columns:repeat(auto-fit,minmax(19rem,1fr))}.card{background:#fff;border:1px solid #ddd;border-radius:.4rem;\
 padding:.6rem .8rem}.card h3{font-size:1rem;margin:.2rem 0}.figure{font-size:1.6rem;font-variant-numeric:tabular-nums}\
-.chart{width:100%;height:auto}ol.journey li{margin:.2rem 0}";
+.chart{width:100%;height:auto}ol.journey li{margin:.2rem 0}.badge:not(:empty){background:#fca311;color:#14213d;\
+border-radius:1rem;padding:0 .45rem;font-size:.85rem;font-weight:bold}td form{display:flex;gap:.3rem;margin:0}\
+.doors{display:grid;gap:.6rem;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr))}.door{background:#fff;\
+border:1px solid #ddd;border-left:.4rem solid #2e7d32;border-radius:.3rem;padding:.4rem .6rem}.door h3{margin:.1rem 0;\
+font-size:1rem}.door.occupied{border-left-color:#0b5fff}.door.reserved{border-left-color:#fca311}.door.out_of_service,\
+.door.disabled{border-left-color:#c62828}.door p{margin:.2rem 0}.fault{color:#c62828}.door details form{display:block}\
+.door label{display:block}.qr svg{width:min(100%,20rem);height:auto}";
 
 /// The section of the console a page belongs to (its tab in the navigation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Section {
     Home,
     Parcels,
+    Network,
+    Alerts,
     Kpis,
 }
 
@@ -69,14 +77,27 @@ pub(crate) fn shell(status: StatusCode, lang: Lang, user: &ConsoleUser, here: (S
         switch.push('&');
         switch.push_str(pair);
     }
+    // The open alerts' count, filled in and kept live by the console's script (not for merchants).
+    let alerts = if user.account.role == relais_domain::console::ConsoleRole::Merchant {
+        String::new()
+    } else {
+        let current = if section == Section::Alerts { " aria-current=\"page\"" } else { "" };
+        format!(
+            "<a href=\"/console/alerts?lang={code}\"{current}>{} <span id=\"alerts-count\" class=\"badge\" \
+             data-stream=\"/console/alerts/stream?lang={code}\"></span></a>",
+            lang.text("Alertes", "Alerts"),
+            code = lang.code()
+        )
+    };
     let nav = format!(
-        "<header><strong>relais</strong><nav>{}{}{}</nav>\
+        "<header><strong>relais</strong><nav>{}{}{}{alerts}{}</nav>\
          <a href=\"{}\" hreflang=\"{}\" lang=\"{}\">{}</a>\
          <span class=\"who\">{} · {}</span>\
          <form method=\"post\" action=\"/console/logout?lang={}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <button type=\"submit\">{}</button></form></header>",
         tab(Section::Home, "/console", "Accueil", "Home"),
         tab(Section::Parcels, "/console/parcels", "Colis", "Parcels"),
+        tab(Section::Network, "/console/points", "Réseau", "Network"),
         tab(Section::Kpis, "/console/kpis", "Indicateurs", "KPIs"),
         escape(&switch),
         other.code(),
@@ -88,11 +109,12 @@ pub(crate) fn shell(status: StatusCode, lang: Lang, user: &ConsoleUser, here: (S
         escape(&user.csrf),
         lang.text("Se déconnecter", "Sign out"),
     );
-    html_page_with(status, lang, "relais console", STYLE, CSP, "", &format!("{nav}<main>{main}</main>"))
+    let head = "<script src=\"/console/assets/console.js\" defer></script>";
+    html_page_with(status, lang, "relais console", STYLE, CSP, head, &format!("{nav}<main>{main}</main>"))
 }
 
 /// The session token the browser sent, if any.
-fn session_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()

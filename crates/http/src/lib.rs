@@ -7,7 +7,9 @@
 pub mod chart;
 pub mod claims;
 pub mod console;
+pub mod console_alerts;
 pub mod console_kpis;
+pub mod console_points;
 pub mod counter;
 pub mod device;
 pub mod doc;
@@ -202,6 +204,8 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(lockers::return_list))
         .routes(routes!(lockers::open_door))
         .routes(routes!(lockers::repair_door))
+        .routes(routes!(lockers::door_out_of_service))
+        .routes(routes!(lockers::enrol))
         .routes(routes!(lockers::device_status))
         .routes(routes!(device::heartbeat))
         .routes(routes!(device::door_commands))
@@ -224,6 +228,15 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(console::act))
         .routes(routes!(console_kpis::dashboard))
         .routes(routes!(console_kpis::csv))
+        .routes(routes!(console_alerts::page))
+        .routes(routes!(console_alerts::acknowledge))
+        .routes(routes!(console_alerts::stream))
+        .routes(routes!(console_alerts::script))
+        .routes(routes!(console_points::list))
+        .routes(routes!(console_points::page))
+        .routes(routes!(console_points::door_act))
+        .routes(routes!(console_points::enrol))
+        .routes(routes!(console_points::revoke))
         .routes(damage)
         .routes(routes!(recipients::stop_page, recipients::stop))
         .routes(routes!(recipients::survey_page, recipients::answer_survey))

@@ -478,6 +478,64 @@ pub async fn repair_door(
     Ok(Json(CompartmentView::from(&compartment)))
 }
 
+#[utoipa::path(post, path = "/v1/points/{id}/doors/{door}/out-of-service", tag = "lockers", request_body = ReasonRequest,
+    params(("id" = Uuid, Path, description = "The locker."), ("door" = String, Path, description = "The door's label.")),
+    security(("api_key" = ["operator"])),
+    responses((status = 200, body = CompartmentView, description = "Out of service (a `broken` fault) until repaired; a door already out of service is answered as it is.")))]
+/// Takes a door out of service (broken, under maintenance): a `broken` fault with the reason, audited
+/// and told like a locker's own report; parcels behind it are flagged.
+pub async fn door_out_of_service(
+    State(state): State<HttpState>,
+    Auth(caller): Auth,
+    Path((id, door)): Path<(String, String)>,
+    Body(request): Body<ReasonRequest>,
+) -> Result<Json<CompartmentView>> {
+    let compartment =
+        state.app.take_door_out_of_service(&caller, path_id("point", &id)?, &door, &request.reason).await?;
+    Ok(Json(CompartmentView::from(&compartment)))
+}
+
+/// A device trades the token of its enrolment QR code for its key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    /// The token the console showed (`re1_...`), from the QR code's link.
+    #[schema(min_length = 1, max_length = 100)]
+    pub token: String,
+}
+
+/// A device's key, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrolledView {
+    pub key_id: Uuid,
+    pub point_id: Uuid,
+    pub label: String,
+    /// `rk_locker_device_...`: keep it on the device; relais keeps only its digest.
+    pub secret: String,
+}
+
+#[utoipa::path(post, path = "/v1/devices/enrol", tag = "lockers", request_body = EnrolRequest,
+    responses((status = 201, body = EnrolledView, description = "The device's key, shown once."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: the code is unknown, used already or expired (15 minutes): start another enrolment from the console."),
+        (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many requests from this address; `details.retry_after_seconds`.")))]
+/// A locker's controller or a counter's phone enrols with the one-time code an operator's console
+/// showed as a QR code, and gets its own device key (no key typed by hand). Limited per address.
+pub async fn enrol(
+    State(state): State<HttpState>,
+    client: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    Body(request): Body<EnrolRequest>,
+) -> Result<(StatusCode, Json<EnrolledView>)> {
+    crate::widget::limit_public(&state, client)?;
+    let issued = state.app.enrol_device(&request.token).await?;
+    let view = EnrolledView {
+        key_id: issued.key.id.uuid(),
+        point_id: issued.key.point_id.map(|p| p.uuid()).unwrap_or_default(),
+        label: issued.key.label.clone(),
+        secret: issued.secret,
+    };
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceStatusView {
     pub point_id: Uuid,

@@ -373,6 +373,10 @@ async fn imports_over_http_report_and_refuse_whole_files() {
         assert_eq!(refused.body["error"]["details"]["status"], "refused");
         let points = api.call(Method::GET, &format!("/v1/points?network_id={}", api.network_id), &op, None).await;
         assert_eq!(points.body["items"].as_array().unwrap().len(), 1, "nothing applied");
+        // The refused file is an operator's alert in the console.
+        let alerts = api.app.alerts(&relais_app::Caller::system()).await.unwrap();
+        let refusal = alerts.open.iter().find(|a| a.kind == relais_domain::alert::AlertKind::ImportRefused).unwrap();
+        assert!(refusal.detail.starts_with("daily.csv ("), "{}", refusal.detail);
 
         let dry = path("format=csv&dry_run=true&removal_share_max=1");
         let dry = api.raw(Method::POST, &dry, &op, Some(csv), Some("text/csv")).await;

@@ -404,3 +404,272 @@ async fn the_kpi_dashboard_draws_the_seven_kpis_with_their_targets_and_exports_t
         assert_eq!(csv.status, StatusCode::FORBIDDEN);
     }
 }
+
+#[tokio::test]
+async fn alerts_are_listed_acknowledged_with_a_comment_and_streamed_live() {
+    for api in apis().await {
+        let system = relais_app::Caller::system();
+        let app = &api.app;
+        app.create_console_account(
+            &system,
+            "lea@example.org",
+            "Léa",
+            ConsoleRole::Operator,
+            None,
+            "operator's long one",
+        )
+        .await
+        .unwrap();
+        app.create_console_account(
+            &system,
+            "ops@example.org",
+            "Ops",
+            ConsoleRole::ReadOnly,
+            None,
+            "read only but long",
+        )
+        .await
+        .unwrap();
+        let merchant_id = relais_domain::ids::Id::from_uuid(api.merchant_id.parse::<uuid::Uuid>().unwrap());
+        app.create_console_account(
+            &system,
+            "shop@example.org",
+            "Shop",
+            ConsoleRole::Merchant,
+            Some(merchant_id),
+            "the shop's own staff",
+        )
+        .await
+        .unwrap();
+        // A jammed door, a damaged parcel to claim within 3 days, then the locker falls silent.
+        let beat = format!("/v1/points/{}/heartbeat", api.locker_id);
+        let doors =
+            serde_json::json!({"doors": [{"door": "A01", "state": "closed"}, {"door": "B01", "state": "jammed"}]});
+        let beat = api.call(Method::POST, &beat, &api.device, Some(doors)).await;
+        assert_eq!(beat.status, StatusCode::OK, "{}", beat.body);
+        let parcel = api.announced("ALERT0001").await;
+        api.deposit_in_session("ALERT0001").await;
+        let follow = serde_json::json!({"carrier": "colissimo", "tracking_number": "6A0000000042"});
+        let followed =
+            api.call(Method::PUT, &format!("/v1/parcels/{parcel}/tracking"), &api.merchant, Some(follow)).await;
+        assert_eq!(followed.status, StatusCode::OK, "{}", followed.body);
+        let claim = serde_json::json!({"kind": "damaged", "description": "crushed corner"});
+        let claimed = api.call(Method::POST, &format!("/v1/parcels/{parcel}/claims"), &api.merchant, Some(claim)).await;
+        assert_eq!(claimed.status, StatusCode::CREATED, "{}", claimed.body);
+        api.clock.advance(chrono::Duration::minutes(10));
+        app.run_sweeps(&system).await.unwrap();
+
+        let signed_out = send(&api.router, Method::GET, "/console/alerts", None, None).await;
+        assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+        let lea = signed_in(&api.router, "lea@example.org", "operator's long one").await;
+        let page = send(&api.router, Method::GET, "/console/alerts?lang=en", Some(&lea), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        for expected in ["Door fault", "door B01", "jammed", "Locker silent", "Claim to file", "damaged · colissimo"] {
+            assert!(page.body.contains(expected), "{expected}: {}", page.body);
+        }
+        assert!(page.body.contains(&format!("/console/parcels/{parcel}")), "{}", page.body);
+        let forms = page.body.matches("action=\"/console/alerts/acknowledge").count();
+        let rows = page.body.matches("<tr class=\"alert ").count();
+        assert!(rows >= 3 && forms == rows, "{rows} rows, {forms} forms");
+        // The navigation of every page carries the live count's stream, and the script that reads it.
+        assert!(page.body.contains("data-stream=\"/console/alerts/stream?lang=en\""));
+        assert!(page.body.contains("<script src=\"/console/assets/console.js\" defer></script>"));
+
+        // Read-only: the same alerts, no form; a merchant's staff: not theirs.
+        let ops = signed_in(&api.router, "ops@example.org", "read only but long").await;
+        let seen = send(&api.router, Method::GET, "/console/alerts?lang=en", Some(&ops), None).await;
+        assert_eq!(seen.body.matches("<tr class=\"alert ").count(), rows);
+        assert!(!seen.body.contains("/console/alerts/acknowledge"));
+        let shop = signed_in(&api.router, "shop@example.org", "the shop's own staff").await;
+        let theirs = send(&api.router, Method::GET, "/console/alerts?lang=en", Some(&shop), None).await;
+        assert_eq!(theirs.status, StatusCode::FORBIDDEN);
+        assert!(!theirs.body.contains("alerts-count"), "no alert count in a merchant's navigation");
+
+        // Acknowledging the door: the CSRF token and a comment are required, a read-only account cannot.
+        let door_row = page.body.split("<tr class=\"alert door_fault\">").nth(1).unwrap();
+        let key = door_row.split("name=\"key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let csrf = page.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let key_field = key.replace(':', "%3A");
+        let ack = "/console/alerts/acknowledge?lang=en";
+        let no_csrf =
+            send(&api.router, Method::POST, ack, Some(&lea), Some(&format!("key={key_field}&comment=on+it"))).await;
+        assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+        let silent =
+            send(&api.router, Method::POST, ack, Some(&lea), Some(&format!("csrf={csrf}&key={key_field}&comment=+")))
+                .await;
+        assert_eq!(silent.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", silent.body);
+        let ops_csrf = seen.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let forged = format!("csrf={ops_csrf}&key={key_field}&comment=not+mine");
+        let refused = send(&api.router, Method::POST, ack, Some(&ops), Some(&forged)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let form = format!("csrf={csrf}&key={key_field}&comment=technician+on+site+at+15%3A00");
+        let done = send(&api.router, Method::POST, ack, Some(&lea), Some(&form)).await;
+        assert_eq!((done.status, done.location.as_deref()), (StatusCode::SEE_OTHER, Some("/console/alerts?lang=en")));
+        let after = send(&api.router, Method::GET, "/console/alerts?lang=en", Some(&lea), None).await;
+        assert_eq!(after.body.matches("action=\"/console/alerts/acknowledge").count(), rows - 1);
+        let acknowledged = after.body.split("<h2>Acknowledged</h2>").nth(1).unwrap();
+        assert!(acknowledged.contains("Door fault") && acknowledged.contains("Léa · 2026-11-27"), "{acknowledged}");
+        assert!(acknowledged.contains("technician on site at 15:00"), "{acknowledged}");
+
+        // The stream: its first event at once, with the open alerts' count and table.
+        let response = api
+            .router
+            .clone()
+            .oneshot(Request::get("/console/alerts/stream?lang=en").header("cookie", &lea).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let mut body = response.into_body().into_data_stream();
+        let first = futures_util::StreamExt::next(&mut body).await.unwrap().unwrap();
+        let first = String::from_utf8_lossy(&first).into_owned();
+        assert!(first.starts_with("event: alerts\ndata: "), "{first}");
+        let data: serde_json::Value =
+            serde_json::from_str(first.lines().nth(1).unwrap().trim_start_matches("data: ")).unwrap();
+        assert_eq!(data["open"], rows - 1);
+        assert!(data["html"].as_str().unwrap().contains("Locker silent"), "{data}");
+        let no_session = send(&api.router, Method::GET, "/console/alerts/stream", None, None).await;
+        assert_eq!(no_session.status, StatusCode::UNAUTHORIZED);
+        let for_shop = send(&api.router, Method::GET, "/console/alerts/stream", Some(&shop), None).await;
+        assert_eq!(for_shop.status, StatusCode::FORBIDDEN);
+        let script = send(&api.router, Method::GET, "/console/assets/console.js", None, None).await;
+        assert!(script.body.contains("new EventSource"), "{}", script.body);
+    }
+}
+
+#[tokio::test]
+async fn a_locker_page_opens_a_door_takes_one_out_of_service_and_enrols_a_device_once() {
+    for api in apis().await {
+        let system = relais_app::Caller::system();
+        let app = &api.app;
+        app.rebuild_index().await.unwrap();
+        let account = app
+            .create_console_account(
+                &system,
+                "lea@example.org",
+                "Léa",
+                ConsoleRole::Operator,
+                None,
+                "operator's long one",
+            )
+            .await
+            .unwrap()
+            .id;
+        app.create_console_account(
+            &system,
+            "ops@example.org",
+            "Ops",
+            ConsoleRole::ReadOnly,
+            None,
+            "read only but long",
+        )
+        .await
+        .unwrap();
+        let lea = signed_in(&api.router, "lea@example.org", "operator's long one").await;
+        let ops = signed_in(&api.router, "ops@example.org", "read only but long").await;
+        let locker = api.locker_id.clone();
+        let path = format!("/console/points/{locker}?lang=en");
+
+        // The network's list, filtered.
+        let list = send(&api.router, Method::GET, "/console/points?lang=en&kind=locker&q=gare", Some(&lea), None).await;
+        assert!(list.body.contains(&format!("/console/points/{locker}?lang=en\">Consigne Gare")), "{}", list.body);
+        let full = send(&api.router, Method::GET, "/console/points?lang=en&occupancy_min=50", Some(&lea), None).await;
+        assert!(full.body.contains("0 points"), "an empty locker is not 50 % full: {}", full.body);
+
+        let page = send(&api.router, Method::GET, &path, Some(&lea), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("id=\"door-A01\"") && page.body.contains("id=\"door-B01\""), "{}", page.body);
+        assert!(page.body.contains("No heartbeat yet."));
+        let csrf = page.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let seen = send(&api.router, Method::GET, &path, Some(&ops), None).await;
+        assert_eq!(seen.status, StatusCode::OK);
+        assert!(!seen.body.contains("/doors/A01/actions") && !seen.body.contains("/enrolments"), "{}", seen.body);
+
+        // Open A01: confirmed, with a reason; then the page says so and the audit log names Léa's account.
+        let act = format!("/console/points/{locker}/doors/A01/actions?lang=en");
+        let unconfirmed = format!("csrf={csrf}&action=open&reason=stuck+parcel");
+        let refused = send(&api.router, Method::POST, &act, Some(&lea), Some(&unconfirmed)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body.contains("confirm"), "{}", refused.body);
+        let ops_csrf = seen.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let forged = format!("csrf={ops_csrf}&action=open&reason=x&confirm=yes");
+        assert_eq!(
+            send(&api.router, Method::POST, &act, Some(&ops), Some(&forged)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let no_csrf = "action=open&reason=stuck+parcel&confirm=yes";
+        assert_eq!(
+            send(&api.router, Method::POST, &act, Some(&lea), Some(no_csrf)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let opened =
+            send(&api.router, Method::POST, &act, Some(&lea), Some(&format!("{unconfirmed}&confirm=yes"))).await;
+        assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+        let page = send(&api.router, Method::GET, &path, Some(&lea), None).await;
+        let a01 = page.body.split("id=\"door-A01\"").nth(1).unwrap().split("</article>").next().unwrap();
+        assert!(a01.contains("opening requested"), "{a01}");
+        assert!(
+            page.body.contains(&format!("remote_door_opening · console:{account} · stuck parcel")),
+            "{}",
+            page.body
+        );
+        // The locker's own API sees the command (what the simulated locker opens).
+        let commands = api.call(Method::GET, &format!("/v1/points/{locker}/door-commands"), &api.device, None).await;
+        assert_eq!(commands.body["commands"][0]["door"], "A01", "{}", commands.body);
+
+        // B01 out of service, then repaired.
+        let b01 = format!("/console/points/{locker}/doors/B01/actions?lang=en");
+        let out = format!("csrf={csrf}&action=out_of_service&reason=hinge+broken&confirm=yes");
+        assert_eq!(send(&api.router, Method::POST, &b01, Some(&lea), Some(&out)).await.status, StatusCode::SEE_OTHER);
+        let page = send(&api.router, Method::GET, &path, Some(&lea), None).await;
+        assert!(page.body.contains("<article class=\"door out_of_service\" id=\"door-B01\">"), "{}", page.body);
+        assert!(page.body.contains("door_broken · console:"), "{}", page.body);
+        let repair = format!("csrf={csrf}&action=repair&reason=hinge+replaced&confirm=yes");
+        assert_eq!(
+            send(&api.router, Method::POST, &b01, Some(&lea), Some(&repair)).await.status,
+            StatusCode::SEE_OTHER
+        );
+        let page = send(&api.router, Method::GET, &path, Some(&lea), None).await;
+        assert!(page.body.contains("<article class=\"door available\" id=\"door-B01\">"), "{}", page.body);
+
+        // A device enrolled with a one-time QR code: its key works, the code does not work twice.
+        let enrol = format!("/console/points/{locker}/enrolments?lang=en");
+        let read_only =
+            send(&api.router, Method::POST, &enrol, Some(&ops), Some(&format!("csrf={ops_csrf}&label=x"))).await;
+        assert_eq!(read_only.status, StatusCode::FORBIDDEN);
+        let shown =
+            send(&api.router, Method::POST, &enrol, Some(&lea), Some(&format!("csrf={csrf}&label=controller+2"))).await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+        assert!(shown.body.contains("<figure class=\"qr\" id=\"enrolment-qr\"><svg"), "{}", shown.body);
+        let url = shown.body.split("<code id=\"enrolment-url\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        let token = url.split("#enrol=").nth(1).unwrap().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:8080/counter#enrol=re1_"), "{url}");
+        let enrolled = api.call(Method::POST, "/v1/devices/enrol", "", Some(serde_json::json!({"token": token}))).await;
+        assert_eq!(enrolled.status, StatusCode::CREATED, "{}", enrolled.body);
+        let secret = enrolled.body["secret"].as_str().unwrap().to_owned();
+        let me = api.call(Method::GET, "/v1/me", &secret, None).await;
+        assert_eq!(
+            (me.body["role"].as_str(), me.body["point_id"].as_str()),
+            (Some("locker_device"), Some(locker.as_str()))
+        );
+        let again = api.call(Method::POST, "/v1/devices/enrol", "", Some(serde_json::json!({"token": token}))).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.body);
+        let unknown =
+            api.call(Method::POST, "/v1/devices/enrol", "", Some(serde_json::json!({"token": "re1_nope"}))).await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+        // Listed on the point's page, then revoked from it.
+        let page = send(&api.router, Method::GET, &path, Some(&lea), None).await;
+        assert!(page.body.contains("<tr class=\"device\"><td>controller 2</td>"), "{}", page.body);
+        let key_id = enrolled.body["key_id"].as_str().unwrap();
+        let revoke = format!("/console/points/{locker}/devices/{key_id}/revoke?lang=en");
+        let done =
+            send(&api.router, Method::POST, &revoke, Some(&lea), Some(&format!("csrf={csrf}&reason=phone+lost"))).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(api.call(Method::GET, "/v1/me", &secret, None).await.status, StatusCode::UNAUTHORIZED);
+        let elsewhere = format!("/console/points/{}/devices/{key_id}/revoke", common::uuid_like());
+        let wrong =
+            send(&api.router, Method::POST, &elsewhere, Some(&lea), Some(&format!("csrf={csrf}&reason=x"))).await;
+        assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    }
+}

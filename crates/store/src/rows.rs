@@ -1059,6 +1059,18 @@ macro_rules! registry_fields {
 }
 pub(crate) use registry_fields;
 
+pub(crate) fn enrolment(r: &impl Columns) -> StoreResult<relais_domain::console::Enrolment> {
+    Ok(relais_domain::console::Enrolment {
+        token_digest: r.bytes(0)?.try_into().map_err(|_| corrupt("token_digest"))?,
+        point_id: r.id(1)?,
+        label: r.owned(2)?,
+        created_by: r.owned(3)?,
+        created_at: r.time(4)?,
+        expires_at: r.time(5)?,
+        used_at: r.opt_time(6)?,
+    })
+}
+
 pub(crate) fn acknowledgement(r: &impl Columns) -> StoreResult<relais_domain::alert::Acknowledgement> {
     Ok(relais_domain::alert::Acknowledgement {
         key: r.owned(0)?,

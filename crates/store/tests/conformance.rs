@@ -1555,6 +1555,15 @@ async fn occupancy_alert_rises_and_clears_through_the_outbox() {
         let report = w.app.occupancy(&system, w.locker.id).await.unwrap();
         assert_eq!((report.occupancy.rate(), report.occupancy.occupied), (1.0, [2, 1, 1, 0]));
         assert!(report.alert.is_some());
+        // The console's alerts list it, with its rate.
+        let alerts = w.app.alerts(&system).await.unwrap();
+        let raised: Vec<_> =
+            alerts.open.iter().filter(|a| a.kind == relais_domain::alert::AlertKind::Occupancy).collect();
+        assert_eq!(raised.len(), 1);
+        assert_eq!(
+            (&raised[0].subject, raised[0].detail.as_str()),
+            (&relais_domain::alert::AlertSubject::Point(w.locker.id), "100 %")
+        );
         // Nothing changed: no second alert.
         w.app.refresh_capacities().await.unwrap();
         assert_eq!(topics(&w).await.len(), 1);
@@ -1571,6 +1580,8 @@ async fn occupancy_alert_rises_and_clears_through_the_outbox() {
         assert_eq!(topics(&w).await, ["point.occupancy_high", "point.occupancy_normal"]);
         let report = w.app.occupancy(&system, w.locker.id).await.unwrap();
         assert_eq!((report.occupancy.rate(), report.alert), (0.75, None));
+        let alerts = w.app.alerts(&system).await.unwrap();
+        assert!(alerts.open.iter().all(|a| a.kind != relais_domain::alert::AlertKind::Occupancy), "cleared");
     }
 }
 
@@ -3135,6 +3146,14 @@ async fn the_worker_tells_recipients_and_merchants_once_and_in_their_hours() {
         assert_eq!(sms.len(), 1, "{name}");
         assert_eq!(sms[0].state, DeliveryState::Dead, "{name}");
         assert!(sms[0].last_error.as_deref().unwrap().contains("no longer live"), "{name}: {:?}", sms[0].last_error);
+        // A dead letter is an operator's alert (its error, never its address).
+        let alerts = w.app.alerts(&Caller::system()).await.unwrap();
+        let failing = alerts.open.iter().find(|a| a.kind == relais_domain::alert::AlertKind::MessageFailing).unwrap();
+        assert!(
+            failing.detail.contains("no longer live") && !failing.detail.contains("+336"),
+            "{name}: {}",
+            failing.detail
+        );
         assert!(messages.iter().all(|d| d.parcel_id == Some(b.parcel.id)), "{name}");
         let carrier = w.app.parcel_messages(&w.carrier, b.parcel.id).await;
         assert!(matches!(carrier, Err(AppError::Forbidden { .. })), "{name}: {carrier:?}");

@@ -141,6 +141,16 @@ impl App {
         self.doors_to_open(point_id).await
     }
 
+    /// The doors ordered open and not closed yet (operators: the console's locker view).
+    pub async fn pending_door_commands(
+        &self,
+        caller: &Caller,
+        point_id: PointId,
+    ) -> Result<Vec<DoorCommand>, AppError> {
+        caller.require(Permission::OperateLocker)?;
+        self.doors_to_open(point_id).await
+    }
+
     /// The doors a locker still has to open: pending commands but those it opened itself (pickups).
     /// A command stays listed until its door closes; the locker opens each command id once.
     async fn doors_to_open(&self, point_id: PointId) -> Result<Vec<DoorCommand>, AppError> {

@@ -77,7 +77,8 @@ impl App {
             };
             // A parcel on its way in through that door is not behind it: it gets another door below.
             let arriving = command.as_ref().filter(|c| c.purpose == CommandPurpose::Deposit).and_then(|c| c.parcel_id);
-            let (faulted, flagged) = self.fault_door(&mut tx, &compartment, fault, &caller.actor(), arriving).await?;
+            let (faulted, flagged) =
+                self.fault_door(&mut tx, &compartment, fault, &caller.actor(), arriving, None).await?;
             compartments[index] = faulted.clone();
             let mut cancelled = None;
             let mut reassigned = None;
@@ -161,6 +162,7 @@ impl App {
         fault: DoorFault,
         actor: &Actor,
         arriving: Option<ParcelId>,
+        reason: Option<&str>,
     ) -> Result<(Compartment, Vec<ParcelId>), Halt> {
         let faulted = compartment.report_fault(fault);
         let (mut after, mut inside) = (faulted.compartment, faulted.parcels_inside);
@@ -175,7 +177,7 @@ impl App {
             AuditAction::door_fault(fault),
             &after,
             parcel_inside,
-            None,
+            reason,
         ));
         let payload = serde_json::json!({
             "point_id": after.point_id.to_string(),

@@ -10,6 +10,7 @@
 
 pub mod devices;
 pub mod doors;
+pub mod enrolment;
 pub mod sessions;
 
 use chrono::{Duration, NaiveDate};

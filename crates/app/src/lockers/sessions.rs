@@ -276,7 +276,7 @@ impl App {
             }
             let actor = carrier_actor(&session);
             compartments[index] = match refusal.fault() {
-                Some(fault) => self.fault_door(&mut tx, &refused, fault, &actor, Some(parcel.id)).await?.0,
+                Some(fault) => self.fault_door(&mut tx, &refused, fault, &actor, Some(parcel.id), None).await?.0,
                 None => {
                     let released = refused.release(parcel.id)?;
                     tx.compartment(released.clone());

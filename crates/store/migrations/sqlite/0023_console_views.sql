@@ -15,6 +15,7 @@ CREATE INDEX compartments_fault_idx ON compartments (point_id) WHERE fault IS NO
 CREATE INDEX deliveries_dead_idx ON deliveries (updated_at) WHERE state = 'dead';
 CREATE INDEX point_imports_refused_idx ON point_imports (at) WHERE status = 'refused';
 CREATE INDEX claims_to_file_deadline_idx ON claims (deadline_at) WHERE state = 'to_file';
+CREATE INDEX device_status_offline_idx ON device_status (offline_since) WHERE offline_since IS NOT NULL;
 
 -- An operator saw an alert and said what is being done: one row per occurrence (its key).
 CREATE TABLE alert_acknowledgements (
@@ -23,3 +24,18 @@ CREATE TABLE alert_acknowledgements (
     comment TEXT NOT NULL,
     at INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- A point's device enrolled from the console: a one-time token shown as a QR code, traded once for
+-- the device's API key; kept by the keyed digest of the token.
+CREATE TABLE device_enrolments (
+    token_digest BLOB PRIMARY KEY,
+    point_id BLOB NOT NULL,
+    label TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+) WITHOUT ROWID;
+
+-- A point's device keys (the console's list of a locker's or counter's devices).
+CREATE INDEX api_keys_point_idx ON api_keys (point_id) WHERE point_id IS NOT NULL;

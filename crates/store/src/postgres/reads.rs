@@ -335,6 +335,25 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn enrolment(&self, token_digest: &[u8; 32]) -> StoreResult<Option<relais_domain::console::Enrolment>> {
+        self.one(
+            "SELECT token_digest, point_id, label, created_by, created_at, expires_at, used_at
+             FROM device_enrolments WHERE token_digest = $1",
+            &[&&token_digest[..]],
+            rows::enrolment,
+        )
+        .await
+    }
+
+    async fn point_keys(&self, point_id: PointId) -> StoreResult<Vec<ApiKey>> {
+        self.many(
+            &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE point_id = $1 ORDER BY id"),
+            &[&uuid(point_id)],
+            rows::api_key,
+        )
+        .await
+    }
+
     async fn occupancy_alerts(&self, limit: u32) -> StoreResult<Vec<OccupancyAlert>> {
         self.many(
             &format!("SELECT {ALERT_COLUMNS} FROM occupancy_alerts ORDER BY raised_at DESC LIMIT $1"),
@@ -354,6 +373,18 @@ impl Store for PostgresStore {
             ),
             &[&big(limit)],
             |r| Ok((rows::compartment(r)?, r.opt_time(10)?)),
+        )
+        .await
+    }
+
+    async fn offline_devices(&self, limit: u32) -> StoreResult<Vec<DeviceStatus>> {
+        self.many(
+            &format!(
+                "SELECT {DEVICE_STATUS_COLUMNS} FROM device_status WHERE offline_since IS NOT NULL
+                 ORDER BY offline_since LIMIT $1"
+            ),
+            &[&big(limit)],
+            rows::device_status,
         )
         .await
     }

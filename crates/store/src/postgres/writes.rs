@@ -196,6 +196,11 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
             "INSERT INTO console_sessions (token_digest, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
         }
         Write::Console(ConsoleWrite::DeleteSession { .. }) => "DELETE FROM console_sessions WHERE token_digest = $1",
+        Write::Console(ConsoleWrite::InsertEnrolment(_)) => "INSERT INTO device_enrolments (token_digest, point_id, label,
+                created_by, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        Write::Console(ConsoleWrite::UseEnrolment { .. }) => {
+            "UPDATE device_enrolments SET used_at = $1 WHERE token_digest = $2 AND used_at IS NULL"
+        }
         Write::Console(ConsoleWrite::Acknowledge(_)) => "INSERT INTO alert_acknowledgements (key, by_name, comment, at)
              VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
         Write::Claims(ClaimWrite::Insert(_)) => "INSERT INTO claims (id, parcel_id, merchant_id, carrier, kind, state,
@@ -703,6 +708,16 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         Write::Console(ConsoleWrite::DeleteSession { token_digest }) => {
             let digest = token_digest.as_slice();
             exec(c, sql, &[&digest]).await.map(drop)
+        }
+        Write::Console(ConsoleWrite::InsertEnrolment(e)) => {
+            let digest = e.token_digest.as_slice();
+            let args: [Param<'_>; 6] =
+                [&digest, &uuid(e.point_id), &e.label, &e.created_by, &e.created_at, &e.expires_at];
+            exec(c, sql, &args).await.map(drop)
+        }
+        Write::Console(ConsoleWrite::UseEnrolment { token_digest, at }) => {
+            let digest = token_digest.as_slice();
+            exec_versioned(c, sql, &[at, &digest]).await
         }
         Write::Console(ConsoleWrite::Acknowledge(a)) => {
             exec(c, sql, &[&a.key, &a.by, &a.comment, &a.at]).await.map(drop)

@@ -659,6 +659,25 @@ pub(super) fn apply<'a>(
             params![token_digest.as_slice()],
         )
         .map(drop),
+        Write::Console(ConsoleWrite::InsertEnrolment(e)) => exec(
+            c,
+            "INSERT INTO device_enrolments (token_digest, point_id, label, created_by, created_at, expires_at, used_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+            params![
+                e.token_digest.as_slice(),
+                id(e.point_id),
+                e.label,
+                e.created_by,
+                micros(e.created_at),
+                micros(e.expires_at)
+            ],
+        )
+        .map(drop),
+        Write::Console(ConsoleWrite::UseEnrolment { token_digest, at }) => exec_versioned(
+            c,
+            "UPDATE device_enrolments SET used_at = ?1 WHERE token_digest = ?2 AND used_at IS NULL",
+            params![micros(*at), token_digest.as_slice()],
+        ),
         Write::Console(ConsoleWrite::Acknowledge(a)) => exec(
             c,
             "INSERT INTO alert_acknowledgements (key, by_name, comment, at) VALUES (?1, ?2, ?3, ?4)
