@@ -48,7 +48,15 @@ fn door_cell(
     });
     let fault = door.fault.map(|f| format!("<strong class=\"fault\">{}</strong>", f.as_str())).unwrap_or_default();
     let reported = reported
-        .map(|r| format!("<span class=\"reported\" data-door-state=\"{r}\">{} {r}</span>", lang.text("porte", "door")))
+        .map(|r| {
+            let said = match r {
+                "open" => lang.text("porte ouverte", "door open"),
+                "closed" => lang.text("porte fermée", "door closed"),
+                "jammed" => lang.text("porte bloquée", "door jammed"),
+                _ => "",
+            };
+            format!("<span class=\"reported\" data-door-state=\"{r}\">{said}</span>")
+        })
         .unwrap_or_default();
     let opening = if opening {
         format!("<span class=\"opening\">{}</span>", lang.text("ouverture demandée", "opening requested"))

@@ -185,7 +185,7 @@ fn gaussian_pair(rng: &mut StdRng) -> (f64, f64) {
 }
 
 /// The index entries of the network: validated points with random free capacity (12 % full).
-fn indexed(records: &[NewPoint], rng: &mut StdRng) -> Result<Vec<Indexed>, String> {
+pub(crate) fn indexed(records: &[NewPoint], rng: &mut StdRng) -> Result<Vec<Indexed>, String> {
     let mut validator = PointValidator::new();
     let now = SystemClock.now();
     records

@@ -73,6 +73,11 @@ impl Client {
         self.send(method, path, key, Some(content_type), Bytes::copy_from_slice(body)).await
     }
 
+    /// A `GET` with headers of its own (a browser's session cookie), reading the whole response.
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> io::Result<Response> {
+        self.send_with("GET", path, None, None, Bytes::new(), headers).await
+    }
+
     async fn send(
         &mut self,
         method: &str,
@@ -81,7 +86,22 @@ impl Client {
         content_type: Option<&str>,
         body: Bytes,
     ) -> io::Result<Response> {
+        self.send_with(method, path, key, content_type, body, &[]).await
+    }
+
+    async fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        content_type: Option<&str>,
+        body: Bytes,
+        headers: &[(&str, &str)],
+    ) -> io::Result<Response> {
         let mut request = hyper::Request::builder().method(method).uri(path).header(HOST, &self.host);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(key) = key {
             request = request.header(AUTHORIZATION, format!("Bearer {key}"));
         }

@@ -3,6 +3,7 @@
 //! the outgoing HTTP client of `relais-edge`.
 
 pub mod bench;
+pub mod bench_console;
 pub mod bench_labels;
 pub mod bench_network;
 pub mod bench_notify;

@@ -46,8 +46,8 @@ pub struct SimOptions {
     pub parcels: u64,
     #[arg(long, default_value_t = 30.0)]
     pub heartbeat_seconds: f64,
-    /// Stops after this long; without it, stops once every parcel is collected or taken back (runs
-    /// forever with no parcels).
+    /// Stops after this long (the lockers beat until then, even once their parcels are done); without
+    /// it, stops once every parcel is collected or taken back (runs forever with no parcels).
     #[arg(long)]
     pub duration_seconds: Option<f64>,
     #[arg(long, default_value_t = 32)]
@@ -236,8 +236,9 @@ pub async fn run(options: SimOptions) -> Result<SimReport, String> {
     while let Some(done) = workers.join_next().await {
         report.merge(done.map_err(|e| e.to_string())??);
     }
-    // Without parcels the lockers beat until the deadline (or for ever).
-    if options.parcels > 0 {
+    // Without parcels, or with a deadline, the lockers beat until the deadline (or for ever): a
+    // locker whose parcels are all waiting still answers its operator's commands.
+    if options.parcels > 0 && deadline.is_none() {
         stop.store(true, Ordering::Relaxed);
     }
     while let Some(done) = lanes.join_next().await {
@@ -435,6 +436,9 @@ struct Worker {
     /// Parcels already handed over with another of their recipient's (a shared door): their own
     /// recipient visit or take-back is called off.
     gone_with_others: HashSet<String>,
+    /// Doors an operator ordered open, as `point/door`: reported open at the next heartbeat, closed at
+    /// the one after (someone takes a look and shuts it), as a real locker's would be.
+    open_doors: HashSet<String>,
 }
 
 impl Worker {
@@ -503,8 +507,16 @@ async fn beat_lane(
     let client = Client::connect(address).await.map_err(|e| e.to_string())?;
     let keys = Keys { merchant: String::new(), carrier: String::new() };
     let rng = StdRng::seed_from_u64(options.seed ^ (n << 40));
-    let mut w =
-        Worker { client, address, report: SimReport::default(), live, keys, rng, gone_with_others: HashSet::new() };
+    let mut w = Worker {
+        client,
+        address,
+        report: SimReport::default(),
+        live,
+        keys,
+        rng,
+        gone_with_others: HashSet::new(),
+        open_doors: HashSet::new(),
+    };
     let beat = Duration::from_secs_f64(options.heartbeat_seconds.max(0.1));
     let mut queue: Queue<usize> = BinaryHeap::new();
     let now = Instant::now();
@@ -548,6 +560,7 @@ async fn worker(
         keys,
         rng: StdRng::seed_from_u64(options.seed ^ (n << 20)),
         gone_with_others: HashSet::new(),
+        open_doors: HashSet::new(),
     };
     // Recipients and take-backs (the consequences of earlier visits) go first when due; courier visits
     // take the capacity left.
@@ -613,22 +626,38 @@ async fn worker(
 }
 
 async fn heartbeat(w: &mut Worker, locker: &Beating) {
+    let key = locker.device_key.clone();
+    // A door opened at the last heartbeat is shut now (someone took a look and closed it).
+    let was_open: Vec<String> =
+        locker.doors.iter().filter(|d| w.open_doors.remove(&format!("{}/{d}", locker.id))).cloned().collect();
+    for door in &was_open {
+        let events = format!("/v1/points/{}/doors/{door}/events", locker.id);
+        w.call("POST", &events, &key, Some(json!({"event": "door_closed"})), &[200, 409]).await;
+    }
     let doors: Vec<Value> = locker.doors.iter().map(|d| json!({"door": d, "state": "closed"})).collect();
     let path = format!("/v1/points/{}/heartbeat", locker.id);
-    let key = locker.device_key.clone();
     let Some(reply) =
         w.call("POST", &path, &key, Some(json!({"doors": doors, "firmware": "locker-sim"})), &[200]).await
     else {
         return;
     };
     w.report.heartbeats += 1;
-    // Doors an operator ordered open: open them, and shut them (someone takes a look and closes).
+    // Doors an operator ordered open: opened now, reported open until the next heartbeat shuts them.
     let commands = reply.json()["commands"].as_array().cloned().unwrap_or_default();
+    let mut opened = Vec::new();
     for command in commands.iter().filter(|c| c["purpose"] == "operator") {
-        if let Some(door) = command["door"].as_str() {
-            let events = format!("/v1/points/{}/doors/{door}/events", locker.id);
-            w.call("POST", &events, &key, Some(json!({"event": "door_closed"})), &[200, 409]).await;
+        if let Some(door) = command["door"].as_str().filter(|d| !was_open.iter().any(|o| o == d)) {
+            w.open_doors.insert(format!("{}/{door}", locker.id));
+            opened.push(door.to_owned());
         }
+    }
+    if !opened.is_empty() {
+        let doors: Vec<Value> = locker
+            .doors
+            .iter()
+            .map(|d| json!({"door": d, "state": if opened.contains(d) { "open" } else { "closed" }}))
+            .collect();
+        w.call("POST", &path, &key, Some(json!({"doors": doors, "firmware": "locker-sim"})), &[200]).await;
     }
 }
 

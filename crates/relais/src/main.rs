@@ -472,6 +472,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2_000)]
         pdf_labels: usize,
     },
+    /// The console's point list and KPI dashboard on the network of `bench search`, their server time
+    /// beside the same work without the page (the index scanned; the KPIs computed).
+    Console {
+        #[arg(long, default_value_t = 200_000)]
+        points: usize,
+        /// Requests per page.
+        #[arg(long, default_value_t = 30)]
+        requests: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -746,6 +755,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             let backend = parse_backend(&backend)?;
             let options = bench::TrackingOptions { backend, database_url, parcels, concurrency };
             println!("{}", bench::tracking(options).await?);
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Console { points, requests } } => {
+            init_tracing("warn");
+            let options = relais::bench_console::ConsoleOptions { points, requests };
+            println!("{}", relais::bench_console::console(options).await?);
             Ok(())
         }
         Command::Bench { command: BenchCommand::Labels { labels, pdf_labels } } => {

@@ -414,6 +414,27 @@ fn bench_commands_print_their_figures() {
             vec!["bench", "tracking", "--parcels", "90", "--concurrency", "4"],
             vec!["tracking_events_per_s", "parse_only_events_per_s", "ratio"],
         ),
+        (
+            vec!["bench", "console", "--points", "3000", "--requests", "3"],
+            vec![
+                "points_all_p50_ms",
+                "points_all_p99_ms",
+                "points_all_baseline_ms",
+                "points_all_ratio",
+                "points_lockers_80_p50_ms",
+                "points_lockers_80_p99_ms",
+                "points_lockers_80_baseline_ms",
+                "points_lockers_80_ratio",
+                "points_words_p50_ms",
+                "points_words_p99_ms",
+                "points_words_baseline_ms",
+                "points_words_ratio",
+                "kpis_30_days_p50_ms",
+                "kpis_30_days_p99_ms",
+                "kpis_30_days_baseline_ms",
+                "kpis_30_days_ratio",
+            ],
+        ),
     ];
     let postgres = relais_store::testing::postgres_url();
     if let Some(url) = &postgres {
