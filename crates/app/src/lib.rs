@@ -150,6 +150,26 @@ pub struct App {
     promise_settings: Arc<promises::PromiseSettings>,
     /// How KPIs are costed and what they aim at (`kpis.rs`).
     kpi_settings: Arc<kpis::KpiSettings>,
+    /// Where the console's and the widget's maps take their tiles; none: the plain drawing.
+    map_tiles: Arc<Option<MapTiles>>,
+}
+
+/// A map tile service: a URL with `{z}`, `{x}` and `{y}` (and `{s}` for its subdomains), and the
+/// attribution its usage policy requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapTiles {
+    pub url: String,
+    pub attribution: String,
+}
+
+impl MapTiles {
+    /// The origin the pages' content policy allows images from: `https://tile.example.org`, a
+    /// subdomain template `{s}` as `*`.
+    pub fn origin(&self) -> String {
+        let (scheme, rest) = self.url.split_once("://").unwrap_or(("https", &self.url));
+        let host = rest.split('/').next().unwrap_or_default().replace("{s}", "*");
+        format!("{scheme}://{host}")
+    }
 }
 
 impl App {
@@ -169,7 +189,18 @@ impl App {
             carrier_apis: Arc::default(),
             promise_settings: Arc::default(),
             kpi_settings: Arc::default(),
+            map_tiles: Arc::new(None),
         }
+    }
+
+    /// The map tiles of the console's and the widget's maps (`[console] tile_url`); none: the plain
+    /// drawing (no request leaves the browser for another site).
+    pub fn with_map_tiles(self, tiles: Option<MapTiles>) -> Self {
+        App { map_tiles: Arc::new(tiles), ..self }
+    }
+
+    pub fn map_tiles(&self) -> Option<&MapTiles> {
+        self.map_tiles.as_ref().as_ref()
     }
 
     pub fn with_kpi_settings(self, settings: kpis::KpiSettings) -> Self {

@@ -51,7 +51,9 @@ border-radius:1rem;padding:0 .45rem;font-size:.85rem;font-weight:bold}td form{di
 border:1px solid #ddd;border-left:.4rem solid #2e7d32;border-radius:.3rem;padding:.4rem .6rem}.door h3{margin:.1rem 0;\
 font-size:1rem}.door.occupied{border-left-color:#0b5fff}.door.reserved{border-left-color:#fca311}.door.out_of_service,\
 .door.disabled{border-left-color:#c62828}.door p{margin:.2rem 0}.fault{color:#c62828}.door details form{display:block}\
-.door label{display:block}.qr svg{width:min(100%,20rem);height:auto}";
+.door label{display:block}.qr svg{width:min(100%,20rem);height:auto}#map{height:min(70vh,40rem);border:1px solid #ccc;\
+border-radius:.3rem;background:#e8eef3}#map.plain{background:#eef2f5}.leaflet-tooltip.count{background:none;border:0;\
+box-shadow:none;font-weight:bold;color:#14213d}";
 
 /// The section of the console a page belongs to (its tab in the navigation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,20 @@ pub(crate) enum Section {
 /// A signed-in page: the navigation, the language switch (the same page in the other language) and
 /// the sign-out form, then `main`.
 pub(crate) fn shell(status: StatusCode, lang: Lang, user: &ConsoleUser, here: (Section, &Uri), main: &str) -> Response {
+    shell_with(status, lang, user, here, main, "", None)
+}
+
+/// A signed-in page with more in its `<head>` (the map's style and scripts) and, for a map with
+/// tiles, their origin allowed as images.
+pub(crate) fn shell_with(
+    status: StatusCode,
+    lang: Lang,
+    user: &ConsoleUser,
+    here: (Section, &Uri),
+    main: &str,
+    more_head: &str,
+    tiles: Option<&relais_app::MapTiles>,
+) -> Response {
     let (section, uri) = here;
     let tab = |target: Section, href: &str, fr: &'static str, en: &'static str| {
         let current = if target == section { " aria-current=\"page\"" } else { "" };
@@ -109,8 +125,12 @@ pub(crate) fn shell(status: StatusCode, lang: Lang, user: &ConsoleUser, here: (S
         escape(&user.csrf),
         lang.text("Se déconnecter", "Sign out"),
     );
-    let head = "<script src=\"/console/assets/console.js\" defer></script>";
-    html_page_with(status, lang, "relais console", STYLE, CSP, head, &format!("{nav}<main>{main}</main>"))
+    let head = format!("<script src=\"/console/assets/console.js\" defer></script>{more_head}");
+    let csp = match tiles {
+        Some(tiles) => CSP.replace("img-src 'self' data:", &format!("img-src 'self' data: {}", tiles.origin())),
+        None => CSP.to_owned(),
+    };
+    html_page_with(status, lang, "relais console", STYLE, &csp, &head, &format!("{nav}<main>{main}</main>"))
 }
 
 /// The session token the browser sent, if any.

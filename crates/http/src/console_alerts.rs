@@ -233,7 +233,7 @@ pub async fn stream(
 
 /// The console's script: the live alerts (the count in the navigation, the list on the alerts page).
 /// Served from relais itself, so the content policy allows it (`script-src 'self'`).
-pub const CONSOLE_JS: &str = include_str!("console/console.js");
+pub const CONSOLE_JS: &str = include_str!("../console/console.js");
 
 #[utoipa::path(get, path = "/console/assets/console.js", tag = "console",
     responses((status = 200, content_type = "text/javascript", body = String, description = "The console's script.")))]

@@ -419,7 +419,6 @@ pub async fn list(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    use relais_domain::point::{PointKind, PointStatus};
     let lang = Lang::of(&PageQuery { lang: query.lang.clone(), done: None }, &headers);
     let user = match signed_in(&state, &headers, lang).await? {
         Ok(user) => user,
@@ -430,29 +429,10 @@ pub async fn list(
         let text = lang.text("<p>Réservé aux comptes de l'opérateur.</p>", "<p>For the operator's accounts.</p>");
         return Ok(shell(StatusCode::FORBIDDEN, lang, &user, here, text));
     }
-    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let kind = given(&query.kind).and_then(|k| PointKind::parse(&k).ok());
-    let status = given(&query.status).and_then(|s| PointStatus::ALL.into_iter().find(|x| x.as_str() == s));
-    let network: Option<relais_domain::ids::NetworkId> = given(&query.network_id).and_then(|n| n.parse().ok());
-    let occupancy_min = given(&query.occupancy_min).and_then(|o| o.parse::<f64>().ok()).map(|o| o / 100.0);
-    let words: Vec<String> =
-        given(&query.q).unwrap_or_default().to_lowercase().split_whitespace().map(str::to_owned).collect();
+    let filter = PointFilter::of(&query);
     let index = state.app.point_index();
-    let mut found: Vec<(&std::sync::Arc<relais_domain::point::PickupPoint>, Option<f64>)> = index
-        .all()
-        .filter(|(p, _)| kind.is_none_or(|k| p.kind == k))
-        .filter(|(p, _)| status.is_none_or(|s| p.status == s))
-        .filter(|(p, _)| network.is_none_or(|n| p.network_id == n))
-        .map(|(p, capacity)| (p, occupancy_now(p, &capacity)))
-        .filter(|(_, occupancy)| occupancy_min.is_none_or(|min| occupancy.is_some_and(|o| o >= min)))
-        .filter(|(p, _)| {
-            words.is_empty() || {
-                let text =
-                    format!("{} {} {} {}", p.name, p.address.city, p.address.postcode, p.external_id).to_lowercase();
-                words.iter().all(|w| text.contains(w.as_str()))
-            }
-        })
-        .collect();
+    let mut found: Vec<(&std::sync::Arc<relais_domain::point::PickupPoint>, Option<f64>)> =
+        filter.matching(&index).collect();
     let total = found.len();
     let by_name = |a: &(&std::sync::Arc<relais_domain::point::PickupPoint>, Option<f64>),
                    b: &(&std::sync::Arc<relais_domain::point::PickupPoint>, Option<f64>)| {
@@ -464,49 +444,18 @@ pub async fn list(
     }
     found.sort_by(by_name);
     let networks = state.app.networks(&user.caller(), relais_app::ports::Page { after: None, limit: 500 }).await?;
-    let option = |value: &str, text: &str, chosen: bool| {
-        format!(
-            "<option value=\"{}\"{}>{}</option>",
-            escape(value),
-            if chosen { " selected" } else { "" },
-            escape(text)
-        )
-    };
-    let mut main = format!(
-        "<h1>{}</h1><form method=\"get\" action=\"/console/points\"><input type=\"hidden\" name=\"lang\" value=\"{}\">\
-         <label>{} <input type=\"search\" name=\"q\" value=\"{}\"></label><label>{} <select name=\"kind\">{}",
-        lang.text("Réseau", "Network"),
-        lang.code(),
-        lang.text("Nom, ville, code postal", "Name, city, postcode"),
-        escape(&given(&query.q).unwrap_or_default()),
-        lang.text("Type", "Kind"),
-        option("", lang.text("tous", "all"), kind.is_none()),
-    );
-    for k in PointKind::ALL {
-        main.push_str(&option(k.as_str(), k.as_str(), kind == Some(k)));
-    }
-    main.push_str(&format!("</select></label><label>{} <select name=\"status\">", lang.text("État", "Status")));
-    main.push_str(&option("", lang.text("tous", "all"), status.is_none()));
-    for s in PointStatus::ALL {
-        main.push_str(&option(s.as_str(), s.as_str(), status == Some(s)));
-    }
-    main.push_str(&format!("</select></label><label>{} <select name=\"network_id\">", lang.text("Réseau", "Network")));
-    main.push_str(&option("", lang.text("tous", "all"), network.is_none()));
-    for n in &networks {
-        main.push_str(&option(&n.id.to_string(), &n.name, network == Some(n.id)));
-    }
+    let mut main = format!("<h1>{}</h1>", lang.text("Réseau", "Network"));
+    main.push_str(&filter.form(lang, "/console/points", &networks));
     main.push_str(&format!(
-        "</select></label><label>{} <input type=\"number\" name=\"occupancy_min\" min=\"0\" max=\"100\" value=\"{}\" size=\"4\"> %</label>\
-         <button type=\"submit\">{}</button></form><p>{total} {}{}</p>",
-        lang.text("Occupation au moins", "Occupancy at least"),
-        occupancy_min.map(|o| format!("{:.0}", o * 100.0)).unwrap_or_default(),
-        lang.text("Filtrer", "Filter"),
+        "<p>{total} {}{} · <a href=\"/console/map?{}\">{}</a></p>",
         lang.text("points", "points"),
         if total > LISTED_MAX {
             format!(" · {} {LISTED_MAX}", lang.text("les premiers par nom :", "the first by name:"))
         } else {
             String::new()
         },
+        escape(&filter.query(lang)),
+        lang.text("Voir sur la carte", "See on the map"),
     ));
     main.push_str(&format!(
         "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
@@ -531,4 +480,388 @@ pub async fn list(
     }
     main.push_str("</tbody></table></div>");
     Ok(shell(StatusCode::OK, lang, &user, here, &main))
+}
+
+/// The filters of the network's list and map, read from the query (a value that does not parse is
+/// no filter, as a search box would).
+struct PointFilter {
+    words: Vec<String>,
+    kind: Option<relais_domain::point::PointKind>,
+    status: Option<relais_domain::point::PointStatus>,
+    network: Option<relais_domain::ids::NetworkId>,
+    occupancy_min: Option<f64>,
+    text: String,
+}
+
+impl PointFilter {
+    fn of(query: &ListQuery) -> PointFilter {
+        use relais_domain::point::{PointKind, PointStatus};
+        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let text = given(&query.q).unwrap_or_default();
+        PointFilter {
+            words: text.to_lowercase().split_whitespace().map(str::to_owned).collect(),
+            kind: given(&query.kind).and_then(|k| PointKind::parse(&k).ok()),
+            status: given(&query.status).and_then(|s| PointStatus::ALL.into_iter().find(|x| x.as_str() == s)),
+            network: given(&query.network_id).and_then(|n| n.parse().ok()),
+            occupancy_min: given(&query.occupancy_min).and_then(|o| o.parse::<f64>().ok()).map(|o| o / 100.0),
+            text,
+        }
+    }
+
+    /// The points that pass, with their occupancy now.
+    fn matching<'a>(
+        &'a self,
+        index: &'a relais_registry::index::PointIndex,
+    ) -> impl Iterator<Item = (&'a std::sync::Arc<relais_domain::point::PickupPoint>, Option<f64>)> + 'a {
+        index
+            .all()
+            .filter(|(p, _)| self.kind.is_none_or(|k| p.kind == k))
+            .filter(|(p, _)| self.status.is_none_or(|s| p.status == s))
+            .filter(|(p, _)| self.network.is_none_or(|n| p.network_id == n))
+            .map(|(p, capacity)| (p, occupancy_now(p, &capacity)))
+            .filter(|(_, occupancy)| self.occupancy_min.is_none_or(|min| occupancy.is_some_and(|o| o >= min)))
+            .filter(|(p, _)| {
+                self.words.is_empty() || {
+                    let text = format!("{} {} {} {}", p.name, p.address.city, p.address.postcode, p.external_id)
+                        .to_lowercase();
+                    self.words.iter().all(|w| text.contains(w.as_str()))
+                }
+            })
+    }
+
+    /// The same filters as a query string (the list's link to the map and back).
+    fn query(&self, lang: Lang) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        pairs.push(("lang", lang.code().to_owned()));
+        if !self.text.is_empty() {
+            pairs.push(("q", self.text.clone()));
+        }
+        if let Some(k) = self.kind {
+            pairs.push(("kind", k.as_str().to_owned()));
+        }
+        if let Some(s) = self.status {
+            pairs.push(("status", s.as_str().to_owned()));
+        }
+        if let Some(n) = self.network {
+            pairs.push(("network_id", n.to_string()));
+        }
+        if let Some(o) = self.occupancy_min {
+            pairs.push(("occupancy_min", format!("{:.0}", o * 100.0)));
+        }
+        pairs.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&")
+    }
+
+    /// The filter form, sending to `action` (the list or the map).
+    fn form(&self, lang: Lang, action: &str, networks: &[relais_domain::network::Network]) -> String {
+        use relais_domain::point::{PointKind, PointStatus};
+        let option = |value: &str, text: &str, chosen: bool| {
+            format!(
+                "<option value=\"{}\"{}>{}</option>",
+                escape(value),
+                if chosen { " selected" } else { "" },
+                escape(text)
+            )
+        };
+        let mut form = format!(
+            "<form method=\"get\" action=\"{action}\"><input type=\"hidden\" name=\"lang\" value=\"{}\">\
+             <label>{} <input type=\"search\" name=\"q\" value=\"{}\"></label><label>{} <select name=\"kind\">{}",
+            lang.code(),
+            lang.text("Nom, ville, code postal", "Name, city, postcode"),
+            escape(&self.text),
+            lang.text("Type", "Kind"),
+            option("", lang.text("tous", "all"), self.kind.is_none()),
+        );
+        for k in PointKind::ALL {
+            form.push_str(&option(k.as_str(), k.as_str(), self.kind == Some(k)));
+        }
+        form.push_str(&format!("</select></label><label>{} <select name=\"status\">", lang.text("État", "Status")));
+        form.push_str(&option("", lang.text("tous", "all"), self.status.is_none()));
+        for s in PointStatus::ALL {
+            form.push_str(&option(s.as_str(), s.as_str(), self.status == Some(s)));
+        }
+        form.push_str(&format!(
+            "</select></label><label>{} <select name=\"network_id\">",
+            lang.text("Réseau", "Network")
+        ));
+        form.push_str(&option("", lang.text("tous", "all"), self.network.is_none()));
+        for n in networks {
+            form.push_str(&option(&n.id.to_string(), &n.name, self.network == Some(n.id)));
+        }
+        form.push_str(&format!(
+            "</select></label><label>{} <input type=\"number\" name=\"occupancy_min\" min=\"0\" max=\"100\" value=\"{}\" size=\"4\"> %</label>\
+             <button type=\"submit\">{}</button></form>",
+            lang.text("Occupation au moins", "Occupancy at least"),
+            self.occupancy_min.map(|o| format!("{:.0}", o * 100.0)).unwrap_or_default(),
+            lang.text("Filtrer", "Filter"),
+        ));
+        form
+    }
+}
+
+/// Percent-encoding for a query string's value.
+fn url_encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Points drawn one by one up to this many in the map's view; more are grouped by cell.
+const MAP_POINTS_MAX: usize = 1_000;
+/// Cells across the view when points are grouped.
+const MAP_CELLS_ACROSS: f64 = 24.0;
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MapQuery {
+    /// `fr` or `en`.
+    pub lang: Option<String>,
+    pub q: Option<String>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub network_id: Option<String>,
+    pub occupancy_min: Option<String>,
+    /// The view: `west,south,east,north` in degrees.
+    pub bbox: Option<String>,
+}
+
+impl MapQuery {
+    fn filters(&self) -> ListQuery {
+        ListQuery {
+            lang: self.lang.clone(),
+            q: self.q.clone(),
+            kind: self.kind.clone(),
+            status: self.status.clone(),
+            network_id: self.network_id.clone(),
+            occupancy_min: self.occupancy_min.clone(),
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MapPoint {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub lat: f64,
+    pub lon: f64,
+    /// Places taken now over places; absent for a point without places.
+    pub occupancy: Option<f64>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MapCluster {
+    pub lat: f64,
+    pub lon: f64,
+    pub count: usize,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MapView {
+    /// The points in the view, when there are at most 1,000.
+    pub points: Vec<MapPoint>,
+    /// Otherwise, the points grouped by cell (about 24 across the view), at the cell's mean position.
+    pub clusters: Vec<MapCluster>,
+    /// Points in the view that pass the filters.
+    pub total: usize,
+    /// What the map says under it, in the page's language.
+    pub text: String,
+}
+
+/// Positions (latitude, longitude) grouped by square cells, `MAP_CELLS_ACROSS` across the view from
+/// its west edge: each group at the mean of its positions, in the order of their cells.
+fn group(positions: &[(f64, f64)], (west, south, east): (f64, f64, f64)) -> Vec<MapCluster> {
+    let cell = (east - west) / MAP_CELLS_ACROSS;
+    let mut cells: std::collections::BTreeMap<(i64, i64), (f64, f64, usize)> = std::collections::BTreeMap::new();
+    for (lat, lon) in positions {
+        let key = (((lon - west) / cell).floor() as i64, ((lat - south) / cell).floor() as i64);
+        let entry = cells.entry(key).or_insert((0.0, 0.0, 0));
+        entry.0 += lat;
+        entry.1 += lon;
+        entry.2 += 1;
+    }
+    cells
+        .into_values()
+        .map(|(lat, lon, count)| MapCluster { lat: lat / count as f64, lon: lon / count as f64, count })
+        .collect()
+}
+
+/// The view's bounds, or the whole world.
+fn bbox(text: Option<&str>) -> (f64, f64, f64, f64) {
+    let parsed: Vec<f64> = text.unwrap_or_default().split(',').filter_map(|v| v.trim().parse().ok()).collect();
+    match parsed[..] {
+        [w, s, e, n] if w.is_finite() && s.is_finite() && e.is_finite() && n.is_finite() && w < e && s < n => {
+            (w, s, e, n)
+        }
+        _ => (-180.0, -90.0, 180.0, 90.0),
+    }
+}
+
+#[utoipa::path(get, path = "/console/map/points", tag = "console", params(MapQuery),
+    responses((status = 200, body = MapView, description = "The filtered points in the view, or their groups when there are more than 1,000."),
+        (status = 401, body = ErrorEnvelope, description = "`unauthorized`: not signed in."),
+        (status = 403, body = ErrorEnvelope, description = "`forbidden`: a merchant's account.")))]
+/// The map's points in a view (the console's map script asks as the view moves).
+pub async fn map_points(
+    State(state): State<HttpState>,
+    QueryParams(query): QueryParams<MapQuery>,
+    headers: HeaderMap,
+) -> Result<axum::Json<MapView>, ApiError> {
+    let lang = Lang::of(&PageQuery { lang: query.lang.clone(), done: None }, &headers);
+    let token = session_token(&headers).ok_or(AppError::Unauthorized)?;
+    let user = state.app.console_user(&token).await?;
+    if user.account.role == ConsoleRole::Merchant {
+        return Err(AppError::Forbidden { role: relais_app::Role::Operator }.into());
+    }
+    let filter = PointFilter::of(&query.filters());
+    let (west, south, east, north) = bbox(query.bbox.as_deref());
+    let index = state.app.point_index();
+    let inside: Vec<_> = filter
+        .matching(&index)
+        .filter(|(p, _)| {
+            let (lat, lon) = (p.coordinates.latitude(), p.coordinates.longitude());
+            (south..=north).contains(&lat) && (west..=east).contains(&lon)
+        })
+        .collect();
+    let total = inside.len();
+    let (mut points, mut clusters) = (Vec::new(), Vec::new());
+    if total <= MAP_POINTS_MAX {
+        points = inside
+            .iter()
+            .map(|(p, occupancy)| MapPoint {
+                id: p.id.to_string(),
+                name: p.name.clone(),
+                kind: p.kind.as_str(),
+                lat: p.coordinates.latitude(),
+                lon: p.coordinates.longitude(),
+                occupancy: *occupancy,
+            })
+            .collect();
+    } else {
+        let positions: Vec<(f64, f64)> =
+            inside.iter().map(|(p, _)| (p.coordinates.latitude(), p.coordinates.longitude())).collect();
+        clusters = group(&positions, (west, south, east));
+    }
+    let text = if total <= MAP_POINTS_MAX {
+        format!("{total} {}", lang.text("points dans la vue", "points in view"))
+    } else {
+        format!(
+            "{total} {}",
+            lang.text(
+                "points dans la vue, groupés : zoomez pour les voir",
+                "points in view, grouped: zoom in to see them"
+            )
+        )
+    };
+    Ok(axum::Json(MapView { points, clusters, total, text }))
+}
+
+#[utoipa::path(get, path = "/console/map", tag = "console", params(ListQuery),
+    responses((status = 200, content_type = "text/html", body = String, description = "The filtered points on a map: OpenStreetMap's tiles or the configured ones, a plain background without."),
+        (status = 303, description = "Not signed in: on to `/console/login`."),
+        (status = 403, content_type = "text/html", body = String, description = "A merchant's account.")))]
+/// The network on a map.
+pub async fn map(
+    State(state): State<HttpState>,
+    QueryParams(query): QueryParams<ListQuery>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let lang = Lang::of(&PageQuery { lang: query.lang.clone(), done: None }, &headers);
+    let user = match signed_in(&state, &headers, lang).await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(to_login),
+    };
+    let here = (Section::Network, &uri);
+    if user.account.role == ConsoleRole::Merchant {
+        let text = lang.text("<p>Réservé aux comptes de l'opérateur.</p>", "<p>For the operator's accounts.</p>");
+        return Ok(shell(StatusCode::FORBIDDEN, lang, &user, here, text));
+    }
+    let filter = PointFilter::of(&query);
+    let index = state.app.point_index();
+    // The filtered points' extent, for the first view.
+    let bounds = filter.matching(&index).fold(None, |b: Option<(f64, f64, f64, f64)>, (p, _)| {
+        let (lat, lon) = (p.coordinates.latitude(), p.coordinates.longitude());
+        Some(match b {
+            None => (lat, lon, lat, lon),
+            Some((s, w, n, e)) => (s.min(lat), w.min(lon), n.max(lat), e.max(lon)),
+        })
+    });
+    let bounds = bounds.map_or("null".to_owned(), |(s, w, n, e)| format!("[[{s},{w}],[{n},{e}]]"));
+    let networks = state.app.networks(&user.caller(), relais_app::ports::Page { after: None, limit: 500 }).await?;
+    let (tiles, attribution) =
+        state.app.map_tiles().map_or((String::new(), String::new()), |t| (t.url.clone(), t.attribution.clone()));
+    let mut main = format!("<h1>{}</h1>", lang.text("Carte du réseau", "Network map"));
+    main.push_str(&filter.form(lang, "/console/map", &networks));
+    main.push_str(&format!(
+        "<div id=\"map\" data-tiles=\"{}\" data-attribution=\"{}\" data-bounds=\"{}\" data-query=\"{}\"></div>\
+         <p><span id=\"map-status\"></span> · <a href=\"/console/points?{}\">{}</a></p>",
+        escape(&tiles),
+        escape(&attribution),
+        escape(&bounds),
+        escape(&filter.query(lang)),
+        escape(&filter.query(lang)),
+        lang.text("Voir la liste", "See the list"),
+    ));
+    let head = "<link rel=\"stylesheet\" href=\"/console/assets/leaflet/leaflet.css\">\
+                <script src=\"/console/assets/leaflet/leaflet.js\" defer></script>\
+                <script src=\"/console/assets/map.js\" defer></script>";
+    Ok(crate::console::shell_with(StatusCode::OK, lang, &user, here, &main, head, state.app.map_tiles()))
+}
+
+const LEAFLET_JS: &str = include_str!("../console/vendor/leaflet/leaflet.js");
+const LEAFLET_CSS: &str = include_str!("../console/vendor/leaflet/leaflet.css");
+const MAP_JS: &str = include_str!("../console/map.js");
+
+#[utoipa::path(get, path = "/console/assets/leaflet/{file}", tag = "console", params(("file" = String, Path, description = "`leaflet.js` or `leaflet.css`.")),
+    responses((status = 200, description = "Leaflet 1.9.4, vendored (BSD-2-Clause)."), (status = 404, description = "No such file.")))]
+/// The map library, served by relais itself.
+pub async fn leaflet(Path(file): Path<String>) -> Response {
+    use axum::response::IntoResponse;
+    let (body, kind) = match file.as_str() {
+        "leaflet.js" => (LEAFLET_JS, "text/javascript; charset=utf-8"),
+        "leaflet.css" => (LEAFLET_CSS, "text/css; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let cache = "public, max-age=86400";
+    ([(axum::http::header::CONTENT_TYPE, kind), (axum::http::header::CACHE_CONTROL, cache)], body).into_response()
+}
+
+#[utoipa::path(get, path = "/console/assets/map.js", tag = "console",
+    responses((status = 200, content_type = "text/javascript", body = String, description = "The console map's script.")))]
+/// The console map's script.
+pub async fn map_script() -> Response {
+    use axum::response::IntoResponse;
+    let kind = "text/javascript; charset=utf-8";
+    ([(axum::http::header::CONTENT_TYPE, kind), (axum::http::header::CACHE_CONTROL, "public, max-age=300")], MAP_JS)
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_are_grouped_by_cell_at_their_mean_position() {
+        // A view 24 degrees wide: cells of one degree. Three points in one cell, one in another.
+        let positions = [(45.1, 4.1), (45.3, 4.5), (45.2, 4.9), (48.5, 2.3)];
+        let groups = group(&positions, (0.0, 40.0, 24.0));
+        assert_eq!(groups.len(), 2);
+        assert_eq!((groups[0].count, groups[0].lat, groups[0].lon), (1, 48.5, 2.3));
+        assert_eq!(groups[1].count, 3);
+        assert!((groups[1].lat - 45.2).abs() < 1e-9 && (groups[1].lon - 4.5).abs() < 1e-9);
+        assert_eq!(groups.iter().map(|g| g.count).sum::<usize>(), positions.len());
+    }
+
+    #[test]
+    fn a_bad_view_is_the_whole_world() {
+        assert_eq!(bbox(Some("4.8,45.7,4.9,45.8")), (4.8, 45.7, 4.9, 45.8));
+        for bad in [None, Some(""), Some("1,2,3"), Some("5,45,4,46"), Some("a,b,c,d"), Some("NaN,1,2,3")] {
+            assert_eq!(bbox(bad), (-180.0, -90.0, 180.0, 90.0), "{bad:?}");
+        }
+    }
 }

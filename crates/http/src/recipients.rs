@@ -765,7 +765,7 @@ pub(crate) fn html_page_with(
     lang: Lang,
     title: &str,
     style: &str,
-    csp: &'static str,
+    csp: &str,
     head: &str,
     body: &str,
 ) -> Response {
@@ -778,7 +778,9 @@ pub(crate) fn html_page_with(
     );
     let mut response = (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
     let headers = response.headers_mut();
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    if let Ok(csp) = HeaderValue::from_str(csp) {
+        headers.insert(CONTENT_SECURITY_POLICY, csp);
+    }
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response

@@ -673,3 +673,100 @@ async fn a_locker_page_opens_a_door_takes_one_out_of_service_and_enrols_a_device
         assert_eq!(wrong.status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn the_map_shows_the_filtered_points_with_tiles_or_a_plain_background() {
+    for mut api in apis().await {
+        let system = relais_app::Caller::system();
+        api.app.rebuild_index().await.unwrap();
+        api.app
+            .create_console_account(
+                &system,
+                "ops@example.org",
+                "Ops",
+                ConsoleRole::ReadOnly,
+                None,
+                "read only but long",
+            )
+            .await
+            .unwrap();
+        let merchant_id = relais_domain::ids::Id::from_uuid(api.merchant_id.parse::<uuid::Uuid>().unwrap());
+        api.app
+            .create_console_account(
+                &system,
+                "shop@example.org",
+                "Shop",
+                ConsoleRole::Merchant,
+                Some(merchant_id),
+                "the shop's own staff",
+            )
+            .await
+            .unwrap();
+        let ops = signed_in(&api.router, "ops@example.org", "read only but long").await;
+
+        // No tiles configured: the plain background, nothing from another site.
+        let page = send(&api.router, Method::GET, "/console/map?lang=en&kind=locker", Some(&ops), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("data-tiles=\"\""), "{}", page.body);
+        assert!(page.body.contains("data-bounds=\"[[45.757,4.832],[45.757,4.832]]\""), "{}", page.body);
+        assert!(page.body.contains("<script src=\"/console/assets/leaflet/leaflet.js\" defer></script>"));
+        let in_view = "/console/map/points?lang=en&kind=locker&bbox=4.8,45.7,4.9,45.8";
+        let view = send(&api.router, Method::GET, in_view, Some(&ops), None).await;
+        assert_eq!(view.status, StatusCode::OK, "{}", view.body);
+        let view: serde_json::Value = serde_json::from_str(&view.body).unwrap();
+        assert_eq!((view["total"].as_u64(), view["points"][0]["name"].as_str()), (Some(1), Some("Consigne Gare")));
+        assert_eq!(view["points"][0]["occupancy"], 0.0);
+        assert_eq!(view["text"], "1 points in view");
+        let elsewhere = "/console/map/points?bbox=2.2,48.8,2.4,48.9";
+        let view: serde_json::Value =
+            serde_json::from_str(&send(&api.router, Method::GET, elsewhere, Some(&ops), None).await.body).unwrap();
+        assert_eq!(view["total"], 0, "Paris has no point here");
+        let counters = "/console/map/points?kind=counter";
+        let view: serde_json::Value =
+            serde_json::from_str(&send(&api.router, Method::GET, counters, Some(&ops), None).await.body).unwrap();
+        assert_eq!(view["total"], 0, "filtered by kind");
+        // Signed out, or a merchant's staff: nothing.
+        assert_eq!(send(&api.router, Method::GET, in_view, None, None).await.status, StatusCode::UNAUTHORIZED);
+        let shop = signed_in(&api.router, "shop@example.org", "the shop's own staff").await;
+        assert_eq!(send(&api.router, Method::GET, in_view, Some(&shop), None).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            send(&api.router, Method::GET, "/console/map", Some(&shop), None).await.status,
+            StatusCode::FORBIDDEN
+        );
+
+        // The vendored library, served by relais.
+        let js = send(&api.router, Method::GET, "/console/assets/leaflet/leaflet.js", None, None).await;
+        assert!(js.body.contains("Leaflet 1.9.4"), "{}", &js.body[..200]);
+        let css = send(&api.router, Method::GET, "/console/assets/leaflet/leaflet.css", None, None).await;
+        assert!(css.body.contains(".leaflet-container"));
+        let none = send(&api.router, Method::GET, "/console/assets/leaflet/other.js", None, None).await;
+        assert_eq!(none.status, StatusCode::NOT_FOUND);
+
+        // With OpenStreetMap's tiles: their origin allowed for images, their attribution given.
+        let tiles = relais_app::MapTiles {
+            url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
+            attribution: "© OpenStreetMap contributors".into(),
+        };
+        api.app = api.app.clone().with_map_tiles(Some(tiles));
+        api.router = relais_http::router(
+            api.app.clone(),
+            relais_http::HttpConfig {
+                request_body_bytes_max: 4096,
+                import_body_bytes_max: 1 << 20,
+                widget_requests_per_minute: 0,
+            },
+        );
+        let response = api
+            .router
+            .clone()
+            .oneshot(Request::get("/console/map?lang=en").header("cookie", &ops).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("img-src 'self' data: https://tile.openstreetmap.org;"), "{csp}");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("data-tiles=\"https://tile.openstreetmap.org/{z}/{x}/{y}.png\""), "{body}");
+        assert!(body.contains("data-attribution=\"© OpenStreetMap contributors\""));
+    }
+}

@@ -1,6 +1,7 @@
 //! `relais bench console`: the console's heaviest pages on the network of `relais bench search`
 //! (200,000 points by default), timed through a real server on loopback with a signed-in session: the
-//! point list (all, filtered by kind and occupancy, by words) and the KPI dashboard over 30 days. Each
+//! point list (all, filtered by kind and occupancy, by words), the KPI dashboard over 30 days, and the
+//! map's points (a view of Europe, grouped; a view of a city, one by one). Each
 //! is printed beside its baseline measured in the same run: the same work without the page (the
 //! index scan with the same filter; `App::kpis` alone), as a ratio.
 
@@ -87,6 +88,8 @@ pub async fn console(options: ConsoleOptions) -> Result<String, String> {
         ("points_lockers_80", "/console/points?lang=en&kind=locker&occupancy_min=80".to_owned()),
         ("points_words", "/console/points?lang=en&q=paris".to_owned()),
         ("kpis_30_days", format!("/console/kpis?lang=en&from={first}&to={today}")),
+        ("map_europe", "/console/map/points?lang=en&bbox=-10,35,30,60".to_owned()),
+        ("map_city", "/console/map/points?lang=en&bbox=2.25,48.82,2.42,48.9".to_owned()),
     ];
     let mut figures = Vec::new();
     for (name, page) in &pages {
@@ -125,6 +128,15 @@ pub async fn console(options: ConsoleOptions) -> Result<String, String> {
                                     p.kind == PointKind::Locker && total > 0 && (total - free) * 5 >= total * 4
                                 }
                                 "points_words" => p.address.city.to_lowercase().contains("paris"),
+                                "map_europe" | "map_city" => {
+                                    let (w, s, e, n) = if name == "map_europe" {
+                                        (-10.0, 35.0, 30.0, 60.0)
+                                    } else {
+                                        (2.25, 48.82, 2.42, 48.9)
+                                    };
+                                    let (lat, lon) = (p.coordinates.latitude(), p.coordinates.longitude());
+                                    (s..=n).contains(&lat) && (w..=e).contains(&lon)
+                                }
                                 _ => true,
                             })
                             .count();

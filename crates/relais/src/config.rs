@@ -49,6 +49,46 @@ pub struct Config {
     pub claims: ClaimsConfig,
     /// KPIs: the cost model, the targets drawn on the charts, the gauges on `/metrics` (docs/kpis.md).
     pub kpi: KpiConfig,
+    /// The operator console: its map's tiles (docs/operations.md).
+    pub console: ConsoleConfig,
+}
+
+/// The operator console.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// The map's tiles, with `{z}`, `{x}`, `{y}` (and `{s}`); empty: the plain drawing, no tiles.
+    pub tile_url: String,
+    /// What the tile service's usage policy asks to show on the map.
+    pub tile_attribution: String,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
+            tile_attribution: "© OpenStreetMap contributors".into(),
+        }
+    }
+}
+
+impl ConsoleConfig {
+    /// The tiles as the app takes them, or what is wrong with the URL.
+    pub fn tiles(&self) -> Result<Option<relais_app::MapTiles>, String> {
+        let url = self.tile_url.trim();
+        if url.is_empty() {
+            return Ok(None);
+        }
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        let placeholders = ["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p));
+        let plain = url.chars().all(|c| c.is_ascii_graphic()) && !url.contains(['"', '\'', ';', '<', '>']);
+        if !(scheme_ok && placeholders && plain) {
+            return Err(format!(
+                "console.tile_url {url:?}: an http(s) URL with {{z}}, {{x}} and {{y}}, or empty for the plain drawing"
+            ));
+        }
+        Ok(Some(relais_app::MapTiles { url: url.to_owned(), attribution: self.tile_attribution.trim().to_owned() }))
+    }
 }
 
 /// KPIs.
@@ -815,6 +855,7 @@ impl Default for Config {
             promise: PromiseConfig::default(),
             claims: ClaimsConfig::default(),
             kpi: KpiConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -1050,6 +1091,14 @@ hardware_incidents_per_1000_deposits = 10.0
 # deposit_error_rate = 0.005
 # nps = 50
 # cost_per_parcel_cents = 150
+
+# The operator console's map (docs/operations.md): its tiles (OpenStreetMap's by default: mind their
+# usage policy, https://operations.osmfoundation.org/policies/tiles/, or run your own), and the
+# attribution to show. An empty tile_url draws the points on a plain background: no request leaves
+# the browser for another site.
+[console]
+tile_url = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+tile_attribution = "© OpenStreetMap contributors"
 
 # A merchant's ERP drops files of orders here (docs/orders.md): each is imported, then moved to done/ or
 # refused/ with its report.
@@ -1402,6 +1451,38 @@ mod tests {
             (d.service_levels, d.quiet_limit, d.review_every)
         );
         assert_eq!(p.default_rules, d.default_rules);
+        assert_eq!(parsed.kpi.settings(), defaults.kpi.settings());
+        assert_eq!((parsed.kpi.metrics_interval_seconds, parsed.kpi.metrics_days), (300, 7));
+        assert_eq!(parsed.console.tiles().unwrap(), defaults.console.tiles().unwrap());
+    }
+
+    #[test]
+    fn kpi_costs_and_map_tiles_are_read_and_bad_tiles_refused() {
+        let config: Config = toml::from_str(
+            "[kpi.cost]\nlocker_day_cents = 1200\ndeposit_cents = 35\n[kpi.targets]\nnps = 40\n[console]\ntile_url = \"\"\n",
+        )
+        .unwrap();
+        let settings = config.kpi.settings();
+        assert_eq!(settings.cost.point_day_cents(relais_domain::point::PointKind::Locker), 1200);
+        assert_eq!((settings.cost.deposit_cents, settings.targets.nps), (35, Some(40.0)));
+        assert_eq!(settings.targets.pickup_rate_7_days, Some(0.85), "the seed's target stays");
+        assert_eq!(config.console.tiles().unwrap(), None, "empty: the plain drawing");
+        let osm = Config::default().console.tiles().unwrap().unwrap();
+        assert_eq!(osm.origin(), "https://tile.openstreetmap.org");
+        let subdomains = ConsoleConfig {
+            tile_url: "https://{s}.tiles.example.org/{z}/{x}/{y}.png".into(),
+            ..ConsoleConfig::default()
+        };
+        assert_eq!(subdomains.tiles().unwrap().unwrap().origin(), "https://*.tiles.example.org");
+        for bad in [
+            "ftp://tiles.example.org/{z}/{x}/{y}.png",
+            "https://tiles.example.org/{z}/{x}.png",
+            "https://x/{z}/{x}/{y}'; script-src *",
+        ] {
+            let config = ConsoleConfig { tile_url: bad.into(), ..ConsoleConfig::default() };
+            assert!(config.tiles().is_err(), "{bad}");
+        }
+        assert!(toml::from_str::<Config>("[kpi.cost]\nlocker_cents = 1\n").is_err(), "an unknown key is refused");
     }
 
     #[test]

@@ -1116,7 +1116,8 @@ async fn build_app(config: &Config) -> Result<App, String> {
         .with_twilio_accounts(config.twilio_accounts())
         .with_carrier_apis(config.tracking.apis()?)
         .with_promise_settings(config.promise_settings()?)
-        .with_kpi_settings(config.kpi.settings()))
+        .with_kpi_settings(config.kpi.settings())
+        .with_map_tiles(config.console.tiles()?))
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {

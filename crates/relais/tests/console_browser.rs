@@ -2,7 +2,8 @@
 //! simulated locker (`relais locker-sim`) beating every second: an account made with `relais console
 //! create-account`, signed in, a parcel found by its number and its journey followed, a door of the
 //! simulated locker opened from its page (requested, then reported open by the locker, then shut), an
-//! alert acknowledged while the list follows the server live, and the console switched to English.
+//! alert acknowledged while the list follows the server live, the lockers on the map (no tiles: the
+//! tests run offline), and the console switched to English.
 //! Screenshots of each step are saved in `target/tmp/console-screenshots/` (CI keeps them as
 //! artefacts). Skipped without chromedriver unless `RELAIS_REQUIRE_BROWSER` is set (CI sets it).
 
@@ -17,7 +18,7 @@ use relais::client::Client as HttpClient;
 
 mod browser;
 
-use browser::{Killed, browser, chromedriver, serve_demo};
+use browser::{Killed, browser, chromedriver, serve_demo_with};
 
 const PASSWORD: &str = "a long enough sentence";
 
@@ -68,7 +69,9 @@ async fn an_operator_finds_a_parcel_opens_a_door_acknowledges_an_alert_and_reads
     let dir = std::env::temp_dir().join(format!("relais-console-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let (_server, address, _stdout) = serve_demo(&dir);
+    // No tiles: the tests run offline, the map draws on a plain background.
+    std::fs::write(dir.join("relais.toml"), "[console]\ntile_url = \"\"\n").unwrap();
+    let (_server, address, _stdout) = serve_demo_with(&dir, &["--config", "relais.toml"]);
     let keys = std::fs::read_to_string(dir.join("relais.db.demo-keys")).unwrap();
     let key = |role: &str| {
         keys.lines()
@@ -226,6 +229,23 @@ async fn an_operator_finds_a_parcel_opens_a_door_acknowledges_an_alert_and_reads
     assert!(acknowledged.contains("Léa Martin · "), "who acknowledged it");
     screenshot(&browser, "06-acknowledged").await;
 
+    // The lockers on the map: markers drawn by the vendored Leaflet on a plain background.
+    browser.goto(&format!("{base}/console/map?lang=fr&kind=locker")).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let markers = browser.find_all(Locator::Css("#map path.point, #map path.cluster")).await.unwrap();
+        if !markers.is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no marker on the map");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let status = browser.find(Locator::Id("map-status")).await.unwrap().text().await.unwrap();
+    assert!(status.contains("points dans la vue"), "{status}");
+    assert!(browser.find_all(Locator::Css("#map img.leaflet-tile")).await.unwrap().is_empty(), "no tile requested");
+    screenshot(&browser, "07-map").await;
+    browser.goto(&format!("{base}/console/alerts?lang=fr")).await.unwrap();
+
     // English, from the switch in the navigation: the same page.
     browser.find(Locator::LinkText("English")).await.unwrap().click().await.unwrap();
     let title = wait_text(&browser, "main h1", "the English page", |t| t == "Alerts").await;
@@ -233,7 +253,7 @@ async fn an_operator_finds_a_parcel_opens_a_door_acknowledges_an_alert_and_reads
     assert!(browser.current_url().await.unwrap().as_str().contains("lang=en"));
     let acknowledged = browser.find(Locator::Css("main h2")).await.unwrap().text().await.unwrap();
     assert_eq!(acknowledged, "Acknowledged");
-    screenshot(&browser, "07-english").await;
+    screenshot(&browser, "08-english").await;
     browser.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
