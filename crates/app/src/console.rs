@@ -63,16 +63,28 @@ pub enum ParcelAction {
     ForceExpire,
     /// Cancel it before its deposit.
     Cancel,
+    /// Send a parcel that found no room to a nearby point of its network (operators).
+    Relocate,
+    /// Record a returning parcel back with its sender (operators).
+    ReturnToSender,
 }
 
 impl ParcelAction {
-    pub const ALL: [ParcelAction; 3] = [ParcelAction::Extend, ParcelAction::ForceExpire, ParcelAction::Cancel];
+    pub const ALL: [ParcelAction; 5] = [
+        ParcelAction::Extend,
+        ParcelAction::ForceExpire,
+        ParcelAction::Cancel,
+        ParcelAction::Relocate,
+        ParcelAction::ReturnToSender,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ParcelAction::Extend => "extend",
             ParcelAction::ForceExpire => "force_expire",
             ParcelAction::Cancel => "cancel",
+            ParcelAction::Relocate => "relocate",
+            ParcelAction::ReturnToSender => "return_to_sender",
         }
     }
 
@@ -233,6 +245,11 @@ impl App {
                 ParcelAction::Extend => parcel.extend(&rules, actor.clone(), now).is_ok(),
                 ParcelAction::ForceExpire => operator && parcel.force_expire("check", actor.clone(), now).is_ok(),
                 ParcelAction::Cancel => parcel.cancel(None, actor.clone(), now).is_ok(),
+                ParcelAction::Relocate => {
+                    let elsewhere = self.relocation_candidates(&parcel).into_iter().next();
+                    operator && elsewhere.is_some_and(|to| parcel.relocate(to.id, actor.clone(), now).is_ok())
+                }
+                ParcelAction::ReturnToSender => operator && parcel.return_to_sender(actor.clone(), now).is_ok(),
             })
             .collect())
     }
@@ -246,6 +263,7 @@ impl App {
         parcel_id: relais_domain::ids::ParcelId,
         action: ParcelAction,
         reason: &str,
+        to: Option<relais_domain::ids::PointId>,
     ) -> Result<(), AppError> {
         let user = self.console_user(token).await?;
         if !self.console_csrf_ok(token, csrf) {
@@ -258,9 +276,16 @@ impl App {
         let reason = reason.trim();
         match action {
             ParcelAction::Extend => self.extend(&caller, parcel_id).await.map(drop),
-            ParcelAction::ForceExpire if user.account.role == ConsoleRole::Merchant => {
+            ParcelAction::ForceExpire | ParcelAction::Relocate | ParcelAction::ReturnToSender
+                if user.account.role == ConsoleRole::Merchant =>
+            {
                 Err(AppError::Forbidden { role: crate::auth::Role::Merchant })
             }
+            ParcelAction::Relocate => {
+                let to = to.ok_or_else(|| relais_domain::value::ParseError::new("point_id", "choose the point"))?;
+                self.relocate_parcel(&caller, parcel_id, to).await.map(drop)
+            }
+            ParcelAction::ReturnToSender => self.return_to_sender(&caller, parcel_id).await.map(drop),
             ParcelAction::ForceExpire => self.force_expire(&caller, parcel_id, reason).await.map(drop),
             ParcelAction::Cancel => {
                 self.cancel(&caller, parcel_id, (!reason.is_empty()).then_some(reason)).await.map(drop)

@@ -428,8 +428,10 @@ pub async fn parcel(
             ParcelAction::Extend => (lang.text("Prolonger", "Extend"), false),
             ParcelAction::ForceExpire => (lang.text("Faire expirer maintenant", "Expire now"), true),
             ParcelAction::Cancel => (lang.text("Annuler", "Cancel"), true),
+            ParcelAction::Relocate => (lang.text("Envoyer vers un point proche", "Send to a nearby point"), false),
+            ParcelAction::ReturnToSender => (lang.text("Rendu à l'expéditeur", "Back with its sender"), false),
         };
-        let reason = if reason {
+        let mut reason = if reason {
             format!(
                 "<label>{} <input name=\"reason\" maxlength=\"500\" required></label>",
                 lang.text("Motif", "Reason")
@@ -437,6 +439,19 @@ pub async fn parcel(
         } else {
             String::new()
         };
+        if action == ParcelAction::Relocate {
+            // The nearby points of its network with room for it now, the nearest first.
+            reason.push_str(&format!("<label>{} <select name=\"point_id\" required>", lang.text("Point", "Point")));
+            for point in state.app.relocation_candidates(&parcel) {
+                reason.push_str(&format!(
+                    "<option value=\"{}\">{} · {}</option>",
+                    point.id,
+                    escape(&point.name),
+                    escape(&point.address.city)
+                ));
+            }
+            reason.push_str("</select></label>");
+        }
         main.push_str(&format!(
             "<form method=\"post\" action=\"/console/parcels/{}/actions?lang={}\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{}\">\
@@ -464,7 +479,7 @@ pub async fn parcel(
 }
 
 #[utoipa::path(post, path = "/console/parcels/{id}/actions", tag = "console", params(("id" = String, Path), PageQuery),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`csrf` (the session's token, from the page), `action` (`extend`, `force_expire`, `cancel`) and `reason` (required to expire)."),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`csrf` (the session's token, from the page), `action` (`extend`, `force_expire`, `cancel`, `relocate`, `return_to_sender`), `reason` (required to expire) and `point_id` (where to relocate)."),
     responses((status = 303, description = "Done: back to the parcel's page."),
         (status = 401, body = ErrorEnvelope, description = "`unauthorized`: not signed in."),
         (status = 403, body = ErrorEnvelope, description = "`csrf_rejected`: the form is not from this session's page; `forbidden`: a read-only account, or a merchant's expiring a parcel."),
@@ -484,8 +499,15 @@ pub async fn act(
     let field = |name: &str| form_field(&body, name).unwrap_or_default();
     let parcel_id = crate::extract::path_id("parcel", &id)?;
     let action = ParcelAction::parse(&field("action")).ok_or_else(|| {
-        AppError::from(relais_domain::value::ParseError::new("action", "extend, force_expire or cancel"))
+        AppError::from(relais_domain::value::ParseError::new(
+            "action",
+            "extend, force_expire, cancel, relocate or return_to_sender",
+        ))
     })?;
-    state.app.console_act(&token, &field("csrf"), parcel_id, action, &field("reason")).await?;
+    let to = match field("point_id").trim() {
+        "" => None,
+        id => Some(crate::extract::path_id("point", id)?),
+    };
+    state.app.console_act(&token, &field("csrf"), parcel_id, action, &field("reason"), to).await?;
     Ok(see_other(&format!("/console/parcels/{parcel_id}?lang={}", lang.code())))
 }

@@ -770,3 +770,95 @@ async fn the_map_shows_the_filtered_points_with_tiles_or_a_plain_background() {
         assert!(body.contains("data-attribution=\"© OpenStreetMap contributors\""));
     }
 }
+
+#[tokio::test]
+async fn a_parcel_without_room_is_sent_to_a_nearby_point_and_a_returning_one_recorded_back_with_its_sender() {
+    for api in apis().await {
+        let system = relais_app::Caller::system();
+        let op = api.operator.clone();
+        // A shop counter 300 m from the locker, in the same network.
+        let counter = serde_json::json!({
+            "network_id": api.network_id, "external_id": "C9", "kind": "counter", "name": "Tabac Bellecour",
+            "address_line1": "2 rue Victor Hugo", "postcode": "69002", "city": "Lyon", "country": "FR",
+            "latitude": 45.7545, "longitude": 4.8330, "shelf_capacity": 5
+        });
+        let counter = api.call(Method::POST, "/v1/points", &op, Some(counter)).await;
+        assert_eq!(counter.status, StatusCode::CREATED, "{}", counter.body);
+        let counter_id = counter.body["id"].as_str().unwrap().to_owned();
+        api.app.rebuild_index().await.unwrap();
+        api.app
+            .create_console_account(
+                &system,
+                "lea@example.org",
+                "Léa",
+                ConsoleRole::Operator,
+                None,
+                "operator's long one",
+            )
+            .await
+            .unwrap();
+        let lea = signed_in(&api.router, "lea@example.org", "operator's long one").await;
+        // Two parcels for the locker's two doors; the second's door breaks before it arrives: no room.
+        let ids = [api.announced("ROOM0001").await, api.announced("ROOM0002").await];
+        let deposit = api.call(Method::POST, &format!("/v1/parcels/{}/deposit", ids[0]), &api.carrier, None).await;
+        assert!(deposit.status.is_success(), "{}", deposit.body);
+        let point = api.call(Method::GET, &format!("/v1/points/{}", api.locker_id), &op, None).await;
+        let doors = point.body["compartments"].as_array().unwrap();
+        let door = doors.iter().find(|c| c["state"] != "occupied").unwrap()["label"].as_str().unwrap().to_owned();
+        let broken = format!("/v1/points/{}/doors/{door}/out-of-service", api.locker_id);
+        let broken = api.call(Method::POST, &broken, &op, Some(serde_json::json!({"reason": "hinge"}))).await;
+        assert_eq!(broken.status, StatusCode::OK, "{}", broken.body);
+        api.app.refresh_capacities().await.unwrap();
+        let failed = api.call(Method::POST, &format!("/v1/parcels/{}/deposit", ids[1]), &api.carrier, None).await;
+        assert!(failed.status.is_success(), "{}", failed.body);
+        let ids = [ids[0].clone(), String::new(), ids[1].clone()];
+        let page =
+            send(&api.router, Method::GET, &format!("/console/parcels/{}?lang=en", ids[2]), Some(&lea), None).await;
+        assert!(page.body.contains("<strong class=\"state\">deposit_failed</strong>"), "{}", page.body);
+        assert!(
+            page.body.contains(&format!("<option value=\"{counter_id}\">Tabac Bellecour · Lyon</option>")),
+            "{}",
+            page.body
+        );
+        let form = action_form(&page.body, "relocate").unwrap();
+        let actions = format!("/console/parcels/{}/actions?lang=en", ids[2]);
+        let no_point = send(&api.router, Method::POST, &actions, Some(&lea), Some(&form)).await;
+        assert_eq!(no_point.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", no_point.body);
+        let far =
+            send(&api.router, Method::POST, &actions, Some(&lea), Some(&format!("{form}&point_id={}", api.locker_id)))
+                .await;
+        assert_eq!(far.status, StatusCode::CONFLICT, "the full locker itself: {}", far.body);
+        let sent =
+            send(&api.router, Method::POST, &actions, Some(&lea), Some(&format!("{form}&point_id={counter_id}"))).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+        let parcel = api.call(Method::GET, &format!("/v1/parcels/{}", ids[2]), &op, None).await;
+        assert_eq!(
+            (parcel.body["state"].as_str(), parcel.body["point_id"].as_str()),
+            (Some("in_transit"), Some(counter_id.as_str()))
+        );
+
+        // The first parcel expires and is taken back: returning, then back with its sender.
+        let expiry = api
+            .call(
+                Method::POST,
+                &format!("/v1/parcels/{}/force-expiry", ids[0]),
+                &op,
+                Some(serde_json::json!({"reason": "test"})),
+            )
+            .await;
+        assert!(expiry.status.is_success(), "{}", expiry.body);
+        let taken =
+            api.call(Method::POST, &format!("/v1/parcels/{}/return-collection", ids[0]), &api.carrier, None).await;
+        assert!(taken.status.is_success(), "{}", taken.body);
+        let page =
+            send(&api.router, Method::GET, &format!("/console/parcels/{}?lang=en", ids[0]), Some(&lea), None).await;
+        assert!(!page.body.contains("value=\"relocate\""), "no room problem here");
+        let form = action_form(&page.body, "return_to_sender").unwrap();
+        let back =
+            send(&api.router, Method::POST, &format!("/console/parcels/{}/actions", ids[0]), Some(&lea), Some(&form))
+                .await;
+        assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+        let parcel = api.call(Method::GET, &format!("/v1/parcels/{}", ids[0]), &op, None).await;
+        assert_eq!(parcel.body["state"], "returned_to_sender");
+    }
+}

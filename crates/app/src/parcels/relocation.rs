@@ -55,10 +55,25 @@ impl App {
         .await
     }
 
+    /// The points a parcel that found no room could go to now: of its network, within
+    /// `RELOCATION_RADIUS_M` of its chosen point, taking it, with room; the nearest first (the
+    /// console's relocation form).
+    pub fn relocation_candidates(&self, parcel: &Parcel) -> Vec<std::sync::Arc<relais_domain::point::PickupPoint>> {
+        self.points_with_room_near(parcel, parcel.relocated_from.unwrap_or(parcel.point_id))
+    }
+
     /// A proposal for a parcel that found no room: the nearest point of the same network within
     /// `RELOCATION_RADIUS_M` that takes it and has room now.
     pub(crate) fn relocation_for(&self, parcel: &Parcel, from: PointId) -> Option<PointId> {
-        let origin = self.registry.index().point(from)?;
+        self.points_with_room_near(parcel, from).first().map(|p| p.id)
+    }
+
+    fn points_with_room_near(
+        &self,
+        parcel: &Parcel,
+        from: PointId,
+    ) -> Vec<std::sync::Arc<relais_domain::point::PickupPoint>> {
+        let Some(origin) = self.registry.index().point(from) else { return Vec::new() };
         let search = PointSearch {
             near: Some(Near::Position(origin.coordinates)),
             radius_m: Some(RELOCATION_RADIUS_M),
@@ -70,7 +85,7 @@ impl App {
                 ..Filter::default()
             },
         };
-        let result = self.search_points(&Caller::system(), &search).ok()?;
-        result.hits.into_iter().map(|h| h.point.id).find(|id| *id != from)
+        let Ok(result) = self.search_points(&Caller::system(), &search) else { return Vec::new() };
+        result.hits.into_iter().map(|h| h.point).filter(|p| p.id != from && p.id != parcel.point_id).collect()
     }
 }
