@@ -959,6 +959,10 @@ pub trait Store: Send + Sync + 'static {
     /// The parcels with this number (unique per merchant: several merchants may use one number), at most
     /// `limit`.
     async fn parcels_by_number(&self, number: &ParcelNumber, limit: u32) -> StoreResult<Vec<Parcel>>;
+    /// One import's record.
+    async fn import_record(&self, import_id: ImportId) -> StoreResult<Option<ImportRecord>>;
+    /// The changes an import made, in order, at most `limit`.
+    async fn import_changes(&self, import_id: ImportId, limit: u32) -> StoreResult<Vec<PointChange>>;
     /// A device enrolment by the keyed digest of its token.
     async fn enrolment(&self, token_digest: &[u8; 32]) -> StoreResult<Option<relais_domain::console::Enrolment>>;
     /// The device keys of a point (revoked ones too), oldest first.

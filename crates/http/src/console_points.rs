@@ -458,6 +458,11 @@ pub async fn list(
         lang.text("Voir sur la carte", "See on the map"),
     ));
     main.push_str(&format!(
+        "<p><a href=\"/console/imports?lang={}\">{}</a></p>",
+        lang.code(),
+        lang.text("Imports de points", "Point imports")
+    ));
+    main.push_str(&format!(
         "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         lang.text("Point", "Point"),
         lang.text("Type", "Kind"),
@@ -864,4 +869,160 @@ mod tests {
             assert_eq!(bbox(bad), (-180.0, -90.0, 180.0, 90.0), "{bad:?}");
         }
     }
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportsQuery {
+    /// `fr` or `en`.
+    pub lang: Option<String>,
+    /// The network (default: the first).
+    pub network_id: Option<String>,
+}
+
+#[utoipa::path(get, path = "/console/imports", tag = "console", params(ImportsQuery),
+    responses((status = 200, content_type = "text/html", body = String, description = "A network's point imports, the latest first: file, status, counts per kind of change, refused rows."),
+        (status = 303, description = "Not signed in: on to `/console/login`."),
+        (status = 403, content_type = "text/html", body = String, description = "A read-only or merchant account.")))]
+/// A network's imports.
+pub async fn imports(
+    State(state): State<HttpState>,
+    QueryParams(query): QueryParams<ImportsQuery>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let lang = Lang::of(&PageQuery { lang: query.lang.clone(), done: None }, &headers);
+    let user = match signed_in(&state, &headers, lang).await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(to_login),
+    };
+    let here = (Section::Network, &uri);
+    let caller = user.caller();
+    let networks = match state.app.networks(&caller, relais_app::ports::Page { after: None, limit: 500 }).await {
+        Ok(networks) if acts(&user) || user.account.role == ConsoleRole::ReadOnly => networks,
+        Ok(_) | Err(AppError::Forbidden { .. }) => {
+            let text = lang.text("<p>Réservé aux comptes de l'opérateur.</p>", "<p>For the operator's accounts.</p>");
+            return Ok(shell(StatusCode::FORBIDDEN, lang, &user, here, text));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let chosen = query.network_id.as_deref().and_then(|n| n.parse().ok()).or(networks.first().map(|n| n.id));
+    let mut main = format!("<h1>{}</h1>", lang.text("Imports de points", "Point imports"));
+    main.push_str(&format!(
+        "<form method=\"get\" action=\"/console/imports\"><input type=\"hidden\" name=\"lang\" value=\"{}\">\
+         <label>{} <select name=\"network_id\">",
+        lang.code(),
+        lang.text("Réseau", "Network")
+    ));
+    for n in &networks {
+        let selected = if Some(n.id) == chosen { " selected" } else { "" };
+        main.push_str(&format!("<option value=\"{}\"{selected}>{}</option>", n.id, escape(&n.name)));
+    }
+    main.push_str(&format!("</select></label><button type=\"submit\">{}</button></form>", lang.text("Voir", "Show")));
+    let Some(network_id) = chosen else { return Ok(shell(StatusCode::OK, lang, &user, here, &main)) };
+    // Read as the system: a read-only account reads what operators see, and changes nothing here.
+    let records = state
+        .app
+        .imports(&relais_app::Caller::system(), network_id, relais_app::ports::Page { after: None, limit: 100 })
+        .await?;
+    main.push_str(&format!(
+        "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        lang.text("Fichier", "File"),
+        lang.text("Le", "At"),
+        lang.text("État", "Status"),
+        lang.text("Lignes (refusées)", "Rows (refused)"),
+        lang.text("Ajoutés · modifiés · déplacés · fermés · rouverts · retirés", "Added · changed · moved · closed · reopened · removed"),
+    ));
+    for r in &records {
+        let counts: Vec<String> = r.changes.iter().map(u32::to_string).collect();
+        main.push_str(&format!(
+            "<tr class=\"import {}\"><td><a href=\"/console/imports/{}?lang={}\">{}</a> <small>{}</small></td><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td></tr>",
+            r.status.as_str(),
+            r.id,
+            lang.code(),
+            escape(&r.source),
+            escape(&r.format),
+            r.at.format("%Y-%m-%d %H:%M UTC"),
+            r.status.as_str(),
+            r.rows_total,
+            r.rows_refused,
+            counts.join(" · "),
+        ));
+    }
+    main.push_str("</tbody></table></div>");
+    Ok(shell(StatusCode::OK, lang, &user, here, &main))
+}
+
+#[utoipa::path(get, path = "/console/imports/{id}", tag = "console", params(("id" = String, Path), PageQuery),
+    responses((status = 200, content_type = "text/html", body = String, description = "An import: its counts, its refused rows and file-level reasons, and each change it made (point, kind, fields before and after)."),
+        (status = 303, description = "Not signed in: on to `/console/login`."),
+        (status = 403, content_type = "text/html", body = String, description = "A merchant's account."),
+        (status = 404, content_type = "text/html", body = String, description = "No such import.")))]
+/// An import's diff and refused lines.
+pub async fn import(
+    State(state): State<HttpState>,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let lang = Lang::of(&query, &headers);
+    let user = match signed_in(&state, &headers, lang).await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(to_login),
+    };
+    let here = (Section::Network, &uri);
+    if user.account.role == ConsoleRole::Merchant {
+        let text = lang.text("<p>Réservé aux comptes de l'opérateur.</p>", "<p>For the operator's accounts.</p>");
+        return Ok(shell(StatusCode::FORBIDDEN, lang, &user, here, text));
+    }
+    let not_found = || {
+        let text = lang.text("<p>Import introuvable.</p>", "<p>No such import.</p>");
+        shell(StatusCode::NOT_FOUND, lang, &user, here, text)
+    };
+    let Ok(import_id) = id.parse() else { return Ok(not_found()) };
+    let (record, changes) = match state.app.import_with_changes(&relais_app::Caller::system(), import_id).await {
+        Ok(found) => found,
+        Err(AppError::NotFound { .. }) => return Ok(not_found()),
+        Err(other) => return Err(other.into()),
+    };
+    let mut main = format!(
+        "<h1>{} {}</h1><p>{} · {} · {} · {} {} ({} {})</p>",
+        lang.text("Import", "Import"),
+        escape(&record.source),
+        escape(&record.format),
+        record.at.format("%Y-%m-%d %H:%M UTC"),
+        record.status.as_str(),
+        record.rows_total,
+        lang.text("lignes", "rows"),
+        record.rows_refused,
+        lang.text("refusées", "refused"),
+    );
+    if !record.problems.is_empty() {
+        main.push_str(&format!(
+            "<h2>{}</h2><pre class=\"problems\">{}</pre>",
+            lang.text("Lignes refusées et raisons", "Refused rows and reasons"),
+            escape(&record.problems)
+        ));
+    }
+    main.push_str(&format!("<h2>{} ({})</h2>", lang.text("Changements", "Changes"), changes.len()));
+    if !changes.is_empty() {
+        main.push_str("<div class=\"scroll\"><table><tbody>");
+        for change in &changes {
+            let name = state.app.registry_point(change.point_id).map(|p| p.name.clone()).unwrap_or_default();
+            let fields: Vec<String> =
+                change.fields.iter().map(|(f, before, after)| format!("{f}: {before} → {after}")).collect();
+            main.push_str(&format!(
+                "<tr class=\"change {}\"><td><a href=\"/console/points/{}?lang={}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+                change.kind.as_str(),
+                change.point_id,
+                lang.code(),
+                escape(if name.is_empty() { "-" } else { &name }),
+                change.kind.as_str(),
+                escape(&fields.join(" · ")),
+            ));
+        }
+        main.push_str("</tbody></table></div>");
+    }
+    Ok(shell(StatusCode::OK, lang, &user, here, &main))
 }

@@ -234,6 +234,8 @@ fn routes(config: &HttpConfig) -> OpenApiRouter<HttpState> {
         .routes(routes!(console_alerts::script))
         .routes(routes!(console_points::list))
         .routes(routes!(console_points::map))
+        .routes(routes!(console_points::imports))
+        .routes(routes!(console_points::import))
         .routes(routes!(console_points::map_points))
         .routes(routes!(console_points::leaflet))
         .routes(routes!(console_points::map_script))

@@ -862,3 +862,61 @@ async fn a_parcel_without_room_is_sent_to_a_nearby_point_and_a_returning_one_rec
         assert_eq!(parcel.body["state"], "returned_to_sender");
     }
 }
+
+#[tokio::test]
+async fn imports_show_their_changes_and_their_refused_rows() {
+    for api in apis().await {
+        let system = relais_app::Caller::system();
+        api.app
+            .create_console_account(
+                &system,
+                "ops@example.org",
+                "Ops",
+                ConsoleRole::ReadOnly,
+                None,
+                "read only but long",
+            )
+            .await
+            .unwrap();
+        let ops = signed_in(&api.router, "ops@example.org", "read only but long").await;
+        let op = api.operator.clone();
+        let path = |query: &str| format!("/v1/networks/{}/imports?{query}", api.network_id);
+        let csv = "external_id,kind,name,address_line1,postcode,city,country,latitude,longitude,opening_hours\n\
+                   C1,counter,Tabac,1 rue A,69001,Lyon,FR,45.7640,4.8357,Mo-Sa 09:00-19:00\n\
+                   C2,counter,Presse,2 rue B,69002,Lyon,FR,45.7500,4.8300,\n\
+                   C3,counter,Bad,3 rue C,69002,Lyon,FR,145.0,4.8300,\n";
+        let refused =
+            api.raw(Method::POST, &path("format=csv&source=monday.csv"), &op, Some(csv), Some("text/csv")).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        let good = &csv[..csv.find("C3,").unwrap()];
+        let applied = path("format=csv&source=tuesday.csv&removal_share_max=1");
+        let applied = api.raw(Method::POST, &applied, &op, Some(good), Some("text/csv")).await;
+        assert_eq!(applied.status, StatusCode::CREATED, "{}", applied.body);
+
+        let list = send(&api.router, Method::GET, "/console/imports?lang=en", Some(&ops), None).await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        assert!(
+            list.body.contains("<tr class=\"import refused\">") && list.body.contains("monday.csv"),
+            "{}",
+            list.body
+        );
+        assert!(
+            list.body.contains("<tr class=\"import applied\">") && list.body.contains("tuesday.csv"),
+            "{}",
+            list.body
+        );
+        let link = |source: &str| {
+            let row = list.body.split("<tr class=\"import ").find(|r| r.contains(source)).unwrap();
+            row.split("href=\"").nth(1).unwrap().split('"').next().unwrap().to_owned()
+        };
+        let monday = send(&api.router, Method::GET, &link("monday.csv"), Some(&ops), None).await;
+        assert!(monday.body.contains("Refused rows and reasons"), "{}", monday.body);
+        assert!(monday.body.contains("latitude"), "the bad row's reason: {}", monday.body);
+        assert!(monday.body.contains("Changes (0)"), "nothing applied: {}", monday.body);
+        let tuesday = send(&api.router, Method::GET, &link("tuesday.csv"), Some(&ops), None).await;
+        assert_eq!(tuesday.body.matches("<tr class=\"change added\">").count(), 2, "{}", tuesday.body);
+        assert_eq!(tuesday.body.matches("<tr class=\"change removed\">").count(), 1, "{}", tuesday.body);
+        let unknown = format!("/console/imports/{}", common::uuid_like());
+        assert_eq!(send(&api.router, Method::GET, &unknown, Some(&ops), None).await.status, StatusCode::NOT_FOUND);
+    }
+}

@@ -18,6 +18,9 @@ use crate::auth::{Caller, Permission};
 use crate::error::AppError;
 use crate::ports::{ImportRecord, ImportStatus, Page, PointChange, Write};
 
+/// Changes of one import shown at once.
+pub const CHANGES_SHOWN: u32 = 2_000;
+
 /// Limits of an import.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ImportLimits {
@@ -393,6 +396,19 @@ impl App {
             .await?;
         }
         Ok(())
+    }
+
+    /// One import with the changes it made (the first `CHANGES_SHOWN`), for the console.
+    pub async fn import_with_changes(
+        &self,
+        caller: &Caller,
+        import_id: ImportId,
+    ) -> Result<(ImportRecord, Vec<crate::ports::PointChange>), AppError> {
+        caller.require(Permission::ManageNetwork)?;
+        let record =
+            self.store.import_record(import_id).await?.ok_or_else(|| AppError::not_found("import", import_id))?;
+        let changes = self.store.import_changes(import_id, CHANGES_SHOWN).await?;
+        Ok((record, changes))
     }
 
     pub async fn imports(

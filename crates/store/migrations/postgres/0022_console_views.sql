@@ -39,3 +39,6 @@ CREATE TABLE device_enrolments (
 
 -- A point's device keys (the console's list of a locker's or counter's devices).
 CREATE INDEX api_keys_point_idx ON api_keys (point_id) WHERE point_id IS NOT NULL;
+
+-- An import's changes, point by point (the console's view of an import).
+CREATE INDEX point_changes_import_idx ON point_changes (import_id, seq) WHERE import_id IS NOT NULL;

@@ -335,6 +335,24 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn import_record(&self, import_id: ImportId) -> StoreResult<Option<ImportRecord>> {
+        self.one(
+            &format!("SELECT {IMPORT_COLUMNS} FROM point_imports WHERE id = $1"),
+            &[&uuid(import_id)],
+            rows::import,
+        )
+        .await
+    }
+
+    async fn import_changes(&self, import_id: ImportId, limit: u32) -> StoreResult<Vec<PointChange>> {
+        self.many(
+            &format!("SELECT {POINT_CHANGE_COLUMNS} FROM point_changes WHERE import_id = $1 ORDER BY seq LIMIT $2"),
+            &[&uuid(import_id), &big(limit)],
+            rows::point_change,
+        )
+        .await
+    }
+
     async fn enrolment(&self, token_digest: &[u8; 32]) -> StoreResult<Option<relais_domain::console::Enrolment>> {
         self.one(
             "SELECT token_digest, point_id, label, created_by, created_at, expires_at, used_at

@@ -336,6 +336,20 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn import_record(&self, import_id: ImportId) -> StoreResult<Option<ImportRecord>> {
+        self.one(&format!("SELECT {IMPORT_COLUMNS} FROM point_imports WHERE id = ?1"), &[&id(import_id)], |r| {
+            rows::import(r)
+        })
+    }
+
+    async fn import_changes(&self, import_id: ImportId, limit: u32) -> StoreResult<Vec<PointChange>> {
+        self.many(
+            &format!("SELECT {POINT_CHANGE_COLUMNS} FROM point_changes WHERE import_id = ?1 ORDER BY seq LIMIT ?2"),
+            &[&id(import_id), &limit],
+            |r| rows::point_change(r),
+        )
+    }
+
     async fn enrolment(&self, token_digest: &[u8; 32]) -> StoreResult<Option<relais_domain::console::Enrolment>> {
         self.one(
             "SELECT token_digest, point_id, label, created_by, created_at, expires_at, used_at
