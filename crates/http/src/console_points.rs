@@ -812,8 +812,8 @@ pub async fn map(
         escape(&filter.query(lang)),
         lang.text("Voir la liste", "See the list"),
     ));
-    let head = "<link rel=\"stylesheet\" href=\"/console/assets/leaflet/leaflet.css\">\
-                <script src=\"/console/assets/leaflet/leaflet.js\" defer></script>\
+    let head = "<link rel=\"stylesheet\" href=\"/assets/leaflet/leaflet.css\">\
+                <script src=\"/assets/leaflet/leaflet.js\" defer></script>\
                 <script src=\"/console/assets/map.js\" defer></script>";
     Ok(crate::console::shell_with(StatusCode::OK, lang, &user, here, &main, head, state.app.map_tiles()))
 }
@@ -822,9 +822,9 @@ const LEAFLET_JS: &str = include_str!("../console/vendor/leaflet/leaflet.js");
 const LEAFLET_CSS: &str = include_str!("../console/vendor/leaflet/leaflet.css");
 const MAP_JS: &str = include_str!("../console/map.js");
 
-#[utoipa::path(get, path = "/console/assets/leaflet/{file}", tag = "console", params(("file" = String, Path, description = "`leaflet.js` or `leaflet.css`.")),
+#[utoipa::path(get, path = "/assets/leaflet/{file}", tag = "pages", params(("file" = String, Path, description = "`leaflet.js` or `leaflet.css`.")),
     responses((status = 200, description = "Leaflet 1.9.4, vendored (BSD-2-Clause)."), (status = 404, description = "No such file.")))]
-/// The map library, served by relais itself.
+/// The map library of the console and the widget, served by relais itself.
 pub async fn leaflet(Path(file): Path<String>) -> Response {
     use axum::response::IntoResponse;
     let (body, kind) = match file.as_str() {

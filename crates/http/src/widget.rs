@@ -4,7 +4,8 @@
 //!
 //! The picker runs in customers' browsers, where no secret can be kept: its search is public and
 //! read-only (pickup points are public places; operators publish them). Everything is served by relais
-//! itself, with no third-party script, font or map tile.
+//! itself, with no third-party script or font; map tiles only from the tile service an operator
+//! configured (`[console] tile_url`), the plain drawing without one.
 
 use axum::Json;
 use std::net::{IpAddr, SocketAddr};
@@ -44,8 +45,33 @@ pub(crate) fn asset(content_type: &'static str, body: &'static str, csp: Option<
 #[utoipa::path(get, path = "/widget", tag = "pages",
     responses((status = 200, content_type = "text/html", body = String)))]
 /// The point picker page a shop frames (`?lat=&lon=` or `?postcode=`, and the parcel's size).
-pub async fn picker() -> Response {
-    asset("text/html; charset=utf-8", PICKER_HTML, Some(PICKER_CSP))
+pub async fn picker(State(state): State<HttpState>) -> Response {
+    let Some(tiles) = state.app.map_tiles() else {
+        return asset("text/html; charset=utf-8", PICKER_HTML, Some(PICKER_CSP));
+    };
+    // With a tile service: the console's map library draws the points over its tiles, the only other
+    // origin the page may load (images).
+    let html = PICKER_HTML
+        .replace(
+            "</head>",
+            "<link rel=\"stylesheet\" href=\"/assets/leaflet/leaflet.css\">\
+             <script src=\"/assets/leaflet/leaflet.js\"></script></head>",
+        )
+        .replace(
+            "<main class=\"relais-picker\">",
+            &format!(
+                "<main class=\"relais-picker\" data-tiles=\"{}\" data-attribution=\"{}\">",
+                crate::recipients::escape(&tiles.url),
+                crate::recipients::escape(&tiles.attribution)
+            ),
+        );
+    let csp = PICKER_CSP.replace("img-src 'self' data:", &format!("img-src 'self' data: {}", tiles.origin()));
+    let mut response = asset("text/html; charset=utf-8", "", None);
+    *response.body_mut() = axum::body::Body::from(html);
+    if let Ok(csp) = axum::http::HeaderValue::from_str(&csp) {
+        response.headers_mut().insert(CONTENT_SECURITY_POLICY, csp);
+    }
+    response
 }
 
 #[utoipa::path(get, path = "/widget/app.js", tag = "pages",

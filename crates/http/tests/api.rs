@@ -533,6 +533,26 @@ async fn the_widget_is_served_and_searches_without_a_key() {
         let response = api.router.clone().oneshot(request).await.unwrap();
         let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
         assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors *"), "{csp}");
+        assert!(csp.contains("img-src 'self' data:;"), "no tile service, no other origin: {csp}");
+        let page = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        assert!(!String::from_utf8_lossy(&page).contains("leaflet"), "the plain drawing needs no map library");
+        // With the operator's tile service: the map library and the tiles' origin, nothing else.
+        let tiles = relais_app::MapTiles {
+            url: "https://tiles.example.org/{z}/{x}/{y}.png".into(),
+            attribution: "© OpenStreetMap contributors".into(),
+        };
+        let router =
+            relais_http::router(api.app.clone().with_map_tiles(Some(tiles)), relais_http::HttpConfig::default());
+        let response = router.oneshot(Request::builder().uri("/widget").body(Body::empty()).unwrap()).await.unwrap();
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(
+            csp.contains("img-src 'self' data: https://tiles.example.org;") && csp.contains("frame-ancestors *"),
+            "{csp}"
+        );
+        let page = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let page = String::from_utf8_lossy(&page);
+        assert!(page.contains("<script src=\"/assets/leaflet/leaflet.js\"></script>"), "{page}");
+        assert!(page.contains("data-tiles=\"https://tiles.example.org/{z}/{x}/{y}.png\""), "{page}");
 
         let found = api.call(Method::GET, "/widget/points?lat=45.757&lon=4.832", "", None).await;
         assert_eq!(found.status, StatusCode::OK, "{}", found.body);

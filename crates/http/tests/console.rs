@@ -709,7 +709,7 @@ async fn the_map_shows_the_filtered_points_with_tiles_or_a_plain_background() {
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         assert!(page.body.contains("data-tiles=\"\""), "{}", page.body);
         assert!(page.body.contains("data-bounds=\"[[45.757,4.832],[45.757,4.832]]\""), "{}", page.body);
-        assert!(page.body.contains("<script src=\"/console/assets/leaflet/leaflet.js\" defer></script>"));
+        assert!(page.body.contains("<script src=\"/assets/leaflet/leaflet.js\" defer></script>"));
         let in_view = "/console/map/points?lang=en&kind=locker&bbox=4.8,45.7,4.9,45.8";
         let view = send(&api.router, Method::GET, in_view, Some(&ops), None).await;
         assert_eq!(view.status, StatusCode::OK, "{}", view.body);
@@ -735,11 +735,11 @@ async fn the_map_shows_the_filtered_points_with_tiles_or_a_plain_background() {
         );
 
         // The vendored library, served by relais.
-        let js = send(&api.router, Method::GET, "/console/assets/leaflet/leaflet.js", None, None).await;
+        let js = send(&api.router, Method::GET, "/assets/leaflet/leaflet.js", None, None).await;
         assert!(js.body.contains("Leaflet 1.9.4"), "{}", &js.body[..200]);
-        let css = send(&api.router, Method::GET, "/console/assets/leaflet/leaflet.css", None, None).await;
+        let css = send(&api.router, Method::GET, "/assets/leaflet/leaflet.css", None, None).await;
         assert!(css.body.contains(".leaflet-container"));
-        let none = send(&api.router, Method::GET, "/console/assets/leaflet/other.js", None, None).await;
+        let none = send(&api.router, Method::GET, "/assets/leaflet/other.js", None, None).await;
         assert_eq!(none.status, StatusCode::NOT_FOUND);
 
         // With OpenStreetMap's tiles: their origin allowed for images, their attribution given.

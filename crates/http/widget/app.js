@@ -55,6 +55,20 @@
   var map = document.getElementById("map");
   var chosen = document.getElementById("chosen");
   var points = [];
+  // With the operator's tile service (and the map library relais serves then): a real map; without,
+  // the plain drawing below.
+  var tiles = document.querySelector("main").getAttribute("data-tiles");
+  var tileMap = null, tileLayer = null, tileMarkers = [];
+  if (tiles && window.L) {
+    var holder = el("div");
+    holder.id = "tilemap";
+    map.parentNode.replaceChild(holder, map);
+    tileMap = L.map(holder, { zoomControl: true, attributionControl: true });
+    tileMap.attributionControl.setPrefix(false);
+    L.tileLayer(tiles, { maxZoom: 19, attribution: document.querySelector("main").getAttribute("data-attribution") }).addTo(tileMap);
+    tileMap.setView([46.6, 2.4], 5);
+    tileLayer = L.layerGroup().addTo(tileMap);
+  }
   // The parcel and filters the shop passed along (size, weight, arrival day, networks, kinds).
   // The customer's last point (the shop asked relais for it) comes first, marked.
   var FORWARD = ["length_mm", "width_mm", "height_mm", "weight_g", "arrival", "network_id", "kind", "services", "country", "radius_m", "last_point_id"];
@@ -85,7 +99,9 @@
 
   function render(origin) {
     list.textContent = "";
-    while (map.firstChild) map.removeChild(map.firstChild);
+    if (!tileMap) {
+      while (map.firstChild) map.removeChild(map.firstChild);
+    }
     points.forEach(function (p, i) {
       var li = el("li");
       var button = el("button", "point");
@@ -113,7 +129,26 @@
       li.appendChild(button);
       list.appendChild(li);
     });
-    if (origin) draw(origin);
+    if (origin) {
+      if (tileMap) drawOnTiles(origin); else draw(origin);
+    }
+  }
+
+  // The same numbered markers over the tiles; a marker chooses its point.
+  function drawOnTiles(origin) {
+    tileLayer.clearLayers();
+    tileMarkers = [];
+    L.circleMarker([origin.latitude, origin.longitude], { radius: 5, color: "#1d232b", weight: 2, fill: false }).addTo(tileLayer);
+    var corners = [[origin.latitude, origin.longitude]];
+    points.forEach(function (p, i) {
+      var icon = L.divIcon({ className: "tile-marker", html: String(i + 1), iconSize: [24, 24] });
+      var marker = L.marker([p.latitude, p.longitude], { icon: icon, keyboard: false, title: p.name });
+      marker.on("click", function () { document.getElementById("point-" + i).focus(); choose(i); });
+      marker.addTo(tileLayer);
+      tileMarkers.push(marker);
+      corners.push([p.latitude, p.longitude]);
+    });
+    tileMap.fitBounds(corners, { padding: [24, 24], maxZoom: 16 });
   }
 
   // An equirectangular projection around the origin, scaled to the farthest point.
@@ -150,6 +185,10 @@
     });
     Array.prototype.forEach.call(map.querySelectorAll(".marker"), function (m) {
       m.setAttribute("class", m.getAttribute("data-index") === String(i) ? "marker on" : "marker");
+    });
+    tileMarkers.forEach(function (m, j) {
+      var node = m.getElement();
+      if (node) node.classList.toggle("on", j === i);
     });
     chosen.textContent = fill(TEXT.chosen, { name: p.name });
     var choice = {

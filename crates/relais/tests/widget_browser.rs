@@ -17,7 +17,7 @@ const PARCEL: &str = "length_mm=300&width_mm=200&height_mm=100&weight_g=1200";
 
 mod browser;
 
-use browser::{browser, chromedriver, serve_demo};
+use browser::{browser, chromedriver, serve_demo, serve_demo_with};
 
 #[tokio::test]
 async fn a_customer_picks_a_point_and_the_shop_page_gets_it() {
@@ -181,6 +181,36 @@ async fn a_shop_receives_and_hands_over_a_parcel_on_its_phone() {
     let last = events.as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["event"], "collected");
     assert_eq!(last["reason"], "identity_checked:id_card:****7A2B");
+    browser.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With a tile service configured, the picker draws the same numbered points over its tiles with the
+/// map library relais serves (the tiles themselves come from an address that answers nothing here: the
+/// test runs offline); a marker chooses its point.
+#[tokio::test]
+async fn the_picker_draws_its_points_over_the_configured_tiles() {
+    let Some(driver) = chromedriver() else { return };
+    let dir = std::env::temp_dir().join(format!("relais-widget-tiles-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("relais.toml"), "[console]\ntile_url = \"http://127.0.0.1:9/{z}/{x}/{y}.png\"\n").unwrap();
+    let (_server, address, _stdout) = serve_demo_with(&dir, &["--config", "relais.toml"]);
+    let (_driver, browser) = browser(&driver).await;
+    browser.goto(&format!("http://{address}/widget?place=69002&{PARCEL}")).await.unwrap();
+    browser.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("point-1")).await.unwrap();
+    let items = browser.find_all(Locator::Css("#results .point")).await.unwrap();
+    let markers = browser.find_all(Locator::Css("#tilemap .tile-marker")).await.unwrap();
+    assert_eq!(markers.len(), items.len(), "one numbered marker per point");
+    assert!(browser.find_all(Locator::Css("svg#map")).await.unwrap().is_empty(), "no plain drawing beside it");
+    assert_eq!(markers[1].text().await.unwrap(), "2");
+    markers[1].click().await.unwrap();
+    let pressed = browser.find(Locator::Id("point-1")).await.unwrap().attr("aria-pressed").await.unwrap();
+    assert_eq!(pressed.as_deref(), Some("true"));
+    let on = browser.find(Locator::Css("#tilemap .tile-marker.on")).await.unwrap().text().await.unwrap();
+    assert_eq!(on, "2");
+    let attribution = browser.find(Locator::Css(".leaflet-control-attribution")).await.unwrap().text().await.unwrap();
+    assert!(attribution.contains("OpenStreetMap"), "{attribution}");
     browser.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -38,7 +38,9 @@ pub fn free_port() -> u16 {
 
 /// `relais serve --demo` in a fresh directory; returns the process and its address.
 pub fn serve_demo(dir: &std::path::Path) -> (Killed, SocketAddr, BufReader<std::process::ChildStdout>) {
-    serve_demo_with(dir, &[])
+    // The tests run offline: no tile service, the maps' plain drawing.
+    std::fs::write(dir.join("offline.toml"), "[console]\ntile_url = \"\"\n").unwrap();
+    serve_demo_with(dir, &["--config", "offline.toml"])
 }
 
 /// `relais serve --demo` with more arguments (a configuration file).
