@@ -823,17 +823,18 @@ const LEAFLET_CSS: &str = include_str!("../console/vendor/leaflet/leaflet.css");
 const MAP_JS: &str = include_str!("../console/map.js");
 
 #[utoipa::path(get, path = "/assets/leaflet/{file}", tag = "pages", params(("file" = String, Path, description = "`leaflet.js` or `leaflet.css`.")),
-    responses((status = 200, description = "Leaflet 1.9.4, vendored (BSD-2-Clause)."), (status = 404, description = "No such file.")))]
+    responses((status = 200, content_type = "text/javascript", body = String, description = "Leaflet 1.9.4, vendored (BSD-2-Clause): `leaflet.js`, or `leaflet.css` as `text/css`."),
+        (status = 404, body = ErrorEnvelope, description = "`not_found`: no such file.")))]
 /// The map library of the console and the widget, served by relais itself.
-pub async fn leaflet(Path(file): Path<String>) -> Response {
+pub async fn leaflet(Path(file): Path<String>) -> Result<Response, ApiError> {
     use axum::response::IntoResponse;
     let (body, kind) = match file.as_str() {
         "leaflet.js" => (LEAFLET_JS, "text/javascript; charset=utf-8"),
         "leaflet.css" => (LEAFLET_CSS, "text/css; charset=utf-8"),
-        _ => return StatusCode::NOT_FOUND.into_response(),
+        _ => return Err(AppError::not_found("file", file).into()),
     };
     let cache = "public, max-age=86400";
-    ([(axum::http::header::CONTENT_TYPE, kind), (axum::http::header::CACHE_CONTROL, cache)], body).into_response()
+    Ok(([(axum::http::header::CONTENT_TYPE, kind), (axum::http::header::CACHE_CONTROL, cache)], body).into_response())
 }
 
 #[utoipa::path(get, path = "/console/assets/map.js", tag = "console",
