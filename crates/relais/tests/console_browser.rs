@@ -197,6 +197,35 @@ async fn an_operator_finds_a_parcel_opens_a_door_acknowledges_an_alert_and_reads
     .await;
     assert!(shut.contains("remote_door_opening · console:"), "the audit log names the account");
 
+    // A counter's phone enrolled from the console: the one-time QR code's link opens the counter page
+    // signed in with its own key; the same link a second time does not.
+    let counter = points["items"].as_array().unwrap().iter().find(|p| p["kind"] == "counter").unwrap();
+    let (counter_id, counter_name) = (counter["id"].as_str().unwrap(), counter["name"].as_str().unwrap());
+    browser.goto(&format!("{base}/console/points/{counter_id}?lang=fr")).await.unwrap();
+    let enrol = browser.find(Locator::Css("form[action*='/enrolments'] button")).await.unwrap();
+    enrol.click().await.unwrap();
+    let shown = wait_text(&browser, "#enrolment-url", "the enrolment's link", |t| t.contains("#enrol=re1_")).await;
+    // The link names the instance's public address; this one listens on a port chosen at start.
+    let url = format!("{base}/counter#enrol={}", shown.split("#enrol=").nth(1).unwrap());
+    assert!(browser.find(Locator::Css("#enrolment-qr svg")).await.is_ok(), "the QR code");
+    screenshot(&browser, "05-enrolment").await;
+    browser.goto(&url).await.unwrap();
+    let shop = wait_text(&browser, "#shop", "the counter page signed in", |t| !t.is_empty()).await;
+    assert!(shop.starts_with(counter_name), "{shop}");
+    assert!(!browser.current_url().await.unwrap().as_str().contains("enrol="), "the code leaves the address");
+    // Forgotten by the phone, the same link again: a full load (not a fragment change) that is refused.
+    browser.execute("localStorage.clear(); return null;", vec![]).await.unwrap();
+    browser.goto("about:blank").await.unwrap();
+    browser.goto(&url).await.unwrap();
+    let refused = wait_text(&browser, "#result", "the used code refused", |t| !t.is_empty()).await;
+    assert!(refused.contains("déjà servi") || refused.contains("used"), "{refused}");
+    browser.goto(&format!("{base}/console/points/{counter_id}?lang=fr")).await.unwrap();
+    let mut listed = Vec::new();
+    for device in browser.find_all(Locator::Css("tr.device")).await.unwrap() {
+        listed.push(device.text().await.unwrap());
+    }
+    assert!(listed.iter().any(|d| d.starts_with("counter phone")), "the phone is listed: {listed:?}");
+
     // An alert raised through the API shows in the open list without reloading; acknowledged.
     browser.goto(&format!("{base}/console/alerts?lang=fr")).await.unwrap();
     let before = browser.find_all(Locator::Css("#alerts-open tr.alert")).await.unwrap().len();
@@ -218,7 +247,7 @@ async fn an_operator_finds_a_parcel_opens_a_door_acknowledges_an_alert_and_reads
     }
     let count = wait_text(&browser, "#alerts-count", "the count", |t| !t.is_empty()).await;
     assert_eq!(count.parse::<usize>().unwrap(), before + 1);
-    screenshot(&browser, "05-alert-live").await;
+    screenshot(&browser, "06-alert-live").await;
     let row = browser.find(Locator::Css("#alerts-open tr.alert.door_fault")).await.unwrap();
     row.find(Locator::Css("input[name=comment]")).await.unwrap().send_keys("technicien appelé").await.unwrap();
     row.find(Locator::Css("button")).await.unwrap().click().await.unwrap();
@@ -227,7 +256,7 @@ async fn an_operator_finds_a_parcel_opens_a_door_acknowledges_an_alert_and_reads
     })
     .await;
     assert!(acknowledged.contains("Léa Martin · "), "who acknowledged it");
-    screenshot(&browser, "06-acknowledged").await;
+    screenshot(&browser, "07-acknowledged").await;
 
     // The lockers on the map: markers drawn by the vendored Leaflet on a plain background.
     browser.goto(&format!("{base}/console/map?lang=fr&kind=locker")).await.unwrap();
@@ -243,7 +272,7 @@ async fn an_operator_finds_a_parcel_opens_a_door_acknowledges_an_alert_and_reads
     let status = browser.find(Locator::Id("map-status")).await.unwrap().text().await.unwrap();
     assert!(status.contains("points dans la vue"), "{status}");
     assert!(browser.find_all(Locator::Css("#map img.leaflet-tile")).await.unwrap().is_empty(), "no tile requested");
-    screenshot(&browser, "07-map").await;
+    screenshot(&browser, "08-map").await;
     browser.goto(&format!("{base}/console/alerts?lang=fr")).await.unwrap();
 
     // English, from the switch in the navigation: the same page.
@@ -253,7 +282,17 @@ async fn an_operator_finds_a_parcel_opens_a_door_acknowledges_an_alert_and_reads
     assert!(browser.current_url().await.unwrap().as_str().contains("lang=en"));
     let acknowledged = browser.find(Locator::Css("main h2")).await.unwrap().text().await.unwrap();
     assert_eq!(acknowledged, "Acknowledged");
-    screenshot(&browser, "08-english").await;
+    screenshot(&browser, "09-english").await;
+
+    // On a tablet (portrait): the KPI dashboard's charts flow into the width, nothing runs off the side.
+    browser.set_window_size(820, 1180).await.unwrap();
+    browser.goto(&format!("{base}/console/kpis?lang=en")).await.unwrap();
+    let cards = browser.find_all(Locator::Css("article.card.kpi svg.chart")).await.unwrap();
+    assert_eq!(cards.len(), 6, "six KPIs drawn (the cost once a cost model is set)");
+    let fits =
+        browser.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(fits, serde_json::json!(true), "no horizontal scrolling on a tablet");
+    screenshot(&browser, "10-kpis-tablet").await;
     browser.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
