@@ -100,6 +100,25 @@ fn door_cell(
     cell
 }
 
+/// The account of a page about the network (operators, admins, read-only accounts), or the page to
+/// answer instead: the sign-in page without a session, a 403 page for a merchant's account.
+async fn operator_staff(
+    state: &HttpState,
+    headers: &HeaderMap,
+    lang: Lang,
+    here: (Section, &Uri),
+) -> Result<Result<ConsoleUser, Response>, ApiError> {
+    let user = match signed_in(state, headers, lang).await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(Err(to_login)),
+    };
+    if user.account.role == ConsoleRole::Merchant {
+        let text = lang.text("<p>Réservé aux comptes de l'opérateur.</p>", "<p>For the operator's accounts.</p>");
+        return Ok(Err(shell(StatusCode::FORBIDDEN, lang, &user, here, text)));
+    }
+    Ok(Ok(user))
+}
+
 /// Whether an account acts on the network (operators and admins).
 fn acts(user: &ConsoleUser) -> bool {
     user.account.role.acts() && user.account.role != ConsoleRole::Merchant
@@ -119,15 +138,11 @@ pub async fn page(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&query, &headers);
-    let user = match signed_in(&state, &headers, lang).await? {
-        Ok(user) => user,
-        Err(to_login) => return Ok(to_login),
-    };
     let here = (Section::Network, &uri);
-    if user.account.role == ConsoleRole::Merchant {
-        let text = lang.text("<p>Réservé aux comptes de l'opérateur.</p>", "<p>For the operator's accounts.</p>");
-        return Ok(shell(StatusCode::FORBIDDEN, lang, &user, here, text));
-    }
+    let user = match operator_staff(&state, &headers, lang, here).await? {
+        Ok(user) => user,
+        Err(page) => return Ok(page),
+    };
     let not_found = || {
         let text = lang.text("<p>Point introuvable.</p>", "<p>No such point.</p>");
         shell(StatusCode::NOT_FOUND, lang, &user, here, text)
@@ -420,15 +435,11 @@ pub async fn list(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&PageQuery { lang: query.lang.clone(), done: None }, &headers);
-    let user = match signed_in(&state, &headers, lang).await? {
-        Ok(user) => user,
-        Err(to_login) => return Ok(to_login),
-    };
     let here = (Section::Network, &uri);
-    if user.account.role == ConsoleRole::Merchant {
-        let text = lang.text("<p>Réservé aux comptes de l'opérateur.</p>", "<p>For the operator's accounts.</p>");
-        return Ok(shell(StatusCode::FORBIDDEN, lang, &user, here, text));
-    }
+    let user = match operator_staff(&state, &headers, lang, here).await? {
+        Ok(user) => user,
+        Err(page) => return Ok(page),
+    };
     let filter = PointFilter::of(&query);
     let index = state.app.point_index();
     let mut found: Vec<(&std::sync::Arc<relais_domain::point::PickupPoint>, Option<f64>)> =
@@ -777,15 +788,11 @@ pub async fn map(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&PageQuery { lang: query.lang.clone(), done: None }, &headers);
-    let user = match signed_in(&state, &headers, lang).await? {
-        Ok(user) => user,
-        Err(to_login) => return Ok(to_login),
-    };
     let here = (Section::Network, &uri);
-    if user.account.role == ConsoleRole::Merchant {
-        let text = lang.text("<p>Réservé aux comptes de l'opérateur.</p>", "<p>For the operator's accounts.</p>");
-        return Ok(shell(StatusCode::FORBIDDEN, lang, &user, here, text));
-    }
+    let user = match operator_staff(&state, &headers, lang, here).await? {
+        Ok(user) => user,
+        Err(page) => return Ok(page),
+    };
     let filter = PointFilter::of(&query);
     let index = state.app.point_index();
     // The filtered points' extent, for the first view.
@@ -893,20 +900,12 @@ pub async fn imports(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&PageQuery { lang: query.lang.clone(), done: None }, &headers);
-    let user = match signed_in(&state, &headers, lang).await? {
-        Ok(user) => user,
-        Err(to_login) => return Ok(to_login),
-    };
     let here = (Section::Network, &uri);
-    let caller = user.caller();
-    let networks = match state.app.networks(&caller, relais_app::ports::Page { after: None, limit: 500 }).await {
-        Ok(networks) if acts(&user) || user.account.role == ConsoleRole::ReadOnly => networks,
-        Ok(_) | Err(AppError::Forbidden { .. }) => {
-            let text = lang.text("<p>Réservé aux comptes de l'opérateur.</p>", "<p>For the operator's accounts.</p>");
-            return Ok(shell(StatusCode::FORBIDDEN, lang, &user, here, text));
-        }
-        Err(other) => return Err(other.into()),
+    let user = match operator_staff(&state, &headers, lang, here).await? {
+        Ok(user) => user,
+        Err(page) => return Ok(page),
     };
+    let networks = state.app.networks(&user.caller(), relais_app::ports::Page { after: None, limit: 500 }).await?;
     let chosen = query.network_id.as_deref().and_then(|n| n.parse().ok()).or(networks.first().map(|n| n.id));
     let mut main = format!("<h1>{}</h1>", lang.text("Imports de points", "Point imports"));
     main.push_str(&format!(
@@ -968,15 +967,11 @@ pub async fn import(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let lang = Lang::of(&query, &headers);
-    let user = match signed_in(&state, &headers, lang).await? {
-        Ok(user) => user,
-        Err(to_login) => return Ok(to_login),
-    };
     let here = (Section::Network, &uri);
-    if user.account.role == ConsoleRole::Merchant {
-        let text = lang.text("<p>Réservé aux comptes de l'opérateur.</p>", "<p>For the operator's accounts.</p>");
-        return Ok(shell(StatusCode::FORBIDDEN, lang, &user, here, text));
-    }
+    let user = match operator_staff(&state, &headers, lang, here).await? {
+        Ok(user) => user,
+        Err(page) => return Ok(page),
+    };
     let not_found = || {
         let text = lang.text("<p>Import introuvable.</p>", "<p>No such import.</p>");
         shell(StatusCode::NOT_FOUND, lang, &user, here, text)
