@@ -473,6 +473,8 @@ pub enum ConsoleWrite {
     InsertEnrolment(relais_domain::console::Enrolment),
     /// An enrolment traded for its key; `Conflict` if it was used meanwhile.
     UseEnrolment { token_digest: [u8; 32], at: Timestamp },
+    /// A parcel's contact digests (kept once each), for parcels announced before they were written.
+    IndexContacts { parcel_id: ParcelId, digests: Vec<String> },
     /// A new account; `Duplicate` (`console_account`) when its e-mail address has one.
     InsertAccount(relais_domain::console::ConsoleAccount),
     /// A session, kept by the keyed digest of its token.

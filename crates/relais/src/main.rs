@@ -293,6 +293,12 @@ enum ConsoleCommand {
         #[arg(long)]
         merchant_id: Option<String>,
     },
+    /// Writes the digests of parcels' phone numbers and e-mail addresses by which the console finds
+    /// them, for parcels announced before they were written with each parcel (once after upgrading).
+    IndexContacts {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -590,6 +596,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = load(&common, None)?;
             let store = relais_store::open(&config.database_url).await.map_err(|e| e.to_string())?;
             println!("{} database is up to date", store.backend());
+            Ok(())
+        }
+        Command::Console { command: ConsoleCommand::IndexContacts { common } } => {
+            let app = build_app(&load(&common, None)?).await?;
+            let read = app.index_contacts(&Caller::system()).await.map_err(|e| e.to_string())?;
+            println!("{read} parcels' contacts indexed");
             Ok(())
         }
         Command::Console { command: ConsoleCommand::CreateAccount { common, email, name, role, merchant_id } } => {

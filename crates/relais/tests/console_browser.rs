@@ -103,6 +103,15 @@ async fn an_operator_finds_a_parcel_opens_a_door_acknowledges_an_alert_and_reads
         .output()
         .unwrap();
     assert!(!short.status.success(), "a short password is refused");
+    // After an upgrade, the older parcels' contacts indexed for the search (idempotent, here nothing new).
+    let indexed = Command::new(env!("CARGO_BIN_EXE_relais"))
+        .current_dir(&dir)
+        .args(["console", "index-contacts"])
+        .env("RELAIS_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(indexed.status.success(), "{}", String::from_utf8_lossy(&indexed.stderr));
+    assert!(String::from_utf8_lossy(&indexed.stdout).ends_with("parcels' contacts indexed\n"));
 
     // The simulated locker: three parcels deposited and left there, a heartbeat every second.
     let mut api = HttpClient::connect(address).await.unwrap();

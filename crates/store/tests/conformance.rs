@@ -3972,3 +3972,54 @@ async fn a_fortnight_of_promises_kept_missed_and_lost() {
         assert_eq!(app.remind_claims(&Caller::system(), 100).await.unwrap(), 1, "B's last reminder, the day before");
     }
 }
+
+/// Parcels stored without their contacts' digests (announced before the console could search by
+/// contact) get them from `App::index_contacts`, once; then the console finds them by phone.
+#[tokio::test]
+async fn contacts_are_indexed_for_parcels_stored_without_them() {
+    for w in worlds().await {
+        let system = Caller::system();
+        let announced = w
+            .app
+            .announce_parcel(&w.merchant, announce_for(&w.locker, "CONTACT0001", SMALL, "+33611223344"))
+            .await
+            .unwrap();
+        assert_eq!(w.app.find_parcels(&system, "+33 6 11 22 33 44").await.unwrap().len(), 1, "written with the parcel");
+        // An older parcel: the same row written without its digests.
+        let mut older = announced.parcel.clone();
+        older.id = relais_domain::ids::Id::from_parts(7, [7; 10]);
+        older.number = "CONTACT0002".parse_number();
+        older.secrets.code = [9; 32];
+        older.secrets.qr = [8; 32];
+        w.store
+            .commit(vec![Write::InsertParcel {
+                parcel: older.clone(),
+                pickup_seal: Vec::new(),
+                contact_digests: Vec::new(),
+            }])
+            .await
+            .unwrap();
+        let found = |w: &World| {
+            let app = w.app.clone();
+            async move {
+                app.find_parcels(&Caller::system(), "+33611223344")
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(found(&w).await, [announced.parcel.id], "the older one is not indexed yet");
+        assert_eq!(w.app.index_contacts(&system).await.unwrap(), 2);
+        let mut both = found(&w).await;
+        both.sort();
+        let mut expected = vec![announced.parcel.id, older.id];
+        expected.sort();
+        assert_eq!(both, expected);
+        // Again: nothing written twice.
+        assert_eq!(w.app.index_contacts(&system).await.unwrap(), 2);
+        assert_eq!(found(&w).await.len(), 2);
+        assert!(matches!(w.app.index_contacts(&w.merchant).await, Err(AppError::Forbidden { .. })));
+    }
+}

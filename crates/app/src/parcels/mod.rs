@@ -26,6 +26,9 @@ use crate::ports::{Page, ParcelFilter, StoredEvent, Write};
 use crate::secrets::new_pickup_code;
 use crate::{App, signed};
 
+/// Parcels whose contacts are indexed per commit (`App::index_contacts`).
+const CONTACTS_BATCH: u32 = 500;
+
 pub use pickup::{Collected, PickupSecret};
 
 /// A parcel announcement, as the merchant sends it (not yet parsed).
@@ -466,6 +469,33 @@ impl App {
             }
         }
         Ok(found.into_iter().filter(|p| caller.can_see(p)).collect())
+    }
+
+    /// Writes the contact digests of every parcel (the console finds parcels by phone and e-mail through
+    /// them): parcels announced before they were written with each parcel get theirs; the others are
+    /// left as they are. Returns how many parcels were read.
+    pub async fn index_contacts(&self, caller: &Caller) -> Result<u64, AppError> {
+        caller.require(Permission::ManageNetwork)?;
+        let (mut after, mut read) = (None, 0u64);
+        loop {
+            let page = Page { after, limit: CONTACTS_BATCH };
+            let parcels = self.store.parcels(&ParcelFilter::default(), page).await?;
+            let Some(last) = parcels.last() else { return Ok(read) };
+            after = Some(last.id);
+            read += parcels.len() as u64;
+            let writes = parcels
+                .iter()
+                .map(|p| {
+                    let contacts = [
+                        p.recipient.phone.as_ref().map(|c| c.as_str()),
+                        p.recipient.email.as_ref().map(|c| c.as_str()),
+                    ];
+                    let digests = contacts.into_iter().flatten().map(|c| self.secrets.contact_digest(c)).collect();
+                    Write::Console(crate::ports::ConsoleWrite::IndexContacts { parcel_id: p.id, digests })
+                })
+                .collect();
+            self.insert_all(writes).await?;
+        }
     }
 
     pub async fn parcel_events(&self, caller: &Caller, parcel_id: ParcelId) -> Result<Vec<StoredEvent>, AppError> {

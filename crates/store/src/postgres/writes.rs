@@ -201,6 +201,8 @@ pub(super) fn sql_of(write: &Write) -> &'static str {
         Write::Console(ConsoleWrite::UseEnrolment { .. }) => {
             "UPDATE device_enrolments SET used_at = $1 WHERE token_digest = $2 AND used_at IS NULL"
         }
+        Write::Console(ConsoleWrite::IndexContacts { .. }) => "INSERT INTO parcel_contacts (digest, parcel_id)
+             SELECT DISTINCT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING",
         Write::Console(ConsoleWrite::Acknowledge(_)) => "INSERT INTO alert_acknowledgements (key, by_name, comment, at)
              VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
         Write::Claims(ClaimWrite::Insert(_)) => "INSERT INTO claims (id, parcel_id, merchant_id, carrier, kind, state,
@@ -718,6 +720,9 @@ pub(super) async fn apply(c: &Client, write: &Write) -> Result<(), CommitError> 
         Write::Console(ConsoleWrite::UseEnrolment { token_digest, at }) => {
             let digest = token_digest.as_slice();
             exec_versioned(c, sql, &[at, &digest]).await
+        }
+        Write::Console(ConsoleWrite::IndexContacts { parcel_id, digests }) => {
+            exec(c, sql, &[digests, &uuid(*parcel_id)]).await.map(drop)
         }
         Write::Console(ConsoleWrite::Acknowledge(a)) => {
             exec(c, sql, &[&a.key, &a.by, &a.comment, &a.at]).await.map(drop)

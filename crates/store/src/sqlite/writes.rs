@@ -678,6 +678,16 @@ pub(super) fn apply<'a>(
             "UPDATE device_enrolments SET used_at = ?1 WHERE token_digest = ?2 AND used_at IS NULL",
             params![micros(*at), token_digest.as_slice()],
         ),
+        Write::Console(ConsoleWrite::IndexContacts { parcel_id, digests }) => {
+            for digest in digests {
+                exec(
+                    c,
+                    "INSERT OR IGNORE INTO parcel_contacts (digest, parcel_id) VALUES (?1, ?2)",
+                    params![digest, id(*parcel_id)],
+                )?;
+            }
+            Ok(())
+        }
         Write::Console(ConsoleWrite::Acknowledge(a)) => exec(
             c,
             "INSERT INTO alert_acknowledgements (key, by_name, comment, at) VALUES (?1, ?2, ?3, ?4)
