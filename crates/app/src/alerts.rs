@@ -6,11 +6,9 @@
 
 use chrono::Duration;
 use relais_domain::alert::{self, Acknowledgement, Alert, AlertKind, AlertSubject};
-use relais_domain::console::ConsoleRole;
 
 use crate::App;
 use crate::auth::{Caller, Permission};
-use crate::console::ConsoleUser;
 use crate::error::AppError;
 use crate::ports::{ConsoleWrite, Write};
 
@@ -105,13 +103,7 @@ impl App {
     /// admins, with a comment saying what is being done. The first acknowledgement of an occurrence
     /// stands.
     pub async fn acknowledge_alert(&self, token: &str, csrf: &str, key: &str, comment: &str) -> Result<(), AppError> {
-        let user: ConsoleUser = self.console_user(token).await?;
-        if !self.console_csrf_ok(token, csrf) {
-            return Err(AppError::CsrfRejected);
-        }
-        if !user.account.role.acts() || user.account.role == ConsoleRole::Merchant {
-            return Err(AppError::Forbidden { role: crate::auth::Role::Operator });
-        }
+        let user = self.console_operator(token, csrf).await?;
         let key = alert::key(key)?;
         let comment = alert::comment(comment)?;
         let acknowledgement = Acknowledgement { key, by: user.account.name.clone(), comment, at: self.now() };

@@ -118,9 +118,7 @@ impl<'a> Tx<'a> {
     /// A new parcel: its row, its `announced` event and outbox message.
     pub fn announce(&mut self, transition: Transition, pickup_seal: Vec<u8>) -> Parcel {
         let Transition { parcel, event } = transition;
-        let recipient = &parcel.recipient;
-        let contacts = [recipient.phone.as_ref().map(|p| p.as_str()), recipient.email.as_ref().map(|e| e.as_str())];
-        let contact_digests = contacts.into_iter().flatten().map(|c| self.app.secrets.contact_digest(c)).collect();
+        let contact_digests = self.app.secrets.recipient_digests(&parcel.recipient);
         self.writes.push(Write::InsertParcel { parcel: parcel.clone(), pickup_seal, contact_digests });
         self.writes.push(Write::AppendEvent(event.clone()));
         self.writes.push(Write::AppendOutbox(self.app.outbox_for(&parcel, &event)));
@@ -226,8 +224,6 @@ impl App {
         self.store.point(point_id).await?.ok_or_else(|| AppError::not_found("point", point_id))
     }
 
-    /// A point as the registry index holds it, read from the store when the index does not have it yet
-    /// (created since its last refresh): what a hot path reads instead of a query.
     /// The search index as it is now (the console's point list, map and KPIs read the network here).
     pub fn point_index(&self) -> std::sync::Arc<relais_registry::index::PointIndex> {
         self.registry.index()
@@ -238,6 +234,8 @@ impl App {
         self.registry.index().point(point_id)
     }
 
+    /// A point as the registry index holds it, read from the store when the index does not have it yet
+    /// (created since its last refresh): what a hot path reads instead of a query.
     pub(crate) async fn indexed_point(&self, point_id: PointId) -> Result<std::sync::Arc<PickupPoint>, AppError> {
         match self.registry.index().point(point_id) {
             Some(point) => Ok(point),

@@ -294,18 +294,6 @@ impl App {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_decoy_hash_costs_what_a_real_one_does() {
-        let parsed = argon2::password_hash::phc::PasswordHash::new(DECOY_HASH).unwrap();
-        assert_eq!(parsed.algorithm.as_str(), "argon2id");
-        assert!(Argon2::default().verify_password(b"anything", DECOY_HASH).is_err());
-    }
-}
-
 /// What an operator may do to a locker's door from its page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DoorAction {
@@ -373,5 +361,17 @@ impl App {
             DoorAction::OutOfService => self.take_door_out_of_service(&caller, point_id, door, reason).await.map(drop),
             DoorAction::Repair => self.repair_door(&caller, point_id, door, reason).await.map(drop),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoy_hash_costs_what_a_real_one_does() {
+        let parsed = argon2::password_hash::phc::PasswordHash::new(DECOY_HASH).unwrap();
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert!(Argon2::default().verify_password(b"anything", DECOY_HASH).is_err());
     }
 }

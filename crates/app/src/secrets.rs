@@ -136,6 +136,13 @@ impl Secrets {
         hex(&self.digest(b"contact", contact.trim().to_lowercase().as_bytes()))
     }
 
+    /// The digests of a recipient's phone number and e-mail address (those given), by which the
+    /// console finds their parcels.
+    pub fn recipient_digests(&self, recipient: &relais_domain::parcel::Recipient) -> Vec<String> {
+        let contacts = [recipient.phone.as_ref().map(|p| p.as_str()), recipient.email.as_ref().map(|e| e.as_str())];
+        contacts.into_iter().flatten().map(|c| self.contact_digest(c)).collect()
+    }
+
     /// The token of a recipient's link to their parcel page: `RL2.` then the URL-safe base64 of the
     /// parcel id and the first 128 bits of its keyed digest (43 characters after the prefix).
     pub fn recipient_link_token(&self, parcel_id: ParcelId) -> String {

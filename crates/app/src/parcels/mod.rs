@@ -486,11 +486,7 @@ impl App {
             let writes = parcels
                 .iter()
                 .map(|p| {
-                    let contacts = [
-                        p.recipient.phone.as_ref().map(|c| c.as_str()),
-                        p.recipient.email.as_ref().map(|c| c.as_str()),
-                    ];
-                    let digests = contacts.into_iter().flatten().map(|c| self.secrets.contact_digest(c)).collect();
+                    let digests = self.secrets.recipient_digests(&p.recipient);
                     Write::Console(crate::ports::ConsoleWrite::IndexContacts { parcel_id: p.id, digests })
                 })
                 .collect();
