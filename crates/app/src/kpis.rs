@@ -89,8 +89,7 @@ impl App {
             .filter(|(p, _)| query.point_id.is_none_or(|id| p.id == id))
             .filter(|(p, _)| query.network_id.is_none_or(|id| p.network_id == id))
             .map(|(point, capacity)| {
-                let doors: u32 = capacity.total.iter().sum();
-                let places = if doors > 0 { doors } else { point.shelf_capacity };
+                let (places, _) = capacity.places(point.shelf_capacity);
                 (point.id, (f64::from(places), settings.cost.point_day_cents(point.kind)))
             })
             .collect();
@@ -290,18 +289,14 @@ impl App {
             set("relais_kpi_cost_per_parcel_cents", if report.costed { t.cost_per_parcel_cents() } else { None });
             let (mut total, mut free, mut doors_total, mut doors_free) = (0u32, 0u32, 0u32, 0u32);
             for (point, capacity) in index.all().filter(|(p, _)| p.network_id == network.id) {
-                let doors: u32 = capacity.total.iter().sum();
-                if doors > 0 {
-                    doors_total += doors;
-                    doors_free += capacity.free.iter().sum::<u32>();
-                } else {
-                    total += point.shelf_capacity;
-                    free += capacity.shelf_free;
+                let (places, places_free) = capacity.places(point.shelf_capacity);
+                (total, free) = (total + places, free + places_free);
+                if point.kind.has_compartments() {
+                    (doors_total, doors_free) = (doors_total + places, doors_free + places_free);
                 }
             }
             set("relais_compartments", Some(f64::from(doors_total)));
             set("relais_compartments_free", Some(f64::from(doors_free)));
-            let (total, free) = (total + doors_total, free + doors_free);
             set(
                 "relais_occupancy_ratio",
                 (total > 0).then(|| f64::from(total.saturating_sub(free)) / f64::from(total)),

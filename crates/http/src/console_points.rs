@@ -409,20 +409,6 @@ pub struct ListQuery {
     pub occupancy_min: Option<String>,
 }
 
-/// A point's places taken now over its places (doors, or shelf slots), from the search index.
-fn occupancy_now(
-    point: &relais_domain::point::PickupPoint,
-    capacity: &relais_registry::index::Capacity,
-) -> Option<f64> {
-    let doors: u32 = capacity.total.iter().sum();
-    let (total, free) = if doors > 0 {
-        (doors, capacity.free.iter().sum::<u32>())
-    } else {
-        (point.shelf_capacity, capacity.shelf_free)
-    };
-    (total > 0).then(|| f64::from(total.saturating_sub(free)) / f64::from(total))
-}
-
 #[utoipa::path(get, path = "/console/points", tag = "console", params(ListQuery),
     responses((status = 200, content_type = "text/html", body = String, description = "The network's points, filtered (kind, network, status, occupancy, words), the first 200 by name, with their occupancy now."),
         (status = 303, description = "Not signed in: on to `/console/login`."),
@@ -534,7 +520,7 @@ impl PointFilter {
             .filter(|(p, _)| self.kind.is_none_or(|k| p.kind == k))
             .filter(|(p, _)| self.status.is_none_or(|s| p.status == s))
             .filter(|(p, _)| self.network.is_none_or(|n| p.network_id == n))
-            .map(|(p, capacity)| (p, occupancy_now(p, &capacity)))
+            .map(|(p, capacity)| (p, capacity.occupancy(p.shelf_capacity)))
             .filter(|(_, occupancy)| self.occupancy_min.is_none_or(|min| occupancy.is_some_and(|o| o >= min)))
             .filter(|(p, _)| {
                 self.words.is_empty() || {

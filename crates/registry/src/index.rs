@@ -38,6 +38,21 @@ pub struct Capacity {
     pub shelf_free: u32,
 }
 
+impl Capacity {
+    /// A point's places and those free now: its doors when it has compartments, else its shelf slots
+    /// (`shelf_capacity`, the point's record). What the console's occupancy and the KPIs count.
+    pub fn places(&self, shelf_capacity: u32) -> (u32, u32) {
+        let doors: u32 = self.total.iter().sum();
+        if doors > 0 { (doors, self.free.iter().sum()) } else { (shelf_capacity, self.shelf_free) }
+    }
+
+    /// Places taken now over places; none for a point without places.
+    pub fn occupancy(&self, shelf_capacity: u32) -> Option<f64> {
+        let (total, free) = self.places(shelf_capacity);
+        (total > 0).then(|| f64::from(total.saturating_sub(free)) / f64::from(total))
+    }
+}
+
 struct Entry {
     point: Arc<PickupPoint>,
     kind: u8,
